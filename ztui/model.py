@@ -1,0 +1,431 @@
+"""The device model: immutable records for hosts, guests, guest devices and host devices.
+
+Everything above this module (XML parsers, resolver, libvirt layer, CLI, TUI) exchanges these records.
+They are frozen so a snapshot can be handed between threads and compared to the next one without copies;
+a change is a new record, never a mutation. This module imports neither libvirt nor textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class GuestState(StrEnum):
+    """A guest's state, spelled as libvirt and virsh spell it."""
+
+    NOSTATE = "no state"
+    RUNNING = "running"
+    BLOCKED = "idle"
+    PAUSED = "paused"
+    SHUTDOWN = "in shutdown"
+    SHUTOFF = "shut off"
+    CRASHED = "crashed"
+    PMSUSPENDED = "pmsuspended"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def from_libvirt(cls, code: int) -> GuestState:
+        """Map libvirt's virDomainState number (0..7) to its name; anything else is `unknown`."""
+        order = (
+            cls.NOSTATE,
+            cls.RUNNING,
+            cls.BLOCKED,
+            cls.PAUSED,
+            cls.SHUTDOWN,
+            cls.SHUTOFF,
+            cls.CRASHED,
+            cls.PMSUSPENDED,
+        )
+        return order[code] if 0 <= code < len(order) else cls.UNKNOWN
+
+    @property
+    def is_active(self) -> bool:
+        """True while QEMU runs for the guest (the states in which live hotplug applies)."""
+        return self in (GuestState.RUNNING, GuestState.BLOCKED, GuestState.PAUSED, GuestState.SHUTDOWN,
+                        GuestState.PMSUSPENDED)
+
+
+class DeviceKind(StrEnum):
+    """What a guest device is. The values are the `kind` strings of `ztui tree --json`."""
+
+    # storage
+    DISK = "disk"
+    CDROM = "cdrom"
+    FLOPPY = "floppy"
+    LUN = "lun"
+    CONTROLLER = "controller"
+    # network interfaces, by how they reach the host
+    NET_NETWORK = "net-network"
+    NET_BRIDGE = "net-bridge"
+    NET_OVS = "net-openvswitch"
+    NET_DIRECT = "net-direct"
+    NET_ETHERNET = "net-ethernet"
+    NET_USER = "net-user"
+    NET_VDPA = "net-vdpa"
+    NET_HOSTDEV = "net-hostdev"
+    NET_VHOSTUSER = "net-vhostuser"
+    NET_OTHER = "net-other"
+    # host devices passed through
+    MDEV_VFIO_CCW = "mdev-vfio-ccw"
+    MDEV_VFIO_AP = "mdev-vfio-ap"
+    MDEV_OTHER = "mdev"
+    HOSTDEV_PCI = "hostdev-pci"
+    HOSTDEV_SCSI = "hostdev-scsi"
+    HOSTDEV_SCSI_HOST = "hostdev-scsi-host"
+    HOSTDEV_USB = "hostdev-usb"
+    HOSTDEV_OTHER = "hostdev"
+    # devices QEMU provides
+    BALLOON = "balloon"
+    RNG = "rng"
+    VIDEO = "video"
+    INPUT = "input"
+    CONSOLE = "console"
+    SERIAL = "serial"
+    CHANNEL = "channel"
+    PARALLEL = "parallel"
+    VSOCK = "vsock"
+    FILESYSTEM = "filesystem"
+    WATCHDOG = "watchdog"
+    PANIC = "panic"
+    SHMEM = "shmem"
+    GRAPHICS = "graphics"
+    SOUND = "sound"
+    AUDIO = "audio"
+    TPM = "tpm"
+    SMARTCARD = "smartcard"
+    REDIRDEV = "redirdev"
+    REDIRFILTER = "redirfilter"
+    HUB = "hub"
+    MEMORY = "memory"
+    IOMMU = "iommu"
+    CRYPTO = "crypto"
+    NVRAM = "nvram"
+    LEASE = "lease"
+    PSTORE = "pstore"
+    OTHER = "other"
+
+    @property
+    def category(self) -> DeviceCategory:
+        """The group a device is listed under."""
+        return _CATEGORY.get(self, DeviceCategory.OTHER)
+
+
+class DeviceCategory(StrEnum):
+    """Coarse grouping of device kinds, for display order and filters."""
+
+    STORAGE = "storage"
+    NETWORK = "network"
+    PASSTHROUGH = "passthrough"
+    VIRTUAL = "virtual"
+    OTHER = "other"
+
+
+_CATEGORY: dict[DeviceKind, DeviceCategory] = {
+    **{k: DeviceCategory.STORAGE for k in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY,
+                                           DeviceKind.LUN, DeviceKind.CONTROLLER, DeviceKind.FILESYSTEM)},
+    **{k: DeviceCategory.NETWORK for k in DeviceKind if k.value.startswith("net-")},
+    **{k: DeviceCategory.PASSTHROUGH for k in DeviceKind
+       if k.value.startswith(("mdev", "hostdev"))},
+}
+for _k in DeviceKind:
+    _CATEGORY.setdefault(_k, DeviceCategory.VIRTUAL)
+_CATEGORY[DeviceKind.OTHER] = DeviceCategory.OTHER
+
+
+class AddressType(StrEnum):
+    """The kind of guest-side address a device sits at (`address_type` in JSON)."""
+
+    CCW = "ccw"
+    PCI = "pci"
+    ZPCI = "zpci"
+    DRIVE = "drive"
+    USB = "usb"
+    OTHER = "other"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class CcwAddress:
+    """A virtual channel-subsystem address. `cssid` is kept raw (0xfe is the virtual css); the guest
+    sees it as css 0, so `text` prints the bus-ID the guest uses: `0.<ssid>.<devno>`."""
+
+    cssid: int
+    ssid: int
+    devno: int
+
+    @property
+    def type(self) -> AddressType:
+        return AddressType.CCW
+
+    @property
+    def text(self) -> str:
+        return format_busid(0, self.ssid, self.devno)
+
+
+@dataclass(frozen=True, slots=True)
+class Zpci:
+    """The zPCI identifiers of a PCI function on IBM Z: user-defined id and function id."""
+
+    uid: int | None
+    fid: int | None
+
+    @property
+    def text(self) -> str:
+        parts = []
+        if self.uid is not None:
+            parts.append(f"uid=0x{self.uid:04x}")
+        if self.fid is not None:
+            parts.append(f"fid=0x{self.fid:08x}")
+        return " ".join(parts) or "zpci"
+
+
+@dataclass(frozen=True, slots=True)
+class PciAddress:
+    """A PCI address `dddd:bb:ss.f`, with the zPCI extension when the guest is on IBM Z."""
+
+    domain: int
+    bus: int
+    slot: int
+    function: int
+    zpci: Zpci | None = None
+
+    @property
+    def type(self) -> AddressType:
+        return AddressType.ZPCI if self.zpci is not None else AddressType.PCI
+
+    @property
+    def text(self) -> str:
+        base = format_pci(self.domain, self.bus, self.slot, self.function)
+        return f"{base} {self.zpci.text}" if self.zpci is not None else base
+
+
+@dataclass(frozen=True, slots=True)
+class DriveAddress:
+    """A disk's place on a SCSI/IDE/SATA controller: controller:bus:target:unit."""
+
+    controller: int
+    bus: int
+    target: int
+    unit: int
+
+    @property
+    def type(self) -> AddressType:
+        return AddressType.DRIVE
+
+    @property
+    def text(self) -> str:
+        return f"{self.controller}:{self.bus}:{self.target}:{self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class UsbAddress:
+    """A USB bus and port."""
+
+    bus: int
+    port: str
+
+    @property
+    def type(self) -> AddressType:
+        return AddressType.USB
+
+    @property
+    def text(self) -> str:
+        return f"usb {self.bus}-{self.port}" if self.port else f"usb {self.bus}"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherAddress:
+    """Any address type ztui does not interpret (virtio-serial, isa, dimm, …), kept as its attributes."""
+
+    raw_type: str
+    attrs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def type(self) -> AddressType:
+        return AddressType.OTHER
+
+    @property
+    def text(self) -> str:
+        inner = " ".join(f"{k}={v}" for k, v in self.attrs)
+        return f"{self.raw_type} {inner}".strip()
+
+
+Address = CcwAddress | PciAddress | DriveAddress | UsbAddress | OtherAddress
+
+
+def format_busid(cssid: int, ssid: int, devno: int) -> str:
+    """Z bus-ID notation, `0.0.5c3f`: lower-case hex, devno always four digits."""
+    return f"{cssid:x}.{ssid:x}.{devno:04x}"
+
+
+def format_pci(domain: int, bus: int, slot: int, function: int) -> str:
+    """PCI notation `dddd:bb:ss.f` as lspci -D prints it."""
+    return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
+
+
+@dataclass(frozen=True, slots=True)
+class BackingStep:
+    """One step of the chain from a guest device down to the host hardware that backs it."""
+
+    kind: str
+    id: str
+    name: str = ""
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuestDevice:
+    """One element under a guest's `<devices>` (the `<emulator>` path excepted).
+
+    `target` is how the device is named towards the guest or the administrator: `vda` for a disk, the MAC
+    for an interface, the mdev UUID for an mdev hostdev. `source` names what backs it on the host: a path,
+    a network or bridge, a host PCI address. `xml` is the element's own XML, so nothing is lost even for
+    elements ztui does not know.
+    """
+
+    kind: DeviceKind
+    xml: str
+    bus: str = ""
+    model: str = ""
+    target: str = ""
+    alias: str = ""
+    address: Address | None = None
+    source: str = ""
+    passthrough: bool = False
+    migration_blocker: bool = False
+    blocker_reason: str = ""
+    details: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+    backing: tuple[BackingStep, ...] = ()
+
+    @property
+    def address_type(self) -> AddressType:
+        return self.address.type if self.address is not None else AddressType.NONE
+
+    @property
+    def address_text(self) -> str:
+        return self.address.text if self.address is not None else ""
+
+    @property
+    def busid(self) -> str:
+        """The guest bus-ID for a ccw device, empty for anything else."""
+        return self.address.text if isinstance(self.address, CcwAddress) else ""
+
+    def detail(self, key: str) -> str:
+        """One of the extra attributes (`details`), empty when absent."""
+        for k, v in self.details:
+            if k == key:
+                return v
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """A libvirt domain as ztui shows it. `state` is None when only the XML is known (no connection)."""
+
+    name: str
+    uuid: str
+    state: GuestState | None = None
+    arch: str = ""
+    machine: str = ""
+    vcpus: int = 0
+    memory_kib: int = 0
+    domain_type: str = ""
+    persistent: bool | None = None
+    devices: tuple[GuestDevice, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def blockers(self) -> tuple[GuestDevice, ...]:
+        """Devices that stop a live migration until they are taken off."""
+        return tuple(d for d in self.devices if d.migration_blocker)
+
+
+class HostDeviceKind(StrEnum):
+    """What a host device is; values follow libvirt's node-device capability names where one exists."""
+
+    SYSTEM = "system"
+    PCI = "pci"
+    USB_DEVICE = "usb_device"
+    USB_INTERFACE = "usb"
+    NET = "net"
+    SCSI_HOST = "scsi_host"
+    SCSI_TARGET = "scsi_target"
+    SCSI = "scsi"
+    STORAGE = "storage"
+    BLOCK = "block"
+    DRM = "drm"
+    MDEV = "mdev"
+    CCW = "ccw"
+    CSS = "css"
+    CCWGROUP = "ccwgroup"
+    VDPA = "vdpa"
+    AP_CARD = "ap_card"
+    AP_QUEUE = "ap_queue"
+    AP_MATRIX = "ap_matrix"
+    VPD = "vpd"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class MdevType:
+    """A mediated-device type a parent device offers (e.g. `vfio_ccw-io` on a subchannel)."""
+
+    id: str
+    name: str = ""
+    device_api: str = ""
+    available: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One attribute of a host device, remembering where it was read (`libvirt` or `udev`)."""
+
+    key: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostDevice:
+    """A device on the host, from libvirt's node devices or from udev.
+
+    `id` is the device's own identity in the notation an administrator types: bus-ID `0.0.5c3f` for ccw
+    and css devices, `dddd:bb:ss.f` for PCI, the UUID for an mdev, `0x07.0x0038` for an AP queue,
+    the interface name for a network interface, the devnode for a block device.
+    """
+
+    kind: HostDeviceKind
+    name: str
+    id: str
+    parent: str = ""
+    driver: str = ""
+    sysfs_path: str = ""
+    devnodes: tuple[str, ...] = ()
+    mdev_types: tuple[MdevType, ...] = ()
+    iommu_group: int | None = None
+    facts: tuple[Fact, ...] = ()
+    source: str = "libvirt"
+    xml: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def fact(self, key: str) -> str:
+        """The value of one fact, empty when absent."""
+        for f in self.facts:
+            if f.key == key:
+                return f.value
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One libvirt connection: its URI (None for saved XML read without a connection) and what it holds."""
+
+    uri: str | None
+    hostname: str = ""
+    connected: bool = True
+    guests: tuple[Guest, ...] = ()
+    host_devices: tuple[HostDevice, ...] = ()
+    error: str = ""
+    warnings: tuple[str, ...] = field(default=())
