@@ -1,0 +1,88 @@
+"""The `ztui` command: the TUI by default, and `tree`, `lab` (and later attach/detach/migrate) for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ztui import __version__
+from ztui.cli.common import EXIT_FAILED, error
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options accepted both before and after the command name (`ztui -c URI tree` = `ztui tree -c URI`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--connect", action="append", metavar="URI", default=argparse.SUPPRESS,
+                        help="libvirt URI, repeatable (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)")
+    common.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS,
+                        help="open read-only connections; refuse every change")
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="log more (repeat for debug)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="ztui", parents=[common],
+        description="Guests of KVM hosts (first of all KVM on IBM Z), their virtio and VFIO devices and "
+                    "what backs each of them on the host.")
+    parser.add_argument("--version", action="version", version=f"ztui {__version__}")
+    parser.add_argument("--lab", action="store_true", help="start the private lab if needed and open it")
+    # no defaults for the shared options here: parents share action objects, so a default set on this
+    # parser would also reset a value given before the command name (see `_normalise`)
+    parser.set_defaults(func=run_default)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    from ztui.cli.tree import add_tree_command
+
+    add_tree_command(sub, common)
+    try:
+        from ztui.lab.cli import add_lab_commands
+    except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
+        pass
+    else:
+        add_lab_commands(sub)
+    return parser
+
+
+def run_default(args: argparse.Namespace) -> int:
+    """No command: the interactive view. Until it exists, print the tree of the chosen hosts."""
+    from ztui.cli.tree import run_tree
+
+    if args.lab:
+        from ztui.lab.cli import lab_uris
+
+        args.connect = lab_uris()
+    args.guests, args.json, args.domain_xml = [], False, []
+    return run_tree(args)
+
+
+def _normalise(args: argparse.Namespace) -> argparse.Namespace:
+    """Give the shared options their defaults when they were given nowhere."""
+    for name, default in (("connect", None), ("readonly", False), ("verbose", 0), ("lab", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = _normalise(parser.parse_args(argv))
+    level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
+    logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last guard: one line, the traceback only in the log at -vv
+        logging.getLogger("ztui").debug("unexpected error", exc_info=True)
+        error(f"unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

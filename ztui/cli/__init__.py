@@ -1,0 +1,1 @@
+"""Command-line commands; each module holds one command and returns an exit status."""

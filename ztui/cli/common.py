@@ -1,0 +1,23 @@
+"""What every command shares: exit statuses, one-line errors, colour decisions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # libvirt refused or a connection failed
+EXIT_BAD_INPUT = 2  # nothing was changed
+
+
+def error(message: str, stream: TextIO | None = None) -> None:
+    """One line on stderr, prefixed like other Unix tools."""
+    print(f"ztui: {message}", file=stream or sys.stderr)
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())

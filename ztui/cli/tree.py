@@ -1,0 +1,104 @@
+"""`ztui tree`: the non-interactive view of guests and their devices, for people and scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, use_colour
+from ztui.domxml import guest_from_element
+from ztui.model import Guest, Host
+from ztui.tree_json import tree_json
+from ztui.tree_text import render_hosts
+from ztui.xmlutil import XmlError, parse_xml
+
+
+def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                     common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "tree", parents=[common], help="print guests, their devices and what backs them",
+        description="Print every guest's devices (like lsblk), or JSON with --json.")
+    p.add_argument("guests", nargs="*", metavar="GUEST", help="only these guests")
+    p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
+    p.add_argument("--domain-xml", nargs="+", action="extend", metavar="FILE", default=[],
+                   help="read saved domain XML (or a test-driver host file) instead of connecting")
+    p.set_defaults(func=run_tree)
+
+
+def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
+    """Guests from saved XML files; each file is a `<domain>` or a test-driver `<node>` holding domains.
+    Returns the host and one error line per file that could not be read."""
+    guests: list[Guest] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            text = Path(path).read_bytes()
+        except OSError as exc:
+            errors.append(f"cannot read {path}: {exc.strerror or exc}")
+            continue
+        try:
+            root = parse_xml(text, path)
+        except XmlError as exc:
+            errors.append(str(exc))
+            continue
+        if root.tag == "domain":
+            guests.append(guest_from_element(root))
+        elif root.tag == "node":
+            guests.extend(guest_from_element(d) for d in root.findall("domain"))
+        else:
+            errors.append(f"{path}: root element <{root.tag}> is neither <domain> nor <node>")
+    return Host(uri=None, guests=tuple(guests)), errors
+
+
+def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> tuple[list[Host], list[str]]:
+    """Open each URI and read it; a failing URI becomes an error line and a disconnected host."""
+    import libvirt
+
+    from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+    from ztui.libvirt.reader import GuestNotFound, read_host
+
+    hosts: list[Host] = []
+    errors: list[str] = []
+    for uri in uris:
+        try:
+            conn = open_connection(uri, readonly=readonly)
+        except ConnectError as exc:
+            errors.append(str(exc))
+            hosts.append(Host(uri=uri, connected=False, error=exc.reason))
+            continue
+        try:
+            hosts.append(read_host(conn, uri, names or None))
+        except GuestNotFound as exc:
+            errors.append(str(exc))
+        except libvirt.libvirtError as exc:
+            errors.append(f"reading {uri} failed: {libvirt_reason(exc)}")
+            hosts.append(Host(uri=uri, connected=False, error=libvirt_reason(exc)))
+        finally:
+            conn.close()
+    return hosts, errors
+
+
+def run_tree(args: argparse.Namespace) -> int:
+    if args.domain_xml:
+        host, errors = load_domain_files(args.domain_xml)
+        if args.guests:
+            wanted = set(args.guests)
+            host = Host(uri=None, guests=tuple(g for g in host.guests if g.name in wanted))
+        hosts = [host] if host.guests or not errors else []
+    else:
+        from ztui.libvirt.connection import resolve_uris
+
+        hosts, errors = read_connected_hosts(resolve_uris(args.connect), args.readonly, args.guests)
+        if errors and all(not h.connected for h in hosts):
+            hosts = []  # nothing was read: the error lines say it all
+    for line in errors:
+        error(line)
+    if hosts:
+        if args.json:
+            json.dump(tree_json(hosts), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(render_hosts(hosts, colour=use_colour(sys.stdout)))
+    return EXIT_FAILED if errors else EXIT_OK

@@ -1,0 +1,139 @@
+"""Reading a whole host from an open libvirt connection into the model.
+
+The cost of a full read is one `XMLDesc` per domain; everything else is batched so it does not grow with
+the number of guests: all states come from one `getAllDomainStats` call and persistence from one filtered
+`listAllDomains`. Capabilities are never asked for here: on a cold daemon that probes every QEMU binary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import libvirt
+
+from ztui.domxml import parse_domain
+from ztui.libvirt.connection import libvirt_reason
+from ztui.model import Guest, GuestState, Host, HostDevice
+from ztui.xmlutil import XmlError
+
+log = logging.getLogger("ztui.libvirt")
+
+
+class GuestNotFound(LookupError):
+    """A guest named on the command line that the host does not have."""
+
+
+def read_hostname(conn: libvirt.virConnect) -> str:
+    """The host's name, or empty when the driver cannot tell."""
+    try:
+        return str(conn.getHostname())
+    except libvirt.libvirtError as exc:
+        log.debug("getHostname failed: %s", libvirt_reason(exc))
+        return ""
+
+
+def _states(conn: libvirt.virConnect, domains: list[libvirt.virDomain]) -> dict[str, GuestState]:
+    """All domain states in one RPC; per-domain calls only if the driver lacks the bulk call."""
+    states: dict[str, GuestState] = {}
+    try:
+        for dom, stats in conn.domainListGetStats(domains, libvirt.VIR_DOMAIN_STATS_STATE) if domains else []:
+            states[dom.UUIDString()] = GuestState.from_libvirt(int(stats.get("state.state", -1)))
+        return states
+    except libvirt.libvirtError as exc:
+        log.debug("bulk state read failed, reading one by one: %s", libvirt_reason(exc))
+    for dom in domains:
+        try:
+            states[dom.UUIDString()] = GuestState.from_libvirt(dom.state()[0])
+        except libvirt.libvirtError:
+            states[dom.UUIDString()] = GuestState.UNKNOWN
+    return states
+
+
+def _persistent_uuids(conn: libvirt.virConnect) -> set[str]:
+    try:
+        return {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
+    except libvirt.libvirtError:
+        return set()
+
+
+def read_guest(dom: libvirt.virDomain, state: GuestState | None = None,
+               persistent: bool | None = None) -> Guest | None:
+    """One guest from its live XML; None if it vanished meanwhile (a race with undefine)."""
+    try:
+        xml = dom.XMLDesc(0)
+        if state is None:
+            state = GuestState.from_libvirt(dom.state()[0])
+        if persistent is None:
+            persistent = bool(dom.isPersistent())
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+    try:
+        return parse_domain(xml, state=state, persistent=persistent, what=f"XML of guest {dom.name()}")
+    except XmlError as exc:
+        log.warning("%s", exc)
+        return Guest(name=dom.name(), uuid=dom.UUIDString(), state=state, persistent=persistent,
+                     warnings=(str(exc),))
+
+
+def list_domains(conn: libvirt.virConnect, names: Iterable[str] | None = None) -> list[libvirt.virDomain]:
+    """All domains, or the named ones in the order given (GuestNotFound names the first missing one)."""
+    if not names:
+        return list(conn.listAllDomains(0))
+    found = []
+    for name in names:
+        try:
+            found.append(conn.lookupByName(name))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                raise GuestNotFound(f"no guest named '{name}' on {conn.getURI()}") from None
+            raise
+    return found
+
+
+def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -> tuple[Guest, ...]:
+    """Every guest (or the named ones) with state and persistence, sorted by name."""
+    domains = list_domains(conn, names)
+    states = _states(conn, domains)
+    persistent = _persistent_uuids(conn)
+    guests = []
+    for dom in domains:
+        uuid = dom.UUIDString()
+        guest = read_guest(dom, states.get(uuid), uuid in persistent)
+        if guest is not None:
+            guests.append(guest)
+    if not names:
+        guests.sort(key=lambda g: g.name)
+    return tuple(guests)
+
+
+def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
+    """libvirt's node devices (works over remote connections, where udev is out of reach)."""
+    from ztui.nodedev import parse_nodedev  # imported here: reading node devices is optional
+
+    devices = []
+    try:
+        node_devices = conn.listAllDevices(0)
+    except libvirt.libvirtError as exc:
+        log.warning("cannot list node devices: %s", libvirt_reason(exc))
+        return ()
+    for dev in node_devices:
+        try:
+            devices.append(parse_nodedev(dev.XMLDesc(0)))
+        except (libvirt.libvirtError, XmlError) as exc:
+            log.warning("node device %s skipped: %s", dev.name(), exc)
+    return tuple(devices)
+
+
+def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None,
+              with_host_devices: bool = False) -> Host:
+    """A full snapshot of one host."""
+    return Host(
+        uri=uri,
+        hostname=read_hostname(conn),
+        connected=True,
+        guests=read_guests(conn, names),
+        host_devices=read_node_devices(conn) if with_host_devices else (),
+    )
