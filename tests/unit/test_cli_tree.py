@@ -1,0 +1,127 @@
+"""`ztui tree` end to end: the real console script against libvirt's test driver and saved XML."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DOMAIN_FIXTURES, TESTDRIVER
+
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+
+def ztui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ztui", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def test_version() -> None:
+    result = ztui("--version")
+    assert result.returncode == 0 and result.stdout.startswith("ztui ")
+
+
+def test_tree_json_lists_every_domain_and_device(testdriver_uri: str) -> None:
+    result = ztui("tree", "-c", testdriver_uri, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (host,) = doc["hosts"]
+    assert host["uri"] == testdriver_uri and host["hostname"]
+    import libvirt
+
+    conn = libvirt.openReadOnly(testdriver_uri)
+    expected = {}
+    for dom in conn.listAllDomains(0):  # libvirt's live XML, with the devices it adds implicitly
+        devices = ET.fromstring(dom.XMLDesc(0)).find("devices")
+        expected[dom.name()] = 0 if devices is None else sum(1 for c in devices if c.tag != "emulator")
+    conn.close()
+    assert len(expected) == len(ET.parse(TESTDRIVER).getroot().findall("domain")) == 14
+    assert {g["name"]: len(g["devices"]) for g in host["guests"]} == expected
+    states = {g["name"]: g["state"] for g in host["guests"]}
+    assert states["test-state-shutoff"] == "shut off"
+    assert states["test-state-paused"] == "paused"
+    assert states["test-state-crashed"] == "crashed"
+    keys = {"kind", "bus", "model", "target", "alias", "address_type", "address", "source", "passthrough",
+            "migration_blocker", "blocker_reason", "backing", "xml"}
+    for guest in host["guests"]:
+        assert {"name", "uuid", "state", "arch", "devices"} <= set(guest)
+        for device in guest["devices"]:
+            assert keys <= set(device)
+
+
+def test_tree_named_guests_and_unknown_guest(testdriver_uri: str) -> None:
+    result = ztui("tree", "-c", testdriver_uri, "--json", "test-clone")
+    assert [g["name"] for g in json.loads(result.stdout)["hosts"][0]["guests"]] == ["test-clone"]
+    missing = ztui("tree", "-c", testdriver_uri, "no-such-guest")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"ztui: no guest named 'no-such-guest' on {testdriver_uri}"]
+
+
+def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
+    result = ztui("tree", "-c", testdriver_uri, "test-clone")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["NAME", "TYPE", "MODEL", "ADDRESS", "SOURCE", "NOTE"]
+    assert "\x1b[" not in result.stdout
+    type_col = lines[1].index("TYPE")
+    assert lines[2].startswith("test-clone") and lines[2][type_col:].startswith("shut off")
+    assert all(line[type_col - 2:type_col] == "  " for line in lines[2:] if line)
+
+
+def test_option_before_the_command(testdriver_uri: str) -> None:
+    result = ztui("-c", testdriver_uri, "tree", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["hosts"][0]["uri"] == testdriver_uri
+
+
+def test_libvirt_default_uri_is_used(testdriver_uri: str) -> None:
+    result = ztui("tree", "--json", env={"LIBVIRT_DEFAULT_URI": testdriver_uri})
+    assert json.loads(result.stdout)["hosts"][0]["uri"] == testdriver_uri
+
+
+@pytest.mark.parametrize("uri", ["test:///no/such/file.xml", "test:///etc/passwd", "qemu+unix:///system?socket=/nonexistent/sock",
+                                 "nonsense://"])
+def test_bad_uri_is_one_line(uri: str) -> None:
+    result = ztui("tree", "-c", uri)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ztui: cannot connect to {uri}")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("path", DOMAIN_FIXTURES, ids=lambda p: p.name)
+def test_domain_xml_on_every_fixture(path: Path) -> None:
+    result = ztui("tree", "--json", "--domain-xml", str(path))
+    assert result.returncode == 0, result.stderr
+    (host,) = json.loads(result.stdout)["hosts"]
+    assert host["uri"] is None
+    (guest,) = host["guests"]
+    assert guest["state"] is None
+    text = ztui("tree", "--domain-xml", str(path))
+    assert text.returncode == 0 and guest["name"] in text.stdout
+
+
+def test_domain_xml_reads_a_testdriver_file() -> None:
+    result = ztui("tree", "--json", "--domain-xml", str(TESTDRIVER))
+    assert len(json.loads(result.stdout)["hosts"][0]["guests"]) == 14
+
+
+def test_domain_xml_bad_files(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<domain><name>x</name><devices>")
+    other = tmp_path / "other.xml"
+    other.write_text("<network/>")
+    good = DOMAIN_FIXTURES[0]
+    result = ztui("tree", "--json", "--domain-xml", str(tmp_path / "missing.xml"), str(broken), str(other),
+                  str(good))
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("ztui: ") for e in errors)
+    assert "missing.xml" in errors[0] and "not well-formed" in errors[1] and "<network>" in errors[2]
+    assert len(json.loads(result.stdout)["hosts"][0]["guests"]) == 1  # the good file still shows
