@@ -1,0 +1,276 @@
+"""A live host: one connection, its events, and a reader thread that keeps the model current.
+
+An event names one guest; the session re-reads only that guest (a fresh `XMLDesc`) in its own worker
+thread and hands the new `Guest` to a sink. Reads for the same guest are coalesced: while one is queued,
+further events for it add nothing, so an event storm costs one read per guest, not one per event. When the
+daemon goes away the close callback reports the host down within milliseconds and the worker reconnects
+with back-off, re-registers the events and sends a full snapshot again.
+
+Nothing here touches the UI: the sink is any thread-safe callable (the TUI passes `App.post_message`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import libvirt
+
+from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.libvirt.reader import read_guest, read_host
+from ztui.model import Guest, Host
+
+log = logging.getLogger("ztui.libvirt.session")
+
+RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30)
+
+
+@dataclass(frozen=True)
+class HostUp:
+    """A (re)connected host with a full snapshot of its guests."""
+
+    uri: str
+    host: Host
+
+
+@dataclass(frozen=True)
+class HostDown:
+    """The connection is gone (or could not be opened); the session retries after `retry_in` seconds."""
+
+    uri: str
+    reason: str
+    retry_in: float
+
+
+@dataclass(frozen=True)
+class GuestUpdated:
+    """A guest's current state and devices, read after an event named it."""
+
+    uri: str
+    guest: Guest
+
+
+@dataclass(frozen=True)
+class GuestGone:
+    """A guest that no longer exists on the host (undefined, or a transient guest that stopped)."""
+
+    uri: str
+    uuid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EventSeen:
+    """A libvirt event worth telling the user about, as one line of text."""
+
+    uri: str
+    guest: str
+    text: str
+
+
+Update = HostUp | HostDown | GuestUpdated | GuestGone | EventSeen
+Sink = Callable[[Update], None]
+
+_LIFECYCLE = {
+    0: "defined", 1: "undefined", 2: "started", 3: "suspended", 4: "resumed", 5: "stopped",
+    6: "shut down", 7: "pmsuspended", 8: "crashed",
+}
+
+
+_CLOSE_REASONS = {
+    "0": "connection error", "1": "the daemon closed the connection", "2": "keepalive timed out",
+    "3": "connection closed",
+}
+
+
+class HostSession:
+    """Keeps one libvirt host's guests current and reports every change to `sink`."""
+
+    def __init__(self, uri: str, sink: Sink, readonly: bool = False,
+                 reconnect_delays: Sequence[float] = RECONNECT_DELAYS) -> None:
+        self.uri = uri
+        self.readonly = readonly
+        self._sink = sink
+        self._delays = tuple(reconnect_delays) or (1.0,)
+        self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conn: libvirt.virConnect | None = None
+        self._callback_ids: list[tuple[str, int]] = []
+        self._generation = 0  # bumps on every (re)connect, so callbacks of a dead connection are ignored
+        self._thread = threading.Thread(target=self._work, name=f"host {uri}", daemon=True)
+
+    # --- public --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        ensure_event_loop()
+        self._jobs.put(("connect", ""))
+        self._thread.start()
+
+    def resync(self) -> None:
+        """Queue a full re-read of the host (the `r` key, and the slow safety net)."""
+        self._jobs.put(("full", ""))
+
+    def refresh_guest(self, uuid: str) -> None:
+        """Queue a re-read of one guest; a read already queued for it covers this one too."""
+        with self._pending_lock:
+            if uuid in self._pending:
+                return
+            self._pending.add(uuid)
+        self._jobs.put(("guest", uuid))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._jobs.put(("stop", ""))
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def connection(self) -> libvirt.virConnect | None:
+        """The open connection, or None while disconnected (for actions run by other modules)."""
+        return self._conn
+
+    # --- worker ----------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            kind, arg = self._jobs.get()
+            if kind == "stop":
+                break
+            try:
+                if kind == "connect":
+                    self._connect_until_up()
+                elif kind == "lost":
+                    self._lost(_CLOSE_REASONS.get(arg, "connection closed"))
+                elif self._conn is None:
+                    continue  # a reconnect is under way and will send a full snapshot
+                elif kind == "full":
+                    self._sink(HostUp(self.uri, read_host(self._conn, self.uri)))
+                elif kind == "guest":
+                    self._read_guest(arg)
+            except libvirt.libvirtError as exc:
+                log.info("%s: %s failed: %s", self.uri, kind, libvirt_reason(exc))
+                if self._conn is not None and not self._alive(self._conn):
+                    self._lost(libvirt_reason(exc))
+        self._close()
+
+    def _read_guest(self, uuid: str) -> None:
+        with self._pending_lock:
+            self._pending.discard(uuid)  # events from now on need a new read
+        assert self._conn is not None
+        try:
+            dom = self._conn.lookupByUUIDString(uuid)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                self._sink(GuestGone(self.uri, uuid, ""))
+                return
+            raise
+        guest = read_guest(dom)
+        if guest is None:
+            self._sink(GuestGone(self.uri, uuid, dom.name()))
+        else:
+            self._sink(GuestUpdated(self.uri, guest))
+
+    def _connect_until_up(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                conn = open_connection(self.uri, self.readonly)
+                self._register(conn)
+                host = read_host(conn, self.uri)
+            except ConnectError as exc:
+                reason = exc.reason
+            except libvirt.libvirtError as exc:
+                reason = libvirt_reason(exc)
+            else:
+                self._conn = conn
+                self._sink(HostUp(self.uri, host))
+                return
+            delay = self._delays[min(attempt, len(self._delays) - 1)]
+            self._sink(HostDown(self.uri, reason, delay))
+            attempt += 1
+            if self._stop.wait(delay):
+                return
+
+    def _alive(self, conn: libvirt.virConnect) -> bool:
+        try:
+            return bool(conn.isAlive())
+        except libvirt.libvirtError:
+            return False
+
+    def _lost(self, reason: str) -> None:
+        """The connection died: forget it and reconnect (from the worker thread only)."""
+        if self._conn is None:
+            return
+        self._drop_connection()
+        self._sink(HostDown(self.uri, reason, self._delays[0]))
+        if not self._stop.wait(self._delays[0]):
+            self._connect_until_up()
+
+    # --- callbacks (run in the libvirt event thread: no blocking calls here) ---------------------------
+
+    def _register(self, conn: libvirt.virConnect) -> None:
+        self._generation += 1
+        generation = self._generation
+        # the test driver has no keepalive; the close callback still works for real daemons
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.setKeepAlive(5, 3)
+
+        def on_domain(_conn: libvirt.virConnect, dom: libvirt.virDomain, *rest: object) -> None:
+            if generation == self._generation:
+                self.refresh_guest(dom.UUIDString())
+
+        def on_lifecycle(_conn: libvirt.virConnect, dom: libvirt.virDomain, event: int, detail: int,
+                         _opaque: object) -> None:
+            if generation != self._generation:
+                return
+            self._sink(EventSeen(self.uri, dom.name(), _LIFECYCLE.get(event, f"event {event}")))
+            self.refresh_guest(dom.UUIDString())
+
+        def on_device(_conn: libvirt.virConnect, dom: libvirt.virDomain, alias: str, _opaque: object) -> None:
+            if generation == self._generation:
+                self.refresh_guest(dom.UUIDString())
+
+        def on_close(_conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
+            if generation == self._generation and not self._stop.is_set():
+                self._jobs.put(("lost", str(reason)))
+
+        ids = (
+            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle, None)),
+            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, on_device, None)),
+            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_device,
+                                                None)),
+            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
+                                                on_device, None)),
+            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, on_domain,
+                                                None)),
+        )
+        self._callback_ids = list(ids)
+        conn.registerCloseCallback(on_close, None)
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        self._generation += 1
+        if conn is None:
+            return
+        for kind, cid in self._callback_ids:
+            try:
+                if kind == "dom":
+                    conn.domainEventDeregisterAny(cid)
+            except libvirt.libvirtError:
+                pass
+        self._callback_ids = []
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.unregisterCloseCallback()
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+    def _close(self) -> None:
+        self._drop_connection()
+
