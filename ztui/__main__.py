@@ -48,15 +48,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_default(args: argparse.Namespace) -> int:
-    """No command: the interactive view. Until it exists, print the tree of the chosen hosts."""
-    from ztui.cli.tree import run_tree
+    """No command: the interactive view (the tree as text when stdout is not a terminal)."""
+    import os
 
+    from ztui.libvirt.connection import DEFAULT_URI, resolve_uris
+
+    uris: list[str] = []
+    no_host_reason = ""
     if args.lab:
-        from ztui.lab.cli import lab_uris
+        from ztui.cli.labhosts import lab_uris
 
-        args.connect = lab_uris()
-    args.guests, args.json, args.domain_xml = [], False, []
-    return run_tree(args)
+        uris = lab_uris()
+    elif args.connect or os.environ.get("LIBVIRT_DEFAULT_URI", "").strip():
+        uris = resolve_uris(args.connect)
+    elif _system_reachable():
+        uris = [DEFAULT_URI]
+    else:
+        no_host_reason = f"{DEFAULT_URI} is not reachable (no libvirtd socket)."
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        if not uris:
+            error(f"{no_host_reason} Use -c URI or --lab.")
+            return EXIT_FAILED
+        from ztui.cli.tree import run_tree
+
+        args.connect, args.guests, args.json, args.domain_xml = uris, [], False, []
+        return run_tree(args)
+    from ztui.ui.app import ZtuiApp
+
+    _log_to_file()
+    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason)
+    return app.run() or 0
+
+
+def _system_reachable() -> bool:
+    """Whether the system libvirtd answers, without letting libvirt print anything."""
+    from ztui.libvirt.connection import DEFAULT_URI, ConnectError, open_connection
+
+    try:
+        open_connection(DEFAULT_URI, readonly=True).close()
+    except ConnectError:
+        return False
+    return True
+
+
+def _log_to_file() -> None:
+    """While the TUI owns the terminal, log lines go to a file in the XDG state directory, never to it."""
+    import os
+    from pathlib import Path
+
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ztui"
+    state.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(state / "ztui.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
 
 
 def _normalise(args: argparse.Namespace) -> argparse.Namespace:

@@ -1,0 +1,32 @@
+"""Helpers for driving the app with Pilot against libvirt's test driver."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.conftest import TESTDRIVER
+
+pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+
+
+async def wait_until(pilot: Pilot[object], predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Let the app run until `predicate()` holds (events arrive from other threads)."""
+    steps = int(timeout / 0.02)
+    for _ in range(steps):
+        if predicate():
+            return True
+        await pilot.pause(0.02)
+    return predicate()
+
+
+@pytest.fixture
+def testdriver_copy(tmp_path: Path) -> str:
+    """A private copy of the test-driver file, as a URI (each test gets a fresh in-memory host)."""
+    path = tmp_path / "host.xml"
+    shutil.copy(TESTDRIVER, path)
+    return f"test://{path}"

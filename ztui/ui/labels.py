@@ -1,0 +1,91 @@
+"""Tree labels as `rich.text.Text`.
+
+Plain strings would be parsed as markup (a state shown as `[running]` would vanish), so every label is
+built from Text parts. Meaning never rests on colour alone: states are words and flags carry symbols, so
+the tree reads the same with 16 colours or with NO_COLOR.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ztui.model import BackingStep, Guest, GuestDevice, GuestState
+from ztui.tree_text import device_label, format_memory
+
+STATE_STYLES = {
+    GuestState.RUNNING: "green",
+    GuestState.BLOCKED: "green",
+    GuestState.PAUSED: "yellow",
+    GuestState.PMSUSPENDED: "yellow",
+    GuestState.SHUTDOWN: "yellow",
+    GuestState.CRASHED: "bold red",
+    GuestState.SHUTOFF: "dim",
+}
+
+
+def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: float, guests: int) -> Text:
+    text = Text()
+    if connected:
+        text.append("● ", style="green")
+        text.append(hostname or uri, style="bold")
+        if hostname:
+            text.append(f"  {uri}", style="dim")
+        text.append(f"  {guests} guest{'s' if guests != 1 else ''}", style="dim")
+    else:
+        text.append("✗ ", style="red")
+        text.append(hostname or uri, style="bold")
+        if hostname:
+            text.append(f"  {uri}", style="dim")
+        text.append("  disconnected", style="bold red")
+        if error:
+            text.append(f": {error}", style="red")
+        if retry_in:
+            text.append(f" (retrying every {retry_in:g} s)", style="dim")
+    return text
+
+
+def guest_label(guest: Guest, pending: int = 0) -> Text:
+    text = Text()
+    text.append(guest.name or "(no name)", style="bold")
+    state = guest.state.value if guest.state is not None else "unknown"
+    text.append("  ")
+    text.append(state, style=STATE_STYLES.get(guest.state, "") if guest.state is not None else "dim")
+    facts = [guest.arch, f"{guest.vcpus} vCPU" if guest.vcpus else "", format_memory(guest.memory_kib)]
+    text.append("  " + "  ".join(f for f in facts if f), style="dim")
+    blockers = len(guest.blockers)
+    if blockers:
+        text.append(f"  ⛔ {blockers} migration blocker{'s' if blockers != 1 else ''}", style="red")
+    warnings = len(guest.warnings) + sum(1 for d in guest.devices if d.warnings or any(s.warning for s in d.backing))
+    if warnings:
+        text.append(f"  ⚠ {warnings}", style="yellow")
+    return text
+
+
+def device_label_text(device: GuestDevice, removal: str = "") -> Text:
+    text = Text()
+    text.append(device_label(device), style="bold")
+    text.append(f"  {device.kind.value}", style="cyan")
+    if device.address_text:
+        text.append(f"  {device.address_text}")
+    if device.source:
+        text.append(f"  {device.source}", style="dim")
+    if device.migration_blocker:
+        text.append("  ⛔ blocks migration", style="red")
+    elif device.passthrough:
+        text.append("  ⇄ pass-through", style="magenta")
+    if device.warnings or any(s.warning for s in device.backing):
+        text.append("  ⚠", style="yellow")
+    if removal:
+        text.append(f"  ⏳ {removal}", style="bold yellow")
+    return text
+
+
+def step_label(step: BackingStep) -> Text:
+    text = Text()
+    text.append(step.kind, style="cyan")
+    text.append(f"  {step.id}")
+    if step.name and step.name != step.id:
+        text.append(f"  {step.name}", style="dim")
+    if step.warning:
+        text.append(f"  ⚠ {step.warning}", style="yellow")
+    return text

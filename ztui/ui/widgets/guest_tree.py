@@ -1,0 +1,286 @@
+"""The live tree: host → guest → device → backing steps, patched in place as updates arrive.
+
+The Textual `Tree` re-renders every expanded line on a structural change, while `set_label` does not
+(DESIGN.md §3), so: guests start collapsed and their device nodes are built only when first expanded; a
+changed guest is relabelled in place and its device nodes are diffed by identity, never rebuilt; the
+cursor, the expanded nodes and the scroll position survive every update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ztui.filtering import GuestMatch, match_guest
+from ztui.fleet import HostEntry
+from ztui.model import Guest, GuestDevice
+from ztui.ui.labels import device_label_text, guest_label, host_label, step_label
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """What a tree node shows; `key` identifies a device within its guest across re-reads."""
+
+    kind: str  # host | guest | device | step
+    uri: str
+    uuid: str = ""
+    key: str = ""
+    step: int = -1
+
+
+def device_key(device: GuestDevice, index: int) -> str:
+    """A device's identity across re-reads: libvirt's alias when it has one (running guests)."""
+    if device.alias:
+        return f"alias:{device.alias}"
+    return f"{device.kind.value}:{device.target}:{device.address_text}:{device.source}:{index}"
+
+
+class GuestTree(Tree[NodeRef]):
+    """Hosts, their guests, devices and backing chains; see the module docstring for the update rules."""
+
+    BINDINGS = [
+        ("j", "cursor_down", "Down"),
+        ("k", "cursor_up", "Up"),
+        ("l", "expand_or_down", "Expand"),
+        ("h", "collapse_or_parent", "Collapse"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("hosts", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.query_text = ""
+        self.removals: dict[tuple[str, str, str], str] = {}  # (uri, uuid, device key) → "removal pending"
+        self._hosts: dict[str, TreeNode[NodeRef]] = {}
+        self._guests: dict[tuple[str, str], TreeNode[NodeRef]] = {}
+        self._built: set[tuple[str, str]] = set()
+        self._shown: dict[tuple[str, str, str], tuple[GuestDevice, str]] = {}  # what each device line shows
+        self._entries: dict[str, HostEntry] = {}
+
+    # --- keys -----------------------------------------------------------------------------------------
+
+    def action_expand_or_down(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        else:
+            self.action_cursor_down()
+
+    def action_collapse_or_parent(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    # --- whole hosts ----------------------------------------------------------------------------------
+
+    def show_host(self, entry: HostEntry) -> None:
+        """(Re)build one host's subtree, keeping what the user had expanded and the cursor."""
+        self._entries[entry.uri] = entry
+        node = self._hosts.get(entry.uri)
+        if node is None:
+            node = self.root.add(self._host_text(entry), NodeRef("host", entry.uri), expand=True)
+            self._hosts[entry.uri] = node
+        else:
+            node.set_label(self._host_text(entry))
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
+        expanded = {k for k, n in self._guests.items() if k[0] == entry.uri and n.is_expanded}
+        for key in [k for k in self._guests if k[0] == entry.uri]:
+            del self._guests[key]
+            self._built.discard(key)
+            self._forget_devices(*key)
+        node.remove_children()
+        for guest in entry.guests.values():
+            match = match_guest(guest, self.query_text)
+            if match is None:
+                continue
+            gnode = self._add_guest_node(node, entry.uri, guest, match)
+            if (entry.uri, guest.uuid) in expanded or (self.query_text and not match.by_guest):
+                gnode.expand()
+        if cursor is not None:
+            self.select_ref(cursor)
+        elif self.cursor_line < 0:
+            self.move_cursor_to(node)
+
+    def show_host_state(self, entry: HostEntry) -> None:
+        """Connected/disconnected changed: only the host line changes."""
+        self._entries[entry.uri] = entry
+        node = self._hosts.get(entry.uri)
+        if node is None:
+            self.show_host(entry)
+        else:
+            node.set_label(self._host_text(entry))
+
+    def set_query(self, query: str) -> None:
+        """Narrow the tree to what matches (see ztui.filtering); an empty query shows everything."""
+        self.query_text = query
+        for entry in self._entries.values():
+            self.show_host(entry)
+
+    # --- single guests --------------------------------------------------------------------------------
+
+    def update_guest(self, uri: str, guest: Guest) -> None:
+        entry = self._entries.get(uri)
+        host_node = self._hosts.get(uri)
+        if entry is None or host_node is None:
+            return
+        host_node.set_label(self._host_text(entry))
+        match = match_guest(guest, self.query_text)
+        node = self._guests.get((uri, guest.uuid))
+        if match is None:
+            if node is not None:
+                self._remove_guest_node(uri, guest.uuid)
+            return
+        if node is None:
+            self._insert_guest_node(host_node, entry, guest, match)
+            return
+        node.set_label(guest_label(guest))
+        assert node.data is not None
+        node.allow_expand = bool(guest.devices)
+        if (uri, guest.uuid) in self._built:
+            self._sync_devices(node, uri, guest, match)
+
+    def remove_guest(self, uri: str, uuid: str) -> None:
+        self._remove_guest_node(uri, uuid)
+        entry = self._entries.get(uri)
+        host_node = self._hosts.get(uri)
+        if entry is not None and host_node is not None:
+            host_node.set_label(self._host_text(entry))
+
+    def relabel_device(self, uri: str, uuid: str) -> None:
+        """Refresh a guest's device lines (e.g. a removal became pending or ended)."""
+        entry = self._entries.get(uri)
+        if entry is not None and uuid in entry.guests:
+            self.update_guest(uri, entry.guests[uuid])
+
+    # --- navigation -----------------------------------------------------------------------------------
+
+    def select_ref(self, ref: NodeRef) -> bool:
+        """Move the cursor to the node showing `ref`, building device nodes on the way if needed."""
+        node = self.find(ref)
+        if node is None:
+            return False
+        parent = node.parent
+        while parent is not None:
+            if not parent.is_expanded and parent is not self.root:
+                parent.expand()
+            parent = parent.parent
+        self.move_cursor_to(node)
+        return True
+
+    def move_cursor_to(self, node: TreeNode[NodeRef]) -> None:
+        """`move_cursor` for a node added in this same turn: lay out the lines first, else its line
+        number is not known yet and the cursor would land elsewhere."""
+        _ = self._tree_lines
+        self.move_cursor(node)
+
+    def find_guest(self, uri: str, uuid: str) -> TreeNode[NodeRef] | None:
+        return self._guests.get((uri, uuid))
+
+    def find(self, ref: NodeRef) -> TreeNode[NodeRef] | None:
+        if ref.kind == "host":
+            return self._hosts.get(ref.uri)
+        gnode = self._guests.get((ref.uri, ref.uuid))
+        if gnode is None or ref.kind == "guest":
+            return gnode
+        self._ensure_devices(gnode)
+        for child in gnode.children:
+            if child.data is not None and child.data.key == ref.key:
+                if ref.kind == "device":
+                    return child
+                for step in child.children:
+                    if step.data is not None and step.data.step == ref.step:
+                        return step
+        return None
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    def _host_text(self, entry: HostEntry):  # type: ignore[no-untyped-def]
+        return host_label(entry.uri, entry.host.hostname, entry.connected, entry.error, entry.retry_in,
+                          len(entry.guests))
+
+    def _add_guest_node(self, host_node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch,
+                        before: TreeNode[NodeRef] | None = None) -> TreeNode[NodeRef]:
+        node = host_node.add(guest_label(guest), NodeRef("guest", uri, guest.uuid), before=before,
+                             allow_expand=bool(guest.devices))
+        self._guests[(uri, guest.uuid)] = node
+        return node
+
+    def _insert_guest_node(self, host_node: TreeNode[NodeRef], entry: HostEntry, guest: Guest,
+                           match: GuestMatch) -> None:
+        """A new guest goes where its name sorts, without touching the other guest nodes."""
+        before = None
+        for child in host_node.children:
+            other = entry.guests.get(child.data.uuid) if child.data is not None else None
+            if other is not None and other.name > guest.name:
+                before = child
+                break
+        self._add_guest_node(host_node, entry.uri, guest, match, before=before)
+
+    def _remove_guest_node(self, uri: str, uuid: str) -> None:
+        node = self._guests.pop((uri, uuid), None)
+        self._built.discard((uri, uuid))
+        self._forget_devices(uri, uuid)
+        if node is not None:
+            node.remove()
+
+    def _forget_devices(self, uri: str, uuid: str) -> None:
+        for key in [k for k in self._shown if k[0] == uri and k[1] == uuid]:
+            del self._shown[key]
+
+    def _ensure_devices(self, node: TreeNode[NodeRef]) -> None:
+        ref = node.data
+        if ref is None or ref.kind != "guest" or (ref.uri, ref.uuid) in self._built:
+            return
+        entry = self._entries.get(ref.uri)
+        guest = entry.guests.get(ref.uuid) if entry is not None else None
+        if guest is None:
+            return
+        match = match_guest(guest, self.query_text) or GuestMatch(True, frozenset())
+        self._built.add((ref.uri, ref.uuid))
+        self._sync_devices(node, ref.uri, guest, match)
+
+    def _shown_devices(self, guest: Guest, match: GuestMatch) -> list[tuple[str, GuestDevice]]:
+        return [(device_key(d, i), d) for i, d in enumerate(guest.devices)
+                if match.by_guest or not self.query_text or i in match.devices]
+
+    def _sync_devices(self, node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch) -> None:
+        """Make the device children equal the guest's devices: relabel kept ones, add and remove the rest."""
+        wanted = self._shown_devices(guest, match)
+        wanted_keys = {k for k, _ in wanted}
+        existing = {c.data.key: c for c in node.children if c.data is not None}
+        for key, child in existing.items():
+            if key not in wanted_keys:
+                child.remove()
+                self._shown.pop((uri, guest.uuid, key), None)
+        previous: TreeNode[NodeRef] | None = None
+        for key, device in wanted:
+            removal = self.removals.get((uri, guest.uuid, key), "")
+            found = existing.get(key)
+            if found is None:
+                child = node.add(device_label_text(device, removal), NodeRef("device", uri, guest.uuid, key),
+                                 after=previous, allow_expand=bool(device.backing))
+                for i, step in enumerate(device.backing):
+                    child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
+            else:
+                child = found
+            if found is not None and self._shown.get((uri, guest.uuid, key)) != (device, removal):
+                child.set_label(device_label_text(device, removal))
+                old = self._shown.get((uri, guest.uuid, key))
+                if old is None or old[0].backing != device.backing:
+                    child.remove_children()
+                    for i, step in enumerate(device.backing):
+                        child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
+                child.allow_expand = bool(device.backing)
+            self._shown[(uri, guest.uuid, key)] = (device, removal)
+            previous = child
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
+        self._ensure_devices(event.node)
