@@ -46,6 +46,8 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.guest_tree.border_title = "hosts · guests · devices"
+        self.query_one(DetailsPane).border_title = "details"
         for entry in self.fleet.hosts.values():
             self.guest_tree.show_host(entry)
         self.guest_tree.focus()

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ztui.fleet import HostEntry
-from ztui.model import Guest, GuestDevice, HostDevice
+from ztui.model import DeviceKind, Guest, GuestDevice, HostDevice
 from ztui.tree_text import device_label, format_memory
 
 
@@ -74,7 +74,7 @@ def guest_details(uri: str, guest: Guest) -> RenderableType:
 def _device_virsh(uri: str, guest: Guest, device: GuestDevice) -> list[str]:
     live = ["--live"] if guest.state is not None and guest.state.is_active else ["--config"]
     commands = [virsh(uri, "detach-device", guest.name, "--file", "device.xml", *live)]
-    if device.kind.category.value == "storage" and device.target:
+    if device.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN):
         commands.insert(0, virsh(uri, "domblklist", guest.name, "--details"))
     elif device.kind.category.value == "network":
         commands.insert(0, virsh(uri, "domiflist", guest.name))

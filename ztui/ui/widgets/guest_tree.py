@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -41,10 +42,10 @@ class GuestTree(Tree[NodeRef]):
     """Hosts, their guests, devices and backing chains; see the module docstring for the update rules."""
 
     BINDINGS = [
-        ("j", "cursor_down", "Down"),
-        ("k", "cursor_up", "Up"),
-        ("l", "expand_or_down", "Expand"),
-        ("h", "collapse_or_parent", "Collapse"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("l", "expand_or_down", "Expand", show=False),
+        Binding("h", "collapse_or_parent", "Collapse or go to parent", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
