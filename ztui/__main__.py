@@ -56,9 +56,13 @@ def run_default(args: argparse.Namespace) -> int:
     uris: list[str] = []
     no_host_reason = ""
     if args.lab:
-        from ztui.cli.labhosts import lab_uris
+        from ztui.cli.labhosts import LabUnavailable, lab_uris
 
-        uris = lab_uris()
+        try:
+            uris = lab_uris()
+        except LabUnavailable as exc:
+            error(f"the lab did not start: {exc}")
+            return EXIT_FAILED
     elif args.connect or os.environ.get("LIBVIRT_DEFAULT_URI", "").strip():
         uris = resolve_uris(args.connect)
     elif _system_reachable():

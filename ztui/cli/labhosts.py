@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 
-def lab_uris() -> list[str]:
-    from ztui.lab import ensure_lab
+class LabUnavailable(RuntimeError):
+    """The lab could not be started; the message is one line for the user (plus the daemon log, if any)."""
 
-    return [host.uri for host in ensure_lab()]
+
+def lab_uris() -> list[str]:
+    from ztui.lab import LabError, ensure_lab
+
+    try:
+        return [host.uri for host in ensure_lab()]
+    except LabError as exc:
+        raise LabUnavailable(str(exc)) from None

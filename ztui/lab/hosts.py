@@ -1,0 +1,363 @@
+"""The lab as a whole: start it, ask how it is, stop it.
+
+A lab is N private libvirt daemons ("hosts", `zlab-a`, `zlab-b`, ...) on this machine, each with real
+QEMU s390x guests under TCG. The hosts share nothing with the system's libvirtd: each runs in its own mount
+namespace with its own configuration, state, sockets and logs under the lab directory (see supervisor.py).
+
+`start_lab` is idempotent: it reuses running hosts, restarts hosts whose daemon died (their guests keep
+running and the new daemon reconnects to them) and provisions guests only on hosts that never had them.
+`stop_lab` is idempotent too and leaves nothing behind: no process, no mount, no bridge, no file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libvirt
+
+from ztui.lab import capcache
+from ztui.lab.config import write_configs
+from ztui.lab.connect import open_host
+from ztui.lab.daemon import (
+    STOP_TIMEOUT,
+    daemon_pid,
+    daemon_running,
+    find_binary,
+    lab_processes,
+    log_excerpt,
+    start_daemon,
+    terminate_pids,
+)
+from ztui.lab.errors import LabError
+from ztui.lab.guests import BootSpec, GuestSpec, create_images, direct_io_supported, domain_xml, host_guests
+from ztui.lab.kernel import write_idle_kernel
+from ztui.lab.network import NETWORK_NAME, ensure_bridge, network_xml, remove_bridge
+from ztui.lab.paths import MAX_HOSTS, HostPaths, LabPaths, cache_dir
+from ztui.lab.state import HostRecord, LabState, lab_lock, load_state, save_state
+from ztui.model import GuestState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOSTS = 2
+
+
+@dataclass(frozen=True)
+class LabHost:
+    """A running lab host: what a client needs to connect to it."""
+
+    name: str
+    uri: str
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class GuestStatus:
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    name: str
+    uri: str
+    pid: int | None  # libvirtd's; None when the daemon is not running
+    guests: tuple[GuestStatus, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "uri": self.uri, "pid": self.pid,
+                "guests": [{"name": g.name, "state": g.state} for g in self.guests]}
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    base: Path
+    hosts: tuple[HostStatus, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hosts": [h.to_json() for h in self.hosts]}
+
+
+@dataclass(frozen=True)
+class Tools:
+    libvirtd: str
+    qemu: str
+    qemu_img: str
+    ip: str
+
+
+def check_requirements() -> Tools:
+    """Root and the three binaries, or one message that says what is missing and where it comes from."""
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root: it runs private libvirt daemons in their own mount namespaces "
+                       "(try `sudo ztui lab start`)")
+    libvirtd = find_binary("libvirtd", "/usr/sbin/libvirtd")
+    qemu = find_binary("qemu-system-s390x")
+    qemu_img = find_binary("qemu-img")
+    ip = find_binary("ip", "/usr/sbin/ip", "/sbin/ip")
+    missing = [what for found, what in ((libvirtd, "libvirtd (Debian package libvirt-daemon-system)"),
+                                        (qemu, "qemu-system-s390x (qemu-system-misc)"),
+                                        (qemu_img, "qemu-img (qemu-utils)"),
+                                        (ip, "ip (iproute2)")) if not found]
+    if missing or libvirtd is None or qemu is None or qemu_img is None or ip is None:
+        raise LabError("the lab needs " + ", ".join(missing))
+    return Tools(libvirtd=libvirtd, qemu=qemu, qemu_img=qemu_img, ip=ip)
+
+
+def capabilities_seed() -> Path:
+    return cache_dir() / "qemu-capabilities"
+
+
+def _lab_host(paths: LabPaths, record: HostRecord) -> LabHost:
+    host = paths.host(record.name)
+    return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host))
+
+
+# --- start ---------------------------------------------------------------------------------------------
+
+
+def start_lab(hosts: int = DEFAULT_HOSTS, linux: bool = False, base_dir: Path | None = None) -> list[LabHost]:
+    """Start (or reuse) a lab of at least `hosts` hosts and return all of its hosts.
+
+    On failure, a lab that did not exist before is removed completely; the error carries the daemon's log.
+    """
+    tools = check_requirements()
+    if not 1 <= hosts <= MAX_HOSTS:
+        raise LabError(f"a lab has 1 to {MAX_HOSTS} hosts, not {hosts}")
+    paths = LabPaths.for_dir(base_dir)
+    with lab_lock(paths):
+        existed = paths.state_file.exists()
+        try:
+            return _start_locked(paths, tools, hosts, linux)
+        except BaseException:
+            if not existed:
+                log.info("start failed: removing the partly started lab %s", paths.base)
+                try:
+                    _stop_locked(paths)
+                except LabError as exc:
+                    log.warning("cleanup after a failed start: %s", exc)
+            raise
+
+
+def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool) -> list[LabHost]:
+    state = load_state(paths) or LabState()
+    state.grow(count)
+    save_state(paths, state)  # first, so that a cleanup after a failure knows every host
+    kernel = write_idle_kernel(paths.kernel)
+    seed = capabilities_seed()
+    for record in state.hosts:
+        host = paths.host(record.name)
+        if daemon_running(host):
+            continue
+        _start_host(paths, host, record, tools, seed)
+        conn = open_host(host.uri)
+        try:
+            _ensure_network(conn, paths.bridge_name(record.name), tools)
+            if not record.provisioned:
+                guests = host_guests(record.index, record.name, paths.slot)
+                _provision(conn, paths, guests, BootSpec(kernel), tools)
+                record.provisioned = True
+                save_state(paths, state)
+        except libvirt.libvirtError as exc:
+            raise LabError(f"{record.name}: {exc.get_error_message()}", details=log_excerpt(host)) from exc
+        finally:
+            conn.close()
+        capcache.collect(host.capabilities, seed)
+    if linux and not state.linux:
+        _provision_linux(paths, state.hosts[0], tools)
+        state.linux = True
+        save_state(paths, state)
+    return [_lab_host(paths, record) for record in state.hosts]
+
+
+def _start_host(paths: LabPaths, host: HostPaths, record: HostRecord, tools: Tools, seed: Path) -> int:
+    for sub in host.subdirs():
+        sub.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_configs(host.etc, record.host_uuid, paths.migration_ports(record.index))
+    capcache.seed_daemon(seed, host.capabilities)
+    started = time.monotonic()
+    pid = start_daemon(host, tools.libvirtd)
+    log.info("%s: libvirtd %d up in %.2f s", record.name, pid, time.monotonic() - started)
+    return pid
+
+
+def _ensure_network(conn: libvirt.virConnect, bridge: str, tools: Tools) -> None:
+    ensure_bridge(bridge, tools.ip)
+    try:
+        net = conn.networkLookupByName(NETWORK_NAME)
+    except libvirt.libvirtError:
+        net = conn.networkDefineXML(network_xml(bridge))
+    if not net.isActive():
+        net.create()
+
+
+def _provision(conn: libvirt.virConnect, paths: LabPaths, guests: list[GuestSpec], boot: BootSpec,
+               tools: Tools) -> None:
+    create_images(guests, paths.images, tools.qemu_img)
+    direct_io = direct_io_supported(paths.images)
+    for guest in guests:
+        xml = domain_xml(guest, boot, paths.images, paths.base, direct_io=direct_io, emulator=tools.qemu)
+        dom = conn.defineXML(xml)
+        if guest.running:
+            dom.create()
+
+
+def _provision_linux(paths: LabPaths, record: HostRecord, tools: Tools) -> None:
+    from ztui.lab.debian import linux_boot  # downloads on first use: only when asked for
+
+    boot = linux_boot(cache_dir() / "debian", paths.base / "linux")
+    guests = [g for g in host_guests(record.index, record.name, paths.slot, linux=True) if g.linux]
+    conn = open_host(paths.host(record.name).uri)
+    try:
+        _provision(conn, paths, guests, boot, tools)
+    except libvirt.libvirtError as exc:
+        raise LabError(f"{record.name}: {exc.get_error_message()}") from exc
+    finally:
+        conn.close()
+
+
+def ensure_lab(base_dir: Path | None = None) -> list[LabHost]:
+    """The lab's hosts, starting the lab first if it is not (completely) running.
+
+    When everything runs this only reads the state file and probes each daemon's pid and socket: no
+    lock, no libvirt call, a few milliseconds.
+    """
+    paths = LabPaths.for_dir(base_dir)
+    state = load_state(paths)
+    if state is not None and state.hosts:
+        found = [_lab_host(paths, record) for record in state.hosts]
+        if all(h.pid is not None and daemon_running(paths.host(h.name)) for h in found):
+            return found
+    return start_lab(hosts=max(DEFAULT_HOSTS, len(state.hosts) if state else 0), base_dir=base_dir)
+
+
+# --- status --------------------------------------------------------------------------------------------
+
+
+def _guests_of(uri: str) -> tuple[GuestStatus, ...]:
+    conn = open_host(uri)
+    try:
+        found = [GuestStatus(d.name(), str(GuestState.from_libvirt(d.state()[0])))
+                 for d in conn.listAllDomains(0)]
+    finally:
+        conn.close()
+    return tuple(sorted(found, key=lambda g: g.name))
+
+
+def lab_status(base_dir: Path | None = None) -> LabStatus:
+    """Each host with its daemon's pid and its guests; an empty status when there is no lab."""
+    paths = LabPaths.for_dir(base_dir)
+    state = load_state(paths)
+    if state is None:
+        return LabStatus(paths.base)
+    hosts = []
+    for record in state.hosts:
+        host = paths.host(record.name)
+        pid = daemon_pid(host)
+        guests: tuple[GuestStatus, ...] = ()
+        if pid is not None:
+            try:
+                guests = _guests_of(host.uri)
+            except (LabError, libvirt.libvirtError) as exc:
+                log.info("%s: %s", record.name, exc)
+        hosts.append(HostStatus(record.name, host.uri, pid, guests))
+    return LabStatus(paths.base, tuple(hosts))
+
+
+# --- stop ----------------------------------------------------------------------------------------------
+
+
+def stop_lab(base_dir: Path | None = None) -> bool:
+    """Destroy the lab's guests, stop its daemons, remove its bridges and its directory.
+
+    Returns whether there was anything to stop. Safe to call any number of times, also after a crash.
+    """
+    paths = LabPaths.for_dir(base_dir)
+    if not paths.base.exists() and not lab_processes(paths.hosts_dir):
+        return False
+    with lab_lock(paths):
+        return _stop_locked(paths)
+
+
+def _host_dirs(paths: LabPaths) -> list[HostPaths]:
+    try:
+        return [paths.host(p.name) for p in sorted(paths.hosts_dir.iterdir()) if p.is_dir()]
+    except OSError:
+        return []
+
+
+def _destroy_guests(host: HostPaths) -> None:
+    """Through libvirt, so that it tears down taps and its own state the usual way."""
+    if not daemon_running(host):
+        return
+    try:
+        conn = open_host(host.uri)
+    except LabError as exc:
+        log.info("%s", exc)
+        return
+    try:
+        domains = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(_destroy_one, domains))
+        for net in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
+            net.destroy()
+    except libvirt.libvirtError as exc:
+        log.info("%s: %s", host.name, exc.get_error_message())
+    finally:
+        conn.close()
+
+
+def _destroy_one(dom: libvirt.virDomain) -> None:
+    try:
+        dom.destroy()
+    except libvirt.libvirtError as exc:
+        log.info("destroy %s: %s", dom.name(), exc.get_error_message())
+
+
+def _stop_locked(paths: LabPaths) -> bool:
+    hosts = _host_dirs(paths)
+    found = bool(hosts) or paths.state_file.exists()
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        list(pool.map(_destroy_guests, hosts))
+    seed = capabilities_seed()
+    for host in hosts:
+        capcache.collect(host.capabilities, seed)
+    daemons = [pid for pid in (daemon_pid(h) for h in hosts) if pid is not None]
+    terminate_pids(daemons, STOP_TIMEOUT)
+    # Whatever is left: QEMU whose daemon had died, supervisors, leftovers of an earlier crash.
+    # QEMU first, so that each supervisor reaps its children and exits on its own.
+    leftovers = lab_processes(paths.hosts_dir)
+    found = found or bool(leftovers)
+    terminate_pids([p.pid for p in leftovers if "python" not in p.name], 2.0)
+    survivors = terminate_pids([p.pid for p in lab_processes(paths.hosts_dir)], 2.0)
+    ip = find_binary("ip", "/usr/sbin/ip", "/sbin/ip") or "ip"
+    for host in hosts:
+        remove_bridge(paths.bridge_name(host.name), ip)
+    if survivors:
+        raise LabError(f"lab processes survived SIGKILL: {', '.join(map(str, survivors))}")
+    _remove_tree(paths.base)
+    return found
+
+
+def _remove_tree(base: Path) -> None:
+    def onerror(_func: Any, path: str, exc_info: Any) -> None:
+        log.warning("cannot remove %s: %s", path, exc_info[1])
+
+    shutil.rmtree(base, onerror=onerror)
+
+
+def lab_hosts(base_dir: Path | None = None) -> list[LabHost]:
+    """The hosts the lab's record lists, running or not (no daemon is started)."""
+    paths = LabPaths.for_dir(base_dir)
+    state = load_state(paths)
+    return [_lab_host(paths, record) for record in state.hosts] if state else []
