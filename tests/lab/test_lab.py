@@ -186,6 +186,10 @@ def test_lab_leaves_the_system_libvirt_alone(lab: Lab) -> None:
 
 
 def test_stop_leaves_nothing(lab: Lab) -> None:
+    """On a lab of its own (one host), so the session's lab stays up for the tests after this one."""
+    base = lab.base.with_name(lab.base.name + "-stop")
+    own = start_lab(hosts=1, base_dir=base)
+    lab = Lab(base, {h.name: h.uri for h in own}, 0.0)
     paths = LabPaths(lab.base)
     bridges = [paths.bridge_name(name) for name in lab.uris]
     assert all(Path("/sys/class/net", b).exists() for b in bridges)

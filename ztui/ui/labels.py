@@ -31,16 +31,16 @@ def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: f
         if hostname:
             text.append(f"  {uri}", style="dim")
         text.append(f"  {guests} guest{'s' if guests != 1 else ''}", style="dim")
-    else:
+    else:  # the status first: a long URI must not push it off a narrow screen
         text.append("✗ ", style="red")
         text.append(hostname or uri, style="bold")
-        if hostname:
-            text.append(f"  {uri}", style="dim")
         text.append("  disconnected", style="bold red")
         if error:
             text.append(f": {error}", style="red")
         if retry_in:
-            text.append(f" (retrying every {retry_in:g} s)", style="dim")
+            text.append(f" (retrying in {retry_in:g} s)", style="dim")
+        if hostname:
+            text.append(f"  {uri}", style="dim")
     return text
 
 
