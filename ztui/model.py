@@ -266,12 +266,22 @@ def format_pci(domain: int, bus: int, slot: int, function: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BackingStep:
-    """One step of the chain from a guest device down to the host hardware that backs it."""
+    """One step of the chain from a guest device down to the host hardware that backs it.
+
+    `device_key` names the host device (`HostDevice.key`) or host object (`file:/path`) the step stands
+    for, so "who uses what" can be derived from the chains. `exclusive` marks the step the guest device
+    takes for itself (a writable image, a passed-through function); a shared step (a bridge, the file
+    system an image lives on) is not. `level` is the branch depth: a multipath device lists each of its
+    paths one level deeper, so a flat list still draws as a tree.
+    """
 
     kind: str
     id: str
     name: str = ""
     warning: str | None = None
+    device_key: str = ""
+    exclusive: bool = False
+    level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +426,56 @@ class HostDevice:
             if f.key == key:
                 return f.value
         return ""
+
+    @property
+    def key(self) -> str:
+        """A key unique within one host: ids alone collide (subchannel `0.0.0000` and ccw device
+        `0.0.0000` usually both exist), so the kind is part of it, e.g. `css:0.0.0010`."""
+        return device_key(self.kind, self.id)
+
+
+def device_key(kind: HostDeviceKind | str, id: str) -> str:
+    """The `HostDevice.key` of a device of this kind and id (`file:/path` for host objects).
+
+    libvirt's `storage` and udev's `block` records of one devnode get the same key, and so do libvirt's
+    `ap_matrix` and udev's `matrix`, so a device has one key whichever side reported it."""
+    text = str(kind)
+    if text == HostDeviceKind.STORAGE.value:
+        text = HostDeviceKind.BLOCK.value
+    if text == HostDeviceKind.AP_MATRIX.value and id == "ap_matrix":
+        id = "matrix"
+    return f"{text}:{id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUse:
+    """One guest device using one host device (or host object such as an image file).
+
+    `exclusive` is true when the guest device needs the host device for itself (pass-through, a writable
+    disk); two running guests using the same device exclusively is a conflict."""
+
+    device_key: str
+    guest: str
+    guest_uuid: str
+    target: str
+    device_kind: str
+    running: bool
+    exclusive: bool
+    host_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Whether a subchannel, PCI function or AP queue is ready for VFIO pass-through, and what is missing.
+
+    `wanted_driver` is the VFIO driver it must be bound to; `missing` lists what an administrator has to
+    do first, each item one sentence."""
+
+    device_key: str
+    ready: bool
+    driver: str
+    wanted_driver: str
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

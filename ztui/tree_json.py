@@ -25,7 +25,8 @@ def device_json(device: GuestDevice) -> dict[str, Any]:
         "migration_blocker": device.migration_blocker,
         "blocker_reason": device.blocker_reason or None,
         "backing": [
-            {"kind": s.kind, "id": s.id, "name": s.name, **({"warning": s.warning} if s.warning else {})}
+            {"kind": s.kind, "id": s.id, "name": s.name, "level": s.level,
+             **({"warning": s.warning} if s.warning else {})}
             for s in device.backing
         ],
         "details": dict(device.details),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
 from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, use_colour
 from ztui.domxml import guest_from_element
-from ztui.model import Guest, Host
+from ztui.model import Guest, Host, HostDevice
 from ztui.tree_json import tree_json
 from ztui.tree_text import render_hosts
 from ztui.xmlutil import XmlError, parse_xml
@@ -61,6 +62,7 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> t
 
     hosts: list[Host] = []
     errors: list[str] = []
+    udev_cache: list[tuple[HostDevice, ...]] = []  # one udev walk, shared by every local URI
     for uri in uris:
         try:
             conn = open_connection(uri, readonly=readonly)
@@ -69,7 +71,7 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> t
             hosts.append(Host(uri=uri, connected=False, error=exc.reason))
             continue
         try:
-            hosts.append(read_host(conn, uri, names or None))
+            hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev_cache))
         except GuestNotFound as exc:
             errors.append(str(exc))
         except libvirt.libvirtError as exc:
@@ -78,6 +80,28 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> t
         finally:
             conn.close()
     return hosts, errors
+
+
+def with_backing(conn: object, host: Host, udev_cache: list[tuple[HostDevice, ...]]) -> Host:
+    """The host with backing chains: its inventory (udev when local, node devices, networks, files)
+    resolved against every guest. A failure here costs the chains, never the tree."""
+    import libvirt
+
+    from ztui.hostscan import local_udev_devices, scan_host
+    from ztui.libvirt.connection import is_local
+    from ztui.resolve import resolve_host
+
+    assert host.uri is not None
+    try:
+        udev = None
+        if is_local(host.uri):
+            if not udev_cache:
+                udev_cache.append(local_udev_devices())
+            udev = udev_cache[0]
+        return resolve_host(host, scan_host(conn, host.uri, host.guests, udev=udev))
+    except libvirt.libvirtError as exc:
+        logging.getLogger("ztui").warning("backing chains of %s not resolved: %s", host.uri, exc)
+        return host
 
 
 def run_tree(args: argparse.Namespace) -> int:

@@ -1,0 +1,216 @@
+"""The resolver, inventory merging, usage and readiness on synthetic and libvirt-fixture devices (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import FIXTURES
+from ztui.domxml import parse_device_xml
+from ztui.hostfs import mount_of, parse_mountinfo
+from ztui.inventory import FileInfo, NetworkInfo, build_inventory, merge_devices
+from ztui.model import Fact, Guest, GuestState, Host, HostDevice, HostDeviceKind
+from ztui.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
+from ztui.usage import conflicts, eligibility, users_of
+
+NODEDEV = FIXTURES / "libvirt" / "nodedev"
+
+
+def dev(kind: HostDeviceKind, ident: str, sysfs: str = "", driver: str = "", source: str = "udev",
+        **facts: str) -> HostDevice:
+    return HostDevice(kind=kind, name=ident.rsplit("/", 1)[-1], id=ident, driver=driver, sysfs_path=sysfs,
+                      devnodes=(ident,) if kind is HostDeviceKind.BLOCK else (),
+                      facts=tuple(Fact(k, v, source) for k, v in facts.items()), source=source)
+
+
+CSS = dev(HostDeviceKind.CSS, "0.0.0010", "/sys/devices/css0/0.0.0010", "io_subchannel", chpids="05 00")
+DASD = dev(HostDeviceKind.CCW, "0.0.5c3f", "/sys/devices/css0/0.0.0010/0.0.5c3f", "dasd-eckd",
+           online="1", devtype="3390/0c", cutype="3990/e9", role="dasd")
+DASDA = HostDevice(kind=HostDeviceKind.BLOCK, name="dasda", id="/dev/dasda",
+                   sysfs_path="/sys/devices/css0/0.0.0010/0.0.5c3f/block/dasda",
+                   devnodes=("/dev/dasda", "/dev/disk/by-path/ccw-0.0.5c3f"),
+                   facts=(Fact("devtype", "disk", "udev"), Fact("majmin", "94:0", "udev")), source="udev")
+DASDA1 = dev(HostDeviceKind.BLOCK, "/dev/dasda1", "/sys/devices/css0/0.0.0010/0.0.5c3f/block/dasda/dasda1",
+             devtype="partition", majmin="94:1")
+LOCAL = build_inventory([CSS, DASD, DASDA, DASDA1])
+
+
+def disk(source: str, kind: str = "block", extra: str = "") -> str:
+    attr = {"block": "dev", "file": "file"}[kind]
+    return (f"<disk type='{kind}' device='disk'><source {attr}='{source}'/>{extra}"
+            "<target dev='vda' bus='virtio'/></disk>")
+
+
+def ids(steps: tuple[object, ...]) -> list[tuple[str, str]]:
+    return [(s.kind, s.id) for s in steps]  # type: ignore[attr-defined]
+
+
+def test_dasd_by_path_chain() -> None:
+    steps = resolve_device(parse_device_xml(disk("/dev/disk/by-path/ccw-0.0.5c3f")), LOCAL)
+    assert ids(steps) == [("block", "/dev/dasda"), ("dasd", "0.0.5c3f"), ("css", "0.0.0010")]
+    assert steps[0].exclusive and steps[1].exclusive and not any(s.warning for s in steps)
+
+
+def test_file_on_a_dasd_partition() -> None:
+    inv = LOCAL.with_files([FileInfo("/var/lib/libvirt/images/a.qcow2", True, kind="file", size=2 << 30,
+                                     mount_point="/var/lib/libvirt", fs_type="xfs", mount_source="/dev/dasda1",
+                                     majmin="94:1")])
+    steps = resolve_device(parse_device_xml(disk("/var/lib/libvirt/images/a.qcow2", "file")), inv)
+    assert ids(steps) == [("file", "/var/lib/libvirt/images/a.qcow2"), ("mount", "/var/lib/libvirt"),
+                          ("partition", "/dev/dasda1"), ("block", "/dev/dasda"), ("dasd", "0.0.5c3f"),
+                          ("css", "0.0.0010")]
+    assert steps[0].exclusive and not steps[2].exclusive  # the file system is shared by every image on it
+
+
+def test_missing_things_are_warnings() -> None:
+    inv = LOCAL.with_files([FileInfo("/gone.img", False, error="No such file or directory")])
+    (step,) = resolve_device(parse_device_xml(disk("/gone.img", "file")), inv)
+    assert "missing" in (step.warning or "")
+    (step,) = resolve_device(parse_device_xml(disk("/dev/sdz")), LOCAL)
+    assert step.warning == "not found on the host"
+    steps = resolve_device(parse_device_xml(disk("/dev/disk/by-path/ccw-0.0.9999")), LOCAL)
+    assert steps[-1].id == "0.0.9999" and steps[-1].warning
+    mdev = parse_device_xml("<hostdev mode='subsystem' type='mdev' model='vfio-ccw'><source>"
+                            "<address uuid='11111111-2222-3333-4444-555555555555'/></source></hostdev>")
+    (step,) = resolve_device(mdev, LOCAL)
+    assert step.kind == "mdev" and "not started" in (step.warning or "")
+
+
+def test_no_inventory_no_warnings() -> None:
+    """Saved XML without a connection: chains stop at the XML's own facts, quietly."""
+    empty = build_inventory()
+    steps = resolve_device(parse_device_xml(disk("/dev/sdz")), empty)
+    assert [s.warning for s in steps] == [None]
+
+
+def test_remote_host_from_libvirt_node_devices() -> None:
+    from ztui.nodedev import parse_nodedev
+
+    names = ["mdev_c60cc60c_c60c_c60c_c60c_c60cc60cc60c.xml", "css_0_0_fffe_mdev_types_channel_dev_addr.xml",
+             "ap_matrix.xml", "ap_07_0038.xml", "ap_card07.xml", "ccwgroup_0_0_bd00.xml",
+             "mdev_ee0b88c4_f554_4dc1_809d_b2a01e8e48ad.xml"]
+    nodedevs = [parse_nodedev((NODEDEV / n).read_text()) for n in names]
+    css = HostDevice(kind=HostDeviceKind.CSS, name="css_0_0_0052", id="0.0.0052", driver="vfio_ccw",
+                     sysfs_path="/sys/devices/css0/0.0.0052",
+                     facts=(Fact("channel_dev_addr", "0.0.5c41", "libvirt"),), source="libvirt")
+    inv = build_inventory(libvirt=[*nodedevs, css])
+    ccw = parse_device_xml("<hostdev mode='subsystem' type='mdev' model='vfio-ccw'><source>"
+                           "<address uuid='c60cc60c-c60c-c60c-c60c-c60cc60cc60c'/></source></hostdev>")
+    assert ids(resolve_device(ccw, inv)) == [("mdev", "c60cc60c-c60c-c60c-c60c-c60cc60cc60c"),
+                                             ("css", "0.0.0052"), ("ccw", "0.0.5c41")]
+    ap = parse_device_xml("<hostdev mode='subsystem' type='mdev' model='vfio-ap'><source>"
+                          "<address uuid='ee0b88c4-f554-4dc1-809d-b2a01e8e48ad'/></source></hostdev>")
+    steps = resolve_device(ap, inv)
+    assert steps[0].kind == "mdev" and steps[1].kind == "ap-matrix"
+
+
+def test_merge_keeps_both_sources() -> None:
+    lv = HostDevice(kind=HostDeviceKind.CSS, name="css_0_0_0010", id="0.0.0010",
+                    facts=(Fact("channel_dev_addr", "0.0.5c3f", "libvirt"),), xml="<device/>")
+    (merged,) = merge_devices([CSS], [lv])
+    assert merged.name == "css_0_0_0010" and merged.driver == "io_subchannel"
+    assert {f.source for f in merged.facts} == {"udev", "libvirt"}
+    assert merged.source == "udev+libvirt"
+    storage = HostDevice(kind=HostDeviceKind.STORAGE, name="storage_x", id="/dev/dasda")
+    assert len(merge_devices([DASDA], [storage])) == 1
+
+
+def test_inventory_updates_are_new_inventories() -> None:
+    offline = dev(HostDeviceKind.CCW, "0.0.5c3f", DASD.sysfs_path, "dasd-eckd", online="0", role="dasd")
+    inv = LOCAL.with_device(offline)
+    assert inv.get(HostDeviceKind.CCW, "0.0.5c3f") is offline
+    assert LOCAL.get(HostDeviceKind.CCW, "0.0.5c3f") is DASD
+    assert inv.without_device("ccw:0.0.5c3f").get(HostDeviceKind.CCW, "0.0.5c3f") is None
+
+
+def guest(name: str, state: GuestState, *xml: str) -> Guest:
+    return Guest(name=name, uuid=name, state=state, devices=tuple(parse_device_xml(x) for x in xml))
+
+
+def test_users_and_conflicts() -> None:
+    d = disk("/dev/dasda")
+    host = Host(uri="qemu:///system", guests=(guest("a", GuestState.RUNNING, d), guest("b", GuestState.RUNNING, d),
+                                              guest("c", GuestState.SHUTOFF, d)))
+    host = resolve_host(host, LOCAL)
+    users = users_of([host])
+    assert sorted(u.guest for u in users["ccw:0.0.5c3f"]) == ["a", "b", "c"]
+    assert set(conflicts(users)) >= {"block:/dev/dasda", "ccw:0.0.5c3f"}
+    shared = disk("/dev/dasda", extra="<shareable/>")
+    ok = resolve_host(Host(uri=None, guests=(guest("a", GuestState.RUNNING, shared),
+                                             guest("b", GuestState.RUNNING, shared))), LOCAL)
+    assert conflicts(users_of([ok])) == {}
+
+
+def test_network_and_bridge() -> None:
+    br = dev(HostDeviceKind.NET, "br0", "/sys/devices/virtual/net/br0", bridge="yes", bridge_ports="eno1,vnet0",
+             virtual="yes")
+    eno1 = dev(HostDeviceKind.NET, "eno1", "/sys/devices/pci0000:00/0000:00:19.0/net/eno1")
+    pci = dev(HostDeviceKind.PCI, "0000:00:19.0", "/sys/devices/pci0000:00/0000:00:19.0", "e1000e")
+    inv = build_inventory([br, eno1, pci], networks=[NetworkInfo("lan", bridge="br0", forward_mode="bridge")])
+    nic = parse_device_xml("<interface type='network'><source network='lan'/><mac address='52:54:00:00:00:01'/>"
+                           "</interface>")
+    assert ids(resolve_device(nic, inv)) == [("network", "lan"), ("bridge", "br0"), ("net", "eno1"),
+                                             ("pci", "0000:00:19.0")]
+    nowhere = parse_device_xml("<interface type='network'><source network='nope'/></interface>")
+    assert resolve_device(nowhere, inv)[0].warning == "no such libvirt network"
+
+
+def test_eligibility() -> None:
+    assert eligibility(DASD) is None
+    css = eligibility(CSS, LOCAL)
+    assert css is not None and not css.ready and "vfio_ccw" in css.missing[0]
+    queue = dev(HostDeviceKind.AP_QUEUE, "0x07.0x0038", driver="vfio_ap")
+    assert eligibility(queue) is not None and eligibility(queue).ready  # type: ignore[union-attr]
+
+
+def test_fcp_lun_mapping() -> None:
+    assert fcp_lun_from_linux(1073758209) == "0x4001400000000000"
+    assert fcp_lun_from_linux(0) == "0x0000000000000000"
+
+
+def test_mountinfo() -> None:
+    text = ("22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+            "40 22 94:1 / /var/lib/libvirt\\040images rw - xfs /dev/dasda1 rw\n"
+            "garbage line\n")
+    mounts = parse_mountinfo(text)
+    assert [m.mount_point for m in mounts] == ["/", "/var/lib/libvirt images"]
+    found = mount_of("/var/lib/libvirt images/a.img", mounts)
+    assert found is not None and found.source == "/dev/dasda1"
+    assert mount_of("/etc/passwd", mounts).fs_type == "ext4"  # type: ignore[union-attr]
+
+
+def test_paths_to_examine_and_resolve_guest() -> None:
+    g = guest("a", GuestState.RUNNING, disk("/img/a.qcow2", "file"), disk("/dev/dasda"))
+    assert paths_to_examine(g) == ["/img/a.qcow2"]
+    resolved = resolve_guest(g, LOCAL)
+    assert resolved.devices[1].backing and resolved.devices[0].backing[0].kind == "file"
+
+
+def test_every_domain_fixture_resolves_without_error() -> None:
+    from tests.conftest import DOMAIN_FIXTURES
+    from ztui.domxml import parse_domain
+    from ztui.xmlutil import XmlError
+
+    for path in DOMAIN_FIXTURES:
+        try:
+            g = parse_domain(Path(path).read_bytes())
+        except XmlError:
+            continue
+        resolve_guest(g, LOCAL)
+        resolve_guest(g, build_inventory())
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(HostDeviceKind)), st.text(max_size=12),
+                          st.sampled_from(["", "/sys/devices/a", "/sys/devices/a/b", "/sys/devices/a/b/c"]),
+                          st.text(max_size=8)), max_size=8),
+       st.sampled_from([disk("/dev/x"), disk("/a", "file"),
+                        "<interface type='direct'><source dev='a'/></interface>",
+                        "<hostdev mode='subsystem' type='mdev' model='vfio-ap'><source><address uuid='a'/>"
+                        "</source></hostdev>",
+                        "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
+                        "<address bus='0' target='0' unit='0'/></source></hostdev>"]))
+def test_odd_inventories_never_raise(devices: list[tuple[HostDeviceKind, str, str, str]], xml: str) -> None:
+    inv = build_inventory([HostDevice(kind=k, name=i, id=i, sysfs_path=p, parent=par) for k, i, p, par in devices])
+    resolve_device(parse_device_xml(xml), inv)

@@ -1,0 +1,77 @@
+"""`ztui hostdevs`: the host's devices grouped (DASD, SCSI/FCP, network, PCI/zPCI, subchannels and mdevs,
+AP), each with the guests that use it, conflicts and VFIO readiness; JSON with --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ztui.cli.common import EXIT_FAILED, EXIT_OK, error
+
+
+def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                         common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "hostdevs", parents=[common], help="list host devices and the guests using each",
+        description="List the host's devices grouped by kind, with the guests and guest devices that use "
+                    "each, conflicts and pass-through readiness. udev is read for a local URI.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_hostdevs)
+
+
+def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict[str, Any]:
+    """One host's grouped inventory as a JSON-ready dict; raises ConnectError / libvirtError."""
+    from ztui.hostdevs_view import inventory_json
+    from ztui.hostscan import local_udev_devices, scan_host
+    from ztui.libvirt.connection import is_local, open_connection
+    from ztui.libvirt.reader import read_host
+    from ztui.resolve import resolve_host
+    from ztui.usage import conflicts, users_of
+
+    conn = open_connection(uri, readonly=readonly)
+    try:
+        host = read_host(conn, uri)
+        udev = None
+        if is_local(uri):
+            if not udev_cache:
+                udev_cache.append(local_udev_devices())
+            udev = udev_cache[0]
+        inv = scan_host(conn, uri, host.guests, udev=udev)
+    finally:
+        conn.close()
+    host = resolve_host(host, inv)
+    users = users_of([host], inv)
+    return {"uri": uri, "hostname": host.hostname, "local": inv.local,
+            "groups": inventory_json(inv, users, conflicts(users))}
+
+
+def run_hostdevs(args: argparse.Namespace) -> int:
+    import libvirt
+
+    from ztui.hostdevs_view import render_text
+    from ztui.libvirt.connection import ConnectError, libvirt_reason, resolve_uris
+
+    hosts: list[dict[str, Any]] = []
+    failed = False
+    udev_cache: list[Any] = []
+    for uri in resolve_uris(args.connect):
+        try:
+            hosts.append(read_host_inventory(uri, args.readonly, udev_cache))
+        except ConnectError as exc:
+            error(str(exc))
+            failed = True
+        except libvirt.libvirtError as exc:
+            error(f"reading {uri} failed: {libvirt_reason(exc)}")
+            failed = True
+    if args.json:
+        json.dump({"hosts": hosts}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for h in hosts:
+            title = f"{h['uri']}" + (f" ({h['hostname']})" if h["hostname"] else "")
+            if not h["local"]:
+                title += " — libvirt node devices only (udev is read for local hosts)"
+            sys.stdout.write(render_text(title, h["groups"]))
+    return EXIT_FAILED if failed else EXIT_OK

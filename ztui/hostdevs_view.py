@@ -1,0 +1,141 @@
+"""The host-device inventory grouped the way an IBM Z administrator thinks of it, as JSON and as text.
+
+Pure: takes an inventory, its users and conflicts; `ztui hostdevs` and the TUI share it. Besides devices,
+the host *objects* guests use (image files, CHPIDs, WWPNs, LUNs, networks) are listed with their users,
+because "which guests use the FCP LUN 0x4001400000000000?" is asked as often as about a device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ztui.inventory import Inventory
+from ztui.model import DeviceUse, HostDevice, HostDeviceKind
+from ztui.usage import eligibility
+
+GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP", "other")
+OBJECTS = "used host objects"
+
+
+def group_of(dev: HostDevice) -> str:
+    """The group a device is listed in."""
+    kind = dev.kind
+    role = dev.fact("role") or ("dasd" if dev.driver.startswith("dasd") else
+                                "fcp" if dev.driver == "zfcp" else "qeth" if dev.driver == "qeth" else "")
+    if kind is HostDeviceKind.CCW:
+        return {"dasd": "DASD", "fcp": "SCSI/FCP", "qeth": "network"}.get(role, "other")
+    if kind in (HostDeviceKind.SCSI, HostDeviceKind.SCSI_HOST, HostDeviceKind.SCSI_TARGET):
+        return "SCSI/FCP"
+    if kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
+        return "block devices"
+    if kind in (HostDeviceKind.NET, HostDeviceKind.CCWGROUP):
+        return "network"
+    if kind is HostDeviceKind.PCI:
+        return "PCI/zPCI"
+    if kind in (HostDeviceKind.CSS, HostDeviceKind.MDEV):
+        return "subchannels and mdevs"
+    if kind in (HostDeviceKind.AP_CARD, HostDeviceKind.AP_QUEUE, HostDeviceKind.AP_MATRIX):
+        return "AP"
+    return "other"
+
+
+def summary(dev: HostDevice) -> str:
+    """One line of what matters most for each kind of device."""
+    f = dev.fact
+    parts: list[str] = []
+    kind = dev.kind
+    if kind is HostDeviceKind.CCW:
+        parts += [f("devtype"), f"CU {f('cutype')}" if f("cutype") else "",
+                  {"1": "online", "0": "offline"}.get(f("online"), "")]
+    elif kind is HostDeviceKind.CCWGROUP:
+        parts += [f("card_kind") or f("card_type"), f("if_name"), f"CHPID {f('chpid')}" if f("chpid") else "",
+                  f("state")]
+    elif kind is HostDeviceKind.CSS:
+        parts += [f"carries {f('dev_busid') or f('channel_dev_addr')}" if f("dev_busid") or f("channel_dev_addr")
+                  else "", f"override {f('driver_override')}" if f("driver_override") else ""]
+    elif kind is HostDeviceKind.MDEV:
+        parts += [f("mdev_type"), f"on {dev.parent}" if dev.parent else "", f("ap_queues")]
+    elif kind is HostDeviceKind.PCI:
+        parts += [f"uid {f('uid')}" if f("uid") else "", f"fid {f('function_id') or f('fid')}"
+                  if f("function_id") or f("fid") else "", f("vendor_id") or f("vendor"),
+                  f("product_id") or f("device")]
+    elif kind is HostDeviceKind.SCSI:
+        parts += [f("vendor"), f("model"), f"{f('hba_id')} {f('wwpn')} {f('fcp_lun')}".strip()]
+    elif kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
+        parts += [dev.name, f("dm_name"), f("devtype")]
+    elif kind is HostDeviceKind.NET:
+        parts += [f("address"), "bridge" if f("bridge") == "yes" else "", f("operstate") or f("link_state")]
+    elif kind is HostDeviceKind.AP_CARD:
+        parts += [f("type"), {"1": "online", "0": "offline"}.get(f("online"), "")]
+    if dev.driver:
+        parts.append(f"driver {dev.driver}")
+    return " ".join(p for p in parts if p)
+
+
+def use_json(use: DeviceUse) -> dict[str, Any]:
+    return {"guest": use.guest, "uuid": use.guest_uuid, "target": use.target, "kind": use.device_kind,
+            "running": use.running, "exclusive": use.exclusive}
+
+
+def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None) -> dict[str, Any]:
+    elig = eligibility(dev, inv)
+    return {
+        "key": dev.key,
+        "kind": dev.kind.value,
+        "id": dev.id,
+        "name": dev.name,
+        "summary": summary(dev),
+        "driver": dev.driver,
+        "parent": dev.parent,
+        "sysfs_path": dev.sysfs_path,
+        "devnodes": list(dev.devnodes),
+        "iommu_group": dev.iommu_group,
+        "source": dev.source,
+        "facts": [{"key": f.key, "value": f.value, "source": f.source} for f in dev.facts],
+        "mdev_types": [{"id": t.id, "name": t.name, "device_api": t.device_api, "available": t.available}
+                       for t in dev.mdev_types],
+        "users": [use_json(u) for u in users],
+        "conflict": conflict,
+        "eligibility": None if elig is None else {"ready": elig.ready, "driver": elig.driver,
+                                                  "wanted_driver": elig.wanted_driver, "missing": list(elig.missing)},
+        "warnings": list(dev.warnings),
+    }
+
+
+def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
+                   conflicts: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The groups in display order, each with its devices; then the host objects guests use."""
+    grouped: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
+    keys = set()
+    for dev in inv.devices:
+        keys.add(dev.key)
+        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key)))
+    out = [{"name": g, "devices": devs} for g, devs in grouped.items() if devs]
+    objects = []
+    for key in sorted(k for k in users if k not in keys):
+        kind, _, ident = key.partition(":")
+        objects.append({"key": key, "kind": kind, "id": ident, "users": [use_json(u) for u in users[key]],
+                        "conflict": conflicts.get(key)})
+    if objects:
+        out.append({"name": OBJECTS, "devices": objects})
+    return out
+
+
+def render_text(title: str, groups: list[dict[str, Any]]) -> str:
+    """The grouped inventory as plain text, one device per line and its users below it."""
+    lines = [title]
+    for group in groups:
+        lines.append(f"  {group['name']}")
+        for d in group["devices"]:
+            head = f"    {d['kind']:<10} {d['id']:<22} {d.get('summary', '')}".rstrip()
+            lines.append(head)
+            for u in d["users"]:
+                state = "running" if u["running"] else "not running"
+                lines.append(f"        used by {u['guest']} ({u['target']}, {state})")
+            if d.get("conflict"):
+                lines.append(f"        CONFLICT: {d['conflict']}")
+            elig = d.get("eligibility")
+            if elig is not None and not elig["ready"]:
+                lines.extend(f"        not ready for VFIO: {m}" for m in elig["missing"])
+    return "\n".join(lines) + "\n"

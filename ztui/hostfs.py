@@ -1,0 +1,114 @@
+"""File-system facts about paths guests use: does the image exist, on which mount and block device.
+
+The only I/O here is `stat` and reading `/proc/self/mountinfo`; the results are `FileInfo` records the
+pure resolver consumes. Kept apart from `ztui.resolve` so the resolver stays testable without a real file
+system, and apart from `ztui.udev` because it needs no udev (it also works in a container).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ztui.inventory import FileInfo
+
+MOUNTINFO = "/proc/self/mountinfo"
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """One line of mountinfo: where, what and which device (`major:minor`)."""
+
+    mount_point: str
+    fs_type: str
+    source: str
+    majmin: str
+
+
+def _unescape(text: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes (`\\040`)."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and len(text[i + 1:i + 4]) == 3 and text[i + 1:i + 4].isdigit():
+            out.append(chr(int(text[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    """Every mount of a mountinfo text; damaged lines are skipped."""
+    mounts = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 7 or "-" not in parts[6:]:
+            continue
+        sep = parts.index("-", 6)
+        if len(parts) < sep + 3:
+            continue
+        mounts.append(Mount(mount_point=_unescape(parts[4]), fs_type=parts[sep + 1],
+                            source=_unescape(parts[sep + 2]), majmin=parts[2]))
+    return mounts
+
+
+def read_mounts(path: str = MOUNTINFO) -> list[Mount]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return parse_mountinfo(f.read())
+    except OSError:
+        return []
+
+
+def mount_of(path: str, mounts: list[Mount]) -> Mount | None:
+    """The mount a path lives on: the longest mount point that contains it (the last one wins when
+    several are stacked on the same point)."""
+    best: Mount | None = None
+    for m in mounts:
+        mp = m.mount_point.rstrip("/") or "/"
+        if (path == mp or path.startswith(mp + "/") or mp == "/") and (
+                best is None or len(mp) >= len(best.mount_point.rstrip("/") or "/")):
+            best = m
+    return best
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISBLK(mode):
+        return "block"
+    if stat.S_ISCHR(mode):
+        return "char"
+    return "other"
+
+
+def file_info(path: str, mounts: list[Mount] | None = None) -> FileInfo:
+    """Facts about one path; a missing or unreadable file is a record saying so, never an exception."""
+    mounts = read_mounts() if mounts is None else mounts
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return FileInfo(path=path, exists=False, error=exc.strerror or str(exc))
+    real = os.path.realpath(path)
+    mount = mount_of(real, mounts)
+    majmin = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    return FileInfo(
+        path=path, exists=True, realpath=real, kind=_kind(st.st_mode),
+        size=st.st_size if stat.S_ISREG(st.st_mode) else None,
+        mount_point=mount.mount_point if mount else "", fs_type=mount.fs_type if mount else "",
+        mount_source=mount.source if mount else "", majmin=majmin,
+    )
+
+
+def files_info(paths: Iterable[str]) -> tuple[FileInfo, ...]:
+    """Facts about several paths, reading mountinfo once."""
+    unique = list(dict.fromkeys(p for p in paths if p))
+    if not unique:
+        return ()
+    mounts = read_mounts()
+    return tuple(file_info(p, mounts) for p in unique)

@@ -1,0 +1,135 @@
+"""Gathering one host's inventory: udev (local hosts), libvirt node devices, networks, volumes and files.
+
+This is the impure edge of the host side: it talks to libvirt and (for a local connection) to udev and the
+file system, and hands everything to `ztui.inventory.build_inventory`. The resolver never does I/O.
+
+Typical use (CLI and TUI alike)::
+
+    inv = scan_host(conn, uri, guests)          # once per connection
+    host = resolve_host(host, inv)              # chains for every guest
+    inv = refresh_files(inv, [guest])           # after one guest changed
+    guest = resolve_guest(guest, inv)
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import Any
+
+from ztui.hostfs import files_info
+from ztui.inventory import Inventory, NetworkInfo, VolumeInfo, build_inventory
+from ztui.model import DeviceKind, Guest, HostDevice
+from ztui.resolve import paths_to_examine
+
+log = logging.getLogger("ztui.hostscan")
+
+
+def local_udev_devices() -> tuple[HostDevice, ...]:
+    """udev's records, or none when pyudev or sysfs is unusable here (a container without /sys)."""
+    try:
+        from ztui.udev import udev_available, udev_devices
+    except ImportError:  # pragma: no cover - pyudev is a dependency, but be kind to trimmed installs
+        return ()
+    if not udev_available():
+        return ()
+    try:
+        return udev_devices()
+    except Exception as exc:  # libudev missing or broken: the libvirt half still works
+        log.warning("udev inventory failed: %s", exc)
+        return ()
+
+
+def parse_network_xml(xml: str) -> NetworkInfo | None:
+    """A libvirt `<network>` document as the resolver needs it; None when it cannot be read."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return None
+    forward = root.find("forward")
+    bridge = root.find("bridge")
+    devs: list[str] = []
+    if forward is not None:
+        devs.extend(i.get("dev", "") for i in forward.findall("interface"))
+        devs.extend(p.findtext("address") or "" for p in forward.findall("pf"))
+        if not devs and forward.get("dev"):
+            devs.append(forward.get("dev", ""))
+    mode = forward.get("mode", "nat") if forward is not None else ""
+    return NetworkInfo(name=(root.findtext("name") or "").strip(),
+                       bridge=bridge.get("name", "") if bridge is not None else "",
+                       forward_mode=mode, forward_devs=tuple(d for d in devs if d))
+
+
+def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
+    """Every libvirt network (active or not); None when the driver has no network support."""
+    import libvirt
+
+    try:
+        nets = conn.listAllNetworks(0)
+    except libvirt.libvirtError as exc:
+        log.debug("cannot list networks: %s", exc)
+        return None
+    found = []
+    for net in nets:
+        try:
+            info = parse_network_xml(net.XMLDesc(0))
+            if info is not None:
+                found.append(NetworkInfo(name=info.name, bridge=info.bridge, forward_mode=info.forward_mode,
+                                         forward_devs=info.forward_devs, active=bool(net.isActive())))
+        except libvirt.libvirtError as exc:
+            log.debug("network skipped: %s", exc)
+    return tuple(found)
+
+
+def read_volumes(conn: Any, guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
+    """Pool and volume of each disk path libvirt manages (one lookup per path; none for unmanaged ones)."""
+    import libvirt
+
+    found: list[VolumeInfo] = []
+    for guest in guests:
+        for d in guest.devices:
+            if d.kind not in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.LUN) or not d.source:
+                continue
+            try:
+                if d.detail("type") == "volume":
+                    pool_name, _, vol_name = d.source.partition("/")
+                    pool = conn.storagePoolLookupByName(pool_name)
+                    vol = pool.storageVolLookupByName(vol_name)
+                elif d.source.startswith("/"):
+                    vol = conn.storageVolLookupByPath(d.source)
+                    pool = vol.storagePoolLookupByVolume()
+                else:
+                    continue
+                found.append(VolumeInfo(path=str(vol.path()), pool=str(pool.name()), volume=str(vol.name())))
+            except libvirt.libvirtError:
+                continue
+    return tuple(found)
+
+
+def refresh_files(inv: Inventory, guests: Iterable[Guest]) -> Inventory:
+    """The inventory with fresh file-system facts for these guests' image paths (local hosts only)."""
+    if not inv.same_machine:
+        return inv
+    paths = [p for g in guests for p in paths_to_examine(g)]
+    return inv.with_files(files_info(paths))
+
+
+def scan_host(conn: Any, uri: str, guests: Iterable[Guest] = (), *,
+              udev: tuple[HostDevice, ...] | None = None) -> Inventory:
+    """The whole inventory of the host behind `conn`. `udev` passes records already read (several local
+    URIs in one command share one udev walk); by default they are read when the URI is local."""
+    from ztui.libvirt.connection import is_local
+    from ztui.libvirt.reader import read_node_devices
+
+    guests = tuple(guests)
+    local = is_local(uri)
+    udev_records = (udev if udev is not None else local_udev_devices()) if local else ()
+    try:
+        node_devices = read_node_devices(conn)
+    except ImportError:  # pragma: no cover - ztui.nodedev missing in a partial checkout
+        node_devices = ()
+    inv = build_inventory(udev_records, node_devices, local=bool(udev_records), networks=read_networks(conn),
+                          volumes=read_volumes(conn, guests), uri=uri,
+                          same_machine=local)
+    return refresh_files(inv, guests)

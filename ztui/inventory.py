@@ -1,0 +1,319 @@
+"""One host's device inventory: udev and libvirt node devices merged, with the lookups the resolver needs.
+
+udev knows far more about a local host (DASD state, qeth CHPID, zFCP LUN paths, zPCI uid/fid); libvirt's
+node devices are all there is for a remote one, and they carry libvirt's names (`css_0_0_0010`), which
+the node-device API wants. So a device seen by both becomes one record: udev's values and libvirt's name,
+and the facts of both, each still saying where it came from.
+
+Besides devices the inventory holds what the resolver needs about host *objects* that are not devices:
+files (does the image exist, on which mount and block device), libvirt networks (their bridge) and storage
+volumes (pool and volume of a path). These are gathered by impure helpers (`ztui.hostfs`,
+`ztui.hostscan`); this module imports neither libvirt nor pyudev and does no I/O.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from ztui.model import Fact, HostDevice, HostDeviceKind, device_key
+
+# libvirt's `storage` capability and udev's block devices are the same thing: both have the devnode as id
+_MERGE_KIND = {HostDeviceKind.STORAGE: HostDeviceKind.BLOCK}
+_MATRIX_IDS = {"ap_matrix", "matrix"}
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What the host's file system says about one path a guest uses (an image, an ISO, a directory).
+
+    `majmin` is the `major:minor` of the file system the file lives on (st_dev), which names its block
+    device; `mount_source` is what is mounted there (`/dev/dasda1`, `tmpfs`, `server:/export`)."""
+
+    path: str
+    exists: bool
+    realpath: str = ""
+    kind: str = ""  # file, directory, block, char, other
+    size: int | None = None
+    mount_point: str = ""
+    fs_type: str = ""
+    mount_source: str = ""
+    majmin: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    """A libvirt virtual network: the bridge it makes and how it forwards (nat, bridge, macvtap …)."""
+
+    name: str
+    bridge: str = ""
+    forward_mode: str = ""
+    forward_devs: tuple[str, ...] = ()
+    active: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeInfo:
+    """A path libvirt manages as a storage volume: works on remote hosts where no file can be examined."""
+
+    path: str
+    pool: str
+    volume: str
+    pool_type: str = ""
+
+
+def merge_devices(udev: Iterable[HostDevice], libvirt: Iterable[HostDevice]) -> tuple[HostDevice, ...]:
+    """udev records first (with libvirt's name and facts folded in), then libvirt-only records."""
+    by_key: dict[str, HostDevice] = {}
+    order: list[str] = []
+    for dev in udev:
+        k = merge_key(dev)
+        if k not in by_key:
+            order.append(k)
+            by_key[k] = dev
+    for dev in libvirt:
+        k = merge_key(dev)
+        seen = by_key.get(k)
+        if seen is None:
+            order.append(k)
+            by_key[k] = dev
+        elif seen.source != dev.source:
+            by_key[k] = _fold(seen, dev)
+    return tuple(by_key[k] for k in order)
+
+
+def merge_key(dev: HostDevice) -> str:
+    """Records of one device from udev and from libvirt share this key (`HostDevice.key`)."""
+    return dev.key
+
+
+def _fold(udev: HostDevice, lv: HostDevice) -> HostDevice:
+    """udev's record with libvirt's name, XML and facts; libvirt fills what udev left empty."""
+    facts: list[Fact] = list(udev.facts)
+    facts.append(Fact("udev_name", udev.name, udev.source))
+    facts.extend(lv.facts)
+    return replace(
+        udev,
+        name=lv.name or udev.name,
+        driver=udev.driver or lv.driver,
+        sysfs_path=udev.sysfs_path or lv.sysfs_path,
+        devnodes=tuple(dict.fromkeys((*udev.devnodes, *lv.devnodes))),
+        mdev_types=udev.mdev_types or lv.mdev_types,
+        iommu_group=udev.iommu_group if udev.iommu_group is not None else lv.iommu_group,
+        facts=tuple(facts),
+        source=f"{udev.source}+{lv.source}",
+        xml=lv.xml,
+        warnings=(*udev.warnings, *lv.warnings),
+    )
+
+
+def _norm_kind(kind: HostDeviceKind | str) -> HostDeviceKind | str:
+    try:
+        k = HostDeviceKind(kind)
+    except ValueError:
+        return kind
+    return _MERGE_KIND.get(k, k)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every known device of one host plus files, networks and volumes, with indexes built once.
+
+    `local` is true when udev contributed (so a device *missing* from it really is missing, not just
+    unknown); `has_libvirt` when libvirt's node devices did; `same_machine` when the host is this
+    machine, so its files can be examined. Updating one device (`with_device`) builds a
+    new inventory; indexes are rebuilt in O(n), which is cheap next to any sysfs or libvirt read.
+    """
+
+    devices: tuple[HostDevice, ...] = ()
+    local: bool = False
+    has_libvirt: bool = False
+    files: tuple[FileInfo, ...] = ()
+    networks: tuple[NetworkInfo, ...] = ()
+    volumes: tuple[VolumeInfo, ...] = ()
+    has_networks: bool = False
+    uri: str | None = None
+    same_machine: bool = False
+    _by_key: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_path: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_sysfs: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_name: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_majmin: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _children: dict[str, list[HostDevice]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _files: dict[str, FileInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _networks: dict[str, NetworkInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _volumes: dict[str, VolumeInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for dev in self.devices:
+            self._by_key.setdefault(merge_key(dev), dev)
+            for path in dev.devnodes:
+                self._by_path.setdefault(path, dev)
+            if dev.kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
+                self._by_path.setdefault(dev.id, dev)
+            if dev.sysfs_path:
+                self._by_sysfs.setdefault(_sys(dev.sysfs_path), dev)
+            if dev.name:
+                self._by_name.setdefault(dev.name, dev)
+            udev_name = dev.fact("udev_name")
+            if udev_name:
+                self._by_name.setdefault(udev_name, dev)
+            majmin = dev.fact("majmin")
+            if majmin:
+                self._by_majmin.setdefault(majmin, dev)
+        for dev in self.devices:
+            parent = self.parent(dev)
+            if parent is not None:
+                self._children.setdefault(merge_key(parent), []).append(dev)
+        self._files.update((f.path, f) for f in self.files)
+        self._networks.update((n.name, n) for n in self.networks)
+        self._volumes.update((v.path, v) for v in self.volumes)
+
+    # --- lookups ------------------------------------------------------------------------------------
+
+    def get(self, kind: HostDeviceKind | str, ident: str) -> HostDevice | None:
+        """The device of this kind and id (`css`, `0.0.0010`); STORAGE and BLOCK are one kind here."""
+        if str(kind) == HostDeviceKind.AP_MATRIX.value and ident in _MATRIX_IDS:
+            ident = "matrix"
+        return self._by_key.get(device_key(kind, ident))
+
+    def by_key(self, key: str) -> HostDevice | None:
+        kind, _, ident = key.partition(":")
+        return self.get(kind, ident)
+
+    def by_path(self, path: str) -> HostDevice | None:
+        """A block device by devnode or any udev link (`/dev/disk/by-path/ccw-0.0.5c3f`)."""
+        dev = self._by_path.get(path)
+        if dev is None:
+            info = self._files.get(path)
+            if info is not None and info.realpath:
+                dev = self._by_path.get(info.realpath)
+        return dev
+
+    def by_majmin(self, majmin: str) -> HostDevice | None:
+        return self._by_majmin.get(majmin)
+
+    def by_name(self, name: str) -> HostDevice | None:
+        """By libvirt node-device name (`css_0_0_0010`) or udev sysname (`dasda`, `0.0.0010`)."""
+        return self._by_name.get(name)
+
+    def by_sysfs(self, path: str) -> HostDevice | None:
+        return self._by_sysfs.get(_sys(path))
+
+    def of_kind(self, *kinds: HostDeviceKind) -> list[HostDevice]:
+        wanted = {_norm_kind(k) for k in kinds}
+        return [d for d in self.devices if _norm_kind(d.kind) in wanted]
+
+    def find(self, kind: HostDeviceKind, predicate: Callable[[HostDevice], bool]) -> HostDevice | None:
+        for dev in self.of_kind(kind):
+            if predicate(dev):
+                return dev
+        return None
+
+    def parent(self, dev: HostDevice) -> HostDevice | None:
+        """The nearest known ancestor: by sysfs path first (walks through objects ztui does not track,
+        e.g. SCSI targets), else by the `parent` libvirt or udev named."""
+        if dev.sysfs_path:
+            path = _sys(dev.sysfs_path)
+            while True:
+                path = posixpath.dirname(path)
+                if path in ("/", "", "/sys", "/sys/devices"):
+                    break
+                found = self._by_sysfs.get(path)
+                if found is not None and found is not dev:
+                    return found
+        if dev.parent:
+            found = self._by_name.get(dev.parent)
+            if found is None and dev.kind is HostDeviceKind.MDEV:
+                found = (self.get(HostDeviceKind.CSS, dev.parent) or self.get(HostDeviceKind.PCI, dev.parent)
+                         or self.get(HostDeviceKind.AP_MATRIX, dev.parent))
+            if found is not None and found is not dev:
+                return found
+        return None
+
+    def ancestor(self, dev: HostDevice, *kinds: HostDeviceKind) -> HostDevice | None:
+        """The nearest ancestor of one of these kinds."""
+        wanted = {_norm_kind(k) for k in kinds}
+        seen: set[int] = set()
+        cur = self.parent(dev)
+        while cur is not None and id(cur) not in seen:
+            if _norm_kind(cur.kind) in wanted:
+                return cur
+            seen.add(id(cur))
+            cur = self.parent(cur)
+        return None
+
+    def children(self, dev: HostDevice) -> list[HostDevice]:
+        return list(self._children.get(merge_key(dev), ()))
+
+    def file(self, path: str) -> FileInfo | None:
+        return self._files.get(path)
+
+    def network(self, name: str) -> NetworkInfo | None:
+        return self._networks.get(name)
+
+    def volume(self, path: str) -> VolumeInfo | None:
+        return self._volumes.get(path)
+
+    # --- updates ------------------------------------------------------------------------------------
+
+    def with_files(self, files: Iterable[FileInfo]) -> Inventory:
+        """This inventory with these file facts added or replaced (after re-reading one guest's images)."""
+        merged = {f.path: f for f in self.files}
+        merged.update((f.path, f) for f in files)
+        return replace(self, files=tuple(merged.values()))
+
+    def with_device(self, dev: HostDevice) -> Inventory:
+        """This inventory with one device added or replaced (after a udev or node-device event)."""
+        key = merge_key(dev)
+        old = self._by_key.get(key)
+        if old is not None and old.source != dev.source and "+" not in dev.source:
+            # an event from one side must not drop what the other side knows
+            udev_side = dev if dev.source == "udev" else None
+            if udev_side is not None and old.xml:
+                lv_facts = tuple(f for f in old.facts if f.source != "udev")
+                dev = _fold(dev, replace(old, facts=lv_facts))
+        devices = [dev if merge_key(d) == key else d for d in self.devices]
+        if old is None:
+            devices.append(dev)
+        return replace(self, devices=tuple(devices))
+
+    def without_device(self, key: str) -> Inventory:
+        """This inventory without the device of this key (`HostDevice.key` or merge key)."""
+        return replace(self, devices=tuple(d for d in self.devices if merge_key(d) != key and d.key != key))
+
+
+def _sys(path: str) -> str:
+    """Compare sysfs paths with and without the `/sys` prefix (libvirt writes it, udev too)."""
+    text = path.rstrip("/")
+    return text if text.startswith("/sys/") else "/sys" + text if text.startswith("/devices/") else text
+
+
+def build_inventory(udev: Iterable[HostDevice] = (), libvirt: Iterable[HostDevice] = (), *,
+                    local: bool | None = None, files: Iterable[FileInfo] = (),
+                    networks: Iterable[NetworkInfo] | None = None, volumes: Iterable[VolumeInfo] = (),
+                    uri: str | None = None, same_machine: bool = False) -> Inventory:
+    """Merge udev and libvirt records into one inventory (pure; see `ztui.hostscan.scan_host` for I/O)."""
+    udev_t = tuple(udev)
+    lv_t = tuple(libvirt)
+    return Inventory(
+        devices=merge_devices(udev_t, lv_t),
+        local=bool(udev_t) if local is None else local,
+        has_libvirt=bool(lv_t),
+        files=tuple(files),
+        networks=tuple(networks or ()),
+        volumes=tuple(volumes),
+        has_networks=networks is not None,
+        uri=uri,
+        same_machine=same_machine,
+    )
+
+
+def facts_by_source(dev: HostDevice) -> Mapping[str, list[Fact]]:
+    """The device's facts grouped by where they were read (`udev`, `libvirt`)."""
+    out: dict[str, list[Fact]] = {}
+    for f in dev.facts:
+        out.setdefault(f.source, []).append(f)
+    return out

@@ -1,0 +1,692 @@
+"""Backing chains: for each guest device, what it is on the host, step by step down to the hardware.
+
+Pure functions over the model and an `Inventory` (no libvirt, no udev, no file system): a guest device
+plus the inventory gives a tuple of `BackingStep`s, from the guest's view downwards, e.g. a disk on
+`/dev/disk/by-path/ccw-0.0.5c3f` → block `/dev/dasda` → DASD `0.0.5c3f` → subchannel `0.0.0010`. A
+step that cannot be followed (image gone, DASD offline, mdev not started) ends the chain with a warning on
+the step instead of an error: the administrator sees where the chain breaks.
+
+Resolving is per device and per guest, so after an event one guest is re-resolved alone
+(`resolve_guest`); the inventory's indexes make each lookup a dict access.
+
+A missing device only warns when the inventory could have known it: with udev (local host) or libvirt's
+node devices. With neither (saved XML read without a connection) chains stop quietly at what the XML says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ztui.inventory import Inventory
+from ztui.model import (
+    BackingStep,
+    DeviceKind,
+    Guest,
+    GuestDevice,
+    Host,
+    HostDevice,
+    HostDeviceKind,
+    device_key,
+)
+from ztui.xmlutil import parse_int
+
+__all__ = [
+    "fcp_lun_from_linux",
+    "paths_to_examine",
+    "resolve_device",
+    "resolve_guest",
+    "resolve_host",
+]
+
+_BY_PATH_CCW = re.compile(r"/dev/disk/by-path/ccw-(\d+\.\d+\.[0-9a-fA-F]{4})(?:-part(\d+))?$")
+_SCSI_SOURCE = re.compile(r"^scsi_host(\d+):(\d+):(\d+):(\d+)$")
+_NVME_SOURCE = re.compile(r"^nvme (\S+)")
+_VIRTUAL_TAPS = ("vnet", "tap", "macvtap", "vif", "veth")
+
+
+@dataclass
+class _Chain:
+    """The steps collected so far; `seen` stops loops in damaged data (a device its own parent)."""
+
+    inv: Inventory
+    steps: list[BackingStep] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def knows(self) -> bool:
+        """True when a device missing from the inventory is really missing on the host."""
+        return self.inv.local or self.inv.has_libvirt
+
+    def add(self, kind: str, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
+            exclusive: bool = False, level: int = 0) -> bool:
+        """Append a step; False (and nothing appended) when this device was already in the chain."""
+        k = key or device_key(kind, ident)
+        if k in self.seen:
+            return False
+        self.seen.add(k)
+        self.steps.append(BackingStep(kind=kind, id=ident, name=name, warning=warning or None, device_key=k,
+                                      exclusive=exclusive, level=level))
+        return True
+
+    def add_device(self, kind: str, dev: HostDevice, name: str = "", *, warning: str | None = None,
+                   exclusive: bool = False, level: int = 0) -> bool:
+        return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level)
+
+
+# --- public API -------------------------------------------------------------------------------------------
+
+
+def resolve_host(host: Host, inv: Inventory) -> Host:
+    """The host with every guest's devices carrying their backing chains."""
+    return replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests))
+
+
+def resolve_guest(guest: Guest, inv: Inventory) -> Guest:
+    """One guest with backing chains (cheap: re-run it for the one guest an event names)."""
+    return replace(guest, devices=tuple(replace(d, backing=resolve_device(d, inv)) for d in guest.devices))
+
+
+def resolve_device(device: GuestDevice, inv: Inventory) -> tuple[BackingStep, ...]:
+    """The chain from one guest device down to the host hardware; empty for purely virtual devices."""
+    chain = _Chain(inv)
+    kind = device.kind
+    if kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN):
+        _disk(chain, device)
+    elif kind is DeviceKind.FILESYSTEM and device.source.startswith("/"):
+        _file(chain, device.source, "", exclusive=False, level=0)
+    elif kind.category.value == "network":
+        _interface(chain, device)
+    elif kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER):
+        _mdev(chain, device)
+    elif kind is DeviceKind.HOSTDEV_PCI:
+        _pci_hostdev(chain, device)
+    elif kind is DeviceKind.HOSTDEV_SCSI:
+        _scsi_hostdev(chain, device)
+    elif kind is DeviceKind.HOSTDEV_SCSI_HOST and device.source:
+        chain.add("vhost-scsi", device.source, "vhost-scsi target (WWPN)", exclusive=True)
+    return tuple(chain.steps)
+
+
+def paths_to_examine(guest: Guest) -> list[str]:
+    """The host paths whose file-system facts (`ztui.hostfs.files_info`) the guest's chains use."""
+    paths: list[str] = []
+    for d in guest.devices:
+        if d.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN) \
+                and d.detail("type") in ("file", "dir", "") and d.source:
+            paths.append(d.source)
+            if d.detail("backing"):
+                paths.append(d.detail("backing"))
+        elif d.kind is DeviceKind.FILESYSTEM and d.source.startswith("/"):
+            paths.append(d.source)
+    return paths
+
+
+# --- disks ----------------------------------------------------------------------------------------------
+
+
+def _disk(chain: _Chain, device: GuestDevice) -> None:
+    source = device.source
+    if not source:
+        return
+    writable = device.kind in (DeviceKind.DISK, DeviceKind.LUN) and not device.detail("readonly") \
+        and not device.detail("shareable")
+    dtype = device.detail("type") or "file"
+    if dtype in ("file", "dir"):
+        _file(chain, source, device.detail("format"), exclusive=writable, level=0)
+        backing = device.detail("backing")
+        if backing and backing.startswith("/"):
+            _file(chain, backing, "backing image", exclusive=False, level=1)
+    elif dtype == "block":
+        _block_source(chain, source, exclusive=writable)
+    elif dtype == "volume":
+        pool, _, volume = source.partition("/")
+        _volume(chain, pool, volume, exclusive=writable)
+    elif dtype == "nvme":
+        m = _NVME_SOURCE.match(source)
+        if m:
+            _pci_function(chain, m.group(1), exclusive=True, level=0, what="NVMe controller")
+    elif dtype == "network":
+        chain.add("remote", source, "network disk", exclusive=False)
+    else:
+        chain.add("source", source, dtype)
+
+
+def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) -> None:
+    info = chain.inv.file(path)
+    vol = chain.inv.volume(path)
+    kind = "directory" if info is not None and info.kind == "directory" else "file"
+    if info is None:
+        name = " ".join(p for p in (fmt, "image" if fmt else "", "(not examined)" if not vol else "") if p)
+        chain.add(kind, path, name, exclusive=exclusive, level=level)
+        if vol is not None:
+            _pool_volume(chain, vol.pool, vol.volume, level)
+        return
+    if not info.exists:
+        chain.add(kind, path, fmt, warning=f"missing on the host ({info.error or 'not found'})",
+                  exclusive=exclusive, level=level)
+        return
+    size = _human(info.size) if info.size is not None else ""
+    chain.add(kind, path, ", ".join(p for p in (f"{fmt} image" if fmt else "", size) if p), exclusive=exclusive,
+              level=level)
+    if vol is not None:
+        _pool_volume(chain, vol.pool, vol.volume, level)
+    if info.kind == "block":
+        dev = chain.inv.by_path(info.realpath or path)
+        if dev is not None:
+            _block(chain, dev, level)
+        return
+    if info.mount_point:
+        chain.add("mount", info.mount_point, f"{info.fs_type} on {info.mount_source}".strip(),
+                  key=device_key("mount", info.mount_point), level=level)
+    dev = chain.inv.by_majmin(info.majmin) if info.majmin else None
+    if dev is None and info.mount_source.startswith("/dev/"):
+        dev = chain.inv.by_path(info.mount_source)
+    if dev is not None:
+        _block(chain, dev, level)
+
+
+def _volume(chain: _Chain, pool: str, volume: str, *, exclusive: bool) -> None:
+    for vol in chain.inv.volumes:
+        if vol.pool == pool and vol.volume == volume and vol.path.startswith("/"):
+            _file(chain, vol.path, "", exclusive=exclusive, level=0)
+            return
+    _pool_volume(chain, pool, volume, 0)
+
+
+def _pool_volume(chain: _Chain, pool: str, volume: str, level: int) -> None:
+    chain.add("pool", pool, "storage pool", level=level)
+    chain.add("volume", f"{pool}/{volume}", volume, level=level)
+
+
+def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
+    """A disk on a block device path: devnode, udev link, `/dev/mapper/<name>`, or an offline DASD."""
+    inv = chain.inv
+    dev = inv.by_path(path)
+    if dev is None and path.startswith("/dev/mapper/"):
+        name = path[len("/dev/mapper/"):]
+        dev = inv.find(HostDeviceKind.BLOCK, lambda d: d.fact("dm_name") == name)
+    if dev is not None:
+        _block(chain, dev, 0, exclusive=exclusive, shown_as=path)
+        return
+    m = _BY_PATH_CCW.match(path)
+    ccw = inv.get(HostDeviceKind.CCW, m.group(1).lower()) if m else None
+    if m and ccw is not None:
+        online = ccw.fact("online")
+        why = "no block device: the DASD is offline" if online == "0" else "the DASD has no block device"
+        chain.add("block", path, "", warning=why, exclusive=exclusive)
+        _ccw_device(chain, ccw, 0)
+        return
+    warning = "not found on the host" if chain.inv.local else None
+    chain.add("block", path, "", warning=warning, exclusive=exclusive)
+    if m and chain.knows:
+        chain.add("dasd", m.group(1).lower(), "", key=device_key(HostDeviceKind.CCW, m.group(1).lower()),
+                  warning="no such ccw device (not defined for this LPAR, or cio_ignore'd?)")
+
+
+def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = False, shown_as: str = "") -> None:
+    """A block device and everything below it: partition → disk, multipath → paths, disk → hardware."""
+    inv = chain.inv
+    name = dev.fact("udev_name") or dev.name
+    size = _human(int(dev.fact("size")) * 512) if dev.fact("size").isdigit() else ""
+    dm_uuid, dm_name = dev.fact("dm_uuid"), dev.fact("dm_name")
+    if dev.fact("devtype") == "partition":
+        if not chain.add_device("partition", dev, _join(name, size), exclusive=exclusive, level=level):
+            return
+        disk = inv.parent(dev)
+        if disk is not None and disk.kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
+            _block(chain, disk, level)
+        return
+    if dm_uuid.startswith("mpath-") or (dm_name and dm_uuid == "" and dev.fact("slaves")):
+        paths = [p for p in dev.fact("slaves").split(",") if p]
+        label = f"multipath {dm_name or dm_uuid[6:]}, {len(paths)} path{'s' if len(paths) != 1 else ''}"
+        if dm_uuid.startswith("mpath-"):
+            kind = "multipath"
+        else:
+            kind, label = "dm", _join(dm_name, size)
+        if not chain.add_device(kind, dev, ", ".join(x for x in (label, size if kind == "multipath" else "") if x),
+                                exclusive=exclusive, level=level):
+            return
+        warning = "multipath device has no paths" if kind == "multipath" and not paths else None
+        if warning:
+            chain.steps[-1] = replace(chain.steps[-1], warning=warning)
+        for p in paths:
+            below = inv.by_path(p)
+            if below is not None:
+                _block(chain, below, level + 1, exclusive=exclusive)
+            else:
+                chain.add("block", p, "path", level=level + 1, warning="path device not found")
+        return
+    if dm_uuid or dm_name:
+        if not chain.add_device("dm", dev, _join(dm_name, size), exclusive=exclusive, level=level):
+            return
+        for p in (x for x in dev.fact("slaves").split(",") if x):
+            below = inv.by_path(p)
+            if below is not None:
+                _block(chain, below, level + 1, exclusive=exclusive)
+        return
+    backing = dev.fact("loop_backing_file")
+    if backing:
+        if chain.add_device("loop", dev, _join(name, size), exclusive=exclusive, level=level):
+            _file(chain, backing.removesuffix(" (deleted)"), "", exclusive=False, level=level)
+        return
+    if not chain.add_device("block", dev, _join(name, size), exclusive=exclusive, level=level):
+        return
+    _hardware(chain, dev, level, exclusive=exclusive)
+
+
+def _hardware(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = False) -> None:
+    """What a whole disk sits on: DASD (ccw), SCSI (zFCP or any HBA), NVMe/virtio (PCI)."""
+    inv = chain.inv
+    holder = inv.ancestor(dev, HostDeviceKind.SCSI, HostDeviceKind.CCW, HostDeviceKind.PCI)
+    if holder is None:
+        return
+    # a guest writing a whole disk holds its SCSI LUN or DASD too; the channel and PCI adapter stay shared
+    if holder.kind is HostDeviceKind.SCSI:
+        _scsi_device(chain, holder, level, exclusive=exclusive)
+    elif holder.kind is HostDeviceKind.CCW:
+        _ccw_device(chain, holder, level, exclusive=exclusive)
+    else:
+        _pci_device(chain, holder, level, exclusive=False)
+
+
+# --- ccw, SCSI, PCI -------------------------------------------------------------------------------------
+
+
+def _ccw_device(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool = False) -> None:
+    role = ccw.fact("role") or ("dasd" if ccw.driver.startswith("dasd") else "")
+    kind = "dasd" if role == "dasd" else "fcp" if role == "fcp" else "ccw"
+    devtype, cutype = ccw.fact("devtype"), ccw.fact("cutype")
+    name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver) if p)
+    warning = None
+    if ccw.fact("online") == "0":
+        warning = f"offline (chccwdev -e {ccw.id})"
+    elif ccw.fact("availability") not in ("", "good"):
+        warning = f"availability: {ccw.fact('availability')}"
+    if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
+        return
+    css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
+    if css is not None:
+        _subchannel(chain, css, level, exclusive=exclusive and kind != "fcp")
+
+
+def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) -> HostDevice | None:
+    parent = inv.parent(dev)
+    return parent if parent is not None and parent.kind is kind else None
+
+
+def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool = False,
+                warning: str | None = None) -> bool:
+    chpids = [c for c in css.fact("chpids").split() if c.strip("0")]
+    name = ", ".join(p for p in ("subchannel", css.driver,
+                                 f"CHPIDs {','.join(c.lower() for c in chpids)}" if chpids else "") if p)
+    return chain.add_device("css", css, name, warning=warning, exclusive=exclusive, level=level)
+
+
+def fcp_lun_from_linux(lun: int) -> str:
+    """The FCP LUN (`0x4001400000000000`) of a Linux SCSI LUN number (1073758209), as the kernel's
+    `int_to_scsilun` maps them: 16-bit words in reverse order."""
+    out = 0
+    for word in range(4):
+        out |= ((lun >> (16 * word)) & 0xFFFF) << (16 * (3 - word))
+    return f"0x{out:016x}"
+
+
+def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool = False) -> None:
+    """SCSI device → FCP channel → WWPN → LUN (zFCP), or → the PCI HBA."""
+    inv = chain.inv
+    name = _join(scsi.fact("vendor"), scsi.fact("model"))
+    if not chain.add_device("scsi", scsi, name, exclusive=exclusive, level=level):
+        return
+    hba = scsi.fact("hba_id")
+    wwpn = scsi.fact("wwpn")
+    lun = scsi.fact("fcp_lun")
+    fcp = inv.get(HostDeviceKind.CCW, hba) if hba else inv.ancestor(scsi, HostDeviceKind.CCW)
+    if not wwpn:
+        target = inv.ancestor(scsi, HostDeviceKind.SCSI_TARGET)
+        wwpn = target.fact("wwpn") if target is not None else ""
+        wwpn = _hex16(wwpn)
+    if not lun and scsi.fact("lun").isdigit() and (wwpn or fcp is not None):
+        lun = fcp_lun_from_linux(int(scsi.fact("lun")))
+    if fcp is not None:
+        _ccw_device(chain, fcp, level)  # shared: many LUNs and guests use one FCP channel
+    elif hba:
+        chain.add("fcp", hba, "FCP channel", key=device_key(HostDeviceKind.CCW, hba),
+                  warning="FCP channel not found on the host" if chain.knows else None, level=level)
+    else:
+        pci = inv.ancestor(scsi, HostDeviceKind.PCI)
+        if pci is not None:
+            _pci_device(chain, pci, level, exclusive=False)
+    channel = hba or (fcp.id if fcp is not None else "")
+    if wwpn:
+        chain.add("wwpn", wwpn, "remote port", key=f"wwpn:{channel}:{wwpn}", level=level)
+    if lun:
+        chain.add("lun", lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
+
+
+def _hex16(text: str) -> str:
+    value = parse_int(text if text.lower().startswith("0x") else f"0x{text}") if text else None
+    return f"0x{value:016x}" if value is not None else text
+
+
+def _pci_name(dev: HostDevice) -> str:
+    uid, fid, pchid = dev.fact("uid"), dev.fact("function_id") or dev.fact("fid"), dev.fact("pchid")
+    vendor = dev.fact("vendor_id") or dev.fact("vendor")
+    product = dev.fact("product_id") or dev.fact("device")
+    zpci = _join(f"uid {uid}" if uid else "", f"fid {fid}" if fid else "", f"pchid {pchid}" if pchid else "")
+    return _join(zpci + ("," if zpci else ""), f"driver {dev.driver}" if dev.driver else "no driver",
+                 f"[{vendor}:{product}]".replace("0x", "") if vendor and product else "")
+
+
+def _pci_device(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool, warning: str | None = None) -> None:
+    chain.add_device("pci", dev, _pci_name(dev), exclusive=exclusive, level=level, warning=warning)
+
+
+def _pci_function(chain: _Chain, address: str, *, exclusive: bool, level: int, what: str) -> HostDevice | None:
+    dev = chain.inv.get(HostDeviceKind.PCI, address)
+    if dev is None:
+        chain.add("pci", address, what, warning="PCI function not found on the host" if chain.knows else None,
+                  exclusive=exclusive, level=level)
+        return None
+    _pci_device(chain, dev, level, exclusive=exclusive)
+    return dev
+
+
+# --- pass-through ---------------------------------------------------------------------------------------
+
+
+def _pci_hostdev(chain: _Chain, device: GuestDevice) -> None:
+    if not device.source:
+        return
+    dev = chain.inv.get(HostDeviceKind.PCI, device.source)
+    if dev is None:
+        _pci_function(chain, device.source, exclusive=True, level=0, what="PCI function")
+        return
+    warning = None
+    managed = device.detail("managed") == "yes"
+    if dev.driver and dev.driver != "vfio-pci" and not managed:
+        warning = f"bound to {dev.driver}, not vfio-pci (and managed='no': libvirt will not rebind it)"
+    elif not dev.driver and "udev" in dev.source and not managed:
+        warning = "bound to no driver (needs vfio-pci)"
+    if dev.iommu_group is None and "udev" in dev.source:
+        warning = (warning + "; " if warning else "") + "no IOMMU group (IOMMU off?)"
+    _pci_device(chain, dev, 0, exclusive=True, warning=warning)
+
+
+def _scsi_hostdev(chain: _Chain, device: GuestDevice) -> None:
+    m = _SCSI_SOURCE.match(device.source)
+    if not m:
+        if device.source:
+            chain.add("remote" if "://" in device.source else "scsi", device.source, "", exclusive=True)
+        return
+    hctl = ":".join(str(int(g)) for g in m.groups())
+    scsi = chain.inv.get(HostDeviceKind.SCSI, hctl)
+    if scsi is None:
+        chain.add("scsi", hctl, "", warning="SCSI device not found on the host" if chain.knows else None,
+                  exclusive=True)
+        return
+    _scsi_device(chain, scsi, 0, exclusive=True)
+
+
+def _mdev(chain: _Chain, device: GuestDevice) -> None:
+    uuid = device.source.lower()
+    if not uuid:
+        return
+    inv = chain.inv
+    mdev = inv.get(HostDeviceKind.MDEV, uuid)
+    if mdev is None:
+        chain.add("mdev", uuid, device.model,
+                  key=device_key(HostDeviceKind.MDEV, uuid),
+                  warning="mdev not started: not found on the host (mdevctl start / virsh nodedev-start)"
+                  if chain.knows else None, exclusive=True)
+        return
+    warning = None
+    if mdev.fact("start") and not mdev.sysfs_path and mdev.source == "libvirt" and not mdev.driver:
+        warning = "mdev defined but not started"
+    chain.add_device("mdev", mdev, mdev.fact("mdev_type") or device.model, warning=warning, exclusive=True)
+    parent = inv.parent(mdev)
+    if parent is None:
+        if mdev.parent:
+            chain.add("parent", mdev.parent, "", warning="parent device not found on the host")
+        return
+    if parent.kind is HostDeviceKind.CSS:
+        _vfio_ccw_parent(chain, parent)
+    elif parent.kind is HostDeviceKind.AP_MATRIX:
+        _vfio_ap(chain, mdev, parent)
+    elif parent.kind is HostDeviceKind.PCI:
+        _pci_device(chain, parent, 0, exclusive=False)
+    else:
+        chain.add_device(str(parent.kind), parent, parent.name)
+
+
+def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
+    """mdev → subchannel (bound to vfio_ccw) → the ccw device it carries (typically a DASD)."""
+    warning = None if css.driver in ("vfio_ccw", "") else f"subchannel bound to {css.driver}, not vfio_ccw"
+    _subchannel(chain, css, 0, exclusive=True, warning=warning)
+    busid = css.fact("dev_busid") or css.fact("channel_dev_addr") or css.fact("ccw_device").split(",")[0]
+    if not busid:
+        return
+    ccw = chain.inv.get(HostDeviceKind.CCW, busid)
+    if ccw is not None:
+        _ccw_device(chain, ccw, 0, exclusive=True)
+    else:
+        chain.add("ccw", busid, "device on the subchannel (held by vfio_ccw, invisible to the host)",
+                  key=device_key(HostDeviceKind.CCW, busid), exclusive=True)
+
+
+def ap_queues_of(mdev: HostDevice) -> list[str]:
+    """The AP queues (`0x07.0x0038`) a vfio-ap mdev is assigned: udev's `matrix` attribute, else the
+    cross product of libvirt's `assign_adapter` x `assign_domain` attributes."""
+    listed = [q for q in mdev.fact("ap_queues").split(",") if q]
+    if listed:
+        return listed
+    adapters = [parse_int(_hexify(a)) for a in mdev.fact("attr.assign_adapter").split(",") if a]
+    domains = [parse_int(_hexify(d)) for d in mdev.fact("attr.assign_domain").split(",") if d]
+    return [f"0x{a:02x}.0x{d:04x}" for a in adapters if a is not None for d in domains if d is not None]
+
+
+def _hexify(text: str) -> str:
+    """AP numbers are hex in sysfs and mdevctl even without `0x`."""
+    t = text.strip()
+    return t if t.lower().startswith("0x") else f"0x{t}"
+
+
+def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
+    """mdev → matrix → each adapter (card) → its assigned queues (adapter x domain)."""
+    inv = chain.inv
+    chain.add("ap-matrix", "matrix", _join("vfio_ap matrix", f"driver {matrix.driver}" if matrix.driver else ""),
+              key=matrix.key)
+    queues = ap_queues_of(mdev)
+    if not queues:
+        chain.steps[-1] = replace(chain.steps[-1], warning="no adapters and domains assigned to the mdev")
+        return
+    by_card: dict[str, list[str]] = {}
+    for q in queues:
+        by_card.setdefault(q.split(".")[0], []).append(q)
+    for card_id, card_queues in by_card.items():
+        card = inv.get(HostDeviceKind.AP_CARD, card_id)
+        if card is not None:
+            chain.add_device("ap-card", card, _join(card.fact("type"), "online" if card.fact("online") == "1"
+                                                    else "offline" if card.fact("online") == "0" else ""),
+                             warning="adapter is offline" if card.fact("online") == "0" else None, level=1)
+        else:
+            chain.add("ap-card", card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
+                      warning="adapter not found on the host" if chain.knows else None, level=1)
+        for q in card_queues:
+            queue = inv.get(HostDeviceKind.AP_QUEUE, q)
+            if queue is None:
+                chain.add("ap-queue", q, "domain", key=device_key(HostDeviceKind.AP_QUEUE, q),
+                          warning="queue not found on the host" if chain.knows else None, exclusive=True, level=2)
+                continue
+            warning = None
+            if queue.driver and queue.driver != "vfio_ap":
+                warning = f"queue held by {queue.driver}, not vfio_ap (remove it from apmask/aqmask)"
+            chain.add_device("ap-queue", queue, _join(f"domain {q.split('.')[1]}",
+                                                      f"driver {queue.driver}" if queue.driver else ""),
+                             warning=warning, exclusive=True, level=2)
+
+
+# --- network ---------------------------------------------------------------------------------------------
+
+
+def _interface(chain: _Chain, device: GuestDevice) -> None:
+    kind, source = device.kind, device.source
+    if kind is DeviceKind.NET_NETWORK and source:
+        _network(chain, source)
+    elif kind is DeviceKind.NET_BRIDGE and source:
+        _bridge(chain, source, 0)
+    elif kind is DeviceKind.NET_OVS and source:
+        _ovs(chain, source)
+    elif kind is DeviceKind.NET_DIRECT and source:
+        mode = device.detail("mode") or "vepa"
+        tap = chain.inv.get(HostDeviceKind.NET, device.detail("host_dev")) if device.detail("host_dev") else None
+        if tap is not None:
+            chain.add_device("macvtap", tap, _join(f"mode {mode}", tap.fact("address")), exclusive=True)
+        _net(chain, source, 0, role=f"macvtap lower device, mode {mode}",
+             exclusive=mode == "passthrough")
+    elif kind is DeviceKind.NET_HOSTDEV and source:
+        _pci_hostdev(chain, device)
+    elif kind is DeviceKind.NET_VDPA and source:
+        chain.add("vdpa", source, "vDPA device", exclusive=True)
+
+
+def _network(chain: _Chain, name: str) -> None:
+    info = chain.inv.network(name)
+    if info is None:
+        chain.add("network", name, "libvirt network",
+                  warning="no such libvirt network" if chain.inv.has_networks else None)
+        return
+    label = ", ".join(x for x in (f"forward {info.forward_mode}" if info.forward_mode else "isolated",
+                                  f"bridge {info.bridge}" if info.bridge else "") if x)
+    warning = "network is not active" if info.active is False else None
+    chain.add("network", name, label, warning=warning)
+    if info.bridge:
+        _bridge(chain, info.bridge, 0)
+    elif info.forward_devs:
+        for dev in info.forward_devs:
+            _net(chain, dev, 1, role=f"{info.forward_mode} device")
+
+
+def _bridge(chain: _Chain, name: str, level: int) -> None:
+    dev = chain.inv.get(HostDeviceKind.NET, name)
+    if dev is None:
+        chain.add("bridge", name, "", key=device_key(HostDeviceKind.NET, name), level=level,
+                  warning="bridge not found on the host" if chain.knows else None)
+        return
+    if dev.fact("ovs") == "yes" or (dev.fact("bridge") != "yes" and dev.driver == "openvswitch"):
+        _ovs(chain, name)
+        return
+    ports = [p for p in dev.fact("bridge_ports").split(",") if p]
+    uplinks = [p for p in ports if _is_uplink(chain.inv, p)]
+    label = ", ".join(("Linux bridge" if dev.fact("bridge") == "yes" else "bridge",
+                       f"uplink {','.join(uplinks)}" if uplinks else "no uplink"))
+    if not chain.add_device("bridge", dev, label, level=level):
+        return
+    for port in uplinks:
+        _net(chain, port, level + 1, role="uplink")
+
+
+def _is_uplink(inv: Inventory, port: str) -> bool:
+    """A bridge port that leads off the host (not a guest's tap device)."""
+    dev = inv.get(HostDeviceKind.NET, port)
+    if dev is None:
+        return not port.startswith(_VIRTUAL_TAPS)
+    return dev.fact("virtual") != "yes" or bool(dev.fact("lower")) or dev.fact("bridge") == "yes"
+
+
+def _ovs(chain: _Chain, name: str) -> None:
+    dev = chain.inv.get(HostDeviceKind.NET, name)
+    chain.add("ovs-bridge", name, "Open vSwitch bridge", key=device_key(HostDeviceKind.NET, name),
+              warning="Open vSwitch bridge not found on the host" if dev is None and chain.inv.local else None)
+
+
+def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = False) -> None:
+    """A host interface and the hardware under it: VLAN/bond lower devices, qeth card + CHPID, PCI."""
+    inv = chain.inv
+    dev = inv.get(HostDeviceKind.NET, name)
+    if dev is None:
+        chain.add("net", name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
+                  warning="interface not found on the host" if chain.knows else None)
+        return
+    if dev.fact("bridge") == "yes":
+        _bridge(chain, name, level)
+        return
+    state = dev.fact("operstate") or dev.fact("link_state")
+    warning = f"link {state}" if state in ("down", "lowerlayerdown", "notpresent") else None
+    if not chain.add_device("net", dev, _join(role, dev.fact("address")), warning=warning, exclusive=exclusive,
+                            level=level):
+        return
+    lowers = [x for x in dev.fact("lower").split(",") if x]
+    for lower in lowers:
+        _net(chain, lower, level, role="lower device")
+    if lowers:
+        return
+    holder = inv.ancestor(dev, HostDeviceKind.CCWGROUP, HostDeviceKind.PCI)
+    if holder is None:
+        holder = _qeth_by_ifname(inv, name)
+    if holder is None:
+        return
+    if holder.kind is HostDeviceKind.CCWGROUP:
+        _qeth(chain, holder, level)
+    else:
+        _pci_device(chain, holder, level, exclusive=False)
+
+
+def _qeth_by_ifname(inv: Inventory, name: str) -> HostDevice | None:
+    return inv.find(HostDeviceKind.CCWGROUP, lambda d: d.fact("if_name") == name)
+
+
+def chpid_id(text: str) -> str:
+    """CHPID notation of lschp: `0.05` (css 0); sysfs writes `05`, libvirt `0x05`."""
+    t = text.strip().lower().removeprefix("0x")
+    try:
+        return f"0.{int(t, 16):02x}" if t else ""
+    except ValueError:
+        return text.strip()
+
+
+def _qeth(chain: _Chain, card: HostDevice, level: int) -> None:
+    card_type = card.fact("card_type")
+    kind = card.fact("card_kind") or card_kind_of(card_type)
+    members = card.fact("ccw_devices") or card.fact("member_busids")
+    state = card.fact("state")
+    layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact("layer2"), "")
+    warning = None
+    if card.fact("online") == "0":
+        warning = "card is offline (chzdev -e qeth …)"
+    elif state and not state.upper().startswith(("UP", "SOFTSETUP")):
+        warning = f"state {state}"
+    name = _join(kind, f"({card_type})" if card_type and card_type != kind else "",
+                 members.replace(",", " ") if members else "", layer)
+    if not chain.add_device("qeth", card, name, warning=warning, level=level):
+        return
+    chpid = chpid_id(card.fact("chpid"))
+    if chpid:
+        chain.add("chpid", chpid, f"{kind} channel path", level=level)
+
+
+def card_kind_of(card_type: str) -> str:
+    low = card_type.lower()
+    if low.startswith("os"):
+        return "OSA"
+    if "hiper" in low or low.startswith("iqd"):
+        return "HiperSockets"
+    return card_type or "qeth"
+
+
+# --- small helpers ---------------------------------------------------------------------------------------
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _human(size: int | None) -> str:
+    if size is None or size <= 0:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""  # pragma: no cover

@@ -1,0 +1,330 @@
+"""The local host's devices from udev and sysfs, as `HostDevice` records (the only module importing pyudev).
+
+libvirt's node devices miss most of what an IBM Z administrator looks at (DASD online state, qeth card
+type and CHPID, the zFCP path of a SCSI LUN, zPCI uid/fid), and they are not there at all on a host whose
+libvirt is older than the hardware. udev sees all of it, on the local host only.
+
+pyudev enumerates; attribute values are read straight from the sysfs files instead of through
+`Device.attributes`, because libudev caches a value per device object for the object's lifetime and ztui
+re-reads one device after an event. `read_device(sys_path)` builds a fresh record for one device.
+
+Nothing here raises for odd data: a missing attribute is an empty fact, an unknown driver is just a name,
+and a device of a subsystem ztui does not know is skipped. Fact keys are the ones `ztui.resolve` reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable
+
+import pyudev
+
+from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
+
+log = logging.getLogger("ztui.udev")
+
+SOURCE = "udev"
+
+#: the subsystems enumerated, in the order their records are returned
+SUBSYSTEMS = ("css", "ccw", "ccwgroup", "scsi", "block", "net", "pci", "ap", "matrix", "mdev")
+
+_QUEUE = re.compile(r"^([0-9a-fA-F]{2})\.([0-9a-fA-F]{4})$")
+_CARD = re.compile(r"^card([0-9a-fA-F]{2})$")
+_HCTL = re.compile(r"^\d+:\d+:\d+:\d+$")
+
+
+# --- raw sysfs reads (fresh every time) ---------------------------------------------------------------
+
+
+def _read(path: str, name: str) -> str:
+    """One sysfs attribute, stripped; empty when absent, unreadable or write-only."""
+    try:
+        with open(os.path.join(path, name), "rb") as f:
+            return f.read(65536).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _link(path: str, name: str) -> str:
+    """The last component of a sysfs symlink (`driver` → `vfio_ccw`); empty when there is none."""
+    try:
+        return os.path.basename(os.readlink(os.path.join(path, name)))
+    except OSError:
+        return ""
+
+
+def _listdir(path: str, name: str) -> list[str]:
+    try:
+        return sorted(os.listdir(os.path.join(path, name)))
+    except OSError:
+        return []
+
+
+def _null(value: str) -> str:
+    """sysfs prints an unset `driver_override` as `(null)`."""
+    return "" if value == "(null)" else value
+
+
+def hex16(value: str) -> str:
+    """WWPN/LUN notation: `0x` and 16 lower-case hex digits; other text is returned unchanged."""
+    text = value.strip().lower()
+    try:
+        return f"0x{int(text, 16):016x}" if text else ""
+    except ValueError:
+        return value.strip()
+
+
+# --- one device ---------------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Collects the facts of one device; empty values are dropped so absent attributes cost nothing."""
+
+    def __init__(self, device: pyudev.Device) -> None:
+        self.device = device
+        self.path = str(device.sys_path)
+        self.facts: list[Fact] = []
+        self.warnings: list[str] = []
+
+    def fact(self, key: str, value: str | None) -> str:
+        if value:
+            self.facts.append(Fact(key, value, SOURCE))
+        return value or ""
+
+    def attr(self, key: str, name: str | None = None) -> str:
+        return self.fact(key, _read(self.path, name or key))
+
+    def prop(self, name: str) -> str:
+        try:
+            return str(self.device.properties.get(name, "") or "")
+        except (KeyError, UnicodeDecodeError):  # pragma: no cover - libudev oddities
+            return ""
+
+    def mdev_types(self) -> tuple[MdevType, ...]:
+        types = []
+        for tid in _listdir(self.path, "mdev_supported_types"):
+            base = os.path.join(self.path, "mdev_supported_types", tid)
+            avail = _read(base, "available_instances")
+            types.append(MdevType(id=tid, name=_read(base, "name"), device_api=_read(base, "device_api"),
+                                  available=int(avail) if avail.isdigit() else None))
+        return tuple(types)
+
+    def build(self, kind: HostDeviceKind, id: str, *, devnodes: tuple[str, ...] = (),
+              mdev_types: tuple[MdevType, ...] = (), parent: str = "") -> HostDevice:
+        group = _link(self.path, "iommu_group")
+        return HostDevice(
+            kind=kind, name=str(self.device.sys_name), id=id, parent=parent,
+            driver=_link(self.path, "driver") or self.prop("DRIVER"), sysfs_path=self.path,
+            devnodes=devnodes, mdev_types=mdev_types,
+            iommu_group=int(group) if group.isdigit() else None,
+            facts=tuple(self.facts), source=SOURCE, warnings=tuple(self.warnings))
+
+
+_BUSID = re.compile(r"^[0-9a-f]\.[0-9a-f]\.[0-9a-f]{4}$")
+
+
+def _css(b: _Builder) -> HostDevice | None:
+    if not _BUSID.match(str(b.device.sys_name)):
+        return None  # the channel subsystem itself (css0), not a subchannel
+    b.attr("type")
+    b.attr("chpids")
+    b.attr("pimpampom")
+    b.fact("dev_busid", _null(_read(b.path, "dev_busid")))
+    b.fact("driver_override", _null(_read(b.path, "driver_override")))
+    # the ccw device a subchannel carries, as long as io_subchannel holds it (vfio_ccw hides it)
+    children = [c for c in _listdir(b.path, ".") if _BUSID.match(c)]
+    b.fact("ccw_device", ",".join(children))
+    return b.build(HostDeviceKind.CSS, str(b.device.sys_name), mdev_types=b.mdev_types())
+
+
+def _ccw(b: _Builder) -> HostDevice:
+    for key in ("cutype", "devtype", "online", "availability", "status"):
+        b.attr(key)
+    driver = _link(b.path, "driver") or b.prop("DRIVER")
+    role = "dasd" if driver.startswith("dasd") else "fcp" if driver == "zfcp" else \
+        "qeth" if driver == "qeth" else ""
+    b.fact("role", role)
+    if role == "fcp":
+        b.attr("peer_wwpn")
+        b.attr("in_recovery")
+        b.attr("failed")
+    if role == "dasd":
+        b.attr("readonly")
+        b.attr("uid")
+    group = _link(b.path, "group_device")
+    b.fact("group_device", group)
+    parent = b.device.parent
+    return b.build(HostDeviceKind.CCW, str(b.device.sys_name),
+                   parent=str(parent.sys_name) if parent is not None else "")
+
+
+def card_kind(card_type: str) -> str:
+    """`OSA`, `HiperSockets` (or the raw card type) from qeth's `card_type` (`OSD_1000`, `HiperSockets`)."""
+    text = card_type.strip()
+    if text.lower().startswith(("osd", "osn", "osm", "osx", "osa")):
+        return "OSA"
+    if "hipersocket" in text.lower() or text.lower().startswith("iqd"):
+        return "HiperSockets"
+    return text
+
+
+def _ccwgroup(b: _Builder) -> HostDevice:
+    card_type = b.attr("card_type")
+    b.fact("card_kind", card_kind(card_type) if card_type else "")
+    for key in ("if_name", "chpid", "layer2", "state", "online", "portno"):
+        b.attr(key)
+    members = [_link(b.path, f"cdev{i}") for i in range(3)]
+    b.fact("ccw_devices", ",".join(m for m in members if m))
+    return b.build(HostDeviceKind.CCWGROUP, str(b.device.sys_name))
+
+
+def _scsi(b: _Builder) -> HostDevice | None:
+    name = str(b.device.sys_name)
+    devtype = b.prop("DEVTYPE")
+    if devtype == "scsi_host" or name.startswith("host"):
+        b.attr("unique_id")
+        return b.build(HostDeviceKind.SCSI_HOST, name)
+    if not _HCTL.match(name):
+        return None  # targets and transport objects: the resolver walks through them by sysfs path
+    b.fact("hba_id", _read(b.path, "hba_id"))
+    b.fact("wwpn", hex16(_read(b.path, "wwpn")))
+    b.fact("fcp_lun", hex16(_read(b.path, "fcp_lun")))
+    for key in ("vendor", "model", "state"):
+        b.attr(key)
+    b.attr("scsi_type", "type")
+    return b.build(HostDeviceKind.SCSI, name)
+
+
+def _block(b: _Builder) -> HostDevice:
+    devnode = str(b.device.device_node or "") or f"/dev/{b.device.sys_name}"
+    links = tuple(sorted(b.prop("DEVLINKS").split()))
+    b.fact("devtype", b.prop("DEVTYPE"))
+    b.fact("majmin", f"{b.prop('MAJOR')}:{b.prop('MINOR')}" if b.prop("MAJOR") else _read(b.path, "dev"))
+    b.attr("size")
+    b.attr("ro")
+    b.attr("partition")
+    b.fact("dm_name", b.prop("DM_NAME") or _read(b.path, "dm/name"))
+    b.fact("dm_uuid", b.prop("DM_UUID") or _read(b.path, "dm/uuid"))
+    b.fact("slaves", ",".join(f"/dev/{s}" for s in _listdir(b.path, "slaves")))
+    b.fact("holders", ",".join(f"/dev/{s}" for s in _listdir(b.path, "holders")))
+    b.fact("loop_backing_file", _read(b.path, "loop/backing_file"))
+    b.fact("fs_type", b.prop("ID_FS_TYPE"))
+    b.fact("serial", b.prop("ID_SERIAL"))
+    return b.build(HostDeviceKind.BLOCK, devnode, devnodes=(devnode, *links))
+
+
+def _net(b: _Builder) -> HostDevice:
+    name = str(b.device.sys_name)
+    devtype = b.prop("DEVTYPE")
+    b.fact("devtype", devtype)
+    b.attr("address")
+    b.attr("operstate")
+    master = _link(b.path, "master")
+    b.fact("master", master)
+    b.fact("ovs", "yes" if master == "ovs-system" else "")
+    entries = _listdir(b.path, ".")
+    b.fact("lower", ",".join(e[len("lower_"):] for e in entries if e.startswith("lower_")))
+    b.fact("upper", ",".join(e[len("upper_"):] for e in entries if e.startswith("upper_")))
+    if devtype == "bridge" or "bridge" in entries:
+        b.fact("bridge", "yes")
+        b.fact("bridge_ports", ",".join(_listdir(b.path, "brif")))
+    b.fact("virtual", "yes" if "/devices/virtual/" in b.path else "")
+    return b.build(HostDeviceKind.NET, name)
+
+
+_ZPCI = ("uid", "function_id", "pchid", "pft", "port", "uid_is_unique", "vfn")
+
+
+def _pci(b: _Builder) -> HostDevice:
+    for key in ("vendor", "device", "class", "subsystem_vendor", "subsystem_device", *_ZPCI):
+        b.attr(key)
+    b.fact("driver_override", _null(_read(b.path, "driver_override")))
+    b.fact("physfn", _link(b.path, "physfn"))
+    b.fact("net", ",".join(_listdir(b.path, "net")))
+    return b.build(HostDeviceKind.PCI, str(b.device.sys_name), mdev_types=b.mdev_types())
+
+
+def ap_queue_id(sysname: str) -> str:
+    """`07.0038` (sysfs) → `0x07.0x0038` (libvirt's and ztui's notation)."""
+    m = _QUEUE.match(sysname)
+    return f"0x{m.group(1).lower()}.0x{m.group(2).lower()}" if m else sysname
+
+
+def _ap(b: _Builder) -> HostDevice | None:
+    name = str(b.device.sys_name)
+    card = _CARD.match(name)
+    if card:
+        for key in ("type", "hwtype", "raw_hwtype", "online", "ap_functions", "config", "depth"):
+            b.attr(key)
+        return b.build(HostDeviceKind.AP_CARD, f"0x{card.group(1).lower()}")
+    if _QUEUE.match(name):
+        b.attr("online")
+        b.attr("config")
+        return b.build(HostDeviceKind.AP_QUEUE, ap_queue_id(name))
+    return None
+
+
+def _matrix(b: _Builder) -> HostDevice:
+    return b.build(HostDeviceKind.AP_MATRIX, str(b.device.sys_name), mdev_types=b.mdev_types())
+
+
+def _mdev(b: _Builder) -> HostDevice:
+    b.fact("mdev_type", _link(b.path, "mdev_type"))
+    # vfio-ap: one `AA.DDDD` line per assigned queue
+    matrix = _read(b.path, "matrix")
+    b.fact("ap_queues", ",".join(ap_queue_id(q) for q in matrix.split()))
+    parent = b.device.parent
+    return b.build(HostDeviceKind.MDEV, str(b.device.sys_name),
+                   parent=str(parent.sys_name) if parent is not None else "")
+
+
+_BUILDERS: dict[str, Callable[[_Builder], HostDevice | None]] = {
+    "css": _css, "ccw": _ccw, "ccwgroup": _ccwgroup, "scsi": _scsi, "block": _block, "net": _net,
+    "pci": _pci, "ap": _ap, "matrix": _matrix, "mdev": _mdev,
+}
+
+
+def host_device(device: pyudev.Device) -> HostDevice | None:
+    """The record of one udev device, or None for a subsystem or object ztui does not track."""
+    builder = _BUILDERS.get(str(device.subsystem or ""))
+    if builder is None:
+        return None
+    try:
+        return builder(_Builder(device))
+    except (OSError, ValueError, KeyError) as exc:  # a device vanishing mid-read must not stop the rest
+        log.debug("udev device %s skipped: %s", device.sys_path, exc)
+        return None
+
+
+def udev_devices(context: pyudev.Context | None = None,
+                 subsystems: Iterable[str] = SUBSYSTEMS) -> tuple[HostDevice, ...]:
+    """Every tracked device of the local host. Cost: one sysfs walk per subsystem (milliseconds)."""
+    ctx = context or pyudev.Context()
+    found: list[HostDevice] = []
+    for subsystem in subsystems:
+        try:
+            devices = list(ctx.list_devices(subsystem=subsystem))
+        except (OSError, pyudev.DeviceNotFoundError) as exc:  # pragma: no cover - no /sys at all
+            log.debug("udev enumeration of %s failed: %s", subsystem, exc)
+            continue
+        for device in devices:
+            record = host_device(device)
+            if record is not None:
+                found.append(record)
+    return tuple(found)
+
+
+def read_device(sys_path: str, context: pyudev.Context | None = None) -> HostDevice | None:
+    """One device read fresh (after a udev event), or None when it is gone or not tracked."""
+    try:
+        device = pyudev.Devices.from_sys_path(context or pyudev.Context(), sys_path)
+    except (pyudev.DeviceNotFoundError, OSError, ValueError):
+        return None
+    return host_device(device)
+
+
+def udev_available() -> bool:
+    """True when this machine has a sysfs udev can enumerate (not in some containers)."""
+    return os.path.isdir("/sys/devices")

@@ -1,0 +1,128 @@
+"""Who uses what, conflicts, and whether a device is ready for VFIO pass-through (pure functions).
+
+"Which guests use OSA 0.0.8000?" is answered by inverting the backing chains: every step names the host
+device (or host object, such as an image file) it stands for by key, so no second walk over the host is
+needed and the answer always agrees with what the tree shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ztui.inventory import Inventory
+from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
+
+__all__ = ["conflicts", "eligibility", "guest_uses", "users_of"]
+
+
+def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
+    """Every (host device, guest device) pair of one resolved guest, once per pair."""
+    running = guest.state.is_active if guest.state is not None else False
+    seen: set[tuple[str, int]] = set()
+    uses: list[DeviceUse] = []
+    for index, device in enumerate(guest.devices):
+        target = device.target or device.alias or device.source or f"#{index}"
+        for step in device.backing:
+            if not step.device_key or (step.device_key, index) in seen:
+                continue
+            seen.add((step.device_key, index))
+            uses.append(DeviceUse(device_key=step.device_key, guest=guest.name, guest_uuid=guest.uuid,
+                                  target=target, device_kind=device.kind.value, running=running,
+                                  exclusive=step.exclusive, host_uri=host_uri))
+    return uses
+
+
+def users_of(hosts: Iterable[Host], inventory: Inventory | None = None) -> dict[str, tuple[DeviceUse, ...]]:
+    """Host-device key (`HostDevice.key`, e.g. `ccw:0.0.5c3f`, or `file:/path`) → the guest devices
+    using it, over already resolved hosts. With an inventory, only hosts of its URI count (a guest on
+    another host cannot use this host's devices)."""
+    out: dict[str, list[DeviceUse]] = {}
+    for host in hosts:
+        if inventory is not None and inventory.uri is not None and host.uri is not None \
+                and host.uri != inventory.uri:
+            continue
+        for guest in host.guests:
+            for use in guest_uses(guest, host.uri):
+                out.setdefault(use.device_key, []).append(use)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def conflicts(users: Mapping[str, Iterable[DeviceUse]]) -> dict[str, str]:
+    """Keys of devices used exclusively by two running guest devices (two guests passing through the
+    same function, one image opened writable twice), with a one-line reason."""
+    found: dict[str, str] = {}
+    for key, uses in users.items():
+        holders = sorted({(u.guest, u.target) for u in uses if u.exclusive and u.running})
+        if len(holders) >= 2:
+            who = ", ".join(f"{g} ({t})" for g, t in holders)
+            found[key] = f"used exclusively by {len(holders)} running guest devices: {who}"
+    return found
+
+
+# --- VFIO readiness --------------------------------------------------------------------------------------
+
+_WANTED = {HostDeviceKind.CSS: "vfio_ccw", HostDeviceKind.PCI: "vfio-pci", HostDeviceKind.AP_QUEUE: "vfio_ap"}
+
+
+def eligibility(dev: HostDevice, inv: Inventory | None = None) -> Eligibility | None:
+    """Readiness of a subchannel, PCI function or AP queue for pass-through; None for other kinds.
+
+    The checks are what the administrator would otherwise look up by hand: the driver binding, the mdev
+    type on offer, the IOMMU group's other members, the matrix device of vfio_ap."""
+    wanted = _WANTED.get(dev.kind)
+    if wanted is None or (dev.kind is HostDeviceKind.PCI and dev.fact("class").startswith("0x0604")):
+        return None  # PCI bridges are not passed through
+    missing: list[str] = []
+    if dev.kind is HostDeviceKind.CSS:
+        _css(dev, inv, missing)
+    elif dev.kind is HostDeviceKind.PCI:
+        _pci(dev, inv, missing)
+    else:
+        _ap_queue(dev, inv, missing)
+    return Eligibility(device_key=dev.key, ready=not missing, driver=dev.driver, wanted_driver=wanted,
+                       missing=tuple(missing))
+
+
+def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    if dev.fact("type") not in ("", "0"):
+        missing.append(f"subchannel type {dev.fact('type')} is not an I/O subchannel")
+        return
+    if dev.driver != "vfio_ccw":
+        carried = dev.fact("dev_busid") or dev.fact("channel_dev_addr") or dev.fact("ccw_device")
+        what = f" (it carries {carried}; set it offline first)" if carried else ""
+        missing.append(f"bind to vfio_ccw, now {dev.driver or 'no driver'}{what}: "
+                       f"driverctl -b css set-override {dev.id} vfio_ccw")
+    types = [t for t in dev.mdev_types if t.id == "vfio_ccw-io"]
+    if dev.driver == "vfio_ccw" and not types:
+        missing.append("no vfio_ccw-io mdev type offered")
+    elif types and types[0].available == 0 and not _has_mdev(dev, inv):
+        missing.append("vfio_ccw-io has no instance available")
+
+
+def _has_mdev(dev: HostDevice, inv: Inventory | None) -> bool:
+    return inv is not None and any(c.kind is HostDeviceKind.MDEV for c in inv.children(dev))
+
+
+def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    if dev.driver != "vfio-pci":
+        missing.append(f"bind to vfio-pci, now {dev.driver or 'no driver'} (libvirt does it for managed='yes')")
+    if dev.iommu_group is None:
+        if dev.source != "libvirt":
+            missing.append("no IOMMU group: is the IOMMU enabled (intel_iommu=on / iommu=pt)?")
+        return
+    if inv is None:
+        return
+    others = [d for d in inv.of_kind(HostDeviceKind.PCI)
+              if d.iommu_group == dev.iommu_group and d.id != dev.id
+              and d.driver not in ("vfio-pci", "", "pcieport") and d.fact("class")[:4] not in ("0x06",)]
+    if others:
+        missing.append(f"IOMMU group {dev.iommu_group} also holds "
+                       + ", ".join(f"{o.id} ({o.driver})" for o in others) + ", which must go along")
+
+
+def _ap_queue(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    if dev.driver != "vfio_ap":
+        missing.append(f"queue is held by {dev.driver or 'no driver'}: take it out of /sys/bus/ap/apmask and "
+                       "aqmask (chzdev -t ap apmask=… / aqmask=…)")
+    if inv is not None and inv.local and inv.get(HostDeviceKind.AP_MATRIX, "matrix") is None:
+        missing.append("no vfio_ap matrix device: load the vfio_ap module")
