@@ -1,47 +1,81 @@
 # ztui: set-up and the commands the README names. `make demo` and `make test` each install what they
 # need on a fresh Debian 12 machine (as root) and are quick when everything is already there.
+#
+#   make test         the whole test suite (pytest, configured in pyproject.toml)
+#   make demo         ztui on the embedded default, the private lab (DEMO_ARGS, default --lab)
+#   make lint         ruff, mypy --strict, import rules
+#   make bench        benchmarks (not part of the tests)
+#   make screenshots  regenerate screenshots/
+#   make setup        only the set-up the others share
+#   make clean        caches, build output, set-up stamps and .venv
+#
+# The set-up installs the Debian packages that are missing (scripts/ensure-debs.sh: as root, apt-get,
+# once), then makes .venv with ztui installed editable plus its test extras (scripts/setup-venv.sh).
+# Stamps under .make/ remember that it is done, so a second run touches neither apt nor pip: the
+# packages are checked again when the script changes, the virtualenv is installed again when
+# pyproject.toml changes or .venv is gone.
 
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
-	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+# The Python for .venv: python3 if it is >= 3.11, else python3.11. Evaluated only when the set-up runs.
+PYTHON ?= $(shell for py in python3 python3.11; do \
+            if command -v $$py >/dev/null && $$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
+            then command -v $$py; break; fi; done)
+
 VENV := .venv
+VPY := $(VENV)/bin/python
 STAMP := .make
+
+# `make demo DEMO_ARGS='-c qemu:///system'`, `make test PYTEST_ARGS='-x -k tree'`
 DEMO_ARGS ?= --lab
+PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint bench screenshots clean
+.PHONY: help setup test demo lint bench screenshots clean
 
-# Debian packages (only missing ones), then the virtualenv with ztui and its test tools. The stamps
-# make a second run skip both: the Debian stamp is renewed by the script itself being newer, the venv
-# stamp by pyproject.toml changing.
-$(STAMP)/debs: scripts/ensure-debs.sh
-	@mkdir -p $(STAMP)
-	@scripts/ensure-debs.sh
-	@touch $@
-
-$(STAMP)/venv: pyproject.toml $(STAMP)/debs
-	@test -n "$(PYTHON)" || { echo "ztui needs Python >= 3.11 (python3)" >&2; exit 1; }
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-	@touch $@
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 setup: $(STAMP)/venv
 
+# pytest's exit status is make's: 5 (nothing collected) fails like any other failure
+test: setup
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
 demo: setup
 	$(VENV)/bin/ztui $(DEMO_ARGS)
-
-test: setup
-	$(VENV)/bin/python -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check ztui tests scripts
 	$(VENV)/bin/mypy --strict ztui
 	$(VENV)/bin/lint-imports
 
+# pyproject's addopts ignore tests/bench so that `make test` never runs benchmarks: drop them here
 bench: setup
-	$(VENV)/bin/python -m pytest tests/bench -q -s -p no:cacheprovider --override-ini=addopts=
+	$(VPY) -m pytest tests/bench -q -s -p no:cacheprovider --override-ini=addopts=
 
 screenshots: setup
-	$(VENV)/bin/python scripts/screenshots.py
+	$(VPY) scripts/screenshots.py
 
 clean:
-	rm -rf $(STAMP) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(STAMP) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+
+# --- the set-up -------------------------------------------------------------------------------------
+
+NO_PYTHON := echo "ztui needs Python >= 3.11 (tried python3, python3.11)" >&2; exit 1
+
+$(STAMP)/debs: scripts/ensure-debs.sh
+	@test -n "$(PYTHON)" || { $(NO_PYTHON); }
+	@scripts/ensure-debs.sh --python "$(PYTHON)"
+	@mkdir -p $(@D) && touch $@
+
+# Order-only on the packages: checking them again (after an edit of the script) does not re-run pip.
+$(STAMP)/venv: pyproject.toml scripts/setup-venv.sh $(VENV)/pyvenv.cfg | $(STAMP)/debs
+	@test -n "$(PYTHON)" || { $(NO_PYTHON); }
+	scripts/setup-venv.sh "$(PYTHON)" $(VENV)
+	@mkdir -p $(@D) && touch $@
+
+# No .venv (yet, or any more): this prerequisite counts as new, so the stamp above is out of date.
+$(VENV)/pyvenv.cfg: ;

@@ -108,7 +108,8 @@ def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
     """The groups in display order, each with its devices; then the host objects guests use."""
     grouped: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
     keys = set()
-    for dev in inv.devices:
+    # sorted, so the listing does not depend on the order libvirt or udev enumerate devices in
+    for dev in sorted(inv.devices, key=lambda d: (d.kind.value, d.id, d.name)):
         keys.add(dev.key)
         grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key)))
     out = [{"name": g, "devices": devs} for g, devs in grouped.items() if devs]

@@ -119,7 +119,9 @@ def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
     except libvirt.libvirtError as exc:
         log.warning("cannot list node devices: %s", libvirt_reason(exc))
         return ()
-    for dev in node_devices:
+    # by name: libvirt lists them in hash-table order, and records that share an id (two `/dev/sda` on
+    # the test driver) must merge the same way every time
+    for dev in sorted(node_devices, key=lambda d: str(d.name())):
         try:
             devices.append(parse_nodedev(dev.XMLDesc(0)))
         except (libvirt.libvirtError, XmlError) as exc:

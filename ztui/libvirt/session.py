@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import libvirt
 
+from ztui.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
 from ztui.libvirt.reader import read_guest, read_host
@@ -92,9 +93,13 @@ class HostSession:
     """Keeps one libvirt host's guests current and reports every change to `sink`."""
 
     def __init__(self, uri: str, sink: Sink, readonly: bool = False,
-                 reconnect_delays: Sequence[float] = RECONNECT_DELAYS) -> None:
+                 reconnect_delays: Sequence[float] = RECONNECT_DELAYS, backing: bool = True,
+                 udev: bool = True) -> None:
         self.uri = uri
         self.readonly = readonly
+        self.backing = backing
+        self.udev = udev  # False: libvirt's node devices only, even for a local URI (fixed test data)
+        self._inventory: Inventory | None = None
         self._sink = sink
         self._delays = tuple(reconnect_delays) or (1.0,)
         self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -151,7 +156,7 @@ class HostSession:
                 elif self._conn is None:
                     continue  # a reconnect is under way and will send a full snapshot
                 elif kind == "full":
-                    self._sink(HostUp(self.uri, read_host(self._conn, self.uri)))
+                    self._sink(HostUp(self.uri, self._with_backing(self._conn, read_host(self._conn, self.uri))))
                 elif kind == "guest":
                     self._read_guest(arg)
             except libvirt.libvirtError as exc:
@@ -175,7 +180,7 @@ class HostSession:
         if guest is None:
             self._sink(GuestGone(self.uri, uuid, dom.name()))
         else:
-            self._sink(GuestUpdated(self.uri, guest))
+            self._sink(GuestUpdated(self.uri, self._guest_with_backing(guest)))
 
     def _connect_until_up(self) -> None:
         attempt = 0
@@ -183,7 +188,7 @@ class HostSession:
             try:
                 conn = open_connection(self.uri, self.readonly)
                 self._register(conn)
-                host = read_host(conn, self.uri)
+                host = self._with_backing(conn, read_host(conn, self.uri))
             except ConnectError as exc:
                 reason = exc.reason
             except libvirt.libvirtError as exc:
@@ -197,6 +202,49 @@ class HostSession:
             attempt += 1
             if self._stop.wait(delay):
                 return
+
+    # --- backing chains --------------------------------------------------------------------------------
+
+    def _with_backing(self, conn: libvirt.virConnect, host: Host) -> Host:
+        """Scan the host's inventory once per (re)connect and resolve every guest's chains against it.
+        A failure costs the chains, never the tree."""
+        if not self.backing:
+            return host
+        from ztui.hostscan import scan_host
+        from ztui.resolve import resolve_host
+
+        try:
+            self._inventory = scan_host(conn, self.uri, host.guests, udev=None if self.udev else ())
+        except (libvirt.libvirtError, OSError) as exc:
+            log.warning("%s: backing chains not resolved: %s", self.uri, exc)
+            return host
+        return resolve_host(host, self._inventory)
+
+    def _guest_with_backing(self, guest: Guest) -> Guest:
+        """One guest's chains after an event: only its own image files are looked at again."""
+        if self._inventory is None:
+            return guest
+        from ztui.hostscan import refresh_files
+        from ztui.resolve import resolve_guest
+
+        try:
+            self._inventory = refresh_files(self._inventory, [guest])
+        except OSError as exc:
+            log.info("%s: files of %s not re-read: %s", self.uri, guest.name, exc)
+        return resolve_guest(guest, self._inventory)
+
+    def fresh_inventory(self, guests: Sequence[Guest] = ()) -> Inventory | None:
+        """Blocking (call from a worker thread): re-scan the host's devices now, for the host devices view."""
+        conn = self._conn
+        if conn is None:
+            return None
+        from ztui.hostscan import scan_host
+
+        try:
+            self._inventory = scan_host(conn, self.uri, guests, udev=None if self.udev else ())
+        except (libvirt.libvirtError, OSError) as exc:
+            log.warning("%s: inventory not read: %s", self.uri, exc)
+        return self._inventory
 
     def _alive(self, conn: libvirt.virConnect) -> bool:
         try:

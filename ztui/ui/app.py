@@ -14,8 +14,7 @@ from rich.text import Text
 from textual.app import App
 
 from ztui.fleet import Fleet
-from ztui.libvirt.session import EventSeen, GuestGone, GuestUpdated, HostDown, HostSession, HostUp
-from ztui.model import HostDevice
+from ztui.libvirt.session import RECONNECT_DELAYS, EventSeen, GuestGone, GuestUpdated, HostDown, HostSession, HostUp
 from ztui.resources import stylesheets
 from ztui.ui.messages import HostUpdate
 from ztui.ui.palette import FleetCommands
@@ -34,8 +33,9 @@ class ZtuiApp(App[int]):
 
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
-                 no_host_reason: str = "") -> None:
+                 no_host_reason: str = "", host_udev: bool = True) -> None:
         super().__init__()
+        self.host_udev = host_udev
         self.uris = list(uris)
         self.readonly = readonly
         self.fleet = Fleet(self.uris)
@@ -66,8 +66,8 @@ class ZtuiApp(App[int]):
                 self.fleet.hosts[uri] = Fleet([uri]).hosts[uri]
         self.push_screen(MainScreen(self.fleet))
         for uri in uris:
-            kwargs = {"reconnect_delays": self._delays} if self._delays else {}
-            session = HostSession(uri, self._post_update, readonly=self.readonly, **kwargs)
+            session = HostSession(uri, self._post_update, readonly=self.readonly, udev=self.host_udev,
+                                  reconnect_delays=self._delays or RECONNECT_DELAYS)
             self.sessions[uri] = session
             session.start()
 
@@ -103,14 +103,6 @@ class ZtuiApp(App[int]):
     def resync(self) -> None:
         for session in self.sessions.values():
             session.resync()
-
-    def read_node_devices(self, uri: str) -> tuple[HostDevice, ...]:
-        """Blocking: call from a worker thread (the host devices view does)."""
-        from ztui.libvirt.reader import read_node_devices
-
-        session = self.sessions.get(uri)
-        conn = session.connection if session is not None else None
-        return read_node_devices(conn) if conn is not None else ()
 
     def on_unmount(self) -> None:
         for session in self.sessions.values():

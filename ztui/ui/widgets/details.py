@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -12,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ztui.fleet import HostEntry
-from ztui.model import DeviceKind, Guest, GuestDevice, HostDevice
+from ztui.model import DeviceKind, Guest, GuestDevice
 from ztui.tree_text import device_label, format_memory
 
 
@@ -121,24 +122,41 @@ class DetailsPane(VerticalScroll):
         self.query_one("#details-body", Static).update(renderable)
 
 
-def hostdev_details(dev: HostDevice) -> RenderableType:
+
+def hostdev_details(dev: dict[str, Any]) -> RenderableType:
+    """A host device or host object as `ztui hostdevs --json` describes it."""
     rows = [
-        ("id", dev.id),
-        ("kind", dev.kind.value),
-        ("name", dev.name),
-        ("parent", dev.parent),
-        ("driver", dev.driver),
-        ("sysfs", dev.sysfs_path),
-        ("devnodes", " ".join(dev.devnodes)),
-        ("IOMMU group", str(dev.iommu_group) if dev.iommu_group is not None else ""),
+        ("id", str(dev.get("id", ""))),
+        ("kind", str(dev.get("kind", ""))),
+        ("summary", str(dev.get("summary", ""))),
+        ("name", str(dev.get("name", ""))),
+        ("parent", str(dev.get("parent", ""))),
+        ("driver", str(dev.get("driver", ""))),
+        ("sysfs", str(dev.get("sysfs_path", ""))),
+        ("devnodes", " ".join(dev.get("devnodes", []))),
+        ("IOMMU group", "" if dev.get("iommu_group") is None else str(dev["iommu_group"])),
     ]
-    rows += [(f"{f.key}", f"{f.value}  ({f.source})") for f in dev.facts]
+    rows += [(f["key"], f"{f['value']}  ({f['source']})") for f in dev.get("facts", [])]
     parts: list[RenderableType] = [_heading("Host device"), _grid(rows)]
-    if dev.mdev_types:
+    users = dev.get("users", [])
+    parts += [Text(""), _heading("Used by")]
+    if users:
+        parts += [Text(f"{u['guest']} {u['target']} ({'running' if u['running'] else 'not running'}"
+                       f"{', exclusive' if u['exclusive'] else ''})") for u in users]
+    else:
+        parts.append(Text("no guest", style="dim"))
+    if dev.get("conflict"):
+        parts.append(Text(f"⚠ conflict: {dev['conflict']}", style="bold yellow"))
+    elig = dev.get("eligibility")
+    if elig is not None:
+        parts += [Text(""), _heading("Pass-through (VFIO)")]
+        if elig["ready"]:
+            parts.append(Text(f"ready: bound to {elig['driver']}", style="magenta"))
+        else:
+            parts += [Text(f"missing: {m}") for m in elig["missing"]]
+    types = dev.get("mdev_types", [])
+    if types:
         parts += [Text(""), _heading("mdev types")]
-        parts += [Text(f"{t.id}  {t.device_api}  available {t.available}") for t in dev.mdev_types]
-    if dev.warnings:
-        parts += [Text("")] + [Text(f"⚠ {w}", style="yellow") for w in dev.warnings]
-    if dev.xml:
-        parts += [Text(""), _heading("XML"), Syntax(dev.xml.strip(), "xml", theme="ansi_dark", word_wrap=True)]
+        parts += [Text(f"{t['id']}  {t['device_api']}  available {t['available']}") for t in types]
+    parts += [Text(f"⚠ {w}", style="yellow") for w in dev.get("warnings", [])]
     return Group(*parts)
