@@ -29,10 +29,10 @@ async def shoot(uris: list[str]) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await _wait(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()))
         await pilot.pause(0.3)
-        await pilot.press("j", "l", "j", "j")
+        await pilot.press("j", "l", "j", "l")  # lnxa01 expanded, its vda with the chain behind it
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "main.svg"))
-        await pilot.press("j", "j", "j", "j")
+        await pilot.press("j", "j")  # a step of vda's backing chain
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "details.svg"))
         await pilot.press("H")
