@@ -328,3 +328,39 @@ def read_device(sys_path: str, context: pyudev.Context | None = None) -> HostDev
 def udev_available() -> bool:
     """True when this machine has a sysfs udev can enumerate (not in some containers)."""
     return os.path.isdir("/sys/devices")
+
+
+class UdevWatch:
+    """Tells about changes of tracked devices on this host, from a background thread.
+
+    Without a udev daemon (containers, minimal hosts) the kernel's own uevents are read instead of
+    udevd's rebroadcast: they name the same devices, only without udev's properties, and the caller
+    re-reads the device from sysfs anyway (`read_device`).
+    """
+
+    def __init__(self, on_change: Callable[[str, str], None], subsystems: Iterable[str] = SUBSYSTEMS,
+                 context: pyudev.Context | None = None) -> None:
+        self._on_change = on_change
+        self._subsystems = tuple(subsystems)
+        self._context = context or pyudev.Context()
+        self._observer: pyudev.MonitorObserver | None = None
+        self.source = "udev" if os.path.exists("/run/udev/control") else "kernel"
+
+    def start(self) -> None:
+        monitor = pyudev.Monitor.from_netlink(self._context, source=self.source)
+        for subsystem in self._subsystems:
+            monitor.filter_by(subsystem)
+
+        def event(device: pyudev.Device) -> None:
+            try:
+                self._on_change(str(device.action or "change"), str(device.sys_path))
+            except Exception:  # a failing callback must not end the watch
+                log.exception("udev event handler failed")
+
+        self._observer = pyudev.MonitorObserver(monitor, callback=event, name="udev-watch", daemon=True)
+        self._observer.start()
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.send_stop()
+            self._observer = None
