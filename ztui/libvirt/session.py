@@ -66,6 +66,13 @@ class GuestGone:
 
 
 @dataclass(frozen=True)
+class InventoryChanged:
+    """The host's devices changed (node-device or udev event); chains were re-resolved where needed."""
+
+    uri: str
+
+
+@dataclass(frozen=True)
 class EventSeen:
     """A libvirt event worth telling the user about, as one line of text."""
 
@@ -74,7 +81,7 @@ class EventSeen:
     text: str
 
 
-Update = HostUp | HostDown | GuestUpdated | GuestGone | EventSeen
+Update = HostUp | HostDown | GuestUpdated | GuestGone | InventoryChanged | EventSeen
 Sink = Callable[[Update], None]
 
 _LIFECYCLE = {
@@ -100,6 +107,10 @@ class HostSession:
         self.backing = backing
         self.udev = udev  # False: libvirt's node devices only, even for a local URI (fixed test data)
         self._inventory: Inventory | None = None
+        self._raw: dict[str, Guest] = {}  # guests as read, before their chains were resolved
+        self._sent: dict[str, Guest] = {}  # guests as last handed to the sink
+        self._inventory_pending = False
+        self._watch: object | None = None  # a ztui.udev.UdevWatch while connected to a local host
         self._sink = sink
         self._delays = tuple(reconnect_delays) or (1.0,)
         self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -130,6 +141,14 @@ class HostSession:
             self._pending.add(uuid)
         self._jobs.put(("guest", uuid))
 
+    def refresh_inventory(self) -> None:
+        """Queue a re-scan of the host's devices (after a node-device or udev event); coalesced."""
+        with self._pending_lock:
+            if self._inventory_pending:
+                return
+            self._inventory_pending = True
+        self._jobs.put(("inventory", ""))
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._jobs.put(("stop", ""))
@@ -159,6 +178,8 @@ class HostSession:
                     self._sink(HostUp(self.uri, self._with_backing(self._conn, read_host(self._conn, self.uri))))
                 elif kind == "guest":
                     self._read_guest(arg)
+                elif kind == "inventory":
+                    self._rescan_inventory()
             except libvirt.libvirtError as exc:
                 log.info("%s: %s failed: %s", self.uri, kind, libvirt_reason(exc))
                 if self._conn is not None and not self._alive(self._conn):
@@ -173,14 +194,21 @@ class HostSession:
             dom = self._conn.lookupByUUIDString(uuid)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                self._raw.pop(uuid, None)
+                self._sent.pop(uuid, None)
                 self._sink(GuestGone(self.uri, uuid, ""))
                 return
             raise
         guest = read_guest(dom)
         if guest is None:
+            self._raw.pop(uuid, None)
+            self._sent.pop(uuid, None)
             self._sink(GuestGone(self.uri, uuid, dom.name()))
         else:
-            self._sink(GuestUpdated(self.uri, self._guest_with_backing(guest)))
+            self._raw[uuid] = guest
+            resolved = self._guest_with_backing(guest)
+            self._sent[uuid] = resolved
+            self._sink(GuestUpdated(self.uri, resolved))
 
     def _connect_until_up(self) -> None:
         attempt = 0
@@ -208,6 +236,8 @@ class HostSession:
     def _with_backing(self, conn: libvirt.virConnect, host: Host) -> Host:
         """Scan the host's inventory once per (re)connect and resolve every guest's chains against it.
         A failure costs the chains, never the tree."""
+        self._raw = {g.uuid: g for g in host.guests}
+        self._sent = dict(self._raw)
         if not self.backing:
             return host
         from ztui.hostscan import scan_host
@@ -218,7 +248,27 @@ class HostSession:
         except (libvirt.libvirtError, OSError) as exc:
             log.warning("%s: backing chains not resolved: %s", self.uri, exc)
             return host
-        return resolve_host(host, self._inventory)
+        resolved = resolve_host(host, self._inventory)
+        self._sent = {g.uuid: g for g in resolved.guests}
+        return resolved
+
+    def _rescan_inventory(self) -> None:
+        """After a device event: a fresh inventory, and an update for each guest whose chains changed."""
+        with self._pending_lock:
+            self._inventory_pending = False
+        if self._conn is None or not self.backing:
+            return
+        from ztui.resolve import resolve_guest
+
+        inventory = self.fresh_inventory(tuple(self._raw.values()))
+        if inventory is None:
+            return
+        for uuid, raw in list(self._raw.items()):
+            resolved = resolve_guest(raw, inventory)
+            if resolved != self._sent.get(uuid):
+                self._sent[uuid] = resolved
+                self._sink(GuestUpdated(self.uri, resolved))
+        self._sink(InventoryChanged(self.uri))
 
     def _guest_with_backing(self, guest: Guest) -> Guest:
         """One guest's chains after an event: only its own image files are looked at again."""
@@ -300,6 +350,18 @@ class HostSession:
                                                 None)),
         )
         self._callback_ids = list(ids)
+
+        def on_node_device(_conn: libvirt.virConnect, _dev: object, *_rest: object) -> None:
+            if generation == self._generation:
+                self.refresh_inventory()
+
+        for event_id in (libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE):
+            try:
+                self._callback_ids.append(("node", conn.nodeDeviceEventRegisterAny(None, event_id, on_node_device,
+                                                                                   None)))
+            except libvirt.libvirtError as exc:  # older daemons: the udev watch and resync still cover it
+                log.info("%s: no node-device events: %s", self.uri, libvirt_reason(exc))
+        self._start_udev_watch()
         conn.registerCloseCallback(on_close, None)
 
     def _drop_connection(self) -> None:
@@ -311,13 +373,38 @@ class HostSession:
             try:
                 if kind == "dom":
                     conn.domainEventDeregisterAny(cid)
+                elif kind == "node":
+                    conn.nodeDeviceEventDeregisterAny(cid)
             except libvirt.libvirtError:
                 pass
+        self._stop_udev_watch()
         self._callback_ids = []
         with contextlib.suppress(libvirt.libvirtError):
             conn.unregisterCloseCallback()
         with contextlib.suppress(libvirt.libvirtError):
             conn.close()
+
+    def _start_udev_watch(self) -> None:
+        """Local hosts only: udev sees device changes libvirt does not report (a DASD set offline)."""
+        from ztui.libvirt.connection import is_local
+
+        if self._watch is not None or not (self.backing and self.udev and is_local(self.uri)):
+            return
+        try:
+            from ztui.udev import UdevWatch, udev_available
+
+            if not udev_available():
+                return
+            watch = UdevWatch(lambda _action, _path: self.refresh_inventory())
+            watch.start()
+            self._watch = watch
+        except (ImportError, OSError) as exc:
+            log.info("%s: no udev watch: %s", self.uri, exc)
+
+    def _stop_udev_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()  # type: ignore[attr-defined]
 
     def _close(self) -> None:
         self._drop_connection()

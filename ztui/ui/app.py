@@ -14,7 +14,16 @@ from rich.text import Text
 from textual.app import App
 
 from ztui.fleet import Fleet
-from ztui.libvirt.session import RECONNECT_DELAYS, EventSeen, GuestGone, GuestUpdated, HostDown, HostSession, HostUp
+from ztui.libvirt.session import (
+    RECONNECT_DELAYS,
+    EventSeen,
+    GuestGone,
+    GuestUpdated,
+    HostDown,
+    HostSession,
+    HostUp,
+    InventoryChanged,
+)
 from ztui.resources import stylesheets
 from ztui.ui.messages import HostUpdate
 from ztui.ui.palette import FleetCommands
@@ -84,6 +93,12 @@ class ZtuiApp(App[int]):
             change = self.fleet.guest_updated(update.uri, update.guest)
         elif isinstance(update, GuestGone):
             change = self.fleet.guest_gone(update.uri, update.uuid)
+        elif isinstance(update, InventoryChanged):
+            from ztui.ui.screens.hostdevs import HostDevicesScreen
+
+            if isinstance(self.screen, HostDevicesScreen):
+                self.screen.reload(update.uri)
+            return
         elif isinstance(update, EventSeen):
             main = self.main
             if main is not None:

@@ -77,6 +77,11 @@ class HostDevicesScreen(Screen[None]):
             if entry.connected:
                 self._read(uri)
 
+    def reload(self, uri: str) -> None:
+        """The host's devices changed while the view is open: read them again."""
+        if self.fleet.hosts[uri].connected:
+            self._read(uri)
+
     @work(thread=True)
     def _read(self, uri: str) -> None:
         session = self.app.sessions.get(uri)  # type: ignore[attr-defined]
