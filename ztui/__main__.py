@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.hostdevs import add_hostdevs_command
 
     add_hostdevs_command(sub, common)
+    from ztui.cli.hotplug import add_hotplug_commands
+
+    add_hotplug_commands(sub, common)
     try:
         from ztui.lab.cli import add_lab_commands
     except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install

@@ -62,3 +62,13 @@ def child_text(elem: ET.Element, path: str) -> str:
     if child is None or child.text is None:
         return ""
     return child.text.strip()
+
+
+def pretty_xml(xml: str) -> str:
+    """XML re-indented evenly (libvirt's device XML keeps the indentation of the whole domain)."""
+    try:
+        elem = ET.fromstring(xml)
+    except ET.ParseError:
+        return xml.strip()
+    ET.indent(elem)
+    return ET.tostring(elem, encoding="unicode")
