@@ -8,6 +8,7 @@ its own refusals come back as `Outcome.REFUSED` with libvirt's reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import stat
@@ -94,7 +95,7 @@ def _ccw_taken(*guests: Guest | None) -> set[int]:
 def next_target(taken: set[str], prefix: str) -> str:
     """The first free name `vda`, `vdb`, … (then `vdaa`, like libvirt)."""
     letters = "abcdefghijklmnopqrstuvwxyz"
-    for first in [""] + list(letters):
+    for first in ["", *list(letters)]:
         for second in letters:
             name = f"{prefix}{first}{second}"
             if name not in taken:
@@ -262,10 +263,8 @@ def find_for_detach(guest: Guest, name: str) -> GuestDevice:
     """A device by target (`vdb`), alias (`virtio-disk1`), bus-ID (`0.0.0003`), MAC or mdev UUID."""
     wanted = name.strip().lower()
     busid = ""
-    try:
+    with contextlib.suppress(SpecError):
         busid = parse_busid(wanted).text
-    except SpecError:
-        pass
     matches = [d for d in guest.devices
                if wanted in (d.target.lower(), d.alias.lower(), d.source.lower()) or (busid and d.busid == busid)]
     if not matches:
