@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
 from ztui.fleet import Change, Fleet
+from ztui.model import Guest, GuestDevice, Host
 from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, device_key
 
@@ -22,6 +23,8 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
         Binding("x", "show_xml", "XML", id="xml"),
+        Binding("a", "attach", "Attach", id="attach"),
+        Binding("d", "detach", "Detach", id="detach"),
         Binding("H", "host_devices", "Host devices", id="host_devices"),
         Binding("r", "resync", "Resync", id="resync"),
         Binding("question_mark", "help", "Help", id="help"),
@@ -150,6 +153,129 @@ class MainScreen(Screen[None]):
                                                device.xml.strip()))
                 return
 
+    # --- hotplug --------------------------------------------------------------------------------------
+
+    def _selected(self) -> tuple[NodeRef, Guest] | None:
+        node = self.guest_tree.cursor_node
+        ref = node.data if node is not None else None
+        if ref is None or ref.kind == "host":
+            return None
+        guest = self.fleet.guest(ref.uri, ref.uuid)
+        return (ref, guest) if guest is not None else None
+
+    def _writable(self, uri: str) -> bool:
+        if self.app.readonly:  # type: ignore[attr-defined]
+            self.notify("read-only: ztui was started with --readonly", severity="warning")
+            return False
+        if not self.fleet.hosts[uri].connected:
+            self.notify("the host is disconnected", severity="error")
+            return False
+        return True
+
+    def action_attach(self) -> None:
+        selected = self._selected()
+        if selected is None:
+            self.notify("Select a guest to attach a device to.", severity="warning")
+            return
+        ref, guest = selected
+        if self._writable(ref.uri):
+            self._prepare_attach(ref.uri, guest.name)
+
+    @work(thread=True, group="hotplug")
+    def _prepare_attach(self, uri: str, name: str) -> None:
+        """Read the guest's facts (live and persistent XML, its neighbours) off the UI thread."""
+        from ztui.ops.hotplug import read_facts
+
+        conn = self.app.sessions[uri].connection  # type: ignore[attr-defined]
+        try:
+            facts = read_facts(conn, conn.lookupByName(name))
+        except Exception as exc:  # the guest vanished or the host went away: say so, change nothing
+            self.app.call_from_thread(self.notify, f"cannot attach to {name}: {exc}", severity="error")
+            return
+        suggestions = unused_host_devices(self.app.sessions[uri], self.fleet.snapshot(uri))  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._open_attach, uri, name, facts, suggestions)
+
+    def _open_attach(self, uri: str, name: str, facts: object, suggestions: dict[str, list[str]]) -> None:
+        from ztui.ui.screens.attach import AttachChoice, AttachScreen
+
+        def done(choice: AttachChoice | None) -> None:
+            if choice is not None:
+                self.status(f"attaching to {name}…")
+                self._run_attach(uri, name, choice)
+
+        self.app.push_screen(AttachScreen(uri, facts, suggestions), done)  # type: ignore[arg-type]
+
+    @work(thread=True, group="hotplug")
+    def _run_attach(self, uri: str, name: str, choice: object) -> None:
+        from ztui.ops.audit import record
+        from ztui.ops.hotplug import BadRequest, carry_out_attach, virsh_attach
+
+        plan = choice.plan  # type: ignore[attr-defined]
+        conn = self.app.sessions[uri].connection  # type: ignore[attr-defined]
+        try:
+            change = carry_out_attach(conn, conn.lookupByName(name), plan)
+        except BadRequest as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        record("attach", uri, name, change.outcome.value, xml=plan.xml, virsh=virsh_attach(uri, plan),
+               message=change.message, seconds=round(change.seconds, 3), via="tui")
+        severity = "information" if change.ok else "error"
+        self.app.call_from_thread(self.notify, f"{name}: {change.message}", severity=severity)
+
+    def action_detach(self) -> None:
+        from ztui.ops.hotplug import virsh_detach
+        from ztui.ui.screens.confirm import ConfirmScreen
+        from ztui.xmlutil import pretty_xml
+
+        selected = self._selected()
+        if selected is None or selected[0].kind not in ("device", "step"):
+            self.notify("Select a device to detach.", severity="warning")
+            return
+        ref, guest = selected
+        if not self._writable(ref.uri):
+            return
+        device = next((d for i, d in enumerate(guest.devices) if device_key(d, i) == ref.key), None)
+        if device is None:
+            return
+        live = guest.state is not None and guest.state.is_active
+        name = device.target or device.alias or device.kind.value
+        where = "the running guest" if live else "the persistent config"
+        question = f"Detach {name} from {guest.name} ({where})?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal pending"
+                self.guest_tree.relabel_device(ref.uri, ref.uuid)
+                self._run_detach(ref, guest.name, device, live)
+
+        self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
+                                           pretty_xml(device.xml)), answered)
+
+    @work(thread=True, group="hotplug")
+    def _run_detach(self, ref: NodeRef, name: str, device: GuestDevice, live: bool) -> None:
+        from ztui.ops.audit import record
+        from ztui.ops.hotplug import virsh_detach
+        from ztui.ops.proof import detach
+
+        conn = self.app.sessions[ref.uri].connection  # type: ignore[attr-defined]
+        try:
+            change = detach(conn, conn.lookupByName(name), device, live=live, config=not live)
+        except Exception as exc:  # the host went away mid-way: the tree will show it; nothing is claimed
+            self.app.call_from_thread(self._detach_done, ref, f"{name}: detach not proven: {exc}", False)
+            return
+        record("detach", ref.uri, name, change.outcome.value, xml=device.xml,
+               virsh=virsh_detach(ref.uri, name, live, not live), message=change.message,
+               seconds=round(change.seconds, 3), via="tui")
+        self.app.call_from_thread(self._detach_done, ref, f"{name}: {change.message}", change.ok)
+
+    def _detach_done(self, ref: NodeRef, message: str, ok: bool) -> None:
+        if ok:
+            self.guest_tree.removals.pop((ref.uri, ref.uuid, ref.key), None)
+        else:
+            self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal failed"
+        self.guest_tree.relabel_device(ref.uri, ref.uuid)
+        self.notify(message, severity="information" if ok else "error", timeout=8)
+
     def action_host_devices(self) -> None:
         from ztui.ui.screens.hostdevs import HostDevicesScreen
 
@@ -166,3 +292,23 @@ class MainScreen(Screen[None]):
 
     async def action_quit(self) -> None:
         self.app.exit()
+
+
+def unused_host_devices(session: object, snapshot: Host) -> dict[str, list[str]]:
+    """Host devices no guest uses, by attach kind, from the session's inventory (no libvirt call)."""
+    from ztui.model import HostDeviceKind
+    from ztui.usage import eligibility, users_of
+
+    inv = getattr(session, "_inventory", None)
+    if inv is None:
+        return {}
+    users = users_of([snapshot], inv)
+    free = [d for d in inv.devices if not users.get(d.key)]
+    out: dict[str, list[str]] = {
+        "block": [d.id for d in free if d.kind is HostDeviceKind.BLOCK and d.id.startswith("/dev/")],
+        "dasd": [d.id for d in free if d.kind is HostDeviceKind.CCW and d.driver.startswith("dasd")],
+        "mdev": [d.id for d in free if d.kind is HostDeviceKind.MDEV],
+        "pci": [d.id for d in free if d.kind is HostDeviceKind.PCI
+                and (e := eligibility(d, inv)) is not None and e.ready],
+    }
+    return {k: sorted(v) for k, v in out.items() if v}

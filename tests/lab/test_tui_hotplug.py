@@ -1,0 +1,73 @@
+"""Attach and detach in the TUI on the real lab: a handful of keys, and the tree shows the result itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.lab.support import Lab
+from tests.ui.conftest import wait_until
+from ztui.ui.app import ZtuiApp
+from ztui.ui.screens.attach import AttachScreen
+from ztui.ui.screens.confirm import ConfirmScreen
+from ztui.ui.widgets.guest_tree import NodeRef, device_key
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path
+
+
+async def test_attach_wizard_then_detach(lab: Lab, state: Path) -> None:
+    uri = lab.uris["zlab-a"]
+    image = state / "wizard.qcow2"
+    app = ZtuiApp([uri])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+        guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == "lnxa03")
+        main = app.main
+        assert main is not None
+        main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
+        await pilot.press("a")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+        await pilot.press(*str(image))
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+s")
+
+        def attached() -> bool:
+            g = app.fleet.guest(uri, guest.uuid)
+            return g is not None and any(d.source == str(image) for d in g.devices)
+
+        assert await wait_until(pilot, attached, 5), "the new disk did not show up in the tree"
+        assert image.exists()
+        current = app.fleet.guest(uri, guest.uuid)
+        assert current is not None
+        index, device = next((i, d) for i, d in enumerate(current.devices) if d.source == str(image))
+        assert main.guest_tree.select_ref(NodeRef("device", uri, guest.uuid, device_key(device, index)))
+        await pilot.press("d")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+
+        def gone() -> bool:
+            g = app.fleet.guest(uri, guest.uuid)
+            return g is not None and not any(d.source == str(image) for d in g.devices)
+
+        assert await wait_until(pilot, gone, 5), "the detached disk is still in the tree"
+        await pilot.pause(0.1)
+        assert not main.guest_tree.removals  # no removal left pending
+        audit = (state / "state" / "ztui" / "audit.jsonl").read_text()
+        assert '"result": "attached"' in audit and '"result": "removed"' in audit
+
+
+async def test_readonly_refuses_in_the_tui(lab: Lab, state: Path) -> None:
+    uri = lab.uris["zlab-a"]
+    app = ZtuiApp([uri], readonly=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+        guest = next(iter(app.fleet.hosts[uri].guests.values()))
+        app.main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))  # type: ignore[union-attr]
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, AttachScreen)
