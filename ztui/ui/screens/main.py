@@ -25,7 +25,7 @@ class MainScreen(Screen[None]):
         Binding("x", "show_xml", "XML", id="xml"),
         Binding("a", "attach", "Attach", id="attach"),
         Binding("d", "detach", "Detach", id="detach"),
-        Binding("H", "host_devices", "Host devices", id="host_devices"),
+        Binding("H", "host_devices", "Host devs", id="host_devices"),
         Binding("r", "resync", "Resync", id="resync"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -41,7 +41,7 @@ class MainScreen(Screen[None]):
             yield DetailsPane(id="details")
         yield Input(placeholder="filter: guest, target, bus-ID, host device or path (esc clears)", id="filter")
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still works; 80 columns are few
 
     @property
     def guest_tree(self) -> GuestTree:
