@@ -193,7 +193,7 @@ def _flags(options: MigrationOptions) -> int:
                          (options.postcopy, libvirt.VIR_MIGRATE_POSTCOPY)):
         if wanted:
             flags |= flag
-    return flags
+    return int(flags)
 
 
 def virsh_migrate(src_uri: str, guest: str, dest_uri: str, options: MigrationOptions) -> str:
