@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual import work
 from textual.app import App
 
 from ztui.fleet import Fleet
@@ -28,6 +29,7 @@ from ztui.resources import stylesheets
 from ztui.ui.messages import HostUpdate
 from ztui.ui.palette import FleetCommands
 from ztui.ui.screens.main import MainScreen
+from ztui.ui.screens.migrate import MigrationChanged, MigrationJob
 
 log = logging.getLogger("ztui.ui")
 
@@ -49,6 +51,7 @@ class ZtuiApp(App[int]):
         self.readonly = readonly
         self.fleet = Fleet(self.uris)
         self.sessions: dict[str, HostSession] = {}
+        self.jobs: dict[tuple[str, str], MigrationJob] = {}
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
@@ -114,6 +117,84 @@ class ZtuiApp(App[int]):
     def _short(self, uri: str) -> str:
         entry = self.fleet.hosts.get(uri)
         return entry.host.hostname if entry is not None and entry.host.hostname else uri
+
+    # --- migration jobs (workers here, so closing the dialog does not stop them) -------------------------
+
+    def migration_job(self, uri: str, guest: str) -> object:
+        from ztui.ui.screens.migrate import MigrationJob
+
+        key = (uri, guest)
+        if key not in self.jobs or (not self.jobs[key].running and self.jobs[key].report is not None):
+            self.jobs[key] = MigrationJob(uri, guest)
+        return self.jobs[key]
+
+    def _dest_connection(self, dest_uri: str) -> tuple[object, bool]:
+        """The destination's connection: a connected host's own, else a new one (closed after use)."""
+        from ztui.libvirt.connection import open_connection
+
+        session = self.sessions.get(dest_uri)
+        if session is not None and session.connection is not None:
+            return session.connection, False
+        return open_connection(dest_uri), True
+
+    @work(thread=True, group="migrate")
+    def run_preflight(self, job: MigrationJob) -> None:
+        from ztui.libvirt.connection import ConnectError
+        from ztui.ops.migration import Finding, Preflight, preflight
+
+        try:
+            dest, own = self._dest_connection(job.dest_uri)
+        except ConnectError as exc:
+            job.preflight = Preflight((Finding("blocker", str(exc)),), ())
+        else:
+            src = self.sessions[job.uri].connection
+            try:
+                job.preflight = preflight(src, src.lookupByName(job.guest), dest, job.options)  # type: ignore[union-attr]
+            except Exception as exc:  # libvirt went away mid-check: a blocker, nothing changed
+                job.preflight = Preflight((Finding("blocker", f"preflight failed: {exc}"),), ())
+            finally:
+                if own:
+                    dest.close()  # type: ignore[attr-defined]
+        self.post_message(MigrationChanged(job))
+
+    @work(thread=True, group="migrate")
+    def run_migration_job(self, job: MigrationJob) -> None:
+        from ztui.ops.audit import record
+        from ztui.ops.migration import run_migration, virsh_migrate
+
+        if job.preflight is None or not job.preflight.ok:
+            return
+        job.running, job.progress = True, {}
+        job.abort.clear()
+        self.post_message(MigrationChanged(job))
+        dest, own = self._dest_connection(job.dest_uri)
+        src = self.sessions[job.uri].connection
+        try:
+            def progress(step: dict[str, object]) -> None:
+                job.progress = step
+                self.post_message(MigrationChanged(job))
+
+            job.report = run_migration(src, job.uri, src.lookupByName(job.guest), dest, job.dest_uri,  # type: ignore[union-attr]
+                                       job.options, job.preflight.to_move, progress, job.abort)
+            record("migrate", job.uri, job.guest, "done" if job.report.ok else "failed", to=job.dest_uri,
+                   virsh=virsh_migrate(job.uri, job.guest, job.dest_uri, job.options), report=job.report.to_json(),
+                   via="tui")
+        finally:
+            job.running = False
+            if own:
+                dest.close()  # type: ignore[attr-defined]
+        self.post_message(MigrationChanged(job))
+
+    def on_migration_changed(self, message: MigrationChanged) -> None:
+        from ztui.ui.screens.migrate import MigrateScreen, progress_text
+
+        job = message.job
+        if isinstance(self.screen, MigrateScreen) and self.screen.job is job:
+            self.screen.refresh_job()
+        elif job.running and job.progress and self.main is not None:
+            self.main.status(f"migrating {job.guest}: {progress_text(job.progress)}")
+        if job.report is not None and not job.running:
+            self.notify(job.report.message, severity="information" if job.report.ok else "error", timeout=10)
 
     def resync(self) -> None:
         for session in self.sessions.values():

@@ -25,6 +25,7 @@ class MainScreen(Screen[None]):
         Binding("x", "show_xml", "XML", id="xml"),
         Binding("a", "attach", "Attach", id="attach"),
         Binding("d", "detach", "Detach", id="detach"),
+        Binding("m", "migrate", "Migrate", id="migrate"),
         Binding("H", "host_devices", "Host devs", id="host_devices"),
         Binding("r", "resync", "Resync", id="resync"),
         Binding("question_mark", "help", "Help", id="help"),
@@ -275,6 +276,20 @@ class MainScreen(Screen[None]):
             self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal failed"
         self.guest_tree.relabel_device(ref.uri, ref.uuid)
         self.notify(message, severity="information" if ok else "error", timeout=8)
+
+    def action_migrate(self) -> None:
+        from ztui.ui.screens.migrate import MigrateScreen
+
+        selected = self._selected()
+        if selected is None:
+            self.notify("Select a guest to migrate.", severity="warning")
+            return
+        ref, guest = selected
+        if not self._writable(ref.uri):
+            return
+        job = self.app.migration_job(ref.uri, guest.name)  # type: ignore[attr-defined]
+        others = [u for u, e in self.fleet.hosts.items() if u != ref.uri and e.connected]
+        self.app.push_screen(MigrateScreen(job, others))
 
     def action_host_devices(self) -> None:
         from ztui.ui.screens.hostdevs import HostDevicesScreen

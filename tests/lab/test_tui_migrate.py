@@ -1,0 +1,53 @@
+"""Migration from the TUI on the two-host lab: m → destination → preflight → migrate → the tree follows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from tests.lab.support import Lab
+from tests.ui.conftest import wait_until
+from ztui.ui.app import ZtuiApp
+from ztui.ui.screens.migrate import MigrateScreen
+from ztui.ui.widgets.guest_tree import NodeRef
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    return tmp_path
+
+
+async def test_migrate_from_the_tui_and_back(lab: Lab, state: Path) -> None:
+    a, b = lab.uris["zlab-a"], lab.uris["zlab-b"]
+    conn = libvirt.open(a)
+    try:
+        if not conn.lookupByName("lnxa02").isActive():
+            pytest.skip("lnxa02 is not running on zlab-a")
+    finally:
+        conn.close()
+    app = ZtuiApp([a, b])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()), 20)
+        for src, dest in ((a, b), (b, a)):
+            guest = next(g for g in app.fleet.hosts[src].guests.values() if g.name == "lnxa02")
+            app.main.guest_tree.select_ref(NodeRef("guest", src, guest.uuid))  # type: ignore[union-attr]
+            await pilot.press("m")
+            assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
+            screen = app.screen
+            assert isinstance(screen, MigrateScreen)
+            await pilot.press("ctrl+s")  # preflight
+            assert await wait_until(pilot, lambda: screen.job.preflight is not None, 10)
+            assert screen.job.preflight is not None and screen.job.preflight.ok, screen.job.preflight.findings
+            await pilot.press("ctrl+s")  # migrate
+            assert await wait_until(pilot, lambda: screen.job.report is not None, 30)
+            assert screen.job.report is not None and screen.job.report.ok, screen.job.report.message
+            await pilot.press("escape")
+
+            def moved(src: str = src, dest: str = dest) -> bool:
+                on_dest = [g for g in app.fleet.hosts[dest].guests.values() if g.name == "lnxa02"]
+                return bool(on_dest) and on_dest[0].state is not None and on_dest[0].state.is_active
+
+            assert await wait_until(pilot, moved, 10), "the tree does not show the guest on the destination"
