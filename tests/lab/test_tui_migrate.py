@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import libvirt
 import pytest
+from textual.widgets import Input
 
 from tests.lab.support import Lab
 from tests.ui.conftest import wait_until
@@ -39,10 +41,10 @@ async def test_migrate_from_the_tui_and_back(lab: Lab, state: Path) -> None:
             screen = app.screen
             assert isinstance(screen, MigrateScreen)
             await pilot.press("ctrl+s")  # preflight
-            assert await wait_until(pilot, lambda: screen.job.preflight is not None, 10)
+            assert await wait_until(pilot, lambda s=screen: s.job.preflight is not None, 10)
             assert screen.job.preflight is not None and screen.job.preflight.ok, screen.job.preflight.findings
             await pilot.press("ctrl+s")  # migrate
-            assert await wait_until(pilot, lambda: screen.job.report is not None, 30)
+            assert await wait_until(pilot, lambda s=screen: s.job.report is not None, 30)
             assert screen.job.report is not None and screen.job.report.ok, screen.job.report.message
             await pilot.press("escape")
 
@@ -51,3 +53,55 @@ async def test_migrate_from_the_tui_and_back(lab: Lab, state: Path) -> None:
                 return bool(on_dest) and on_dest[0].state is not None and on_dest[0].state.is_active
 
             assert await wait_until(pilot, moved, 10), "the tree does not show the guest on the destination"
+
+
+async def test_tui_progress_abort_while_the_tree_stays_browsable(lab: Lab, state: Path, tmp_path: Path) -> None:
+    """A slow migration from the TUI: the progress screen fills, escape leaves it running in the background
+    while the tree moves, `m` reopens it, ctrl+a aborts: the guest stays on zlab-a."""
+    import uuid as uuidlib
+
+    from tests.lab.test_migrate import slow_guest_xml
+    from ztui.libvirt.eventloop import ensure_event_loop
+    from ztui.ui.screens.main import MainScreen
+
+    a, b = lab.uris["zlab-a"], lab.uris["zlab-b"]
+    ensure_event_loop()
+    conn = libvirt.open(a)
+    name = f"tui{uuidlib.uuid4().hex[:6]}"
+    conn.createXML(slow_guest_xml(tmp_path, name), 0)
+    app = ZtuiApp([a, b])
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            def listed() -> bool:
+                return any(g.name == name for g in app.fleet.hosts[a].guests.values())
+
+            assert await wait_until(pilot, listed, 20)
+            guest = next(g for g in app.fleet.hosts[a].guests.values() if g.name == name)
+            app.main.guest_tree.select_ref(NodeRef("guest", a, guest.uuid))  # type: ignore[union-attr]
+            await pilot.press("m")
+            assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
+            screen = app.screen
+            assert isinstance(screen, MigrateScreen)
+            screen.query_one("#migrate-bw", Input).value = "8"
+            await pilot.press("ctrl+s")
+            assert await wait_until(pilot, lambda: screen.job.preflight is not None, 10)
+            assert screen.job.preflight is not None and screen.job.preflight.ok, screen.job.preflight.findings
+            await pilot.press("ctrl+s")
+            assert await wait_until(pilot, lambda: bool(screen.job.progress), 10)
+            await pilot.press("escape")  # the job runs on; the tree is usable
+            assert await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+            await pilot.press("j", "k")
+            assert screen.job.running
+            await pilot.press("m")
+            assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
+            reopened = app.screen
+            assert isinstance(reopened, MigrateScreen) and reopened.job is screen.job
+            await pilot.press("ctrl+a")
+            assert await wait_until(pilot, lambda: screen.job.report is not None, 15)
+            report = screen.job.report
+            assert report is not None and not report.migrated and report.runs_on == a, report
+            assert conn.lookupByName(name).isActive()
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.lookupByName(name).destroy()
+        conn.close()

@@ -2,16 +2,20 @@
 
 Exit status 0 only when the guest runs on the destination with every device back; 1 when the migration
 failed or a device needs manual action (the report says where the guest runs and what to do); 2 when the
-preflight found a blocker (nothing was changed).
+preflight found a blocker or the input was bad (nothing was changed).
+
+With `--json`, stdout carries one JSON object per line: `preflight` (findings and the plan), a `step` per
+detach/attach/migrate as it ends, `progress` about ten times a second during the migration, and last the
+`report`. ctrl+c aborts the job cleanly (the guest keeps running on the source with its devices back).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
-import threading
 from typing import Any
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
@@ -27,34 +31,61 @@ def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.Argument
     p.add_argument("--passthrough", choices=("detach-reattach", "refuse"), default="detach-reattach",
                    help="what to do with pass-through devices (default: detach-reattach)")
     p.add_argument("--detach", action="append", default=[], metavar="TARGET",
-                   help="also move this device around the migration (repeatable)")
+                   help="also move this device around the migration (target, alias, bus-ID; repeatable)")
     storage = p.add_mutually_exclusive_group()
     storage.add_argument("--unsafe", action="store_true", help="disks are on storage the destination shares")
     storage.add_argument("--copy-storage", action="store_true", help="copy local disks to the destination")
     p.add_argument("--bandwidth", type=int, default=0, metavar="MiB/s", help="limit the migration bandwidth")
+    p.add_argument("--max-downtime", type=int, default=0, metavar="MS", help="longest pause allowed at the end")
     p.add_argument("--persistent", action="store_true", help="define the guest on the destination")
     p.add_argument("--undefine-source", action="store_true", help="undefine the guest on the source")
     p.add_argument("--auto-converge", action="store_true", help="throttle vCPUs if memory does not converge")
-    p.add_argument("--postcopy", action="store_true", help="allow switching to post-copy")
-    p.add_argument("--json", action="store_true", help="one JSON object per progress step, then the report")
+    p.add_argument("--postcopy", action="store_true", help="allow post-copy (ctrl+\\ switches to it)")
+    p.add_argument("--migrate-uri", default="", metavar="URI",
+                   help="the data stream's address (default tcp://<destination host>, loopback for local)")
+    p.add_argument("--json", action="store_true", help="one JSON object per step and progress, then the report")
     p.set_defaults(func=run_migrate)
 
 
-def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
-    if args.json:
-        sys.stdout.write(json.dumps(obj) + "\n")
-    else:
-        sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+class _Out:
+    """Where objects go: JSON lines, or text for people (progress overwriting one line on a terminal)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.json = as_json
+        self.tty = sys.stdout.isatty() and not as_json
+        self._dangling = False
+
+    def emit(self, obj: dict[str, Any], text: str, *, transient: bool = False) -> None:
+        if self.json:
+            sys.stdout.write(json.dumps(obj) + "\n")
+        elif transient and self.tty:
+            sys.stdout.write("\r\033[K" + text)
+            self._dangling = True
+        else:
+            if self._dangling:
+                sys.stdout.write("\n")
+                self._dangling = False
+            sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def run_migrate(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, install_error_handler, open_connection, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
     from ztui.ops.audit import record
-    from ztui.ops.migration import MigrationOptions, preflight, run_migration, virsh_migrate
+    from ztui.ops.migration import (
+        MigrationControl,
+        MigrationOptions,
+        StepResult,
+        plan_steps,
+        preflight,
+        preflight_json,
+        progress_text,
+        run_migration,
+        virsh_migrate,
+    )
 
     if args.readonly:
         error("--readonly: ztui does not migrate guests on a read-only connection")
@@ -63,14 +94,24 @@ def run_migrate(args: argparse.Namespace) -> int:
     if len(uris) != 1:
         error("give one source host (-c URI)")
         return EXIT_BAD_INPUT
-    src_uri = uris[0]
-    ensure_event_loop()
+    src_uri, dest_uri = uris[0], args.to
+    if src_uri == dest_uri:
+        error("the destination is the source host")
+        return EXIT_BAD_INPUT
+    install_error_handler()
+    ensure_event_loop()  # keepalive and DEVICE_REMOVED need it
     try:
         src = open_connection(src_uri)
-        dest = open_connection(args.to)
     except ConnectError as exc:
         error(str(exc))
         return EXIT_FAILED
+    dest: libvirt.virConnect | None = None
+    dest_error = ""
+    try:
+        dest = open_connection(dest_uri)
+    except ConnectError as exc:
+        dest_error = str(exc)  # a preflight finding: "destination reachable"
+    out = _Out(args.json)
     try:
         try:
             dom = src.lookupByName(args.guest)
@@ -79,42 +120,48 @@ def run_migrate(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         options = MigrationOptions(passthrough=args.passthrough, extra_detach=tuple(args.detach), unsafe=args.unsafe,
                                    copy_storage=args.copy_storage, bandwidth_mib=args.bandwidth,
-                                   persistent=args.persistent, undefine_source=args.undefine_source,
-                                   auto_converge=args.auto_converge, postcopy=args.postcopy)
-        check = preflight(src, dom, dest, options)
-        command = virsh_migrate(src_uri, args.guest, args.to, options)
-        _emit(args, {"type": "preflight", "ok": check.ok, "virsh": command,
-                     "findings": [f.__dict__ for f in check.findings],
-                     "moves": [d.target or d.alias for d in check.to_move]},
-              "\n".join([f"migrate {args.guest}: {src_uri} -> {args.to}", f"  {command}",
-                         *(f"  {f.severity}: {f.text}" for f in check.findings)]))
-        if not check.ok:
-            for finding in check.findings:
-                if finding.severity == "blocker":
-                    error(finding.text)
-            record("migrate", src_uri, args.guest, "refused by preflight", to=args.to,
-                   findings=[f.__dict__ for f in check.findings])
+                                   max_downtime_ms=args.max_downtime, persistent=args.persistent,
+                                   undefine_source=args.undefine_source, auto_converge=args.auto_converge,
+                                   postcopy=args.postcopy, migration_uri=args.migrate_uri)
+        check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri, dest_error=dest_error)
+        command = virsh_migrate(src_uri, args.guest, dest_uri, options)
+        plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)
+        out.emit({**preflight_json(check), "guest": args.guest, "source": src_uri, "destination": dest_uri,
+                  "virsh": command, "plan": [s.to_json() for s in plan]},
+                 "\n".join([f"migrate {args.guest}: {src_uri} -> {dest_uri}",
+                            *(f"  {f.severity}: {f.text}" for f in check.findings),
+                            "plan:" if check.ok else "nothing was changed",
+                            *(f"  {i}. {s.text}\n       {s.virsh}" for i, s in enumerate(plan, 1) if check.ok)]))
+        if not check.ok or dest is None:
+            for finding in check.blockers:
+                error(finding.text)
+            record("migrate", src_uri, args.guest, "refused by preflight", to=dest_uri, virsh=command,
+                   findings=[f.to_json() for f in check.findings])
             return EXIT_BAD_INPUT
-        abort = threading.Event()
-        previous = signal.signal(signal.SIGINT, lambda *_: abort.set())  # ctrl+c aborts the job, cleanly
+        control = MigrationControl()
+        previous_int = signal.signal(signal.SIGINT, lambda *_: control.abort())  # ctrl+c aborts, cleanly
+        previous_quit = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
 
-        def progress(step: dict[str, Any]) -> None:
-            total = step.get("data_total") or 0
-            done = step.get("data_processed") or 0
-            pct = f"{100 * done / total:5.1f}%" if total else "  ?  "
-            _emit(args, step, f"  {pct}  {done >> 20} of {total >> 20} MiB, "
-                              f"iteration {step.get('iteration', '?')}, {step.get('elapsed_ms', 0)} ms")
+        def step(result: StepResult) -> None:
+            mark = "ok" if result.ok else "FAILED"
+            what = f"{result.action} {result.device}".strip()
+            out.emit(result.to_json(), f"  {what}: {mark} — {result.message}")
+
+        def progress(obj: dict[str, Any]) -> None:
+            out.emit(obj, "  " + progress_text(obj), transient=not obj.get("completed"))
 
         try:
-            report = run_migration(src, src_uri, dom, dest, args.to, options, check.to_move, progress, abort)
+            report = run_migration(src, src_uri, dom, dest, dest_uri, options, check.to_move, progress, control,
+                                   step)
         finally:
-            signal.signal(signal.SIGINT, previous)
-        record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=args.to, virsh=command,
+            signal.signal(signal.SIGINT, previous_int)
+            signal.signal(signal.SIGQUIT, previous_quit)
+        record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=dest_uri, virsh=command,
                report=report.to_json())
-        lines = [report.message, *(f"  {d.name}: {d.state}" + (f" — by hand: {d.virsh}" if d.virsh else "")
-                                   for d in report.devices)]
-        _emit(args, report.to_json(), "\n".join(lines))
+        out.emit(report.to_json(), "\n".join(report.lines()))
         return EXIT_OK if report.ok else EXIT_FAILED
     finally:
-        src.close()
-        dest.close()
+        for conn in (src, dest):
+            if conn is not None:
+                with contextlib.suppress(libvirt.libvirtError):  # a daemon that died mid-migration
+                    conn.close()

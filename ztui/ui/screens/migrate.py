@@ -1,4 +1,5 @@
-"""The migrate dialog (`m` on a guest): destination → preflight → progress (abort) → report.
+"""The migrate dialog (`m` on a guest): destination → preflight report and plan → progress (abort, switch
+to post-copy) → report.
 
 The migration runs in an app worker, not in this screen: closing the dialog (escape) leaves it running and
 its progress in the status line, so other guests stay browsable; `m` on the same guest reopens it.
@@ -6,7 +7,6 @@ its progress in the status line, so other guests stay browsable; `m` on the same
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +15,22 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 
-from ztui.ops.migration import MigrationOptions, MigrationReport, Preflight
+from ztui.ops.migration import (
+    MigrationControl,
+    MigrationOptions,
+    MigrationReport,
+    Preflight,
+    percent,
+    plan_steps,
+    progress_text,
+)
+
+__all__ = ["MigrateScreen", "MigrationChanged", "MigrationJob", "progress_text"]
 
 
 @dataclass
@@ -34,7 +44,7 @@ class MigrationJob:
     options: MigrationOptions = field(default_factory=MigrationOptions)
     progress: dict[str, Any] = field(default_factory=dict)
     report: MigrationReport | None = None
-    abort: threading.Event = field(default_factory=threading.Event)
+    abort: MigrationControl = field(default_factory=MigrationControl)  # an Event: set() aborts
     running: bool = False
 
 
@@ -46,19 +56,11 @@ class MigrationChanged(Message):
         self.job = job
 
 
-def progress_text(step: dict[str, Any]) -> str:
-    total = step.get("data_total") or 0
-    done = step.get("data_processed") or 0
-    rate = (step.get("memory_bps") or 0) >> 20
-    return (f"{done >> 20} of {total >> 20} MiB, remaining {(step.get('data_remaining') or 0) >> 20} MiB, "
-            f"{rate} MiB/s, dirty {step.get('dirty_rate', 0)} pages/s, iteration {step.get('iteration', '?')}, "
-            f"{step.get('elapsed_ms', 0)} ms")
-
-
 class MigrateScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("ctrl+s", "start", "Check / migrate", id="start"),
         Binding("ctrl+a", "abort", "Abort", id="abort"),
+        Binding("ctrl+t", "postcopy", "Post-copy", id="postcopy"),
         Binding("escape", "close", "Close (keeps running)", id="close"),
     ]
 
@@ -75,7 +77,10 @@ class MigrateScreen(ModalScreen[None]):
                          id="migrate-dest")
             yield Input(placeholder="…or a destination URI", id="migrate-uri")
             yield Checkbox("--unsafe: disks are on storage the destination shares", value=True, id="migrate-unsafe")
-            yield Checkbox("--persistent on the destination", value=False, id="migrate-persistent")
+            with Horizontal(id="migrate-flags"):
+                yield Checkbox("--persistent", value=False, id="migrate-persistent")
+                yield Checkbox("--auto-converge", value=False, id="migrate-converge")
+                yield Checkbox("--postcopy allowed", value=False, id="migrate-postcopy")
             yield Input(placeholder="bandwidth MiB/s (optional)", id="migrate-bw")
             yield ProgressBar(total=100, show_eta=False, id="migrate-bar")
             with VerticalScroll(id="migrate-out"):
@@ -90,6 +95,8 @@ class MigrateScreen(ModalScreen[None]):
         bw = self.query_one("#migrate-bw", Input).value.strip()
         return MigrationOptions(unsafe=self.query_one("#migrate-unsafe", Checkbox).value,
                                 persistent=self.query_one("#migrate-persistent", Checkbox).value,
+                                auto_converge=self.query_one("#migrate-converge", Checkbox).value,
+                                postcopy=self.query_one("#migrate-postcopy", Checkbox).value,
                                 bandwidth_mib=int(bw) if bw.isdigit() else 0)
 
     def _dest(self) -> str:
@@ -127,6 +134,15 @@ class MigrateScreen(ModalScreen[None]):
             self.job.abort.set()
             self.notify("aborting: the guest stays where it runs and gets its devices back")
 
+    def action_postcopy(self) -> None:
+        if not self.job.running:
+            return
+        if not self.job.options.postcopy:
+            self.notify("post-copy was not allowed when this migration started", severity="warning")
+            return
+        self.job.abort.switch_to_postcopy()  # the job's polling thread asks libvirt
+        self.notify("switching to post-copy: the guest now runs on the destination")
+
     def action_close(self) -> None:
         self.dismiss(None)
 
@@ -138,19 +154,24 @@ class MigrateScreen(ModalScreen[None]):
                 style = "red" if f.severity == "blocker" else ""
                 parts.append(Text(f"{'⛔' if f.severity == 'blocker' else '•'} {f.text}", style=style))
             if job.preflight.ok and not job.running and job.report is None:
+                parts.append(Text("plan:", style="bold"))
+                for n, step in enumerate(plan_steps(job.guest, job.uri, job.dest_uri, job.options,
+                                                    job.preflight.to_move), 1):
+                    parts.append(Text(f" {n}. {step.text}"))
+                    parts.append(Text(f"    {step.virsh}", style="dim"))
                 parts.append(Text("preflight passed — ctrl+s migrates", style="green"))
         bar = self.query_one("#migrate-bar", ProgressBar)
         if job.progress:
-            total = job.progress.get("data_total") or 0
-            done = job.progress.get("data_processed") or 0
-            bar.update(total=total or 100, progress=done)
+            pct = percent(job.progress)
+            bar.update(total=100, progress=100.0 if job.progress.get("completed") else (pct or 0.0))
             parts.append(Text(progress_text(job.progress)))
         if job.running:
-            parts.append(Text("migrating… ctrl+a aborts, escape keeps it running in the background", style="dim"))
+            parts.append(Text("migrating… ctrl+a aborts, ctrl+t switches to post-copy (if allowed), escape keeps "
+                              "it running in the background", style="dim"))
         if job.report is not None:
             parts.append(Text(job.report.message, style="bold green" if job.report.ok else "bold red"))
-            for d in job.report.devices:
-                parts.append(Text(f"  {d.name}: {d.state}" + (f" — by hand: {d.virsh}" if d.virsh else "")))
+            for line in job.report.lines()[1:]:
+                parts.append(Text(line, style="red" if "by hand" in line else ""))
         if parts:
             self.query_one("#migrate-body", Static).update(Group(*parts))
 

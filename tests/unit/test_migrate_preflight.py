@@ -1,0 +1,100 @@
+"""The migration preflight's judgement (`assess`) on fixture XML: pure, no daemon."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ztui.domxml import parse_domain
+from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind, MdevType
+from ztui.ops.migrate_plan import MigrationOptions
+from ztui.ops.migrate_preflight import HostFacts, assess, unreachable
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "libvirt" / "domain"
+if not FIXTURES.exists():
+    FIXTURES = Path("/work/shared/fixtures/libvirt/domain")
+pytestmark = pytest.mark.skipif(not FIXTURES.exists(), reason="shared fixtures are not there")
+
+DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
+
+
+def guest(fixture: str, state: GuestState = GuestState.RUNNING):  # type: ignore[no-untyped-def]
+    return replace(parse_domain((FIXTURES / fixture).read_text()), state=state)
+
+
+def codes(check) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(f.severity, f.code) for f in check.findings]
+
+
+def test_vfio_ccw_is_moved_and_needs_its_mdev_on_the_destination() -> None:
+    g = guest("hostdev-subsys-mdev-vfio-ccw.xml")
+    check = assess(g, MigrationOptions(unsafe=True), DEST)
+    assert [d.kind.value for d in check.to_move] == ["mdev-vfio-ccw"]
+    assert ("note", "passthrough") in codes(check)
+    assert ("blocker", "equivalent") in codes(check)  # no mdev of that UUID there
+    uuid = check.to_move[0].source
+    mdev = HostDevice(HostDeviceKind.MDEV, "mdev_" + uuid.replace("-", "_"), uuid, parent="css_0_0_0023")
+    ok = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(mdev,)))
+    assert ok.ok, ok.findings
+
+
+def test_vfio_ccw_names_the_dasd_subchannel_when_the_mdev_is_missing() -> None:
+    g = guest("hostdev-subsys-mdev-vfio-ccw.xml")
+    uuid = next(d for d in g.devices if d.passthrough).source
+    src_css = HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023",
+                         facts=(Fact("channel_dev_addr", "0.0.5c3f", "libvirt"),))
+    src_mdev = HostDevice(HostDeviceKind.MDEV, "mdev_x", uuid, parent="css_0_0_0023")
+    dest_css = HostDevice(HostDeviceKind.CSS, "css_0_0_0101", "0.0.0101",
+                          facts=(Fact("channel_dev_addr", "0.0.5c3f", "libvirt"),),
+                          mdev_types=(MdevType("vfio_ccw-io", available=1),))
+    src = HostFacts("a", devices=(src_css, src_mdev))
+    check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(dest_css,)), src)
+    (finding,) = [f for f in check.findings if f.code == "equivalent"]
+    assert finding.severity == "blocker" and "0.0.5c3f" in finding.text and "0.0.0101" in finding.text
+    gone = assess(g, MigrationOptions(unsafe=True), DEST, src)
+    assert "not reachable" in next(f for f in gone.findings if f.code == "equivalent").text
+
+
+def test_vfio_ap_is_never_hotplugged() -> None:
+    check = assess(guest("hostdev-subsys-mdev-vfio-ap.xml"), MigrationOptions(unsafe=True), DEST)
+    assert ("blocker", "vfio-ap") in codes(check) and not check.to_move
+    assert "offline" in check.blockers[0].text
+
+
+def test_refuse_mode_makes_passthrough_a_blocker() -> None:
+    check = assess(guest("hostdev-subsys-mdev-vfio-ccw.xml"), MigrationOptions(passthrough="refuse", unsafe=True),
+                   DEST)
+    assert ("blocker", "passthrough") in codes(check) and not check.to_move
+
+
+def test_zpci_function_is_matched_by_uid() -> None:
+    g = guest("hostdev-vfio-zpci.xml")
+    moved = [d for d in g.devices if d.passthrough]
+    assert moved
+    uid = moved[0].address.zpci.uid  # type: ignore[union-attr]
+    pci = HostDevice(HostDeviceKind.PCI, "pci_0001_00_00_0", "0001:00:00.0",
+                     facts=(Fact("uid", f"0x{uid:04x}", "libvirt"),))
+    assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(pci,))).ok
+    other = replace(pci, facts=(Fact("uid", "0xffff", "libvirt"),))
+    check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(other,)))
+    assert "zPCI uid" in check.blockers[0].text
+
+
+def test_guest_checks_clash_machine_unreachable_and_state() -> None:
+    g = guest("hostdev-vfio-zpci.xml", GuestState.SHUTOFF)
+    dest = replace(DEST, domains=((g.name, "00000000-0000-0000-0000-000000000001", True),),
+                   machine_error="the machine 'x' is not supported")
+    found = {f.code for f in assess(g, MigrationOptions(unsafe=True), dest).blockers}
+    assert {"not-running", "clash", "machine"} <= found
+    assert "unreachable" in {f.code for f in assess(g, MigrationOptions(), unreachable("u", "refused")).blockers}
+
+
+def test_extra_devices_and_unknown_names() -> None:
+    g = guest("hostdev-vfio-zpci.xml")
+    disks = [d for d in g.devices if d.target]
+    options = MigrationOptions(extra_detach=(disks[0].target, "nosuch"), unsafe=True)
+    check = assess(g, options, replace(DEST, devices=None))
+    assert disks[0] in check.to_move
+    assert ("blocker", "detach") in codes(check)

@@ -1,0 +1,138 @@
+"""What a migration reports: progress figures while it runs, and the end report that loses nothing.
+
+The end report always says where the guest runs and what became of every device that was detached: back
+on the guest on the destination, back on the source after a rollback, or *lost* — then with its XML and
+the exact `virsh attach-device` command, so an administrator can finish by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+PROGRESS_KEYS = {"time_elapsed": "elapsed_ms", "data_total": "data_total", "data_processed": "data_processed",
+                 "data_remaining": "data_remaining", "memory_processed": "memory_processed",
+                 "memory_remaining": "memory_remaining", "memory_total": "memory_total",
+                 "memory_bps": "memory_bps", "memory_dirty_rate": "dirty_rate", "memory_iteration": "iteration",
+                 "downtime": "downtime_ms", "setup_time": "setup_ms"}
+"""libvirt's jobStats() keys → ztui's progress keys (keys are only ever added)."""
+
+
+def progress_of(stats: dict[str, Any], *, completed: bool = False, postcopy: bool = False) -> dict[str, Any]:
+    """One progress object from `jobStats()`; `completed` marks the totals of the finished job."""
+    step: dict[str, Any] = {"type": "progress"}
+    step.update({ours: stats[theirs] for theirs, ours in PROGRESS_KEYS.items() if theirs in stats})
+    step["completed"] = completed
+    if postcopy:
+        step["postcopy"] = True
+    return step
+
+
+def percent(step: dict[str, Any]) -> float | None:
+    """How far the migration is, 0-100, or None before libvirt knows the total."""
+    total = step.get("data_total") or 0
+    if not total:
+        return None
+    return min(100.0, 100.0 * (step.get("data_processed") or 0) / total)
+
+
+def progress_text(step: dict[str, Any]) -> str:
+    """The live figures in one line (CLI without --json, TUI progress screen and status line)."""
+    total = step.get("data_total") or 0
+    done = step.get("data_processed") or 0
+    rate = (step.get("memory_bps") or 0) / (1 << 20)
+    pct = percent(step)
+    head = f"{pct:5.1f}% " if pct is not None else ""
+    return (f"{head}{done >> 20} of {total >> 20} MiB, remaining {(step.get('data_remaining') or 0) >> 20} MiB, "
+            f"{rate:.1f} MiB/s, dirty {step.get('dirty_rate', 0)} pages/s, iteration {step.get('iteration', '?')}, "
+            f"{(step.get('elapsed_ms') or 0) / 1000:.1f} s" + (", post-copy" if step.get("postcopy") else ""))
+
+
+class Fate(StrEnum):
+    """Where a detached device ended up."""
+
+    DESTINATION = "destination"  # attached to the guest on the destination, proven
+    SOURCE = "source"  # put back onto the guest on the source (rollback), proven
+    LOST = "lost"  # could not be put back: manual action, see `virsh`
+    STAYED = "stayed"  # never left: its detach was refused or not proven and it is still attached
+
+
+@dataclass(frozen=True)
+class DeviceFate:
+    """What became of one device that the migration moved (or tried to)."""
+
+    name: str
+    xml: str
+    state: str  # a Fate value
+    message: str = ""
+    virsh: str = ""  # the command that puts it back by hand (only when lost)
+    host: str = ""  # where it is attached now, or where it belongs (lost)
+    kind: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "state": self.state, "host": self.host,
+                "message": self.message, "virsh": self.virsh, "xml": self.xml}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step as it happened (detach, migrate, attach, rollback), for the report and `--json`."""
+
+    action: str
+    host: str
+    ok: bool
+    message: str
+    device: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "step", "action": self.action, "host": self.host, "ok": self.ok, "device": self.device,
+                "message": self.message, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    """The end of a migration: where the guest runs and the fate of every moved device."""
+
+    guest: str
+    runs_on: str  # the URI where the guest runs now; "" when it runs nowhere ztui can see
+    migrated: bool
+    message: str
+    seconds: float
+    devices: tuple[DeviceFate, ...] = field(default=())
+    source: str = ""
+    destination: str = ""
+    state: str = ""  # the guest's state where it is now (running, paused, …)
+    aborted: bool = False
+    migration_seconds: float = 0.0  # the migrateToURI3 call alone
+    downtime_ms: int | None = None
+    steps: tuple[StepResult, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """Success is the guest running on the destination with every device back."""
+        return (self.migrated and self.runs_on == self.destination and self.state == "running"
+                and all(d.state == Fate.DESTINATION for d in self.devices))
+
+    @property
+    def lost(self) -> tuple[DeviceFate, ...]:
+        return tuple(d for d in self.devices if d.state == Fate.LOST)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "report", "guest": self.guest, "source": self.source, "destination": self.destination,
+                "runs_on": self.runs_on, "state": self.state, "migrated": self.migrated, "ok": self.ok,
+                "aborted": self.aborted, "message": self.message, "seconds": round(self.seconds, 3),
+                "migration_seconds": round(self.migration_seconds, 3), "downtime_ms": self.downtime_ms,
+                "devices": [d.to_json() for d in self.devices],
+                "steps": [s.to_json() for s in self.steps]}
+
+    def lines(self) -> list[str]:
+        """The report as text: the outcome, then one line per device (with the by-hand command if lost)."""
+        out = [self.message]
+        for d in self.devices:
+            line = f"  {d.name}: {d.state}" + (f" ({d.host})" if d.host else "")
+            if d.state == Fate.LOST:
+                line += f" — {d.message}; put it back by hand: {d.virsh}\n    with device.xml = {d.xml}"
+            out.append(line)
+        return out

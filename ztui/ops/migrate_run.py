@@ -1,0 +1,303 @@
+"""Running a migration: detach (proven) → live migration with progress → attach on the destination (proven),
+and on any failure a rollback that puts every device back where the guest runs.
+
+The libvirt call `migrateToURI3` blocks for the whole job, so it runs in its own thread while this one
+reads `jobStats()` about ten times a second (connections are thread-safe, DESIGN.md §3) and carries out
+the user's requests: abort (`abortJob`, the guest keeps running on the source) and the switch to post-copy
+(`migrateStartPostCopy`). After the call, where the guest runs is *asked*, never assumed, and the devices
+go to that host: the destination after success, the source after a failure, nowhere — and then reported
+as lost with their XML and the exact command — when the guest runs on neither.
+
+Blocking functions: call them from a worker thread or a command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import libvirt
+
+from ztui.libvirt.connection import libvirt_reason
+from ztui.model import GuestDevice, GuestState
+from ztui.ops.audit import record
+from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params, name_of, virsh_device
+from ztui.ops.migrate_report import DeviceFate, Fate, MigrationReport, StepResult, progress_of
+from ztui.ops.proof import attach, detach, find_device, read_live
+
+POLL_FIRST = 0.02  # an idle guest may be done in a few hundred ms: look early once
+POLL_INTERVAL = 0.1  # then about ten times a second
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+StepCallback = Callable[[StepResult], None]
+
+
+class MigrationControl(threading.Event):
+    """The abort flag of a running migration (`set()` aborts it) plus the user's other request, the switch
+    to post-copy. An Event itself, so callers that only know about aborting can treat it as one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.postcopy = threading.Event()
+
+    def abort(self) -> None:
+        self.set()
+
+    def switch_to_postcopy(self) -> None:
+        self.postcopy.set()
+
+
+def start_postcopy(dom: libvirt.virDomain) -> str:
+    """Switch a running migration (started with post-copy allowed) to post-copy; '' or libvirt's reason."""
+    try:
+        dom.migrateStartPostCopy(0)
+    except libvirt.libvirtError as exc:
+        return libvirt_reason(exc)
+    return ""
+
+
+def state_on(conn: libvirt.virConnect | None, uuid: str) -> str:
+    """The guest's state on one host ('' when it is not active there or the host does not answer)."""
+    if conn is None:
+        return ""
+    try:
+        dom = conn.lookupByUUIDString(uuid)
+        if not dom.isActive():
+            return ""
+        return GuestState.from_libvirt(dom.state()[0]).value
+    except libvirt.libvirtError:
+        return ""
+
+
+class _CompletedStats:
+    """The totals of the finished job. libvirt sends them with JOB_COMPLETED on the source connection (the
+    source domain of a transient guest is gone afterwards, so `jobStats(COMPLETED)` cannot be asked)."""
+
+    def __init__(self, conn: libvirt.virConnect, dom: libvirt.virDomain) -> None:
+        self.stats: dict[str, Any] = {}
+        self.arrived = threading.Event()
+        self._conn = conn
+        self._id: int | None = None
+        with contextlib.suppress(libvirt.libvirtError):
+            self._id = conn.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                                                   self._completed, None)
+
+    def _completed(self, _conn: object, _dom: object, params: dict[str, Any], _opaque: object) -> None:
+        self.stats = dict(params)
+        self.arrived.set()
+
+    def take(self, dom: libvirt.virDomain, wait: float = 1.0) -> dict[str, Any]:
+        """The totals: from the event (waiting briefly for it), else asked of the domain, else empty."""
+        if self._id is not None:
+            self.arrived.wait(wait)
+        if self.stats:
+            return self.stats
+        with contextlib.suppress(libvirt.libvirtError):
+            return dict(dom.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED))
+        return {}
+
+    def close(self) -> None:
+        if self._id is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._conn.domainEventDeregisterAny(self._id)
+            self._id = None
+
+
+class _Run:
+    """One migration's bookkeeping: the steps as they happened and the callbacks that report them."""
+
+    def __init__(self, guest: str, on_step: StepCallback | None) -> None:
+        self.guest = guest
+        self.steps: list[StepResult] = []
+        self._on_step = on_step
+
+    def step(self, action: str, host: str, ok: bool, message: str, device: str = "", seconds: float = 0.0) -> None:
+        result = StepResult(action, host, ok, message, device, seconds)
+        self.steps.append(result)
+        if self._on_step is not None:
+            self._on_step(result)
+
+
+def _put_back(conn: libvirt.virConnect | None, uri: str, uuid: str, guest: str, devices: list[GuestDevice],
+              fate: Fate, run: _Run) -> list[DeviceFate]:
+    """Attach devices to the running guest on `uri`; each that fails is LOST, with the command to do it
+    by hand, and goes to the audit log."""
+    fates = []
+    dom: libvirt.virDomain | None = None
+    reason = f"{guest} does not run on {uri}"
+    if conn is not None:
+        try:
+            dom = conn.lookupByUUIDString(uuid)
+        except libvirt.libvirtError as exc:
+            reason = libvirt_reason(exc)
+    action = "attach" if fate is Fate.DESTINATION else "rollback"
+    for device in devices:
+        name = name_of(device)
+        command = virsh_device(uri, guest, "attach-device", f"{name}.xml")
+        if dom is not None:
+            try:
+                change = attach(conn, dom, device.xml, live=True, config=False)
+                ok, message, seconds = change.ok, change.message, change.seconds
+            except libvirt.libvirtError as exc:
+                ok, message, seconds = False, libvirt_reason(exc), 0.0
+        else:
+            ok, message, seconds = False, reason, 0.0
+        run.step(action, uri, ok, message, name, seconds)
+        record(f"migrate-{action}", uri, guest, "attached" if ok else "needs manual action", device=name,
+               xml=device.xml, virsh=command, message=message)
+        if ok:
+            fates.append(DeviceFate(name, device.xml, fate.value, message, host=uri, kind=device.kind.value))
+        else:
+            fates.append(DeviceFate(name, device.xml, Fate.LOST.value, message, command, uri, device.kind.value))
+    return fates
+
+
+def _detach_all(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, guest: str,
+                to_move: tuple[GuestDevice, ...], options: MigrationOptions,
+                run: _Run) -> tuple[list[GuestDevice], GuestDevice | None, str]:
+    """Detach each device, proven gone; stop at the first that fails (it is returned with the reason)."""
+    detached: list[GuestDevice] = []
+    for device in to_move:
+        name = name_of(device)
+        try:
+            change = detach(src, dom, device, live=True, config=False, timeout=options.detach_timeout)
+            ok, message, seconds = change.ok, change.message, change.seconds
+        except libvirt.libvirtError as exc:
+            ok, message, seconds = False, libvirt_reason(exc), 0.0
+        run.step("detach", src_uri, ok, message, name, seconds)
+        record("migrate-detach", src_uri, guest, "removed" if ok else "failed", device=name, xml=device.xml,
+               virsh=virsh_device(src_uri, guest, "detach-device", f"{name}.xml"), message=message)
+        if not ok:
+            return detached, device, message
+        detached.append(device)
+    return detached, None, ""
+
+
+def _still_attached(dom: libvirt.virDomain, device: GuestDevice) -> bool:
+    try:
+        return find_device(read_live(dom), device) is not None
+    except libvirt.libvirtError:
+        return True  # cannot tell: do not attach a second copy
+
+
+def _migrate(dom: libvirt.virDomain, dest_uri: str, options: MigrationOptions, control: threading.Event | None,
+             on_progress: ProgressCallback | None, run: _Run) -> tuple[str, bool, bool, dict[str, Any]]:
+    """migrateToURI3 in a thread while this one polls; returns (error, aborted, postcopy, last stats)."""
+    persist = ""
+    if options.persistent:
+        with contextlib.suppress(libvirt.libvirtError):
+            if dom.isPersistent():
+                persist = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+    params = migrate_params(dest_uri, options, persist)
+    errors: list[str] = []
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            dom.migrateToURI3(dest_uri, params, migrate_flags(options))
+        except libvirt.libvirtError as exc:
+            errors.append(libvirt_reason(exc))
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=call, name=f"migrate {run.guest}", daemon=True)
+    worker.start()
+    aborted = postcopy = downtime_set = False
+    last: dict[str, Any] = {}
+    interval = POLL_FIRST
+    while not done.wait(interval):
+        interval = POLL_INTERVAL
+        if control is not None and control.is_set() and not aborted:
+            aborted = True
+            try:
+                dom.abortJob()
+                run.step("abort", "", True, "abort requested")
+            except libvirt.libvirtError as exc:
+                run.step("abort", "", False, libvirt_reason(exc))
+        wants_postcopy = isinstance(control, MigrationControl) and control.postcopy.is_set()
+        if wants_postcopy and not postcopy and not aborted:
+            postcopy = True
+            reason = start_postcopy(dom) if options.postcopy else "post-copy was not allowed for this migration"
+            run.step("postcopy", "", not reason, reason or "switched to post-copy")
+            postcopy = not reason
+        try:
+            stats = dom.jobStats()
+        except libvirt.libvirtError:
+            continue
+        if stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE) == libvirt.VIR_DOMAIN_JOB_NONE:
+            continue
+        if options.max_downtime_ms and not downtime_set:
+            downtime_set = True
+            with contextlib.suppress(libvirt.libvirtError):
+                dom.migrateSetMaxDowntime(options.max_downtime_ms, 0)
+        last = stats
+        if on_progress is not None:
+            on_progress(progress_of(stats, postcopy=postcopy))
+    worker.join()
+    return (errors[0] if errors else ""), aborted, postcopy, last
+
+
+def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
+                  dest_uri: str, options: MigrationOptions, to_move: tuple[GuestDevice, ...],
+                  on_progress: ProgressCallback | None = None, abort: threading.Event | None = None,
+                  on_step: StepCallback | None = None) -> MigrationReport:
+    """Detach → migrate (progress ~10/s) → attach on the destination; roll back on any failure.
+
+    `abort` is a plain Event or a `MigrationControl` (which can also ask for post-copy)."""
+    started = time.monotonic()
+    guest, uuid = dom.name(), dom.UUIDString()
+    run = _Run(guest, on_step)
+
+    def report(runs_on: str, migrated: bool, message: str, fates: list[DeviceFate], *, aborted: bool = False,
+               migration_seconds: float = 0.0, downtime: int | None = None) -> MigrationReport:
+        conn = dest if runs_on == dest_uri else src
+        return MigrationReport(guest, runs_on, migrated, message, time.monotonic() - started, tuple(fates),
+                               src_uri, dest_uri, state_on(conn, uuid) if runs_on else "", aborted,
+                               migration_seconds, downtime, tuple(run.steps))
+
+    detached, failed, reason = _detach_all(src, src_uri, dom, guest, to_move, options, run)
+    if failed is not None or (abort is not None and abort.is_set()):
+        fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
+        if failed is not None and _still_attached(dom, failed):
+            fates.append(DeviceFate(name_of(failed), failed.xml, Fate.STAYED.value, reason, host=src_uri,
+                                    kind=failed.kind.value))
+        elif failed is not None:  # gone after all (a late removal): it goes back like the others
+            fates.extend(_put_back(src, src_uri, uuid, guest, [failed], Fate.SOURCE, run))
+        why = f"{name_of(failed)} could not be detached: {reason}" if failed is not None else "aborted by the user"
+        return report(src_uri, False, f"not migrated: {why}; {guest} keeps running on {src_uri}", fates,
+                      aborted=failed is None)
+
+    began = time.monotonic()
+    totals = _CompletedStats(src, dom)
+    try:
+        error, aborted, postcopy, _last = _migrate(dom, dest_uri, options, abort, on_progress, run)
+        seconds = time.monotonic() - began
+        final = {} if error else totals.take(dom)
+    finally:
+        totals.close()
+    run.step("migrate", src_uri, not error, error or f"migrated to {dest_uri}", seconds=seconds)
+    downtime: int | None = final.get("downtime")
+    if final and on_progress is not None:  # the totals of the finished job: the figures end at completion
+        on_progress(progress_of(final, completed=True, postcopy=postcopy))
+    on_dest, on_src = state_on(dest, uuid), state_on(src, uuid)
+    if not error and on_dest:
+        fates = _put_back(dest, dest_uri, uuid, guest, detached, Fate.DESTINATION, run)
+        lost = [f for f in fates if f.state == Fate.LOST]
+        message = f"{guest} runs on {dest_uri}" + (f"; {len(lost)} device(s) need manual action" if lost else "")
+        return report(dest_uri, True, message, fates, migration_seconds=seconds, downtime=downtime)
+    why = "aborted by the user" if aborted else (error or "the guest is not active on the destination")
+    if on_src:
+        fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
+        return report(src_uri, False, f"migration failed: {why}; {guest} keeps running on {src_uri}", fates,
+                      aborted=aborted, migration_seconds=seconds)
+    if on_dest:  # e.g. a failure after post-copy began: the guest lives on the destination
+        fates = _put_back(dest, dest_uri, uuid, guest, detached, Fate.DESTINATION, run)
+        return report(dest_uri, True, f"migration reported: {why}; but {guest} runs on {dest_uri}", fates,
+                      migration_seconds=seconds)
+    fates = _put_back(None, src_uri, uuid, guest, detached, Fate.SOURCE, run)
+    record("migrate-guest-lost", src_uri, guest, "needs manual action", to=dest_uri, message=why)
+    return report("", False, f"migration failed: {why}; {guest} runs on neither host — check both", fates,
+                  aborted=aborted, migration_seconds=seconds)
