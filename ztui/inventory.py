@@ -13,6 +13,8 @@ volumes (pool and volume of a path). These are gathered by impure helpers (`ztui
 
 from __future__ import annotations
 
+import copy
+import functools
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -109,7 +111,9 @@ def _fold(udev: HostDevice, lv: HostDevice) -> HostDevice:
     )
 
 
+@functools.cache
 def _norm_kind(kind: HostDeviceKind | str) -> HostDeviceKind | str:
+    """The kind devices are indexed under (cached: it runs for every lookup while resolving)."""
     try:
         k = HostDeviceKind(kind)
     except ValueError:
@@ -145,9 +149,14 @@ class Inventory:
     _files: dict[str, FileInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
     _networks: dict[str, NetworkInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
     _volumes: dict[str, VolumeInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_kind: dict[HostDeviceKind | str, list[HostDevice]] = field(default_factory=dict, init=False, repr=False,
+                                                                   compare=False)
+    _fact_index: dict[str, dict[str, HostDevice]] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
     def __post_init__(self) -> None:
         for dev in self.devices:
+            self._by_kind.setdefault(_norm_kind(dev.kind), []).append(dev)
             self._by_key.setdefault(merge_key(dev), dev)
             for path in dev.devnodes:
                 self._by_path.setdefault(path, dev)
@@ -203,8 +212,23 @@ class Inventory:
         return self._by_sysfs.get(_sys(path))
 
     def of_kind(self, *kinds: HostDeviceKind) -> list[HostDevice]:
+        """Devices of these kinds, in inventory order, from an index (resolving runs this per disk)."""
         wanted = {_norm_kind(k) for k in kinds}
+        if len(wanted) == 1:
+            return list(self._by_kind.get(next(iter(wanted)), ()))
         return [d for d in self.devices if _norm_kind(d.kind) in wanted]
+
+    def by_fact(self, kind: HostDeviceKind, key: str, value: str) -> HostDevice | None:
+        """The first device of a kind whose fact `key` is `value` (a qeth card by `if_name`, a multipath
+        device by `dm_name`), from an index built on first use: resolving asks this once per interface."""
+        index_key = f"{_norm_kind(kind)}:{key}"
+        index = self._fact_index.get(index_key)
+        if index is None:
+            index = {}
+            for dev in self._by_kind.get(_norm_kind(kind), ()):
+                index.setdefault(dev.fact(key), dev)
+            self._fact_index[index_key] = index
+        return index.get(value)
 
     def find(self, kind: HostDeviceKind, predicate: Callable[[HostDevice], bool]) -> HostDevice | None:
         for dev in self.of_kind(kind):
@@ -263,7 +287,11 @@ class Inventory:
         """This inventory with these file facts added or replaced (after re-reading one guest's images)."""
         merged = {f.path: f for f in self.files}
         merged.update((f.path, f) for f in files)
-        return replace(self, files=tuple(merged.values()))
+        # after every guest event: share the device indexes instead of rebuilding them (O(devices))
+        new = copy.copy(self)
+        object.__setattr__(new, "files", tuple(merged.values()))
+        object.__setattr__(new, "_files", merged)
+        return new
 
     def with_device(self, dev: HostDevice) -> Inventory:
         """This inventory with one device added or replaced (after a udev or node-device event)."""

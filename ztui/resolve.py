@@ -205,7 +205,7 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     dev = inv.by_path(path)
     if dev is None and path.startswith("/dev/mapper/"):
         name = path[len("/dev/mapper/"):]
-        dev = inv.find(HostDeviceKind.BLOCK, lambda d: d.fact("dm_name") == name)
+        dev = inv.by_fact(HostDeviceKind.BLOCK, "dm_name", name)
     if dev is not None:
         _block(chain, dev, 0, exclusive=exclusive, shown_as=path)
         return
@@ -633,7 +633,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
 
 
 def _qeth_by_ifname(inv: Inventory, name: str) -> HostDevice | None:
-    return inv.find(HostDeviceKind.CCWGROUP, lambda d: d.fact("if_name") == name)
+    return inv.by_fact(HostDeviceKind.CCWGROUP, "if_name", name)
 
 
 def chpid_id(text: str) -> str:

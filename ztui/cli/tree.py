@@ -121,8 +121,9 @@ def run_tree(args: argparse.Namespace) -> int:
         error(line)
     if hosts:
         if args.json:
-            json.dump(tree_json(hosts), sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            # indented for a person at a terminal; compact (and several times faster to encode) for scripts
+            indent = 2 if sys.stdout.isatty() else None
+            sys.stdout.write(json.dumps(tree_json(hosts), indent=indent) + "\n")
         else:
             sys.stdout.write(render_hosts(hosts, colour=use_colour(sys.stdout)))
     return EXIT_FAILED if errors else EXIT_OK
