@@ -52,6 +52,8 @@ class ZtuiApp(App[int]):
         self.fleet = Fleet(self.uris)
         self.sessions: dict[str, HostSession] = {}
         self.jobs: dict[tuple[str, str], MigrationJob] = {}
+        self._status_text: Text | None = None
+        self._status_pending = False
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
@@ -103,16 +105,25 @@ class ZtuiApp(App[int]):
                 self.screen.reload(update.uri)
             return
         elif isinstance(update, EventSeen):
-            main = self.main
-            if main is not None:
-                main.status(Text.assemble((update.guest, "bold"), f" {update.text}  ",
-                                          (self._short(update.uri), "dim")))
+            # an event storm must not repaint the status line hundreds of times a second: keep the
+            # newest line and show it at most ten times a second
+            self._status_text = Text.assemble((update.guest, "bold"), f" {update.text}  ",
+                                              (self._short(update.uri), "dim"))
+            if not self._status_pending:
+                self._status_pending = True
+                self.set_timer(0.1, self._show_status)
             return
         else:  # pragma: no cover - new update kinds must be handled above
             return
         main = self.main
         if main is not None and main.is_mounted:
             main.apply(change)
+
+    def _show_status(self) -> None:
+        self._status_pending = False
+        main = self.main
+        if main is not None and self._status_text is not None:
+            main.status(self._status_text)
 
     def _short(self, uri: str) -> str:
         entry = self.fleet.hosts.get(uri)

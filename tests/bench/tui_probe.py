@@ -1,0 +1,154 @@
+"""Run in a fresh process by the benchmarks: the real app, headless, against one URI.
+
+Modes print one JSON line on stdout:
+  first-tree  seconds from process start until every guest is in the tree
+  events      event latencies (change from outside → tree label updated), idle CPU, RSS
+  storm       key-press latencies during a lifecycle-event storm, and whether the tree ends equal to a fresh read
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import threading
+import time
+
+START = time.monotonic()
+
+from ztui.libvirt.reader import read_guests  # noqa: E402
+from ztui.model import GuestState  # noqa: E402
+from ztui.ui.app import ZtuiApp  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def wait(pilot, predicate, timeout: float = 60.0, step: float = 0.001) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(step)
+    return predicate()
+
+
+def tree_complete(app: ZtuiApp, uri: str, expected: int) -> bool:
+    main = app.main
+    if main is None or not app.fleet.hosts[uri].connected:
+        return False
+    hosts = main.guest_tree.root.children
+    return bool(hosts) and len(hosts[0].children) == expected
+
+
+async def first_tree(uri: str, expected: int) -> dict[str, float]:
+    app = ZtuiApp([uri], host_udev=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        ok = await wait(pilot, lambda: tree_complete(app, uri, expected), 120)
+        elapsed = time.monotonic() - START
+        assert ok, "the tree never showed every guest"
+    return {"seconds": elapsed}
+
+
+def _label(app: ZtuiApp, uri: str, uuid: str) -> str:
+    node = app.main.guest_tree.find_guest(uri, uuid)  # type: ignore[union-attr]
+    return str(node.label) if node is not None else ""
+
+
+async def events(uri: str, expected: int, count: int, idle_seconds: float) -> dict[str, object]:
+    app = ZtuiApp([uri], host_udev=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait(pilot, lambda: tree_complete(app, uri, expected), 120)
+        conn = app.sessions[uri].connection
+        assert conn is not None
+        running = [g for g in app.fleet.hosts[uri].guests.values() if g.state is GuestState.RUNNING]
+        latencies = []
+        for i in range(count):
+            guest = running[i % len(running)]
+            dom = conn.lookupByUUIDString(guest.uuid)
+            started = time.monotonic()
+            dom.suspend()
+            assert await wait(pilot, lambda g=guest: "paused" in _label(app, uri, g.uuid), 10)
+            latencies.append((time.monotonic() - started) * 1000)
+            dom.resume()
+            assert await wait(pilot, lambda g=guest: "running" in _label(app, uri, g.uuid), 10)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before = usage.ru_utime + usage.ru_stime
+        idle_started = time.monotonic()
+        await pilot.pause(idle_seconds)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        idle_cpu = (usage.ru_utime + usage.ru_stime - cpu_before) / (time.monotonic() - idle_started) * 100
+        return {"p50": statistics.median(latencies), "p99": sorted(latencies)[int(len(latencies) * 0.99) - 1]
+                if len(latencies) >= 100 else max(latencies), "idle_cpu_pct": idle_cpu, "rss_mb": rss_mb()}
+
+
+async def storm(uri: str, expected: int, events_total: int, seconds: float) -> dict[str, object]:
+    app = ZtuiApp([uri], host_udev=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait(pilot, lambda: tree_complete(app, uri, expected), 120)
+        conn = app.sessions[uri].connection
+        assert conn is not None
+        running = [conn.lookupByUUIDString(g.uuid) for g in app.fleet.hosts[uri].guests.values()
+                   if g.state is GuestState.RUNNING]
+        done = threading.Event()
+
+        def fire() -> None:
+            pace = seconds / (events_total / 2)
+            for i in range(events_total // 2):
+                dom = running[i % len(running)]
+                dom.suspend()
+                dom.resume()
+                time.sleep(max(0.0, pace - 0.0002))
+            done.set()
+
+        threading.Thread(target=fire, daemon=True).start()
+        presses = []
+        tree = app.main.guest_tree  # type: ignore[union-attr]
+        tree.focus()
+        key = "j"
+        while not done.is_set():
+            # a key as the terminal would deliver it, timed until the cursor has moved (Pilot's `press`
+            # would also wait for the whole message queue to drain, which a storm never lets happen)
+            before = tree.cursor_line
+            started = time.monotonic()
+            app.simulate_key(key)
+            while tree.cursor_line == before and time.monotonic() - started < 5:
+                await asyncio.sleep(0.0005)
+            presses.append((time.monotonic() - started) * 1000)
+            key = "k" if key == "j" else "j"
+            await asyncio.sleep(0.02)
+        await pilot.pause(1.0)  # let the last reads land
+        fresh = {g.uuid: g for g in read_guests(conn)}
+        shown = app.fleet.hosts[uri].guests
+        def ids(guest):  # type: ignore[no-untyped-def]  # what the tree shows of each device (chains aside)
+            return [(d.kind, d.target, d.alias, d.address_text, d.source) for d in guest.devices]
+
+        correct = set(fresh) == set(shown) and all(
+            fresh[u].state == shown[u].state and ids(fresh[u]) == ids(shown[u]) for u in fresh)
+        for uuid, guest in shown.items():
+            correct = correct and (guest.state.value in _label(app, uri, uuid) if guest.state else True)
+        presses.sort()
+        return {"keypress_p99_ms": presses[int(len(presses) * 0.99) - 1] if presses else 0.0,
+                "presses": len(presses), "final_correct": correct}
+
+
+def main() -> None:
+    mode, uri, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == "first-tree":
+        result: dict[str, object] = asyncio.run(first_tree(uri, expected))  # type: ignore[arg-type]
+    elif mode == "events":
+        result = asyncio.run(events(uri, expected, int(sys.argv[4]), float(sys.argv[5])))
+    else:
+        result = asyncio.run(storm(uri, expected, int(sys.argv[4]), float(sys.argv[5])))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
