@@ -57,6 +57,19 @@ async def first_tree(uri: str, expected: int) -> dict[str, float]:
     return {"seconds": elapsed}
 
 
+async def loaded_rss(uri: str, expected: int) -> dict[str, float]:
+    """RSS with every guest's devices and chains loaded (against a daemon: libvirt's test driver would
+    count its own in-process copy of the host file too)."""
+    app = ZtuiApp([uri])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait(pilot, lambda: tree_complete(app, uri, expected), 120)
+        assert await wait(pilot, lambda: sum(len(g.devices) for g in app.fleet.hosts[uri].guests.values())
+                          >= expected * 5, 120)
+        await pilot.pause(1.0)
+        return {"rss_mb": rss_mb(), "devices": float(sum(len(g.devices)
+                                                           for g in app.fleet.hosts[uri].guests.values()))}
+
+
 def _label(app: ZtuiApp, uri: str, uuid: str) -> str:
     node = app.main.guest_tree.find_guest(uri, uuid)  # type: ignore[union-attr]
     return str(node.label) if node is not None else ""
@@ -143,6 +156,8 @@ def main() -> None:
     mode, uri, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "first-tree":
         result: dict[str, object] = asyncio.run(first_tree(uri, expected))  # type: ignore[arg-type]
+    elif mode == "rss":
+        result = asyncio.run(loaded_rss(uri, expected))  # type: ignore[arg-type]
     elif mode == "events":
         result = asyncio.run(events(uri, expected, int(sys.argv[4]), float(sys.argv[5])))
     else:

@@ -109,6 +109,17 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) ->
     return tuple(guests)
 
 
+def read_guest_summaries(conn: libvirt.virConnect) -> tuple[Guest, ...]:
+    """Every guest's name, UUID, state and persistence from three calls, whatever the number of guests,
+    without any XML: what a big host shows first while the devices are still being read."""
+    domains = list_domains(conn)
+    states = _states(conn, domains)
+    persistent = _persistent_uuids(conn)
+    guests = [Guest(name=str(d.name()), uuid=str(d.UUIDString()), state=states.get(d.UUIDString()),
+                    persistent=d.UUIDString() in persistent) for d in domains]
+    return tuple(sorted(guests, key=lambda g: g.name))
+
+
 def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
     """libvirt's node devices (works over remote connections, where udev is out of reach)."""
     from ztui.nodedev import parse_nodedev  # imported here: reading node devices is optional

@@ -23,12 +23,13 @@ import libvirt
 from ztui.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
-from ztui.libvirt.reader import read_guest, read_host
+from ztui.libvirt.reader import read_guest, read_guest_summaries, read_host, read_hostname
 from ztui.model import Guest, Host
 
 log = logging.getLogger("ztui.libvirt.session")
 
 RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30)
+SUMMARY_FIRST = 200  # more guests than this: show the guest list first, devices a moment later
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class HostSession:
             try:
                 conn = open_connection(self.uri, self.readonly)
                 self._register(conn)
+                self._summary_first(conn)
                 host = self._with_backing(conn, read_host(conn, self.uri))
             except ConnectError as exc:
                 reason = exc.reason
@@ -295,6 +297,17 @@ class HostSession:
         except (libvirt.libvirtError, OSError) as exc:
             log.warning("%s: inventory not read: %s", self.uri, exc)
         return self._inventory
+
+    def _summary_first(self, conn: libvirt.virConnect) -> None:
+        """On a big host, hand over names and states (three calls) before the full read (one XMLDesc per
+        guest plus the inventory), so the tree is there at once and fills in."""
+        try:
+            if conn.numOfDomains() + conn.numOfDefinedDomains() <= SUMMARY_FIRST:
+                return
+            guests = read_guest_summaries(conn)
+        except libvirt.libvirtError:
+            return
+        self._sink(HostUp(self.uri, Host(uri=self.uri, hostname=read_hostname(conn), guests=guests)))
 
     def _alive(self, conn: libvirt.virConnect) -> bool:
         try:
