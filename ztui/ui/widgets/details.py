@@ -18,12 +18,13 @@ from ztui.tree_text import device_label, format_memory
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
+    shown = [(k, v) for k, v in rows if v]
     table = Table.grid(padding=(0, 1))
-    table.add_column(style="bold", no_wrap=True)
+    # the key column keeps its width; only the values wrap when the pane is narrow
+    table.add_column(style="bold", no_wrap=True, min_width=max((len(k) for k, _ in shown), default=1))
     table.add_column()
-    for key, value in rows:
-        if value:
-            table.add_row(key, Text(value))
+    for key, value in shown:
+        table.add_row(key, Text(value))
     return table
 
 
