@@ -40,6 +40,12 @@ async def wait(pilot, predicate, timeout: float = 60.0, step: float = 0.001) -> 
     return predicate()
 
 
+def fully_loaded(app: ZtuiApp, uri: str, expected: int) -> bool:
+    """Every guest in the tree and the full read done (big hosts show the guest list first)."""
+    return (tree_complete(app, uri, expected) and app.sessions[uri].connection is not None
+            and any(g.devices for g in app.fleet.hosts[uri].guests.values()))
+
+
 def tree_complete(app: ZtuiApp, uri: str, expected: int) -> bool:
     main = app.main
     if main is None or not app.fleet.hosts[uri].connected:
@@ -78,7 +84,7 @@ def _label(app: ZtuiApp, uri: str, uuid: str) -> str:
 async def events(uri: str, expected: int, count: int, idle_seconds: float) -> dict[str, object]:
     app = ZtuiApp([uri], host_udev=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait(pilot, lambda: tree_complete(app, uri, expected), 120)
+        assert await wait(pilot, lambda: fully_loaded(app, uri, expected), 120)
         conn = app.sessions[uri].connection
         assert conn is not None
         running = [g for g in app.fleet.hosts[uri].guests.values() if g.state is GuestState.RUNNING]
@@ -105,7 +111,7 @@ async def events(uri: str, expected: int, count: int, idle_seconds: float) -> di
 async def storm(uri: str, expected: int, events_total: int, seconds: float) -> dict[str, object]:
     app = ZtuiApp([uri], host_udev=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait(pilot, lambda: tree_complete(app, uri, expected), 120)
+        assert await wait(pilot, lambda: fully_loaded(app, uri, expected), 120)
         conn = app.sessions[uri].connection
         assert conn is not None
         running = [conn.lookupByUUIDString(g.uuid) for g in app.fleet.hosts[uri].guests.values()
