@@ -41,9 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.hostdevs import add_hostdevs_command
 
     add_hostdevs_command(sub, common)
-    from ztui.cli.hotplug import add_hotplug_commands
+    from ztui.cli.attach import add_attach_command
 
-    add_hotplug_commands(sub, common)
+    add_attach_command(sub, common)
+    from ztui.cli.detach import add_detach_command
+
+    add_detach_command(sub, common)
     from ztui.cli.migrate import add_migrate_command
 
     add_migrate_command(sub, common)

@@ -135,7 +135,7 @@ def test_x86_guest_without_os_never_reports_success(lab: Lab, conn_a: libvirt.vi
         assert result.returncode == 3, result.stderr
         assert json.loads(result.stdout)["outcome"] == "removal pending"
         assert "did not release" in result.stderr
-        assert elapsed < 3 + 20  # within its timeout (plus the process start)
+        assert elapsed < 3 + 5  # within its timeout (plus the process start), not libvirt's own 5 s on top
         assert target in _targets(conn_a, "x86-no-os")  # and it really is still there
     finally:
         dom.destroy()

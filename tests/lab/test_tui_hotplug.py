@@ -71,3 +71,39 @@ async def test_readonly_refuses_in_the_tui(lab: Lab, state: Path) -> None:
         await pilot.press("a")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, AttachScreen)
+
+
+async def test_wizard_offers_the_hosts_networks_and_refuses_bad_input(lab: Lab, state: Path) -> None:
+    """Kind → backing picked from what the host offers → preview; a taken devno keeps ctrl+s from acting."""
+    from textual.widgets import Input, Select, Static
+
+    uri = lab.uris["zlab-a"]
+    app = ZtuiApp([uri])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+        guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == "lnxa03")
+        main = app.main
+        assert main is not None
+        main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
+        await pilot.press("a")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+        screen = app.screen
+        assert isinstance(screen, AttachScreen)
+        screen.query_one("#attach-kind", Select).value = "net"
+        await pilot.pause(0.1)
+        backing = screen.query_one("#attach-backing", Select)
+        assert "zlab-br" in [value for _label, value in backing._options], "the lab network is not offered"
+        backing.value = "zlab-br"
+        await pilot.pause(0.1)
+        assert screen.query_one("#attach-source", Input).value == "zlab-br"
+        assert screen.plan is not None and "zlab-br" in screen.plan.xml
+        screen.query_one("#attach-devno", Input).value = "0.0.0000"  # taken by vda
+        await pilot.pause(0.1)
+        assert screen.plan is None
+        assert "already used" in str(screen.query_one("#attach-plan", Static).render())
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, AttachScreen)  # nothing applied
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, AttachScreen))
+    assert not (state / "state" / "ztui" / "audit.jsonl").exists()  # nothing attempted, nothing logged

@@ -1,262 +1,184 @@
-"""Attach and detach requests: validated against the model before any change, then carried out with proof.
+"""Attach and detach, end to end: read the facts, validate, change, prove — shared by the CLI, the TUI and
+the migration.
 
-Validation answers every "no" that can be known in advance with one clear sentence (`BadRequest`) and
-changes nothing: a taken target or devno, a missing or unreadable image, an image another running guest
-uses, a host device that does not exist, a live change to a shut-off guest. Only then is libvirt asked, and
-its own refusals come back as `Outcome.REFUSED` with libvirt's reason.
+The steps are kept apart so each caller can show what will happen before it happens:
+
+    facts = read_facts(conn, dom)                       # read-only libvirt calls
+    plan = plan_attach(request, facts, HostProbe.for_connection(conn))   # BadRequest: nothing changed
+    virsh_commands(uri, plan)                           # what to show the administrator
+    change = carry_out_attach(conn, dom, plan)          # DeviceChange, proven by the live XML
+
+    dplan = plan_detach(facts, "vdb")                   # by target, alias, bus-ID, MAC or mdev UUID
+    change = carry_out_detach(conn, dom, dplan, timeout=15)   # REMOVED only with proof, else PENDING
+
+Blocking functions (`read_facts`, `carry_out_*`): call them from a worker thread or a command.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import dataclasses
 import shlex
-import stat
-import subprocess
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import libvirt
 
-from ztui.devxml import DeviceSpec, DiskSpec, HostdevSpec, InterfaceSpec, SpecError, build_xml, parse_busid, parse_pci
-from ztui.model import CcwAddress, DeviceKind, Guest, GuestDevice
-from ztui.ops.proof import DeviceChange, Outcome, attach
+from ztui.devxml import SpecError, parse_busid
+from ztui.domxml import parse_domain
+from ztui.model import Guest, GuestDevice
+from ztui.ops.attach_plan import (
+    SOURCES,
+    VFIO_AP_REASON,
+    AttachPlan,
+    AttachRequest,
+    BadRequest,
+    GuestFacts,
+    choose_live_config,
+    next_target,
+    plan_attach,
+)
+from ztui.ops.audit import record
+from ztui.ops.host_checks import HostProbe
+from ztui.ops.images import ImageError, create_command_text, create_image, image_format
+from ztui.ops.images import parse_size as _parse_size
+from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT, DeviceChange, Outcome, attach, detach, find_device, read_config
 
-SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
-
-
-class BadRequest(ValueError):
-    """A request that cannot be carried out; nothing was changed. The message is one line for the user."""
-
-
-@dataclass(frozen=True)
-class AttachRequest:
-    """What `ztui attach` (or the TUI) was asked for: exactly one source, the rest optional."""
-
-    guest: str
-    source_kind: str  # one of SOURCES
-    source: str
-    size: int | None = None  # bytes: create a new image of this size (disk only)
-    target: str = ""
-    devno: str = ""
-    live: bool | None = None  # None: live for a running guest, else config
-    config: bool | None = None
-
-
-@dataclass(frozen=True)
-class AttachPlan:
-    """A validated request: the device XML, where it goes, and what must happen first."""
-
-    guest: str
-    spec: DeviceSpec
-    xml: str
-    live: bool
-    config: bool
-    create_image: tuple[str, int, str] | None = None  # path, bytes, format
-    controller_xml: str = ""  # a virtio-scsi controller to add first
-    notes: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class GuestFacts:
-    """What validation needs to know about the guest and its neighbours on the same host."""
-
-    guest: Guest  # live XML when running, else the persistent one
-    config: Guest | None  # persistent XML, None for a transient guest
-    active: bool
-    others_running: tuple[Guest, ...] = ()
-
-
-def choose_live_config(facts: GuestFacts, live: bool | None, config: bool | None) -> tuple[bool, bool]:
-    """The live/config pair for a request, or BadRequest when it cannot apply to this guest."""
-    name = facts.guest.name
-    if live is None and config is None:
-        live, config = (True, False) if facts.active else (False, True)
-    live, config = bool(live), bool(config)
-    if live and not facts.active:
-        raise BadRequest(f"{name} is not running: a live change needs a running guest (use --config)")
-    if config and facts.config is None:
-        raise BadRequest(f"{name} is transient: it has no persistent config to change (drop --config)")
-    if not live and not config:
-        raise BadRequest("nothing to change: choose --live, --config or both")
-    return live, config
+__all__ = [
+    "SOURCES",
+    "VFIO_AP_REASON",
+    "AttachPlan",
+    "AttachRequest",
+    "BadRequest",
+    "DetachPlan",
+    "GuestFacts",
+    "HostProbe",
+    "audit_attach",
+    "audit_detach",
+    "audit_refused",
+    "carry_out_attach",
+    "carry_out_detach",
+    "choose_live_config",
+    "find_for_detach",
+    "image_format",
+    "next_target",
+    "parse_size",
+    "plan_attach",
+    "plan_detach",
+    "read_facts",
+    "virsh_attach",
+    "virsh_commands",
+    "virsh_detach",
+]
 
 
-def _targets(*guests: Guest | None) -> set[str]:
-    return {d.target for g in guests if g is not None for d in g.devices if d.target}
-
-
-def _ccw_taken(*guests: Guest | None) -> set[int]:
-    return {d.address.devno for g in guests if g is not None for d in g.devices
-            if isinstance(d.address, CcwAddress)}
-
-
-def next_target(taken: set[str], prefix: str) -> str:
-    """The first free name `vda`, `vdb`, … (then `vdaa`, like libvirt)."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    for first in ["", *list(letters)]:
-        for second in letters:
-            name = f"{prefix}{first}{second}"
-            if name not in taken:
-                return name
-    raise BadRequest(f"no free {prefix}X target name left")
-
-
-def _users(path: str, guests: Iterable[Guest]) -> list[str]:
-    real = os.path.realpath(path)
-    found = []
-    for guest in guests:
-        for device in guest.devices:
-            if device.source and device.source.startswith("/") and os.path.realpath(device.source) == real:
-                found.append(f"{guest.name} ({device.target or device.alias})")
-    return found
-
-
-def image_format(path: str) -> str:
-    """qcow2 when the file says so (its magic), else raw: never let QEMU guess from content."""
+def parse_size(text: str) -> int:
+    """`64M`, `10G` … in bytes; BadRequest when it is not a positive size."""
     try:
-        with open(path, "rb") as handle:
-            return "qcow2" if handle.read(4) == b"QFI\xfb" else "raw"
-    except OSError:
-        return "raw"
-
-
-def _check_readable_file(path: str) -> None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise BadRequest(f"{path} does not exist (give --size to create a new image)") from None
-    except OSError as exc:
-        raise BadRequest(f"{path} cannot be read: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise BadRequest(f"{path} is not a regular file (use --block for a block device)")
-    if not os.access(path, os.R_OK):
-        raise BadRequest(f"{path} is not readable")
-
-
-def _check_block(path: str) -> str:
-    try:
-        info = os.stat(path)
-    except OSError:
-        raise BadRequest(f"{path} does not exist on this host") from None
-    if not stat.S_ISBLK(info.st_mode):
-        raise BadRequest(f"{path} is not a block device")
-    return path
-
-
-def plan_attach(req: AttachRequest, facts: GuestFacts) -> AttachPlan:
-    """Validate a request against the guest and build its device XML; BadRequest on any problem."""
-    if req.source_kind not in SOURCES:
-        raise BadRequest(f"unknown source kind '{req.source_kind}'")
-    live, config = choose_live_config(facts, req.live, req.config)
-    taken = _targets(facts.guest, facts.config)
-    ccw = None
-    if req.devno:
-        try:
-            ccw = parse_busid(req.devno)
-        except SpecError as exc:
-            raise BadRequest(str(exc)) from None
-        if ccw.devno in _ccw_taken(facts.guest, facts.config):
-            raise BadRequest(f"devno {ccw.text} is already used by another device of {facts.guest.name}")
-    if req.target and req.target in taken:
-        raise BadRequest(f"target {req.target} is already used by {facts.guest.name}")
-    notes: list[str] = []
-    create = None
-    controller_xml = ""
-    kind = req.source_kind
-    spec: DeviceSpec
-    if kind in ("disk", "block", "dasd", "lun"):
-        path = req.source
-        if kind == "disk":
-            path = os.path.abspath(path)
-            if req.size is not None:
-                if req.size <= 0:
-                    raise BadRequest("--size must be positive, e.g. 64M or 10G")
-                if os.path.exists(path):
-                    raise BadRequest(f"{path} already exists: drop --size to attach it as it is")
-                if not os.path.isdir(os.path.dirname(path)):
-                    raise BadRequest(f"directory {os.path.dirname(path)} does not exist")
-                fmt = "qcow2" if path.endswith(".qcow2") else "raw"
-                create = (path, req.size, fmt)
-            else:
-                _check_readable_file(path)
-                fmt = image_format(path)
-        else:
-            if kind == "dasd":
-                try:
-                    busid = parse_busid(req.source).text
-                except SpecError as exc:
-                    raise BadRequest(str(exc)) from None
-                path = f"/dev/disk/by-path/ccw-{busid}"
-                if not os.path.exists(path):
-                    raise BadRequest(f"DASD {busid} is not online on this host ({path} is missing)")
-            path = _check_block(path)
-            fmt = "raw"
-        users = _users(path, facts.others_running)
-        if users:
-            raise BadRequest(f"{path} is already used by running guest {', '.join(users)}")
-        lun = kind == "lun"
-        target = req.target or next_target(taken, "sd" if lun else "vd")
-        spec = DiskSpec(source=path, target=target, source_type="file" if kind == "disk" else "block",
-                        device="lun" if lun else "disk", bus="scsi" if lun else "virtio", format=fmt,
-                        cache="none" if kind != "disk" else "", ccw=None if lun else ccw)
-        if lun and not any(d.kind is DeviceKind.CONTROLLER and d.model == "virtio-scsi"
-                           for d in facts.guest.devices):
-            controller_xml = "<controller type='scsi' model='virtio-scsi'/>"
-            notes.append("the guest has no virtio-scsi controller: one is added first")
-    elif kind in ("net", "bridge", "macvtap"):
-        itype = {"net": "network", "bridge": "bridge", "macvtap": "direct"}[kind]
-        spec = InterfaceSpec(type=itype, source=req.source, ccw=ccw)
-    elif kind == "mdev":
-        model = "vfio-ccw"
-        spec = HostdevSpec(type="mdev", source=req.source, model=model, ccw=ccw)
-    else:
-        try:
-            parse_pci(req.source)
-        except SpecError as exc:
-            raise BadRequest(str(exc)) from None
-        spec = HostdevSpec(type="pci", source=req.source)
-    try:
-        xml = build_xml(spec)
-    except SpecError as exc:
+        return _parse_size(text)
+    except ImageError as exc:
         raise BadRequest(str(exc)) from None
-    return AttachPlan(facts.guest.name, spec, xml, live, config, create, controller_xml, tuple(notes))
 
+
+def read_facts(conn: libvirt.virConnect, dom: libvirt.virDomain) -> GuestFacts:
+    """The guest's live and persistent XML and the other running guests of the host (read-only calls)."""
+    active = bool(dom.isActive())
+    persistent = bool(dom.isPersistent())
+    live = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
+    config = (parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), what=f"config of guest {dom.name()}")
+              if persistent else None)
+    uuid = dom.UUIDString()
+    others = []
+    for other in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        if other.UUIDString() == uuid:
+            continue
+        with contextlib.suppress(libvirt.libvirtError):  # a guest that stopped meanwhile uses nothing
+            others.append(parse_domain(other.XMLDesc(0)))
+    return GuestFacts(guest=live if active else (config or live), config=config, active=active,
+                      others_running=tuple(others))
+
+
+# --- virsh equivalents ------------------------------------------------------------------------------------
 
 def flag_words(live: bool, config: bool) -> list[str]:
     return (["--live"] if live else []) + (["--config"] if config else [])
 
 
 def virsh_attach(uri: str, plan: AttachPlan, xml_file: str = "device.xml") -> str:
+    """`virsh -c URI attach-device GUEST device.xml --live|--config` (device.xml holds `plan.xml`)."""
     return shlex.join(["virsh", "-c", uri, "attach-device", plan.guest, xml_file, *flag_words(plan.live, plan.config)])
 
 
+def virsh_commands(uri: str, plan: AttachPlan) -> list[str]:
+    """Every command an administrator would type for this plan, in order: image, controller, device."""
+    lines = []
+    if plan.create_image is not None:
+        lines.append(create_command_text(*plan.create_image))
+    if plan.controller_xml:
+        lines.append(virsh_attach(uri, plan, "controller.xml"))
+    lines.append(virsh_attach(uri, plan))
+    return lines
+
+
 def virsh_detach(uri: str, guest: str, live: bool, config: bool, xml_file: str = "device.xml") -> str:
+    """`virsh -c URI detach-device GUEST device.xml --live|--config` (device.xml holds the device's XML)."""
     return shlex.join(["virsh", "-c", uri, "detach-device", guest, xml_file, *flag_words(live, config)])
 
 
-def create_image(path: str, size: int, fmt: str) -> None:
-    result = subprocess.run(["qemu-img", "create", "-q", "-f", fmt, path, str(size)], capture_output=True,
-                            text=True, check=False)
-    if result.returncode != 0:
-        raise BadRequest(f"qemu-img could not create {path}: {result.stderr.strip()}")
-
+# --- attach -----------------------------------------------------------------------------------------------
 
 def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: AttachPlan) -> DeviceChange:
-    """Create the image and the controller if the plan says so, attach, and undo the image on failure."""
+    """Create the image and the controller if the plan says so, attach, and prove it.
+
+    A failed attach leaves things as they were: a new image is removed again, a controller added for it is
+    detached again. A qemu-img failure is REFUSED with qemu-img's reason (nothing was changed)."""
     if plan.create_image is not None:
-        create_image(*plan.create_image)
+        try:
+            create_image(*plan.create_image)
+        except ImageError as exc:
+            return DeviceChange(Outcome.REFUSED, plan.guest, plan.xml, str(exc))
+    controller: DeviceChange | None = None
     if plan.controller_xml:
         controller = attach(conn, dom, plan.controller_xml, live=plan.live, config=plan.config)
         if not controller.ok:
-            if plan.create_image is not None:
-                Path(plan.create_image[0]).unlink(missing_ok=True)
-            return controller
+            _remove_new_image(plan)
+            return DeviceChange(controller.outcome, plan.guest, plan.xml,
+                                f"the virtio-scsi controller was not added: {controller.message}",
+                                controller.seconds, controller.error_code)
     change = attach(conn, dom, plan.xml, live=plan.live, config=plan.config)
-    if change.outcome is Outcome.REFUSED and plan.create_image is not None:
-        Path(plan.create_image[0]).unlink(missing_ok=True)  # a failed action leaves things as they were
+    if change.outcome is Outcome.REFUSED:
+        _remove_new_image(plan)
+        if controller is not None and controller.device is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                detach(conn, dom, controller.device, live=plan.live, config=plan.config, timeout=2)
     return change
+
+
+def _remove_new_image(plan: AttachPlan) -> None:
+    if plan.create_image is not None:
+        Path(plan.create_image[0]).unlink(missing_ok=True)
+
+
+# --- detach -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DetachPlan:
+    """A device to take off a guest: which one, from where (live, config or both), its XML."""
+
+    guest: str
+    device: GuestDevice
+    live: bool
+    config: bool
+
+    @property
+    def name(self) -> str:
+        """How the device is called in messages: target, alias or kind."""
+        return self.device.target or self.device.alias or self.device.kind.value
+
+    @property
+    def where(self) -> str:
+        return " and ".join(w for w, on in (("live", self.live), ("config", self.config)) if on)
 
 
 def find_for_detach(guest: Guest, name: str) -> GuestDevice:
@@ -264,7 +186,8 @@ def find_for_detach(guest: Guest, name: str) -> GuestDevice:
     wanted = name.strip().lower()
     busid = ""
     with contextlib.suppress(SpecError):
-        busid = parse_busid(wanted).text
+        if "." in wanted:
+            busid = parse_busid(wanted).text
     matches = [d for d in guest.devices
                if wanted in (d.target.lower(), d.alias.lower(), d.source.lower()) or (busid and d.busid == busid)]
     if not matches:
@@ -274,34 +197,62 @@ def find_for_detach(guest: Guest, name: str) -> GuestDevice:
     return matches[0]
 
 
+def plan_detach(facts: GuestFacts, name: str, *, config: bool = False) -> DetachPlan:
+    """Which device to detach and from where: the running guest, plus its config with `config`.
 
-def read_facts(conn: libvirt.virConnect, dom: libvirt.virDomain) -> GuestFacts:
-    """The guest's live and persistent XML and the other running guests of the host (read-only calls)."""
-    from ztui.domxml import parse_domain
-
-    active = bool(dom.isActive())
-    persistent = bool(dom.isPersistent())
-    live = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
-    config = parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)) if persistent else None
-    uuid = dom.UUIDString()
-    others = tuple(parse_domain(d.XMLDesc(0)) for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
-                   if d.UUIDString() != uuid)
-    return GuestFacts(guest=live if active else (config or live), config=config, active=active,
-                      others_running=others)
-
-
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+    A shut-off guest changes in its config only. With `config` the device must be in the persistent config
+    too (libvirt refuses the whole request otherwise), so that case is refused here, with the reason."""
+    device = find_for_detach(facts.guest, name)
+    if not facts.active:
+        return DetachPlan(facts.guest.name, device, live=False, config=True)
+    live, config = choose_live_config(facts, True, config or None)
+    if config and facts.config is not None and find_device(facts.config, device) is None:
+        raise BadRequest(f"{name} was attached to the running {facts.guest.name} only; it is not in the "
+                         "persistent config (drop --config)")
+    return DetachPlan(facts.guest.name, device, live, config)
 
 
-def parse_size(text: str) -> int:
-    """`64M`, `10G`, `512k`, `1048576` (binary units, like qemu-img)."""
-    value = text.strip().lower().removesuffix("ib").removesuffix("b")
-    unit = value[-1:] if value and value[-1] in "kmgt" else ""
-    number = value[:-1] if unit else value
-    try:
-        size = float(number) * _UNITS[unit]
-    except ValueError:
-        raise BadRequest(f"'{text}' is not a size (e.g. 64M, 10G)") from None
-    if size <= 0:
-        raise BadRequest(f"'{text}' is not a positive size")
-    return int(size)
+def carry_out_detach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: DetachPlan, *,
+                     timeout: float = DEFAULT_DETACH_TIMEOUT) -> DeviceChange:
+    """Detach and prove it (`proof.detach`): REMOVED only when the live XML (config only: the persistent
+    XML) no longer shows the device; PENDING after `timeout` with advice; REFUSED with libvirt's reason.
+
+    With live and config, the persistent config is checked as well once the live removal is proven."""
+    change = detach(conn, dom, plan.device, live=plan.live, config=plan.config, timeout=timeout)
+    if change.outcome is Outcome.REMOVED and plan.live and plan.config:
+        with contextlib.suppress(libvirt.libvirtError):
+            if find_device(read_config(dom), plan.device) is not None:
+                return DeviceChange(Outcome.PENDING, change.guest, change.xml,
+                                    f"{plan.name} left the running guest but is still in the persistent config",
+                                    change.seconds, device=plan.device,
+                                    notes=(virsh_detach(conn.getURI(), plan.guest, False, True),))
+    return change
+
+
+# --- audit ------------------------------------------------------------------------------------------------
+
+def audit_attach(uri: str, plan: AttachPlan, change: DeviceChange, *, request: AttachRequest | None = None,
+                 via: str = "cli") -> None:
+    """One audit record for an attach attempt: request, spec, XML, commands and the proven result."""
+    fields: dict[str, Any] = {}
+    if request is not None:
+        fields["request"] = dataclasses.asdict(request)
+    record("attach", uri, plan.guest, change.outcome.value, **fields,
+           spec={"type": type(plan.spec).__name__, **dataclasses.asdict(plan.spec)}, xml=plan.xml,
+           controller_xml=plan.controller_xml or None, live=plan.live, config=plan.config,
+           virsh=virsh_commands(uri, plan), message=change.message, error_code=change.error_code,
+           seconds=round(change.seconds, 3), via=via)
+
+
+def audit_detach(uri: str, plan: DetachPlan, change: DeviceChange, *, timeout: float, via: str = "cli",
+                 asked: str = "") -> None:
+    """One audit record for a detach attempt, with the device XML and the proven (or pending) result."""
+    record("detach", uri, plan.guest, change.outcome.value, device=asked or plan.name, target=plan.name,
+           alias=plan.device.alias, live=plan.live, config=plan.config, xml=plan.device.xml,
+           virsh=virsh_detach(uri, plan.guest, plan.live, plan.config), message=change.message,
+           error_code=change.error_code, timeout=timeout, seconds=round(change.seconds, 3), via=via)
+
+
+def audit_refused(action: str, uri: str, guest: str, message: str, **fields: Any) -> None:
+    """A request refused before any change (bad input): recorded too, so the log shows every attempt."""
+    record(action, uri, guest, "bad request", message=message, **fields)

@@ -20,7 +20,7 @@ import libvirt
 
 from ztui.domxml import parse_device_xml, parse_domain
 from ztui.libvirt.connection import libvirt_reason
-from ztui.model import Guest, GuestDevice
+from ztui.model import DeviceCategory, Guest, GuestDevice
 
 DEFAULT_DETACH_TIMEOUT = 15.0
 DEFAULT_ATTACH_TIMEOUT = 5.0
@@ -62,6 +62,9 @@ def same_device(a: GuestDevice, b: GuestDevice) -> bool:
     guest and the host (target, source, and the guest address when both have one)."""
     if a.alias and b.alias:
         return a.alias == b.alias
+    if a.kind.category is DeviceCategory.NETWORK and b.kind.category is DeviceCategory.NETWORK \
+            and a.target and b.target:
+        return a.target == b.target  # the MAC; the live XML may show a network's interface as its bridge
     if a.kind is not b.kind:
         return False
     if a.target or b.target:
@@ -155,13 +158,27 @@ def detach(conn: libvirt.virConnect, dom: libvirt.virDomain, device: GuestDevice
     started = time.monotonic()
     waiter = _RemovalWaiter(conn, dom) if live else None
     try:
-        try:
-            dom.detachDeviceFlags(device.xml, _flags(live, config))
-        except libvirt.libvirtError as exc:
+        # the call itself may block (libvirt waits ~5 s for an x86 guest that never answers), so it runs
+        # beside the clock: the timeout covers the call and the wait for proof together
+        refused: list[libvirt.libvirtError] = []
+        returned = threading.Event()
+
+        def call() -> None:
+            try:
+                dom.detachDeviceFlags(device.xml, _flags(live, config))
+            except libvirt.libvirtError as exc:
+                refused.append(exc)
+            finally:
+                returned.set()
+
+        threading.Thread(target=call, name=f"detach {name}", daemon=True).start()
+        deadline = started + timeout
+        returned.wait(max(0.0, deadline - time.monotonic()))
+        if refused:
+            exc = refused[0]
             return DeviceChange(Outcome.REFUSED, name, device.xml, libvirt_reason(exc),
                                 time.monotonic() - started, exc.get_error_code(), device)
         reader = read_live if live else read_config
-        deadline = started + timeout
         while True:
             if find_device(reader(dom), device) is None:
                 return DeviceChange(Outcome.REMOVED, name, device.xml, f"removed from {name}",

@@ -1,7 +1,9 @@
 """The attach dialog (`a` on a guest): kind → backing → options → XML and virsh preview → apply.
 
-The preview is the validated plan itself (`plan_attach`), so what is shown is exactly what will be sent;
-a problem shows as the same one-line message the command line gives, and nothing is changed.
+The backing list offers only what the host has and validation would accept (eligible, unused devices,
+active networks, existing bridges — `ops.candidates`); anything else can still be typed. The preview is
+the validated plan itself (`plan_attach`), so what is shown is exactly what will be sent; a problem shows
+as the same one-line message the command line gives, and `ctrl+s` does nothing until it is fixed.
 """
 
 from __future__ import annotations
@@ -18,61 +20,109 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Select, Static
 
-from ztui.ops.hotplug import AttachPlan, AttachRequest, BadRequest, GuestFacts, parse_size, plan_attach, virsh_attach
+from ztui.ops.candidates import Candidate
+from ztui.ops.hotplug import (
+    AttachPlan,
+    AttachRequest,
+    BadRequest,
+    GuestFacts,
+    HostProbe,
+    parse_size,
+    plan_attach,
+    virsh_commands,
+)
 
 KINDS = [
-    ("new image file (qcow2 or raw by name)", "new"),
+    ("new image file (qcow2 or raw by its name)", "new"),
     ("existing image file", "disk"),
-    ("host block device", "block"),
+    ("host block device (multipath, NVMe, …)", "block"),
     ("DASD by bus-ID", "dasd"),
-    ("SCSI LUN (virtio-scsi)", "lun"),
+    ("SCSI LUN on virtio-scsi", "lun"),
     ("libvirt network", "net"),
-    ("host bridge", "bridge"),
+    ("bridge (Linux or Open vSwitch)", "bridge"),
     ("macvtap on an interface (OSA, HiperSockets)", "macvtap"),
-    ("vfio-ccw mdev (UUID)", "mdev"),
-    ("PCI / zPCI function", "pci"),
+    ("mdev: vfio-ccw (live) or vfio-ap (config)", "mdev"),
+    ("PCI / zPCI function (managed VFIO)", "pci"),
 ]
+
+WHERE = [("default: live when running, else config", "default"), ("live only", "live"),
+         ("persistent config only", "config"), ("live and config", "both")]
+
+_PLACEHOLDER = {
+    "new": "path of the new image, e.g. /var/lib/libvirt/images/data.qcow2",
+    "disk": "path of an existing image",
+    "block": "/dev/… block device", "dasd": "bus-ID, e.g. 0.0.5c3f", "lun": "/dev/… SCSI device",
+    "net": "libvirt network name", "bridge": "bridge name", "macvtap": "interface name",
+    "mdev": "mdev UUID", "pci": "PCI address dddd:bb:ss.f",
+}
 
 
 @dataclass(frozen=True)
 class AttachChoice:
-    """What the dialog hands back: a validated plan for the guest."""
+    """What the dialog hands back: the request and its validated plan."""
 
+    request: AttachRequest
     plan: AttachPlan
 
 
 class AttachScreen(ModalScreen[AttachChoice | None]):
+    """Collects one attach request and shows its plan; dismisses with the plan or None."""
+
     BINDINGS = [
         Binding("ctrl+s", "apply", "Attach", id="apply"),
         Binding("escape", "cancel", "Cancel", id="cancel"),
     ]
 
-    def __init__(self, uri: str, facts: GuestFacts, suggestions: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, uri: str, facts: GuestFacts, candidates: dict[str, list[Candidate]] | None = None,
+                 probe: HostProbe | None = None) -> None:
         super().__init__()
         self.uri = uri
         self.facts = facts
-        self.suggestions = suggestions or {}
+        self.candidates = candidates or {}
+        self.probe = probe
         self.plan: AttachPlan | None = None
+        self.request: AttachRequest | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="attach-box") as box:
             box.border_title = f"attach to {self.facts.guest.name}"
             yield Select(KINDS, value="new", allow_blank=False, id="attach-kind")
-            yield Input(placeholder="path, device, network, bridge, interface, UUID or PCI address",
-                        id="attach-source")
-            yield Static("", id="attach-hint")
-            yield Input(placeholder="size for a new image, e.g. 64M", id="attach-size")
+            yield Select[str]([], prompt="host offers (eligible, unused)", id="attach-backing")
+            yield Input(placeholder=_PLACEHOLDER["new"], id="attach-source")
+            yield Input(placeholder="size of the new image, e.g. 64M (default 64M)", id="attach-size")
             yield Input(placeholder="target (optional, e.g. vdc)", id="attach-target")
             yield Input(placeholder="ccw devno (optional, e.g. 0.0.0042)", id="attach-devno")
+            yield Select(WHERE, value="default", allow_blank=False, id="attach-where")
             with VerticalScroll(id="attach-preview"):
                 yield Static("", id="attach-plan")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._kind_changed()
         self.query_one("#attach-source", Input).focus()
+
+    @property
+    def kind(self) -> str:
+        return str(self.query_one("#attach-kind", Select).value)
+
+    @on(Select.Changed, "#attach-kind")
+    def _kind_changed(self) -> None:
+        kind = self.kind
+        self.query_one("#attach-size", Input).display = kind == "new"
+        self.query_one("#attach-devno", Input).display = self.facts.is_s390 and kind not in ("lun", "pci")
+        self.query_one("#attach-source", Input).placeholder = _PLACEHOLDER[kind]
+        backing = self.query_one("#attach-backing", Select)
+        offers = self.candidates.get(kind, [])
+        backing.set_options([(c.label, c.value) for c in offers])
+        backing.display = bool(offers)
         self._refresh()
 
-    @on(Select.Changed)
+    @on(Select.Changed, "#attach-backing")
+    def _backing_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.query_one("#attach-source", Input).value = event.value
+
+    @on(Select.Changed, "#attach-where")
     @on(Input.Changed)
     def _changed(self) -> None:
         self._refresh()
@@ -81,49 +131,54 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     def _submitted(self) -> None:
         self.action_apply()
 
-    def _request(self) -> AttachRequest:
-        kind = str(self.query_one("#attach-kind", Select).value)
-        size_text = self.query_one("#attach-size", Input).value.strip()
+    def _build_request(self) -> AttachRequest:
+        kind = self.kind
         size = None
         if kind == "new":
-            size = parse_size(size_text or "64M")
+            size = parse_size(self.query_one("#attach-size", Input).value.strip() or "64M")
+        where = str(self.query_one("#attach-where", Select).value)
+        live = {"default": None, "live": True, "config": False, "both": True}[where]
+        config = {"default": None, "live": False, "config": True, "both": True}[where]
+        devno = self.query_one("#attach-devno", Input)
         return AttachRequest(
             guest=self.facts.guest.name,
             source_kind="disk" if kind == "new" else kind,
             source=self.query_one("#attach-source", Input).value.strip(),
             size=size,
             target=self.query_one("#attach-target", Input).value.strip(),
-            devno=self.query_one("#attach-devno", Input).value.strip(),
+            devno=devno.value.strip() if devno.display else "",
+            live=live,
+            config=config,
         )
 
-    def _refresh(self) -> None:
-        kind = str(self.query_one("#attach-kind", Select).value)
-        self.query_one("#attach-size", Input).display = kind == "new"
-        hint = self.suggestions.get(kind, [])
-        self.query_one("#attach-hint", Static).update(
-            Text("unused on this host: " + ", ".join(hint[:6]), style="magenta") if hint else Text(""))
+    def _refresh(self, with_host: bool = False) -> None:
+        """Re-validate; per keystroke only against the guest (no libvirt or sysfs call on the UI thread),
+        against the host too (`with_host`) once, when the plan is to be applied."""
         body: RenderableType
         try:
-            request = self._request()
+            request = self._build_request()
             if not request.source:
-                raise BadRequest("give the source")
-            self.plan = plan_attach(request, self.facts)
+                raise BadRequest("give the source (or pick what the host offers)")
+            self.plan = plan_attach(request, self.facts, self.probe if with_host else None)
+            self.request = request
         except BadRequest as exc:
             self.plan = None
             body = Text(str(exc), style="yellow")
         else:
-            where = " + ".join(w for w, on_ in (("live", self.plan.live), ("config", self.plan.config)) if on_)
-            parts: list[RenderableType] = [Text(f"ready ({where}) — ctrl+s attaches", style="green"),
-                                           Text(virsh_attach(self.uri, self.plan), style="dim")]
-            parts += [Text(n) for n in self.plan.notes]
+            ready = "checked against the host" if with_host else "ctrl+s checks the host and attaches"
+            parts: list[RenderableType] = [Text(f"ready ({self.plan.where}) — {ready}", style="green")]
+            parts += [Text(c, style="dim") for c in virsh_commands(self.uri, self.plan)]
+            parts += [Text(n, style="cyan") for n in self.plan.notes]
             parts.append(Syntax(self.plan.xml, "xml", theme="ansi_dark", word_wrap=True))
             body = Group(*parts)
         self.query_one("#attach-plan", Static).update(body)
 
     def action_apply(self) -> None:
-        self._refresh()
-        if self.plan is not None:
-            self.dismiss(AttachChoice(self.plan))
+        self._refresh(with_host=True)
+        if self.plan is not None and self.request is not None:
+            self.dismiss(AttachChoice(self.request, self.plan))
+        else:
+            self.notify("The request is not valid yet (see the message).", severity="warning")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
 from ztui.fleet import Change, Fleet
-from ztui.model import Guest, GuestDevice, Host
+from ztui.model import Guest
 from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, device_key
 
@@ -185,46 +185,48 @@ class MainScreen(Screen[None]):
     @work(thread=True, group="hotplug")
     def _prepare_attach(self, uri: str, name: str) -> None:
         """Read the guest's facts (live and persistent XML, its neighbours) off the UI thread."""
-        from ztui.ops.hotplug import read_facts
+        from ztui.ops.candidates import attach_candidates
+        from ztui.ops.hotplug import HostProbe, read_facts
 
-        conn = self.app.sessions[uri].connection  # type: ignore[attr-defined]
+        session = self.app.sessions[uri]  # type: ignore[attr-defined]
+        conn = session.connection
         try:
             facts = read_facts(conn, conn.lookupByName(name))
+            probe = HostProbe.for_connection(conn)
         except Exception as exc:  # the guest vanished or the host went away: say so, change nothing
             self.app.call_from_thread(self.notify, f"cannot attach to {name}: {exc}", severity="error")
             return
-        suggestions = unused_host_devices(self.app.sessions[uri], self.fleet.snapshot(uri))  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._open_attach, uri, name, facts, suggestions)
+        candidates = attach_candidates(getattr(session, "_inventory", None), self.fleet.snapshot(uri))
+        self.app.call_from_thread(self._open_attach, uri, name, facts, candidates, probe)
 
-    def _open_attach(self, uri: str, name: str, facts: object, suggestions: dict[str, list[str]]) -> None:
+    def _open_attach(self, uri: str, name: str, facts: object, candidates: object, probe: object) -> None:
         from ztui.ui.screens.attach import AttachChoice, AttachScreen
 
         def done(choice: AttachChoice | None) -> None:
             if choice is not None:
                 self.status(f"attaching to {name}…")
-                self._run_attach(uri, name, choice)
+                self._run_attach(uri, choice)
 
-        self.app.push_screen(AttachScreen(uri, facts, suggestions), done)  # type: ignore[arg-type]
+        self.app.push_screen(AttachScreen(uri, facts, candidates, probe), done)  # type: ignore[arg-type]
 
     @work(thread=True, group="hotplug")
-    def _run_attach(self, uri: str, name: str, choice: object) -> None:
-        from ztui.ops.audit import record
-        from ztui.ops.hotplug import BadRequest, carry_out_attach, virsh_attach
+    def _run_attach(self, uri: str, choice: object) -> None:
+        from ztui.ops.hotplug import audit_attach, carry_out_attach
 
         plan = choice.plan  # type: ignore[attr-defined]
         conn = self.app.sessions[uri].connection  # type: ignore[attr-defined]
         try:
-            change = carry_out_attach(conn, conn.lookupByName(name), plan)
-        except BadRequest as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            change = carry_out_attach(conn, conn.lookupByName(plan.guest), plan)
+        except Exception as exc:  # the host went away mid-way: nothing is claimed
+            self.app.call_from_thread(self.notify, f"{plan.guest}: attach not proven: {exc}", severity="error")
             return
-        record("attach", uri, name, change.outcome.value, xml=plan.xml, virsh=virsh_attach(uri, plan),
-               message=change.message, seconds=round(change.seconds, 3), via="tui")
+        audit_attach(uri, plan, change, request=choice.request, via="tui")  # type: ignore[attr-defined]
         severity = "information" if change.ok else "error"
-        self.app.call_from_thread(self.notify, f"{name}: {change.message}", severity=severity)
+        self.app.call_from_thread(self.notify, f"{plan.guest}: {change.message}", severity=severity, timeout=8)
+        self.app.call_from_thread(self.status, "")
 
     def action_detach(self) -> None:
-        from ztui.ops.hotplug import virsh_detach
+        from ztui.ops.hotplug import DetachPlan, virsh_detach
         from ztui.ui.screens.confirm import ConfirmScreen
         from ztui.xmlutil import pretty_xml
 
@@ -239,35 +241,35 @@ class MainScreen(Screen[None]):
         if device is None:
             return
         live = guest.state is not None and guest.state.is_active
-        name = device.target or device.alias or device.kind.value
+        plan = DetachPlan(guest.name, device, live=live, config=not live)
         where = "the running guest" if live else "the persistent config"
-        question = f"Detach {name} from {guest.name} ({where})?"
+        question = f"Detach {plan.name} from {guest.name} ({where})?"
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal pending"
                 self.guest_tree.relabel_device(ref.uri, ref.uuid)
-                self._run_detach(ref, guest.name, device, live)
+                self._run_detach(ref, plan)
 
         self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
                                            pretty_xml(device.xml)), answered)
 
     @work(thread=True, group="hotplug")
-    def _run_detach(self, ref: NodeRef, name: str, device: GuestDevice, live: bool) -> None:
-        from ztui.ops.audit import record
-        from ztui.ops.hotplug import virsh_detach
-        from ztui.ops.proof import detach
+    def _run_detach(self, ref: NodeRef, plan: object) -> None:
+        from ztui.ops.hotplug import DetachPlan, audit_detach, carry_out_detach
+        from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
 
+        assert isinstance(plan, DetachPlan)
         conn = self.app.sessions[ref.uri].connection  # type: ignore[attr-defined]
+        timeout = getattr(self.app, "detach_timeout", DEFAULT_DETACH_TIMEOUT)
         try:
-            change = detach(conn, conn.lookupByName(name), device, live=live, config=not live)
+            change = carry_out_detach(conn, conn.lookupByName(plan.guest), plan, timeout=timeout)
         except Exception as exc:  # the host went away mid-way: the tree will show it; nothing is claimed
-            self.app.call_from_thread(self._detach_done, ref, f"{name}: detach not proven: {exc}", False)
+            self.app.call_from_thread(self._detach_done, ref, f"{plan.guest}: detach not proven: {exc}", False)
             return
-        record("detach", ref.uri, name, change.outcome.value, xml=device.xml,
-               virsh=virsh_detach(ref.uri, name, live, not live), message=change.message,
-               seconds=round(change.seconds, 3), via="tui")
-        self.app.call_from_thread(self._detach_done, ref, f"{name}: {change.message}", change.ok)
+        audit_detach(ref.uri, plan, change, timeout=timeout, via="tui")
+        message = f"{plan.guest}: {change.message}" + "".join(f"\n{n}" for n in change.notes)
+        self.app.call_from_thread(self._detach_done, ref, message, change.ok)
 
     def _detach_done(self, ref: NodeRef, message: str, ok: bool) -> None:
         if ok:
@@ -308,22 +310,3 @@ class MainScreen(Screen[None]):
     async def action_quit(self) -> None:
         self.app.exit()
 
-
-def unused_host_devices(session: object, snapshot: Host) -> dict[str, list[str]]:
-    """Host devices no guest uses, by attach kind, from the session's inventory (no libvirt call)."""
-    from ztui.model import HostDeviceKind
-    from ztui.usage import eligibility, users_of
-
-    inv = getattr(session, "_inventory", None)
-    if inv is None:
-        return {}
-    users = users_of([snapshot], inv)
-    free = [d for d in inv.devices if not users.get(d.key)]
-    out: dict[str, list[str]] = {
-        "block": [d.id for d in free if d.kind is HostDeviceKind.BLOCK and d.id.startswith("/dev/")],
-        "dasd": [d.id for d in free if d.kind is HostDeviceKind.CCW and d.driver.startswith("dasd")],
-        "mdev": [d.id for d in free if d.kind is HostDeviceKind.MDEV],
-        "pci": [d.id for d in free if d.kind is HostDeviceKind.PCI
-                and (e := eligibility(d, inv)) is not None and e.ready],
-    }
-    return {k: sorted(v) for k, v in out.items() if v}

@@ -1,0 +1,92 @@
+"""What could back a new device: the host's eligible, unused devices per attach kind, for the TUI wizard.
+
+Everything comes from what ztui already knows — the host inventory (udev + node devices), the resolved
+guests, the host's networks — so offering choices costs no libvirt call. Only devices that validation
+would accept are offered: a DASD or block device no guest uses and the host does not mount, an mdev no
+running guest holds, a PCI function that is not a bridge, an active network, an existing bridge.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ztui.inventory import Inventory
+from ztui.model import Host, HostDevice, HostDeviceKind
+from ztui.usage import eligibility, users_of
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One choice: the value that goes into the request and a line that explains it."""
+
+    value: str
+    label: str
+
+
+def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str, list[Candidate]]:
+    """Attach kind (`block`, `dasd`, `net`, …) → the choices the host offers, best first."""
+    out: dict[str, list[Candidate]] = {}
+    if inv is None:
+        return out
+    users = users_of([snapshot], inv) if snapshot is not None else {}
+
+    def free(dev: HostDevice) -> bool:
+        return not users.get(dev.key)
+
+    mounted = _mounted_majmins() if inv.same_machine or inv.local else set()
+    blocks = [d for d in inv.of_kind(HostDeviceKind.BLOCK) if free(d) and d.id.startswith("/dev/")
+              and d.fact("majmin") not in mounted and not d.fact("holders") and not _partition_or_loop_unused(d)]
+    out["block"] = [Candidate(_by_path(d), f"{d.id}  {d.fact('size') or ''} {d.fact('model') or ''}".rstrip())
+                    for d in blocks]
+    out["lun"] = [c for c, d in zip(out["block"], blocks, strict=True)
+                  if d.fact("scsi") or os.path.basename(d.id).startswith(("sd", "dm-"))] or out["block"]
+    out["dasd"] = [Candidate(d.id, f"{d.id}  DASD {d.fact('devtype')} {d.fact('cutype')}".rstrip())
+                   for d in inv.of_kind(HostDeviceKind.CCW) if d.driver.startswith("dasd") and free(d)]
+    out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact('mdev_type') or 'mdev'} on {d.parent}")
+                   for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
+    out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact('product') or d.name}"
+                            + ("" if e.ready else "  (" + "; ".join(e.missing[:1]) + ")"))
+                  for d in inv.of_kind(HostDeviceKind.PCI) if free(d)
+                  and (e := eligibility(d, inv)) is not None]
+    out["net"] = [Candidate(n.name, f"{n.name}  {n.forward_mode or 'isolated'} {n.bridge}".rstrip())
+                  for n in inv.networks if n.active is not False]
+    nets = inv.of_kind(HostDeviceKind.NET)
+    out["bridge"] = [Candidate(d.id, f"{d.id}  bridge") for d in nets if d.fact("bridge") or _is_bridge(d.id)]
+    out["macvtap"] = [Candidate(d.id, f"{d.id}  {d.fact('card_kind') or d.driver or 'interface'}")
+                      for d in nets if d.id != "lo" and not _is_bridge(d.id) and not _virtual(d)]
+    return {k: sorted(v, key=lambda c: c.value) for k, v in out.items() if v}
+
+
+def _by_path(dev: HostDevice) -> str:
+    """The stable name of a block device (`/dev/disk/by-path/ccw-0.0.5c3f`, by-id) when udev knows one."""
+    for link in dev.devnodes:
+        if link.startswith(("/dev/disk/by-path/ccw-", "/dev/disk/by-id/dm-uuid-mpath-", "/dev/mapper/")):
+            return link
+    return dev.id
+
+
+def _partition_or_loop_unused(dev: HostDevice) -> bool:
+    """An unattached loop device (no backing file) is no disk."""
+    return os.path.basename(dev.id).startswith("loop") and not dev.fact("loop_backing_file")
+
+
+def _is_bridge(name: str) -> bool:
+    return os.path.isdir(f"/sys/class/net/{name}/bridge")
+
+
+def _virtual(dev: HostDevice) -> bool:
+    """tap, veth, macvtap and other devices without hardware behind them (no sysfs `device` link)."""
+    name = dev.id
+    if name.startswith(("vnet", "tap", "macvtap", "virbr")):
+        return True
+    return dev.fact("virtual") == "yes" and not dev.fact("card_type")
+
+
+def _mounted_majmins() -> set[str]:
+    from ztui.hostfs import read_mounts
+
+    try:
+        return {m.majmin for m in read_mounts()}
+    except OSError:
+        return set()
