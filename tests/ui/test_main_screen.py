@@ -154,3 +154,19 @@ async def test_unreachable_host_shows_disconnected(tmp_path) -> None:  # type: i
         await pilot.pause(0.05)
         label = str(app.main.guest_tree.root.children[0].label)  # type: ignore[union-attr]
         assert "disconnected" in label and "No such file" in label
+
+
+async def test_migrate_dialog_opens_with_no_other_host(testdriver_copy: str) -> None:
+    """A single host: the destination list is empty, and the dialog still opens (a URI can be typed)."""
+    from ztui.ui.screens.migrate import MigrateScreen
+
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _connected(app, pilot, testdriver_copy)
+        await pilot.press("j", "m")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
+        await pilot.press("ctrl+s")  # no destination chosen: a warning, nothing runs
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, MigrateScreen) and not app.screen.job.running
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)

@@ -73,7 +73,7 @@ class MigrateScreen(ModalScreen[None]):
         with Vertical(id="migrate-box") as box:
             box.border_title = f"migrate {self.job.guest}"
             options = [(d, d) for d in self.destinations]
-            yield Select(options, prompt="destination host", value=options[0][1] if options else Select.BLANK,
+            yield Select(options, prompt="destination host", value=options[0][1] if options else Select.NULL,
                          id="migrate-dest")
             yield Input(placeholder="…or a destination URI", id="migrate-uri")
             yield Checkbox("--unsafe: disks are on storage the destination shares", value=True, id="migrate-unsafe")
@@ -102,7 +102,7 @@ class MigrateScreen(ModalScreen[None]):
     def _dest(self) -> str:
         typed = self.query_one("#migrate-uri", Input).value.strip()
         chosen = self.query_one("#migrate-dest", Select).value
-        return typed or (str(chosen) if chosen is not Select.BLANK else "")
+        return typed or (str(chosen) if chosen is not Select.NULL else "")
 
     @on(Input.Changed)
     @on(Checkbox.Changed)
