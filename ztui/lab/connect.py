@@ -6,34 +6,14 @@ failure itself, and the TUI must never get stray text on its screen.
 
 from __future__ import annotations
 
-import logging
-import threading
-
 import libvirt
 
 from ztui.lab.errors import LabError
-
-log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_installed = False
-
-
-def _to_log(_ctx: object, err: tuple[object, ...]) -> None:
-    log.debug("libvirt: %s", err[2] if len(err) > 2 else err)
-
-
-def quiet_libvirt() -> None:
-    """Register the logging error handler once per process."""
-    global _installed
-    with _lock:
-        if not _installed:
-            libvirt.registerErrorHandler(_to_log, None)
-            _installed = True
+from ztui.libvirt.connection import install_error_handler
 
 
 def open_host(uri: str) -> libvirt.virConnect:
-    quiet_libvirt()
+    install_error_handler()  # the process's one handler, shared with ztui proper
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as exc:
