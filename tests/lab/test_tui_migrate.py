@@ -76,6 +76,7 @@ async def test_tui_progress_abort_while_the_tree_stays_browsable(lab: Lab, state
                 return any(g.name == name for g in app.fleet.hosts[a].guests.values())
 
             assert await wait_until(pilot, listed, 20)
+            assert await wait_until(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()), 20)
             guest = next(g for g in app.fleet.hosts[a].guests.values() if g.name == name)
             app.main.guest_tree.select_ref(NodeRef("guest", a, guest.uuid))  # type: ignore[union-attr]
             await pilot.press("m")

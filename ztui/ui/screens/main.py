@@ -290,7 +290,8 @@ class MainScreen(Screen[None]):
         if not self._writable(ref.uri):
             return
         job = self.app.migration_job(ref.uri, guest.name)  # type: ignore[attr-defined]
-        others = [u for u, e in self.fleet.hosts.items() if u != ref.uri and e.connected]
+        # every other host, connected or not: an unreachable one is a clear preflight finding, not a gap
+        others = [u for u in self.fleet.hosts if u != ref.uri]
         self.app.push_screen(MigrateScreen(job, others))
 
     def action_host_devices(self) -> None:
