@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import libvirt
 import pytest
 
 from tests.lab.support import Lab, lab_unavailable
@@ -61,3 +62,19 @@ def lab(lab_base: Path) -> Iterator[Lab]:
         yield Lab(lab_base, {h.name: h.uri for h in hosts}, elapsed)
     finally:
         stop_lab(lab_base)
+
+
+@pytest.fixture
+def conn_a(lab: Lab) -> Iterator[libvirt.virConnect]:
+    """A connection to zlab-a, as another administrator's virsh would have."""
+    conn = libvirt.open(lab.uris["zlab-a"])
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def conn_b(lab: Lab) -> Iterator[libvirt.virConnect]:
+    """A connection to zlab-b."""
+    conn = libvirt.open(lab.uris["zlab-b"])
+    yield conn
+    conn.close()

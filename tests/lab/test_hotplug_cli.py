@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
@@ -22,13 +21,6 @@ def ztui(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XDG_STATE_HOME": str(state)}
     return subprocess.run([sys.executable, "-m", "ztui", *args], capture_output=True, text=True, timeout=120,
                           env=env, stdin=subprocess.DEVNULL)
-
-
-@pytest.fixture
-def conn_a(lab: Lab) -> Iterator[libvirt.virConnect]:
-    conn = libvirt.open(lab.uris[A])
-    yield conn
-    conn.close()
 
 
 def _targets(conn: libvirt.virConnect, guest: str) -> list[str]:

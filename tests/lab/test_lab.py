@@ -11,7 +11,7 @@ import os
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import libvirt
@@ -26,20 +26,6 @@ from ztui.lab.paths import LabPaths
 pytestmark = pytest.mark.lab
 
 A, B = "zlab-a", "zlab-b"
-
-
-@pytest.fixture
-def conn_a(lab: Lab) -> Iterator[libvirt.virConnect]:
-    conn = libvirt.open(lab.uris[A])
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def conn_b(lab: Lab) -> Iterator[libvirt.virConnect]:
-    conn = libvirt.open(lab.uris[B])
-    yield conn
-    conn.close()
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

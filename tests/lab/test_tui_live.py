@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
-import pytest
 
 from tests.lab.support import Lab
 from tests.ui.conftest import wait_until
@@ -21,13 +19,6 @@ from ztui.model import GuestState
 from ztui.ui.app import ZtuiApp
 
 A, B = "zlab-a", "zlab-b"
-
-
-@pytest.fixture
-def conn_a(lab: Lab) -> Iterator[libvirt.virConnect]:
-    conn = libvirt.open(lab.uris[A])
-    yield conn
-    conn.close()
 
 
 def _disk_xml(path: Path, target: str) -> str:
