@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES, NODEDEV_FIXTURES
+from tests.xml_mutation import mutated_xml, odd_values
 from ztui.model import HostDevice, HostDeviceKind, MdevType
 from ztui.nodedev import (
     _INTERNAL_ERROR,
@@ -347,39 +348,13 @@ def test_all_node_devices_of_the_test_driver(testdriver_uri: str) -> None:
 
 TEXTS = [p.read_text() for p in NODEDEV_FIXTURES] + split_concatenated_devices(MDEVCTL_MULTIPLE.read_text())
 
-odd_values = st.one_of(
-    st.text(max_size=12),
-    st.integers(min_value=-(2**70), max_value=2**70).map(str),
-    st.integers(min_value=-(2**40), max_value=2**40).map(hex),
-    st.sampled_from(["0x", "-0x1", "0xZZ", "1e9", " ", "0x10000", "4294967295", "mdev_types", "ccw", "pci"]),
-)
-
-
-@st.composite
-def mutated_nodedev(draw: st.DrawFn) -> str:
-    """A fixture with 1 to 8 random edits: values replaced, attributes and elements removed, text changed."""
-    root = ET.fromstring(draw(st.sampled_from(TEXTS)))
-    elements = list(root.iter())
-    for _ in range(draw(st.integers(min_value=1, max_value=8))):
-        elem = draw(st.sampled_from(elements))
-        action = draw(st.sampled_from(["set", "delattr", "remove", "text", "addchild"]))
-        if action == "set":
-            elem.set(draw(st.sampled_from(sorted(elem.attrib) or ["type", "id", "number"])), draw(odd_values))
-        elif action == "delattr" and elem.attrib:
-            del elem.attrib[draw(st.sampled_from(sorted(elem.attrib)))]
-        elif action == "remove" and len(elem):
-            elem.remove(draw(st.sampled_from(list(elem))))
-        elif action == "text":
-            elem.text = draw(odd_values)
-        elif action == "addchild":
-            tag = draw(st.sampled_from(["capability", "devno", "iommuGroup", "zpci", "address", "type", "frob"]))
-            attr = draw(st.sampled_from(["type", "id", "number", "uid", "domain"]))
-            ET.SubElement(elem, tag, {attr: draw(odd_values)}).text = draw(odd_values)
-    return ET.tostring(root, encoding="unicode")
+MUTATED = mutated_xml(TEXTS, odd_values("0x10000", "4294967295", "mdev_types"),
+                      ["type", "id", "number", "uid", "domain"],
+                      ["capability", "devno", "iommuGroup", "zpci", "address", "type", "frob"])
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_nodedev())
+@given(MUTATED)
 def test_mutated_fixtures_never_raise(xml: str) -> None:
     try:
         dev = parse_nodedev(xml)
