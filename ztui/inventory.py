@@ -153,6 +153,8 @@ class Inventory:
                                                                    compare=False)
     _fact_index: dict[str, dict[str, HostDevice]] = field(default_factory=dict, init=False, repr=False,
                                                           compare=False)
+    _parents: dict[int, tuple[HostDevice, HostDevice | None]] = field(default_factory=dict, init=False,
+                                                                      repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for dev in self.devices:
@@ -184,7 +186,7 @@ class Inventory:
 
     def get(self, kind: HostDeviceKind | str, ident: str) -> HostDevice | None:
         """The device of this kind and id (`css`, `0.0.0010`); STORAGE and BLOCK are one kind here."""
-        if str(kind) == HostDeviceKind.AP_MATRIX.value and ident in _MATRIX_IDS:
+        if ident in _MATRIX_IDS and kind in (HostDeviceKind.AP_MATRIX, HostDeviceKind.AP_MATRIX.value):
             ident = "matrix"
         return self._by_key.get(device_key(kind, ident))
 
@@ -238,7 +240,16 @@ class Inventory:
 
     def parent(self, dev: HostDevice) -> HostDevice | None:
         """The nearest known ancestor: by sysfs path first (walks through objects ztui does not track,
-        e.g. SCSI targets), else by the `parent` libvirt or udev named."""
+        e.g. SCSI targets), else by the `parent` libvirt or udev named. Remembered per device: every disk
+        on one adapter asks for the same parents."""
+        known = self._parents.get(id(dev))
+        if known is not None and known[0] is dev:
+            return known[1]
+        found = self._find_parent(dev)
+        self._parents[id(dev)] = (dev, found)
+        return found
+
+    def _find_parent(self, dev: HostDevice) -> HostDevice | None:
         if dev.sysfs_path:
             path = _sys(dev.sysfs_path)
             while True:

@@ -329,6 +329,15 @@ class GuestDevice:
                 return v
         return ""
 
+    def with_backing(self, backing: tuple[BackingStep, ...]) -> GuestDevice:
+        """The same device with another chain (what `dataclasses.replace` does, at a tenth of the cost:
+        resolving a big host makes one per device)."""
+        if backing == self.backing:
+            return self
+        return GuestDevice(self.kind, self.xml, self.bus, self.model, self.target, self.alias, self.address,
+                           self.source, self.passthrough, self.migration_blocker, self.blocker_reason,
+                           self.details, self.warnings, backing)
+
 
 @dataclass(frozen=True, slots=True)
 class Guest:
@@ -419,19 +428,22 @@ class HostDevice:
     source: str = "libvirt"
     xml: str = ""
     warnings: tuple[str, ...] = ()
+    # derived once, because resolving a big host asks for them tens of thousands of times
+    key: str = field(init=False, repr=False, compare=False)
+    """A key unique within one host: ids alone collide (subchannel `0.0.0000` and ccw device `0.0.0000`
+    usually both exist), so the kind is part of it, e.g. `css:0.0.0010`."""
+    _fact_values: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", device_key(self.kind, self.id))
+        values: dict[str, str] = {}
+        for f in self.facts:
+            values.setdefault(f.key, f.value)
+        object.__setattr__(self, "_fact_values", values)
 
     def fact(self, key: str) -> str:
-        """The value of one fact, empty when absent."""
-        for f in self.facts:
-            if f.key == key:
-                return f.value
-        return ""
-
-    @property
-    def key(self) -> str:
-        """A key unique within one host: ids alone collide (subchannel `0.0.0000` and ccw device
-        `0.0.0000` usually both exist), so the kind is part of it, e.g. `css:0.0.0010`."""
-        return device_key(self.kind, self.id)
+        """The value of one fact (the first, when a key repeats), empty when absent."""
+        return self._fact_values.get(key, "")
 
 
 def device_key(kind: HostDeviceKind | str, id: str) -> str:
@@ -439,10 +451,10 @@ def device_key(kind: HostDeviceKind | str, id: str) -> str:
 
     libvirt's `storage` and udev's `block` records of one devnode get the same key, and so do libvirt's
     `ap_matrix` and udev's `matrix`, so a device has one key whichever side reported it."""
-    text = str(kind)
-    if text == HostDeviceKind.STORAGE.value:
-        text = HostDeviceKind.BLOCK.value
-    if text == HostDeviceKind.AP_MATRIX.value and id == "ap_matrix":
+    text = kind.value if isinstance(kind, HostDeviceKind) else kind
+    if text == "storage":
+        text = "block"
+    elif text == "ap_matrix" and id == "ap_matrix":
         id = "matrix"
     return f"{text}:{id}"
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from ztui.inventory import Inventory
 from ztui.model import (
     BackingStep,
+    DeviceCategory,
     DeviceKind,
     Guest,
     GuestDevice,
@@ -43,6 +44,11 @@ _BY_PATH_CCW = re.compile(r"/dev/disk/by-path/ccw-(\d+\.\d+\.[0-9a-fA-F]{4})(?:-
 _SCSI_SOURCE = re.compile(r"^scsi_host(\d+):(\d+):(\d+):(\d+)$")
 _NVME_SOURCE = re.compile(r"^nvme (\S+)")
 _VIRTUAL_TAPS = ("vnet", "tap", "macvtap", "vif", "veth")
+_NETWORK_KINDS = frozenset(k for k in DeviceKind if k.category is DeviceCategory.NETWORK)
+_KINDS_WITH_CHAINS = _NETWORK_KINDS | {
+    DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN, DeviceKind.FILESYSTEM,
+    DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER, DeviceKind.HOSTDEV_PCI,
+    DeviceKind.HOSTDEV_SCSI, DeviceKind.HOSTDEV_SCSI_HOST}
 
 
 @dataclass
@@ -84,18 +90,20 @@ def resolve_host(host: Host, inv: Inventory) -> Host:
 
 def resolve_guest(guest: Guest, inv: Inventory) -> Guest:
     """One guest with backing chains (cheap: re-run it for the one guest an event names)."""
-    return replace(guest, devices=tuple(replace(d, backing=resolve_device(d, inv)) for d in guest.devices))
+    return replace(guest, devices=tuple(d.with_backing(resolve_device(d, inv)) for d in guest.devices))
 
 
 def resolve_device(device: GuestDevice, inv: Inventory) -> tuple[BackingStep, ...]:
     """The chain from one guest device down to the host hardware; empty for purely virtual devices."""
-    chain = _Chain(inv)
     kind = device.kind
+    if kind not in _KINDS_WITH_CHAINS:
+        return ()
+    chain = _Chain(inv)
     if kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN):
         _disk(chain, device)
     elif kind is DeviceKind.FILESYSTEM and device.source.startswith("/"):
         _file(chain, device.source, "", exclusive=False, level=0)
-    elif kind.category.value == "network":
+    elif kind in _NETWORK_KINDS:
         _interface(chain, device)
     elif kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER):
         _mdev(chain, device)
