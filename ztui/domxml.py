@@ -10,6 +10,7 @@ is not XML at all, or not a domain, raises `XmlError`.
 from __future__ import annotations
 
 import contextvars
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from xml.parsers import expat
@@ -53,15 +54,70 @@ def parse_domain(xml: str | bytes, state: GuestState | None = None, persistent: 
 
 
 # Each device's XML is cut out of the document as libvirt wrote it instead of serialising the element
-# again: re-serialising was half the cost of reading a big host. expat's byte offsets mark where each
-# child of <devices> starts and ends; when something is unusual the element is serialised as before.
+# again: re-serialising was half the cost of reading a big host. libvirt puts every child of <devices> on
+# its own line at one indentation, so the lines that open at that indentation are where the children
+# start; the cut is used only when it gives exactly the children ElementTree parsed, tag for tag.
+# Anything laid out otherwise is cut at expat's byte offsets (slower: a Python call per element), and
+# when even that fails the element is serialised again.
 _DEVICE_TEXTS: contextvars.ContextVar[dict[int, str] | None] = contextvars.ContextVar("device_texts",
                                                                                       default=None)
+_LINE_OPENING_TAG = re.compile(r"\n([ \t]*)<(?![/!?])")
 
 
 def _parse_with_device_texts(xml: str | bytes, what: str) -> tuple[ET.Element, dict[int, str]]:
-    """The element tree (as ElementTree builds it, namespaces as `{uri}tag`) plus, for every element two
-    levels below the root (the children of <devices>), its text as it stands in the document."""
+    """The element tree (as ElementTree builds it, namespaces as `{uri}tag`) plus, for every child of
+    `<devices>`, its text as it stands in the document."""
+    root = parse_xml(xml, what)
+    devices = root.find("devices")
+    if devices is None or len(devices) == 0:
+        return root, {}
+    text = xml if isinstance(xml, str) else None
+    if text is not None:
+        texts = _cut_at_lines(text, devices)
+        if texts is not None:
+            return root, texts
+    return _parse_with_expat_offsets(xml, what)
+
+
+def _cut_at_lines(text: str, devices: ET.Element) -> dict[int, str] | None:
+    """The children of `<devices>` cut where their lines open, or None unless the cut matches the parsed
+    children one for one (same count, each piece opening with the child's tag and closing its element)."""
+    begin = text.find("<devices>")
+    end = text.find("</devices>", begin)
+    if begin < 0 or end < 0:
+        return None
+    block = text[begin + len("<devices>"):end]
+    first = _LINE_OPENING_TAG.search(block)
+    if first is None:
+        return None
+    marker = "\n" + first.group(1) + "<"
+    starts: list[int] = []
+    at = first.start()
+    while at >= 0:
+        tag_at = at + len(marker)
+        if block[tag_at:tag_at + 1] not in ("/", "!", "?"):
+            starts.append(tag_at - 1)
+        at = block.find(marker, tag_at)
+    children = list(devices)
+    if len(starts) != len(children):
+        return None
+    starts.append(len(block))
+    texts: dict[int, str] = {}
+    for i, child in enumerate(children):
+        piece = block[starts[i]:starts[i + 1]].rstrip()
+        tag = child.tag
+        if not isinstance(tag, str) or not piece.startswith(tag, 1) or piece[len(tag) + 1:len(tag) + 2] not in (
+                " ", "\t", "\n", "/", ">"):
+            return None
+        if not (piece.endswith("/>") or piece.endswith(f"</{tag}>")):
+            return None
+        texts[id(child)] = piece
+    return texts
+
+
+def _parse_with_expat_offsets(xml: str | bytes, what: str) -> tuple[ET.Element, dict[int, str]]:
+    """The tree built again from expat's events, cutting every element two levels below the root at the
+    byte offsets expat reports."""
     data = xml.encode() if isinstance(xml, str) else xml
     builder = ET.TreeBuilder()
     parser = expat.ParserCreate(namespace_separator="}")
@@ -113,13 +169,15 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
     devices = parse_devices(devices_elem) if devices_elem is not None else ()
     # libvirt's default is one vCPU when <vcpu> is absent
     vcpu_elem = root.find("vcpu")
+    os_elem = root.find("os")
+    os_type = os_elem.find("type") if os_elem is not None else None
     vcpus = 1 if vcpu_elem is None else (parse_int(vcpu_elem.text) or 0)
     return Guest(
         name=name,
         uuid=child_text(root, "uuid"),
         state=state,
-        arch=child_attr(root, "os/type", "arch"),
-        machine=child_attr(root, "os/type", "machine"),
+        arch=os_type.get("arch", "") if os_type is not None else "",
+        machine=os_type.get("machine", "") if os_type is not None else "",
         vcpus=vcpus,
         memory_kib=_memory_kib(root.find("currentMemory") if root.find("currentMemory") is not None
                                else root.find("memory")),
@@ -206,12 +264,11 @@ def _address(elem: ET.Element | None, warnings: list[str]) -> Address | None:
 
 def _ccw_address(elem: ET.Element, warnings: list[str]) -> Address | None:
     """A ccw address; an empty `<address type='ccw'/>` means libvirt picks one, so there is none yet."""
-    if not any(elem.get(a) for a in ("cssid", "ssid", "devno")):
+    get = elem.get
+    if not (get("cssid") or get("ssid") or get("devno")):
         return None
-    cssid = _num(elem, "cssid", warnings, 0, 0xFE)
-    ssid = _num(elem, "ssid", warnings, 0, 3)
-    devno = _num(elem, "devno", warnings, 0, 0xFFFF)
-    return CcwAddress(cssid=cssid, ssid=ssid, devno=devno)
+    return CcwAddress(_num(elem, "cssid", warnings, 0, 0xFE), _num(elem, "ssid", warnings, 0, 3),
+                      _num(elem, "devno", warnings, 0, 0xFFFF))
 
 
 def _pci_address(elem: ET.Element, warnings: list[str]) -> Address | None:
@@ -240,15 +297,23 @@ def _pci_address(elem: ET.Element, warnings: list[str]) -> Address | None:
 def _num(elem: ET.Element, attr: str, warnings: list[str], low: int, high: int) -> int:
     """An address number; absent means 0 (libvirt's default), unreadable or out of range warns."""
     raw = elem.get(attr)
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return 0
-    value = parse_int(raw)
-    if value is None:
+    try:  # how libvirt writes them: `0x00fe`, `0`
+        value = int(raw, 16) if raw[:2] == "0x" else int(raw)
+        if low <= value <= high:
+            return value
+    except ValueError:
+        pass
+    if raw.strip() == "":
+        return 0
+    parsed = parse_int(raw)
+    if parsed is None:
         warnings.append(f"{attr}='{raw}' is not a number")
         return 0
-    if not low <= value <= high:
+    if not low <= parsed <= high:
         warnings.append(f"{attr}='{raw}' is outside {low:#x}..{high:#x}")
-    return value
+    return parsed
 
 
 def _host_pci(elem: ET.Element | None) -> str:
@@ -334,7 +399,8 @@ def _disk_source(disk_type: str, src: ET.Element | None) -> str:
 
 def _backing_store(elem: ET.Element) -> str:
     """The image a qcow2 overlay sits on (first level only), as libvirt reports it."""
-    bs = elem.find("backingStore/source")
+    store = elem.find("backingStore")
+    bs = store.find("source") if store is not None else None
     if bs is None:
         return ""
     return bs.get("file") or bs.get("dev") or bs.get("name") or ""
@@ -386,7 +452,8 @@ def _interface(elem: ET.Element, warnings: list[str]) -> Fields:
             source = src.get("path", "")
         else:
             source = src.get("dev") or src.get("address") or src.get("path") or ""
-    vlan_tags = ",".join(t.get("id", "") for t in elem.findall("vlan/tag"))
+    vlan = elem.find("vlan")
+    vlan_tags = ",".join(t.get("id", "") for t in vlan.findall("tag")) if vlan is not None else ""
     teaming = child_attr(elem, "teaming", "type")
     fields: Fields = {
         "kind": kind,

@@ -28,6 +28,10 @@ def parse_int(value: str | None) -> int | None:
     """An integer written as decimal or hex (`0x` prefix, any case); None when absent or invalid."""
     if value is None:
         return None
+    try:  # the common spellings, without stripping or lower-casing first
+        return int(value, 16) if value[:2] in ("0x", "0X") else int(value)
+    except ValueError:
+        pass
     text = value.strip()
     if not text:
         return None
