@@ -8,7 +8,8 @@ the number of guests: all states come from one `getAllDomainStats` call and pers
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import libvirt
 
@@ -61,7 +62,9 @@ def read_guest(dom: libvirt.virDomain, state: GuestState | None = None,
                persistent: bool | None = None) -> Guest | None:
     """One guest from its live XML; None if it vanished meanwhile (a race with undefine)."""
     try:
-        xml = dom.XMLDesc(0)
+        xml = _live_xml(dom)
+        if xml is None:
+            return None
         if state is None:
             state = GuestState.from_libvirt(dom.state()[0])
         if persistent is None:
@@ -70,12 +73,16 @@ def read_guest(dom: libvirt.virDomain, state: GuestState | None = None,
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return None
         raise
+    return _guest_from_xml(str(dom.UUIDString()), str(dom.name()), xml, state, persistent)
+
+
+def _guest_from_xml(uuid: str, name: str, xml: str, state: GuestState | None,
+                    persistent: bool | None) -> Guest:
     try:
-        return parse_domain(xml, state=state, persistent=persistent, what=f"XML of guest {dom.name()}")
+        return parse_domain(xml, state=state, persistent=persistent, what=f"XML of guest {name}")
     except XmlError as exc:
         log.warning("%s", exc)
-        return Guest(name=dom.name(), uuid=dom.UUIDString(), state=state, persistent=persistent,
-                     warnings=(str(exc),))
+        return Guest(name=name, uuid=uuid, state=state, persistent=persistent, warnings=(str(exc),))
 
 
 def list_domains(conn: libvirt.virConnect, names: Iterable[str] | None = None) -> list[libvirt.virDomain]:
@@ -99,14 +106,50 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) ->
     states = _states(conn, domains)
     persistent = _persistent_uuids(conn)
     guests = []
-    for dom in domains:
-        uuid = dom.UUIDString()
-        guest = read_guest(dom, states.get(uuid), uuid in persistent)
-        if guest is not None:
-            guests.append(guest)
+    for fetched in _fetch_xmls(domains):
+        if fetched is None:
+            continue
+        uuid, name, xml = fetched
+        guest = _guest_from_xml(uuid, name, xml, states.get(uuid), uuid in persistent)
+        guests.append(guest)
     if not names:
         guests.sort(key=lambda g: g.name)
     return tuple(guests)
+
+
+# Fetching one domain's XML is a round trip to the daemon in which this process only waits, and libvirt
+# lets go of the GIL meanwhile: a few fetches in flight while this thread parses the ones already here
+# turned a 1000-guest read from fetch-then-parse into parse-while-fetching. The fetching threads also ask
+# for the UUID and name: any libvirt call from the parsing thread gives the GIL away to them and then waits
+# its turn to get it back.
+_FETCHERS = 4
+_SERIAL_BELOW = 16
+
+
+def _fetch_xmls(domains: list[libvirt.virDomain]) -> Iterator[tuple[str, str, str] | None]:
+    """UUID, name and live XML of each domain (None if it vanished meanwhile), in order, fetched ahead."""
+    if len(domains) < _SERIAL_BELOW:
+        yield from (_fetch(dom) for dom in domains)
+        return
+    pool = ThreadPoolExecutor(_FETCHERS, thread_name_prefix="ztui-xml")
+    try:
+        yield from pool.map(_fetch, domains)
+    finally:  # a failed fetch or a reader that stops early cancels the fetches not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fetch(dom: libvirt.virDomain) -> tuple[str, str, str] | None:
+    xml = _live_xml(dom)
+    return None if xml is None else (str(dom.UUIDString()), str(dom.name()), xml)
+
+
+def _live_xml(dom: libvirt.virDomain) -> str | None:
+    try:
+        return str(dom.XMLDesc(0))
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
 
 
 def read_guest_summaries(conn: libvirt.virConnect) -> tuple[Guest, ...]:
