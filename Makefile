@@ -33,7 +33,7 @@ STAMP := .make
 DEMO_ARGS ?= --lab
 PYTEST_ARGS ?=
 
-.PHONY: help setup test demo lint bench screenshots clean
+.PHONY: help setup test demo lint bench bytecode screenshots clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -44,7 +44,7 @@ setup: $(STAMP)/venv
 test: setup
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
-demo: setup
+demo: setup bytecode
 	$(VENV)/bin/ztui $(DEMO_ARGS)
 
 lint: setup
@@ -53,8 +53,13 @@ lint: setup
 	$(VENV)/bin/lint-imports
 
 # pyproject's addopts ignore tests/bench so that `make test` never runs benchmarks: drop them here
-bench: setup
+bench: setup bytecode
 	$(VPY) -m pytest tests/bench -q -s -p no:cacheprovider --override-ini=addopts=
+
+# ztui is installed editable, so nothing compiled its modules (and PYTHONDONTWRITEBYTECODE may forbid
+# caching them): without this every start compiles them again, about 50 ms before any work is done
+bytecode: setup
+	@$(VPY) -m compileall -q ztui
 
 screenshots: setup
 	$(VPY) scripts/screenshots.py

@@ -1,0 +1,137 @@
+"""The shortcuts that make reading a big host fast must give exactly what the plain way gives.
+
+Device XML cut at line starts against expat's byte offsets, `GuestDevice.with_backing` against
+`dataclasses.replace`, derived `HostDevice` fields after a replace, and the concurrent domain read against
+the serial one, on the fixtures and on a generated test-driver host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DOMAIN_FIXTURES
+from ztui.domxml import _cut_at_lines, _parse_with_expat_offsets, parse_domain
+from ztui.lab.testdriver import write_testdriver
+from ztui.model import (
+    BackingStep,
+    CcwAddress,
+    DeviceKind,
+    Fact,
+    GuestDevice,
+    HostDevice,
+    HostDeviceKind,
+)
+
+
+def expat_texts(text: str) -> list[str | None]:
+    root, texts = _parse_with_expat_offsets(text, "test")
+    devices = root.find("devices")
+    assert devices is not None
+    return [texts.get(id(child)) for child in devices]
+
+
+@pytest.mark.parametrize("path", DOMAIN_FIXTURES, ids=lambda p: p.name)
+def test_line_cut_equals_expat_offsets(path: Path) -> None:
+    text = path.read_text()
+    devices = ET.fromstring(text).find("devices")
+    assert devices is not None
+    cut = _cut_at_lines(text, devices)
+    assert cut is not None, "libvirt's own layout should take the fast path"
+    assert [cut[id(child)] for child in devices] == expat_texts(text)
+
+
+DOMAIN = """<domain type='kvm'><name>g</name><uuid>6a1c2c3e-0000-4000-8000-000000000001</uuid>
+<memory>1024</memory>{devices}</domain>"""
+
+ODD_LAYOUTS = {
+    # all on one line: no line opens a child
+    "one line": "<devices><disk type='file' device='disk'><source file='/a'/><target dev='vda'/></disk>"
+                "<interface type='network'><source network='n'/></interface></devices>",
+    # a nested element at the children's indentation looks like one more child
+    "nested at child indent": "<devices>\n  <disk type='file' device='disk'>\n  <source file='/a'/>\n"
+                              "    <target dev='vda'/>\n  </disk>\n  <panic model='s390'/>\n</devices>",
+    # a comment between children would end up inside the piece before it
+    "comment between": "<devices>\n  <disk type='file' device='disk'>\n    <target dev='vda'/>\n  </disk>\n"
+                       "  <!-- spare -->\n  <panic model='s390'/>\n</devices>",
+    # two children on one line
+    "two on a line": "<devices>\n  <panic model='s390'/><memballoon model='virtio'/>\n"
+                     "  <rng model='virtio'><backend model='random'>/dev/random</backend></rng>\n</devices>",
+}
+
+
+@pytest.mark.parametrize("devices", ODD_LAYOUTS.values(), ids=ODD_LAYOUTS.keys())
+def test_odd_layouts_fall_back_and_keep_each_device_text(devices: str) -> None:
+    text = DOMAIN.format(devices=devices)
+    elem = ET.fromstring(text).find("devices")
+    assert elem is not None
+    assert _cut_at_lines(text, elem) is None
+    guest = parse_domain(text)
+    assert [d.xml for d in guest.devices] == [t for t in expat_texts(text) if t is not None]
+    for device, child in zip(guest.devices, elem, strict=True):
+        assert ET.fromstring(device.xml).tag == child.tag
+
+
+def test_with_backing_is_replace() -> None:
+    device = GuestDevice(kind=DeviceKind.DISK, xml="<disk/>", bus="virtio", model="m", target="vda",
+                         alias="virtio-disk0", address=CcwAddress(0xFE, 0, 1), source="/a", passthrough=True,
+                         migration_blocker=True, blocker_reason="r", details=(("type", "file"),),
+                         warnings=("w",))
+    chain = (BackingStep(kind="file", id="/a", device_key="file:/a", exclusive=True),)
+    assert device.with_backing(chain) == dataclasses.replace(device, backing=chain)
+    assert device.with_backing(()) is device
+
+
+def test_host_device_derived_fields_follow_a_replace() -> None:
+    dev = HostDevice(kind=HostDeviceKind.STORAGE, name="block_sda", id="/dev/sda",
+                     facts=(Fact("size", "1", "udev"), Fact("size", "2", "libvirt")))
+    assert dev.key == "block:/dev/sda"
+    assert dev.fact("size") == "1" and dev.fact("absent") == ""
+    moved = dataclasses.replace(dev, kind=HostDeviceKind.CCW, id="0.0.5c3f", facts=(Fact("online", "1", "udev"),))
+    assert moved.key == "ccw:0.0.5c3f"
+    assert moved.fact("online") == "1" and moved.fact("size") == ""
+    assert moved != dev and dataclasses.replace(dev) == dev
+
+
+@pytest.fixture(scope="module")
+def big_host(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("fast") / "host.xml"
+    write_testdriver(path, 40)
+    return f"test://{path}"
+
+
+def test_concurrent_read_equals_serial_read(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    libvirt: Any = pytest.importorskip("libvirt")
+    from ztui.libvirt import reader
+
+    conn = libvirt.open(big_host)
+    try:
+        fetched = reader.read_guests(conn)
+        monkeypatch.setattr(reader, "_SERIAL_BELOW", 10**6)
+        assert reader.read_guests(conn) == fetched
+        assert len(fetched) == 40 and len({g.uuid for g in fetched}) == 40
+        assert [g.name for g in fetched] == sorted(g.name for g in fetched)
+    finally:
+        conn.close()
+
+
+def test_a_guest_gone_during_the_read_is_left_out(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    libvirt: Any = pytest.importorskip("libvirt")
+    from ztui.libvirt import reader
+
+    conn = libvirt.open(big_host)
+    try:
+        domains = reader.list_domains(conn)
+        victim = domains[7]
+        name = victim.name()
+        monkeypatch.setattr(reader, "list_domains", lambda c, names=None: domains)
+        victim.destroy() if victim.isActive() else None
+        victim.undefine()
+        guests = reader.read_guests(conn)
+        assert name not in {g.name for g in guests} and len(guests) == 39
+    finally:
+        conn.close()
