@@ -333,43 +333,58 @@ Fields = dict[str, object]
 
 def _details(*pairs: tuple[str, str | None]) -> tuple[tuple[str, str], ...]:
     """Keep only the detail pairs that have a value."""
-    return tuple((k, v) for k, v in pairs if v)
+    return tuple([pair for pair in pairs if pair[1]])  # type: ignore[misc]
 
 
 def _disk(elem: ET.Element, warnings: list[str]) -> Fields:
     device = elem.get("device", "disk")
-    kind = {"disk": DeviceKind.DISK, "cdrom": DeviceKind.CDROM, "floppy": DeviceKind.FLOPPY,
-            "lun": DeviceKind.LUN}.get(device)
+    kind = _DISK_KINDS.get(device)
     if kind is None:
         warnings.append(f"unknown disk device '{device}'")
         kind = DeviceKind.DISK
     disk_type = elem.get("type", "file")
-    src = elem.find("source")
-    source = _disk_source(disk_type, src)
-    driver = elem.find("driver")
+    children = _first_children(elem)
+    get = children.get
+    driver, target, boot = get("driver"), get("target"), get("boot")
     return {
         "kind": kind,
-        "bus": child_attr(elem, "target", "bus"),
+        "bus": target.get("bus", "") if target is not None else "",
         "model": elem.get("model", ""),
-        "target": child_attr(elem, "target", "dev"),
-        "source": source,
+        "target": target.get("dev", "") if target is not None else "",
+        "source": _disk_source(disk_type, get("source")),
         "details": _details(
             ("type", disk_type),
             ("format", driver.get("type") if driver is not None else None),
             ("cache", driver.get("cache") if driver is not None else None),
             ("io", driver.get("io") if driver is not None else None),
             ("iothread", driver.get("iothread") if driver is not None else None),
-            ("readonly", "yes" if elem.find("readonly") is not None else None),
-            ("shareable", "yes" if elem.find("shareable") is not None else None),
-            ("serial", child_text(elem, "serial")),
-            ("wwn", child_text(elem, "wwn")),
-            ("boot", child_attr(elem, "boot", "order")),
-            ("loadparm", child_attr(elem, "boot", "loadparm")),
+            ("readonly", "yes" if "readonly" in children else None),
+            ("shareable", "yes" if "shareable" in children else None),
+            ("serial", _stripped_text(get("serial"))),
+            ("wwn", _stripped_text(get("wwn"))),
+            ("boot", boot.get("order") if boot is not None else None),
+            ("loadparm", boot.get("loadparm") if boot is not None else None),
             ("rawio", elem.get("rawio")),
             ("sgio", elem.get("sgio")),
             ("backing", _backing_store(elem)),
         ),
     }
+
+
+_DISK_KINDS = {"disk": DeviceKind.DISK, "cdrom": DeviceKind.CDROM, "floppy": DeviceKind.FLOPPY,
+               "lun": DeviceKind.LUN}
+
+
+def _first_children(elem: ET.Element) -> dict[str, ET.Element]:
+    """The first child of each tag, what `elem.find(tag)` would give, from one pass over the children."""
+    found: dict[str, ET.Element] = {}
+    for child in elem:
+        found.setdefault(child.tag, child)
+    return found
+
+
+def _stripped_text(elem: ET.Element | None) -> str:
+    return elem.text.strip() if elem is not None and elem.text is not None else ""
 
 
 def _disk_source(disk_type: str, src: ET.Element | None) -> str:

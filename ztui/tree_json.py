@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ztui.model import Guest, GuestDevice, Host
+from ztui.model import AddressType, Guest, GuestDevice, Host
 
 
 def device_json(device: GuestDevice) -> dict[str, Any]:
+    address = device.address
     return {
         "kind": device.kind.value,
         "bus": device.bus,
         "model": device.model,
         "target": device.target,
         "alias": device.alias,
-        "address_type": device.address_type.value,
-        "address": device.address_text,
+        "address_type": address.type.value if address is not None else AddressType.NONE.value,
+        "address": address.text if address is not None else "",
         "source": device.source,
         "passthrough": device.passthrough,
         "migration_blocker": device.migration_blocker,

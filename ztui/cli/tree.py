@@ -126,8 +126,9 @@ def run_tree(args: argparse.Namespace) -> int:
     if hosts:
         if args.json:
             # indented for a person at a terminal; compact (and several times faster to encode) for scripts
-            indent = 2 if sys.stdout.isatty() else None
-            sys.stdout.write(json.dumps(tree_json(hosts), indent=indent) + "\n")
+            doc = tree_json(hosts)
+            text = json.dumps(doc, indent=2) if sys.stdout.isatty() else json.dumps(doc, separators=(",", ":"))
+            sys.stdout.write(text + "\n")
         else:
             sys.stdout.write(render_hosts(hosts, colour=use_colour(sys.stdout)))
     return EXIT_FAILED if errors else EXIT_OK
