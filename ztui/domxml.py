@@ -199,9 +199,32 @@ def _memory_kib(elem: ET.Element | None) -> int:
 
 
 def parse_devices(devices: ET.Element) -> tuple[GuestDevice, ...]:
-    """One `GuestDevice` per child of `<devices>`, in document order, `<emulator>` skipped."""
-    return tuple(parse_device(child) for child in devices if isinstance(child.tag, str)
-                 and child.tag != "emulator")
+    """One `GuestDevice` per child of `<devices>`, in document order, `<emulator>` skipped.
+
+    Guests made from one template repeat many device elements byte for byte (controllers, consoles,
+    balloons, panic devices), and an event re-reads a guest whose devices mostly did not change: a device
+    is a function of its text, so a text read before gives the same (immutable) record again."""
+    texts = _DEVICE_TEXTS.get()
+    found: list[GuestDevice] = []
+    for child in devices:
+        if not isinstance(child.tag, str) or child.tag == "emulator":
+            continue
+        text = texts.get(id(child)) if texts else None
+        if text is None:
+            found.append(parse_device(child))
+            continue
+        device = _READ_BEFORE.get(text)
+        if device is None:
+            device = parse_device(child)
+            if len(_READ_BEFORE) >= _READ_BEFORE_MAX:
+                _READ_BEFORE.clear()
+            _READ_BEFORE[text] = device
+        found.append(device)
+    return tuple(found)
+
+
+_READ_BEFORE: dict[str, GuestDevice] = {}
+_READ_BEFORE_MAX = 4096
 
 
 def parse_device_xml(xml: str) -> GuestDevice:

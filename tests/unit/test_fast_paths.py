@@ -135,3 +135,18 @@ def test_a_guest_gone_during_the_read_is_left_out(big_host: str, monkeypatch: py
         assert name not in {g.name for g in guests} and len(guests) == 39
     finally:
         conn.close()
+
+
+def test_a_device_text_read_before_gives_the_same_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui import domxml
+
+    devices = ("<devices>\n  <panic model='s390'/>\n  <disk type='file' device='disk'>\n"
+               "    <source file='/{image}'/>\n    <target dev='vda' bus='virtio'/>\n  </disk>\n</devices>")
+    first = parse_domain(DOMAIN.format(devices=devices.format(image="a")))
+    second = parse_domain(DOMAIN.format(devices=devices.format(image="b")))
+    assert second.devices[0] is first.devices[0]  # the same panic device
+    assert second.devices[1] is not first.devices[1] and second.devices[1].source == "/b"
+    monkeypatch.setattr(domxml, "_READ_BEFORE_MAX", 1)
+    third = parse_domain(DOMAIN.format(devices=devices.format(image="c")))
+    assert len(domxml._READ_BEFORE) <= 1  # bounded: it starts again when full
+    assert third.devices[0] == first.devices[0] and third.devices[1].source == "/c"
