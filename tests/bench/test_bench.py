@@ -82,17 +82,27 @@ def first_tree_figures(uri: str, guests: int, suffix: str, results: dict[str, An
 
 
 def define_lab_guests(uri: str, count: int) -> None:
-    """`count` more s390x guests on a lab host, defined (shut off), copies of its first guest's config."""
+    """`count` more s390x guests on a lab host, defined (shut off), made from its first guest's config the
+    way an administrator clones a template: own name, UUID, MACs and disk images (sparse files of the
+    template's sizes beside its images), the rest of the devices as in the template."""
     import libvirt
 
     conn = libvirt.open(uri)
     try:
         template = ET.fromstring(conn.listAllDomains(0)[0].XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        sources = [s for s in template.iter("source") if s.get("file")]
+        originals = [s.get("file", "") for s in sources]
         for i in range(count):
-            template.find("name").text = f"bench{i:04d}"  # type: ignore[union-attr]
+            name = f"bench{i:04d}"
+            template.find("name").text = name  # type: ignore[union-attr]
             template.find("uuid").text = str(uuid.uuid4())  # type: ignore[union-attr]
             for mac in template.iter("mac"):
                 mac.set("address", f"52:54:01:{(i >> 8) & 0xff:02x}:{i & 0xff:02x}:{hash(mac) & 0xff:02x}")
+            for source, original in zip(sources, originals, strict=True):
+                image = Path(original).with_name(f"{name}-{Path(original).name}")
+                with image.open("wb") as f:
+                    f.truncate(Path(original).stat().st_size)
+                source.set("file", str(image))
             conn.defineXML(ET.tostring(template, encoding="unicode"))
     finally:
         conn.close()
