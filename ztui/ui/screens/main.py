@@ -73,7 +73,8 @@ class MainScreen(Screen[None]):
         self._refresh_details(change)
 
     def status(self, text: Text | str) -> None:
-        self.query_one("#status", Static).update(text)
+        # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen
+        self.query_one("#status", Static).update(text, layout=False)
 
     def _refresh_details(self, change: Change) -> None:
         ref = self.guest_tree.cursor_node.data if self.guest_tree.cursor_node is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -90,7 +91,7 @@ class GuestTree(Tree[NodeRef]):
             node = self.root.add(self._host_text(entry), NodeRef("host", entry.uri), expand=True)
             self._hosts[entry.uri] = node
         else:
-            node.set_label(self._host_text(entry))
+            self._relabel_host(entry)
         cursor = self.cursor_node.data if self.cursor_node is not None else None
         expanded = {k for k, n in self._guests.items() if k[0] == entry.uri and n.is_expanded}
         for key in [k for k in self._guests if k[0] == entry.uri]:
@@ -113,11 +114,10 @@ class GuestTree(Tree[NodeRef]):
     def show_host_state(self, entry: HostEntry) -> None:
         """Connected/disconnected changed: only the host line changes."""
         self._entries[entry.uri] = entry
-        node = self._hosts.get(entry.uri)
-        if node is None:
+        if entry.uri not in self._hosts:
             self.show_host(entry)
         else:
-            node.set_label(self._host_text(entry))
+            self._relabel_host(entry)
 
     def set_query(self, query: str) -> None:
         """Narrow the tree to what matches (see ztui.filtering); an empty query shows everything."""
@@ -132,7 +132,7 @@ class GuestTree(Tree[NodeRef]):
         host_node = self._hosts.get(uri)
         if entry is None or host_node is None:
             return
-        host_node.set_label(self._host_text(entry))
+        self._relabel_host(entry)
         match = match_guest(guest, self.query_text)
         node = self._guests.get((uri, guest.uuid))
         if match is None:
@@ -151,9 +151,8 @@ class GuestTree(Tree[NodeRef]):
     def remove_guest(self, uri: str, uuid: str) -> None:
         self._remove_guest_node(uri, uuid)
         entry = self._entries.get(uri)
-        host_node = self._hosts.get(uri)
-        if entry is not None and host_node is not None:
-            host_node.set_label(self._host_text(entry))
+        if entry is not None:
+            self._relabel_host(entry)
 
     def relabel_device(self, uri: str, uuid: str) -> None:
         """Refresh a guest's device lines (e.g. a removal became pending or ended)."""
@@ -203,9 +202,18 @@ class GuestTree(Tree[NodeRef]):
 
     # --- internals ------------------------------------------------------------------------------------
 
-    def _host_text(self, entry: HostEntry):  # type: ignore[no-untyped-def]
+    def _host_text(self, entry: HostEntry) -> Text:
         return host_label(entry.uri, entry.host.hostname, entry.connected, entry.error, entry.retry_in,
                           len(entry.guests))
+
+    def _relabel_host(self, entry: HostEntry) -> None:
+        """Set a host line's label only when its text changed: every line below a host has the host
+        in its path, so a new host label repaints every visible guest line (a guest's state change
+        leaves the host line as it was)."""
+        node = self._hosts.get(entry.uri)
+        text = self._host_text(entry)
+        if node is not None and node.label != text:
+            node.set_label(text)
 
     def _add_guest_node(self, host_node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch,
                         before: TreeNode[NodeRef] | None = None) -> TreeNode[NodeRef]:

@@ -1,0 +1,33 @@
+"""What one libvirt event costs the screen: the guest's own line, not the host line."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import wait_until
+from ztui.model import GuestState
+from ztui.ui.app import ZtuiApp
+
+
+async def test_state_change_relabels_the_guest_and_leaves_the_host_line(testdriver_copy: str) -> None:
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
+        tree = app.main.guest_tree  # type: ignore[union-attr]
+        host_node = tree.root.children[0]
+        host_label = host_node.label
+        conn = app.sessions[testdriver_copy].connection
+        assert conn is not None
+        dom = conn.lookupByName("test-state-paused")
+        dom.resume()
+        node = tree.find_guest(testdriver_copy, dom.UUIDString())
+        assert node is not None
+        assert await wait_until(pilot, lambda: "running" in str(node.label))
+        # every line below the host repaints when the host's label is set: a state change must not set it
+        assert host_node.label is host_label
+        assert app.fleet.guest(testdriver_copy, dom.UUIDString()).state is GuestState.RUNNING  # type: ignore[union-attr]
+        # a new guest changes the count on the host line
+        new = conn.defineXML("<domain type='test'><name>aaa-new</name><memory>8192</memory>"
+                             "<os><type>hvm</type></os><devices/></domain>")
+        assert await wait_until(pilot, lambda: "15 guests" in str(host_node.label))
+        new.undefine()
+        assert await wait_until(pilot, lambda: "14 guests" in str(host_node.label))
+
