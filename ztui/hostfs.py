@@ -89,20 +89,7 @@ def _kind(mode: int) -> str:
 
 def file_info(path: str, mounts: list[Mount] | None = None) -> FileInfo:
     """Facts about one path; a missing or unreadable file is a record saying so, never an exception."""
-    mounts = read_mounts() if mounts is None else mounts
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        return FileInfo(path=path, exists=False, error=exc.strerror or str(exc))
-    real = os.path.realpath(path)
-    mount = mount_of(real, mounts)
-    majmin = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
-    return FileInfo(
-        path=path, exists=True, realpath=real, kind=_kind(st.st_mode),
-        size=st.st_size if stat.S_ISREG(st.st_mode) else None,
-        mount_point=mount.mount_point if mount else "", fs_type=mount.fs_type if mount else "",
-        mount_source=mount.source if mount else "", majmin=majmin,
-    )
+    return _FileExaminer(read_mounts() if mounts is None else mounts).examine(path)
 
 
 def files_info(paths: Iterable[str]) -> tuple[FileInfo, ...]:
@@ -110,5 +97,55 @@ def files_info(paths: Iterable[str]) -> tuple[FileInfo, ...]:
     unique = list(dict.fromkeys(p for p in paths if p))
     if not unique:
         return ()
-    mounts = read_mounts()
-    return tuple(file_info(p, mounts) for p in unique)
+    examiner = _FileExaminer(read_mounts())
+    return tuple(examiner.examine(p) for p in unique)
+
+
+class _FileExaminer:
+    """Examines paths that mostly share a few directories (a host's images live in a handful of pools):
+    each directory is resolved and matched against the mounts once, then a plain file costs one `lstat`.
+    What it reports is exactly what `os.path.realpath` and `mount_of` say of the path itself."""
+
+    def __init__(self, mounts: list[Mount]) -> None:
+        self.mounts = mounts
+        self.at_point = {(m.mount_point.rstrip("/") or "/"): m for m in mounts}  # the last one stacked wins
+        self.real_dirs: dict[str, str] = {}
+        self.dir_mounts: dict[str, Mount | None] = {}
+
+    def examine(self, path: str) -> FileInfo:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                st = os.stat(path)
+                real = os.path.realpath(path)
+            else:
+                real = self._real(path)
+        except OSError as exc:
+            return FileInfo(path=path, exists=False, error=exc.strerror or str(exc))
+        mount = self.at_point.get(real) or self._dir_mount(os.path.dirname(real))
+        majmin = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+        return FileInfo(
+            path=path, exists=True, realpath=real, kind=_kind(st.st_mode),
+            size=st.st_size if stat.S_ISREG(st.st_mode) else None,
+            mount_point=mount.mount_point if mount else "", fs_type=mount.fs_type if mount else "",
+            mount_source=mount.source if mount else "", majmin=majmin,
+        )
+
+    def _real(self, path: str) -> str:
+        """realpath of a path that is not a symlink itself: its directory's realpath plus its name."""
+        directory, name = os.path.split(os.path.abspath(path))
+        if not name or name in (".", ".."):
+            return os.path.realpath(path)
+        real_dir = self.real_dirs.get(directory)
+        if real_dir is None:
+            real_dir = self.real_dirs[directory] = os.path.realpath(directory)
+        return os.path.join(real_dir, name)
+
+    def _dir_mount(self, directory: str) -> Mount | None:
+        found = self.dir_mounts.get(directory, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self.dir_mounts[directory] = mount_of(directory, self.mounts)
+        return found if isinstance(found, Mount) else None
+
+
+_UNKNOWN = object()

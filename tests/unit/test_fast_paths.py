@@ -150,3 +150,30 @@ def test_a_device_text_read_before_gives_the_same_record(monkeypatch: pytest.Mon
     third = parse_domain(DOMAIN.format(devices=devices.format(image="c")))
     assert len(domxml._READ_BEFORE) <= 1  # bounded: it starts again when full
     assert third.devices[0] == first.devices[0] and third.devices[1].source == "/c"
+
+
+def test_examining_many_files_says_what_realpath_and_mount_of_say(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from ztui.hostfs import files_info, mount_of, read_mounts
+
+    (tmp_path / "pool").mkdir()
+    (tmp_path / "pool" / "a.qcow2").write_bytes(b"x" * 10)
+    (tmp_path / "link.qcow2").symlink_to(tmp_path / "pool" / "a.qcow2")
+    (tmp_path / "linkdir").symlink_to(tmp_path / "pool")
+    paths = [str(tmp_path / "pool" / "a.qcow2"), str(tmp_path / "link.qcow2"), str(tmp_path / "linkdir" / "a.qcow2"),
+             str(tmp_path / "pool" / ".." / "pool" / "a.qcow2"), str(tmp_path / "missing.img"), str(tmp_path / "pool"),
+             "/etc/hostname", "/etc/resolv.conf", "/dev/null", "/", "relative.img"]
+    mounts = read_mounts()
+    for info in files_info(paths):
+        try:
+            st = os.stat(info.path)
+        except OSError:
+            assert not info.exists and info.error
+            continue
+        real = os.path.realpath(info.path)
+        mount = mount_of(real, mounts)
+        assert (info.realpath, info.mount_point, info.fs_type, info.size) == (
+            real, mount.mount_point if mount else "", mount.fs_type if mount else "",
+            st.st_size if stat.S_ISREG(st.st_mode) else None), info.path
