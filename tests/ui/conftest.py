@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,13 @@ async def wait_until(pilot: Pilot[object], predicate: Callable[[], bool], timeou
             return True
         await pilot.pause(0.02)
     return predicate()
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_heap() -> Iterator[None]:
+    """The app freezes its loaded model out of the collector (`settle_heap`); no test keeps that."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""What one libvirt event costs the screen: the guest's own line, not the host line."""
+"""What one libvirt event costs the screen: the guest's own line, not the host line or the whole heap."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from tests.ui.conftest import wait_until
 from ztui.model import GuestState
-from ztui.ui.app import ZtuiApp
+from ztui.ui.app import ZtuiApp, settle_heap
 
 
 async def test_state_change_relabels_the_guest_and_leaves_the_host_line(testdriver_copy: str) -> None:
@@ -31,3 +34,24 @@ async def test_state_change_relabels_the_guest_and_leaves_the_host_line(testdriv
         new.undefine()
         assert await wait_until(pilot, lambda: "14 guests" in str(host_node.label))
 
+
+async def test_loaded_host_is_frozen_out_of_the_collector(testdriver_copy: str) -> None:
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
+        assert gc.get_freeze_count() > 0
+        guest = next(iter(app.fleet.hosts[testdriver_copy].guests.values()))
+        assert not any(o is guest for o in gc.get_objects())  # the collector no longer walks the model
+
+
+def test_settle_heap_hands_an_earlier_snapshot_back_to_the_collector() -> None:
+    class Cycle:
+        me: object = None
+
+    obj = Cycle()
+    obj.me = obj  # only the cycle collector can free it
+    ref = weakref.ref(obj)
+    settle_heap()  # alive now: frozen
+    del obj  # garbage inside the frozen generation (a guest of a snapshot a resync replaced)
+    settle_heap()
+    assert ref() is None
