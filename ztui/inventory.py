@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import functools
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ztui.model import Fact, HostDevice, HostDeviceKind, device_key
 
@@ -155,6 +156,9 @@ class Inventory:
                                                           compare=False)
     _parents: dict[int, tuple[HostDevice, HostDevice | None]] = field(default_factory=dict, init=False,
                                                                       repr=False, compare=False)
+    derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Results worked out from this very inventory (chain steps below a file system or a network), for
+    the resolver to reuse while it resolves a whole host; a changed inventory starts with none."""
 
     def __post_init__(self) -> None:
         for dev in self.devices:
@@ -302,6 +306,7 @@ class Inventory:
         new = copy.copy(self)
         object.__setattr__(new, "files", tuple(merged.values()))
         object.__setattr__(new, "_files", merged)
+        object.__setattr__(new, "derived", {})
         return new
 
     def with_device(self, dev: HostDevice) -> Inventory:

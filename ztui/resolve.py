@@ -16,9 +16,10 @@ node devices. With neither (saved XML read without a connection) chains stop qui
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
-from ztui.inventory import Inventory
+from ztui.inventory import FileInfo, Inventory
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -78,6 +79,33 @@ class _Chain:
     def add_device(self, kind: str, dev: HostDevice, name: str = "", *, warning: str | None = None,
                    exclusive: bool = False, level: int = 0) -> bool:
         return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level)
+
+
+_BUILDING = object()
+
+
+def _shared(chain: _Chain, key: Hashable, build: Callable[[_Chain], None]) -> None:
+    """Steps below something many devices share (a file system, a network) are the same for each of them:
+    they are built once per inventory and copied into every chain. A chain that already holds one of
+    those steps builds them in place instead, so the loop guard sees exactly what it saw before."""
+    derived = chain.inv.derived
+    steps = derived.get(key)
+    if steps is _BUILDING:  # the part leads back into itself (a loop device on its own file system)
+        build(chain)
+        return
+    if steps is None:
+        derived[key] = _BUILDING
+        alone = _Chain(chain.inv)
+        try:
+            build(alone)
+        finally:
+            del derived[key]
+        steps = derived[key] = tuple(alone.steps)
+    if chain.seen.isdisjoint(s.device_key for s in steps):
+        chain.steps.extend(steps)
+        chain.seen.update(s.device_key for s in steps)
+    else:
+        build(chain)
 
 
 # --- public API -------------------------------------------------------------------------------------------
@@ -184,6 +212,12 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
         if dev is not None:
             _block(chain, dev, level)
         return
+    _shared(chain, ("file system", info.mount_point, info.fs_type, info.mount_source, info.majmin, level),
+            lambda c: _file_system(c, info, level))
+
+
+def _file_system(chain: _Chain, info: FileInfo, level: int) -> None:
+    """The mount a file lives on and the block device under it."""
     if info.mount_point:
         chain.add("mount", info.mount_point, f"{info.fs_type} on {info.mount_source}".strip(),
                   key=device_key("mount", info.mount_point), level=level)
@@ -540,7 +574,7 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
 def _interface(chain: _Chain, device: GuestDevice) -> None:
     kind, source = device.kind, device.source
     if kind is DeviceKind.NET_NETWORK and source:
-        _network(chain, source)
+        _shared(chain, ("network", source), lambda c: _network(c, source))
     elif kind is DeviceKind.NET_BRIDGE and source:
         _bridge(chain, source, 0)
     elif kind is DeviceKind.NET_OVS and source:

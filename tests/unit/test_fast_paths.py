@@ -177,3 +177,47 @@ def test_examining_many_files_says_what_realpath_and_mount_of_say(tmp_path: Path
         assert (info.realpath, info.mount_point, info.fs_type, info.size) == (
             real, mount.mount_point if mount else "", mount.fs_type if mount else "",
             st.st_size if stat.S_ISREG(st.st_mode) else None), info.path
+
+
+def _in_place(chain: Any, key: object, build: Any) -> None:
+    build(chain)
+
+
+def test_shared_steps_equal_steps_built_in_place(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    libvirt: Any = pytest.importorskip("libvirt")
+    from ztui import resolve
+    from ztui.hostscan import scan_host
+    from ztui.libvirt.reader import read_host
+
+    conn = libvirt.open(big_host)
+    try:
+        host = read_host(conn, big_host)
+        inv = scan_host(conn, big_host, host.guests)
+    finally:
+        conn.close()
+    shared = resolve.resolve_host(host, inv)
+    assert inv.derived, "a whole host shares file-system and network steps"
+    monkeypatch.setattr(resolve, "_shared", _in_place)
+    assert resolve.resolve_host(host, inv) == shared
+
+
+def test_a_chain_that_loops_through_a_shared_part_is_built_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loop device whose backing file lives on the file system the loop device carries: the steps below
+    the file system hold the loop device again, which the chain has already."""
+    from ztui import resolve
+    from ztui.domxml import parse_device_xml
+    from ztui.inventory import FileInfo, build_inventory
+
+    loop = HostDevice(kind=HostDeviceKind.BLOCK, name="loop0", id="/dev/loop0", devnodes=("/dev/loop0",),
+                      facts=(Fact("devtype", "disk", "udev"), Fact("majmin", "7:0", "udev"),
+                             Fact("loop_backing_file", "/mnt/img/backing.raw", "udev")), source="udev")
+    on_loop = {"exists": True, "kind": "file", "size": 1 << 20, "mount_point": "/mnt/img", "fs_type": "ext4",
+               "mount_source": "/dev/loop0", "majmin": "7:0"}
+    inv = build_inventory([loop]).with_files([FileInfo("/mnt/img/a.raw", **on_loop),  # type: ignore[arg-type]
+                                               FileInfo("/mnt/img/backing.raw", **on_loop)])  # type: ignore[arg-type]
+    device = parse_device_xml("<disk type='file' device='disk'><source file='/mnt/img/a.raw'/>"
+                              "<target dev='vda' bus='virtio'/></disk>")
+    shared = [resolve.resolve_device(device, inv) for _ in range(2)]
+    monkeypatch.setattr(resolve, "_shared", _in_place)
+    assert shared[0] == shared[1] == resolve.resolve_device(device, inv)
+    assert [s.kind for s in shared[0]] == ["file", "mount", "loop", "file"]
