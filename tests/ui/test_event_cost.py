@@ -55,3 +55,26 @@ def test_settle_heap_hands_an_earlier_snapshot_back_to_the_collector() -> None:
     del obj  # garbage inside the frozen generation (a guest of a snapshot a resync replaced)
     settle_heap()
     assert ref() is None
+
+
+async def test_label_width_matches_the_rendered_label(testdriver_copy: str) -> None:
+    """The tree measures every line after a structural change; the short cut must agree with Textual's."""
+    from rich.style import Style
+
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
+        tree = app.main.guest_tree  # type: ignore[union-attr]
+        for guest_node in tree.root.children[0].children[:4]:
+            guest_node.expand_all()
+        await pilot.pause(0.1)
+        nodes = [tree.root]
+        kinds = set()
+        while nodes:
+            node = nodes.pop()
+            nodes.extend(node.children)
+            if node.data is not None:
+                kinds.add((node.data.kind, node.allow_expand, node.is_expanded))
+            assert tree.get_label_width(node) == tree.render_label(node, Style(), Style()).cell_len
+        assert {"host", "guest", "device", "step"} <= {k for k, _, _ in kinds}
+        assert {(True, True), (True, False), (False, False)} <= {(a, e) for _, a, e in kinds}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
@@ -293,3 +294,12 @@ class GuestTree(Tree[NodeRef]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
         self._ensure_devices(event.node)
+
+    def get_label_width(self, node: TreeNode[NodeRef]) -> int:
+        """The width `render_label` would give, without building the styled label: a structural change
+        (a guest defined, a device hot-plugged into an expanded guest) measures every line again."""
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        if node.allow_expand:
+            width += cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        return width
