@@ -59,7 +59,8 @@ class GuestTree(Tree[NodeRef]):
         self._hosts: dict[str, TreeNode[NodeRef]] = {}
         self._guests: dict[tuple[str, str], TreeNode[NodeRef]] = {}
         self._built: set[tuple[str, str]] = set()
-        self._shown: dict[tuple[str, str, str], tuple[GuestDevice, str]] = {}  # what each device line shows
+        # what each device line shows, by guest and then device key
+        self._shown: dict[tuple[str, str], dict[str, tuple[GuestDevice, str]]] = {}
         self._entries: dict[str, HostEntry] = {}
 
     # --- keys -----------------------------------------------------------------------------------------
@@ -242,8 +243,7 @@ class GuestTree(Tree[NodeRef]):
             node.remove()
 
     def _forget_devices(self, uri: str, uuid: str) -> None:
-        for key in [k for k in self._shown if k[0] == uri and k[1] == uuid]:
-            del self._shown[key]
+        self._shown.pop((uri, uuid), None)
 
     def _ensure_devices(self, node: TreeNode[NodeRef]) -> None:
         ref = node.data
@@ -266,10 +266,11 @@ class GuestTree(Tree[NodeRef]):
         wanted = self._shown_devices(guest, match)
         wanted_keys = {k for k, _ in wanted}
         existing = {c.data.key: c for c in node.children if c.data is not None}
+        shown = self._shown.setdefault((uri, guest.uuid), {})
         for key, child in existing.items():
             if key not in wanted_keys:
                 child.remove()
-                self._shown.pop((uri, guest.uuid, key), None)
+                shown.pop(key, None)
         previous: TreeNode[NodeRef] | None = None
         for key, device in wanted:
             removal = self.removals.get((uri, guest.uuid, key), "")
@@ -281,15 +282,15 @@ class GuestTree(Tree[NodeRef]):
                     child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
             else:
                 child = found
-            if found is not None and self._shown.get((uri, guest.uuid, key)) != (device, removal):
+            if found is not None and shown.get(key) != (device, removal):
                 child.set_label(device_label_text(device, removal))
-                old = self._shown.get((uri, guest.uuid, key))
+                old = shown.get(key)
                 if old is None or old[0].backing != device.backing:
                     child.remove_children()
                     for i, step in enumerate(device.backing):
                         child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
                 child.allow_expand = bool(device.backing)
-            self._shown[(uri, guest.uuid, key)] = (device, removal)
+            shown[key] = (device, removal)
             previous = child
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
