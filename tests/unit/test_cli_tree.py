@@ -125,3 +125,22 @@ def test_domain_xml_bad_files(tmp_path: Path) -> None:
     assert len(errors) == 3 and all(e.startswith("ztui: ") for e in errors)
     assert "missing.xml" in errors[0] and "not well-formed" in errors[1] and "<network>" in errors[2]
     assert len(json.loads(result.stdout)["hosts"][0]["guests"]) == 1  # the good file still shows
+
+
+def test_the_console_script_prints_everything_and_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    from ztui.lab.testdriver import write_testdriver
+
+    write_testdriver(tmp_path / "host.xml", 40)  # far more JSON than a pipe holds
+    testdriver_uri = f"test://{tmp_path / 'host.xml'}"
+    script = Path(sys.executable).with_name("ztui")
+    full = subprocess.run([script, "tree", "-c", testdriver_uri, "--json"], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert full.returncode == 0, full.stderr
+    assert json.loads(full.stdout)["hosts"][0]["guests"]  # all of it, flushed before the quick exit
+    reader = subprocess.Popen([script, "tree", "-c", testdriver_uri, "--json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(10)
+    reader.stdout.close()  # like `| head -c 10`
+    assert reader.wait(timeout=60) == 0
+    assert reader.stderr.read() == b""

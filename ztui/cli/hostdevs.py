@@ -18,7 +18,7 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         description="List the host's devices grouped by kind, with the guests and guest devices that use "
                     "each, conflicts and pass-through readiness. udev is read for a local URI.")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run_hostdevs)
+    p.set_defaults(func=run_hostdevs, one_shot=True)
 
 
 def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
     p.add_argument("--domain-xml", nargs="+", action="extend", metavar="FILE", default=[],
                    help="read saved domain XML (or a test-driver host file) instead of connecting")
-    p.set_defaults(func=run_tree)
+    p.set_defaults(func=run_tree, one_shot=True)
 
 
 def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
