@@ -64,7 +64,7 @@ class _Record:
         """Add one fact; empty values are left out so `HostDevice.fact` can tell absent from blank."""
         if value is None:
             return
-        text = str(value).strip()
+        text = value.strip() if isinstance(value, str) else str(value)
         if text:
             self.facts.append(Fact(key, text, SOURCE))
 
@@ -155,7 +155,7 @@ def _device(elem: ET.Element, xml: str) -> HostDevice:
         name=name,
         id=rec.id or name,
         parent=child_text(elem, "parent"),
-        driver=child_text(elem, "driver/name"),
+        driver=_driver_name(elem.find("driver")),
         sysfs_path=child_text(elem, "path"),
         devnodes=tuple(dict.fromkeys(rec.devnodes)),
         mdev_types=tuple(rec.mdev_types),
@@ -165,6 +165,10 @@ def _device(elem: ET.Element, xml: str) -> HostDevice:
         xml=xml,
         warnings=tuple(rec.warnings),
     )
+
+
+def _driver_name(driver: ET.Element | None) -> str:
+    return child_text(driver, "name") if driver is not None else ""
 
 
 def _kind(cap_type: str) -> HostDeviceKind:
