@@ -6,6 +6,7 @@ or removed. Every element under `<devices>` except `<emulator>` is exactly one d
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ztui.model import AddressType, Guest, GuestDevice, Host
@@ -37,6 +38,11 @@ def device_json(device: GuestDevice) -> dict[str, Any]:
 
 
 def guest_json(guest: Guest) -> dict[str, Any]:
+    return {**_guest_head(guest), "devices": [device_json(d) for d in guest.devices]}
+
+
+def _guest_head(guest: Guest) -> dict[str, Any]:
+    """Every key of a guest but its devices (the last key)."""
     return {
         "name": guest.name,
         "uuid": guest.uuid,
@@ -47,19 +53,48 @@ def guest_json(guest: Guest) -> dict[str, Any]:
         "memory_kib": guest.memory_kib,
         "persistent": guest.persistent,
         "warnings": list(guest.warnings),
-        "devices": [device_json(d) for d in guest.devices],
     }
 
 
 def host_json(host: Host) -> dict[str, Any]:
+    return {**_host_head(host), "guests": [guest_json(g) for g in host.guests]}
+
+
+def _host_head(host: Host) -> dict[str, Any]:
+    """Every key of a host but its guests (the last key)."""
     return {
         "uri": host.uri,
         "hostname": host.hostname,
         "connected": host.connected,
         "error": host.error or None,
-        "guests": [guest_json(g) for g in host.guests],
     }
 
 
 def tree_json(hosts: list[Host]) -> dict[str, Any]:
     return {"hosts": [host_json(h) for h in hosts]}
+
+
+def tree_json_compact(hosts: list[Host]) -> str:
+    """`json.dumps(tree_json(hosts), separators=(",", ":"))`, made faster for a big host: guests built
+    from one template share many device records (see `ztui.domxml.parse_devices`), and each record is
+    encoded once however many guests hold it."""
+    encoded: dict[int, str] = {}
+
+    def device_text(device: GuestDevice) -> str:
+        text = encoded.get(id(device))
+        if text is None:
+            text = encoded[id(device)] = _compact(device_json(device))
+        return text
+
+    def guest_text(guest: Guest) -> str:
+        devices = ",".join(device_text(d) for d in guest.devices)
+        return _compact(_guest_head(guest))[:-1] + ',"devices":[' + devices + "]}"
+
+    def host_text(host: Host) -> str:
+        guests = ",".join(guest_text(g) for g in host.guests)
+        return _compact(_host_head(host))[:-1] + ',"guests":[' + guests + "]}"
+
+    return '{"hosts":[' + ",".join(host_text(h) for h in hosts) + "]}"
+
+
+_compact = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode

@@ -221,3 +221,26 @@ def test_a_chain_that_loops_through_a_shared_part_is_built_in_place(monkeypatch:
     monkeypatch.setattr(resolve, "_shared", _in_place)
     assert shared[0] == shared[1] == resolve.resolve_device(device, inv)
     assert [s.kind for s in shared[0]] == ["file", "mount", "loop", "file"]
+
+
+def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
+    import json
+
+    libvirt: Any = pytest.importorskip("libvirt")
+    from ztui.cli.tree import load_domain_files
+    from ztui.hostscan import scan_host
+    from ztui.libvirt.reader import read_host
+    from ztui.model import Host
+    from ztui.resolve import resolve_host
+    from ztui.tree_json import tree_json, tree_json_compact
+
+    conn = libvirt.open(big_host)
+    try:
+        host = read_host(conn, big_host)
+        host = resolve_host(host, scan_host(conn, big_host, host.guests))
+    finally:
+        conn.close()
+    saved, _ = load_domain_files([str(p) for p in DOMAIN_FIXTURES])
+    hosts = [host, saved, Host(uri="qemu+ssh://gone/system", connected=False, error="no route to host")]
+    assert tree_json_compact(hosts) == json.dumps(tree_json(hosts), separators=(",", ":"))
+    assert tree_json_compact([]) == json.dumps(tree_json([]), separators=(",", ":"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, use_colour
 from ztui.domxml import guest_from_element
 from ztui.model import Guest, Host, HostDevice
-from ztui.tree_json import tree_json
+from ztui.tree_json import tree_json, tree_json_compact
 from ztui.tree_text import render_hosts
 from ztui.xmlutil import XmlError, parse_xml
 
@@ -126,8 +126,7 @@ def run_tree(args: argparse.Namespace) -> int:
     if hosts:
         if args.json:
             # indented for a person at a terminal; compact (and several times faster to encode) for scripts
-            doc = tree_json(hosts)
-            text = json.dumps(doc, indent=2) if sys.stdout.isatty() else json.dumps(doc, separators=(",", ":"))
+            text = json.dumps(tree_json(hosts), indent=2) if sys.stdout.isatty() else tree_json_compact(hosts)
             sys.stdout.write(text + "\n")
         else:
             sys.stdout.write(render_hosts(hosts, colour=use_colour(sys.stdout)))
