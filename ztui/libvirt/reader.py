@@ -105,13 +105,12 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) ->
     domains = list_domains(conn, names)
     states = _states(conn, domains)
     persistent = _persistent_uuids(conn)
+    # asked before the fetching starts: see _fetch_xmls
+    idents = [(str(dom.UUIDString()), str(dom.name())) for dom in domains]
     guests = []
-    for fetched in _fetch_xmls(domains):
-        if fetched is None:
-            continue
-        uuid, name, xml = fetched
-        guest = _guest_from_xml(uuid, name, xml, states.get(uuid), uuid in persistent)
-        guests.append(guest)
+    for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True):
+        if xml is not None:
+            guests.append(_guest_from_xml(uuid, name, xml, states.get(uuid), uuid in persistent))
     if not names:
         guests.sort(key=lambda g: g.name)
     return tuple(guests)
@@ -119,28 +118,23 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) ->
 
 # Fetching one domain's XML is a round trip to the daemon in which this process only waits, and libvirt
 # lets go of the GIL meanwhile: a few fetches in flight while this thread parses the ones already here
-# turned a 1000-guest read from fetch-then-parse into parse-while-fetching. The fetching threads also ask
-# for the UUID and name: any libvirt call from the parsing thread gives the GIL away to them and then waits
-# its turn to get it back.
+# turned a 1000-guest read from fetch-then-parse into parse-while-fetching. While they run, this thread
+# makes no libvirt call (each one gives the GIL away and then waits its turn to get it back), and the
+# fetching threads make one call each: every extra call is one more wait for the GIL the parser holds.
 _FETCHERS = 4
 _SERIAL_BELOW = 16
 
 
-def _fetch_xmls(domains: list[libvirt.virDomain]) -> Iterator[tuple[str, str, str] | None]:
-    """UUID, name and live XML of each domain (None if it vanished meanwhile), in order, fetched ahead."""
+def _fetch_xmls(domains: list[libvirt.virDomain]) -> Iterator[str | None]:
+    """The live XML of each domain (None if it vanished meanwhile), in order, fetched ahead."""
     if len(domains) < _SERIAL_BELOW:
-        yield from (_fetch(dom) for dom in domains)
+        yield from (_live_xml(dom) for dom in domains)
         return
     pool = ThreadPoolExecutor(_FETCHERS, thread_name_prefix="ztui-xml")
     try:
-        yield from pool.map(_fetch, domains)
+        yield from pool.map(_live_xml, domains)
     finally:  # a failed fetch or a reader that stops early cancels the fetches not yet started
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _fetch(dom: libvirt.virDomain) -> tuple[str, str, str] | None:
-    xml = _live_xml(dom)
-    return None if xml is None else (str(dom.UUIDString()), str(dom.name()), xml)
 
 
 def _live_xml(dom: libvirt.virDomain) -> str | None:
