@@ -79,9 +79,9 @@ def _parse_with_device_texts(xml: str | bytes, what: str) -> tuple[ET.Element, d
     return _parse_with_expat_offsets(xml, what)
 
 
-def _cut_at_lines(text: str, devices: ET.Element) -> dict[int, str] | None:
-    """The children of `<devices>` cut where their lines open, or None unless the cut matches the parsed
-    children one for one (same count, each piece opening with the child's tag and closing its element)."""
+def _line_pieces(text: str) -> list[str] | None:
+    """The `<devices>` block cut where the lines at its first child's indentation open (each piece with
+    its trailing whitespace stripped); None without such a block. Nothing is checked here."""
     begin = text.find("<devices>")
     end = text.find("</devices>", begin)
     if begin < 0 or end < 0:
@@ -98,18 +98,28 @@ def _cut_at_lines(text: str, devices: ET.Element) -> dict[int, str] | None:
         if block[tag_at:tag_at + 1] not in ("/", "!", "?"):
             starts.append(tag_at - 1)
         at = block.find(marker, tag_at)
-    children = list(devices)
-    if len(starts) != len(children):
-        return None
     starts.append(len(block))
+    return [block[starts[i]:starts[i + 1]].rstrip() for i in range(len(starts) - 1)]
+
+
+def _is_element_text(piece: str, tag: object) -> bool:
+    """The piece opens with `<tag` and closes that element (`/>` or `</tag>`)."""
+    if not isinstance(tag, str) or not piece.startswith(tag, 1) or piece[len(tag) + 1:len(tag) + 2] not in (
+            " ", "\t", "\n", "/", ">"):
+        return False
+    return piece.endswith("/>") or piece.endswith(f"</{tag}>")
+
+
+def _cut_at_lines(text: str, devices: ET.Element) -> dict[int, str] | None:
+    """The children of `<devices>` cut where their lines open, or None unless the cut matches the parsed
+    children one for one (same count, each piece opening with the child's tag and closing its element)."""
+    pieces = _line_pieces(text)
+    children = list(devices)
+    if pieces is None or len(pieces) != len(children):
+        return None
     texts: dict[int, str] = {}
-    for i, child in enumerate(children):
-        piece = block[starts[i]:starts[i + 1]].rstrip()
-        tag = child.tag
-        if not isinstance(tag, str) or not piece.startswith(tag, 1) or piece[len(tag) + 1:len(tag) + 2] not in (
-                " ", "\t", "\n", "/", ">"):
-            return None
-        if not (piece.endswith("/>") or piece.endswith(f"</{tag}>")):
+    for piece, child in zip(pieces, children, strict=True):
+        if not _is_element_text(piece, child.tag):
             return None
         texts[id(child)] = piece
     return texts
@@ -214,17 +224,24 @@ def parse_devices(devices: ET.Element) -> tuple[GuestDevice, ...]:
             found.append(parse_device(child))
             continue
         device = _READ_BEFORE.get(text)
-        if device is None:
-            device = parse_device(child)
-            if len(_READ_BEFORE) >= _READ_BEFORE_MAX:
-                _READ_BEFORE.clear()
-            _READ_BEFORE[text] = device
-        found.append(device)
+        found.append(device if device is not None else _remember(text, parse_device(child, text)))
     return tuple(found)
 
 
 _READ_BEFORE: dict[str, GuestDevice] = {}
 _READ_BEFORE_MAX = 4096
+# a prefixed name (`<ovs:port`, ` xlink:href=`) depends on declarations outside the device's own text
+_PREFIXED_NAME = re.compile(r"<[A-Za-z_][\w.-]*:|\s[A-Za-z_][\w.-]*:[\w.-]+\s*=")
+
+
+def _remember(text: str, device: GuestDevice) -> GuestDevice:
+    """Keep a device record under its text (a bounded number of them), unless the text needs its
+    document's namespace declarations to mean what it means."""
+    if _PREFIXED_NAME.search(text) is None:
+        if len(_READ_BEFORE) >= _READ_BEFORE_MAX:
+            _READ_BEFORE.clear()
+        _READ_BEFORE[text] = device
+    return device
 
 
 def parse_device_xml(xml: str) -> GuestDevice:
@@ -232,8 +249,9 @@ def parse_device_xml(xml: str) -> GuestDevice:
     return parse_device(parse_xml(xml, "device XML"))
 
 
-def parse_device(elem: ET.Element) -> GuestDevice:
-    """Read one device element; never raises: problems become warnings, unknown tags `other` devices."""
+def parse_device(elem: ET.Element, text: str | None = None) -> GuestDevice:
+    """Read one device element; never raises: problems become warnings, unknown tags `other` devices.
+    `text` is the element's XML as its document has it (else it is serialised again)."""
     parser = _PARSERS.get(elem.tag)
     warnings: list[str] = []
     address = _address(elem.find("address"), warnings)
@@ -250,18 +268,12 @@ def parse_device(elem: ET.Element) -> GuestDevice:
         fields["model"] = elem.tag
     return GuestDevice(
         kind=kind,
-        xml=_device_text(elem),
+        xml=text if text is not None else to_xml(elem),
         alias=child_attr(elem, "alias", "name"),
         address=address,
         warnings=tuple(warnings),
         **fields,  # type: ignore[arg-type]
     )
-
-
-def _device_text(elem: ET.Element) -> str:
-    texts = _DEVICE_TEXTS.get()
-    text = texts.get(id(elem)) if texts else None
-    return text if text is not None else to_xml(elem)
 
 
 # --- addresses -------------------------------------------------------------------------------------

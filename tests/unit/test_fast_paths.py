@@ -244,3 +244,28 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
     hosts = [host, saved, Host(uri="qemu+ssh://gone/system", connected=False, error="no route to host")]
     assert tree_json_compact(hosts) == json.dumps(tree_json(hosts), separators=(",", ":"))
     assert tree_json_compact([]) == json.dumps(tree_json([]), separators=(",", ":"))
+
+
+@pytest.mark.parametrize("path", DOMAIN_FIXTURES, ids=lambda p: p.name)
+def test_a_document_read_again_gives_the_guest_a_first_reading_gives(path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui import domxml
+
+    monkeypatch.setattr(domxml, "_READ_BEFORE", {})
+    text = path.read_text()
+    first = parse_domain(text)
+    again = parse_domain(text)
+    assert again == first
+    assert all(a is b for a, b in zip(again.devices, first.devices, strict=True) if a.xml in domxml._READ_BEFORE)
+
+
+def test_a_device_that_needs_its_documents_namespaces_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui import domxml
+
+    monkeypatch.setattr(domxml, "_READ_BEFORE", {})
+    text = ("<domain type='kvm' xmlns:x='urn:x'><name>g</name><uuid>6a1c2c3e-0000-4000-8000-000000000002</uuid>"
+            "<devices>\n  <panic model='s390' x:y='1'/>\n  <x:gadget/>\n  <rng model='virtio'/>\n</devices></domain>")
+    guest = parse_domain(text)
+    assert [d.xml for d in guest.devices] == ["<panic model='s390' x:y='1'/>", "<x:gadget/>", "<rng model='virtio'/>"]
+    assert list(domxml._READ_BEFORE) == ["<rng model='virtio'/>"]
+    assert parse_domain(text) == guest
