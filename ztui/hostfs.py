@@ -118,11 +118,12 @@ class _FileExaminer:
             if stat.S_ISLNK(st.st_mode):
                 st = os.stat(path)
                 real = os.path.realpath(path)
+                real_dir = os.path.dirname(real)
             else:
-                real = self._real(path)
+                real, real_dir = self._real(path)
         except OSError as exc:
             return FileInfo(path=path, exists=False, error=exc.strerror or str(exc))
-        mount = self.at_point.get(real) or self._dir_mount(os.path.dirname(real))
+        mount = self.at_point.get(real) or self._dir_mount(real_dir)
         majmin = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
         return FileInfo(
             path=path, exists=True, realpath=real, kind=_kind(st.st_mode),
@@ -131,15 +132,19 @@ class _FileExaminer:
             mount_source=mount.source if mount else "", majmin=majmin,
         )
 
-    def _real(self, path: str) -> str:
-        """realpath of a path that is not a symlink itself: its directory's realpath plus its name."""
-        directory, name = os.path.split(os.path.abspath(path))
+    def _real(self, path: str) -> tuple[str, str]:
+        """realpath of a path that is not a symlink itself (its directory's realpath plus its name), and
+        the directory it is in."""
+        if not path.startswith("/") or "/." in path or "//" in path or path.endswith("/"):
+            path = os.path.abspath(path)  # relative, `.`, `..` or doubled slashes: normalised first
+        directory, _, name = path.rpartition("/")
         if not name or name in (".", ".."):
-            return os.path.realpath(path)
+            real = os.path.realpath(path)
+            return real, os.path.dirname(real)
         real_dir = self.real_dirs.get(directory)
         if real_dir is None:
-            real_dir = self.real_dirs[directory] = os.path.realpath(directory)
-        return os.path.join(real_dir, name)
+            real_dir = self.real_dirs[directory] = os.path.realpath(directory or "/")
+        return (real_dir + name if real_dir.endswith("/") else f"{real_dir}/{name}"), real_dir
 
     def _dir_mount(self, directory: str) -> Mount | None:
         found = self.dir_mounts.get(directory, _UNKNOWN)

@@ -148,14 +148,23 @@ def paths_to_examine(guest: Guest) -> list[str]:
     """The host paths whose file-system facts (`ztui.hostfs.files_info`) the guest's chains use."""
     paths: list[str] = []
     for d in guest.devices:
-        if d.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN) \
-                and d.detail("type") in ("file", "dir", "") and d.source:
-            paths.append(d.source)
-            if d.detail("backing"):
-                paths.append(d.detail("backing"))
+        if d.kind in _DISK_KINDS and d.source:
+            dtype = backing = None  # one pass over the details (`detail` scans them once per key)
+            for key, value in d.details:
+                if key == "type" and dtype is None:
+                    dtype = value
+                elif key == "backing" and backing is None:
+                    backing = value
+            if dtype in ("file", "dir", None):
+                paths.append(d.source)
+                if backing:
+                    paths.append(backing)
         elif d.kind is DeviceKind.FILESYSTEM and d.source.startswith("/"):
             paths.append(d.source)
     return paths
+
+
+_DISK_KINDS = frozenset((DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN))
 
 
 # --- disks ----------------------------------------------------------------------------------------------

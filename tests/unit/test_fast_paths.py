@@ -269,3 +269,18 @@ def test_a_device_that_needs_its_documents_namespaces_is_not_remembered(monkeypa
     assert [d.xml for d in guest.devices] == ["<panic model='s390' x:y='1'/>", "<x:gadget/>", "<rng model='virtio'/>"]
     assert list(domxml._READ_BEFORE) == ["<rng model='virtio'/>"]
     assert parse_domain(text) == guest
+
+
+def test_examining_odd_spellings_of_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from ztui.hostfs import files_info
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / ".hidden.img").write_bytes(b"")
+    (tmp_path / "d" / "a.img").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    spellings = ["d/a.img", "./d/a.img", f"{tmp_path}//d/a.img", f"{tmp_path}/d/../d/a.img",
+                 f"{tmp_path}/d/.hidden.img", "/a.img", "/", "/etc", f"{tmp_path}/d/"]
+    for info in files_info(spellings):
+        assert info.realpath == (os.path.realpath(info.path) if info.exists else ""), info.path
