@@ -284,3 +284,21 @@ def test_examining_odd_spellings_of_paths(tmp_path: Path, monkeypatch: pytest.Mo
                  f"{tmp_path}/d/.hidden.img", "/a.img", "/", "/etc", f"{tmp_path}/d/"]
     for info in files_info(spellings):
         assert info.realpath == (os.path.realpath(info.path) if info.exists else ""), info.path
+
+
+def test_persistence_comes_from_the_list_of_transient_guests(big_host: str) -> None:
+    libvirt: Any = pytest.importorskip("libvirt")
+    from ztui.libvirt.reader import read_guest_summaries, read_guests
+
+    conn = libvirt.open(big_host)
+    try:
+        template = ET.fromstring(conn.listAllDomains(0)[0].XMLDesc(0))
+        template.find("name").text = "transient-one"  # type: ignore[union-attr]
+        template.find("uuid").text = "6a1c2c3e-0000-4000-8000-0000000000ff"  # type: ignore[union-attr]
+        conn.createXML(ET.tostring(template, encoding="unicode"), 0)
+        for guests in (read_guests(conn), read_guest_summaries(conn)):
+            persistent = {g.name: g.persistent for g in guests}
+            assert persistent.pop("transient-one") is False
+            assert set(persistent.values()) == {True}
+    finally:
+        conn.close()

@@ -51,11 +51,17 @@ def _states(conn: libvirt.virConnect, domains: list[libvirt.virDomain]) -> dict[
     return states
 
 
-def _persistent_uuids(conn: libvirt.virConnect) -> set[str]:
+def _transient_uuids(conn: libvirt.virConnect) -> set[str] | None:
+    """The guests without a persistent config (few or none: asking for these rather than for the
+    persistent ones keeps the answer small), None when libvirt cannot tell."""
     try:
-        return {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
+        return {d.UUIDString() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_TRANSIENT)}
     except libvirt.libvirtError:
-        return set()
+        return None
+
+
+def _persistent(uuid: str, transient: set[str] | None) -> bool | None:
+    return None if transient is None else uuid not in transient
 
 
 def read_guest(dom: libvirt.virDomain, state: GuestState | None = None,
@@ -104,13 +110,13 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) ->
     """Every guest (or the named ones) with state and persistence, sorted by name."""
     domains = list_domains(conn, names)
     states = _states(conn, domains)
-    persistent = _persistent_uuids(conn)
+    transient = _transient_uuids(conn)
     # asked before the fetching starts: see _fetch_xmls
     idents = [(str(dom.UUIDString()), str(dom.name())) for dom in domains]
     guests = []
     for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True):
         if xml is not None:
-            guests.append(_guest_from_xml(uuid, name, xml, states.get(uuid), uuid in persistent))
+            guests.append(_guest_from_xml(uuid, name, xml, states.get(uuid), _persistent(uuid, transient)))
     if not names:
         guests.sort(key=lambda g: g.name)
     return tuple(guests)
@@ -150,9 +156,12 @@ def read_guest_summaries(conn: libvirt.virConnect) -> tuple[Guest, ...]:
     without any XML: what a big host shows first while the devices are still being read."""
     domains = list_domains(conn)
     states = _states(conn, domains)
-    persistent = _persistent_uuids(conn)
-    guests = [Guest(name=str(d.name()), uuid=str(d.UUIDString()), state=states.get(d.UUIDString()),
-                    persistent=d.UUIDString() in persistent) for d in domains]
+    transient = _transient_uuids(conn)
+    guests = []
+    for dom in domains:
+        uuid = str(dom.UUIDString())
+        guests.append(Guest(name=str(dom.name()), uuid=uuid, state=states.get(uuid),
+                            persistent=_persistent(uuid, transient)))
     return tuple(sorted(guests, key=lambda g: g.name))
 
 
