@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ztui.model import AddressType, Guest, GuestDevice, Host
+from ztui.model import AddressType, BackingStep, Guest, GuestDevice, Host
 
 
 def device_json(device: GuestDevice) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def tree_json_compact(hosts: list[Host]) -> str:
     def device_text(device: GuestDevice) -> str:
         text = encoded.get(id(device))
         if text is None:
-            text = encoded[id(device)] = _compact(device_json(device))
+            text = encoded[id(device)] = _device_compact(device)
         return text
 
     def guest_text(guest: Guest) -> str:
@@ -98,3 +98,31 @@ def tree_json_compact(hosts: list[Host]) -> str:
 
 
 _compact = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _device_compact(device: GuestDevice) -> str:
+    """`_compact(device_json(device))` written out field by field (a third faster than building the dict
+    and encoding it, which counts at tens of thousands of devices); a test holds the two equal."""
+    address = device.address
+    details = dict(device.details)  # a repeated key keeps its last value, as in `device_json`
+    return "".join((
+        '{"kind":', _text(device.kind.value), ',"bus":', _text(device.bus), ',"model":', _text(device.model),
+        ',"target":', _text(device.target), ',"alias":', _text(device.alias),
+        ',"address_type":', _text(address.type.value if address is not None else AddressType.NONE.value),
+        ',"address":', _text(address.text if address is not None else ""), ',"source":', _text(device.source),
+        ',"passthrough":', "true" if device.passthrough else "false",
+        ',"migration_blocker":', "true" if device.migration_blocker else "false",
+        ',"blocker_reason":', _text(device.blocker_reason) if device.blocker_reason else "null",
+        ',"backing":[', ",".join(_step_compact(s) for s in device.backing),
+        '],"details":{', ",".join(_text(k) + ":" + _text(v) for k, v in details.items()),
+        '},"warnings":[', ",".join(_text(w) for w in device.warnings),
+        '],"xml":', _text(device.xml), "}"))
+
+
+def _step_compact(step: BackingStep) -> str:
+    warning = ',"warning":' + _text(step.warning) + "}" if step.warning else "}"
+    return ('{"kind":' + _text(step.kind) + ',"id":' + _text(step.id) + ',"name":' + _text(step.name)
+            + ',"level":' + str(int(step.level)) + warning)
+
+
+_text = json.encoder.encode_basestring_ascii  # what the encoder above does with a str
