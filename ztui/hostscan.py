@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ztui.hostfs import files_info
@@ -85,12 +86,14 @@ def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
 def read_volumes(conn: Any, guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
     """Pool and volume of each disk path libvirt manages: every pool's volumes listed once (a few calls per
     pool), not two lookups per disk path, which cost thousands of round trips on a big host."""
+    wanted = _volume_paths(guests)
+    return volumes_for(read_pool_volumes(conn), guests) if wanted else ()
+
+
+def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
+    """Every volume of every active pool."""
     import libvirt
 
-    wanted = {d.source for g in guests for d in g.devices
-              if d.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.LUN) and d.source}
-    if not wanted:
-        return ()
     found: list[VolumeInfo] = []
     try:
         pools = conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
@@ -103,11 +106,20 @@ def read_volumes(conn: Any, guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
         except libvirt.libvirtError:
             continue
         for vol in volumes:
-            path = str(vol.key())  # file and block volumes are keyed by their path; no round trip
-            name = str(vol.name())
-            if path in wanted or f"{pool_name}/{name}" in wanted:
-                found.append(VolumeInfo(path=path, pool=pool_name, volume=name))
+            # file and block volumes are keyed by their path; no round trip
+            found.append(VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name())))
     return tuple(found)
+
+
+def volumes_for(volumes: Iterable[VolumeInfo], guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
+    """The volumes these guests' disks name, by path or as `pool/volume`."""
+    wanted = _volume_paths(guests)
+    return tuple(v for v in volumes if v.path in wanted or f"{v.pool}/{v.volume}" in wanted)
+
+
+def _volume_paths(guests: Iterable[Guest]) -> set[str]:
+    return {d.source for g in guests for d in g.devices
+            if d.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.LUN) and d.source}
 
 
 def refresh_files(inv: Inventory, guests: Iterable[Guest]) -> Inventory:
@@ -122,17 +134,43 @@ def scan_host(conn: Any, uri: str, guests: Iterable[Guest] = (), *,
               udev: tuple[HostDevice, ...] | None = None) -> Inventory:
     """The whole inventory of the host behind `conn`. `udev` passes records already read (several local
     URIs in one command share one udev walk); by default they are read when the URI is local."""
+    guests = tuple(guests)
+    return inventory_for(read_host_records(conn, uri, udev=udev, volumes=bool(_volume_paths(guests))), guests)
+
+
+@dataclass(frozen=True, slots=True)
+class HostRecords:
+    """What an inventory is built from, as read from the host (udev, libvirt), before any guest is
+    looked at: one read can serve several inventories, each for some of the guests."""
+
+    uri: str
+    local: bool
+    udev: tuple[HostDevice, ...]
+    node_devices: tuple[HostDevice, ...]
+    networks: tuple[NetworkInfo, ...] | None
+    pool_volumes: tuple[VolumeInfo, ...]
+
+
+def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
+                      volumes: bool = True) -> HostRecords:
+    """The host's devices, networks and (unless `volumes` is false) pool volumes."""
     from ztui.libvirt.connection import is_local
     from ztui.libvirt.reader import read_node_devices
 
-    guests = tuple(guests)
     local = is_local(uri)
-    udev_records = (udev if udev is not None else local_udev_devices()) if local else ()
-    try:
-        node_devices = read_node_devices(conn)
-    except ImportError:  # pragma: no cover - ztui.nodedev missing in a partial checkout
-        node_devices = ()
-    inv = build_inventory(udev_records, node_devices, local=bool(udev_records), networks=read_networks(conn),
-                          volumes=read_volumes(conn, guests), uri=uri,
-                          same_machine=local)
+    return HostRecords(
+        uri=uri, local=local,
+        udev=(udev if udev is not None else local_udev_devices()) if local else (),
+        node_devices=read_node_devices(conn),
+        networks=read_networks(conn),
+        pool_volumes=read_pool_volumes(conn) if volumes else (),
+    )
+
+
+def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:
+    """The inventory for these guests: the host's records, the volumes they name, their files' facts."""
+    guests = tuple(guests)
+    inv = build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
+                          volumes=volumes_for(records.pool_volumes, guests), uri=records.uri,
+                          same_machine=records.local)
     return refresh_files(inv, guests)

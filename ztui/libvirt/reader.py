@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import libvirt
 
@@ -108,18 +109,37 @@ def list_domains(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
 
 def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -> tuple[Guest, ...]:
     """Every guest (or the named ones) with state and persistence, sorted by name."""
+    guests = [guest_from_fetched(f) for f in fetch_guests(conn, names)]
+    if not names:
+        guests.sort(key=lambda g: g.name)
+    return tuple(guests)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedGuest:
+    """One guest's live XML and what libvirt says of it beside the XML, not parsed yet."""
+
+    uuid: str
+    name: str
+    state: GuestState | None
+    persistent: bool | None
+    xml: str
+
+
+def fetch_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -> list[FetchedGuest]:
+    """Every guest's (or the named ones') XML, state and persistence, in libvirt's order or as named.
+    Guests that vanish meanwhile are left out."""
     domains = list_domains(conn, names)
     states = _states(conn, domains)
     transient = _transient_uuids(conn)
     # asked before the fetching starts: see _fetch_xmls
     idents = [(str(dom.UUIDString()), str(dom.name())) for dom in domains]
-    guests = []
-    for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True):
-        if xml is not None:
-            guests.append(_guest_from_xml(uuid, name, xml, states.get(uuid), _persistent(uuid, transient)))
-    if not names:
-        guests.sort(key=lambda g: g.name)
-    return tuple(guests)
+    return [FetchedGuest(uuid, name, states.get(uuid), _persistent(uuid, transient), xml)
+            for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True) if xml is not None]
+
+
+def guest_from_fetched(fetched: FetchedGuest) -> Guest:
+    return _guest_from_xml(fetched.uuid, fetched.name, fetched.xml, fetched.state, fetched.persistent)
 
 
 # Fetching one domain's XML is a round trip to the daemon in which this process only waits, and libvirt
