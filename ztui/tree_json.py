@@ -7,6 +7,7 @@ or removed. Every element under `<devices>` except `<emulator>` is exactly one d
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from ztui.model import AddressType, BackingStep, Guest, GuestDevice, Host
@@ -78,6 +79,24 @@ def tree_json_compact(hosts: list[Host]) -> str:
     """`json.dumps(tree_json(hosts), separators=(",", ":"))`, made faster for a big host: guests built
     from one template share many device records (see `ztui.domxml.parse_devices`), and each record is
     encoded once however many guests hold it."""
+    return hosts_json_compact([host_json_compact(h) for h in hosts])
+
+
+def hosts_json_compact(hosts: list[str]) -> str:
+    """The document around hosts already encoded (`host_json_compact`)."""
+    return '{"hosts":[' + ",".join(hosts) + "]}"
+
+
+def host_json_compact(host: Host, guests: str | None = None) -> str:
+    """One host, compact; `guests` when its guests are encoded already (`guests_json_compact`, joined
+    with commas)."""
+    if guests is None:
+        guests = guests_json_compact(host.guests)
+    return _compact(_host_head(host))[:-1] + ',"guests":[' + guests + "]}"
+
+
+def guests_json_compact(guests: Iterable[Guest]) -> str:
+    """Guests, compact, joined with commas."""
     encoded: dict[int, str] = {}
 
     def device_text(device: GuestDevice) -> str:
@@ -90,11 +109,7 @@ def tree_json_compact(hosts: list[Host]) -> str:
         devices = ",".join(device_text(d) for d in guest.devices)
         return _compact(_guest_head(guest))[:-1] + ',"devices":[' + devices + "]}"
 
-    def host_text(host: Host) -> str:
-        guests = ",".join(guest_text(g) for g in host.guests)
-        return _compact(_host_head(host))[:-1] + ',"guests":[' + guests + "]}"
-
-    return '{"hosts":[' + ",".join(host_text(h) for h in hosts) + "]}"
+    return ",".join(guest_text(g) for g in guests)
 
 
 _compact = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode

@@ -12,7 +12,7 @@ from pathlib import Path
 from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, use_colour
 from ztui.domxml import guest_from_element
 from ztui.model import Guest, Host, HostDevice
-from ztui.tree_json import tree_json, tree_json_compact
+from ztui.tree_json import host_json_compact, hosts_json_compact, tree_json
 from ztui.tree_text import render_hosts
 from ztui.xmlutil import XmlError, parse_xml
 
@@ -54,14 +54,16 @@ def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
     return Host(uri=None, guests=tuple(guests)), errors
 
 
-def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> tuple[list[Host], list[str]]:
-    """Open each URI and read it; a failing URI becomes an error line and a disconnected host."""
+def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
+                         as_json: bool = False) -> tuple[list[Host | str], list[str]]:
+    """Open each URI and read it; a failing URI becomes an error line and a disconnected host. With
+    `as_json` each connected host comes as its compact JSON text (see `ztui.cli.tree_split`)."""
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
     from ztui.libvirt.reader import GuestNotFound, read_host
 
-    hosts: list[Host] = []
+    hosts: list[Host | str] = []
     errors: list[str] = []
     udev_cache: list[tuple[HostDevice, ...]] = []  # one udev walk, shared by every local URI
     for uri in uris:
@@ -72,7 +74,12 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> t
             hosts.append(Host(uri=uri, connected=False, error=exc.reason))
             continue
         try:
-            hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev_cache))
+            if as_json:
+                from ztui.cli.tree_split import host_json
+
+                hosts.append(host_json(conn, uri, names, local_udev(uri, udev_cache)))
+            else:
+                hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev_cache))
         except GuestNotFound as exc:
             errors.append(str(exc))
         except libvirt.libvirtError as exc:
@@ -83,23 +90,29 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str]) -> t
     return hosts, errors
 
 
+def local_udev(uri: str, udev_cache: list[tuple[HostDevice, ...]]) -> tuple[HostDevice, ...] | None:
+    """udev's records for a local URI (one walk, kept in `udev_cache`, for every local URI), else None."""
+    from ztui.hostscan import local_udev_devices
+    from ztui.libvirt.connection import is_local
+
+    if not is_local(uri):
+        return None
+    if not udev_cache:
+        udev_cache.append(local_udev_devices())
+    return udev_cache[0]
+
+
 def with_backing(conn: object, host: Host, udev_cache: list[tuple[HostDevice, ...]]) -> Host:
     """The host with backing chains: its inventory (udev when local, node devices, networks, files)
     resolved against every guest. A failure here costs the chains, never the tree."""
     import libvirt
 
-    from ztui.hostscan import local_udev_devices, scan_host
-    from ztui.libvirt.connection import is_local
+    from ztui.hostscan import scan_host
     from ztui.resolve import resolve_host
 
     assert host.uri is not None
     try:
-        udev = None
-        if is_local(host.uri):
-            if not udev_cache:
-                udev_cache.append(local_udev_devices())
-            udev = udev_cache[0]
-        return resolve_host(host, scan_host(conn, host.uri, host.guests, udev=udev))
+        return resolve_host(host, scan_host(conn, host.uri, host.guests, udev=local_udev(host.uri, udev_cache)))
     except libvirt.libvirtError as exc:
         logging.getLogger("ztui").warning("backing chains of %s not resolved: %s", host.uri, exc)
         return host
@@ -109,6 +122,8 @@ def run_tree(args: argparse.Namespace) -> int:
     # every record read here lives until the process ends: the cycle collector would only walk the
     # growing heap again and again (a fifth of reading 1000 guests) to find nothing to free
     gc.disable()
+    piped_json = args.json and not sys.stdout.isatty()
+    hosts: list[Host | str]
     if args.domain_xml:
         host, errors = load_domain_files(args.domain_xml)
         if args.guests:
@@ -118,16 +133,23 @@ def run_tree(args: argparse.Namespace) -> int:
     else:
         from ztui.libvirt.connection import resolve_uris
 
-        hosts, errors = read_connected_hosts(resolve_uris(args.connect), args.readonly, args.guests)
-        if errors and all(not h.connected for h in hosts):
+        hosts, errors = read_connected_hosts(resolve_uris(args.connect), args.readonly, args.guests,
+                                             as_json=piped_json)
+        if errors and all(isinstance(h, Host) and not h.connected for h in hosts):
             hosts = []  # nothing was read: the error lines say it all
     for line in errors:
         error(line)
     if hosts:
-        if args.json:
-            # indented for a person at a terminal; compact (and several times faster to encode) for scripts
-            text = json.dumps(tree_json(hosts), indent=2) if sys.stdout.isatty() else tree_json_compact(hosts)
+        if piped_json:  # compact (and several times faster to encode) for scripts
+            text = hosts_json_compact([h if isinstance(h, str) else host_json_compact(h) for h in hosts])
             sys.stdout.write(text + "\n")
+        elif args.json:  # indented for a person at a terminal
+            sys.stdout.write(json.dumps(tree_json(models(hosts)), indent=2) + "\n")
         else:
-            sys.stdout.write(render_hosts(hosts, colour=use_colour(sys.stdout)))
+            sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout)))
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def models(hosts: list[Host | str]) -> list[Host]:
+    """The hosts read as models (every one of them, unless JSON text was asked for)."""
+    return [h for h in hosts if isinstance(h, Host)]

@@ -1,0 +1,81 @@
+"""`ztui tree --json` split between two processes prints exactly what one process prints."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from ztui.cli import tree_split
+from ztui.cli.tree import read_connected_hosts
+from ztui.lab.testdriver import write_testdriver
+from ztui.libvirt.reader import FetchedGuest
+from ztui.model import Host
+from ztui.tree_json import host_json_compact
+
+libvirt: Any = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+GUESTS = 30
+
+
+@pytest.fixture(scope="module")
+def host_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("split") / "host.xml"
+    write_testdriver(path, GUESTS)
+    return f"test://{path}"
+
+
+def one_process(uri: str, names: list[str]) -> str:
+    (host,), errors = read_connected_hosts([uri], False, names)
+    assert not errors and isinstance(host, Host)
+    return host_json_compact(host)
+
+
+def split(uri: str, names: list[str]) -> str:
+    conn = libvirt.open(uri)
+    try:
+        return tree_split.host_json(conn, uri, names, None)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def always_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree_split, "SPLIT_FROM", 2)
+    if len(os.sched_getaffinity(0)) < 2:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+
+
+@pytest.mark.usefixtures("always_split")
+@pytest.mark.parametrize("names", [[], ["lnx003", "lnx001", "lnx020"]], ids=["all", "named"])
+def test_two_processes_print_what_one_prints(host_uri: str, names: list[str]) -> None:
+    assert tree_split.can_split(GUESTS)
+    assert split(host_uri, names) == one_process(host_uri, names)
+
+
+@pytest.mark.usefixtures("always_split")
+def test_a_failing_child_leaves_the_whole_to_this_process(host_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = os.getpid()
+    encode_part = tree_split._encode_part
+
+    def fails_in_the_child(records: Any, part: Any) -> str | None:
+        if os.getpid() != parent:
+            raise RuntimeError("the child breaks")
+        return encode_part(records, part)
+
+    monkeypatch.setattr(tree_split, "_encode_part", fails_in_the_child)
+    assert split(host_uri, []) == one_process(host_uri, [])
+
+
+def test_small_hosts_are_done_in_one_process() -> None:
+    assert not tree_split.can_split(tree_split.SPLIT_FROM - 1)
+
+
+def test_a_half_whose_parsed_names_differ_from_libvirts_is_refused(host_uri: str) -> None:
+    conn = libvirt.open(host_uri)
+    try:
+        dom = conn.listAllDomains(0)[0]
+        fetched = FetchedGuest(dom.UUIDString(), "not-its-name", None, True, dom.XMLDesc(0))
+    finally:
+        conn.close()
+    assert tree_split._encode_part(None, [fetched]) is None  # type: ignore[arg-type]

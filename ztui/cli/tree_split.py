@@ -1,0 +1,104 @@
+"""`ztui tree --json` for a big host, with the work that is all Python split between two processes.
+
+Reading 1000 guests is some hundred milliseconds of fetching, during which the daemon works, and then
+several hundred of XML parsing, chain resolving and JSON encoding in one thread (the GIL), while a
+second CPU idles. So once the guests' XML and the host's records are in, this process forks one child:
+each takes half of the guests, in name order, through parsing, an inventory of their own, their chains
+and the encoding, and the child hands its text back through a pipe. The output is byte for byte what the
+one-process path prints (a test holds them equal). With one CPU, fewer guests, a child that fails, or
+parsed names that would sort otherwise, everything is done here, the plain way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ztui.hostscan import HostRecords, inventory_for, read_host_records
+from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, read_hostname
+from ztui.model import Guest, Host, HostDevice
+from ztui.resolve import resolve_host
+from ztui.tree_json import guests_json_compact, host_json_compact
+
+log = logging.getLogger("ztui")
+
+SPLIT_FROM = 200
+"""Guests from which a second process pays for itself (forking and the pipe cost a few milliseconds)."""
+
+
+def can_split(guests: int) -> bool:
+    return guests >= SPLIT_FROM and hasattr(os, "fork") and len(os.sched_getaffinity(0)) >= 2
+
+
+def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> str:
+    """One connected host as compact JSON (`ztui.tree_json.host_json_compact` of what `read_host` and
+    the backing chains give). `udev` as for `ztui.hostscan.scan_host`."""
+    import libvirt
+
+    host = Host(uri=uri, hostname=read_hostname(conn), connected=True)
+    fetched = fetch_guests(conn, names or None)
+    if not names:
+        fetched.sort(key=lambda f: f.name)
+    try:
+        records: HostRecords | None = read_host_records(conn, uri, udev=udev)
+    except libvirt.libvirtError as exc:  # as with one process: the chains are lost, never the tree
+        log.warning("backing chains of %s not resolved: %s", uri, exc)
+        records = None
+    if records is not None and can_split(len(fetched)):
+        middle = len(fetched) // 2
+        text = _in_two_processes(records, fetched[:middle], fetched[middle:])
+        if text is not None:
+            return host_json_compact(host, text)
+    guests = [guest_from_fetched(f) for f in fetched]
+    if not names:
+        guests.sort(key=lambda g: g.name)
+    return host_json_compact(host, _encode(records, guests))
+
+
+def _encode(records: HostRecords | None, guests: Sequence[Guest]) -> str:
+    """Guests with their chains (none without records), encoded."""
+    if records is not None:
+        guests = resolve_host(Host(uri=records.uri, guests=tuple(guests)), inventory_for(records, guests)).guests
+    return guests_json_compact(guests)
+
+
+def _encode_part(records: HostRecords, part: Sequence[FetchedGuest]) -> str | None:
+    """One half, or None when a parsed name differs from libvirt's (the halves were cut by those)."""
+    guests = [guest_from_fetched(f) for f in part]
+    if any(g.name != f.name for g, f in zip(guests, part, strict=True)):
+        return None
+    return _encode(records, guests)
+
+
+def _in_two_processes(records: HostRecords, first: Sequence[FetchedGuest],
+                      second: Sequence[FetchedGuest]) -> str | None:
+    """Both halves encoded and joined, the second by a forked child; None when either half failed."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it only computes and writes, and ends without running any clean-up
+        code = 1
+        try:
+            os.close(read_end)
+            text = _encode_part(records, second)
+            if text is not None:
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(text.encode())
+                code = 0
+        except BaseException:  # whatever happens here, the parent does this half itself
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        try:
+            mine = _encode_part(records, first)
+            theirs = pipe.read()
+        finally:
+            pipe.close()  # a child still writing gets EPIPE instead of waiting for a reader
+            _, status = os.waitpid(pid, 0)
+    if mine is None or os.waitstatus_to_exitcode(status) != 0:
+        log.debug("the second process failed (status %s); one process does it all", status)
+        return None
+    return ",".join(part for part in (mine, theirs.decode()) if part)
