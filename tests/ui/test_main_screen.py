@@ -170,3 +170,29 @@ async def test_migrate_dialog_opens_with_no_other_host(testdriver_copy: str) -> 
         assert isinstance(app.screen, MigrateScreen) and not app.screen.job.running
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_host_details_follow_a_guest_state_change(testdriver_copy: str) -> None:
+    from textual.widgets import Static
+
+    from ztui.ui.widgets.details import DetailsPane
+
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _connected(app, pilot, testdriver_copy)
+        main = app.main
+        assert main is not None
+        main.guest_tree.move_cursor(main.guest_tree.root.children[0])  # the host line
+        await pilot.pause(0.05)
+
+        def details() -> str:
+            body = main.query_one(DetailsPane).query_one("#details-body", Static)
+            return "".join(segment.text for segment in app.console.render(body.content))  # type: ignore[arg-type]
+
+        before = app.fleet.hosts[testdriver_copy]
+        active = sum(1 for g in before.guests.values() if g.state is not None and g.state.is_active)
+        assert await wait_until(pilot, lambda: f"({active} active)" in details())
+        conn = app.sessions[testdriver_copy].connection
+        assert conn is not None
+        conn.lookupByName("test-state-paused").destroy()  # paused counts as active; shut off does not
+        assert await wait_until(pilot, lambda: f"({active - 1} active)" in details())

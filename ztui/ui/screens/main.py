@@ -78,7 +78,9 @@ class MainScreen(Screen[None]):
 
     def _refresh_details(self, change: Change) -> None:
         ref = self.guest_tree.cursor_node.data if self.guest_tree.cursor_node is not None else None
-        if ref is not None and ref.uri == change.uri and (change.what in ("host", "state") or ref.uuid == change.uuid):
+        # a host's details count its guests and the active ones: any change to one of them counts
+        if ref is not None and ref.uri == change.uri and (
+                ref.kind == "host" or change.what in ("host", "state") or ref.uuid == change.uuid):
             self.show_details(ref)
 
     # --- details --------------------------------------------------------------------------------------
