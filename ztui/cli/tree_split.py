@@ -29,7 +29,11 @@ SPLIT_FROM = 200
 
 
 def can_split(guests: int) -> bool:
-    return guests >= SPLIT_FROM and hasattr(os, "fork") and len(os.sched_getaffinity(0)) >= 2
+    """Enough guests, and a second CPU this process may run on."""
+    if guests < SPLIT_FROM or not hasattr(os, "fork"):
+        return False
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return len(cpus) >= 2
 
 
 def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> str:
