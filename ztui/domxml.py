@@ -13,6 +13,7 @@ import contextvars
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import dataclass
 from xml.parsers import expat
 
 from ztui.model import (
@@ -56,27 +57,36 @@ def parse_domain(xml: str | bytes, state: GuestState | None = None, persistent: 
 # Each device's XML is cut out of the document as libvirt wrote it instead of serialising the element
 # again: re-serialising was half the cost of reading a big host. libvirt puts every child of <devices> on
 # its own line at one indentation, so the lines that open at that indentation are where the children
-# start; the cut is used only when it gives exactly the children ElementTree parsed, tag for tag.
-# Anything laid out otherwise is cut at expat's byte offsets (slower: a Python call per element), and
-# when even that fails the element is serialised again.
-_DEVICE_TEXTS: contextvars.ContextVar[dict[int, str] | None] = contextvars.ContextVar("device_texts",
-                                                                                      default=None)
+# start; the cut is used only for a document with one <devices> block and when it gives exactly the
+# children ElementTree parsed: tag for tag, element for element. Anything laid out otherwise is cut at
+# expat's byte offsets (slower: a Python call per element), and when even that fails the element is
+# serialised again. Only the texts of the line cut are keys of `_READ_BEFORE` (see `parse_devices`).
+_DEVICE_TEXTS: contextvars.ContextVar[DeviceTexts | None] = contextvars.ContextVar("device_texts", default=None)
 _LINE_OPENING_TAG = re.compile(r"\n([ \t]*)<(?![/!?])")
 
 
-def _parse_with_device_texts(xml: str | bytes, what: str) -> tuple[ET.Element, dict[int, str]]:
-    """The element tree (as ElementTree builds it, namespaces as `{uri}tag`) plus, for every child of
-    `<devices>`, its text as it stands in the document."""
+@dataclass(frozen=True, slots=True)
+class DeviceTexts:
+    """Each child of `<devices>` (by `id`) with its text as it stands in the document. `reusable` when
+    a text alone says what the device is (no DTD to expand entities, nothing decoded lossily), so a
+    record read from the same text elsewhere may stand for it."""
+
+    texts: dict[int, str]
+    reusable: bool
+
+
+def _parse_with_device_texts(xml: str | bytes, what: str) -> tuple[ET.Element, DeviceTexts]:
+    """The element tree (as ElementTree builds it, namespaces as `{uri}tag`) plus the device texts."""
     root = parse_xml(xml, what)
     devices = root.find("devices")
     if devices is None or len(devices) == 0:
-        return root, {}
-    text = xml if isinstance(xml, str) else None
-    if text is not None:
-        texts = _cut_at_lines(text, devices)
+        return root, DeviceTexts({}, False)
+    if isinstance(xml, str):
+        texts = _cut_at_lines(xml, devices)
         if texts is not None:
-            return root, texts
-    return _parse_with_expat_offsets(xml, what)
+            return root, DeviceTexts(texts, "<!DOCTYPE" not in xml)
+    root, texts = _parse_with_expat_offsets(xml, what)
+    return root, DeviceTexts(texts, False)
 
 
 def _line_pieces(text: str) -> list[str] | None:
@@ -84,8 +94,8 @@ def _line_pieces(text: str) -> list[str] | None:
     its trailing whitespace stripped); None without such a block. Nothing is checked here."""
     begin = text.find("<devices>")
     end = text.find("</devices>", begin)
-    if begin < 0 or end < 0:
-        return None
+    if begin < 0 or end < 0 or text.count("<devices>") != 1 or text.count("</devices>") != 1:
+        return None  # another block of that name (in <metadata>, say) could be taken for the real one
     block = text[begin + len("<devices>"):end]
     first = _LINE_OPENING_TAG.search(block)
     if first is None:
@@ -119,7 +129,9 @@ def _cut_at_lines(text: str, devices: ET.Element) -> dict[int, str] | None:
         return None
     texts: dict[int, str] = {}
     for piece, child in zip(pieces, children, strict=True):
-        if not _is_element_text(piece, child.tag):
+        # the piece opens the child's tag, closes it, and holds as many elements as the child does
+        if not _is_element_text(piece, child.tag) or (
+                piece.count("<") - piece.count("</") != len(list(child.iter()))):
             return None
         texts[id(child)] = piece
     return texts
@@ -179,8 +191,7 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
     devices = parse_devices(devices_elem) if devices_elem is not None else ()
     # libvirt's default is one vCPU when <vcpu> is absent
     vcpu_elem = root.find("vcpu")
-    os_elem = root.find("os")
-    os_type = os_elem.find("type") if os_elem is not None else None
+    os_type = _first_grandchild(root, "os", "type")
     vcpus = 1 if vcpu_elem is None else (parse_int(vcpu_elem.text) or 0)
     return Guest(
         name=name,
@@ -214,30 +225,30 @@ def parse_devices(devices: ET.Element) -> tuple[GuestDevice, ...]:
     Guests made from one template repeat many device elements byte for byte (controllers, consoles,
     balloons, panic devices), and an event re-reads a guest whose devices mostly did not change: a device
     is a function of its text, so a text read before gives the same (immutable) record again."""
-    texts = _DEVICE_TEXTS.get()
+    known = _DEVICE_TEXTS.get()
+    texts = known.texts if known is not None else {}
+    reuse = known is not None and known.reusable
     found: list[GuestDevice] = []
     for child in devices:
         if not isinstance(child.tag, str) or child.tag == "emulator":
             continue
-        text = texts.get(id(child)) if texts else None
-        if text is None:
-            found.append(parse_device(child))
+        text = texts.get(id(child))
+        if text is None or not reuse:
+            found.append(parse_device(child, text))
             continue
         device = _READ_BEFORE.get(text)
-        found.append(device if device is not None else _remember(text, parse_device(child, text)))
+        found.append(device if device is not None else _remember(text, child, parse_device(child, text)))
     return tuple(found)
 
 
 _READ_BEFORE: dict[str, GuestDevice] = {}
 _READ_BEFORE_MAX = 4096
-# a prefixed name (`<ovs:port`, ` xlink:href=`) depends on declarations outside the device's own text
-_PREFIXED_NAME = re.compile(r"<[A-Za-z_][\w.-]*:|\s[A-Za-z_][\w.-]*:[\w.-]+\s*=")
 
 
-def _remember(text: str, device: GuestDevice) -> GuestDevice:
-    """Keep a device record under its text (a bounded number of them), unless the text needs its
-    document's namespace declarations to mean what it means."""
-    if _PREFIXED_NAME.search(text) is None:
+def _remember(text: str, elem: ET.Element, device: GuestDevice) -> GuestDevice:
+    """Keep a device record under its text (a bounded number of them), unless the element has a prefixed
+    name (`<ovs:port>`, `xlink:href=`): what that means depends on declarations outside the text."""
+    if not any(e.tag[:1] == "{" or "{" in "".join(e.attrib) for e in elem.iter()):
         if len(_READ_BEFORE) >= _READ_BEFORE_MAX:
             _READ_BEFORE.clear()
         _READ_BEFORE[text] = device
@@ -410,6 +421,15 @@ _DISK_KINDS = {"disk": DeviceKind.DISK, "cdrom": DeviceKind.CDROM, "floppy": Dev
                "lun": DeviceKind.LUN}
 
 
+def _first_grandchild(elem: ET.Element, child: str, grandchild: str) -> ET.Element | None:
+    """`elem.find("child/grandchild")` without ElementPath's parsing of the path."""
+    for parent in elem.findall(child):
+        found = parent.find(grandchild)
+        if found is not None:
+            return found
+    return None
+
+
 def _first_children(elem: ET.Element) -> dict[str, ET.Element]:
     """The first child of each tag, what `elem.find(tag)` would give, from one pass over the children."""
     found: dict[str, ET.Element] = {}
@@ -449,8 +469,7 @@ def _disk_source(disk_type: str, src: ET.Element | None) -> str:
 
 def _backing_store(elem: ET.Element) -> str:
     """The image a qcow2 overlay sits on (first level only), as libvirt reports it."""
-    store = elem.find("backingStore")
-    bs = store.find("source") if store is not None else None
+    bs = _first_grandchild(elem, "backingStore", "source")
     if bs is None:
         return ""
     return bs.get("file") or bs.get("dev") or bs.get("name") or ""
@@ -502,8 +521,7 @@ def _interface(elem: ET.Element, warnings: list[str]) -> Fields:
             source = src.get("path", "")
         else:
             source = src.get("dev") or src.get("address") or src.get("path") or ""
-    vlan = elem.find("vlan")
-    vlan_tags = ",".join(t.get("id", "") for t in vlan.findall("tag")) if vlan is not None else ""
+    vlan_tags = ",".join(t.get("id", "") for vlan in elem.findall("vlan") for t in vlan.findall("tag"))
     teaming = child_attr(elem, "teaming", "type")
     fields: Fields = {
         "kind": kind,

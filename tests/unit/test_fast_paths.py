@@ -263,12 +263,41 @@ def test_a_device_that_needs_its_documents_namespaces_is_not_remembered(monkeypa
     from ztui import domxml
 
     monkeypatch.setattr(domxml, "_READ_BEFORE", {})
-    text = ("<domain type='kvm' xmlns:x='urn:x'><name>g</name><uuid>6a1c2c3e-0000-4000-8000-000000000002</uuid>"
-            "<devices>\n  <panic model='s390' x:y='1'/>\n  <x:gadget/>\n  <rng model='virtio'/>\n</devices></domain>")
+    text = ("<domain type='kvm' xmlns:x='urn:x' xmlns:é='urn:e'><name>g</name>"
+            "<uuid>6a1c2c3e-0000-4000-8000-000000000002</uuid><devices>\n  <panic model='s390' x:y='1'/>\n"
+            "  <memballoon model='none' é:z='2'/>\n  <rng model='virtio'/>\n</devices></domain>")
     guest = parse_domain(text)
-    assert [d.xml for d in guest.devices] == ["<panic model='s390' x:y='1'/>", "<x:gadget/>", "<rng model='virtio'/>"]
+    assert [d.xml for d in guest.devices] == ["<panic model='s390' x:y='1'/>", "<memballoon model='none' é:z='2'/>",
+                                              "<rng model='virtio'/>"]
     assert list(domxml._READ_BEFORE) == ["<rng model='virtio'/>"]
     assert parse_domain(text) == guest
+    # a prefixed element is not cut at lines at all, and texts cut by expat are never reused
+    monkeypatch.setattr(domxml, "_READ_BEFORE", {})
+    parse_domain(text.replace("<rng model='virtio'/>", "<x:gadget/>"))
+    assert not domxml._READ_BEFORE
+
+
+def test_documents_that_could_mislead_the_line_cut_or_the_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui import domxml
+
+    monkeypatch.setattr(domxml, "_READ_BEFORE", {})
+    disk = "<disk type='file' device='disk'>\n    <source file='{}'/>\n    <target dev='vda'/>\n  </disk>"
+    # a copy of a devices block in the metadata, with another disk
+    decoy = (f"<domain type='kvm'><name>a</name><metadata><app xmlns='urn:x'><devices>\n  {disk.format('/X.qcow2')}"
+             f"\n</devices></app></metadata><devices>\n  {disk.format('/Y.qcow2')}\n</devices></domain>")
+    assert [d.source for d in parse_domain(decoy).devices] == ["/Y.qcow2"]
+    plain = DOMAIN.format(devices=f"<devices>\n  {disk.format('/X.qcow2')}\n</devices>")
+    assert [d.source for d in parse_domain(plain).devices] == ["/X.qcow2"]
+    # two children on one line, the lines below shifted so that tags and closings still match
+    shifted = DOMAIN.format(devices="<devices>\n  <memballoon model='none'/><panic model='s390'/>\n"
+                                    "  <panic model='x'><foo/>\n  <panic/></panic>\n</devices>")
+    assert [d.xml for d in parse_domain(shifted).devices] == [
+        "<memballoon model='none'/>", "<panic model='s390'/>", "<panic model='x'><foo/>\n  <panic/></panic>"]
+    # an entity gives the same text another meaning in another document
+    entity = "<!DOCTYPE domain [<!ENTITY img '{}'>]>" + DOMAIN.format(
+        devices=f"<devices>\n  {disk.format('&img;')}\n</devices>")
+    assert [d.source for d in parse_domain(entity.format("/a.img")).devices] == ["/a.img"]
+    assert [d.source for d in parse_domain(entity.format("/b.img")).devices] == ["/b.img"]
 
 
 def test_examining_odd_spellings_of_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
