@@ -136,11 +136,10 @@ class _FileExaminer:
         """realpath of a path that is not a symlink itself (its directory's realpath plus its name), and
         the directory it is in."""
         if not path.startswith("/") or "/." in path or "//" in path or path.endswith("/"):
-            path = os.path.abspath(path)  # relative, `.`, `..` or doubled slashes: normalised first
-        directory, _, name = path.rpartition("/")
-        if not name or name in (".", ".."):
+            # relative, `.`, `..` or doubled slashes: `..` after a symlink means its target's parent
             real = os.path.realpath(path)
             return real, os.path.dirname(real)
+        directory, _, name = path.rpartition("/")
         real_dir = self.real_dirs.get(directory)
         if real_dir is None:
             real_dir = self.real_dirs[directory] = os.path.realpath(directory or "/")

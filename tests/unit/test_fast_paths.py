@@ -308,9 +308,14 @@ def test_examining_odd_spellings_of_paths(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / ".hidden.img").write_bytes(b"")
     (tmp_path / "d" / "a.img").write_bytes(b"")
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "x.img").write_bytes(b"")
+    (tmp_path / "lnk").symlink_to(tmp_path / "real" / "sub")
+    (tmp_path / "lnkdir").symlink_to(tmp_path / "real")
     monkeypatch.chdir(tmp_path)
     spellings = ["d/a.img", "./d/a.img", f"{tmp_path}//d/a.img", f"{tmp_path}/d/../d/a.img",
-                 f"{tmp_path}/d/.hidden.img", "/a.img", "/", "/etc", f"{tmp_path}/d/"]
+                 f"{tmp_path}/d/.hidden.img", "/a.img", "/", "/etc", f"{tmp_path}/d/",
+                 f"{tmp_path}/lnk/../x.img", f"{tmp_path}/lnkdir/", f"{tmp_path}/lnk/.", f"{tmp_path}/lnk/.."]
     for info in files_info(spellings):
         assert info.realpath == (os.path.realpath(info.path) if info.exists else ""), info.path
 
