@@ -79,3 +79,15 @@ def test_a_half_whose_parsed_names_differ_from_libvirts_is_refused(host_uri: str
     finally:
         conn.close()
     assert tree_split._encode_part(None, [fetched]) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("always_split")
+def test_no_second_process_to_be_had_leaves_the_whole_to_this_process(host_uri: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = len(os.listdir("/proc/self/fd"))
+    assert split(host_uri, []) == one_process(host_uri, [])
+    assert len(os.listdir("/proc/self/fd")) == before  # both ends of the pipe closed

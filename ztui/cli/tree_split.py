@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,24 +77,41 @@ def _encode_part(records: HostRecords, part: Sequence[FetchedGuest]) -> str | No
     return _encode(records, guests)
 
 
+def _child(records: HostRecords, part: Sequence[FetchedGuest], read_end: int, write_end: int) -> int:
+    """The child's whole life: encode its half, write it, and tell how it went (it then ends without
+    any clean-up, so nothing of the parent's runs twice)."""
+    try:
+        os.close(read_end)
+        text = _encode_part(records, part)
+        if text is None:
+            return 1
+        with os.fdopen(write_end, "wb") as out:
+            out.write(text.encode())
+        return 0
+    except BaseException:  # whatever happens here, the parent does this half itself
+        return 1
+
+
 def _in_two_processes(records: HostRecords, first: Sequence[FetchedGuest],
                       second: Sequence[FetchedGuest]) -> str | None:
     """Both halves encoded and joined, the second by a forked child; None when either half failed."""
+    parent = os.getpid()
     read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: it only computes and writes, and ends without running any clean-up
-        code = 1
-        try:
-            os.close(read_end)
-            text = _encode_part(records, second)
-            if text is not None:
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(text.encode())
-                code = 0
-        except BaseException:  # whatever happens here, the parent does this half itself
-            code = 1
-        finally:
-            os._exit(code)
+    # the child must never get to this process's own code: Ctrl-C stays blocked there (the parent, which
+    # gets it, closes the pipe, and the child's write then fails and ends it)
+    interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+    except OSError as exc:  # no memory or processes to spare: one process does it all
+        log.debug("no second process: %s", exc)
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+    if pid == 0:
+        os._exit(_child(records, second, read_end, write_end))
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         try:
