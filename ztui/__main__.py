@@ -158,9 +158,16 @@ def entry() -> None:
     code, one_shot = _run(None)
     if not one_shot:
         sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # a reader that went away (BrokenPipeError) included
-            stream.flush()
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): what it wanted it has
+        pass
+    except (OSError, ValueError) as exc:  # a full disk, a closed stream: the output is not complete
+        error(f"cannot write the output: {exc}")
+        code = 120  # what Python itself ends with when this flush fails at exit
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
     logging.shutdown()
     os._exit(code)
 

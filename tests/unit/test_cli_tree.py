@@ -144,3 +144,14 @@ def test_the_console_script_prints_everything_and_a_closed_pipe_is_quiet(tmp_pat
     reader.stdout.close()  # like `| head -c 10`
     assert reader.wait(timeout=60) == 0
     assert reader.stderr.read() == b""
+
+
+def test_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.xml"  # its JSON fits the output buffer: the write fails only at the last flush
+    tiny.write_text("<domain type='kvm'><name>tiny</name><devices><panic model='s390'/></devices></domain>")
+    script = Path(sys.executable).with_name("ztui")
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([script, "tree", "--domain-xml", str(tiny), "--json"], stdout=full, env=buffered,
+                                stderr=subprocess.PIPE, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0 and "No space left" in result.stderr
