@@ -99,7 +99,7 @@ def _shared(chain: _Chain, key: Hashable, build: Callable[[_Chain], None]) -> No
         try:
             build(alone)
         finally:
-            del derived[key]
+            derived.pop(key, None)
         steps = derived[key] = tuple(alone.steps)
     if chain.seen.isdisjoint(s.device_key for s in steps):
         chain.steps.extend(steps)

@@ -97,13 +97,13 @@ def host_json_compact(host: Host, guests: str | None = None) -> str:
 
 def guests_json_compact(guests: Iterable[Guest]) -> str:
     """Guests, compact, joined with commas."""
-    encoded: dict[int, str] = {}
+    encoded: dict[int, tuple[GuestDevice, str]] = {}  # the record is kept too, so its id stays its own
 
     def device_text(device: GuestDevice) -> str:
-        text = encoded.get(id(device))
-        if text is None:
-            text = encoded[id(device)] = _device_compact(device)
-        return text
+        known = encoded.get(id(device))
+        if known is None:
+            known = encoded[id(device)] = (device, _device_compact(device))
+        return known[1]
 
     def guest_text(guest: Guest) -> str:
         devices = ",".join(device_text(d) for d in guest.devices)

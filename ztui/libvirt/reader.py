@@ -45,11 +45,15 @@ def _states(conn: libvirt.virConnect, domains: list[libvirt.virDomain]) -> dict[
     except libvirt.libvirtError as exc:
         log.debug("bulk state read failed, reading one by one: %s", libvirt_reason(exc))
     for dom in domains:
-        try:
-            states[dom.UUIDString()] = GuestState.from_libvirt(dom.state()[0])
-        except libvirt.libvirtError:
-            states[dom.UUIDString()] = GuestState.UNKNOWN
+        states[dom.UUIDString()] = _state_of(dom)
     return states
+
+
+def _state_of(dom: libvirt.virDomain) -> GuestState:
+    try:
+        return GuestState.from_libvirt(dom.state()[0])
+    except libvirt.libvirtError:
+        return GuestState.UNKNOWN
 
 
 def _transient_uuids(conn: libvirt.virConnect) -> set[str] | None:
@@ -134,6 +138,9 @@ def fetch_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
     transient = _transient_uuids(conn)
     # asked before the fetching starts: see _fetch_xmls
     idents = [(str(dom.UUIDString()), str(dom.name())) for dom in domains]
+    for dom, (uuid, _) in zip(domains, idents, strict=True):
+        if uuid not in states:  # defined after the bulk call, or left out of it: asked alone
+            states[uuid] = _state_of(dom)
     return [FetchedGuest(uuid, name, states.get(uuid), _persistent(uuid, transient), xml)
             for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True) if xml is not None]
 
