@@ -87,11 +87,6 @@ def _kind(mode: int) -> str:
     return "other"
 
 
-def file_info(path: str, mounts: list[Mount] | None = None) -> FileInfo:
-    """Facts about one path; a missing or unreadable file is a record saying so, never an exception."""
-    return _FileExaminer(read_mounts() if mounts is None else mounts).examine(path)
-
-
 def files_info(paths: Iterable[str]) -> tuple[FileInfo, ...]:
     """Facts about several paths, reading mountinfo once."""
     unique = list(dict.fromkeys(p for p in paths if p))

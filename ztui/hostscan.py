@@ -83,15 +83,9 @@ def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
     return tuple(found)
 
 
-def read_volumes(conn: Any, guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
-    """Pool and volume of each disk path libvirt manages: every pool's volumes listed once (a few calls per
-    pool), not two lookups per disk path, which cost thousands of round trips on a big host."""
-    wanted = _volume_paths(guests)
-    return volumes_for(read_pool_volumes(conn), guests) if wanted else ()
-
-
 def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
-    """Every volume of every active pool."""
+    """Every volume of every active pool, each pool listed once (a few calls per pool): looking up each
+    disk path instead cost thousands of round trips on a big host."""
     import libvirt
 
     found: list[VolumeInfo] = []

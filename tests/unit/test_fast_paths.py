@@ -232,7 +232,10 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
     from ztui.libvirt.reader import read_host
     from ztui.model import Host
     from ztui.resolve import resolve_host
-    from ztui.tree_json import tree_json, tree_json_compact
+    from ztui.tree_json import host_json_compact, hosts_json_compact, tree_json
+
+    def tree_json_compact(hosts: list[Host]) -> str:
+        return hosts_json_compact([host_json_compact(h) for h in hosts])
 
     conn = libvirt.open(big_host)
     try:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ztui.hostscan import HostRecords, inventory_for, read_host_records
-from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, read_hostname
+from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, guests_from_fetched, read_hostname
 from ztui.model import Guest, Host, HostDevice
 from ztui.resolve import resolve_host
 from ztui.tree_json import guests_json_compact, host_json_compact
@@ -56,10 +56,7 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
         text = _in_two_processes(records, fetched[:middle], fetched[middle:])
         if text is not None:
             return host_json_compact(host, text)
-    guests = [guest_from_fetched(f) for f in fetched]
-    if not names:
-        guests.sort(key=lambda g: g.name)
-    return host_json_compact(host, _encode(records, guests))
+    return host_json_compact(host, _encode(records, guests_from_fetched(fetched, by_name=not names)))
 
 
 def _encode(records: HostRecords | None, guests: Sequence[Guest]) -> str:

@@ -113,10 +113,7 @@ def list_domains(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
 
 def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -> tuple[Guest, ...]:
     """Every guest (or the named ones) with state and persistence, sorted by name."""
-    guests = [guest_from_fetched(f) for f in fetch_guests(conn, names)]
-    if not names:
-        guests.sort(key=lambda g: g.name)
-    return tuple(guests)
+    return guests_from_fetched(fetch_guests(conn, names), by_name=not names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +140,14 @@ def fetch_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
             states[uuid] = _state_of(dom)
     return [FetchedGuest(uuid, name, states.get(uuid), _persistent(uuid, transient), xml)
             for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True) if xml is not None]
+
+
+def guests_from_fetched(fetched: Iterable[FetchedGuest], *, by_name: bool) -> tuple[Guest, ...]:
+    """The guests of fetched XML, in the order fetched or sorted by name."""
+    guests = [guest_from_fetched(f) for f in fetched]
+    if by_name:
+        guests.sort(key=lambda g: g.name)
+    return tuple(guests)
 
 
 def guest_from_fetched(fetched: FetchedGuest) -> Guest:
