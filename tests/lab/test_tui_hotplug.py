@@ -8,10 +8,22 @@ import pytest
 
 from tests.lab.support import Lab
 from tests.ui.conftest import wait_until
+from ztui.model import Guest
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.attach import AttachScreen
 from ztui.ui.screens.confirm import ConfirmScreen
 from ztui.ui.widgets.guest_tree import NodeRef, device_key
+
+
+async def open_wizard(app: ZtuiApp, pilot, uri: str, name: str) -> Guest:  # type: ignore[no-untyped-def]
+    """Wait for the host, put the cursor on guest `name` and open the attach wizard with `a`."""
+    assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+    guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == name)
+    assert app.main is not None
+    app.main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
+    await pilot.press("a")
+    assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+    return guest
 
 
 @pytest.fixture
@@ -25,13 +37,9 @@ async def test_attach_wizard_then_detach(lab: Lab, state: Path) -> None:
     image = state / "wizard.qcow2"
     app = ZtuiApp([uri])
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
-        guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == "lnxa03")
+        guest = await open_wizard(app, pilot, uri, "lnxa03")
         main = app.main
         assert main is not None
-        main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
-        await pilot.press("a")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
         await pilot.press(*str(image))
         await pilot.pause(0.1)
         await pilot.press("ctrl+s")
@@ -80,13 +88,7 @@ async def test_wizard_offers_the_hosts_networks_and_refuses_bad_input(lab: Lab, 
     uri = lab.uris["zlab-a"]
     app = ZtuiApp([uri])
     async with app.run_test(size=(120, 40)) as pilot:
-        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
-        guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == "lnxa03")
-        main = app.main
-        assert main is not None
-        main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
-        await pilot.press("a")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+        await open_wizard(app, pilot, uri, "lnxa03")
         screen = app.screen
         assert isinstance(screen, AttachScreen)
         screen.query_one("#attach-kind", Select).value = "net"
