@@ -59,6 +59,8 @@ class MainScreen(Screen[None]):
     # --- applying changes -----------------------------------------------------------------------------
 
     def apply(self, change: Change) -> None:
+        if not self.query(GuestTree):  # the app is closing and took the tree down: nothing left to show
+            return
         entry = self.fleet.hosts[change.uri]
         if change.what == "host":
             self.guest_tree.show_host(entry)
