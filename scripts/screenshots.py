@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ztui.cli.labhosts import lab_uris
+
 from ztui.ui.app import ZtuiApp
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"

@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from ztui.inventory import build_inventory
+from ztui.host.inventory import build_inventory
+from ztui.host.udev import read_device, udev_devices
 from ztui.model import HostDeviceKind
-from ztui.udev import read_device, udev_devices
 
 Z_DASD = "/sys/devices/css0/0.0.0011/0.0.5c40"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ztui.udev import UdevWatch
+from ztui.host.udev import UdevWatch
 
 LO_UEVENT = Path("/sys/class/net/lo/uevent")
 

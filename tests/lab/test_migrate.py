@@ -24,9 +24,9 @@ import libvirt
 import pytest
 
 from tests.lab.support import Lab
-from ztui.domxml import parse_domain
 from ztui.lab.kernel import idle_kernel_bytes
 from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.libvirtxml.domain import parse_domain
 from ztui.ops.migration import MigrationControl, MigrationOptions, preflight, run_migration
 
 A, B = "zlab-a", "zlab-b"

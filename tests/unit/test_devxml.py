@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DOMAIN_FIXTURES
-from ztui.devxml import (
+from ztui.libvirtxml.devices import (
     DiskSpec,
     HostdevSpec,
     InterfaceSpec,
@@ -17,7 +17,7 @@ from ztui.devxml import (
     parse_pci,
     spec_from_device,
 )
-from ztui.domxml import parse_device_xml, parse_domain
+from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import CcwAddress, DeviceKind, GuestDevice, PciAddress, Zpci
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DOMAIN_FIXTURES, FIXTURES
-from ztui.domxml import parse_device_xml, parse_domain
+from ztui.libvirtxml.common import XmlError, parse_int
+from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import (
     AddressType,
     CcwAddress,
@@ -16,7 +17,6 @@ from ztui.model import (
     GuestState,
     PciAddress,
 )
-from ztui.xmlutil import XmlError, parse_int
 
 DOMAIN = FIXTURES / "libvirt" / "domain"
 

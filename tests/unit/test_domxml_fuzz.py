@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import DOMAIN_FIXTURES
 from tests.xml_mutation import mutated_xml, odd_values
-from ztui.domxml import parse_domain
+from ztui.libvirtxml.common import XmlError
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Host
-from ztui.tree_json import guest_json
-from ztui.tree_text import render_hosts
-from ztui.xmlutil import XmlError
+from ztui.report.tree_json import guest_json
+from ztui.report.tree_text import render_hosts
 
 TEXTS = [p.read_text() for p in DOMAIN_FIXTURES]
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import DOMAIN_FIXTURES
-from ztui.domxml import _cut_at_lines, _parse_with_expat_offsets, parse_domain
 from ztui.lab.testdriver import write_testdriver
+from ztui.libvirtxml.domain import _cut_at_lines, _parse_with_expat_offsets, parse_domain
 from ztui.model import (
     BackingStep,
     CcwAddress,
@@ -138,7 +138,7 @@ def test_a_guest_gone_during_the_read_is_left_out(big_host: str, monkeypatch: py
 
 
 def test_a_device_text_read_before_gives_the_same_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ztui import domxml
+    from ztui.libvirtxml import domain as domxml
 
     devices = ("<devices>\n  <panic model='s390'/>\n  <disk type='file' device='disk'>\n"
                "    <source file='/{image}'/>\n    <target dev='vda' bus='virtio'/>\n  </disk>\n</devices>")
@@ -156,7 +156,7 @@ def test_examining_many_files_says_what_realpath_and_mount_of_say(tmp_path: Path
     import os
     import stat
 
-    from ztui.hostfs import files_info, mount_of, read_mounts
+    from ztui.host.files import files_info, mount_of, read_mounts
 
     (tmp_path / "pool").mkdir()
     (tmp_path / "pool" / "a.qcow2").write_bytes(b"x" * 10)
@@ -185,8 +185,8 @@ def _in_place(chain: Any, key: object, build: Any) -> None:
 
 def test_shared_steps_equal_steps_built_in_place(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
-    from ztui import resolve
-    from ztui.hostscan import scan_host
+    from ztui.host import resolve as resolve
+    from ztui.host.scan import scan_host
     from ztui.libvirt.reader import read_host
 
     conn = libvirt.open(big_host)
@@ -204,9 +204,9 @@ def test_shared_steps_equal_steps_built_in_place(big_host: str, monkeypatch: pyt
 def test_a_chain_that_loops_through_a_shared_part_is_built_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
     """A loop device whose backing file lives on the file system the loop device carries: the steps below
     the file system hold the loop device again, which the chain has already."""
-    from ztui import resolve
-    from ztui.domxml import parse_device_xml
-    from ztui.inventory import FileInfo, build_inventory
+    from ztui.host import resolve as resolve
+    from ztui.host.inventory import FileInfo, build_inventory
+    from ztui.libvirtxml.domain import parse_device_xml
 
     loop = HostDevice(kind=HostDeviceKind.BLOCK, name="loop0", id="/dev/loop0", devnodes=("/dev/loop0",),
                       facts=(Fact("devtype", "disk", "udev"), Fact("majmin", "7:0", "udev"),
@@ -228,11 +228,11 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
 
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.cli.tree import load_domain_files
-    from ztui.hostscan import scan_host
+    from ztui.host.resolve import resolve_host
+    from ztui.host.scan import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import Host
-    from ztui.resolve import resolve_host
-    from ztui.tree_json import host_json_compact, hosts_json_compact, tree_json
+    from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json
 
     def tree_json_compact(hosts: list[Host]) -> str:
         return hosts_json_compact([host_json_compact(h) for h in hosts])
@@ -252,7 +252,7 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
 @pytest.mark.parametrize("path", DOMAIN_FIXTURES, ids=lambda p: p.name)
 def test_a_document_read_again_gives_the_guest_a_first_reading_gives(path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from ztui import domxml
+    from ztui.libvirtxml import domain as domxml
 
     monkeypatch.setattr(domxml, "_READ_BEFORE", {})
     text = path.read_text()
@@ -263,7 +263,7 @@ def test_a_document_read_again_gives_the_guest_a_first_reading_gives(path: Path,
 
 
 def test_a_device_that_needs_its_documents_namespaces_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ztui import domxml
+    from ztui.libvirtxml import domain as domxml
 
     monkeypatch.setattr(domxml, "_READ_BEFORE", {})
     text = ("<domain type='kvm' xmlns:x='urn:x' xmlns:é='urn:e'><name>g</name>"
@@ -281,7 +281,7 @@ def test_a_device_that_needs_its_documents_namespaces_is_not_remembered(monkeypa
 
 
 def test_documents_that_could_mislead_the_line_cut_or_the_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ztui import domxml
+    from ztui.libvirtxml import domain as domxml
 
     monkeypatch.setattr(domxml, "_READ_BEFORE", {})
     disk = "<disk type='file' device='disk'>\n    <source file='{}'/>\n    <target dev='vda'/>\n  </disk>"
@@ -306,7 +306,7 @@ def test_documents_that_could_mislead_the_line_cut_or_the_reuse(monkeypatch: pyt
 def test_examining_odd_spellings_of_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from ztui.hostfs import files_info
+    from ztui.host.files import files_info
 
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / ".hidden.img").write_bytes(b"")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.conftest import FIXTURES
-from ztui.domxml import parse_domain
-from ztui.filtering import match_guest
 from ztui.fleet import Fleet
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import BackingStep, GuestState, Host
+from ztui.report.filtering import match_guest
 
 DOMAIN = FIXTURES / "libvirt" / "domain"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ztui.domxml import parse_device_xml, parse_domain
+from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import DeviceKind, Guest, PciAddress
 from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo, is_local_uri
 from ztui.ops.hotplug import (

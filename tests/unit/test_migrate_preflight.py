@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ztui.domxml import parse_domain
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind, MdevType
 from ztui.ops.migrate_plan import MigrationOptions
 from ztui.ops.migrate_preflight import HostFacts, assess, unreachable

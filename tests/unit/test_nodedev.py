@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES, NODEDEV_FIXTURES
 from tests.xml_mutation import mutated_xml, odd_values
-from ztui.model import HostDevice, HostDeviceKind, MdevType
-from ztui.nodedev import (
+from ztui.libvirtxml.common import XmlError
+from ztui.libvirtxml.nodedev import (
     _INTERNAL_ERROR,
     parse_nodedev,
     parse_nodedev_text,
     parse_nodedevs,
     split_concatenated_devices,
 )
-from ztui.xmlutil import XmlError
+from ztui.model import HostDevice, HostDeviceKind, MdevType
 
 MDEVCTL_MULTIPLE = FIXTURES / "libvirt" / "mdevctl" / "mdevctl-list-multiple.out.xml"
 K = HostDeviceKind

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ztui
-from ztui.resources import styles_dir, stylesheets
+from ztui.ui.resources import styles_dir, stylesheets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,14 +44,14 @@ def test_wheel_carries_the_stylesheets(tmp_path: Path) -> None:
             member = f"ztui/styles/{sheet.name}"
             assert member in names, f"{member} is not in {wheel.name}"
             assert archive.read(member) == sheet.read_bytes()
-        assert "ztui/resources.py" in names
+        assert "ztui/ui/resources.py" in names
         assert not any(name.startswith("styles/") for name in names), "styles/ must live inside ztui/"
         archive.extractall(tmp_path / "site")
 
     # the unpacked wheel alone on sys.path (-S: no site-packages, so neither the editable install nor
     # Textual can be imported): resources must resolve inside it, with nothing but the standard library
     probe = (
-        "import ztui, ztui.resources as r\n"
+        "import ztui, ztui.ui.resources as r\n"
         "print(ztui.__file__)\n"
         "print(r.styles_dir())\n"
         "print(*[p.name for p in r.stylesheets()], sep=',')\n"

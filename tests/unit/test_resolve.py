@@ -8,12 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
-from ztui.domxml import parse_device_xml
-from ztui.hostfs import mount_of, parse_mountinfo
-from ztui.inventory import FileInfo, NetworkInfo, build_inventory, merge_devices
+from ztui.host.files import mount_of, parse_mountinfo
+from ztui.host.inventory import FileInfo, NetworkInfo, build_inventory, merge_devices
+from ztui.host.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
+from ztui.host.usage import conflicts, eligibility, users_of
+from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import Fact, Guest, GuestState, Host, HostDevice, HostDeviceKind
-from ztui.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
-from ztui.usage import conflicts, eligibility, users_of
 
 NODEDEV = FIXTURES / "libvirt" / "nodedev"
 
@@ -86,7 +86,7 @@ def test_no_inventory_no_warnings() -> None:
 
 
 def test_remote_host_from_libvirt_node_devices() -> None:
-    from ztui.nodedev import parse_nodedev
+    from ztui.libvirtxml.nodedev import parse_nodedev
 
     names = ["mdev_c60cc60c_c60c_c60c_c60c_c60cc60cc60c.xml", "css_0_0_fffe_mdev_types_channel_dev_addr.xml",
              "ap_matrix.xml", "ap_07_0038.xml", "ap_card07.xml", "ccwgroup_0_0_bd00.xml",
@@ -190,8 +190,8 @@ def test_paths_to_examine_and_resolve_guest() -> None:
 
 def test_every_domain_fixture_resolves_without_error() -> None:
     from tests.conftest import DOMAIN_FIXTURES
-    from ztui.domxml import parse_domain
-    from ztui.xmlutil import XmlError
+    from ztui.libvirtxml.common import XmlError
+    from ztui.libvirtxml.domain import parse_domain
 
     for path in DOMAIN_FIXTURES:
         try:

@@ -20,7 +20,7 @@ from ztui.lab.testdriver import (
     node_device_counts,
     write_testdriver,
 )
-from ztui.nodedev import parse_nodedev
+from ztui.libvirtxml.nodedev import parse_nodedev
 
 GUESTS = 12
 

@@ -12,7 +12,7 @@ from ztui.cli.tree import read_connected_hosts
 from ztui.lab.testdriver import write_testdriver
 from ztui.libvirt.reader import FetchedGuest
 from ztui.model import Host
-from ztui.tree_json import host_json_compact
+from ztui.report.tree_json import host_json_compact
 
 libvirt: Any = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 GUESTS = 30

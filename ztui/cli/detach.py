@@ -49,6 +49,7 @@ def run_detach(args: argparse.Namespace) -> int:
 
 
 def _detach(args: argparse.Namespace) -> int:
+    from ztui.libvirtxml.common import pretty_xml
     from ztui.ops.hotplug import (
         BadRequest,
         audit_detach,
@@ -58,7 +59,6 @@ def _detach(args: argparse.Namespace) -> int:
         read_facts,
         virsh_detach,
     )
-    from ztui.xmlutil import pretty_xml
 
     refuse_readonly(args, "detach devices")
     with open_guest(args) as (conn, dom, uri):

@@ -23,12 +23,12 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict[str, Any]:
     """One host's grouped inventory as a JSON-ready dict; raises ConnectError / libvirtError."""
-    from ztui.hostdevs_view import inventory_json
-    from ztui.hostscan import local_udev_devices, scan_host
+    from ztui.host.resolve import resolve_host
+    from ztui.host.scan import local_udev_devices, scan_host
+    from ztui.host.usage import conflicts, users_of
     from ztui.libvirt.connection import is_local, open_connection
     from ztui.libvirt.reader import read_host
-    from ztui.resolve import resolve_host
-    from ztui.usage import conflicts, users_of
+    from ztui.report.hostdevs import inventory_json
 
     conn = open_connection(uri, readonly=readonly)
     try:
@@ -50,8 +50,8 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
 def run_hostdevs(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.hostdevs_view import render_text
     from ztui.libvirt.connection import ConnectError, libvirt_reason, resolve_uris
+    from ztui.report.hostdevs import render_text
 
     hosts: list[dict[str, Any]] = []
     failed = False

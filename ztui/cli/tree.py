@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, use_colour
-from ztui.domxml import guest_from_element
+from ztui.libvirtxml.common import XmlError, parse_xml
+from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host, HostDevice
-from ztui.tree_json import host_json_compact, hosts_json_compact, tree_json
-from ztui.tree_text import render_hosts
-from ztui.xmlutil import XmlError, parse_xml
+from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json
+from ztui.report.tree_text import render_hosts
 
 
 def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -92,7 +92,7 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
 
 def local_udev(uri: str, udev_cache: list[tuple[HostDevice, ...]]) -> tuple[HostDevice, ...] | None:
     """udev's records for a local URI (one walk, kept in `udev_cache`, for every local URI), else None."""
-    from ztui.hostscan import local_udev_devices
+    from ztui.host.scan import local_udev_devices
     from ztui.libvirt.connection import is_local
 
     if not is_local(uri):
@@ -107,8 +107,8 @@ def with_backing(conn: object, host: Host, udev_cache: list[tuple[HostDevice, ..
     resolved against every guest. A failure here costs the chains, never the tree."""
     import libvirt
 
-    from ztui.hostscan import scan_host
-    from ztui.resolve import resolve_host
+    from ztui.host.resolve import resolve_host
+    from ztui.host.scan import scan_host
 
     assert host.uri is not None
     try:

@@ -17,11 +17,11 @@ import signal
 from collections.abc import Sequence
 from typing import Any
 
-from ztui.hostscan import HostRecords, inventory_for, read_host_records
+from ztui.host.resolve import resolve_host
+from ztui.host.scan import HostRecords, inventory_for, read_host_records
 from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, guests_from_fetched, read_hostname
 from ztui.model import Guest, Host, HostDevice
-from ztui.resolve import resolve_host
-from ztui.tree_json import guests_json_compact, host_json_compact
+from ztui.report.tree_json import guests_json_compact, host_json_compact
 
 log = logging.getLogger("ztui")
 
@@ -38,8 +38,8 @@ def can_split(guests: int) -> bool:
 
 
 def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> str:
-    """One connected host as compact JSON (`ztui.tree_json.host_json_compact` of what `read_host` and
-    the backing chains give). `udev` as for `ztui.hostscan.scan_host`."""
+    """One connected host as compact JSON (`ztui.report.tree_json.host_json_compact` of what `read_host` and
+    the backing chains give). `udev` as for `ztui.host.scan.scan_host`."""
     import libvirt
 
     host = Host(uri=uri, hostname=read_hostname(conn), connected=True)

@@ -182,19 +182,6 @@ def _add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     testdriver.set_defaults(func=cmd_testdriver)
 
 
-def lab_uris() -> list[str]:
-    """For `ztui --lab`: start the lab if needed and return its URIs (one error line and exit if not)."""
-    from ztui.lab.hosts import ensure_lab
-
-    try:
-        return [host.uri for host in ensure_lab()]
-    except LabError as exc:
-        _error(str(exc))
-        if exc.details:
-            print(exc.details, file=sys.stderr)
-        raise SystemExit(EXIT_FAILED) from None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ztui.lab.cli start|status|stop|testdriver`: the lab commands without the rest of ztui."""
     parser = argparse.ArgumentParser(prog="ztui-lab", description="ztui's lab commands")

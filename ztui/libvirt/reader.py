@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import libvirt
 
-from ztui.domxml import parse_domain
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirtxml.common import XmlError
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Guest, GuestState, Host, HostDevice
-from ztui.xmlutil import XmlError
 
 log = logging.getLogger("ztui.libvirt")
 
@@ -199,7 +199,7 @@ def read_guest_summaries(conn: libvirt.virConnect) -> tuple[Guest, ...]:
 
 def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
     """libvirt's node devices (works over remote connections, where udev is out of reach)."""
-    from ztui.nodedev import parse_nodedev  # imported here: reading node devices is optional
+    from ztui.libvirtxml.nodedev import parse_nodedev  # imported here: reading node devices is optional
 
     devices = []
     try:

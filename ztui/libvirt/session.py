@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import libvirt
 
-from ztui.inventory import Inventory
+from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
 from ztui.libvirt.reader import read_guest, read_guest_summaries, read_host, read_hostname
@@ -111,7 +111,7 @@ class HostSession:
         self._raw: dict[str, Guest] = {}  # guests as read, before their chains were resolved
         self._sent: dict[str, Guest] = {}  # guests as last handed to the sink
         self._inventory_pending = False
-        self._watch: object | None = None  # a ztui.udev.UdevWatch while connected to a local host
+        self._watch: object | None = None  # a ztui.host.udev.UdevWatch while connected to a local host
         self._sink = sink
         self._delays = tuple(reconnect_delays) or (1.0,)
         self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -242,8 +242,8 @@ class HostSession:
         self._sent = dict(self._raw)
         if not self.backing:
             return host
-        from ztui.hostscan import scan_host
-        from ztui.resolve import resolve_host
+        from ztui.host.resolve import resolve_host
+        from ztui.host.scan import scan_host
 
         try:
             self._inventory = scan_host(conn, self.uri, host.guests, udev=None if self.udev else ())
@@ -260,7 +260,7 @@ class HostSession:
             self._inventory_pending = False
         if self._conn is None or not self.backing:
             return
-        from ztui.resolve import resolve_guest
+        from ztui.host.resolve import resolve_guest
 
         inventory = self.fresh_inventory(tuple(self._raw.values()))
         if inventory is None:
@@ -276,8 +276,8 @@ class HostSession:
         """One guest's chains after an event: only its own image files are looked at again."""
         if self._inventory is None:
             return guest
-        from ztui.hostscan import refresh_files
-        from ztui.resolve import resolve_guest
+        from ztui.host.resolve import resolve_guest
+        from ztui.host.scan import refresh_files
 
         try:
             self._inventory = refresh_files(self._inventory, [guest])
@@ -290,7 +290,7 @@ class HostSession:
         conn = self._conn
         if conn is None:
             return None
-        from ztui.hostscan import scan_host
+        from ztui.host.scan import scan_host
 
         try:
             self._inventory = scan_host(conn, self.uri, guests, udev=None if self.udev else ())
@@ -404,7 +404,7 @@ class HostSession:
         if self._watch is not None or not (self.backing and self.udev and is_local(self.uri)):
             return
         try:
-            from ztui.udev import UdevWatch, udev_available
+            from ztui.host.udev import UdevWatch, udev_available
 
             if not udev_available():
                 return

@@ -20,8 +20,17 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ztui.devxml import DeviceSpec, DiskSpec, HostdevSpec, InterfaceSpec, SpecError, build_xml, parse_busid, parse_pci
-from ztui.hostfs import read_mounts
+from ztui.host.files import read_mounts
+from ztui.libvirtxml.devices import (
+    DeviceSpec,
+    DiskSpec,
+    HostdevSpec,
+    InterfaceSpec,
+    SpecError,
+    build_xml,
+    parse_busid,
+    parse_pci,
+)
 from ztui.model import CcwAddress, DeviceKind, Guest, format_pci
 from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo
 from ztui.ops.images import image_format, new_image_format

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ztui.inventory import Inventory
+from ztui.host.inventory import Inventory
+from ztui.host.usage import eligibility, users_of
 from ztui.model import Host, HostDevice, HostDeviceKind
-from ztui.usage import eligibility, users_of
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _virtual(dev: HostDevice) -> bool:
 
 
 def _mounted_majmins() -> set[str]:
-    from ztui.hostfs import read_mounts
+    from ztui.host.files import read_mounts
 
     try:
         return {m.majmin for m in read_mounts()}

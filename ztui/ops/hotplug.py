@@ -25,8 +25,8 @@ from typing import Any
 
 import libvirt
 
-from ztui.devxml import SpecError, parse_busid
-from ztui.domxml import parse_domain
+from ztui.libvirtxml.devices import SpecError, parse_busid
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Guest, GuestDevice
 from ztui.ops.attach_plan import (
     SOURCES,

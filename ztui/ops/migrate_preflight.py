@@ -23,10 +23,10 @@ from typing import Any
 
 import libvirt
 
-from ztui.domxml import parse_domain
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirtxml.domain import parse_domain
+from ztui.libvirtxml.nodedev import parse_nodedev
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState, HostDevice, HostDeviceKind, PciAddress
-from ztui.nodedev import parse_nodedev
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
 

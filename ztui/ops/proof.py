@@ -18,8 +18,8 @@ from enum import StrEnum
 
 import libvirt
 
-from ztui.domxml import parse_device_xml, parse_domain
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import DeviceCategory, Guest, GuestDevice
 
 DEFAULT_DETACH_TIMEOUT = 15.0

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import libvirt
 
-from ztui.devxml import SpecError, parse_busid
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirtxml.devices import SpecError, parse_busid
 
 VFIO_CCW_TYPE = "vfio_ccw-io"
 

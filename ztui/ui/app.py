@@ -26,9 +26,9 @@ from ztui.libvirt.session import (
     HostUp,
     InventoryChanged,
 )
-from ztui.resources import stylesheets
 from ztui.ui.messages import HostUpdate
 from ztui.ui.palette import FleetCommands
+from ztui.ui.resources import stylesheets
 from ztui.ui.screens.main import MainScreen
 from ztui.ui.screens.migrate import MigrationChanged, MigrationJob
 

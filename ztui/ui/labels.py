@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
-from ztui.tree_text import device_label, format_memory
+from ztui.report.tree_text import device_label, format_memory
 
 STATE_STYLES = {
     GuestState.RUNNING: "green",

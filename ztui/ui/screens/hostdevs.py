@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
 from ztui.fleet import Fleet
-from ztui.hostdevs_view import inventory_json
+from ztui.host.usage import conflicts, users_of
+from ztui.report.hostdevs import inventory_json
 from ztui.ui.widgets.details import DetailsPane, hostdev_details
-from ztui.usage import conflicts, users_of
 
 Entry = dict[str, Any]
 

@@ -231,9 +231,9 @@ class MainScreen(Screen[None]):
         self.app.call_from_thread(self.status, "")
 
     def action_detach(self) -> None:
+        from ztui.libvirtxml.common import pretty_xml
         from ztui.ops.hotplug import DetachPlan, virsh_detach
         from ztui.ui.screens.confirm import ConfirmScreen
-        from ztui.xmlutil import pretty_xml
 
         selected = self._selected()
         if selected is None or selected[0].kind not in ("device", "step"):

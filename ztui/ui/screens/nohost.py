@@ -42,9 +42,9 @@ class NoHostScreen(Screen[None]):
     @work(thread=True, exclusive=True)
     def _start_lab(self) -> None:
         try:
-            from ztui.cli.labhosts import lab_uris
+            from ztui.lab import ensure_lab
 
-            uris = lab_uris()
+            uris = [host.uri for host in ensure_lab()]
         except Exception as exc:  # any failure is shown on this screen, the app stays usable
             self.app.call_from_thread(self._failed, str(exc))
             return

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from ztui.fleet import HostEntry
 from ztui.model import DeviceKind, Guest, GuestDevice
-from ztui.tree_text import device_label, format_memory
+from ztui.report.tree_text import device_label, format_memory
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:

@@ -16,9 +16,9 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ztui.filtering import GuestMatch, match_guest
 from ztui.fleet import HostEntry
 from ztui.model import Guest, GuestDevice
+from ztui.report.filtering import GuestMatch, match_guest
 from ztui.ui.labels import device_label_text, guest_label, host_label, step_label
 
 
@@ -122,7 +122,7 @@ class GuestTree(Tree[NodeRef]):
             self._relabel_host(entry)
 
     def set_query(self, query: str) -> None:
-        """Narrow the tree to what matches (see ztui.filtering); an empty query shows everything."""
+        """Narrow the tree to what matches (see ztui.report.filtering); an empty query shows everything."""
         self.query_text = query
         for entry in self._entries.values():
             self.show_host(entry)

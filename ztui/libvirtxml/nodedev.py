@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ztui.libvirtxml.common import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType, format_busid, format_pci
-from ztui.xmlutil import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
 
 __all__ = [
     "XmlError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ztui.inventory import Inventory
+from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 
 __all__ = ["conflicts", "eligibility", "guest_uses", "users_of"]

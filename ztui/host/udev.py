@@ -9,7 +9,7 @@ pyudev enumerates; attribute values are read straight from the sysfs files inste
 re-reads one device after an event. `read_device(sys_path)` builds a fresh record for one device.
 
 Nothing here raises for odd data: a missing attribute is an empty fact, an unknown driver is just a name,
-and a device of a subsystem ztui does not know is skipped. Fact keys are the ones `ztui.resolve` reads.
+and a device of a subsystem ztui does not know is skipped. Fact keys are the ones `ztui.host.resolve` reads.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pyudev
 
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 
-log = logging.getLogger("ztui.udev")
+log = logging.getLogger("ztui.host.udev")
 
 SOURCE = "udev"
 

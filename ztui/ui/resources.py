@@ -3,7 +3,7 @@
 The stylesheets live at the top of the repository (`styles/`), not inside the `ztui` package, and the
 wheel carries them as `ztui/styles/` (pyproject's `force-include`). So there are two places to look:
 
-* an installed wheel: `<site-packages>/ztui/styles/`, right next to this module;
+* an installed wheel: `<site-packages>/ztui/styles/`, beside the `ztui` package's modules;
 * an editable install or a plain checkout on `sys.path`: the modules are imported from the checkout's
   `ztui/`, which has no `styles/`; the stylesheets are one level up, at the checkout's `styles/`.
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+#: the `ztui` package directory (this module is in `ztui/ui/`)
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def styles_dir() -> Path:

@@ -1,7 +1,7 @@
 """Gathering one host's inventory: udev (local hosts), libvirt node devices, networks, volumes and files.
 
 This is the impure edge of the host side: it talks to libvirt and (for a local connection) to udev and the
-file system, and hands everything to `ztui.inventory.build_inventory`. The resolver never does I/O.
+file system, and hands everything to `ztui.host.inventory.build_inventory`. The resolver never does I/O.
 
 Typical use (CLI and TUI alike)::
 
@@ -19,18 +19,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ztui.hostfs import files_info
-from ztui.inventory import Inventory, NetworkInfo, VolumeInfo, build_inventory
+from ztui.host.files import files_info
+from ztui.host.inventory import Inventory, NetworkInfo, VolumeInfo, build_inventory
+from ztui.host.resolve import paths_to_examine
 from ztui.model import DeviceKind, Guest, HostDevice
-from ztui.resolve import paths_to_examine
 
-log = logging.getLogger("ztui.hostscan")
+log = logging.getLogger("ztui.host.scan")
 
 
 def local_udev_devices() -> tuple[HostDevice, ...]:
     """udev's records, or none when pyudev or sysfs is unusable here (a container without /sys)."""
     try:
-        from ztui.udev import udev_available, udev_devices
+        from ztui.host.udev import udev_available, udev_devices
     except ImportError:  # pragma: no cover - pyudev is a dependency, but be kind to trimmed installs
         return ()
     if not udev_available():

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ztui.inventory import Inventory
+from ztui.host.inventory import Inventory
+from ztui.host.usage import eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
-from ztui.usage import eligibility
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP", "other")
 OBJECTS = "used host objects"

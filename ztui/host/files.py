@@ -1,8 +1,8 @@
 """File-system facts about paths guests use: does the image exist, on which mount and block device.
 
 The only I/O here is `stat` and reading `/proc/self/mountinfo`; the results are `FileInfo` records the
-pure resolver consumes. Kept apart from `ztui.resolve` so the resolver stays testable without a real file
-system, and apart from `ztui.udev` because it needs no udev (it also works in a container).
+pure resolver consumes. Kept apart from `ztui.host.resolve` so the resolver stays testable without a real file
+system, and apart from `ztui.host.udev` because it needs no udev (it also works in a container).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ztui.inventory import FileInfo
+from ztui.host.inventory import FileInfo
 
 MOUNTINFO = "/proc/self/mountinfo"
 

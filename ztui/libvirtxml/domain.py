@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from xml.parsers import expat
 
+from ztui.libvirtxml.common import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
 from ztui.model import (
     Address,
     CcwAddress,
@@ -30,7 +31,6 @@ from ztui.model import (
     Zpci,
     format_pci,
 )
-from ztui.xmlutil import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
 
 _MEMORY_UNITS_KIB: dict[str, float] = {
     "b": 1 / 1024, "bytes": 1 / 1024,

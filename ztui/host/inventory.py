@@ -7,8 +7,8 @@ and the facts of both, each still saying where it came from.
 
 Besides devices the inventory holds what the resolver needs about host *objects* that are not devices:
 files (does the image exist, on which mount and block device), libvirt networks (their bridge) and storage
-volumes (pool and volume of a path). These are gathered by impure helpers (`ztui.hostfs`,
-`ztui.hostscan`); this module imports neither libvirt nor pyudev and does no I/O.
+volumes (pool and volume of a path). These are gathered by impure helpers (`ztui.host.files`,
+`ztui.host.scan`); this module imports neither libvirt nor pyudev and does no I/O.
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ def build_inventory(udev: Iterable[HostDevice] = (), libvirt: Iterable[HostDevic
                     local: bool | None = None, files: Iterable[FileInfo] = (),
                     networks: Iterable[NetworkInfo] | None = None, volumes: Iterable[VolumeInfo] = (),
                     uri: str | None = None, same_machine: bool = False) -> Inventory:
-    """Merge udev and libvirt records into one inventory (pure; see `ztui.hostscan.scan_host` for I/O)."""
+    """Merge udev and libvirt records into one inventory (pure; see `ztui.host.scan.scan_host` for I/O)."""
     udev_t = tuple(udev)
     lv_t = tuple(libvirt)
     return Inventory(

@@ -78,7 +78,7 @@ def tree_json(hosts: list[Host]) -> dict[str, Any]:
 def hosts_json_compact(hosts: list[str]) -> str:
     """The document around hosts already encoded (`host_json_compact`): what
     `json.dumps(tree_json(hosts), separators=(",", ":"))` gives, made faster for a big host, as guests built
-    from one template share many device records (see `ztui.domxml.parse_devices`), and each record is
+    from one template share many device records (see `ztui.libvirtxml.domain.parse_devices`), and each record is
     encoded once however many guests hold it."""
     return '{"hosts":[' + ",".join(hosts) + "]}"
 

@@ -19,7 +19,8 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
-from ztui.inventory import FileInfo, Inventory
+from ztui.host.inventory import FileInfo, Inventory
+from ztui.libvirtxml.common import parse_int
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -31,7 +32,6 @@ from ztui.model import (
     HostDeviceKind,
     device_key,
 )
-from ztui.xmlutil import parse_int
 
 __all__ = [
     "fcp_lun_from_linux",
@@ -145,7 +145,7 @@ def resolve_device(device: GuestDevice, inv: Inventory) -> tuple[BackingStep, ..
 
 
 def paths_to_examine(guest: Guest) -> list[str]:
-    """The host paths whose file-system facts (`ztui.hostfs.files_info`) the guest's chains use."""
+    """The host paths whose file-system facts (`ztui.host.files.files_info`) the guest's chains use."""
     paths: list[str] = []
     for d in guest.devices:
         if d.kind in _DISK_KINDS and d.source:

@@ -1,0 +1,173 @@
+"""The `ztui` command line: the TUI by default; `tree`, `hostdevs`, `attach`, `detach`, `migrate`, `lab` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ztui import __version__
+from ztui.cli.common import EXIT_FAILED, error
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options accepted both before and after the command name (`ztui -c URI tree` = `ztui tree -c URI`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--connect", action="append", metavar="URI", default=argparse.SUPPRESS,
+                        help="libvirt URI, repeatable (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)")
+    common.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS,
+                        help="open read-only connections; refuse every change")
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="log more (repeat for debug)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="ztui", parents=[common],
+        description="Guests of KVM hosts (first of all KVM on IBM Z), their virtio and VFIO devices and "
+                    "what backs each of them on the host.")
+    parser.add_argument("--version", action="version", version=f"ztui {__version__}")
+    parser.add_argument("--lab", action="store_true", help="start the private lab if needed and open it")
+    # no defaults for the shared options here: parents share action objects, so a default set on this
+    # parser would also reset a value given before the command name (see `_normalise`)
+    parser.set_defaults(func=run_default)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    from ztui.cli.tree import add_tree_command
+
+    add_tree_command(sub, common)
+    from ztui.cli.hostdevs import add_hostdevs_command
+
+    add_hostdevs_command(sub, common)
+    from ztui.cli.attach import add_attach_command
+
+    add_attach_command(sub, common)
+    from ztui.cli.detach import add_detach_command
+
+    add_detach_command(sub, common)
+    from ztui.cli.migrate import add_migrate_command
+
+    add_migrate_command(sub, common)
+    try:
+        from ztui.lab.cli import add_lab_commands
+    except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
+        pass
+    else:
+        add_lab_commands(sub)
+    return parser
+
+
+def run_default(args: argparse.Namespace) -> int:
+    """No command: the interactive view (the tree as text when stdout is not a terminal)."""
+    from ztui.libvirt.connection import DEFAULT_URI, resolve_uris
+
+    uris: list[str] = []
+    no_host_reason = ""
+    if args.lab:
+        from ztui.lab import LabError, ensure_lab
+
+        try:
+            uris = [host.uri for host in ensure_lab()]
+        except LabError as exc:
+            error(f"the lab did not start: {exc}")
+            return EXIT_FAILED
+    elif args.connect or os.environ.get("LIBVIRT_DEFAULT_URI", "").strip():
+        uris = resolve_uris(args.connect)
+    elif _system_reachable():
+        uris = [DEFAULT_URI]
+    else:
+        no_host_reason = f"{DEFAULT_URI} is not reachable (no libvirtd socket)."
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        if not uris:
+            error(f"{no_host_reason} Use -c URI or --lab.")
+            return EXIT_FAILED
+        from ztui.cli.tree import run_tree
+
+        args.connect, args.guests, args.json, args.domain_xml = uris, [], False, []
+        return run_tree(args)
+    from ztui.ui.app import ZtuiApp
+
+    _log_to_file()
+    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason)
+    return app.run() or 0
+
+
+def _system_reachable() -> bool:
+    """Whether the system libvirtd answers, without letting libvirt print anything."""
+    from ztui.libvirt.connection import DEFAULT_URI, ConnectError, open_connection
+
+    try:
+        open_connection(DEFAULT_URI, readonly=True).close()
+    except ConnectError:
+        return False
+    return True
+
+
+def _log_to_file() -> None:
+    """While the TUI owns the terminal, log lines go to a file in the XDG state directory, never to it."""
+    from pathlib import Path
+
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ztui"
+    state.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(state / "ztui.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
+def _normalise(args: argparse.Namespace) -> argparse.Namespace:
+    """Give the shared options their defaults when they were given nowhere."""
+    for name, default in (("connect", None), ("readonly", False), ("verbose", 0), ("lab", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return _run(argv)[0]
+
+
+def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
+    """The exit status, and whether a one-shot command (`tree`, `hostdevs`) ran to its end."""
+    parser = build_parser()
+    args = _normalise(parser.parse_args(argv))
+    level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
+    logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")
+    try:
+        return int(args.func(args)), bool(getattr(args, "one_shot", False))
+    except KeyboardInterrupt:
+        return 130, False
+    except BrokenPipeError:
+        return 0, False
+    except Exception as exc:  # the last guard: one line, the traceback only in the log at -vv
+        logging.getLogger("ztui").debug("unexpected error", exc_info=True)
+        error(f"unexpected error: {type(exc).__name__}: {exc} (run with -vv for details)")
+        return EXIT_FAILED, False
+
+
+def entry() -> None:
+    """The program (`ztui`, `python -m ztui`). After a one-shot command has printed a whole host, the
+    process ends without tearing its heap down: freeing tens of thousands of records one by one (50 ms at
+    1000 guests) is only time the caller waits for. Output is flushed and logging shut down first."""
+    code, one_shot = _run(None)
+    if not one_shot:
+        sys.exit(code)
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): what it wanted it has
+        pass
+    except (OSError, ValueError) as exc:  # a full disk, a closed stream: the output is not complete
+        error(f"cannot write the output: {exc}")
+        code = 120  # what Python itself ends with when this flush fails at exit
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+

@@ -1,0 +1,1 @@
+"""libvirt XML as a pure object model: domain, device and node-device XML (no libvirt, no textual)."""
