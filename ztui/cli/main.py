@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ztui import __version__
 from ztui.cli.common import EXIT_FAILED, error
+from ztui.errors import ZtuiError, exit_status
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -141,6 +142,9 @@ def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
     logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")
     try:
         return int(args.func(args)), bool(getattr(args, "one_shot", False))
+    except ZtuiError as exc:  # every command's errors: one line, the status the error's kind means
+        error(str(exc))
+        return exit_status(exc), False
     except KeyboardInterrupt:
         return 130, False
     except BrokenPipeError:
