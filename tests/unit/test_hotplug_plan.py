@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ztui.facts import is_local_uri
 from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import DeviceKind, Guest, PciAddress
-from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo, is_local_uri
+from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo
 from ztui.ops.hotplug import (
     AttachRequest,
     BadRequest,

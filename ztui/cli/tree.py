@@ -92,10 +92,10 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
 
 def local_udev(uri: str, udev_cache: list[tuple[HostDevice, ...]]) -> tuple[HostDevice, ...] | None:
     """udev's records for a local URI (one walk, kept in `udev_cache`, for every local URI), else None."""
+    from ztui.facts import is_local_uri
     from ztui.host.scan import local_udev_devices
-    from ztui.libvirt.connection import is_local
 
-    if not is_local(uri):
+    if not is_local_uri(uri):
         return None
     if not udev_cache:
         udev_cache.append(local_udev_devices())

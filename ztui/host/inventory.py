@@ -16,10 +16,11 @@ from __future__ import annotations
 import copy
 import functools
 import posixpath
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ztui.facts import F, FactSource
 from ztui.model import Fact, HostDevice, HostDeviceKind, device_key
 
 # libvirt's `storage` capability and udev's block devices are the same thing: both have the devnode as id
@@ -95,7 +96,7 @@ def merge_key(dev: HostDevice) -> str:
 def _fold(udev: HostDevice, lv: HostDevice) -> HostDevice:
     """udev's record with libvirt's name, XML and facts; libvirt fills what udev left empty."""
     facts: list[Fact] = list(udev.facts)
-    facts.append(Fact("udev_name", udev.name, udev.source))
+    facts.append(Fact(F.UDEV_NAME, udev.name, udev.source))
     facts.extend(lv.facts)
     return replace(
         udev,
@@ -172,10 +173,10 @@ class Inventory:
                 self._by_sysfs.setdefault(_sys(dev.sysfs_path), dev)
             if dev.name:
                 self._by_name.setdefault(dev.name, dev)
-            udev_name = dev.fact("udev_name")
+            udev_name = dev.fact(F.UDEV_NAME)
             if udev_name:
                 self._by_name.setdefault(udev_name, dev)
-            majmin = dev.fact("majmin")
+            majmin = dev.fact(F.MAJMIN)
             if majmin:
                 self._by_majmin.setdefault(majmin, dev)
         for dev in self.devices:
@@ -315,9 +316,9 @@ class Inventory:
         old = self._by_key.get(key)
         if old is not None and old.source != dev.source and "+" not in dev.source:
             # an event from one side must not drop what the other side knows
-            udev_side = dev if dev.source == "udev" else None
+            udev_side = dev if dev.source == FactSource.UDEV else None
             if udev_side is not None and old.xml:
-                lv_facts = tuple(f for f in old.facts if f.source != "udev")
+                lv_facts = tuple(f for f in old.facts if f.source != FactSource.UDEV)
                 dev = _fold(dev, replace(old, facts=lv_facts))
         devices = [dev if merge_key(d) == key else d for d in self.devices]
         if old is None:
@@ -354,10 +355,3 @@ def build_inventory(udev: Iterable[HostDevice] = (), libvirt: Iterable[HostDevic
         same_machine=same_machine,
     )
 
-
-def facts_by_source(dev: HostDevice) -> Mapping[str, list[Fact]]:
-    """The device's facts grouped by where they were read (`udev`, `libvirt`)."""
-    out: dict[str, list[Fact]] = {}
-    for f in dev.facts:
-        out.setdefault(f.source, []).append(f)
-    return out

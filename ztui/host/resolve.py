@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
+from ztui.facts import CcwRole, F, FactSource, card_kind, ccw_role, wwn
 from ztui.host.inventory import FileInfo, Inventory
 from ztui.libvirtxml.common import parse_int
 from ztui.model import (
@@ -256,14 +257,14 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     dev = inv.by_path(path)
     if dev is None and path.startswith("/dev/mapper/"):
         name = path[len("/dev/mapper/"):]
-        dev = inv.by_fact(HostDeviceKind.BLOCK, "dm_name", name)
+        dev = inv.by_fact(HostDeviceKind.BLOCK, F.DM_NAME, name)
     if dev is not None:
         _block(chain, dev, 0, exclusive=exclusive, shown_as=path)
         return
     m = _BY_PATH_CCW.match(path)
     ccw = inv.get(HostDeviceKind.CCW, m.group(1).lower()) if m else None
     if m and ccw is not None:
-        online = ccw.fact("online")
+        online = ccw.fact(F.ONLINE)
         why = "no block device: the DASD is offline" if online == "0" else "the DASD has no block device"
         chain.add("block", path, "", warning=why, exclusive=exclusive)
         _ccw_device(chain, ccw, 0)
@@ -278,18 +279,18 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
 def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = False, shown_as: str = "") -> None:
     """A block device and everything below it: partition → disk, multipath → paths, disk → hardware."""
     inv = chain.inv
-    name = dev.fact("udev_name") or dev.name
-    size = _human(int(dev.fact("size")) * 512) if dev.fact("size").isdigit() else ""
-    dm_uuid, dm_name = dev.fact("dm_uuid"), dev.fact("dm_name")
-    if dev.fact("devtype") == "partition":
+    name = dev.fact(F.UDEV_NAME) or dev.name
+    size = _human(int(dev.fact(F.SIZE)) * 512) if dev.fact(F.SIZE).isdigit() else ""
+    dm_uuid, dm_name = dev.fact(F.DM_UUID), dev.fact(F.DM_NAME)
+    if dev.fact(F.DEVTYPE) == "partition":
         if not chain.add_device("partition", dev, _join(name, size), exclusive=exclusive, level=level):
             return
         disk = inv.parent(dev)
         if disk is not None and disk.kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
             _block(chain, disk, level)
         return
-    if dm_uuid.startswith("mpath-") or (dm_name and dm_uuid == "" and dev.fact("slaves")):
-        paths = [p for p in dev.fact("slaves").split(",") if p]
+    if dm_uuid.startswith("mpath-") or (dm_name and dm_uuid == "" and dev.fact(F.SLAVES)):
+        paths = [p for p in dev.fact(F.SLAVES).split(",") if p]
         label = f"multipath {dm_name or dm_uuid[6:]}, {len(paths)} path{'s' if len(paths) != 1 else ''}"
         if dm_uuid.startswith("mpath-"):
             kind = "multipath"
@@ -311,12 +312,12 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
     if dm_uuid or dm_name:
         if not chain.add_device("dm", dev, _join(dm_name, size), exclusive=exclusive, level=level):
             return
-        for p in (x for x in dev.fact("slaves").split(",") if x):
+        for p in (x for x in dev.fact(F.SLAVES).split(",") if x):
             below = inv.by_path(p)
             if below is not None:
                 _block(chain, below, level + 1, exclusive=exclusive)
         return
-    backing = dev.fact("loop_backing_file")
+    backing = dev.fact(F.LOOP_BACKING_FILE)
     if backing:
         if chain.add_device("loop", dev, _join(name, size), exclusive=exclusive, level=level):
             _file(chain, backing.removesuffix(" (deleted)"), "", exclusive=False, level=level)
@@ -345,15 +346,15 @@ def _hardware(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = F
 
 
 def _ccw_device(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool = False) -> None:
-    role = ccw.fact("role") or ("dasd" if ccw.driver.startswith("dasd") else "")
-    kind = "dasd" if role == "dasd" else "fcp" if role == "fcp" else "ccw"
-    devtype, cutype = ccw.fact("devtype"), ccw.fact("cutype")
+    role = ccw_role(ccw)
+    kind = "dasd" if role is CcwRole.DASD else "fcp" if role is CcwRole.FCP else "ccw"
+    devtype, cutype = ccw.fact(F.DEVTYPE), ccw.fact(F.CUTYPE)
     name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver) if p)
     warning = None
-    if ccw.fact("online") == "0":
+    if ccw.fact(F.ONLINE) == "0":
         warning = f"offline (chccwdev -e {ccw.id})"
-    elif ccw.fact("availability") not in ("", "good"):
-        warning = f"availability: {ccw.fact('availability')}"
+    elif ccw.fact(F.AVAILABILITY) not in ("", "good"):
+        warning = f"availability: {ccw.fact(F.AVAILABILITY)}"
     if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
         return
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
@@ -368,7 +369,7 @@ def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) ->
 
 def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool = False,
                 warning: str | None = None) -> bool:
-    chpids = [c for c in css.fact("chpids").split() if c.strip("0")]
+    chpids = [c for c in css.fact(F.CHPIDS).split() if c.strip("0")]
     name = ", ".join(p for p in ("subchannel", css.driver,
                                  f"CHPIDs {','.join(c.lower() for c in chpids)}" if chpids else "") if p)
     return chain.add_device("css", css, name, warning=warning, exclusive=exclusive, level=level)
@@ -386,19 +387,19 @@ def fcp_lun_from_linux(lun: int) -> str:
 def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool = False) -> None:
     """SCSI device → FCP channel → WWPN → LUN (zFCP), or → the PCI HBA."""
     inv = chain.inv
-    name = _join(scsi.fact("vendor"), scsi.fact("model"))
+    name = _join(scsi.fact(F.VENDOR), scsi.fact(F.MODEL))
     if not chain.add_device("scsi", scsi, name, exclusive=exclusive, level=level):
         return
-    hba = scsi.fact("hba_id")
-    wwpn = scsi.fact("wwpn")
-    lun = scsi.fact("fcp_lun")
+    hba = scsi.fact(F.HBA_ID)
+    wwpn = scsi.fact(F.WWPN)
+    lun = scsi.fact(F.FCP_LUN)
     fcp = inv.get(HostDeviceKind.CCW, hba) if hba else inv.ancestor(scsi, HostDeviceKind.CCW)
     if not wwpn:
         target = inv.ancestor(scsi, HostDeviceKind.SCSI_TARGET)
-        wwpn = target.fact("wwpn") if target is not None else ""
-        wwpn = _hex16(wwpn)
-    if not lun and scsi.fact("lun").isdigit() and (wwpn or fcp is not None):
-        lun = fcp_lun_from_linux(int(scsi.fact("lun")))
+        wwpn = target.fact(F.WWPN) if target is not None else ""
+        wwpn = wwn(wwpn)
+    if not lun and scsi.fact(F.LUN).isdigit() and (wwpn or fcp is not None):
+        lun = fcp_lun_from_linux(int(scsi.fact(F.LUN)))
     if fcp is not None:
         _ccw_device(chain, fcp, level)  # shared: many LUNs and guests use one FCP channel
     elif hba:
@@ -415,15 +416,10 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
         chain.add("lun", lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
 
 
-def _hex16(text: str) -> str:
-    value = parse_int(text if text.lower().startswith("0x") else f"0x{text}") if text else None
-    return f"0x{value:016x}" if value is not None else text
-
-
 def _pci_name(dev: HostDevice) -> str:
-    uid, fid, pchid = dev.fact("uid"), dev.fact("function_id") or dev.fact("fid"), dev.fact("pchid")
-    vendor = dev.fact("vendor_id") or dev.fact("vendor")
-    product = dev.fact("product_id") or dev.fact("device")
+    uid, fid, pchid = dev.fact(F.UID), dev.fact(F.FUNCTION_ID) or dev.fact(F.FID), dev.fact(F.PCHID)
+    vendor = dev.fact(F.VENDOR_ID) or dev.fact(F.VENDOR)
+    product = dev.fact(F.PRODUCT_ID) or dev.fact(F.DEVICE)
     zpci = _join(f"uid {uid}" if uid else "", f"fid {fid}" if fid else "", f"pchid {pchid}" if pchid else "")
     return _join(zpci + ("," if zpci else ""), f"driver {dev.driver}" if dev.driver else "no driver",
                  f"[{vendor}:{product}]".replace("0x", "") if vendor and product else "")
@@ -457,9 +453,9 @@ def _pci_hostdev(chain: _Chain, device: GuestDevice) -> None:
     managed = device.detail("managed") == "yes"
     if dev.driver and dev.driver != "vfio-pci" and not managed:
         warning = f"bound to {dev.driver}, not vfio-pci (and managed='no': libvirt will not rebind it)"
-    elif not dev.driver and "udev" in dev.source and not managed:
+    elif not dev.driver and FactSource.UDEV in dev.source and not managed:
         warning = "bound to no driver (needs vfio-pci)"
-    if dev.iommu_group is None and "udev" in dev.source:
+    if dev.iommu_group is None and FactSource.UDEV in dev.source:
         warning = (warning + "; " if warning else "") + "no IOMMU group (IOMMU off?)"
     _pci_device(chain, dev, 0, exclusive=True, warning=warning)
 
@@ -492,9 +488,9 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
                   if chain.knows else None, exclusive=True)
         return
     warning = None
-    if mdev.fact("start") and not mdev.sysfs_path and mdev.source == "libvirt" and not mdev.driver:
+    if mdev.fact(F.START) and not mdev.sysfs_path and mdev.source == FactSource.LIBVIRT and not mdev.driver:
         warning = "mdev defined but not started"
-    chain.add_device("mdev", mdev, mdev.fact("mdev_type") or device.model, warning=warning, exclusive=True)
+    chain.add_device("mdev", mdev, mdev.fact(F.MDEV_TYPE) or device.model, warning=warning, exclusive=True)
     parent = inv.parent(mdev)
     if parent is None:
         if mdev.parent:
@@ -514,7 +510,7 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
     """mdev → subchannel (bound to vfio_ccw) → the ccw device it carries (typically a DASD)."""
     warning = None if css.driver in ("vfio_ccw", "") else f"subchannel bound to {css.driver}, not vfio_ccw"
     _subchannel(chain, css, 0, exclusive=True, warning=warning)
-    busid = css.fact("dev_busid") or css.fact("channel_dev_addr") or css.fact("ccw_device").split(",")[0]
+    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
     if not busid:
         return
     ccw = chain.inv.get(HostDeviceKind.CCW, busid)
@@ -528,11 +524,11 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
 def ap_queues_of(mdev: HostDevice) -> list[str]:
     """The AP queues (`0x07.0x0038`) a vfio-ap mdev is assigned: udev's `matrix` attribute, else the
     cross product of libvirt's `assign_adapter` x `assign_domain` attributes."""
-    listed = [q for q in mdev.fact("ap_queues").split(",") if q]
+    listed = [q for q in mdev.fact(F.AP_QUEUES).split(",") if q]
     if listed:
         return listed
-    adapters = [parse_int(_hexify(a)) for a in mdev.fact("attr.assign_adapter").split(",") if a]
-    domains = [parse_int(_hexify(d)) for d in mdev.fact("attr.assign_domain").split(",") if d]
+    adapters = [parse_int(_hexify(a)) for a in mdev.fact(F.ASSIGN_ADAPTER).split(",") if a]
+    domains = [parse_int(_hexify(d)) for d in mdev.fact(F.ASSIGN_DOMAIN).split(",") if d]
     return [f"0x{a:02x}.0x{d:04x}" for a in adapters if a is not None for d in domains if d is not None]
 
 
@@ -557,9 +553,9 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     for card_id, card_queues in by_card.items():
         card = inv.get(HostDeviceKind.AP_CARD, card_id)
         if card is not None:
-            chain.add_device("ap-card", card, _join(card.fact("type"), "online" if card.fact("online") == "1"
-                                                    else "offline" if card.fact("online") == "0" else ""),
-                             warning="adapter is offline" if card.fact("online") == "0" else None, level=1)
+            chain.add_device("ap-card", card, _join(card.fact(F.AP_TYPE), "online" if card.fact(F.ONLINE) == "1"
+                                                    else "offline" if card.fact(F.ONLINE) == "0" else ""),
+                             warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
         else:
             chain.add("ap-card", card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
                       warning="adapter not found on the host" if chain.knows else None, level=1)
@@ -592,7 +588,7 @@ def _interface(chain: _Chain, device: GuestDevice) -> None:
         mode = device.detail("mode") or "vepa"
         tap = chain.inv.get(HostDeviceKind.NET, device.detail("host_dev")) if device.detail("host_dev") else None
         if tap is not None:
-            chain.add_device("macvtap", tap, _join(f"mode {mode}", tap.fact("address")), exclusive=True)
+            chain.add_device("macvtap", tap, _join(f"mode {mode}", tap.fact(F.ADDRESS)), exclusive=True)
         _net(chain, source, 0, role=f"macvtap lower device, mode {mode}",
              exclusive=mode == "passthrough")
     elif kind is DeviceKind.NET_HOSTDEV and source:
@@ -624,12 +620,12 @@ def _bridge(chain: _Chain, name: str, level: int) -> None:
         chain.add("bridge", name, "", key=device_key(HostDeviceKind.NET, name), level=level,
                   warning="bridge not found on the host" if chain.knows else None)
         return
-    if dev.fact("ovs") == "yes" or (dev.fact("bridge") != "yes" and dev.driver == "openvswitch"):
+    if dev.fact(F.OVS) == "yes" or (dev.fact(F.BRIDGE) != "yes" and dev.driver == "openvswitch"):
         _ovs(chain, name)
         return
-    ports = [p for p in dev.fact("bridge_ports").split(",") if p]
+    ports = [p for p in dev.fact(F.BRIDGE_PORTS).split(",") if p]
     uplinks = [p for p in ports if _is_uplink(chain.inv, p)]
-    label = ", ".join(("Linux bridge" if dev.fact("bridge") == "yes" else "bridge",
+    label = ", ".join(("Linux bridge" if dev.fact(F.BRIDGE) == "yes" else "bridge",
                        f"uplink {','.join(uplinks)}" if uplinks else "no uplink"))
     if not chain.add_device("bridge", dev, label, level=level):
         return
@@ -642,7 +638,7 @@ def _is_uplink(inv: Inventory, port: str) -> bool:
     dev = inv.get(HostDeviceKind.NET, port)
     if dev is None:
         return not port.startswith(_VIRTUAL_TAPS)
-    return dev.fact("virtual") != "yes" or bool(dev.fact("lower")) or dev.fact("bridge") == "yes"
+    return dev.fact(F.VIRTUAL) != "yes" or bool(dev.fact(F.LOWER)) or dev.fact(F.BRIDGE) == "yes"
 
 
 def _ovs(chain: _Chain, name: str) -> None:
@@ -659,15 +655,15 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
         chain.add("net", name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
                   warning="interface not found on the host" if chain.knows else None)
         return
-    if dev.fact("bridge") == "yes":
+    if dev.fact(F.BRIDGE) == "yes":
         _bridge(chain, name, level)
         return
-    state = dev.fact("operstate") or dev.fact("link_state")
+    state = dev.fact(F.OPERSTATE) or dev.fact(F.LINK_STATE)
     warning = f"link {state}" if state in ("down", "lowerlayerdown", "notpresent") else None
-    if not chain.add_device("net", dev, _join(role, dev.fact("address")), warning=warning, exclusive=exclusive,
+    if not chain.add_device("net", dev, _join(role, dev.fact(F.ADDRESS)), warning=warning, exclusive=exclusive,
                             level=level):
         return
-    lowers = [x for x in dev.fact("lower").split(",") if x]
+    lowers = [x for x in dev.fact(F.LOWER).split(",") if x]
     for lower in lowers:
         _net(chain, lower, level, role="lower device")
     if lowers:
@@ -684,7 +680,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
 
 
 def _qeth_by_ifname(inv: Inventory, name: str) -> HostDevice | None:
-    return inv.by_fact(HostDeviceKind.CCWGROUP, "if_name", name)
+    return inv.by_fact(HostDeviceKind.CCWGROUP, F.IF_NAME, name)
 
 
 def chpid_id(text: str) -> str:
@@ -697,13 +693,13 @@ def chpid_id(text: str) -> str:
 
 
 def _qeth(chain: _Chain, card: HostDevice, level: int) -> None:
-    card_type = card.fact("card_type")
-    kind = card.fact("card_kind") or card_kind_of(card_type)
-    members = card.fact("ccw_devices") or card.fact("member_busids")
-    state = card.fact("state")
-    layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact("layer2"), "")
+    card_type = card.fact(F.CARD_TYPE)
+    kind = card.fact(F.CARD_KIND) or card_kind(card_type) or "qeth"
+    members = card.fact(F.CCW_DEVICES) or card.fact(F.MEMBER_BUSIDS)
+    state = card.fact(F.STATE)
+    layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact(F.LAYER2), "")
     warning = None
-    if card.fact("online") == "0":
+    if card.fact(F.ONLINE) == "0":
         warning = "card is offline (chzdev -e qeth …)"
     elif state and not state.upper().startswith(("UP", "SOFTSETUP")):
         warning = f"state {state}"
@@ -711,18 +707,9 @@ def _qeth(chain: _Chain, card: HostDevice, level: int) -> None:
                  members.replace(",", " ") if members else "", layer)
     if not chain.add_device("qeth", card, name, warning=warning, level=level):
         return
-    chpid = chpid_id(card.fact("chpid"))
+    chpid = chpid_id(card.fact(F.CHPID))
     if chpid:
         chain.add("chpid", chpid, f"{kind} channel path", level=level)
-
-
-def card_kind_of(card_type: str) -> str:
-    low = card_type.lower()
-    if low.startswith("os"):
-        return "OSA"
-    if "hiper" in low or low.startswith("iqd"):
-        return "HiperSockets"
-    return card_type or "qeth"
 
 
 # --- small helpers ---------------------------------------------------------------------------------------

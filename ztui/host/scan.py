@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ztui.facts import is_local_uri
 from ztui.host.files import files_info
 from ztui.host.inventory import Inventory, NetworkInfo, VolumeInfo, build_inventory
 from ztui.host.resolve import paths_to_examine
@@ -148,10 +149,9 @@ class HostRecords:
 def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
                       volumes: bool = True) -> HostRecords:
     """The host's devices, networks and (unless `volumes` is false) pool volumes."""
-    from ztui.libvirt.connection import is_local
     from ztui.libvirt.reader import read_node_devices
 
-    local = is_local(uri)
+    local = is_local_uri(uri)
     return HostRecords(
         uri=uri, local=local,
         udev=(udev if udev is not None else local_udev_devices()) if local else (),

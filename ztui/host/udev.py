@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable
 
 import pyudev
 
+from ztui.facts import CcwRole, F, FactSource, card_kind, ccw_role_of_driver, wwn
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 
 log = logging.getLogger("ztui.host.udev")
 
-SOURCE = "udev"
+SOURCE = FactSource.UDEV.value
 
 #: the subsystems enumerated, in the order their records are returned
 SUBSYSTEMS = ("css", "ccw", "ccwgroup", "scsi", "block", "net", "pci", "ap", "matrix", "mdev")
@@ -65,15 +66,6 @@ def _listdir(path: str, name: str) -> list[str]:
 def _null(value: str) -> str:
     """sysfs prints an unset `driver_override` as `(null)`."""
     return "" if value == "(null)" else value
-
-
-def hex16(value: str) -> str:
-    """WWPN/LUN notation: `0x` and 16 lower-case hex digits; other text is returned unchanged."""
-    text = value.strip().lower()
-    try:
-        return f"0x{int(text, 16):016x}" if text else ""
-    except ValueError:
-        return value.strip()
 
 
 # --- one device ---------------------------------------------------------------------------------------
@@ -128,55 +120,44 @@ _BUSID = re.compile(r"^[0-9a-f]\.[0-9a-f]\.[0-9a-f]{4}$")
 def _css(b: _Builder) -> HostDevice | None:
     if not _BUSID.match(str(b.device.sys_name)):
         return None  # the channel subsystem itself (css0), not a subchannel
-    b.attr("type")
-    b.attr("chpids")
-    b.attr("pimpampom")
-    b.fact("dev_busid", _null(_read(b.path, "dev_busid")))
-    b.fact("driver_override", _null(_read(b.path, "driver_override")))
+    b.attr(F.SCH_TYPE)
+    b.attr(F.CHPIDS)
+    b.attr(F.PIMPAMPOM)
+    b.fact(F.DEV_BUSID, _null(_read(b.path, "dev_busid")))
+    b.fact(F.DRIVER_OVERRIDE, _null(_read(b.path, "driver_override")))
     # the ccw device a subchannel carries, as long as io_subchannel holds it (vfio_ccw hides it)
     children = [c for c in _listdir(b.path, ".") if _BUSID.match(c)]
-    b.fact("ccw_device", ",".join(children))
+    b.fact(F.CCW_DEVICE, ",".join(children))
     return b.build(HostDeviceKind.CSS, str(b.device.sys_name), mdev_types=b.mdev_types())
 
 
 def _ccw(b: _Builder) -> HostDevice:
-    for key in ("cutype", "devtype", "online", "availability", "status"):
+    for key in (F.CUTYPE, F.DEVTYPE, F.ONLINE, F.AVAILABILITY, F.STATUS):
         b.attr(key)
     driver = _link(b.path, "driver") or b.prop("DRIVER")
-    role = "dasd" if driver.startswith("dasd") else "fcp" if driver == "zfcp" else \
-        "qeth" if driver == "qeth" else ""
-    b.fact("role", role)
-    if role == "fcp":
-        b.attr("peer_wwpn")
-        b.attr("in_recovery")
-        b.attr("failed")
-    if role == "dasd":
-        b.attr("readonly")
-        b.attr("uid")
+    role = ccw_role_of_driver(driver)
+    b.fact(F.ROLE, role.value)
+    if role is CcwRole.FCP:
+        b.attr(F.PEER_WWPN)
+        b.attr(F.IN_RECOVERY)
+        b.attr(F.FAILED)
+    if role is CcwRole.DASD:
+        b.attr(F.READONLY)
+        b.attr(F.UID)
     group = _link(b.path, "group_device")
-    b.fact("group_device", group)
+    b.fact(F.GROUP_DEVICE, group)
     parent = b.device.parent
     return b.build(HostDeviceKind.CCW, str(b.device.sys_name),
                    parent=str(parent.sys_name) if parent is not None else "")
 
 
-def card_kind(card_type: str) -> str:
-    """`OSA`, `HiperSockets` (or the raw card type) from qeth's `card_type` (`OSD_1000`, `HiperSockets`)."""
-    text = card_type.strip()
-    if text.lower().startswith(("osd", "osn", "osm", "osx", "osa")):
-        return "OSA"
-    if "hipersocket" in text.lower() or text.lower().startswith("iqd"):
-        return "HiperSockets"
-    return text
-
-
 def _ccwgroup(b: _Builder) -> HostDevice:
-    card_type = b.attr("card_type")
-    b.fact("card_kind", card_kind(card_type) if card_type else "")
-    for key in ("if_name", "chpid", "layer2", "state", "online", "portno"):
+    card_type = b.attr(F.CARD_TYPE)
+    b.fact(F.CARD_KIND, card_kind(card_type))
+    for key in (F.IF_NAME, F.CHPID, F.LAYER2, F.STATE, F.ONLINE, F.PORTNO):
         b.attr(key)
     members = [_link(b.path, f"cdev{i}") for i in range(3)]
-    b.fact("ccw_devices", ",".join(m for m in members if m))
+    b.fact(F.CCW_DEVICES, ",".join(m for m in members if m))
     return b.build(HostDeviceKind.CCWGROUP, str(b.device.sys_name))
 
 
@@ -184,65 +165,65 @@ def _scsi(b: _Builder) -> HostDevice | None:
     name = str(b.device.sys_name)
     devtype = b.prop("DEVTYPE")
     if devtype == "scsi_host" or name.startswith("host"):
-        b.attr("unique_id")
+        b.attr(F.UNIQUE_ID)
         return b.build(HostDeviceKind.SCSI_HOST, name)
     if not _HCTL.match(name):
         return None  # targets and transport objects: the resolver walks through them by sysfs path
-    b.fact("hba_id", _read(b.path, "hba_id"))
-    b.fact("wwpn", hex16(_read(b.path, "wwpn")))
-    b.fact("fcp_lun", hex16(_read(b.path, "fcp_lun")))
-    for key in ("vendor", "model", "state"):
+    b.fact(F.HBA_ID, _read(b.path, "hba_id"))
+    b.fact(F.WWPN, wwn(_read(b.path, "wwpn")))
+    b.fact(F.FCP_LUN, wwn(_read(b.path, "fcp_lun")))
+    for key in (F.VENDOR, F.MODEL, F.STATE):
         b.attr(key)
-    b.attr("scsi_type", "type")
+    b.attr(F.SCSI_TYPE, "type")
     return b.build(HostDeviceKind.SCSI, name)
 
 
 def _block(b: _Builder) -> HostDevice:
     devnode = str(b.device.device_node or "") or f"/dev/{b.device.sys_name}"
     links = tuple(sorted(b.prop("DEVLINKS").split()))
-    b.fact("devtype", b.prop("DEVTYPE"))
-    b.fact("majmin", f"{b.prop('MAJOR')}:{b.prop('MINOR')}" if b.prop("MAJOR") else _read(b.path, "dev"))
-    b.attr("size")
-    b.attr("ro")
-    b.attr("partition")
-    b.fact("dm_name", b.prop("DM_NAME") or _read(b.path, "dm/name"))
-    b.fact("dm_uuid", b.prop("DM_UUID") or _read(b.path, "dm/uuid"))
-    b.fact("slaves", ",".join(f"/dev/{s}" for s in _listdir(b.path, "slaves")))
-    b.fact("holders", ",".join(f"/dev/{s}" for s in _listdir(b.path, "holders")))
-    b.fact("loop_backing_file", _read(b.path, "loop/backing_file"))
-    b.fact("fs_type", b.prop("ID_FS_TYPE"))
-    b.fact("serial", b.prop("ID_SERIAL"))
+    b.fact(F.DEVTYPE, b.prop("DEVTYPE"))
+    b.fact(F.MAJMIN, f"{b.prop('MAJOR')}:{b.prop('MINOR')}" if b.prop("MAJOR") else _read(b.path, "dev"))
+    b.attr(F.SIZE)
+    b.attr(F.RO)
+    b.attr(F.PARTITION)
+    b.fact(F.DM_NAME, b.prop("DM_NAME") or _read(b.path, "dm/name"))
+    b.fact(F.DM_UUID, b.prop("DM_UUID") or _read(b.path, "dm/uuid"))
+    b.fact(F.SLAVES, ",".join(f"/dev/{s}" for s in _listdir(b.path, "slaves")))
+    b.fact(F.HOLDERS, ",".join(f"/dev/{s}" for s in _listdir(b.path, "holders")))
+    b.fact(F.LOOP_BACKING_FILE, _read(b.path, "loop/backing_file"))
+    b.fact(F.FS_TYPE, b.prop("ID_FS_TYPE"))
+    b.fact(F.SERIAL, b.prop("ID_SERIAL"))
     return b.build(HostDeviceKind.BLOCK, devnode, devnodes=(devnode, *links))
 
 
 def _net(b: _Builder) -> HostDevice:
     name = str(b.device.sys_name)
     devtype = b.prop("DEVTYPE")
-    b.fact("devtype", devtype)
-    b.attr("address")
-    b.attr("operstate")
+    b.fact(F.DEVTYPE, devtype)
+    b.attr(F.ADDRESS)
+    b.attr(F.OPERSTATE)
     master = _link(b.path, "master")
-    b.fact("master", master)
-    b.fact("ovs", "yes" if master == "ovs-system" else "")
+    b.fact(F.MASTER, master)
+    b.fact(F.OVS, "yes" if master == "ovs-system" else "")
     entries = _listdir(b.path, ".")
-    b.fact("lower", ",".join(e[len("lower_"):] for e in entries if e.startswith("lower_")))
-    b.fact("upper", ",".join(e[len("upper_"):] for e in entries if e.startswith("upper_")))
+    b.fact(F.LOWER, ",".join(e[len("lower_"):] for e in entries if e.startswith("lower_")))
+    b.fact(F.UPPER, ",".join(e[len("upper_"):] for e in entries if e.startswith("upper_")))
     if devtype == "bridge" or "bridge" in entries:
-        b.fact("bridge", "yes")
-        b.fact("bridge_ports", ",".join(_listdir(b.path, "brif")))
-    b.fact("virtual", "yes" if "/devices/virtual/" in b.path else "")
+        b.fact(F.BRIDGE, "yes")
+        b.fact(F.BRIDGE_PORTS, ",".join(_listdir(b.path, "brif")))
+    b.fact(F.VIRTUAL, "yes" if "/devices/virtual/" in b.path else "")
     return b.build(HostDeviceKind.NET, name)
 
 
-_ZPCI = ("uid", "function_id", "pchid", "pft", "port", "uid_is_unique", "vfn")
+_ZPCI = (F.UID, F.FUNCTION_ID, F.PCHID, F.PFT, F.PORT, F.UID_IS_UNIQUE, F.VFN)
 
 
 def _pci(b: _Builder) -> HostDevice:
-    for key in ("vendor", "device", "class", "subsystem_vendor", "subsystem_device", *_ZPCI):
+    for key in (F.VENDOR, F.DEVICE, F.CLASS, F.SUBSYSTEM_VENDOR, F.SUBSYSTEM_DEVICE, *_ZPCI):
         b.attr(key)
-    b.fact("driver_override", _null(_read(b.path, "driver_override")))
-    b.fact("physfn", _link(b.path, "physfn"))
-    b.fact("net", ",".join(_listdir(b.path, "net")))
+    b.fact(F.DRIVER_OVERRIDE, _null(_read(b.path, "driver_override")))
+    b.fact(F.PHYSFN, _link(b.path, "physfn"))
+    b.fact(F.NET, ",".join(_listdir(b.path, "net")))
     return b.build(HostDeviceKind.PCI, str(b.device.sys_name), mdev_types=b.mdev_types())
 
 
@@ -256,12 +237,12 @@ def _ap(b: _Builder) -> HostDevice | None:
     name = str(b.device.sys_name)
     card = _CARD.match(name)
     if card:
-        for key in ("type", "hwtype", "raw_hwtype", "online", "ap_functions", "config", "depth"):
+        for key in (F.AP_TYPE, F.HWTYPE, F.RAW_HWTYPE, F.ONLINE, F.AP_FUNCTIONS, F.AP_CONFIG, F.DEPTH):
             b.attr(key)
         return b.build(HostDeviceKind.AP_CARD, f"0x{card.group(1).lower()}")
     if _QUEUE.match(name):
-        b.attr("online")
-        b.attr("config")
+        b.attr(F.ONLINE)
+        b.attr(F.AP_CONFIG)
         return b.build(HostDeviceKind.AP_QUEUE, ap_queue_id(name))
     return None
 
@@ -271,10 +252,10 @@ def _matrix(b: _Builder) -> HostDevice:
 
 
 def _mdev(b: _Builder) -> HostDevice:
-    b.fact("mdev_type", _link(b.path, "mdev_type"))
+    b.fact(F.MDEV_TYPE, _link(b.path, "mdev_type"))
     # vfio-ap: one `AA.DDDD` line per assigned queue
     matrix = _read(b.path, "matrix")
-    b.fact("ap_queues", ",".join(ap_queue_id(q) for q in matrix.split()))
+    b.fact(F.AP_QUEUES, ",".join(ap_queue_id(q) for q in matrix.split()))
     parent = b.device.parent
     return b.build(HostDeviceKind.MDEV, str(b.device.sys_name),
                    parent=str(parent.sys_name) if parent is not None else "")

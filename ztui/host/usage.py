@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ztui.facts import F, FactSource
 from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 
@@ -70,7 +71,7 @@ def eligibility(dev: HostDevice, inv: Inventory | None = None) -> Eligibility | 
     The checks are what the administrator would otherwise look up by hand: the driver binding, the mdev
     type on offer, the IOMMU group's other members, the matrix device of vfio_ap."""
     wanted = _WANTED.get(dev.kind)
-    if wanted is None or (dev.kind is HostDeviceKind.PCI and dev.fact("class").startswith("0x0604")):
+    if wanted is None or (dev.kind is HostDeviceKind.PCI and dev.fact(F.CLASS).startswith("0x0604")):
         return None  # PCI bridges are not passed through
     missing: list[str] = []
     if dev.kind is HostDeviceKind.CSS:
@@ -84,11 +85,11 @@ def eligibility(dev: HostDevice, inv: Inventory | None = None) -> Eligibility | 
 
 
 def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
-    if dev.fact("type") not in ("", "0"):
-        missing.append(f"subchannel type {dev.fact('type')} is not an I/O subchannel")
+    if dev.fact(F.SCH_TYPE) not in ("", "0"):
+        missing.append(f"subchannel type {dev.fact(F.SCH_TYPE)} is not an I/O subchannel")
         return
     if dev.driver != "vfio_ccw":
-        carried = dev.fact("dev_busid") or dev.fact("channel_dev_addr") or dev.fact("ccw_device")
+        carried = dev.fact(F.DEV_BUSID) or dev.fact(F.CHANNEL_DEV_ADDR) or dev.fact(F.CCW_DEVICE)
         what = f" (it carries {carried}; set it offline first)" if carried else ""
         missing.append(f"bind to vfio_ccw, now {dev.driver or 'no driver'}{what}: "
                        f"driverctl -b css set-override {dev.id} vfio_ccw")
@@ -107,14 +108,14 @@ def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
     if dev.driver != "vfio-pci":
         missing.append(f"bind to vfio-pci, now {dev.driver or 'no driver'} (libvirt does it for managed='yes')")
     if dev.iommu_group is None:
-        if dev.source != "libvirt":
+        if dev.source != FactSource.LIBVIRT:
             missing.append("no IOMMU group: is the IOMMU enabled (intel_iommu=on / iommu=pt)?")
         return
     if inv is None:
         return
     others = [d for d in inv.of_kind(HostDeviceKind.PCI)
               if d.iommu_group == dev.iommu_group and d.id != dev.id
-              and d.driver not in ("vfio-pci", "", "pcieport") and d.fact("class")[:4] not in ("0x06",)]
+              and d.driver not in ("vfio-pci", "", "pcieport") and d.fact(F.CLASS)[:4] not in ("0x06",)]
     if others:
         missing.append(f"IOMMU group {dev.iommu_group} also holds "
                        + ", ".join(f"{o.id} ({o.driver})" for o in others) + ", which must go along")

@@ -60,16 +60,6 @@ def resolve_uris(given: list[str] | None) -> list[str]:
     return [env or DEFAULT_URI]
 
 
-def is_local(uri: str) -> bool:
-    """True when the URI names no remote host, so udev on this machine describes its devices."""
-    parts = urlsplit(uri)
-    if parts.scheme == "test":
-        return True
-    host = parts.hostname or ""
-    return host in ("", "localhost", "127.0.0.1", "::1") and "+ssh" not in parts.scheme \
-        and "+tls" not in parts.scheme and "+tcp" not in parts.scheme
-
-
 def _hint(uri: str, code: int, message: str) -> str:
     text = message.lower()
     if "no such file" in text or "failed to connect socket" in text or "connection refused" in text:

@@ -399,9 +399,9 @@ class HostSession:
 
     def _start_udev_watch(self) -> None:
         """Local hosts only: udev sees device changes libvirt does not report (a DASD set offline)."""
-        from ztui.libvirt.connection import is_local
+        from ztui.facts import is_local_uri
 
-        if self._watch is not None or not (self.backing and self.udev and is_local(self.uri)):
+        if self._watch is not None or not (self.backing and self.udev and is_local_uri(self.uri)):
             return
         try:
             from ztui.host.udev import UdevWatch, udev_available

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ztui.facts import F, FactSource, wwn
 from ztui.libvirtxml.common import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType, format_busid, format_pci
 
@@ -30,7 +31,7 @@ __all__ = [
     "split_concatenated_devices",
 ]
 
-SOURCE = "libvirt"
+SOURCE = FactSource.LIBVIRT.value
 """`Fact.source` and `HostDevice.source` of everything read here."""
 
 _INTERNAL_ERROR = "ztui could not interpret this node device"
@@ -148,7 +149,7 @@ def _device(elem: ET.Element, xml: str) -> HostDevice:
     if cap is None:
         rec.warn("node device without a <capability>")
     else:
-        rec.fact("capability", cap_type)
+        rec.fact(F.CAPABILITY, cap_type)
         _READERS.get(rec.kind, _read_other)(rec, cap)
     return HostDevice(
         kind=rec.kind,
@@ -260,7 +261,7 @@ def _iommu_group(rec: _Record, cap: ET.Element) -> None:
         rec.warn(f"iommuGroup number {raw!r} is not a group number")
     else:
         rec.iommu_group = number
-    rec.fact("iommu_group_members", ",".join(_addresses(group)))
+    rec.fact(F.IOMMU_GROUP_MEMBERS, ",".join(_addresses(group)))
 
 
 def _mdev_types(rec: _Record, cap: ET.Element) -> None:
@@ -303,7 +304,7 @@ def _ids_fact(rec: _Record, cap: ET.Element, tag: str) -> None:
 
 
 def _read_system(rec: _Record, cap: ET.Element) -> None:
-    rec.text_fact("product", cap, "product")
+    rec.text_fact(F.PRODUCT, cap, "product")
     for tag in ("vendor", "version", "serial", "uuid"):
         rec.text_fact(tag, cap, f"hardware/{tag}")
     for tag in ("vendor", "version", "release_date"):
@@ -313,12 +314,12 @@ def _read_system(rec: _Record, cap: ET.Element) -> None:
 def _read_pci(rec: _Record, cap: ET.Element) -> None:
     """PCI function: address, ids, IOMMU group, SR-IOV relations, mdev types, link, zPCI and VPD."""
     rec.id = _pci_id(rec, cap)
-    rec.text_fact("class", cap, "class")
+    rec.text_fact(F.CLASS, cap, "class")
     _ids_fact(rec, cap, "vendor")
     _ids_fact(rec, cap, "product")
     _iommu_group(rec, cap)
     _mdev_types(rec, cap)
-    rec.fact("numa_node", child_attr(cap, "numa", "node"))
+    rec.fact(F.NUMA_NODE, child_attr(cap, "numa", "node"))
     _pci_subcaps(rec, cap)
     _pci_express(rec, cap)
     _zpci(rec, cap)
@@ -358,14 +359,14 @@ def _pci_subcaps(rec: _Record, cap: ET.Element) -> None:
     subs = _subcaps(cap)
     vfs = subs.get("virt_functions")
     if vfs is not None:
-        rec.fact("virt_functions", ",".join(_addresses(vfs)))
-        rec.fact("virt_functions_max", vfs.get("maxCount"))
+        rec.fact(F.VIRT_FUNCTIONS, ",".join(_addresses(vfs)))
+        rec.fact(F.VIRT_FUNCTIONS_MAX, vfs.get("maxCount"))
     pf = subs.get("phys_function")
     if pf is not None:
-        rec.fact("phys_function", ",".join(_addresses(pf)))
+        rec.fact(F.PHYS_FUNCTION, ",".join(_addresses(pf)))
     for bridge in ("pci-bridge", "cardbus-bridge"):
         if bridge in subs:
-            rec.fact("bridge", bridge)
+            rec.fact(F.BRIDGE, bridge)
     vpd = subs.get("vpd")
     if vpd is not None:
         _read_vpd(rec, vpd, prefix="vpd_")
@@ -414,8 +415,8 @@ def _read_vpd_device(rec: _Record, cap: ET.Element) -> None:
 
 
 def _read_usb_device(rec: _Record, cap: ET.Element) -> None:
-    rec.text_fact("usb_bus", cap, "bus")
-    rec.text_fact("usb_device", cap, "device")
+    rec.text_fact(F.USB_BUS, cap, "bus")
+    rec.text_fact(F.USB_DEVICE, cap, "device")
     _ids_fact(rec, cap, "vendor")
     _ids_fact(rec, cap, "product")
 
@@ -427,14 +428,14 @@ def _read_usb_interface(rec: _Record, cap: ET.Element) -> None:
 
 def _read_net(rec: _Record, cap: ET.Element) -> None:
     """Network interface: the interface name is the id; MAC, link state/speed and features as facts."""
-    rec.id = rec.text_fact("interface", cap, "interface")
-    rec.text_fact("address", cap, "address")
-    rec.fact("link_state", child_attr(cap, "link", "state"))
-    rec.fact("link_speed", child_attr(cap, "link", "speed"))
+    rec.id = rec.text_fact(F.INTERFACE, cap, "interface")
+    rec.text_fact(F.ADDRESS, cap, "address")
+    rec.fact(F.LINK_STATE, child_attr(cap, "link", "state"))
+    rec.fact(F.LINK_SPEED, child_attr(cap, "link", "speed"))
     features = [f.get("name", "") for f in cap.findall("feature")]
-    rec.fact("features", ",".join(f for f in features if f))
+    rec.fact(F.FEATURES, ",".join(f for f in features if f))
     net_types = [t for t in _subcaps(cap) if t]
-    rec.fact("net_type", ",".join(net_types))
+    rec.fact(F.NET_TYPE, ",".join(net_types))
 
 
 def _read_scsi_host(rec: _Record, cap: ET.Element) -> None:
@@ -442,38 +443,28 @@ def _read_scsi_host(rec: _Record, cap: ET.Element) -> None:
     host = _int_child(rec, cap, "host")
     if host is not None and host >= 0:
         rec.id = f"host{host}"
-        rec.fact("host", host)
-    rec.text_fact("unique_id", cap, "unique_id")
+        rec.fact(F.HOST, host)
+    rec.text_fact(F.UNIQUE_ID, cap, "unique_id")
     subs = _subcaps(cap)
     fc = subs.get("fc_host")
     if fc is not None:
-        for tag in ("wwnn", "wwpn", "fabric_wwn"):
-            rec.fact(tag, _wwn(child_text(fc, tag)))
+        for tag, key in (("wwnn", F.WWNN), ("wwpn", F.WWPN), ("fabric_wwn", F.FABRIC_WWN)):
+            rec.fact(key, wwn(child_text(fc, tag)))
     vports = subs.get("vport_ops")
     if vports is not None:
-        rec.fact("vport_ops", "yes")
-        rec.text_fact("max_vports", vports, "max_vports")
-        rec.text_fact("vports", vports, "vports")
+        rec.fact(F.VPORT_OPS, "yes")
+        rec.text_fact(F.MAX_VPORTS, vports, "max_vports")
+        rec.text_fact(F.VPORTS, vports, "vports")
 
 
 def _read_scsi_target(rec: _Record, cap: ET.Element) -> None:
     """SCSI target `targetH:B:T`; behind an FC remote port it names the port and its WWPN (the storage
     controller port a zFCP LUN is reached through)."""
-    rec.id = rec.text_fact("target", cap, "target")
+    rec.id = rec.text_fact(F.TARGET, cap, "target")
     rport = _subcaps(cap).get("fc_remote_port")
     if rport is not None:
-        rec.text_fact("rport", rport, "rport")
-        rec.fact("wwpn", _wwn(child_text(rport, "wwpn")))
-
-
-def _wwn(text: str) -> str:
-    """WWNN/WWPN as `0x` and 16 lower-case hex digits, the notation zFCP's sysfs and udev records use
-    (libvirt writes fc_host names without `0x`); other text is kept as it is."""
-    try:
-        value = int(text, 16)
-    except ValueError:
-        return text
-    return f"0x{value:016x}" if 0 <= value < 1 << 64 else text
+        rec.text_fact(F.RPORT, rport, "rport")
+        rec.fact(F.WWPN, wwn(child_text(rport, "wwpn")))
 
 
 def _read_scsi(rec: _Record, cap: ET.Element) -> None:
@@ -486,12 +477,12 @@ def _read_scsi(rec: _Record, cap: ET.Element) -> None:
             parts.append(value)
     if len(parts) == 4 and min(parts) >= 0:
         rec.id = ":".join(str(p) for p in parts)
-    rec.text_fact("scsi_type", cap, "type")
+    rec.text_fact(F.SCSI_TYPE, cap, "type")
 
 
 def _read_storage(rec: _Record, cap: ET.Element) -> None:
     """Block storage: the devnode (`/dev/sda`) is the id; model, vendor, serial and size as facts."""
-    block = rec.text_fact("block", cap, "block")
+    block = rec.text_fact(F.BLOCK, cap, "block")
     if block:
         rec.id = block
         rec.devnodes.insert(0, block)
@@ -500,15 +491,15 @@ def _read_storage(rec: _Record, cap: ET.Element) -> None:
     subs = _subcaps(cap)
     removable = subs.get("removable")
     if removable is not None:
-        rec.fact("removable", "yes")
+        rec.fact(F.REMOVABLE, "yes")
         for tag in ("media_available", "media_size", "media_label"):
             rec.text_fact(tag, removable, tag)
     if "hotpluggable" in subs:
-        rec.fact("hotpluggable", "yes")
+        rec.fact(F.HOTPLUGGABLE, "yes")
 
 
 def _read_drm(rec: _Record, cap: ET.Element) -> None:
-    rec.text_fact("drm_type", cap, "type")
+    rec.text_fact(F.DRM_TYPE, cap, "type")
 
 
 def _read_mdev(rec: _Record, cap: ET.Element) -> None:
@@ -519,14 +510,14 @@ def _read_mdev(rec: _Record, cap: ET.Element) -> None:
     fact `attr.<name>` with the values comma-joined in document order.
     """
     mdev_type = child_attr(cap, "type", "id")
-    rec.fact("mdev_type", mdev_type)
+    rec.fact(F.MDEV_TYPE, mdev_type)
     uuid = child_text(cap, "uuid") or _uuid_from(rec.name)
     if not uuid:
         rec.warn("mdev without a UUID")
     rec.id = uuid.lower()
-    rec.fact("uuid", rec.id)
-    rec.text_fact("parent_addr", cap, "parent_addr")
-    rec.fact("start", child_attr(cap, "start", "type"))
+    rec.fact(F.UUID, rec.id)
+    rec.text_fact(F.PARENT_ADDR, cap, "parent_addr")
+    rec.fact(F.START, child_attr(cap, "start", "type"))
     _iommu_group(rec, cap)
     attrs: dict[str, list[str]] = {}
     for attr in cap.findall("attr"):
@@ -546,8 +537,8 @@ def _read_ccw(rec: _Record, cap: ET.Element) -> None:
     rec.id = _busid(rec, cap, "ccw address") or _busid_from_name(rec.name)
     member = _subcaps(cap).get("ccwgroup_member")
     if member is not None:
-        group = rec.text_fact("group_device", member, "group_device")
-        rec.fact("group_busid", _busid_from_name(group))
+        group = rec.text_fact(F.GROUP_DEVICE, member, "group_device")
+        rec.fact(F.GROUP_BUSID, _busid_from_name(group))
 
 
 def _read_css(rec: _Record, cap: ET.Element) -> None:
@@ -555,23 +546,23 @@ def _read_css(rec: _Record, cap: ET.Element) -> None:
     rec.id = _busid(rec, cap, "subchannel address") or _busid_from_name(rec.name)
     channel = cap.find("channel_dev_addr")
     if channel is not None:
-        rec.fact("channel_dev_addr", _busid(rec, channel, "channel_dev_addr"))
+        rec.fact(F.CHANNEL_DEV_ADDR, _busid(rec, channel, "channel_dev_addr"))
     _mdev_types(rec, cap)
 
 
 def _read_ccwgroup(rec: _Record, cap: ET.Element) -> None:
     """A qeth ccwgroup (OSA, HiperSockets): the id is its first device; members in `cdevN` order."""
     rec.id = _busid(rec, cap, "ccwgroup address") or _busid_from_name(rec.name)
-    rec.text_fact("state", cap, "state")
+    rec.text_fact(F.STATE, cap, "state")
     members = sorted(cap.findall("members/ccw_device"), key=lambda m: m.get("ref", ""))
     names = [(m.text or "").strip() for m in members]
-    rec.fact("members", ",".join(n for n in names if n))
-    rec.fact("member_busids", ",".join(b for b in (_busid_from_name(n) for n in names) if b))
+    rec.fact(F.MEMBERS, ",".join(n for n in names if n))
+    rec.fact(F.MEMBER_BUSIDS, ",".join(b for b in (_busid_from_name(n) for n in names) if b))
     for sub_type, sub in _subcaps(cap).items():
         if sub_type.startswith("qeth"):
-            rec.fact("ccwgroup_type", sub_type)
-            rec.text_fact("card_type", sub, "card_type")
-            rec.text_fact("chpid", sub, "chpid")
+            rec.fact(F.CCWGROUP_TYPE, sub_type)
+            rec.text_fact(F.CARD_TYPE, sub, "card_type")
+            rec.text_fact(F.CHPID, sub, "chpid")
 
 
 def _ap_number(rec: _Record, cap: ET.Element, tag: str, limit: int, digits: int) -> str:
@@ -584,15 +575,15 @@ def _ap_number(rec: _Record, cap: ET.Element, tag: str, limit: int, digits: int)
 
 def _read_ap_card(rec: _Record, cap: ET.Element) -> None:
     rec.id = _ap_number(rec, cap, "ap-adapter", _AP_ADAPTER_MAX, 2)
-    rec.fact("ap_adapter", rec.id)
+    rec.fact(F.AP_ADAPTER, rec.id)
 
 
 def _read_ap_queue(rec: _Record, cap: ET.Element) -> None:
     """An AP queue (adapter x usage domain), id `0x07.0x0038` like the sysfs name `07.0038`."""
     adapter = _ap_number(rec, cap, "ap-adapter", _AP_ADAPTER_MAX, 2)
     domain = _ap_number(rec, cap, "ap-domain", _AP_DOMAIN_MAX, 4)
-    rec.fact("ap_adapter", adapter)
-    rec.fact("ap_domain", domain)
+    rec.fact(F.AP_ADAPTER, adapter)
+    rec.fact(F.AP_DOMAIN, domain)
     if adapter and domain:
         rec.id = f"{adapter}.{domain}"
 
@@ -602,7 +593,7 @@ def _read_ap_matrix(rec: _Record, cap: ET.Element) -> None:
 
 
 def _read_vdpa(rec: _Record, cap: ET.Element) -> None:
-    chardev = rec.text_fact("chardev", cap, "chardev")
+    chardev = rec.text_fact(F.CHARDEV, cap, "chardev")
     if chardev:
         rec.devnodes.append(chardev)
 

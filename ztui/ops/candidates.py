@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ztui.facts import CcwRole, F, ccw_role
 from ztui.host.inventory import Inventory
 from ztui.host.usage import eligibility, users_of
 from ztui.model import Host, HostDevice, HostDeviceKind
@@ -36,24 +37,24 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
 
     mounted = _mounted_majmins() if inv.same_machine or inv.local else set()
     blocks = [d for d in inv.of_kind(HostDeviceKind.BLOCK) if free(d) and d.id.startswith("/dev/")
-              and d.fact("majmin") not in mounted and not d.fact("holders") and not _partition_or_loop_unused(d)]
-    out["block"] = [Candidate(_by_path(d), f"{d.id}  {d.fact('size') or ''} {d.fact('model') or ''}".rstrip())
+              and d.fact(F.MAJMIN) not in mounted and not d.fact(F.HOLDERS) and not _partition_or_loop_unused(d)]
+    out["block"] = [Candidate(_by_path(d), f"{d.id}  {d.fact(F.SIZE) or ''} {d.fact(F.MODEL) or ''}".rstrip())
                     for d in blocks]
     out["lun"] = [c for c, d in zip(out["block"], blocks, strict=True)
-                  if d.fact("scsi") or os.path.basename(d.id).startswith(("sd", "dm-"))] or out["block"]
-    out["dasd"] = [Candidate(d.id, f"{d.id}  DASD {d.fact('devtype')} {d.fact('cutype')}".rstrip())
-                   for d in inv.of_kind(HostDeviceKind.CCW) if d.driver.startswith("dasd") and free(d)]
-    out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact('mdev_type') or 'mdev'} on {d.parent}")
+                  if os.path.basename(d.id).startswith(("sd", "dm-"))] or out["block"]
+    out["dasd"] = [Candidate(d.id, f"{d.id}  DASD {d.fact(F.DEVTYPE)} {d.fact(F.CUTYPE)}".rstrip())
+                   for d in inv.of_kind(HostDeviceKind.CCW) if ccw_role(d) is CcwRole.DASD and free(d)]
+    out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact(F.MDEV_TYPE) or 'mdev'} on {d.parent}")
                    for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
-    out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact('product') or d.name}"
+    out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact(F.PRODUCT) or d.name}"
                             + ("" if e.ready else "  (" + "; ".join(e.missing[:1]) + ")"))
                   for d in inv.of_kind(HostDeviceKind.PCI) if free(d)
                   and (e := eligibility(d, inv)) is not None]
     out["net"] = [Candidate(n.name, f"{n.name}  {n.forward_mode or 'isolated'} {n.bridge}".rstrip())
                   for n in inv.networks if n.active is not False]
     nets = inv.of_kind(HostDeviceKind.NET)
-    out["bridge"] = [Candidate(d.id, f"{d.id}  bridge") for d in nets if d.fact("bridge") or _is_bridge(d.id)]
-    out["macvtap"] = [Candidate(d.id, f"{d.id}  {d.fact('card_kind') or d.driver or 'interface'}")
+    out["bridge"] = [Candidate(d.id, f"{d.id}  bridge") for d in nets if d.fact(F.BRIDGE) or _is_bridge(d.id)]
+    out["macvtap"] = [Candidate(d.id, f"{d.id}  {d.fact(F.CARD_KIND) or d.driver or 'interface'}")
                       for d in nets if d.id != "lo" and not _is_bridge(d.id) and not _virtual(d)]
     return {k: sorted(v, key=lambda c: c.value) for k, v in out.items() if v}
 
@@ -68,7 +69,7 @@ def _by_path(dev: HostDevice) -> str:
 
 def _partition_or_loop_unused(dev: HostDevice) -> bool:
     """An unattached loop device (no backing file) is no disk."""
-    return os.path.basename(dev.id).startswith("loop") and not dev.fact("loop_backing_file")
+    return os.path.basename(dev.id).startswith("loop") and not dev.fact(F.LOOP_BACKING_FILE)
 
 
 def _is_bridge(name: str) -> bool:
@@ -80,7 +81,7 @@ def _virtual(dev: HostDevice) -> bool:
     name = dev.id
     if name.startswith(("vnet", "tap", "macvtap", "virbr")):
         return True
-    return dev.fact("virtual") == "yes" and not dev.fact("card_type")
+    return dev.fact(F.VIRTUAL) == "yes" and not dev.fact(F.CARD_TYPE)
 
 
 def _mounted_majmins() -> set[str]:

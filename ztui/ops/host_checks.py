@@ -19,17 +19,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import libvirt
 
+from ztui.facts import is_local_uri
 from ztui.model import PciAddress, format_pci
-
-
-def is_local_uri(uri: str) -> bool:
-    """Whether a libvirt URI names this machine (no host part, or localhost)."""
-    host = urlsplit(uri).hostname or ""
-    return host in ("", "localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)

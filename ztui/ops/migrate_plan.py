@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import libvirt
 
+from ztui.facts import is_loopback_host
 from ztui.model import GuestDevice
 
 PASSTHROUGH_MODES = ("detach-reattach", "refuse")
@@ -43,24 +44,20 @@ def name_of(device: GuestDevice) -> str:
     return device.target or device.alias or device.source or device.kind.value
 
 
-def _is_local(host: str | None) -> bool:
-    return host in (None, "", "localhost", "127.0.0.1", "::1")
-
-
 def migration_uri(dest_uri: str, options: MigrationOptions | None = None) -> str:
     """`tcp://<host>` for the data stream. Always passed: otherwise the destination advertises its
     hostname, which may not resolve from the source (DESIGN.md §5); a local daemon gets loopback."""
     if options is not None and options.migration_uri:
         return options.migration_uri
     host = urlsplit(dest_uri).hostname
-    return f"tcp://{'127.0.0.1' if _is_local(host) else host}"
+    return f"tcp://{'127.0.0.1' if is_loopback_host(host) else host}"
 
 
 def listen_address(dest_uri: str, options: MigrationOptions | None = None) -> str:
     """Where the incoming QEMU listens: loopback for a daemon on this machine, else libvirt's default."""
     if options is not None and options.listen_address:
         return options.listen_address
-    return "127.0.0.1" if _is_local(urlsplit(dest_uri).hostname) else ""
+    return "127.0.0.1" if is_loopback_host(urlsplit(dest_uri).hostname) else ""
 
 
 def migrate_flags(options: MigrationOptions) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import libvirt
 
+from ztui.facts import F
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
@@ -178,11 +179,11 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
                        "equivalent", name)
     parent = next((d.parent for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), "")
     css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if d.name == parent), None)
-    busid = css.fact("channel_dev_addr") if css is not None else ""
+    busid = css.fact(F.CHANNEL_DEV_ADDR) if css is not None else ""
     if not busid:
         return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} to attach after the migration",
                        "equivalent", name)
-    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if d.fact("channel_dev_addr") == busid]
+    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if d.fact(F.CHANNEL_DEV_ADDR) == busid]
     if not there:
         return Finding(BLOCKER, f"{name}: DASD {busid} (behind mdev {uuid}) is not reachable from the destination",
                        "equivalent", name)
@@ -202,10 +203,10 @@ def _pci_equivalent(device: GuestDevice, dest: HostFacts) -> Finding:
                              "checked", "equivalent", name)
     pcis = _by_kind(dest, HostDeviceKind.PCI)
     zpci = device.address.zpci if isinstance(device.address, PciAddress) else None
-    if zpci is not None and zpci.uid is not None and any(d.fact("uid") for d in pcis):
+    if zpci is not None and zpci.uid is not None and any(d.fact(F.UID) for d in pcis):
         uid = f"0x{zpci.uid:04x}"
-        match = [d for d in pcis if d.fact("uid") == uid
-                 and (zpci.fid is None or d.fact("fid") in ("", f"0x{zpci.fid:08x}"))]
+        match = [d for d in pcis if d.fact(F.UID) == uid
+                 and (zpci.fid is None or d.fact(F.FID) in ("", f"0x{zpci.fid:08x}"))]
         if match:
             return Finding(NOTE, f"{name}: the destination has the PCI function with uid {uid} ({match[0].id})",
                            "equivalent", name)

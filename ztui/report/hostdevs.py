@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ztui.facts import CcwRole, F, ccw_role
 from ztui.host.inventory import Inventory
 from ztui.host.usage import eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
@@ -21,10 +22,8 @@ OBJECTS = "used host objects"
 def group_of(dev: HostDevice) -> str:
     """The group a device is listed in."""
     kind = dev.kind
-    role = dev.fact("role") or ("dasd" if dev.driver.startswith("dasd") else
-                                "fcp" if dev.driver == "zfcp" else "qeth" if dev.driver == "qeth" else "")
     if kind is HostDeviceKind.CCW:
-        return {"dasd": "DASD", "fcp": "SCSI/FCP", "qeth": "network"}.get(role, "other")
+        return {CcwRole.DASD: "DASD", CcwRole.FCP: "SCSI/FCP", CcwRole.QETH: "network"}.get(ccw_role(dev), "other")
     if kind in (HostDeviceKind.SCSI, HostDeviceKind.SCSI_HOST, HostDeviceKind.SCSI_TARGET):
         return "SCSI/FCP"
     if kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
@@ -46,28 +45,28 @@ def summary(dev: HostDevice) -> str:
     parts: list[str] = []
     kind = dev.kind
     if kind is HostDeviceKind.CCW:
-        parts += [f("devtype"), f"CU {f('cutype')}" if f("cutype") else "",
-                  {"1": "online", "0": "offline"}.get(f("online"), "")]
+        parts += [f(F.DEVTYPE), f"CU {f(F.CUTYPE)}" if f(F.CUTYPE) else "",
+                  {"1": "online", "0": "offline"}.get(f(F.ONLINE), "")]
     elif kind is HostDeviceKind.CCWGROUP:
-        parts += [f("card_kind") or f("card_type"), f("if_name"), f"CHPID {f('chpid')}" if f("chpid") else "",
-                  f("state")]
+        parts += [f(F.CARD_KIND) or f(F.CARD_TYPE), f(F.IF_NAME), f"CHPID {f(F.CHPID)}" if f(F.CHPID) else "",
+                  f(F.STATE)]
     elif kind is HostDeviceKind.CSS:
-        parts += [f"carries {f('dev_busid') or f('channel_dev_addr')}" if f("dev_busid") or f("channel_dev_addr")
-                  else "", f"override {f('driver_override')}" if f("driver_override") else ""]
+        parts += [f"carries {f(F.DEV_BUSID) or f(F.CHANNEL_DEV_ADDR)}" if f(F.DEV_BUSID) or f(F.CHANNEL_DEV_ADDR)
+                  else "", f"override {f(F.DRIVER_OVERRIDE)}" if f(F.DRIVER_OVERRIDE) else ""]
     elif kind is HostDeviceKind.MDEV:
-        parts += [f("mdev_type"), f"on {dev.parent}" if dev.parent else "", f("ap_queues")]
+        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", f(F.AP_QUEUES)]
     elif kind is HostDeviceKind.PCI:
-        parts += [f"uid {f('uid')}" if f("uid") else "", f"fid {f('function_id') or f('fid')}"
-                  if f("function_id") or f("fid") else "", f("vendor_id") or f("vendor"),
-                  f("product_id") or f("device")]
+        parts += [f"uid {f(F.UID)}" if f(F.UID) else "", f"fid {f(F.FUNCTION_ID) or f(F.FID)}"
+                  if f(F.FUNCTION_ID) or f(F.FID) else "", f(F.VENDOR_ID) or f(F.VENDOR),
+                  f(F.PRODUCT_ID) or f(F.DEVICE)]
     elif kind is HostDeviceKind.SCSI:
-        parts += [f("vendor"), f("model"), f"{f('hba_id')} {f('wwpn')} {f('fcp_lun')}".strip()]
+        parts += [f(F.VENDOR), f(F.MODEL), f"{f(F.HBA_ID)} {f(F.WWPN)} {f(F.FCP_LUN)}".strip()]
     elif kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
-        parts += [dev.name, f("dm_name"), f("devtype")]
+        parts += [dev.name, f(F.DM_NAME), f(F.DEVTYPE)]
     elif kind is HostDeviceKind.NET:
-        parts += [f("address"), "bridge" if f("bridge") == "yes" else "", f("operstate") or f("link_state")]
+        parts += [f(F.ADDRESS), "bridge" if f(F.BRIDGE) == "yes" else "", f(F.OPERSTATE) or f(F.LINK_STATE)]
     elif kind is HostDeviceKind.AP_CARD:
-        parts += [f("type"), {"1": "online", "0": "offline"}.get(f("online"), "")]
+        parts += [f(F.AP_TYPE), {"1": "online", "0": "offline"}.get(f(F.ONLINE), "")]
     if dev.driver:
         parts.append(f"driver {dev.driver}")
     return " ".join(p for p in parts if p)

@@ -1,0 +1,279 @@
+"""The vocabulary of host-device facts, and the answers every layer shares about them.
+
+A `HostDevice` carries its attributes as `Fact`s keyed by name. The readers (`ztui.host.udev` from sysfs,
+`ztui.libvirtxml.nodedev` from node-device XML) write them and the resolver, the usage checks, the reports
+and the operations read them; a key spelled differently on one side is a fact silently lost, so every
+key is named once here (`F`). Where the two readers describe the same thing they use the same key
+(`wwpn`, `uid`, `online`); where they cannot (libvirt's `channel_dev_addr`, udev's `dev_busid`) both keys
+are listed and the question is answered by one function below.
+
+The questions asked of facts in more than one place live here too, once: a ccw device's role, a qeth
+card's kind, WWPN/LUN notation, and whether a connection's host is this machine. Pure: imports only the
+model.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+from urllib.parse import urlsplit
+
+from ztui.model import HostDevice
+
+__all__ = [
+    "CardKind",
+    "CcwRole",
+    "F",
+    "FactSource",
+    "card_kind",
+    "ccw_role",
+    "ccw_role_of_driver",
+    "is_local_uri",
+    "is_loopback_host",
+    "wwn",
+]
+
+
+class FactSource(StrEnum):
+    """Where a fact (and a device record) was read. A record seen by both is `udev+libvirt`."""
+
+    UDEV = "udev"
+    LIBVIRT = "libvirt"
+
+
+class F:
+    """Fact keys (plain strings, not an enum: `HostDevice.fact` is called tens of thousands of times while
+    a big host is resolved, and a str-enum member hashes ten times slower than a str)."""
+
+    # --- any device ---------------------------------------------------------------------------------
+    CAPABILITY: Final = "capability"  # libvirt's capability type
+    UDEV_NAME: Final = "udev_name"  # udev's sysname of a record libvirt named
+    DRIVER_OVERRIDE: Final = "driver_override"
+    # --- subchannels (css) --------------------------------------------------------------------------
+    SCH_TYPE: Final = "type"  # 0 I/O, 1 CHSC, 2 message, 3 ADM
+    CHPIDS: Final = "chpids"  # eight CHPIDs, as sysfs prints them
+    PIMPAMPOM: Final = "pimpampom"  # path installed / available / operational masks
+    DEV_BUSID: Final = "dev_busid"  # the ccw device on a subchannel (udev); `none` means none
+    CHANNEL_DEV_ADDR: Final = "channel_dev_addr"  # the same, as libvirt says it
+    CCW_DEVICE: Final = "ccw_device"  # the ccw child io_subchannel holds (udev)
+    # --- ccw devices --------------------------------------------------------------------------------
+    ROLE: Final = "role"  # dasd | fcp | qeth (`CcwRole`)
+    CUTYPE: Final = "cutype"
+    DEVTYPE: Final = "devtype"  # ccw device type (3390/0c) and block/net DEVTYPE alike
+    ONLINE: Final = "online"
+    AVAILABILITY: Final = "availability"
+    STATUS: Final = "status"  # DASD: unformatted, basic, ready, online, …
+    READONLY: Final = "readonly"
+    UID: Final = "uid"  # DASD: the volume's identity; PCI: the zPCI user-defined id
+    ALIAS: Final = "alias"  # DASD: 1 for a PAV/HyperPAV alias device
+    RAW_TRACK_ACCESS: Final = "raw_track_access"
+    ESE: Final = "ese"  # DASD: extent space efficient (thin) volume
+    USE_DIAG: Final = "use_diag"
+    PEER_WWPN: Final = "peer_wwpn"
+    IN_RECOVERY: Final = "in_recovery"
+    FAILED: Final = "failed"
+    GROUP_DEVICE: Final = "group_device"
+    GROUP_BUSID: Final = "group_busid"
+    # --- qeth ccwgroup ------------------------------------------------------------------------------
+    CARD_TYPE: Final = "card_type"
+    CARD_KIND: Final = "card_kind"  # `CardKind`
+    IF_NAME: Final = "if_name"
+    CHPID: Final = "chpid"
+    LAYER2: Final = "layer2"
+    STATE: Final = "state"
+    PORTNO: Final = "portno"
+    BRIDGE_ROLE: Final = "bridge_role"
+    CCW_DEVICES: Final = "ccw_devices"  # udev: cdev0,cdev1,cdev2
+    MEMBERS: Final = "members"  # libvirt: the members' node-device names
+    MEMBER_BUSIDS: Final = "member_busids"  # libvirt: the members' bus-IDs
+    CCWGROUP_TYPE: Final = "ccwgroup_type"
+    # --- SCSI and FC --------------------------------------------------------------------------------
+    HBA_ID: Final = "hba_id"  # zFCP: the FCP device's bus-ID
+    WWPN: Final = "wwpn"
+    WWNN: Final = "wwnn"
+    FABRIC_WWN: Final = "fabric_wwn"
+    FCP_LUN: Final = "fcp_lun"
+    LUN: Final = "lun"
+    VENDOR: Final = "vendor"
+    MODEL: Final = "model"
+    SCSI_TYPE: Final = "scsi_type"
+    UNIQUE_ID: Final = "unique_id"
+    PORT_TYPE: Final = "port_type"  # fc_host: NPIV VPORT vs NPort (Fabric)
+    PORT_NAME: Final = "port_name"
+    PERMANENT_PORT_NAME: Final = "permanent_port_name"
+    PORT_STATE: Final = "port_state"
+    ACCESS_DENIED: Final = "access_denied"
+    RPORT: Final = "rport"
+    VPORT_OPS: Final = "vport_ops"
+    MAX_VPORTS: Final = "max_vports"
+    VPORTS: Final = "vports"
+    # --- block devices ------------------------------------------------------------------------------
+    MAJMIN: Final = "majmin"
+    SIZE: Final = "size"
+    RO: Final = "ro"
+    PARTITION: Final = "partition"
+    DM_NAME: Final = "dm_name"
+    DM_UUID: Final = "dm_uuid"
+    SLAVES: Final = "slaves"
+    HOLDERS: Final = "holders"
+    LOOP_BACKING_FILE: Final = "loop_backing_file"
+    FS_TYPE: Final = "fs_type"
+    SERIAL: Final = "serial"
+    PATH_STATES: Final = "path_states"  # multipath: `sda:active,sdb:failed`
+    # --- network interfaces -------------------------------------------------------------------------
+    ADDRESS: Final = "address"
+    OPERSTATE: Final = "operstate"
+    LINK_STATE: Final = "link_state"
+    MASTER: Final = "master"
+    OVS: Final = "ovs"
+    LOWER: Final = "lower"
+    UPPER: Final = "upper"
+    BRIDGE: Final = "bridge"  # net: yes for a Linux bridge; pci: the bridge capability
+    BRIDGE_PORTS: Final = "bridge_ports"
+    VIRTUAL: Final = "virtual"
+    INTERFACE: Final = "interface"
+    # --- PCI and zPCI -------------------------------------------------------------------------------
+    CLASS: Final = "class"
+    VENDOR_ID: Final = "vendor_id"
+    PRODUCT: Final = "product"
+    PRODUCT_ID: Final = "product_id"
+    DEVICE: Final = "device"  # sysfs PCI device id
+    FUNCTION_ID: Final = "function_id"  # zPCI fid (udev)
+    FID: Final = "fid"  # zPCI fid (libvirt)
+    PCHID: Final = "pchid"
+    UID_IS_UNIQUE: Final = "uid_is_unique"
+    PFT: Final = "pft"
+    PORT: Final = "port"
+    VFN: Final = "vfn"
+    SUBSYSTEM_VENDOR: Final = "subsystem_vendor"
+    SUBSYSTEM_DEVICE: Final = "subsystem_device"
+    PHYSFN: Final = "physfn"
+    NET: Final = "net"
+    # --- AP (crypto) --------------------------------------------------------------------------------
+    AP_TYPE: Final = "type"  # card type, e.g. CEX8C
+    AP_MODE: Final = "mode"  # CCA, EP11, Accelerator (from ap_functions)
+    AP_FUNCTIONS: Final = "ap_functions"
+    HWTYPE: Final = "hwtype"
+    RAW_HWTYPE: Final = "raw_hwtype"
+    DEPTH: Final = "depth"
+    AP_ADAPTER: Final = "ap_adapter"
+    AP_DOMAIN: Final = "ap_domain"
+    AP_STATUS: Final = "status"  # AP queue: `bound`/`online`, …
+    AP_CONFIG: Final = "config"
+    # --- mdevs --------------------------------------------------------------------------------------
+    MDEV_TYPE: Final = "mdev_type"
+    AP_QUEUES: Final = "ap_queues"  # vfio-ap: the assigned queues (`matrix`)
+    GUEST_QUEUES: Final = "guest_queues"  # vfio-ap: the queues the guest really gets (`guest_matrix`)
+    CONTROL_DOMAINS: Final = "control_domains"
+    ASSIGN_ADAPTER: Final = "attr.assign_adapter"
+    ASSIGN_DOMAIN: Final = "attr.assign_domain"
+    ASSIGN_CONTROL_DOMAIN: Final = "attr.assign_control_domain"
+    START: Final = "start"
+    UUID: Final = "uuid"
+    # --- libvirt-only details ------------------------------------------------------------------------
+    BLOCK: Final = "block"
+    CHARDEV: Final = "chardev"
+    DRM_TYPE: Final = "drm_type"
+    FEATURES: Final = "features"
+    HOST: Final = "host"
+    HOTPLUGGABLE: Final = "hotpluggable"
+    IOMMU_GROUP_MEMBERS: Final = "iommu_group_members"
+    LINK_SPEED: Final = "link_speed"
+    NET_TYPE: Final = "net_type"
+    NUMA_NODE: Final = "numa_node"
+    PARENT_ADDR: Final = "parent_addr"
+    PHYS_FUNCTION: Final = "phys_function"
+    REMOVABLE: Final = "removable"
+    TARGET: Final = "target"
+    USB_BUS: Final = "usb_bus"
+    USB_DEVICE: Final = "usb_device"
+    VIRT_FUNCTIONS: Final = "virt_functions"
+    VIRT_FUNCTIONS_MAX: Final = "virt_functions_max"
+    # --- the host itself ----------------------------------------------------------------------------
+    PROT_VIRT: Final = "prot_virt"  # Secure Execution host support (/sys/firmware/uv/prot_virt_host)
+
+
+class CcwRole(StrEnum):
+    """What a ccw device is for, by the driver that holds it."""
+
+    DASD = "dasd"
+    FCP = "fcp"
+    QETH = "qeth"
+    OTHER = ""
+
+
+def ccw_role_of_driver(driver: str) -> CcwRole:
+    """The role of a ccw device held by this driver (`dasd-eckd`, `dasd-fba`, `zfcp`, `qeth`)."""
+    if driver.startswith("dasd"):
+        return CcwRole.DASD
+    if driver == "zfcp":
+        return CcwRole.FCP
+    if driver == "qeth":
+        return CcwRole.QETH
+    return CcwRole.OTHER
+
+
+def ccw_role(dev: HostDevice) -> CcwRole:
+    """A ccw device's role: the `role` udev recorded, else from its driver (libvirt-only records)."""
+    recorded = dev.fact(F.ROLE)
+    if recorded:
+        try:
+            return CcwRole(recorded)
+        except ValueError:
+            pass
+    return ccw_role_of_driver(dev.driver)
+
+
+class CardKind(StrEnum):
+    """The hardware behind a qeth card."""
+
+    OSA = "OSA"
+    HIPERSOCKETS = "HiperSockets"
+
+
+def card_kind(card_type: str) -> str:
+    """`OSA` or `HiperSockets` from qeth's `card_type` (`OSD_1000`, `OSD_10GIG`, `OSM_1000`,
+    `OSX_10GIG`, `HiperSockets`, `Virt.NIC QDIO`, `Virt.NIC Hiper`); another type as it is; '' for none."""
+    text = card_type.strip()
+    low = text.lower()
+    if "hiper" in low or low.startswith("iqd"):
+        return CardKind.HIPERSOCKETS.value
+    if low.startswith("os") or "qdio" in low:
+        return CardKind.OSA.value
+    return text
+
+
+def wwn(text: str) -> str:
+    """A WWPN, WWNN or FCP LUN as `0x` and 16 lower-case hex digits, the notation of zFCP's sysfs and
+    lszfcp (libvirt writes fc_host names without `0x`); text that is not such a number is kept as it is."""
+    value = text.strip().lower()
+    if not value:
+        return ""
+    try:
+        number = int(value, 16)
+    except ValueError:
+        return text.strip()
+    return f"0x{number:016x}" if 0 <= number < 1 << 64 else text.strip()
+
+
+_LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """A URI's host part that names this machine (none at all, or loopback)."""
+    return (host or "") in _LOOPBACK
+
+
+def is_local_uri(uri: str) -> bool:
+    """True when a connection's host is this machine's sysfs and files: udev describes its devices and
+    its image paths can be examined. Only a URI that reaches the daemon without a network transport
+    counts (`qemu:///system`, `qemu+unix://…`, the test driver): `qemu+tcp://localhost` or
+    `qemu://localhost` (TLS) may be a tunnel to another machine, so they are treated as remote and checks
+    ask libvirt instead of this machine's /sys."""
+    parts = urlsplit(uri)
+    if parts.scheme == "test":
+        return True
+    transport = parts.scheme.partition("+")[2]
+    if transport == "unix":
+        return True
+    return transport == "" and not parts.hostname
