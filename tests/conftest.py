@@ -1,4 +1,9 @@
-"""Shared test helpers: where the fixtures live."""
+"""Shared test helpers: where the fixtures live.
+
+Every file a test reads is in the repository under tests/fixtures/ (README.md there says what each shows).
+The upstream corpus beside a development checkout (`../shared/fixtures`) is an extra that only
+tests/unit/test_shared_corpus.py reads, and it skips when that directory is absent.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,25 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
-DOMAIN_FIXTURES = sorted((FIXTURES / "libvirt" / "domain").glob("*.xml"))
-NODEDEV_FIXTURES = sorted((FIXTURES / "libvirt" / "nodedev").glob("*.xml"))
-TESTDRIVER = FIXTURES / "virt-manager" / "testdriver-v4.1.0.xml"
+FIXTURES = REPO / "tests" / "fixtures"
+DOMAIN_FIXTURES = sorted((FIXTURES / "domain").glob("*.xml"))
+NODEDEV_FIXTURES = sorted((FIXTURES / "nodedev").glob("*.xml"))
+MDEVCTL_FIXTURES = FIXTURES / "mdevctl"
+TESTDRIVER = FIXTURES / "testdriver" / "zhost.xml"
 
 
-@pytest.fixture(scope="session")
-def testdriver_uri() -> str:
-    if not TESTDRIVER.exists():
-        pytest.skip(f"fixture {TESTDRIVER} is missing")
-    return f"test://{TESTDRIVER}"
+def domain_fixture(name: str) -> Path:
+    return FIXTURES / "domain" / name
+
+
+def nodedev_fixture(stem: str) -> Path:
+    return FIXTURES / "nodedev" / f"{stem}.xml"
+
+
+@pytest.fixture
+def testdriver_uri(tmp_path: Path) -> str:
+    """A private copy of the test-driver host file, as a URI: libvirt's test driver keeps each URI's
+    host in memory for the process, so a copy per test means every test starts from the file."""
+    path = tmp_path / "zhost.xml"
+    path.write_bytes(TESTDRIVER.read_bytes())
+    return f"test://{path}"
