@@ -89,7 +89,7 @@ def test_attach_and_detach_each_kind(lab: Lab, conns: dict[str, libvirt.virConne
 
 
 def test_ccw_disk_detach_is_quick_and_measured(lab: Lab, tmp_path: Path) -> None:
-    """DESIGN §4: s390x virtio-ccw detach completes without guest cooperation (~60 ms measured there)."""
+    """docs/ARCHITECTURE.md §4: s390x virtio-ccw detach completes without guest cooperation (~60 ms measured there)."""
     image = tmp_path / "m.img"
     subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
     timings = []

@@ -19,7 +19,7 @@ async def test_state_change_relabels_the_guest_and_leaves_the_host_line(testdriv
         host_label = host_node.label
         conn = app.sessions[testdriver_copy].connection
         assert conn is not None
-        dom = conn.lookupByName("test-state-paused")
+        dom = conn.lookupByName("idle-paused")
         dom.resume()
         node = tree.find_guest(testdriver_copy, dom.UUIDString())
         assert node is not None
@@ -30,9 +30,9 @@ async def test_state_change_relabels_the_guest_and_leaves_the_host_line(testdriv
         # a new guest changes the count on the host line
         new = conn.defineXML("<domain type='test'><name>aaa-new</name><memory>8192</memory>"
                              "<os><type>hvm</type></os><devices/></domain>")
-        assert await wait_until(pilot, lambda: "15 guests" in str(host_node.label))
+        assert await wait_until(pilot, lambda: "10 guests" in str(host_node.label))
         new.undefine()
-        assert await wait_until(pilot, lambda: "14 guests" in str(host_node.label))
+        assert await wait_until(pilot, lambda: "9 guests" in str(host_node.label))
 
 
 async def test_loaded_host_is_frozen_out_of_the_collector(testdriver_copy: str) -> None:

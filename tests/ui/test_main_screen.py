@@ -1,4 +1,5 @@
-"""The main screen driven by Pilot on libvirt's test driver: live updates, navigation, filter, palette."""
+"""The main screen driven by Pilot on libvirt's test driver (tests/fixtures/testdriver/zhost.xml): live updates,
+navigation, filter, palette."""
 
 from __future__ import annotations
 
@@ -32,9 +33,17 @@ async def test_tree_shows_every_guest_with_its_state(testdriver_copy: str) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await _connected(app, pilot, testdriver_copy)
         names = _guest_names(app)
-        assert len(names) == 14 and names == sorted(names)
+        assert names == ["db01", "idle-crashed", "idle-paused", "idle-pmsuspended", "idle-shutoff", "template",
+                         "transient01", "web01", "web02"]
+        states = [app.fleet.guest(testdriver_copy, n.data.uuid).state  # type: ignore[union-attr]
+                  for n in app.main.guest_tree.root.children[0].children]  # type: ignore[union-attr]
+        assert states == [GuestState.RUNNING, GuestState.CRASHED, GuestState.PAUSED, GuestState.PMSUSPENDED,
+                          GuestState.SHUTOFF, GuestState.SHUTOFF, GuestState.RUNNING, GuestState.RUNNING,
+                          GuestState.RUNNING]
+        conn = app.sessions[testdriver_copy].connection
+        assert conn is not None
         host_label = str(app.main.guest_tree.root.children[0].label)  # type: ignore[union-attr]
-        assert "● vm" in host_label and "14 guests" in host_label
+        assert f"● {conn.getHostname()}" in host_label and "9 guests" in host_label
 
 
 async def test_external_state_change_updates_without_a_key(testdriver_copy: str) -> None:
@@ -43,7 +52,7 @@ async def test_external_state_change_updates_without_a_key(testdriver_copy: str)
         await _connected(app, pilot, testdriver_copy)
         conn = app.sessions[testdriver_copy].connection
         assert conn is not None
-        dom = conn.lookupByName("test-state-paused")
+        dom = conn.lookupByName("idle-paused")
         dom.resume()  # from outside the UI: only the event tells the app
         assert await wait_until(pilot, lambda: app.fleet.guest(testdriver_copy, dom.UUIDString()).state
                                 is GuestState.RUNNING)
@@ -73,13 +82,13 @@ async def test_navigation_keeps_cursor_and_expansion_across_updates(testdriver_c
     async with app.run_test(size=(120, 40)) as pilot:
         await _connected(app, pilot, testdriver_copy)
         tree = app.main.guest_tree  # type: ignore[union-attr]
-        await pilot.press("j", "j")  # host → test → test-alternate-devs
+        await pilot.press("j", "j", "k")  # host → db01 → idle-crashed → db01
         assert tree.cursor_node is not None and tree.cursor_node.data is not None
         uuid = tree.cursor_node.data.uuid
-        assert app.fleet.guest(testdriver_copy, uuid).name == "test-alternate-devs"  # type: ignore[union-attr]
+        assert app.fleet.guest(testdriver_copy, uuid).name == "db01"  # type: ignore[union-attr]
         await pilot.press("l")  # expand: device nodes are built now
         node = tree.cursor_node
-        assert node.is_expanded and len(node.children) == 11
+        assert node.is_expanded and len(node.children) == 12
         await pilot.press("j", "j")
         device_ref = tree.cursor_node.data
         assert device_ref is not None and device_ref.kind == "device"
@@ -97,19 +106,19 @@ async def test_filter_narrows_to_matching_guests_and_devices(testdriver_copy: st
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(120, 40)) as pilot:
         await _connected(app, pilot, testdriver_copy)
-        await pilot.press("slash", *"state-p")
+        await pilot.press("slash", *"idle-p")
         await pilot.pause(0.1)
-        assert _guest_names(app) == ["test-state-paused", "test-state-pmsuspended"]
+        assert _guest_names(app) == ["idle-paused", "idle-pmsuspended"]
         await pilot.press("escape")
-        assert len(_guest_names(app)) == 14
+        assert len(_guest_names(app)) == 9
         # a device's source path narrows to the guest using it, expanded to show that device
-        await pilot.press("slash", *"collidevol1")
+        await pilot.press("slash", *"golden-data")
         await pilot.pause(0.1)
-        assert _guest_names(app) == ["test-clone"]
+        assert _guest_names(app) == ["template"]
         guest_node = app.main.guest_tree.root.children[0].children[0]  # type: ignore[union-attr]
         assert guest_node.is_expanded and len(guest_node.children) == 1
         await pilot.press("enter", "escape")
-        assert len(_guest_names(app)) == 14
+        assert len(_guest_names(app)) == 9
 
 
 async def test_palette_jumps_to_a_device(testdriver_copy: str) -> None:
@@ -117,15 +126,15 @@ async def test_palette_jumps_to_a_device(testdriver_copy: str) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await _connected(app, pilot, testdriver_copy)
         await pilot.press("ctrl+p")
-        await pilot.press(*"test-clone sdc")
+        await pilot.press(*"template sdb")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await pilot.pause(0.2)
         ref = app.main.guest_tree.cursor_node.data  # type: ignore[union-attr]
         assert ref is not None and ref.kind == "device"
         guest = app.fleet.guest(testdriver_copy, ref.uuid)
-        assert guest is not None and guest.name == "test-clone"
-        assert "sdc" in str(app.main.guest_tree.cursor_node.label)  # type: ignore[union-attr]
+        assert guest is not None and guest.name == "template"
+        assert "sdb" in str(app.main.guest_tree.cursor_node.label)  # type: ignore[union-attr]
 
 
 async def test_screens_open_and_close(testdriver_copy: str) -> None:
@@ -141,7 +150,7 @@ async def test_screens_open_and_close(testdriver_copy: str) -> None:
         assert isinstance(app.screen, HostDevicesScreen)
         screen = app.screen
         assert await wait_until(pilot, lambda: bool(screen.groups))
-        assert sum(len(g["devices"]) for g in screen.groups[testdriver_copy]) >= 92
+        assert sum(len(g["devices"]) for g in screen.groups[testdriver_copy]) >= 15  # the file's node devices
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
@@ -194,5 +203,5 @@ async def test_host_details_follow_a_guest_state_change(testdriver_copy: str) ->
         assert await wait_until(pilot, lambda: f"({active} active)" in details())
         conn = app.sessions[testdriver_copy].connection
         assert conn is not None
-        conn.lookupByName("test-state-paused").destroy()  # paused counts as active; shut off does not
+        conn.lookupByName("idle-paused").destroy()  # paused counts as active; shut off does not
         assert await wait_until(pilot, lambda: f"({active - 1} active)" in details())

@@ -1,8 +1,8 @@
 """How the screens look, as SVG snapshots (pytest-textual-snapshot) at 80x24 and 120x40.
 
-Deterministic: the data is a fixed test-driver file copied to a fixed path (the URI is on screen), there
-is no clock on screen, and the cursor does not blink in Pilot runs. Update with `--snapshot-update` after
-an intended change, and look at the SVGs before committing them.
+Deterministic: the data is the project's test-driver file (tests/fixtures/testdriver/zhost.xml) copied to
+a fixed path (the URI is on screen), there is no clock on screen, and the cursor does not blink in Pilot
+runs. Update with `--snapshot-update` after an intended change, and look at the SVGs before committing.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def _ready(pilot: Pilot[object]) -> None:
 
 async def _on_a_device(pilot: Pilot[object]) -> None:
     await _ready(pilot)
-    await pilot.press("j", "j", "j", "j", "l", "j", "j", "j", "j")  # test-clone → its sdc disk
+    await pilot.press("j", "j", "j", "j", "j", "j", "l", "j", "j")  # template → its second disk
     await pilot.pause(0.1)
 
 
@@ -67,7 +67,7 @@ def test_host_devices(snap_compare, size: tuple[int, int]) -> None:  # type: ign
 def test_filter_by_path(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run(pilot: Pilot[object]) -> None:
         await _ready(pilot)
-        await pilot.press("slash", *"pool-dir", "enter")
+        await pilot.press("slash", *"golden-data", "enter")
         await pilot.pause(0.1)
 
     assert snap_compare(_app(), terminal_size=(120, 40), run_before=run)

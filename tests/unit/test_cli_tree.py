@@ -1,4 +1,5 @@
-"""`ztui tree` end to end: the real console script against libvirt's test driver and saved XML."""
+"""`ztui tree` end to end: the real console script against libvirt's test driver (on the project's host
+file, tests/fixtures/testdriver/zhost.xml) and saved XML."""
 
 from __future__ import annotations
 
@@ -40,12 +41,13 @@ def test_tree_json_lists_every_domain_and_device(testdriver_uri: str) -> None:
         devices = ET.fromstring(dom.XMLDesc(0)).find("devices")
         expected[dom.name()] = 0 if devices is None else sum(1 for c in devices if c.tag != "emulator")
     conn.close()
-    assert len(expected) == len(ET.parse(TESTDRIVER).getroot().findall("domain")) == 14
+    assert len(expected) == len(ET.parse(TESTDRIVER).getroot().findall("domain")) == 9
     assert {g["name"]: len(g["devices"]) for g in host["guests"]} == expected
+    assert expected["db01"] == 12 and expected["idle-shutoff"] == 0
     states = {g["name"]: g["state"] for g in host["guests"]}
-    assert states["test-state-shutoff"] == "shut off"
-    assert states["test-state-paused"] == "paused"
-    assert states["test-state-crashed"] == "crashed"
+    assert states == {"db01": "running", "idle-crashed": "crashed", "idle-paused": "paused",
+                      "idle-pmsuspended": "pmsuspended", "idle-shutoff": "shut off", "template": "shut off",
+                      "transient01": "running", "web01": "running", "web02": "running"}
     keys = {"kind", "bus", "model", "target", "alias", "address_type", "address", "source", "passthrough",
             "migration_blocker", "blocker_reason", "backing", "xml"}
     for guest in host["guests"]:
@@ -55,8 +57,8 @@ def test_tree_json_lists_every_domain_and_device(testdriver_uri: str) -> None:
 
 
 def test_tree_named_guests_and_unknown_guest(testdriver_uri: str) -> None:
-    result = ztui("tree", "-c", testdriver_uri, "--json", "test-clone")
-    assert [g["name"] for g in json.loads(result.stdout)["hosts"][0]["guests"]] == ["test-clone"]
+    result = ztui("tree", "-c", testdriver_uri, "--json", "template")
+    assert [g["name"] for g in json.loads(result.stdout)["hosts"][0]["guests"]] == ["template"]
     missing = ztui("tree", "-c", testdriver_uri, "no-such-guest")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
@@ -64,13 +66,14 @@ def test_tree_named_guests_and_unknown_guest(testdriver_uri: str) -> None:
 
 
 def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
-    result = ztui("tree", "-c", testdriver_uri, "test-clone")
+    result = ztui("tree", "-c", testdriver_uri, "template")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[1].split() == ["NAME", "TYPE", "MODEL", "ADDRESS", "SOURCE", "NOTE"]
     assert "\x1b[" not in result.stdout
     type_col = lines[1].index("TYPE")
-    assert lines[2].startswith("test-clone") and lines[2][type_col:].startswith("shut off")
+    assert lines[2].startswith("template") and lines[2][type_col:].startswith("shut off")
+    assert len(lines) == 3 + 6  # the guest's line and one per device
     assert all(line[type_col - 2:type_col] == "  " for line in lines[2:] if line)
 
 
@@ -109,7 +112,9 @@ def test_domain_xml_on_every_fixture(path: Path) -> None:
 
 def test_domain_xml_reads_a_testdriver_file() -> None:
     result = ztui("tree", "--json", "--domain-xml", str(TESTDRIVER))
-    assert len(json.loads(result.stdout)["hosts"][0]["guests"]) == 14
+    assert [g["name"] for g in json.loads(result.stdout)["hosts"][0]["guests"]] == [
+        "db01", "idle-crashed", "idle-paused", "idle-pmsuspended", "idle-shutoff", "template", "transient01",
+        "web01", "web02"]
 
 
 def test_domain_xml_bad_files(tmp_path: Path) -> None:

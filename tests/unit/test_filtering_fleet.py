@@ -4,54 +4,52 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.conftest import FIXTURES
+from tests.conftest import domain_fixture
 from ztui.fleet import Fleet
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import BackingStep, GuestState, Host
 from ztui.report.filtering import match_guest
 
-DOMAIN = FIXTURES / "libvirt" / "domain"
-
 
 def _guest(name: str, fixture: str):  # type: ignore[no-untyped-def]
-    guest = parse_domain((DOMAIN / fixture).read_text(), state=GuestState.RUNNING)
+    guest = parse_domain(domain_fixture(fixture).read_text(), state=GuestState.RUNNING)
     return replace(guest, name=name, uuid=f"uuid-{name}")
 
 
 def test_busid_in_a_backing_chain_narrows_to_that_guest() -> None:
-    lnx01 = _guest("lnx01", "disk-virtio-ccw.xml")
-    disk = replace(lnx01.devices[1], backing=(BackingStep("block", "/dev/dasdf"),
+    lnx01 = _guest("lnx01", "s390x-headless.xml")
+    disk = replace(lnx01.devices[0], backing=(BackingStep("block", "/dev/dasdf"),
                                                BackingStep("dasd", "0.0.5c3f", "3390/0c")))
-    lnx01 = replace(lnx01, devices=(lnx01.devices[0], disk, *lnx01.devices[2:]))
-    lnx02 = _guest("lnx02", "disk-virtio-ccw.xml")
+    lnx01 = replace(lnx01, devices=(disk, *lnx01.devices[1:]))
+    lnx02 = _guest("lnx02", "s390x-headless.xml")
     assert match_guest(lnx02, "0.0.5c3f") is None
     match = match_guest(lnx01, "0.0.5C3F")  # case does not matter
-    assert match is not None and not match.by_guest and match.devices == frozenset({1})
+    assert match is not None and not match.by_guest and match.devices == frozenset({0})
 
 
 def test_guest_name_uuid_target_and_vfio_mdev() -> None:
-    guest = _guest("lnx03", "hostdev-subsys-mdev-vfio-ccw.xml")
+    guest = _guest("lnx03", "hostdev-vfio-ccw.xml")
     assert match_guest(guest, "lnx0") is not None and match_guest(guest, "lnx0").by_guest  # type: ignore[union-attr]
     assert match_guest(guest, "uuid-lnx03") is not None
-    assert match_guest(guest, "90c6c135").devices == frozenset({0})  # type: ignore[union-attr]
+    assert match_guest(guest, "6f2c9d41").devices == frozenset({0})  # type: ignore[union-attr]
     assert match_guest(guest, "") is not None
     assert match_guest(guest, "nothing-like-this") is None
 
 
 def test_ccw_address_matches() -> None:
-    guest = _guest("lnx04", "disk-virtio-ccw-many.xml")
+    guest = _guest("lnx04", "ccw-addresses.xml")
     match = match_guest(guest, "0.2.f00f")
-    assert match is not None and match.devices == frozenset({2})
+    assert match is not None and match.devices == frozenset({3})
 
 
 def test_fleet_follows_updates() -> None:
-    a = _guest("b-guest", "console-sclp.xml")
-    b = _guest("a-guest", "watchdog-diag288.xml")
+    a = _guest("b-guest", "s390x-headless.xml")
+    b = _guest("a-guest", "s390x-virtio-devices.xml")
     fleet = Fleet(["test:///x"])
     change = fleet.host_up("test:///x", Host(uri="test:///x", hostname="h", guests=(a, b)))
     assert change.what == "host"
     assert [g.name for g in fleet.hosts["test:///x"].guests.values()] == ["a-guest", "b-guest"]
-    c = _guest("0-first", "console-sclp.xml")
+    c = _guest("0-first", "s390x-headless.xml")
     assert fleet.guest_updated("test:///x", c).what == "guest"
     assert next(iter(fleet.hosts["test:///x"].guests.values())).name == "0-first"
     paused = replace(a, state=GuestState.PAUSED)

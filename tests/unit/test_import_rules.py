@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md §3, checked on the real import graph of a fresh interpreter."""
+"""The layering rules of docs/ARCHITECTURE.md §3, checked on the real import graph of a fresh interpreter."""
 
 from __future__ import annotations
 

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
-
+from tests.conftest import domain_fixture
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind, MdevType
 from ztui.ops.migrate_plan import MigrationOptions
 from ztui.ops.migrate_preflight import HostFacts, assess, unreachable
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "libvirt" / "domain"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/libvirt/domain")
-pytestmark = pytest.mark.skipif(not FIXTURES.exists(), reason="shared fixtures are not there")
-
 DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
 
 
 def guest(fixture: str, state: GuestState = GuestState.RUNNING):  # type: ignore[no-untyped-def]
-    return replace(parse_domain((FIXTURES / fixture).read_text()), state=state)
+    return replace(parse_domain(domain_fixture(fixture).read_text()), state=state)
 
 
 def codes(check) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -29,7 +22,7 @@ def codes(check) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 
 def test_vfio_ccw_is_moved_and_needs_its_mdev_on_the_destination() -> None:
-    g = guest("hostdev-subsys-mdev-vfio-ccw.xml")
+    g = guest("hostdev-vfio-ccw.xml")
     check = assess(g, MigrationOptions(unsafe=True), DEST)
     assert [d.kind.value for d in check.to_move] == ["mdev-vfio-ccw"]
     assert ("note", "passthrough") in codes(check)
@@ -41,7 +34,7 @@ def test_vfio_ccw_is_moved_and_needs_its_mdev_on_the_destination() -> None:
 
 
 def test_vfio_ccw_names_the_dasd_subchannel_when_the_mdev_is_missing() -> None:
-    g = guest("hostdev-subsys-mdev-vfio-ccw.xml")
+    g = guest("hostdev-vfio-ccw.xml")
     uuid = next(d for d in g.devices if d.passthrough).source
     src_css = HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023",
                          facts=(Fact("channel_dev_addr", "0.0.5c3f", "libvirt"),))
@@ -58,19 +51,19 @@ def test_vfio_ccw_names_the_dasd_subchannel_when_the_mdev_is_missing() -> None:
 
 
 def test_vfio_ap_is_never_hotplugged() -> None:
-    check = assess(guest("hostdev-subsys-mdev-vfio-ap.xml"), MigrationOptions(unsafe=True), DEST)
+    check = assess(guest("hostdev-vfio-ap.xml"), MigrationOptions(unsafe=True), DEST)
     assert ("blocker", "vfio-ap") in codes(check) and not check.to_move
     assert "offline" in check.blockers[0].text
 
 
 def test_refuse_mode_makes_passthrough_a_blocker() -> None:
-    check = assess(guest("hostdev-subsys-mdev-vfio-ccw.xml"), MigrationOptions(passthrough="refuse", unsafe=True),
+    check = assess(guest("hostdev-vfio-ccw.xml"), MigrationOptions(passthrough="refuse", unsafe=True),
                    DEST)
     assert ("blocker", "passthrough") in codes(check) and not check.to_move
 
 
 def test_zpci_function_is_matched_by_uid() -> None:
-    g = guest("hostdev-vfio-zpci.xml")
+    g = guest("hostdev-zpci.xml")
     moved = [d for d in g.devices if d.passthrough]
     assert moved
     uid = moved[0].address.zpci.uid  # type: ignore[union-attr]
@@ -83,7 +76,7 @@ def test_zpci_function_is_matched_by_uid() -> None:
 
 
 def test_guest_checks_clash_machine_unreachable_and_state() -> None:
-    g = guest("hostdev-vfio-zpci.xml", GuestState.SHUTOFF)
+    g = guest("hostdev-zpci.xml", GuestState.SHUTOFF)
     dest = replace(DEST, domains=((g.name, "00000000-0000-0000-0000-000000000001", True),),
                    machine_error="the machine 'x' is not supported")
     found = {f.code for f in assess(g, MigrationOptions(unsafe=True), dest).blockers}
@@ -92,7 +85,7 @@ def test_guest_checks_clash_machine_unreachable_and_state() -> None:
 
 
 def test_extra_devices_and_unknown_names() -> None:
-    g = guest("hostdev-vfio-zpci.xml")
+    g = guest("hostdev-zpci.xml")
     disks = [d for d in g.devices if d.target]
     options = MigrationOptions(extra_detach=(disks[0].target, "nosuch"), unsafe=True)
     check = assess(g, options, replace(DEST, devices=None))

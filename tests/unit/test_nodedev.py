@@ -1,9 +1,10 @@
-"""libvirt node-device XML → HostDevice: every upstream fixture, the test driver's devices, and fuzzing."""
+"""libvirt node-device XML → HostDevice: every fixture, the test driver's devices, mdevctl output, fuzzing."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import FIXTURES, NODEDEV_FIXTURES
+from tests.conftest import MDEVCTL_FIXTURES, NODEDEV_FIXTURES, nodedev_fixture
 from tests.xml_mutation import mutated_xml, odd_values
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.nodedev import (
@@ -23,55 +24,52 @@ from ztui.libvirtxml.nodedev import (
 )
 from ztui.model import HostDevice, HostDeviceKind, MdevType
 
-MDEVCTL_MULTIPLE = FIXTURES / "libvirt" / "mdevctl" / "mdevctl-list-multiple.out.xml"
+MDEVCTL_XML = MDEVCTL_FIXTURES / "list-defined.xml"
+MDEVCTL_JSON = MDEVCTL_FIXTURES / "list-defined.json"
 K = HostDeviceKind
 
 # file stem → (kind, id), read from the fixture files by hand.
 EXPECTED: dict[str, tuple[HostDeviceKind, str]] = {
-    "ap_07_0038": (K.AP_QUEUE, "0x07.0x0038"),
-    "ap_card07": (K.AP_CARD, "0x07"),
+    "ap_05_002a": (K.AP_QUEUE, "0x05.0x002a"),
+    "ap_card05": (K.AP_CARD, "0x05"),
     "ap_matrix": (K.AP_MATRIX, "ap_matrix"),
     "ap_matrix_mdev_types": (K.AP_MATRIX, "ap_matrix"),
     "ccw_0_0_10000-invalid": (K.CCW, "0.0.10000"),
-    "ccw_0_0_ff02_ccwgroup": (K.CCW, "0.0.ff02"),
-    "ccw_0_0_ffff": (K.CCW, "0.0.ffff"),
+    "ccw_0_0_5c3f": (K.CCW, "0.0.5c3f"),
+    "ccw_0_0_bd01_ccwgroup_member": (K.CCW, "0.0.bd01"),
+    "ccwgroup_0_0_7000_hipersockets": (K.CCWGROUP, "0.0.7000"),
     "ccwgroup_0_0_bd00": (K.CCWGROUP, "0.0.bd00"),
     "computer": (K.SYSTEM, "computer"),
+    "css_0_0_0010": (K.CSS, "0.0.0010"),
+    "css_0_0_0011_channel_dev_addr-invalid": (K.CSS, "0.0.0011"),
+    "css_0_0_0052_vfio_ccw": (K.CSS, "0.0.0052"),
     "css_0_0_10000-invalid": (K.CSS, "0.0.10000"),
-    "css_0_0_fffe_mdev_types": (K.CSS, "0.0.fffe"),
-    "css_0_0_fffe_mdev_types_channel_dev_addr": (K.CSS, "0.0.fffe"),
-    "css_0_0_ffff": (K.CSS, "0.0.ffff"),
-    "css_0_0_ffff_channel_dev_addr-invalid": (K.CSS, "0.0.ffff"),
-    "css_0_0_ffff_channel_dev_addr": (K.CSS, "0.0.ffff"),
-    "drm_renderD129": (K.DRM, "drm_renderD129"),
-    "mdev_3627463d_b7f0_4fea_b468_f1da537d301b": (K.MDEV, "3627463d-b7f0-4fea-b468-f1da537d301b"),
-    "mdev_autostart": (K.MDEV, "9c4954d2-fa39-4973-9d66-d61c6c4d0100"),
-    "mdev_c60cc60c_c60c_c60c_c60c_c60cc60cc60c": (K.MDEV, "c60cc60c-c60c-c60c-c60c-c60cc60cc60c"),
-    "mdev_cc000052_9b13_9b13_9b13_cc23009b1326": (K.MDEV, "cc000052-9b13-9b13-9b13-cc23009b1326"),
-    "mdev_d069d019_36ea_4111_8f0a_8c9a70e21366": (K.MDEV, "d069d019-36ea-4111-8f0a-8c9a70e21366"),
-    "mdev_d2441d39_495e_4243_ad9f_beb3f14c23d9": (K.MDEV, "d2441d39-495e-4243-ad9f-beb3f14c23d9"),
-    "mdev_ee0b88c4_f554_4dc1_809d_b2a01e8e48ad": (K.MDEV, "ee0b88c4-f554-4dc1-809d-b2a01e8e48ad"),
-    "mdev_fedc4916_1ca8_49ac_b176_871d16c13076": (K.MDEV, "fedc4916-1ca8-49ac-b176-871d16c13076"),
-    "mdev_manual": (K.MDEV, "9c4954d2-fa39-4973-9d66-d61c6c4d0100"),
-    "net_00_13_02_b9_f9_d3": (K.NET, "eth0"),
-    "pci_0000_00_02_0_header_type": (K.PCI, "0000:00:02.0"),
-    "pci_0000_02_10_7_mdev_types": (K.PCI, "0000:02:10.7"),
-    "pci_0000_02_10_7_sriov_vfs": (K.PCI, "0000:02:10.7"),
-    "pci_8086_10c9_sriov_pf": (K.PCI, "0000:02:00.0"),
-    "pci_8086_27c5_scsi_host": (K.SCSI_HOST, "host0"),
-    "pci_8086_27c5_scsi_host_0": (K.SCSI_HOST, "host1"),
-    "pci_8086_27c5_scsi_host_0_unique_id": (K.SCSI_HOST, "host1"),
-    "pci_8086_27c5_scsi_host_scsi_device_lun0": (K.SCSI, "0:0:0:0"),
-    "pci_8086_27c5_scsi_host_scsi_host": (K.SCSI_HOST, "host0"),
-    "scsi_target0_0_0": (K.SCSI_TARGET, "target0:0:0"),
-    "scsi_target1_0_0": (K.SCSI_TARGET, "target1:0:0"),
-    "storage_serial_3600c0ff000d7a2a5d463ff4902000000": (K.STORAGE, "/dev/sdj"),
-    "storage_serial_SATA_HTS721010G9SA00_MPCZ12Y0GNGWSE": (K.STORAGE, "/dev/sda"),
+    "css_0_1_fffe_mdev_types": (K.CSS, "0.1.fffe"),
+    "drm_renderD128": (K.DRM, "drm_renderD128"),
+    "mdev_2b8d4f61_0e7c_4a39_95d2_c1f6a3e8b047": (K.MDEV, "2b8d4f61-0e7c-4a39-95d2-c1f6a3e8b047"),
+    "mdev_6f2c9d41_8b3a_4e7f_a015_c4d8e2b9f760_0_0_0052": (K.MDEV, "6f2c9d41-8b3a-4e7f-a015-c4d8e2b9f760"),
+    "mdev_autostart": (K.MDEV, "5a7c3e91-2d04-4b68-8f1e-b6c0d9a2e457"),
+    "mdev_manual": (K.MDEV, "e8b1f4c6-93a7-4d25-b0e8-4f7a2c1d9b63"),
+    "net_encbd00": (K.NET, "encbd00"),
+    "pci_0000_00_1f_0-invalid": (K.PCI, "0000:00:1f.0"),
+    "pci_0000_3b_00_0_sriov_pf": (K.PCI, "0000:3b:00.0"),
+    "pci_0000_3b_02_3_sriov_vf": (K.PCI, "0000:3b:02.3"),
+    "pci_0000_65_00_0_mdev_types": (K.PCI, "0000:65:00.0"),
+    "pci_0001_00_00_0_zpci": (K.PCI, "0001:00:00.0"),
+    "scsi_0_0_1_1": (K.SCSI, "0:0:1:1"),
+    "scsi_host0_zfcp": (K.SCSI_HOST, "host0"),
+    "scsi_host1_unique_id": (K.SCSI_HOST, "host1"),
+    "scsi_target0_0_1_fc": (K.SCSI_TARGET, "target0:0:1"),
+    "storage_dasd": (K.STORAGE, "/dev/dasda"),
+    "storage_fcp_lun": (K.STORAGE, "/dev/sdc"),
+    "storage_usb_removable": (K.STORAGE, "/dev/sdd"),
+    "usb_2_3": (K.USB_DEVICE, "usb_2_3"),
+    "vdpa_vdpa1": (K.VDPA, "vdpa_vdpa1"),
 }
 
 
 def fixture(stem: str) -> HostDevice:
-    return parse_nodedev((FIXTURES / "libvirt" / "nodedev" / f"{stem}.xml").read_text())
+    return parse_nodedev(nodedev_fixture(stem).read_text())
 
 
 def facts(dev: HostDevice) -> dict[str, str]:
@@ -79,6 +77,10 @@ def facts(dev: HostDevice) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------- every fixture
+
+
+def test_every_fixture_is_listed() -> None:
+    assert sorted(p.stem for p in NODEDEV_FIXTURES) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("path", NODEDEV_FIXTURES, ids=lambda p: p.stem)
@@ -95,7 +97,7 @@ def test_every_fixture_parses_to_a_record(path: Path) -> None:
     if "-invalid" in path.stem:
         assert dev.warnings, "an invalid fixture must leave a warning"
     else:
-        assert dev.warnings == () or path.stem == "pci_0000_00_02_0_header_type"
+        assert dev.warnings == ()
 
 
 @pytest.mark.parametrize("path", NODEDEV_FIXTURES, ids=lambda p: p.stem)
@@ -111,21 +113,32 @@ def test_every_fixture_has_its_expected_kind_and_id(path: Path) -> None:
 
 
 def test_css_offers_the_vfio_ccw_mdev_type() -> None:
-    dev = fixture("css_0_0_fffe_mdev_types")
-    assert dev.parent == "computer"
-    assert dev.sysfs_path == "/sys/devices/css0/0.0.fffe"
+    dev = fixture("css_0_1_fffe_mdev_types")
+    assert (dev.parent, dev.driver) == ("computer", "vfio_ccw")
+    assert dev.sysfs_path == "/sys/devices/css0/0.1.fffe"
     assert dev.mdev_types == (MdevType("vfio_ccw-io", "I/O subchannel (Non-QDIO)", "vfio-ccw", 1),)
+    assert dev.fact("channel_dev_addr") == ""  # no device on it
 
 
 def test_css_names_the_ccw_device_on_it() -> None:
-    dev = fixture("css_0_0_fffe_mdev_types_channel_dev_addr")
-    assert dev.fact("channel_dev_addr") == "0.0.0815"
-    assert [t.id for t in dev.mdev_types] == ["vfio_ccw-io"]
+    dev = fixture("css_0_0_0010")
+    assert (dev.driver, dev.fact("channel_dev_addr")) == ("io_subchannel", "0.0.5c3f")
+    assert dev.mdev_types == ()
+    bound = fixture("css_0_0_0052_vfio_ccw")
+    assert (bound.driver, bound.fact("channel_dev_addr")) == ("vfio_ccw", "0.0.5c41")
+    assert [(t.id, t.available) for t in bound.mdev_types] == [("vfio_ccw-io", 0)]  # its one mdev exists
 
 
-@pytest.mark.parametrize(
-    "stem", ["ccw_0_0_10000-invalid", "css_0_0_10000-invalid", "css_0_0_ffff_channel_dev_addr-invalid"]
-)
+def test_dasd_ccw_device_and_its_block_device() -> None:
+    ccw, block = fixture("ccw_0_0_5c3f"), fixture("storage_dasd")
+    assert (ccw.parent, ccw.driver, ccw.sysfs_path) == ("css_0_0_0010", "dasd-eckd",
+                                                        "/sys/devices/css0/0.0.0010/0.0.5c3f")
+    assert block.parent == ccw.name and block.devnodes == ("/dev/dasda",)
+    assert (block.fact("model"), block.fact("logical_block_size")) == ("3390/0c", "4096")
+
+
+@pytest.mark.parametrize("stem", ["ccw_0_0_10000-invalid", "css_0_0_10000-invalid",
+                                  "css_0_0_0011_channel_dev_addr-invalid"])
 def test_invalid_devno_warns_and_keeps_the_rest(stem: str) -> None:
     dev = fixture(stem)
     assert any("0x10000" in w and "out of range" in w for w in dev.warnings)
@@ -134,119 +147,137 @@ def test_invalid_devno_warns_and_keeps_the_rest(stem: str) -> None:
 
 
 def test_invalid_channel_dev_addr_is_kept_as_read() -> None:
-    assert fixture("css_0_0_ffff_channel_dev_addr-invalid").fact("channel_dev_addr") == "0.0.10000"
+    assert fixture("css_0_0_0011_channel_dev_addr-invalid").fact("channel_dev_addr") == "0.0.10000"
 
 
 def test_ccwgroup_member_names_its_group() -> None:
-    dev = fixture("ccw_0_0_ff02_ccwgroup")
-    assert (dev.fact("group_device"), dev.fact("group_busid")) == ("ccwgroup_0_0_ff00", "0.0.ff00")
+    dev = fixture("ccw_0_0_bd01_ccwgroup_member")
+    assert (dev.fact("group_device"), dev.fact("group_busid")) == ("ccwgroup_0_0_bd00", "0.0.bd00")
 
 
-def test_qeth_ccwgroup_card_type_chpid_and_members() -> None:
+def test_qeth_ccwgroup_card_type_chpid_and_members_in_cdev_order() -> None:
     dev = fixture("ccwgroup_0_0_bd00")
     assert dev.sysfs_path == "/sys/devices/qeth/0.0.bd00"
     f = facts(dev)
-    assert f["card_type"] == "OSD_10GIG"
-    assert f["chpid"] == "BD"
+    assert f["card_type"] == "OSD_25GIG"
+    assert f["chpid"] == "3C"
     assert f["state"] == "online"
     assert f["ccwgroup_type"] == "qeth_generic"
-    assert f["members"] == "ccw_0_0_bd00,ccw_0_0_bd01,ccw_0_0_bd02"
+    assert f["members"] == "ccw_0_0_bd00,ccw_0_0_bd01,ccw_0_0_bd02"  # the file lists cdev2, cdev0, cdev1
     assert f["member_busids"] == "0.0.bd00,0.0.bd01,0.0.bd02"
+    hsi = facts(fixture("ccwgroup_0_0_7000_hipersockets"))
+    assert (hsi["card_type"], hsi["chpid"], hsi["state"]) == ("HiperSockets", "F4", "offline")
 
 
 def test_ap_card_and_queue() -> None:
-    card, queue = fixture("ap_card07"), fixture("ap_07_0038")
-    assert card.fact("ap_adapter") == "0x07"
-    assert queue.parent == "ap_card07"
-    assert (queue.fact("ap_adapter"), queue.fact("ap_domain")) == ("0x07", "0x0038")
+    card, queue = fixture("ap_card05"), fixture("ap_05_002a")
+    assert (card.fact("ap_adapter"), card.driver) == ("0x05", "cex4card")
+    assert (queue.parent, queue.driver) == ("ap_card05", "vfio_ap")
+    assert (queue.fact("ap_adapter"), queue.fact("ap_domain")) == ("0x05", "0x002a")
 
 
 def test_ap_matrix_offers_vfio_ap() -> None:
     assert fixture("ap_matrix").mdev_types == ()
     (mtype,) = fixture("ap_matrix_mdev_types").mdev_types
-    assert mtype == MdevType("vfio_ap-passthrough", "VFIO AP Passthrough Device", "vfio-ap", 65536)
+    assert mtype == MdevType("vfio_ap-passthrough", "VFIO AP Passthrough Device", "vfio-ap", 65535)
 
 
 def test_vfio_ccw_mdev() -> None:
-    dev = fixture("mdev_c60cc60c_c60c_c60c_c60c_c60cc60cc60c")
+    dev = fixture("mdev_6f2c9d41_8b3a_4e7f_a015_c4d8e2b9f760_0_0_0052")
     assert dev.driver == "vfio_ccw_mdev"
-    assert dev.iommu_group == 4
+    assert dev.iommu_group == 7
     assert dev.parent == "css_0_0_0052"
     assert dev.fact("mdev_type") == "vfio_ccw-io"
     assert dev.fact("parent_addr") == "0.0.0052"
 
 
 def test_mdev_uuid_from_the_name_when_no_uuid_element() -> None:
-    dev = fixture("mdev_ee0b88c4_f554_4dc1_809d_b2a01e8e48ad")
+    dev = fixture("mdev_2b8d4f61_0e7c_4a39_95d2_c1f6a3e8b047")
     assert dev.iommu_group == 0
     assert dev.fact("mdev_type") == "vfio_ap-passthrough"
-    assert dev.fact("uuid") == dev.id
+    assert dev.fact("uuid") == dev.id == "2b8d4f61-0e7c-4a39-95d2-c1f6a3e8b047"
+    assert (dev.fact("attr.assign_adapter"), dev.fact("attr.assign_domain")) == ("0x05", "0x002a")
 
 
 def test_mdev_attrs_and_start() -> None:
     dev = fixture("mdev_autostart")
-    assert dev.fact("attr.example-attribute") == "attribute-value"
+    assert dev.fact("attr.note") == "boot disk"
     assert dev.fact("start") == "auto"
-    assert fixture("mdev_manual").fact("start") == "manual"
-    two = fixture("mdev_d2441d39_495e_4243_ad9f_beb3f14c23d9")
-    assert two.fact("attr.example-attribute-2") == "attribute-value-2"
+    manual = fixture("mdev_manual")
+    assert manual.fact("start") == "manual"
+    assert manual.fact("attr.assign_adapter") == "0x06,0x07"  # a repeated attribute, in document order
 
 
-def test_scsi_target_behind_an_fc_remote_port() -> None:
-    dev = fixture("scsi_target1_0_0")
-    assert (dev.fact("rport"), dev.fact("wwpn")) == ("rport-1:0-0", "0x9d73bc45f0e21a86")
+def test_zfcp_host_target_lun_and_block_device() -> None:
+    host = facts(fixture("scsi_host0_zfcp"))
+    assert (host["wwnn"], host["wwpn"], host["fabric_wwn"]) == (
+        "0xc05076ffe5005611", "0xc05076ffe5005611", "0x100000053345e6a1")  # upper case in the file
+    assert (host["vport_ops"], host["max_vports"]) == ("yes", "0")
+    target = fixture("scsi_target0_0_1_fc")
+    assert (target.fact("rport"), target.fact("wwpn")) == ("rport-0:0-1", "0x500507680b2155e4")
+    lun = fixture("scsi_0_0_1_1")
+    assert (lun.parent, lun.fact("scsi_type"), lun.fact("lun")) == ("scsi_target0_0_1", "disk", "1")
+    disk = fixture("storage_fcp_lun")
+    assert disk.devnodes == ("/dev/sdc",) and disk.parent == lun.name
+    assert (disk.fact("serial"), disk.fact("model"), disk.fact("vendor")) == (
+        "36005076307ffd1a00000000000004d21", "2145", "IBM")
 
 
 # ----------------------------------------------------------------------------------------- the others
 
 
 def test_pci_with_iommu_group_ids_link_and_mdev_types() -> None:
-    dev = fixture("pci_0000_02_10_7_mdev_types")
-    assert dev.iommu_group == 31
+    dev = fixture("pci_0000_65_00_0_mdev_types")
+    assert dev.iommu_group == 73
     f = facts(dev)
-    assert (f["vendor_id"], f["product_id"]) == ("0x8086", "0x10ca")
-    assert f["vendor"] == "Intel Corporation"
-    assert f["link_cap"] == "2.5 GT/s x4"
-    assert f["link_sta"] == "x0"
+    assert (f["vendor_id"], f["product_id"]) == ("0x10de", "0x20b5")
+    assert f["vendor"] == "NVIDIA Corporation"
+    assert f["link_cap"] == "16 GT/s x16"
+    assert f["link_sta"] == "2.5 GT/s x16"
     assert f["numa_node"] == "0"
-    assert [(t.id, t.available) for t in dev.mdev_types] == [("foo1", 1), ("foo2", 2)]
+    assert [(t.id, t.available) for t in dev.mdev_types] == [("nvidia-471", 20), ("nvidia-472", 10)]
 
 
 def test_pci_sriov_relations_and_group_members() -> None:
-    vfs = fixture("pci_0000_02_10_7_sriov_vfs").fact("virt_functions")
-    assert vfs == "0000:02:00.2,0000:02:00.3,0000:02:00.4,0000:02:00.5"
-    pf = fixture("pci_8086_10c9_sriov_pf")
-    assert pf.iommu_group == 12
-    assert pf.fact("iommu_group_members") == "0000:02:00.0,0000:02:00.1"
+    pf = fixture("pci_0000_3b_00_0_sriov_pf")
+    assert pf.fact("virt_functions") == "0000:3b:02.3,0000:3b:02.4,0000:3b:02.5"
+    assert pf.fact("virt_functions_max") == "64"
+    assert pf.iommu_group == 41
+    assert pf.fact("iommu_group_members") == "0000:3b:00.0,0000:3b:00.1"
+    vf = fixture("pci_0000_3b_02_3_sriov_vf")
+    assert (vf.fact("phys_function"), vf.driver, vf.iommu_group) == ("0000:3b:00.0", "vfio-pci", 120)
 
 
 def test_pci_garbage_bus_falls_back_to_the_name_with_a_warning() -> None:
-    dev = fixture("pci_0000_00_02_0_header_type")
-    assert dev.id == "0000:00:02.0"
+    dev = fixture("pci_0000_00_1f_0-invalid")
+    assert dev.id == "0000:00:1f.0"
     assert any("4294967295" in w for w in dev.warnings)
-    assert dev.iommu_group == 1
+    assert dev.iommu_group == 14
 
 
 def test_pci_zpci_when_present() -> None:
-    xml = """<device><name>pci_0001_00_00_0</name><capability type='pci'>
-      <domain>1</domain><bus>0</bus><slot>0</slot><function>0</function>
-      <product id='0x1016'/><vendor id='0x15b3'/><zpci uid='0x1f' fid='16'/></capability></device>"""
-    dev = parse_nodedev(xml)
-    assert (dev.id, dev.fact("uid"), dev.fact("fid")) == ("0001:00:00.0", "0x001f", "0x00000010")
+    dev = fixture("pci_0001_00_00_0_zpci")
+    assert (dev.id, dev.fact("uid"), dev.fact("fid")) == ("0001:00:00.0", "0x0a01", "0x00000010")
+    xml = """<device><name>pci_0002_00_00_0</name><capability type='pci'>
+      <domain>2</domain><bus>0</bus><slot>0</slot><function>0</function>
+      <product id='0x1016'/><vendor id='0x15b3'/><zpci><uid>0x1f</uid><fid>16</fid></zpci></capability></device>"""
+    assert (parse_nodedev(xml).fact("uid"), parse_nodedev(xml).fact("fid")) == ("0x001f", "0x00000010")
 
 
-def test_net_storage_scsi_drm_and_system() -> None:
-    net = fixture("net_00_13_02_b9_f9_d3")
-    assert (net.fact("address"), net.fact("net_type")) == ("00:13:02:b9:f9:d3", "80211")
-    disk = fixture("storage_serial_3600c0ff000d7a2a5d463ff4902000000")
-    assert disk.devnodes == ("/dev/sdj",)
-    assert (disk.fact("serial"), disk.fact("model"), disk.fact("vendor")) == (
-        "3600c0ff000d7a2a5d463ff4902000000", "MSA2012fc", "HP")
-    assert fixture("pci_8086_27c5_scsi_host_scsi_device_lun0").fact("scsi_type") == "disk"
-    assert fixture("pci_8086_27c5_scsi_host_0_unique_id").fact("unique_id") == "2"
-    drm = fixture("drm_renderD129")
-    assert drm.devnodes == ("/dev/dri/renderD129", "/dev/dri/by-path/pci-0000:00:02.0-render")
-    assert fixture("computer").fact("uuid") == "12345678-1234-1234-9596-a088b277d677"
+def test_net_storage_usb_drm_and_system() -> None:
+    net = fixture("net_encbd00")
+    assert (net.fact("address"), net.fact("net_type"), net.parent) == (
+        "02:00:00:5e:7a:01", "80203", "ccwgroup_0_0_bd00")
+    assert (net.fact("link_state"), net.fact("link_speed"), net.fact("features")) == ("up", "25000", "rx,tx,sg")
+    usb = facts(fixture("storage_usb_removable"))
+    assert (usb["removable"], usb["media_label"], usb["hotpluggable"]) == ("yes", "BOOT", "yes")
+    assert fixture("scsi_host1_unique_id").fact("unique_id") == "2"
+    dongle = fixture("usb_2_3")
+    assert (dongle.fact("vendor_id"), dongle.fact("product_id"), dongle.fact("usb_bus")) == ("0x0529", "0x0001", "2")
+    drm = fixture("drm_renderD128")
+    assert drm.devnodes == ("/dev/dri/renderD128", "/dev/dri/by-path/pci-0000:00:02.0-render")
+    system = fixture("computer")
+    assert (system.fact("product"), system.fact("uuid")) == ("3931", "4d3c2b1a-0f9e-4d8c-b7a6-958473625140")
 
 
 def test_fc_host_wwpn_and_vport_ops() -> None:
@@ -259,9 +290,8 @@ def test_fc_host_wwpn_and_vport_ops() -> None:
 
 
 def test_vdpa_and_vpd() -> None:
-    vdpa = parse_nodedev("<device><name>vdpa_vdpa0</name><capability type='vdpa'>"
-                         "<chardev>/dev/vhost-vdpa-0</chardev></capability></device>")
-    assert (vdpa.kind, vdpa.id, vdpa.devnodes) == (K.VDPA, "vdpa_vdpa0", ("/dev/vhost-vdpa-0",))
+    vdpa = fixture("vdpa_vdpa1")
+    assert (vdpa.kind, vdpa.id, vdpa.devnodes) == (K.VDPA, "vdpa_vdpa1", ("/dev/vhost-vdpa-1",))
     pci = parse_nodedev("""<device><name>pci_0000_82_00_0</name><capability type='pci'>
       <domain>0</domain><bus>130</bus><slot>0</slot><function>0</function><product id='0xa2d6'/>
       <vendor id='0x15b3'/><capability type='vpd'><name>BlueField-2</name>
@@ -289,28 +319,49 @@ def test_not_well_formed_raises_xml_error(text: str) -> None:
 
 def test_parse_nodedevs_keeps_order() -> None:
     texts = [p.read_text() for p in NODEDEV_FIXTURES[:3]]
+    assert len(texts) == 3
     assert [d.xml for d in parse_nodedevs(texts)] == [t.strip() for t in texts]
 
 
-# --------------------------------------------------------------------------------- concatenated files
+# ------------------------------------------------------------------------------------ mdevctl output
 
 
-def test_mdevctl_concatenated_devices_split_into_five() -> None:
-    text = MDEVCTL_MULTIPLE.read_text()
-    assert len(split_concatenated_devices(text)) == 5
+def _mdevctl_json() -> list[tuple[str, str, dict[str, object]]]:
+    """(parent, uuid, config) from `mdevctl list --defined --dumpjson` output."""
+    found = []
+    for per_parent in json.loads(MDEVCTL_JSON.read_text()):
+        for parent, mdevs in per_parent.items():
+            for mdev in mdevs:
+                for uuid, config in mdev.items():
+                    found.append((parent, uuid, config))
+    return found
+
+
+def test_mdevctl_concatenated_devices_split_into_four() -> None:
+    text = MDEVCTL_XML.read_text()
+    assert len(split_concatenated_devices(text)) == 4
     devs = parse_nodedev_text(text)
-    assert [d.kind for d in devs] == [K.MDEV] * 5
-    assert [d.id for d in devs] == [
-        "200f228a-c80a-4d50-bfb7-f5a0e4e34045",
-        "de807ffc-1923-4d5f-b6c9-b20ecebc6d4b",
-        "435722ea-5f43-468a-874f-da34f1217f13",
-        "783e6dbb-ea0e-411f-94e2-717eaad438bf",
-        "cc000052-9b13-9b13-9b13-cc23009b1326",
-    ]
-    ap = devs[3]
-    assert ap.parent == "ap_matrix"
-    assert (ap.fact("attr.assign_adapter"), ap.fact("attr.assign_domain")) == ("5,6", "0xab,4")
-    assert devs[4].fact("parent_addr") == "0.0.0052"
+    assert [d.kind for d in devs] == [K.MDEV] * 4
+    assert [d.parent for d in devs] == ["css_0_0_0052", "css_0_0_0053", "ap_matrix", "pci_0000_65_00_0"]
+    ap = devs[2]
+    assert (ap.fact("attr.assign_adapter"), ap.fact("attr.assign_domain")) == ("5,6", "0x2a")
+    assert devs[0].fact("parent_addr") == "0.0.0052"
+
+
+def test_mdevctl_xml_says_what_mdevctl_says() -> None:
+    """The node-device XML of the defined mdevs carries the same parent, UUID, type, start and attributes
+    as mdevctl's own JSON for them."""
+    devs = parse_nodedev_text(MDEVCTL_XML.read_text())
+    listed = _mdevctl_json()
+    assert len(devs) == len(listed)
+    for dev, (parent, uuid, config) in zip(devs, listed, strict=True):
+        assert (dev.id, dev.fact("parent_addr")) == (uuid, parent)
+        assert (dev.fact("mdev_type"), dev.fact("start")) == (config["mdev_type"], config["start"])
+        attrs: dict[str, list[str]] = {}
+        for item in config.get("attrs", []):  # type: ignore[attr-defined]
+            for key, value in item.items():
+                attrs.setdefault(key, []).append(value)
+        assert {k: dev.fact(f"attr.{k}") for k in attrs} == {k: ",".join(v) for k, v in attrs.items()}
 
 
 def test_split_handles_declarations_and_a_node_wrapper() -> None:
@@ -330,23 +381,23 @@ def test_all_node_devices_of_the_test_driver(testdriver_uri: str) -> None:
         devs = [parse_nodedev(d.XMLDesc(0)) for d in conn.listAllDevices(0)]
     finally:
         conn.close()
-    assert len(devs) == 92
+    assert len(devs) == 15
     counts = collections.Counter(d.kind for d in devs)
     assert counts == {
-        K.PCI: 36, K.USB_DEVICE: 13, K.USB_INTERFACE: 10, K.SCSI_HOST: 8, K.NET: 7, K.STORAGE: 7,
-        K.MDEV: 5, K.SCSI: 2, K.CSS: 1, K.AP_MATRIX: 1, K.DRM: 1, K.SYSTEM: 1,
+        K.CSS: 3, K.MDEV: 2, K.STORAGE: 2, K.SYSTEM: 1, K.CCW: 1, K.AP_MATRIX: 1, K.AP_CARD: 1, K.AP_QUEUE: 1,
+        K.PCI: 1, K.NET: 1, K.SCSI_HOST: 1,
     }
     by_name = {d.name: d for d in devs}
-    assert by_name["css_0_0_0023"].mdev_types[0].available == 0
-    mdev = by_name["mdev_8e37ee90_2b51_45e3_9b25_bf8283c03110"]
-    assert (mdev.id, mdev.parent) == ("8e37ee90-2b51-45e3-9b25-bf8283c03110", "css_0_0_0023")
-    assert by_name["pci_10df_fe00_0_scsi_host"].fact("wwpn") == "0x10000000c9848141"
+    assert by_name["css_0_0_0053"].mdev_types[0].available == 1
+    mdev = by_name["mdev_6f2c9d41_8b3a_4e7f_a015_c4d8e2b9f760_0_0_0052"]
+    assert (mdev.id, mdev.parent) == ("6f2c9d41-8b3a-4e7f-a015-c4d8e2b9f760", "css_0_0_0052")
+    assert by_name["scsi_host0"].fact("wwpn") == "0xc05076ffe5005611"
     assert not any(_INTERNAL_ERROR in w for d in devs for w in d.warnings)
 
 
 # --------------------------------------------------------------------------------------------- fuzzing
 
-TEXTS = [p.read_text() for p in NODEDEV_FIXTURES] + split_concatenated_devices(MDEVCTL_MULTIPLE.read_text())
+TEXTS = [p.read_text() for p in NODEDEV_FIXTURES] + split_concatenated_devices(MDEVCTL_XML.read_text())
 
 MUTATED = mutated_xml(TEXTS, odd_values("0x10000", "4294967295", "mdev_types"),
                       ["type", "id", "number", "uid", "domain"],

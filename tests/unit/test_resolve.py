@@ -7,15 +7,13 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import FIXTURES
+from tests.conftest import DOMAIN_FIXTURES, domain_fixture, nodedev_fixture
 from ztui.host.files import mount_of, parse_mountinfo
 from ztui.host.inventory import FileInfo, NetworkInfo, build_inventory, merge_devices
 from ztui.host.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
 from ztui.host.usage import conflicts, eligibility, users_of
-from ztui.libvirtxml.domain import parse_device_xml
+from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import Fact, Guest, GuestState, Host, HostDevice, HostDeviceKind
-
-NODEDEV = FIXTURES / "libvirt" / "nodedev"
 
 
 def dev(kind: HostDeviceKind, ident: str, sysfs: str = "", driver: str = "", source: str = "udev",
@@ -88,22 +86,17 @@ def test_no_inventory_no_warnings() -> None:
 def test_remote_host_from_libvirt_node_devices() -> None:
     from ztui.libvirtxml.nodedev import parse_nodedev
 
-    names = ["mdev_c60cc60c_c60c_c60c_c60c_c60cc60cc60c.xml", "css_0_0_fffe_mdev_types_channel_dev_addr.xml",
-             "ap_matrix.xml", "ap_07_0038.xml", "ap_card07.xml", "ccwgroup_0_0_bd00.xml",
-             "mdev_ee0b88c4_f554_4dc1_809d_b2a01e8e48ad.xml"]
-    nodedevs = [parse_nodedev((NODEDEV / n).read_text()) for n in names]
-    css = HostDevice(kind=HostDeviceKind.CSS, name="css_0_0_0052", id="0.0.0052", driver="vfio_ccw",
-                     sysfs_path="/sys/devices/css0/0.0.0052",
-                     facts=(Fact("channel_dev_addr", "0.0.5c41", "libvirt"),), source="libvirt")
-    inv = build_inventory(libvirt=[*nodedevs, css])
-    ccw = parse_device_xml("<hostdev mode='subsystem' type='mdev' model='vfio-ccw'><source>"
-                           "<address uuid='c60cc60c-c60c-c60c-c60c-c60cc60cc60c'/></source></hostdev>")
-    assert ids(resolve_device(ccw, inv)) == [("mdev", "c60cc60c-c60c-c60c-c60c-c60cc60cc60c"),
-                                             ("css", "0.0.0052"), ("ccw", "0.0.5c41")]
-    ap = parse_device_xml("<hostdev mode='subsystem' type='mdev' model='vfio-ap'><source>"
-                          "<address uuid='ee0b88c4-f554-4dc1-809d-b2a01e8e48ad'/></source></hostdev>")
+    stems = ["mdev_6f2c9d41_8b3a_4e7f_a015_c4d8e2b9f760_0_0_0052", "css_0_0_0052_vfio_ccw", "css_0_0_0010",
+             "ccw_0_0_5c3f", "ap_matrix", "ap_05_002a", "ap_card05", "ccwgroup_0_0_bd00",
+             "mdev_2b8d4f61_0e7c_4a39_95d2_c1f6a3e8b047"]
+    inv = build_inventory(libvirt=[parse_nodedev(nodedev_fixture(s).read_text()) for s in stems])
+    guest = parse_domain(domain_fixture("hostdev-vfio-ccw.xml").read_text())
+    assert ids(resolve_device(guest.devices[0], inv)) == [("mdev", "6f2c9d41-8b3a-4e7f-a015-c4d8e2b9f760"),
+                                                          ("css", "0.0.0052"), ("ccw", "0.0.5c41")]
+    ap = parse_domain(domain_fixture("hostdev-vfio-ap.xml").read_text()).devices[0]
     steps = resolve_device(ap, inv)
-    assert steps[0].kind == "mdev" and steps[1].kind == "ap-matrix"
+    assert ids(steps) == [("mdev", "2b8d4f61-0e7c-4a39-95d2-c1f6a3e8b047"), ("ap-matrix", "matrix"),
+                          ("ap-card", "0x05"), ("ap-queue", "0x05.0x002a")]  # from the mdev's assign_* attrs
 
 
 def test_merge_keeps_both_sources() -> None:
@@ -189,10 +182,10 @@ def test_paths_to_examine_and_resolve_guest() -> None:
 
 
 def test_every_domain_fixture_resolves_without_error() -> None:
-    from tests.conftest import DOMAIN_FIXTURES
     from ztui.libvirtxml.common import XmlError
     from ztui.libvirtxml.domain import parse_domain
 
+    assert DOMAIN_FIXTURES
     for path in DOMAIN_FIXTURES:
         try:
             g = parse_domain(Path(path).read_bytes())

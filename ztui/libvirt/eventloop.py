@@ -1,6 +1,6 @@
 """libvirt's default event implementation, run in one daemon thread for the whole process.
 
-Measured on these machines (DESIGN.md §3): events arrive within ~5 ms this way, also while another thread
+Measured on these machines (docs/ARCHITECTURE.md §3): events arrive within ~5 ms this way, also while another thread
 blocks in a long call, whereas libvirtaio binds to the first asyncio loop and holds events back while a
 worker blocks on the same connection. `virEventRegisterDefaultImpl` must run before the first `open`
 whose events or keepalive we want, so `ensure_event_loop` is called by every opener of live sessions.

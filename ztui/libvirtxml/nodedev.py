@@ -3,7 +3,7 @@
 libvirt's node-device API is the only inventory ztui has of a *remote* host (udev is out of reach over
 ssh), so this reader works on the XML text alone and imports neither libvirt nor textual. It is written for
 damaged and unexpected input: a support dump, a newer libvirt with capabilities this code has never seen,
-the invalid upstream fixtures (devno `0x10000`). Anything that cannot be interpreted becomes a warning on
+the `-invalid` node-device fixtures (devno `0x10000`). Anything that cannot be interpreted becomes a warning on
 the record or an `OTHER` record that keeps its XML; the only exception that leaves this module is
 `XmlError`, for text that is not well-formed XML at all.
 
@@ -96,7 +96,7 @@ def parse_nodedevs(xmls: Iterable[str]) -> tuple[HostDevice, ...]:
 def split_concatenated_devices(text: str) -> list[str]:
     """The `<device>` elements of text holding several of them back to back, each as its own XML.
 
-    mdevctl-derived output (`mdevctl-list-multiple.out.xml`) concatenates `<device>` documents, which is not
+    mdevctl-derived output (tests/fixtures/mdevctl/list-defined.xml) concatenates `<device>` documents, which is not
     one well-formed document; the test driver's host file nests them in `<node>`. Both are handled: each
     top-level `<device>` is returned, and the direct `<device>` children of any other top-level element.
     Raises XmlError when the text is damaged beyond that.

@@ -46,7 +46,7 @@ def name_of(device: GuestDevice) -> str:
 
 def migration_uri(dest_uri: str, options: MigrationOptions | None = None) -> str:
     """`tcp://<host>` for the data stream. Always passed: otherwise the destination advertises its
-    hostname, which may not resolve from the source (DESIGN.md §5); a local daemon gets loopback."""
+    hostname, which may not resolve from the source (docs/ARCHITECTURE.md §5); a local daemon gets loopback."""
     if options is not None and options.migration_uri:
         return options.migration_uri
     host = urlsplit(dest_uri).hostname

@@ -5,7 +5,7 @@ Each finding carries its reason. A *blocker* stops the migration before the firs
 daemon: `read_host` gathers facts from a connection (read-only libvirt calls), `assess` is a pure
 function of the guest, the options and those facts.
 
-What is checked (DESIGN.md §5): the guest runs; the destination is reachable; no guest of that name or
+What is checked (docs/ARCHITECTURE.md §5): the guest runs; the destination is reachable; no guest of that name or
 UUID is already on it; its QEMU supports the guest's arch and machine type; each pass-through device (which
 one, why it blocks) is moved around the migration or refused; vfio-ap is never hotplugged (offline only);
 the destination has an equivalent for each device put back there (the same mdev, or the DASD's subchannel

@@ -2,7 +2,7 @@
 and on any failure a rollback that puts every device back where the guest runs.
 
 The libvirt call `migrateToURI3` blocks for the whole job, so it runs in its own thread while this one
-reads `jobStats()` about ten times a second (connections are thread-safe, DESIGN.md §3) and carries out
+reads `jobStats()` about ten times a second (connections are thread-safe, docs/ARCHITECTURE.md §3) and carries out
 the user's requests: abort (`abortJob`, the guest keeps running on the source) and the switch to post-copy
 (`migrateStartPostCopy`). After the call, where the guest runs is *asked*, never assumed, and the devices
 go to that host: the destination after success, the source after a failure, nowhere — and then reported

@@ -3,7 +3,7 @@
 The work is split by phase into small modules: `migrate_preflight` (what can be known before anything
 changes), `migrate_plan` (options, libvirt flags/parameters, the virsh equivalents, the plan),
 `migrate_run` (detach → migrate with progress → attach, rollback) and `migrate_report` (progress figures
-and the end report). Pass-through devices block live migration (DESIGN.md §5), so they are taken off
+and the end report). Pass-through devices block live migration (docs/ARCHITECTURE.md §5), so they are taken off
 first, each removal proven, and put back on the destination afterwards; nothing may be lost.
 """
 

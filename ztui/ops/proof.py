@@ -1,7 +1,7 @@
 """Attach and detach with proof: a device counts as added or removed only when libvirt shows it.
 
 `detachDeviceFlags` returns success on x86 while the device stays (the guest never released it), and
-DEVICE_REMOVAL_FAILED may never come (DESIGN.md §4). So every change is followed by re-reading the
+DEVICE_REMOVAL_FAILED may never come (docs/ARCHITECTURE.md §4). So every change is followed by re-reading the
 guest's live XML until the device is there (attach) or gone (detach); the DEVICE_REMOVED event only
 wakes the wait early. After the timeout a detach is reported as *removal failed*, never as done.
 

@@ -1,7 +1,7 @@
 """The live tree: host → guest → device → backing steps, patched in place as updates arrive.
 
 The Textual `Tree` re-renders every expanded line on a structural change, while `set_label` does not
-(DESIGN.md §3), so: guests start collapsed and their device nodes are built only when first expanded; a
+(docs/ARCHITECTURE.md §3), so: guests start collapsed and their device nodes are built only when first expanded; a
 changed guest is relabelled in place and its device nodes are diffed by identity, never rebuilt; the
 cursor, the expanded nodes and the scroll position survive every update.
 """
