@@ -348,3 +348,63 @@ def test_second_action_on_a_guest_is_refused_with_its_holder(lab: Lab, tmp_path:
     assert "vda" in [line.split()[0] for line in subprocess.run(
         ["virsh", "-c", uri, "domblklist", GUEST], capture_output=True, text=True).stdout.splitlines()[2:] if line]
     assert _journal(tmp_path) == []
+
+
+# --- what a daemon killed mid-attach leaves in QEMU -------------------------------------------------------
+
+def _bare_guest_xml(conn: libvirt.virConnect, template: str, name: str) -> str:
+    """A copy of a lab guest with no disks, NICs or controllers (it shares nothing with the template)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(conn.lookupByName(template).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    root.find("name").text = name  # type: ignore[union-attr]
+    root.remove(root.find("uuid"))  # type: ignore[arg-type]
+    devices = root.find("devices")
+    assert devices is not None
+    for elem in list(devices):
+        if elem.tag in ("disk", "interface", "controller", "memballoon", "console"):
+            devices.remove(elem)
+    for elem in root.iter():
+        if elem.tag == "log":
+            elem.set("file", f"/tmp/{name}-console.log")
+    return ET.tostring(root, encoding="unicode")
+
+
+def test_attach_passes_orphans_a_killed_daemon_left_in_qemu(lab: Lab, conn_a: libvirt.virConnect,
+                                                            tmp_path: Path) -> None:
+    """Block nodes and a device that QEMU holds and the restarted libvirt forgot, with the very names and
+    the address libvirt gives next: a plain attach would fail ("Duplicate nodes with node-name", "Duplicate
+    device ID", "Device fe.0.0000 already exists") on every try; ztui's attach still succeeds, proven."""
+    import libvirt_qemu
+
+    dom = conn_a.createXML(_bare_guest_xml(conn_a, "lnxa01", "fault-orphans"), 0)
+    try:
+        orphan = tmp_path / "orphan.img"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(orphan), "8M"], check=True)
+
+        def qmp(command: str, **arguments: object) -> None:
+            libvirt_qemu.qemuMonitorCommand(dom, json.dumps({"execute": command, "arguments": arguments}), 0)
+
+        for index in (1, 2, 3):
+            qmp("blockdev-add", driver="file", filename=str(orphan), **{"node-name": f"libvirt-{index}-storage"},
+                **{"read-only": True})
+        from ztui.libvirtxml.domain import parse_domain
+
+        used = {d.busid for d in parse_domain(dom.XMLDesc(0)).devices if d.busid}
+        first_free = next(n for n in range(0x10000) if f"0.0.{n:04x}" not in used)  # what libvirt picks next
+        qmp("device_add", driver="virtio-blk-ccw", drive="libvirt-1-storage", id="virtio-disk0",
+            devno=f"fe.0.{first_free:04x}")
+        plain = subprocess.run(["virsh", "-c", lab.uris[A], "attach-disk", "fault-orphans", str(orphan), "vda",
+                                "--live"], capture_output=True, text=True)
+        assert plain.returncode != 0 and "Duplicate" in plain.stderr  # the orphans are in the way
+
+        image = tmp_path / "new.qcow2"
+        result = ztui("attach", "fault-orphans", "--disk", str(image), "--size", "16M", "-c", lab.uris[A], "--json",
+                      state=tmp_path)
+        assert result.returncode == 0, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["outcome"] == "attached" and str(image) in dom.XMLDesc(0)
+        assert doc["alias"].startswith("ua-ztui-") and doc["address"] != f"0.0.{first_free:04x}"
+        assert _journal(tmp_path) == []
+    finally:
+        dom.destroy()

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
+import secrets
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +32,9 @@ import libvirt
 from ztui.errors import Interrupted
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import pretty_xml
-from ztui.libvirtxml.devices import SpecError, parse_busid
+from ztui.libvirtxml.devices import SpecError, has_address, parse_busid, with_ccw_address, with_user_alias
 from ztui.libvirtxml.domain import parse_domain
-from ztui.model import Guest, GuestDevice
+from ztui.model import CcwAddress, Guest, GuestDevice
 from ztui.ops import steps
 from ztui.ops.attach_plan import (
     SOURCES,
@@ -259,13 +261,68 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
         handle.close()
 
 
+ORPHAN_NODE = "Duplicate nodes with node-name"
+ORPHAN_DEVICE = "Duplicate device ID"
+ORPHAN_RETRIES = 8
+
+
 def _attach_one(handle: GuestHandle, xml: str, *, live: bool, config: bool,
                 on_step: Callable[[Step], None] | None = None, image: str = "") -> DeviceChange:
-    """One proven attach; an UNKNOWN outcome is settled by re-connecting."""
-    change = attach(handle.conn, handle.dom, xml, live=live, config=config, on_step=on_step, name=handle.name)
-    if change.outcome is Outcome.UNKNOWN:
-        change = settle_attach(handle, xml, change, live=live, image=image)
+    """One proven attach; an UNKNOWN outcome is settled by re-connecting.
+
+    A daemon killed between QEMU's blockdev-add and libvirt saving the guest's status leaves an orphan
+    block node in QEMU, and the restarted daemon numbers its next node with the same index
+    (`libvirt-N-storage`): QEMU refuses with "Duplicate nodes with node-name" before adding anything. Each
+    refused attempt uses up one index in the daemon, so asking again (a few times) gets past the orphans.
+    A forgotten device whose QEMU id libvirt would give again ("Duplicate device ID") is passed by giving
+    the new device a user alias of its own (`with_user_alias`); one whose ccw address libvirt would give
+    again ("Device fe.0.0003 already exists") by the next address the guest's XML leaves free — only
+    when the request named no address (then libvirt was to pick one anyway)."""
+    tries, picked = 0, False
+    while True:
+        change = attach(handle.conn, handle.dom, xml, live=live, config=config, on_step=on_step,
+                        name=handle.name)
+        if change.outcome is Outcome.UNKNOWN:
+            change = settle_attach(handle, xml, change, live=live, image=image)
+        if change.outcome is not Outcome.REFUSED or tries >= ORPHAN_RETRIES:
+            break
+        if ORPHAN_DEVICE in change.message:
+            xml = with_user_alias(xml, f"ua-ztui-{secrets.token_hex(4)}")
+        elif (taken := _orphan_ccw(change.message)) is not None and (picked or not has_address(xml)):
+            free = _next_free_ccw(handle, taken, live)
+            if free is None:
+                break
+            xml, picked = with_ccw_address(xml, free), True
+        elif ORPHAN_NODE not in change.message:
+            break
+        tries += 1
+    if tries and change.ok:
+        change = dataclasses.replace(change, notes=(*change.notes, f"QEMU holds {tries} orphan block node(s) or "
+                                                    "device(s) of an earlier attach cut short; they go when the "
+                                                    "guest restarts",))
     return change
+
+
+_ORPHAN_CCW = re.compile(r"Device fe\.([0-3])\.([0-9a-f]{4}) already exists")
+
+
+def _orphan_ccw(message: str) -> CcwAddress | None:
+    match = _ORPHAN_CCW.search(message)
+    return CcwAddress(0xFE, int(match[1], 16), int(match[2], 16)) if match else None
+
+
+def _next_free_ccw(handle: GuestHandle, taken: CcwAddress, live: bool) -> CcwAddress | None:
+    """The first ccw devno after `taken` (same subchannel set) that the guest's XML does not use."""
+    try:
+        guest = read_live(handle.dom) if live else read_config(handle.dom)
+    except libvirt.libvirtError:
+        return None
+    used = {d.busid for d in guest.devices if d.busid}
+    for devno in range(taken.devno + 1, 0x10000):
+        candidate = CcwAddress(0xFE, taken.ssid, devno)
+        if candidate.text not in used:
+            return candidate
+    return None
 
 
 def _roll_back_attach(handle: GuestHandle, plan: AttachPlan, done: _AttachDone, why: str) -> DeviceChange:

@@ -146,8 +146,9 @@ def settle_attach(handle: GuestHandle, xml: str, change: DeviceChange, *, live: 
     in_use = image_in_use(image, handle.uri) if image else ""
     if in_use:
         return DeviceChange(Outcome.UNKNOWN, handle.name, xml,
-                            f"unknown: libvirt does not show the device after re-connecting, but {in_use}; "
-                            f"check with {handle.check_command()}", change.seconds)
+                            f"unknown: libvirt does not show the device after re-connecting, but {in_use} "
+                            "(QEMU may use it as a block node or device libvirt forgot; that ends when the guest "
+                            f"restarts); the image is kept; check with {handle.check_command()}", change.seconds)
     return DeviceChange(Outcome.REFUSED, handle.name, xml,
                         f"not attached: {change.message}; after re-connecting {handle.name} does not show it",
                         change.seconds)
