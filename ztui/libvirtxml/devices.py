@@ -234,7 +234,7 @@ def with_user_alias(xml: str, alias: str) -> str:
     the next such id fails ("Duplicate device ID"). A user alias is the device's QEMU id instead."""
     from ztui.libvirtxml.common import parse_xml
 
-    if not alias.startswith(USER_ALIAS_PREFIX) or not re.fullmatch(r"[A-Za-z0-9_-]+", alias):
+    if not re.fullmatch(USER_ALIAS_PREFIX + r"[A-Za-z0-9_-]+", alias):
         raise SpecError(f"'{alias}' is not a user alias (ua- followed by letters, digits, - or _)")
     elem = parse_xml(xml, "device XML")
     for old in elem.findall("alias"):
