@@ -408,3 +408,30 @@ def test_attach_passes_orphans_a_killed_daemon_left_in_qemu(lab: Lab, conn_a: li
         assert _journal(tmp_path) == []
     finally:
         dom.destroy()
+
+
+@pytest.mark.parametrize("action", ["attach", "detach"])
+def test_state_dir_lost_mid_action_still_reports_the_outcome(lab: Lab, tmp_path: Path, action: str) -> None:
+    """The state directory taken away after the intent was written: the outcome (and a detached device's
+    XML) is still printed, with one line saying the audit log could not be written."""
+    uri = lab.uris[A]
+    image = tmp_path / "d.img"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    state = tmp_path / "state"
+    away = f"mv {state}/ztui {state}/gone && touch {state}/ztui"
+    try:
+        if action == "attach":
+            result = ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=state,
+                          env=_fault("attach:device-attached", away))
+            assert _attached(uri, image)
+        else:
+            doc = json.loads(ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=tmp_path).stdout)
+            result = ztui("detach", GUEST, doc["target"], "-c", uri, "--json", state=state,
+                          env=_fault("detach:device-removed", away))
+            assert not _attached(uri, image)
+            assert str(image) in json.loads(result.stdout)["xml"]
+        assert result.returncode == 0, result.stderr
+        assert "the audit log could not be written" in result.stderr
+        assert json.loads(result.stdout)["outcome"] in ("attached", "removed")
+    finally:
+        _detach_image(uri, image, tmp_path)

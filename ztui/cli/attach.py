@@ -109,7 +109,7 @@ def run_attach(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    from ztui.ops.action import end_entry, exit_status, guarded
+    from ztui.ops.action import end_entry, exit_status, guarded, record_outcome
     from ztui.ops.hotplug import (
         SOURCES,
         AttachRequest,
@@ -131,6 +131,9 @@ def _attach(args: argparse.Namespace) -> int:
     try:
         size = parse_size(args.size) if args.size else None
     except BadRequest as exc:
+        from ztui.libvirt.connection import resolve_uris
+
+        audit_refused("attach", ",".join(resolve_uris(args.connect)), args.guest, str(exc), size=args.size)
         raise BadInput(str(exc)) from None
     request = AttachRequest(args.guest, kind, getattr(args, kind), size, args.target, args.devno, args.live,
                             args.config)
@@ -144,7 +147,8 @@ def _attach(args: argparse.Namespace) -> int:
         with guarded(JournalAction.ATTACH, uri, dom, args.guest, device_xml=plan.xml,
                      plan=attach_plan_record(plan)) as (op, guard):
             change = carry_out_attach(conn, dom, plan, uri=uri, op=op, guard=guard)
-            audit_attach(uri, plan, change, request=request, journal=op.id)
+            audit_error = record_outcome(lambda: audit_attach(uri, plan, change, request=request,
+                                                              journal=op.id))
             end_entry(op, change, guard)
     device = change.device
     result = {"guest": args.guest, "uri": uri, "outcome": change.outcome.value, "ok": change.ok,
@@ -163,8 +167,9 @@ def _attach(args: argparse.Namespace) -> int:
         error(change.message)
     if not op.closed:
         error(f"the operation stays in the journal as {op.id}: see `ztui journal`")
-    if op.write_error:
-        error(op.write_error)
+    for problem in (audit_error, op.write_error):
+        if problem:
+            error(problem)
     return exit_status(change, guard)
 
 

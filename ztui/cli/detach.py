@@ -45,7 +45,7 @@ def _seconds(text: str) -> float:
 
 def run_detach(args: argparse.Namespace) -> int:
     from ztui.libvirtxml.common import pretty_xml
-    from ztui.ops.action import end_entry, exit_status, guarded
+    from ztui.ops.action import end_entry, exit_status, guarded, record_outcome
     from ztui.ops.hotplug import (
         BadRequest,
         audit_detach,
@@ -69,7 +69,8 @@ def run_detach(args: argparse.Namespace) -> int:
         with guarded(JournalAction.DETACH, uri, dom, args.guest, device_xml=plan.device.xml,
                      plan=detach_plan_record(plan, args.timeout)) as (op, guard):
             change = carry_out_detach(conn, dom, plan, timeout=args.timeout, uri=uri, op=op, guard=guard)
-            audit_detach(uri, plan, change, timeout=args.timeout, asked=args.device, journal=op.id)
+            audit_error = record_outcome(lambda: audit_detach(uri, plan, change, timeout=args.timeout,
+                                                              asked=args.device, journal=op.id))
             end_entry(op, change, guard)
     result = {"guest": args.guest, "uri": uri, "device": args.device, "target": plan.name,
               "alias": plan.device.alias, "outcome": change.outcome.value, "ok": change.ok,
@@ -87,8 +88,9 @@ def run_detach(args: argparse.Namespace) -> int:
             error(note)
     if not op.closed:
         error(f"the operation stays in the journal as {op.id}: see `ztui journal`")
-    if op.write_error:
-        error(op.write_error)
+    for problem in (audit_error, op.write_error):
+        if problem:
+            error(problem)
     return exit_status(change, guard)
 
 

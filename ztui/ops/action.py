@@ -11,12 +11,13 @@ before anything changes — and, after it, the journal entry closed or left open
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import libvirt
 
+from ztui.errors import StateUnwritable
 from ztui.ops.guestlock import guest_lock
 from ztui.ops.journal import EntryState, JournalAction, Operation
 from ztui.ops.proof import DeviceChange, Outcome
@@ -58,3 +59,15 @@ def exit_status(change: DeviceChange, guard: SignalGuard | None = None) -> int:
     if change.ok:
         return EXIT_OK
     return EXIT_REFUSED if change.outcome is Outcome.REFUSED else EXIT_UNKNOWN
+
+
+def record_outcome(write: Callable[[], object]) -> str:
+    """Write the audit record of a change that has happened: '' or why it could not be written.
+
+    Raising here would hide a proven outcome (and a detached device's XML) behind an error about the log,
+    so the caller prints the outcome and this line beside it."""
+    try:
+        write()
+    except StateUnwritable as exc:
+        return f"the audit log could not be written: {exc}"
+    return ""

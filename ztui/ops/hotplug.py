@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 import secrets
 import shlex
@@ -29,7 +30,7 @@ from typing import Any
 
 import libvirt
 
-from ztui.errors import Interrupted
+from ztui.errors import Interrupted, StateUnwritable
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import pretty_xml
 from ztui.libvirtxml.devices import SpecError, has_address, parse_busid, with_ccw_address, with_user_alias
@@ -510,5 +511,10 @@ def audit_detach(uri: str, plan: DetachPlan, change: DeviceChange, *, timeout: f
 
 
 def audit_refused(action: str, uri: str, guest: str, message: str, **fields: Any) -> None:
-    """A request refused before any change (bad input): recorded too, so the log shows every attempt."""
-    record(action, uri, guest, "bad request", message=message, **fields)
+    """A request refused before any change (bad input): recorded too, so the log shows every attempt.
+
+    A log that cannot be written must not turn bad input (exit 2) into another error: it is logged."""
+    try:
+        record(action, uri, guest, "bad request", message=message, **fields)
+    except StateUnwritable as exc:
+        logging.getLogger("ztui.audit").warning("%s", exc)
