@@ -109,22 +109,19 @@ def run_attach(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    from ztui.ops.action import end_entry, exit_status, guarded, record_outcome
+    from ztui.ops.action import attach_recorded
     from ztui.ops.hotplug import (
         SOURCES,
         AttachRequest,
         BadRequest,
         HostProbe,
-        audit_attach,
         audit_refused,
-        carry_out_attach,
         parse_size,
         plan_attach,
         read_facts,
         virsh_attach,
         virsh_commands,
     )
-    from ztui.ops.journal import JournalAction
 
     kind = next(k for k in SOURCES if getattr(args, k))
     refuse_readonly(args, "attach", "attach devices", kind=kind, source=getattr(args, kind))
@@ -144,19 +141,15 @@ def _attach(args: argparse.Namespace) -> int:
             audit_refused("attach", uri, args.guest, str(exc), request=dataclasses.asdict(request))
             raise BadInput(str(exc)) from None
         commands = virsh_commands(uri, plan)
-        with guarded(JournalAction.ATTACH, uri, dom, args.guest, device_xml=plan.xml,
-                     plan=attach_plan_record(plan)) as (op, guard):
-            change = carry_out_attach(conn, dom, plan, uri=uri, op=op, guard=guard)
-            audit_error = record_outcome(lambda: audit_attach(uri, plan, change, request=request,
-                                                              journal=op.id))
-            end_entry(op, change, guard)
+        done = attach_recorded(uri, conn, dom, plan, request=request)
+        change = done.change
     device = change.device
     result = {"guest": args.guest, "uri": uri, "outcome": change.outcome.value, "ok": change.ok,
               "message": change.message, "live": plan.live, "config": plan.config,
               "target": device.target if device else "", "alias": device.alias if device else "",
               "address": device.address_text if device else "", "xml": plan.xml,
               "virsh": virsh_attach(uri, plan), "commands": commands, "notes": list(plan.notes),
-              "seconds": round(change.seconds, 3), "journal": "" if op.closed else op.id}
+              "seconds": round(change.seconds, 3), "journal": done.journal}
     lines = [f"attach to {args.guest} ({plan.where})", *("  " + c for c in commands),
              *("  " + x for x in plan.xml.splitlines()), *plan.notes]
     if change.ok and device is not None:
@@ -165,15 +158,8 @@ def _attach(args: argparse.Namespace) -> int:
     emit(args, result, lines)
     if not change.ok:
         error(change.message)
-    if not op.closed:
-        error(f"the operation stays in the journal as {op.id}: see `ztui journal`")
-    for problem in (audit_error, op.write_error):
-        if problem:
-            error(problem)
-    return exit_status(change, guard)
-
-
-def attach_plan_record(plan: Any) -> dict[str, Any]:
-    """What `ztui journal finish|rollback` needs of an attach plan to redo or undo it."""
-    return {"xml": plan.xml, "controller_xml": plan.controller_xml, "live": plan.live, "config": plan.config,
-            "create_image": list(plan.create_image) if plan.create_image is not None else None}
+    if done.journal:
+        error(f"the operation stays in the journal as {done.journal}: see `ztui journal`")
+    for problem in done.problems:
+        error(problem)
+    return done.exit_status

@@ -8,7 +8,6 @@ settled by re-connecting, else "unknown" (exit 3) with the device's XML; a signa
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ztui.cli.attach import emit, open_guest, refuse_readonly
 from ztui.cli.common import error
@@ -45,17 +44,14 @@ def _seconds(text: str) -> float:
 
 def run_detach(args: argparse.Namespace) -> int:
     from ztui.libvirtxml.common import pretty_xml
-    from ztui.ops.action import end_entry, exit_status, guarded, record_outcome
+    from ztui.ops.action import detach_recorded
     from ztui.ops.hotplug import (
         BadRequest,
-        audit_detach,
         audit_refused,
-        carry_out_detach,
         plan_detach,
         read_facts,
         virsh_detach,
     )
-    from ztui.ops.journal import JournalAction
 
     refuse_readonly(args, "detach", "detach devices", device=args.device, config=args.config)
     with open_guest(args) as (conn, dom, uri):
@@ -66,17 +62,13 @@ def run_detach(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from None
         virsh = virsh_detach(uri, args.guest, plan.live, plan.config)
         xml = pretty_xml(plan.device.xml)
-        with guarded(JournalAction.DETACH, uri, dom, args.guest, device_xml=plan.device.xml,
-                     plan=detach_plan_record(plan, args.timeout)) as (op, guard):
-            change = carry_out_detach(conn, dom, plan, timeout=args.timeout, uri=uri, op=op, guard=guard)
-            audit_error = record_outcome(lambda: audit_detach(uri, plan, change, timeout=args.timeout,
-                                                              asked=args.device, journal=op.id))
-            end_entry(op, change, guard)
+        done = detach_recorded(uri, conn, dom, plan, timeout=args.timeout, asked=args.device)
+        change = done.change
     result = {"guest": args.guest, "uri": uri, "device": args.device, "target": plan.name,
               "alias": plan.device.alias, "outcome": change.outcome.value, "ok": change.ok,
               "message": change.message, "live": plan.live, "config": plan.config, "xml": xml, "virsh": virsh,
               "notes": list(change.notes), "seconds": round(change.seconds, 3),
-              "journal": "" if op.closed else op.id}
+              "journal": done.journal}
     lines = [f"detach {plan.name} from {args.guest} ({plan.where})", f"  {virsh}",
              *("  " + x for x in xml.splitlines())]
     if change.ok:
@@ -86,15 +78,8 @@ def run_detach(args: argparse.Namespace) -> int:
         error(change.message)
         for note in change.notes:
             error(note)
-    if not op.closed:
-        error(f"the operation stays in the journal as {op.id}: see `ztui journal`")
-    for problem in (audit_error, op.write_error):
-        if problem:
-            error(problem)
-    return exit_status(change, guard)
-
-
-def detach_plan_record(plan: Any, timeout: float) -> dict[str, Any]:
-    """What `ztui journal finish|rollback` needs of a detach plan to redo or undo it."""
-    return {"name": plan.name, "xml": plan.device.xml, "live": plan.live, "config": plan.config,
-            "timeout": timeout}
+    if done.journal:
+        error(f"the operation stays in the journal as {done.journal}: see `ztui journal`")
+    for problem in done.problems:
+        error(problem)
+    return done.exit_status

@@ -6,6 +6,8 @@ before anything changes — and, after it, the journal entry closed or left open
         audit_attach(...)                       # the outcome on record first,
         end_entry(op, change, guard)            # then the journal entry goes (or stays, with why)
 
+`attach_recorded` and `detach_recorded` are exactly that, for the CLI and the TUI.
+
 `Busy` (another process acts on the guest) and `StateUnwritable` (no journal) are raised before any change.
 """
 
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import libvirt
 
@@ -22,6 +25,10 @@ from ztui.ops.guestlock import guest_lock
 from ztui.ops.journal import EntryState, JournalAction, Operation
 from ztui.ops.proof import DeviceChange, Outcome
 from ztui.ops.signals import SignalGuard
+
+if TYPE_CHECKING:
+    from ztui.ops.attach_plan import AttachPlan, AttachRequest
+    from ztui.ops.hotplug import DetachPlan
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -51,11 +58,11 @@ def end_entry(op: Operation, change: DeviceChange, guard: SignalGuard | None = N
         op.leave_open(state, f"{change.outcome.value}: {change.message}")
 
 
-def exit_status(change: DeviceChange, guard: SignalGuard | None = None) -> int:
+def exit_status(change: DeviceChange, signum: int | None = None) -> int:
     """0 proven done; 1 refused (proven: nothing changed); 3 not proven (pending, not seen, unknown);
     128 + the signal when a signal stopped the action."""
-    if guard is not None and guard.signum and not change.ok:
-        return 128 + guard.signum
+    if signum and not change.ok:
+        return 128 + signum
     if change.ok:
         return EXIT_OK
     return EXIT_REFUSED if change.outcome is Outcome.REFUSED else EXIT_UNKNOWN
@@ -71,3 +78,64 @@ def record_outcome(write: Callable[[], object]) -> str:
     except StateUnwritable as exc:
         return f"the audit log could not be written: {exc}"
     return ""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A change carried out in its frame: what happened, the journal entry left open ('' when closed),
+    what could not be written (audit, journal), and the signal that stopped it."""
+
+    change: DeviceChange
+    journal: str
+    problems: tuple[str, ...]
+    signum: int | None
+
+    @property
+    def exit_status(self) -> int:
+        return exit_status(self.change, self.signum)
+
+
+def _recorded(change: DeviceChange, op: Operation, audit_error: str, guard: SignalGuard) -> Recorded:
+    return Recorded(change, "" if op.closed else op.id, tuple(p for p in (audit_error, op.write_error) if p),
+                    guard.signum)
+
+
+def attach_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, plan: AttachPlan, *,
+                    request: AttachRequest | None = None, via: str = "cli", guard_signals: bool = True) -> Recorded:
+    """An attach in its frame (lock, journal, signals), audited. Busy/StateUnwritable before any change."""
+    from ztui.ops.hotplug import audit_attach, carry_out_attach
+
+    with guarded(JournalAction.ATTACH, uri, dom, plan.guest, device_xml=plan.xml,
+                 plan=attach_plan_record(plan)) as (op, guard):
+        change = carry_out_attach(conn, dom, plan, uri=uri, op=op, guard=guard if guard_signals else None)
+        audit_error = record_outcome(lambda: audit_attach(uri, plan, change, request=request, via=via,
+                                                          journal=op.id))
+        end_entry(op, change, guard)
+    return _recorded(change, op, audit_error, guard)
+
+
+def detach_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, plan: DetachPlan, *,
+                    timeout: float, asked: str = "", via: str = "cli", guard_signals: bool = True) -> Recorded:
+    """A detach in its frame, audited (see `attach_recorded`)."""
+    from ztui.ops.hotplug import audit_detach, carry_out_detach
+
+    with guarded(JournalAction.DETACH, uri, dom, plan.guest, device_xml=plan.device.xml,
+                 plan=detach_plan_record(plan, timeout)) as (op, guard):
+        change = carry_out_detach(conn, dom, plan, timeout=timeout, uri=uri, op=op,
+                                  guard=guard if guard_signals else None)
+        audit_error = record_outcome(lambda: audit_detach(uri, plan, change, timeout=timeout, asked=asked, via=via,
+                                                          journal=op.id))
+        end_entry(op, change, guard)
+    return _recorded(change, op, audit_error, guard)
+
+
+def attach_plan_record(plan: AttachPlan) -> dict[str, Any]:
+    """What `ztui journal finish|rollback` needs of an attach plan to redo or undo it."""
+    return {"xml": plan.xml, "controller_xml": plan.controller_xml, "live": plan.live, "config": plan.config,
+            "create_image": list(plan.create_image) if plan.create_image is not None else None}
+
+
+def detach_plan_record(plan: DetachPlan, timeout: float) -> dict[str, Any]:
+    """What `ztui journal finish|rollback` needs of a detach plan to redo or undo it."""
+    return {"name": plan.name, "xml": plan.device.xml, "live": plan.live, "config": plan.config,
+            "timeout": timeout}
