@@ -435,3 +435,32 @@ def test_state_dir_lost_mid_action_still_reports_the_outcome(lab: Lab, tmp_path:
         assert json.loads(result.stdout)["outcome"] in ("attached", "removed")
     finally:
         _detach_image(uri, image, tmp_path)
+
+
+@pytest.mark.parametrize("how", ["finish", "rollback"])
+def test_unknown_detach_resolved_from_the_journal(lab: Lab, tmp_path: Path, how: str) -> None:
+    """The daemon killed before the detach request and not back in time: unknown (exit 3), the device's XML
+    printed and kept in the journal; `finish` removes it, `rollback` leaves (or puts) it back."""
+    uri = lab.uris[A]
+    image = tmp_path / "d.img"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    doc = json.loads(ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=tmp_path).stdout)
+    pid = _kill_daemon(lab)
+    try:
+        result = ztui("detach", GUEST, doc["target"], "-c", uri, "--json", state=tmp_path,
+                      env={**_fault("detach:device-asking", f"kill -9 {pid}"), "ZTUI_RECONNECT_TIMEOUT": "0"})
+    finally:
+        _restart(lab)
+    try:
+        assert result.returncode == 3, result.stderr
+        out = json.loads(result.stdout)
+        assert out["outcome"] == "unknown" and str(image) in out["xml"] and "check with virsh" in out["message"]
+        [entry] = _journal(tmp_path)
+        assert entry["action"] == "detach" and str(image) in str(entry["device_xml"])
+        resolved = ztui("journal", how, out["journal"], "--json", state=tmp_path)
+        assert resolved.returncode == 0, resolved.stderr
+        assert _attached(uri, image) == (how == "rollback")
+        assert _journal(tmp_path) == []
+        assert _audit(tmp_path)[-1]["action"] == f"journal-{how}"
+    finally:
+        _detach_image(uri, image, tmp_path)
