@@ -26,6 +26,12 @@ async def wait_until(pilot: Pilot[object], predicate: Callable[[], bool], timeou
 
 
 @pytest.fixture(autouse=True)
+def _private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state directory of the test's own: the user's journal must not show up in a snapshot."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture(autouse=True)
 def _unfreeze_heap() -> Iterator[None]:
     """The app freezes its loaded model out of the collector (`settle_heap`); no test keeps that."""
     yield

@@ -1,7 +1,9 @@
 """`ztui attach`: hotplug a device from the command line; it counts as attached only when libvirt shows it.
 
-Exit statuses (shared with `ztui detach`): 0 proven done, 1 libvirt refused (its reason is printed),
-2 bad input (nothing changed), 3 not proven within the timeout.
+Exit statuses (shared with `ztui detach`): 0 proven done, 1 refused (libvirt's reason, another action
+on the guest, no journal: nothing changed), 2 bad input (nothing changed), 3 not proven (timeout, a lost
+connection: "unknown", the journal entry stays open), 128 + N stopped by signal N (what was done undone).
+Errors are `ztui.errors` exceptions, turned into their line and status by `cli/main.py`.
 """
 
 from __future__ import annotations
@@ -14,14 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
+from ztui.cli.common import error
+from ztui.errors import BadInput, Refused
 
 if TYPE_CHECKING:
     import libvirt
-
-    from ztui.ops.proof import DeviceChange
-
-EXIT_PENDING = 3
 
 SOURCE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("disk", "PATH", "virtio-blk from an image file (with --size: a new qcow2/raw image, by its name)"),
@@ -34,14 +33,6 @@ SOURCE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("mdev", "UUID", "an existing mdev: vfio-ccw live; vfio-ap goes into the persistent config only"),
     ("pci", "ADDR", "a PCI/zPCI function, managed VFIO"),
 )
-
-
-class CommandExit(Exception):
-    """Stop a command with an exit status after one error line."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def add_attach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -67,7 +58,8 @@ def add_attach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 @contextmanager
 def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, libvirt.virDomain, str]]:
-    """The connection (with the event loop running, for DEVICE_REMOVED) and the guest; CommandExit if not."""
+    """The connection (with the event loop running, for DEVICE_REMOVED) and the guest; BadInput, Refused if
+    not."""
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
@@ -75,36 +67,32 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
 
     uris = resolve_uris(args.connect)
     if len(uris) != 1:
-        raise CommandExit(EXIT_BAD_INPUT, "give one host (-c URI) for a change")
+        raise BadInput("give one host (-c URI) for a change")
     uri = uris[0]
     ensure_event_loop()  # before opening: the proof listens for DEVICE_REMOVED
     try:
         conn = open_connection(uri)
     except ConnectError as exc:
-        raise CommandExit(EXIT_FAILED, str(exc)) from None
+        raise Refused(str(exc)) from None
     try:
         try:
             dom = conn.lookupByName(args.guest)
         except libvirt.libvirtError:
-            raise CommandExit(EXIT_BAD_INPUT, f"there is no guest named '{args.guest}' on {uri}") from None
+            raise BadInput(f"there is no guest named '{args.guest}' on {uri}") from None
         yield conn, dom, uri
     finally:
         conn.close()
 
 
-def refuse_readonly(args: argparse.Namespace, what: str) -> None:
+def refuse_readonly(args: argparse.Namespace, action: str, what: str, **fields: Any) -> None:
+    """--readonly refuses every change, before any connection; the refusal is in the audit log too."""
     if args.readonly:
-        raise CommandExit(EXIT_BAD_INPUT,
-                          f"--readonly: the connection is read-only, so ztui does not {what}; nothing was changed")
+        from ztui.libvirt.connection import resolve_uris
+        from ztui.ops.hotplug import audit_refused
 
-
-def exit_status(change: DeviceChange) -> int:
-    """0 proven done, 1 refused, 3 accepted but not proven (removal pending, or never seen)."""
-    from ztui.ops.proof import Outcome
-
-    if change.ok:
-        return EXIT_OK
-    return EXIT_FAILED if change.outcome is Outcome.REFUSED else EXIT_PENDING
+        message = f"--readonly: the connection is read-only, so ztui does not {what}; nothing was changed"
+        audit_refused(action, ",".join(resolve_uris(args.connect)), args.guest, message, **fields)
+        raise BadInput(message)
 
 
 def emit(args: argparse.Namespace, result: dict[str, Any], lines: list[str]) -> None:
@@ -117,22 +105,17 @@ def emit(args: argparse.Namespace, result: dict[str, Any], lines: list[str]) -> 
 
 
 def run_attach(args: argparse.Namespace) -> int:
-    try:
-        return _attach(args)
-    except CommandExit as exc:
-        error(str(exc))
-        return exc.status
+    return _attach(args)
 
 
 def _attach(args: argparse.Namespace) -> int:
+    from ztui.ops.action import attach_recorded
     from ztui.ops.hotplug import (
         SOURCES,
         AttachRequest,
         BadRequest,
         HostProbe,
-        audit_attach,
         audit_refused,
-        carry_out_attach,
         parse_size,
         plan_attach,
         read_facts,
@@ -140,12 +123,15 @@ def _attach(args: argparse.Namespace) -> int:
         virsh_commands,
     )
 
-    refuse_readonly(args, "attach devices")
     kind = next(k for k in SOURCES if getattr(args, k))
+    refuse_readonly(args, "attach", "attach devices", kind=kind, source=getattr(args, kind))
     try:
         size = parse_size(args.size) if args.size else None
     except BadRequest as exc:
-        raise CommandExit(EXIT_BAD_INPUT, str(exc)) from None
+        from ztui.libvirt.connection import resolve_uris
+
+        audit_refused("attach", ",".join(resolve_uris(args.connect)), args.guest, str(exc), size=args.size)
+        raise BadInput(str(exc)) from None
     request = AttachRequest(args.guest, kind, getattr(args, kind), size, args.target, args.devno, args.live,
                             args.config)
     with open_guest(args) as (conn, dom, uri):
@@ -153,17 +139,17 @@ def _attach(args: argparse.Namespace) -> int:
             plan = plan_attach(request, read_facts(conn, dom), HostProbe.for_connection(conn))
         except BadRequest as exc:
             audit_refused("attach", uri, args.guest, str(exc), request=dataclasses.asdict(request))
-            raise CommandExit(EXIT_BAD_INPUT, str(exc)) from None
+            raise BadInput(str(exc)) from None
         commands = virsh_commands(uri, plan)
-        change = carry_out_attach(conn, dom, plan)
-        audit_attach(uri, plan, change, request=request)
+        done = attach_recorded(uri, conn, dom, plan, request=request)
+        change = done.change
     device = change.device
     result = {"guest": args.guest, "uri": uri, "outcome": change.outcome.value, "ok": change.ok,
               "message": change.message, "live": plan.live, "config": plan.config,
               "target": device.target if device else "", "alias": device.alias if device else "",
               "address": device.address_text if device else "", "xml": plan.xml,
               "virsh": virsh_attach(uri, plan), "commands": commands, "notes": list(plan.notes),
-              "seconds": round(change.seconds, 3)}
+              "seconds": round(change.seconds, 3), "journal": done.journal}
     lines = [f"attach to {args.guest} ({plan.where})", *("  " + c for c in commands),
              *("  " + x for x in plan.xml.splitlines()), *plan.notes]
     if change.ok and device is not None:
@@ -172,4 +158,8 @@ def _attach(args: argparse.Namespace) -> int:
     emit(args, result, lines)
     if not change.ok:
         error(change.message)
-    return exit_status(change)
+    if done.journal:
+        error(f"the operation stays in the journal as {done.journal}: see `ztui journal`")
+    for problem in done.problems:
+        error(problem)
+    return done.exit_status

@@ -1,15 +1,17 @@
 """`ztui detach`: hot-unplug a device; it counts as removed only when libvirt proves it gone.
 
 A guest that does not release the device within `--timeout` leaves it *removal pending*: exit 3 with
-advice, never "removed" (x86 PCI without a cooperating OS is the usual case).
+advice, never "removed" (x86 PCI without a cooperating OS is the usual case). A lost connection is
+settled by re-connecting, else "unknown" (exit 3) with the device's XML; a signal puts a removed device back.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ztui.cli.attach import CommandExit, emit, exit_status, open_guest, refuse_readonly
-from ztui.cli.common import EXIT_BAD_INPUT, error
+from ztui.cli.attach import emit, open_guest, refuse_readonly
+from ztui.cli.common import error
+from ztui.errors import BadInput
 
 
 def add_detach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -35,46 +37,38 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not 0 < value <= 3600:
+    if not 0 < value <= 3600:  # also NaN
         raise argparse.ArgumentTypeError("the timeout is between 0 and 3600 seconds")
     return value
 
 
 def run_detach(args: argparse.Namespace) -> int:
-    try:
-        return _detach(args)
-    except CommandExit as exc:
-        error(str(exc))
-        return exc.status
-
-
-def _detach(args: argparse.Namespace) -> int:
     from ztui.libvirtxml.common import pretty_xml
+    from ztui.ops.action import detach_recorded
     from ztui.ops.hotplug import (
         BadRequest,
-        audit_detach,
         audit_refused,
-        carry_out_detach,
         plan_detach,
         read_facts,
         virsh_detach,
     )
 
-    refuse_readonly(args, "detach devices")
+    refuse_readonly(args, "detach", "detach devices", device=args.device, config=args.config)
     with open_guest(args) as (conn, dom, uri):
         try:
             plan = plan_detach(read_facts(conn, dom), args.device, config=args.config)
         except BadRequest as exc:
             audit_refused("detach", uri, args.guest, str(exc), device=args.device, config=args.config)
-            raise CommandExit(EXIT_BAD_INPUT, str(exc)) from None
+            raise BadInput(str(exc)) from None
         virsh = virsh_detach(uri, args.guest, plan.live, plan.config)
         xml = pretty_xml(plan.device.xml)
-        change = carry_out_detach(conn, dom, plan, timeout=args.timeout)
-        audit_detach(uri, plan, change, timeout=args.timeout, asked=args.device)
+        done = detach_recorded(uri, conn, dom, plan, timeout=args.timeout, asked=args.device)
+        change = done.change
     result = {"guest": args.guest, "uri": uri, "device": args.device, "target": plan.name,
               "alias": plan.device.alias, "outcome": change.outcome.value, "ok": change.ok,
               "message": change.message, "live": plan.live, "config": plan.config, "xml": xml, "virsh": virsh,
-              "notes": list(change.notes), "seconds": round(change.seconds, 3)}
+              "notes": list(change.notes), "seconds": round(change.seconds, 3),
+              "journal": done.journal}
     lines = [f"detach {plan.name} from {args.guest} ({plan.where})", f"  {virsh}",
              *("  " + x for x in xml.splitlines())]
     if change.ok:
@@ -84,4 +78,8 @@ def _detach(args: argparse.Namespace) -> int:
         error(change.message)
         for note in change.notes:
             error(note)
-    return exit_status(change)
+    if done.journal:
+        error(f"the operation stays in the journal as {done.journal}: see `ztui journal`")
+    for problem in done.problems:
+        error(problem)
+    return done.exit_status

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.migrate import add_migrate_command
 
     add_migrate_command(sub, common)
+    from ztui.cli.journal import add_journal_command
+
+    add_journal_command(sub, common)
     try:
         from ztui.lab.cli import add_lab_commands
     except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install

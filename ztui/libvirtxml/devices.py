@@ -221,3 +221,41 @@ def spec_from_device(device: GuestDevice) -> DeviceSpec | None:
                            zpci=zpci)
     return None
 
+
+
+USER_ALIAS_PREFIX = "ua-"  # libvirt keeps only aliases with this prefix (domain XML docs, "Devices")
+
+
+def with_user_alias(xml: str, alias: str) -> str:
+    """The device XML with `<alias name='ua-…'/>` (replacing any alias it had).
+
+    libvirt derives a hotplugged device's QEMU id from its own count (`virtio-disk3`); after a daemon was
+    killed mid-attach QEMU may still hold a device with that id that libvirt forgot, and every attach of
+    the next such id fails ("Duplicate device ID"). A user alias is the device's QEMU id instead."""
+    from ztui.libvirtxml.common import parse_xml
+
+    if not re.fullmatch(USER_ALIAS_PREFIX + r"[A-Za-z0-9_-]+", alias):
+        raise SpecError(f"'{alias}' is not a user alias (ua- followed by letters, digits, - or _)")
+    elem = parse_xml(xml, "device XML")
+    for old in elem.findall("alias"):
+        elem.remove(old)
+    ET.SubElement(elem, "alias", name=alias)
+    return ET.tostring(elem, encoding="unicode")
+
+
+def has_address(xml: str) -> bool:
+    """Whether the device XML names its guest address (else libvirt picks one)."""
+    from ztui.libvirtxml.common import parse_xml
+
+    return parse_xml(xml, "device XML").find("address") is not None
+
+
+def with_ccw_address(xml: str, ccw: CcwAddress) -> str:
+    """The device XML with this ccw address (replacing any address it had)."""
+    from ztui.libvirtxml.common import parse_xml
+
+    elem = parse_xml(xml, "device XML")
+    for old in elem.findall("address"):
+        elem.remove(old)
+    _ccw(elem, ccw)
+    return ET.tostring(elem, encoding="unicode")

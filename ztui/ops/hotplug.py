@@ -18,16 +18,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
+import re
+import secrets
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import libvirt
 
-from ztui.libvirtxml.devices import SpecError, parse_busid
+from ztui.errors import Interrupted, StateUnwritable
+from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirtxml.common import pretty_xml
+from ztui.libvirtxml.devices import SpecError, has_address, parse_busid, with_ccw_address, with_user_alias
 from ztui.libvirtxml.domain import parse_domain
-from ztui.model import Guest, GuestDevice
+from ztui.model import CcwAddress, Guest, GuestDevice
+from ztui.ops import steps
 from ztui.ops.attach_plan import (
     SOURCES,
     VFIO_AP_REASON,
@@ -43,7 +52,20 @@ from ztui.ops.audit import record
 from ztui.ops.host_checks import HostProbe
 from ztui.ops.images import ImageError, create_command_text, create_image, image_format
 from ztui.ops.images import parse_size as _parse_size
-from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT, DeviceChange, Outcome, attach, detach, find_device, read_config
+from ztui.ops.journal import Operation
+from ztui.ops.proof import (
+    DEFAULT_DETACH_TIMEOUT,
+    DeviceChange,
+    Outcome,
+    Step,
+    attach,
+    detach,
+    find_device,
+    read_config,
+    read_live,
+)
+from ztui.ops.settle import GuestHandle, image_in_use, settle_attach, settle_detach
+from ztui.ops.signals import SignalGuard
 
 __all__ = [
     "SOURCES",
@@ -126,38 +148,217 @@ def virsh_detach(uri: str, guest: str, live: bool, config: bool, xml_file: str =
     return shlex.join(["virsh", "-c", uri, "detach-device", guest, xml_file, *flag_words(live, config)])
 
 
-# --- attach -----------------------------------------------------------------------------------------------
+# --- attach ---------------------------------------------------------------------------------------------
 
-def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: AttachPlan) -> DeviceChange:
+class AttachStep(StrEnum):
+    """The steps of an attach, as the journal records them and `ops/steps.py` names them."""
+
+    IMAGE_CREATED = "image-created"
+    CONTROLLER_ASKING = "controller-asking"
+    CONTROLLER_RETURNED = "controller-returned"
+    CONTROLLER_ATTACHED = "controller-attached"
+    DEVICE_ASKING = "device-asking"
+    DEVICE_RETURNED = "device-returned"
+    DEVICE_ATTACHED = "device-attached"
+    ROLLING_BACK = "rolling-back"
+
+
+class DetachStep(StrEnum):
+    """The steps of a detach."""
+
+    DEVICE_ASKING = "device-asking"
+    DEVICE_RETURNED = "device-returned"
+    DEVICE_REMOVED = "device-removed"
+    ROLLING_BACK = "rolling-back"
+
+
+class _Marker:
+    """Marks steps: journal entry (if any), then the fault hook; `check` asks the signal guard (if any)."""
+
+    def __init__(self, action: str, op: Operation | None, guard: SignalGuard | None) -> None:
+        self.action, self.op, self.guard = action, op, guard
+
+    def __call__(self, step: str, **facts: Any) -> None:
+        if self.op is not None:
+            self.op.step(step, **facts)
+        else:
+            steps.reached(self.action, step)
+
+    def check(self, where: str) -> None:
+        if self.guard is not None:
+            self.guard.check(where)
+
+    def prefixed(self, prefix: str) -> Callable[[Step], None]:
+        """The callback for `proof.attach/detach`: `prefix-asking` (then the guard) and `prefix-returned`."""
+        def mark(step: Step) -> None:
+            self(f"{prefix}-{step.value}")
+            if step is Step.ASKING:
+                self.check(f"{prefix}-{step.value}")
+        return mark
+
+
+@dataclass
+class _AttachDone:
+    image: bool = False
+    controller: GuestDevice | None = None
+    device: GuestDevice | None = None
+
+
+def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: AttachPlan, *,
+                     uri: str = "", op: Operation | None = None, guard: SignalGuard | None = None) -> DeviceChange:
     """Create the image and the controller if the plan says so, attach, and prove it.
 
-    A failed attach leaves things as they were: a new image is removed again, a controller added for it is
-    detached again. A qemu-img failure is REFUSED with qemu-img's reason (nothing was changed)."""
-    if plan.create_image is not None:
+    A refused attach leaves things as they were: a new image is removed again (only when no process holds
+    it open), a controller added for it is detached again. A qemu-img failure is REFUSED with qemu-img's
+    reason. A connection lost on the way is re-opened and the guest read again (`settle_attach`); what
+    stays UNKNOWN keeps every file. A signal (`guard`) stops it at the next step boundary and rolls back
+    what was done: INTERRUPTED when that is proven, else UNKNOWN with the XML to check."""
+    handle = GuestHandle.of(conn, dom, plan.guest, uri)
+    mark = _Marker("attach", op, guard)
+    done = _AttachDone()
+    image = plan.create_image[0] if plan.create_image is not None else ""
+    try:
         try:
-            create_image(*plan.create_image)
-        except ImageError as exc:
-            return DeviceChange(Outcome.REFUSED, plan.guest, plan.xml, str(exc))
-    controller: DeviceChange | None = None
-    if plan.controller_xml:
-        controller = attach(conn, dom, plan.controller_xml, live=plan.live, config=plan.config)
-        if not controller.ok:
-            _remove_new_image(plan)
-            return DeviceChange(controller.outcome, plan.guest, plan.xml,
-                                f"the virtio-scsi controller was not added: {controller.message}",
-                                controller.seconds, controller.error_code)
-    change = attach(conn, dom, plan.xml, live=plan.live, config=plan.config)
-    if change.outcome is Outcome.REFUSED:
-        _remove_new_image(plan)
-        if controller is not None and controller.device is not None:
-            with contextlib.suppress(libvirt.libvirtError):
-                detach(conn, dom, controller.device, live=plan.live, config=plan.config, timeout=2)
+            mark.check("the start")
+            if plan.create_image is not None:
+                try:
+                    create_image(*plan.create_image)
+                except ImageError as exc:
+                    return DeviceChange(Outcome.REFUSED, plan.guest, plan.xml, str(exc))
+                done.image = True
+                mark(AttachStep.IMAGE_CREATED, image=image)
+                mark.check(AttachStep.IMAGE_CREATED)
+            if plan.controller_xml:
+                controller = _attach_one(handle, plan.controller_xml, live=plan.live, config=plan.config,
+                                         on_step=mark.prefixed("controller"))
+                if not controller.ok:
+                    if controller.outcome is Outcome.REFUSED:
+                        _remove_new_image(plan, handle.uri)
+                    return DeviceChange(controller.outcome, plan.guest, plan.xml,
+                                        f"the virtio-scsi controller was not added: {controller.message}",
+                                        controller.seconds, controller.error_code)
+                done.controller = controller.device
+                mark(AttachStep.CONTROLLER_ATTACHED, controller_xml=controller.device.xml
+                     if controller.device else plan.controller_xml)
+                mark.check(AttachStep.CONTROLLER_ATTACHED)
+            change = _attach_one(handle, plan.xml, live=plan.live, config=plan.config,
+                                     on_step=mark.prefixed("device"), image=image)
+            if change.outcome is Outcome.REFUSED:
+                _remove_new_image(plan, handle.uri)
+                if done.controller is not None:
+                    with contextlib.suppress(libvirt.libvirtError):
+                        detach(handle.conn, handle.dom, done.controller, live=plan.live, config=plan.config,
+                               timeout=2, name=plan.guest)
+                return change
+            if change.ok:
+                done.device = change.device
+                mark(AttachStep.DEVICE_ATTACHED, attached_xml=change.device.xml if change.device else plan.xml)
+                mark.check(AttachStep.DEVICE_ATTACHED)
+            return change
+        except Interrupted as stop:
+            mark(AttachStep.ROLLING_BACK, signal=stop.signum)
+            return _roll_back_attach(handle, plan, done, str(stop))
+    finally:
+        handle.close()
+
+
+ORPHAN_NODE = "Duplicate nodes with node-name"
+ORPHAN_DEVICE = "Duplicate device ID"
+ORPHAN_RETRIES = 8
+
+
+def _attach_one(handle: GuestHandle, xml: str, *, live: bool, config: bool,
+                on_step: Callable[[Step], None] | None = None, image: str = "") -> DeviceChange:
+    """One proven attach; an UNKNOWN outcome is settled by re-connecting.
+
+    A daemon killed between QEMU's blockdev-add and libvirt saving the guest's status leaves an orphan
+    block node in QEMU, and the restarted daemon numbers its next node with the same index
+    (`libvirt-N-storage`): QEMU refuses with "Duplicate nodes with node-name" before adding anything. Each
+    refused attempt uses up one index in the daemon, so asking again (a few times) gets past the orphans.
+    A forgotten device whose QEMU id libvirt would give again ("Duplicate device ID") is passed by giving
+    the new device a user alias of its own (`with_user_alias`); one whose ccw address libvirt would give
+    again ("Device fe.0.0003 already exists") by the next address the guest's XML leaves free — only
+    when the request named no address (then libvirt was to pick one anyway)."""
+    tries, picked = 0, False
+    while True:
+        change = attach(handle.conn, handle.dom, xml, live=live, config=config, on_step=on_step,
+                        name=handle.name)
+        if change.outcome is Outcome.UNKNOWN:
+            change = settle_attach(handle, xml, change, live=live, image=image)
+        if change.outcome is not Outcome.REFUSED or tries >= ORPHAN_RETRIES:
+            break
+        if ORPHAN_DEVICE in change.message:
+            xml = with_user_alias(xml, f"ua-ztui-{secrets.token_hex(4)}")
+        elif (taken := _orphan_ccw(change.message)) is not None and (picked or not has_address(xml)):
+            free = _next_free_ccw(handle, taken, live)
+            if free is None:
+                break
+            xml, picked = with_ccw_address(xml, free), True
+        elif ORPHAN_NODE not in change.message:
+            break
+        tries += 1
+    if tries and change.ok:
+        change = dataclasses.replace(change, notes=(*change.notes, f"QEMU holds {tries} orphan block node(s) or "
+                                                    "device(s) of an earlier attach cut short; they go when the "
+                                                    "guest restarts",))
     return change
 
 
-def _remove_new_image(plan: AttachPlan) -> None:
-    if plan.create_image is not None:
-        Path(plan.create_image[0]).unlink(missing_ok=True)
+_ORPHAN_CCW = re.compile(r"Device fe\.([0-3])\.([0-9a-f]{4}) already exists")
+
+
+def _orphan_ccw(message: str) -> CcwAddress | None:
+    match = _ORPHAN_CCW.search(message)
+    return CcwAddress(0xFE, int(match[1], 16), int(match[2], 16)) if match else None
+
+
+def _next_free_ccw(handle: GuestHandle, taken: CcwAddress, live: bool) -> CcwAddress | None:
+    """The first ccw devno after `taken` (same subchannel set) that the guest's XML does not use."""
+    try:
+        guest = read_live(handle.dom) if live else read_config(handle.dom)
+    except libvirt.libvirtError:
+        return None
+    used = {d.busid for d in guest.devices if d.busid}
+    for devno in range(taken.devno + 1, 0x10000):
+        candidate = CcwAddress(0xFE, taken.ssid, devno)
+        if candidate.text not in used:
+            return candidate
+    return None
+
+
+def _roll_back_attach(handle: GuestHandle, plan: AttachPlan, done: _AttachDone, why: str) -> DeviceChange:
+    """Undo a stopped attach in reverse order; INTERRUPTED when all of it is proven undone."""
+    left: list[str] = []
+    for device in (done.device, done.controller):
+        if device is None:
+            continue
+        change = _detach_settled(handle, device, live=plan.live, config=plan.config,
+                                 timeout=DEFAULT_DETACH_TIMEOUT)
+        if change.outcome is not Outcome.REMOVED:
+            left.append(f"{device.target or device.alias or device.kind.value} is still attached "
+                        f"({change.message})")
+            break
+    if done.image and not left:
+        kept = _remove_new_image(plan, handle.uri)
+        if kept:
+            left.append(kept)
+    if left:
+        return DeviceChange(Outcome.UNKNOWN, plan.guest, plan.xml,
+                            f"{why}; not all undone: {'; '.join(left)}; check with {handle.check_command()}",
+                            device=done.device)
+    return DeviceChange(Outcome.INTERRUPTED, plan.guest, plan.xml, f"{why}; nothing of it is left")
+
+
+def _remove_new_image(plan: AttachPlan, uri: str) -> str:
+    """Remove the image this attach created, unless something may hold it: '' or why it was kept."""
+    if plan.create_image is None:
+        return ""
+    path = plan.create_image[0]
+    in_use = image_in_use(path, uri)
+    if in_use:
+        return f"{path} is kept: {in_use}"
+    Path(path).unlink(missing_ok=True)
+    return ""
 
 
 # --- detach -----------------------------------------------------------------------------------------------
@@ -213,26 +414,82 @@ def plan_detach(facts: GuestFacts, name: str, *, config: bool = False) -> Detach
 
 
 def carry_out_detach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: DetachPlan, *,
-                     timeout: float = DEFAULT_DETACH_TIMEOUT) -> DeviceChange:
+                     timeout: float = DEFAULT_DETACH_TIMEOUT, uri: str = "", op: Operation | None = None,
+                     guard: SignalGuard | None = None) -> DeviceChange:
     """Detach and prove it (`proof.detach`): REMOVED only when the live XML (config only: the persistent
-    XML) no longer shows the device; PENDING after `timeout` with advice; REFUSED with libvirt's reason.
+    XML) no longer shows the device; PENDING after `timeout` with advice; REFUSED with libvirt's reason;
+    a lost connection settled by re-connecting, else UNKNOWN with the device's XML.
 
-    With live and config, the persistent config is checked as well once the live removal is proven."""
-    change = detach(conn, dom, plan.device, live=plan.live, config=plan.config, timeout=timeout)
-    if change.outcome is Outcome.REMOVED and plan.live and plan.config:
-        with contextlib.suppress(libvirt.libvirtError):
-            if find_device(read_config(dom), plan.device) is not None:
-                return DeviceChange(Outcome.PENDING, change.guest, change.xml,
-                                    f"{plan.name} left the running guest but is still in the persistent config",
-                                    change.seconds, device=plan.device,
-                                    notes=(virsh_detach(conn.getURI(), plan.guest, False, True),))
+    With live and config, the persistent config is checked as well once the live removal is proven. A
+    signal (`guard`) stops it after the current step: a removed device is attached again (INTERRUPTED
+    when proven); meanwhile a second signal prints the device's XML."""
+    handle = GuestHandle.of(conn, dom, plan.guest, uri)
+    mark = _Marker("detach", op, guard)
+    try:
+        with guard.at_risk(pretty_xml(plan.device.xml)) if guard is not None else contextlib.nullcontext():
+            try:
+                mark.check("the start")
+                change = _detach_settled(handle, plan.device, live=plan.live, config=plan.config,
+                                         timeout=timeout, on_step=mark.prefixed("device"))
+                if change.outcome is not Outcome.REMOVED:
+                    return change
+                mark(DetachStep.DEVICE_REMOVED)
+                mark.check(DetachStep.DEVICE_REMOVED)
+            except Interrupted as stop:
+                mark(DetachStep.ROLLING_BACK, signal=stop.signum)
+                return _roll_back_detach(handle, plan, str(stop))
+        if plan.live and plan.config:
+            with contextlib.suppress(libvirt.libvirtError):
+                if find_device(read_config(handle.dom), plan.device) is not None:
+                    return DeviceChange(Outcome.PENDING, change.guest, change.xml,
+                                        f"{plan.name} left the running guest but is still in the persistent config",
+                                        change.seconds, device=plan.device,
+                                        notes=(virsh_detach(handle.uri, plan.guest, False, True),))
+        return change
+    finally:
+        handle.close()
+
+
+def _detach_settled(handle: GuestHandle, device: GuestDevice, *, live: bool, config: bool, timeout: float,
+                    on_step: Callable[[Step], None] | None = None) -> DeviceChange:
+    change = detach(handle.conn, handle.dom, device, live=live, config=config, timeout=timeout, on_step=on_step,
+                    name=handle.name)
+    if change.outcome is Outcome.UNKNOWN:
+        change = settle_detach(handle, device, change, live=live, timeout=timeout)
     return change
+
+
+def _roll_back_detach(handle: GuestHandle, plan: DetachPlan, why: str) -> DeviceChange:
+    """Put a device back that a stopped detach removed; INTERRUPTED when it is proven back (or never left)."""
+    try:
+        present = find_device(read_live(handle.dom) if plan.live else read_config(handle.dom), plan.device)
+    except libvirt.libvirtError as exc:
+        return DeviceChange(Outcome.UNKNOWN, plan.guest, plan.device.xml,
+                            f"{why}; the guest cannot be read ({libvirt_reason(exc)}); check with "
+                            f"{handle.check_command()}", device=plan.device)
+    if present is not None:
+        return DeviceChange(Outcome.INTERRUPTED, plan.guest, plan.device.xml, f"{why}; {plan.name} is still attached",
+                            device=plan.device)
+    change = _attach_one(handle, plan.device.xml, live=plan.live, config=plan.config)
+    if change.ok:
+        return DeviceChange(Outcome.INTERRUPTED, plan.guest, plan.device.xml,
+                            f"{why}; {plan.name} is attached again", device=change.device)
+    return DeviceChange(Outcome.UNKNOWN, plan.guest, plan.device.xml,
+                        f"{why}; {plan.name} was removed and could not be attached again ({change.message}); "
+                        f"put it back with {virsh_reattach(handle.uri, plan)} and this XML: "
+                        f"{' '.join(pretty_xml(plan.device.xml).split())}", device=plan.device)
+
+
+def virsh_reattach(uri: str, plan: DetachPlan, xml_file: str = "device.xml") -> str:
+    """`virsh -c URI attach-device GUEST device.xml …`: how to put a detached device back by hand."""
+    return shlex.join(["virsh", "-c", uri, "attach-device", plan.guest, xml_file,
+                       *flag_words(plan.live, plan.config)])
 
 
 # --- audit ------------------------------------------------------------------------------------------------
 
 def audit_attach(uri: str, plan: AttachPlan, change: DeviceChange, *, request: AttachRequest | None = None,
-                 via: str = "cli") -> None:
+                 via: str = "cli", **extra: Any) -> None:
     """One audit record for an attach attempt: request, spec, XML, commands and the proven result."""
     fields: dict[str, Any] = {}
     if request is not None:
@@ -241,18 +498,23 @@ def audit_attach(uri: str, plan: AttachPlan, change: DeviceChange, *, request: A
            spec={"type": type(plan.spec).__name__, **dataclasses.asdict(plan.spec)}, xml=plan.xml,
            controller_xml=plan.controller_xml or None, live=plan.live, config=plan.config,
            virsh=virsh_commands(uri, plan), message=change.message, error_code=change.error_code,
-           seconds=round(change.seconds, 3), via=via)
+           seconds=round(change.seconds, 3), via=via, **extra)
 
 
 def audit_detach(uri: str, plan: DetachPlan, change: DeviceChange, *, timeout: float, via: str = "cli",
-                 asked: str = "") -> None:
+                 asked: str = "", **extra: Any) -> None:
     """One audit record for a detach attempt, with the device XML and the proven (or pending) result."""
     record("detach", uri, plan.guest, change.outcome.value, device=asked or plan.name, target=plan.name,
            alias=plan.device.alias, live=plan.live, config=plan.config, xml=plan.device.xml,
            virsh=virsh_detach(uri, plan.guest, plan.live, plan.config), message=change.message,
-           error_code=change.error_code, timeout=timeout, seconds=round(change.seconds, 3), via=via)
+           error_code=change.error_code, timeout=timeout, seconds=round(change.seconds, 3), via=via, **extra)
 
 
 def audit_refused(action: str, uri: str, guest: str, message: str, **fields: Any) -> None:
-    """A request refused before any change (bad input): recorded too, so the log shows every attempt."""
-    record(action, uri, guest, "bad request", message=message, **fields)
+    """A request refused before any change (bad input): recorded too, so the log shows every attempt.
+
+    A log that cannot be written must not turn bad input (exit 2) into another error: it is logged."""
+    try:
+        record(action, uri, guest, "bad request", message=message, **fields)
+    except StateUnwritable as exc:
+        logging.getLogger("ztui.audit").warning("%s", exc)

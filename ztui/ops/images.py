@@ -58,8 +58,10 @@ def create_command_text(path: str, size: int, fmt: str) -> str:
 def create_image(path: str, size: int, fmt: str) -> None:
     """Create a new image with qemu-img; ImageError with qemu-img's reason when it cannot."""
     try:
+        # a session of its own: ctrl+c at the terminal reaches ztui, which lets this step finish (a
+        # qemu-img killed half-way would leave half an image), not qemu-img
         result = subprocess.run(create_command(path, size, fmt), capture_output=True, text=True, check=False,
-                                timeout=60)
+                                timeout=60, start_new_session=True)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ImageError(f"qemu-img could not create {path}: {exc}") from None
     if result.returncode != 0:

@@ -5,6 +5,9 @@ DEVICE_REMOVAL_FAILED may never come (docs/ARCHITECTURE.md §4). So every change
 guest's live XML until the device is there (attach) or gone (detach); the DEVICE_REMOVED event only
 wakes the wait early. After the timeout a detach is reported as *removal failed*, never as done.
 
+A connection that dies between asking and proof makes the outcome UNKNOWN, never REFUSED: the request may
+have reached QEMU. The caller re-connects and decides from the live XML (`ops/settle.py`).
+
 Blocking functions: call them from a worker thread or a command, never from the UI loop.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -35,6 +39,15 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # libvirt said no; nothing changed
     PENDING = "removal pending"  # libvirt accepted, the guest has not released it yet (timed out)
     NOT_SEEN = "not seen"  # libvirt accepted an attach but the device never appeared
+    UNKNOWN = "unknown"  # asked, then the connection was lost (or the proof could not be read)
+    INTERRUPTED = "interrupted"  # a signal stopped it; what had been done is proven undone
+
+
+class Step(StrEnum):
+    """The moments of one attach or detach that a journal records and a fault test strikes at."""
+
+    ASKING = "asking"  # the request is about to be sent
+    RETURNED = "returned"  # libvirt answered; the proof is next
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,40 @@ def find_device(guest: Guest, wanted: GuestDevice) -> GuestDevice | None:
     return None
 
 
+StepCallback = Callable[[Step], None]
+
+# libvirt error codes that mean "the conversation with the daemon broke", not "the daemon said no"
+_LOST_CODES = frozenset(getattr(libvirt, name) for name in (
+    "VIR_ERR_SYSTEM_ERROR", "VIR_ERR_RPC", "VIR_ERR_NO_CONNECT", "VIR_ERR_INVALID_CONN", "VIR_ERR_AUTH_CANCELLED",
+    "VIR_ERR_OPERATION_TIMEOUT") if hasattr(libvirt, name))
+_LOST_DOMAINS = frozenset(getattr(libvirt, name) for name in ("VIR_FROM_RPC", "VIR_FROM_REMOTE", "VIR_FROM_STREAMS")
+                          if hasattr(libvirt, name))
+
+
+def connection_lost(exc: libvirt.libvirtError, conn: libvirt.virConnect | None = None) -> bool:
+    """Whether a libvirt error says the connection broke (so the request may or may not have been carried
+    out) rather than that libvirt refused it."""
+    if exc.get_error_code() in _LOST_CODES or exc.get_error_domain() in _LOST_DOMAINS:
+        return True
+    text = (exc.get_error_message() or "").lower()
+    if any(s in text for s in ("end of file while reading", "client socket is closed", "broken pipe",
+                               "connection reset", "connection closed")):
+        return True
+    if conn is not None:
+        try:
+            return not conn.isAlive()
+        except libvirt.libvirtError:
+            return True
+    return False
+
+
+def _lost(name: str, xml: str, exc: libvirt.libvirtError, started: float, when: str,
+          device: GuestDevice | None = None) -> DeviceChange:
+    return DeviceChange(Outcome.UNKNOWN, name, xml,
+                        f"the connection to the host was lost {when}: {libvirt_reason(exc)}",
+                        time.monotonic() - started, exc.get_error_code(), device)
+
+
 def _flags(live: bool, config: bool) -> int:
     flags = 0
     if live:
@@ -123,20 +170,32 @@ class _RemovalWaiter:
 
 
 def attach(conn: libvirt.virConnect, dom: libvirt.virDomain, xml: str, *, live: bool, config: bool,
-           timeout: float = DEFAULT_ATTACH_TIMEOUT) -> DeviceChange:
-    """Attach device XML and wait until the live XML (or, config only, the persistent XML) shows it."""
-    name = dom.name()
+           timeout: float = DEFAULT_ATTACH_TIMEOUT, on_step: StepCallback | None = None,
+           name: str = "") -> DeviceChange:
+    """Attach device XML and wait until the live XML (or, config only, the persistent XML) shows it.
+
+    UNKNOWN when the connection breaks after the request was made: the device may be attached."""
+    name = name or dom.name()
     wanted = parse_device_xml(xml)
     started = time.monotonic()
+    if on_step is not None:
+        on_step(Step.ASKING)
     try:
         dom.attachDeviceFlags(xml, _flags(live, config))
     except libvirt.libvirtError as exc:
+        if connection_lost(exc, conn):
+            return _lost(name, xml, exc, started, "while asking to attach")
         return DeviceChange(Outcome.REFUSED, name, xml, libvirt_reason(exc), time.monotonic() - started,
                             exc.get_error_code())
+    if on_step is not None:
+        on_step(Step.RETURNED)
     reader = read_live if live else read_config
     deadline = started + timeout
     while True:
-        found = find_device(reader(dom), wanted)
+        try:
+            found = find_device(reader(dom), wanted)
+        except libvirt.libvirtError as exc:
+            return _lost(name, xml, exc, started, "before the attach was proven")
         if found is not None:
             return DeviceChange(Outcome.ATTACHED, name, xml, f"attached to {name}", time.monotonic() - started,
                                 device=found)
@@ -148,14 +207,18 @@ def attach(conn: libvirt.virConnect, dom: libvirt.virDomain, xml: str, *, live: 
 
 
 def detach(conn: libvirt.virConnect, dom: libvirt.virDomain, device: GuestDevice, *, live: bool, config: bool,
-           timeout: float = DEFAULT_DETACH_TIMEOUT) -> DeviceChange:
+           timeout: float = DEFAULT_DETACH_TIMEOUT, on_step: StepCallback | None = None,
+           name: str = "") -> DeviceChange:
     """Detach a device and wait for proof: gone from the live XML (DEVICE_REMOVED wakes the wait early).
 
     A config-only detach is proven by the persistent XML. A live detach that the guest does not complete
     within `timeout` is PENDING ("removal failed: the guest did not release the device"), never success.
+    UNKNOWN when the connection breaks after the request was made.
     """
-    name = dom.name()
+    name = name or dom.name()
     started = time.monotonic()
+    if on_step is not None:
+        on_step(Step.ASKING)
     waiter = _RemovalWaiter(conn, dom) if live else None
     try:
         # the call itself may block (libvirt waits ~5 s for an x86 guest that never answers), so it runs
@@ -176,11 +239,19 @@ def detach(conn: libvirt.virConnect, dom: libvirt.virDomain, device: GuestDevice
         returned.wait(max(0.0, deadline - time.monotonic()))
         if refused:
             exc = refused[0]
+            if connection_lost(exc, conn):
+                return _lost(name, device.xml, exc, started, "while asking to detach", device)
             return DeviceChange(Outcome.REFUSED, name, device.xml, libvirt_reason(exc),
                                 time.monotonic() - started, exc.get_error_code(), device)
+        if on_step is not None:
+            on_step(Step.RETURNED)
         reader = read_live if live else read_config
         while True:
-            if find_device(reader(dom), device) is None:
+            try:
+                present = find_device(reader(dom), device) is not None
+            except libvirt.libvirtError as exc:
+                return _lost(name, device.xml, exc, started, "before the detach was proven", device)
+            if not present:
                 return DeviceChange(Outcome.REMOVED, name, device.xml, f"removed from {name}",
                                     time.monotonic() - started, device=device)
             remaining = deadline - time.monotonic()

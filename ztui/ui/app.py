@@ -85,6 +85,17 @@ class ZtuiApp(App[int]):
             self.push_screen(NoHostScreen(self._no_host_reason))
             return
         self.open_hosts(self.uris)
+        self.show_unfinished()
+
+    def show_unfinished(self) -> None:
+        """Operations the journal still holds (ztui or its host died mid-way): listed at start."""
+        from ztui.ui.screens.journal import JournalScreen, unfinished_entries
+
+        entries, problem = unfinished_entries()
+        if problem:
+            self.notify(problem, severity="warning", timeout=10)
+        if entries:
+            self.push_screen(JournalScreen(entries, readonly=self.readonly))
 
     def open_hosts(self, uris: Sequence[str]) -> None:
         """Show the main screen for these hosts and start a live session for each."""

@@ -216,16 +216,21 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="hotplug")
     def _run_attach(self, uri: str, choice: object) -> None:
-        from ztui.ops.hotplug import audit_attach, carry_out_attach
+        from ztui.errors import ZtuiError
+        from ztui.ops.action import attach_recorded
 
         plan = choice.plan  # type: ignore[attr-defined]
         conn = self.app.sessions[uri].connection  # type: ignore[attr-defined]
         try:
-            change = carry_out_attach(conn, conn.lookupByName(plan.guest), plan)
+            done = attach_recorded(uri, conn, conn.lookupByName(plan.guest), plan,
+                                   request=choice.request, via="tui")  # type: ignore[attr-defined]
+        except ZtuiError as exc:  # busy, or no journal: refused before any change
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
         except Exception as exc:  # the host went away mid-way: nothing is claimed
             self.app.call_from_thread(self.notify, f"{plan.guest}: attach not proven: {exc}", severity="error")
             return
-        audit_attach(uri, plan, change, request=choice.request, via="tui")  # type: ignore[attr-defined]
+        change = done.change
         severity = "information" if change.ok else "error"
         self.app.call_from_thread(self.notify, f"{plan.guest}: {change.message}", severity=severity, timeout=8)
         self.app.call_from_thread(self.status, "")
@@ -261,18 +266,23 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="hotplug")
     def _run_detach(self, ref: NodeRef, plan: object) -> None:
-        from ztui.ops.hotplug import DetachPlan, audit_detach, carry_out_detach
+        from ztui.errors import ZtuiError
+        from ztui.ops.action import detach_recorded
+        from ztui.ops.hotplug import DetachPlan
         from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
 
         assert isinstance(plan, DetachPlan)
         conn = self.app.sessions[ref.uri].connection  # type: ignore[attr-defined]
         timeout = getattr(self.app, "detach_timeout", DEFAULT_DETACH_TIMEOUT)
         try:
-            change = carry_out_detach(conn, conn.lookupByName(plan.guest), plan, timeout=timeout)
+            done = detach_recorded(ref.uri, conn, conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
+        except ZtuiError as exc:  # busy, or no journal: refused before any change
+            self.app.call_from_thread(self._detach_done, ref, str(exc), False)
+            return
         except Exception as exc:  # the host went away mid-way: the tree will show it; nothing is claimed
             self.app.call_from_thread(self._detach_done, ref, f"{plan.guest}: detach not proven: {exc}", False)
             return
-        audit_detach(ref.uri, plan, change, timeout=timeout, via="tui")
+        change = done.change
         message = f"{plan.guest}: {change.message}" + "".join(f"\n{n}" for n in change.notes)
         self.app.call_from_thread(self._detach_done, ref, message, change.ok)
 

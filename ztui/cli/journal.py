@@ -1,0 +1,91 @@
+"""`ztui journal`: the operations that did not finish (a crash, a lost host, a signal), and resolving them.
+
+    ztui journal [--json]          list them (exit 0; nothing listed: nothing is unfinished)
+    ztui journal finish ID         complete what it was doing, proven like any attach/detach
+    ztui journal rollback ID       undo it, proven likewise
+
+Exit statuses as for `ztui attach`: 0 proven, 1 refused (host unreachable, guest busy), 2 bad input (no such
+entry), 3 still unknown (the entry stays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ztui.cli.common import error
+
+
+def add_journal_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                        common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "journal", parents=[common], help="unfinished operations: list, finish or roll back",
+        description="Every attach, detach and migration writes its intent to a journal before it changes "
+                    "anything; an entry left behind is an operation whose outcome was not proven. List "
+                    "them, or finish or roll back one by its id.")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(func=run_journal_list)
+    sub = p.add_subparsers(title="resolving", metavar="finish|rollback")
+    for name, text in (("finish", "complete the operation (proven)"), ("rollback", "undo the operation (proven)")):
+        r = sub.add_parser(name, parents=[common], help=text, description=text)
+        r.add_argument("id", metavar="ID")
+        r.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        r.set_defaults(func=run_journal_resolve, how=name)
+
+
+def entries_json() -> list[dict[str, Any]]:
+    """The unfinished entries, each with whether its process still holds the guest (in progress)."""
+    from ztui.ops.guestlock import holder
+    from ztui.ops.journal import unfinished
+
+    docs = []
+    for entry in unfinished():
+        held = holder(entry.uri, entry.uuid)
+        docs.append({**entry.to_json(), "in_progress": held is not None and held.pid == entry.pid})
+    return docs
+
+
+def run_journal_list(args: argparse.Namespace) -> int:
+    from ztui.ops.journal import Entry
+
+    docs = entries_json()
+    if args.json:
+        json.dump(docs, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not docs:
+        print("no unfinished operations")
+        return 0
+    for doc in docs:
+        line = Entry.from_json(doc).summary()
+        print(line + ("  [in progress]" if doc["in_progress"] else ""))
+    print("resolve each with `ztui journal finish ID` or `ztui journal rollback ID`")
+    return 0
+
+
+def run_journal_resolve(args: argparse.Namespace) -> int:
+    from ztui.errors import BadInput
+    from ztui.libvirt.eventloop import ensure_event_loop
+    from ztui.ops.action import exit_status
+    from ztui.ops.recover import Resolution, resolve
+
+    if args.readonly:
+        raise BadInput(f"--readonly: ztui does not {args.how} operations; nothing was changed")
+    ensure_event_loop()
+    entry, change, op = resolve(args.id, Resolution(args.how))
+    result = {"id": entry.id, "action": entry.action.value, "guest": entry.guest, "uri": entry.uri,
+              "resolution": args.how, "outcome": change.outcome.value, "ok": change.ok, "message": change.message,
+              "closed": op.closed, "xml": entry.device_xml}
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.how} {entry.id} ({entry.action.value} on {entry.guest}): {change.outcome.value}: "
+              f"{change.message}")
+    if not change.ok:
+        error(change.message)
+    if not op.closed:
+        error(f"{entry.id} stays in the journal")
+    return exit_status(change)
