@@ -318,6 +318,12 @@ class GuestDevice:
         return self.address.text if self.address is not None else ""
 
     @property
+    def display_name(self) -> str:
+        """The name a device is known by in every report and the name `--detach` takes: its target
+        (`vda`, a MAC, an mdev UUID), else libvirt's alias, else its source, else its kind."""
+        return self.target or self.alias or self.source or self.kind.value
+
+    @property
     def busid(self) -> str:
         """The guest bus-ID for a ccw device, empty for anything else."""
         return self.address.text if isinstance(self.address, CcwAddress) else ""
@@ -457,6 +463,17 @@ def device_key(kind: HostDeviceKind | str, id: str) -> str:
     elif text == "ap_matrix" and id == "ap_matrix":
         id = "matrix"
     return f"{text}:{id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    """A libvirt virtual network: the bridge it makes and how it forwards (nat, bridge, macvtap …)."""
+
+    name: str
+    bridge: str = ""
+    forward_mode: str = ""
+    forward_devs: tuple[str, ...] = ()
+    active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import pytest
 from ztui.facts import is_local_uri
 from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import DeviceKind, Guest, PciAddress
-from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo
+from ztui.ops.host_checks import BlockInfo, HostProbe, Lookup, PciInfo
 from ztui.ops.hotplug import (
     AttachRequest,
     BadRequest,
@@ -68,13 +68,14 @@ class FakeProbe(HostProbe):
     def mdev_type(self, uuid: str) -> str | None:
         return {MDEV: "vfio_ccw-io", "a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12: "vfio_ap-passthrough"}.get(uuid)
 
-    def block_device(self, path: str) -> BlockInfo | str | None:
-        return self.blocks.get(path, f"{path} does not exist on this host")
+    def block_device(self, path: str) -> Lookup[BlockInfo]:
+        found = self.blocks.get(path)
+        return Lookup(found) if found is not None else Lookup(problem=f"{path} does not exist on this host")
 
-    def pci_function(self, address: PciAddress) -> PciInfo | str | None:
+    def pci_function(self, address: PciAddress) -> Lookup[PciInfo]:
         if (address.bus, address.slot) == (0, 1):
-            return PciInfo("0000:00:01.0", "virtio-pci", None)
-        return "PCI function does not exist on this host"
+            return Lookup(PciInfo("0000:00:01.0", "virtio-pci", None))
+        return Lookup(problem="PCI function does not exist on this host")
 
 
 @pytest.fixture

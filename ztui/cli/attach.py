@@ -153,7 +153,7 @@ def _attach(args: argparse.Namespace) -> int:
     lines = [f"attach to {args.guest} ({plan.where})", *("  " + c for c in commands),
              *("  " + x for x in plan.xml.splitlines()), *plan.notes]
     if change.ok and device is not None:
-        name = device.target or device.alias or device.kind.value
+        name = device.display_name
         lines.append(f"attached: {name} {device.address_text}".rstrip() + f" ({change.seconds * 1000:.0f} ms)")
     emit(args, result, lines)
     if not change.ok:

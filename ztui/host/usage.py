@@ -22,7 +22,7 @@ def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
     seen: set[tuple[str, int]] = set()
     uses: list[DeviceUse] = []
     for index, device in enumerate(guest.devices):
-        target = device.target or device.alias or device.source or f"#{index}"
+        target = device.display_name
         for step in device.backing:
             if not step.device_key or (step.device_key, index) in seen:
                 continue

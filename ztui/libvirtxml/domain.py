@@ -535,6 +535,8 @@ def _interface(elem: ET.Element, warnings: list[str]) -> Fields:
             ("host_dev", child_attr(elem, "target", "dev")),
             ("mode", src.get("mode") if src is not None and itype == "direct" else None),
             ("portgroup", src.get("portgroup") if src is not None else None),
+            # the libvirt network even where live XML reports the interface as type='bridge'
+            ("network", src.get("network") if src is not None else None),
             ("virtualport", virtualport),
             ("vlan", vlan_tags),
             ("teaming", teaming),

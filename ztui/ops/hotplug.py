@@ -375,7 +375,7 @@ class DetachPlan:
     @property
     def name(self) -> str:
         """How the device is called in messages: target, alias or kind."""
-        return self.device.target or self.device.alias or self.device.kind.value
+        return self.device.display_name
 
     @property
     def where(self) -> str:

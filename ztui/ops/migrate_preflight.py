@@ -16,9 +16,9 @@ storage need an explicit `--unsafe` or `--copy-storage`.
 from __future__ import annotations
 
 import contextlib
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 import libvirt
@@ -27,25 +27,60 @@ from ztui.facts import F
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
-from ztui.model import DeviceKind, Guest, GuestDevice, GuestState, HostDevice, HostDeviceKind, PciAddress
+from ztui.model import (
+    DeviceCategory,
+    DeviceKind,
+    Guest,
+    GuestDevice,
+    GuestState,
+    HostDevice,
+    HostDeviceKind,
+    PciAddress,
+)
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
 
-BLOCKER = "blocker"
-NOTE = "note"
+
+class Severity(StrEnum):
+    """A blocker stops the migration before the first device is touched; a note only informs."""
+
+    BLOCKER = "blocker"
+    NOTE = "note"
+
+
+BLOCKER = Severity.BLOCKER
+NOTE = Severity.NOTE
+
+
+class Code(StrEnum):
+    """The stable key of a finding, for scripts (`--json`)."""
+
+    NOT_RUNNING = "not-running"
+    UNREACHABLE = "unreachable"
+    CLASH = "clash"
+    MACHINE = "machine"
+    PASSTHROUGH = "passthrough"
+    VFIO_AP = "vfio-ap"
+    DETACH = "detach"
+    VIRTIOFS = "virtiofs"
+    LOCAL_DISK = "local-disk"
+    EQUIVALENT = "equivalent"
+    NETWORK = "network"
+    SECURE_EXECUTION = "secure-execution"
 
 
 @dataclass(frozen=True)
 class Finding:
     """One preflight result: a `blocker` stops the migration, a `note` only informs."""
 
-    severity: str
+    severity: Severity
     text: str
-    code: str = ""  # stable key for scripts: passthrough, vfio-ap, local-disk, equivalent, clash, …
+    code: Code | None = None
     device: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"severity": self.severity, "code": self.code, "device": self.device, "text": self.text}
+        return {"severity": self.severity.value, "code": self.code.value if self.code else "",
+                "device": self.device, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -125,14 +160,11 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
 # --- judging (pure) ---------------------------------------------------------------------------------------
 
 def _network_of(device: GuestDevice) -> str:
-    """The virtual network an interface is plugged into ('' when none): live XML may say type='bridge'."""
-    if not device.kind.value.startswith("net-"):
+    """The virtual network an interface is plugged into ('' when none): live XML may say type='bridge',
+    so the parser's `network` detail is asked, not the kind."""
+    if device.kind.category is not DeviceCategory.NETWORK:
         return ""
-    with contextlib.suppress(ET.ParseError):
-        src = ET.fromstring(device.xml).find("source")
-        if src is not None:
-            return src.get("network", "")
-    return ""
+    return device.detail("network")
 
 
 def _local_disk(device: GuestDevice) -> bool:
@@ -152,11 +184,11 @@ def _clash(dest: HostFacts, guest: Guest) -> list[Finding]:
         if uuid != guest.uuid and name != guest.name:
             continue
         if active:
-            return [Finding(BLOCKER, f"a guest {name} (UUID {uuid}) already runs on the destination", "clash")]
+            return [Finding(BLOCKER, f"a guest {name} (UUID {uuid}) already runs on the destination", Code.CLASH)]
         if uuid != guest.uuid:
             return [Finding(BLOCKER, f"the destination defines another guest named {name} (UUID {uuid})",
-                            "clash")]
-        return [Finding(NOTE, f"the destination keeps an inactive definition of {name}; it is updated", "clash")]
+                            Code.CLASH)]
+        return [Finding(NOTE, f"the destination keeps an inactive definition of {name}; it is updated", Code.CLASH)]
     return []
 
 
@@ -172,27 +204,27 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     name, uuid = name_of(device), device.source.lower()
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     mdevs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
     if uuid in mdevs:
         return Finding(NOTE, f"{name}: the destination has mdev {uuid} (on {mdevs[uuid].parent or '?'})",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     parent = next((d.parent for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), "")
     css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if d.name == parent), None)
     busid = css.fact(F.CHANNEL_DEV_ADDR) if css is not None else ""
     if not busid:
         return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} to attach after the migration",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if d.fact(F.CHANNEL_DEV_ADDR) == busid]
     if not there:
         return Finding(BLOCKER, f"{name}: DASD {busid} (behind mdev {uuid}) is not reachable from the destination",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     offer = [t for t in there[0].mdev_types if t.id == "vfio_ccw-io"]
     how = (f"{there[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
            else f"bind {there[0].id} to vfio_ccw first")
     return Finding(BLOCKER, f"{name}: the destination reaches DASD {busid} on subchannel {there[0].id} but has "
                             f"no mdev {uuid}: define and start it there (virsh nodedev-define; {how})",
-                   "equivalent", name)
+                   Code.EQUIVALENT, name)
 
 
 def _pci_equivalent(device: GuestDevice, dest: HostFacts) -> Finding:
@@ -200,7 +232,7 @@ def _pci_equivalent(device: GuestDevice, dest: HostFacts) -> Finding:
     name = name_of(device)
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; PCI {device.source} is not "
-                             "checked", "equivalent", name)
+                             "checked", Code.EQUIVALENT, name)
     pcis = _by_kind(dest, HostDeviceKind.PCI)
     zpci = device.address.zpci if isinstance(device.address, PciAddress) else None
     if zpci is not None and zpci.uid is not None and any(d.fact(F.UID) for d in pcis):
@@ -209,12 +241,12 @@ def _pci_equivalent(device: GuestDevice, dest: HostFacts) -> Finding:
                  and (zpci.fid is None or d.fact(F.FID) in ("", f"0x{zpci.fid:08x}"))]
         if match:
             return Finding(NOTE, f"{name}: the destination has the PCI function with uid {uid} ({match[0].id})",
-                           "equivalent", name)
-        return Finding(BLOCKER, f"{name}: the destination has no PCI function with zPCI uid {uid}", "equivalent",
+                           Code.EQUIVALENT, name)
+        return Finding(BLOCKER, f"{name}: the destination has no PCI function with zPCI uid {uid}", Code.EQUIVALENT,
                        name)
     if any(d.id == device.source for d in pcis):
-        return Finding(NOTE, f"{name}: the destination has PCI function {device.source}", "equivalent", name)
-    return Finding(BLOCKER, f"{name}: the destination has no PCI function {device.source}", "equivalent", name)
+        return Finding(NOTE, f"{name}: the destination has PCI function {device.source}", Code.EQUIVALENT, name)
+    return Finding(BLOCKER, f"{name}: the destination has no PCI function {device.source}", Code.EQUIVALENT, name)
 
 
 def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding | None:
@@ -226,13 +258,13 @@ def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> 
         return _pci_equivalent(device, dest)
     if device.kind in (DeviceKind.HOSTDEV_SCSI, DeviceKind.HOSTDEV_SCSI_HOST):
         return Finding(NOTE, f"{name}: ztui cannot see whether the destination reaches {device.source}; "
-                             "if not, the device is reported for manual action", "equivalent", name)
+                             "if not, the device is reported for manual action", Code.EQUIVALENT, name)
     network = _network_of(device)
     if network and dest.networks is not None and network not in dest.networks:
-        return Finding(BLOCKER, f"{name}: the destination has no active network {network}", "equivalent", name)
+        return Finding(BLOCKER, f"{name}: the destination has no active network {network}", Code.EQUIVALENT, name)
     if _local_disk(device):
         return Finding(NOTE, f"{name}: {device.source} must exist at the same path on the destination",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     return None
 
 
@@ -243,14 +275,14 @@ def _passthrough(guest: Guest, options: MigrationOptions, to_move: list[GuestDev
         if device.kind is DeviceKind.MDEV_VFIO_AP:
             out.append(Finding(BLOCKER, f"{name} (vfio-ap crypto): {device.blocker_reason}; it cannot be hot-"
                                         "unplugged: shut the guest down and migrate it offline, or remove the "
-                                        "adapter from its persistent config and restart it first", "vfio-ap", name))
+                                        "adapter from its persistent config and restart it first", Code.VFIO_AP, name))
         elif device.migration_blocker and options.passthrough == "refuse":
             out.append(Finding(BLOCKER, f"{name} ({device.kind.value} {device.source}) blocks live migration: "
-                                        f"{device.blocker_reason} (--passthrough refuse)", "passthrough", name))
+                                        f"{device.blocker_reason} (--passthrough refuse)", Code.PASSTHROUGH, name))
         elif device.migration_blocker:
             out.append(Finding(NOTE, f"{name} ({device.kind.value} {device.source}) blocks live migration: "
                                      f"{device.blocker_reason}; it is detached before and attached on the "
-                                     "destination after", "passthrough", name))
+                                     "destination after", Code.PASSTHROUGH, name))
             to_move.append(device)
     return out
 
@@ -261,13 +293,13 @@ def _extra(guest: Guest, names: Iterable[str], to_move: list[GuestDevice]) -> li
         try:
             device = find_for_detach(guest, wanted)
         except BadRequest as exc:
-            out.append(Finding(BLOCKER, str(exc), "detach", wanted))
+            out.append(Finding(BLOCKER, str(exc), Code.DETACH, wanted))
             continue
         if device.kind is DeviceKind.MDEV_VFIO_AP:
             continue  # already a blocker: never hotplugged
         if not any(device is d for d in to_move):
             to_move.append(device)
-            out.append(Finding(NOTE, f"{name_of(device)} is moved around the migration (--detach)", "detach",
+            out.append(Finding(NOTE, f"{name_of(device)} is moved around the migration (--detach)", Code.DETACH,
                                name_of(device)))
     return out
 
@@ -278,13 +310,13 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     to_move: list[GuestDevice] = []
     if guest.state is None or not guest.state.is_active:
         findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest",
-                                "not-running"))
+                                Code.NOT_RUNNING))
     if not dest.reachable:
-        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", "unreachable"))
+        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
     findings.extend(_clash(dest, guest))
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
-                                         f"{dest.machine_error}", "machine"))
+                                         f"{dest.machine_error}", Code.MACHINE))
     findings.extend(_passthrough(guest, options, to_move))
     findings.extend(_extra(guest, options.extra_detach, to_move))
     moved = {id(d) for d in to_move}
@@ -292,16 +324,16 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
         if _virtiofs(device) and id(device) not in moved:
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
-                                             f"{name_of(device)}", "virtiofs", name_of(device)))
+                                             f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
     local = [d for d in guest.devices if _local_disk(d) and id(d) not in moved]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
                                          "are shared with the destination, or --copy-storage to copy them",
-                                "local-disk"))
+                                Code.LOCAL_DISK))
     elif local and options.unsafe:
         findings.append(Finding(NOTE, "--unsafe: the destination must see the same images at the same paths ("
-                                      + ", ".join(d.source for d in local) + ")", "local-disk"))
+                                      + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
     if dest.reachable:
         for device in guest.devices:
             if id(device) in moved:
@@ -310,7 +342,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                     findings.append(found)
             elif (network := _network_of(device)) and dest.networks is not None and network not in dest.networks:
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
-                                                 f"{network}", "network", name_of(device)))
+                                                 f"{network}", Code.NETWORK, name_of(device)))
     return Preflight(tuple(findings), tuple(to_move))
 
 
