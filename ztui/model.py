@@ -264,6 +264,45 @@ def format_pci(domain: int, bus: int, slot: int, function: int) -> str:
     return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
 
 
+class StepKind(StrEnum):
+    """What one step of a backing chain stands for (`kind` of a step in `ztui tree --json`)."""
+
+    AP_CARD = "ap-card"
+    AP_MATRIX = "ap-matrix"
+    AP_QUEUE = "ap-queue"
+    BLOCK = "block"
+    BRIDGE = "bridge"
+    CCW = "ccw"
+    CHPID = "chpid"
+    CSS = "css"
+    DASD = "dasd"
+    DIRECTORY = "directory"
+    DM = "dm"
+    FCP = "fcp"
+    FILE = "file"
+    LOOP = "loop"
+    LUN = "lun"
+    MACVTAP = "macvtap"
+    MDEV = "mdev"
+    MOUNT = "mount"
+    MULTIPATH = "multipath"
+    NET = "net"
+    NETWORK = "network"
+    OVS_BRIDGE = "ovs-bridge"
+    PARENT = "parent"
+    PARTITION = "partition"
+    PCI = "pci"
+    POOL = "pool"
+    QETH = "qeth"
+    REMOTE = "remote"
+    SCSI = "scsi"
+    SOURCE = "source"
+    VDPA = "vdpa"
+    VHOST_SCSI = "vhost-scsi"
+    VOLUME = "volume"
+    WWPN = "wwpn"
+
+
 @dataclass(frozen=True, slots=True)
 class BackingStep:
     """One step of the chain from a guest device down to the host hardware that backs it.
@@ -275,7 +314,7 @@ class BackingStep:
     paths one level deeper, so a flat list still draws as a tree.
     """
 
-    kind: str
+    kind: StepKind
     id: str
     name: str = ""
     warning: str | None = None

@@ -31,6 +31,7 @@ from ztui.model import (
     Host,
     HostDevice,
     HostDeviceKind,
+    StepKind,
     device_key,
 )
 
@@ -66,7 +67,7 @@ class _Chain:
         """True when a device missing from the inventory is really missing on the host."""
         return self.inv.local or self.inv.has_libvirt
 
-    def add(self, kind: str, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
+    def add(self, kind: StepKind, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
             exclusive: bool = False, level: int = 0) -> bool:
         """Append a step; False (and nothing appended) when this device was already in the chain."""
         k = key or device_key(kind, ident)
@@ -77,7 +78,7 @@ class _Chain:
                                       exclusive=exclusive, level=level))
         return True
 
-    def add_device(self, kind: str, dev: HostDevice, name: str = "", *, warning: str | None = None,
+    def add_device(self, kind: StepKind, dev: HostDevice, name: str = "", *, warning: str | None = None,
                    exclusive: bool = False, level: int = 0) -> bool:
         return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level)
 
@@ -141,7 +142,7 @@ def resolve_device(device: GuestDevice, inv: Inventory) -> tuple[BackingStep, ..
     elif kind is DeviceKind.HOSTDEV_SCSI:
         _scsi_hostdev(chain, device)
     elif kind is DeviceKind.HOSTDEV_SCSI_HOST and device.source:
-        chain.add("vhost-scsi", device.source, "vhost-scsi target (WWPN)", exclusive=True)
+        chain.add(StepKind.VHOST_SCSI, device.source, "vhost-scsi target (WWPN)", exclusive=True)
     return tuple(chain.steps)
 
 
@@ -193,15 +194,15 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
         if m:
             _pci_function(chain, m.group(1), exclusive=True, level=0, what="NVMe controller")
     elif dtype == "network":
-        chain.add("remote", source, "network disk", exclusive=False)
+        chain.add(StepKind.REMOTE, source, "network disk", exclusive=False)
     else:
-        chain.add("source", source, dtype)
+        chain.add(StepKind.SOURCE, source, dtype)
 
 
 def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) -> None:
     info = chain.inv.file(path)
     vol = chain.inv.volume(path)
-    kind = "directory" if info is not None and info.kind == "directory" else "file"
+    kind = StepKind.DIRECTORY if info is not None and info.kind == "directory" else StepKind.FILE
     if info is None:
         name = " ".join(p for p in (fmt, "image" if fmt else "", "(not examined)" if not vol else "") if p)
         chain.add(kind, path, name, exclusive=exclusive, level=level)
@@ -229,7 +230,7 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
 def _file_system(chain: _Chain, info: FileInfo, level: int) -> None:
     """The mount a file lives on and the block device under it."""
     if info.mount_point:
-        chain.add("mount", info.mount_point, f"{info.fs_type} on {info.mount_source}".strip(),
+        chain.add(StepKind.MOUNT, info.mount_point, f"{info.fs_type} on {info.mount_source}".strip(),
                   key=device_key("mount", info.mount_point), level=level)
     dev = chain.inv.by_majmin(info.majmin) if info.majmin else None
     if dev is None and info.mount_source.startswith("/dev/"):
@@ -247,8 +248,8 @@ def _volume(chain: _Chain, pool: str, volume: str, *, exclusive: bool) -> None:
 
 
 def _pool_volume(chain: _Chain, pool: str, volume: str, level: int) -> None:
-    chain.add("pool", pool, "storage pool", level=level)
-    chain.add("volume", f"{pool}/{volume}", volume, level=level)
+    chain.add(StepKind.POOL, pool, "storage pool", level=level)
+    chain.add(StepKind.VOLUME, f"{pool}/{volume}", volume, level=level)
 
 
 def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
@@ -266,13 +267,13 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     if m and ccw is not None:
         online = ccw.fact(F.ONLINE)
         why = "no block device: the DASD is offline" if online == "0" else "the DASD has no block device"
-        chain.add("block", path, "", warning=why, exclusive=exclusive)
+        chain.add(StepKind.BLOCK, path, "", warning=why, exclusive=exclusive)
         _ccw_device(chain, ccw, 0)
         return
     warning = "not found on the host" if chain.inv.local else None
-    chain.add("block", path, "", warning=warning, exclusive=exclusive)
+    chain.add(StepKind.BLOCK, path, "", warning=warning, exclusive=exclusive)
     if m and chain.knows:
-        chain.add("dasd", m.group(1).lower(), "", key=device_key(HostDeviceKind.CCW, m.group(1).lower()),
+        chain.add(StepKind.DASD, m.group(1).lower(), "", key=device_key(HostDeviceKind.CCW, m.group(1).lower()),
                   warning="no such ccw device (not defined for this LPAR, or cio_ignore'd?)")
 
 
@@ -283,7 +284,7 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
     size = _human(int(dev.fact(F.SIZE)) * 512) if dev.fact(F.SIZE).isdigit() else ""
     dm_uuid, dm_name = dev.fact(F.DM_UUID), dev.fact(F.DM_NAME)
     if dev.fact(F.DEVTYPE) == "partition":
-        if not chain.add_device("partition", dev, _join(name, size), exclusive=exclusive, level=level):
+        if not chain.add_device(StepKind.PARTITION, dev, _join(name, size), exclusive=exclusive, level=level):
             return
         disk = inv.parent(dev)
         if disk is not None and disk.kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
@@ -293,13 +294,13 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
         paths = [p for p in dev.fact(F.SLAVES).split(",") if p]
         label = f"multipath {dm_name or dm_uuid[6:]}, {len(paths)} path{'s' if len(paths) != 1 else ''}"
         if dm_uuid.startswith("mpath-"):
-            kind = "multipath"
+            kind = StepKind.MULTIPATH
         else:
-            kind, label = "dm", _join(dm_name, size)
-        if not chain.add_device(kind, dev, ", ".join(x for x in (label, size if kind == "multipath" else "") if x),
-                                exclusive=exclusive, level=level):
+            kind, label = StepKind.DM, _join(dm_name, size)
+        shown = ", ".join(x for x in (label, size if kind is StepKind.MULTIPATH else "") if x)
+        if not chain.add_device(kind, dev, shown, exclusive=exclusive, level=level):
             return
-        warning = "multipath device has no paths" if kind == "multipath" and not paths else None
+        warning = "multipath device has no paths" if kind is StepKind.MULTIPATH and not paths else None
         if warning:
             chain.steps[-1] = replace(chain.steps[-1], warning=warning)
         for p in paths:
@@ -307,10 +308,10 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
             if below is not None:
                 _block(chain, below, level + 1, exclusive=exclusive)
             else:
-                chain.add("block", p, "path", level=level + 1, warning="path device not found")
+                chain.add(StepKind.BLOCK, p, "path", level=level + 1, warning="path device not found")
         return
     if dm_uuid or dm_name:
-        if not chain.add_device("dm", dev, _join(dm_name, size), exclusive=exclusive, level=level):
+        if not chain.add_device(StepKind.DM, dev, _join(dm_name, size), exclusive=exclusive, level=level):
             return
         for p in (x for x in dev.fact(F.SLAVES).split(",") if x):
             below = inv.by_path(p)
@@ -319,10 +320,10 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
         return
     backing = dev.fact(F.LOOP_BACKING_FILE)
     if backing:
-        if chain.add_device("loop", dev, _join(name, size), exclusive=exclusive, level=level):
+        if chain.add_device(StepKind.LOOP, dev, _join(name, size), exclusive=exclusive, level=level):
             _file(chain, backing.removesuffix(" (deleted)"), "", exclusive=False, level=level)
         return
-    if not chain.add_device("block", dev, _join(name, size), exclusive=exclusive, level=level):
+    if not chain.add_device(StepKind.BLOCK, dev, _join(name, size), exclusive=exclusive, level=level):
         return
     _hardware(chain, dev, level, exclusive=exclusive)
 
@@ -347,7 +348,7 @@ def _hardware(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = F
 
 def _ccw_device(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool = False) -> None:
     role = ccw_role(ccw)
-    kind = "dasd" if role is CcwRole.DASD else "fcp" if role is CcwRole.FCP else "ccw"
+    kind = StepKind.DASD if role is CcwRole.DASD else StepKind.FCP if role is CcwRole.FCP else StepKind.CCW
     devtype, cutype = ccw.fact(F.DEVTYPE), ccw.fact(F.CUTYPE)
     name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver) if p)
     warning = None
@@ -372,7 +373,7 @@ def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool =
     chpids = [c for c in css.fact(F.CHPIDS).split() if c.strip("0")]
     name = ", ".join(p for p in ("subchannel", css.driver,
                                  f"CHPIDs {','.join(c.lower() for c in chpids)}" if chpids else "") if p)
-    return chain.add_device("css", css, name, warning=warning, exclusive=exclusive, level=level)
+    return chain.add_device(StepKind.CSS, css, name, warning=warning, exclusive=exclusive, level=level)
 
 
 def fcp_lun_from_linux(lun: int) -> str:
@@ -388,7 +389,7 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
     """SCSI device → FCP channel → WWPN → LUN (zFCP), or → the PCI HBA."""
     inv = chain.inv
     name = _join(scsi.fact(F.VENDOR), scsi.fact(F.MODEL))
-    if not chain.add_device("scsi", scsi, name, exclusive=exclusive, level=level):
+    if not chain.add_device(StepKind.SCSI, scsi, name, exclusive=exclusive, level=level):
         return
     hba = scsi.fact(F.HBA_ID)
     wwpn = scsi.fact(F.WWPN)
@@ -403,7 +404,7 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
     if fcp is not None:
         _ccw_device(chain, fcp, level)  # shared: many LUNs and guests use one FCP channel
     elif hba:
-        chain.add("fcp", hba, "FCP channel", key=device_key(HostDeviceKind.CCW, hba),
+        chain.add(StepKind.FCP, hba, "FCP channel", key=device_key(HostDeviceKind.CCW, hba),
                   warning="FCP channel not found on the host" if chain.knows else None, level=level)
     else:
         pci = inv.ancestor(scsi, HostDeviceKind.PCI)
@@ -411,9 +412,9 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
             _pci_device(chain, pci, level, exclusive=False)
     channel = hba or (fcp.id if fcp is not None else "")
     if wwpn:
-        chain.add("wwpn", wwpn, "remote port", key=f"wwpn:{channel}:{wwpn}", level=level)
+        chain.add(StepKind.WWPN, wwpn, "remote port", key=f"wwpn:{channel}:{wwpn}", level=level)
     if lun:
-        chain.add("lun", lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
+        chain.add(StepKind.LUN, lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
 
 
 def _pci_name(dev: HostDevice) -> str:
@@ -426,13 +427,13 @@ def _pci_name(dev: HostDevice) -> str:
 
 
 def _pci_device(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool, warning: str | None = None) -> None:
-    chain.add_device("pci", dev, _pci_name(dev), exclusive=exclusive, level=level, warning=warning)
+    chain.add_device(StepKind.PCI, dev, _pci_name(dev), exclusive=exclusive, level=level, warning=warning)
 
 
 def _pci_function(chain: _Chain, address: str, *, exclusive: bool, level: int, what: str) -> HostDevice | None:
     dev = chain.inv.get(HostDeviceKind.PCI, address)
     if dev is None:
-        chain.add("pci", address, what, warning="PCI function not found on the host" if chain.knows else None,
+        chain.add(StepKind.PCI, address, what, warning="PCI function not found on the host" if chain.knows else None,
                   exclusive=exclusive, level=level)
         return None
     _pci_device(chain, dev, level, exclusive=exclusive)
@@ -464,12 +465,12 @@ def _scsi_hostdev(chain: _Chain, device: GuestDevice) -> None:
     m = _SCSI_SOURCE.match(device.source)
     if not m:
         if device.source:
-            chain.add("remote" if "://" in device.source else "scsi", device.source, "", exclusive=True)
+            chain.add(StepKind.REMOTE if "://" in device.source else StepKind.SCSI, device.source, "", exclusive=True)
         return
     hctl = ":".join(str(int(g)) for g in m.groups())
     scsi = chain.inv.get(HostDeviceKind.SCSI, hctl)
     if scsi is None:
-        chain.add("scsi", hctl, "", warning="SCSI device not found on the host" if chain.knows else None,
+        chain.add(StepKind.SCSI, hctl, "", warning="SCSI device not found on the host" if chain.knows else None,
                   exclusive=True)
         return
     _scsi_device(chain, scsi, 0, exclusive=True)
@@ -482,7 +483,7 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
     inv = chain.inv
     mdev = inv.get(HostDeviceKind.MDEV, uuid)
     if mdev is None:
-        chain.add("mdev", uuid, device.model,
+        chain.add(StepKind.MDEV, uuid, device.model,
                   key=device_key(HostDeviceKind.MDEV, uuid),
                   warning="mdev not started: not found on the host (mdevctl start / virsh nodedev-start)"
                   if chain.knows else None, exclusive=True)
@@ -490,11 +491,11 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
     warning = None
     if mdev.fact(F.START) and not mdev.sysfs_path and mdev.source == FactSource.LIBVIRT and not mdev.driver:
         warning = "mdev defined but not started"
-    chain.add_device("mdev", mdev, mdev.fact(F.MDEV_TYPE) or device.model, warning=warning, exclusive=True)
+    chain.add_device(StepKind.MDEV, mdev, mdev.fact(F.MDEV_TYPE) or device.model, warning=warning, exclusive=True)
     parent = inv.parent(mdev)
     if parent is None:
         if mdev.parent:
-            chain.add("parent", mdev.parent, "", warning="parent device not found on the host")
+            chain.add(StepKind.PARENT, mdev.parent, "", warning="parent device not found on the host")
         return
     if parent.kind is HostDeviceKind.CSS:
         _vfio_ccw_parent(chain, parent)
@@ -503,7 +504,7 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
     elif parent.kind is HostDeviceKind.PCI:
         _pci_device(chain, parent, 0, exclusive=False)
     else:
-        chain.add_device(str(parent.kind), parent, parent.name)
+        chain.add_device(StepKind.PARENT, parent, parent.name)
 
 
 def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
@@ -517,7 +518,7 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
     if ccw is not None:
         _ccw_device(chain, ccw, 0, exclusive=True)
     else:
-        chain.add("ccw", busid, "device on the subchannel (held by vfio_ccw, invisible to the host)",
+        chain.add(StepKind.CCW, busid, "device on the subchannel (held by vfio_ccw, invisible to the host)",
                   key=device_key(HostDeviceKind.CCW, busid), exclusive=True)
 
 
@@ -541,7 +542,7 @@ def _hexify(text: str) -> str:
 def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     """mdev → matrix → each adapter (card) → its assigned queues (adapter x domain)."""
     inv = chain.inv
-    chain.add("ap-matrix", "matrix", _join("vfio_ap matrix", f"driver {matrix.driver}" if matrix.driver else ""),
+    chain.add(StepKind.AP_MATRIX, "matrix", _join("vfio_ap matrix", f"driver {matrix.driver}" if matrix.driver else ""),
               key=matrix.key)
     queues = ap_queues_of(mdev)
     if not queues:
@@ -553,22 +554,22 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     for card_id, card_queues in by_card.items():
         card = inv.get(HostDeviceKind.AP_CARD, card_id)
         if card is not None:
-            chain.add_device("ap-card", card, _join(card.fact(F.AP_TYPE), "online" if card.fact(F.ONLINE) == "1"
+            chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), "online" if card.fact(F.ONLINE) == "1"
                                                     else "offline" if card.fact(F.ONLINE) == "0" else ""),
                              warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
         else:
-            chain.add("ap-card", card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
+            chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
                       warning="adapter not found on the host" if chain.knows else None, level=1)
         for q in card_queues:
             queue = inv.get(HostDeviceKind.AP_QUEUE, q)
             if queue is None:
-                chain.add("ap-queue", q, "domain", key=device_key(HostDeviceKind.AP_QUEUE, q),
+                chain.add(StepKind.AP_QUEUE, q, "domain", key=device_key(HostDeviceKind.AP_QUEUE, q),
                           warning="queue not found on the host" if chain.knows else None, exclusive=True, level=2)
                 continue
             warning = None
             if queue.driver and queue.driver != "vfio_ap":
                 warning = f"queue held by {queue.driver}, not vfio_ap (remove it from apmask/aqmask)"
-            chain.add_device("ap-queue", queue, _join(f"domain {q.split('.')[1]}",
+            chain.add_device(StepKind.AP_QUEUE, queue, _join(f"domain {q.split('.')[1]}",
                                                       f"driver {queue.driver}" if queue.driver else ""),
                              warning=warning, exclusive=True, level=2)
 
@@ -588,25 +589,25 @@ def _interface(chain: _Chain, device: GuestDevice) -> None:
         mode = device.detail("mode") or "vepa"
         tap = chain.inv.get(HostDeviceKind.NET, device.detail("host_dev")) if device.detail("host_dev") else None
         if tap is not None:
-            chain.add_device("macvtap", tap, _join(f"mode {mode}", tap.fact(F.ADDRESS)), exclusive=True)
+            chain.add_device(StepKind.MACVTAP, tap, _join(f"mode {mode}", tap.fact(F.ADDRESS)), exclusive=True)
         _net(chain, source, 0, role=f"macvtap lower device, mode {mode}",
              exclusive=mode == "passthrough")
     elif kind is DeviceKind.NET_HOSTDEV and source:
         _pci_hostdev(chain, device)
     elif kind is DeviceKind.NET_VDPA and source:
-        chain.add("vdpa", source, "vDPA device", exclusive=True)
+        chain.add(StepKind.VDPA, source, "vDPA device", exclusive=True)
 
 
 def _network(chain: _Chain, name: str) -> None:
     info = chain.inv.network(name)
     if info is None:
-        chain.add("network", name, "libvirt network",
+        chain.add(StepKind.NETWORK, name, "libvirt network",
                   warning="no such libvirt network" if chain.inv.has_networks else None)
         return
     label = ", ".join(x for x in (f"forward {info.forward_mode}" if info.forward_mode else "isolated",
                                   f"bridge {info.bridge}" if info.bridge else "") if x)
     warning = "network is not active" if info.active is False else None
-    chain.add("network", name, label, warning=warning)
+    chain.add(StepKind.NETWORK, name, label, warning=warning)
     if info.bridge:
         _bridge(chain, info.bridge, 0)
     elif info.forward_devs:
@@ -617,7 +618,7 @@ def _network(chain: _Chain, name: str) -> None:
 def _bridge(chain: _Chain, name: str, level: int) -> None:
     dev = chain.inv.get(HostDeviceKind.NET, name)
     if dev is None:
-        chain.add("bridge", name, "", key=device_key(HostDeviceKind.NET, name), level=level,
+        chain.add(StepKind.BRIDGE, name, "", key=device_key(HostDeviceKind.NET, name), level=level,
                   warning="bridge not found on the host" if chain.knows else None)
         return
     if dev.fact(F.OVS) == "yes" or (dev.fact(F.BRIDGE) != "yes" and dev.driver == "openvswitch"):
@@ -627,7 +628,7 @@ def _bridge(chain: _Chain, name: str, level: int) -> None:
     uplinks = [p for p in ports if _is_uplink(chain.inv, p)]
     label = ", ".join(("Linux bridge" if dev.fact(F.BRIDGE) == "yes" else "bridge",
                        f"uplink {','.join(uplinks)}" if uplinks else "no uplink"))
-    if not chain.add_device("bridge", dev, label, level=level):
+    if not chain.add_device(StepKind.BRIDGE, dev, label, level=level):
         return
     for port in uplinks:
         _net(chain, port, level + 1, role="uplink")
@@ -643,7 +644,7 @@ def _is_uplink(inv: Inventory, port: str) -> bool:
 
 def _ovs(chain: _Chain, name: str) -> None:
     dev = chain.inv.get(HostDeviceKind.NET, name)
-    chain.add("ovs-bridge", name, "Open vSwitch bridge", key=device_key(HostDeviceKind.NET, name),
+    chain.add(StepKind.OVS_BRIDGE, name, "Open vSwitch bridge", key=device_key(HostDeviceKind.NET, name),
               warning="Open vSwitch bridge not found on the host" if dev is None and chain.inv.local else None)
 
 
@@ -652,7 +653,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
     inv = chain.inv
     dev = inv.get(HostDeviceKind.NET, name)
     if dev is None:
-        chain.add("net", name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
+        chain.add(StepKind.NET, name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
                   warning="interface not found on the host" if chain.knows else None)
         return
     if dev.fact(F.BRIDGE) == "yes":
@@ -660,7 +661,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
         return
     state = dev.fact(F.OPERSTATE) or dev.fact(F.LINK_STATE)
     warning = f"link {state}" if state in ("down", "lowerlayerdown", "notpresent") else None
-    if not chain.add_device("net", dev, _join(role, dev.fact(F.ADDRESS)), warning=warning, exclusive=exclusive,
+    if not chain.add_device(StepKind.NET, dev, _join(role, dev.fact(F.ADDRESS)), warning=warning, exclusive=exclusive,
                             level=level):
         return
     lowers = [x for x in dev.fact(F.LOWER).split(",") if x]
@@ -705,11 +706,11 @@ def _qeth(chain: _Chain, card: HostDevice, level: int) -> None:
         warning = f"state {state}"
     name = _join(kind, f"({card_type})" if card_type and card_type != kind else "",
                  members.replace(",", " ") if members else "", layer)
-    if not chain.add_device("qeth", card, name, warning=warning, level=level):
+    if not chain.add_device(StepKind.QETH, card, name, warning=warning, level=level):
         return
     chpid = chpid_id(card.fact(F.CHPID))
     if chpid:
-        chain.add("chpid", chpid, f"{kind} channel path", level=level)
+        chain.add(StepKind.CHPID, chpid, f"{kind} channel path", level=level)
 
 
 # --- small helpers ---------------------------------------------------------------------------------------
