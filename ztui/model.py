@@ -145,10 +145,16 @@ class AddressType(StrEnum):
     NONE = "none"
 
 
+VIRTUAL_CSSID = 0xFE
+"""The css QEMU's virtual devices live in; a guest without MCSS-E (Linux) sees it as css 0."""
+
+
 @dataclass(frozen=True, slots=True)
 class CcwAddress:
-    """A virtual channel-subsystem address. `cssid` is kept raw (0xfe is the virtual css); the guest
-    sees it as css 0, so `text` prints the bus-ID the guest uses: `0.<ssid>.<devno>`."""
+    """A virtual channel-subsystem address. `cssid` is kept raw. A device in the virtual css 0xfe is what a
+    Linux guest sees, as css 0, so `text` prints the bus-ID the guest uses: `0.<ssid>.<devno>`. A device in
+    any other css is invisible to a guest without MCSS-E; its text keeps the raw css (`0x00.0.0007`) so it
+    never reads like the bus-ID of a visible device."""
 
     cssid: int
     ssid: int
@@ -159,8 +165,15 @@ class CcwAddress:
         return AddressType.CCW
 
     @property
+    def visible(self) -> bool:
+        """True when a Linux guest sees the device (it is in the virtual css)."""
+        return self.cssid == VIRTUAL_CSSID
+
+    @property
     def text(self) -> str:
-        return format_busid(0, self.ssid, self.devno)
+        if self.visible:
+            return format_busid(0, self.ssid, self.devno)
+        return f"0x{self.cssid:02x}.{self.ssid:x}.{self.devno:04x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +182,12 @@ class Zpci:
 
     uid: int | None
     fid: int | None
+
+    @property
+    def guest_address(self) -> str:
+        """Where a Linux guest sees the function: QEMU enables uid checking, so the guest's PCI domain is
+        the uid and the function sits at bus 0, slot 0 (`0019:00:00.0`); '' without a uid."""
+        return format_pci(self.uid, 0, 0, 0) if self.uid is not None else ""
 
     @property
     def text(self) -> str:
@@ -197,7 +216,10 @@ class PciAddress:
     @property
     def text(self) -> str:
         base = format_pci(self.domain, self.bus, self.slot, self.function)
-        return f"{base} {self.zpci.text}" if self.zpci is not None else base
+        if self.zpci is None:
+            return base
+        seen = self.zpci.guest_address
+        return f"{base} {self.zpci.text}" + (f" (guest {seen})" if seen else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +421,13 @@ class Guest:
     persistent: bool | None = None
     devices: tuple[GuestDevice, ...] = ()
     warnings: tuple[str, ...] = ()
+    launch_security: str = ""  # `<launchSecurity type=…>`: s390-pv is IBM Secure Execution
+
+    @property
+    def secure_execution(self) -> bool:
+        """An IBM Secure Execution guest (`<launchSecurity type='s390-pv'/>`): its memory is protected from
+        the host, so QEMU cannot migrate it live."""
+        return self.launch_security == "s390-pv"
 
     @property
     def blockers(self) -> tuple[GuestDevice, ...]:

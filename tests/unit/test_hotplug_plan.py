@@ -194,16 +194,19 @@ def test_interfaces() -> None:
             plan_attach(req(kind, source), facts(), probe)
 
 
-def test_mdev_vfio_ccw_and_vfio_ap_config_only() -> None:
+def test_mdev_vfio_ccw_and_vfio_ap_are_hotplugged_one_vfio_ap_per_guest() -> None:
     probe = FakeProbe()
     plan = plan_attach(req("mdev", MDEV.upper()), facts(), probe)
     assert parse_device_xml(plan.xml).kind is DeviceKind.MDEV_VFIO_CCW and plan.live
     ap = "a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12
     plan = plan_attach(req("mdev", ap), facts(), probe)
     assert parse_device_xml(plan.xml).kind is DeviceKind.MDEV_VFIO_AP
-    assert (plan.live, plan.config) == (False, True) and any("never hotplugged" in n for n in plan.notes)
-    with pytest.raises(BadRequest, match=r"never hotplugged.*drop --live"):
-        plan_attach(req("mdev", ap, live=True), facts(), probe)
+    assert (plan.live, plan.config) == (True, False)
+    assert plan_attach(req("mdev", ap, live=True), facts(), probe).live
+    second = guest("g1", extra=("<hostdev mode='subsystem' type='mdev' model='vfio-ap'><source>"
+                                "<address uuid='bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'/></source></hostdev>"))
+    with pytest.raises(BadRequest, match="already has a vfio-ap device"):
+        plan_attach(req("mdev", ap), facts(second), probe)
     with pytest.raises(BadRequest, match="no mdev"):
         plan_attach(req("mdev", "e1b5c2a4-3b47-4ed8-a1a9-7d6f6f1c7a11"), facts(), probe)
     with pytest.raises(BadRequest, match="not an mdev UUID"):

@@ -30,7 +30,7 @@ SOURCE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("net", "NETWORK", "virtio-net on a libvirt network"),
     ("bridge", "BR", "virtio-net on a host bridge (Linux or Open vSwitch, detected)"),
     ("macvtap", "IFACE", "virtio-net, macvtap (direct) on an interface: an OSA or HiperSockets card on Z"),
-    ("mdev", "UUID", "an existing mdev: vfio-ccw live; vfio-ap goes into the persistent config only"),
+    ("mdev", "UUID", "an existing mdev: vfio-ccw or vfio-ap (one vfio-ap per guest), live like any device"),
     ("pci", "ADDR", "a PCI/zPCI function, managed VFIO"),
 )
 

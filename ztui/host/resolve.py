@@ -19,9 +19,25 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
-from ztui.facts import CcwRole, F, FactSource, card_kind, ccw_role, wwn
+from ztui.facts import (
+    ApMatrix,
+    CcwRole,
+    ChpState,
+    F,
+    FactSource,
+    ap_queue_state,
+    card_kind,
+    ccw_role,
+    chp_states,
+    dasd_problem,
+    is_dasd_alias,
+    mdev_ap_matrix,
+    mdev_control_domains,
+    parse_ap_queue_ids,
+    subchannel_paths,
+    wwn,
+)
 from ztui.host.inventory import FileInfo, Inventory
-from ztui.libvirtxml.common import parse_int
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -292,7 +308,9 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
         return
     if dm_uuid.startswith("mpath-") or (dm_name and dm_uuid == "" and dev.fact(F.SLAVES)):
         paths = [p for p in dev.fact(F.SLAVES).split(",") if p]
-        label = f"multipath {dm_name or dm_uuid[6:]}, {len(paths)} path{'s' if len(paths) != 1 else ''}"
+        wwid = dm_uuid[6:] if dm_uuid.startswith("mpath-") else ""
+        label = _join(f"multipath {dm_name or wwid},", f"WWID {wwid}," if wwid and wwid != dm_name else "",
+                      f"{len(paths)} path{'s' if len(paths) != 1 else ''}")
         if dm_uuid.startswith("mpath-"):
             kind = StepKind.MULTIPATH
         else:
@@ -350,17 +368,34 @@ def _ccw_device(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool =
     role = ccw_role(ccw)
     kind = StepKind.DASD if role is CcwRole.DASD else StepKind.FCP if role is CcwRole.FCP else StepKind.CCW
     devtype, cutype = ccw.fact(F.DEVTYPE), ccw.fact(F.CUTYPE)
-    name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver) if p)
+    name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver,
+                                 *(_dasd_traits(ccw) if kind is StepKind.DASD else ())) if p)
     warning = None
     if ccw.fact(F.ONLINE) == "0":
         warning = f"offline (chccwdev -e {ccw.id})"
     elif ccw.fact(F.AVAILABILITY) not in ("", "good"):
         warning = f"availability: {ccw.fact(F.AVAILABILITY)}"
+    elif kind is StepKind.DASD and dasd_problem(ccw):
+        warning = dasd_problem(ccw)
+    elif kind is StepKind.DASD and is_dasd_alias(ccw):
+        warning = "a PAV alias, not a volume: use its base device"
     if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
         return
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
     if css is not None:
         _subchannel(chain, css, level, exclusive=exclusive and kind != "fcp")
+
+
+def _dasd_traits(ccw: HostDevice) -> tuple[str, ...]:
+    """What sets one DASD apart, as lsdasd and lszdev show it: alias, read-only, raw-track, ESE, its uid."""
+    uid = ccw.fact(F.UID)
+    alias = ""
+    if is_dasd_alias(ccw):
+        alias = "HyperPAV alias" if uid.endswith(".xx") else f"PAV alias of volume {uid}" if uid else "PAV alias"
+    return (alias, "read-only" if ccw.fact(F.READONLY) == "1" else "",
+            "raw-track access" if ccw.fact(F.RAW_TRACK_ACCESS) == "1" else "",
+            "ESE (thin)" if ccw.fact(F.ESE) == "1" else "",
+            f"uid {uid}" if uid and not is_dasd_alias(ccw) else "")
 
 
 def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) -> HostDevice | None:
@@ -370,10 +405,47 @@ def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) ->
 
 def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool = False,
                 warning: str | None = None) -> bool:
-    chpids = [c for c in css.fact(F.CHPIDS).split() if c.strip("0")]
+    """A subchannel with the channel paths it has installed (PIM), CHPID 00 included, and why any of them
+    carries no I/O (not operational per the POM, varied offline, in standby)."""
+    paths = subchannel_paths(css)
     name = ", ".join(p for p in ("subchannel", css.driver,
-                                 f"CHPIDs {','.join(c.lower() for c in chpids)}" if chpids else "") if p)
+                                 f"CHPIDs {','.join(c.chpid for c in paths)}" if paths else "") if p)
+    off = [c.chpid for c in paths if c.online is False or not c.operational]
+    if off:
+        name += f" ({','.join(off)} not in use)"
+    problems = [c.problem for c in paths if c.problem]
+    if paths and len(problems) == len(paths):
+        problems.insert(0, "no usable channel path")
+    if problems:
+        warning = "; ".join(([warning] if warning else []) + problems)
     return chain.add_device(StepKind.CSS, css, name, warning=warning, exclusive=exclusive, level=level)
+
+
+def _lun_problem(scsi: HostDevice) -> str:
+    """Why a SCSI device (one path of a LUN) carries no I/O: its SCSI state (offline, blocked,
+    transport-offline), or zFCP's LUN state (access denied by LUN masking, failed)."""
+    problems = []
+    state = scsi.fact(F.STATE)
+    if state and state != "running":
+        problems.append(f"path state {state}")
+    if scsi.fact(F.ZFCP_ACCESS_DENIED) == "1":
+        problems.append("access denied (LUN masking or zoning)")
+    if scsi.fact(F.ZFCP_FAILED) == "1":
+        problems.append("LUN failed (zFCP error recovery gave up)")
+    return "; ".join(problems)
+
+
+def _npiv(host: HostDevice | None) -> str:
+    """`via NPIV port 0x…` when the FCP channel's FC host is an NPIV virtual port (its `port_type`, or a
+    `port_name` other than the adapter's `permanent_port_name`), `via the adapter's port` otherwise."""
+    if host is None:
+        return ""
+    port_type, port, permanent = host.fact(F.PORT_TYPE), host.fact(F.PORT_NAME), host.fact(F.PERMANENT_PORT_NAME)
+    if not (port_type or port):
+        return ""
+    if "NPIV" in port_type or (port and permanent and port != permanent):
+        return f"via NPIV port {port}" if port else "via an NPIV port"
+    return f"via the channel's own port {port} (no NPIV: every LPAR on it shares it)" if port else ""
 
 
 def fcp_lun_from_linux(lun: int) -> str:
@@ -388,8 +460,10 @@ def fcp_lun_from_linux(lun: int) -> str:
 def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool = False) -> None:
     """SCSI device → FCP channel → WWPN → LUN (zFCP), or → the PCI HBA."""
     inv = chain.inv
-    name = _join(scsi.fact(F.VENDOR), scsi.fact(F.MODEL))
-    if not chain.add_device(StepKind.SCSI, scsi, name, exclusive=exclusive, level=level):
+    state = scsi.fact(F.STATE)
+    name = _join(scsi.fact(F.VENDOR), scsi.fact(F.MODEL), state if state and state != "running" else "")
+    if not chain.add_device(StepKind.SCSI, scsi, name, exclusive=exclusive, level=level,
+                            warning=_lun_problem(scsi) or None):
         return
     hba = scsi.fact(F.HBA_ID)
     wwpn = scsi.fact(F.WWPN)
@@ -412,7 +486,10 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
             _pci_device(chain, pci, level, exclusive=False)
     channel = hba or (fcp.id if fcp is not None else "")
     if wwpn:
-        chain.add(StepKind.WWPN, wwpn, "remote port", key=f"wwpn:{channel}:{wwpn}", level=level)
+        rport = scsi.fact(F.RPORT_STATE)
+        chain.add(StepKind.WWPN, wwpn, _join("remote port", _npiv(inv.ancestor(scsi, HostDeviceKind.SCSI_HOST))),
+                  key=f"wwpn:{channel}:{wwpn}", level=level,
+                  warning=f"remote port {rport}" if rport and rport != "Online" else None)
     if lun:
         chain.add(StepKind.LUN, lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
 
@@ -511,7 +588,7 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
     """mdev → subchannel (bound to vfio_ccw) → the ccw device it carries (typically a DASD)."""
     warning = None if css.driver in ("vfio_ccw", "") else f"subchannel bound to {css.driver}, not vfio_ccw"
     _subchannel(chain, css, 0, exclusive=True, warning=warning)
-    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
+    busid = carried_busid(css)
     if not busid:
         return
     ccw = chain.inv.get(HostDeviceKind.CCW, busid)
@@ -522,21 +599,33 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
                   key=device_key(HostDeviceKind.CCW, busid), exclusive=True)
 
 
+def carried_busid(css: HostDevice) -> str:
+    """The bus-ID of the ccw device a subchannel carries ('' for none: sysfs says `none`)."""
+    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
+    return "" if busid == "none" else busid
+
+
 def ap_queues_of(mdev: HostDevice) -> list[str]:
-    """The AP queues (`0x07.0x0038`) a vfio-ap mdev is assigned: udev's `matrix` attribute, else the
-    cross product of libvirt's `assign_adapter` x `assign_domain` attributes."""
-    listed = [q for q in mdev.fact(F.AP_QUEUES).split(",") if q]
-    if listed:
-        return listed
-    adapters = [parse_int(_hexify(a)) for a in mdev.fact(F.ASSIGN_ADAPTER).split(",") if a]
-    domains = [parse_int(_hexify(d)) for d in mdev.fact(F.ASSIGN_DOMAIN).split(",") if d]
-    return [f"0x{a:02x}.0x{d:04x}" for a in adapters if a is not None for d in domains if d is not None]
+    """The AP queues (`0x07.0x0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
+    return mdev_ap_matrix(mdev).queue_ids()
 
 
-def _hexify(text: str) -> str:
-    """AP numbers are hex in sysfs and mdevctl even without `0x`."""
-    t = text.strip()
-    return t if t.lower().startswith("0x") else f"0x{t}"
+def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
+    """What the running guest does not get of what is assigned: the kernel leaves an adapter (or domain)
+    out of `guest_matrix` when one of its queues is not bound to vfio_ap or not available."""
+    shown = mdev.fact(F.GUEST_QUEUES)
+    if not shown:
+        return None  # not read (libvirt record) or no guest uses the mdev
+    guest = parse_ap_queue_ids("" if shown == "none" else shown)
+    adapters = sorted(assigned.adapters - guest.adapters)
+    domains = sorted(assigned.domains - guest.domains)
+    if not adapters and not domains:
+        return None
+    missing = [f"adapter{'s' if len(adapters) > 1 else ''} {','.join(f'0x{a:02x}' for a in adapters)}"
+               if adapters else "", f"domain{'s' if len(domains) > 1 else ''} "
+               f"{','.join(f'0x{d:04x}' for d in domains)}" if domains else ""]
+    return (f"the guest does not get {' and '.join(m for m in missing if m)} (guest_matrix): a queue is not "
+            "bound to vfio_ap or not online")
 
 
 def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
@@ -544,18 +633,28 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     inv = chain.inv
     chain.add(StepKind.AP_MATRIX, "matrix", _join("vfio_ap matrix", f"driver {matrix.driver}" if matrix.driver else ""),
               key=matrix.key)
-    queues = ap_queues_of(mdev)
+    assigned = mdev_ap_matrix(mdev)
+    queues = assigned.queue_ids()
+    control = sorted(mdev_control_domains(mdev))
+    if control:
+        chain.steps[-1] = replace(chain.steps[-1], name=_join(
+            chain.steps[-1].name, f"control domains {','.join(f'0x{d:04x}' for d in control)}"))
     if not queues:
-        chain.steps[-1] = replace(chain.steps[-1], warning="no adapters and domains assigned to the mdev")
+        why = ("no adapters and domains assigned to the mdev" if not assigned.adapters and not assigned.domains
+               else "no domain assigned to the mdev" if assigned.adapters else "no adapter assigned to the mdev")
+        chain.steps[-1] = replace(chain.steps[-1], warning=why)
         return
+    guest_warning = _guest_matrix_warning(mdev, assigned)
+    if guest_warning:
+        chain.steps[-1] = replace(chain.steps[-1], warning=guest_warning)
     by_card: dict[str, list[str]] = {}
     for q in queues:
         by_card.setdefault(q.split(".")[0], []).append(q)
     for card_id, card_queues in by_card.items():
         card = inv.get(HostDeviceKind.AP_CARD, card_id)
         if card is not None:
-            chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), "online" if card.fact(F.ONLINE) == "1"
-                                                    else "offline" if card.fact(F.ONLINE) == "0" else ""),
+            chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
+                                                           ap_queue_state(card)),
                              warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
         else:
             chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
@@ -567,9 +666,12 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
                           warning="queue not found on the host" if chain.knows else None, exclusive=True, level=2)
                 continue
             warning = None
+            state = ap_queue_state(queue)
             if queue.driver and queue.driver != "vfio_ap":
                 warning = f"queue held by {queue.driver}, not vfio_ap (remove it from apmask/aqmask)"
-            chain.add_device(StepKind.AP_QUEUE, queue, _join(f"domain {q.split('.')[1]}",
+            elif state and state != "online":
+                warning = f"queue is {state}"
+            chain.add_device(StepKind.AP_QUEUE, queue, _join(f"domain {q.split('.')[1]}", state,
                                                       f"driver {queue.driver}" if queue.driver else ""),
                              warning=warning, exclusive=True, level=2)
 
@@ -591,7 +693,7 @@ def _interface(chain: _Chain, device: GuestDevice) -> None:
         if tap is not None:
             chain.add_device(StepKind.MACVTAP, tap, _join(f"mode {mode}", tap.fact(F.ADDRESS)), exclusive=True)
         _net(chain, source, 0, role=f"macvtap lower device, mode {mode}",
-             exclusive=mode == "passthrough")
+             exclusive=mode == "passthrough", layer2_for="macvtap")
     elif kind is DeviceKind.NET_HOSTDEV and source:
         _pci_hostdev(chain, device)
     elif kind is DeviceKind.NET_VDPA and source:
@@ -631,7 +733,7 @@ def _bridge(chain: _Chain, name: str, level: int) -> None:
     if not chain.add_device(StepKind.BRIDGE, dev, label, level=level):
         return
     for port in uplinks:
-        _net(chain, port, level + 1, role="uplink")
+        _net(chain, port, level + 1, role="uplink", layer2_for="a bridge port")
 
 
 def _is_uplink(inv: Inventory, port: str) -> bool:
@@ -648,8 +750,10 @@ def _ovs(chain: _Chain, name: str) -> None:
               warning="Open vSwitch bridge not found on the host" if dev is None and chain.inv.local else None)
 
 
-def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = False) -> None:
-    """A host interface and the hardware under it: VLAN/bond lower devices, qeth card + CHPID, PCI."""
+def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = False,
+         layer2_for: str = "") -> None:
+    """A host interface and the hardware under it: VLAN/bond lower devices, qeth card + CHPID, PCI.
+    `layer2_for` names the use that needs a layer-2 qeth card (macvtap, a bridge port)."""
     inv = chain.inv
     dev = inv.get(HostDeviceKind.NET, name)
     if dev is None:
@@ -666,7 +770,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
         return
     lowers = [x for x in dev.fact(F.LOWER).split(",") if x]
     for lower in lowers:
-        _net(chain, lower, level, role="lower device")
+        _net(chain, lower, level, role="lower device", layer2_for=layer2_for)
     if lowers:
         return
     holder = inv.ancestor(dev, HostDeviceKind.CCWGROUP, HostDeviceKind.PCI)
@@ -675,7 +779,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
     if holder is None:
         return
     if holder.kind is HostDeviceKind.CCWGROUP:
-        _qeth(chain, holder, level)
+        _qeth(chain, holder, level, layer2_for=layer2_for)
     else:
         _pci_device(chain, holder, level, exclusive=False)
 
@@ -693,24 +797,42 @@ def chpid_id(text: str) -> str:
         return text.strip()
 
 
-def _qeth(chain: _Chain, card: HostDevice, level: int) -> None:
+def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") -> None:
+    """A qeth card (OSA, HiperSockets) and its CHPID. macvtap and bridging need a layer-2 card; a card
+    that is UP with its LAN OFFLINE has no link (qeth's `state`); a bridge port role is shown."""
     card_type = card.fact(F.CARD_TYPE)
     kind = card.fact(F.CARD_KIND) or card_kind(card_type) or "qeth"
     members = card.fact(F.CCW_DEVICES) or card.fact(F.MEMBER_BUSIDS)
     state = card.fact(F.STATE)
     layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact(F.LAYER2), "")
-    warning = None
+    role = card.fact(F.BRIDGE_ROLE)
+    warnings: list[str] = []
     if card.fact(F.ONLINE) == "0":
-        warning = "card is offline (chzdev -e qeth …)"
+        warnings.append(f"card is offline (chzdev -e qeth {card.id})")
+    elif "LAN OFFLINE" in state.upper():
+        warnings.append("LAN OFFLINE: the card has no link")
     elif state and not state.upper().startswith(("UP", "SOFTSETUP")):
-        warning = f"state {state}"
+        warnings.append(f"state {state}")
+    if layer2_for and card.fact(F.LAYER2) == "0":
+        warnings.append(f"{layer2_for} needs a layer-2 card; this one runs layer 3 (chzdev qeth {card.id} "
+                        "layer2=1, with the card offline)")
     name = _join(kind, f"({card_type})" if card_type and card_type != kind else "",
-                 members.replace(",", " ") if members else "", layer)
-    if not chain.add_device(StepKind.QETH, card, name, warning=warning, level=level):
+                 members.replace(",", " ") if members else "", layer,
+                 f"bridge role {role}" if role and role != "none" else "")
+    if not chain.add_device(StepKind.QETH, card, name, warning="; ".join(warnings) or None, level=level):
         return
     chpid = chpid_id(card.fact(F.CHPID))
     if chpid:
-        chain.add(StepKind.CHPID, chpid, f"{kind} channel path", level=level)
+        state_of = chp_states(card).get(chpid.split(".")[1])
+        chain.add(StepKind.CHPID, chpid, _join(f"{kind} channel path",
+                                               _chp_words(state_of) if state_of is not None else ""),
+                  warning=(state_of.problem or None) if state_of is not None else None, level=level)
+
+
+def _chp_words(chp: ChpState) -> str:
+    """`online, configured, type 11`, the columns of lschp."""
+    return ", ".join(p for p in ({True: "online", False: "offline"}.get(chp.online, "") if chp.online is not None
+                                 else "", chp.configure, f"type {chp.type}" if chp.type else "") if p)
 
 
 # --- small helpers ---------------------------------------------------------------------------------------

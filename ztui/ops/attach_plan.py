@@ -37,10 +37,6 @@ from ztui.ops.images import image_format, new_image_format
 SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
 """The attach kinds, named like the `ztui attach` options."""
 
-VFIO_AP_REASON = ("IBM: vfio-ap is never hotplugged — it goes into the persistent config and takes effect "
-                  "at the guest's next start")
-
-
 class BadRequest(ValueError):
     """A request that cannot be carried out; nothing was changed. The message is one line for the user."""
 
@@ -364,15 +360,13 @@ def _mdev(req: AttachRequest, facts: GuestFacts, ccw: CcwAddress | None, probe: 
     model = "vfio-ap" if type_id.startswith("vfio_ap") else "vfio-pci" if type_id.startswith(("nvidia", "i915"))\
         else "vfio-ccw"
     if model == "vfio-ap":
+        # hot-pluggable like any mdev (QEMU's vfio-ap device, libvirt); a guest takes one AP matrix only
         if ccw is not None:
             raise BadRequest("--devno does not apply to vfio-ap (an AP matrix has no ccw address)")
-        if req.live:
-            raise BadRequest(f"{VFIO_AP_REASON}: drop --live")
-        if facts.config is None:
-            raise BadRequest(f"{VFIO_AP_REASON}, and {facts.guest.name} is transient (it has no config)")
-        if live:
-            notes.append(f"{VFIO_AP_REASON}: config only")
-        live, config = False, True
+        for where, guest in (("live", facts.guest if live else None), ("config", facts.config if config else None)):
+            if guest is not None and any(d.kind is DeviceKind.MDEV_VFIO_AP for d in guest.devices):
+                raise BadRequest(f"{facts.guest.name} already has a vfio-ap device ({where}); a guest takes at "
+                                 "most one: assign more adapters and domains to that mdev instead")
     return HostdevSpec(type="mdev", source=uuid, model=model, ccw=ccw if model == "vfio-ccw" else None), live, config
 
 

@@ -39,7 +39,6 @@ from ztui.model import CcwAddress, Guest, GuestDevice
 from ztui.ops import steps
 from ztui.ops.attach_plan import (
     SOURCES,
-    VFIO_AP_REASON,
     AttachPlan,
     AttachRequest,
     BadRequest,
@@ -69,7 +68,6 @@ from ztui.ops.signals import SignalGuard
 
 __all__ = [
     "SOURCES",
-    "VFIO_AP_REASON",
     "AttachPlan",
     "AttachRequest",
     "BadRequest",
