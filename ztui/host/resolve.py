@@ -130,8 +130,11 @@ def _shared(chain: _Chain, key: Hashable, build: Callable[[_Chain], None]) -> No
 
 
 def resolve_host(host: Host, inv: Inventory) -> Host:
-    """The host with every guest's devices carrying their backing chains."""
-    return replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests))
+    """The host with every guest's devices carrying their backing chains, and a warning on each device
+    that shares a host device with another running guest without `<shareable/>`."""
+    from ztui.host.usage import with_sharing_warnings  # usage builds on the chains made here
+
+    return with_sharing_warnings(replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests)))
 
 
 def resolve_guest(guest: Guest, inv: Inventory) -> Guest:
