@@ -333,11 +333,34 @@ def host_device(device: pyudev.Device) -> HostDevice | None:
         return None
 
 
+HOST_ID = "host"
+"""The id of the record that stands for the host machine itself (`system:host`)."""
+
+
+def host_system(sysfs: str = "/sys") -> HostDevice | None:
+    """The host machine's own facts, from files that belong to no device: whether it can run IBM Secure
+    Execution guests (`/sys/firmware/uv/prot_virt_host`, 1 once the host booted with `prot_virt=1`).
+    None on a machine without an Ultravisor interface (not IBM Z)."""
+    uv = os.path.join(sysfs, "firmware", "uv")
+    if not os.path.isdir(uv):
+        return None
+    value = _read(uv, "prot_virt_host")
+    facts = (Fact(F.PROT_VIRT, value, SOURCE),) if value else ()
+    warnings = () if value == "1" else ("Secure Execution guests cannot start here: boot the host with "
+                                        "prot_virt=1",)
+    return HostDevice(HostDeviceKind.SYSTEM, HOST_ID, HOST_ID, sysfs_path=uv, facts=facts, source=SOURCE,
+                      warnings=warnings)
+
+
 def udev_devices(context: pyudev.Context | None = None,
                  subsystems: Iterable[str] = SUBSYSTEMS) -> tuple[HostDevice, ...]:
-    """Every tracked device of the local host. Cost: one sysfs walk per subsystem (milliseconds)."""
+    """Every tracked device of the local host, and the host's own record (`host_system`). Cost: one sysfs
+    walk per subsystem (milliseconds)."""
     ctx = context or pyudev.Context()
     found: list[HostDevice] = []
+    system = host_system()
+    if system is not None:
+        found.append(system)
     for subsystem in subsystems:
         try:
             devices = list(ctx.list_devices(subsystem=subsystem))
