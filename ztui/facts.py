@@ -171,7 +171,8 @@ class F:
     # --- mdevs --------------------------------------------------------------------------------------
     MDEV_TYPE: Final = "mdev_type"
     AP_QUEUES: Final = "ap_queues"  # vfio-ap: the assigned queues (`matrix`)
-    GUEST_QUEUES: Final = "guest_queues"  # vfio-ap: the queues the guest really gets (`guest_matrix`)
+    GUEST_MATRIX: Final = "guest_matrix"  # vfio-ap: what the guest really gets, the kernel's lines space-joined
+    #: (`-` when the kernel shows an empty guest matrix)
     CONTROL_DOMAINS: Final = "control_domains"
     ASSIGN_ADAPTER: Final = "attr.assign_adapter"
     ASSIGN_DOMAIN: Final = "attr.assign_domain"

@@ -33,7 +33,7 @@ from ztui.facts import (
     is_dasd_alias,
     mdev_ap_matrix,
     mdev_control_domains,
-    parse_ap_queue_ids,
+    parse_ap_matrix,
     subchannel_paths,
     wwn,
 )
@@ -616,10 +616,10 @@ def ap_queues_of(mdev: HostDevice) -> list[str]:
 def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
     """What the running guest does not get of what is assigned: the kernel leaves an adapter (or domain)
     out of `guest_matrix` when one of its queues is not bound to vfio_ap or not available."""
-    shown = mdev.fact(F.GUEST_QUEUES)
+    shown = mdev.fact(F.GUEST_MATRIX)
     if not shown:
         return None  # not read (libvirt record) or no guest uses the mdev
-    guest = parse_ap_queue_ids("" if shown == "none" else shown)
+    guest = parse_ap_matrix("" if shown == "-" else shown)
     adapters = sorted(assigned.adapters - guest.adapters)
     domains = sorted(assigned.domains - guest.domains)
     if not adapters and not domains:

@@ -306,8 +306,7 @@ def _mdev(b: _Builder) -> HostDevice:
     b.fact(F.AP_ADAPTERS, ",".join(f"0x{a:02x}" for a in sorted(matrix.adapters)))
     b.fact(F.AP_DOMAINS, ",".join(f"0x{d:04x}" for d in sorted(matrix.domains)))
     if os.path.exists(os.path.join(b.path, "guest_matrix")):
-        guest = parse_ap_matrix(_read(b.path, "guest_matrix"))
-        b.fact(F.GUEST_QUEUES, ",".join(guest.queue_ids()) or "none")
+        b.fact(F.GUEST_MATRIX, " ".join(_read(b.path, "guest_matrix").split()) or "-")
     control = [c for c in _read(b.path, "control_domains").split() if c]
     b.fact(F.CONTROL_DOMAINS, ",".join(f"0x{int(c, 16):04x}" for c in control if _is_hex(c)))
     parent = b.device.parent

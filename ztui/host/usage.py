@@ -93,8 +93,10 @@ def with_sharing_warnings(host: Host) -> Host:
                                  if u.exclusive and u.running and not (u.guest == guest.name
                                                                         and u.target == device.display_name)})
                 if others and guest.state is not None and guest.state.is_active:
+                    # the topmost shared step says it; the steps below it are shared because of it
                     extra.append(f"{step.kind} {step.id} is also held by {', '.join(others)} without "
                                  "<shareable/>: both running guests may write to it")
+                    break
             devices.append(replace(device, warnings=(*device.warnings, *extra)) if extra else device)
         guests.append(replace(guest, devices=tuple(devices)))
     return replace(host, guests=tuple(guests))
