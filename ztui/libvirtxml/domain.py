@@ -321,7 +321,7 @@ def _ccw_address(elem: ET.Element, warnings: list[str]) -> Address | None:
         return None
     address = CcwAddress(_num(elem, "cssid", warnings, 0, 0xFE), _num(elem, "ssid", warnings, 0, 3),
                          _num(elem, "devno", warnings, 0, 0xFFFF))
-    if not address.visible:
+    if not address.visible and parse_int(get("cssid")) is not None:  # an unreadable cssid is warned already
         warnings.append(f"ccw address in css 0x{address.cssid:02x}: invisible to a Linux guest, which sees only "
                         "the virtual css 0xfe (as css 0) without MCSS-E; use cssid='0xfe'")
     return address

@@ -6,14 +6,14 @@ daemon: `read_host` gathers facts from a connection (read-only libvirt calls), `
 function of the guest, the options and those facts.
 
 What is checked (docs/ARCHITECTURE.md §5): the guest runs; it is no Secure Execution guest (those cannot
-migrate live); the destination is reachable; no guest of that name or UUID is already on it; its QEMU supports the guest's
-arch and machine type; each pass-through device (which one, why it blocks) is moved around the migration or
-refused — vfio-ap included, as the kernel's vfio-ap.rst prescribes (detach before, attach an mdev with the
-same APQNs on the target after), and at most one vfio-ap device per guest; the destination has an
-equivalent for each device put back there: the same mdev with the same APQNs (vfio-ap), the same DASD
-volume by its uid, not its device number, which is per IOCDS (vfio-ccw), the PCI function with the same
-host zPCI uid when the uid is unique, else the same address (never the guest's virtual uid/fid), the
-networks; disks on local storage need an explicit `--unsafe` or `--copy-storage`.
+migrate live); the destination is reachable; no guest of that name or UUID is already on it; its QEMU
+supports the guest's arch and machine type; each pass-through device (which one, why it blocks) is moved
+around the migration or refused — vfio-ap included, as the kernel's vfio-ap.rst prescribes (detach before,
+attach an mdev with the same APQNs on the target after), and at most one vfio-ap device per guest; the
+destination has an equivalent for each device put back there: the same mdev with the same APQNs
+(vfio-ap), the same DASD volume by its uid, not its device number, which is per IOCDS (vfio-ccw), the PCI
+function with the same host zPCI uid when the uid is unique, else the same address (never the guest's
+virtual uid/fid), the networks; disks on local storage need an explicit `--unsafe` or `--copy-storage`.
 """
 
 from __future__ import annotations
