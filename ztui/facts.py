@@ -14,6 +14,7 @@ model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
@@ -56,6 +57,7 @@ class F:
     DEV_BUSID: Final = "dev_busid"  # the ccw device on a subchannel (udev); `none` means none
     CHANNEL_DEV_ADDR: Final = "channel_dev_addr"  # the same, as libvirt says it
     CCW_DEVICE: Final = "ccw_device"  # the ccw child io_subchannel holds (udev)
+    CHP_STATES: Final = "chp_states"  # per installed CHPID `05:1:1:1b` = chpid:vary:configure:type (`ChpState`)
     # --- ccw devices --------------------------------------------------------------------------------
     ROLE: Final = "role"  # dasd | fcp | qeth (`CcwRole`)
     CUTYPE: Final = "cutype"
@@ -103,6 +105,10 @@ class F:
     PERMANENT_PORT_NAME: Final = "permanent_port_name"
     PORT_STATE: Final = "port_state"
     ACCESS_DENIED: Final = "access_denied"
+    ZFCP_ACCESS_DENIED: Final = "zfcp_access_denied"  # zFCP LUN: 1 when LUN masking/zoning denies it
+    ZFCP_FAILED: Final = "zfcp_failed"
+    ZFCP_IN_RECOVERY: Final = "zfcp_in_recovery"
+    RPORT_STATE: Final = "rport_state"  # fc_remote_port port_state: Online, Blocked, Not Present
     RPORT: Final = "rport"
     VPORT_OPS: Final = "vport_ops"
     MAX_VPORTS: Final = "max_vports"
@@ -119,7 +125,6 @@ class F:
     LOOP_BACKING_FILE: Final = "loop_backing_file"
     FS_TYPE: Final = "fs_type"
     SERIAL: Final = "serial"
-    PATH_STATES: Final = "path_states"  # multipath: `sda:active,sdb:failed`
     # --- network interfaces -------------------------------------------------------------------------
     ADDRESS: Final = "address"
     OPERSTATE: Final = "operstate"
@@ -160,10 +165,14 @@ class F:
     AP_DOMAIN: Final = "ap_domain"
     AP_STATUS: Final = "status"  # AP queue: `bound`/`online`, …
     AP_CONFIG: Final = "config"
+    AP_CHKSTOP: Final = "chkstop"
+    AP_ADAPTERS: Final = "ap_adapters"  # vfio-ap: assigned adapters (`0x07,0x08`), also without domains
+    AP_DOMAINS: Final = "ap_domains"  # vfio-ap: assigned usage domains
     # --- mdevs --------------------------------------------------------------------------------------
     MDEV_TYPE: Final = "mdev_type"
     AP_QUEUES: Final = "ap_queues"  # vfio-ap: the assigned queues (`matrix`)
-    GUEST_QUEUES: Final = "guest_queues"  # vfio-ap: the queues the guest really gets (`guest_matrix`)
+    GUEST_MATRIX: Final = "guest_matrix"  # vfio-ap: what the guest really gets, the kernel's lines space-joined
+    #: (`-` when the kernel shows an empty guest matrix)
     CONTROL_DOMAINS: Final = "control_domains"
     ASSIGN_ADAPTER: Final = "attr.assign_adapter"
     ASSIGN_DOMAIN: Final = "attr.assign_domain"
@@ -277,3 +286,216 @@ def is_local_uri(uri: str) -> bool:
     if transport == "unix":
         return True
     return transport == "" and not parts.hostname
+
+
+# --- AP (crypto) -----------------------------------------------------------------------------------------
+
+
+def kernel_number(text: str) -> int | None:
+    """A number as the kernel's `kstrtoul(buf, 0, …)` reads it (vfio_ap's assign_* attributes): `0x` hex,
+    a leading `0` octal, otherwise decimal. None when it is no such number."""
+    t = text.strip().lower()
+    if not t:
+        return None
+    try:
+        if t.startswith("0x"):
+            return int(t[2:], 16)
+        if len(t) > 1 and t.startswith("0"):
+            return int(t[1:], 8)
+        return int(t, 10)
+    except ValueError:
+        return None
+
+
+def apqn(adapter: int, domain: int) -> str:
+    """An AP queue number in ztui's notation, `0x07.0x0038` (sysfs writes `07.0038`)."""
+    return f"0x{adapter:02x}.0x{domain:04x}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApMatrix:
+    """What a vfio-ap mdev's `matrix` (or `guest_matrix`) shows: assigned adapters and usage domains, and
+    the queues (APQNs) they make. An adapter assigned without any domain gives `AA.` lines, a domain
+    without any adapter `.DDDD` lines: both are assignments, but no queue."""
+
+    adapters: frozenset[int] = frozenset()
+    domains: frozenset[int] = frozenset()
+    queues: frozenset[tuple[int, int]] = frozenset()
+
+    def queue_ids(self) -> list[str]:
+        return [apqn(a, d) for a, d in sorted(self.queues)]
+
+
+def parse_ap_matrix(text: str) -> ApMatrix:
+    """The kernel's matrix text (`07.0038`, `07.`, `.0038` lines; hex without `0x`)."""
+    adapters: set[int] = set()
+    domains: set[int] = set()
+    queues: set[tuple[int, int]] = set()
+    for line in text.split():
+        a_text, dot, d_text = line.partition(".")
+        if not dot:
+            continue
+        try:
+            adapter = int(a_text, 16) if a_text else None
+            domain = int(d_text, 16) if d_text else None
+        except ValueError:
+            continue
+        if adapter is not None:
+            adapters.add(adapter)
+        if domain is not None:
+            domains.add(domain)
+        if adapter is not None and domain is not None:
+            queues.add((adapter, domain))
+    return ApMatrix(frozenset(adapters), frozenset(domains), frozenset(queues))
+
+
+def parse_ap_queue_ids(text: str) -> ApMatrix:
+    """ztui's own notation (`0x07.0x0038,0x07.0x0039`) back into a matrix."""
+    return parse_ap_matrix(" ".join(q.replace("0x", "") for q in text.split(",") if q))
+
+
+def mdev_ap_matrix(dev: HostDevice) -> ApMatrix:
+    """The matrix assigned to a vfio-ap mdev: udev's `matrix` when read from sysfs, else the cross product
+    of libvirt's/mdevctl's `assign_adapter` x `assign_domain` attributes, each read as the kernel reads
+    the value written to it (`kernel_number`)."""
+    if dev.fact(F.AP_QUEUES) or dev.fact(F.AP_ADAPTERS) or dev.fact(F.AP_DOMAINS):
+        adapters = {n for x in dev.fact(F.AP_ADAPTERS).split(",") if (n := kernel_number(x)) is not None}
+        domains = {n for x in dev.fact(F.AP_DOMAINS).split(",") if (n := kernel_number(x)) is not None}
+        queued = parse_ap_queue_ids(dev.fact(F.AP_QUEUES))
+        return ApMatrix(frozenset(adapters | queued.adapters), frozenset(domains | queued.domains), queued.queues)
+    adapters = {n for x in dev.fact(F.ASSIGN_ADAPTER).split(",") if (n := kernel_number(x)) is not None}
+    domains = {n for x in dev.fact(F.ASSIGN_DOMAIN).split(",") if (n := kernel_number(x)) is not None}
+    return ApMatrix(frozenset(adapters), frozenset(domains),
+                    frozenset((a, d) for a in adapters for d in domains))
+
+
+def mdev_control_domains(dev: HostDevice) -> frozenset[int]:
+    """A vfio-ap mdev's control domains (sysfs `control_domains`, or libvirt's `assign_control_domain`)."""
+    listed = dev.fact(F.CONTROL_DOMAINS)
+    if listed:
+        return frozenset(n for x in listed.split(",") if (n := kernel_number(x)) is not None)
+    return frozenset(n for x in dev.fact(F.ASSIGN_CONTROL_DOMAIN).split(",") if (n := kernel_number(x)) is not None)
+
+
+# AP function facility bits (arch ap.h: MEX4K 1, CRT4K 2, COPRO 3, ACCEL 4, EP11 5), numbered from the most
+# significant bit of the 32-bit `ap_functions` word, as `ap_test_bit` does
+_AP_MODES = ((5, "EP11"), (3, "CCA"), (4, "Accelerator"))
+
+
+def ap_card_mode(ap_functions: str) -> str:
+    """`CCA`, `EP11` or `Accelerator` from a card's `ap_functions` (`0x92000000`), as lszcrypt shows it."""
+    try:
+        word = int(ap_functions, 16)
+    except ValueError:
+        return ""
+    for bit, mode in _AP_MODES:
+        if word & (0x80000000 >> bit):
+            return mode
+    return ""
+
+
+def ap_queue_state(dev: HostDevice) -> str:
+    """An AP queue's state as lszcrypt words it: `online`, `offline`, `deconfig`, `checkstop`."""
+    if dev.fact(F.AP_CONFIG) == "0":
+        return "deconfig"
+    if dev.fact(F.AP_CHKSTOP) == "1":
+        return "checkstop"
+    return {"1": "online", "0": "offline"}.get(dev.fact(F.ONLINE), "")
+
+
+# --- channel paths ---------------------------------------------------------------------------------------
+
+CHP_CONFIGURE = {"0": "standby", "1": "configured", "2": "reserved", "3": "not recognized"}
+
+
+@dataclass(frozen=True, slots=True)
+class ChpState:
+    """One channel path as `lschp` shows it: vary state (online/offline), configure state, type."""
+
+    chpid: str  # two hex digits, `05`; CHPID 00 is a valid CHPID
+    installed: bool = True
+    operational: bool = True
+    online: bool | None = None
+    configure: str = ""
+    type: str = ""
+
+    @property
+    def problem(self) -> str:
+        """Why this path carries no I/O, '' when it does (or nothing is known)."""
+        if not self.operational:
+            return f"CHPID {self.chpid} not operational (POM)"
+        if self.online is False:
+            return f"CHPID {self.chpid} offline (chchp -v 1 {self.chpid})"
+        if self.configure and self.configure != "configured":
+            return f"CHPID {self.chpid} {self.configure} (chchp -c 1 {self.chpid})"
+        return ""
+
+
+def chp_states(dev: HostDevice) -> dict[str, ChpState]:
+    """The states of the CHPIDs a device recorded (`chp_states`: `chpid:vary:configure:type` items)."""
+    out: dict[str, ChpState] = {}
+    for item in dev.fact(F.CHP_STATES).split():
+        parts = item.split(":")
+        if len(parts) == 4:
+            out[parts[0]] = ChpState(parts[0], online={"1": True, "0": False}.get(parts[1]),
+                                     configure=CHP_CONFIGURE.get(parts[2], parts[2]), type=parts[3])
+    return out
+
+
+def subchannel_paths(dev: HostDevice) -> list[ChpState]:
+    """The installed channel paths of a subchannel: path i is installed when bit i (from the left) of the
+    PIM in `pimpampom` is set, and operational when the same bit of the POM is; each names the i-th of the
+    eight `chpids`, `00` included. Without a PIM (libvirt records) every non-zero CHPID is listed."""
+    chpids = dev.fact(F.CHPIDS).split()
+    pim_text = dev.fact(F.PIMPAMPOM)
+    states = chp_states(dev)
+    try:
+        pim, pom = int(pim_text[0:2], 16), int(pim_text[4:6], 16)
+    except (ValueError, IndexError):
+        pim = pom = -1
+    paths: list[ChpState] = []
+    for i, chpid in enumerate(chpids[:8]):
+        chpid = chpid.lower()
+        if pim >= 0:
+            if not pim & (0x80 >> i):
+                continue
+            operational = bool(pom & (0x80 >> i))
+        elif not chpid.strip("0"):
+            continue
+        else:
+            operational = True
+        known = states.get(chpid)
+        paths.append(ChpState(chpid, True, operational, known.online if known else None,
+                              known.configure if known else "", known.type if known else ""))
+    return paths
+
+
+# --- DASD ------------------------------------------------------------------------------------------------
+
+#: DASD `status` values under which the volume can carry no file system for a guest (dasd_devmap.c)
+DASD_NOT_READY = frozenset(("new", "detected", "basic", "unformatted", "no stat", "unknown"))
+
+
+def is_dasd_alias(dev: HostDevice) -> bool:
+    """A PAV or HyperPAV alias: another path to a base volume, never a volume of its own."""
+    return dev.fact(F.ALIAS) == "1"
+
+
+def dasd_lcu(uid: str) -> str:
+    """The logical control unit of a DASD uid (`IBM.750000000DXP71.5c00.3f` → `IBM.750000000DXP71.5c00`);
+    a HyperPAV alias's uid ends in `.xx` and serves any base of that LCU."""
+    parts = uid.split(".")
+    return ".".join(parts[:3]) if len(parts) >= 4 else ""
+
+
+def dasd_problem(dev: HostDevice) -> str:
+    """Why a DASD cannot back a guest disk right now ('' when it can): offline, or a status short of
+    `online` (an unformatted volume needs dasdfmt)."""
+    if dev.fact(F.ONLINE) == "0":
+        return f"offline (chzdev -e {dev.id})"
+    status = dev.fact(F.STATUS)
+    if status == "unformatted":
+        return "volume is unformatted (dasdfmt, then fdasd)"
+    if status in DASD_NOT_READY:
+        return f"DASD status {status}"
+    return ""

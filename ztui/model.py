@@ -145,10 +145,16 @@ class AddressType(StrEnum):
     NONE = "none"
 
 
+VIRTUAL_CSSID = 0xFE
+"""The css QEMU's virtual devices live in; a guest without MCSS-E (Linux) sees it as css 0."""
+
+
 @dataclass(frozen=True, slots=True)
 class CcwAddress:
-    """A virtual channel-subsystem address. `cssid` is kept raw (0xfe is the virtual css); the guest
-    sees it as css 0, so `text` prints the bus-ID the guest uses: `0.<ssid>.<devno>`."""
+    """A virtual channel-subsystem address. `cssid` is kept raw. A device in the virtual css 0xfe is what a
+    Linux guest sees, as css 0, so `text` prints the bus-ID the guest uses: `0.<ssid>.<devno>`. A device in
+    any other css is invisible to a guest without MCSS-E; its text keeps the raw css (`0x00.0.0007`) so it
+    never reads like the bus-ID of a visible device."""
 
     cssid: int
     ssid: int
@@ -159,8 +165,15 @@ class CcwAddress:
         return AddressType.CCW
 
     @property
+    def visible(self) -> bool:
+        """True when a Linux guest sees the device (it is in the virtual css)."""
+        return self.cssid == VIRTUAL_CSSID
+
+    @property
     def text(self) -> str:
-        return format_busid(0, self.ssid, self.devno)
+        if self.visible:
+            return format_busid(0, self.ssid, self.devno)
+        return f"0x{self.cssid:02x}.{self.ssid:x}.{self.devno:04x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +182,12 @@ class Zpci:
 
     uid: int | None
     fid: int | None
+
+    @property
+    def guest_address(self) -> str:
+        """Where a Linux guest sees the function: QEMU enables uid checking, so the guest's PCI domain is
+        the uid and the function sits at bus 0, slot 0 (`0019:00:00.0`); '' without a uid."""
+        return format_pci(self.uid, 0, 0, 0) if self.uid is not None else ""
 
     @property
     def text(self) -> str:
@@ -197,7 +216,10 @@ class PciAddress:
     @property
     def text(self) -> str:
         base = format_pci(self.domain, self.bus, self.slot, self.function)
-        return f"{base} {self.zpci.text}" if self.zpci is not None else base
+        if self.zpci is None:
+            return base
+        seen = self.zpci.guest_address
+        return f"{base} {self.zpci.text}" + (f" (guest {seen})" if seen else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +286,45 @@ def format_pci(domain: int, bus: int, slot: int, function: int) -> str:
     return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
 
 
+class StepKind(StrEnum):
+    """What one step of a backing chain stands for (`kind` of a step in `ztui tree --json`)."""
+
+    AP_CARD = "ap-card"
+    AP_MATRIX = "ap-matrix"
+    AP_QUEUE = "ap-queue"
+    BLOCK = "block"
+    BRIDGE = "bridge"
+    CCW = "ccw"
+    CHPID = "chpid"
+    CSS = "css"
+    DASD = "dasd"
+    DIRECTORY = "directory"
+    DM = "dm"
+    FCP = "fcp"
+    FILE = "file"
+    LOOP = "loop"
+    LUN = "lun"
+    MACVTAP = "macvtap"
+    MDEV = "mdev"
+    MOUNT = "mount"
+    MULTIPATH = "multipath"
+    NET = "net"
+    NETWORK = "network"
+    OVS_BRIDGE = "ovs-bridge"
+    PARENT = "parent"
+    PARTITION = "partition"
+    PCI = "pci"
+    POOL = "pool"
+    QETH = "qeth"
+    REMOTE = "remote"
+    SCSI = "scsi"
+    SOURCE = "source"
+    VDPA = "vdpa"
+    VHOST_SCSI = "vhost-scsi"
+    VOLUME = "volume"
+    WWPN = "wwpn"
+
+
 @dataclass(frozen=True, slots=True)
 class BackingStep:
     """One step of the chain from a guest device down to the host hardware that backs it.
@@ -275,7 +336,7 @@ class BackingStep:
     paths one level deeper, so a flat list still draws as a tree.
     """
 
-    kind: str
+    kind: StepKind
     id: str
     name: str = ""
     warning: str | None = None
@@ -318,6 +379,12 @@ class GuestDevice:
         return self.address.text if self.address is not None else ""
 
     @property
+    def display_name(self) -> str:
+        """The name a device is known by in every report and the name `--detach` takes: its target
+        (`vda`, a MAC, an mdev UUID), else libvirt's alias, else its source, else its kind."""
+        return self.target or self.alias or self.source or self.kind.value
+
+    @property
     def busid(self) -> str:
         """The guest bus-ID for a ccw device, empty for anything else."""
         return self.address.text if isinstance(self.address, CcwAddress) else ""
@@ -354,6 +421,13 @@ class Guest:
     persistent: bool | None = None
     devices: tuple[GuestDevice, ...] = ()
     warnings: tuple[str, ...] = ()
+    launch_security: str = ""  # `<launchSecurity type=…>`: s390-pv is IBM Secure Execution
+
+    @property
+    def secure_execution(self) -> bool:
+        """An IBM Secure Execution guest (`<launchSecurity type='s390-pv'/>`): its memory is protected from
+        the host, so QEMU cannot migrate it live."""
+        return self.launch_security == "s390-pv"
 
     @property
     def blockers(self) -> tuple[GuestDevice, ...]:
@@ -457,6 +531,17 @@ def device_key(kind: HostDeviceKind | str, id: str) -> str:
     elif text == "ap_matrix" and id == "ap_matrix":
         id = "matrix"
     return f"{text}:{id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    """A libvirt virtual network: the bridge it makes and how it forwards (nat, bridge, macvtap …)."""
+
+    name: str
+    bridge: str = ""
+    forward_mode: str = ""
+    forward_devs: tuple[str, ...] = ()
+    active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

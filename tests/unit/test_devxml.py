@@ -74,7 +74,7 @@ def test_hostdevs() -> None:
     assert ccw.kind is DeviceKind.MDEV_VFIO_CCW and ccw.source == "90c6c135-ad44-41d0-b1b7-bae47de48627"
     zpci = parse_device_xml(build_xml(HostdevSpec(type="pci", source="0001:00:00.0", zpci=Zpci(0x19, 0x1F))))
     assert zpci.kind is DeviceKind.HOSTDEV_PCI and zpci.source == "0001:00:00.0"
-    assert zpci.address_text.endswith("uid=0x0019 fid=0x0000001f")
+    assert zpci.address_text.endswith("uid=0x0019 fid=0x0000001f (guest 0019:00:00.0)")  # PCI domain = uid
 
 
 @pytest.mark.parametrize("spec", [

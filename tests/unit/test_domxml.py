@@ -127,11 +127,11 @@ def test_vfio_ccw_boot_device_keeps_its_ccw_address_and_boot_order() -> None:
     assert not dev.warnings
 
 
-def test_vfio_ap_mdev_blocks_migration_and_says_never_hotplug() -> None:
+def test_vfio_ap_mdev_blocks_migration_and_says_how_it_moves() -> None:
     dev = load("hostdev-vfio-ap.xml").devices[0]
     assert dev.kind is DeviceKind.MDEV_VFIO_AP
     assert dev.source == "2b8d4f61-0e7c-4a39-95d2-c1f6a3e8b047"
-    assert dev.migration_blocker and "hotplug" in dev.blocker_reason
+    assert dev.migration_blocker and "same APQNs" in dev.blocker_reason
 
 
 def test_vfio_ccw_with_pci_address_warns() -> None:

@@ -25,6 +25,7 @@ from ztui.model import (
     GuestDevice,
     HostDevice,
     HostDeviceKind,
+    StepKind,
 )
 
 
@@ -81,7 +82,7 @@ def test_with_backing_is_replace() -> None:
                          alias="virtio-disk0", address=CcwAddress(0xFE, 0, 1), source="/a", passthrough=True,
                          migration_blocker=True, blocker_reason="r", details=(("type", "file"),),
                          warnings=("w",))
-    chain = (BackingStep(kind="file", id="/a", device_key="file:/a", exclusive=True),)
+    chain = (BackingStep(kind=StepKind.FILE, id="/a", device_key="file:/a", exclusive=True),)
     assert device.with_backing(chain) == dataclasses.replace(device, backing=chain)
     assert device.with_backing(()) is device
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from tests.conftest import domain_fixture
 from ztui.fleet import Fleet
 from ztui.libvirtxml.domain import parse_domain
-from ztui.model import BackingStep, GuestState, Host
+from ztui.model import BackingStep, GuestState, Host, StepKind
 from ztui.report.filtering import match_guest
 
 
@@ -18,8 +18,8 @@ def _guest(name: str, fixture: str):  # type: ignore[no-untyped-def]
 
 def test_busid_in_a_backing_chain_narrows_to_that_guest() -> None:
     lnx01 = _guest("lnx01", "s390x-headless.xml")
-    disk = replace(lnx01.devices[0], backing=(BackingStep("block", "/dev/dasdf"),
-                                               BackingStep("dasd", "0.0.5c3f", "3390/0c")))
+    disk = replace(lnx01.devices[0], backing=(BackingStep(StepKind.BLOCK, "/dev/dasdf"),
+                                               BackingStep(StepKind.DASD, "0.0.5c3f", "3390/0c")))
     lnx01 = replace(lnx01, devices=(disk, *lnx01.devices[1:]))
     lnx02 = _guest("lnx02", "s390x-headless.xml")
     assert match_guest(lnx02, "0.0.5c3f") is None

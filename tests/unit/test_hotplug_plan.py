@@ -9,7 +9,7 @@ import pytest
 from ztui.facts import is_local_uri
 from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import DeviceKind, Guest, PciAddress
-from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo
+from ztui.ops.host_checks import BlockInfo, HostProbe, Lookup, PciInfo
 from ztui.ops.hotplug import (
     AttachRequest,
     BadRequest,
@@ -68,13 +68,14 @@ class FakeProbe(HostProbe):
     def mdev_type(self, uuid: str) -> str | None:
         return {MDEV: "vfio_ccw-io", "a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12: "vfio_ap-passthrough"}.get(uuid)
 
-    def block_device(self, path: str) -> BlockInfo | str | None:
-        return self.blocks.get(path, f"{path} does not exist on this host")
+    def block_device(self, path: str) -> Lookup[BlockInfo]:
+        found = self.blocks.get(path)
+        return Lookup(found) if found is not None else Lookup(problem=f"{path} does not exist on this host")
 
-    def pci_function(self, address: PciAddress) -> PciInfo | str | None:
+    def pci_function(self, address: PciAddress) -> Lookup[PciInfo]:
         if (address.bus, address.slot) == (0, 1):
-            return PciInfo("0000:00:01.0", "virtio-pci", None)
-        return "PCI function does not exist on this host"
+            return Lookup(PciInfo("0000:00:01.0", "virtio-pci", None))
+        return Lookup(problem="PCI function does not exist on this host")
 
 
 @pytest.fixture
@@ -193,16 +194,19 @@ def test_interfaces() -> None:
             plan_attach(req(kind, source), facts(), probe)
 
 
-def test_mdev_vfio_ccw_and_vfio_ap_config_only() -> None:
+def test_mdev_vfio_ccw_and_vfio_ap_are_hotplugged_one_vfio_ap_per_guest() -> None:
     probe = FakeProbe()
     plan = plan_attach(req("mdev", MDEV.upper()), facts(), probe)
     assert parse_device_xml(plan.xml).kind is DeviceKind.MDEV_VFIO_CCW and plan.live
     ap = "a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12
     plan = plan_attach(req("mdev", ap), facts(), probe)
     assert parse_device_xml(plan.xml).kind is DeviceKind.MDEV_VFIO_AP
-    assert (plan.live, plan.config) == (False, True) and any("never hotplugged" in n for n in plan.notes)
-    with pytest.raises(BadRequest, match=r"never hotplugged.*drop --live"):
-        plan_attach(req("mdev", ap, live=True), facts(), probe)
+    assert (plan.live, plan.config) == (True, False)
+    assert plan_attach(req("mdev", ap, live=True), facts(), probe).live
+    second = guest("g1", extra=("<hostdev mode='subsystem' type='mdev' model='vfio-ap'><source>"
+                                "<address uuid='bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'/></source></hostdev>"))
+    with pytest.raises(BadRequest, match="already has a vfio-ap device"):
+        plan_attach(req("mdev", ap), facts(second), probe)
     with pytest.raises(BadRequest, match="no mdev"):
         plan_attach(req("mdev", "e1b5c2a4-3b47-4ed8-a1a9-7d6f6f1c7a11"), facts(), probe)
     with pytest.raises(BadRequest, match="not an mdev UUID"):

@@ -50,10 +50,11 @@ def test_vfio_ccw_names_the_dasd_subchannel_when_the_mdev_is_missing() -> None:
     assert "not reachable" in next(f for f in gone.findings if f.code == "equivalent").text
 
 
-def test_vfio_ap_is_never_hotplugged() -> None:
+def test_vfio_ap_moves_with_its_guest() -> None:
+    """vfio-ap.rst: detach before the migration, attach an mdev with the same APQNs on the target after."""
     check = assess(guest("hostdev-vfio-ap.xml"), MigrationOptions(unsafe=True), DEST)
-    assert ("blocker", "vfio-ap") in codes(check) and not check.to_move
-    assert "offline" in check.blockers[0].text
+    assert [d.kind.value for d in check.to_move] == ["mdev-vfio-ap"]
+    assert ("note", "passthrough") in codes(check) and ("blocker", "vfio-ap") not in codes(check)
 
 
 def test_refuse_mode_makes_passthrough_a_blocker() -> None:
@@ -62,17 +63,18 @@ def test_refuse_mode_makes_passthrough_a_blocker() -> None:
     assert ("blocker", "passthrough") in codes(check) and not check.to_move
 
 
-def test_zpci_function_is_matched_by_uid() -> None:
+def test_zpci_function_is_matched_by_its_host_uid_not_the_guests_virtual_one() -> None:
     g = guest("hostdev-zpci.xml")
     moved = [d for d in g.devices if d.passthrough]
     assert moved
-    uid = moved[0].address.zpci.uid  # type: ignore[union-attr]
-    pci = HostDevice(HostDeviceKind.PCI, "pci_0001_00_00_0", "0001:00:00.0",
-                     facts=(Fact("uid", f"0x{uid:04x}", "libvirt"),))
-    assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(pci,))).ok
-    other = replace(pci, facts=(Fact("uid", "0xffff", "libvirt"),))
-    check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(other,)))
-    assert "zPCI uid" in check.blockers[0].text
+    source = moved[0].source
+    unique = (Fact("uid", "0x0042", "udev"), Fact("uid_is_unique", "1", "udev"))
+    src = HostFacts("a", devices=(HostDevice(HostDeviceKind.PCI, "x", source, facts=unique),))
+    there = HostDevice(HostDeviceKind.PCI, "pci_0009_00_00_0", "0009:00:00.0", facts=unique)
+    assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)), src).ok
+    other = replace(there, facts=(Fact("uid", "0x0043", "udev"), Fact("uid_is_unique", "1", "udev")))
+    check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(other,)), src)
+    assert "host zPCI uid 0x0042" in check.blockers[0].text
 
 
 def test_guest_checks_clash_machine_unreachable_and_state() -> None:

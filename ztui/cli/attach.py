@@ -30,7 +30,7 @@ SOURCE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("net", "NETWORK", "virtio-net on a libvirt network"),
     ("bridge", "BR", "virtio-net on a host bridge (Linux or Open vSwitch, detected)"),
     ("macvtap", "IFACE", "virtio-net, macvtap (direct) on an interface: an OSA or HiperSockets card on Z"),
-    ("mdev", "UUID", "an existing mdev: vfio-ccw live; vfio-ap goes into the persistent config only"),
+    ("mdev", "UUID", "an existing mdev: vfio-ccw or vfio-ap (one vfio-ap per guest), live like any device"),
     ("pci", "ADDR", "a PCI/zPCI function, managed VFIO"),
 )
 
@@ -153,7 +153,7 @@ def _attach(args: argparse.Namespace) -> int:
     lines = [f"attach to {args.guest} ({plan.where})", *("  " + c for c in commands),
              *("  " + x for x in plan.xml.splitlines()), *plan.notes]
     if change.ok and device is not None:
-        name = device.target or device.alias or device.kind.value
+        name = device.display_name
         lines.append(f"attached: {name} {device.address_text}".rstrip() + f" ({change.seconds * 1000:.0f} ms)")
     emit(args, result, lines)
     if not change.ok:

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ztui.facts import F, FactSource
-from ztui.model import Fact, HostDevice, HostDeviceKind, device_key
+from ztui.model import Fact, HostDevice, HostDeviceKind, NetworkInfo, device_key
+
+__all__ = ["FileInfo", "Inventory", "NetworkInfo", "VolumeInfo", "build_inventory", "merge_devices", "merge_key"]
 
 # libvirt's `storage` capability and udev's block devices are the same thing: both have the devnode as id
 _MERGE_KIND = {HostDeviceKind.STORAGE: HostDeviceKind.BLOCK}
@@ -45,17 +47,6 @@ class FileInfo:
     mount_source: str = ""
     majmin: str = ""
     error: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkInfo:
-    """A libvirt virtual network: the bridge it makes and how it forwards (nat, bridge, macvtap …)."""
-
-    name: str
-    bridge: str = ""
-    forward_mode: str = ""
-    forward_devs: tuple[str, ...] = ()
-    active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

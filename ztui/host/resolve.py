@@ -19,9 +19,25 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
-from ztui.facts import CcwRole, F, FactSource, card_kind, ccw_role, wwn
+from ztui.facts import (
+    ApMatrix,
+    CcwRole,
+    ChpState,
+    F,
+    FactSource,
+    ap_queue_state,
+    card_kind,
+    ccw_role,
+    chp_states,
+    dasd_problem,
+    is_dasd_alias,
+    mdev_ap_matrix,
+    mdev_control_domains,
+    parse_ap_matrix,
+    subchannel_paths,
+    wwn,
+)
 from ztui.host.inventory import FileInfo, Inventory
-from ztui.libvirtxml.common import parse_int
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -31,6 +47,7 @@ from ztui.model import (
     Host,
     HostDevice,
     HostDeviceKind,
+    StepKind,
     device_key,
 )
 
@@ -66,7 +83,7 @@ class _Chain:
         """True when a device missing from the inventory is really missing on the host."""
         return self.inv.local or self.inv.has_libvirt
 
-    def add(self, kind: str, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
+    def add(self, kind: StepKind, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
             exclusive: bool = False, level: int = 0) -> bool:
         """Append a step; False (and nothing appended) when this device was already in the chain."""
         k = key or device_key(kind, ident)
@@ -77,7 +94,7 @@ class _Chain:
                                       exclusive=exclusive, level=level))
         return True
 
-    def add_device(self, kind: str, dev: HostDevice, name: str = "", *, warning: str | None = None,
+    def add_device(self, kind: StepKind, dev: HostDevice, name: str = "", *, warning: str | None = None,
                    exclusive: bool = False, level: int = 0) -> bool:
         return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level)
 
@@ -113,8 +130,11 @@ def _shared(chain: _Chain, key: Hashable, build: Callable[[_Chain], None]) -> No
 
 
 def resolve_host(host: Host, inv: Inventory) -> Host:
-    """The host with every guest's devices carrying their backing chains."""
-    return replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests))
+    """The host with every guest's devices carrying their backing chains, and a warning on each device
+    that shares a host device with another running guest without `<shareable/>`."""
+    from ztui.host.usage import with_sharing_warnings  # usage builds on the chains made here
+
+    return with_sharing_warnings(replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests)))
 
 
 def resolve_guest(guest: Guest, inv: Inventory) -> Guest:
@@ -141,7 +161,7 @@ def resolve_device(device: GuestDevice, inv: Inventory) -> tuple[BackingStep, ..
     elif kind is DeviceKind.HOSTDEV_SCSI:
         _scsi_hostdev(chain, device)
     elif kind is DeviceKind.HOSTDEV_SCSI_HOST and device.source:
-        chain.add("vhost-scsi", device.source, "vhost-scsi target (WWPN)", exclusive=True)
+        chain.add(StepKind.VHOST_SCSI, device.source, "vhost-scsi target (WWPN)", exclusive=True)
     return tuple(chain.steps)
 
 
@@ -193,15 +213,15 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
         if m:
             _pci_function(chain, m.group(1), exclusive=True, level=0, what="NVMe controller")
     elif dtype == "network":
-        chain.add("remote", source, "network disk", exclusive=False)
+        chain.add(StepKind.REMOTE, source, "network disk", exclusive=False)
     else:
-        chain.add("source", source, dtype)
+        chain.add(StepKind.SOURCE, source, dtype)
 
 
 def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) -> None:
     info = chain.inv.file(path)
     vol = chain.inv.volume(path)
-    kind = "directory" if info is not None and info.kind == "directory" else "file"
+    kind = StepKind.DIRECTORY if info is not None and info.kind == "directory" else StepKind.FILE
     if info is None:
         name = " ".join(p for p in (fmt, "image" if fmt else "", "(not examined)" if not vol else "") if p)
         chain.add(kind, path, name, exclusive=exclusive, level=level)
@@ -229,7 +249,7 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
 def _file_system(chain: _Chain, info: FileInfo, level: int) -> None:
     """The mount a file lives on and the block device under it."""
     if info.mount_point:
-        chain.add("mount", info.mount_point, f"{info.fs_type} on {info.mount_source}".strip(),
+        chain.add(StepKind.MOUNT, info.mount_point, f"{info.fs_type} on {info.mount_source}".strip(),
                   key=device_key("mount", info.mount_point), level=level)
     dev = chain.inv.by_majmin(info.majmin) if info.majmin else None
     if dev is None and info.mount_source.startswith("/dev/"):
@@ -247,8 +267,8 @@ def _volume(chain: _Chain, pool: str, volume: str, *, exclusive: bool) -> None:
 
 
 def _pool_volume(chain: _Chain, pool: str, volume: str, level: int) -> None:
-    chain.add("pool", pool, "storage pool", level=level)
-    chain.add("volume", f"{pool}/{volume}", volume, level=level)
+    chain.add(StepKind.POOL, pool, "storage pool", level=level)
+    chain.add(StepKind.VOLUME, f"{pool}/{volume}", volume, level=level)
 
 
 def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
@@ -266,13 +286,13 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     if m and ccw is not None:
         online = ccw.fact(F.ONLINE)
         why = "no block device: the DASD is offline" if online == "0" else "the DASD has no block device"
-        chain.add("block", path, "", warning=why, exclusive=exclusive)
+        chain.add(StepKind.BLOCK, path, "", warning=why, exclusive=exclusive)
         _ccw_device(chain, ccw, 0)
         return
     warning = "not found on the host" if chain.inv.local else None
-    chain.add("block", path, "", warning=warning, exclusive=exclusive)
+    chain.add(StepKind.BLOCK, path, "", warning=warning, exclusive=exclusive)
     if m and chain.knows:
-        chain.add("dasd", m.group(1).lower(), "", key=device_key(HostDeviceKind.CCW, m.group(1).lower()),
+        chain.add(StepKind.DASD, m.group(1).lower(), "", key=device_key(HostDeviceKind.CCW, m.group(1).lower()),
                   warning="no such ccw device (not defined for this LPAR, or cio_ignore'd?)")
 
 
@@ -283,7 +303,7 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
     size = _human(int(dev.fact(F.SIZE)) * 512) if dev.fact(F.SIZE).isdigit() else ""
     dm_uuid, dm_name = dev.fact(F.DM_UUID), dev.fact(F.DM_NAME)
     if dev.fact(F.DEVTYPE) == "partition":
-        if not chain.add_device("partition", dev, _join(name, size), exclusive=exclusive, level=level):
+        if not chain.add_device(StepKind.PARTITION, dev, _join(name, size), exclusive=exclusive, level=level):
             return
         disk = inv.parent(dev)
         if disk is not None and disk.kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
@@ -291,15 +311,17 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
         return
     if dm_uuid.startswith("mpath-") or (dm_name and dm_uuid == "" and dev.fact(F.SLAVES)):
         paths = [p for p in dev.fact(F.SLAVES).split(",") if p]
-        label = f"multipath {dm_name or dm_uuid[6:]}, {len(paths)} path{'s' if len(paths) != 1 else ''}"
+        wwid = dm_uuid[6:] if dm_uuid.startswith("mpath-") else ""
+        label = _join(f"multipath {dm_name or wwid},", f"WWID {wwid}," if wwid and wwid != dm_name else "",
+                      f"{len(paths)} path{'s' if len(paths) != 1 else ''}")
         if dm_uuid.startswith("mpath-"):
-            kind = "multipath"
+            kind = StepKind.MULTIPATH
         else:
-            kind, label = "dm", _join(dm_name, size)
-        if not chain.add_device(kind, dev, ", ".join(x for x in (label, size if kind == "multipath" else "") if x),
-                                exclusive=exclusive, level=level):
+            kind, label = StepKind.DM, _join(dm_name, size)
+        shown = ", ".join(x for x in (label, size if kind is StepKind.MULTIPATH else "") if x)
+        if not chain.add_device(kind, dev, shown, exclusive=exclusive, level=level):
             return
-        warning = "multipath device has no paths" if kind == "multipath" and not paths else None
+        warning = "multipath device has no paths" if kind is StepKind.MULTIPATH and not paths else None
         if warning:
             chain.steps[-1] = replace(chain.steps[-1], warning=warning)
         for p in paths:
@@ -307,10 +329,10 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
             if below is not None:
                 _block(chain, below, level + 1, exclusive=exclusive)
             else:
-                chain.add("block", p, "path", level=level + 1, warning="path device not found")
+                chain.add(StepKind.BLOCK, p, "path", level=level + 1, warning="path device not found")
         return
     if dm_uuid or dm_name:
-        if not chain.add_device("dm", dev, _join(dm_name, size), exclusive=exclusive, level=level):
+        if not chain.add_device(StepKind.DM, dev, _join(dm_name, size), exclusive=exclusive, level=level):
             return
         for p in (x for x in dev.fact(F.SLAVES).split(",") if x):
             below = inv.by_path(p)
@@ -319,10 +341,10 @@ def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = Fals
         return
     backing = dev.fact(F.LOOP_BACKING_FILE)
     if backing:
-        if chain.add_device("loop", dev, _join(name, size), exclusive=exclusive, level=level):
+        if chain.add_device(StepKind.LOOP, dev, _join(name, size), exclusive=exclusive, level=level):
             _file(chain, backing.removesuffix(" (deleted)"), "", exclusive=False, level=level)
         return
-    if not chain.add_device("block", dev, _join(name, size), exclusive=exclusive, level=level):
+    if not chain.add_device(StepKind.BLOCK, dev, _join(name, size), exclusive=exclusive, level=level):
         return
     _hardware(chain, dev, level, exclusive=exclusive)
 
@@ -347,19 +369,36 @@ def _hardware(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = F
 
 def _ccw_device(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool = False) -> None:
     role = ccw_role(ccw)
-    kind = "dasd" if role is CcwRole.DASD else "fcp" if role is CcwRole.FCP else "ccw"
+    kind = StepKind.DASD if role is CcwRole.DASD else StepKind.FCP if role is CcwRole.FCP else StepKind.CCW
     devtype, cutype = ccw.fact(F.DEVTYPE), ccw.fact(F.CUTYPE)
-    name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver) if p)
+    name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver,
+                                 *(_dasd_traits(ccw) if kind is StepKind.DASD else ())) if p)
     warning = None
     if ccw.fact(F.ONLINE) == "0":
         warning = f"offline (chccwdev -e {ccw.id})"
     elif ccw.fact(F.AVAILABILITY) not in ("", "good"):
         warning = f"availability: {ccw.fact(F.AVAILABILITY)}"
+    elif kind is StepKind.DASD and dasd_problem(ccw):
+        warning = dasd_problem(ccw)
+    elif kind is StepKind.DASD and is_dasd_alias(ccw):
+        warning = "a PAV alias, not a volume: use its base device"
     if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
         return
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
     if css is not None:
         _subchannel(chain, css, level, exclusive=exclusive and kind != "fcp")
+
+
+def _dasd_traits(ccw: HostDevice) -> tuple[str, ...]:
+    """What sets one DASD apart, as lsdasd and lszdev show it: alias, read-only, raw-track, ESE, its uid."""
+    uid = ccw.fact(F.UID)
+    alias = ""
+    if is_dasd_alias(ccw):
+        alias = "HyperPAV alias" if uid.endswith(".xx") else f"PAV alias of volume {uid}" if uid else "PAV alias"
+    return (alias, "read-only" if ccw.fact(F.READONLY) == "1" else "",
+            "raw-track access" if ccw.fact(F.RAW_TRACK_ACCESS) == "1" else "",
+            "ESE (thin)" if ccw.fact(F.ESE) == "1" else "",
+            f"uid {uid}" if uid and not is_dasd_alias(ccw) else "")
 
 
 def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) -> HostDevice | None:
@@ -369,10 +408,47 @@ def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) ->
 
 def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool = False,
                 warning: str | None = None) -> bool:
-    chpids = [c for c in css.fact(F.CHPIDS).split() if c.strip("0")]
+    """A subchannel with the channel paths it has installed (PIM), CHPID 00 included, and why any of them
+    carries no I/O (not operational per the POM, varied offline, in standby)."""
+    paths = subchannel_paths(css)
     name = ", ".join(p for p in ("subchannel", css.driver,
-                                 f"CHPIDs {','.join(c.lower() for c in chpids)}" if chpids else "") if p)
-    return chain.add_device("css", css, name, warning=warning, exclusive=exclusive, level=level)
+                                 f"CHPIDs {','.join(c.chpid for c in paths)}" if paths else "") if p)
+    off = [c.chpid for c in paths if c.online is False or not c.operational]
+    if off:
+        name += f" ({','.join(off)} not in use)"
+    problems = [c.problem for c in paths if c.problem]
+    if paths and len(problems) == len(paths):
+        problems.insert(0, "no usable channel path")
+    if problems:
+        warning = "; ".join(([warning] if warning else []) + problems)
+    return chain.add_device(StepKind.CSS, css, name, warning=warning, exclusive=exclusive, level=level)
+
+
+def _lun_problem(scsi: HostDevice) -> str:
+    """Why a SCSI device (one path of a LUN) carries no I/O: its SCSI state (offline, blocked,
+    transport-offline), or zFCP's LUN state (access denied by LUN masking, failed)."""
+    problems = []
+    state = scsi.fact(F.STATE)
+    if state and state != "running":
+        problems.append(f"path state {state}")
+    if scsi.fact(F.ZFCP_ACCESS_DENIED) == "1":
+        problems.append("access denied (LUN masking or zoning)")
+    if scsi.fact(F.ZFCP_FAILED) == "1":
+        problems.append("LUN failed (zFCP error recovery gave up)")
+    return "; ".join(problems)
+
+
+def _npiv(host: HostDevice | None) -> str:
+    """`via NPIV port 0x…` when the FCP channel's FC host is an NPIV virtual port (its `port_type`, or a
+    `port_name` other than the adapter's `permanent_port_name`), `via the adapter's port` otherwise."""
+    if host is None:
+        return ""
+    port_type, port, permanent = host.fact(F.PORT_TYPE), host.fact(F.PORT_NAME), host.fact(F.PERMANENT_PORT_NAME)
+    if not (port_type or port):
+        return ""
+    if "NPIV" in port_type or (port and permanent and port != permanent):
+        return f"via NPIV port {port}" if port else "via an NPIV port"
+    return f"via the channel's own port {port} (no NPIV: every LPAR on it shares it)" if port else ""
 
 
 def fcp_lun_from_linux(lun: int) -> str:
@@ -387,8 +463,10 @@ def fcp_lun_from_linux(lun: int) -> str:
 def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool = False) -> None:
     """SCSI device → FCP channel → WWPN → LUN (zFCP), or → the PCI HBA."""
     inv = chain.inv
-    name = _join(scsi.fact(F.VENDOR), scsi.fact(F.MODEL))
-    if not chain.add_device("scsi", scsi, name, exclusive=exclusive, level=level):
+    state = scsi.fact(F.STATE)
+    name = _join(scsi.fact(F.VENDOR), scsi.fact(F.MODEL), state if state and state != "running" else "")
+    if not chain.add_device(StepKind.SCSI, scsi, name, exclusive=exclusive, level=level,
+                            warning=_lun_problem(scsi) or None):
         return
     hba = scsi.fact(F.HBA_ID)
     wwpn = scsi.fact(F.WWPN)
@@ -403,7 +481,7 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
     if fcp is not None:
         _ccw_device(chain, fcp, level)  # shared: many LUNs and guests use one FCP channel
     elif hba:
-        chain.add("fcp", hba, "FCP channel", key=device_key(HostDeviceKind.CCW, hba),
+        chain.add(StepKind.FCP, hba, "FCP channel", key=device_key(HostDeviceKind.CCW, hba),
                   warning="FCP channel not found on the host" if chain.knows else None, level=level)
     else:
         pci = inv.ancestor(scsi, HostDeviceKind.PCI)
@@ -411,9 +489,12 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
             _pci_device(chain, pci, level, exclusive=False)
     channel = hba or (fcp.id if fcp is not None else "")
     if wwpn:
-        chain.add("wwpn", wwpn, "remote port", key=f"wwpn:{channel}:{wwpn}", level=level)
+        rport = scsi.fact(F.RPORT_STATE)
+        chain.add(StepKind.WWPN, wwpn, _join("remote port", _npiv(inv.ancestor(scsi, HostDeviceKind.SCSI_HOST))),
+                  key=f"wwpn:{channel}:{wwpn}", level=level,
+                  warning=f"remote port {rport}" if rport and rport != "Online" else None)
     if lun:
-        chain.add("lun", lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
+        chain.add(StepKind.LUN, lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
 
 
 def _pci_name(dev: HostDevice) -> str:
@@ -426,13 +507,13 @@ def _pci_name(dev: HostDevice) -> str:
 
 
 def _pci_device(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool, warning: str | None = None) -> None:
-    chain.add_device("pci", dev, _pci_name(dev), exclusive=exclusive, level=level, warning=warning)
+    chain.add_device(StepKind.PCI, dev, _pci_name(dev), exclusive=exclusive, level=level, warning=warning)
 
 
 def _pci_function(chain: _Chain, address: str, *, exclusive: bool, level: int, what: str) -> HostDevice | None:
     dev = chain.inv.get(HostDeviceKind.PCI, address)
     if dev is None:
-        chain.add("pci", address, what, warning="PCI function not found on the host" if chain.knows else None,
+        chain.add(StepKind.PCI, address, what, warning="PCI function not found on the host" if chain.knows else None,
                   exclusive=exclusive, level=level)
         return None
     _pci_device(chain, dev, level, exclusive=exclusive)
@@ -464,12 +545,12 @@ def _scsi_hostdev(chain: _Chain, device: GuestDevice) -> None:
     m = _SCSI_SOURCE.match(device.source)
     if not m:
         if device.source:
-            chain.add("remote" if "://" in device.source else "scsi", device.source, "", exclusive=True)
+            chain.add(StepKind.REMOTE if "://" in device.source else StepKind.SCSI, device.source, "", exclusive=True)
         return
     hctl = ":".join(str(int(g)) for g in m.groups())
     scsi = chain.inv.get(HostDeviceKind.SCSI, hctl)
     if scsi is None:
-        chain.add("scsi", hctl, "", warning="SCSI device not found on the host" if chain.knows else None,
+        chain.add(StepKind.SCSI, hctl, "", warning="SCSI device not found on the host" if chain.knows else None,
                   exclusive=True)
         return
     _scsi_device(chain, scsi, 0, exclusive=True)
@@ -482,7 +563,7 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
     inv = chain.inv
     mdev = inv.get(HostDeviceKind.MDEV, uuid)
     if mdev is None:
-        chain.add("mdev", uuid, device.model,
+        chain.add(StepKind.MDEV, uuid, device.model,
                   key=device_key(HostDeviceKind.MDEV, uuid),
                   warning="mdev not started: not found on the host (mdevctl start / virsh nodedev-start)"
                   if chain.knows else None, exclusive=True)
@@ -490,11 +571,11 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
     warning = None
     if mdev.fact(F.START) and not mdev.sysfs_path and mdev.source == FactSource.LIBVIRT and not mdev.driver:
         warning = "mdev defined but not started"
-    chain.add_device("mdev", mdev, mdev.fact(F.MDEV_TYPE) or device.model, warning=warning, exclusive=True)
+    chain.add_device(StepKind.MDEV, mdev, mdev.fact(F.MDEV_TYPE) or device.model, warning=warning, exclusive=True)
     parent = inv.parent(mdev)
     if parent is None:
         if mdev.parent:
-            chain.add("parent", mdev.parent, "", warning="parent device not found on the host")
+            chain.add(StepKind.PARENT, mdev.parent, "", warning="parent device not found on the host")
         return
     if parent.kind is HostDeviceKind.CSS:
         _vfio_ccw_parent(chain, parent)
@@ -503,72 +584,97 @@ def _mdev(chain: _Chain, device: GuestDevice) -> None:
     elif parent.kind is HostDeviceKind.PCI:
         _pci_device(chain, parent, 0, exclusive=False)
     else:
-        chain.add_device(str(parent.kind), parent, parent.name)
+        chain.add_device(StepKind.PARENT, parent, parent.name)
 
 
 def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
     """mdev → subchannel (bound to vfio_ccw) → the ccw device it carries (typically a DASD)."""
     warning = None if css.driver in ("vfio_ccw", "") else f"subchannel bound to {css.driver}, not vfio_ccw"
     _subchannel(chain, css, 0, exclusive=True, warning=warning)
-    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
+    busid = carried_busid(css)
     if not busid:
         return
     ccw = chain.inv.get(HostDeviceKind.CCW, busid)
     if ccw is not None:
         _ccw_device(chain, ccw, 0, exclusive=True)
     else:
-        chain.add("ccw", busid, "device on the subchannel (held by vfio_ccw, invisible to the host)",
+        chain.add(StepKind.CCW, busid, "device on the subchannel (held by vfio_ccw, invisible to the host)",
                   key=device_key(HostDeviceKind.CCW, busid), exclusive=True)
 
 
+def carried_busid(css: HostDevice) -> str:
+    """The bus-ID of the ccw device a subchannel carries ('' for none: sysfs says `none`)."""
+    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
+    return "" if busid == "none" else busid
+
+
 def ap_queues_of(mdev: HostDevice) -> list[str]:
-    """The AP queues (`0x07.0x0038`) a vfio-ap mdev is assigned: udev's `matrix` attribute, else the
-    cross product of libvirt's `assign_adapter` x `assign_domain` attributes."""
-    listed = [q for q in mdev.fact(F.AP_QUEUES).split(",") if q]
-    if listed:
-        return listed
-    adapters = [parse_int(_hexify(a)) for a in mdev.fact(F.ASSIGN_ADAPTER).split(",") if a]
-    domains = [parse_int(_hexify(d)) for d in mdev.fact(F.ASSIGN_DOMAIN).split(",") if d]
-    return [f"0x{a:02x}.0x{d:04x}" for a in adapters if a is not None for d in domains if d is not None]
+    """The AP queues (`0x07.0x0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
+    return mdev_ap_matrix(mdev).queue_ids()
 
 
-def _hexify(text: str) -> str:
-    """AP numbers are hex in sysfs and mdevctl even without `0x`."""
-    t = text.strip()
-    return t if t.lower().startswith("0x") else f"0x{t}"
+def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
+    """What the running guest does not get of what is assigned: the kernel leaves an adapter (or domain)
+    out of `guest_matrix` when one of its queues is not bound to vfio_ap or not available."""
+    shown = mdev.fact(F.GUEST_MATRIX)
+    if not shown:
+        return None  # not read (libvirt record) or no guest uses the mdev
+    guest = parse_ap_matrix("" if shown == "-" else shown)
+    adapters = sorted(assigned.adapters - guest.adapters)
+    domains = sorted(assigned.domains - guest.domains)
+    if not adapters and not domains:
+        return None
+    missing = [f"adapter{'s' if len(adapters) > 1 else ''} {','.join(f'0x{a:02x}' for a in adapters)}"
+               if adapters else "", f"domain{'s' if len(domains) > 1 else ''} "
+               f"{','.join(f'0x{d:04x}' for d in domains)}" if domains else ""]
+    return (f"the guest does not get {' and '.join(m for m in missing if m)} (guest_matrix): a queue is not "
+            "bound to vfio_ap or not online")
 
 
 def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     """mdev → matrix → each adapter (card) → its assigned queues (adapter x domain)."""
     inv = chain.inv
-    chain.add("ap-matrix", "matrix", _join("vfio_ap matrix", f"driver {matrix.driver}" if matrix.driver else ""),
+    chain.add(StepKind.AP_MATRIX, "matrix", _join("vfio_ap matrix", f"driver {matrix.driver}" if matrix.driver else ""),
               key=matrix.key)
-    queues = ap_queues_of(mdev)
+    assigned = mdev_ap_matrix(mdev)
+    queues = assigned.queue_ids()
+    control = sorted(mdev_control_domains(mdev))
+    if control:
+        chain.steps[-1] = replace(chain.steps[-1], name=_join(
+            chain.steps[-1].name, f"control domains {','.join(f'0x{d:04x}' for d in control)}"))
     if not queues:
-        chain.steps[-1] = replace(chain.steps[-1], warning="no adapters and domains assigned to the mdev")
+        why = ("no adapters and domains assigned to the mdev" if not assigned.adapters and not assigned.domains
+               else "no domain assigned to the mdev" if assigned.adapters else "no adapter assigned to the mdev")
+        chain.steps[-1] = replace(chain.steps[-1], warning=why)
         return
+    guest_warning = _guest_matrix_warning(mdev, assigned)
+    if guest_warning:
+        chain.steps[-1] = replace(chain.steps[-1], warning=guest_warning)
     by_card: dict[str, list[str]] = {}
     for q in queues:
         by_card.setdefault(q.split(".")[0], []).append(q)
     for card_id, card_queues in by_card.items():
         card = inv.get(HostDeviceKind.AP_CARD, card_id)
         if card is not None:
-            chain.add_device("ap-card", card, _join(card.fact(F.AP_TYPE), "online" if card.fact(F.ONLINE) == "1"
-                                                    else "offline" if card.fact(F.ONLINE) == "0" else ""),
+            chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
+                                                           ap_queue_state(card)),
                              warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
         else:
-            chain.add("ap-card", card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
+            chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
                       warning="adapter not found on the host" if chain.knows else None, level=1)
         for q in card_queues:
             queue = inv.get(HostDeviceKind.AP_QUEUE, q)
             if queue is None:
-                chain.add("ap-queue", q, "domain", key=device_key(HostDeviceKind.AP_QUEUE, q),
+                chain.add(StepKind.AP_QUEUE, q, "domain", key=device_key(HostDeviceKind.AP_QUEUE, q),
                           warning="queue not found on the host" if chain.knows else None, exclusive=True, level=2)
                 continue
             warning = None
+            state = ap_queue_state(queue)
             if queue.driver and queue.driver != "vfio_ap":
                 warning = f"queue held by {queue.driver}, not vfio_ap (remove it from apmask/aqmask)"
-            chain.add_device("ap-queue", queue, _join(f"domain {q.split('.')[1]}",
+            elif state and state != "online":
+                warning = f"queue is {state}"
+            chain.add_device(StepKind.AP_QUEUE, queue, _join(f"domain {q.split('.')[1]}", state,
                                                       f"driver {queue.driver}" if queue.driver else ""),
                              warning=warning, exclusive=True, level=2)
 
@@ -588,25 +694,25 @@ def _interface(chain: _Chain, device: GuestDevice) -> None:
         mode = device.detail("mode") or "vepa"
         tap = chain.inv.get(HostDeviceKind.NET, device.detail("host_dev")) if device.detail("host_dev") else None
         if tap is not None:
-            chain.add_device("macvtap", tap, _join(f"mode {mode}", tap.fact(F.ADDRESS)), exclusive=True)
+            chain.add_device(StepKind.MACVTAP, tap, _join(f"mode {mode}", tap.fact(F.ADDRESS)), exclusive=True)
         _net(chain, source, 0, role=f"macvtap lower device, mode {mode}",
-             exclusive=mode == "passthrough")
+             exclusive=mode == "passthrough", layer2_for="macvtap")
     elif kind is DeviceKind.NET_HOSTDEV and source:
         _pci_hostdev(chain, device)
     elif kind is DeviceKind.NET_VDPA and source:
-        chain.add("vdpa", source, "vDPA device", exclusive=True)
+        chain.add(StepKind.VDPA, source, "vDPA device", exclusive=True)
 
 
 def _network(chain: _Chain, name: str) -> None:
     info = chain.inv.network(name)
     if info is None:
-        chain.add("network", name, "libvirt network",
+        chain.add(StepKind.NETWORK, name, "libvirt network",
                   warning="no such libvirt network" if chain.inv.has_networks else None)
         return
     label = ", ".join(x for x in (f"forward {info.forward_mode}" if info.forward_mode else "isolated",
                                   f"bridge {info.bridge}" if info.bridge else "") if x)
     warning = "network is not active" if info.active is False else None
-    chain.add("network", name, label, warning=warning)
+    chain.add(StepKind.NETWORK, name, label, warning=warning)
     if info.bridge:
         _bridge(chain, info.bridge, 0)
     elif info.forward_devs:
@@ -617,7 +723,7 @@ def _network(chain: _Chain, name: str) -> None:
 def _bridge(chain: _Chain, name: str, level: int) -> None:
     dev = chain.inv.get(HostDeviceKind.NET, name)
     if dev is None:
-        chain.add("bridge", name, "", key=device_key(HostDeviceKind.NET, name), level=level,
+        chain.add(StepKind.BRIDGE, name, "", key=device_key(HostDeviceKind.NET, name), level=level,
                   warning="bridge not found on the host" if chain.knows else None)
         return
     if dev.fact(F.OVS) == "yes" or (dev.fact(F.BRIDGE) != "yes" and dev.driver == "openvswitch"):
@@ -627,10 +733,10 @@ def _bridge(chain: _Chain, name: str, level: int) -> None:
     uplinks = [p for p in ports if _is_uplink(chain.inv, p)]
     label = ", ".join(("Linux bridge" if dev.fact(F.BRIDGE) == "yes" else "bridge",
                        f"uplink {','.join(uplinks)}" if uplinks else "no uplink"))
-    if not chain.add_device("bridge", dev, label, level=level):
+    if not chain.add_device(StepKind.BRIDGE, dev, label, level=level):
         return
     for port in uplinks:
-        _net(chain, port, level + 1, role="uplink")
+        _net(chain, port, level + 1, role="uplink", layer2_for="a bridge port")
 
 
 def _is_uplink(inv: Inventory, port: str) -> bool:
@@ -643,16 +749,18 @@ def _is_uplink(inv: Inventory, port: str) -> bool:
 
 def _ovs(chain: _Chain, name: str) -> None:
     dev = chain.inv.get(HostDeviceKind.NET, name)
-    chain.add("ovs-bridge", name, "Open vSwitch bridge", key=device_key(HostDeviceKind.NET, name),
+    chain.add(StepKind.OVS_BRIDGE, name, "Open vSwitch bridge", key=device_key(HostDeviceKind.NET, name),
               warning="Open vSwitch bridge not found on the host" if dev is None and chain.inv.local else None)
 
 
-def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = False) -> None:
-    """A host interface and the hardware under it: VLAN/bond lower devices, qeth card + CHPID, PCI."""
+def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = False,
+         layer2_for: str = "") -> None:
+    """A host interface and the hardware under it: VLAN/bond lower devices, qeth card + CHPID, PCI.
+    `layer2_for` names the use that needs a layer-2 qeth card (macvtap, a bridge port)."""
     inv = chain.inv
     dev = inv.get(HostDeviceKind.NET, name)
     if dev is None:
-        chain.add("net", name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
+        chain.add(StepKind.NET, name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
                   warning="interface not found on the host" if chain.knows else None)
         return
     if dev.fact(F.BRIDGE) == "yes":
@@ -660,12 +768,12 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
         return
     state = dev.fact(F.OPERSTATE) or dev.fact(F.LINK_STATE)
     warning = f"link {state}" if state in ("down", "lowerlayerdown", "notpresent") else None
-    if not chain.add_device("net", dev, _join(role, dev.fact(F.ADDRESS)), warning=warning, exclusive=exclusive,
+    if not chain.add_device(StepKind.NET, dev, _join(role, dev.fact(F.ADDRESS)), warning=warning, exclusive=exclusive,
                             level=level):
         return
     lowers = [x for x in dev.fact(F.LOWER).split(",") if x]
     for lower in lowers:
-        _net(chain, lower, level, role="lower device")
+        _net(chain, lower, level, role="lower device", layer2_for=layer2_for)
     if lowers:
         return
     holder = inv.ancestor(dev, HostDeviceKind.CCWGROUP, HostDeviceKind.PCI)
@@ -674,7 +782,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
     if holder is None:
         return
     if holder.kind is HostDeviceKind.CCWGROUP:
-        _qeth(chain, holder, level)
+        _qeth(chain, holder, level, layer2_for=layer2_for)
     else:
         _pci_device(chain, holder, level, exclusive=False)
 
@@ -692,24 +800,42 @@ def chpid_id(text: str) -> str:
         return text.strip()
 
 
-def _qeth(chain: _Chain, card: HostDevice, level: int) -> None:
+def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") -> None:
+    """A qeth card (OSA, HiperSockets) and its CHPID. macvtap and bridging need a layer-2 card; a card
+    that is UP with its LAN OFFLINE has no link (qeth's `state`); a bridge port role is shown."""
     card_type = card.fact(F.CARD_TYPE)
     kind = card.fact(F.CARD_KIND) or card_kind(card_type) or "qeth"
     members = card.fact(F.CCW_DEVICES) or card.fact(F.MEMBER_BUSIDS)
     state = card.fact(F.STATE)
     layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact(F.LAYER2), "")
-    warning = None
+    role = card.fact(F.BRIDGE_ROLE)
+    warnings: list[str] = []
     if card.fact(F.ONLINE) == "0":
-        warning = "card is offline (chzdev -e qeth …)"
+        warnings.append(f"card is offline (chzdev -e qeth {card.id})")
+    elif "LAN OFFLINE" in state.upper():
+        warnings.append("LAN OFFLINE: the card has no link")
     elif state and not state.upper().startswith(("UP", "SOFTSETUP")):
-        warning = f"state {state}"
+        warnings.append(f"state {state}")
+    if layer2_for and card.fact(F.LAYER2) == "0":
+        warnings.append(f"{layer2_for} needs a layer-2 card; this one runs layer 3 (chzdev qeth {card.id} "
+                        "layer2=1, with the card offline)")
     name = _join(kind, f"({card_type})" if card_type and card_type != kind else "",
-                 members.replace(",", " ") if members else "", layer)
-    if not chain.add_device("qeth", card, name, warning=warning, level=level):
+                 members.replace(",", " ") if members else "", layer,
+                 f"bridge role {role}" if role and role != "none" else "")
+    if not chain.add_device(StepKind.QETH, card, name, warning="; ".join(warnings) or None, level=level):
         return
     chpid = chpid_id(card.fact(F.CHPID))
     if chpid:
-        chain.add("chpid", chpid, f"{kind} channel path", level=level)
+        state_of = chp_states(card).get(chpid.split(".")[1])
+        chain.add(StepKind.CHPID, chpid, _join(f"{kind} channel path",
+                                               _chp_words(state_of) if state_of is not None else ""),
+                  warning=(state_of.problem or None) if state_of is not None else None, level=level)
+
+
+def _chp_words(chp: ChpState) -> str:
+    """`online, configured, type 11`, the columns of lschp."""
+    return ", ".join(p for p in ({True: "online", False: "offline"}.get(chp.online, "") if chp.online is not None
+                                 else "", chp.configure, f"type {chp.type}" if chp.type else "") if p)
 
 
 # --- small helpers ---------------------------------------------------------------------------------------

@@ -14,16 +14,16 @@ Typical use (CLI and TUI alike)::
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ztui.facts import is_local_uri
 from ztui.host.files import files_info
-from ztui.host.inventory import Inventory, NetworkInfo, VolumeInfo, build_inventory
+from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
 from ztui.host.resolve import paths_to_examine
-from ztui.model import DeviceKind, Guest, HostDevice
+from ztui.libvirtxml.network import parse_network
+from ztui.model import DeviceKind, Guest, HostDevice, NetworkInfo
 
 log = logging.getLogger("ztui.host.scan")
 
@@ -43,26 +43,6 @@ def local_udev_devices() -> tuple[HostDevice, ...]:
         return ()
 
 
-def parse_network_xml(xml: str) -> NetworkInfo | None:
-    """A libvirt `<network>` document as the resolver needs it; None when it cannot be read."""
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError:
-        return None
-    forward = root.find("forward")
-    bridge = root.find("bridge")
-    devs: list[str] = []
-    if forward is not None:
-        devs.extend(i.get("dev", "") for i in forward.findall("interface"))
-        devs.extend(p.findtext("address") or "" for p in forward.findall("pf"))
-        if not devs and forward.get("dev"):
-            devs.append(forward.get("dev", ""))
-    mode = forward.get("mode", "nat") if forward is not None else ""
-    return NetworkInfo(name=(root.findtext("name") or "").strip(),
-                       bridge=bridge.get("name", "") if bridge is not None else "",
-                       forward_mode=mode, forward_devs=tuple(d for d in devs if d))
-
-
 def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
     """Every libvirt network (active or not); None when the driver has no network support."""
     import libvirt
@@ -75,10 +55,9 @@ def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
     found = []
     for net in nets:
         try:
-            info = parse_network_xml(net.XMLDesc(0))
+            info = parse_network(net.XMLDesc(0), active=bool(net.isActive()))
             if info is not None:
-                found.append(NetworkInfo(name=info.name, bridge=info.bridge, forward_mode=info.forward_mode,
-                                         forward_devs=info.forward_devs, active=bool(net.isActive())))
+                found.append(info)
         except libvirt.libvirtError as exc:
             log.debug("network skipped: %s", exc)
     return tuple(found)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 import pyudev
 
-from ztui.facts import CcwRole, F, FactSource, card_kind, ccw_role_of_driver, wwn
+from ztui.facts import CcwRole, F, FactSource, ap_card_mode, card_kind, ccw_role_of_driver, parse_ap_matrix, wwn
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 
 log = logging.getLogger("ztui.host.udev")
@@ -85,6 +85,10 @@ class _Builder:
             self.facts.append(Fact(key, value, SOURCE))
         return value or ""
 
+    def fact_value(self, key: str) -> str:
+        """A fact already collected for this device ('' when absent)."""
+        return next((f.value for f in self.facts if f.key == key), "")
+
     def attr(self, key: str, name: str | None = None) -> str:
         return self.fact(key, _read(self.path, name or key))
 
@@ -121,14 +125,35 @@ def _css(b: _Builder) -> HostDevice | None:
     if not _BUSID.match(str(b.device.sys_name)):
         return None  # the channel subsystem itself (css0), not a subchannel
     b.attr(F.SCH_TYPE)
-    b.attr(F.CHPIDS)
+    chpids = b.attr(F.CHPIDS)
     b.attr(F.PIMPAMPOM)
-    b.fact(F.DEV_BUSID, _null(_read(b.path, "dev_busid")))
+    b.fact(F.CHP_STATES, _chp_states(os.path.dirname(b.path), chpids))
+    busid = _read(b.path, "dev_busid")
+    b.fact(F.DEV_BUSID, "" if busid == "none" else busid)  # `none`: the subchannel carries no device
     b.fact(F.DRIVER_OVERRIDE, _null(_read(b.path, "driver_override")))
     # the ccw device a subchannel carries, as long as io_subchannel holds it (vfio_ccw hides it)
     children = [c for c in _listdir(b.path, ".") if _BUSID.match(c)]
     b.fact(F.CCW_DEVICE, ",".join(children))
     return b.build(HostDeviceKind.CSS, str(b.device.sys_name), mdev_types=b.mdev_types())
+
+
+_CSS0 = "/sys/devices/css0"
+
+
+def _chp_states(css_path: str, chpids: str) -> str:
+    """`chpid:vary:configure:type` of each CHPID a subchannel names, from the channel-path devices beside
+    it (`/sys/devices/css0/chp0.05`: `status` online/offline, `configure` 0..3, `type` hex), as lschp
+    shows them; a CHPID without such a device is left out."""
+    cssid = os.path.basename(css_path).removeprefix("css") or "0"
+    out: list[str] = []
+    for chpid in dict.fromkeys(c.lower() for c in chpids.split()):
+        path = os.path.join(css_path, f"chp{cssid}.{chpid}")
+        if not os.path.isdir(path):
+            continue
+        status = _read(path, "status")
+        vary = {"online": "1", "offline": "0"}.get(status, "")
+        out.append(f"{chpid}:{vary}:{_read(path, 'configure')}:{_read(path, 'type')}")
+    return " ".join(out)
 
 
 def _ccw(b: _Builder) -> HostDevice:
@@ -142,8 +167,8 @@ def _ccw(b: _Builder) -> HostDevice:
         b.attr(F.IN_RECOVERY)
         b.attr(F.FAILED)
     if role is CcwRole.DASD:
-        b.attr(F.READONLY)
-        b.attr(F.UID)
+        for key in (F.READONLY, F.UID, F.ALIAS, F.RAW_TRACK_ACCESS, F.ESE, F.USE_DIAG):
+            b.attr(key)
     group = _link(b.path, "group_device")
     b.fact(F.GROUP_DEVICE, group)
     parent = b.device.parent
@@ -154,8 +179,9 @@ def _ccw(b: _Builder) -> HostDevice:
 def _ccwgroup(b: _Builder) -> HostDevice:
     card_type = b.attr(F.CARD_TYPE)
     b.fact(F.CARD_KIND, card_kind(card_type))
-    for key in (F.IF_NAME, F.CHPID, F.LAYER2, F.STATE, F.ONLINE, F.PORTNO):
+    for key in (F.IF_NAME, F.CHPID, F.LAYER2, F.STATE, F.ONLINE, F.PORTNO, F.BRIDGE_ROLE):
         b.attr(key)
+    b.fact(F.CHP_STATES, _chp_states(_CSS0, b.fact_value(F.CHPID)))
     members = [_link(b.path, f"cdev{i}") for i in range(3)]
     b.fact(F.CCW_DEVICES, ",".join(m for m in members if m))
     return b.build(HostDeviceKind.CCWGROUP, str(b.device.sys_name))
@@ -166,14 +192,24 @@ def _scsi(b: _Builder) -> HostDevice | None:
     devtype = b.prop("DEVTYPE")
     if devtype == "scsi_host" or name.startswith("host"):
         b.attr(F.UNIQUE_ID)
+        # the FC host of a zFCP channel: NPIV when the port is a virtual one (`NPIV VPORT`, and a
+        # `port_name` other than the `permanent_port_name`)
+        fc = os.path.join(b.path, "fc_host", name)
+        for key in (F.PORT_TYPE, F.PORT_NAME, F.PERMANENT_PORT_NAME, F.PORT_STATE):
+            value = _read(fc, key)
+            b.fact(key, wwn(value) if key in (F.PORT_NAME, F.PERMANENT_PORT_NAME) else value)
         return b.build(HostDeviceKind.SCSI_HOST, name)
     if not _HCTL.match(name):
         return None  # targets and transport objects: the resolver walks through them by sysfs path
     b.fact(F.HBA_ID, _read(b.path, "hba_id"))
     b.fact(F.WWPN, wwn(_read(b.path, "wwpn")))
     b.fact(F.FCP_LUN, wwn(_read(b.path, "fcp_lun")))
-    for key in (F.VENDOR, F.MODEL, F.STATE):
+    for key in (F.VENDOR, F.MODEL, F.STATE, F.ZFCP_ACCESS_DENIED, F.ZFCP_FAILED, F.ZFCP_IN_RECOVERY):
         b.attr(key)
+    # the remote port's state (Online, Blocked, Not Present), from the fc_remote_port above the target
+    rport = os.path.dirname(os.path.dirname(b.path))
+    if os.path.basename(rport).startswith("rport-"):
+        b.fact(F.RPORT_STATE, _read(os.path.join(rport, "fc_remote_ports", os.path.basename(rport)), "port_state"))
     b.attr(F.SCSI_TYPE, "type")
     return b.build(HostDeviceKind.SCSI, name)
 
@@ -237,14 +273,24 @@ def _ap(b: _Builder) -> HostDevice | None:
     name = str(b.device.sys_name)
     card = _CARD.match(name)
     if card:
-        for key in (F.AP_TYPE, F.HWTYPE, F.RAW_HWTYPE, F.ONLINE, F.AP_FUNCTIONS, F.AP_CONFIG, F.DEPTH):
+        for key in (F.AP_TYPE, F.HWTYPE, F.RAW_HWTYPE, F.ONLINE, F.AP_FUNCTIONS, F.AP_CONFIG, F.DEPTH,
+                    F.AP_CHKSTOP):
             b.attr(key)
+        b.fact(F.AP_MODE, ap_card_mode(b.fact_value(F.AP_FUNCTIONS)))
         return b.build(HostDeviceKind.AP_CARD, f"0x{card.group(1).lower()}")
     if _QUEUE.match(name):
-        b.attr(F.ONLINE)
-        b.attr(F.AP_CONFIG)
+        for key in (F.ONLINE, F.AP_CONFIG, F.AP_CHKSTOP):
+            b.attr(key)
         return b.build(HostDeviceKind.AP_QUEUE, ap_queue_id(name))
     return None
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        int(text, 16)
+    except ValueError:
+        return False
+    return True
 
 
 def _matrix(b: _Builder) -> HostDevice:
@@ -253,9 +299,16 @@ def _matrix(b: _Builder) -> HostDevice:
 
 def _mdev(b: _Builder) -> HostDevice:
     b.fact(F.MDEV_TYPE, _link(b.path, "mdev_type"))
-    # vfio-ap: one `AA.DDDD` line per assigned queue
-    matrix = _read(b.path, "matrix")
-    b.fact(F.AP_QUEUES, ",".join(ap_queue_id(q) for q in matrix.split()))
+    # vfio-ap: `matrix` is what is assigned (`AA.DDDD`, or `AA.` / `.DDDD` while the other half is empty),
+    # `guest_matrix` what the running guest really gets, `control_domains` one domain per line
+    matrix = parse_ap_matrix(_read(b.path, "matrix"))
+    b.fact(F.AP_QUEUES, ",".join(matrix.queue_ids()))
+    b.fact(F.AP_ADAPTERS, ",".join(f"0x{a:02x}" for a in sorted(matrix.adapters)))
+    b.fact(F.AP_DOMAINS, ",".join(f"0x{d:04x}" for d in sorted(matrix.domains)))
+    if os.path.exists(os.path.join(b.path, "guest_matrix")):
+        b.fact(F.GUEST_MATRIX, " ".join(_read(b.path, "guest_matrix").split()) or "-")
+    control = [c for c in _read(b.path, "control_domains").split() if c]
+    b.fact(F.CONTROL_DOMAINS, ",".join(f"0x{int(c, 16):04x}" for c in control if _is_hex(c)))
     parent = b.device.parent
     return b.build(HostDeviceKind.MDEV, str(b.device.sys_name),
                    parent=str(parent.sys_name) if parent is not None else "")
@@ -279,11 +332,34 @@ def host_device(device: pyudev.Device) -> HostDevice | None:
         return None
 
 
+HOST_ID = "host"
+"""The id of the record that stands for the host machine itself (`system:host`)."""
+
+
+def host_system(sysfs: str = "/sys") -> HostDevice | None:
+    """The host machine's own facts, from files that belong to no device: whether it can run IBM Secure
+    Execution guests (`/sys/firmware/uv/prot_virt_host`, 1 once the host booted with `prot_virt=1`).
+    None on a machine without an Ultravisor interface (not IBM Z)."""
+    uv = os.path.join(sysfs, "firmware", "uv")
+    if not os.path.isdir(uv):
+        return None
+    value = _read(uv, "prot_virt_host")
+    facts = (Fact(F.PROT_VIRT, value, SOURCE),) if value else ()
+    warnings = () if value == "1" else ("Secure Execution guests cannot start here: boot the host with "
+                                        "prot_virt=1",)
+    return HostDevice(HostDeviceKind.SYSTEM, HOST_ID, HOST_ID, sysfs_path=uv, facts=facts, source=SOURCE,
+                      warnings=warnings)
+
+
 def udev_devices(context: pyudev.Context | None = None,
                  subsystems: Iterable[str] = SUBSYSTEMS) -> tuple[HostDevice, ...]:
-    """Every tracked device of the local host. Cost: one sysfs walk per subsystem (milliseconds)."""
+    """Every tracked device of the local host, and the host's own record (`host_system`). Cost: one sysfs
+    walk per subsystem (milliseconds)."""
     ctx = context or pyudev.Context()
     found: list[HostDevice] = []
+    system = host_system()
+    if system is not None:
+        found.append(system)
     for subsystem in subsystems:
         try:
             devices = list(ctx.list_devices(subsystem=subsystem))

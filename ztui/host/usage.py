@@ -8,12 +8,13 @@ needed and the answer always agrees with what the tree shows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
-from ztui.facts import F, FactSource
+from ztui.facts import CcwRole, F, FactSource, ccw_role
 from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 
-__all__ = ["conflicts", "eligibility", "guest_uses", "users_of"]
+__all__ = ["conflicts", "eligibility", "guest_uses", "users_of", "with_sharing_warnings"]
 
 
 def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
@@ -22,7 +23,7 @@ def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
     seen: set[tuple[str, int]] = set()
     uses: list[DeviceUse] = []
     for index, device in enumerate(guest.devices):
-        target = device.target or device.alias or device.source or f"#{index}"
+        target = device.display_name
         for step in device.backing:
             if not step.device_key or (step.device_key, index) in seen:
                 continue
@@ -60,6 +61,47 @@ def conflicts(users: Mapping[str, Iterable[DeviceUse]]) -> dict[str, str]:
     return found
 
 
+def with_sharing_warnings(host: Host) -> Host:
+    """The host with a warning on each guest device that holds a host device (DASD, LUN, image file,
+    pass-through function) another running guest's device also holds without `<shareable/>`: the conflict
+    shows where it happens, on both guests, not only in the host-device view."""
+    # a cheap first pass (this runs after every full resolve): keys held exclusively by running guests
+    holders: dict[str, str] = {}
+    clash = False
+    for guest in host.guests:
+        if guest.state is None or not guest.state.is_active:
+            continue
+        for index, device in enumerate(guest.devices):
+            for step in device.backing:
+                if step.exclusive and step.device_key:
+                    me = f"{guest.uuid}#{index}"
+                    if holders.setdefault(step.device_key, me) != me:
+                        clash = True
+    if not clash:
+        return host
+    users = users_of([host])
+    clashing = set(conflicts(users))
+    guests = []
+    for guest in host.guests:
+        devices = []
+        for device in guest.devices:
+            extra = []
+            for step in device.backing:
+                if step.device_key not in clashing or not step.exclusive:
+                    continue
+                others = sorted({f"{u.guest} ({u.target})" for u in users[step.device_key]
+                                 if u.exclusive and u.running and not (u.guest == guest.name
+                                                                        and u.target == device.display_name)})
+                if others and guest.state is not None and guest.state.is_active:
+                    # the topmost shared step says it; the steps below it are shared because of it
+                    extra.append(f"{step.kind} {step.id} is also held by {', '.join(others)} without "
+                                 "<shareable/>: both running guests may write to it")
+                    break
+            devices.append(replace(device, warnings=(*device.warnings, *extra)) if extra else device)
+        guests.append(replace(guest, devices=tuple(devices)))
+    return replace(host, guests=tuple(guests))
+
+
 # --- VFIO readiness --------------------------------------------------------------------------------------
 
 _WANTED = {HostDeviceKind.CSS: "vfio_ccw", HostDeviceKind.PCI: "vfio-pci", HostDeviceKind.AP_QUEUE: "vfio_ap"}
@@ -84,15 +126,39 @@ def eligibility(dev: HostDevice, inv: Inventory | None = None) -> Eligibility | 
                        missing=tuple(missing))
 
 
+def _qdio(ccw: HostDevice) -> str:
+    """What a QDIO device is ('' for none): FCP channels, OSA and HiperSockets run over QDIO queues, which
+    vfio-ccw does not pass through (vfio-ccw.rst: only plain I/O subchannels, e.g. DASD and tape)."""
+    role = ccw_role(ccw)
+    if role is CcwRole.FCP:
+        return "an FCP channel"
+    if role is CcwRole.QETH:
+        return "a qeth (OSA/HiperSockets) device"
+    if ccw.fact(F.CUTYPE).startswith("1731/"):  # the QDIO control unit type of OSA, FCP and HiperSockets
+        return "a QDIO device"
+    return ""
+
+
 def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    """vfio-ccw takes a plain I/O subchannel (type 0) carrying a non-QDIO device (DASD, tape); a DASD is
+    set offline first (as `chccwdev -d` does), then the subchannel is rebound."""
     if dev.fact(F.SCH_TYPE) not in ("", "0"):
         missing.append(f"subchannel type {dev.fact(F.SCH_TYPE)} is not an I/O subchannel")
         return
+    busid = dev.fact(F.DEV_BUSID) or dev.fact(F.CHANNEL_DEV_ADDR) or dev.fact(F.CCW_DEVICE).split(",")[0]
+    busid = "" if busid == "none" else busid
+    ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
+    qdio = _qdio(ccw) if ccw is not None else ""
+    if qdio:
+        missing.append(f"it carries {busid}, {qdio}: QDIO devices cannot be passed through with vfio-ccw")
+        return
     if dev.driver != "vfio_ccw":
-        carried = dev.fact(F.DEV_BUSID) or dev.fact(F.CHANNEL_DEV_ADDR) or dev.fact(F.CCW_DEVICE)
-        what = f" (it carries {carried}; set it offline first)" if carried else ""
-        missing.append(f"bind to vfio_ccw, now {dev.driver or 'no driver'}{what}: "
-                       f"driverctl -b css set-override {dev.id} vfio_ccw")
+        steps = []
+        if ccw is not None and ccw.fact(F.ONLINE) == "1":
+            steps.append(f"set {busid} offline (chccwdev -d {busid})")
+        steps.append(f"bind the subchannel to vfio_ccw, now {dev.driver or 'no driver'} "
+                     f"(driverctl -b css set-override {dev.id} vfio_ccw)")
+        missing.append(", then ".join(steps))
     types = [t for t in dev.mdev_types if t.id == "vfio_ccw-io"]
     if dev.driver == "vfio_ccw" and not types:
         missing.append("no vfio_ccw-io mdev type offered")

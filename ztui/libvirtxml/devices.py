@@ -112,6 +112,13 @@ def build_xml(spec: DeviceSpec) -> str:
     return ET.tostring(elem, encoding="unicode")
 
 
+def scsi_controller_xml(index: int) -> str:
+    """A virtio-scsi controller (`<controller type='scsi' index=… model='virtio-scsi'/>`), which a SCSI
+    disk or LUN needs when the guest has none."""
+    elem = ET.Element("controller", type="scsi", index=str(index), model="virtio-scsi")
+    return ET.tostring(elem, encoding="unicode")
+
+
 def _ccw(parent: ET.Element, ccw: CcwAddress | None) -> None:
     if ccw is not None:
         ET.SubElement(parent, "address", type="ccw", cssid=f"{ccw.cssid:#x}", ssid=f"{ccw.ssid:#x}",

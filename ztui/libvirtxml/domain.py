@@ -193,6 +193,11 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
     vcpu_elem = root.find("vcpu")
     os_type = _first_grandchild(root, "os", "type")
     vcpus = 1 if vcpu_elem is None else (parse_int(vcpu_elem.text) or 0)
+    launch = root.find("launchSecurity")
+    launch_security = launch.get("type", "") if launch is not None else ""
+    if launch_security == "s390-pv":
+        warnings.append("IBM Secure Execution guest (launchSecurity s390-pv): it cannot migrate live, and its "
+                        "host needs prot_virt=1")
     return Guest(
         name=name,
         uuid=child_text(root, "uuid"),
@@ -206,6 +211,7 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
         persistent=persistent,
         devices=devices,
         warnings=tuple(warnings),
+        launch_security=launch_security,
     )
 
 
@@ -313,8 +319,12 @@ def _ccw_address(elem: ET.Element, warnings: list[str]) -> Address | None:
     get = elem.get
     if not (get("cssid") or get("ssid") or get("devno")):
         return None
-    return CcwAddress(_num(elem, "cssid", warnings, 0, 0xFE), _num(elem, "ssid", warnings, 0, 3),
-                      _num(elem, "devno", warnings, 0, 0xFFFF))
+    address = CcwAddress(_num(elem, "cssid", warnings, 0, 0xFE), _num(elem, "ssid", warnings, 0, 3),
+                         _num(elem, "devno", warnings, 0, 0xFFFF))
+    if not address.visible and parse_int(get("cssid")) is not None:  # an unreadable cssid is warned already
+        warnings.append(f"ccw address in css 0x{address.cssid:02x}: invisible to a Linux guest, which sees only "
+                        "the virtual css 0xfe (as css 0) without MCSS-E; use cssid='0xfe'")
+    return address
 
 
 def _pci_address(elem: ET.Element, warnings: list[str]) -> Address | None:
@@ -535,6 +545,8 @@ def _interface(elem: ET.Element, warnings: list[str]) -> Fields:
             ("host_dev", child_attr(elem, "target", "dev")),
             ("mode", src.get("mode") if src is not None and itype == "direct" else None),
             ("portgroup", src.get("portgroup") if src is not None else None),
+            # the libvirt network even where live XML reports the interface as type='bridge'
+            ("network", src.get("network") if src is not None else None),
             ("virtualport", virtualport),
             ("vlan", vlan_tags),
             ("teaming", teaming),
@@ -553,7 +565,8 @@ def _interface(elem: ET.Element, warnings: list[str]) -> Fields:
 _MDEV_REASONS = {
     "vfio-ccw": (DeviceKind.MDEV_VFIO_CCW, "vfio-ccw pass-through of a channel device cannot migrate live"),
     "vfio-ap": (DeviceKind.MDEV_VFIO_AP,
-                "vfio-ap crypto pass-through cannot migrate live (and IBM says never hotplug it)"),
+                "vfio-ap crypto pass-through cannot migrate live (detach it before, attach an mdev with the "
+                "same APQNs on the destination after)"),
 }
 
 

@@ -16,11 +16,9 @@ import os
 import re
 import secrets
 import stat
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ztui.host.files import read_mounts
 from ztui.libvirtxml.devices import (
     DeviceSpec,
     DiskSpec,
@@ -30,17 +28,14 @@ from ztui.libvirtxml.devices import (
     build_xml,
     parse_busid,
     parse_pci,
+    scsi_controller_xml,
 )
 from ztui.model import CcwAddress, DeviceKind, Guest, format_pci
-from ztui.ops.host_checks import BlockInfo, HostProbe, PciInfo
+from ztui.ops.host_checks import HostProbe
 from ztui.ops.images import image_format, new_image_format
 
 SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
 """The attach kinds, named like the `ztui attach` options."""
-
-VFIO_AP_REASON = ("IBM: vfio-ap is never hotplugged — it goes into the persistent config and takes effect "
-                  "at the guest's next start")
-
 
 class BadRequest(ValueError):
     """A request that cannot be carried out; nothing was changed. The message is one line for the user."""
@@ -173,21 +168,6 @@ def _check_new_file(path: str, size: int | None) -> tuple[str, int, str]:
     return path, size, new_image_format(path)
 
 
-def _host_busy(info: BlockInfo) -> str | None:
-    """Why the host itself uses a block device (mounted, or held by device-mapper/md), else None."""
-    for mount in read_mounts():
-        if mount.majmin == info.majmin:
-            return f"{info.path} is mounted on this host at {mount.mount_point}"
-    holders = f"/sys/class/block/{os.path.basename(info.realpath)}/holders"
-    try:
-        held = sorted(os.listdir(holders))
-    except OSError:
-        held = []
-    if held:
-        return f"{info.path} is held by {', '.join(held)} on this host (use that device instead)"
-    return None
-
-
 def _check_target(target: str, prefix: str) -> None:
     if not re.fullmatch(rf"{prefix}[a-z]{{1,3}}", target):
         raise BadRequest(f"target '{target}' does not name a {prefix}X device (e.g. {prefix}c)")
@@ -301,11 +281,12 @@ def _storage_source(req: AttachRequest, probe: HostProbe | None) -> tuple[str, s
     elif not path.startswith("/"):
         path = f"/dev/{path}"
     device, note = "disk", ""
-    info = probe.block_device(path) if probe is not None else None
-    if isinstance(info, str):
-        raise BadRequest(info)
-    if info is not None:
-        busy = _host_busy(info)
+    lookup = probe.block_device(path) if probe is not None else None
+    if lookup is not None and lookup.problem:
+        raise BadRequest(lookup.problem)
+    info = lookup.found if lookup is not None else None
+    if info is not None and probe is not None:
+        busy = probe.block_busy(info)
         if busy:
             raise BadRequest(busy)
         if kind == "lun":
@@ -329,8 +310,7 @@ def _controller_needed(facts: GuestFacts, live: bool, config: bool) -> str:
     used = {d.target for g in (facts.guest, facts.config) if g is not None for d in g.devices
             if d.kind is DeviceKind.CONTROLLER}
     index = next(i for i in range(64) if f"scsi{i}" not in used)  # named, so the proof can find it
-    elem = ET.Element("controller", type="scsi", index=str(index), model="virtio-scsi")
-    return ET.tostring(elem, encoding="unicode")
+    return scsi_controller_xml(index)
 
 
 def new_mac(taken: set[str]) -> str:
@@ -380,15 +360,13 @@ def _mdev(req: AttachRequest, facts: GuestFacts, ccw: CcwAddress | None, probe: 
     model = "vfio-ap" if type_id.startswith("vfio_ap") else "vfio-pci" if type_id.startswith(("nvidia", "i915"))\
         else "vfio-ccw"
     if model == "vfio-ap":
+        # hot-pluggable like any mdev (QEMU's vfio-ap device, libvirt); a guest takes one AP matrix only
         if ccw is not None:
             raise BadRequest("--devno does not apply to vfio-ap (an AP matrix has no ccw address)")
-        if req.live:
-            raise BadRequest(f"{VFIO_AP_REASON}: drop --live")
-        if facts.config is None:
-            raise BadRequest(f"{VFIO_AP_REASON}, and {facts.guest.name} is transient (it has no config)")
-        if live:
-            notes.append(f"{VFIO_AP_REASON}: config only")
-        live, config = False, True
+        for where, guest in (("live", facts.guest if live else None), ("config", facts.config if config else None)):
+            if guest is not None and any(d.kind is DeviceKind.MDEV_VFIO_AP for d in guest.devices):
+                raise BadRequest(f"{facts.guest.name} already has a vfio-ap device ({where}); a guest takes at "
+                                 "most one: assign more adapters and domains to that mdev instead")
     return HostdevSpec(type="mdev", source=uuid, model=model, ccw=ccw if model == "vfio-ccw" else None), live, config
 
 
@@ -398,13 +376,14 @@ def _pci(req: AttachRequest, facts: GuestFacts, probe: HostProbe | None, notes: 
     except SpecError as exc:
         raise BadRequest(str(exc)) from None
     text = format_pci(address.domain, address.bus, address.slot, address.function)
-    info = probe.pci_function(address) if probe is not None else None
-    if isinstance(info, str):
-        raise BadRequest(info)
+    lookup = probe.pci_function(address) if probe is not None else None
+    if lookup is not None and lookup.problem:
+        raise BadRequest(lookup.problem)
+    info = lookup.found if lookup is not None else None
     users = users_of_source(text, facts.others_running, (DeviceKind.HOSTDEV_PCI,))
     if users:
         raise BadRequest(f"PCI function {text} is already used by running guest {', '.join(users)}")
-    if isinstance(info, PciInfo):
+    if info is not None:
         if info.driver and info.driver not in ("vfio-pci", "pci-stub"):
             notes.append(f"{text} is bound to {info.driver} on the host: libvirt rebinds it to vfio-pci "
                          "(managed) and gives it back on detach")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ztui.facts import CcwRole, F, ccw_role
+from ztui.facts import CcwRole, F, ccw_role, is_dasd_alias
 from ztui.host.inventory import Inventory
 from ztui.host.usage import eligibility, users_of
 from ztui.model import Host, HostDevice, HostDeviceKind
@@ -36,14 +36,20 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
         return not users.get(dev.key)
 
     mounted = _mounted_majmins() if inv.same_machine or inv.local else set()
+    def busy(dev: HostDevice) -> bool:
+        """Mounted or held, itself or any of its partitions (a whole disk whose partition is in use is)."""
+        parts = [dev, *(c for c in inv.children(dev) if c.fact(F.DEVTYPE) == "partition")]
+        return any(p.fact(F.MAJMIN) in mounted or p.fact(F.HOLDERS) for p in parts)
+
     blocks = [d for d in inv.of_kind(HostDeviceKind.BLOCK) if free(d) and d.id.startswith("/dev/")
-              and d.fact(F.MAJMIN) not in mounted and not d.fact(F.HOLDERS) and not _partition_or_loop_unused(d)]
+              and not busy(d) and not _partition_or_loop_unused(d)]
     out["block"] = [Candidate(_by_path(d), f"{d.id}  {d.fact(F.SIZE) or ''} {d.fact(F.MODEL) or ''}".rstrip())
                     for d in blocks]
     out["lun"] = [c for c, d in zip(out["block"], blocks, strict=True)
                   if os.path.basename(d.id).startswith(("sd", "dm-"))] or out["block"]
     out["dasd"] = [Candidate(d.id, f"{d.id}  DASD {d.fact(F.DEVTYPE)} {d.fact(F.CUTYPE)}".rstrip())
-                   for d in inv.of_kind(HostDeviceKind.CCW) if ccw_role(d) is CcwRole.DASD and free(d)]
+                   for d in inv.of_kind(HostDeviceKind.CCW)
+                   if ccw_role(d) is CcwRole.DASD and not is_dasd_alias(d) and free(d)]
     out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact(F.MDEV_TYPE) or 'mdev'} on {d.parent}")
                    for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
     out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact(F.PRODUCT) or d.name}"

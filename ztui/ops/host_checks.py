@@ -12,28 +12,50 @@ rather than checking the wrong machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 import subprocess
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import libvirt
 
-from ztui.facts import is_local_uri
+from ztui.facts import F, is_local_uri
+from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
 from ztui.model import PciAddress, format_pci
 
 
 @dataclass(frozen=True)
 class BlockInfo:
-    """A host block device as an attach needs it: its real devnode and whether it is SCSI underneath."""
+    """A host block device as an attach needs it: its real devnode and whether it is SCSI underneath.
+
+    `partitions` are the `major:minor` of the disk's partitions: a whole disk is busy when any of them is
+    mounted or held, not only when the disk itself is."""
 
     path: str
     realpath: str
     majmin: str  # `major:minor`, as mountinfo names the device a file system is on
     scsi: bool  # a SCSI disk, or a device-mapper (multipath) device over SCSI paths: can be a LUN
+    partitions: tuple[tuple[str, str], ...] = ()  # (name, major:minor) of each partition
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Lookup(Generic[T]):
+    """The answer to "what is at this name on the host?": `found` when it is there, `problem` (one
+    sentence) when the host says it is not usable, neither when the host cannot be asked (remote)."""
+
+    found: T | None = None
+    problem: str = ""
+
+    @property
+    def unknown(self) -> bool:
+        return self.found is None and not self.problem
 
 
 @dataclass(frozen=True)
@@ -76,19 +98,17 @@ class HostProbe:
         type; None when the host has no such mdev."""
         uuid = uuid.lower()
         if self.conn is not None:
-            for name in (f"mdev_{uuid.replace('-', '_')}",):
-                try:
-                    xml = self.conn.nodeDeviceLookupByName(name).XMLDesc(0)
-                except libvirt.libvirtError:
-                    continue
-                elem = ET.fromstring(xml).find("./capability[@type='mdev']/type")
-                return elem.get("id", "") if elem is not None else ""
+            try:
+                return parse_nodedev(self.conn.nodeDeviceLookupByName(f"mdev_{uuid.replace('-', '_')}")
+                                     .XMLDesc(0)).fact(F.MDEV_TYPE)
+            except (libvirt.libvirtError, XmlError):
+                pass
             try:  # libvirt >= 7.3 names mdevs defined through mdevctl by parent as well
                 for dev in self.conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV):
-                    root = ET.fromstring(dev.XMLDesc(0))
-                    if (root.findtext("./capability[@type='mdev']/uuid") or "").lower() == uuid:
-                        elem = root.find("./capability[@type='mdev']/type")
-                        return elem.get("id", "") if elem is not None else ""
+                    with contextlib.suppress(XmlError):
+                        record = parse_nodedev(dev.XMLDesc(0))
+                        if record.id == uuid:
+                            return record.fact(F.MDEV_TYPE)
             except libvirt.libvirtError:
                 pass
         if self.local:
@@ -120,19 +140,60 @@ class HostProbe:
             return None
         return (self.sysfs / "class" / "net" / name).exists()
 
-    def block_device(self, path: str) -> BlockInfo | str | None:
-        """The block device at `path`, or why it is not one (a message); None on a remote host."""
+    def block_device(self, path: str) -> Lookup[BlockInfo]:
+        """The block device at `path`, or why it is not one; unknown on a remote host."""
         if not self.local:
-            return None
+            return Lookup()
         try:
             info = os.stat(path)
         except OSError:
-            return f"{path} does not exist on this host"
+            return Lookup(problem=f"{path} does not exist on this host")
         if not stat.S_ISBLK(info.st_mode):
-            return f"{path} is not a block device"
+            return Lookup(problem=f"{path} is not a block device")
         real = os.path.realpath(path)
         majmin = f"{os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
-        return BlockInfo(path, real, majmin, self._scsi(self.sysfs / "dev" / "block" / majmin))
+        block = self.sysfs / "dev" / "block" / majmin
+        return Lookup(BlockInfo(path, real, majmin, self._scsi(block), self.partitions(block)))
+
+    @staticmethod
+    def partitions(block: Path) -> tuple[tuple[str, str], ...]:
+        """The partitions of a whole disk: sysfs subdirectories that have a `partition` attribute."""
+        found: list[tuple[str, str]] = []
+        try:
+            entries = sorted(block.iterdir())
+        except OSError:
+            return ()
+        for entry in entries:
+            try:
+                if (entry / "partition").is_file():
+                    found.append((entry.name, (entry / "dev").read_text().strip()))
+            except OSError:
+                continue
+        return tuple(found)
+
+    def block_busy(self, info: BlockInfo) -> str | None:
+        """Why this host itself uses a block device, else None: the disk or any of its partitions is
+        mounted, or held by device-mapper/md (a whole disk whose partition is in use is in use)."""
+        from ztui.host.files import read_mounts
+
+        parts = ((os.path.basename(info.realpath), info.majmin, info.path), *(
+            (name, majmin, f"{info.path} (partition {name})") for name, majmin in info.partitions))
+        try:
+            mounts = read_mounts()
+        except OSError:
+            mounts = []
+        for _name, majmin, label in parts:
+            for mount in mounts:
+                if mount.majmin == majmin:
+                    return f"{label} is mounted on this host at {mount.mount_point}"
+        for name, _majmin, label in parts:
+            try:
+                held = sorted(os.listdir(self.sysfs / "class" / "block" / name / "holders"))
+            except OSError:
+                held = []
+            if held:
+                return f"{label} is held by {', '.join(held)} on this host (use that device instead)"
+        return None
 
     def _scsi(self, block: Path) -> bool:
         if (block / "device" / "scsi_device").exists():
@@ -143,21 +204,21 @@ class HostProbe:
             return bool(members) and all((m / "device" / "scsi_device").exists() for m in members)
         return False
 
-    def pci_function(self, address: PciAddress) -> PciInfo | str | None:
-        """The host PCI function, or a message when it does not exist; None when unknowable."""
+    def pci_function(self, address: PciAddress) -> Lookup[PciInfo]:
+        """The host PCI function, or why not (it does not exist); unknown when that cannot be told."""
         text = format_pci(address.domain, address.bus, address.slot, address.function)
         if self.local:
             base = self.sysfs / "bus" / "pci" / "devices" / text
             if not base.exists():
-                return f"PCI function {text} does not exist on this host"
+                return Lookup(problem=f"PCI function {text} does not exist on this host")
             driver = os.path.basename(os.path.realpath(base / "driver")) if (base / "driver").exists() else ""
             group_link = base / "iommu_group"
             group = int(os.path.basename(os.path.realpath(group_link))) if group_link.exists() else None
-            return PciInfo(text, driver, group)
+            return Lookup(PciInfo(text, driver, group))
         if self.conn is not None:
             name = f"pci_{text.replace(':', '_').replace('.', '_')}"
             try:
                 self.conn.nodeDeviceLookupByName(name)
             except libvirt.libvirtError:
-                return f"PCI function {text} does not exist on this host"
-        return None
+                return Lookup(problem=f"PCI function {text} does not exist on this host")
+        return Lookup()

@@ -39,7 +39,6 @@ from ztui.model import CcwAddress, Guest, GuestDevice
 from ztui.ops import steps
 from ztui.ops.attach_plan import (
     SOURCES,
-    VFIO_AP_REASON,
     AttachPlan,
     AttachRequest,
     BadRequest,
@@ -69,7 +68,6 @@ from ztui.ops.signals import SignalGuard
 
 __all__ = [
     "SOURCES",
-    "VFIO_AP_REASON",
     "AttachPlan",
     "AttachRequest",
     "BadRequest",
@@ -375,7 +373,7 @@ class DetachPlan:
     @property
     def name(self) -> str:
         """How the device is called in messages: target, alias or kind."""
-        return self.device.target or self.device.alias or self.device.kind.value
+        return self.device.display_name
 
     @property
     def where(self) -> str:

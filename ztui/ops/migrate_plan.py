@@ -40,8 +40,8 @@ class MigrationOptions:
 
 
 def name_of(device: GuestDevice) -> str:
-    """The name a user gives `--detach` and sees in reports: target, else alias, else source, else kind."""
-    return device.target or device.alias or device.source or device.kind.value
+    """The name a user gives `--detach` and sees in reports (`GuestDevice.display_name`)."""
+    return device.display_name
 
 
 def migration_uri(dest_uri: str, options: MigrationOptions | None = None) -> str:

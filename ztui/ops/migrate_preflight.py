@@ -5,47 +5,84 @@ Each finding carries its reason. A *blocker* stops the migration before the firs
 daemon: `read_host` gathers facts from a connection (read-only libvirt calls), `assess` is a pure
 function of the guest, the options and those facts.
 
-What is checked (docs/ARCHITECTURE.md §5): the guest runs; the destination is reachable; no guest of that name or
-UUID is already on it; its QEMU supports the guest's arch and machine type; each pass-through device (which
-one, why it blocks) is moved around the migration or refused; vfio-ap is never hotplugged (offline only);
-the destination has an equivalent for each device put back there (the same mdev, or the DASD's subchannel
-to define one on; the PCI function with the same zPCI uid/fid or address; the networks); disks on local
-storage need an explicit `--unsafe` or `--copy-storage`.
+What is checked (docs/ARCHITECTURE.md §5): the guest runs; it is no Secure Execution guest (those cannot
+migrate live); the destination is reachable; no guest of that name or UUID is already on it; its QEMU
+supports the guest's arch and machine type; each pass-through device (which one, why it blocks) is moved
+around the migration or refused — vfio-ap included, as the kernel's vfio-ap.rst prescribes (detach before,
+attach an mdev with the same APQNs on the target after), and at most one vfio-ap device per guest; the
+destination has an equivalent for each device put back there: the same mdev with the same APQNs
+(vfio-ap), the same DASD volume by its uid, not its device number, which is per IOCDS (vfio-ccw), the PCI
+function with the same host zPCI uid when the uid is unique, else the same address (never the guest's
+virtual uid/fid), the networks; disks on local storage need an explicit `--unsafe` or `--copy-storage`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 import libvirt
 
-from ztui.facts import F
+from ztui.facts import ApMatrix, F, is_local_uri, mdev_ap_matrix, mdev_control_domains
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
-from ztui.model import DeviceKind, Guest, GuestDevice, GuestState, HostDevice, HostDeviceKind, PciAddress
+from ztui.model import (
+    DeviceCategory,
+    DeviceKind,
+    Guest,
+    GuestDevice,
+    GuestState,
+    HostDevice,
+    HostDeviceKind,
+)
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
 
-BLOCKER = "blocker"
-NOTE = "note"
+
+class Severity(StrEnum):
+    """A blocker stops the migration before the first device is touched; a note only informs."""
+
+    BLOCKER = "blocker"
+    NOTE = "note"
+
+
+BLOCKER = Severity.BLOCKER
+NOTE = Severity.NOTE
+
+
+class Code(StrEnum):
+    """The stable key of a finding, for scripts (`--json`)."""
+
+    NOT_RUNNING = "not-running"
+    UNREACHABLE = "unreachable"
+    CLASH = "clash"
+    MACHINE = "machine"
+    PASSTHROUGH = "passthrough"
+    VFIO_AP = "vfio-ap"
+    DETACH = "detach"
+    VIRTIOFS = "virtiofs"
+    LOCAL_DISK = "local-disk"
+    EQUIVALENT = "equivalent"
+    NETWORK = "network"
+    SECURE_EXECUTION = "secure-execution"
 
 
 @dataclass(frozen=True)
 class Finding:
     """One preflight result: a `blocker` stops the migration, a `note` only informs."""
 
-    severity: str
+    severity: Severity
     text: str
-    code: str = ""  # stable key for scripts: passthrough, vfio-ap, local-disk, equivalent, clash, …
+    code: Code | None = None
     device: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"severity": self.severity, "code": self.code, "device": self.device, "text": self.text}
+        return {"severity": self.severity.value, "code": self.code.value if self.code else "",
+                "device": self.device, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -125,14 +162,11 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
 # --- judging (pure) ---------------------------------------------------------------------------------------
 
 def _network_of(device: GuestDevice) -> str:
-    """The virtual network an interface is plugged into ('' when none): live XML may say type='bridge'."""
-    if not device.kind.value.startswith("net-"):
+    """The virtual network an interface is plugged into ('' when none): live XML may say type='bridge',
+    so the parser's `network` detail is asked, not the kind."""
+    if device.kind.category is not DeviceCategory.NETWORK:
         return ""
-    with contextlib.suppress(ET.ParseError):
-        src = ET.fromstring(device.xml).find("source")
-        if src is not None:
-            return src.get("network", "")
-    return ""
+    return device.detail("network")
 
 
 def _local_disk(device: GuestDevice) -> bool:
@@ -152,11 +186,11 @@ def _clash(dest: HostFacts, guest: Guest) -> list[Finding]:
         if uuid != guest.uuid and name != guest.name:
             continue
         if active:
-            return [Finding(BLOCKER, f"a guest {name} (UUID {uuid}) already runs on the destination", "clash")]
+            return [Finding(BLOCKER, f"a guest {name} (UUID {uuid}) already runs on the destination", Code.CLASH)]
         if uuid != guest.uuid:
             return [Finding(BLOCKER, f"the destination defines another guest named {name} (UUID {uuid})",
-                            "clash")]
-        return [Finding(NOTE, f"the destination keeps an inactive definition of {name}; it is updated", "clash")]
+                            Code.CLASH)]
+        return [Finding(NOTE, f"the destination keeps an inactive definition of {name}; it is updated", Code.CLASH)]
     return []
 
 
@@ -166,73 +200,132 @@ def _by_kind(facts: HostFacts | None, kind: HostDeviceKind) -> list[HostDevice]:
     return [d for d in facts.devices if d.kind is kind]
 
 
+def _carried(facts: HostFacts | None, css: HostDevice) -> str:
+    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR)
+    return "" if busid == "none" else busid
+
+
 def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
-    """vfio-ccw: the same mdev UUID on the destination; else say whether the DASD behind it is reachable
-    there (a subchannel carrying the same bus-ID, offering vfio_ccw-io) so an mdev can be defined on it."""
+    """vfio-ccw: the same mdev UUID on the destination; else whether the DASD behind it is reachable there,
+    found by the volume's `uid` (device numbers are per IOCDS: the same number on another machine may be
+    another volume), by its bus-ID only when no uid is known, so an mdev can be defined on its subchannel."""
     name, uuid = name_of(device), device.source.lower()
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     mdevs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
     if uuid in mdevs:
         return Finding(NOTE, f"{name}: the destination has mdev {uuid} (on {mdevs[uuid].parent or '?'})",
-                       "equivalent", name)
-    parent = next((d.parent for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), "")
-    css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if d.name == parent), None)
-    busid = css.fact(F.CHANNEL_DEV_ADDR) if css is not None else ""
+                       Code.EQUIVALENT, name)
+    mdev = next((d for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
+    parent = mdev.parent if mdev is not None else ""
+    css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if parent in (d.name, d.id, d.fact(F.UDEV_NAME))),
+               None)
+    busid = _carried(src, css) if css is not None else ""
     if not busid:
         return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} to attach after the migration",
-                       "equivalent", name)
-    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if d.fact(F.CHANNEL_DEV_ADDR) == busid]
+                       Code.EQUIVALENT, name)
+    src_dasd = next((d for d in _by_kind(src, HostDeviceKind.CCW) if d.id == busid), None)
+    uid = src_dasd.fact(F.UID) if src_dasd is not None else ""
+    dest_uids = {d.fact(F.UID): d.id for d in _by_kind(dest, HostDeviceKind.CCW) if d.fact(F.UID)}
+    if uid and dest_uids:
+        if uid not in dest_uids:
+            return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {uid} (behind mdev {uuid})",
+                           Code.EQUIVALENT, name)
+        there_busid, how_found = dest_uids[uid], f"volume {uid}"
+    else:
+        there_busid, how_found = busid, f"device number {busid} (the volume's uid could not be compared)"
+    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if _carried(dest, d) == there_busid]
     if not there:
-        return Finding(BLOCKER, f"{name}: DASD {busid} (behind mdev {uuid}) is not reachable from the destination",
-                       "equivalent", name)
+        return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
+                                "destination", Code.EQUIVALENT, name)
     offer = [t for t in there[0].mdev_types if t.id == "vfio_ccw-io"]
     how = (f"{there[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
-           else f"bind {there[0].id} to vfio_ccw first")
-    return Finding(BLOCKER, f"{name}: the destination reaches DASD {busid} on subchannel {there[0].id} but has "
-                            f"no mdev {uuid}: define and start it there (virsh nodedev-define; {how})",
-                   "equivalent", name)
+           else f"set DASD {there_busid} offline and bind {there[0].id} to vfio_ccw first")
+    return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
+                            f"{there[0].id} but has no mdev {uuid}: define and start it there (virsh "
+                            f"nodedev-define; {how})", Code.EQUIVALENT, name)
 
 
-def _pci_equivalent(device: GuestDevice, dest: HostFacts) -> Finding:
-    """A PCI function: on Z the same zPCI uid/fid (when the node devices carry them), else the same address."""
+def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
+    """A PCI function: on Z the function with the same *host* zPCI uid, when the source's function has one
+    and the machine guarantees it unique (`uid_is_unique` 1); else the same address. The guest's own
+    `<zpci uid fid>` is virtual and says nothing about the host's functions."""
     name = name_of(device)
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; PCI {device.source} is not "
-                             "checked", "equivalent", name)
+                             "checked", Code.EQUIVALENT, name)
     pcis = _by_kind(dest, HostDeviceKind.PCI)
-    zpci = device.address.zpci if isinstance(device.address, PciAddress) else None
-    if zpci is not None and zpci.uid is not None and any(d.fact(F.UID) for d in pcis):
-        uid = f"0x{zpci.uid:04x}"
-        match = [d for d in pcis if d.fact(F.UID) == uid
-                 and (zpci.fid is None or d.fact(F.FID) in ("", f"0x{zpci.fid:08x}"))]
+    mine = next((d for d in _by_kind(src, HostDeviceKind.PCI) if d.id == device.source), None)
+    uid = mine.fact(F.UID) if mine is not None and mine.fact(F.UID_IS_UNIQUE) == "1" else ""
+    if uid:
+        match = [d for d in pcis if d.fact(F.UID) == uid and d.fact(F.UID_IS_UNIQUE) == "1"]
         if match:
-            return Finding(NOTE, f"{name}: the destination has the PCI function with uid {uid} ({match[0].id})",
-                           "equivalent", name)
-        return Finding(BLOCKER, f"{name}: the destination has no PCI function with zPCI uid {uid}", "equivalent",
-                       name)
+            return Finding(NOTE, f"{name}: the destination has the PCI function with host uid {uid} "
+                                 f"({match[0].id})", Code.EQUIVALENT, name)
+        if any(d.fact(F.UID) for d in pcis):
+            return Finding(BLOCKER, f"{name}: the destination has no PCI function with host zPCI uid {uid}",
+                           Code.EQUIVALENT, name)
     if any(d.id == device.source for d in pcis):
-        return Finding(NOTE, f"{name}: the destination has PCI function {device.source}", "equivalent", name)
-    return Finding(BLOCKER, f"{name}: the destination has no PCI function {device.source}", "equivalent", name)
+        return Finding(NOTE, f"{name}: the destination has PCI function {device.source}", Code.EQUIVALENT, name)
+    return Finding(BLOCKER, f"{name}: the destination has no PCI function {device.source}", Code.EQUIVALENT, name)
+
+
+def _ap_text(matrix: ApMatrix, control: frozenset[int]) -> str:
+    adapters = ",".join(f"0x{a:02x}" for a in sorted(matrix.adapters)) or "none"
+    domains = ",".join(f"0x{d:04x}" for d in sorted(matrix.domains)) or "none"
+    text = f"adapters {adapters} x domains {domains}"
+    return text + (f", control domains {','.join(f'0x{d:04x}' for d in sorted(control))}" if control else "")
+
+
+def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
+    """vfio-ap: the destination's mdev of the same UUID must carry the same APQNs (adapters x domains) and
+    control domains, so the guest finds the same crypto domains after the migration (vfio-ap.rst)."""
+    name, uuid = name_of(device), device.source.lower()
+    if dest.devices is None:
+        return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
+                       Code.EQUIVALENT, name)
+    mine = next((d for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
+    theirs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
+    if mine is None:
+        if uuid in theirs:
+            return Finding(NOTE, f"{name}: the destination has mdev {uuid} (its APQNs could not be compared)",
+                           Code.EQUIVALENT, name)
+        return Finding(BLOCKER, f"{name}: the destination has no vfio-ap mdev {uuid}", Code.EQUIVALENT, name)
+    wanted, control = mdev_ap_matrix(mine), mdev_control_domains(mine)
+    same = [d for d in theirs.values() if mdev_ap_matrix(d) == wanted and mdev_control_domains(d) == control]
+    there = theirs.get(uuid)
+    if there is not None and there in same:
+        return Finding(NOTE, f"{name}: the destination has mdev {uuid} with the same APQNs "
+                             f"({_ap_text(wanted, control)})", Code.EQUIVALENT, name)
+    if there is not None:
+        return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} carries "
+                                f"{_ap_text(mdev_ap_matrix(there), mdev_control_domains(there))}, not "
+                                f"{_ap_text(wanted, control)}: the guest would get other crypto domains",
+                       Code.EQUIVALENT, name)
+    hint = f" (mdev {same[0].id} there has them: define {uuid} the same way)" if same else ""
+    return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} with {_ap_text(wanted, control)}"
+                            f"{hint}", Code.EQUIVALENT, name)
 
 
 def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding | None:
     """Whether the destination can take this device back after the migration (None: nothing to check)."""
     name = name_of(device)
+    if device.kind is DeviceKind.MDEV_VFIO_AP:
+        return _vfio_ap_equivalent(device, src, dest)
     if device.kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_OTHER):
         return _mdev_equivalent(device, src, dest)
     if device.kind in (DeviceKind.HOSTDEV_PCI, DeviceKind.NET_HOSTDEV):
-        return _pci_equivalent(device, dest)
+        return _pci_equivalent(device, src, dest)
     if device.kind in (DeviceKind.HOSTDEV_SCSI, DeviceKind.HOSTDEV_SCSI_HOST):
         return Finding(NOTE, f"{name}: ztui cannot see whether the destination reaches {device.source}; "
-                             "if not, the device is reported for manual action", "equivalent", name)
+                             "if not, the device is reported for manual action", Code.EQUIVALENT, name)
     network = _network_of(device)
     if network and dest.networks is not None and network not in dest.networks:
-        return Finding(BLOCKER, f"{name}: the destination has no active network {network}", "equivalent", name)
+        return Finding(BLOCKER, f"{name}: the destination has no active network {network}", Code.EQUIVALENT, name)
     if _local_disk(device):
         return Finding(NOTE, f"{name}: {device.source} must exist at the same path on the destination",
-                       "equivalent", name)
+                       Code.EQUIVALENT, name)
     return None
 
 
@@ -240,17 +333,13 @@ def _passthrough(guest: Guest, options: MigrationOptions, to_move: list[GuestDev
     out = []
     for device in guest.devices:
         name = name_of(device)
-        if device.kind is DeviceKind.MDEV_VFIO_AP:
-            out.append(Finding(BLOCKER, f"{name} (vfio-ap crypto): {device.blocker_reason}; it cannot be hot-"
-                                        "unplugged: shut the guest down and migrate it offline, or remove the "
-                                        "adapter from its persistent config and restart it first", "vfio-ap", name))
-        elif device.migration_blocker and options.passthrough == "refuse":
+        if device.migration_blocker and options.passthrough == "refuse":
             out.append(Finding(BLOCKER, f"{name} ({device.kind.value} {device.source}) blocks live migration: "
-                                        f"{device.blocker_reason} (--passthrough refuse)", "passthrough", name))
+                                        f"{device.blocker_reason} (--passthrough refuse)", Code.PASSTHROUGH, name))
         elif device.migration_blocker:
             out.append(Finding(NOTE, f"{name} ({device.kind.value} {device.source}) blocks live migration: "
                                      f"{device.blocker_reason}; it is detached before and attached on the "
-                                     "destination after", "passthrough", name))
+                                     "destination after", Code.PASSTHROUGH, name))
             to_move.append(device)
     return out
 
@@ -261,13 +350,11 @@ def _extra(guest: Guest, names: Iterable[str], to_move: list[GuestDevice]) -> li
         try:
             device = find_for_detach(guest, wanted)
         except BadRequest as exc:
-            out.append(Finding(BLOCKER, str(exc), "detach", wanted))
+            out.append(Finding(BLOCKER, str(exc), Code.DETACH, wanted))
             continue
-        if device.kind is DeviceKind.MDEV_VFIO_AP:
-            continue  # already a blocker: never hotplugged
         if not any(device is d for d in to_move):
             to_move.append(device)
-            out.append(Finding(NOTE, f"{name_of(device)} is moved around the migration (--detach)", "detach",
+            out.append(Finding(NOTE, f"{name_of(device)} is moved around the migration (--detach)", Code.DETACH,
                                name_of(device)))
     return out
 
@@ -278,13 +365,21 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     to_move: list[GuestDevice] = []
     if guest.state is None or not guest.state.is_active:
         findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest",
-                                "not-running"))
+                                Code.NOT_RUNNING))
     if not dest.reachable:
-        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", "unreachable"))
+        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
     findings.extend(_clash(dest, guest))
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
-                                         f"{dest.machine_error}", "machine"))
+                                         f"{dest.machine_error}", Code.MACHINE))
+    if guest.secure_execution:
+        findings.append(Finding(BLOCKER, f"{guest.name} is an IBM Secure Execution guest (launchSecurity "
+                                         "s390-pv): its memory is protected from the host, so it cannot migrate "
+                                         "live; shut it down and start it on the destination", Code.SECURE_EXECUTION))
+    vfio_ap = [d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_AP]
+    if len(vfio_ap) > 1:
+        findings.append(Finding(BLOCKER, f"{guest.name} has {len(vfio_ap)} vfio-ap devices; a guest takes at "
+                                         "most one (one AP matrix per guest)", Code.VFIO_AP))
     findings.extend(_passthrough(guest, options, to_move))
     findings.extend(_extra(guest, options.extra_detach, to_move))
     moved = {id(d) for d in to_move}
@@ -292,16 +387,16 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
         if _virtiofs(device) and id(device) not in moved:
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
-                                             f"{name_of(device)}", "virtiofs", name_of(device)))
+                                             f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
     local = [d for d in guest.devices if _local_disk(d) and id(d) not in moved]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
                                          "are shared with the destination, or --copy-storage to copy them",
-                                "local-disk"))
+                                Code.LOCAL_DISK))
     elif local and options.unsafe:
         findings.append(Finding(NOTE, "--unsafe: the destination must see the same images at the same paths ("
-                                      + ", ".join(d.source for d in local) + ")", "local-disk"))
+                                      + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
     if dest.reachable:
         for device in guest.devices:
             if id(device) in moved:
@@ -310,7 +405,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                     findings.append(found)
             elif (network := _network_of(device)) and dest.networks is not None and network not in dest.networks:
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
-                                                 f"{network}", "network", name_of(device)))
+                                                 f"{network}", Code.NETWORK, name_of(device)))
     return Preflight(tuple(findings), tuple(to_move))
 
 
@@ -329,8 +424,20 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     devices = needs_devices(guest)
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=devices)
-    src_facts = HostFacts(src_uri, devices=_node_devices(src)) if devices else None
+    src_facts = HostFacts(src_uri, devices=_source_devices(src, src_uri)) if devices else None
     return assess(guest, options, dest_facts, src_facts)
+
+
+def _source_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
+    """The source's node devices, with udev's facts folded in when the source is this machine: only udev
+    knows a DASD's uid or a zPCI function's host uid, which identify the devices on the destination."""
+    found = _node_devices(conn)
+    if not is_local_uri(uri):
+        return found
+    from ztui.host.inventory import merge_devices
+    from ztui.host.scan import local_udev_devices
+
+    return merge_devices(local_udev_devices(), found or ())
 
 
 def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:

@@ -20,7 +20,17 @@ from ztui.ops.migrate_plan import (
     virsh_device,
     virsh_migrate,
 )
-from ztui.ops.migrate_preflight import Finding, HostFacts, Preflight, assess, preflight, preflight_json, read_host
+from ztui.ops.migrate_preflight import (
+    Code,
+    Finding,
+    HostFacts,
+    Preflight,
+    Severity,
+    assess,
+    preflight,
+    preflight_json,
+    read_host,
+)
 from ztui.ops.migrate_report import (
     PROGRESS_KEYS,
     DeviceFate,
@@ -34,8 +44,34 @@ from ztui.ops.migrate_report import (
 from ztui.ops.migrate_run import MigrationControl, run_migration, start_postcopy, state_on
 
 __all__ = [
-    "PROGRESS_KEYS", "DeviceFate", "Fate", "Finding", "HostFacts", "MigrationControl", "MigrationOptions",
-    "MigrationReport", "PlanStep", "Preflight", "StepResult", "assess", "migrate_flags", "migrate_params",
-    "migration_uri", "name_of", "percent", "plan_steps", "preflight", "preflight_json", "progress_of",
-    "progress_text", "read_host", "run_migration", "start_postcopy", "state_on", "virsh_device", "virsh_migrate",
+    "PROGRESS_KEYS",
+    "Code",
+    "DeviceFate",
+    "Fate",
+    "Finding",
+    "HostFacts",
+    "MigrationControl",
+    "MigrationOptions",
+    "MigrationReport",
+    "PlanStep",
+    "Preflight",
+    "Severity",
+    "StepResult",
+    "assess",
+    "migrate_flags",
+    "migrate_params",
+    "migration_uri",
+    "name_of",
+    "percent",
+    "plan_steps",
+    "preflight",
+    "preflight_json",
+    "progress_of",
+    "progress_text",
+    "read_host",
+    "run_migration",
+    "start_postcopy",
+    "state_on",
+    "virsh_device",
+    "virsh_migrate",
 ]

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ztui.facts import CcwRole, F, ccw_role
+from ztui.facts import (
+    CcwRole,
+    ChpState,
+    F,
+    ap_queue_state,
+    ccw_role,
+    is_dasd_alias,
+    mdev_control_domains,
+    subchannel_paths,
+)
 from ztui.host.inventory import Inventory
 from ztui.host.usage import eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
@@ -47,29 +56,58 @@ def summary(dev: HostDevice) -> str:
     if kind is HostDeviceKind.CCW:
         parts += [f(F.DEVTYPE), f"CU {f(F.CUTYPE)}" if f(F.CUTYPE) else "",
                   {"1": "online", "0": "offline"}.get(f(F.ONLINE), "")]
+        if ccw_role(dev) is CcwRole.DASD:
+            uid = f(F.UID)
+            parts += [f"status {f(F.STATUS)}" if f(F.STATUS) and f(F.STATUS) != "online" else "",
+                      ("HyperPAV alias" if uid.endswith(".xx") else f"PAV alias of {uid}") if is_dasd_alias(dev)
+                      else f"uid {uid}" if uid else "",
+                      "read-only" if f(F.READONLY) == "1" else "", "raw-track" if f(F.RAW_TRACK_ACCESS) == "1" else "",
+                      "ESE" if f(F.ESE) == "1" else ""]
     elif kind is HostDeviceKind.CCWGROUP:
         parts += [f(F.CARD_KIND) or f(F.CARD_TYPE), f(F.IF_NAME), f"CHPID {f(F.CHPID)}" if f(F.CHPID) else "",
-                  f(F.STATE)]
+                  f(F.STATE), {"1": "layer 2", "0": "layer 3"}.get(f(F.LAYER2), ""),
+                  f"bridge role {f(F.BRIDGE_ROLE)}" if f(F.BRIDGE_ROLE) not in ("", "none") else ""]
     elif kind is HostDeviceKind.CSS:
-        parts += [f"carries {f(F.DEV_BUSID) or f(F.CHANNEL_DEV_ADDR)}" if f(F.DEV_BUSID) or f(F.CHANNEL_DEV_ADDR)
-                  else "", f"override {f(F.DRIVER_OVERRIDE)}" if f(F.DRIVER_OVERRIDE) else ""]
+        carried = f(F.DEV_BUSID) or f(F.CHANNEL_DEV_ADDR)
+        paths = subchannel_paths(dev)
+        parts += [f"carries {carried}" if carried and carried != "none" else "",
+                  f"CHPIDs {' '.join(_chp_word(c) for c in paths)}" if paths else "",
+                  f"override {f(F.DRIVER_OVERRIDE)}" if f(F.DRIVER_OVERRIDE) else ""]
     elif kind is HostDeviceKind.MDEV:
-        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", f(F.AP_QUEUES)]
+        control = sorted(mdev_control_domains(dev))
+        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", f(F.AP_QUEUES),
+                  f"control domains {','.join(f'0x{d:04x}' for d in control)}" if control else ""]
+    elif kind is HostDeviceKind.AP_QUEUE:
+        parts += [ap_queue_state(dev)]
+    elif kind is HostDeviceKind.SYSTEM and f(F.PROT_VIRT):
+        parts += [f"Secure Execution host (prot_virt) {'on' if f(F.PROT_VIRT) == '1' else 'off'}"]
+    elif kind is HostDeviceKind.SCSI_HOST and (f(F.PORT_TYPE) or f(F.PORT_NAME)):
+        parts += [f(F.PORT_TYPE), f"port {f(F.PORT_NAME)}" if f(F.PORT_NAME) else "", f(F.PORT_STATE)]
     elif kind is HostDeviceKind.PCI:
         parts += [f"uid {f(F.UID)}" if f(F.UID) else "", f"fid {f(F.FUNCTION_ID) or f(F.FID)}"
                   if f(F.FUNCTION_ID) or f(F.FID) else "", f(F.VENDOR_ID) or f(F.VENDOR),
                   f(F.PRODUCT_ID) or f(F.DEVICE)]
     elif kind is HostDeviceKind.SCSI:
-        parts += [f(F.VENDOR), f(F.MODEL), f"{f(F.HBA_ID)} {f(F.WWPN)} {f(F.FCP_LUN)}".strip()]
+        parts += [f(F.VENDOR), f(F.MODEL), f"{f(F.HBA_ID)} {f(F.WWPN)} {f(F.FCP_LUN)}".strip(),
+                  f(F.STATE) if f(F.STATE) not in ("", "running") else "",
+                  "access denied" if f(F.ZFCP_ACCESS_DENIED) == "1" else "",
+                  "failed" if f(F.ZFCP_FAILED) == "1" else ""]
     elif kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
         parts += [dev.name, f(F.DM_NAME), f(F.DEVTYPE)]
     elif kind is HostDeviceKind.NET:
         parts += [f(F.ADDRESS), "bridge" if f(F.BRIDGE) == "yes" else "", f(F.OPERSTATE) or f(F.LINK_STATE)]
     elif kind is HostDeviceKind.AP_CARD:
-        parts += [f(F.AP_TYPE), {"1": "online", "0": "offline"}.get(f(F.ONLINE), "")]
+        parts += [f(F.AP_TYPE), f(F.AP_MODE), ap_queue_state(dev)]
     if dev.driver:
         parts.append(f"driver {dev.driver}")
     return " ".join(p for p in parts if p)
+
+
+def _chp_word(chp: ChpState) -> str:
+    """`05`, or `05(offline)` for a path that carries no I/O, as compact as lscss's CHPID column."""
+    why = ("not operational" if not chp.operational else "offline" if chp.online is False
+           else chp.configure if chp.configure and chp.configure != "configured" else "")
+    return f"{chp.chpid}({why})" if why else chp.chpid
 
 
 def use_json(use: DeviceUse) -> dict[str, Any]:

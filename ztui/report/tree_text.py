@@ -44,8 +44,8 @@ def format_memory(kib: int) -> str:
 
 
 def device_label(device: GuestDevice) -> str:
-    """The name a device is known by: its target, else its alias, else its kind."""
-    return device.target or device.alias or device.kind.value
+    """The name a device is known by (`GuestDevice.display_name`)."""
+    return device.display_name
 
 
 def device_note(device: GuestDevice) -> str:

@@ -177,18 +177,18 @@ class ZtuiApp(App[int]):
     @work(thread=True, group="migrate")
     def run_preflight(self, job: MigrationJob) -> None:
         from ztui.libvirt.connection import ConnectError
-        from ztui.ops.migration import Finding, Preflight, preflight
+        from ztui.ops.migration import Finding, Preflight, Severity, preflight
 
         try:
             dest, own = self._dest_connection(job.dest_uri)
         except ConnectError as exc:
-            job.preflight = Preflight((Finding("blocker", str(exc)),), ())
+            job.preflight = Preflight((Finding(Severity.BLOCKER, str(exc)),), ())
         else:
             src = self.sessions[job.uri].connection
             try:
                 job.preflight = preflight(src, src.lookupByName(job.guest), dest, job.options)  # type: ignore[union-attr]
             except Exception as exc:  # libvirt went away mid-check: a blocker, nothing changed
-                job.preflight = Preflight((Finding("blocker", f"preflight failed: {exc}"),), ())
+                job.preflight = Preflight((Finding(Severity.BLOCKER, f"preflight failed: {exc}"),), ())
             finally:
                 if own:
                     dest.close()  # type: ignore[attr-defined]

@@ -41,7 +41,7 @@ KINDS = [
     ("libvirt network", "net"),
     ("bridge (Linux or Open vSwitch)", "bridge"),
     ("macvtap on an interface (OSA, HiperSockets)", "macvtap"),
-    ("mdev: vfio-ccw (live) or vfio-ap (config)", "mdev"),
+    ("mdev: vfio-ccw or vfio-ap", "mdev"),
     ("PCI / zPCI function (managed VFIO)", "pci"),
 ]
 

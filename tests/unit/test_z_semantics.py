@@ -1,0 +1,249 @@
+"""IBM Z semantics as the kernel, QEMU and s390-tools define them, on fixtures written for each rule
+(tests/fixtures/z). The same rules on a whole simulated host: tests/host/test_z_semantics.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ztui.facts import (
+    ApMatrix,
+    ap_card_mode,
+    ap_queue_state,
+    dasd_problem,
+    is_dasd_alias,
+    kernel_number,
+    mdev_ap_matrix,
+    mdev_control_domains,
+    parse_ap_matrix,
+    subchannel_paths,
+)
+from ztui.host.inventory import build_inventory
+from ztui.host.resolve import resolve_host
+from ztui.host.usage import eligibility
+from ztui.libvirtxml.domain import parse_domain
+from ztui.libvirtxml.nodedev import parse_nodedev_text
+from ztui.model import (
+    CcwAddress,
+    DeviceKind,
+    Fact,
+    GuestState,
+    Host,
+    HostDevice,
+    HostDeviceKind,
+    MdevType,
+    PciAddress,
+)
+from ztui.ops.migrate_plan import MigrationOptions, plan_steps
+from ztui.ops.migrate_preflight import HostFacts, assess
+
+Z = Path(__file__).resolve().parents[1] / "fixtures" / "z"
+DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
+
+
+def facts(*pairs: tuple[str, str]) -> tuple[Fact, ...]:
+    return tuple(Fact(k, v, "udev") for k, v in pairs)
+
+
+def running(name: str):  # type: ignore[no-untyped-def]
+    return replace(parse_domain((Z / name).read_text()), state=GuestState.RUNNING)
+
+
+# --- 1. vfio-ap is hot-pluggable and moves with its guest ------------------------------------------------
+
+
+def test_vfio_ap_is_moved_around_the_migration_like_every_passthrough_device() -> None:
+    guest = running("guest-z-passthrough.xml")
+    check = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=None))
+    assert DeviceKind.MDEV_VFIO_AP in {d.kind for d in check.to_move}
+    steps = plan_steps(guest.name, "qemu:///system", DEST.uri, MigrationOptions(), check.to_move)
+    ap = next(d.display_name for d in check.to_move if d.kind is DeviceKind.MDEV_VFIO_AP)
+    assert [s.action for s in steps if s.device == ap] == ["detach", "attach"]
+
+
+def test_vfio_ap_destination_equivalent_is_found_by_apqns_and_control_domains() -> None:
+    guest = running("guest-z-passthrough.xml")
+    mine, decimal, other_uuid = parse_nodedev_text((Z / "nodedev-vfio-ap-mdevs.xml").read_text())
+    assert mdev_ap_matrix(mine) == mdev_ap_matrix(decimal) == mdev_ap_matrix(other_uuid)  # 0x0a = 10 = 0xa
+    assert mdev_ap_matrix(mine).queue_ids() == ["0x0a.0x0005", "0x0a.0x0006"]
+    assert mdev_control_domains(mine) == frozenset({5})
+    src = HostFacts("a", devices=(mine,))
+    same = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(decimal,)), src)
+    finding = next(f for f in same.findings if "APQNs" in f.text)
+    assert finding.severity == "note"
+    moved = replace(decimal, facts=(*(f for f in decimal.facts if f.key != "attr.assign_domain"),
+                                    Fact("attr.assign_domain", "7", "libvirt")))
+    differ = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(moved,)), src)
+    assert any("other crypto domains" in f.text for f in differ.blockers)
+    missing = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(other_uuid,)), src)
+    assert any(other_uuid.id in f.text and "define" in f.text for f in missing.blockers)
+
+
+def test_a_guest_takes_one_vfio_ap_device() -> None:
+    guest = running("guest-z-passthrough.xml")
+    ap = next(d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_AP)
+    two = replace(guest, devices=(*guest.devices, replace(ap, source="1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b")))
+    assert any(f.code == "vfio-ap" for f in assess(two, MigrationOptions(unsafe=True), DEST).blockers)
+
+
+# --- 2. AP matrix as the kernel shows it -----------------------------------------------------------------
+
+
+def test_matrix_lines_adapter_only_and_domain_only() -> None:
+    assert parse_ap_matrix("07.0038\n07.0039") == ApMatrix(frozenset({7}), frozenset({0x38, 0x39}),
+                                                          frozenset({(7, 0x38), (7, 0x39)}))
+    assert parse_ap_matrix("0c.\n0d.") == ApMatrix(frozenset({12, 13}), frozenset(), frozenset())
+    assert parse_ap_matrix(".0038") == ApMatrix(frozenset(), frozenset({0x38}), frozenset())
+
+
+@pytest.mark.parametrize(("text", "value"), [("0x1f", 31), ("31", 31), ("017", 15), ("0", 0), ("x", None),
+                                             ("", None)])
+def test_attribute_values_are_read_as_the_kernel_reads_them(text: str, value: int | None) -> None:
+    assert kernel_number(text) == value
+
+
+def test_card_mode_and_queue_state() -> None:
+    assert ap_card_mode("0x92000000") == "CCA"  # CEX7C in the default mode
+    assert ap_card_mode("0x84000000") == "EP11"
+    assert ap_card_mode("0x88000000") == "Accelerator"
+    queue = HostDevice(HostDeviceKind.AP_QUEUE, "07.0038", "0x07.0x0038", facts=facts(("online", "1")))
+    assert ap_queue_state(queue) == "online"
+    assert ap_queue_state(replace(queue, facts=facts(("online", "1"), ("config", "0")))) == "deconfig"
+    assert ap_queue_state(replace(queue, facts=facts(("chkstop", "1"), ("online", "1")))) == "checkstop"
+
+
+# --- 3. css and bus-IDs ----------------------------------------------------------------------------------
+
+
+def test_a_ccw_address_outside_the_virtual_css_is_warned_and_never_a_visible_bus_id() -> None:
+    guest = parse_domain((Z / "guest-secure-execution.xml").read_text())
+    visible, hidden = guest.devices
+    assert visible.busid == "0.0.0000" and not visible.warnings
+    assert hidden.busid == "0x01.0.0000" != visible.busid
+    assert "invisible to a Linux guest" in hidden.warnings[0]
+    assert CcwAddress(0xFE, 0, 1).visible and not CcwAddress(0, 0, 1).visible
+
+
+# --- 4. CHPIDs from the path masks -----------------------------------------------------------------------
+
+
+def test_chpids_come_from_the_pim_and_chpid_00_is_valid() -> None:
+    css = HostDevice(HostDeviceKind.CSS, "0.0.0100", "0.0.0100", facts=facts(
+        ("chpids", "00 05 40 00 00 00 00 00"), ("pimpampom", "e0e0a0"), ("chp_states", "00:1:1:25 05:0:1:25")))
+    paths = subchannel_paths(css)
+    assert [p.chpid for p in paths] == ["00", "05", "40"]
+    assert [p.operational for p in paths] == [True, False, True]
+    assert paths[1].problem == "CHPID 05 not operational (POM)"
+    assert (paths[0].online, paths[0].configure, paths[0].type) == (True, "configured", "25")
+
+
+# --- 5. DASD facts ---------------------------------------------------------------------------------------
+
+
+def test_dasd_status_and_alias() -> None:
+    dasd = HostDevice(HostDeviceKind.CCW, "0.0.5d00", "0.0.5d00", driver="dasd-eckd",
+                      facts=facts(("online", "1"), ("status", "unformatted")))
+    assert "unformatted" in dasd_problem(dasd)
+    assert dasd_problem(replace(dasd, facts=facts(("online", "1"), ("status", "online")))) == ""
+    assert "offline" in dasd_problem(replace(dasd, facts=facts(("online", "0"))))
+    assert is_dasd_alias(replace(dasd, facts=facts(("alias", "1"))))
+
+
+# --- 6. vfio-ccw eligibility and its destination equivalent ----------------------------------------------
+
+
+def _inventory(*devices: HostDevice):  # type: ignore[no-untyped-def]
+    return build_inventory(devices, local=True)
+
+
+def test_qdio_subchannels_are_not_offered_to_vfio_ccw() -> None:
+    css = HostDevice(HostDeviceKind.CSS, "0.0.0103", "0.0.0103", driver="io_subchannel",
+                     sysfs_path="/sys/devices/css0/0.0.0103", facts=facts(("type", "0"), ("dev_busid", "0.0.1900")))
+    fcp = HostDevice(HostDeviceKind.CCW, "0.0.1900", "0.0.1900", driver="zfcp",
+                     sysfs_path="/sys/devices/css0/0.0.0103/0.0.1900", facts=facts(("cutype", "1731/03")))
+    elig = eligibility(css, _inventory(css, fcp))
+    assert elig is not None and not elig.ready
+    assert "FCP channel" in elig.missing[0] and not any("driverctl" in m for m in elig.missing)
+    dasd = replace(fcp, driver="dasd-eckd", facts=facts(("cutype", "3990/e9"), ("online", "1")))
+    css_dasd = replace(css, facts=facts(("type", "0"), ("dev_busid", "0.0.1900")))
+    (step,) = eligibility(css_dasd, _inventory(css_dasd, dasd)).missing  # type: ignore[union-attr]
+    assert step.index("chccwdev -d 0.0.1900") < step.index("driverctl")  # offline first
+
+
+def test_vfio_ccw_equivalent_is_the_same_volume_by_uid_not_the_device_number() -> None:
+    guest = running("guest-z-passthrough.xml")
+    uuid = next(d.source for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_CCW)
+    src = HostFacts("a", devices=(
+        HostDevice(HostDeviceKind.MDEV, "mdev_x", uuid, parent="css_0_0_0023"),
+        HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023", facts=facts(("dev_busid", "0.0.5c3f"))),
+        HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.7500.5c00.3f")))))
+    offer = (MdevType("vfio_ccw-io", available=1),)
+    same_number_other_volume = (
+        HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.9999.5c00.3f"))),
+        HostDevice(HostDeviceKind.CSS, "css_0_0_0101", "0.0.0101", facts=facts(("dev_busid", "0.0.5c3f")),
+                   mdev_types=offer))
+    check = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=same_number_other_volume), src)
+    assert any("no DASD volume IBM.7500.5c00.3f" in f.text for f in check.blockers)
+    other_number_same_volume = (
+        HostDevice(HostDeviceKind.CCW, "ccw_0_0_7700", "0.0.7700", facts=facts(("uid", "IBM.7500.5c00.3f"))),
+        HostDevice(HostDeviceKind.CSS, "css_0_0_0201", "0.0.0201", facts=facts(("dev_busid", "0.0.7700")),
+                   mdev_types=offer))
+    check = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=other_number_same_volume), src)
+    found = next(f for f in check.findings if f.code == "equivalent" and f.device == uuid)
+    assert "volume IBM.7500.5c00.3f" in found.text and "0.0.7700" in found.text and "0.0.0201" in found.text
+
+
+# --- 9. zPCI ---------------------------------------------------------------------------------------------
+
+
+def test_zpci_guest_sees_the_function_at_pci_domain_uid() -> None:
+    guest = parse_domain((Z / "guest-z-passthrough.xml").read_text())
+    pci = next(d for d in guest.devices if d.kind is DeviceKind.HOSTDEV_PCI)
+    assert isinstance(pci.address, PciAddress) and pci.address.zpci is not None
+    assert pci.address.zpci.guest_address == "0019:00:00.0"
+    assert "(guest 0019:00:00.0)" in pci.address_text
+
+
+# --- 10. Secure Execution --------------------------------------------------------------------------------
+
+
+def test_secure_execution_guest_cannot_migrate_live() -> None:
+    guest = running("guest-secure-execution.xml")
+    assert guest.secure_execution and any("Secure Execution" in w for w in guest.warnings)
+    check = assess(guest, MigrationOptions(unsafe=True), DEST)
+    assert "secure-execution" in {f.code for f in check.blockers}
+
+
+def test_host_secure_execution_state_is_a_host_fact(tmp_path: Path) -> None:
+    pytest.importorskip("pyudev")
+    from ztui.host.udev import host_system
+
+    assert host_system(str(tmp_path)) is None  # no Ultravisor interface: not IBM Z
+    (tmp_path / "firmware" / "uv").mkdir(parents=True)
+    (tmp_path / "firmware" / "uv" / "prot_virt_host").write_text("0\n")
+    system = host_system(str(tmp_path))
+    assert system is not None and system.fact("prot_virt") == "0" and "prot_virt=1" in system.warnings[0]
+    (tmp_path / "firmware" / "uv" / "prot_virt_host").write_text("1\n")
+    assert host_system(str(tmp_path)).warnings == ()  # type: ignore[union-attr]
+
+
+# --- 11. sharing -----------------------------------------------------------------------------------------
+
+
+def test_sharing_conflict_shows_on_each_guest_device() -> None:
+    a = running("guest-secure-execution.xml")
+    b = replace(a, name="other", uuid="6b8f1d2e-3c4a-4d5e-9f0a-1b2c3d4e5f62")
+    dasd = HostDevice(HostDeviceKind.CCW, "0.0.5d00", "0.0.5d00", driver="dasd-eckd",
+                      sysfs_path="/sys/devices/css0/0.0.0100/0.0.5d00", facts=facts(("online", "1")))
+    block = HostDevice(HostDeviceKind.BLOCK, "dasdc", "/dev/dasdc",
+                       sysfs_path="/sys/devices/css0/0.0.0100/0.0.5d00/block/dasdc",
+                       devnodes=("/dev/dasdc", "/dev/disk/by-path/ccw-0.0.5d00"), facts=facts(("devtype", "disk")))
+    host = resolve_host(Host("qemu:///system", guests=(a, b)), _inventory(dasd, block))
+    for guest, other in zip(host.guests, ("other", "zpv"), strict=True):
+        vda = guest.devices[0]
+        assert any(f"also held by {other} (vda)" in w and "<shareable/>" in w for w in vda.warnings)
+    shared = replace(b, devices=tuple(replace(d, details=(*d.details, ("shareable", "yes"))) for d in b.devices))
+    quiet = resolve_host(Host("qemu:///system", guests=(a, shared)), _inventory(dasd, block))
+    assert not any("also held" in w for g in quiet.guests for w in g.devices[0].warnings)
