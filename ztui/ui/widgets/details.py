@@ -117,7 +117,15 @@ class DetailsPane(VerticalScroll):
     """A scrollable pane showing one renderable; replaced whenever the selection or its data changes."""
 
     def compose(self):  # type: ignore[no-untyped-def]
+        from ztui.ui.widgets.iostats import IoStatsView
+
+        yield IoStatsView(self._connection_for, id="iostats")
         yield Static(Text("Select a host, guest or device.", style="dim"), id="details-body")
+
+    def _connection_for(self, uri: str) -> Any:
+        """The host session's connection (the live I/O reads on it), None while disconnected."""
+        session = getattr(self.app, "sessions", {}).get(uri)
+        return session.connection if session is not None else None
 
     def show(self, renderable: RenderableType) -> None:
         self.query_one("#details-body", Static).update(renderable)
