@@ -115,3 +115,46 @@ async def test_live_io_of_a_selected_running_lab_guest(lab: Lab, state: Path) ->
         assert await wait_until(pilot, lambda: len(view.lines) > 1, 5), view.lines
         disks = [d.target for d in guest.devices if d.kind.value == "disk"]
         assert disks and all(any(line.startswith(f"{t} read ") for line in view.lines) for t in disks), view.lines
+
+
+async def test_offline_migration_from_the_dialog(lab: Lab, own_guest: str, state: Path) -> None:  # noqa: F811
+    from ztui.ui.screens.migrate import MigrateScreen
+
+    a, b = lab.uris["zlab-a"], lab.uris[B]
+    app = ZtuiApp([b, a], host_udev=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()), 20)
+        guest = next(g for g in app.fleet.hosts[b].guests.values() if g.name == own_guest)
+        app.main.guest_tree.select_ref(NodeRef("guest", b, guest.uuid))  # type: ignore[union-attr]
+        await pilot.press("m")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
+        screen = app.screen
+        assert isinstance(screen, MigrateScreen)
+        await pilot.press("ctrl+s")  # live: refused, and the finding points at --offline
+        assert await wait_until(pilot, lambda: screen.job.preflight is not None, 10)
+        assert screen.job.preflight is not None and not screen.job.preflight.ok
+        assert "--offline" in screen.job.preflight.blockers[0].text
+        from textual.widgets import Checkbox
+
+        screen.query_one("#migrate-offline", Checkbox).value = True
+        await pilot.pause(0.05)
+        await pilot.press("ctrl+s")
+        assert await wait_until(pilot, lambda: screen.job.preflight is not None and screen.job.preflight.ok, 10), \
+            screen.job.preflight
+        await pilot.press("ctrl+s")
+        assert await wait_until(pilot, lambda: screen.job.report is not None, 30)
+        report = screen.job.report
+        assert report is not None and report.ok and report.offline, report
+        await pilot.press("escape")
+
+        def moved() -> bool:
+            there = [g for g in app.fleet.hosts[a].guests.values() if g.name == own_guest]
+            return bool(there) and there[0].state is GuestState.SHUTOFF
+
+        assert await wait_until(pilot, moved, 10), "the tree does not show the definition on zlab-a"
+    conn = libvirt.open(a)
+    try:
+        dom = conn.lookupByName(own_guest)
+        assert dom.isPersistent() and not dom.isActive()
+    finally:
+        conn.close()

@@ -366,8 +366,9 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     findings: list[Finding] = []
     to_move: list[GuestDevice] = []
     if guest.state is None or not guest.state.is_active:
-        findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest",
-                                Code.NOT_RUNNING))
+        offline = "; --offline moves its definition instead" if guest.persistent is not False else ""
+        findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest"
+                                         + offline, Code.NOT_RUNNING))
     if not dest.reachable:
         findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
     findings.extend(_clash(dest, guest))
