@@ -23,12 +23,18 @@ if TYPE_CHECKING:
     from ztui.ui.screens.main import MainScreen
 
 LIFECYCLE_BINDINGS = [
-    Binding("s", "lifecycle('start')", "Start/resume", show=False, id="start"),
-    Binding("S", "lifecycle('shutdown')", "Shut down", show=False, id="shutdown"),
-    Binding("R", "lifecycle('reboot')", "Reboot", show=False, id="reboot"),
-    Binding("D", "lifecycle('destroy')", "Destroy (force off)", show=False, id="destroy"),
-    Binding("P", "lifecycle('suspend')", "Pause", show=False, id="pause"),
-    Binding("c", "console", "Console", show=False, id="console"),
+    Binding("s", "lifecycle('start')", "Start/resume", show=False, id="start",
+            tooltip="start the selected guest (resume it when paused)"),
+    Binding("S", "lifecycle('shutdown')", "Shut down", show=False, id="shutdown",
+            tooltip="shut the selected guest down (graceful: its OS is asked), after a confirmation"),
+    Binding("R", "lifecycle('reboot')", "Reboot", show=False, id="reboot",
+            tooltip="reboot the selected guest (its OS is asked), after a confirmation"),
+    Binding("D", "lifecycle('destroy')", "Destroy", show=False, id="destroy",
+            tooltip="destroy: force the selected guest off at once, after a confirmation"),
+    Binding("P", "lifecycle('suspend')", "Pause", show=False, id="pause",
+            tooltip="pause the selected guest (`s` resumes it)"),
+    Binding("c", "console", "Console", show=False, id="console",
+            tooltip="the selected guest's console (`virsh console`, ztui suspended; `ctrl+]` returns)"),
 ]
 """The keys, declared once: MainScreen adds them to its BINDINGS (help and footer are built from them)."""
 
