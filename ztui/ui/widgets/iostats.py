@@ -7,12 +7,12 @@ a worker thread (a few RPCs) and skips when the previous read has not come back 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
@@ -37,6 +37,8 @@ class IoStatsView(Static):
         self._previous: IoSample | None = None
         self._busy = False
         self.lines: tuple[str, ...] = ()  # what is shown, as plain text (one line per device)
+        self._domain: tuple[Any, str, Any] | None = None
+        self._shown: Text | None = None  # (connection, uuid, virDomain) of the last read
 
     def on_mount(self) -> None:
         self.display = False
@@ -59,7 +61,7 @@ class IoStatsView(Static):
         self._key = key
         self.display = True
         self.lines = ("live I/O: measuring…",)
-        self.update(Text(self.lines[0], style="dim"))
+        self._set(Text(self.lines[0], style="dim"), 1)
         self._tick()
         self._timer = self.set_interval(INTERVAL, self._tick)
 
@@ -69,6 +71,8 @@ class IoStatsView(Static):
             self._timer = None
         self._key = None
         self._previous = None
+        self._shown = None
+        self._domain = None
         self.lines = ()
         self.display = False
 
@@ -81,7 +85,8 @@ class IoStatsView(Static):
         self._busy = True
         self.polls += 1
         key = self._key
-        self.run_worker(lambda: self._read(key), thread=True, group="iostats", exit_on_error=False)
+        # a plain thread, not a Textual worker: a worker's state messages cost more than the read itself
+        threading.Thread(target=self._read, args=(key,), name="iostats", daemon=True).start()
 
     def _read(self, key: tuple[str, str, tuple[IoSource, ...]]) -> None:
         uri, uuid, sources = key
@@ -92,10 +97,14 @@ class IoStatsView(Static):
             if conn is None:
                 reason = "the host is disconnected"
             else:
-                sample = read_sample(conn.lookupByUUIDString(uuid), sources, time.monotonic())
+                if self._domain is None or self._domain[0] is not conn or self._domain[1] != uuid:
+                    self._domain = (conn, uuid, conn.lookupByUUIDString(uuid))  # once per selection
+                sample = read_sample(self._domain[2], sources, time.monotonic())
         except Exception as exc:  # the guest stopped or went away between ticks: say so, keep the pane
+            self._domain = None
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.app.call_from_thread(self._show, key, sample, reason)
+        with contextlib.suppress(RuntimeError):  # the app closed while the read was out
+            self.app.call_from_thread(self._show, key, sample, reason)
 
     def _show(self, key: tuple[str, str, tuple[IoSource, ...]], sample: IoSample | None, reason: str) -> None:
         self._busy = False
@@ -103,19 +112,30 @@ class IoStatsView(Static):
             return
         if sample is None:
             self.lines = (f"live I/O: {reason}",)
-            self.update(Text(self.lines[0], style="dim"))
+            self._set(Text(self.lines[0], style="dim"), 1)
             return
         previous, self._previous = self._previous, sample
         if previous is None:
             return
         rows = rows_of(sample, rates(previous, sample))
         self.lines = ("live I/O, per second", *(f"{name} {text}" for name, text, _ in rows))
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
+        width = max((len(name) for name, _, _ in rows), default=0)
+        shown = Text(self.lines[0], style="bold", no_wrap=True, overflow="ellipsis")
         for name, text, ok in rows:
-            table.add_row(name, text if ok else Text(text, style="dim"))
-        self.update(Group(Text(self.lines[0], style="bold"), table))
+            shown.append("\n")
+            shown.append(name.ljust(width), style="bold")
+            shown.append(" " + text, style="" if ok else "dim")
+        self._set(shown, len(rows) + 1)
+
+    def _set(self, shown: Text, height: int) -> None:
+        """Repaint only this widget while its height stays: a layout would re-render the whole details
+        pane (tens of ms each second, measured) just to place the same lines again."""
+        if shown == self._shown:
+            return  # an idle guest: the same zeros again, nothing to paint
+        self._shown = shown
+        same = self.styles.height is not None and self.styles.height.value == height
+        self.styles.height = height
+        self.update(shown, layout=not same)
 
 
 def rows_of(sample: IoSample, found: tuple[IoRate, ...]) -> list[tuple[str, str, bool]]:
