@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from ztui.cli.attach import EXIT_PENDING, CommandExit, emit, open_guest, refuse_readonly
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
+from ztui.cli.attach import emit, open_guest, refuse_readonly
+from ztui.cli.common import error
+from ztui.errors import BadInput
 
 _HELP = {
     "start": "start a shut-off guest", "shutdown": "ask a guest's OS to shut down (graceful)",
@@ -47,29 +48,25 @@ def _seconds(text: str) -> float:
 
 
 def run_lifecycle(args: argparse.Namespace) -> int:
-    try:
-        return _lifecycle(args)
-    except CommandExit as exc:
-        error(str(exc))
-        return exc.status
-
-
-def _lifecycle(args: argparse.Namespace) -> int:
-    from ztui.ops.audit import record
-    from ztui.ops.lifecycle import Action, audit, carry_out, plan, read_state
+    """0 proven, 1 libvirt refused (or another action holds the guest), 2 not in a state for it, 3 requested
+    but not proven within the timeout. Errors are `ztui.errors` exceptions, mapped by `cli/main.py`."""
+    from ztui.ops.action import EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN
+    from ztui.ops.lifecycle import Action, audit_refused, carry_out_recorded, plan, read_state
 
     action = Action(args.action)
-    refuse_readonly(args, f"{action.verb} guests")
+    refuse_readonly(args, f"lifecycle-{action.value}", f"{action.verb} guests")
     with open_guest(args) as (conn, dom, uri):
         planned = plan(action, uri, args.guest, read_state(conn, dom.UUIDString()))
         if not planned.ok:
-            record(f"lifecycle-{action.value}", uri, args.guest, "refused", virsh=planned.virsh,
-                   message=planned.refused, via="cli")
-            raise CommandExit(EXIT_BAD_INPUT, f"{planned.refused}; nothing was changed")
-        result = carry_out(conn, dom, planned, timeout=args.timeout)
-        audit(result, via="cli")
+            problem = audit_refused(planned, via="cli")
+            if problem:
+                error(problem)
+            raise BadInput(f"{planned.refused}; nothing was changed")
+        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli")
     emit(args, result.to_json(), [f"{action.value} {args.guest}", f"  {planned.virsh}", result.message])
+    if problem:
+        error(problem)
     if result.ok:
         return EXIT_OK
     error(result.message)
-    return EXIT_PENDING if result.requested else EXIT_FAILED
+    return EXIT_UNKNOWN if result.requested else EXIT_REFUSED

@@ -292,6 +292,28 @@ def _event_text(watch: _Watch, action: Action) -> str:
     return ", ".join(_EVENT_NAMES.get(event, f"event {event}") for event, _ in watch.events)
 
 
+def carry_out_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: LifecyclePlan, *,
+                       timeout: float | None = None, via: str = "cli") -> tuple[LifecycleResult, str]:
+    """`carry_out` under the guest's action lock (`Busy` before any change while another ztui process acts
+    on it, e.g. a detach still waiting for its proof), then audited. Returns the result and '' or why the
+    audit record could not be written (the outcome is shown all the same)."""
+    from ztui.ops.action import record_outcome
+    from ztui.ops.guestlock import guest_lock
+
+    with guest_lock(uri, dom.UUIDString(), guest=lifecycle.guest, action=lifecycle.action.value):
+        result = carry_out(conn, dom, lifecycle, timeout)
+    return result, record_outcome(lambda: audit(result, via))
+
+
+def audit_refused(lifecycle: LifecyclePlan, via: str) -> str:
+    """The refusal of a plan (the guest is not in a state for it) on record; '' or why it could not be."""
+    from ztui.ops.action import record_outcome
+    from ztui.ops.audit import record
+
+    return record_outcome(lambda: record(f"lifecycle-{lifecycle.action.value}", lifecycle.uri, lifecycle.guest,
+                                         "refused", virsh=lifecycle.virsh, message=lifecycle.refused, via=via))
+
+
 def audit(result: LifecycleResult, via: str) -> dict[str, Any]:
     """One audit record for the attempt, with the proof or its absence."""
     from ztui.ops.audit import record

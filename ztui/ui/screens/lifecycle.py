@@ -10,14 +10,24 @@ until ctrl+] ends it.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
+from ztui.errors import ZtuiError
 from ztui.model import Guest
 from ztui.ops.audit import record
-from ztui.ops.lifecycle import Action, LifecyclePlan, audit, carry_out, plan, start_or_resume, virsh_console
+from ztui.ops.lifecycle import (
+    Action,
+    LifecyclePlan,
+    audit_refused,
+    carry_out_recorded,
+    plan,
+    start_or_resume,
+    virsh_console,
+)
 
 if TYPE_CHECKING:
     from ztui.ui.screens.main import MainScreen
@@ -64,9 +74,8 @@ def request_lifecycle(screen: MainScreen, name: str) -> None:
         action = start_or_resume(guest.state)
     planned = plan(action, uri, guest.name, guest.state)
     if not planned.ok:
-        record(f"lifecycle-{action.value}", uri, guest.name, "refused", virsh=planned.virsh,
-               message=planned.refused, via="tui")
-        screen.notify(planned.refused, severity="warning")
+        problem = audit_refused(planned, via="tui")
+        screen.notify(planned.refused + (f" ({problem})" if problem else ""), severity="warning")
         return
     if not planned.confirm:
         _start(screen, guest.uuid, planned)
@@ -95,17 +104,20 @@ def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
                              severity="error")
         return
     try:
-        result = carry_out(conn, conn.lookupByUUIDString(uuid), planned,
-                           timeout=getattr(app, "lifecycle_timeout", None))
+        result, problem = carry_out_recorded(planned.uri, conn, conn.lookupByUUIDString(uuid), planned,
+                                             timeout=getattr(app, "lifecycle_timeout", None), via="tui")
+    except ZtuiError as exc:  # another action holds the guest, or no state directory: nothing was done
+        app.call_from_thread(screen.notify, f"{planned.guest}: {exc}", severity="error")
+        return
     except Exception as exc:  # the guest vanished or the host went away mid-way: nothing is claimed
-        record(f"lifecycle-{planned.action.value}", planned.uri, planned.guest, "not proven", virsh=planned.virsh,
-               message=str(exc), via="tui")
+        with contextlib.suppress(ZtuiError):
+            record(f"lifecycle-{planned.action.value}", planned.uri, planned.guest, "not proven",
+                   virsh=planned.virsh, message=str(exc), via="tui")
         app.call_from_thread(screen.notify, f"{planned.guest}: {planned.action.verb} not proven: {exc}",
                              severity="error")
         return
-    audit(result, via="tui")
-    app.call_from_thread(screen.notify, result.message, severity="information" if result.ok else "error",
-                         timeout=8)
+    app.call_from_thread(screen.notify, result.message + (f"\n{problem}" if problem else ""),
+                         severity="information" if result.ok else "error", timeout=8)
     app.call_from_thread(screen.status, "")
 
 
@@ -132,6 +144,8 @@ def open_console(screen: MainScreen) -> None:
     except OSError as exc:
         screen.notify(f"cannot run virsh: {exc}", severity="error")
         return
-    record("console", uri, guest.name, "ended" if code == 0 else f"exit {code}", virsh=" ".join(command), via="tui")
+    with contextlib.suppress(ZtuiError):  # the console is not a change: a full state directory does not matter
+        record("console", uri, guest.name, "ended" if code == 0 else f"exit {code}", virsh=" ".join(command),
+               via="tui")
     if code != 0:
         screen.notify(f"virsh console ended with exit status {code}", severity="warning")
