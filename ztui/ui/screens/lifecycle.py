@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import tempfile
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -134,9 +135,12 @@ def open_console(screen: MainScreen) -> None:
         return
     command = virsh_console(uri, guest.name)
     try:
-        with screen.app.suspend():
+        with screen.app.suspend(), tempfile.TemporaryFile("w+") as errors:
             print(f"{' '.join(command)}   (ctrl+] returns to ztui)", flush=True)
-            code = subprocess.call(command)
+            # virsh's errors are kept for the notification: the terminal they would go to is redrawn at once
+            code = subprocess.call(command, stderr=errors)
+            errors.seek(0)
+            why = next((line.strip() for line in reversed(errors.read().splitlines()) if line.strip()), "")
     except SuspendNotSupported:
         screen.notify("this terminal cannot hand over to the console; run: " + " ".join(command),
                       severity="warning", timeout=10)
@@ -148,4 +152,5 @@ def open_console(screen: MainScreen) -> None:
         record("console", uri, guest.name, "ended" if code == 0 else f"exit {code}", virsh=" ".join(command),
                via="tui")
     if code != 0:
-        screen.notify(f"virsh console ended with exit status {code}", severity="warning")
+        screen.notify(f"virsh console ended with exit status {code}" + (f": {why}" if why else ""),
+                      severity="warning", timeout=10)
