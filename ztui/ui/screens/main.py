@@ -29,10 +29,10 @@ class MainScreen(Screen[None]):
         Binding("m", "migrate", "Migrate", id="migrate"),
         Binding("H", "host_devices", "Host devs", id="host_devices"),
         Binding("r", "resync", "Resync", id="resync"),
-        *LIFECYCLE_BINDINGS,
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
+    BINDINGS += LIFECYCLE_BINDINGS  # a guest's daily actions: s S R D P c (ztui.ui.screens.lifecycle)
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
@@ -77,8 +77,10 @@ class MainScreen(Screen[None]):
         self._refresh_details(change)
 
     def status(self, text: Text | str) -> None:
-        # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen
-        self.query_one("#status", Static).update(text, layout=False)
+        # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen;
+        # none while the app closes (a status timer may still fire then)
+        for line in self.query("#status").results(Static):
+            line.update(text, layout=False)
 
     def _refresh_details(self, change: Change) -> None:
         ref = self.guest_tree.cursor_node.data if self.guest_tree.cursor_node is not None else None

@@ -117,18 +117,21 @@ class DetailsPane(VerticalScroll):
     """A scrollable pane showing one renderable; replaced whenever the selection or its data changes."""
 
     def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(Text("Select a host, guest or device.", style="dim"), id="details-body")
+
+    def show(self, renderable: RenderableType) -> None:
+        self.query_one("#details-body", Static).update(renderable)
+
+    def on_mount(self) -> None:
+        """The live I/O lines go above the details (`ztui.ui.widgets.iostats`)."""
         from ztui.ui.widgets.iostats import IoStatsView
 
-        yield IoStatsView(self._connection_for, id="iostats")
-        yield Static(Text("Select a host, guest or device.", style="dim"), id="details-body")
+        self.mount(IoStatsView(self._connection_for, id="iostats"), before=0)
 
     def _connection_for(self, uri: str) -> Any:
         """The host session's connection (the live I/O reads on it), None while disconnected."""
         session = getattr(self.app, "sessions", {}).get(uri)
         return session.connection if session is not None else None
-
-    def show(self, renderable: RenderableType) -> None:
-        self.query_one("#details-body", Static).update(renderable)
 
 
 

@@ -108,7 +108,7 @@ class IoStatsView(Static):
 
     def _show(self, key: tuple[str, str, tuple[IoSource, ...]], sample: IoSample | None, reason: str) -> None:
         self._busy = False
-        if key != self._key:  # the selection moved on while the read was out
+        if key != self._key or not self.is_mounted:  # the selection moved on (or the app closed) meanwhile
             return
         if sample is None:
             self.lines = (f"live I/O: {reason}",)
