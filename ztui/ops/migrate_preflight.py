@@ -69,6 +69,10 @@ class Code(StrEnum):
     EQUIVALENT = "equivalent"
     NETWORK = "network"
     SECURE_EXECUTION = "secure-execution"
+    RUNNING = "running"  # offline: the guest runs
+    TRANSIENT = "transient"  # offline: there is no definition to move
+    COPY_STORAGE = "copy-storage"  # offline: QEMU is needed to copy disks
+    OFFLINE = "offline"  # offline: what moves
 
 
 @dataclass(frozen=True)
@@ -418,24 +422,24 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) ->
     findings: list[Finding] = []
     if guest.state is not None and guest.state.is_active:
         findings.append(Finding(BLOCKER, f"{guest.name} is {guest.state.value}: offline migration moves a shut-off "
-                                         "guest; shut it down first, or migrate it live", "running"))
+                                         "guest; shut it down first, or migrate it live", Code.RUNNING))
     if guest.persistent is False:
-        findings.append(Finding(BLOCKER, f"{guest.name} is transient: it has no definition to move", "transient"))
+        findings.append(Finding(BLOCKER, f"{guest.name} is transient: it has no definition to move", Code.TRANSIENT))
     if options.copy_storage:
         findings.append(Finding(BLOCKER, "--copy-storage needs a running guest (QEMU copies the disks); offline "
-                                         "only the definition moves", "copy-storage"))
+                                         "only the definition moves", Code.COPY_STORAGE))
     if not dest.reachable:
-        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", "unreachable"))
+        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
     findings.extend(_clash(dest, guest))
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
-                                         f"{dest.machine_error}", "machine"))
+                                         f"{dest.machine_error}", Code.MACHINE))
     local = [d.source for d in guest.devices if _local_disk(d)]
     if local:
         findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
-                                      "to start it (" + ", ".join(local) + ")", "local-disk"))
+                                      "to start it (" + ", ".join(local) + ")", Code.LOCAL_DISK))
     what = "moves (the source's is undefined)" if options.undefine_source else "is copied (the source keeps its own)"
-    findings.append(Finding(NOTE, f"the definition {what}; nothing is started", "offline"))
+    findings.append(Finding(NOTE, f"the definition {what}; nothing is started", Code.OFFLINE))
     return Preflight(tuple(findings), ())
 
 
