@@ -98,7 +98,7 @@ def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
 def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
     """In a worker thread: carry it out on the session's connection, audit it, say what was proven."""
     app = screen.app
-    session = app.sessions.get(planned.uri)  # type: ignore[attr-defined]
+    session = getattr(app, "sessions", {}).get(planned.uri)
     conn = session.connection if session is not None else None
     if conn is None:
         app.call_from_thread(screen.notify, f"{planned.guest}: the host is disconnected; nothing was done",
