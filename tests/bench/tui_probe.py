@@ -98,14 +98,30 @@ async def events(uri: str, expected: int, count: int, idle_seconds: float) -> di
             latencies.append((time.monotonic() - started) * 1000)
             dom.resume()
             assert await wait(pilot, lambda g=guest: "running" in _label(app, uri, g.uuid), 10)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu_before = usage.ru_utime + usage.ru_stime
-        idle_started = time.monotonic()
-        await pilot.pause(idle_seconds)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        idle_cpu = (usage.ru_utime + usage.ru_stime - cpu_before) / (time.monotonic() - idle_started) * 100
+        idle_cpu = await idle_cpu_pct(pilot, idle_seconds)
+        # the same with a running guest selected: its live I/O is read once a second
+        from ztui.ui.widgets.guest_tree import NodeRef
+        from ztui.ui.widgets.iostats import IoStatsView
+
+        app.main.guest_tree.select_ref(NodeRef("guest", uri, running[0].uuid))  # type: ignore[union-attr]
+        view = app.main.query_one(IoStatsView)  # type: ignore[union-attr]
+        assert await wait(pilot, lambda: view.polls > 0, 10)
+        polls_before = view.polls
+        idle_selected = await idle_cpu_pct(pilot, idle_seconds)
         return {"p50": statistics.median(latencies), "p99": sorted(latencies)[int(len(latencies) * 0.99) - 1]
-                if len(latencies) >= 100 else max(latencies), "idle_cpu_pct": idle_cpu, "rss_mb": rss_mb()}
+                if len(latencies) >= 100 else max(latencies), "idle_cpu_pct": idle_cpu,
+                "idle_cpu_pct_selected": idle_selected, "iostats_reads": view.polls - polls_before,
+                "rss_mb": rss_mb()}
+
+
+async def idle_cpu_pct(pilot, seconds: float) -> float:  # type: ignore[no-untyped-def]
+    """This process's CPU (all threads) over `seconds` of doing nothing, in percent of one core."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    started = time.monotonic()
+    await pilot.pause(seconds)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime - cpu_before) / (time.monotonic() - started) * 100
 
 
 async def storm(uri: str, expected: int, events_total: int, seconds: float) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""The `ztui` command line: the TUI by default; `tree`, `hostdevs`, `attach`, `detach`, `migrate`, `lab` for scripts."""
+"""The `ztui` command line: the TUI by default; `tree`, `hostdevs`, `attach`, `detach`, `migrate`, the guest's
+lifecycle (`start`, `shutdown`, `reboot`, `destroy`, `suspend`, `resume`) and `lab` for scripts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def _common_options() -> argparse.ArgumentParser:
                         help="open read-only connections; refuse every change")
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="log more (repeat for debug)")
+    common.add_argument("--lab", action="store_true", default=argparse.SUPPRESS,
+                        help="start the private lab if needed and use its hosts (-c and --to may name them: "
+                             "zlab-a)")
     return common
 
 
@@ -33,7 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Guests of KVM hosts (first of all KVM on IBM Z), their virtio and VFIO devices and "
                     "what backs each of them on the host.")
     parser.add_argument("--version", action="version", version=f"ztui {__version__}")
-    parser.add_argument("--lab", action="store_true", help="start the private lab if needed and open it")
     # no defaults for the shared options here: parents share action objects, so a default set on this
     # parser would also reset a value given before the command name (see `_normalise`)
     parser.set_defaults(func=run_default)
@@ -56,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.journal import add_journal_command
 
     add_journal_command(sub, common)
+    from ztui.cli.lifecycle import add_lifecycle_commands
+
+    add_lifecycle_commands(sub, common)
     try:
         from ztui.lab.cli import add_lab_commands
     except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
@@ -144,6 +150,12 @@ def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
     level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
     logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")
     try:
+        if args.lab and args.func is not run_default and not args.func.__module__.startswith("ztui.lab"):
+            from ztui.cli.lab_option import use_lab
+
+            status = use_lab(args)
+            if status:
+                return status, False
         return int(args.func(args)), bool(getattr(args, "one_shot", False))
     except ZtuiError as exc:  # every command's errors: one line, the status the error's kind means
         error(str(exc))

@@ -23,7 +23,8 @@ from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
 
 def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
                         common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("migrate", parents=[common], help="live-migrate a guest, moving pass-through devices",
+    p = subparsers.add_parser("migrate", parents=[common], help="migrate a guest (live, moving pass-through devices; "
+                                                                "or --offline)",
                               description="Detach pass-through devices, migrate live (peer-to-peer), attach them on "
                                           "the destination; roll back on any failure.")
     p.add_argument("guest", metavar="GUEST")
@@ -38,6 +39,9 @@ def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.Argument
     p.add_argument("--bandwidth", type=int, default=0, metavar="MiB/s", help="limit the migration bandwidth")
     p.add_argument("--max-downtime", type=int, default=0, metavar="MS", help="longest pause allowed at the end")
     p.add_argument("--persistent", action="store_true", help="define the guest on the destination")
+    p.add_argument("--offline", action="store_true",
+                   help="move a shut-off guest's definition only (implies --persistent; nothing starts, no disk "
+                        "is copied)")
     p.add_argument("--undefine-source", action="store_true", help="undefine the guest on the source")
     p.add_argument("--auto-converge", action="store_true", help="throttle vCPUs if memory does not converge")
     p.add_argument("--postcopy", action="store_true", help="allow post-copy (ctrl+\\ switches to it)")
@@ -120,9 +124,9 @@ def run_migrate(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         options = MigrationOptions(passthrough=args.passthrough, extra_detach=tuple(args.detach), unsafe=args.unsafe,
                                    copy_storage=args.copy_storage, bandwidth_mib=args.bandwidth,
-                                   max_downtime_ms=args.max_downtime, persistent=args.persistent,
+                                   max_downtime_ms=args.max_downtime, persistent=args.persistent or args.offline,
                                    undefine_source=args.undefine_source, auto_converge=args.auto_converge,
-                                   postcopy=args.postcopy, migration_uri=args.migrate_uri)
+                                   postcopy=args.postcopy, migration_uri=args.migrate_uri, offline=args.offline)
         check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri, dest_error=dest_error)
         command = virsh_migrate(src_uri, args.guest, dest_uri, options)
         plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)

@@ -77,6 +77,7 @@ def enter_private_namespace(hostdir: Path) -> None:
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
         os.close(fd)
     os.mkdir("/run/libvirt")
+    os.mkdir("/run/lock")  # /var/lock: libvirtd locks a guest console's pty there (`virsh console`)
     for sub, target in BIND_MOUNTS:  # the lab directory is never under /run (see paths.py)
         _mount(str(hostdir / sub), target, None, MS_BIND)
 

@@ -37,6 +37,7 @@ class MigrationOptions:
     detach_timeout: float = 15.0
     migration_uri: str = ""  # tcp://<dest-address>; derived from the destination URI when empty
     listen_address: str = ""  # where the destination's QEMU listens; derived for local daemons
+    offline: bool = False  # move a shut-off guest's definition only (always persistent on the destination)
 
 
 def name_of(device: GuestDevice) -> str:
@@ -61,7 +62,13 @@ def listen_address(dest_uri: str, options: MigrationOptions | None = None) -> st
 
 
 def migrate_flags(options: MigrationOptions) -> int:
-    """Always live and peer-to-peer: the source daemon drives the job, so it survives this client."""
+    """Always peer-to-peer: the source daemon drives the job, so it survives this client. Live, except
+    offline, which moves the definition alone and so must make it persistent on the destination."""
+    if options.offline:
+        flags = libvirt.VIR_MIGRATE_OFFLINE | libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_PERSIST_DEST
+        if options.undefine_source:
+            flags |= libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+        return int(flags)
     flags = libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
     for wanted, flag in ((options.persistent, libvirt.VIR_MIGRATE_PERSIST_DEST),
                          (options.undefine_source, libvirt.VIR_MIGRATE_UNDEFINE_SOURCE),
@@ -76,7 +83,10 @@ def migrate_flags(options: MigrationOptions) -> int:
 
 def migrate_params(dest_uri: str, options: MigrationOptions, persist_xml: str = "") -> dict[str, Any]:
     """migrateToURI3's typed parameters. `persist_xml` is the source's persistent definition: with it the
-    destination keeps the devices that were only detached from the live guest."""
+    destination keeps the devices that were only detached from the live guest. Offline there is no data
+    stream, so no address either."""
+    if options.offline:
+        return {libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: persist_xml} if persist_xml else {}
     params: dict[str, Any] = {libvirt.VIR_MIGRATE_PARAM_URI: migration_uri(dest_uri, options)}
     listen = listen_address(dest_uri, options)
     if listen:
@@ -90,6 +100,11 @@ def migrate_params(dest_uri: str, options: MigrationOptions, persist_xml: str = 
 
 def virsh_migrate(src_uri: str, guest: str, dest_uri: str, options: MigrationOptions) -> str:
     """The virsh command that does the migration step alone (without moving the devices)."""
+    if options.offline:
+        words = ["virsh", "-c", src_uri, "migrate", "--offline", "--persistent", "--p2p", guest, dest_uri]
+        if options.undefine_source:
+            words.append("--undefinesource")
+        return shlex.join(words)
     words = ["virsh", "-c", src_uri, "migrate", "--live", "--p2p", guest, dest_uri,
              "--migrateuri", migration_uri(dest_uri, options)]
     listen = listen_address(dest_uri, options)
@@ -128,6 +143,11 @@ class PlanStep:
 def plan_steps(guest: str, src_uri: str, dest_uri: str, options: MigrationOptions,
                to_move: tuple[GuestDevice, ...]) -> tuple[PlanStep, ...]:
     """The whole procedure in order; on a failure the detached devices go back onto the source."""
+    if options.offline:
+        where = "moved (undefined on the source)" if options.undefine_source else "copied (the source keeps it)"
+        return (PlanStep("migrate", src_uri, f"define {guest} on {dest_uri}, offline: its definition is {where}, "
+                                             "nothing is started and no disk is copied",
+                         virsh_migrate(src_uri, guest, dest_uri, options)),)
     steps = [PlanStep("detach", src_uri, f"detach {name_of(d)} ({d.kind.value}) from {guest}, proven gone",
                       virsh_device(src_uri, guest, "detach-device", f"{name_of(d)}.xml"), name_of(d))
              for d in to_move]

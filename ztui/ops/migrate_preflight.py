@@ -69,6 +69,10 @@ class Code(StrEnum):
     EQUIVALENT = "equivalent"
     NETWORK = "network"
     SECURE_EXECUTION = "secure-execution"
+    RUNNING = "running"  # offline: the guest runs
+    TRANSIENT = "transient"  # offline: there is no definition to move
+    COPY_STORAGE = "copy-storage"  # offline: QEMU is needed to copy disks
+    OFFLINE = "offline"  # offline: what moves
 
 
 @dataclass(frozen=True)
@@ -361,11 +365,14 @@ def _extra(guest: Guest, names: Iterable[str], to_move: list[GuestDevice]) -> li
 
 def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFacts | None = None) -> Preflight:
     """Judge a migration of `guest` (as read from the source's live XML) to the host `dest` describes."""
+    if options.offline:
+        return _assess_offline(guest, options, dest)
     findings: list[Finding] = []
     to_move: list[GuestDevice] = []
     if guest.state is None or not guest.state.is_active:
-        findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest",
-                                Code.NOT_RUNNING))
+        offline = "; --offline moves its definition instead" if guest.persistent is not False else ""
+        findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest"
+                                         + offline, Code.NOT_RUNNING))
     if not dest.reachable:
         findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
     findings.extend(_clash(dest, guest))
@@ -409,6 +416,33 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     return Preflight(tuple(findings), tuple(to_move))
 
 
+def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) -> Preflight:
+    """Offline: only the definition moves, so devices need nothing; the guest must be shut off (a running
+    one would leave its definition behind while it runs on) and persistent (a transient one has none)."""
+    findings: list[Finding] = []
+    if guest.state is not None and guest.state.is_active:
+        findings.append(Finding(BLOCKER, f"{guest.name} is {guest.state.value}: offline migration moves a shut-off "
+                                         "guest; shut it down first, or migrate it live", Code.RUNNING))
+    if guest.persistent is False:
+        findings.append(Finding(BLOCKER, f"{guest.name} is transient: it has no definition to move", Code.TRANSIENT))
+    if options.copy_storage:
+        findings.append(Finding(BLOCKER, "--copy-storage needs a running guest (QEMU copies the disks); offline "
+                                         "only the definition moves", Code.COPY_STORAGE))
+    if not dest.reachable:
+        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
+    findings.extend(_clash(dest, guest))
+    if dest.machine_error:
+        findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
+                                         f"{dest.machine_error}", Code.MACHINE))
+    local = [d.source for d in guest.devices if _local_disk(d)]
+    if local:
+        findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
+                                      "to start it (" + ", ".join(local) + ")", Code.LOCAL_DISK))
+    what = "moves (the source's is undefined)" if options.undefine_source else "is copied (the source keeps its own)"
+    findings.append(Finding(NOTE, f"the definition {what}; nothing is started", Code.OFFLINE))
+    return Preflight(tuple(findings), ())
+
+
 def needs_devices(guest: Guest) -> bool:
     """Node devices are read only when a pass-through device needs an equivalent (they cost an RPC each)."""
     return any(d.passthrough for d in guest.devices)
@@ -421,7 +455,7 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
-    devices = needs_devices(guest)
+    devices = needs_devices(guest) and not options.offline
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=devices)
     src_facts = HostFacts(src_uri, devices=_source_devices(src, src_uri)) if devices else None
@@ -441,7 +475,7 @@ def _source_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...
 
 
 def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:
-    return replace(guest, state=GuestState.from_libvirt(dom.state()[0]))
+    return replace(guest, state=GuestState.from_libvirt(dom.state()[0]), persistent=bool(dom.isPersistent()))
 
 
 def preflight_json(check: Preflight) -> dict[str, Any]:

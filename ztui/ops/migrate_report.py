@@ -108,10 +108,14 @@ class MigrationReport:
     migration_seconds: float = 0.0  # the migrateToURI3 call alone
     downtime_ms: int | None = None
     steps: tuple[StepResult, ...] = field(default=())
+    offline: bool = False  # only the definition moved: `runs_on` is where it is defined, shut off
 
     @property
     def ok(self) -> bool:
-        """Success is the guest running on the destination with every device back."""
+        """Success is the guest running on the destination with every device back (offline: defined there,
+        shut off)."""
+        if self.offline:
+            return self.migrated and self.runs_on == self.destination and self.state == "shut off"
         return (self.migrated and self.runs_on == self.destination and self.state == "running"
                 and all(d.state == Fate.DESTINATION for d in self.devices))
 
@@ -122,7 +126,8 @@ class MigrationReport:
     def to_json(self) -> dict[str, Any]:
         return {"type": "report", "guest": self.guest, "source": self.source, "destination": self.destination,
                 "runs_on": self.runs_on, "state": self.state, "migrated": self.migrated, "ok": self.ok,
-                "aborted": self.aborted, "message": self.message, "seconds": round(self.seconds, 3),
+                "aborted": self.aborted, "offline": self.offline, "message": self.message,
+                "seconds": round(self.seconds, 3),
                 "migration_seconds": round(self.migration_seconds, 3), "downtime_ms": self.downtime_ms,
                 "devices": [d.to_json() for d in self.devices],
                 "steps": [s.to_json() for s in self.steps]}

@@ -246,7 +246,12 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
                   on_step: StepCallback | None = None) -> MigrationReport:
     """Detach → migrate (progress ~10/s) → attach on the destination; roll back on any failure.
 
-    `abort` is a plain Event or a `MigrationControl` (which can also ask for post-copy)."""
+    `abort` is a plain Event or a `MigrationControl` (which can also ask for post-copy). Offline, only the
+    definition moves (`ztui.ops.migrate_offline`)."""
+    if options.offline:
+        from ztui.ops.migrate_offline import run_offline
+
+        return run_offline(src, src_uri, dom, dest, dest_uri, options)
     started = time.monotonic()
     guest, uuid = dom.name(), dom.UUIDString()
     run = _Run(guest, on_step)

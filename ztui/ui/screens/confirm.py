@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,15 +20,18 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="no"),
     ]
 
-    def __init__(self, question: str, command: str, xml: str) -> None:
+    def __init__(self, question: str, command: str, xml: str = "") -> None:
         super().__init__()
         self.question = question
         self.command = command
         self.xml = xml
 
     def compose(self) -> ComposeResult:
-        body = Group(Text(self.question, style="bold"), Text(""), Text("equivalent virsh command:", style="dim"),
-                     Text(self.command), Text(""), Syntax(self.xml, "xml", theme="ansi_dark", word_wrap=True))
+        parts: list[RenderableType] = [Text(self.question, style="bold"), Text(""),
+                                       Text("equivalent virsh command:", style="dim"), Text(self.command)]
+        if self.xml:
+            parts += [Text(""), Syntax(self.xml, "xml", theme="ansi_dark", word_wrap=True)]
+        body = Group(*parts)
         with VerticalScroll(id="confirm-box") as box:
             box.border_title = "confirm"
             yield Static(body)

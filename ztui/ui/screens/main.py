@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Static, Tree
 
 from ztui.fleet import Change, Fleet
 from ztui.model import Guest
+from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
 from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, device_key
 
@@ -31,6 +32,7 @@ class MainScreen(Screen[None]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
+    BINDINGS += LIFECYCLE_BINDINGS  # a guest's daily actions: s S R D P c (ztui.ui.screens.lifecycle)
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
@@ -75,8 +77,10 @@ class MainScreen(Screen[None]):
         self._refresh_details(change)
 
     def status(self, text: Text | str) -> None:
-        # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen
-        self.query_one("#status", Static).update(text, layout=False)
+        # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen;
+        # none while the app closes (a status timer may still fire then)
+        for line in self.query("#status").results(Static):
+            line.update(text, layout=False)
 
     def _refresh_details(self, change: Change) -> None:
         ref = self.guest_tree.cursor_node.data if self.guest_tree.cursor_node is not None else None
@@ -93,24 +97,33 @@ class MainScreen(Screen[None]):
             self.show_details(event.node.data)
 
     def show_details(self, ref: NodeRef) -> None:
+        from ztui.ui.widgets.iostats import IoStatsView
+
         pane = self.query_one(DetailsPane)
+        iostats = pane.query_one(IoStatsView)
         entry = self.fleet.hosts.get(ref.uri)
         if entry is None:
+            iostats.stop()
             return
         if ref.kind == "host":
+            iostats.stop()
             pane.show(host_details(entry))
             return
         guest = entry.guests.get(ref.uuid)
         if guest is None:
+            iostats.stop()
             pane.show(Text("This guest no longer exists.", style="dim"))
             return
         if ref.kind == "guest":
+            iostats.follow(ref.uri, guest)
             pane.show(guest_details(ref.uri, guest))
             return
         for i, device in enumerate(guest.devices):
             if device_key(device, i) == ref.key:
+                iostats.follow(ref.uri, guest, device)
                 pane.show(device_details(ref.uri, guest, device, ref.step))
                 return
+        iostats.stop()
         pane.show(Text("This device is no longer attached.", style="dim"))
 
     # --- actions --------------------------------------------------------------------------------------
@@ -308,6 +321,16 @@ class MainScreen(Screen[None]):
         # every other host, connected or not: an unreachable one is a clear preflight finding, not a gap
         others = [u for u in self.fleet.hosts if u != ref.uri]
         self.app.push_screen(MigrateScreen(job, others))
+
+    def action_lifecycle(self, name: str) -> None:
+        from ztui.ui.screens.lifecycle import request_lifecycle
+
+        request_lifecycle(self, name)
+
+    def action_console(self) -> None:
+        from ztui.ui.screens.lifecycle import open_console
+
+        open_console(self)
 
     def action_host_devices(self) -> None:
         from ztui.ui.screens.hostdevs import HostDevicesScreen

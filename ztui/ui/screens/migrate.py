@@ -81,6 +81,8 @@ class MigrateScreen(ModalScreen[None]):
                 yield Checkbox("--persistent", value=False, id="migrate-persistent")
                 yield Checkbox("--auto-converge", value=False, id="migrate-converge")
                 yield Checkbox("--postcopy allowed", value=False, id="migrate-postcopy")
+            yield Checkbox("--offline: a shut-off guest's definition moves, nothing starts", value=False,
+                           id="migrate-offline")
             yield Input(placeholder="bandwidth MiB/s (optional)", id="migrate-bw")
             yield ProgressBar(total=100, show_eta=False, id="migrate-bar")
             with VerticalScroll(id="migrate-out"):
@@ -97,7 +99,8 @@ class MigrateScreen(ModalScreen[None]):
                                 persistent=self.query_one("#migrate-persistent", Checkbox).value,
                                 auto_converge=self.query_one("#migrate-converge", Checkbox).value,
                                 postcopy=self.query_one("#migrate-postcopy", Checkbox).value,
-                                bandwidth_mib=int(bw) if bw.isdigit() else 0)
+                                bandwidth_mib=int(bw) if bw.isdigit() else 0,
+                                offline=self.query_one("#migrate-offline", Checkbox).value)
 
     def _dest(self) -> str:
         typed = self.query_one("#migrate-uri", Input).value.strip()

@@ -122,6 +122,17 @@ class DetailsPane(VerticalScroll):
     def show(self, renderable: RenderableType) -> None:
         self.query_one("#details-body", Static).update(renderable)
 
+    def on_mount(self) -> None:
+        """The live I/O lines go above the details (`ztui.ui.widgets.iostats`)."""
+        from ztui.ui.widgets.iostats import IoStatsView
+
+        self.mount(IoStatsView(self._connection_for, id="iostats"), before=0)
+
+    def _connection_for(self, uri: str) -> Any:
+        """The host session's connection (the live I/O reads on it), None while disconnected."""
+        session = getattr(self.app, "sessions", {}).get(uri)
+        return session.connection if session is not None else None
+
 
 
 def hostdev_details(dev: dict[str, Any]) -> RenderableType:

@@ -1,0 +1,156 @@
+"""A guest's daily actions from the tree: `s` start/resume, `S` shut down, `R` reboot, `D` destroy, `P` pause,
+`c` console.
+
+The keys act on the selected guest (or the guest of the selected device). What may lose state asks first,
+showing the virsh command that does the same; every attempt goes to the audit log; the result shown is the
+proven one from `ztui.ops.lifecycle` (the lifecycle event and a re-read state), and the tree follows from
+the host's own events, not from this screen. `c` suspends the app and runs `virsh console` in the terminal
+until ctrl+] ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+
+from ztui.errors import ZtuiError
+from ztui.model import Guest
+from ztui.ops.audit import record
+from ztui.ops.lifecycle import (
+    Action,
+    LifecyclePlan,
+    audit_refused,
+    carry_out_recorded,
+    plan,
+    start_or_resume,
+    virsh_console,
+)
+
+if TYPE_CHECKING:
+    from ztui.ui.screens.main import MainScreen
+
+LIFECYCLE_BINDINGS = [
+    Binding("s", "lifecycle('start')", "Start/resume", show=False, id="start",
+            tooltip="start the selected guest (resume it when paused)"),
+    Binding("S", "lifecycle('shutdown')", "Shut down", show=False, id="shutdown",
+            tooltip="shut the selected guest down (graceful: its OS is asked), after a confirmation"),
+    Binding("R", "lifecycle('reboot')", "Reboot", show=False, id="reboot",
+            tooltip="reboot the selected guest (its OS is asked), after a confirmation"),
+    Binding("D", "lifecycle('destroy')", "Destroy", show=False, id="destroy",
+            tooltip="destroy: force the selected guest off at once, after a confirmation"),
+    Binding("P", "lifecycle('suspend')", "Pause", show=False, id="pause",
+            tooltip="pause the selected guest (`s` resumes it)"),
+    Binding("c", "console", "Console", show=False, id="console",
+            tooltip="the selected guest's console (`virsh console`, ztui suspended; `ctrl+]` returns)"),
+]
+"""The keys, declared once: MainScreen adds them to its BINDINGS (help and footer are built from them)."""
+
+
+def _target(screen: MainScreen) -> tuple[str, Guest] | None:
+    """The selected guest (a device's guest when a device is selected), on a host that accepts changes."""
+    selected = screen._selected()
+    if selected is None:
+        screen.notify("Select a guest.", severity="warning")
+        return None
+    ref, guest = selected
+    if not screen._writable(ref.uri):
+        return None
+    return ref.uri, guest
+
+
+def request_lifecycle(screen: MainScreen, name: str) -> None:
+    """Plan the action for the selected guest; confirm it when it loses state; then run it in a worker."""
+    from ztui.ui.screens.confirm import ConfirmScreen
+
+    target = _target(screen)
+    if target is None:
+        return
+    uri, guest = target
+    action = Action(name)
+    if action is Action.START:
+        action = start_or_resume(guest.state)
+    planned = plan(action, uri, guest.name, guest.state)
+    if not planned.ok:
+        problem = audit_refused(planned, via="tui")
+        screen.notify(planned.refused + (f" ({problem})" if problem else ""), severity="warning")
+        return
+    if not planned.confirm:
+        _start(screen, guest.uuid, planned)
+        return
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            _start(screen, guest.uuid, planned)
+
+    screen.app.push_screen(ConfirmScreen(planned.question, planned.virsh, ""), answered)
+
+
+def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
+    screen.status(f"{planned.guest}: {planned.action.verb}…  {planned.virsh}")
+    screen.run_worker(lambda: _run(screen, uuid, planned), thread=True, group="lifecycle",
+                      name=f"{planned.action.value} {planned.guest}")
+
+
+def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
+    """In a worker thread: carry it out on the session's connection, audit it, say what was proven."""
+    app = screen.app
+    session = getattr(app, "sessions", {}).get(planned.uri)
+    conn = session.connection if session is not None else None
+    if conn is None:
+        app.call_from_thread(screen.notify, f"{planned.guest}: the host is disconnected; nothing was done",
+                             severity="error")
+        return
+    try:
+        result, problem = carry_out_recorded(planned.uri, conn, conn.lookupByUUIDString(uuid), planned,
+                                             timeout=getattr(app, "lifecycle_timeout", None), via="tui")
+    except ZtuiError as exc:  # another action holds the guest, or no state directory: nothing was done
+        app.call_from_thread(screen.notify, f"{planned.guest}: {exc}", severity="error")
+        return
+    except Exception as exc:  # the guest vanished or the host went away mid-way: nothing is claimed
+        with contextlib.suppress(ZtuiError):
+            record(f"lifecycle-{planned.action.value}", planned.uri, planned.guest, "not proven",
+                   virsh=planned.virsh, message=str(exc), via="tui")
+        app.call_from_thread(screen.notify, f"{planned.guest}: {planned.action.verb} not proven: {exc}",
+                             severity="error")
+        return
+    app.call_from_thread(screen.notify, result.message + (f"\n{problem}" if problem else ""),
+                         severity="information" if result.ok else "error", timeout=8)
+    app.call_from_thread(screen.status, "")
+
+
+def open_console(screen: MainScreen) -> None:
+    """Hand the terminal to `virsh console` (ctrl+] returns); the app resumes where it was."""
+    from textual.app import SuspendNotSupported
+
+    target = _target(screen)
+    if target is None:
+        return
+    uri, guest = target
+    if guest.state is None or not guest.state.is_active:
+        screen.notify(f"{guest.name} is not running: it has no console", severity="warning")
+        return
+    command = virsh_console(uri, guest.name)
+    try:
+        with screen.app.suspend(), tempfile.TemporaryFile("w+") as errors:
+            print(f"{' '.join(command)}   (ctrl+] returns to ztui)", flush=True)
+            # virsh's errors are kept for the notification: the terminal they would go to is redrawn at once
+            code = subprocess.call(command, stderr=errors)
+            errors.seek(0)
+            why = next((line.strip() for line in reversed(errors.read().splitlines()) if line.strip()), "")
+    except SuspendNotSupported:
+        screen.notify("this terminal cannot hand over to the console; run: " + " ".join(command),
+                      severity="warning", timeout=10)
+        return
+    except OSError as exc:
+        screen.notify(f"cannot run virsh: {exc}", severity="error")
+        return
+    with contextlib.suppress(ZtuiError):  # the console is not a change: a full state directory does not matter
+        record("console", uri, guest.name, "ended" if code == 0 else f"exit {code}", virsh=" ".join(command),
+               via="tui")
+    if code != 0:
+        screen.notify(f"virsh console ended with exit status {code}" + (f": {why}" if why else ""),
+                      severity="warning", timeout=10)
