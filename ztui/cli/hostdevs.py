@@ -23,7 +23,7 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict[str, Any]:
     """One host's grouped inventory as a JSON-ready dict; raises ConnectError / libvirtError."""
-    from ztui.facts import is_local_uri
+    from ztui.host.hostfacts import facts_source_for
     from ztui.host.resolve import resolve_host
     from ztui.host.scan import local_udev_devices, scan_host
     from ztui.host.usage import conflicts, users_of
@@ -35,7 +35,7 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
     try:
         host = read_host(conn, uri)
         udev = None
-        if is_local_uri(uri):
+        if facts_source_for(uri).same_machine:
             if not udev_cache:
                 udev_cache.append(local_udev_devices())
             udev = udev_cache[0]

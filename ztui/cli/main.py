@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.journal import add_journal_command
 
     add_journal_command(sub, common)
+    from ztui.cli.hostfacts import add_hostfacts_command
+
+    add_hostfacts_command(sub, common)
     try:
         from ztui.lab.cli import add_lab_commands
     except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
@@ -91,7 +94,7 @@ def run_default(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         from ztui.cli.tree import run_tree
 
-        args.connect, args.guests, args.json, args.domain_xml = uris, [], False, []
+        args.connect, args.guests, args.json, args.domain_xml, args.host_facts = uris, [], False, [], ""
         return run_tree(args)
     from ztui.ui.app import ZtuiApp
 

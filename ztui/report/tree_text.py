@@ -92,6 +92,8 @@ def render_hosts(hosts: list[Host], colour: bool = False) -> str:
         title = host.uri or "saved domain XML"
         if host.hostname:
             title += f" ({host.hostname})"
+        if host.facts:
+            title += f" [{host.facts}]"
         if not host.connected:
             title += f" disconnected: {host.error}" if host.error else " disconnected"
         out.append(f"{_BOLD}{title}{_RESET}" if colour else title)
