@@ -30,9 +30,9 @@ def add_hostfacts_command(subparsers: argparse._SubParsersAction[argparse.Argume
 def run_save(args: argparse.Namespace) -> int:
     import libvirt
 
+    from ztui.facts import is_local_uri
     from ztui.host.hostfacts import record_live, write_snapshot
     from ztui.host.resolve import paths_to_examine
-    from ztui.facts import is_local_uri
     from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
     from ztui.libvirt.reader import read_guests
 
