@@ -27,6 +27,8 @@ def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     p.add_argument("--domain-xml", nargs="+", action="extend", metavar="FILE", default=[],
                    help="read saved domain XML (or a test-driver host file) instead of connecting")
     add_host_facts_option(p)
+    p.add_argument("--no-backing", action="store_true",
+                   help="text: only guests and their devices, without each device's backing chain")
     p.set_defaults(func=run_tree, one_shot=True)
 
 
@@ -191,8 +193,20 @@ def run_tree(args: argparse.Namespace) -> int:
         elif args.json:  # indented for a person at a terminal
             sys.stdout.write(json.dumps(tree_json(models(hosts)), indent=2) + "\n")
         else:
-            sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout)))
+            sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout),
+                                          backing=not getattr(args, "no_backing", False), width=text_width()))
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def text_width() -> int:
+    """The terminal's width on a terminal (at least 80), else 80."""
+    import shutil
+
+    from ztui.report.tree_text import WIDTH
+
+    if not sys.stdout.isatty():
+        return WIDTH
+    return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
 def models(hosts: list[Host | str]) -> list[Host]:
