@@ -11,8 +11,9 @@ from ztui.lab.errors import LabError
 @dataclass(frozen=True)
 class Lab:
     base: Path
-    uris: dict[str, str]  # host name -> URI, in host order
+    uris: dict[str, str]  # host name -> URI of the ordinary hosts (zlab-a, zlab-b), in host order
     start_seconds: float
+    z_uri: str = ""  # the simulated z16 host zlab-z
 
 
 def lab_unavailable() -> str | None:

@@ -44,7 +44,7 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
         conn.close()
     host = resolve_host(host, inv)
     users = users_of([host], inv)
-    return {"uri": uri, "hostname": host.hostname, "local": inv.local,
+    return {"uri": uri, "hostname": host.hostname, "local": inv.local, "host_facts": host.facts or None,
             "groups": inventory_json(inv, users, conflicts(users))}
 
 
@@ -72,6 +72,8 @@ def run_hostdevs(args: argparse.Namespace) -> int:
     else:
         for h in hosts:
             title = f"{h['uri']}" + (f" ({h['hostname']})" if h["hostname"] else "")
+            if h["host_facts"]:
+                title += f" [{h['host_facts']}]"
             if not h["local"]:
                 title += " — libvirt node devices only (udev is read for local hosts)"
             sys.stdout.write(render_text(title, h["groups"]))
