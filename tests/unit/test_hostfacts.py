@@ -51,7 +51,8 @@ def host_file(tmp_path: Path) -> Path:
         <target dev='vdb' bus='virtio'/></disk>
       <disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/loop0'/>
         <target dev='vdc' bus='virtio'/></disk>
-      <interface type='bridge'><mac address='52:54:00:01:02:03'/><source bridge='nosuchbr0'/><model type='virtio'/></interface>
+      <interface type='bridge'><mac address='52:54:00:01:02:03'/><source bridge='nosuchbr0'/>
+        <model type='virtio'/></interface>
     </devices>
   </domain>
 </node>
