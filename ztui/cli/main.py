@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "what backs each of them on the host.")
     parser.add_argument("--version", action="version", version=f"ztui {__version__}")
     parser.add_argument("--lab", action="store_true", help="start the private lab if needed and open it")
+    parser.add_argument("--expand", metavar="GUEST", default="",
+                        help="open this guest with its devices' backing chains at start (e.g. zlnx01 of --lab)")
     # no defaults for the shared options here: parents share action objects, so a default set on this
     # parser would also reset a value given before the command name (see `_normalise`)
     parser.set_defaults(func=run_default)
@@ -99,7 +101,7 @@ def run_default(args: argparse.Namespace) -> int:
     from ztui.ui.app import ZtuiApp
 
     _log_to_file()
-    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason)
+    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand)
     return app.run() or 0
 
 
