@@ -41,7 +41,8 @@ class ZGuest:
     memory_mib: int = 256
 
 
-def _dasd_by_id(busid: str) -> str:
+def dasd_by_id(busid: str) -> str:
+    """The udev by-id link of a DASD of the simulated host (its `uid`)."""
     return f"/dev/disk/by-id/ccw-IBM.750000000DXP71.{busid[-4:-2]}00.{busid[-2:]}"
 
 
@@ -52,7 +53,7 @@ VFIO_AP_MDEV = DESCRIPTION.ap_mdev[0]
 Z_GUESTS: tuple[ZGuest, ...] = (
     ZGuest("zlnx01", running=True, disks=(
         ZDisk("vda", dasd_path("0.0.5c01"), 0x0000),
-        ZDisk("vdb", _dasd_by_id("0.0.5c02"), 0x0001),
+        ZDisk("vdb", dasd_by_id("0.0.5c02"), 0x0001),
         ZDisk("vdc", mpath_path(LUNS[0]), 0x0002))),
     ZGuest("zlnx02", running=True, disks=(
         ZDisk("vda", dasd_path("0.0.5c05"), 0x0000),

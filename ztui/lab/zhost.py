@@ -59,7 +59,8 @@ class Lun:
     @property
     def wwid(self) -> str:
         """The SCSI WWID (NAA 6, IBM DS8000 style, 33 characters) multipath names the LUN by."""
-        return f"{WWID_PREFIX}{0x1000 + (int(self.lun[6:10], 16) & 0xFF):04x}"
+        index = (int(self.lun[4:6], 16) - 1) * 256 + int(self.lun[8:10], 16)
+        return f"{WWID_PREFIX}{0x1000 + index:04x}"
 
 
 @dataclass(frozen=True)
@@ -391,6 +392,19 @@ def z_host_facts(desc: Description = DESCRIPTION, hostname: str = HOSTNAME) -> H
     return HostFacts(origin=FactsOrigin.SIMULATED, hostname=hostname, description=DESCRIPTION_TEXT,
                      created="generated", devices=z_devices(desc),
                      mounts=(Mount("/", "ext4", "/dev/dasda1", "94:1"),))
+
+
+def scaled_description(dasds: int, luns: int) -> Description:
+    """The same LPAR with `dasds` more ECKD volumes and `luns` LUNs in all (for benchmarks at the size of
+    a big installation: each DASD is four records, each LUN five over its two paths)."""
+    extra = tuple(Dasd(f"0.1.{0x6000 + i:04x}", f"0.1.{0x1000 + i:04x}", chpids=("05", "06", "07", "08")[:1 + i % 4])
+                  for i in range(dasds))
+    return Description(
+        dasds=DESCRIPTION.dasds + extra, fcp_channels=DESCRIPTION.fcp_channels,
+        luns=tuple(Lun(f"0x40{1 + (i >> 8):02x}40{i & 0xff:02x}00000000") for i in range(luns)),
+        qeth=DESCRIPTION.qeth, bridges=DESCRIPTION.bridges, chpids=DESCRIPTION.chpids,
+        ap_cards=DESCRIPTION.ap_cards, ap_queues=DESCRIPTION.ap_queues, ap_mdev=DESCRIPTION.ap_mdev,
+        zpci=DESCRIPTION.zpci)
 
 
 def dasd_path(busid: str) -> str:
