@@ -101,3 +101,19 @@ def test_text_tree_fits_80_columns_and_shows_the_bus_id(host: Host) -> None:
     assert any(line.endswith("…") or "…" in line for line in lines)  # cut values say so
     short = render_hosts([host], backing=False).splitlines()
     assert not any("↳" in line for line in short) and len(short) < len(lines)
+
+
+def test_attach_offers_free_dasds_but_not_the_hosts_own(tmp_path: Path) -> None:
+    from ztui.host.hostfacts import forget_snapshots, use_snapshot, write_snapshot
+    from ztui.lab.zhost import z_host_facts
+    from ztui.ops.candidates import attach_candidates
+
+    write_snapshot(z_host_facts(), str(tmp_path / "facts.json"))
+    use_snapshot("test:///z", str(tmp_path / "facts.json"))
+    try:
+        inv = build_inventory(z_devices(), (), local=True, uri="test:///z")
+        offered = {c.value for c in attach_candidates(inv, None)["dasd"]}
+    finally:
+        forget_snapshots()
+    assert set(free_dasds()) <= offered
+    assert not offered & {"0.0.5c00", "0.0.5c20", "0.0.5cfe"}  # mounted root, offline, HyperPAV alias

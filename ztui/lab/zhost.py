@@ -226,7 +226,7 @@ def _dasd_records(d: Dasd, index: int, chp_status: dict[str, str]) -> Iterator[H
     status = "offline" if not d.online else "unformatted" if d.unformatted else "online"
     ccw.set(cutype="6310/80" if d.fba else "3990/e9", devtype="9336/10" if d.fba else "3390/0c",
             online="1" if d.online else "0", availability="good", status=status, role="dasd",
-            readonly="0", uid=uid + (".alias" if d.alias else ""), alias="1" if d.alias else "0",
+            readonly="0", uid=uid.rsplit(".", 1)[0] + ".xx" if d.alias else uid, alias="1" if d.alias else "0",
             volser="" if d.unformatted or d.alias or d.fba else d.volser)
     yield ccw.done()
     if not d.online or d.alias:
