@@ -110,3 +110,28 @@ def test_a_dasd_that_is_offline_or_absent_is_refused(lab: Lab, tmp_path: Path) -
     for busid, words in (("0.0.5c20", "not online"), ("0.0.9999", "no DASD")):
         result = ztui("attach", "zlnx01", "--dasd", busid, "-c", lab.z_uri, state=tmp_path)
         assert result.returncode == 2 and words in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_tree_over_the_whole_lab_shows_every_z_chain(lab: Lab, tmp_path: Path) -> None:
+    """`ztui --lab tree --json`: every lab host, the simulated z16 first, behind its guests' devices a DASD
+    with subchannel and CHPIDs, a zFCP LUN, OSA and HiperSockets cards, a vfio-ccw mdev with its
+    subchannel, a vfio-ap matrix with adapters and domains, a zPCI function with uid and fid."""
+    import os
+    import sys
+
+    env = {**os.environ, "ZTUI_LAB_DIR": str(lab.base), "XDG_STATE_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "ztui", "--lab", "tree", "--json"], capture_output=True,
+                            text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    hosts = json.loads(result.stdout)["hosts"]
+    assert [h["hostname"] for h in hosts] == ["zlab-z", "zlab-a", "zlab-b"]
+    steps = [(s["kind"], s["id"], s["name"]) for g in hosts[0]["guests"] for d in g["devices"]
+             for s in d["backing"]]
+    kinds = {k for k, _, _ in steps}
+    assert {"dasd", "css", "fcp", "wwpn", "lun", "qeth", "chpid", "mdev", "ap-matrix", "ap-card", "ap-queue",
+            "pci"} <= kinds
+    assert any(k == "css" and "CHPIDs" in n for k, _, n in steps)
+    assert any(k == "qeth" and "OSA" in n for k, _, n in steps) and any(k == "qeth" and "HiperSockets" in n
+                                                                      for k, _, n in steps)
+    assert any(k == "css" and "vfio_ccw" in n for k, _, n in steps)
+    assert any(k == "pci" and "uid 0x" in n and "fid 0x" in n for k, _, n in steps)

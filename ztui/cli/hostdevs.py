@@ -51,13 +51,17 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
 def run_hostdevs(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, libvirt_reason, resolve_uris
+    from ztui.cli.common import command_uris
+    from ztui.libvirt.connection import ConnectError, libvirt_reason
     from ztui.report.hostdevs import render_text
 
     hosts: list[dict[str, Any]] = []
     failed = False
     udev_cache: list[Any] = []
-    for uri in resolve_uris(args.connect):
+    uris = command_uris(args)
+    if uris is None:
+        return EXIT_FAILED
+    for uri in uris:
         try:
             hosts.append(read_host_inventory(uri, args.readonly, udev_cache))
         except ConnectError as exc:

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, use_colour
+from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host, HostDevice
@@ -176,9 +176,9 @@ def run_tree(args: argparse.Namespace) -> int:
         host = with_snapshot_backing(host)
         hosts = [host] if host.guests or not errors else []
     else:
-        from ztui.libvirt.connection import resolve_uris
-
-        uris = resolve_uris(args.connect)
+        uris = command_uris(args)
+        if uris is None:
+            return EXIT_FAILED
         if not apply_host_facts(args, uris):
             return EXIT_BAD_INPUT
         hosts, errors = read_connected_hosts(uris, args.readonly, args.guests, as_json=piped_json)
