@@ -63,12 +63,12 @@ def test_status_json(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["status", "--json", "--dir", str(lab.base)]) == 0
     status = json.loads(capsys.readouterr().out)
     hosts = {h["name"]: h for h in status["hosts"]}
-    assert list(hosts) == ["zlab-z", A, B]  # the simulated Z host first
+    assert list(hosts) == ["zlab-z", "zlab-y", A, B]  # the simulated Z hosts first
     assert hosts["zlab-z"]["simulated"] and "z16" in hosts["zlab-z"]["simulated"]
     assert hosts["zlab-z"]["uri"] == lab.z_uri
     for name, host in hosts.items():
         assert set(host) == {"name", "uri", "pid", "guests", "simulated"}
-        assert host["uri"] == (lab.z_uri if name == "zlab-z" else lab.uris[name])
+        assert host["uri"] == {"zlab-z": lab.z_uri, "zlab-y": lab.z_twin_uri}.get(name) or lab.uris[name]
         assert Path(f"/proc/{host['pid']}/comm").read_text().strip() == "libvirtd"
     assert {g["name"]: g["state"] for g in hosts[B]["guests"]} == {"lnxb01": "running", "lnxb02": "shut off"}
 
@@ -140,7 +140,7 @@ def test_ensure_lab_is_quick_when_running(lab: Lab) -> None:
     started = time.monotonic()
     hosts = ensure_lab(lab.base)
     assert time.monotonic() - started < 0.5
-    assert {h.name: h.uri for h in hosts} == {"zlab-z": lab.z_uri, **lab.uris}
+    assert {h.name: h.uri for h in hosts} == {"zlab-z": lab.z_uri, "zlab-y": lab.z_twin_uri, **lab.uris}
 
 
 def test_killed_daemon_is_restarted_and_keeps_its_guests(lab: Lab) -> None:
@@ -178,7 +178,7 @@ def test_stop_leaves_nothing(lab: Lab) -> None:
     base = lab.base.with_name(lab.base.name + "-stop")
     own = start_lab(hosts=1, base_dir=base)
     lab = Lab(base, {h.name: h.uri for h in own}, 0.0)
-    assert "zlab-z" in lab.uris
+    assert "zlab-z" in lab.uris and "zlab-y" in lab.uris
     loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
     assert str(base / "images" / "zlab-z") in loops  # the Z host's disks are loop devices
     paths = LabPaths(lab.base)

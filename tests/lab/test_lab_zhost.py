@@ -124,7 +124,7 @@ def test_tree_over_the_whole_lab_shows_every_z_chain(lab: Lab, tmp_path: Path) -
                             text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     hosts = json.loads(result.stdout)["hosts"]
-    assert [h["hostname"] for h in hosts] == ["zlab-z", "zlab-a", "zlab-b"]
+    assert [h["hostname"] for h in hosts] == ["zlab-z", "zlab-y", "zlab-a", "zlab-b"]
     steps = [(s["kind"], s["id"], s["name"]) for g in hosts[0]["guests"] for d in g["devices"]
              for s in d["backing"]]
     kinds = {k for k, _, _ in steps}
@@ -135,3 +135,21 @@ def test_tree_over_the_whole_lab_shows_every_z_chain(lab: Lab, tmp_path: Path) -
                                                                       for k, _, n in steps)
     assert any(k == "css" and "vfio_ccw" in n for k, _, n in steps)
     assert any(k == "pci" and "uid 0x" in n and "fid 0x" in n for k, _, n in steps)
+
+
+def test_a_dasd_and_zfcp_guest_migrates_to_the_second_lpar_and_back(lab: Lab, tmp_path: Path) -> None:
+    """zlab-y sees the same DASDs and LUNs (the same loop devices under the same names), as two LPARs
+    sharing their storage do; `--unsafe` says so, as on a real installation without cluster file systems."""
+    guest = "zlnx02"
+    there = ztui("migrate", guest, "--to", lab.z_twin_uri, "-c", lab.z_uri, "--unsafe", "--json", state=tmp_path)
+    assert there.returncode == 0, there.stdout + there.stderr
+    conn = libvirt.open(lab.z_twin_uri)
+    try:
+        assert conn.lookupByName(guest).isActive()
+        tree = json.loads(ztui("tree", guest, "--json", "-c", lab.z_twin_uri, state=tmp_path).stdout)
+        assert tree["hosts"][0]["hostname"] == "zlab-y"
+        assert ("dasd", "0.0.5c05") in _kinds(_steps(tree, guest, "/dev/disk/by-path/ccw-0.0.5c05"))
+    finally:
+        conn.close()
+        back = ztui("migrate", guest, "--to", lab.z_uri, "-c", lab.z_twin_uri, "--unsafe", state=tmp_path)
+    assert back.returncode == 0, back.stdout + back.stderr

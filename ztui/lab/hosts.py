@@ -1,8 +1,9 @@
 """The lab as a whole: start it, ask how it is, stop it.
 
 A lab is N private libvirt daemons ("hosts", `zlab-a`, `zlab-b`, ...) on this machine, each with real
-QEMU s390x guests under TCG, and by default one more, `zlab-z`, whose host facts are a simulated z16 LPAR
-(DASD, zFCP, OSA, HiperSockets, vfio-ccw, vfio-ap, zPCI; see zhost.py and zlab.py).
+QEMU s390x guests under TCG, and by default two more, `zlab-z` and `zlab-y`, whose host facts are two
+simulated z16 LPARs sharing their storage (DASD, zFCP, OSA, HiperSockets, vfio-ccw, vfio-ap, zPCI; see
+zhost.py and zlab.py).
 The hosts share nothing with the system's libvirtd: each runs in its own mount
 namespace with its own configuration, state, sockets and logs under the lab directory (see supervisor.py).
 
@@ -45,7 +46,7 @@ from ztui.lab.network import NETWORK_NAME, ensure_bridge, network_xml, remove_br
 from ztui.lab.paths import MAX_HOSTS, HostPaths, LabPaths, cache_dir
 from ztui.lab.state import HostRecord, LabState, lab_lock, load_state, save_state
 from ztui.lab.zguests import Z_GUESTS, z_domain_xml
-from ztui.lab.zlab import Z_HOST, Z_INDEX, is_z_host, prepare_z_host, release_z_host, simulated_label
+from ztui.lab.zlab import Z_HOST, Z_HOSTS, is_z_host, prepare_z_host, release_z_loops, simulated_label
 from ztui.model import GuestState
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,8 @@ def _lab_host(paths: LabPaths, record: HostRecord) -> LabHost:
 
 
 def _shown_order(records: list[HostRecord]) -> list[HostRecord]:
-    """The Z host first: it is what ztui is for; then the others by name."""
-    return sorted(records, key=lambda r: (not is_z_host(r.name), r.index))
+    """The Z hosts first (zlab-z, then its twin): they are what ztui is for; then the others by name."""
+    return sorted(records, key=lambda r: (r.name != Z_HOST, not is_z_host(r.name), r.index))
 
 
 # --- start ---------------------------------------------------------------------------------------------
@@ -146,8 +147,8 @@ def start_lab(hosts: int = DEFAULT_HOSTS, linux: bool = False, base_dir: Path | 
     On failure, a lab that did not exist before is removed completely; the error carries the daemon's log.
     """
     tools = check_requirements()
-    if not 1 <= hosts <= MAX_HOSTS - 1:
-        raise LabError(f"a lab has 1 to {MAX_HOSTS - 1} hosts, not {hosts}")
+    if not 1 <= hosts <= MAX_HOSTS - len(Z_HOSTS):
+        raise LabError(f"a lab has 1 to {MAX_HOSTS - len(Z_HOSTS)} hosts, not {hosts}")
     paths = LabPaths.for_dir(base_dir)
     with lab_lock(paths):
         existed = paths.state_file.exists()
@@ -166,8 +167,9 @@ def start_lab(hosts: int = DEFAULT_HOSTS, linux: bool = False, base_dir: Path | 
 def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: bool) -> list[LabHost]:
     state = load_state(paths) or LabState()
     state.grow(count)
-    if z and state.host(Z_HOST) is None:
-        state.hosts.append(HostRecord(name=Z_HOST, index=Z_INDEX, host_uuid=str(uuid.uuid4())))
+    for name, index in Z_HOSTS if z else ():
+        if state.host(name) is None:
+            state.hosts.append(HostRecord(name=name, index=index, host_uuid=str(uuid.uuid4())))
     save_state(paths, state)  # first, so that a cleanup after a failure knows every host
     kernel = write_idle_kernel(paths.kernel)
     seed = capabilities_seed()
@@ -180,7 +182,8 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: boo
         try:
             _ensure_network(conn, paths.bridge_name(record.name), tools)
             if not record.provisioned and is_z_host(record.name):
-                _provision_z(conn, paths, BootSpec(kernel), tools)
+                if record.name == Z_HOST:  # its twin starts empty: Z guests migrate there
+                    _provision_z(conn, paths, BootSpec(kernel), tools)
                 record.provisioned = True
                 save_state(paths, state)
             elif not record.provisioned:
@@ -375,8 +378,7 @@ def _stop_locked(paths: LabPaths) -> bool:
     ip = find_binary("ip", "/usr/sbin/ip", "/sbin/ip") or "ip"
     for host in hosts:
         remove_bridge(paths.bridge_name(host.name), ip)
-        if is_z_host(host.name):
-            release_z_host(paths, host)
+    release_z_loops(paths)
     if survivors:
         raise LabError(f"lab processes survived SIGKILL: {', '.join(map(str, survivors))}")
     _remove_tree(paths.base)
