@@ -188,27 +188,30 @@ def _letters(n: int) -> str:
     return out
 
 
-def _subchannel(sch: str, chpids: tuple[str, ...], *, driver: str = "io_subchannel", busid: str = "",
-                online_paths: int = 0xc0) -> _Dev:
+def chp_states(chpids: tuple[str, ...]) -> str:
+    """`chpid:vary:configure:type` of each CHPID, as `ztui.host.udev` reads them from `css0/chp0.<id>`
+    (`status` online/offline, `configure` 1 = configured, `type` hex)."""
+    known = {c: (t, s) for c, t, s in DESCRIPTION.chpids}
+    return " ".join(f"{c}:{'1' if known[c][1] == 'online' else '0'}:1:{known[c][0]}" for c in chpids if c in known)
+
+
+def _subchannel(sch: str, chpids: tuple[str, ...], *, driver: str = "io_subchannel", busid: str = "") -> _Dev:
     padded = (list(chpids) + ["00"] * 8)[:8]
     pim = 0
     for i in range(len(chpids)):
         pim |= 0x80 >> i
     dev = _Dev(HostDeviceKind.CSS, f"/sys/devices/css0/{sch}", sch, driver=driver)
-    dev.set(type="0", chpids=" ".join(padded), pimpampom=f"{pim:02x}{pim:02x}{online_paths & pim:02x}",
-            dev_busid=busid, ccw_device=busid if driver == "io_subchannel" else "")
+    # every installed path available and operational; a CHPID varied offline shows in `chp_states`
+    dev.set(type="0", chpids=" ".join(padded), pimpampom=f"{pim:02x}{pim:02x}{pim:02x}",
+            chp_states=chp_states(chpids), dev_busid=busid, ccw_device=busid if driver == "io_subchannel" else "")
     if driver == "vfio_ccw":
         dev.mdev_types = (MdevType("vfio_ccw-io", "I/O subchannel (Non-QDIO)", "vfio-ccw", 1),)
     return dev
 
 
-def _dasd_records(d: Dasd, index: int, chp_status: dict[str, str]) -> Iterator[HostDevice]:
-    online_paths = 0
-    for i, c in enumerate(d.chpids):
-        if chp_status.get(c) == "online":
-            online_paths |= 0x80 >> i
+def _dasd_records(d: Dasd, index: int) -> Iterator[HostDevice]:
     if d.vfio_mdev or d.vfio_free:
-        sch = _subchannel(d.subchannel, d.chpids, driver="vfio_ccw", busid=d.busid, online_paths=online_paths)
+        sch = _subchannel(d.subchannel, d.chpids, driver="vfio_ccw", busid=d.busid)
         if d.vfio_mdev:
             sch.mdev_types = (MdevType("vfio_ccw-io", "I/O subchannel (Non-QDIO)", "vfio-ccw", 0),)
         yield sch.done()
@@ -218,7 +221,7 @@ def _dasd_records(d: Dasd, index: int, chp_status: dict[str, str]) -> Iterator[H
             mdev.iommu_group = 40 + index
             yield mdev.set(mdev_type="vfio_ccw-io").done()
         return  # vfio_ccw holds the subchannel: the ccw device below it does not exist for the host
-    yield _subchannel(d.subchannel, d.chpids, busid=d.busid, online_paths=online_paths).done()
+    yield _subchannel(d.subchannel, d.chpids, busid=d.busid).done()
     driver = "dasd-fba" if d.fba else "dasd-eckd"
     uid = f"IBM.750000000DXP71.{d.busid[-4:-2]}00.{d.busid[-2:]}"
     ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{d.subchannel}/{d.busid}", d.busid, driver=driver,
@@ -260,7 +263,7 @@ def _zfcp_records(desc: Description, first_sd: int) -> Iterator[HostDevice]:
     paths: dict[str, list[str]] = {lun.lun: [] for lun in desc.luns}
     sd = first_sd
     for host_no, (busid, sch, chpid, npiv) in enumerate(desc.fcp_channels):
-        yield _subchannel(sch, (chpid,), busid=busid, online_paths=0x80).done()
+        yield _subchannel(sch, (chpid,), busid=busid).done()
         ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{sch}/{busid}", busid, driver="zfcp", parent=sch)
         ccw.set(cutype="1731/03", devtype="1732/04", online="1", availability="good", status="online",
                 role="fcp", peer_wwpn="0x0000000000000000", in_recovery="0", failed="0")
@@ -275,6 +278,7 @@ def _zfcp_records(desc: Description, first_sd: int) -> Iterator[HostDevice]:
             base = f"{host.sysfs}/rport-{host_no}:0-0/target{host_no}:0:0/{hctl}"
             scsi = _Dev(HostDeviceKind.SCSI, base, hctl, driver="sd")
             scsi.set(hba_id=busid, wwpn=wwpn, fcp_lun=lun.lun, vendor="IBM", model="2107900", state="running",
+                     zfcp_access_denied="0", zfcp_failed="0", zfcp_in_recovery="0", rport_state="Online",
                      scsi_type="0")
             yield scsi.done()
             name = f"sd{_letters(sd)}"
@@ -299,7 +303,7 @@ def _qeth_records(q: Qeth) -> Iterator[HostDevice]:
     members = [f"{prefix}{first + i:04x}" for i in range(3)]
     for i, member in enumerate(members):
         sch = f"0.0.{q.subchannel_base + i:04x}"
-        yield _subchannel(sch, (q.chpid,), busid=member, online_paths=0x80).done()
+        yield _subchannel(sch, (q.chpid,), busid=member).done()
         ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{sch}/{member}", member, driver="qeth", parent=sch)
         ccw.set(cutype="1731/05" if q.card_type == "HiperSockets" else "1731/01",
                 devtype="1732/05" if q.card_type == "HiperSockets" else "1732/01", online="1",
@@ -309,7 +313,7 @@ def _qeth_records(q: Qeth) -> Iterator[HostDevice]:
     group = _Dev(HostDeviceKind.CCWGROUP, f"/sys/devices/qeth/{q.busid}", q.busid, driver="qeth")
     group.set(card_type=q.card_type, card_kind=kind, if_name=q.if_name, chpid=q.chpid.upper(),
               layer2="1" if q.layer2 else "0", state="UP (LAN ONLINE)", online="1", portno="0",
-              ccw_devices=",".join(members))
+              chp_states=chp_states((q.chpid,)), ccw_devices=",".join(members))
     yield group.done()
     net = _Dev(HostDeviceKind.NET, f"{group.sysfs}/net/{q.if_name}", q.if_name, driver="qeth")
     mac = f"02:00:00:{int(q.chpid, 16):02x}:{first >> 8:02x}:{first & 0xff:02x}"
@@ -353,15 +357,6 @@ def _zpci_records(desc: Description) -> Iterator[HostDevice]:
             yield net.set(address=f"82:00:00:00:00:{z.fid:02x}", operstate="up").done()
 
 
-def _chpid_records(desc: Description) -> Iterator[HostDevice]:
-    """Channel paths (`css0/chp0.<id>`, drivers/s390/cio/chp.c): udev does not list them on a live host,
-    the simulated one records their states for the host devices view."""
-    for chpid, ctype, status in desc.chpids:
-        dev = _Dev(HostDeviceKind.OTHER, f"/sys/devices/css0/chp0.{chpid}", f"chp0.{chpid}", f"0.{chpid}")
-        yield dev.set(chpid=f"0.{chpid}", status=status, type=ctype, configure="1" if status == "online" else "0",
-                      shared="1", cmg="3").done()
-
-
 def _bridge_records(desc: Description) -> Iterator[HostDevice]:
     for bridge, port in desc.bridges:
         dev = _Dev(HostDeviceKind.NET, f"/sys/devices/virtual/net/{bridge}", bridge, driver="bridge")
@@ -371,11 +366,10 @@ def _bridge_records(desc: Description) -> Iterator[HostDevice]:
 
 def z_devices(desc: Description = DESCRIPTION) -> tuple[HostDevice, ...]:
     """Every record of the simulated host, in the order udev's walk gives (css, ccw, … by subsystem)."""
-    chp_status = {c: s for c, _, s in desc.chpids}
-    out: list[HostDevice] = list(_chpid_records(desc))
+    out: list[HostDevice] = []
     index = 0
     for d in desc.dasds:
-        out.extend(_dasd_records(d, index, chp_status))
+        out.extend(_dasd_records(d, index))
         if d.online and not d.alias and not (d.vfio_mdev or d.vfio_free):
             index += 1
     out.extend(_zfcp_records(desc, 0))
