@@ -40,6 +40,7 @@ class _Row:
     cells: tuple[str, str, str, str, str, str]
     colours: tuple[str, ...] = ("", "", "", "", "", "")
     span: bool = False  # a backing step: the second cell runs across the remaining columns
+    guest: bool = False  # a guest's line: its name is never cut (it is what a reader looks for)
 
 
 def format_memory(kib: int) -> str:
@@ -80,7 +81,7 @@ def _guest_row(guest: Guest) -> _Row:
     notes.extend(f"warning: {w}" for w in guest.warnings)
     colour = _STATE_COLOURS.get(guest.state, "") if guest.state is not None else ""
     return _Row((guest.name, state, model, "", size, "; ".join(notes)),
-                (_BOLD, colour, "", "", "", _BLOCK if blockers else ""))
+                (_BOLD, colour, "", "", "", _BLOCK if blockers else ""), guest=True)
 
 
 def _device_rows(guest: Guest, backing: bool) -> list[_Row]:
@@ -156,11 +157,15 @@ def fit(text: str, width: int) -> str:
 
 def column_widths(rows: list[_Row], width: int) -> list[int]:
     """Widths of the columns before NOTE (which takes what is left): each at most what its longest value
-    needs and at most its cap; SOURCE gives way first, then MODEL, when the line would be too long."""
-    widths = [min(max((len(r.cells[i]) for r in rows if not (r.span and i > 0)), default=0), _CAPS[i])
+    needs and at most its cap; MODEL gives way first, SOURCE last, when the line would be too long. NAME
+    never gets narrower than the longest guest name."""
+    names = max((len(r.cells[0]) for r in rows if r.guest), default=0)
+    caps = (max(_CAPS[0], names), *_CAPS[1:])
+    widths = [min(max((len(r.cells[i]) for r in rows if not (r.span and i > 0)), default=0), caps[i])
               for i in range(len(HEADER) - 1)]
     widths = [max(w, len(h)) for w, h in zip(widths, HEADER, strict=False)]
     for i, least in _GIVE_WAY:
+        least = max(least, names) if i == 0 else least
         excess = sum(widths) + 2 * (len(HEADER) - 1) + len(HEADER[-1]) - width
         if excess <= 0:
             break
