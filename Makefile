@@ -2,7 +2,7 @@
 # need on a fresh Debian 12 machine (as root) and are quick when everything is already there.
 #
 #   make test         the whole test suite (pytest, configured in pyproject.toml)
-#   make demo         ztui on the embedded default, the private lab (DEMO_ARGS, default --lab)
+#   make demo         ztui on the private lab, the simulated z16 host first (DEMO_ARGS, default --lab --expand zlnx01)
 #   make lint         ruff, mypy --strict, import rules
 #   make bench        benchmarks (not part of the tests)
 #   make screenshots  regenerate screenshots/
@@ -30,7 +30,7 @@ VPY := $(VENV)/bin/python
 STAMP := .make
 
 # `make demo DEMO_ARGS='-c qemu:///system'`, `make test PYTEST_ARGS='-x -k tree'`
-DEMO_ARGS ?= --lab
+DEMO_ARGS ?= --lab --expand zlnx01
 PYTEST_ARGS ?=
 
 .PHONY: help setup test demo lint bench bytecode screenshots clean

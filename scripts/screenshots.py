@@ -1,7 +1,8 @@
 """Regenerate screenshots/*.svg from the real app on the lab (`make screenshots`).
 
-Runs ztui headless against the running lab hosts (starting the lab if needed), moves through it with the
-same keys a user would press, and saves what the screen shows.
+Runs ztui headless against the running lab hosts (starting the lab if needed), the simulated z16 host
+first, and saves what the screen shows: the main tree with a Z guest's DASD, zFCP and multipath chains
+open (as `make demo` starts), the details of a vfio-ccw device, and the host devices view.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import asyncio
 import sys
 from pathlib import Path
 
-from ztui.cli.labhosts import lab_uris
-
+from ztui.lab import ensure_lab
 from ztui.ui.app import ZtuiApp
+from ztui.ui.widgets.guest_tree import NodeRef, device_key
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
+GUEST = "zlnx01"  # running, with DASD (by-path and by-id) and multipath zFCP disks
+PASSTHROUGH_GUEST = "zlnx04"  # vfio-ccw, vfio-ap and zPCI
 
 
 async def _wait(pilot, predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -26,26 +29,33 @@ async def _wait(pilot, predicate, timeout: float = 20.0) -> None:  # type: ignor
 
 
 async def shoot(uris: list[str]) -> None:
-    app = ZtuiApp(uris)
-    async with app.run_test(size=(120, 36)) as pilot:
+    app = ZtuiApp(uris, expand=GUEST)
+    z_uri = uris[0]
+    async with app.run_test(size=(120, 40)) as pilot:
         await _wait(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()))
-        await pilot.pause(0.3)
-        await pilot.press("j", "l", "j", "l")  # lnxa01 expanded, its vda with the chain behind it
-        await pilot.pause(0.3)
+        await _wait(pilot, lambda: not app._expand)  # the demo guest is open
+        await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "main.svg"))
-        await pilot.press("j", "j")  # a step of vda's backing chain
-        await pilot.pause(0.3)
+
+        main = app.main
+        assert main is not None
+        entry = app.fleet.hosts[z_uri]
+        guest = next(g for g in entry.guests.values() if g.name == PASSTHROUGH_GUEST)
+        index, device = next((i, d) for i, d in enumerate(guest.devices) if d.kind.value == "mdev-vfio-ccw")
+        main.guest_tree.select_ref(NodeRef("device", z_uri, guest.uuid, device_key(device, index)))
+        await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "details.svg"))
+
         await pilot.press("H")
         await pilot.pause(1.5)
-        await pilot.press("j", "j")
+        await pilot.press(*["j"] * 10)  # the free DASD 0.0.5c06, which `ztui attach --dasd` can hot-plug
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "hostdevs.svg"))
 
 
 def main() -> int:
     OUT.mkdir(exist_ok=True)
-    asyncio.run(shoot(lab_uris()))
+    asyncio.run(shoot([host.uri for host in ensure_lab()]))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.svg')))} to {OUT}")
     return 0
 

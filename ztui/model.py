@@ -586,3 +586,6 @@ class Host:
     host_devices: tuple[HostDevice, ...] = ()
     error: str = ""
     warnings: tuple[str, ...] = field(default=())
+    facts: str = ""
+    """Where the host facts behind the chains come from when they are not read live on this machine
+    (`IBM z16 (simulated)`, a recorded snapshot); empty for live and remote hosts."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.bench.zscale import write_z_scale
 from ztui.lab.testdriver import write_testdriver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,8 +34,10 @@ IDLE_SECONDS = float(os.environ.get("ZTUI_BENCH_IDLE", "60"))
 TARGETS: dict[str, tuple[str, float | bool]] = {
     "first_tree_ratio": ("<=", 2.0),
     "first_tree_ratio_lab": ("<=", 2.0),
+    "first_tree_ratio_z": ("<=", 2.0),
     "tree_json_ratio": ("<=", 1.5),
     "tree_json_ratio_lab": ("<=", 1.5),
+    "tree_json_ratio_z": ("<=", 1.5),
     "virsh_loop_speedup": (">=", 30),
     "event_p99_ms": ("<=", 100),
     "event_latency_ratio": ("<=", 1.5),
@@ -58,9 +61,9 @@ def median_of(fn: Callable[[], float], runs: int = RUNS) -> float:
     return statistics.median(fn() for _ in range(runs))
 
 
-def probe(*args: str) -> dict[str, Any]:
+def probe(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     out = subprocess.run([PY, str(HERE / "tui_probe.py"), *args], check=True, capture_output=True, text=True,
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -80,14 +83,17 @@ def interleaved(*measures: Callable[[], float], runs: int = RUNS) -> list[float]
     return [statistics.median(taken) for taken in samples]
 
 
-def tree_json_run(uri: str) -> float:
-    return wall([PY, "-m", "ztui", "tree", "-c", uri, "--json"])
+def tree_json_run(uri: str, facts: Path | None = None) -> float:
+    return wall([PY, "-m", "ztui", "tree", "-c", uri, "--json", *(["--host-facts", str(facts)] if facts else [])])
 
 
-def first_tree_figures(uri: str, guests: int, suffix: str, results: dict[str, Any]) -> None:
+def first_tree_figures(uri: str, guests: int, suffix: str, results: dict[str, Any],
+                       facts: Path | None = None) -> None:
+    """`facts`: the host's facts are that snapshot (the simulated z16), for the app and the command alike."""
+    env = {"ZTUI_BENCH_HOST_FACTS": str(facts)} if facts else {}
     floor, tui, tree_json = interleaved(lambda: wall([PY, str(HERE / "floor.py"), uri]),
-                                        lambda: float(probe("first-tree", uri, str(guests))["seconds"]),
-                                        lambda: tree_json_run(uri))
+                                        lambda: float(probe("first-tree", uri, str(guests), env=env)["seconds"]),
+                                        lambda: tree_json_run(uri, facts))
     textual = results.setdefault("textual_import_s", textual_import())
     results[f"floor_s{suffix}"] = floor
     results[f"first_tree_s{suffix}"] = tui
@@ -204,6 +210,11 @@ def test_bench(tmp_path: Path) -> None:
 
     first_tree_figures(big_uri, GUESTS, "", results)
 
+    # the simulated z16 at scale: every guest's DASD, zFCP, OSA and HiperSockets chains resolved
+    z_uri, z_facts, z_devices = write_z_scale(tmp_path, GUESTS)
+    results["z_host_devices"] = z_devices
+    first_tree_figures(z_uri, GUESTS, "_z", results, facts=z_facts)
+
     big_events = probe("events", big_uri, str(GUESTS), "100", str(IDLE_SECONDS))
     small_events = probe("events", small_uri, "10", "100", "1")
     results["event_p50_ms"] = big_events["p50"]
@@ -220,7 +231,7 @@ def test_bench(tmp_path: Path) -> None:
 
     lab_dir = Path(f"/var/tmp/ztui-bench-{os.getpid()}")
     try:
-        (host,) = start_lab(hosts=1, base_dir=lab_dir)
+        (host,) = start_lab(hosts=1, base_dir=lab_dir, z=False)
         results["hotplug_visible_ms"] = hotplug_visible(host.uri)
         started = time.monotonic()
         define_lab_guests(host.uri, GUESTS - 3)

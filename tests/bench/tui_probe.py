@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import statistics
 import sys
@@ -176,6 +177,11 @@ async def storm(uri: str, expected: int, events_total: int, seconds: float) -> d
 
 def main() -> None:
     mode, uri, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    facts = os.environ.get("ZTUI_BENCH_HOST_FACTS", "")
+    if facts:  # the simulated z16 at scale: resolve against its facts, as `--host-facts FILE` does
+        from ztui.host.hostfacts import use_snapshot
+
+        use_snapshot(uri, facts)
     if mode == "first-tree":
         result: dict[str, object] = asyncio.run(first_tree(uri, expected))  # type: ignore[arg-type]
     elif mode == "rss":

@@ -59,7 +59,9 @@ def lab(lab_base: Path) -> Iterator[Lab]:
         pytest.fail(f"lab start failed: {exc}\n{exc.details}")
     elapsed = time.monotonic() - started
     try:
-        yield Lab(lab_base, {h.name: h.uri for h in hosts}, elapsed)
+        simulated = {h.name: h.uri for h in hosts if h.simulated}
+        yield Lab(lab_base, {h.name: h.uri for h in hosts if not h.simulated}, elapsed,
+                  z_uri=simulated.get("zlab-z", ""), z_twin_uri=simulated.get("zlab-y", ""))
     finally:
         stop_lab(lab_base)
 

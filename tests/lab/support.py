@@ -11,8 +11,10 @@ from ztui.lab.errors import LabError
 @dataclass(frozen=True)
 class Lab:
     base: Path
-    uris: dict[str, str]  # host name -> URI, in host order
+    uris: dict[str, str]  # host name -> URI of the ordinary hosts (zlab-a, zlab-b), in host order
     start_seconds: float
+    z_uri: str = ""  # the simulated z16 host zlab-z
+    z_twin_uri: str = ""  # zlab-y, a second simulated LPAR sharing zlab-z's storage
 
 
 def lab_unavailable() -> str | None:

@@ -63,10 +63,12 @@ def test_status_json(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["status", "--json", "--dir", str(lab.base)]) == 0
     status = json.loads(capsys.readouterr().out)
     hosts = {h["name"]: h for h in status["hosts"]}
-    assert list(hosts) == [A, B]
+    assert list(hosts) == ["zlab-z", "zlab-y", A, B]  # the simulated Z hosts first
+    assert hosts["zlab-z"]["simulated"] and "z16" in hosts["zlab-z"]["simulated"]
+    assert hosts["zlab-z"]["uri"] == lab.z_uri
     for name, host in hosts.items():
-        assert set(host) == {"name", "uri", "pid", "guests"}
-        assert host["uri"] == lab.uris[name]
+        assert set(host) == {"name", "uri", "pid", "guests", "simulated"}
+        assert host["uri"] == {"zlab-z": lab.z_uri, "zlab-y": lab.z_twin_uri}.get(name) or lab.uris[name]
         assert Path(f"/proc/{host['pid']}/comm").read_text().strip() == "libvirtd"
     assert {g["name"]: g["state"] for g in hosts[B]["guests"]} == {"lnxb01": "running", "lnxb02": "shut off"}
 
@@ -138,7 +140,7 @@ def test_ensure_lab_is_quick_when_running(lab: Lab) -> None:
     started = time.monotonic()
     hosts = ensure_lab(lab.base)
     assert time.monotonic() - started < 0.5
-    assert {h.name: h.uri for h in hosts} == lab.uris
+    assert {h.name: h.uri for h in hosts} == {"zlab-z": lab.z_uri, "zlab-y": lab.z_twin_uri, **lab.uris}
 
 
 def test_killed_daemon_is_restarted_and_keeps_its_guests(lab: Lab) -> None:
@@ -176,6 +178,9 @@ def test_stop_leaves_nothing(lab: Lab) -> None:
     base = lab.base.with_name(lab.base.name + "-stop")
     own = start_lab(hosts=1, base_dir=base)
     lab = Lab(base, {h.name: h.uri for h in own}, 0.0)
+    assert "zlab-z" in lab.uris and "zlab-y" in lab.uris
+    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    assert str(base / "images" / "zlab-z") in loops  # the Z host's disks are loop devices
     paths = LabPaths(lab.base)
     bridges = [paths.bridge_name(name) for name in lab.uris]
     assert all(Path("/sys/class/net", b).exists() for b in bridges)
@@ -194,6 +199,7 @@ def test_stop_leaves_nothing(lab: Lab) -> None:
             assert str(paths.hosts_dir) not in mounts, f"process {proc.name} still has lab mounts"
     assert not lab.base.exists()
     assert not any(Path("/sys/class/net", b).exists() for b in bridges)
+    assert str(base) not in subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
     assert elapsed < 10, f"stop took {elapsed:.1f} s"
     assert stop_lab(lab.base) is False  # idempotent
     assert not lab.base.exists()

@@ -66,7 +66,7 @@ def test_tree_named_guests_and_unknown_guest(testdriver_uri: str) -> None:
 
 
 def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
-    result = ztui("tree", "-c", testdriver_uri, "template")
+    result = ztui("tree", "-c", testdriver_uri, "template", "--no-backing")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[1].split() == ["NAME", "TYPE", "MODEL", "ADDRESS", "SOURCE", "NOTE"]
@@ -75,6 +75,9 @@ def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
     assert lines[2].startswith("template") and lines[2][type_col:].startswith("shut off")
     assert len(lines) == 3 + 6  # the guest's line and one per device
     assert all(line[type_col - 2:type_col] == "  " for line in lines[2:] if line)
+    chains = ztui("tree", "-c", testdriver_uri, "template").stdout.splitlines()  # each chain below its device
+    assert len(chains) > len(lines) and any("↳" in line for line in chains)
+    assert all(len(line) <= 80 for line in chains[1:])
 
 
 def test_option_before_the_command(testdriver_uri: str) -> None:

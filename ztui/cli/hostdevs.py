@@ -23,7 +23,7 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict[str, Any]:
     """One host's grouped inventory as a JSON-ready dict; raises ConnectError / libvirtError."""
-    from ztui.facts import is_local_uri
+    from ztui.host.hostfacts import facts_source_for
     from ztui.host.resolve import resolve_host
     from ztui.host.scan import local_udev_devices, scan_host
     from ztui.host.usage import conflicts, users_of
@@ -35,7 +35,7 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
     try:
         host = read_host(conn, uri)
         udev = None
-        if is_local_uri(uri):
+        if facts_source_for(uri).same_machine:
             if not udev_cache:
                 udev_cache.append(local_udev_devices())
             udev = udev_cache[0]
@@ -44,20 +44,24 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
         conn.close()
     host = resolve_host(host, inv)
     users = users_of([host], inv)
-    return {"uri": uri, "hostname": host.hostname, "local": inv.local,
+    return {"uri": uri, "hostname": host.hostname, "local": inv.local, "host_facts": host.facts or None,
             "groups": inventory_json(inv, users, conflicts(users))}
 
 
 def run_hostdevs(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, libvirt_reason, resolve_uris
+    from ztui.cli.common import command_uris
+    from ztui.libvirt.connection import ConnectError, libvirt_reason
     from ztui.report.hostdevs import render_text
 
     hosts: list[dict[str, Any]] = []
     failed = False
     udev_cache: list[Any] = []
-    for uri in resolve_uris(args.connect):
+    uris = command_uris(args)
+    if uris is None:
+        return EXIT_FAILED
+    for uri in uris:
         try:
             hosts.append(read_host_inventory(uri, args.readonly, udev_cache))
         except ConnectError as exc:
@@ -72,6 +76,8 @@ def run_hostdevs(args: argparse.Namespace) -> int:
     else:
         for h in hosts:
             title = f"{h['uri']}" + (f" ({h['hostname']})" if h["hostname"] else "")
+            if h["host_facts"]:
+                title += f" [{h['host_facts']}]"
             if not h["local"]:
                 title += " — libvirt node devices only (udev is read for local hosts)"
             sys.stdout.write(render_text(title, h["groups"]))

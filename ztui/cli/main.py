@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Guests of KVM hosts (first of all KVM on IBM Z), their virtio and VFIO devices and "
                     "what backs each of them on the host.")
     parser.add_argument("--version", action="version", version=f"ztui {__version__}")
+    parser.add_argument("--expand", metavar="GUEST", default="",
+                        help="open this guest with its devices' backing chains at start (e.g. zlnx01 of --lab)")
     # no defaults for the shared options here: parents share action objects, so a default set on this
     # parser would also reset a value given before the command name (see `_normalise`)
     parser.set_defaults(func=run_default)
@@ -62,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.lifecycle import add_lifecycle_commands
 
     add_lifecycle_commands(sub, common)
+    from ztui.cli.hostfacts import add_hostfacts_command
+
+    add_hostfacts_command(sub, common)
     try:
         from ztui.lab.cli import add_lab_commands
     except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
@@ -97,12 +102,12 @@ def run_default(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         from ztui.cli.tree import run_tree
 
-        args.connect, args.guests, args.json, args.domain_xml = uris, [], False, []
+        args.connect, args.guests, args.json, args.domain_xml, args.host_facts = uris, [], False, [], ""
         return run_tree(args)
     from ztui.ui.app import ZtuiApp
 
     _log_to_file()
-    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason)
+    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand)
     return app.run() or 0
 
 

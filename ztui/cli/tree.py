@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, use_colour
+from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host, HostDevice
@@ -26,7 +26,33 @@ def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
     p.add_argument("--domain-xml", nargs="+", action="extend", metavar="FILE", default=[],
                    help="read saved domain XML (or a test-driver host file) instead of connecting")
+    add_host_facts_option(p)
+    p.add_argument("--no-backing", action="store_true",
+                   help="text: only guests and their devices, without each device's backing chain")
     p.set_defaults(func=run_tree, one_shot=True)
+
+
+def add_host_facts_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host-facts", metavar="FILE", default="",
+                        help="resolve against a host-facts snapshot (`ztui hostfacts save`) instead of this "
+                             "machine's udev and files; with --domain-xml or for every -c URI")
+
+
+def apply_host_facts(args: argparse.Namespace, uris: list[str]) -> bool:
+    """Register `--host-facts` for these URIs (and for saved XML); False after an error line when the
+    file is not a usable snapshot."""
+    path = getattr(args, "host_facts", "")
+    if not path:
+        return True
+    from ztui.host.hostfacts import SnapshotError, use_snapshot
+
+    try:
+        for uri in uris or [""]:
+            use_snapshot(uri, path)
+    except SnapshotError as exc:
+        error(str(exc))
+        return False
+    return True
 
 
 def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
@@ -91,11 +117,12 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
 
 
 def local_udev(uri: str, udev_cache: list[tuple[HostDevice, ...]]) -> tuple[HostDevice, ...] | None:
-    """udev's records for a local URI (one walk, kept in `udev_cache`, for every local URI), else None."""
-    from ztui.facts import is_local_uri
+    """udev's records for a URI whose host is this machine (one walk, kept in `udev_cache`, for every such
+    URI), else None (its host facts source has its own)."""
+    from ztui.host.hostfacts import facts_source_for
     from ztui.host.scan import local_udev_devices
 
-    if not is_local_uri(uri):
+    if not facts_source_for(uri).same_machine:
         return None
     if not udev_cache:
         udev_cache.append(local_udev_devices())
@@ -118,6 +145,21 @@ def with_backing(conn: object, host: Host, udev_cache: list[tuple[HostDevice, ..
         return host
 
 
+def with_snapshot_backing(host: Host) -> Host:
+    """Saved XML with chains when a host-facts snapshot was given for it, else as it is."""
+    from dataclasses import replace
+
+    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.resolve import resolve_host
+    from ztui.host.scan import snapshot_inventory
+
+    source = facts_source_for(None)
+    if source.snapshot is None:
+        return host
+    host = replace(host, hostname=source.snapshot.hostname, facts=source.label)
+    return resolve_host(host, snapshot_inventory(source, host.guests))
+
+
 def run_tree(args: argparse.Namespace) -> int:
     # every record read here lives until the process ends: the cycle collector would only walk the
     # growing heap again and again (a fifth of reading 1000 guests) to find nothing to free
@@ -125,16 +167,21 @@ def run_tree(args: argparse.Namespace) -> int:
     piped_json = args.json and not sys.stdout.isatty()
     hosts: list[Host | str]
     if args.domain_xml:
+        if not apply_host_facts(args, []):
+            return EXIT_BAD_INPUT
         host, errors = load_domain_files(args.domain_xml)
         if args.guests:
             wanted = set(args.guests)
             host = Host(uri=None, guests=tuple(g for g in host.guests if g.name in wanted))
+        host = with_snapshot_backing(host)
         hosts = [host] if host.guests or not errors else []
     else:
-        from ztui.libvirt.connection import resolve_uris
-
-        hosts, errors = read_connected_hosts(resolve_uris(args.connect), args.readonly, args.guests,
-                                             as_json=piped_json)
+        uris = command_uris(args)
+        if uris is None:
+            return EXIT_FAILED
+        if not apply_host_facts(args, uris):
+            return EXIT_BAD_INPUT
+        hosts, errors = read_connected_hosts(uris, args.readonly, args.guests, as_json=piped_json)
         if errors and all(isinstance(h, Host) and not h.connected for h in hosts):
             hosts = []  # nothing was read: the error lines say it all
     for line in errors:
@@ -146,8 +193,20 @@ def run_tree(args: argparse.Namespace) -> int:
         elif args.json:  # indented for a person at a terminal
             sys.stdout.write(json.dumps(tree_json(models(hosts)), indent=2) + "\n")
         else:
-            sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout)))
+            sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout),
+                                          backing=not getattr(args, "no_backing", False), width=text_width()))
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def text_width() -> int:
+    """The terminal's width on a terminal (at least 80), else 80."""
+    import shutil
+
+    from ztui.report.tree_text import WIDTH
+
+    if not sys.stdout.isatty():
+        return WIDTH
+    return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
 def models(hosts: list[Host | str]) -> list[Host]:

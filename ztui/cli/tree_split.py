@@ -42,7 +42,9 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     the backing chains give). `udev` as for `ztui.host.scan.scan_host`."""
     import libvirt
 
-    host = Host(uri=uri, hostname=read_hostname(conn), connected=True)
+    from ztui.host.hostfacts import facts_source_for
+
+    host = Host(uri=uri, hostname=read_hostname(conn), connected=True, facts=facts_source_for(uri).label)
     fetched = fetch_guests(conn, names or None)
     if not names:
         fetched.sort(key=lambda f: f.name)

@@ -368,6 +368,13 @@ def _hardware(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = F
 
 
 def _ccw_device(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool = False) -> None:
+    """A ccw device and its subchannel: the same steps for every disk on one FCP channel and every guest
+    of one DASD, so built once per inventory (`_shared`)."""
+    _shared(chain, ("ccw", ccw.key, level, exclusive),
+            lambda c: _ccw_device_steps(c, ccw, level, exclusive=exclusive))
+
+
+def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: bool = False) -> None:
     role = ccw_role(ccw)
     kind = StepKind.DASD if role is CcwRole.DASD else StepKind.FCP if role is CcwRole.FCP else StepKind.CCW
     devtype, cutype = ccw.fact(F.DEVTYPE), ccw.fact(F.CUTYPE)

@@ -18,8 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ztui.facts import is_local_uri
-from ztui.host.files import files_info
+from ztui.host.hostfacts import FactsOrigin, FactsSource, facts_source_for
 from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
 from ztui.host.resolve import paths_to_examine
 from ztui.libvirtxml.network import parse_network
@@ -97,11 +96,13 @@ def _volume_paths(guests: Iterable[Guest]) -> set[str]:
 
 
 def refresh_files(inv: Inventory, guests: Iterable[Guest]) -> Inventory:
-    """The inventory with fresh file-system facts for these guests' image paths (local hosts only)."""
-    if not inv.same_machine:
+    """The inventory with fresh file-system facts for these guests' image paths (examined on this
+    machine when the host is this machine, as recorded when its facts are a snapshot)."""
+    source = facts_source_for(inv.uri)
+    if source.origin is FactsOrigin.REMOTE:
         return inv
     paths = [p for g in guests for p in paths_to_examine(g)]
-    return inv.with_files(files_info(paths))
+    return inv.with_files(source.files(paths))
 
 
 def scan_host(conn: Any, uri: str, guests: Iterable[Guest] = (), *,
@@ -119,6 +120,7 @@ class HostRecords:
 
     uri: str
     local: bool
+    facts: FactsSource
     udev: tuple[HostDevice, ...]
     node_devices: tuple[HostDevice, ...]
     networks: tuple[NetworkInfo, ...] | None
@@ -127,13 +129,14 @@ class HostRecords:
 
 def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
                       volumes: bool = True) -> HostRecords:
-    """The host's devices, networks and (unless `volumes` is false) pool volumes."""
+    """The host's devices, networks and (unless `volumes` is false) pool volumes. The device records
+    beside libvirt's come from the URI's host facts source (`ztui.host.hostfacts.facts_source_for`)."""
     from ztui.libvirt.reader import read_node_devices
 
-    local = is_local_uri(uri)
+    source = facts_source_for(uri)
     return HostRecords(
-        uri=uri, local=local,
-        udev=(udev if udev is not None else local_udev_devices()) if local else (),
+        uri=uri, local=source.same_machine, facts=source,
+        udev=source.devices(udev),
         node_devices=read_node_devices(conn),
         networks=read_networks(conn),
         pool_volumes=read_pool_volumes(conn) if volumes else (),
@@ -147,3 +150,10 @@ def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:
                           volumes=volumes_for(records.pool_volumes, guests), uri=records.uri,
                           same_machine=records.local)
     return refresh_files(inv, guests)
+
+
+def snapshot_inventory(source: FactsSource, guests: Iterable[Guest]) -> Inventory:
+    """The inventory of saved domain XML read against a host-facts snapshot, without any connection."""
+    guests = tuple(guests)
+    inv = build_inventory(source.devices(), (), local=source.snapshot is not None, uri=None)
+    return inv.with_files(source.files(p for g in guests for p in paths_to_examine(g)))

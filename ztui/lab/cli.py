@@ -71,7 +71,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     from ztui.lab.hosts import start_lab
 
     started = time.monotonic()
-    hosts = start_lab(hosts=args.hosts, linux=args.linux, base_dir=_base(args))
+    hosts = start_lab(hosts=args.hosts, linux=args.linux, base_dir=_base(args), z=not args.no_z)
     _print_hosts(hosts)
     log.info("lab ready in %.1f s", time.monotonic() - started)
     return EXIT_OK
@@ -91,7 +91,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         for host in status.hosts:
             daemon = f"libvirtd {host.pid}" if host.pid is not None else "daemon not running"
-            print(f"{host.name}\t{host.uri}\t{daemon}")
+            print(f"{host.name}\t{host.uri}\t{daemon}" + (f"\t[{host.simulated}]" if host.simulated else ""))
             for guest in host.guests:
                 print(f"  {guest.name}\t{guest.state}")
     return EXIT_OK if status.hosts and all(h.running for h in status.hosts) else EXIT_FAILED
@@ -167,6 +167,9 @@ def _add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     start.add_argument("--linux", action="store_true",
                        help="also run a guest with a Debian s390x kernel and a busybox shell "
                             "(downloads the packages once)")
+    start.add_argument("--no-z", action="store_true",
+                       help="without the simulated IBM z16 host zlab-z (its facts are generated, its DASD and "
+                            "FCP disks are loop devices inside its namespace)")
     start.set_defaults(func=cmd_start)
 
     status = sub.add_parser("status", parents=[dir_opt], help="hosts, daemons and guests of the lab")

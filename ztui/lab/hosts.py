@@ -1,7 +1,10 @@
 """The lab as a whole: start it, ask how it is, stop it.
 
 A lab is N private libvirt daemons ("hosts", `zlab-a`, `zlab-b`, ...) on this machine, each with real
-QEMU s390x guests under TCG. The hosts share nothing with the system's libvirtd: each runs in its own mount
+QEMU s390x guests under TCG, and by default two more, `zlab-z` and `zlab-y`, whose host facts are two
+simulated z16 LPARs sharing their storage (DASD, zFCP, OSA, HiperSockets, vfio-ccw, vfio-ap, zPCI; see
+zhost.py and zlab.py).
+The hosts share nothing with the system's libvirtd: each runs in its own mount
 namespace with its own configuration, state, sockets and logs under the lab directory (see supervisor.py).
 
 `start_lab` is idempotent: it reuses running hosts, restarts hosts whose daemon died (their guests keep
@@ -15,6 +18,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +45,8 @@ from ztui.lab.kernel import write_idle_kernel
 from ztui.lab.network import NETWORK_NAME, ensure_bridge, network_xml, remove_bridge
 from ztui.lab.paths import MAX_HOSTS, HostPaths, LabPaths, cache_dir
 from ztui.lab.state import HostRecord, LabState, lab_lock, load_state, save_state
+from ztui.lab.zguests import Z_GUESTS, z_domain_xml
+from ztui.lab.zlab import Z_HOST, Z_HOSTS, is_z_host, prepare_z_host, release_z_loops, simulated_label
 from ztui.model import GuestState
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,7 @@ class LabHost:
     name: str
     uri: str
     pid: int | None = None
+    simulated: str = ""  # what the host's simulated facts stand for (`IBM z16 LPAR …`); '' for a real one
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,14 @@ class HostStatus:
     uri: str
     pid: int | None  # libvirtd's; None when the daemon is not running
     guests: tuple[GuestStatus, ...] = ()
+    simulated: str = ""
 
     @property
     def running(self) -> bool:
         return self.pid is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "uri": self.uri, "pid": self.pid,
+        return {"name": self.name, "uri": self.uri, "pid": self.pid, "simulated": self.simulated or None,
                 "guests": [{"name": g.name, "state": g.state} for g in self.guests]}
 
 
@@ -120,25 +128,32 @@ def capabilities_seed() -> Path:
 
 def _lab_host(paths: LabPaths, record: HostRecord) -> LabHost:
     host = paths.host(record.name)
-    return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host))
+    return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host), simulated=simulated_label(record.name))
+
+
+def _shown_order(records: list[HostRecord]) -> list[HostRecord]:
+    """The Z hosts first (zlab-z, then its twin): they are what ztui is for; then the others by name."""
+    return sorted(records, key=lambda r: (r.name != Z_HOST, not is_z_host(r.name), r.index))
 
 
 # --- start ---------------------------------------------------------------------------------------------
 
 
-def start_lab(hosts: int = DEFAULT_HOSTS, linux: bool = False, base_dir: Path | None = None) -> list[LabHost]:
-    """Start (or reuse) a lab of at least `hosts` hosts and return all of its hosts.
+def start_lab(hosts: int = DEFAULT_HOSTS, linux: bool = False, base_dir: Path | None = None,
+              z: bool = True) -> list[LabHost]:
+    """Start (or reuse) a lab of at least `hosts` hosts (plus the simulated Z host unless `z` is false)
+    and return all of its hosts, the Z host first.
 
     On failure, a lab that did not exist before is removed completely; the error carries the daemon's log.
     """
     tools = check_requirements()
-    if not 1 <= hosts <= MAX_HOSTS:
-        raise LabError(f"a lab has 1 to {MAX_HOSTS} hosts, not {hosts}")
+    if not 1 <= hosts <= MAX_HOSTS - len(Z_HOSTS):
+        raise LabError(f"a lab has 1 to {MAX_HOSTS - len(Z_HOSTS)} hosts, not {hosts}")
     paths = LabPaths.for_dir(base_dir)
     with lab_lock(paths):
         existed = paths.state_file.exists()
         try:
-            return _start_locked(paths, tools, hosts, linux)
+            return _start_locked(paths, tools, hosts, linux, z)
         except BaseException:
             if not existed:
                 log.info("start failed: removing the partly started lab %s", paths.base)
@@ -149,9 +164,12 @@ def start_lab(hosts: int = DEFAULT_HOSTS, linux: bool = False, base_dir: Path | 
             raise
 
 
-def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool) -> list[LabHost]:
+def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: bool) -> list[LabHost]:
     state = load_state(paths) or LabState()
     state.grow(count)
+    for name, index in Z_HOSTS if z else ():
+        if state.host(name) is None:
+            state.hosts.append(HostRecord(name=name, index=index, host_uuid=str(uuid.uuid4())))
     save_state(paths, state)  # first, so that a cleanup after a failure knows every host
     kernel = write_idle_kernel(paths.kernel)
     seed = capabilities_seed()
@@ -163,7 +181,12 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool) -> lis
         conn = open_host(host.uri)
         try:
             _ensure_network(conn, paths.bridge_name(record.name), tools)
-            if not record.provisioned:
+            if not record.provisioned and is_z_host(record.name):
+                if record.name == Z_HOST:  # its twin starts empty: Z guests migrate there
+                    _provision_z(conn, paths, BootSpec(kernel), tools)
+                record.provisioned = True
+                save_state(paths, state)
+            elif not record.provisioned:
                 guests = host_guests(record.index, record.name, paths.slot)
                 _provision(conn, paths, guests, BootSpec(kernel), tools)
                 record.provisioned = True
@@ -177,13 +200,15 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool) -> lis
         _provision_linux(paths, state.hosts[0], tools)
         state.linux = True
         save_state(paths, state)
-    return [_lab_host(paths, record) for record in state.hosts]
+    return [_lab_host(paths, record) for record in _shown_order(state.hosts)]
 
 
 def _start_host(paths: LabPaths, host: HostPaths, record: HostRecord, tools: Tools, seed: Path) -> int:
     for sub in host.subdirs():
         sub.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_configs(host.etc, record.host_uuid, paths.migration_ports(record.index))
+    if is_z_host(record.name):
+        prepare_z_host(paths, host)
     capcache.seed_daemon(seed, host.capabilities)
     started = time.monotonic()
     pid = start_daemon(host, tools.libvirtd)
@@ -212,6 +237,14 @@ def _provision(conn: libvirt.virConnect, paths: LabPaths, guests: list[GuestSpec
             dom.create()
 
 
+def _provision_z(conn: libvirt.virConnect, paths: LabPaths, boot: BootSpec, tools: Tools) -> None:
+    """The Z host's guests: all defined, those whose devices exist in its namespace (disks) started."""
+    for guest in Z_GUESTS:
+        dom = conn.defineXML(z_domain_xml(guest, boot, paths.base, emulator=tools.qemu))
+        if guest.running:
+            dom.create()
+
+
 def _provision_linux(paths: LabPaths, record: HostRecord, tools: Tools) -> None:
     from ztui.lab.debian import linux_boot  # downloads on first use: only when asked for
 
@@ -235,10 +268,12 @@ def ensure_lab(base_dir: Path | None = None) -> list[LabHost]:
     paths = LabPaths.for_dir(base_dir)
     state = load_state(paths)
     if state is not None and state.hosts:
-        found = [_lab_host(paths, record) for record in state.hosts]
+        found = [_lab_host(paths, record) for record in _shown_order(state.hosts)]
         if all(h.pid is not None and daemon_running(paths.host(h.name)) for h in found):
             return found
-    return start_lab(hosts=max(DEFAULT_HOSTS, len(state.hosts) if state else 0), base_dir=base_dir)
+    ordinary = len([r for r in state.hosts if not is_z_host(r.name)]) if state else 0
+    z = state is None or not state.hosts or state.host(Z_HOST) is not None
+    return start_lab(hosts=max(DEFAULT_HOSTS, ordinary), base_dir=base_dir, z=z)
 
 
 # --- status --------------------------------------------------------------------------------------------
@@ -261,7 +296,7 @@ def lab_status(base_dir: Path | None = None) -> LabStatus:
     if state is None:
         return LabStatus(paths.base)
     hosts = []
-    for record in state.hosts:
+    for record in _shown_order(state.hosts):
         host = paths.host(record.name)
         pid = daemon_pid(host)
         guests: tuple[GuestStatus, ...] = ()
@@ -270,7 +305,7 @@ def lab_status(base_dir: Path | None = None) -> LabStatus:
                 guests = _guests_of(host.uri)
             except (LabError, libvirt.libvirtError) as exc:
                 log.info("%s: %s", record.name, exc)
-        hosts.append(HostStatus(record.name, host.uri, pid, guests))
+        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name)))
     return LabStatus(paths.base, tuple(hosts))
 
 
@@ -343,6 +378,7 @@ def _stop_locked(paths: LabPaths) -> bool:
     ip = find_binary("ip", "/usr/sbin/ip", "/sbin/ip") or "ip"
     for host in hosts:
         remove_bridge(paths.bridge_name(host.name), ip)
+    release_z_loops(paths)
     if survivors:
         raise LabError(f"lab processes survived SIGKILL: {', '.join(map(str, survivors))}")
     _remove_tree(paths.base)
@@ -360,4 +396,4 @@ def lab_hosts(base_dir: Path | None = None) -> list[LabHost]:
     """The hosts the lab's record lists, running or not (no daemon is started)."""
     paths = LabPaths.for_dir(base_dir)
     state = load_state(paths)
-    return [_lab_host(paths, record) for record in state.hosts] if state else []
+    return [_lab_host(paths, record) for record in _shown_order(state.hosts)] if state else []

@@ -9,7 +9,11 @@ its caller can reap it at once. It
 2. bind-mounts the host's private directories over libvirt's system paths (`/etc/libvirt`, `/run/libvirt`,
    ...), so an unmodified `libvirtd` reads its own configuration and keeps its state in the lab directory,
    never in the system's;
-3. becomes a child subreaper and runs `libvirtd` as its child. QEMU daemonizes away from libvirtd and is
+3. for a host that stands for another machine (the simulated Z host), gives the namespace its own /dev:
+   a copy of the machine's (device nodes re-made, directories such as /dev/pts bound) plus block device
+   nodes under the names that host's disks have (`/dev/disk/by-path/ccw-0.0.5c01` → a loop device), as
+   listed in `BLOCK_NODES` in the host's directory; nothing of it is seen outside the namespace;
+4. becomes a child subreaper and runs `libvirtd` as its child. QEMU daemonizes away from libvirtd and is
    re-parented to the nearest subreaper: without one, PID 1 reaps it and every guest destroy waits ~2 s.
 
 It stays alive after libvirtd exits for as long as any QEMU it adopted runs, reaping them; a restarted
@@ -22,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
+import stat
 import sys
 from pathlib import Path
 
@@ -46,6 +52,9 @@ BIND_MOUNTS: tuple[tuple[str, str], ...] = (
 #: parts of the real /run that stay visible inside the namespace
 RUN_KEEP = ("/run/udev",)
 
+#: in the host directory: `[{"path": "/dev/…", "major": 7, "minor": 3}, …]`, block nodes of a private /dev
+BLOCK_NODES = "block-nodes.json"
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -55,10 +64,42 @@ def _check(result: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(_libc.mount(source.encode() if source else None, target.encode(),
-                       fstype.encode() if fstype else None, ctypes.c_ulong(flags), None),
+                       fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                       data.encode() if data else None),
            f"mount {source} {target}")
+
+
+def private_dev(hostdir: Path) -> None:
+    """A /dev of the namespace's own, when the host directory lists block nodes (see the module's
+    docstring); the machine's /dev is untouched."""
+    spec = hostdir / BLOCK_NODES
+    if not spec.exists():
+        return
+    nodes = json.loads(spec.read_text())
+    real = os.open("/dev", os.O_RDONLY | os.O_DIRECTORY)
+    old = f"/proc/self/fd/{real}"
+    _mount("tmpfs", "/dev", "tmpfs", 0, "mode=755")
+    for entry in os.scandir(old):
+        source, target = f"{old}/{entry.name}", f"/dev/{entry.name}"
+        st = os.lstat(source)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(source), target)
+        elif stat.S_ISDIR(st.st_mode):
+            os.mkdir(target, stat.S_IMODE(st.st_mode))
+            _mount(source, target, None, MS_BIND | MS_REC)
+        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            os.mknod(target, st.st_mode, st.st_rdev)
+        else:  # sockets (/dev/log) and plain files: the same object, bound
+            with open(target, "w"):
+                pass
+            _mount(source, target, None, MS_BIND)
+    os.close(real)
+    for node in nodes:
+        path = str(node["path"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.mknod(path, stat.S_IFBLK | 0o660, os.makedev(int(node["major"]), int(node["minor"])))
 
 
 def enter_private_namespace(hostdir: Path) -> None:
@@ -80,6 +121,7 @@ def enter_private_namespace(hostdir: Path) -> None:
     os.mkdir("/run/lock")  # /var/lock: libvirtd locks a guest console's pty there (`virsh console`)
     for sub, target in BIND_MOUNTS:  # the lab directory is never under /run (see paths.py)
         _mount(str(hostdir / sub), target, None, MS_BIND)
+    private_dev(hostdir)
 
 
 def supervise(hostdir: Path, libvirtd: str) -> int:

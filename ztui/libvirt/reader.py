@@ -220,9 +220,12 @@ def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
 def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None,
               with_host_devices: bool = False) -> Host:
     """A full snapshot of one host."""
+    from ztui.host.hostfacts import facts_source_for
+
     return Host(
         uri=uri,
         hostname=read_hostname(conn),
+        facts=facts_source_for(uri).label,
         connected=True,
         guests=read_guests(conn, names),
         host_devices=read_node_devices(conn) if with_host_devices else (),

@@ -307,7 +307,10 @@ class HostSession:
             guests = read_guest_summaries(conn)
         except libvirt.libvirtError:
             return
-        self._sink(HostUp(self.uri, Host(uri=self.uri, hostname=read_hostname(conn), guests=guests)))
+        from ztui.host.hostfacts import facts_source_for
+
+        self._sink(HostUp(self.uri, Host(uri=self.uri, hostname=read_hostname(conn), guests=guests,
+                                         facts=facts_source_for(self.uri).label)))
 
     def _alive(self, conn: libvirt.virConnect) -> bool:
         try:
@@ -399,9 +402,9 @@ class HostSession:
 
     def _start_udev_watch(self) -> None:
         """Local hosts only: udev sees device changes libvirt does not report (a DASD set offline)."""
-        from ztui.facts import is_local_uri
+        from ztui.host.hostfacts import facts_source_for
 
-        if self._watch is not None or not (self.backing and self.udev and is_local_uri(self.uri)):
+        if self._watch is not None or not (self.backing and self.udev and facts_source_for(self.uri).same_machine):
             return
         try:
             from ztui.host.udev import UdevWatch, udev_available

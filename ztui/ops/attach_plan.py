@@ -276,8 +276,9 @@ def _storage_source(req: AttachRequest, probe: HostProbe | None) -> tuple[str, s
         except SpecError as exc:
             raise BadRequest(str(exc)) from None
         path = f"/dev/disk/by-path/ccw-{busid}"
-        if probe is not None and probe.local and not os.path.exists(path):
-            raise BadRequest(f"DASD {busid} is not online on this host ({path} is missing; chzdev -e {busid})")
+        problem = probe.dasd_problem(busid, path) if probe is not None else None
+        if problem:
+            raise BadRequest(problem)
     elif not path.startswith("/"):
         path = f"/dev/{path}"
     device, note = "disk", ""

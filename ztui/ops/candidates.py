@@ -35,7 +35,7 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
     def free(dev: HostDevice) -> bool:
         return not users.get(dev.key)
 
-    mounted = _mounted_majmins() if inv.same_machine or inv.local else set()
+    mounted = _mounted_majmins(inv.uri) if inv.same_machine or inv.local else set()
     def busy(dev: HostDevice) -> bool:
         """Mounted or held, itself or any of its partitions (a whole disk whose partition is in use is)."""
         parts = [dev, *(c for c in inv.children(dev) if c.fact(F.DEVTYPE) == "partition")]
@@ -49,7 +49,8 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
                   if os.path.basename(d.id).startswith(("sd", "dm-"))] or out["block"]
     out["dasd"] = [Candidate(d.id, f"{d.id}  DASD {d.fact(F.DEVTYPE)} {d.fact(F.CUTYPE)}".rstrip())
                    for d in inv.of_kind(HostDeviceKind.CCW)
-                   if ccw_role(d) is CcwRole.DASD and not is_dasd_alias(d) and free(d)]
+                   if ccw_role(d) is CcwRole.DASD and not is_dasd_alias(d) and free(d)
+                   and d.fact(F.ONLINE) != "0" and not _dasd_mounted(inv, d, mounted)]
     out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact(F.MDEV_TYPE) or 'mdev'} on {d.parent}")
                    for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
     out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact(F.PRODUCT) or d.name}"
@@ -90,7 +91,23 @@ def _virtual(dev: HostDevice) -> bool:
     return dev.fact(F.VIRTUAL) == "yes" and not dev.fact(F.CARD_TYPE)
 
 
-def _mounted_majmins() -> set[str]:
+def _dasd_mounted(inv: Inventory, dasd: HostDevice, mounted: set[str]) -> bool:
+    """Whether the host itself has the DASD (or a partition of it) mounted: its system volume."""
+    if not mounted:
+        return False
+    for block in inv.children(dasd):
+        if block.fact(F.MAJMIN) in mounted or any(p.fact(F.MAJMIN) in mounted for p in inv.children(block)):
+            return True
+    return False
+
+
+def _mounted_majmins(uri: str | None) -> set[str]:
+    """The devices the host has mounted: this machine's, or those its recorded or simulated facts list."""
+    from ztui.host.hostfacts import facts_source_for
+
+    source = facts_source_for(uri)
+    if source.snapshot is not None:
+        return {m.majmin for m in source.snapshot.mounts}
     from ztui.host.files import read_mounts
 
     try:

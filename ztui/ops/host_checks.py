@@ -7,7 +7,8 @@ libvirt or QEMU error half-way through an attach into one sentence, with nothing
 Questions about libvirt objects (networks, node devices) go to the connection, so they also work over
 `qemu+ssh://`. Questions only the host's `/sys` and `/dev` can answer are asked only when the connection
 is local; for a remote host `local` is False and they answer "unknown" (None), so validation checks less
-rather than checking the wrong machine.
+rather than checking the wrong machine. A host whose facts are a snapshot (the lab's simulated Z hosts, see
+`ztui.host.hostfacts`) answers the block-device questions from those facts instead.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from typing import Generic, TypeVar
 import libvirt
 
 from ztui.facts import F, is_local_uri
+from ztui.host.hostfacts import HostFacts, facts_source_for
 from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
-from ztui.model import PciAddress, format_pci
+from ztui.model import HostDevice, HostDeviceKind, PciAddress, format_pci
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,67 @@ class PciInfo:
 class HostProbe:
     """Read-only look at one host (the connection's, plus `/sys` when that host is this machine)."""
 
-    def __init__(self, conn: libvirt.virConnect | None, *, local: bool = True, sysfs: str = "/sys") -> None:
+    def __init__(self, conn: libvirt.virConnect | None, *, local: bool = True, sysfs: str = "/sys",
+                 facts: HostFacts | None = None) -> None:
         self.conn = conn
-        self.local = local
+        self.local = local and facts is None
         self.sysfs = Path(sysfs)
+        self.facts = facts
 
     @classmethod
     def for_connection(cls, conn: libvirt.virConnect) -> HostProbe:
-        return cls(conn, local=is_local_uri(conn.getURI()))
+        uri = conn.getURI()
+        source = facts_source_for(uri)
+        return cls(conn, local=is_local_uri(uri) and source.same_machine, facts=source.snapshot)
+
+    # --- a host known by its recorded or simulated facts ----------------------------------------------
+
+    def dasd_problem(self, busid: str, path: str) -> str | None:
+        """Why the DASD `busid` cannot back a disk at `path` on this host; None when it can or when this
+        cannot be known (remote host)."""
+        offline = f"DASD {busid} is not online on this host ({path} is missing; chzdev -e {busid})"
+        if self.facts is not None:
+            ccw = next((d for d in self.facts.devices if d.kind is HostDeviceKind.CCW and d.id == busid), None)
+            if ccw is None or not ccw.driver.startswith("dasd"):
+                return f"no DASD {busid} on this host"
+            if ccw.fact("online") == "0" or self._fact_block(path) is None:
+                return offline
+            return None
+        if self.local and not os.path.exists(path):
+            return offline
+        return None
+
+    def _fact_block(self, path: str) -> HostDevice | None:
+        if self.facts is None:
+            return None
+        return next((d for d in self.facts.devices if d.kind is HostDeviceKind.BLOCK and path in d.devnodes), None)
+
+    def _fact_block_device(self, path: str) -> Lookup[BlockInfo]:
+        dev = self._fact_block(path)
+        if dev is None or self.facts is None:
+            return Lookup(problem=f"{path} is not a block device of this host")
+        slaves = [s for s in dev.fact("slaves").split(",") if s]
+        scsi = os.path.basename(dev.id).startswith("sd") or (
+            bool(slaves) and all(os.path.basename(s).startswith("sd") for s in slaves))
+        prefix = dev.sysfs_path.rstrip("/") + "/"
+        parts = tuple((os.path.basename(p.id), p.fact("majmin")) for p in self.facts.devices
+                      if p.kind is HostDeviceKind.BLOCK and p.sysfs_path.startswith(prefix))
+        return Lookup(BlockInfo(path, dev.id, dev.fact("majmin"), scsi, parts))
+
+    def _fact_block_busy(self, info: BlockInfo) -> str | None:
+        assert self.facts is not None
+        parts = ((info.majmin, info.path, info.realpath), *(
+            (majmin, f"{info.path} (partition {name})", f"/dev/{name}") for name, majmin in info.partitions))
+        for majmin, label, _node in parts:
+            for mount in self.facts.mounts:
+                if mount.majmin == majmin:
+                    return f"{label} is mounted on this host at {mount.mount_point}"
+        for _majmin, label, node in parts:
+            dev = self._fact_block(node)
+            held = [h.removeprefix("/dev/") for h in (dev.fact("holders") if dev else "").split(",") if h]
+            if held:
+                return f"{label} is held by {', '.join(held)} on this host (use that device instead)"
+        return None
 
     # --- libvirt objects (work over remote connections too) -------------------------------------------
 
@@ -142,6 +197,8 @@ class HostProbe:
 
     def block_device(self, path: str) -> Lookup[BlockInfo]:
         """The block device at `path`, or why it is not one; unknown on a remote host."""
+        if self.facts is not None:
+            return self._fact_block_device(path)
         if not self.local:
             return Lookup()
         try:
@@ -174,6 +231,8 @@ class HostProbe:
     def block_busy(self, info: BlockInfo) -> str | None:
         """Why this host itself uses a block device, else None: the disk or any of its partitions is
         mounted, or held by device-mapper/md (a whole disk whose partition is in use is in use)."""
+        if self.facts is not None:
+            return self._fact_block_busy(info)
         from ztui.host.files import read_mounts
 
         parts = ((os.path.basename(info.realpath), info.majmin, info.path), *(

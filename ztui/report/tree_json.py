@@ -68,6 +68,7 @@ def _host_head(host: Host) -> dict[str, Any]:
         "hostname": host.hostname,
         "connected": host.connected,
         "error": host.error or None,
+        "host_facts": host.facts or None,
     }
 
 

@@ -57,8 +57,9 @@ class ZtuiApp(App[int]):
 
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
-                 no_host_reason: str = "", host_udev: bool = True) -> None:
+                 no_host_reason: str = "", host_udev: bool = True, expand: str = "") -> None:
         super().__init__()
+        self._expand = expand  # a guest to open with its chains once its host is up (`--expand`)
         self.host_udev = host_udev
         self.uris = list(uris)
         self.readonly = readonly
@@ -142,6 +143,9 @@ class ZtuiApp(App[int]):
         main = self.main
         if main is not None and main.is_mounted:
             main.apply(change)
+            if self._expand and isinstance(update, HostUp) and main.guest_tree.expand_guest(update.uri,
+                                                                                          self._expand):
+                self._expand = ""
         if isinstance(update, HostUp):
             settle_heap()
 

@@ -23,11 +23,16 @@ STATE_STYLES = {
 }
 
 
-def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: float, guests: int) -> Text:
+def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: float, guests: int,
+               facts: str = "") -> Text:
+    """`facts` names where the host facts come from when not from the host itself (`IBM z16 LPAR
+    (simulated host facts)`): shown right after the name, so a simulated host is never taken for real."""
     text = Text()
     if connected:
         text.append("● ", style="green")
         text.append(hostname or uri, style="bold")
+        if facts:
+            text.append(f"  [{facts}]", style="magenta")
         if hostname:
             text.append(f"  {uri}", style="dim")
         text.append(f"  {guests} guest{'s' if guests != 1 else ''}", style="dim")

@@ -183,6 +183,22 @@ class GuestTree(Tree[NodeRef]):
         _ = self._tree_lines
         self.move_cursor(node)
 
+    def expand_guest(self, uri: str, name: str) -> bool:
+        """Open the guest of this name with every device's chain and put the cursor on it (the demo
+        starts so); False while the host has no such guest (yet)."""
+        entry = self._entries.get(uri)
+        uuid = next((g.uuid for g in entry.guests.values() if g.name == name), None) if entry else None
+        node = self._guests.get((uri, uuid)) if uuid is not None else None
+        if node is None:
+            return False
+        node.expand()
+        self._ensure_devices(node)
+        for child in node.children:
+            if child.allow_expand:
+                child.expand()
+        self.move_cursor_to(node)
+        return True
+
     def find_guest(self, uri: str, uuid: str) -> TreeNode[NodeRef] | None:
         return self._guests.get((uri, uuid))
 
@@ -206,7 +222,7 @@ class GuestTree(Tree[NodeRef]):
 
     def _host_text(self, entry: HostEntry) -> Text:
         return host_label(entry.uri, entry.host.hostname, entry.connected, entry.error, entry.retry_in,
-                          len(entry.guests))
+                          len(entry.guests), entry.host.facts)
 
     def _relabel_host(self, entry: HostEntry) -> None:
         """Set a host line's label only when its text changed: every line below a host has the host

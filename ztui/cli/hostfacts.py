@@ -1,0 +1,73 @@
+"""`ztui hostfacts save FILE`: record this machine's host facts for reading guests against them elsewhere.
+
+What is recorded is everything the resolver uses besides libvirt's own objects: udev's device records, the
+mount table, and the file-system facts of every path the guests of the local libvirt URIs use. Replay
+with `ztui tree --host-facts FILE` (with `--domain-xml` or `-c URI`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
+
+
+def add_hostfacts_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                          common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "hostfacts", parents=[common], help="record this host's facts (udev, mounts, files) to a file",
+        description="Record this machine's host facts as a versioned JSON snapshot: udev's devices, the "
+                    "mounts and the files the guests of the local libvirt URIs use. `ztui tree --host-facts "
+                    "FILE` resolves guests against it on any machine.")
+    actions = p.add_subparsers(title="actions", metavar="ACTION", required=True)
+    save = actions.add_parser("save", parents=[common], help="write the snapshot to FILE")
+    save.add_argument("file", metavar="FILE")
+    save.set_defaults(func=run_save)
+
+
+def run_save(args: argparse.Namespace) -> int:
+    import libvirt
+
+    from ztui.facts import is_local_uri
+    from ztui.host.hostfacts import record_live, write_snapshot
+    from ztui.host.resolve import paths_to_examine
+    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.reader import read_guests
+
+    directory = os.path.dirname(os.path.abspath(args.file))
+    if not os.path.isdir(directory):
+        error(f"cannot write {args.file}: no directory {directory}")
+        return EXIT_BAD_INPUT
+    uris = resolve_uris(args.connect)
+    remote = [u for u in uris if not is_local_uri(u)]
+    if remote:
+        error(f"{remote[0]} is not this machine: host facts are recorded on the host itself")
+        return EXIT_BAD_INPUT
+    paths: list[str] = []
+    failed = False
+    for uri in uris:
+        try:
+            conn = open_connection(uri, readonly=True)
+        except ConnectError as exc:
+            # the devices and mounts are still worth having; the guests' files are then not in it
+            error(f"{exc} (recorded without the files of its guests)")
+            failed = bool(args.connect)
+            continue
+        try:
+            paths.extend(p for g in read_guests(conn) for p in paths_to_examine(g))
+        except libvirt.libvirtError as exc:
+            error(f"reading {uri} failed: {exc.get_error_message()}")
+            failed = True
+        finally:
+            conn.close()
+    facts = record_live(paths)
+    try:
+        write_snapshot(facts, args.file)
+    except OSError as exc:
+        error(f"cannot write {args.file}: {exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    print(f"{args.file}: {len(facts.devices)} devices, {len(facts.mounts)} mounts, {len(facts.files)} files",
+          file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
