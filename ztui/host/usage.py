@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ztui.facts import CcwRole, F, FactSource, ccw_role
+from ztui.facts import CcwRole, F, FactSource, carried_busid, ccw_role
 from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 
-__all__ = ["conflicts", "eligibility", "guest_uses", "users_of", "with_sharing_warnings"]
+__all__ = ["conflicts", "eligibility", "guest_uses", "held_keys", "users_of", "with_sharing_warnings"]
 
 
 def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
@@ -59,6 +59,13 @@ def conflicts(users: Mapping[str, Iterable[DeviceUse]]) -> dict[str, str]:
             who = ", ".join(f"{g} ({t})" for g, t in holders)
             found[key] = f"used exclusively by {len(holders)} running guest devices: {who}"
     return found
+
+
+def held_keys(guests: Iterable[Guest]) -> set[str]:
+    """The host-device keys that running guests' devices hold exclusively (a whole host resolved in parts
+    compares these to tell whether a sharing conflict spans two parts)."""
+    return {step.device_key for g in guests if g.state is not None and g.state.is_active
+            for d in g.devices for step in d.backing if step.exclusive and step.device_key}
 
 
 def with_sharing_warnings(host: Host) -> Host:
@@ -145,8 +152,7 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
     if dev.fact(F.SCH_TYPE) not in ("", "0"):
         missing.append(f"subchannel type {dev.fact(F.SCH_TYPE)} is not an I/O subchannel")
         return
-    busid = dev.fact(F.DEV_BUSID) or dev.fact(F.CHANNEL_DEV_ADDR) or dev.fact(F.CCW_DEVICE).split(",")[0]
-    busid = "" if busid == "none" else busid
+    busid = carried_busid(dev)
     ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
     qdio = _qdio(ccw) if ccw is not None else ""
     if qdio:
