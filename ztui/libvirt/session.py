@@ -260,13 +260,14 @@ class HostSession:
             self._inventory_pending = False
         if self._conn is None or not self.backing:
             return
-        from ztui.host.resolve import resolve_guest
+        from ztui.host.resolve import resolve_host
 
         inventory = self.fresh_inventory(tuple(self._raw.values()))
         if inventory is None:
             return
-        for uuid, raw in list(self._raw.items()):
-            resolved = resolve_guest(raw, inventory)
+        # all guests at once, so a sharing conflict is warned on both guests' devices
+        for resolved in resolve_host(Host(self.uri, guests=tuple(self._raw.values())), inventory).guests:
+            uuid = resolved.uuid
             if resolved != self._sent.get(uuid):
                 self._sent[uuid] = resolved
                 self._sink(GuestUpdated(self.uri, resolved))
@@ -283,7 +284,12 @@ class HostSession:
             self._inventory = refresh_files(self._inventory, [guest])
         except OSError as exc:
             log.info("%s: files of %s not re-read: %s", self.uri, guest.name, exc)
-        return resolve_guest(guest, self._inventory)
+        from ztui.host.usage import with_sharing_warnings
+
+        # its devices' sharing conflicts with the other guests as last sent (theirs follow at the next rescan)
+        others = tuple(g for uuid, g in self._sent.items() if uuid != guest.uuid)
+        resolved = resolve_guest(guest, self._inventory)
+        return with_sharing_warnings(Host(self.uri, guests=(resolved, *others))).guests[0]
 
     def fresh_inventory(self, guests: Sequence[Guest] = ()) -> Inventory | None:
         """Blocking (call from a worker thread): re-scan the host's devices now, for the host devices view."""
