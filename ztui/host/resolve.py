@@ -38,7 +38,7 @@ from ztui.facts import (
     subchannel_paths,
     wwn,
 )
-from ztui.host.inventory import FileInfo, Inventory
+from ztui.host.inventory import FileInfo, FileKind, Inventory
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -222,7 +222,7 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
 def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) -> None:
     info = chain.inv.file(path)
     vol = chain.inv.volume(path)
-    kind = StepKind.DIRECTORY if info is not None and info.kind == "directory" else StepKind.FILE
+    kind = StepKind.DIRECTORY if info is not None and info.kind is FileKind.DIRECTORY else StepKind.FILE
     if info is None:
         name = " ".join(p for p in (fmt, "image" if fmt else "", "(not examined)" if not vol else "") if p)
         chain.add(kind, path, name, exclusive=exclusive, level=level)
@@ -238,7 +238,7 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
               level=level)
     if vol is not None:
         _pool_volume(chain, vol.pool, vol.volume, level)
-    if info.kind == "block":
+    if info.kind is FileKind.BLOCK:
         dev = chain.inv.by_path(info.realpath or path)
         if dev is not None:
             _block(chain, dev, level)

@@ -29,7 +29,7 @@ def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
                 continue
             seen.add((step.device_key, index))
             uses.append(DeviceUse(device_key=step.device_key, guest=guest.name, guest_uuid=guest.uuid,
-                                  target=target, device_kind=device.kind.value, running=running,
+                                  target=target, device_kind=device.kind, running=running,
                                   exclusive=step.exclusive, host_uri=host_uri))
     return uses
 

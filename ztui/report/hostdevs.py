@@ -112,7 +112,7 @@ def _chp_word(chp: ChpState) -> str:
 
 
 def use_json(use: DeviceUse) -> dict[str, Any]:
-    return {"guest": use.guest, "uuid": use.guest_uuid, "target": use.target, "kind": use.device_kind,
+    return {"guest": use.guest, "uuid": use.guest_uuid, "target": use.target, "kind": use.device_kind.value,
             "running": use.running, "exclusive": use.exclusive}
 
 
