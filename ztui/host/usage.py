@@ -73,17 +73,18 @@ def with_sharing_warnings(host: Host) -> Host:
     pass-through function) another running guest's device also holds without `<shareable/>`: the conflict
     shows where it happens, on both guests, not only in the host-device view."""
     # a cheap first pass (this runs after every full resolve): keys held exclusively by running guests
-    holders: dict[str, str] = {}
+    holders: dict[str, int] = {}
     clash = False
+    me = 0
     for guest in host.guests:
         if guest.state is None or not guest.state.is_active:
             continue
-        for index, device in enumerate(guest.devices):
+        for device in guest.devices:
+            me += 1
             for step in device.backing:
-                if step.exclusive and step.device_key:
-                    me = f"{guest.uuid}#{index}"
-                    if holders.setdefault(step.device_key, me) != me:
-                        clash = True
+                if step.exclusive and holders.setdefault(step.device_key, me) != me:
+                    clash = True
+    holders.pop("", None)
     if not clash:
         return host
     users = users_of([host])
