@@ -403,6 +403,13 @@ def ap_queue_state(dev: HostDevice) -> str:
     return {"1": "online", "0": "offline"}.get(dev.fact(F.ONLINE), "")
 
 
+def carried_busid(css: HostDevice) -> str:
+    """The bus-ID of the ccw device a subchannel carries: udev's `dev_busid` (`none` when it carries none,
+    css.c), libvirt's `channel_dev_addr`, else the ccw child io_subchannel holds; '' for none."""
+    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
+    return "" if busid == "none" else busid
+
+
 # --- channel paths ---------------------------------------------------------------------------------------
 
 CHP_CONFIGURE = {"0": "standby", "1": "configured", "2": "reserved", "3": "not recognized"}

@@ -555,7 +555,7 @@ class DeviceUse:
     guest: str
     guest_uuid: str
     target: str
-    device_kind: str
+    device_kind: DeviceKind
     running: bool
     exclusive: bool
     host_uri: str | None = None

@@ -206,13 +206,13 @@ def test_a_chain_that_loops_through_a_shared_part_is_built_in_place(monkeypatch:
     """A loop device whose backing file lives on the file system the loop device carries: the steps below
     the file system hold the loop device again, which the chain has already."""
     from ztui.host import resolve as resolve
-    from ztui.host.inventory import FileInfo, build_inventory
+    from ztui.host.inventory import FileInfo, FileKind, build_inventory
     from ztui.libvirtxml.domain import parse_device_xml
 
     loop = HostDevice(kind=HostDeviceKind.BLOCK, name="loop0", id="/dev/loop0", devnodes=("/dev/loop0",),
                       facts=(Fact("devtype", "disk", "udev"), Fact("majmin", "7:0", "udev"),
                              Fact("loop_backing_file", "/mnt/img/backing.raw", "udev")), source="udev")
-    on_loop = {"exists": True, "kind": "file", "size": 1 << 20, "mount_point": "/mnt/img", "fs_type": "ext4",
+    on_loop = {"exists": True, "kind": FileKind.FILE, "size": 1 << 20, "mount_point": "/mnt/img", "fs_type": "ext4",
                "mount_source": "/dev/loop0", "majmin": "7:0"}
     inv = build_inventory([loop]).with_files([FileInfo("/mnt/img/a.raw", **on_loop),  # type: ignore[arg-type]
                                                FileInfo("/mnt/img/backing.raw", **on_loop)])  # type: ignore[arg-type]

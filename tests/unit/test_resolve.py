@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import DOMAIN_FIXTURES, domain_fixture, nodedev_fixture
 from ztui.host.files import mount_of, parse_mountinfo
-from ztui.host.inventory import FileInfo, NetworkInfo, build_inventory, merge_devices
+from ztui.host.inventory import FileInfo, FileKind, NetworkInfo, build_inventory, merge_devices
 from ztui.host.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
 from ztui.host.usage import conflicts, eligibility, users_of
 from ztui.libvirtxml.domain import parse_device_xml, parse_domain
@@ -52,7 +52,7 @@ def test_dasd_by_path_chain() -> None:
 
 
 def test_file_on_a_dasd_partition() -> None:
-    inv = LOCAL.with_files([FileInfo("/var/lib/libvirt/images/a.qcow2", True, kind="file", size=2 << 30,
+    inv = LOCAL.with_files([FileInfo("/var/lib/libvirt/images/a.qcow2", True, kind=FileKind.FILE, size=2 << 30,
                                      mount_point="/var/lib/libvirt", fs_type="xfs", mount_source="/dev/dasda1",
                                      majmin="94:1")])
     steps = resolve_device(parse_device_xml(disk("/var/lib/libvirt/images/a.qcow2", "file")), inv)

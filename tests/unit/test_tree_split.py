@@ -91,3 +91,36 @@ def test_no_second_process_to_be_had_leaves_the_whole_to_this_process(host_uri: 
     before = len(os.listdir("/proc/self/fd"))
     assert split(host_uri, []) == one_process(host_uri, [])
     assert len(os.listdir("/proc/self/fd")) == before  # both ends of the pipe closed
+
+
+SHARED_DISK = """<node>
+  <device>
+    <name>block_sdz</name>
+    <path>/sys/devices/virtual/block/sdz</path>
+    <parent>computer</parent>
+    <capability type='storage'><block>/dev/sdz</block><drive_type>disk</drive_type><size>1073741824</size>
+      <logical_block_size>512</logical_block_size><num_blocks>2097152</num_blocks></capability>
+  </device>
+{domains}
+</node>"""
+
+DOMAIN = """  <domain type='test'>
+    <name>{name}</name><uuid>{uuid}</uuid><memory>524288</memory><vcpu>1</vcpu>
+    <os><type arch='s390x' machine='s390-ccw-virtio'>hvm</type></os>
+    <devices><disk type='block' device='disk'><source dev='/dev/{dev}'/><target dev='vda' bus='virtio'/></disk>
+    </devices>
+  </domain>"""
+
+
+@pytest.mark.usefixtures("always_split")
+def test_a_sharing_conflict_across_the_halves_is_warned_as_in_one_process(tmp_path: Any) -> None:
+    # g1 and g4 (one in each half) write the same disk without <shareable/>
+    devs = {"g1": "sdz", "g2": "sdy", "g3": "sdx", "g4": "sdz"}
+    domains = "\n".join(DOMAIN.format(name=n, uuid=f"00000000-0000-0000-0000-00000000000{i}", dev=d)
+                        for i, (n, d) in enumerate(devs.items(), start=1))
+    path = tmp_path / "shared.xml"
+    path.write_text(SHARED_DISK.format(domains=domains))
+    uri = f"test://{path}"
+    text = split(uri, [])
+    assert text == one_process(uri, [])
+    assert text.count("is also held by") == 2

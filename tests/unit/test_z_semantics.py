@@ -247,3 +247,52 @@ def test_sharing_conflict_shows_on_each_guest_device() -> None:
     shared = replace(b, devices=tuple(replace(d, details=(*d.details, ("shareable", "yes"))) for d in b.devices))
     quiet = resolve_host(Host("qemu:///system", guests=(a, shared)), _inventory(dasd, block))
     assert not any("also held" in w for g in quiet.guests for w in g.devices[0].warnings)
+
+
+# --- 5 and 12: attach choices ----------------------------------------------------------------------------
+
+
+def test_pav_aliases_and_disks_with_a_busy_partition_are_not_offered() -> None:
+    from ztui.ops.candidates import attach_candidates
+
+    base = HostDevice(HostDeviceKind.CCW, "0.0.5d00", "0.0.5d00", driver="dasd-eckd", facts=facts(("alias", "0")))
+    alias = HostDevice(HostDeviceKind.CCW, "0.0.5dfe", "0.0.5dfe", driver="dasd-eckd", facts=facts(("alias", "1")))
+    disk = HostDevice(HostDeviceKind.BLOCK, "dasdq", "/dev/dasdq", sysfs_path="/sys/block/dasdq",
+                      facts=facts(("devtype", "disk"), ("majmin", "94:64")))
+    held = HostDevice(HostDeviceKind.BLOCK, "dasdq1", "/dev/dasdq1", sysfs_path="/sys/block/dasdq/dasdq1",
+                      facts=facts(("devtype", "partition"), ("majmin", "94:65"), ("holders", "/dev/dm-7")))
+    free = HostDevice(HostDeviceKind.BLOCK, "dasdr", "/dev/dasdr", sysfs_path="/sys/block/dasdr",
+                      facts=facts(("devtype", "disk"), ("majmin", "94:68")))
+    offered = attach_candidates(build_inventory((base, alias, disk, held, free), local=False), None)
+    assert [c.value for c in offered["dasd"]] == ["0.0.5d00"]
+    assert "/dev/dasdr" in [c.value for c in offered["block"]] and "/dev/dasdq" not in [
+        c.value for c in offered["block"]]
+
+
+# --- 7. each multipath path's state under its WWID -------------------------------------------------------
+
+
+def test_multipath_shows_its_wwid_and_each_paths_state() -> None:
+    from ztui.host.resolve import resolve_device
+
+    hba = "/sys/devices/css0/0.0.0002/0.0.1700/host0/rport-0:0-0/target0:0:0"
+    fcp = HostDevice(HostDeviceKind.CCW, "0.0.1700", "0.0.1700", driver="zfcp",
+                     sysfs_path="/sys/devices/css0/0.0.0002/0.0.1700")
+    paths = []
+    for lun, name, state in ((1, "sdc", "running"), (2, "sdd", "offline")):
+        paths.append(HostDevice(HostDeviceKind.SCSI, f"0:0:0:{lun}", f"0:0:0:{lun}", sysfs_path=f"{hba}/0:0:0:{lun}",
+                                facts=facts(("hba_id", "0.0.1700"), ("wwpn", "0x500507630300c562"),
+                                            ("fcp_lun", f"0x400{lun}400000000000"), ("state", state))))
+        paths.append(HostDevice(HostDeviceKind.BLOCK, name, f"/dev/{name}",
+                                sysfs_path=f"{hba}/0:0:0:{lun}/block/{name}", facts=facts(("devtype", "disk"))))
+    wwid = "36005076303ffc56200000000000010cb"
+    mpath = HostDevice(HostDeviceKind.BLOCK, "dm-0", "/dev/dm-0", devnodes=(f"/dev/mapper/{wwid}",),
+                       facts=facts(("devtype", "disk"), ("dm_name", "mpatha"), ("dm_uuid", f"mpath-{wwid}"),
+                                   ("slaves", "/dev/sdc,/dev/sdd")))
+    guest = running("guest-secure-execution.xml")
+    disk = replace(guest.devices[0], source="/dev/mapper/" + wwid)
+    chain = resolve_device(disk, build_inventory((fcp, *paths, mpath), local=True))
+    assert chain[0].kind == "multipath" and f"WWID {wwid}" in chain[0].name
+    scsi = [s for s in chain if s.kind == "scsi"]
+    assert [(s.id, s.warning) for s in scsi] == [("0:0:0:1", None), ("0:0:0:2", "path state offline")]
+    assert all(s.level == 1 for s in scsi)

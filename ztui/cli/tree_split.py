@@ -19,11 +19,15 @@ from typing import Any
 
 from ztui.host.resolve import resolve_host
 from ztui.host.scan import HostRecords, inventory_for, read_host_records
+from ztui.host.usage import held_keys
 from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, guests_from_fetched, read_hostname
 from ztui.model import Guest, Host, HostDevice
 from ztui.report.tree_json import guests_json_compact, host_json_compact
 
 log = logging.getLogger("ztui")
+
+_HELD = b"\0"
+"""Separates the child's JSON from the keys its guests hold (JSON text never holds a NUL byte)."""
 
 SPLIT_FROM = 200
 """Guests from which a second process pays for itself (forking and the pipe cost a few milliseconds)."""
@@ -63,17 +67,23 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
 
 def _encode(records: HostRecords | None, guests: Sequence[Guest]) -> str:
     """Guests with their chains (none without records), encoded."""
+    return _resolve_encode(records, guests)[0]
+
+
+def _resolve_encode(records: HostRecords | None, guests: Sequence[Guest]) -> tuple[str, set[str]]:
+    """Guests with their chains, encoded, and the host devices their running devices hold exclusively."""
     if records is not None:
         guests = resolve_host(Host(uri=records.uri, guests=tuple(guests)), inventory_for(records, guests)).guests
-    return guests_json_compact(guests)
+    return guests_json_compact(guests), held_keys(guests)
 
 
-def _encode_part(records: HostRecords, part: Sequence[FetchedGuest]) -> str | None:
-    """One half, or None when a parsed name differs from libvirt's (the halves were cut by those)."""
+def _encode_part(records: HostRecords, part: Sequence[FetchedGuest]) -> tuple[str, set[str]] | None:
+    """One half and what it holds, or None when a parsed name differs from libvirt's (the halves were cut
+    by those)."""
     guests = [guest_from_fetched(f) for f in part]
     if any(g.name != f.name for g, f in zip(guests, part, strict=True)):
         return None
-    return _encode(records, guests)
+    return _resolve_encode(records, guests)
 
 
 def _child(records: HostRecords, part: Sequence[FetchedGuest], read_end: int, write_end: int) -> int:
@@ -81,11 +91,12 @@ def _child(records: HostRecords, part: Sequence[FetchedGuest], read_end: int, wr
     any clean-up, so nothing of the parent's runs twice)."""
     try:
         os.close(read_end)
-        text = _encode_part(records, part)
-        if text is None:
+        encoded = _encode_part(records, part)
+        if encoded is None:
             return 1
+        text, held = encoded
         with os.fdopen(write_end, "wb") as out:
-            out.write(text.encode())
+            out.write(text.encode() + _HELD + "\n".join(sorted(held)).encode())
         return 0
     except BaseException:  # whatever happens here, the parent does this half itself
         return 1
@@ -122,4 +133,9 @@ def _in_two_processes(records: HostRecords, first: Sequence[FetchedGuest],
     if mine is None or os.waitstatus_to_exitcode(status) != 0:
         log.debug("the second process failed (status %s); one process does it all", status)
         return None
-    return ",".join(part for part in (mine, theirs.decode()) if part)
+    text, _, held = theirs.partition(_HELD)
+    if mine[1] & set(held.decode().split("\n")):
+        # a host device held by guests of both halves: the sharing warnings need the whole host at once
+        log.debug("a sharing conflict spans both halves; one process does it all")
+        return None
+    return ",".join(part for part in (mine[0], text.decode()) if part)

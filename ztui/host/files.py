@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ztui.host.inventory import FileInfo
+from ztui.host.inventory import FileInfo, FileKind
 
 MOUNTINFO = "/proc/self/mountinfo"
 
@@ -75,16 +75,16 @@ def mount_of(path: str, mounts: list[Mount]) -> Mount | None:
     return best
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> FileKind:
     if stat.S_ISREG(mode):
-        return "file"
+        return FileKind.FILE
     if stat.S_ISDIR(mode):
-        return "directory"
+        return FileKind.DIRECTORY
     if stat.S_ISBLK(mode):
-        return "block"
+        return FileKind.BLOCK
     if stat.S_ISCHR(mode):
-        return "char"
-    return "other"
+        return FileKind.CHAR
+    return FileKind.OTHER
 
 
 def files_info(paths: Iterable[str]) -> tuple[FileInfo, ...]:

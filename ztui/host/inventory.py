@@ -18,16 +18,28 @@ import functools
 import posixpath
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from ztui.facts import F, FactSource
 from ztui.model import Fact, HostDevice, HostDeviceKind, NetworkInfo, device_key
 
-__all__ = ["FileInfo", "Inventory", "NetworkInfo", "VolumeInfo", "build_inventory", "merge_devices", "merge_key"]
+__all__ = ["FileInfo", "FileKind", "Inventory", "NetworkInfo", "VolumeInfo", "build_inventory", "merge_devices",
+           "merge_key"]
 
 # libvirt's `storage` capability and udev's block devices are the same thing: both have the devnode as id
 _MERGE_KIND = {HostDeviceKind.STORAGE: HostDeviceKind.BLOCK}
 _MATRIX_IDS = {"ap_matrix", "matrix"}
+
+
+class FileKind(StrEnum):
+    """What a path is, as `stat` tells it."""
+
+    FILE = "file"
+    DIRECTORY = "directory"
+    BLOCK = "block"
+    CHAR = "char"
+    OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +52,7 @@ class FileInfo:
     path: str
     exists: bool
     realpath: str = ""
-    kind: str = ""  # file, directory, block, char, other
+    kind: FileKind | None = None  # None when the path does not exist
     size: int | None = None
     mount_point: str = ""
     fs_type: str = ""

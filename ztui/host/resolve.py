@@ -27,6 +27,7 @@ from ztui.facts import (
     FactSource,
     ap_queue_state,
     card_kind,
+    carried_busid,
     ccw_role,
     chp_states,
     dasd_problem,
@@ -37,7 +38,7 @@ from ztui.facts import (
     subchannel_paths,
     wwn,
 )
-from ztui.host.inventory import FileInfo, Inventory
+from ztui.host.inventory import FileInfo, FileKind, Inventory
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -221,7 +222,7 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
 def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) -> None:
     info = chain.inv.file(path)
     vol = chain.inv.volume(path)
-    kind = StepKind.DIRECTORY if info is not None and info.kind == "directory" else StepKind.FILE
+    kind = StepKind.DIRECTORY if info is not None and info.kind is FileKind.DIRECTORY else StepKind.FILE
     if info is None:
         name = " ".join(p for p in (fmt, "image" if fmt else "", "(not examined)" if not vol else "") if p)
         chain.add(kind, path, name, exclusive=exclusive, level=level)
@@ -237,7 +238,7 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
               level=level)
     if vol is not None:
         _pool_volume(chain, vol.pool, vol.volume, level)
-    if info.kind == "block":
+    if info.kind is FileKind.BLOCK:
         dev = chain.inv.by_path(info.realpath or path)
         if dev is not None:
             _block(chain, dev, level)
@@ -279,7 +280,7 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
         name = path[len("/dev/mapper/"):]
         dev = inv.by_fact(HostDeviceKind.BLOCK, F.DM_NAME, name)
     if dev is not None:
-        _block(chain, dev, 0, exclusive=exclusive, shown_as=path)
+        _block(chain, dev, 0, exclusive=exclusive)
         return
     m = _BY_PATH_CCW.match(path)
     ccw = inv.get(HostDeviceKind.CCW, m.group(1).lower()) if m else None
@@ -296,7 +297,7 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
                   warning="no such ccw device (not defined for this LPAR, or cio_ignore'd?)")
 
 
-def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = False, shown_as: str = "") -> None:
+def _block(chain: _Chain, dev: HostDevice, level: int, *, exclusive: bool = False) -> None:
     """A block device and everything below it: partition → disk, multipath → paths, disk → hardware."""
     inv = chain.inv
     name = dev.fact(F.UDEV_NAME) or dev.name
@@ -607,12 +608,6 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
     else:
         chain.add(StepKind.CCW, busid, "device on the subchannel (held by vfio_ccw, invisible to the host)",
                   key=device_key(HostDeviceKind.CCW, busid), exclusive=True)
-
-
-def carried_busid(css: HostDevice) -> str:
-    """The bus-ID of the ccw device a subchannel carries ('' for none: sysfs says `none`)."""
-    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
-    return "" if busid == "none" else busid
 
 
 def ap_queues_of(mdev: HostDevice) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ztui.facts import CcwRole, F, FactSource, ccw_role
+from ztui.facts import CcwRole, F, FactSource, carried_busid, ccw_role
 from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 
-__all__ = ["conflicts", "eligibility", "guest_uses", "users_of", "with_sharing_warnings"]
+__all__ = ["conflicts", "eligibility", "guest_uses", "held_keys", "users_of", "with_sharing_warnings"]
 
 
 def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
@@ -29,7 +29,7 @@ def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
                 continue
             seen.add((step.device_key, index))
             uses.append(DeviceUse(device_key=step.device_key, guest=guest.name, guest_uuid=guest.uuid,
-                                  target=target, device_kind=device.kind.value, running=running,
+                                  target=target, device_kind=device.kind, running=running,
                                   exclusive=step.exclusive, host_uri=host_uri))
     return uses
 
@@ -61,22 +61,30 @@ def conflicts(users: Mapping[str, Iterable[DeviceUse]]) -> dict[str, str]:
     return found
 
 
+def held_keys(guests: Iterable[Guest]) -> set[str]:
+    """The host-device keys that running guests' devices hold exclusively (a whole host resolved in parts
+    compares these to tell whether a sharing conflict spans two parts)."""
+    return {step.device_key for g in guests if g.state is not None and g.state.is_active
+            for d in g.devices for step in d.backing if step.exclusive and step.device_key}
+
+
 def with_sharing_warnings(host: Host) -> Host:
     """The host with a warning on each guest device that holds a host device (DASD, LUN, image file,
     pass-through function) another running guest's device also holds without `<shareable/>`: the conflict
     shows where it happens, on both guests, not only in the host-device view."""
     # a cheap first pass (this runs after every full resolve): keys held exclusively by running guests
-    holders: dict[str, str] = {}
+    holders: dict[str, int] = {}
     clash = False
+    me = 0
     for guest in host.guests:
         if guest.state is None or not guest.state.is_active:
             continue
-        for index, device in enumerate(guest.devices):
+        for device in guest.devices:
+            me += 1
             for step in device.backing:
-                if step.exclusive and step.device_key:
-                    me = f"{guest.uuid}#{index}"
-                    if holders.setdefault(step.device_key, me) != me:
-                        clash = True
+                if step.exclusive and holders.setdefault(step.device_key, me) != me:
+                    clash = True
+    holders.pop("", None)
     if not clash:
         return host
     users = users_of([host])
@@ -145,8 +153,7 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
     if dev.fact(F.SCH_TYPE) not in ("", "0"):
         missing.append(f"subchannel type {dev.fact(F.SCH_TYPE)} is not an I/O subchannel")
         return
-    busid = dev.fact(F.DEV_BUSID) or dev.fact(F.CHANNEL_DEV_ADDR) or dev.fact(F.CCW_DEVICE).split(",")[0]
-    busid = "" if busid == "none" else busid
+    busid = carried_busid(dev)
     ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
     qdio = _qdio(ccw) if ccw is not None else ""
     if qdio:

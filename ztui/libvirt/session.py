@@ -110,6 +110,8 @@ class HostSession:
         self._inventory: Inventory | None = None
         self._raw: dict[str, Guest] = {}  # guests as read, before their chains were resolved
         self._sent: dict[str, Guest] = {}  # guests as last handed to the sink
+        # the host devices each sent guest holds exclusively, remembered with the guest they were taken from
+        self._held: dict[str, tuple[Guest, frozenset[str]]] = {}
         self._inventory_pending = False
         self._watch: object | None = None  # a ztui.host.udev.UdevWatch while connected to a local host
         self._sink = sink
@@ -197,6 +199,7 @@ class HostSession:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 self._raw.pop(uuid, None)
                 self._sent.pop(uuid, None)
+                self._held.pop(uuid, None)
                 self._sink(GuestGone(self.uri, uuid, ""))
                 return
             raise
@@ -204,6 +207,7 @@ class HostSession:
         if guest is None:
             self._raw.pop(uuid, None)
             self._sent.pop(uuid, None)
+            self._held.pop(uuid, None)
             self._sink(GuestGone(self.uri, uuid, dom.name()))
         else:
             self._raw[uuid] = guest
@@ -260,13 +264,14 @@ class HostSession:
             self._inventory_pending = False
         if self._conn is None or not self.backing:
             return
-        from ztui.host.resolve import resolve_guest
+        from ztui.host.resolve import resolve_host
 
         inventory = self.fresh_inventory(tuple(self._raw.values()))
         if inventory is None:
             return
-        for uuid, raw in list(self._raw.items()):
-            resolved = resolve_guest(raw, inventory)
+        # all guests at once, so a sharing conflict is warned on both guests' devices
+        for resolved in resolve_host(Host(self.uri, guests=tuple(self._raw.values())), inventory).guests:
+            uuid = resolved.uuid
             if resolved != self._sent.get(uuid):
                 self._sent[uuid] = resolved
                 self._sink(GuestUpdated(self.uri, resolved))
@@ -283,7 +288,30 @@ class HostSession:
             self._inventory = refresh_files(self._inventory, [guest])
         except OSError as exc:
             log.info("%s: files of %s not re-read: %s", self.uri, guest.name, exc)
-        return resolve_guest(guest, self._inventory)
+        return self._with_sharing(resolve_guest(guest, self._inventory))
+
+    def _with_sharing(self, resolved: Guest) -> Guest:
+        """One guest with the sharing conflicts of its devices against the other guests as last sent (their
+        own warnings follow at the next rescan). Per event this costs a set intersection per guest: what
+        each guest holds is remembered until that guest changes."""
+        from ztui.host.usage import held_keys, with_sharing_warnings
+
+        mine = held_keys((resolved,))
+        if not mine:
+            return resolved
+        sharing = []
+        for uuid, other in self._sent.items():
+            if uuid == resolved.uuid:
+                continue
+            known = self._held.get(uuid)
+            if known is None or known[0] is not other:
+                known = (other, frozenset(held_keys((other,))))
+                self._held[uuid] = known
+            if not mine.isdisjoint(known[1]):
+                sharing.append(other)
+        if not sharing:
+            return resolved
+        return with_sharing_warnings(Host(self.uri, guests=(resolved, *sharing))).guests[0]
 
     def fresh_inventory(self, guests: Sequence[Guest] = ()) -> Inventory | None:
         """Blocking (call from a worker thread): re-scan the host's devices now, for the host devices view."""

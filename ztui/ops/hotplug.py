@@ -333,7 +333,7 @@ def _roll_back_attach(handle: GuestHandle, plan: AttachPlan, done: _AttachDone, 
         change = _detach_settled(handle, device, live=plan.live, config=plan.config,
                                  timeout=DEFAULT_DETACH_TIMEOUT)
         if change.outcome is not Outcome.REMOVED:
-            left.append(f"{device.target or device.alias or device.kind.value} is still attached "
+            left.append(f"{device.display_name} is still attached "
                         f"({change.message})")
             break
     if done.image and not left:

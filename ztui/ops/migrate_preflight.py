@@ -26,7 +26,7 @@ from typing import Any
 
 import libvirt
 
-from ztui.facts import ApMatrix, F, is_local_uri, mdev_ap_matrix, mdev_control_domains
+from ztui.facts import ApMatrix, F, carried_busid, is_local_uri, mdev_ap_matrix, mdev_control_domains
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
@@ -204,11 +204,6 @@ def _by_kind(facts: HostFacts | None, kind: HostDeviceKind) -> list[HostDevice]:
     return [d for d in facts.devices if d.kind is kind]
 
 
-def _carried(facts: HostFacts | None, css: HostDevice) -> str:
-    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR)
-    return "" if busid == "none" else busid
-
-
 def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
     """vfio-ccw: the same mdev UUID on the destination; else whether the DASD behind it is reachable there,
     found by the volume's `uid` (device numbers are per IOCDS: the same number on another machine may be
@@ -225,7 +220,7 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     parent = mdev.parent if mdev is not None else ""
     css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if parent in (d.name, d.id, d.fact(F.UDEV_NAME))),
                None)
-    busid = _carried(src, css) if css is not None else ""
+    busid = carried_busid(css) if css is not None else ""
     if not busid:
         return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} to attach after the migration",
                        Code.EQUIVALENT, name)
@@ -239,7 +234,7 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
         there_busid, how_found = dest_uids[uid], f"volume {uid}"
     else:
         there_busid, how_found = busid, f"device number {busid} (the volume's uid could not be compared)"
-    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if _carried(dest, d) == there_busid]
+    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if carried_busid(d) == there_busid]
     if not there:
         return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
                                 "destination", Code.EQUIVALENT, name)

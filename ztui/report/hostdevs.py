@@ -15,6 +15,7 @@ from ztui.facts import (
     ChpState,
     F,
     ap_queue_state,
+    carried_busid,
     ccw_role,
     is_dasd_alias,
     mdev_control_domains,
@@ -68,9 +69,9 @@ def summary(dev: HostDevice) -> str:
                   f(F.STATE), {"1": "layer 2", "0": "layer 3"}.get(f(F.LAYER2), ""),
                   f"bridge role {f(F.BRIDGE_ROLE)}" if f(F.BRIDGE_ROLE) not in ("", "none") else ""]
     elif kind is HostDeviceKind.CSS:
-        carried = f(F.DEV_BUSID) or f(F.CHANNEL_DEV_ADDR)
+        carried = carried_busid(dev)
         paths = subchannel_paths(dev)
-        parts += [f"carries {carried}" if carried and carried != "none" else "",
+        parts += [f"carries {carried}" if carried else "",
                   f"CHPIDs {' '.join(_chp_word(c) for c in paths)}" if paths else "",
                   f"override {f(F.DRIVER_OVERRIDE)}" if f(F.DRIVER_OVERRIDE) else ""]
     elif kind is HostDeviceKind.MDEV:
@@ -111,7 +112,7 @@ def _chp_word(chp: ChpState) -> str:
 
 
 def use_json(use: DeviceUse) -> dict[str, Any]:
-    return {"guest": use.guest, "uuid": use.guest_uuid, "target": use.target, "kind": use.device_kind,
+    return {"guest": use.guest, "uuid": use.guest_uuid, "target": use.target, "kind": use.device_kind.value,
             "running": use.running, "exclusive": use.exclusive}
 
 

@@ -28,7 +28,7 @@ class FleetCommands(Provider):
                 entries.append((f"guest {guest.name}", f"{state} on {name}",
                                 partial(self._jump, NodeRef("guest", uri, guest.uuid))))
                 for i, dev in enumerate(guest.devices):
-                    label = dev.target or dev.alias or dev.kind.value
+                    label = dev.display_name
                     where = " ".join(p for p in (dev.address_text, dev.source) if p)
                     entries.append((f"{guest.name} {label} {dev.kind.value} {where}".rstrip(), f"device on {name}",
                                     partial(self._jump, NodeRef("device", uri, guest.uuid, device_key(dev, i)))))

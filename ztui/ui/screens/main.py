@@ -168,7 +168,7 @@ class MainScreen(Screen[None]):
             return
         for i, device in enumerate(guest.devices):
             if device_key(device, i) == ref.key:
-                self.app.push_screen(XmlScreen(f"{guest.name}: {device.target or device.alias or device.kind}",
+                self.app.push_screen(XmlScreen(f"{guest.name}: {device.display_name}",
                                                device.xml.strip()))
                 return
 

@@ -63,9 +63,14 @@ def guest_details(uri: str, guest: Guest) -> RenderableType:
         ("devices", str(len(guest.devices))),
     ]
     parts: list[RenderableType] = [_heading("Guest"), _grid(rows)]
-    if guest.blockers:
+    if guest.blockers or guest.secure_execution:
         parts += [Text(""), _heading("Migration blockers")]
+        if guest.secure_execution:
+            parts.append(Text("⛔ IBM Secure Execution guest: it cannot migrate live", style="red"))
         parts += [Text(f"⛔ {device_label(d)}: {d.blocker_reason}", style="red") for d in guest.blockers]
+        if guest.blockers:
+            parts.append(Text("All of them hotplug (vfio-ap too, one per guest): a migration detaches them before "
+                              "and attaches their equivalent on the destination after.", style="dim"))
     if guest.warnings:
         parts += [Text(""), _heading("Warnings")] + [Text(f"⚠ {w}", style="yellow") for w in guest.warnings]
     parts += [Text(""), _heading("virsh"), Text(virsh(uri, "dominfo", guest.name)),
