@@ -282,7 +282,7 @@ def test_signals_during_detach_put_the_device_back_and_print_its_xml(lab: Lab, t
     doc = json.loads(ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=tmp_path).stdout)
     try:
         result = ztui("detach", GUEST, doc["target"], "-c", uri, "--json", state=tmp_path,
-                      env=_fault("detach:device-returned", "kill -TERM $ZTUI_PID; kill -HUP $ZTUI_PID"))
+                      env=_fault("detach:device-returned", "kill -TERM $ZTUI_PID; sleep 0.3; kill -HUP $ZTUI_PID"))
         assert result.returncode == 128 + signal.SIGTERM, result.stderr
         assert "SIGHUP again" in result.stderr and str(image) in result.stderr  # the XML, at the second signal
         out = json.loads(result.stdout)

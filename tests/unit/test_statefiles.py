@@ -131,3 +131,26 @@ def test_step_hook_runs_at_the_named_step(tmp_path: Path, monkeypatch: pytest.Mo
     remove()
     assert marker.read_text() == f"attach device-asked {os.getpid()}\n"
     assert len(seen) == 4 and len((tmp_path / "log").read_text().splitlines()) == 4
+
+
+def test_tui_log_file_private_and_never_fatal(state: Path) -> None:
+    import logging
+
+    from ztui.cli.main import _log_to_file
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    try:
+        _log_to_file()
+        logging.getLogger("ztui.test").warning("hello")
+        assert stat.S_IMODE((state / "ztui.log").stat().st_mode) == 0o600
+        assert "hello" in (state / "ztui.log").read_text()
+        (state / "ztui.log").unlink()
+        (state / "ztui.log").symlink_to(state / "elsewhere")
+        _log_to_file()  # refused quietly: no log file, no error
+        assert not (state / "elsewhere").exists()
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved:
+            root.addHandler(handler)

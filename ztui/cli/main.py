@@ -123,15 +123,22 @@ def _system_reachable() -> bool:
 
 
 def _log_to_file() -> None:
-    """While the TUI owns the terminal, log lines go to a file in the XDG state directory, never to it."""
-    from pathlib import Path
+    """While the TUI owns the terminal, log lines go to a file in the XDG state directory, never to it
+    (0600, never through a symlink: `ops/statefiles.py`). A state directory that cannot take it costs the
+    log file, never the TUI."""
+    from ztui.ops.statefiles import open_dir, open_file
 
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ztui"
-    state.mkdir(parents=True, exist_ok=True)
+    try:
+        with open_dir() as dfd:
+            fd = open_file(dfd, "ztui.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except (ZtuiError, OSError):
+        stream = None
+    else:
+        stream = os.fdopen(fd, "a", encoding="utf-8")
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.FileHandler(state / "ztui.log")
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import libvirt
 
+from ztui.errors import Refused
+
 log = logging.getLogger("ztui.libvirt")
 
 DEFAULT_URI = "qemu:///system"
@@ -40,7 +42,7 @@ def install_error_handler() -> None:
 
 
 @dataclass(frozen=True)
-class ConnectError(Exception):
+class ConnectError(Refused):
     """A connection that could not be opened; `str()` is the one line shown to the user."""
 
     uri: str

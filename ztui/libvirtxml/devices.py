@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from ztui.errors import BadInput
 from ztui.model import CcwAddress, DeviceKind, GuestDevice, PciAddress, Zpci
 
 _BUSID = re.compile(r"^(?:(?P<css>[0-9a-fA-F]{1,2})\.)?(?P<ssid>[0-3])\.(?P<devno>[0-9a-fA-F]{1,4})$")
@@ -21,7 +22,7 @@ _PCI = re.compile(r"^(?:(?P<domain>[0-9a-fA-F]{1,4}):)?(?P<bus>[0-9a-fA-F]{1,2})
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-class SpecError(ValueError):
+class SpecError(BadInput, ValueError):
     """A spec value that cannot go into device XML; the message is one line meant for the user."""
 
 

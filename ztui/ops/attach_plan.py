@@ -19,6 +19,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ztui.errors import BadInput
 from ztui.libvirtxml.devices import (
     DeviceSpec,
     DiskSpec,
@@ -37,7 +38,7 @@ from ztui.ops.images import image_format, new_image_format
 SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
 """The attach kinds, named like the `ztui attach` options."""
 
-class BadRequest(ValueError):
+class BadRequest(BadInput, ValueError):
     """A request that cannot be carried out; nothing was changed. The message is one line for the user."""
 
 

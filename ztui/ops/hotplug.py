@@ -262,7 +262,7 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
 
 ORPHAN_NODE = "Duplicate nodes with node-name"
 ORPHAN_DEVICE = "Duplicate device ID"
-ORPHAN_RETRIES = 8
+ORPHAN_RETRIES = 32  # each refused try takes a few ms; a guest with many orphans needs many
 
 
 def _attach_one(handle: GuestHandle, xml: str, *, live: bool, config: bool,

@@ -9,12 +9,14 @@ from __future__ import annotations
 import shlex
 import subprocess
 
+from ztui.errors import Refused
+
 QCOW2_MAGIC = b"QFI\xfb"
 
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
-class ImageError(ValueError):
+class ImageError(Refused, ValueError):
     """An image could not be read or created; the message is one line for the user."""
 
 
