@@ -59,7 +59,7 @@ def lab(lab_base: Path) -> Iterator[Lab]:
         pytest.fail(f"lab start failed: {exc}\n{exc.details}")
     elapsed = time.monotonic() - started
     try:
-        yield Lab(lab_base, {h.name: h.uri for h in hosts}, elapsed)
+        yield Lab(lab_base, {h.name: h.uri for h in hosts}, elapsed, {h.name: h.tcp_uri for h in hosts})
     finally:
         stop_lab(lab_base)
 

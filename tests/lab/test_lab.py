@@ -65,8 +65,9 @@ def test_status_json(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     hosts = {h["name"]: h for h in status["hosts"]}
     assert list(hosts) == [A, B]
     for name, host in hosts.items():
-        assert set(host) == {"name", "uri", "pid", "guests"}
+        assert set(host) == {"name", "uri", "tcp_uri", "pid", "guests"}
         assert host["uri"] == lab.uris[name]
+        assert host["tcp_uri"] == lab.tcp_uris[name] and host["tcp_uri"].startswith("qemu+tcp://127.0.0.1:")
         assert Path(f"/proc/{host['pid']}/comm").read_text().strip() == "libvirtd"
     assert {g["name"]: g["state"] for g in hosts[B]["guests"]} == {"lnxb01": "running", "lnxb02": "shut off"}
 

@@ -1,5 +1,9 @@
 """Gathering one host's inventory: udev (local hosts), libvirt node devices, networks, volumes and files.
 
+Which of these a host gets is `ztui.host.place.host_place`'s answer: udev for a host on this machine's
+kernel, this machine's file system only for this machine's own host (a lab host in its own mount namespace
+and a remote host have their images described by their storage pools instead).
+
 This is the impure edge of the host side: it talks to libvirt and (for a local connection) to udev and the
 file system, and hands everything to `ztui.host.inventory.build_inventory`. The resolver never does I/O.
 
@@ -18,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ztui.facts import is_local_uri
 from ztui.host.files import files_info
 from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
+from ztui.host.place import host_place
 from ztui.host.resolve import paths_to_examine
 from ztui.libvirtxml.network import parse_network
 from ztui.model import DeviceKind, Guest, HostDevice, NetworkInfo
@@ -65,8 +69,12 @@ def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
 
 def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
     """Every volume of every active pool, each pool listed once (a few calls per pool): looking up each
-    disk path instead cost thousands of round trips on a big host."""
+    disk path instead cost thousands of round trips on a big host. Each volume carries what its pool is
+    made of (from the pool's XML), so the tree can follow a remote image down to a device."""
     import libvirt
+
+    from ztui.libvirtxml.common import XmlError
+    from ztui.libvirtxml.pool import parse_pool
 
     found: list[VolumeInfo] = []
     try:
@@ -77,12 +85,28 @@ def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
         try:
             volumes = pool.listAllVolumes(0)
             pool_name = str(pool.name())
-        except libvirt.libvirtError:
+            desc = parse_pool(pool.XMLDesc(0))
+        except (libvirt.libvirtError, XmlError):
             continue
+        source = _pool_source(desc.type, desc.hosts, desc.iqn, desc.source_name, desc.source_dir)
         for vol in volumes:
             # file and block volumes are keyed by their path; no round trip
-            found.append(VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name())))
+            found.append(VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name()),
+                                    pool_type=desc.type, pool_devices=desc.devices, pool_source=source))
     return tuple(found)
+
+
+def _pool_source(kind: str, hosts: tuple[str, ...], iqn: str, name: str, directory: str) -> str:
+    """A pool's network source in the notation administrators use for it."""
+    if not hosts:
+        return ""
+    if kind.startswith("iscsi"):
+        return f"{hosts[0]} {iqn}".strip()
+    if kind == "rbd":
+        return f"{','.join(hosts)}/{name}".rstrip("/")
+    if kind in ("netfs", "gluster"):
+        return f"{hosts[0]}:{directory or name}"
+    return ",".join(hosts)
 
 
 def volumes_for(volumes: Iterable[VolumeInfo], guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
@@ -118,11 +142,12 @@ class HostRecords:
     looked at: one read can serve several inventories, each for some of the guests."""
 
     uri: str
-    local: bool
+    local: bool  # the host shares this machine's kernel: udev and /sys describe it
     udev: tuple[HostDevice, ...]
     node_devices: tuple[HostDevice, ...]
     networks: tuple[NetworkInfo, ...] | None
     pool_volumes: tuple[VolumeInfo, ...]
+    files_here: bool | None = None  # its paths are this machine's files (None: as `local`)
 
 
 def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
@@ -130,20 +155,23 @@ def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | Non
     """The host's devices, networks and (unless `volumes` is false) pool volumes."""
     from ztui.libvirt.reader import read_node_devices
 
-    local = is_local_uri(uri)
+    place = host_place(uri)
+    local = place.kernel_here
     return HostRecords(
         uri=uri, local=local,
         udev=(udev if udev is not None else local_udev_devices()) if local else (),
         node_devices=read_node_devices(conn),
         networks=read_networks(conn),
         pool_volumes=read_pool_volumes(conn) if volumes else (),
+        files_here=place.files_here,
     )
 
 
 def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:
     """The inventory for these guests: the host's records, the volumes they name, their files' facts."""
     guests = tuple(guests)
+    same = records.local if records.files_here is None else records.files_here
     inv = build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
                           volumes=volumes_for(records.pool_volumes, guests), uri=records.uri,
-                          same_machine=records.local)
+                          same_machine=same)
     return refresh_files(inv, guests)

@@ -4,10 +4,11 @@
 vfio-ccw or vfio-ap?", "is /dev/sdc a SCSI disk?" — answering these first turns what would otherwise be a
 libvirt or QEMU error half-way through an attach into one sentence, with nothing changed.
 
-Questions about libvirt objects (networks, node devices) go to the connection, so they also work over
-`qemu+ssh://`. Questions only the host's `/sys` and `/dev` can answer are asked only when the connection
-is local; for a remote host `local` is False and they answer "unknown" (None), so validation checks less
-rather than checking the wrong machine.
+Questions about libvirt objects (networks, node devices, host interfaces) go to the connection, so they
+also work over `qemu+ssh://`. `/sys` and `/dev` are read only when the host shares this machine's kernel
+(`local`, from `ztui.host.place`); files only through `files` (`ztui.host.storage`: this machine's file
+system for this machine's own host, libvirt's storage pools for every other), so validation never checks
+the wrong machine.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import Generic, TypeVar
 
 import libvirt
 
-from ztui.facts import F, is_local_uri
+from ztui.facts import F
+from ztui.host.place import host_place
+from ztui.host.storage import HostFiles, LocalFiles, host_files
+from ztui.libvirtxml.iface import HostInterface, parse_interface
 from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
 from ztui.model import PciAddress, format_pci
 
@@ -70,14 +74,19 @@ class PciInfo:
 class HostProbe:
     """Read-only look at one host (the connection's, plus `/sys` when that host is this machine)."""
 
-    def __init__(self, conn: libvirt.virConnect | None, *, local: bool = True, sysfs: str = "/sys") -> None:
+    def __init__(self, conn: libvirt.virConnect | None, *, local: bool = True, sysfs: str = "/sys",
+                 files: HostFiles | None = None) -> None:
         self.conn = conn
         self.local = local
         self.sysfs = Path(sysfs)
+        self.files: HostFiles = files if files is not None else LocalFiles()
 
     @classmethod
     def for_connection(cls, conn: libvirt.virConnect) -> HostProbe:
-        return cls(conn, local=is_local_uri(conn.getURI()))
+        """The probe for the connection's host: /sys when the host shares this machine's kernel, its files
+        through libvirt's storage pools unless it is this machine itself (`ztui.host.place`)."""
+        uri = str(conn.getURI())
+        return cls(conn, local=host_place(uri).kernel_here, files=host_files(conn, uri))
 
     # --- libvirt objects (work over remote connections too) -------------------------------------------
 
@@ -121,9 +130,10 @@ class HostProbe:
 
     def bridge_kind(self, name: str) -> str | None:
         """`linux` or `openvswitch` for a bridge of that name, `missing` when there is none, None when
-        this cannot be known (remote host)."""
+        this cannot be known. /sys when the host shares this machine's kernel, else libvirt's interface
+        driver and the bridges of its networks."""
         if not self.local:
-            return None
+            return self._remote_bridge(name)
         net = self.sysfs / "class" / "net" / name
         if (net / "bridge").is_dir():
             return "linux"
@@ -135,10 +145,35 @@ class HostProbe:
         return "missing"
 
     def interface_exists(self, name: str) -> bool | None:
-        """Whether a network interface of that name exists (None: remote host, unknown)."""
+        """Whether a network interface of that name exists (None: unknown)."""
         if not self.local:
-            return None
+            found = self._remote_interface(name)
+            return None if found is None else bool(found)
         return (self.sysfs / "class" / "net" / name).exists()
+
+    def _remote_interface(self, name: str) -> HostInterface | str | None:
+        """The host's interface as libvirt describes it, '' when it has none, None when it cannot say."""
+        if self.conn is None:
+            return None
+        try:
+            return parse_interface(self.conn.interfaceLookupByName(name).XMLDesc(0))
+        except libvirt.libvirtError as exc:
+            return "" if exc.get_error_code() == libvirt.VIR_ERR_NO_INTERFACE else None
+        except XmlError:
+            return None
+
+    def _remote_bridge(self, name: str) -> str | None:
+        found = self._remote_interface(name)
+        if isinstance(found, HostInterface) and found.type == "bridge":
+            return "linux"
+        if self.conn is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                for net in self.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
+                    if net.bridgeName() == name:
+                        return "linux"
+        if found is None:
+            return None
+        return "missing"
 
     def block_device(self, path: str) -> Lookup[BlockInfo]:
         """The block device at `path`, or why it is not one; unknown on a remote host."""
