@@ -93,4 +93,3 @@ def test_extra_devices_and_unknown_names() -> None:
     check = assess(g, options, replace(DEST, devices=None))
     assert disks[0] in check.to_move
     assert ("blocker", "detach") in codes(check)
-
