@@ -40,6 +40,7 @@ TARGETS: dict[str, tuple[str, float | bool]] = {
     "tree_json_ratio": ("<=", 2.5),
     "tree_json_ratio_lab": ("<=", 2.5),
     "tree_json_ratio_tcp": ("<=", 2.5),
+    "first_tree_s_rtt20": ("<=", 2.5),
     "virsh_loop_speedup": (">=", 30),
     "event_p99_ms": ("<=", 100),
     "event_latency_ratio": ("<=", 1.5),
@@ -238,6 +239,13 @@ def test_bench(tmp_path: Path) -> None:
         first_tree_figures(host.uri, GUESTS, "_lab", results)
         # the same daemon over the remote transport (qemu+tcp on loopback): no udev, files through pools
         first_tree_figures(host.tcp_uri, GUESTS, "_tcp", results)
+        # a host far away: the same daemon behind a proxy that adds 20 ms round trip (once each: slow)
+        from ztui.lab.delay import start_delay_proxy
+
+        far = start_delay_proxy(int(host.tcp_uri.split(":")[2].split("/")[0]), 20).uri()
+        results["floor_s_rtt20"] = wall([PY, str(HERE / "floor.py"), far])
+        results["first_tree_s_rtt20"] = float(probe("first-tree", far, str(GUESTS))["seconds"])
+        results["tree_json_s_rtt20"] = tree_json_run(far)
         loaded = probe("rss", host.uri, str(GUESTS))
         results["rss_mb"] = loaded["rss_mb"]
         results["rss_devices"] = loaded["devices"]
