@@ -157,3 +157,24 @@ def test_preflight_judges_local_disks_by_what_the_destination_has() -> None:
                                                   "storage pools say so)"]
     assert assess(g, MigrationOptions(unsafe=True), replace(dest, files=(("/srv/images/a.qcow2", "present"),))).ok
     assert assess(g, MigrationOptions(unsafe=True), dest).ok
+
+
+def test_fetches_spread_over_several_connections_keep_the_order(tmp_path: Path) -> None:
+    """For a far host the guests' XML is fetched through several connections (each with its own requests in
+    flight); every document still lands at its guest's place, also for guests only the first one lists."""
+    from ztui.lab.testdriver import write_testdriver
+    from ztui.libvirt.reader import _fetch_on, _fetch_spread
+
+    host = tmp_path / "host.xml"
+    write_testdriver(host, 30)
+    first = libvirt.open(f"test://{host}")
+    extra = [libvirt.open(f"test://{host}") for _ in range(3)]  # each open is an instance of its own
+    try:
+        domains = first.listAllDomains(0)
+        alone = first.createXML(domains[0].XMLDesc(0).replace(domains[0].name(), "only-first")
+                                .replace(domains[0].UUIDString(), "8e1c9d2a-0000-4000-8000-000000000001"), 0)
+        domains.append(alone)
+        assert _fetch_spread(domains, extra) == _fetch_on(domains)
+    finally:
+        for conn in (first, *extra):
+            conn.close()
