@@ -178,3 +178,11 @@ def test_fetches_spread_over_several_connections_keep_the_order(tmp_path: Path) 
     finally:
         for conn in (first, *extra):
             conn.close()
+
+
+def test_extra_connections_never_prompt() -> None:
+    from ztui.libvirt.reader import _without_prompts
+
+    assert _without_prompts("qemu+ssh://root@lpar2/system") == "qemu+ssh://root@lpar2/system?no_tty=1"
+    assert _without_prompts("qemu+ssh://lpar2/system?keyfile=/k") == "qemu+ssh://lpar2/system?keyfile=/k&no_tty=1"
+    assert _without_prompts("qemu+tcp://lpar2/system") == "qemu+tcp://lpar2/system"

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import libvirt
 
@@ -206,13 +207,23 @@ def _extra_connections(conn: libvirt.virConnect | None, count: int) -> list[libv
     if host_place(uri) is not HostPlace.REMOTE:
         return []
     opened: list[libvirt.virConnect] = []
+    quiet = _without_prompts(uri)
     for _ in range(_REMOTE_CONNECTIONS - 1):
         try:
-            opened.append(libvirt.openReadOnly(uri))
+            opened.append(libvirt.openReadOnly(quiet))
         except libvirt.libvirtError as exc:  # one is enough to read; more only make it faster
             log.debug("no extra connection to %s: %s", uri, libvirt_reason(exc))
             break
     return opened
+
+
+def _without_prompts(uri: str) -> str:
+    """The URI for an extra connection: over ssh with `no_tty=1`, so that one that would need a password
+    fails (and the read goes on over the first connection) instead of prompting on the terminal."""
+    parts = urlsplit(uri)
+    if parts.scheme.partition("+")[2] not in ("ssh", "libssh", "libssh2") or "no_tty=" in parts.query:
+        return uri
+    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, "no_tty=1") if q)))
 
 
 def _fetch_spread(domains: list[libvirt.virDomain], extra: list[libvirt.virConnect]) -> list[str | None]:
