@@ -35,9 +35,16 @@ TARGETS: dict[str, tuple[str, float | bool]] = {
     "first_tree_ratio": ("<=", 2.0),
     "first_tree_ratio_lab": ("<=", 2.0),
     "first_tree_ratio_z": ("<=", 2.0),
-    "tree_json_ratio": ("<=", 1.5),
-    "tree_json_ratio_lab": ("<=", 1.5),
-    "tree_json_ratio_z": ("<=", 1.5),
+    "first_tree_ratio_tcp": ("<=", 2.0),
+    "tree_json_ratio_parse": ("<=", 1.3),
+    "tree_json_ratio_parse_lab": ("<=", 1.3),
+    "tree_json_ratio_parse_z": ("<=", 1.3),
+    "tree_json_ratio_parse_tcp": ("<=", 1.3),
+    "tree_json_ratio": ("<=", 2.5),
+    "tree_json_ratio_lab": ("<=", 2.5),
+    "tree_json_ratio_z": ("<=", 2.5),
+    "tree_json_ratio_tcp": ("<=", 2.5),
+    "first_tree_s_rtt20": ("<=", 2.5),
     "virsh_loop_speedup": (">=", 30),
     "event_p99_ms": ("<=", 100),
     "event_latency_ratio": ("<=", 1.5),
@@ -91,15 +98,19 @@ def first_tree_figures(uri: str, guests: int, suffix: str, results: dict[str, An
                        facts: Path | None = None) -> None:
     """`facts`: the host's facts are that snapshot (the simulated z16), for the app and the command alike."""
     env = {"ZTUI_BENCH_HOST_FACTS": str(facts)} if facts else {}
-    floor, tui, tree_json = interleaved(lambda: wall([PY, str(HERE / "floor.py"), uri]),
-                                        lambda: float(probe("first-tree", uri, str(guests), env=env)["seconds"]),
-                                        lambda: tree_json_run(uri, facts))
+    floor, parse_floor, tui, tree_json = interleaved(
+        lambda: wall([PY, str(HERE / "floor.py"), uri]),
+        lambda: wall([PY, str(HERE / "floor_parse.py"), uri]),
+        lambda: float(probe("first-tree", uri, str(guests), env=env)["seconds"]),
+        lambda: tree_json_run(uri, facts))
     textual = results.setdefault("textual_import_s", textual_import())
     results[f"floor_s{suffix}"] = floor
+    results[f"floor_parse_s{suffix}"] = parse_floor
     results[f"first_tree_s{suffix}"] = tui
     results[f"tree_json_s{suffix}"] = tree_json
     results[f"first_tree_ratio{suffix}"] = tui / (floor + textual)
     results[f"tree_json_ratio{suffix}"] = tree_json / floor
+    results[f"tree_json_ratio_parse{suffix}"] = tree_json / parse_floor
 
 
 def define_lab_guests(uri: str, count: int) -> None:
@@ -125,6 +136,7 @@ def define_lab_guests(uri: str, count: int) -> None:
                     f.truncate(Path(original).stat().st_size)
                 source.set("file", str(image))
             conn.defineXML(ET.tostring(template, encoding="unicode"))
+        conn.storagePoolLookupByName("lab").refresh(0)  # the clones' images are volumes, as on a real host
     finally:
         conn.close()
 
@@ -237,6 +249,15 @@ def test_bench(tmp_path: Path) -> None:
         define_lab_guests(host.uri, GUESTS - 3)
         results["lab_define_s"] = time.monotonic() - started
         first_tree_figures(host.uri, GUESTS, "_lab", results)
+        # the same daemon over the remote transport (qemu+tcp on loopback): no udev, files through pools
+        first_tree_figures(host.tcp_uri, GUESTS, "_tcp", results)
+        # a host far away: the same daemon behind a proxy that adds 20 ms round trip (once each: slow)
+        from ztui.lab.delay import start_delay_proxy
+
+        far = start_delay_proxy(int(host.tcp_uri.split(":")[2].split("/")[0]), 20).uri()
+        results["floor_s_rtt20"] = wall([PY, str(HERE / "floor.py"), far])
+        results["first_tree_s_rtt20"] = float(probe("first-tree", far, str(GUESTS))["seconds"])
+        results["tree_json_s_rtt20"] = tree_json_run(far)
         loaded = probe("rss", host.uri, str(GUESTS))
         results["rss_mb"] = loaded["rss_mb"]
         results["rss_devices"] = loaded["devices"]

@@ -61,7 +61,8 @@ def lab(lab_base: Path) -> Iterator[Lab]:
     try:
         simulated = {h.name: h.uri for h in hosts if h.simulated}
         yield Lab(lab_base, {h.name: h.uri for h in hosts if not h.simulated}, elapsed,
-                  z_uri=simulated.get("zlab-z", ""), z_twin_uri=simulated.get("zlab-y", ""))
+                  z_uri=simulated.get("zlab-z", ""), z_twin_uri=simulated.get("zlab-y", ""),
+                  tcp_uris={h.name: h.tcp_uri for h in hosts})
     finally:
         stop_lab(lab_base)
 

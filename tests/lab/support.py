@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import subprocess
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ztui.lab.errors import LabError
@@ -15,6 +17,7 @@ class Lab:
     start_seconds: float
     z_uri: str = ""  # the simulated z16 host zlab-z
     z_twin_uri: str = ""  # zlab-y, a second simulated LPAR sharing zlab-z's storage
+    tcp_uris: dict[str, str] = field(default_factory=dict)  # every host, Z hosts too -> qemu+tcp://…/system
 
 
 def lab_unavailable() -> str | None:
@@ -28,3 +31,20 @@ def lab_unavailable() -> str | None:
     except LabError as exc:
         return str(exc)
     return None
+
+
+def shared_path(lab: Lab, name: str) -> Path:
+    """A fresh path on the lab's shared storage (pool `lab` on every host), unique to the calling test.
+
+    A lab host's files are its own (its own mount namespace): an image a test attaches lives where the
+    host has it, in a storage pool, like a SAN LUN that every LPAR sees — not in the test's tmp_path."""
+    stem, dot, suffix = name.partition(".")
+    return lab.base / "images" / f"{stem}-{uuid.uuid4().hex[:8]}{dot}{suffix}"
+
+
+def shared_image(lab: Lab, name: str, size: str = "8M") -> Path:
+    """A new image on the lab's shared storage, made beside libvirt (as a copy onto a share would be)."""
+    path = shared_path(lab, name)
+    fmt = "qcow2" if name.endswith(".qcow2") else "raw"
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), size], check=True)
+    return path

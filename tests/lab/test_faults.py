@@ -22,7 +22,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.lab.support import Lab
+from tests.lab.support import Lab, shared_image, shared_path
 from ztui.lab.daemon import daemon_pid
 from ztui.lab.paths import LabPaths
 from ztui.ops.settle import file_holders
@@ -130,7 +130,7 @@ def _invariant(uri: str, image: Path) -> None:
 @pytest.mark.parametrize("step", ["attach:device-asking", "attach:device-returned"])
 def test_daemon_killed_during_attach_restarted(lab: Lab, tmp_path: Path, step: str) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     pid = _kill_daemon(lab)
     with restarted_after_kill(lab):
         result = ztui("attach", GUEST, "--disk", str(image), "--size", "16M", "-c", uri, "--json", state=tmp_path,
@@ -153,7 +153,7 @@ def test_daemon_killed_during_attach_restarted(lab: Lab, tmp_path: Path, step: s
 def test_daemon_killed_when_status_xml_rewritten(lab: Lab, tmp_path: Path) -> None:
     """The kill the issue saw: while libvirt records the new device (its status XML is rewritten)."""
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     host = LabPaths.for_dir(lab.base).host(A)
     status = host.run / "qemu" / f"{GUEST}.xml"
     assert status.exists(), status
@@ -196,7 +196,7 @@ def test_daemon_killed_when_status_xml_rewritten(lab: Lab, tmp_path: Path) -> No
 
 def test_daemon_stays_dead_unknown_then_journal_finish(lab: Lab, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     pid = _kill_daemon(lab)
     try:
         result = ztui("attach", GUEST, "--disk", str(image), "--size", "16M", "-c", uri, "--json", state=tmp_path,
@@ -224,7 +224,7 @@ def test_daemon_stays_dead_unknown_then_journal_finish(lab: Lab, tmp_path: Path)
 
 def test_unknown_attach_rolled_back_from_the_journal(lab: Lab, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     pid = _kill_daemon(lab)
     try:
         result = ztui("attach", GUEST, "--disk", str(image), "--size", "16M", "-c", uri, "--json", state=tmp_path,
@@ -241,8 +241,7 @@ def test_unknown_attach_rolled_back_from_the_journal(lab: Lab, tmp_path: Path) -
 
 def test_daemon_killed_during_detach(lab: Lab, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "d.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "d.img")
     doc = json.loads(ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=tmp_path).stdout)
     pid = _kill_daemon(lab)
     with restarted_after_kill(lab):
@@ -261,7 +260,7 @@ def test_daemon_killed_during_detach(lab: Lab, tmp_path: Path) -> None:
                                            ("attach:device-attached", signal.SIGTERM)])
 def test_signal_during_attach_rolls_back(lab: Lab, tmp_path: Path, step: str, sig: signal.Signals) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     result = ztui("attach", GUEST, "--disk", str(image), "--size", "16M", "-c", uri, "--json", state=tmp_path,
                   env=_fault(step, f"kill -{sig.name.removeprefix('SIG')} $ZTUI_PID"))
     try:
@@ -277,8 +276,7 @@ def test_signal_during_attach_rolls_back(lab: Lab, tmp_path: Path, step: str, si
 
 def test_signals_during_detach_put_the_device_back_and_print_its_xml(lab: Lab, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "d.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "d.img")
     doc = json.loads(ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=tmp_path).stdout)
     try:
         result = ztui("detach", GUEST, doc["target"], "-c", uri, "--json", state=tmp_path,
@@ -297,7 +295,7 @@ def test_signals_during_detach_put_the_device_back_and_print_its_xml(lab: Lab, t
 
 def test_unwritable_state_dir_refuses_before_any_change(lab: Lab, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     state = tmp_path / "state"
     state.mkdir()
     (state / "ztui").mkdir(mode=0o700)
@@ -316,14 +314,14 @@ def test_symlinked_state_dir_refused(lab: Lab, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
     (state / "ztui").symlink_to(elsewhere)
-    result = ztui("attach", GUEST, "--disk", str(tmp_path / "x.qcow2"), "--size", "16M", "-c", uri, state=state)
+    result = ztui("attach", GUEST, "--disk", str(shared_path(lab, "x.qcow2")), "--size", "16M", "-c", uri, state=state)
     assert result.returncode == 1 and "symlink" in result.stderr
     assert list(elsewhere.iterdir()) == []
 
 
 def test_second_action_on_a_guest_is_refused_with_its_holder(lab: Lab, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "slow.qcow2"
+    image = shared_path(lab, "slow.qcow2")
     started = tmp_path / "started"
     first = subprocess.Popen(
         [sys.executable, "-m", "ztui", "attach", GUEST, "--disk", str(image), "--size", "16M", "-c", uri],
@@ -398,7 +396,7 @@ def test_attach_passes_orphans_a_killed_daemon_left_in_qemu(lab: Lab, conn_a: li
                                 "--live"], capture_output=True, text=True)
         assert plain.returncode != 0 and "Duplicate" in plain.stderr  # the orphans are in the way
 
-        image = tmp_path / "new.qcow2"
+        image = shared_path(lab, "new.qcow2")
         result = ztui("attach", "fault-orphans", "--disk", str(image), "--size", "16M", "-c", lab.uris[A], "--json",
                       state=tmp_path)
         assert result.returncode == 0, result.stderr
@@ -415,8 +413,7 @@ def test_state_dir_lost_mid_action_still_reports_the_outcome(lab: Lab, tmp_path:
     """The state directory taken away after the intent was written: the outcome (and a detached device's
     XML) is still printed, with one line saying the audit log could not be written."""
     uri = lab.uris[A]
-    image = tmp_path / "d.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "d.img")
     state = tmp_path / "state"
     away = f"mv {state}/ztui {state}/gone && touch {state}/ztui"
     try:
@@ -442,8 +439,7 @@ def test_unknown_detach_resolved_from_the_journal(lab: Lab, tmp_path: Path, how:
     """The daemon killed before the detach request and not back in time: unknown (exit 3), the device's XML
     printed and kept in the journal; `finish` removes it, `rollback` leaves (or puts) it back."""
     uri = lab.uris[A]
-    image = tmp_path / "d.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "d.img")
     doc = json.loads(ztui("attach", GUEST, "--disk", str(image), "-c", uri, "--json", state=tmp_path).stdout)
     pid = _kill_daemon(lab)
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.lab.support import Lab
+from tests.lab.support import Lab, shared_image, shared_path
 
 A = "zlab-a"
 
@@ -36,7 +36,7 @@ def _audit(state: Path) -> list[dict[str, object]]:
 
 def test_new_image_attach_then_detach(lab: Lab, conn_a: libvirt.virConnect, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "new.qcow2"
+    image = shared_path(lab, "new.qcow2")
     result = ztui("attach", "lnxa03", "--disk", str(image), "--size", "64M", "-c", uri, "--json", state=tmp_path)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -53,8 +53,7 @@ def test_new_image_attach_then_detach(lab: Lab, conn_a: libvirt.virConnect, tmp_
 
 def test_detach_by_busid_and_alias(lab: Lab, conn_a: libvirt.virConnect, tmp_path: Path) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "b.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "b.img")
     doc = json.loads(ztui("attach", "lnxa03", "--disk", str(image), "--devno", "0.0.0042", "-c", uri, "--json",
                           state=tmp_path).stdout)
     assert doc["address"] == "0.0.0042"
@@ -69,19 +68,19 @@ def test_detach_by_busid_and_alias(lab: Lab, conn_a: libvirt.virConnect, tmp_pat
 def test_bad_input_exits_2_and_changes_nothing(lab: Lab, conn_a: libvirt.virConnect, tmp_path: Path,
                                                case: str) -> None:
     uri = lab.uris[A]
-    image = tmp_path / "ok.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "ok.img")
+    new = shared_path(lab, "n.img")
     before = conn_a.lookupByName("lnxa03").XMLDesc(0)
     guest, extra = "lnxa03", [str(image)]
     args = {
-        "missing file": ["--disk", str(tmp_path / "nope.img")],
+        "missing file": ["--disk", str(shared_path(lab, "nope.img"))],
         "taken devno": ["--disk", str(image), "--devno", "0.0.0000"],
         "taken target": ["--disk", str(image), "--target", "vda"],
         "used by a running guest": ["--disk", str(lab.base / "images" / "lnxa01-vdb.img")],
         "size on existing file": ["--disk", str(image), "--size", "8M"],
         "live on shut-off guest": ["--disk", str(image), "--live"],
         "bad devno": ["--disk", str(image), "--devno", "0.0.10000"],
-        "bad size": ["--disk", str(tmp_path / "n.img"), "--size", "lots"],
+        "bad size": ["--disk", str(new), "--size", "lots"],
     }[case]
     if case == "live on shut-off guest":
         uri, guest = lab.uris["zlab-b"], "lnxb02"
@@ -90,7 +89,7 @@ def test_bad_input_exits_2_and_changes_nothing(lab: Lab, conn_a: libvirt.virConn
     assert result.returncode == 2, (case, result.stdout, result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("ztui: ")
     assert conn_a.lookupByName("lnxa03").XMLDesc(0) == before
-    assert not (tmp_path / "n.img").exists()
+    assert not new.exists()
 
 
 def test_libvirt_refusal_is_exit_1_and_leaves_no_new_image(lab: Lab, tmp_path: Path) -> None:
@@ -116,8 +115,7 @@ def test_x86_guest_without_os_never_reports_success(lab: Lab, conn_a: libvirt.vi
         pytest.skip("qemu-system-x86_64 is not installed")
     dom = conn_a.createXML(X86_NO_OS, 0)  # transient: gone when destroyed
     try:
-        image = tmp_path / "x.img"
-        subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+        image = shared_image(lab, "x.img")
         attached = ztui("attach", "x86-no-os", "--disk", str(image), "-c", lab.uris[A], "--json", state=tmp_path)
         assert attached.returncode == 0, attached.stderr
         target = json.loads(attached.stdout)["target"]

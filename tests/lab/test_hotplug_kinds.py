@@ -12,7 +12,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.lab.support import Lab
+from tests.lab.support import Lab, shared_image, shared_path
 from tests.lab.test_hotplug_cli import ztui
 from ztui.ops.vfio_prep import PrepError, define_and_start_mdev
 
@@ -90,8 +90,7 @@ def test_attach_and_detach_each_kind(lab: Lab, conns: dict[str, libvirt.virConne
 
 def test_ccw_disk_detach_is_quick_and_measured(lab: Lab, tmp_path: Path) -> None:
     """docs/ARCHITECTURE.md §4: s390x virtio-ccw detach completes without guest cooperation (~60 ms measured there)."""
-    image = tmp_path / "m.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "m.img")
     timings = []
     for _ in range(3):
         doc = _attach(tmp_path, "lnxa02", "--disk", str(image), "-c", lab.uris[A])
@@ -104,7 +103,7 @@ def test_ccw_disk_detach_is_quick_and_measured(lab: Lab, tmp_path: Path) -> None
 
 def test_config_only_on_a_shut_off_guest(lab: Lab, conns: dict[str, libvirt.virConnect], tmp_path: Path) -> None:
     conn = conns[B]
-    image = tmp_path / "cfg.qcow2"
+    image = shared_path(lab, "cfg.qcow2")
     doc = _attach(tmp_path, "lnxb02", "--disk", str(image), "--size", "16M", "-c", lab.uris[B])
     assert (doc["live"], doc["config"]) == (False, True) and "--config" in str(doc["virsh"])
     config = conn.lookupByName("lnxb02").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
@@ -117,8 +116,7 @@ def test_config_only_on_a_shut_off_guest(lab: Lab, conns: dict[str, libvirt.virC
 def test_live_and_config_then_detach_from_both(lab: Lab, conns: dict[str, libvirt.virConnect],
                                                tmp_path: Path) -> None:
     conn = conns[B]
-    image = tmp_path / "both.img"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "8M"], check=True)
+    image = shared_image(lab, "both.img")
     doc = _attach(tmp_path, "lnxb01", "--disk", str(image), "--live", "--config", "-c", lab.uris[B])
     dom = conn.lookupByName("lnxb01")
     assert str(image) in dom.XMLDesc(0) and str(image) in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)

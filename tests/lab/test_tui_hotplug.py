@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.support import Lab
+from tests.lab.support import Lab, shared_path
 from tests.ui.conftest import wait_until
 from ztui.model import Guest
 from ztui.ui.app import ZtuiApp
@@ -34,7 +34,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 async def test_attach_wizard_then_detach(lab: Lab, state: Path) -> None:
     uri = lab.uris["zlab-a"]
-    image = state / "wizard.qcow2"
+    image = shared_path(lab, "wizard.qcow2")
     app = ZtuiApp([uri])
     async with app.run_test(size=(120, 40)) as pilot:
         guest = await open_wizard(app, pilot, uri, "lnxa03")
@@ -109,3 +109,31 @@ async def test_wizard_offers_the_hosts_networks_and_refuses_bad_input(lab: Lab, 
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: not isinstance(app.screen, AttachScreen))
     assert not (state / "state" / "ztui" / "audit.jsonl").exists()  # nothing attempted, nothing logged
+
+
+async def test_wizard_checks_the_image_on_the_guests_host_in_the_background(lab: Lab, state: Path) -> None:
+    """An image only this machine has is no image of zlab-a: the preview says so once typing pauses, and
+    ctrl+s attaches nothing."""
+    from textual.widgets import Select, Static
+
+    uri = lab.uris["zlab-a"]
+    here = state / "here.img"
+    here.write_bytes(b"\0" * 65536)
+    app = ZtuiApp([uri])
+    async with app.run_test(size=(120, 40)) as pilot:
+        guest = await open_wizard(app, pilot, uri, "lnxa03")
+        screen = app.screen
+        assert isinstance(screen, AttachScreen)
+        screen.query_one("#attach-kind", Select).value = "disk"
+        await pilot.pause(0.05)
+        await pilot.press(*str(here))
+
+        def preview() -> str:
+            return str(screen.query_one("#attach-plan", Static).render())
+
+        assert await wait_until(pilot, lambda: "does not exist on zlab-a" in preview(), 5), preview()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.5)
+        assert app.screen is screen  # not dismissed: nothing to attach
+        current = app.fleet.guest(uri, guest.uuid)
+        assert current is not None and not any(d.source == str(here) for d in current.devices)

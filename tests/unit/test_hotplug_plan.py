@@ -78,6 +78,10 @@ class FakeProbe(HostProbe):
         return Lookup(problem="PCI function does not exist on this host")
 
 
+HERE = HostProbe(None)
+"""This machine, without a connection: its files are examined (and nothing else)."""
+
+
 @pytest.fixture
 def image(tmp_path: Path) -> str:
     path = tmp_path / "data.img"
@@ -119,7 +123,7 @@ def test_new_image(tmp_path: Path) -> None:
     assert commands[0] == f"qemu-img create -q -f qcow2 {path} 67108864"
     assert commands[-1] == "virsh -c qemu:///system attach-device g1 device.xml --live"
     with pytest.raises(BadRequest, match="directory"):
-        plan_attach(req("disk", str(tmp_path / "no" / "x.raw"), size=1), facts())
+        plan_attach(req("disk", str(tmp_path / "no" / "x.raw"), size=1), facts(), HERE)
 
 
 @pytest.mark.parametrize(("request_kw", "message"), [
@@ -138,13 +142,13 @@ def test_validation_errors(image: str, request_kw: dict[str, object], message: s
 
 def test_file_errors(tmp_path: Path, image: str) -> None:
     with pytest.raises(BadRequest, match="does not exist"):
-        plan_attach(req("disk", str(tmp_path / "missing.img")), facts())
+        plan_attach(req("disk", str(tmp_path / "missing.img")), facts(), HERE)
     with pytest.raises(BadRequest, match="already exists"):
-        plan_attach(req("disk", image, size=1 << 20), facts())
+        plan_attach(req("disk", image, size=1 << 20), facts(), HERE)
     with pytest.raises(BadRequest, match="not a regular file"):
-        plan_attach(req("disk", str(tmp_path)), facts())
+        plan_attach(req("disk", str(tmp_path)), facts(), HERE)
     with pytest.raises(BadRequest, match="--size only goes with --disk"):
-        plan_attach(req("net", "default", size=1), facts())
+        plan_attach(req("net", "default", size=1), facts(), HERE)
 
 
 def test_image_used_by_another_running_guest_or_by_itself(image: str) -> None:

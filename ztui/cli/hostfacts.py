@@ -30,8 +30,8 @@ def add_hostfacts_command(subparsers: argparse._SubParsersAction[argparse.Argume
 def run_save(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.facts import is_local_uri
-    from ztui.host.hostfacts import record_live, write_snapshot
+    from ztui.host.hostfacts import facts_source_for, record_live, write_snapshot
+    from ztui.host.place import HostPlace
     from ztui.host.resolve import paths_to_examine
     from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
     from ztui.libvirt.reader import read_guests
@@ -41,13 +41,16 @@ def run_save(args: argparse.Namespace) -> int:
         error(f"cannot write {args.file}: no directory {directory}")
         return EXIT_BAD_INPUT
     uris = resolve_uris(args.connect)
-    remote = [u for u in uris if not is_local_uri(u)]
+    remote = [u for u in uris if facts_source_for(u).place is HostPlace.REMOTE]
     if remote:
         error(f"{remote[0]} is not this machine: host facts are recorded on the host itself")
         return EXIT_BAD_INPUT
     paths: list[str] = []
     failed = False
     for uri in uris:
+        if not facts_source_for(uri).files_here:  # a daemon in a mount namespace of its own: not our files
+            error(f"{uri} runs in a mount namespace of its own: recorded without the files of its guests")
+            continue
         try:
             conn = open_connection(uri, readonly=True)
         except ConnectError as exc:

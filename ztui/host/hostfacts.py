@@ -6,12 +6,19 @@ paths — is read on this machine when the host is this machine. A *snapshot* of
 customer's host facts on any machine, and the lab's simulated IBM Z host is a libvirt daemon on this
 machine whose host facts are a generated snapshot (the machine itself has no DASD).
 
-`facts_source_for(uri)` is the one place that decides which source a URI gets:
+`facts_source_for(uri)` is the one function that decides which host is which: every question about a
+host's udev, /sys, mounts or files asks it. The source it gives a URI:
 
 1. a snapshot given for that URI (`--host-facts FILE`, `use_snapshot`);
 2. a snapshot next to the daemon's unix socket (`ztui-hostfacts.json` in the socket's directory): a daemon
    that runs on this machine but stands for another host (the lab's simulated Z host) says so itself;
-3. live facts when the URI is local, none (libvirt's node devices only) when it is remote.
+3. live facts when the daemon shares this machine's kernel, none (libvirt's node devices only) when it is
+   remote.
+
+Every source also carries the host's *place* (`ztui.host.place.host_place`: this machine, this kernel in
+another mount namespace, or remote), which decides whose file system a path names: only a host in this
+process's own mount namespace has its files examined here; every other host's files — a lab host's, the
+simulated Z host's, a remote host's — are its storage pools' (`ztui.host.storage.host_files`).
 
 Snapshots are versioned JSON; one that is not a snapshot, is damaged or is of a newer version is refused
 with a `SnapshotError` whose text is one line.
@@ -24,15 +31,15 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ztui.facts import is_local_uri
 from ztui.host.files import Mount, files_info, read_mounts
 from ztui.host.inventory import FileInfo
+from ztui.host.place import HostPlace, host_place
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 
 FORMAT = "ztui-host-facts"
@@ -48,7 +55,7 @@ class SnapshotError(ValueError):
 class FactsOrigin(StrEnum):
     """Where the facts of one host come from."""
 
-    LIVE = "live"  # udev, mountinfo and stat on this machine
+    LIVE = "live"  # udev and /sys of this machine's kernel (files: only in this mount namespace)
     REMOTE = "libvirt"  # nothing beyond what libvirt reports
     RECORDED = "recorded"  # a snapshot saved on some host
     SIMULATED = "simulated"  # a snapshot generated for a host that does not exist (the lab's Z host)
@@ -84,11 +91,18 @@ class FactsSource:
     origin: FactsOrigin
     snapshot: HostFacts | None = None
     path: str = ""  # the snapshot's file
+    place: HostPlace = HostPlace.REMOTE  # where the host's daemon is (its files are ours only on THIS_MACHINE)
 
     @property
     def same_machine(self) -> bool:
-        """True when the facts are this machine's own, read now (files can be examined, udev watched)."""
+        """True when the facts are this machine's kernel's, read now (udev watched, /sys read); a lab host in
+        a mount namespace of its own is on the same machine, but its files are not (`files_here`)."""
         return self.origin is FactsOrigin.LIVE
+
+    @property
+    def files_here(self) -> bool:
+        """True when a path the host names is a path this process can stat, read and create."""
+        return self.place.files_here
 
     @property
     def label(self) -> str:
@@ -113,12 +127,11 @@ class FactsSource:
         return local_udev_devices()
 
     def files(self, paths: Iterable[str]) -> tuple[FileInfo, ...]:
-        """Facts of these paths: examined now (live), as recorded (snapshot: a path it does not hold was
-        not examined), none for a remote host."""
-        if self.origin is FactsOrigin.LIVE:
-            return files_info(paths)
+        """Facts of these paths: examined now (live, in this mount namespace), as recorded (snapshot: a path
+        it does not hold was not examined), none for any other host (its storage pools' volumes say what
+        they are)."""
         if self.snapshot is None:
-            return ()
+            return files_info(paths) if self.same_machine and self.files_here else ()
         found = (self.snapshot.file(p) for p in dict.fromkeys(paths))
         return tuple(f for f in found if f is not None)
 
@@ -149,16 +162,17 @@ def facts_source_for(uri: str | None) -> FactsSource:
     function that decides it; see the module's docstring for the order."""
     if uri is None:
         return _OVERRIDES.get("", FactsSource(FactsOrigin.REMOTE))
+    place = host_place(uri)
     given = _OVERRIDES.get(uri)
     if given is not None:
-        return given
+        return replace(given, place=place)
     beside = socket_snapshot(uri)
     if beside is not None:
         try:
-            return _cached_snapshot(beside)
+            return replace(_cached_snapshot(beside), place=place)
         except SnapshotError:
             pass  # a damaged file next to a socket: the daemon's host is then read like any other
-    return FactsSource(FactsOrigin.LIVE if is_local_uri(uri) else FactsOrigin.REMOTE)
+    return FactsSource(FactsOrigin.REMOTE if place is HostPlace.REMOTE else FactsOrigin.LIVE, place=place)
 
 
 def socket_snapshot(uri: str) -> str | None:
@@ -192,7 +206,7 @@ def _cached_snapshot(path: str) -> FactsSource:
 
 def record_live(paths: Iterable[str] = (), *, udev: tuple[HostDevice, ...] | None = None) -> HostFacts:
     """This machine's facts now: udev's records, the mount table, and the facts of these paths."""
-    live = FactsSource(FactsOrigin.LIVE)
+    live = FactsSource(FactsOrigin.LIVE, place=HostPlace.THIS_MACHINE)
     return HostFacts(origin=FactsOrigin.RECORDED, hostname=socket.gethostname(),
                      created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), devices=live.devices(udev),
                      mounts=tuple(read_mounts()), files=live.files(paths))

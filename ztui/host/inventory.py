@@ -69,6 +69,8 @@ class VolumeInfo:
     pool: str
     volume: str
     pool_type: str = ""
+    pool_devices: tuple[str, ...] = ()  # the block devices the pool is made of (fs, logical, disk)
+    pool_source: str = ""  # a network source: iSCSI portal and IQN, RBD monitors and pool, NFS export
 
 
 def merge_devices(udev: Iterable[HostDevice], libvirt: Iterable[HostDevice]) -> tuple[HostDevice, ...]:

@@ -38,7 +38,7 @@ from ztui.facts import (
     subchannel_paths,
     wwn,
 )
-from ztui.host.inventory import FileInfo, FileKind, Inventory
+from ztui.host.inventory import FileInfo, FileKind, Inventory, VolumeInfo
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -227,7 +227,7 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
         name = " ".join(p for p in (fmt, "image" if fmt else "", "(not examined)" if not vol else "") if p)
         chain.add(kind, path, name, exclusive=exclusive, level=level)
         if vol is not None:
-            _pool_volume(chain, vol.pool, vol.volume, level)
+            _pool_volume(chain, vol.pool, vol.volume, level, vol)
         return
     if not info.exists:
         chain.add(kind, path, fmt, warning=f"missing on the host ({info.error or 'not found'})",
@@ -237,7 +237,7 @@ def _file(chain: _Chain, path: str, fmt: str, *, exclusive: bool, level: int) ->
     chain.add(kind, path, ", ".join(p for p in (f"{fmt} image" if fmt else "", size) if p), exclusive=exclusive,
               level=level)
     if vol is not None:
-        _pool_volume(chain, vol.pool, vol.volume, level)
+        _pool_volume(chain, vol.pool, vol.volume, level, vol)
     if info.kind is FileKind.BLOCK:
         dev = chain.inv.by_path(info.realpath or path)
         if dev is not None:
@@ -264,12 +264,26 @@ def _volume(chain: _Chain, pool: str, volume: str, *, exclusive: bool) -> None:
         if vol.pool == pool and vol.volume == volume and vol.path.startswith("/"):
             _file(chain, vol.path, "", exclusive=exclusive, level=0)
             return
-    _pool_volume(chain, pool, volume, 0)
+    found = next((v for v in chain.inv.volumes if v.pool == pool and v.volume == volume), None)
+    _pool_volume(chain, pool, volume, 0, found)
 
 
-def _pool_volume(chain: _Chain, pool: str, volume: str, level: int) -> None:
-    chain.add(StepKind.POOL, pool, "storage pool", level=level)
+def _pool_volume(chain: _Chain, pool: str, volume: str, level: int, info: VolumeInfo | None = None) -> None:
+    """The pool and the volume, then what the pool is made of: its block devices (an `fs`, `logical` or
+    `disk` pool; on a remote host these are its node devices) or its network source (iSCSI, RBD, NFS)."""
+    kind = info.pool_type if info is not None else ""
+    chain.add(StepKind.POOL, pool, f"{kind} storage pool" if kind else "storage pool", level=level)
     chain.add(StepKind.VOLUME, f"{pool}/{volume}", volume, level=level)
+    if info is None:
+        return
+    for path in info.pool_devices:
+        dev = chain.inv.by_path(path)
+        if dev is not None:
+            _block(chain, dev, level)
+        else:
+            chain.add(StepKind.BLOCK, path, f"source of pool {pool}", level=level)
+    if info.pool_source:
+        chain.add(StepKind.REMOTE, info.pool_source, f"{kind} source of pool {pool}", level=level)
 
 
 def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:

@@ -1,5 +1,10 @@
 """Gathering one host's inventory: udev (local hosts), libvirt node devices, networks, volumes and files.
 
+Which of these a host gets is its facts source's answer (`ztui.host.hostfacts.facts_source_for`): udev
+for a host on this machine's kernel, a snapshot's records for a host known by its facts (the lab's
+simulated Z hosts), this machine's file system only for a host in this process's own mount namespace (a lab
+host in its own mount namespace and a remote host have their images described by their storage pools).
+
 This is the impure edge of the host side: it talks to libvirt and (for a local connection) to udev and the
 file system, and hands everything to `ztui.host.inventory.build_inventory`. The resolver never does I/O.
 
@@ -18,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ztui.host.hostfacts import FactsOrigin, FactsSource, facts_source_for
+from ztui.host.hostfacts import FactsSource, facts_source_for
 from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
 from ztui.host.resolve import paths_to_examine
 from ztui.libvirtxml.network import parse_network
@@ -64,8 +69,12 @@ def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
 
 def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
     """Every volume of every active pool, each pool listed once (a few calls per pool): looking up each
-    disk path instead cost thousands of round trips on a big host."""
+    disk path instead cost thousands of round trips on a big host. Each volume carries what its pool is
+    made of (from the pool's XML), so the tree can follow a remote image down to a device."""
     import libvirt
+
+    from ztui.libvirtxml.common import XmlError
+    from ztui.libvirtxml.pool import parse_pool
 
     found: list[VolumeInfo] = []
     try:
@@ -76,12 +85,28 @@ def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
         try:
             volumes = pool.listAllVolumes(0)
             pool_name = str(pool.name())
-        except libvirt.libvirtError:
+            desc = parse_pool(pool.XMLDesc(0))
+        except (libvirt.libvirtError, XmlError):
             continue
+        source = _pool_source(desc.type, desc.hosts, desc.iqn, desc.source_name, desc.source_dir)
         for vol in volumes:
             # file and block volumes are keyed by their path; no round trip
-            found.append(VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name())))
+            found.append(VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name()),
+                                    pool_type=desc.type, pool_devices=desc.devices, pool_source=source))
     return tuple(found)
+
+
+def _pool_source(kind: str, hosts: tuple[str, ...], iqn: str, name: str, directory: str) -> str:
+    """A pool's network source in the notation administrators use for it."""
+    if not hosts:
+        return ""
+    if kind.startswith("iscsi"):
+        return f"{hosts[0]} {iqn}".strip()
+    if kind == "rbd":
+        return f"{','.join(hosts)}/{name}".rstrip("/")
+    if kind in ("netfs", "gluster"):
+        return f"{hosts[0]}:{directory or name}"
+    return ",".join(hosts)
 
 
 def volumes_for(volumes: Iterable[VolumeInfo], guests: Iterable[Guest]) -> tuple[VolumeInfo, ...]:
@@ -97,9 +122,10 @@ def _volume_paths(guests: Iterable[Guest]) -> set[str]:
 
 def refresh_files(inv: Inventory, guests: Iterable[Guest]) -> Inventory:
     """The inventory with fresh file-system facts for these guests' image paths (examined on this
-    machine when the host is this machine, as recorded when its facts are a snapshot)."""
+    machine when the host is in this mount namespace, as recorded when its facts are a snapshot; any other
+    host's images are described by its pools' volumes)."""
     source = facts_source_for(inv.uri)
-    if source.origin is FactsOrigin.REMOTE:
+    if source.snapshot is None and not (source.same_machine and source.files_here):
         return inv
     paths = [p for g in guests for p in paths_to_examine(g)]
     return inv.with_files(source.files(paths))
@@ -119,8 +145,8 @@ class HostRecords:
     looked at: one read can serve several inventories, each for some of the guests."""
 
     uri: str
-    local: bool
-    facts: FactsSource
+    local: bool  # the host shares this machine's kernel and its facts are read live: udev and /sys describe it
+    facts: FactsSource  # also says whether its paths are this machine's files (`files_here`)
     udev: tuple[HostDevice, ...]
     node_devices: tuple[HostDevice, ...]
     networks: tuple[NetworkInfo, ...] | None
@@ -148,7 +174,7 @@ def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:
     guests = tuple(guests)
     inv = build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
                           volumes=volumes_for(records.pool_volumes, guests), uri=records.uri,
-                          same_machine=records.local)
+                          same_machine=records.local and records.facts.files_here)
     return refresh_files(inv, guests)
 
 

@@ -62,7 +62,8 @@ def _base(args: argparse.Namespace) -> Path | None:
 
 def _print_hosts(hosts: Sequence[object]) -> None:
     for host in hosts:
-        print(f"{getattr(host, 'name', '?')}\t{getattr(host, 'uri', '?')}")
+        tcp = getattr(host, "tcp_uri", "")
+        print(f"{getattr(host, 'name', '?')}\t{getattr(host, 'uri', '?')}" + (f"\t{tcp}" if tcp else ""))
 
 
 @_guarded

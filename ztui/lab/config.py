@@ -5,6 +5,10 @@ auth none), no cgroups, no private /dev namespaces, no security driver, no virtl
 a plain file). Each daemon gets a distinct `host_uuid` and migration port range, without which libvirt
 refuses migration between two daemons on one machine; `migration_host` stays unset because the daemon
 refuses a local address there (the URI given to each migration names 127.0.0.1 instead).
+
+Each daemon also listens on `qemu+tcp://127.0.0.1:PORT/system` (loopback only, no authentication: the lab
+is this machine's root's), so the remote transport — and everything ztui must not do locally for a remote
+host — is exercised without a second machine.
 """
 
 from __future__ import annotations
@@ -35,8 +39,12 @@ def format_conf(values: Mapping[str, ConfValue]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def libvirtd_conf(host_uuid: str) -> dict[str, ConfValue]:
-    return {
+def libvirtd_conf(host_uuid: str, tcp_port: int = 0) -> dict[str, ConfValue]:
+    tcp: dict[str, ConfValue] = {
+        "listen_tcp": 1, "listen_tls": 0, "listen_addr": "127.0.0.1", "tcp_port": str(tcp_port),
+        "auth_tcp": "none",
+    } if tcp_port else {"listen_tcp": 0, "listen_tls": 0}
+    return {**tcp,
         "unix_sock_group": "root",
         "unix_sock_ro_perms": "0777",
         "unix_sock_rw_perms": "0700",
@@ -65,7 +73,7 @@ def qemu_conf(migration_ports: tuple[int, int]) -> dict[str, ConfValue]:
     }
 
 
-def write_configs(etc: Path, host_uuid: str, migration_ports: tuple[int, int]) -> None:
+def write_configs(etc: Path, host_uuid: str, migration_ports: tuple[int, int], tcp_port: int = 0) -> None:
     etc.mkdir(parents=True, exist_ok=True)
-    (etc / "libvirtd.conf").write_text(format_conf(libvirtd_conf(host_uuid)))
+    (etc / "libvirtd.conf").write_text(format_conf(libvirtd_conf(host_uuid, tcp_port)))
     (etc / "qemu.conf").write_text(format_conf(qemu_conf(migration_ports)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,7 @@ from ztui.lab.kernel import write_idle_kernel
 from ztui.lab.network import NETWORK_NAME, ensure_bridge, network_xml, remove_bridge
 from ztui.lab.paths import MAX_HOSTS, HostPaths, LabPaths, cache_dir
 from ztui.lab.state import HostRecord, LabState, lab_lock, load_state, save_state
+from ztui.lab.storage import ensure_pools, refresh_shared
 from ztui.lab.zguests import Z_GUESTS, z_domain_xml
 from ztui.lab.zlab import Z_HOST, Z_HOSTS, is_z_host, prepare_z_host, release_z_loops, simulated_label
 from ztui.model import GuestState
@@ -62,6 +64,7 @@ class LabHost:
     uri: str
     pid: int | None = None
     simulated: str = ""  # what the host's simulated facts stand for (`IBM z16 LPAR …`); '' for a real one
+    tcp_uri: str = ""  # the same daemon over qemu+tcp on loopback: the remote transport
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,15 @@ class HostStatus:
     pid: int | None  # libvirtd's; None when the daemon is not running
     guests: tuple[GuestStatus, ...] = ()
     simulated: str = ""
+    tcp_uri: str = ""
 
     @property
     def running(self) -> bool:
         return self.pid is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "uri": self.uri, "pid": self.pid, "simulated": self.simulated or None,
+        return {"name": self.name, "uri": self.uri, "tcp_uri": self.tcp_uri, "pid": self.pid,
+                "simulated": self.simulated or None,
                 "guests": [{"name": g.name, "state": g.state} for g in self.guests]}
 
 
@@ -128,12 +133,31 @@ def capabilities_seed() -> Path:
 
 def _lab_host(paths: LabPaths, record: HostRecord) -> LabHost:
     host = paths.host(record.name)
-    return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host), simulated=simulated_label(record.name))
+    return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host), simulated=simulated_label(record.name),
+                   tcp_uri=tcp_uri(record))
 
 
 def _shown_order(records: list[HostRecord]) -> list[HostRecord]:
     """The Z hosts first (zlab-z, then its twin): they are what ztui is for; then the others by name."""
     return sorted(records, key=lambda r: (r.name != Z_HOST, not is_z_host(r.name), r.index))
+
+
+def tcp_uri(record: HostRecord) -> str:
+    """`qemu+tcp://127.0.0.1:PORT/system` of a lab host, '' before its port was chosen."""
+    return f"qemu+tcp://127.0.0.1:{record.tcp_port}/system" if record.tcp_port else ""
+
+
+def _free_port(wanted: int) -> int:
+    """`wanted` when nothing listens there on loopback, else a port the kernel hands out free now (kept in
+    the lab's record, so a restarted host keeps its URI when it can)."""
+    for port in ((wanted, 0) if wanted else (0,)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise LabError("no free TCP port on 127.0.0.1 for a lab host")
 
 
 # --- start ---------------------------------------------------------------------------------------------
@@ -178,6 +202,7 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: boo
         if daemon_running(host):
             continue
         _start_host(paths, host, record, tools, seed)
+        save_state(paths, state)  # its TCP port
         conn = open_host(host.uri)
         try:
             _ensure_network(conn, paths.bridge_name(record.name), tools)
@@ -191,6 +216,7 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: boo
                 _provision(conn, paths, guests, BootSpec(kernel), tools)
                 record.provisioned = True
                 save_state(paths, state)
+            ensure_pools(conn, paths.images)
         except libvirt.libvirtError as exc:
             raise LabError(f"{record.name}: {exc.get_error_message()}", details=log_excerpt(host)) from exc
         finally:
@@ -200,13 +226,15 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: boo
         _provision_linux(paths, state.hosts[0], tools)
         state.linux = True
         save_state(paths, state)
+    _refresh_shared_everywhere(paths, state)
     return [_lab_host(paths, record) for record in _shown_order(state.hosts)]
 
 
 def _start_host(paths: LabPaths, host: HostPaths, record: HostRecord, tools: Tools, seed: Path) -> int:
     for sub in host.subdirs():
         sub.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_configs(host.etc, record.host_uuid, paths.migration_ports(record.index))
+    record.tcp_port = _free_port(record.tcp_port)
+    write_configs(host.etc, record.host_uuid, paths.migration_ports(record.index), record.tcp_port)
     if is_z_host(record.name):
         prepare_z_host(paths, host)
     capcache.seed_daemon(seed, host.capabilities)
@@ -259,6 +287,16 @@ def _provision_linux(paths: LabPaths, record: HostRecord, tools: Tools) -> None:
         conn.close()
 
 
+def _refresh_shared_everywhere(paths: LabPaths, state: LabState) -> None:
+    """Every host's view of the shared pool, after images were written there beside libvirt."""
+    for record in state.hosts:
+        conn = open_host(paths.host(record.name).uri)
+        try:
+            refresh_shared(conn)
+        finally:
+            conn.close()
+
+
 def ensure_lab(base_dir: Path | None = None) -> list[LabHost]:
     """The lab's hosts, starting the lab first if it is not (completely) running.
 
@@ -305,7 +343,7 @@ def lab_status(base_dir: Path | None = None) -> LabStatus:
                 guests = _guests_of(host.uri)
             except (LabError, libvirt.libvirtError) as exc:
                 log.info("%s: %s", record.name, exc)
-        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name)))
+        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name), tcp_uri(record)))
     return LabStatus(paths.base, tuple(hosts))
 
 

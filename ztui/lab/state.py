@@ -29,6 +29,7 @@ class HostRecord:
     index: int
     host_uuid: str
     provisioned: bool = False
+    tcp_port: int = 0  # libvirtd's qemu+tcp port on 127.0.0.1 (0: not chosen yet)
 
 
 @dataclass

@@ -129,7 +129,9 @@ def supervise(hostdir: Path, libvirtd: str) -> int:
     _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
     pid = os.fork()
     if pid == 0:  # pragma: no cover - replaced by exec
-        os.execv(libvirtd, [libvirtd, "-f", "/etc/libvirt/libvirtd.conf", "-p", "/run/libvirt/libvirtd.pid"])
+        # --listen: the TCP socket libvirtd.conf asks for (loopback only; none when listen_tcp = 0)
+        os.execv(libvirtd, [libvirtd, "--listen", "-f", "/etc/libvirt/libvirtd.conf", "-p",
+                            "/run/libvirt/libvirtd.pid"])
     (hostdir / "libvirtd.child").write_text(f"{pid}\n")
     daemon_alive = True
 

@@ -7,10 +7,12 @@ the number of guests: all states come from one `getAllDomainStats` call and pers
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import libvirt
 
@@ -139,7 +141,7 @@ def fetch_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
         if uuid not in states:  # defined after the bulk call, or left out of it: asked alone
             states[uuid] = _state_of(dom)
     return [FetchedGuest(uuid, name, states.get(uuid), _persistent(uuid, transient), xml)
-            for (uuid, name), xml in zip(idents, _fetch_xmls(domains), strict=True) if xml is not None]
+            for (uuid, name), xml in zip(idents, _fetch_xmls(domains, conn), strict=True) if xml is not None]
 
 
 def guests_from_fetched(fetched: Iterable[FetchedGuest], *, by_name: bool) -> tuple[Guest, ...]:
@@ -163,15 +165,84 @@ _FETCHERS = 6
 _SERIAL_BELOW = 16
 
 
-def _fetch_xmls(domains: list[libvirt.virDomain]) -> list[str | None]:
+def _fetch_xmls(domains: list[libvirt.virDomain], conn: libvirt.virConnect | None = None) -> list[str | None]:
     """The live XML of each domain (None if it vanished meanwhile), in order."""
     if len(domains) < _SERIAL_BELOW:
         return [_live_xml(dom) for dom in domains]
-    pool = ThreadPoolExecutor(_FETCHERS, thread_name_prefix="ztui-xml")
+    extra = _extra_connections(conn, len(domains))
+    try:
+        if not extra:
+            return _fetch_on(domains)
+        return _fetch_spread(domains, extra)
+    finally:
+        for other in extra:
+            with contextlib.suppress(libvirt.libvirtError):
+                other.close()
+
+
+def _fetch_on(domains: list[libvirt.virDomain], fetchers: int = _FETCHERS) -> list[str | None]:
+    pool = ThreadPoolExecutor(fetchers, thread_name_prefix="ztui-xml")
     try:
         return list(pool.map(_live_xml, domains))
     finally:  # after a failed fetch, the fetches not yet started are cancelled
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# A remote daemon serves only a few requests in flight per client (`max_client_requests`, 5 by default), so
+# over a network each round trip holds up the next five fetches: for a host far away the fetches are spread
+# over a few more read-only connections, each with its own requests in flight.
+_REMOTE_CONNECTIONS = 4
+_SPREAD_FROM = 64
+
+
+def _extra_connections(conn: libvirt.virConnect | None, count: int) -> list[libvirt.virConnect]:
+    if conn is None or count < _SPREAD_FROM:
+        return []
+    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.place import HostPlace
+
+    try:
+        uri = str(conn.getURI())
+    except libvirt.libvirtError:
+        return []
+    if facts_source_for(uri).place is not HostPlace.REMOTE:
+        return []
+    opened: list[libvirt.virConnect] = []
+    quiet = _without_prompts(uri)
+    for _ in range(_REMOTE_CONNECTIONS - 1):
+        try:
+            opened.append(libvirt.openReadOnly(quiet))
+        except libvirt.libvirtError as exc:  # one is enough to read; more only make it faster
+            log.debug("no extra connection to %s: %s", uri, libvirt_reason(exc))
+            break
+    return opened
+
+
+def _without_prompts(uri: str) -> str:
+    """The URI for an extra connection: over ssh with `no_tty=1`, so that one that would need a password
+    fails (and the read goes on over the first connection) instead of prompting on the terminal."""
+    parts = urlsplit(uri)
+    if parts.scheme.partition("+")[2] not in ("ssh", "libssh", "libssh2") or "no_tty=" in parts.query:
+        return uri
+    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, "no_tty=1") if q)))
+
+
+def _fetch_spread(domains: list[libvirt.virDomain], extra: list[libvirt.virConnect]) -> list[str | None]:
+    """Every n-th domain fetched through the n-th connection (its own handle for it, found by UUID in one
+    listing); domains another connection does not list are fetched through the first."""
+    groups: list[list[libvirt.virDomain]] = [domains[i::len(extra) + 1] for i in range(len(extra) + 1)]
+    for index, other in enumerate(extra, start=1):
+        try:
+            by_uuid = {str(d.UUIDString()): d for d in other.listAllDomains(0)}
+        except libvirt.libvirtError:
+            by_uuid = {}
+        groups[index] = [by_uuid.get(str(d.UUIDString()), d) for d in groups[index]]
+    with ThreadPoolExecutor(len(groups), thread_name_prefix="ztui-xml-conn") as outer:
+        parts = list(outer.map(_fetch_on, groups))
+    out: list[str | None] = [None] * len(domains)
+    for i, part in enumerate(parts):
+        out[i::len(groups)] = part
+    return out
 
 
 def _live_xml(dom: libvirt.virDomain) -> str | None:

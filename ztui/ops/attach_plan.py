@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ztui.errors import BadInput
+from ztui.host.storage import FileKind, HostFiles
 from ztui.libvirtxml.devices import (
     DeviceSpec,
     DiskSpec,
@@ -33,7 +33,7 @@ from ztui.libvirtxml.devices import (
 )
 from ztui.model import CcwAddress, DeviceKind, Guest, format_pci
 from ztui.ops.host_checks import HostProbe
-from ztui.ops.images import image_format, new_image_format
+from ztui.ops.images import new_image_format
 
 SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
 """The attach kinds, named like the `ztui attach` options."""
@@ -66,6 +66,7 @@ class AttachPlan:
     live: bool
     config: bool
     create_image: tuple[str, int, str] | None = None  # path, bytes, format: made just before the attach
+    create_command: str = ""  # how the host makes it: qemu-img here, `virsh vol-create-as` elsewhere
     controller_xml: str = ""  # a virtio-scsi controller to attach first
     notes: tuple[str, ...] = field(default=())
     kind: str = ""
@@ -127,11 +128,15 @@ def next_target(taken: set[str], prefix: str) -> str:
     raise BadRequest(f"no free {prefix}X target name left")
 
 
-def users_of_path(path: str, guests: Iterable[Guest]) -> list[str]:
-    """`guest (target)` for every device of these guests whose source is this file or block device."""
-    real = os.path.realpath(path)
+def users_of_path(path: str, guests: Iterable[Guest], files: HostFiles | None = None) -> list[str]:
+    """`guest (target)` for every device of these guests whose source is this file or block device.
+
+    Paths are compared as the host sees them (`HostFiles.identity`: symlinks resolved here, the volume's
+    key on another host); without the host's files, as written."""
+    same = files.identity if files is not None else os.path.normpath
+    real = same(path)
     return [f"{g.name} ({d.target or d.alias})" for g in guests for d in g.devices
-            if d.source.startswith("/") and os.path.realpath(d.source) == real]
+            if d.source.startswith("/") and same(d.source) == real]
 
 
 def users_of_source(source: str, guests: Iterable[Guest], kinds: Iterable[DeviceKind]) -> list[str]:
@@ -141,31 +146,32 @@ def users_of_source(source: str, guests: Iterable[Guest], kinds: Iterable[Device
             if d.kind in wanted and d.source.lower() == source.lower()]
 
 
-def _check_readable_file(path: str) -> None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise BadRequest(f"{path} does not exist (give --size to create a new image)") from None
-    except OSError as exc:
-        raise BadRequest(f"{path} cannot be read: {exc.strerror}") from None
-    if stat.S_ISBLK(info.st_mode):
+def _check_readable_file(path: str, files: HostFiles) -> str:
+    """The image's format, after checking that the host has it as a regular, usable file."""
+    found = files.examine(path)
+    if found.kind is FileKind.MISSING:
+        why = "" if found.error == "does not exist" else f": {found.error}"
+        raise BadRequest(f"{path} does not exist on {files.host}{why} (give --size to create a new image)")
+    if found.kind is FileKind.UNREADABLE:
+        raise BadRequest(f"{path} cannot be read: {found.error}")
+    if found.kind is FileKind.BLOCK:
         raise BadRequest(f"{path} is a block device: use --block")
-    if not stat.S_ISREG(info.st_mode):
+    if found.kind is not FileKind.FILE:
         raise BadRequest(f"{path} is not a regular file")
-    if not os.access(path, os.R_OK | os.W_OK):
+    if not found.usable:
         raise BadRequest(f"{path} is not readable and writable")
+    return found.format or "raw"
 
 
-def _check_new_file(path: str, size: int | None) -> tuple[str, int, str]:
+def _check_new_file(path: str, size: int | None, files: HostFiles | None) -> tuple[str, int, str]:
     if size is None or size <= 0:
         raise BadRequest("--size must be positive, e.g. 64M or 10G")
-    if os.path.lexists(path):
-        raise BadRequest(f"{path} already exists: drop --size to attach it as it is")
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        raise BadRequest(f"directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise BadRequest(f"directory {parent} is not writable")
+    if files is not None:
+        if files.examine(path).kind is not FileKind.MISSING:
+            raise BadRequest(f"{path} already exists: drop --size to attach it as it is")
+        site = files.new_file_site(path)
+        if site.problem:
+            raise BadRequest(site.problem)
     return path, size, new_image_format(path)
 
 
@@ -193,6 +199,7 @@ def plan_attach(req: AttachRequest, facts: GuestFacts, probe: HostProbe | None =
         raise BadRequest(f"target {req.target} is already used by {name}")
     kind = req.source_kind
     create = None
+    create_command = ""
     controller_xml = ""
     spec: DeviceSpec
     if kind in ("disk", "block", "dasd", "lun"):
@@ -200,15 +207,18 @@ def plan_attach(req: AttachRequest, facts: GuestFacts, probe: HostProbe | None =
         prefix = "sd" if lun else "vd"
         if req.target:
             _check_target(req.target, prefix)
+        files = probe.files if probe is not None else None
         path, fmt, device, scsi_note = _storage_source(req, probe)
         if kind == "disk" and req.size is not None:
-            create = _check_new_file(path, req.size)
+            create = _check_new_file(path, req.size, files)
             fmt = create[2]
+            if files is not None:
+                create_command = files.create_command(*create)
         else:
-            users = users_of_path(path, facts.others_running)
+            users = users_of_path(path, facts.others_running, files)
             if users:
                 raise BadRequest(f"{path} is already used by running guest {', '.join(users)}")
-            mine = users_of_path(path, [g for g in (facts.guest, facts.config) if g is not None])
+            mine = users_of_path(path, [g for g in (facts.guest, facts.config) if g is not None], files)
             if mine:
                 raise BadRequest(f"{path} is already attached to {mine[0]}")
         if scsi_note:
@@ -239,7 +249,7 @@ def plan_attach(req: AttachRequest, facts: GuestFacts, probe: HostProbe | None =
         xml = build_xml(spec)
     except SpecError as exc:
         raise BadRequest(str(exc)) from None
-    return AttachPlan(name, spec, xml, live, config, create, controller_xml, tuple(notes), kind)
+    return AttachPlan(name, spec, xml, live, config, create, create_command, controller_xml, tuple(notes), kind)
 
 
 def _devno(req: AttachRequest, facts: GuestFacts) -> CcwAddress | None:
@@ -265,10 +275,11 @@ def _storage_source(req: AttachRequest, probe: HostProbe | None) -> tuple[str, s
     """Path, format, disk device (`disk`/`lun`) and a note, after checking the source exists and is free."""
     kind = req.source_kind
     if kind == "disk":
-        path = os.path.abspath(os.path.expanduser(req.source))
+        path = os.path.normpath(req.source) if req.source.startswith("/") else \
+            os.path.abspath(os.path.expanduser(req.source))
         if req.size is None:
-            _check_readable_file(path)
-            return path, image_format(path), "disk", ""
+            fmt = _check_readable_file(path, probe.files) if probe is not None else new_image_format(path)
+            return path, fmt, "disk", ""
         return path, "", "disk", ""
     path = req.source
     if kind == "dasd":

@@ -1,7 +1,8 @@
 """What could back a new device: the host's eligible, unused devices per attach kind, for the TUI wizard.
 
 Everything comes from what ztui already knows — the host inventory (udev + node devices), the resolved
-guests, the host's networks — so offering choices costs no libvirt call. Only devices that validation
+guests, the host's networks — so offering choices costs no libvirt call, and reads nothing of this machine
+for a host that is not this machine. Only devices that validation
 would accept are offered: a DASD or block device no guest uses and the host does not mount, an mdev no
 running guest holds, a PCI function that is not a bridge, an active network, an existing bridge.
 """
@@ -60,9 +61,10 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
     out["net"] = [Candidate(n.name, f"{n.name}  {n.forward_mode or 'isolated'} {n.bridge}".rstrip())
                   for n in inv.networks if n.active is not False]
     nets = inv.of_kind(HostDeviceKind.NET)
-    out["bridge"] = [Candidate(d.id, f"{d.id}  bridge") for d in nets if d.fact(F.BRIDGE) or _is_bridge(d.id)]
+    bridges = _bridges(inv)
+    out["bridge"] = [Candidate(d.id, f"{d.id}  bridge") for d in nets if d.id in bridges]
     out["macvtap"] = [Candidate(d.id, f"{d.id}  {d.fact(F.CARD_KIND) or d.driver or 'interface'}")
-                      for d in nets if d.id != "lo" and not _is_bridge(d.id) and not _virtual(d)]
+                      for d in nets if d.id != "lo" and d.id not in bridges and not _virtual(d)]
     return {k: sorted(v, key=lambda c: c.value) for k, v in out.items() if v}
 
 
@@ -79,8 +81,13 @@ def _partition_or_loop_unused(dev: HostDevice) -> bool:
     return os.path.basename(dev.id).startswith("loop") and not dev.fact(F.LOOP_BACKING_FILE)
 
 
-def _is_bridge(name: str) -> bool:
-    return os.path.isdir(f"/sys/class/net/{name}/bridge")
+def _bridges(inv: Inventory) -> set[str]:
+    """The host's bridges as its inventory knows them: udev's `bridge` fact where the host shares this
+    machine's kernel, the bridges of its libvirt networks on any host — never this machine's /sys for a
+    host that is not this machine."""
+    found = {n.bridge for n in inv.networks if n.bridge}
+    found.update(d.id for d in inv.of_kind(HostDeviceKind.NET) if d.fact(F.BRIDGE))
+    return found
 
 
 def _virtual(dev: HostDevice) -> bool:

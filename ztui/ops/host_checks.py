@@ -4,11 +4,12 @@
 vfio-ccw or vfio-ap?", "is /dev/sdc a SCSI disk?" — answering these first turns what would otherwise be a
 libvirt or QEMU error half-way through an attach into one sentence, with nothing changed.
 
-Questions about libvirt objects (networks, node devices) go to the connection, so they also work over
-`qemu+ssh://`. Questions only the host's `/sys` and `/dev` can answer are asked only when the connection
-is local; for a remote host `local` is False and they answer "unknown" (None), so validation checks less
-rather than checking the wrong machine. A host whose facts are a snapshot (the lab's simulated Z hosts, see
-`ztui.host.hostfacts`) answers the block-device questions from those facts instead.
+Questions about libvirt objects (networks, node devices, host interfaces) go to the connection, so they
+also work over `qemu+ssh://`. `/sys` and `/dev` are read only when the host shares this machine's kernel
+(`local`); files only through `files` (`ztui.host.storage`: this machine's file system for a host in this
+process's mount namespace, libvirt's storage pools for every other), so validation never checks the wrong
+machine. A host whose facts are a snapshot (the lab's simulated Z hosts) answers the DASD and block-device
+questions from those facts instead. Which is which comes from `ztui.host.hostfacts.facts_source_for`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from typing import Generic, TypeVar
 
 import libvirt
 
-from ztui.facts import F, is_local_uri
+from ztui.facts import F
 from ztui.host.hostfacts import HostFacts, facts_source_for
+from ztui.host.storage import HostFiles, LocalFiles, host_files
+from ztui.libvirtxml.iface import HostInterface, parse_interface
 from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
 from ztui.model import HostDevice, HostDeviceKind, PciAddress, format_pci
 
@@ -73,17 +76,21 @@ class HostProbe:
     """Read-only look at one host (the connection's, plus `/sys` when that host is this machine)."""
 
     def __init__(self, conn: libvirt.virConnect | None, *, local: bool = True, sysfs: str = "/sys",
-                 facts: HostFacts | None = None) -> None:
+                 facts: HostFacts | None = None, files: HostFiles | None = None) -> None:
         self.conn = conn
         self.local = local and facts is None
         self.sysfs = Path(sysfs)
         self.facts = facts
+        self.files: HostFiles = files if files is not None else LocalFiles()
 
     @classmethod
     def for_connection(cls, conn: libvirt.virConnect) -> HostProbe:
-        uri = conn.getURI()
+        """The probe for the connection's host, as its facts source says: /sys when the host shares this
+        machine's kernel and its facts are read live, its snapshot when it has one, its files through
+        libvirt's storage pools unless it is in this process's mount namespace."""
+        uri = str(conn.getURI())
         source = facts_source_for(uri)
-        return cls(conn, local=is_local_uri(uri) and source.same_machine, facts=source.snapshot)
+        return cls(conn, local=source.same_machine, facts=source.snapshot, files=host_files(conn, uri))
 
     # --- a host known by its recorded or simulated facts ----------------------------------------------
 
@@ -101,6 +108,11 @@ class HostProbe:
         if self.local and not os.path.exists(path):
             return offline
         return None
+
+    def _fact_net(self, name: str) -> HostDevice | None:
+        if self.facts is None:
+            return None
+        return next((d for d in self.facts.devices if d.kind is HostDeviceKind.NET and d.id == name), None)
 
     def _fact_block(self, path: str) -> HostDevice | None:
         if self.facts is None:
@@ -176,9 +188,13 @@ class HostProbe:
 
     def bridge_kind(self, name: str) -> str | None:
         """`linux` or `openvswitch` for a bridge of that name, `missing` when there is none, None when
-        this cannot be known (remote host)."""
+        this cannot be known. /sys when the host shares this machine's kernel, else libvirt's interface
+        driver and the bridges of its networks (a host known by its facts: first those)."""
+        fact = self._fact_net(name)
+        if fact is not None and fact.fact(F.BRIDGE) == "yes":
+            return "linux"
         if not self.local:
-            return None
+            return self._remote_bridge(name)
         net = self.sysfs / "class" / "net" / name
         if (net / "bridge").is_dir():
             return "linux"
@@ -190,10 +206,37 @@ class HostProbe:
         return "missing"
 
     def interface_exists(self, name: str) -> bool | None:
-        """Whether a network interface of that name exists (None: remote host, unknown)."""
+        """Whether a network interface of that name exists (None: unknown)."""
+        if self._fact_net(name) is not None:
+            return True
         if not self.local:
-            return None
+            found = self._remote_interface(name)
+            return None if found is None else bool(found)
         return (self.sysfs / "class" / "net" / name).exists()
+
+    def _remote_interface(self, name: str) -> HostInterface | str | None:
+        """The host's interface as libvirt describes it, '' when it has none, None when it cannot say."""
+        if self.conn is None:
+            return None
+        try:
+            return parse_interface(self.conn.interfaceLookupByName(name).XMLDesc(0))
+        except libvirt.libvirtError as exc:
+            return "" if exc.get_error_code() == libvirt.VIR_ERR_NO_INTERFACE else None
+        except XmlError:
+            return None
+
+    def _remote_bridge(self, name: str) -> str | None:
+        found = self._remote_interface(name)
+        if isinstance(found, HostInterface) and found.type == "bridge":
+            return "linux"
+        if self.conn is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                for net in self.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
+                    if net.bridgeName() == name:
+                        return "linux"
+        if found is None:
+            return None
+        return "missing"
 
     def block_device(self, path: str) -> Lookup[BlockInfo]:
         """The block device at `path`, or why it is not one; unknown on a remote host."""

@@ -25,12 +25,12 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import libvirt
 
 from ztui.errors import Interrupted, StateUnwritable
+from ztui.host.storage import HostFilesError, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import pretty_xml
 from ztui.libvirtxml.devices import SpecError, has_address, parse_busid, with_ccw_address, with_user_alias
@@ -49,7 +49,7 @@ from ztui.ops.attach_plan import (
 )
 from ztui.ops.audit import record
 from ztui.ops.host_checks import HostProbe
-from ztui.ops.images import ImageError, create_command_text, create_image, image_format
+from ztui.ops.images import ImageError, create_command_text, image_format
 from ztui.ops.images import parse_size as _parse_size
 from ztui.ops.journal import Operation
 from ztui.ops.proof import (
@@ -134,7 +134,7 @@ def virsh_commands(uri: str, plan: AttachPlan) -> list[str]:
     """Every command an administrator would type for this plan, in order: image, controller, device."""
     lines = []
     if plan.create_image is not None:
-        lines.append(create_command_text(*plan.create_image))
+        lines.append(plan.create_command or create_command_text(*plan.create_image))
     if plan.controller_xml:
         lines.append(virsh_attach(uri, plan, "controller.xml"))
     lines.append(virsh_attach(uri, plan))
@@ -210,7 +210,8 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
     it open), a controller added for it is detached again. A qemu-img failure is REFUSED with qemu-img's
     reason. A connection lost on the way is re-opened and the guest read again (`settle_attach`); what
     stays UNKNOWN keeps every file. A signal (`guard`) stops it at the next step boundary and rolls back
-    what was done: INTERRUPTED when that is proven, else UNKNOWN with the XML to check."""
+    what was done: INTERRUPTED when that is proven, else UNKNOWN with the XML to check. The image is made by
+    the guest's host (`ztui.host.storage`: qemu-img on this machine, a storage volume anywhere else)."""
     handle = GuestHandle.of(conn, dom, plan.guest, uri)
     mark = _Marker("attach", op, guard)
     done = _AttachDone()
@@ -220,8 +221,8 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
             mark.check("the start")
             if plan.create_image is not None:
                 try:
-                    create_image(*plan.create_image)
-                except ImageError as exc:
+                    host_files(handle.conn, handle.uri).create(*plan.create_image)
+                except HostFilesError as exc:
                     return DeviceChange(Outcome.REFUSED, plan.guest, plan.xml, str(exc))
                 done.image = True
                 mark(AttachStep.IMAGE_CREATED, image=image)
@@ -231,7 +232,7 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
                                          on_step=mark.prefixed("controller"))
                 if not controller.ok:
                     if controller.outcome is Outcome.REFUSED:
-                        _remove_new_image(plan, handle.uri)
+                        _remove_new_image(plan, handle)
                     return DeviceChange(controller.outcome, plan.guest, plan.xml,
                                         f"the virtio-scsi controller was not added: {controller.message}",
                                         controller.seconds, controller.error_code)
@@ -242,7 +243,7 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
             change = _attach_one(handle, plan.xml, live=plan.live, config=plan.config,
                                      on_step=mark.prefixed("device"), image=image)
             if change.outcome is Outcome.REFUSED:
-                _remove_new_image(plan, handle.uri)
+                _remove_new_image(plan, handle)
                 if done.controller is not None:
                     with contextlib.suppress(libvirt.libvirtError):
                         detach(handle.conn, handle.dom, done.controller, live=plan.live, config=plan.config,
@@ -337,7 +338,7 @@ def _roll_back_attach(handle: GuestHandle, plan: AttachPlan, done: _AttachDone, 
                         f"({change.message})")
             break
     if done.image and not left:
-        kept = _remove_new_image(plan, handle.uri)
+        kept = _remove_new_image(plan, handle)
         if kept:
             left.append(kept)
     if left:
@@ -347,15 +348,19 @@ def _roll_back_attach(handle: GuestHandle, plan: AttachPlan, done: _AttachDone, 
     return DeviceChange(Outcome.INTERRUPTED, plan.guest, plan.xml, f"{why}; nothing of it is left")
 
 
-def _remove_new_image(plan: AttachPlan, uri: str) -> str:
-    """Remove the image this attach created, unless something may hold it: '' or why it was kept."""
+def _remove_new_image(plan: AttachPlan, handle: GuestHandle) -> str:
+    """Remove the image this attach created, unless something may hold it: '' or why it was kept.
+
+    The image is the guest's host's (`ztui.host.storage.host_files`): on any host but this machine's own
+    it is a volume this attach created in one of its pools, deleted through the pool. Either way it is
+    kept while a process may hold it (a QEMU block node libvirt forgot when its daemon died)."""
     if plan.create_image is None:
         return ""
     path = plan.create_image[0]
-    in_use = image_in_use(path, uri)
+    in_use = image_in_use(path, handle)
     if in_use:
         return f"{path} is kept: {in_use}"
-    Path(path).unlink(missing_ok=True)
+    host_files(handle.conn, handle.uri).remove(path)
     return ""
 
 

@@ -7,11 +7,12 @@ whose guest wrote a qcow2 header be opened as qcow2 (a known escape), and libvir
 from __future__ import annotations
 
 import shlex
-import subprocess
 
 from ztui.errors import Refused
+from ztui.host.storage import QCOW2_MAGIC, HostFilesError, LocalFiles, local_image_format, qemu_img_create
 
-QCOW2_MAGIC = b"QFI\xfb"
+__all__ = ["QCOW2_MAGIC", "ImageError", "create_command", "create_command_text", "create_image", "image_format",
+           "new_image_format", "parse_size"]
 
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -21,12 +22,8 @@ class ImageError(Refused, ValueError):
 
 
 def image_format(path: str) -> str:
-    """qcow2 when the file starts with qcow2's magic, else raw."""
-    try:
-        with open(path, "rb") as handle:
-            return "qcow2" if handle.read(4) == QCOW2_MAGIC else "raw"
-    except OSError:
-        return "raw"
+    """qcow2 when the file (on this machine) starts with qcow2's magic, else raw."""
+    return local_image_format(path)
 
 
 def new_image_format(path: str) -> str:
@@ -49,23 +46,18 @@ def parse_size(text: str) -> int:
 
 
 def create_command(path: str, size: int, fmt: str) -> list[str]:
-    return ["qemu-img", "create", "-q", "-f", fmt, path, str(size)]
+    return qemu_img_create(path, size, fmt)
 
 
 def create_command_text(path: str, size: int, fmt: str) -> str:
-    """The shell line that creates the image (shown next to the virsh command)."""
+    """The shell line that creates the image on this machine (shown next to the virsh command)."""
     return shlex.join(create_command(path, size, fmt))
 
 
 def create_image(path: str, size: int, fmt: str) -> None:
-    """Create a new image with qemu-img; ImageError with qemu-img's reason when it cannot."""
+    """Create a new image on this machine with qemu-img; ImageError with qemu-img's reason when it cannot.
+    (An attach creates images through `ztui.host.storage.host_files`, which picks the guest's host.)"""
     try:
-        # a session of its own: ctrl+c at the terminal reaches ztui, which lets this step finish (a
-        # qemu-img killed half-way would leave half an image), not qemu-img
-        result = subprocess.run(create_command(path, size, fmt), capture_output=True, text=True, check=False,
-                                timeout=60, start_new_session=True)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ImageError(f"qemu-img could not create {path}: {exc}") from None
-    if result.returncode != 0:
-        reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
-        raise ImageError(f"qemu-img could not create {path}: {reason}")
+        LocalFiles().create(path, size, fmt)
+    except HostFilesError as exc:
+        raise ImageError(str(exc)) from None

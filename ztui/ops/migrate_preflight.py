@@ -26,7 +26,9 @@ from typing import Any
 
 import libvirt
 
-from ztui.facts import ApMatrix, F, carried_busid, is_local_uri, mdev_ap_matrix, mdev_control_domains
+from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_domains
+from ztui.host.hostfacts import facts_source_for
+from ztui.host.storage import FileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
@@ -114,6 +116,7 @@ class HostFacts:
     devices: tuple[HostDevice, ...] | None = None  # node devices, read only when a pass-through needs them
     networks: tuple[str, ...] | None = None  # active virtual networks
     machine_error: str | None = None  # "" supported, text = why not, None = not checked
+    files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
 
 
 def unreachable(uri: str, error: str) -> HostFacts:
@@ -160,7 +163,31 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
     return HostFacts(uri, domains=domains, devices=_node_devices(conn) if devices else None,
-                     networks=_networks(conn), machine_error=_machine_error(conn, guest))
+                     networks=_networks(conn), machine_error=_machine_error(conn, guest),
+                     files=_files(conn, uri, guest))
+
+
+def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
+    """Whether the host has each of the guest's local disk images, asked of that host (`ztui.host.storage`:
+    its storage pools unless it is this machine). `unknown` when no pool there covers the path's
+    directory: the host may still have it, ztui cannot tell."""
+    files = host_files(conn, uri)
+    found = []
+    for device in guest.devices:
+        if not _local_disk(device) or device.detail("type") == "block":
+            continue
+        try:
+            kind = files.examine(device.source).kind
+            if kind is not FileKind.MISSING:
+                state = "present"
+            elif isinstance(files, LocalFiles) or files.new_file_site(device.source).pool:
+                state = "missing"
+            else:
+                state = "unknown"
+        except libvirt.libvirtError:
+            state = "unknown"
+        found.append((device.source, state))
+    return tuple(found)
 
 
 # --- judging (pure) ---------------------------------------------------------------------------------------
@@ -323,6 +350,11 @@ def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> 
     if network and dest.networks is not None and network not in dest.networks:
         return Finding(BLOCKER, f"{name}: the destination has no active network {network}", Code.EQUIVALENT, name)
     if _local_disk(device):
+        state = dict(dest.files).get(device.source, "unknown")
+        if state == "missing":
+            return Finding(BLOCKER, f"{name}: the destination has no {device.source}", Code.EQUIVALENT, name)
+        if state == "present":
+            return Finding(NOTE, f"{name}: the destination has {device.source}", Code.EQUIVALENT, name)
         return Finding(NOTE, f"{name}: {device.source} must exist at the same path on the destination",
                        Code.EQUIVALENT, name)
     return None
@@ -399,6 +431,10 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     elif local and options.unsafe:
         findings.append(Finding(NOTE, "--unsafe: the destination must see the same images at the same paths ("
                                       + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
+        missing = [p for p, state in dest.files if state == "missing" and any(d.source == p for d in local)]
+        if missing:
+            findings.append(Finding(Severity.BLOCKER, "--unsafe, but the destination has no " + ", ".join(missing)
+                                    + " (its storage pools say so)", Code.LOCAL_DISK))
     if dest.reachable:
         for device in guest.devices:
             if id(device) in moved:
@@ -458,15 +494,16 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
 
 
 def _source_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
-    """The source's node devices, with udev's facts folded in when the source is this machine: only udev
-    knows a DASD's uid or a zPCI function's host uid, which identify the devices on the destination."""
+    """The source's node devices, with its host facts folded in (udev's when it shares this machine's
+    kernel, its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or
+    a zPCI function's host uid, which identify the devices on the destination."""
     found = _node_devices(conn)
-    if not is_local_uri(uri):
+    extra = facts_source_for(uri).devices()
+    if not extra:
         return found
     from ztui.host.inventory import merge_devices
-    from ztui.host.scan import local_udev_devices
 
-    return merge_devices(local_udev_devices(), found or ())
+    return merge_devices(extra, found or ())
 
 
 def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from enum import StrEnum
-from pathlib import Path
 
 import libvirt
 
 from ztui.errors import Refused
+from ztui.host.storage import FileKind, HostFilesError, host_files
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
@@ -26,7 +26,6 @@ from ztui.ops import steps
 from ztui.ops.action import end_entry
 from ztui.ops.audit import record
 from ztui.ops.guestlock import guest_lock
-from ztui.ops.images import ImageError, create_image
 from ztui.ops.journal import Entry, JournalAction, Operation, load, resume
 from ztui.ops.proof import (
     DEFAULT_DETACH_TIMEOUT,
@@ -136,10 +135,11 @@ def finish_attach(entry: Entry, handle: GuestHandle, op: Operation) -> DeviceCha
     if found is not None:
         return DeviceChange(Outcome.ATTACHED, handle.name, xml, f"{handle.name} already has it", device=found)
     image = _new_image(entry)
-    if image is not None and not Path(image[0]).exists():
+    files = host_files(handle.conn, handle.uri)  # the guest's host's: a volume of its pool unless it is this machine
+    if image is not None and files.examine(image[0]).kind is FileKind.MISSING:
         try:
-            create_image(*image)
-        except ImageError as exc:
+            files.create(*image)
+        except HostFilesError as exc:
             return DeviceChange(Outcome.REFUSED, handle.name, xml, str(exc))
         op.step("image-created", image=image[0])
     controller_xml = str(entry.plan.get("controller_xml") or "")
@@ -175,11 +175,11 @@ def rollback_attach(entry: Entry, handle: GuestHandle, op: Operation) -> DeviceC
                 return change
     image = _new_image(entry)
     if image is not None and "image" in entry.facts:
-        in_use = image_in_use(image[0], handle.uri)
+        in_use = image_in_use(image[0], handle)
         if in_use:
             return DeviceChange(Outcome.UNKNOWN, handle.name, xml,
                                 f"{image[0]} is kept: {in_use}; check with {handle.check_command()}")
-        Path(image[0]).unlink(missing_ok=True)
+        host_files(handle.conn, handle.uri).remove(image[0])
         op.step("image-removed")
     return DeviceChange(Outcome.REMOVED, handle.name, xml, f"rolled back: {handle.name} does not have it")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import libvirt
 
-from ztui.facts import is_local_uri
+from ztui.host.storage import FileKind, HostFilesError, host_files
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
@@ -112,15 +112,25 @@ def file_holders(path: str) -> list[int]:
     return holders
 
 
-def image_in_use(path: str, uri: str) -> str:
-    """Why the image at `path` may be attached ('' when it provably is not open on this machine).
+def image_in_use(path: str, handle: GuestHandle) -> str:
+    """Why the image at `path` on the guest's host may be attached ('' when it provably is not open there).
 
-    For a host that is not this machine nothing can be proven from here: the image is kept."""
-    if not os.path.exists(path):
+    The image is the host's (`ztui.host.storage.host_files`): looked at where this process sees it — the
+    path itself on this machine's own host, under the daemon's root for a daemon on this kernel in a mount
+    namespace of its own (a lab host), whose QEMU processes are this kernel's too. On another machine
+    nothing can be proven from here: an image that exists there is kept."""
+    files = host_files(handle.conn, handle.uri)
+    try:
+        here = files.here(path)
+    except HostFilesError as exc:
+        return str(exc)
+    if here is None:
+        if files.examine(path).kind is FileKind.MISSING:
+            return ""
+        return f"{files.host} is another machine, whose QEMU may hold {path}"
+    if not os.path.exists(here):
         return ""
-    if not is_local_uri(uri):
-        return f"{uri} is another machine, whose QEMU may hold {path}"
-    pids = [p for p in file_holders(path) if p != os.getpid()]
+    pids = [p for p in file_holders(here) if p != os.getpid()]
     return f"process {', '.join(map(str, pids))} holds {path} open" if pids else ""
 
 
@@ -143,7 +153,7 @@ def settle_attach(handle: GuestHandle, xml: str, change: DeviceChange, *, live: 
         return DeviceChange(Outcome.ATTACHED, handle.name, xml,
                             f"attached to {handle.name} (proven after re-connecting: {change.message})",
                             change.seconds, device=found)
-    in_use = image_in_use(image, handle.uri) if image else ""
+    in_use = image_in_use(image, handle) if image else ""
     if in_use:
         return DeviceChange(Outcome.UNKNOWN, handle.name, xml,
                             f"unknown: libvirt does not show the device after re-connecting, but {in_use} "

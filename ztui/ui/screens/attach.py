@@ -4,6 +4,11 @@ The backing list offers only what the host has and validation would accept (elig
 active networks, existing bridges — `ops.candidates`); anything else can still be typed. The preview is
 the validated plan itself (`plan_attach`), so what is shown is exactly what will be sent; a problem shows
 as the same one-line message the command line gives, and `ctrl+s` does nothing until it is fixed.
+
+Per keystroke the request is checked against the guest only (pure, instant). The host's side — does the
+image exist *on that host*, is there a pool for a new one, is the bridge there — costs file-system or
+libvirt round trips, so it runs in a worker once typing pauses (`HOST_CHECK_DELAY`), and again on
+`ctrl+s`; an answer for a request that has changed meanwhile is dropped.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from dataclasses import dataclass
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Static
 
 from ztui.ops.candidates import Candidate
@@ -44,6 +50,9 @@ KINDS = [
     ("mdev: vfio-ccw or vfio-ap", "mdev"),
     ("PCI / zPCI function (managed VFIO)", "pci"),
 ]
+
+HOST_CHECK_DELAY = 0.3
+"""Seconds of quiet typing before the host is asked (a remote host answers in round trips)."""
 
 WHERE = [("default: live when running, else config", "default"), ("live only", "live"),
          ("persistent config only", "config"), ("live and config", "both")]
@@ -82,6 +91,7 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         self.probe = probe
         self.plan: AttachPlan | None = None
         self.request: AttachRequest | None = None
+        self._host_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="attach-box") as box:
@@ -151,34 +161,82 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             config=config,
         )
 
-    def _refresh(self, with_host: bool = False) -> None:
-        """Re-validate; per keystroke only against the guest (no libvirt or sysfs call on the UI thread),
-        against the host too (`with_host`) once, when the plan is to be applied."""
-        body: RenderableType
+    def _refresh(self) -> None:
+        """Re-validate against the guest only (no libvirt or file-system call on the UI thread), then ask
+        the host in a worker once the typing pauses."""
         try:
             request = self._build_request()
             if not request.source:
                 raise BadRequest("give the source (or pick what the host offers)")
-            self.plan = plan_attach(request, self.facts, self.probe if with_host else None)
-            self.request = request
+            plan = plan_attach(request, self.facts, None)
         except BadRequest as exc:
-            self.plan = None
-            body = Text(str(exc), style="yellow")
+            self._show(None, None, str(exc), checked=False)
+            return
+        self._show(request, plan, "", checked=False)
+        if self.probe is not None:
+            if self._host_timer is not None:
+                self._host_timer.stop()
+            self._host_timer = self.set_timer(HOST_CHECK_DELAY, lambda: self._later(request))
+
+    def _later(self, request: AttachRequest) -> None:
+        self._check_host(request, apply=False)
+
+    def _show(self, request: AttachRequest | None, plan: AttachPlan | None, problem: str, *, checked: bool) -> None:
+        self.request, self.plan = (request, plan) if plan is not None else (None, None)
+        body: RenderableType
+        if plan is None:
+            body = Text(problem, style="yellow")
         else:
-            ready = "checked against the host" if with_host else "ctrl+s checks the host and attaches"
-            parts: list[RenderableType] = [Text(f"ready ({self.plan.where}) — {ready}", style="green")]
-            parts += [Text(c, style="dim") for c in virsh_commands(self.uri, self.plan)]
-            parts += [Text(n, style="cyan") for n in self.plan.notes]
-            parts.append(Syntax(self.plan.xml, "xml", theme="ansi_dark", word_wrap=True))
+            if checked:
+                ready = "checked against the host"
+            elif self.probe is not None:
+                ready = "checking the host…"
+            else:
+                ready = "ctrl+s checks the host and attaches"
+            parts: list[RenderableType] = [Text(f"ready ({plan.where}) — {ready}", style="green")]
+            parts += [Text(c, style="dim") for c in virsh_commands(self.uri, plan)]
+            parts += [Text(n, style="cyan") for n in plan.notes]
+            parts.append(Syntax(plan.xml, "xml", theme="ansi_dark", word_wrap=True))
             body = Group(*parts)
         self.query_one("#attach-plan", Static).update(body)
 
-    def action_apply(self) -> None:
-        self._refresh(with_host=True)
+    @work(thread=True, exclusive=True, group="attach-host-check")
+    def _check_host(self, request: AttachRequest, *, apply: bool) -> None:
+        """The full validation, host included, off the UI thread."""
+        plan: AttachPlan | None = None
+        try:
+            plan, problem = plan_attach(request, self.facts, self.probe), ""
+        except BadRequest as exc:
+            problem = str(exc)
+        except Exception as exc:  # the host went away: say so, offer nothing
+            problem = f"cannot check the host: {exc}"
+        self.app.call_from_thread(self._host_checked, request, plan, problem, apply)
+
+    def _host_checked(self, request: AttachRequest, plan: AttachPlan | None, problem: str, apply: bool) -> None:
+        try:
+            current = self._build_request()
+        except BadRequest:
+            return
+        if current != request or not self.is_attached:
+            return  # typed on meanwhile: a newer check follows
+        self._show(request, plan, problem, checked=True)
+        if apply:
+            self._finish()
+
+    def _finish(self) -> None:
         if self.plan is not None and self.request is not None:
             self.dismiss(AttachChoice(self.request, self.plan))
         else:
             self.notify("The request is not valid yet (see the message).", severity="warning")
+
+    def action_apply(self) -> None:
+        self._refresh()
+        if self._host_timer is not None:
+            self._host_timer.stop()
+        if self.plan is None or self.request is None or self.probe is None:
+            self._finish()
+            return
+        self._check_host(self.request, apply=True)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
