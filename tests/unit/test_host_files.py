@@ -12,7 +12,7 @@ import pytest
 
 from ztui.host.inventory import NetworkInfo, build_inventory
 from ztui.host.place import HostPlace, host_place
-from ztui.host.storage import FileKind, LocalFiles, StorageFiles, host_files
+from ztui.host.storage import HostFileKind, LocalFiles, StorageFiles, host_files
 from ztui.libvirtxml.pool import new_volume_xml, parse_pool, parse_volume, pool_holding
 from ztui.model import HostDevice, HostDeviceKind
 from ztui.ops.candidates import attach_candidates
@@ -71,17 +71,17 @@ def test_conn() -> Iterator[libvirt.virConnect]:
 def test_storage_files_create_examine_identity_remove(test_conn: libvirt.virConnect) -> None:
     files = StorageFiles(test_conn, "test:///default")
     path = "/default-pool/new.qcow2"
-    assert files.examine(path).kind is FileKind.MISSING
+    assert files.examine(path).kind is HostFileKind.MISSING
     site = files.new_file_site(path)
     assert (site.pool, site.problem) == ("default-pool", "")
     assert "vol-create-as default-pool new.qcow2 1048576 --format qcow2" in files.create_command(path, 1 << 20, "qcow2")
     files.create(path, 1 << 20, "qcow2")
     found = files.examine(path)
-    assert (found.kind, found.pool, found.volume, found.capacity) == (FileKind.FILE, "default-pool", "new.qcow2",
+    assert (found.kind, found.pool, found.volume, found.capacity) == (HostFileKind.FILE, "default-pool", "new.qcow2",
                                                                       1 << 20)
     assert files.identity("/default-pool/./new.qcow2") == files.identity(path)
     files.remove(path)
-    assert files.examine(path).kind is FileKind.MISSING
+    assert files.examine(path).kind is HostFileKind.MISSING
 
 
 def test_storage_files_refuse_a_directory_no_pool_holds(test_conn: libvirt.virConnect) -> None:

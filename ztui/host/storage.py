@@ -34,8 +34,18 @@ from ztui.libvirtxml.pool import PoolDesc, new_volume_xml, parse_pool, parse_vol
 if TYPE_CHECKING:
     import libvirt
 
-__all__ = ["FileKind", "HostFile", "HostFiles", "HostFilesError", "LocalFiles", "NewFileSite", "StorageFiles",
-           "host_files", "local_image_format", "qemu_img_create"]
+__all__ = [
+    "HostFile",
+    "HostFileKind",
+    "HostFiles",
+    "HostFilesError",
+    "LocalFiles",
+    "NewFileSite",
+    "StorageFiles",
+    "host_files",
+    "local_image_format",
+    "qemu_img_create",
+]
 
 QCOW2_MAGIC = b"QFI\xfb"
 
@@ -44,7 +54,10 @@ class HostFilesError(ValueError):
     """An image could not be created on the host; the message is one line for the user."""
 
 
-class FileKind(enum.Enum):
+class HostFileKind(enum.Enum):
+    """What a path is on its host, as `HostFiles.examine` found it (beside `inventory.FileKind`, which is
+    what `stat` says of a path this machine examined: this one also says missing or unreadable)."""
+
     FILE = "file"
     BLOCK = "block"
     DIRECTORY = "directory"
@@ -58,7 +71,7 @@ class HostFile:
     """One path as its host sees it. `error` explains MISSING and UNREADABLE in a few words."""
 
     path: str
-    kind: FileKind
+    kind: HostFileKind
     format: str = ""  # qcow2, raw, …: from the magic (local) or the volume's XML
     capacity: int | None = None
     allocation: int | None = None
@@ -138,16 +151,16 @@ class LocalFiles:
         try:
             info = os.stat(path)
         except FileNotFoundError:
-            return HostFile(path, FileKind.MISSING, error="does not exist")
+            return HostFile(path, HostFileKind.MISSING, error="does not exist")
         except OSError as exc:
-            return HostFile(path, FileKind.UNREADABLE, error=exc.strerror or str(exc))
+            return HostFile(path, HostFileKind.UNREADABLE, error=exc.strerror or str(exc))
         if stat.S_ISBLK(info.st_mode):
-            return HostFile(path, FileKind.BLOCK)
+            return HostFile(path, HostFileKind.BLOCK)
         if stat.S_ISDIR(info.st_mode):
-            return HostFile(path, FileKind.DIRECTORY)
+            return HostFile(path, HostFileKind.DIRECTORY)
         if not stat.S_ISREG(info.st_mode):
-            return HostFile(path, FileKind.OTHER)
-        return HostFile(path, FileKind.FILE, format=local_image_format(path), capacity=info.st_size,
+            return HostFile(path, HostFileKind.OTHER)
+        return HostFile(path, HostFileKind.FILE, format=local_image_format(path), capacity=info.st_size,
                         allocation=info.st_blocks * 512, usable=os.access(path, os.R_OK | os.W_OK))
 
     def new_file_site(self, path: str) -> NewFileSite:
@@ -186,8 +199,8 @@ class LocalFiles:
 
 # --- any other host: libvirt's storage pools --------------------------------------------------------------
 
-_VOLUME_KINDS = {"file": FileKind.FILE, "block": FileKind.BLOCK, "dir": FileKind.DIRECTORY,
-                 "network": FileKind.FILE, "netdir": FileKind.DIRECTORY, "ploop": FileKind.FILE}
+_VOLUME_KINDS = {"file": HostFileKind.FILE, "block": HostFileKind.BLOCK, "dir": HostFileKind.DIRECTORY,
+                 "network": HostFileKind.FILE, "netdir": HostFileKind.DIRECTORY, "ploop": HostFileKind.FILE}
 
 
 class StorageFiles:
@@ -259,13 +272,13 @@ class StorageFiles:
 
         vol = self._lookup(path)
         if vol is None:
-            return HostFile(path, FileKind.MISSING, error="no storage pool there has it")
+            return HostFile(path, HostFileKind.MISSING, error="no storage pool there has it")
         try:
             desc = parse_volume(vol.XMLDesc(0))
             pool = str(vol.storagePoolLookupByVolume().name())
         except (libvirt.libvirtError, XmlError) as exc:
-            return HostFile(path, FileKind.UNREADABLE, error=str(exc))
-        kind = _VOLUME_KINDS.get(desc.type, FileKind.OTHER)
+            return HostFile(path, HostFileKind.UNREADABLE, error=str(exc))
+        kind = _VOLUME_KINDS.get(desc.type, HostFileKind.OTHER)
         return HostFile(path, kind, format=desc.format, capacity=desc.capacity, allocation=desc.allocation,
                         backing=desc.backing, pool=pool, volume=desc.name)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ztui.errors import BadInput
-from ztui.host.storage import FileKind, HostFiles
+from ztui.host.storage import HostFileKind, HostFiles
 from ztui.libvirtxml.devices import (
     DeviceSpec,
     DiskSpec,
@@ -149,14 +149,14 @@ def users_of_source(source: str, guests: Iterable[Guest], kinds: Iterable[Device
 def _check_readable_file(path: str, files: HostFiles) -> str:
     """The image's format, after checking that the host has it as a regular, usable file."""
     found = files.examine(path)
-    if found.kind is FileKind.MISSING:
+    if found.kind is HostFileKind.MISSING:
         why = "" if found.error == "does not exist" else f": {found.error}"
         raise BadRequest(f"{path} does not exist on {files.host}{why} (give --size to create a new image)")
-    if found.kind is FileKind.UNREADABLE:
+    if found.kind is HostFileKind.UNREADABLE:
         raise BadRequest(f"{path} cannot be read: {found.error}")
-    if found.kind is FileKind.BLOCK:
+    if found.kind is HostFileKind.BLOCK:
         raise BadRequest(f"{path} is a block device: use --block")
-    if found.kind is not FileKind.FILE:
+    if found.kind is not HostFileKind.FILE:
         raise BadRequest(f"{path} is not a regular file")
     if not found.usable:
         raise BadRequest(f"{path} is not readable and writable")
@@ -167,7 +167,7 @@ def _check_new_file(path: str, size: int | None, files: HostFiles | None) -> tup
     if size is None or size <= 0:
         raise BadRequest("--size must be positive, e.g. 64M or 10G")
     if files is not None:
-        if files.examine(path).kind is not FileKind.MISSING:
+        if files.examine(path).kind is not HostFileKind.MISSING:
             raise BadRequest(f"{path} already exists: drop --size to attach it as it is")
         site = files.new_file_site(path)
         if site.problem:

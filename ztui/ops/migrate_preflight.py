@@ -28,7 +28,7 @@ import libvirt
 
 from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_domains
 from ztui.host.hostfacts import facts_source_for
-from ztui.host.storage import FileKind, LocalFiles, host_files
+from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
@@ -178,7 +178,7 @@ def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str,
             continue
         try:
             kind = files.examine(device.source).kind
-            if kind is not FileKind.MISSING:
+            if kind is not HostFileKind.MISSING:
                 state = "present"
             elif isinstance(files, LocalFiles) or files.new_file_site(device.source).pool:
                 state = "missing"

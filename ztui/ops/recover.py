@@ -18,7 +18,7 @@ from enum import StrEnum
 import libvirt
 
 from ztui.errors import Refused
-from ztui.host.storage import FileKind, HostFilesError, host_files
+from ztui.host.storage import HostFileKind, HostFilesError, host_files
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
@@ -136,7 +136,7 @@ def finish_attach(entry: Entry, handle: GuestHandle, op: Operation) -> DeviceCha
         return DeviceChange(Outcome.ATTACHED, handle.name, xml, f"{handle.name} already has it", device=found)
     image = _new_image(entry)
     files = host_files(handle.conn, handle.uri)  # the guest's host's: a volume of its pool unless it is this machine
-    if image is not None and files.examine(image[0]).kind is FileKind.MISSING:
+    if image is not None and files.examine(image[0]).kind is HostFileKind.MISSING:
         try:
             files.create(*image)
         except HostFilesError as exc:

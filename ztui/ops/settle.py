@@ -23,7 +23,7 @@ from pathlib import Path
 
 import libvirt
 
-from ztui.host.storage import FileKind, HostFilesError, host_files
+from ztui.host.storage import HostFileKind, HostFilesError, host_files
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
@@ -125,7 +125,7 @@ def image_in_use(path: str, handle: GuestHandle) -> str:
     except HostFilesError as exc:
         return str(exc)
     if here is None:
-        if files.examine(path).kind is FileKind.MISSING:
+        if files.examine(path).kind is HostFileKind.MISSING:
             return ""
         return f"{files.host} is another machine, whose QEMU may hold {path}"
     if not os.path.exists(here):
