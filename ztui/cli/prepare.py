@@ -77,12 +77,11 @@ def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
         from ztui.host.scan import local_udev_devices, scan_host
         from ztui.host.usage import users_of
         from ztui.libvirt.reader import read_host
+        from ztui.ops.prepare.action import guest_users
 
         host = read_host(conn, uri)
         host = resolve_host(host, scan_host(conn, uri, host.guests, udev=local_udev_devices()))
-        for key, uses in users_of([host]).items():
-            ident = key.split(":", 1)[-1]
-            users[ident] = sorted({u.guest for u in uses})
+        users = guest_users(users_of([host]))
     return HostView(Sysfs(), read_mounts(), users,
                     os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
@@ -137,39 +136,14 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, conn: libvirt.virConnect, uri: str, plan: PrepPlan) -> int:
-    from ztui.host.sysfs import Sysfs
-    from ztui.ops.audit import record
-    from ztui.ops.guestlock import guest_lock
-    from ztui.ops.journal import EntryState, JournalAction, Operation
-    from ztui.ops.prepare.nodedevs import LibvirtNodeDevices
-    from ztui.ops.prepare.recover import lock_key
-    from ztui.ops.prepare.run import run_plan
+    from ztui.ops.prepare.action import run_recorded
     from ztui.ops.signals import SignalGuard
 
-    action = JournalAction.UNPREPARE if args.undo else JournalAction.PREPARE
-    what = f"{action.value} {plan.kind.value} {plan.target}"
     if not args.json:
         sys.stdout.write(plan.text() + "\n")
         sys.stdout.flush()
-    with guest_lock(uri, lock_key(plan), guest=plan.target, action=action.value), \
-            SignalGuard(what) as guard:
-        op = Operation.begin(action, uri, plan.target, plan.mdev_uuid, plan=plan.to_json())
-        try:
-            result = run_plan(plan, Sysfs(), LibvirtNodeDevices(conn), op, between=lambda _s: guard.check())
-        except BaseException as exc:
-            op.leave_open(EntryState.INTERRUPTED, f"{type(exc).__name__} after step {op.entry.step}; "
-                                                   "what was done has been undone where proven")
-            record(action.value, uri, plan.target, "interrupted", kind=plan.kind.value, mdev=plan.mdev_uuid)
-            raise
-        outcome = "done" if result.ok else ("failed, undone" if not result.not_undone else "failed, NOT undone")
-        record(action.value, uri, plan.target, outcome, kind=plan.kind.value, mdev=plan.mdev_uuid,
-               steps=[s.command for s in result.done], error=result.error,
-               not_undone=[u.command for u, _ in result.not_undone])
-        if result.not_undone:
-            op.leave_open(EntryState.UNKNOWN, "steps could not be undone: " +
-                          "; ".join(u.command for u, _ in result.not_undone))
-        else:
-            op.close()
+    with SignalGuard(f"{'unprepare' if args.undo else 'prepare'} {plan.kind.value} {plan.target}") as guard:
+        result, _op = run_recorded(uri, conn, plan, undo=args.undo, guard=guard)
     doc: dict[str, Any] = {"plan": plan.as_json(), "ok": result.ok, "error": result.error or None,
                            "done": [s.title for s in result.done], "undone": [s.title for s in result.undone],
                            "not_undone": [{"step": s.title, "command": s.command, "reason": r}
