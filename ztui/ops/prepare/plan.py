@@ -25,6 +25,7 @@ import uuid as uuidlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ztui.facts import CcwRole, ccw_role_of_driver, kernel_number, parse_ap_matrix
 from ztui.host.files import Mount
 from ztui.host.sysfs import Sysfs
 from ztui.libvirtxml.devices import SpecError, parse_busid, parse_pci
@@ -53,12 +54,10 @@ from ztui.ops.prepare.model import (
 DRIVERCTL_DIR = "/etc/driverctl.d"
 #: ccw drivers whose subchannels vfio-ccw can take (non-QDIO I/O: DASD and tape)
 VFIO_CCW_DRIVERS = frozenset({"dasd-eckd", "dasd-fba", "tape_34xx", "tape_3590"})
-#: ccw drivers of QDIO devices (and other channel-attached network adapters): never vfio-ccw
-QDIO_DRIVERS = frozenset({"qeth", "zfcp", "ctcm", "lcs"})
 #: control-unit types of DASD and tape, for a device no driver holds (offline, or driver not loaded)
 _DASD_TAPE_CU = ("3990/", "2105/", "2107/", "1750/", "6310/", "3880/", "9343/", "3480/", "3490/", "3590/")
-#: QDIO control-unit types: OSA Express, HiperSockets and FCP all report 1731/xx (1732/xx for OSA-ICC/IQD)
-_QDIO_CU = ("1731/", "1732/")
+#: the QDIO control-unit type of OSA, FCP and HiperSockets
+_QDIO_CU = "1731/"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -200,7 +199,7 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
                               f"{sub_driver or 'no driver'}")
         driver = sysfs.link_name(f"{ccw}/driver")
         cutype = sysfs.read(f"{ccw}/cutype") or ""
-        if driver in QDIO_DRIVERS or cutype.startswith(_QDIO_CU):
+        if ccw_role_of_driver(driver) in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith(_QDIO_CU):
             raise PrepRefused(f"{busid} is a QDIO device ({driver or 'cutype ' + cutype}: FCP, OSA or "
                               "HiperSockets); vfio-ccw takes only DASD and tape subchannels")
         if sysfs.read(f"{ccw}/alias") == "1":
@@ -270,30 +269,18 @@ def unplan_vfio_ccw(view: HostView, busid_text: str) -> PrepPlan:
 
 
 def parse_ap_numbers(values: Iterable[str], what: str, limit: int) -> list[int]:
-    """Adapter or domain numbers as the kernel reads them (`0x` hex, else decimal), comma lists allowed."""
+    """Adapter or domain numbers as the kernel reads them (`kernel_number`), comma lists allowed."""
     out: list[int] = []
     for value in values:
         for part in value.split(","):
-            text = part.strip().lower()
-            try:
-                number = int(text, 16) if text.startswith("0x") else int(text, 10)
-            except ValueError:
-                raise PrepRefused(f"{what} '{part.strip()}' is not a number (0x.. hex or decimal)") from None
+            number = kernel_number(part)
+            if number is None:
+                raise PrepRefused(f"{what} '{part.strip()}' is not a number (0x.. hex or decimal)")
             if not 0 <= number < limit:
                 raise PrepRefused(f"{what} {part.strip()} is out of range (0 to {limit - 1})")
             if number not in out:
                 out.append(number)
     return out
-
-
-def _matrix_apqns(text: str) -> set[tuple[int, int]]:
-    """APQNs of an mdev's `matrix` attribute (lines `0c.0038`; adapter-only and domain-only lines hold none)."""
-    found = set()
-    for line in text.splitlines():
-        a, _, d = line.strip().partition(".")
-        if a and d:
-            found.add((int(a, 16), int(d, 16)))
-    return found
 
 
 def plan_vfio_ap(view: HostView, adapters: Sequence[int], domains: Sequence[int],
@@ -310,7 +297,7 @@ def plan_vfio_ap(view: HostView, adapters: Sequence[int], domains: Sequence[int]
     taken: dict[tuple[int, int], str] = {}
     for child in sysfs.children(matrix):
         if _UUID.match(child):
-            for apqn in _matrix_apqns(sysfs.read(f"{matrix}/{child}/matrix") or ""):
+            for apqn in parse_ap_matrix(sysfs.read(f"{matrix}/{child}/matrix") or "").queues:
                 taken[apqn] = child
     steps: list[Step] = []
     notes: list[str] = []
