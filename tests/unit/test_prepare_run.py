@@ -171,3 +171,23 @@ def test_a_plan_reads_as_the_commands_it_runs() -> None:
                                             "   chccwdev -d 0.0.5c3f",
                                             "     echo 0 > /sys/bus/ccw/devices/0.0.5c3f/online"]
     assert plan.as_json()["steps"][1]["xml"] == xml  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("kind", "ident", "driver", "facts", "expected"), [
+    ("ccw", "0.0.5c3f", "dasd-eckd", {}, ("vfio-ccw", "0.0.5c3f", False)),
+    ("ccw", "0.0.1700", "zfcp", {}, None),  # an FCP channel is never prepared for vfio-ccw
+    ("css", "0.0.0010", "vfio_ccw", {"dev_busid": "0.0.5c3f"}, ("vfio-ccw", "0.0.5c3f", True)),
+    ("css", "0.0.0011", "io_subchannel", {"dev_busid": "none"}, None),
+    ("pci", "0001:00:00.0", "vfio-pci", {}, ("pci", "0001:00:00.0", True)),
+    ("ap_queue", "0c.0038", "cex4queue", {}, ("vfio-ap", "", False)),
+    ("mdev", UUID, "vfio_ap_mdev", {"mdev_type": "vfio_ap-passthrough"}, ("vfio-ap", UUID, True)),
+    ("block", "/dev/dasda", "", {}, None),
+])
+def test_the_p_key_asks_for_what_the_device_is(kind: str, ident: str, driver: str, facts: dict[str, str],
+                                               expected: tuple[str, str, bool] | None) -> None:
+    from ztui.ops.prepare.request import request_for
+
+    request = request_for(kind, ident, driver, facts)
+    assert (None if request is None else (request.kind.value, request.target, request.undo)) == expected
+    if kind == "ap_queue":
+        assert request is not None and (request.adapters, request.domains) == ((0x0C,), (0x38,))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ztui.ops.prepare.model import PrepPlan
     from ztui.ops.prepare.plan import HostView
+    from ztui.ops.prepare.request import PrepRequest
 
 #: where driverctl's saved overrides are written (a test or a chroot sets it; default /etc/driverctl.d)
 ENV_DRIVERCTL_DIR = "ZTUI_DRIVERCTL_DIR"
@@ -86,24 +87,34 @@ def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
                     os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
 
+def request_of(args: argparse.Namespace) -> PrepRequest:
+    """The request the arguments make; BadInput for numbers the kernel would not take."""
+    from ztui.ops.prepare.model import PrepKind, PrepRefused
+    from ztui.ops.prepare.plan import parse_ap_numbers
+    from ztui.ops.prepare.request import PrepRequest
+
+    kind = PrepKind(args.prep_kind)
+    if kind is PrepKind.VFIO_CCW:
+        return PrepRequest(kind, args.busid, undo=args.undo, uuid=getattr(args, "uuid", None))
+    if kind is PrepKind.PCI:
+        return PrepRequest(kind, args.address, undo=args.undo, unmanaged=getattr(args, "unmanaged", False))
+    if args.undo:
+        return PrepRequest(kind, args.uuid, undo=True)
+    try:
+        return PrepRequest(kind, uuid=args.uuid, adapters=tuple(parse_ap_numbers(args.adapter, "adapter", 256)),
+                           domains=tuple(parse_ap_numbers(args.domain, "domain", 256)),
+                           control_domains=tuple(parse_ap_numbers(args.control_domain, "control domain", 256)))
+    except PrepRefused as exc:
+        raise BadInput(str(exc)) from None
+
+
 def make_plan(args: argparse.Namespace, view: HostView) -> PrepPlan:
     """The plan the arguments ask for; BadInput (nothing changed) when the device cannot be prepared."""
-    from ztui.ops.prepare import plan as plans
     from ztui.ops.prepare.model import PrepRefused
+    from ztui.ops.prepare.request import plan_for
 
     try:
-        if args.prep_kind == "vfio-ccw":
-            return (plans.unplan_vfio_ccw(view, args.busid) if args.undo
-                    else plans.plan_vfio_ccw(view, args.busid, args.uuid))
-        if args.prep_kind == "vfio-ap":
-            if args.undo:
-                return plans.unplan_vfio_ap(view, args.uuid)
-            return plans.plan_vfio_ap(view, plans.parse_ap_numbers(args.adapter, "adapter", 256),
-                                      plans.parse_ap_numbers(args.domain, "domain", 256),
-                                      plans.parse_ap_numbers(args.control_domain, "control domain", 256),
-                                      args.uuid)
-        return plans.unplan_pci(view, args.address) if args.undo \
-            else plans.plan_pci(view, args.address, unmanaged=args.unmanaged)
+        return plan_for(view, request_of(args))
     except PrepRefused as exc:
         raise BadInput(str(exc)) from None
 
