@@ -14,7 +14,9 @@ import pytest
 
 from tests.lab.support import Lab, shared_image, shared_path
 from tests.lab.test_hotplug_cli import ztui
-from ztui.ops.vfio_prep import PrepError, define_and_start_mdev
+from ztui.libvirtxml.mdev import VFIO_CCW_TYPE, css_nodedev_name, mdev_nodedev_xml
+from ztui.ops.prepare.nodedevs import LibvirtNodeDevices
+from ztui.ops.prepare.run import MdevState, PrepFailed
 
 A, B = "zlab-a", "zlab-b"
 
@@ -172,8 +174,11 @@ def test_vfio_refusals(lab: Lab, conns: dict[str, libvirt.virConnect], tmp_path:
     missing = ztui("attach", "lnxa03", "--mdev", "e1b5c2a4-3b47-4ed8-a1a9-7d6f6f1c7a10", "-c", lab.uris[A],
                    state=tmp_path)
     assert missing.returncode == 2 and "no mdev" in missing.stderr
-    with pytest.raises(PrepError, match=r"libvirt refused to define the mdev on 0\.0\.0010: .+"):
-        define_and_start_mdev(conns[A], "0.0.0010")
+    nodedevs = LibvirtNodeDevices(conns[A])  # a real daemon with no subchannel 0.0.0010 says why not
+    uuid = "2c7b9e14-5d3a-4f61-9a80-3e2d1c0b9a87"
+    with pytest.raises(PrepFailed, match=r"libvirt refused to define the mdev: .+"):
+        nodedevs.define(mdev_nodedev_xml(css_nodedev_name("0.0.0010"), VFIO_CCW_TYPE, uuid))
+    assert nodedevs.state(uuid) == (MdevState.GONE, False)
     pci = ztui("attach", "lnxa03", "--pci", "0000:00:01.0", "-c", lab.uris[A], state=tmp_path)
     assert pci.returncode == 1 and "no IOMMU group" in pci.stdout
     assert pci.stderr.startswith("ztui: ") and len(pci.stderr.strip().splitlines()) == 1

@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztui.cli.common import error
+
+if TYPE_CHECKING:
+    from ztui.ops.journal import Entry
 
 
 def add_journal_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -74,6 +77,11 @@ def run_journal_resolve(args: argparse.Namespace) -> int:
     if args.readonly:
         raise BadInput(f"--readonly: ztui does not {args.how} operations; nothing was changed")
     ensure_event_loop()
+    from ztui.ops.journal import PREPARATIONS, load
+
+    found = load(args.id)
+    if found.action in PREPARATIONS:
+        return _resolve_preparation(args, found)
     entry, change, op = resolve(args.id, Resolution(args.how))
     result = {"id": entry.id, "action": entry.action.value, "guest": entry.guest, "uri": entry.uri,
               "resolution": args.how, "outcome": change.outcome.value, "ok": change.ok, "message": change.message,
@@ -89,3 +97,21 @@ def run_journal_resolve(args: argparse.Namespace) -> int:
     if not op.closed:
         error(f"{entry.id} stays in the journal")
     return exit_status(change)
+
+
+def _resolve_preparation(args: argparse.Namespace, entry: Entry) -> int:
+    """A preparation's entry: finished or rolled back step by step (ztui.ops.prepare.recover)."""
+    from ztui.ops.prepare.recover import resolve_prepare
+
+    result, op = resolve_prepare(entry, finish=args.how == "finish")
+    doc = {"id": entry.id, "action": entry.action.value, "target": entry.guest, "uri": entry.uri,
+           "resolution": args.how, "ok": result.ok, "error": result.error or None, "closed": op.closed,
+           "done": [s.title for s in result.done]}
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.how} {entry.id} ({entry.action.value} {entry.guest}):\n{result.text()}")
+    if not op.closed:
+        error(f"{entry.id} stays in the journal")
+    return 0 if result.ok else 1

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ztui.cli.hostfacts import add_hostfacts_command
 
     add_hostfacts_command(sub, common)
+    from ztui.cli.prepare import add_prepare_commands
+
+    add_prepare_commands(sub, common)
     try:
         from ztui.lab.cli import add_lab_commands
     except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install

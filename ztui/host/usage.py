@@ -164,7 +164,8 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         if ccw is not None and ccw.fact(F.ONLINE) == "1":
             steps.append(f"set {busid} offline (chccwdev -d {busid})")
         steps.append(f"bind the subchannel to vfio_ccw, now {dev.driver or 'no driver'} "
-                     f"(driverctl -b css set-override {dev.id} vfio_ccw)")
+                     f"(driverctl -b css set-override {dev.id} vfio_ccw; ztui prepare vfio-ccw {busid or dev.id} "
+                     "does both)")
         missing.append(", then ".join(steps))
     types = [t for t in dev.mdev_types if t.id == "vfio_ccw-io"]
     if dev.driver == "vfio_ccw" and not types:
@@ -196,7 +197,7 @@ def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
 
 def _ap_queue(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
     if dev.driver != "vfio_ap":
-        missing.append(f"queue is held by {dev.driver or 'no driver'}: take it out of /sys/bus/ap/apmask and "
-                       "aqmask (chzdev -t ap apmask=… / aqmask=…)")
+        missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap "
+                       f"(ztui prepare vfio-ap --adapter {dev.id.split('.')[0]} --domain {dev.id.split('.')[-1]})")
     if inv is not None and inv.local and inv.get(HostDeviceKind.AP_MATRIX, "matrix") is None:
         missing.append("no vfio_ap matrix device: load the vfio_ap module")

@@ -43,6 +43,12 @@ class JournalAction(StrEnum):
     ATTACH = "attach"
     DETACH = "detach"
     MIGRATE = "migrate"
+    PREPARE = "prepare"  # a host device made ready for pass-through (ops/prepare)
+    UNPREPARE = "unprepare"
+
+
+#: the entries about a host device rather than a guest (resolved by ztui.ops.prepare.recover)
+PREPARATIONS = frozenset({JournalAction.PREPARE, JournalAction.UNPREPARE})
 
 
 class EntryState(StrEnum):

@@ -1,0 +1,173 @@
+"""`ztui prepare` and `ztui unprepare`: a host device made ready for pass-through (and given back), with
+the plan shown first, each step proven, journaled and audited, and everything undone when a step fails.
+
+    ztui prepare vfio-ccw 0.0.5c3f --dry-run           # the plan as commands, nothing changed
+    ztui prepare vfio-ap --adapter 0x0c --domain 0x0038 [--control-domain 0x0038]
+    ztui prepare pci 0000:01:00.0 [--unmanaged]
+    ztui unprepare vfio-ccw 0.0.5c3f | vfio-ap UUID | pci 0000:01:00.0
+
+Exit statuses: 0 done and proven; 1 a step failed (everything done was undone, or what was not is listed
+with its command); 2 bad input or a refusal known before any write (nothing changed); 128+N a signal
+stopped it after a step (what was done is undone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ztui.cli.common import EXIT_FAILED, EXIT_OK
+from ztui.errors import BadInput, Refused
+
+if TYPE_CHECKING:
+    import libvirt
+
+    from ztui.ops.prepare.model import PrepPlan
+    from ztui.ops.prepare.plan import HostView
+    from ztui.ops.prepare.request import PrepRequest
+
+#: where driverctl's saved overrides are written (a test or a chroot sets it; default /etc/driverctl.d)
+ENV_DRIVERCTL_DIR = "ZTUI_DRIVERCTL_DIR"
+
+
+def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                         common: argparse.ArgumentParser) -> None:
+    for name, undo in (("prepare", False), ("unprepare", True)):
+        verb = "give a prepared device back to the host" if undo else "make a host device ready for pass-through"
+        p = subparsers.add_parser(
+            name, parents=[common], help=verb,
+            description=f"{verb[0].upper()}{verb[1:]}: the plan first (every step as the command an "
+                        "administrator would type and the sysfs writes it makes), then each step done and "
+                        "proven by a re-read; a failed step undoes the ones before it. This machine's own host only.")
+        kinds = p.add_subparsers(title="kinds", metavar="KIND", dest="prep_kind", required=True)
+        ccw = kinds.add_parser("vfio-ccw", parents=[common], help="a DASD or tape → a vfio_ccw-io mdev")
+        ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's or tape's bus-ID, e.g. 0.0.5c3f")
+        ap = kinds.add_parser("vfio-ap", parents=[common], help="AP adapters x domains → a vfio_ap mdev")
+        if undo:
+            ap.add_argument("uuid", metavar="UUID", help="the vfio-ap mdev to remove")
+        else:
+            ap.add_argument("--adapter", action="append", required=True, metavar="N",
+                            help="adapter number (0x.. hex or decimal; repeat or comma-separate)")
+            ap.add_argument("--domain", action="append", required=True, metavar="N", help="usage domain")
+            ap.add_argument("--control-domain", action="append", default=[], metavar="N", help="control domain")
+        pci = kinds.add_parser("pci", parents=[common], help="a PCI or zPCI function")
+        pci.add_argument("address", metavar="DDDD:BB:SS.F")
+        if not undo:
+            pci.add_argument("--unmanaged", action="store_true",
+                             help="bind it to vfio-pci now (managed='yes' needs nothing)")
+        for sub in (ccw, ap, pci):
+            if not undo and sub is not pci:
+                sub.add_argument("--uuid", metavar="UUID", help="the mdev's UUID (default: a new one)")
+            sub.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+            sub.add_argument("--json", action="store_true", help="print the plan and the result as JSON")
+            sub.set_defaults(func=run_prepare, undo=undo)
+
+
+def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
+    """Sysfs, mounts and which guests use which host device (by bus-ID, mdev UUID or PCI address)."""
+    from ztui.host.files import read_mounts
+    from ztui.host.sysfs import Sysfs
+    from ztui.ops.prepare.plan import DRIVERCTL_DIR, HostView
+
+    users: dict[str, list[str]] = {}
+    if conn is not None:
+        from ztui.host.resolve import resolve_host
+        from ztui.host.scan import local_udev_devices, scan_host
+        from ztui.host.usage import users_of
+        from ztui.libvirt.reader import read_host
+        from ztui.ops.prepare.action import guest_users
+
+        host = read_host(conn, uri)
+        host = resolve_host(host, scan_host(conn, uri, host.guests, udev=local_udev_devices()))
+        users = guest_users(users_of([host]))
+    return HostView(Sysfs(), read_mounts(), users,
+                    os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
+
+
+def request_of(args: argparse.Namespace) -> PrepRequest:
+    """The request the arguments make; BadInput for numbers the kernel would not take."""
+    from ztui.ops.prepare.model import PrepKind, PrepRefused
+    from ztui.ops.prepare.plan import parse_ap_numbers
+    from ztui.ops.prepare.request import PrepRequest
+
+    kind = PrepKind(args.prep_kind)
+    if kind is PrepKind.VFIO_CCW:
+        return PrepRequest(kind, args.busid, undo=args.undo, uuid=getattr(args, "uuid", None))
+    if kind is PrepKind.PCI:
+        return PrepRequest(kind, args.address, undo=args.undo, unmanaged=getattr(args, "unmanaged", False))
+    if args.undo:
+        return PrepRequest(kind, args.uuid, undo=True)
+    try:
+        return PrepRequest(kind, uuid=args.uuid, adapters=tuple(parse_ap_numbers(args.adapter, "adapter", 256)),
+                           domains=tuple(parse_ap_numbers(args.domain, "domain", 256)),
+                           control_domains=tuple(parse_ap_numbers(args.control_domain, "control domain", 256)))
+    except PrepRefused as exc:
+        raise BadInput(str(exc)) from None
+
+
+def make_plan(args: argparse.Namespace, view: HostView) -> PrepPlan:
+    """The plan the arguments ask for; BadInput (nothing changed) when the device cannot be prepared."""
+    from ztui.ops.prepare.model import PrepRefused
+    from ztui.ops.prepare.request import plan_for
+
+    try:
+        return plan_for(view, request_of(args))
+    except PrepRefused as exc:
+        raise BadInput(str(exc)) from None
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from ztui.facts import is_local_uri
+    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+
+    uris = resolve_uris(args.connect)
+    if len(uris) != 1:
+        raise BadInput("give one host (-c URI) to prepare a device on")
+    uri = uris[0]
+    if not is_local_uri(uri):
+        raise BadInput(f"{uri} is not this machine's own host: run ztui prepare on that host "
+                       "(its sysfs is written directly)")
+    if args.readonly and not args.dry_run:
+        raise BadInput("--readonly: ztui does not prepare devices; nothing was changed")
+    try:
+        conn = open_connection(uri, readonly=args.readonly or args.dry_run)
+    except ConnectError as exc:
+        raise Refused(str(exc)) from None
+    try:
+        plan = make_plan(args, _host_view(conn, uri))
+        if args.dry_run:
+            _emit(args, {"plan": plan.as_json()}, plan.text())
+            return EXIT_OK
+        return _run(args, conn, uri, plan)
+    finally:
+        conn.close()
+
+
+def _run(args: argparse.Namespace, conn: libvirt.virConnect, uri: str, plan: PrepPlan) -> int:
+    from ztui.ops.prepare.action import run_recorded
+    from ztui.ops.signals import SignalGuard
+
+    if not args.json:
+        sys.stdout.write(plan.text() + "\n")
+        sys.stdout.flush()
+    with SignalGuard(f"{'unprepare' if args.undo else 'prepare'} {plan.kind.value} {plan.target}") as guard:
+        result, _op = run_recorded(uri, conn, plan, undo=args.undo, guard=guard)
+    doc: dict[str, Any] = {"plan": plan.as_json(), "ok": result.ok, "error": result.error or None,
+                           "done": [s.title for s in result.done], "undone": [s.title for s in result.undone],
+                           "not_undone": [{"step": s.title, "command": s.command, "reason": r}
+                                          for s, r in result.not_undone],
+                           "guest_matrix": result.guest_matrix or None}
+    _emit(args, doc, result.text())
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _emit(args: argparse.Namespace, doc: dict[str, Any], text: str) -> None:
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text + "\n")
+    sys.stdout.flush()

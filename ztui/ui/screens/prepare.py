@@ -1,0 +1,128 @@
+"""`p` in the host devices view: the preparation plan of one device, then its run with proof.
+
+The plan is read in a worker (sysfs reads, no libvirt call) and shown whole, every step as the command an
+administrator would type; nothing changes until `enter`. The run goes through the same frame as
+`ztui prepare` (lock, journal, proof, rollback, audit), in a worker, and the dialog shows each step's
+outcome. Only this machine's own host is prepared (its sysfs is written directly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.text import Text
+from textual import getters, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from ztui.facts import is_local_uri
+from ztui.ops.prepare.model import PrepPlan
+from ztui.ops.prepare.request import PrepRequest
+from ztui.ui.app import ZtuiApp
+
+
+class PrepareScreen(ModalScreen[bool]):
+    """Dismisses with True when a preparation ran and was proven, else False."""
+
+    app = getters.app(ZtuiApp)
+
+    BINDINGS = [
+        Binding("enter,y", "run", "Prepare (do the plan)", id="run"),
+        Binding("escape,n,q", "close", "Close", id="close"),
+        Binding("pagedown", "scroll(1)", "Scroll", show=False, id="page-down"),
+        Binding("pageup", "scroll(-1)", "Scroll", show=False, id="page-up"),
+    ]
+
+    def __init__(self, uri: str, request: PrepRequest, guest_users: Mapping[str, Sequence[str]]) -> None:
+        super().__init__()
+        self.uri = uri
+        self.request = request
+        self.guest_users = guest_users
+        self.plan: PrepPlan | None = None
+        self.busy = False
+        self.proven = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="prepare-box") as box:
+            box.border_title = f"{'unprepare' if self.request.undo else 'prepare'} {self.request.kind.value}"
+            yield Static("reading the host…", id="prepare-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if not is_local_uri(self.uri):
+            self._show(Text(f"{self.uri} is not this machine's own host: run ztui prepare on that host "
+                            "(its sysfs is written directly)", style="yellow"))
+            return
+        self._plan()
+
+    def _show(self, text: Text) -> None:
+        self.query_one("#prepare-body", Static).update(text)
+
+    @work(thread=True, exit_on_error=False, group="prepare")
+    def _plan(self) -> None:
+        from ztui.host.files import read_mounts
+        from ztui.host.sysfs import Sysfs
+        from ztui.ops.prepare.model import PrepRefused
+        from ztui.ops.prepare.plan import HostView
+        from ztui.ops.prepare.request import plan_for
+
+        try:
+            plan = plan_for(HostView(Sysfs(), read_mounts(), self.guest_users), self.request)
+        except PrepRefused as exc:
+            self.app.call_from_thread(self._show, Text(f"refused: {exc}\nnothing was changed", style="red"))
+            return
+        self.app.call_from_thread(self._planned, plan)
+
+    def _planned(self, plan: PrepPlan) -> None:
+        self.plan = plan
+        text = Text(plan.text())
+        text.append("\n\nenter runs it, step by step, each proven; a failed step undoes the ones before it",
+                    style="dim")
+        self._show(text)
+
+    def action_run(self) -> None:
+        if self.plan is None or self.busy or self.proven or self.app.readonly:
+            if self.app.readonly:
+                self.notify("read-only: ztui does not prepare devices", severity="warning")
+            return
+        self.busy = True
+        self._show(Text(self.plan.text() + "\n\nrunning…"))
+        self._run(self.plan)
+
+    @work(thread=True, exit_on_error=False, group="prepare")
+    def _run(self, plan: PrepPlan) -> None:
+        from ztui.errors import ZtuiError
+        from ztui.libvirt.connection import ConnectError, open_connection
+        from ztui.ops.prepare.action import run_recorded
+
+        try:
+            conn = open_connection(self.uri)
+        except ConnectError as exc:
+            self.app.call_from_thread(self._ran, False, f"{exc}; nothing was changed")
+            return
+        try:
+            result, _op = run_recorded(self.uri, conn, plan, undo=self.request.undo)
+        except ZtuiError as exc:
+            self.app.call_from_thread(self._ran, False, f"{exc}")
+            return
+        finally:
+            conn.close()
+        self.app.call_from_thread(self._ran, result.ok, result.text())
+
+    def _ran(self, ok: bool, text: str) -> None:
+        self.busy = False
+        self.proven = ok
+        self._show(Text(text, style="green" if ok else "red"))
+        self.notify(f"{'prepared' if ok else 'not prepared'}: {self.request.target or self.request.kind.value}",
+                    severity="information" if ok else "error")
+
+    def action_scroll(self, direction: int) -> None:
+        box = self.query_one("#prepare-box", VerticalScroll)
+        (box.scroll_page_down if direction > 0 else box.scroll_page_up)()
+
+    def action_close(self) -> None:
+        if not self.busy:  # a run in progress finishes (and is journaled) before the dialog goes
+            self.dismiss(self.proven)
