@@ -242,3 +242,20 @@ def test_a_daemon_in_another_namespace_that_is_gone_keeps_its_images(test_conn: 
     files = StorageFiles(test_conn, "qemu+unix:///system?socket=/nonexistent/sock", HostPlace.OTHER_NAMESPACE)
     with pytest.raises(HostFilesError, match="cannot be looked at"):
         files.here("/var/lib/libvirt/images/a.qcow2")
+
+
+def test_prepare_refuses_a_host_known_by_its_facts(tmp_path: Path) -> None:
+    """The simulated Z host's daemon runs on this machine, but its devices are its snapshot's: ztui prepare
+    (which writes this kernel's sysfs) refuses it like a remote host, exit 2, nothing changed."""
+    import subprocess
+    import sys
+
+    from ztui.host.hostfacts import write_snapshot
+    from ztui.lab.zhost import z_host_facts
+
+    write_snapshot(z_host_facts(), str(tmp_path / "ztui-hostfacts.json"))
+    for uri in (f"qemu+unix:///system?socket={tmp_path}/libvirt-sock", "qemu+tcp://127.0.0.1:1/system"):
+        result = subprocess.run([sys.executable, "-m", "ztui", "prepare", "vfio-ccw", "0.0.5c07", "-c", uri,
+                                 "--dry-run"], capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "is not this machine's own host" in result.stderr

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ztui.facts import is_local_uri
+from ztui.host.hostfacts import facts_source_for
 from ztui.ops.prepare.model import PrepPlan
 from ztui.ops.prepare.request import PrepRequest
 from ztui.ui.app import ZtuiApp
@@ -52,7 +52,7 @@ class PrepareScreen(ModalScreen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if not is_local_uri(self.uri):
+        if not facts_source_for(self.uri).same_machine:  # remote, or known by recorded/simulated facts
             self._show(Text(f"{self.uri} is not this machine's own host: run ztui prepare on that host "
                             "(its sysfs is written directly)", style="yellow"))
             return
