@@ -9,6 +9,7 @@ from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -16,6 +17,7 @@ from textual.widgets import Static
 from ztui.fleet import HostEntry
 from ztui.model import DeviceKind, Guest, GuestDevice
 from ztui.report.tree_text import device_label, format_memory
+from ztui.ui.app import ZtuiApp
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
@@ -122,6 +124,8 @@ def device_details(uri: str, guest: Guest, device: GuestDevice, step: int = -1) 
 class DetailsPane(VerticalScroll):
     """A scrollable pane showing one renderable; replaced whenever the selection or its data changes."""
 
+    app = getters.app(ZtuiApp)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         # made here, not in compose: a host update can ask the pane to show something before it is mounted
@@ -141,7 +145,7 @@ class DetailsPane(VerticalScroll):
 
     def _connection_for(self, uri: str) -> Any:
         """The host session's connection (the live I/O reads on it), None while disconnected."""
-        session = getattr(self.app, "sessions", {}).get(uri)
+        session = self.app.sessions.get(uri)
         return session.connection if session is not None else None
 
 
