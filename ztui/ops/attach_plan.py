@@ -141,6 +141,18 @@ def users_of_source(source: str, guests: Iterable[Guest], kinds: Iterable[Device
             if d.kind in wanted and d.source.lower() == source.lower()]
 
 
+#: where a disk image never lives: a guest given one of these files read-write can break the host
+SYSTEM_DIRS = ("/etc", "/boot", "/bin", "/sbin", "/lib", "/lib64", "/usr", "/proc", "/sys", "/dev", "/run")
+
+
+def _check_not_system_file(path: str) -> None:
+    """Refuse a host system file as an image (`/etc/passwd` read-write in a guest is a broken host)."""
+    real = os.path.realpath(path)
+    for top in SYSTEM_DIRS:
+        if real == top or real.startswith(top + "/"):
+            raise BadRequest(f"{path} is a host system file under {top}, not a disk image: refused")
+
+
 def _check_readable_file(path: str) -> None:
     try:
         info = os.stat(path)
@@ -266,6 +278,7 @@ def _storage_source(req: AttachRequest, probe: HostProbe | None) -> tuple[str, s
     kind = req.source_kind
     if kind == "disk":
         path = os.path.abspath(os.path.expanduser(req.source))
+        _check_not_system_file(path)
         if req.size is None:
             _check_readable_file(path)
             return path, image_format(path), "disk", ""
