@@ -12,7 +12,7 @@ from ztui.model import Guest
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.attach import AttachScreen
 from ztui.ui.screens.confirm import ConfirmScreen
-from ztui.ui.widgets.guest_tree import NodeRef, device_key
+from ztui.ui.widgets.guest_tree import NodeRef, device_key_at
 
 
 async def open_wizard(app: ZtuiApp, pilot, uri: str, name: str) -> Guest:  # type: ignore[no-untyped-def]
@@ -52,8 +52,8 @@ async def test_attach_wizard_then_detach(lab: Lab, state: Path) -> None:
         assert image.exists()
         current = app.fleet.guest(uri, guest.uuid)
         assert current is not None
-        index, device = next((i, d) for i, d in enumerate(current.devices) if d.source == str(image))
-        assert main.guest_tree.select_ref(NodeRef("device", uri, guest.uuid, device_key(device, index)))
+        index = next(i for i, d in enumerate(current.devices) if d.source == str(image))
+        assert main.guest_tree.select_ref(NodeRef("device", uri, guest.uuid, device_key_at(current.devices, index)))
         await pilot.press("d")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
@@ -137,3 +137,54 @@ async def test_wizard_checks_the_image_on_the_guests_host_in_the_background(lab:
         assert app.screen is screen  # not dismissed: nothing to attach
         current = app.fleet.guest(uri, guest.uuid)
         assert current is not None and not any(d.source == str(here) for d in current.devices)
+
+
+async def test_unwritable_state_directory_never_ends_the_tui(lab: Lab, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit log cannot be written (its directory would be under a plain file): attach is refused
+    before any change, with the reason in one toast, and the app goes on; once the directory is usable
+    the same attach goes through and its toast names the device."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    uri = lab.uris["zlab-a"]
+    image = tmp_path / "noaudit.qcow2"
+    app = ZtuiApp([uri])
+
+    def toasts() -> str:  # Textual keeps the notifications shown as toasts here; there is no public list
+        return "\n".join(n.message for n in app._notifications)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        guest = await open_wizard(app, pilot, uri, "lnxa03")
+        await pilot.press(*str(image))
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+s")
+        assert await wait_until(pilot, lambda: "attach refused" in toasts(), 5)
+        assert "cannot be used" in toasts() and not image.exists()
+        g = app.fleet.guest(uri, guest.uuid)
+        assert g is not None and not any(d.source == str(image) for d in g.devices)
+        assert app.is_running and app.main is not None
+
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+        await pilot.press("a")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+        await pilot.press(*str(image))
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+s")
+
+        def device_index() -> int | None:
+            g = app.fleet.guest(uri, guest.uuid)
+            return next((i for i, d in enumerate(g.devices) if d.source == str(image)), None) if g else None
+
+        assert await wait_until(pilot, lambda: device_index() is not None, 5)
+        current = app.fleet.guest(uri, guest.uuid)
+        index = device_index()
+        assert current is not None and index is not None
+        target = current.devices[index].target
+        assert await wait_until(pilot, lambda: f"{target} ({image}) attached to lnxa03" in toasts(), 5)
+        assert app.main.guest_tree.select_ref(NodeRef("device", uri, guest.uuid, device_key_at(current.devices, index)))
+        await pilot.press("d")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: device_index() is None, 5), "the disk was not detached"
+        assert await wait_until(pilot, lambda: f"{target}: removed from lnxa03" in toasts(), 5)

@@ -77,6 +77,55 @@ async def test_guest_destroyed_from_outside_turns_shut_off(lab: Lab) -> None:
         conn.close()
 
 
+async def test_cursor_stays_on_its_device_when_the_guest_is_destroyed_and_started(lab: Lab) -> None:
+    """The cursor on a disk of a running guest: `virsh destroy` and `virsh start` from outside leave it on
+    that disk, the details still describe it, and the device lines keep the domain XML's order."""
+    from textual.widgets import Static
+
+    from ztui.ui.widgets.details import DetailsPane
+    from ztui.ui.widgets.guest_tree import NodeRef, device_keys
+
+    uri = lab.uris[B]
+    conn = libvirt.open(uri)
+    try:
+        dom = conn.lookupByName("lnxb01")
+        if not dom.isActive():
+            dom.create()
+        uuid = dom.UUIDString()
+        app = ZtuiApp([uri])
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+            main = app.main
+            assert main is not None
+            guest = app.fleet.guest(uri, uuid)
+            assert guest is not None
+            index = next(i for i, d in enumerate(guest.devices) if d.target == "vdb")
+            key = device_keys(guest.devices)[index]
+            assert main.guest_tree.select_ref(NodeRef("device", uri, uuid, key))
+
+            def details() -> str:
+                body = main.query_one(DetailsPane).query_one("#details-body", Static)
+                return "".join(s.text for s in app.console.render(body.content))  # type: ignore[arg-type]
+
+            def in_order() -> bool:
+                g = app.fleet.guest(uri, uuid)
+                node = main.guest_tree.find_guest(uri, uuid)
+                return g is not None and node is not None and [
+                    c.data.key for c in node.children if c.data is not None] == device_keys(g.devices)
+
+            for change, state in ((dom.destroy, GuestState.SHUTOFF), (dom.create, GuestState.RUNNING)):
+                change()
+                assert await wait_until(pilot, lambda s=state: app.fleet.guest(uri, uuid).state is s)
+                await pilot.pause(0.1)
+                cursor = main.guest_tree.cursor_node
+                assert cursor is not None and cursor.data is not None and cursor.data.key == key, cursor
+                assert str(cursor.label).startswith("vdb")
+                assert in_order()
+                assert "vdb" in details() and "no longer" not in details()
+    finally:
+        conn.close()
+
+
 async def test_killed_daemon_shows_disconnected_and_comes_back(lab: Lab) -> None:
     uri = lab.uris[B]
     app = ZtuiApp(list(lab.uris.values()), reconnect_delays=(0.2, 0.5))

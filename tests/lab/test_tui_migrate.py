@@ -7,13 +7,17 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input, Static
 
 from tests.lab.support import Lab
 from tests.ui.conftest import wait_until
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.migrate import MigrateScreen
 from ztui.ui.widgets.guest_tree import NodeRef
+
+
+def _text(app: ZtuiApp, widget: Static) -> str:
+    return "".join(s.text for s in app.console.render(widget.content))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -40,13 +44,21 @@ async def test_migrate_from_the_tui_and_back(lab: Lab, state: Path) -> None:
             assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
             screen = app.screen
             assert isinstance(screen, MigrateScreen)
+            # off by default; the lab's hosts share one file system, so here the paths are shared
+            screen.query_one("#migrate-unsafe", Checkbox).value = True
             await pilot.press("ctrl+s")  # preflight
             assert await wait_until(pilot, lambda s=screen: s.job.preflight is not None, 10)
             assert screen.job.preflight is not None and screen.job.preflight.ok, screen.job.preflight.findings
             await pilot.press("ctrl+s")  # migrate
             assert await wait_until(pilot, lambda s=screen: s.job.report is not None, 30)
             assert screen.job.report is not None and screen.job.report.ok, screen.job.report.message
+            dest_name = app.host_name(dest)
+            assert dest_name != dest  # a host name, not the URI
+            assert f"migrated: runs on {dest_name}" in _text(app, screen.query_one("#migrate-body", Static))
             await pilot.press("escape")
+            await pilot.pause(0.3)  # the lifecycle events of the move arrive after the report
+            status = _text(app, app.main.query_one("#status", Static))  # type: ignore[union-attr]
+            assert "stopped" not in status, status
 
             def moved(src: str = src, dest: str = dest) -> bool:
                 on_dest = [g for g in app.fleet.hosts[dest].guests.values() if g.name == "lnxa02"]
@@ -84,6 +96,7 @@ async def test_tui_progress_abort_while_the_tree_stays_browsable(lab: Lab, state
             screen = app.screen
             assert isinstance(screen, MigrateScreen)
             screen.query_one("#migrate-bw", Input).value = "8"
+            screen.query_one("#migrate-unsafe", Checkbox).value = True  # the lab's hosts share their paths
             await pilot.press("ctrl+s")
             assert await wait_until(pilot, lambda: screen.job.preflight is not None, 10)
             assert screen.job.preflight is not None and screen.job.preflight.ok, screen.job.preflight.findings
@@ -97,7 +110,10 @@ async def test_tui_progress_abort_while_the_tree_stays_browsable(lab: Lab, state
             assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen))
             reopened = app.screen
             assert isinstance(reopened, MigrateScreen) and reopened.job is screen.job
-            await pilot.press("ctrl+a")
+            field = reopened.query_one("#migrate-uri", Input)
+            field.focus()  # ctrl+a is "start of line" for a text field: the dialog's abort must win
+            await pilot.press(*"xy", "ctrl+a")
+            assert field.cursor_position == 2
             assert await wait_until(pilot, lambda: screen.job.report is not None, 15)
             report = screen.job.report
             assert report is not None and not report.migrated and report.runs_on == a, report

@@ -21,7 +21,7 @@ from ztui.lab.guests import BootSpec
 from ztui.lab.zguests import Z_GUESTS, z_domain_xml
 from ztui.lab.zhost import z_host_facts
 from ztui.ui.app import ZtuiApp
-from ztui.ui.widgets.guest_tree import NodeRef, device_key
+from ztui.ui.widgets.guest_tree import NodeRef, device_key_at
 
 SNAPSHOT_DIR = Path("/tmp/ztui-snapshot-zhost")
 URI = f"test://{SNAPSHOT_DIR}/host.xml"
@@ -65,8 +65,8 @@ async def _vfio_ccw(pilot: Pilot[object]) -> None:
     app = pilot.app
     assert isinstance(app, ZtuiApp) and app.main is not None
     guest = next(g for g in app.fleet.hosts[URI].guests.values() if g.name == "zlnx04")
-    index, device = next((i, d) for i, d in enumerate(guest.devices) if d.kind.value == "mdev-vfio-ccw")
-    assert app.main.guest_tree.select_ref(NodeRef("device", URI, guest.uuid, device_key(device, index)))
+    index = next(i for i, d in enumerate(guest.devices) if d.kind.value == "mdev-vfio-ccw")
+    assert app.main.guest_tree.select_ref(NodeRef("device", URI, guest.uuid, device_key_at(guest.devices, index)))
     await pilot.pause(0.1)
 
 

@@ -151,6 +151,14 @@ def test_file_errors(tmp_path: Path, image: str) -> None:
         plan_attach(req("net", "default", size=1), facts(), HERE)
 
 
+def test_a_host_system_file_is_no_image() -> None:
+    """`/etc/passwd` exists, is a regular file and (as root) writable: still not an image to hand a guest."""
+    with pytest.raises(BadRequest, match=r"/etc/passwd is a host system file under /etc, not a disk image"):
+        plan_attach(req("disk", "/etc/passwd"), facts())
+    with pytest.raises(BadRequest, match="host system file under /boot"):
+        plan_attach(req("disk", "/boot/new.qcow2", size=1 << 20), facts())
+
+
 def test_image_used_by_another_running_guest_or_by_itself(image: str) -> None:
     other = guest("g2", image=image, uuid="00000000-0000-0000-0000-000000000002")
     with pytest.raises(BadRequest, match=r"already used by running guest g2 \(vda\)"):

@@ -68,9 +68,12 @@ class GuestGone:
 
 @dataclass(frozen=True)
 class InventoryChanged:
-    """The host's devices changed (node-device or udev event); chains were re-resolved where needed."""
+    """A fresh scan of the host's devices, made on the session's thread: after a node-device or udev
+    event (chains were re-resolved where needed), or because the host devices view asked for one.
+    `inventory` is None when the scan failed or the host is disconnected."""
 
     uri: str
+    inventory: Inventory | None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,19 @@ _LIFECYCLE = {
     0: "defined", 1: "undefined", 2: "started", 3: "suspended", 4: "resumed", 5: "stopped",
     6: "shut down", 7: "pmsuspended", 8: "crashed",
 }
+
+
+def lifecycle_text(event: int, detail: int) -> str:
+    """A lifecycle event in words; a migration says so (a guest that left is not "stopped")."""
+    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED and detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED:
+        return "migrated away"
+    if event == libvirt.VIR_DOMAIN_EVENT_STARTED and detail == libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED:
+        return "arrived by migration"
+    if event == libvirt.VIR_DOMAIN_EVENT_RESUMED and detail == libvirt.VIR_DOMAIN_EVENT_RESUMED_MIGRATED:
+        return "resumed after migration"
+    if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED and detail == libvirt.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED:
+        return "paused for migration"
+    return _LIFECYCLE.get(event, f"event {event}")
 
 
 _CLOSE_REASONS = {
@@ -145,7 +161,8 @@ class HostSession:
         self._jobs.put(("guest", uuid))
 
     def refresh_inventory(self) -> None:
-        """Queue a re-scan of the host's devices (after a node-device or udev event); coalesced."""
+        """Queue a re-scan of the host's devices; coalesced. The result arrives as `InventoryChanged`.
+        Called after a node-device or udev event, and by the host devices view when it opens."""
         with self._pending_lock:
             if self._inventory_pending:
                 return
@@ -163,6 +180,14 @@ class HostSession:
         """The open connection, or None while disconnected (for actions run by other modules)."""
         return self._conn
 
+    @property
+    def inventory(self) -> Inventory | None:
+        """The newest scan of the host's devices (None before the first one, or without backing chains).
+
+        Read-only for everyone else: only the session's thread replaces it, always with a new frozen
+        `Inventory`, so a reader on another thread sees either the old scan or the new one, whole."""
+        return self._inventory
+
     # --- worker ----------------------------------------------------------------------------------------
 
     def _work(self) -> None:
@@ -175,14 +200,14 @@ class HostSession:
                     self._connect_until_up()
                 elif kind == "lost":
                     self._lost(_CLOSE_REASONS.get(arg, "connection closed"))
+                elif kind == "inventory":
+                    self._rescan_inventory()  # also while disconnected: whoever asked gets an answer
                 elif self._conn is None:
                     continue  # a reconnect is under way and will send a full snapshot
                 elif kind == "full":
                     self._sink(HostUp(self.uri, self._with_backing(self._conn, read_host(self._conn, self.uri))))
                 elif kind == "guest":
                     self._read_guest(arg)
-                elif kind == "inventory":
-                    self._rescan_inventory()
             except libvirt.libvirtError as exc:
                 log.info("%s: %s failed: %s", self.uri, kind, libvirt_reason(exc))
                 if self._conn is not None and not self._alive(self._conn):
@@ -259,23 +284,23 @@ class HostSession:
         return resolved
 
     def _rescan_inventory(self) -> None:
-        """After a device event: a fresh inventory, and an update for each guest whose chains changed."""
+        """A fresh inventory, an update for each guest whose chains changed, then the inventory itself."""
         with self._pending_lock:
             self._inventory_pending = False
-        if self._conn is None or not self.backing:
+        if self._conn is None:
+            self._sink(InventoryChanged(self.uri, None))
             return
-        from ztui.host.resolve import resolve_host
+        inventory = self._scan_inventory(self._conn)
+        if inventory is not None and self.backing:
+            from ztui.host.resolve import resolve_host
 
-        inventory = self.fresh_inventory(tuple(self._raw.values()))
-        if inventory is None:
-            return
-        # all guests at once, so a sharing conflict is warned on both guests' devices
-        for resolved in resolve_host(Host(self.uri, guests=tuple(self._raw.values())), inventory).guests:
-            uuid = resolved.uuid
-            if resolved != self._sent.get(uuid):
-                self._sent[uuid] = resolved
-                self._sink(GuestUpdated(self.uri, resolved))
-        self._sink(InventoryChanged(self.uri))
+            # all guests at once, so a sharing conflict is warned on both guests' devices
+            for resolved in resolve_host(Host(self.uri, guests=tuple(self._raw.values())), inventory).guests:
+                uuid = resolved.uuid
+                if resolved != self._sent.get(uuid):
+                    self._sent[uuid] = resolved
+                    self._sink(GuestUpdated(self.uri, resolved))
+        self._sink(InventoryChanged(self.uri, inventory))
 
     def _guest_with_backing(self, guest: Guest) -> Guest:
         """One guest's chains after an event: only its own image files are looked at again."""
@@ -313,17 +338,15 @@ class HostSession:
             return resolved
         return with_sharing_warnings(Host(self.uri, guests=(resolved, *sharing))).guests[0]
 
-    def fresh_inventory(self, guests: Sequence[Guest] = ()) -> Inventory | None:
-        """Blocking (call from a worker thread): re-scan the host's devices now, for the host devices view."""
-        conn = self._conn
-        if conn is None:
-            return None
+    def _scan_inventory(self, conn: libvirt.virConnect) -> Inventory | None:
+        """Re-scan the host's devices now (session thread only); a failure keeps the previous scan."""
         from ztui.host.scan import scan_host
 
         try:
-            self._inventory = scan_host(conn, self.uri, guests, udev=None if self.udev else ())
+            self._inventory = scan_host(conn, self.uri, tuple(self._raw.values()), udev=None if self.udev else ())
         except (libvirt.libvirtError, OSError) as exc:
             log.warning("%s: inventory not read: %s", self.uri, exc)
+            return None
         return self._inventory
 
     def _summary_first(self, conn: libvirt.virConnect) -> None:
@@ -372,7 +395,7 @@ class HostSession:
                          _opaque: object) -> None:
             if generation != self._generation:
                 return
-            self._sink(EventSeen(self.uri, dom.name(), _LIFECYCLE.get(event, f"event {event}")))
+            self._sink(EventSeen(self.uri, dom.name(), lifecycle_text(event, detail)))
             self.refresh_guest(dom.UUIDString())
 
         def on_device(_conn: libvirt.virConnect, dom: libvirt.virDomain, alias: str, _opaque: object) -> None:

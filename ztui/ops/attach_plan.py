@@ -146,6 +146,22 @@ def users_of_source(source: str, guests: Iterable[Guest], kinds: Iterable[Device
             if d.kind in wanted and d.source.lower() == source.lower()]
 
 
+#: where a disk image never lives: a guest given one of these files read-write can break the host
+SYSTEM_DIRS = ("/etc", "/boot", "/bin", "/sbin", "/lib", "/lib64", "/usr", "/proc", "/sys", "/dev", "/run")
+
+
+def _check_not_system_file(path: str, files: HostFiles | None) -> None:
+    """Refuse a host system file as an image (`/etc/passwd` read-write in a guest is a broken host): the path
+    as given and as the guest's host resolves it (`HostFiles.identity`: symlinks resolved on this machine's
+    own host, the volume's key elsewhere; never this machine's symlinks for another host; this machine's
+    without a host to ask)."""
+    names = {os.path.normpath(path), files.identity(path) if files is not None else os.path.realpath(path)}
+    for real in names:
+        for top in SYSTEM_DIRS:
+            if real == top or real.startswith(top + "/"):
+                raise BadRequest(f"{path} is a host system file under {top}, not a disk image: refused")
+
+
 def _check_readable_file(path: str, files: HostFiles) -> str:
     """The image's format, after checking that the host has it as a regular, usable file."""
     found = files.examine(path)
@@ -277,6 +293,7 @@ def _storage_source(req: AttachRequest, probe: HostProbe | None) -> tuple[str, s
     if kind == "disk":
         path = os.path.normpath(req.source) if req.source.startswith("/") else \
             os.path.abspath(os.path.expanduser(req.source))
+        _check_not_system_file(path, probe.files if probe is not None else None)
         if req.size is None:
             fmt = _check_readable_file(path, probe.files) if probe is not None else new_image_format(path)
             return path, fmt, "disk", ""

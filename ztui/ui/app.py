@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+import libvirt
 from rich.text import Text
 from textual import work
 from textual.app import App
+from textual.command import Provider
+from textual.worker import Worker, WorkerState
 
+from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
 from ztui.libvirt.session import (
     RECONNECT_DELAYS,
@@ -25,14 +30,46 @@ from ztui.libvirt.session import (
     HostSession,
     HostUp,
     InventoryChanged,
+    Update,
+)
+from ztui.ops.migration import MigrationControl, MigrationOptions, Preflight
+from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
+from ztui.ui.jobs import (
+    JobKey,
+    MigrationEnded,
+    MigrationJob,
+    MigrationProgress,
+    PreflightDone,
+    PreflightResult,
 )
 from ztui.ui.messages import HostUpdate
-from ztui.ui.palette import FleetCommands
 from ztui.ui.resources import stylesheets
-from ztui.ui.screens.main import MainScreen
-from ztui.ui.screens.migrate import MigrationChanged, MigrationJob
+
+if TYPE_CHECKING:
+    from ztui.model import GuestDevice
+    from ztui.ops.hotplug import AttachPlan, DetachPlan
+    from ztui.ops.proof import DeviceChange
+    from ztui.ui.screens.attach import AttachChoice
+    from ztui.ui.screens.main import MainScreen
+    from ztui.ui.widgets.guest_tree import NodeRef
 
 log = logging.getLogger("ztui.ui")
+
+
+def attach_message(plan: AttachPlan, change: DeviceChange) -> str:
+    """The toast after an attach names the device: `vdc (/var/lib/…/data.qcow2) attached to lnxa03`."""
+    device = change.device
+    if device is None:
+        return f"{plan.guest}: {plan.kind or 'device'}: {change.message}"
+    source = f" ({device.source})" if device.source else ""
+    return f"{device.display_name}{source} {change.message}"
+
+
+def fleet_commands() -> type[Provider]:
+    """The palette's provider, imported when the palette first opens (screens import this module)."""
+    from ztui.ui.palette import FleetCommands
+
+    return FleetCommands
 
 
 def settle_heap() -> None:
@@ -48,32 +85,44 @@ def settle_heap() -> None:
 
 
 class ZtuiApp(App[int]):
-    """`ztui` on screen. `uris` empty means: no host is configured, offer the lab."""
+    """`ztui` on screen. `uris` empty means: no host is configured, offer the lab.
+
+    The app owns every worker that talks to libvirt (preflight, migration, attach, detach), so that one
+    `Worker.StateChanged` handler sees each failure: a worker that fails becomes a notification and its
+    job is reset; the app itself never ends because a host went away or a file could not be written."""
 
     TITLE = "ztui"
-    CSS_PATH = stylesheets()  # type: ignore[assignment]
-    COMMANDS = App.COMMANDS | {FleetCommands}
+    CSS_PATH = [*stylesheets()]
+    COMMANDS = App.COMMANDS | {fleet_commands}
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
-                 no_host_reason: str = "", host_udev: bool = True, expand: str = "") -> None:
+                 no_host_reason: str = "", host_udev: bool = True, expand: str = "",
+                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT) -> None:
         super().__init__()
         self._expand = expand  # a guest to open with its chains once its host is up (`--expand`)
         self.host_udev = host_udev
         self.uris = list(uris)
         self.readonly = readonly
+        self.detach_timeout = detach_timeout
+        self.lifecycle_timeout: float | None = None  # None: ops.lifecycle's own wait for the proof
         self.fleet = Fleet(self.uris)
         self.sessions: dict[str, HostSession] = {}
-        self.jobs: dict[tuple[str, str], MigrationJob] = {}
+        self.jobs: dict[JobKey, MigrationJob] = {}
+        self._job_workers: dict[Worker[Any], JobKey] = {}
         self._status_text: Text | None = None
         self._status_pending = False
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
+        if readonly:
+            self.sub_title = "read-only"
 
     @property
     def main(self) -> MainScreen | None:
+        from ztui.ui.screens.main import MainScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 return screen
@@ -100,6 +149,8 @@ class ZtuiApp(App[int]):
 
     def open_hosts(self, uris: Sequence[str]) -> None:
         """Show the main screen for these hosts and start a live session for each."""
+        from ztui.ui.screens.main import MainScreen
+
         for uri in uris:
             if uri not in self.fleet.hosts:
                 self.fleet.hosts[uri] = Fleet([uri]).hosts[uri]
@@ -110,8 +161,16 @@ class ZtuiApp(App[int]):
             self.sessions[uri] = session
             session.start()
 
-    def _post_update(self, update: object) -> None:
-        self.post_message(HostUpdate(update))  # type: ignore[arg-type]
+    def connection(self, uri: str) -> libvirt.virConnect:
+        """The open connection of a configured host; `ConnectionError` while it is disconnected."""
+        session = self.sessions.get(uri)
+        conn = session.connection if session is not None else None
+        if conn is None:
+            raise ConnectionError(f"{uri} is not connected")
+        return conn
+
+    def _post_update(self, update: Update) -> None:
+        self.post_message(HostUpdate(update))
 
     def on_host_update(self, message: HostUpdate) -> None:
         update = message.update
@@ -127,13 +186,13 @@ class ZtuiApp(App[int]):
             from ztui.ui.screens.hostdevs import HostDevicesScreen
 
             if isinstance(self.screen, HostDevicesScreen):
-                self.screen.reload(update.uri)
+                self.screen.inventory_read(update.uri, update.inventory)
             return
         elif isinstance(update, EventSeen):
             # an event storm must not repaint the status line hundreds of times a second: keep the
             # newest line and show it at most ten times a second
             self._status_text = Text.assemble((update.guest, "bold"), f" {update.text}  ",
-                                              (self._short(update.uri), "dim"))
+                                              (self.host_name(update.uri), "dim"))
             if not self._status_pending:
                 self._status_pending = True
                 self.set_timer(0.1, self._show_status)
@@ -155,21 +214,64 @@ class ZtuiApp(App[int]):
         if main is not None and self._status_text is not None:
             main.status(self._status_text)
 
-    def _short(self, uri: str) -> str:
+    def host_name(self, uri: str) -> str:
+        """A host's name as people say it: its hostname once connected, else the URI."""
         entry = self.fleet.hosts.get(uri)
         return entry.host.hostname if entry is not None and entry.host.hostname else uri
 
+    def named(self, text: str) -> str:
+        """`text` with each known host's URI replaced by its name (messages from ops name URIs)."""
+        for uri in sorted(self.fleet.hosts, key=len, reverse=True):
+            name = self.host_name(uri)
+            if name != uri:
+                text = text.replace(uri, name)
+        return text
+
+    # --- one place for failed workers ---------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised: say so, reset what it was doing, keep the app running."""
+        worker = event.worker
+        if event.state not in (WorkerState.ERROR, WorkerState.CANCELLED, WorkerState.SUCCESS):
+            return
+        key = self._job_workers.pop(worker, None)
+        if event.state is not WorkerState.ERROR:
+            return
+        what = worker.description or worker.name or worker.group
+        log.warning("%s failed: %r", what, worker.error)
+        self.notify(f"{what} failed: {worker.error}", severity="error", timeout=10)
+        if key is not None and key in self.jobs:
+            job = self.jobs[key]
+            job.running = job.checking = False
+            job.error = f"{what} failed: {worker.error}"
+            self._job_changed(job)
+        main = self.main
+        if worker.group == "hotplug" and main is not None and main.is_mounted:
+            main.hotplug_failed()
+
     # --- migration jobs (workers here, so closing the dialog does not stop them) -------------------------
 
-    def migration_job(self, uri: str, guest: str) -> object:
-        from ztui.ui.screens.migrate import MigrationJob
-
+    def migration_job(self, uri: str, guest: str) -> MigrationJob:
         key = (uri, guest)
-        if key not in self.jobs or (not self.jobs[key].running and self.jobs[key].report is not None):
-            self.jobs[key] = MigrationJob(uri, guest)
-        return self.jobs[key]
+        job = self.jobs.get(key)
+        if job is None or (not job.running and (job.report is not None or job.error)):
+            job = self.jobs[key] = MigrationJob(uri, guest)
+        return job
 
-    def _dest_connection(self, dest_uri: str) -> tuple[object, bool]:
+    def start_preflight(self, job: MigrationJob) -> None:
+        job.checking, job.preflight, job.error = True, None, ""
+        worker = self._preflight(job.key, job.dest_uri, job.options)
+        self._job_workers[worker] = job.key
+
+    def start_migration(self, job: MigrationJob) -> None:
+        if job.running or job.preflight is None or not job.preflight.ok:
+            return
+        job.begin()
+        worker = self._migrate(job.key, job.dest_uri, job.options, job.preflight.to_move, job.abort)
+        self._job_workers[worker] = job.key
+        self._job_changed(job)
+
+    def _dest_connection(self, dest_uri: str) -> tuple[libvirt.virConnect, bool]:
         """The destination's connection: a connected host's own, else a new one (closed after use)."""
         from ztui.libvirt.connection import open_connection
 
@@ -178,64 +280,198 @@ class ZtuiApp(App[int]):
             return session.connection, False
         return open_connection(dest_uri), True
 
-    @work(thread=True, group="migrate")
-    def run_preflight(self, job: MigrationJob) -> None:
+    @work(thread=True, group="migrate", exit_on_error=False, description="migration preflight")
+    def _preflight(self, key: JobKey, dest_uri: str, options: MigrationOptions) -> None:
         from ztui.libvirt.connection import ConnectError
-        from ztui.ops.migration import Finding, Preflight, Severity, preflight
+        from ztui.ops.migration import Finding, Severity, preflight
 
+        uri, guest = key
         try:
-            dest, own = self._dest_connection(job.dest_uri)
+            dest, own = self._dest_connection(dest_uri)
         except ConnectError as exc:
-            job.preflight = Preflight((Finding(Severity.BLOCKER, str(exc)),), ())
+            check = Preflight((Finding(Severity.BLOCKER, str(exc)),), ())
         else:
-            src = self.sessions[job.uri].connection
             try:
-                job.preflight = preflight(src, src.lookupByName(job.guest), dest, job.options)  # type: ignore[union-attr]
-            except Exception as exc:  # libvirt went away mid-check: a blocker, nothing changed
-                job.preflight = Preflight((Finding(Severity.BLOCKER, f"preflight failed: {exc}"),), ())
+                src = self.connection(uri)
+                check = preflight(src, src.lookupByName(guest), dest, options)
+            except (libvirt.libvirtError, ConnectionError) as exc:  # a host went away mid-check: a blocker
+                check = Preflight((Finding(Severity.BLOCKER, f"preflight failed: {exc}"),), ())
             finally:
                 if own:
-                    dest.close()  # type: ignore[attr-defined]
-        self.post_message(MigrationChanged(job))
+                    dest.close()
+        self.post_message(PreflightDone(PreflightResult(key, dest_uri, options, check)))
 
-    @work(thread=True, group="migrate")
-    def run_migration_job(self, job: MigrationJob) -> None:
+    @work(thread=True, group="migrate", exit_on_error=False, description="migration")
+    def _migrate(self, key: JobKey, dest_uri: str, options: MigrationOptions, to_move: tuple[GuestDevice, ...],
+                 abort: MigrationControl) -> None:
         from ztui.ops.audit import record
         from ztui.ops.migration import run_migration, virsh_migrate
 
-        if job.preflight is None or not job.preflight.ok:
-            return
-        job.running, job.progress = True, {}
-        job.abort.clear()
-        self.post_message(MigrationChanged(job))
-        dest, own = self._dest_connection(job.dest_uri)
-        src = self.sessions[job.uri].connection
+        uri, guest = key
+        problem = self.state_problem()
+        if problem:  # the failure handler resets the job and shows this; nothing was changed
+            raise StateUnwritable(problem)
+        src = self.connection(uri)
+        dest, own = self._dest_connection(dest_uri)
         try:
-            def progress(step: dict[str, object]) -> None:
-                job.progress = step
-                self.post_message(MigrationChanged(job))
+            def progress(step: Mapping[str, Any]) -> None:
+                self.post_message(MigrationProgress(key, step))
 
-            job.report = run_migration(src, job.uri, src.lookupByName(job.guest), dest, job.dest_uri,  # type: ignore[union-attr]
-                                       job.options, job.preflight.to_move, progress, job.abort)
-            record("migrate", job.uri, job.guest, "done" if job.report.ok else "failed", to=job.dest_uri,
-                   virsh=virsh_migrate(job.uri, job.guest, job.dest_uri, job.options), report=job.report.to_json(),
-                   via="tui")
+            report = run_migration(src, uri, src.lookupByName(guest), dest, dest_uri, options, to_move,
+                                   progress, abort)
         finally:
-            job.running = False
             if own:
-                dest.close()  # type: ignore[attr-defined]
-        self.post_message(MigrationChanged(job))
+                dest.close()
+        audit_error = ""
+        try:
+            record("migrate", uri, guest, "done" if report.ok else "failed", to=dest_uri,
+                   virsh=virsh_migrate(uri, guest, dest_uri, options), report=report.to_json(), via="tui")
+        except (OSError, ZtuiError) as exc:  # the result stands; only its record is missing, and the user is told
+            audit_error = f"audit log not written: {exc}"
+        self.post_message(MigrationEnded(key, report, audit_error))
 
-    def on_migration_changed(self, message: MigrationChanged) -> None:
-        from ztui.ui.screens.migrate import MigrateScreen, progress_text
+    def on_preflight_done(self, message: PreflightDone) -> None:
+        result = message.result
+        job = self.jobs.get(result.key)
+        if job is None or job.running:
+            return
+        job.checking = False
+        if (job.dest_uri, job.options) == (result.dest_uri, result.options):  # else the choice changed since
+            job.preflight = result.preflight
+        self._job_changed(job)
 
-        job = message.job
+    def on_migration_progress(self, message: MigrationProgress) -> None:
+        job = self.jobs.get(message.key)
+        if job is not None and job.running:
+            job.progress = message.progress
+            self._job_changed(job)
+
+    def on_migration_ended(self, message: MigrationEnded) -> None:
+        job = self.jobs.get(message.key)
+        if job is None:
+            return
+        job.running, job.report = False, message.report
+        self._job_changed(job)
+        report = message.report
+        text = self.report_status(job) if report.ok else f"{self.report_status(job)}\n{self.named(report.message)}"
+        self.notify(text, severity="information" if report.ok else "error", timeout=10)
+        if message.audit_error:
+            self.notify(message.audit_error, severity="error", timeout=10)
+        main = self.main
+        if main is not None:
+            main.status(self.report_status(job))
+
+    def report_status(self, job: MigrationJob) -> str:
+        """One line for the status bar once a migration ended."""
+        report = job.report
+        if report is None:
+            return ""
+        where = self.host_name(report.runs_on) if report.runs_on else "nowhere ztui can see"
+        downtime = f", downtime {report.downtime_ms} ms" if report.downtime_ms is not None else ""
+        verdict = "migrated" if report.ok else ("aborted" if report.aborted else "not migrated")
+        return f"{job.guest} {verdict}: runs on {where} ({report.seconds:.1f} s{downtime})"
+
+    def _job_changed(self, job: MigrationJob) -> None:
+        from ztui.ui.screens.migrate import MigrateScreen, progress_line
+
         if isinstance(self.screen, MigrateScreen) and self.screen.job is job:
             self.screen.refresh_job()
         elif job.running and job.progress and self.main is not None:
-            self.main.status(f"migrating {job.guest}: {progress_text(job.progress)}")
-        if job.report is not None and not job.running:
-            self.notify(job.report.message, severity="information" if job.report.ok else "error", timeout=10)
+            self.main.status(f"migrating {job.guest}: {progress_line(job.progress)[1]}")
+
+    # --- hotplug workers -------------------------------------------------------------------------------
+
+    @work(thread=True, group="hotplug", exit_on_error=False, description="reading the guest for attach")
+    def prepare_attach(self, uri: str, name: str) -> None:
+        """Read the guest's facts (live and persistent XML, its neighbours) off the UI thread."""
+        from ztui.ops.candidates import attach_candidates
+        from ztui.ops.hotplug import HostProbe, read_facts
+
+        try:
+            conn = self.connection(uri)
+            facts = read_facts(conn, conn.lookupByName(name))
+            probe = HostProbe.for_connection(conn)
+        except (libvirt.libvirtError, ConnectionError) as exc:  # the guest or the host went away
+            self.call_from_thread(self.notify, f"cannot attach to {name}: {exc}", severity="error")
+            return
+        candidates = attach_candidates(self.sessions[uri].inventory, self.fleet.snapshot(uri))
+        main = self.main
+        if main is not None:
+            self.call_from_thread(main.open_attach, uri, name, facts, candidates, probe)
+
+    @work(thread=True, group="hotplug", exit_on_error=False, description="attach")
+    def run_attach(self, uri: str, choice: AttachChoice) -> None:
+        """The attach in its frame (guest lock, journal, audit: `ops.action`); refused before any change
+        when the guest is busy or the state directory cannot be written."""
+        from ztui.ops.action import attach_recorded
+
+        plan = choice.plan
+        try:
+            conn = self.connection(uri)
+            done = attach_recorded(uri, conn, conn.lookupByName(plan.guest), plan, request=choice.request,
+                                   via="tui")
+        except ZtuiError as exc:
+            self.call_from_thread(self._hotplug_done, f"{plan.guest}: attach refused: {exc}", False)
+            return
+        except (libvirt.libvirtError, ConnectionError) as exc:  # the host went away mid-way: nothing is claimed
+            self.call_from_thread(self._hotplug_done, f"{plan.guest}: attach not proven: {exc}", False)
+            return
+        self.call_from_thread(self._hotplug_done, attach_message(plan, done.change), done.change.ok)
+        for problem in done.problems:  # the change stands; what could not be written is said beside it
+            self.call_from_thread(self._hotplug_done, problem, False)
+
+    @work(thread=True, group="hotplug", exit_on_error=False, description="detach")
+    def run_detach(self, ref: NodeRef, plan: DetachPlan) -> None:
+        """The detach in its frame (see `run_attach`)."""
+        from ztui.ops.action import detach_recorded
+
+        timeout = self.detach_timeout
+        main = self.main
+        assert main is not None
+        try:
+            conn = self.connection(ref.uri)
+            done = detach_recorded(ref.uri, conn, conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
+        except ZtuiError as exc:
+            self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} refused: {exc}", None)
+            return
+        except (libvirt.libvirtError, ConnectionError) as exc:  # the host went away: nothing is claimed
+            self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} not proven: {exc}",
+                                  False)
+            return
+        change = done.change
+        message = f"{plan.name}: {change.message}" + "".join(f"\n{n}" for n in (*change.notes, *done.problems))
+        self.call_from_thread(main.detach_done, ref, message, change.ok)
+
+    @work(thread=True, group="read", exit_on_error=False, description="reading the domain XML")
+    def show_domain_xml(self, uri: str, name: str) -> None:
+        """`x` on a guest: its whole domain XML as libvirt has it now (live when running)."""
+        from ztui.ui.screens.xml import XmlScreen
+
+        try:
+            xml = self.connection(uri).lookupByName(name).XMLDesc(0)
+        except (libvirt.libvirtError, ConnectionError) as exc:
+            self.call_from_thread(self.notify, f"cannot read the XML of {name}: {exc}", severity="error")
+            return
+        self.call_from_thread(self.push_screen, XmlScreen(f"{name}: domain XML", xml.strip()))
+
+    @staticmethod
+    def state_problem() -> str:
+        """Why the state directory (audit log) cannot be written, or ''. A change whose record cannot be
+        kept is refused before it is made, as on the command line."""
+        from ztui.ops.statefiles import open_dir
+
+        try:
+            with open_dir():
+                pass
+        except (OSError, ZtuiError) as exc:
+            return str(exc)
+        return ""
+
+    def _hotplug_done(self, message: str, ok: bool) -> None:
+        self.notify(message, severity="information" if ok else "error", timeout=8)
+        main = self.main
+        if main is not None:
+            main.status("")
 
     def resync(self) -> None:
         for session in self.sessions.values():

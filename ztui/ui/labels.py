@@ -30,11 +30,9 @@ def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: f
     text = Text()
     if connected:
         text.append("● ", style="green")
-        text.append(hostname or uri, style="bold")
+        text.append(hostname or uri, style="bold")  # the URI is in the host's details
         if facts:
             text.append(f"  [{facts}]", style="magenta")
-        if hostname:
-            text.append(f"  {uri}", style="dim")
         text.append(f"  {guests} guest{'s' if guests != 1 else ''}", style="dim")
     else:  # the status first: a long URI must not push it off a narrow screen
         text.append("✗ ", style="red")
@@ -44,8 +42,6 @@ def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: f
             text.append(f": {error}", style="red")
         if retry_in:
             text.append(f" (retrying in {retry_in:g} s)", style="dim")
-        if hostname:
-            text.append(f"  {uri}", style="dim")
     return text
 
 

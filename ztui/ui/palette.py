@@ -7,17 +7,24 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ztui.ui.widgets.guest_tree import NodeRef, device_key
+from ztui.ui.app import ZtuiApp
+from ztui.ui.screens.main import MainScreen
+from ztui.ui.widgets.guest_tree import NodeRef, device_keys
 
 
 class FleetCommands(Provider):
     """Jump to any host, guest or device by typing part of its name, target or bus-ID."""
 
-    def _entries(self) -> list[tuple[str, str, Callable[[], None]]]:
-        from ztui.ui.screens.main import MainScreen
+    @property
+    def ztui(self) -> ZtuiApp:
+        """The app, typed (a provider is not a DOM node, so `getters.app` does not apply)."""
+        app = self.app
+        assert isinstance(app, ZtuiApp)
+        return app
 
-        main = getattr(self.app, "main", None)
-        if not isinstance(main, MainScreen):
+    def _entries(self) -> list[tuple[str, str, Callable[[], None]]]:
+        main = self.ztui.main
+        if main is None:
             return []
         entries: list[tuple[str, str, Callable[[], None]]] = []
         for uri, entry in main.fleet.hosts.items():
@@ -27,15 +34,15 @@ class FleetCommands(Provider):
                 state = guest.state.value if guest.state is not None else ""
                 entries.append((f"guest {guest.name}", f"{state} on {name}",
                                 partial(self._jump, NodeRef("guest", uri, guest.uuid))))
-                for i, dev in enumerate(guest.devices):
+                for key, dev in zip(device_keys(guest.devices), guest.devices, strict=True):
                     label = dev.display_name
                     where = " ".join(p for p in (dev.address_text, dev.source) if p)
                     entries.append((f"{guest.name} {label} {dev.kind.value} {where}".rstrip(), f"device on {name}",
-                                    partial(self._jump, NodeRef("device", uri, guest.uuid, device_key(dev, i)))))
+                                    partial(self._jump, NodeRef("device", uri, guest.uuid, key))))
         return entries
 
     def _jump(self, ref: NodeRef) -> None:
-        main = getattr(self.app, "main", None)
+        main: MainScreen | None = self.ztui.main
         if main is None:
             return
         if main.guest_tree.query_text and not main.guest_tree.select_ref(ref):

@@ -78,7 +78,9 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     """Collects one attach request and shows its plan; dismisses with the plan or None."""
 
     BINDINGS = [
-        Binding("ctrl+s", "apply", "Attach", id="apply"),
+        Binding("ctrl+s", "apply", "Attach", id="apply", priority=True),
+        Binding("pagedown", "scroll_preview(1)", "Scroll", id="scroll_down", priority=True),
+        Binding("pageup", "scroll_preview(-1)", "Scroll up", show=False, id="scroll_up", priority=True),
         Binding("escape", "cancel", "Cancel", id="cancel"),
     ]
 
@@ -96,13 +98,13 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="attach-box") as box:
             box.border_title = f"attach to {self.facts.guest.name}"
-            yield Select(KINDS, value="new", allow_blank=False, id="attach-kind")
-            yield Select[str]([], prompt="host offers (eligible, unused)", id="attach-backing")
+            yield Select(KINDS, value="new", allow_blank=False, id="attach-kind", compact=True)
+            yield Select[str]([], prompt="host offers (eligible, unused)", id="attach-backing", compact=True)
             yield Input(placeholder=_PLACEHOLDER["new"], id="attach-source")
             yield Input(placeholder="size of the new image, e.g. 64M (default 64M)", id="attach-size")
             yield Input(placeholder="target (optional, e.g. vdc)", id="attach-target")
             yield Input(placeholder="ccw devno (optional, e.g. 0.0.0042)", id="attach-devno")
-            yield Select(WHERE, value="default", allow_blank=False, id="attach-where")
+            yield Select(WHERE, value="default", allow_blank=False, id="attach-where", compact=True)
             with VerticalScroll(id="attach-preview"):
                 yield Static("", id="attach-plan")
         yield Footer()
@@ -237,6 +239,14 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             self._finish()
             return
         self._check_host(self.request, apply=True)
+
+    def action_scroll_preview(self, pages: int) -> None:
+        """The preview (virsh commands and XML) scrolls from any field: at 80x24 it has a few lines."""
+        preview = self.query_one("#attach-preview", VerticalScroll)
+        if pages > 0:
+            preview.scroll_page_down(animate=False)
+        else:
+            preview.scroll_page_up(animate=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,4 @@
-"""The `?` screen: every key, and what the marks in the tree mean."""
+"""The `?` screen: every key (from the bindings, `ztui.ui.keys`), and what the marks in the tree mean."""
 
 from __future__ import annotations
 
@@ -10,21 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-KEYS = [
-    ("↑ ↓  j k", "move"),
-    ("→ ←  l h", "expand / collapse (h on a collapsed node goes to its parent)"),
-    ("enter  space", "expand or collapse"),
-    ("/", "filter by guest, device target, bus-ID (0.0.5c3f), host device id or path; esc clears"),
-    ("x", "the selected device's (or guest's) XML"),
-    ("a", "attach a device to the selected guest (XML and virsh preview first; ctrl+s applies)"),
-    ("d", "detach the selected device (asks first; removal pending until libvirt proves it gone)"),
-    ("m", "migrate the selected guest: destination, preflight, progress, abort (ctrl+a), report"),
-    ("H", "host devices and who uses them (u: free for pass-through only)"),
-    ("r", "re-read every host now"),
-    ("ctrl+p", "jump to any host, guest or device"),
-    ("?", "this help"),
-    ("q", "quit"),
-]
+from ztui.ui.keys import main_screen_keys
 
 MARKS = [
     ("● / ✗", "host connected / disconnected (ztui reconnects by itself)"),
@@ -42,8 +28,8 @@ class HelpScreen(ModalScreen[None]):
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold", no_wrap=True)
         keys.add_column()
-        for key, what in KEYS:
-            keys.add_row(key, what)
+        for row in main_screen_keys():
+            keys.add_row(" ".join(row.keys), row.text.replace("`", ""))
         marks = Table.grid(padding=(0, 2))
         marks.add_column(style="bold", no_wrap=True)
         marks.add_column()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -18,9 +18,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
 from ztui.fleet import Fleet
+from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
 from ztui.report.hostdevs import inventory_json
+from ztui.ui.app import ZtuiApp
 from ztui.ui.widgets.details import DetailsPane, hostdev_details
+from ztui.ui.widgets.fitting_tree import FittingTree
 
 Entry = dict[str, Any]
 
@@ -46,6 +49,10 @@ def device_line(dev: Entry) -> Text:
 
 
 class HostDevicesScreen(Screen[None]):
+    """Each host's devices, scanned by its session when the view opens (and again after a device event)."""
+
+    app = getters.app(ZtuiApp)
+
     BINDINGS = [
         Binding("escape,H,q", "app.pop_screen", "Back", id="back"),
         Binding("u", "toggle_free", "Free for pass-through only", id="free"),
@@ -61,7 +68,7 @@ class HostDevicesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            tree: Tree[Entry | None] = Tree("host devices", id="hostdev-tree")
+            tree: FittingTree[Entry | None] = FittingTree("host devices", id="hostdev-tree")
             tree.show_root = False
             yield tree
             yield DetailsPane(id="details")
@@ -74,31 +81,38 @@ class HostDevicesScreen(Screen[None]):
         self.query_one(DetailsPane).border_title = "details"
         tree.focus()
         for uri, entry in self.fleet.hosts.items():
-            if entry.connected:
-                self._read(uri)
+            session = self.app.sessions.get(uri)
+            if entry.connected and session is not None:
+                session.refresh_inventory()  # the answer arrives as InventoryChanged → inventory_read
+        if not any(e.connected for e in self.fleet.hosts.values()):
+            self.query_one("#status", Static).update("no connected host: no host devices to show")
 
-    def reload(self, uri: str) -> None:
-        """The host's devices changed while the view is open: read them again."""
-        if self.fleet.hosts[uri].connected:
-            self._read(uri)
-
-    @work(thread=True)
-    def _read(self, uri: str) -> None:
-        session = self.app.sessions.get(uri)  # type: ignore[attr-defined]
-        snapshot = self.fleet.snapshot(uri)
-        inv = session.fresh_inventory(snapshot.guests) if session is not None else None
-        if inv is None:
+    def inventory_read(self, uri: str, inventory: Inventory | None) -> None:
+        """A host's session scanned its devices (on its own thread): group them with their users."""
+        if inventory is None:
             groups: list[Entry] = []
         else:
-            users = users_of([snapshot], inv)
-            groups = inventory_json(inv, users, conflicts(users))
-        self.app.call_from_thread(self._loaded, uri, groups)
-
-    def _loaded(self, uri: str, groups: list[Entry]) -> None:
+            snapshot = self.fleet.snapshot(uri)
+            users = users_of([snapshot], inventory)
+            groups = inventory_json(inventory, users, conflicts(users))
         self.groups[uri] = groups
         self._rebuild_tree()
+        self._show_count()
+
+    def _show_count(self) -> None:
         total = sum(len(g["devices"]) for gs in self.groups.values() for g in gs)
-        self.query_one("#status", Static).update(f"{total} host devices and objects on {len(self.groups)} host(s)")
+        text = f"{total} host devices and objects on {len(self.groups)} host(s)"
+        if self.free_only:
+            free = sum(len(self._shown(g["devices"])) for gs in self.groups.values() for g in gs)
+            text = (f"{free} of {total} free for pass-through (unused, bound to vfio) — u shows all" if free else
+                    f"none of the {total} host devices is free for pass-through (unused and bound to vfio) — "
+                    "u shows all")
+        self.query_one("#status", Static).update(text)
+
+    def _shown(self, devices: list[Entry]) -> list[Entry]:
+        if not self.free_only:
+            return devices
+        return [d for d in devices if not d.get("users") and (d.get("eligibility") or {}).get("ready")]
 
     def _rebuild_tree(self) -> None:
         tree: Tree[Entry | None] = self.query_one(Tree)
@@ -107,14 +121,15 @@ class HostDevicesScreen(Screen[None]):
             entry = self.fleet.hosts[uri]
             hnode = tree.root.add(Text(entry.host.hostname or uri, style="bold"), None, expand=True)
             for group in groups:
-                devices = group["devices"]
-                if self.free_only:
-                    devices = [d for d in devices if not d.get("users") and (d.get("eligibility") or {}).get("ready")]
+                devices = self._shown(group["devices"])
                 if not devices:
                     continue
                 gnode = hnode.add(Text(f"{group['name']} ({len(devices)})", style="bold cyan"), None, expand=True)
                 for dev in devices:
                     gnode.add_leaf(device_line(dev), dev)
+            if not hnode.children:
+                hnode.add_leaf(Text("none free for pass-through" if self.free_only
+                                    else "no host devices read", style="dim"), None)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Entry | None]) -> None:
         dev = event.node.data
@@ -123,6 +138,7 @@ class HostDevicesScreen(Screen[None]):
     def action_toggle_free(self) -> None:
         self.free_only = not self.free_only
         self._rebuild_tree()
+        self._show_count()
 
     def action_tree_down(self) -> None:
         self.query_one(Tree).action_cursor_down()

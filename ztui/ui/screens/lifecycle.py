@@ -52,12 +52,12 @@ LIFECYCLE_BINDINGS = [
 
 def _target(screen: MainScreen) -> tuple[str, Guest] | None:
     """The selected guest (a device's guest when a device is selected), on a host that accepts changes."""
-    selected = screen._selected()
+    selected = screen.selected()
     if selected is None:
         screen.notify("Select a guest.", severity="warning")
         return None
     ref, guest = selected
-    if not screen._writable(ref.uri):
+    if not screen.writable(ref.uri):
         return None
     return ref.uri, guest
 
@@ -91,14 +91,15 @@ def request_lifecycle(screen: MainScreen, name: str) -> None:
 
 def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
     screen.status(f"{planned.guest}: {planned.action.verb}…  {planned.virsh}")
-    screen.run_worker(lambda: _run(screen, uuid, planned), thread=True, group="lifecycle",
-                      name=f"{planned.action.value} {planned.guest}")
+    # on the app, so that its one failure handler sees it; a failure must not end the app
+    screen.app.run_worker(lambda: _run(screen, uuid, planned), thread=True, group="lifecycle",
+                          name=f"{planned.action.value} {planned.guest}", exit_on_error=False)
 
 
 def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
     """In a worker thread: carry it out on the session's connection, audit it, say what was proven."""
     app = screen.app
-    session = getattr(app, "sessions", {}).get(planned.uri)
+    session = app.sessions.get(planned.uri)
     conn = session.connection if session is not None else None
     if conn is None:
         app.call_from_thread(screen.notify, f"{planned.guest}: the host is disconnected; nothing was done",
@@ -106,7 +107,7 @@ def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
         return
     try:
         result, problem = carry_out_recorded(planned.uri, conn, conn.lookupByUUIDString(uuid), planned,
-                                             timeout=getattr(app, "lifecycle_timeout", None), via="tui")
+                                             timeout=app.lifecycle_timeout, via="tui")
     except ZtuiError as exc:  # another action holds the guest, or no state directory: nothing was done
         app.call_from_thread(screen.notify, f"{planned.guest}: {exc}", severity="error")
         return

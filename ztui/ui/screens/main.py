@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
-from textual import on, work
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -12,31 +14,53 @@ from textual.widgets import Footer, Input, Static, Tree
 
 from ztui.fleet import Change, Fleet
 from ztui.model import Guest
+from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
 from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
-from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, device_key
+from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
+
+if TYPE_CHECKING:
+    from ztui.ops.candidates import Candidate
+    from ztui.ops.hotplug import GuestFacts, HostProbe
 
 
 class MainScreen(Screen[None]):
-    """Hosts → guests → devices → backing, with a filter and a details pane."""
+    """Hosts → guests → devices → backing, with a filter and a details pane.
+
+    Each binding's `tooltip` is its line in the help screen and in the README's key table
+    (`ztui.ui.keys`): a new key is one `Binding` here, and both follow."""
+
+    app = getters.app(ZtuiApp)
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
-        Binding("x", "show_xml", "XML", id="xml"),
-        Binding("a", "attach", "Attach", id="attach"),
-        Binding("d", "detach", "Detach", id="detach"),
-        Binding("m", "migrate", "Migrate", id="migrate"),
-        Binding("H", "host_devices", "Host devs", id="host_devices"),
-        Binding("r", "resync", "Resync", id="resync"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("slash", "filter", "Filter", id="filter",
+                tooltip="filter: guest name, device target, bus-ID, host device id or path; `esc` clears"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter",
+                tooltip="clear the filter: every guest again, collapsed as before, the cursor where it was"),
+        Binding("x", "show_xml", "XML", id="xml",
+                tooltip="the selected guest's domain XML, or the selected device's XML"),
+        Binding("a", "attach", "Attach", id="attach",
+                tooltip="attach a device to the selected guest: kind, backing (unused host devices are "
+                        "suggested), XML and virsh preview, `ctrl+s`"),
+        Binding("d", "detach", "Detach", id="detach",
+                tooltip="detach the selected device, after a confirmation that shows the virsh command and XML"),
+        Binding("m", "migrate", "Migrate", id="migrate",
+                tooltip="migrate the selected guest: destination, preflight and plan, progress (`ctrl+a` aborts, "
+                        "`ctrl+t` post-copy), report; `escape` leaves it running"),
+        Binding("H", "host_devices", "Host devs", id="host_devices",
+                tooltip="host devices, grouped, with the guests that use each one (`u`: free for pass-through "
+                        "only)"),
+        Binding("r", "resync", "Resync", id="resync", tooltip="re-read every host now"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="help: every key, and the marks in the tree"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
     BINDINGS += LIFECYCLE_BINDINGS  # a guest's daily actions: s S R D P c (ztui.ui.screens.lifecycle)
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
         self.fleet = fleet
+        self._details_ref: NodeRef | None = None
+        self._before_filter: tuple[NodeRef | None, set[tuple[str, str]]] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -52,7 +76,10 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.guest_tree.border_title = "hosts · guests · devices"
+        self.guest_tree.border_title = "hosts · guests · devices" + (" · READ-ONLY" if self.app.readonly else "")
+        if self.app.readonly:
+            self.status(Text("read-only: ztui was started with --readonly; attach, detach and migrate are refused",
+                             style="yellow"))
         self.query_one(DetailsPane).border_title = "details"
         for entry in self.fleet.hosts.values():
             self.guest_tree.show_host(entry)
@@ -63,6 +90,17 @@ class MainScreen(Screen[None]):
     def apply(self, change: Change) -> None:
         if not self.query(GuestTree):  # the app is closing and took the tree down: nothing left to show
             return
+        tree = self.guest_tree
+        before = tree.cursor_node.data if tree.cursor_node is not None else None
+        self._patch(change)
+        tree.cursor_follows_line()
+        # the cursor stays on its node when that node is still shown (lines above it may have come or gone)
+        after = tree.cursor_node.data if tree.cursor_node is not None else None
+        if before is not None and after != before and before.uri == change.uri and tree.find(before) is not None:
+            tree.select_ref(before)
+        self._refresh_details(change)
+
+    def _patch(self, change: Change) -> None:
         entry = self.fleet.hosts[change.uri]
         if change.what == "host":
             self.guest_tree.show_host(entry)
@@ -74,7 +112,6 @@ class MainScreen(Screen[None]):
                 self.guest_tree.update_guest(change.uri, guest)
         elif change.what == "gone":
             self.guest_tree.remove_guest(change.uri, change.uuid)
-        self._refresh_details(change)
 
     def status(self, text: Text | str) -> None:
         # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen;
@@ -84,9 +121,13 @@ class MainScreen(Screen[None]):
 
     def _refresh_details(self, change: Change) -> None:
         ref = self.guest_tree.cursor_node.data if self.guest_tree.cursor_node is not None else None
-        # a host's details count its guests and the active ones: any change to one of them counts
-        if ref is not None and ref.uri == change.uri and (
-                ref.kind == "host" or change.what in ("host", "state") or ref.uuid == change.uuid):
+        if ref is None:
+            return
+        # the pane follows a cursor that moved (the node it was on went away) at once; a host's details
+        # count its guests and the active ones, so any change to one of them counts
+        moved = ref != self._details_ref
+        if moved or (ref.uri == change.uri and (
+                ref.kind == "host" or change.what in ("host", "state") or ref.uuid == change.uuid)):
             self.show_details(ref)
 
     # --- details --------------------------------------------------------------------------------------
@@ -99,6 +140,7 @@ class MainScreen(Screen[None]):
     def show_details(self, ref: NodeRef) -> None:
         from ztui.ui.widgets.iostats import IoStatsView
 
+        self._details_ref = ref
         pane = self.query_one(DetailsPane)
         iostats = pane.query_one(IoStatsView)
         entry = self.fleet.hosts.get(ref.uri)
@@ -118,18 +160,22 @@ class MainScreen(Screen[None]):
             iostats.follow(ref.uri, guest)
             pane.show(guest_details(ref.uri, guest))
             return
-        for i, device in enumerate(guest.devices):
-            if device_key(device, i) == ref.key:
-                iostats.follow(ref.uri, guest, device)
-                pane.show(device_details(ref.uri, guest, device, ref.step))
-                return
-        iostats.stop()
-        pane.show(Text("This device is no longer attached.", style="dim"))
+        device = find_device(guest, ref.key)
+        if device is None:
+            iostats.stop()
+            pane.show(Text("This device is no longer attached.", style="dim"))
+        else:
+            iostats.follow(ref.uri, guest, device)
+            pane.show(device_details(ref.uri, guest, device, ref.step))
 
     # --- actions --------------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
+        if self._before_filter is None:  # remember the tree as it was, to go back to it on esc
+            tree = self.guest_tree
+            self._before_filter = (tree.cursor_node.data if tree.cursor_node is not None else None,
+                                   tree.expanded_guests())
         box.display = True
         box.focus()
 
@@ -137,8 +183,15 @@ class MainScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
-        self.guest_tree.set_query("")
-        self.guest_tree.focus()
+        tree = self.guest_tree
+        cursor = tree.cursor_node.data if tree.cursor_node is not None else None
+        before, self._before_filter = self._before_filter, None
+        # back to the tree as it was before `/`: the guests expanded then, not every match left open
+        tree.set_query("", expanded=before[1] if before is not None else None)
+        target = cursor or (before[0] if before is not None else None)  # what the filter found stays selected
+        if target is not None and tree.select_ref(target) and tree.cursor_node is not None:
+            tree.scroll_to_node(tree.cursor_node, animate=False)
+        tree.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -163,18 +216,16 @@ class MainScreen(Screen[None]):
         if guest is None:
             return
         if ref.kind == "guest":
-            self.app.push_screen(XmlScreen(f"{guest.name}: devices",
-                                           "\n".join(d.xml.strip() for d in guest.devices)))
+            self.app.show_domain_xml(ref.uri, guest.name)
             return
-        for i, device in enumerate(guest.devices):
-            if device_key(device, i) == ref.key:
-                self.app.push_screen(XmlScreen(f"{guest.name}: {device.display_name}",
-                                               device.xml.strip()))
-                return
+        device = find_device(guest, ref.key)
+        if device is not None:
+            self.app.push_screen(XmlScreen(f"{guest.name}: {device.display_name}", device.xml.strip()))
 
     # --- hotplug --------------------------------------------------------------------------------------
 
-    def _selected(self) -> tuple[NodeRef, Guest] | None:
+    def selected(self) -> tuple[NodeRef, Guest] | None:
+        """The selected guest (a device's guest when a device or a backing step is selected)."""
         node = self.guest_tree.cursor_node
         ref = node.data if node is not None else None
         if ref is None or ref.kind == "host":
@@ -182,8 +233,9 @@ class MainScreen(Screen[None]):
         guest = self.fleet.guest(ref.uri, ref.uuid)
         return (ref, guest) if guest is not None else None
 
-    def _writable(self, uri: str) -> bool:
-        if self.app.readonly:  # type: ignore[attr-defined]
+    def writable(self, uri: str) -> bool:
+        """Whether a change may be made on this host now; says why not when it may not."""
+        if self.app.readonly:
             self.notify("read-only: ztui was started with --readonly", severity="warning")
             return False
         if not self.fleet.hosts[uri].connected:
@@ -192,75 +244,39 @@ class MainScreen(Screen[None]):
         return True
 
     def action_attach(self) -> None:
-        selected = self._selected()
+        selected = self.selected()
         if selected is None:
             self.notify("Select a guest to attach a device to.", severity="warning")
             return
         ref, guest = selected
-        if self._writable(ref.uri):
-            self._prepare_attach(ref.uri, guest.name)
+        if self.writable(ref.uri):
+            self.app.prepare_attach(ref.uri, guest.name)
 
-    @work(thread=True, group="hotplug")
-    def _prepare_attach(self, uri: str, name: str) -> None:
-        """Read the guest's facts (live and persistent XML, its neighbours) off the UI thread."""
-        from ztui.ops.candidates import attach_candidates
-        from ztui.ops.hotplug import HostProbe, read_facts
-
-        session = self.app.sessions[uri]  # type: ignore[attr-defined]
-        conn = session.connection
-        try:
-            facts = read_facts(conn, conn.lookupByName(name))
-            probe = HostProbe.for_connection(conn)
-        except Exception as exc:  # the guest vanished or the host went away: say so, change nothing
-            self.app.call_from_thread(self.notify, f"cannot attach to {name}: {exc}", severity="error")
-            return
-        candidates = attach_candidates(getattr(session, "_inventory", None), self.fleet.snapshot(uri))
-        self.app.call_from_thread(self._open_attach, uri, name, facts, candidates, probe)
-
-    def _open_attach(self, uri: str, name: str, facts: object, candidates: object, probe: object) -> None:
+    def open_attach(self, uri: str, name: str, facts: GuestFacts, candidates: dict[str, list[Candidate]],
+                    probe: HostProbe) -> None:
+        """The guest's facts are read: show the attach dialog; its answer goes to the app's attach worker."""
         from ztui.ui.screens.attach import AttachChoice, AttachScreen
 
         def done(choice: AttachChoice | None) -> None:
             if choice is not None:
                 self.status(f"attaching to {name}…")
-                self._run_attach(uri, choice)
+                self.app.run_attach(uri, choice)
 
-        self.app.push_screen(AttachScreen(uri, facts, candidates, probe), done)  # type: ignore[arg-type]
-
-    @work(thread=True, group="hotplug")
-    def _run_attach(self, uri: str, choice: object) -> None:
-        from ztui.errors import ZtuiError
-        from ztui.ops.action import attach_recorded
-
-        plan = choice.plan  # type: ignore[attr-defined]
-        conn = self.app.sessions[uri].connection  # type: ignore[attr-defined]
-        try:
-            done = attach_recorded(uri, conn, conn.lookupByName(plan.guest), plan,
-                                   request=choice.request, via="tui")  # type: ignore[attr-defined]
-        except ZtuiError as exc:  # busy, or no journal: refused before any change
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        except Exception as exc:  # the host went away mid-way: nothing is claimed
-            self.app.call_from_thread(self.notify, f"{plan.guest}: attach not proven: {exc}", severity="error")
-            return
-        change = done.change
-        severity = "information" if change.ok else "error"
-        self.app.call_from_thread(self.notify, f"{plan.guest}: {change.message}", severity=severity, timeout=8)
-        self.app.call_from_thread(self.status, "")
+        self.app.push_screen(AttachScreen(uri, facts, candidates, probe), done)
 
     def action_detach(self) -> None:
         from ztui.libvirtxml.common import pretty_xml
         from ztui.ops.hotplug import DetachPlan, virsh_detach
         from ztui.ui.screens.confirm import ConfirmScreen
 
-        selected = self._selected()
+        selected = self.selected()
         if selected is None or selected[0].kind not in ("device", "step"):
             self.notify("Select a device to detach.", severity="warning")
             return
         ref, guest = selected
-        if not self._writable(ref.uri):
+        if not self.writable(ref.uri):
             return
-        device = next((d for i, d in enumerate(guest.devices) if device_key(d, i) == ref.key), None)
+        device = find_device(guest, ref.key)
         if device is None:
             return
         live = guest.state is not None and guest.state.is_active
@@ -272,52 +288,39 @@ class MainScreen(Screen[None]):
             if yes:
                 self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal pending"
                 self.guest_tree.relabel_device(ref.uri, ref.uuid)
-                self._run_detach(ref, plan)
+                self.app.run_detach(ref, plan)
 
         self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
                                            pretty_xml(device.xml)), answered)
 
-    @work(thread=True, group="hotplug")
-    def _run_detach(self, ref: NodeRef, plan: object) -> None:
-        from ztui.errors import ZtuiError
-        from ztui.ops.action import detach_recorded
-        from ztui.ops.hotplug import DetachPlan
-        from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
-
-        assert isinstance(plan, DetachPlan)
-        conn = self.app.sessions[ref.uri].connection  # type: ignore[attr-defined]
-        timeout = getattr(self.app, "detach_timeout", DEFAULT_DETACH_TIMEOUT)
-        try:
-            done = detach_recorded(ref.uri, conn, conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
-        except ZtuiError as exc:  # busy, or no journal: refused before any change
-            self.app.call_from_thread(self._detach_done, ref, str(exc), False)
-            return
-        except Exception as exc:  # the host went away mid-way: the tree will show it; nothing is claimed
-            self.app.call_from_thread(self._detach_done, ref, f"{plan.guest}: detach not proven: {exc}", False)
-            return
-        change = done.change
-        message = f"{plan.guest}: {change.message}" + "".join(f"\n{n}" for n in change.notes)
-        self.app.call_from_thread(self._detach_done, ref, message, change.ok)
-
-    def _detach_done(self, ref: NodeRef, message: str, ok: bool) -> None:
-        if ok:
-            self.guest_tree.removals.pop((ref.uri, ref.uuid, ref.key), None)
-        else:
+    def detach_done(self, ref: NodeRef, message: str, ok: bool | None) -> None:
+        """The detach ended: removed (True), not removed (False), or refused before trying (None)."""
+        if ok is False:
             self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal failed"
+        else:
+            self.guest_tree.removals.pop((ref.uri, ref.uuid, ref.key), None)
         self.guest_tree.relabel_device(ref.uri, ref.uuid)
         self.notify(message, severity="information" if ok else "error", timeout=8)
+
+    def hotplug_failed(self) -> None:
+        """A hotplug worker failed unexpectedly: no removal stays pending on its word, the status clears."""
+        pending = [k for k, v in self.guest_tree.removals.items() if v == "removal pending"]
+        for uri, uuid, key in pending:
+            self.guest_tree.removals[(uri, uuid, key)] = "removal not proven"
+            self.guest_tree.relabel_device(uri, uuid)
+        self.status("")
 
     def action_migrate(self) -> None:
         from ztui.ui.screens.migrate import MigrateScreen
 
-        selected = self._selected()
+        selected = self.selected()
         if selected is None:
             self.notify("Select a guest to migrate.", severity="warning")
             return
         ref, guest = selected
-        if not self._writable(ref.uri):
+        if not self.writable(ref.uri):
             return
-        job = self.app.migration_job(ref.uri, guest.name)  # type: ignore[attr-defined]
+        job = self.app.migration_job(ref.uri, guest.name)
         # every other host, connected or not: an unreachable one is a clear preflight finding, not a gap
         others = [u for u in self.fleet.hosts if u != ref.uri]
         self.app.push_screen(MigrateScreen(job, others))
@@ -338,7 +341,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(HostDevicesScreen(self.fleet))
 
     def action_resync(self) -> None:
-        self.app.resync()  # type: ignore[attr-defined]
+        self.app.resync()
         self.status("resync requested")
 
     def action_help(self) -> None:
@@ -348,4 +351,3 @@ class MainScreen(Screen[None]):
 
     async def action_quit(self) -> None:
         self.app.exit()
-

@@ -7,61 +7,53 @@ its progress in the status line, so other guests stay browsable; `m` on the same
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 
-from ztui.ops.migration import (
-    MigrationControl,
-    MigrationOptions,
-    MigrationReport,
-    Preflight,
-    percent,
-    plan_steps,
-    progress_text,
-)
+from ztui.ops.migration import MigrationOptions, percent, plan_steps, progress_text
+from ztui.ui.app import ZtuiApp
+from ztui.ui.jobs import MigrationJob
 
-__all__ = ["MigrateScreen", "MigrationChanged", "MigrationJob", "progress_text"]
+__all__ = ["MigrateScreen", "progress_line"]
 
 
-@dataclass
-class MigrationJob:
-    """One migration the app runs; the dialog and the status line both read it."""
+def progress_line(progress: Mapping[str, Any], downtime_ms: int | None = None) -> tuple[float, str]:
+    """The bar's value and the text beside it, from the same figures so they cannot disagree.
 
-    uri: str
-    guest: str
-    dest_uri: str = ""
-    preflight: Preflight | None = None
-    options: MigrationOptions = field(default_factory=MigrationOptions)
-    progress: dict[str, Any] = field(default_factory=dict)
-    report: MigrationReport | None = None
-    abort: MigrationControl = field(default_factory=MigrationControl)  # an Event: set() aborts
-    running: bool = False
-
-
-class MigrationChanged(Message):
-    """A job made progress or ended (posted from the worker thread)."""
-
-    def __init__(self, job: MigrationJob) -> None:
-        super().__init__()
-        self.job = job
+    While running: libvirt's processed / total. Once libvirt reports the job completed: 100 %, the data
+    moved and the time it took (the totals of a finished job do not make a meaningful ratio)."""
+    step = dict(progress)
+    if step.get("completed"):
+        moved = (step.get("data_processed") or 0) >> 20
+        elapsed = (step.get("elapsed_ms") or 0) / 1000
+        downtime = step.get("downtime_ms", downtime_ms)
+        text = f"100.0% completed: {moved} MiB moved in {elapsed:.1f} s"
+        return 100.0, text + (f", downtime {downtime} ms" if downtime is not None else "")
+    return percent(step) or 0.0, progress_text(step)
 
 
 class MigrateScreen(ModalScreen[None]):
+    """Destination, options, preflight and plan, progress, report. The ctrl keys are priority bindings:
+    a text field (bandwidth, URI) must not swallow `ctrl+a` (start of line) while a migration runs."""
+
+    app = getters.app(ZtuiApp)
+
     BINDINGS = [
-        Binding("ctrl+s", "start", "Check / migrate", id="start"),
-        Binding("ctrl+a", "abort", "Abort", id="abort"),
-        Binding("ctrl+t", "postcopy", "Post-copy", id="postcopy"),
-        Binding("escape", "close", "Close (keeps running)", id="close"),
+        Binding("ctrl+s", "start", "Check / migrate", id="start", priority=True),
+        Binding("ctrl+a", "abort", "Abort", id="abort", priority=True),
+        Binding("ctrl+t", "postcopy", "Post-copy", id="postcopy", priority=True),
+        Binding("pagedown", "scroll_plan(1)", "Scroll", id="scroll_down", priority=True),
+        Binding("pageup", "scroll_plan(-1)", "Scroll up", show=False, id="scroll_up", priority=True),
+        Binding("escape", "close", "Close", id="close"),
     ]
 
     def __init__(self, job: MigrationJob, destinations: list[str]) -> None:
@@ -72,11 +64,15 @@ class MigrateScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="migrate-box") as box:
             box.border_title = f"migrate {self.job.guest}"
-            options = [(d, d) for d in self.destinations]
+            # host names to choose from (the URIs are long); the URI of the choice is shown below it
+            options = [(self.app.host_name(d), d) for d in self.destinations]
             yield Select(options, prompt="destination host", value=options[0][1] if options else Select.NULL,
-                         id="migrate-dest")
-            yield Input(placeholder="…or a destination URI", id="migrate-uri")
-            yield Checkbox("--unsafe: disks are on storage the destination shares", value=True, id="migrate-unsafe")
+                         id="migrate-dest", compact=True)
+            yield Input(placeholder="…or a destination URI", id="migrate-uri", compact=True)
+            # off: the shared-storage check runs, as on the command line; ticking it is a decision
+            yield Checkbox("--unsafe: skip the shared-storage check", value=False, id="migrate-unsafe")
+            yield Checkbox("--copy-storage: copy local disks to the destination", value=False,
+                           id="migrate-copy")
             with Horizontal(id="migrate-flags"):
                 yield Checkbox("--persistent", value=False, id="migrate-persistent")
                 yield Checkbox("--auto-converge", value=False, id="migrate-converge")
@@ -96,6 +92,7 @@ class MigrateScreen(ModalScreen[None]):
     def _options(self) -> MigrationOptions:
         bw = self.query_one("#migrate-bw", Input).value.strip()
         return MigrationOptions(unsafe=self.query_one("#migrate-unsafe", Checkbox).value,
+                                copy_storage=self.query_one("#migrate-copy", Checkbox).value,
                                 persistent=self.query_one("#migrate-persistent", Checkbox).value,
                                 auto_converge=self.query_one("#migrate-converge", Checkbox).value,
                                 postcopy=self.query_one("#migrate-postcopy", Checkbox).value,
@@ -111,31 +108,43 @@ class MigrateScreen(ModalScreen[None]):
     @on(Checkbox.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
-        if not self.job.running and self.job.report is None:
+        if not self.job.running and self.job.report is None and self.is_mounted:
             self.job.preflight = None  # a changed choice needs a new check
+            self.job.dest_uri, self.job.options = self._dest(), self._options()
             self.refresh_job()
 
     def action_start(self) -> None:
         job = self.job
-        if job.running:
+        if job.running or job.checking:
             return
-        if job.report is not None:
-            job.report = None
+        if job.report is not None or job.error:
+            job.report, job.preflight, job.error = None, None, ""
+        dest, options = self._dest(), self._options()
+        if (dest, options) != (job.dest_uri, job.options):
             job.preflight = None
-        job.dest_uri, job.options = self._dest(), self._options()
+        job.dest_uri, job.options = dest, options
         if not job.dest_uri:
             self.notify("choose a destination", severity="warning")
             return
         if job.preflight is None or not job.preflight.ok:
             self.query_one("#migrate-body", Static).update(Text("checking…", style="dim"))
-            self.app.run_preflight(job)  # type: ignore[attr-defined]
+            self.app.start_preflight(job)
         else:
-            self.app.run_migration_job(job)  # type: ignore[attr-defined]
+            self.app.start_migration(job)
+
+    def action_scroll_plan(self, pages: int) -> None:
+        out = self.query_one("#migrate-out", VerticalScroll)
+        if pages > 0:
+            out.scroll_page_down(animate=False)
+        else:
+            out.scroll_page_up(animate=False)
 
     def action_abort(self) -> None:
         if self.job.running:
             self.job.abort.set()
             self.notify("aborting: the guest stays where it runs and gets its devices back")
+        else:
+            self.notify("no migration is running", severity="warning")
 
     def action_postcopy(self) -> None:
         if not self.job.running:
@@ -152,6 +161,8 @@ class MigrateScreen(ModalScreen[None]):
     def refresh_job(self) -> None:
         job = self.job
         parts: list[RenderableType] = []
+        if job.error:
+            parts.append(Text(job.error, style="bold red"))
         if job.preflight is not None:
             for f in job.preflight.findings:
                 style = "red" if f.severity == "blocker" else ""
@@ -162,19 +173,19 @@ class MigrateScreen(ModalScreen[None]):
                                                     job.preflight.to_move), 1):
                     parts.append(Text(f" {n}. {step.text}"))
                     parts.append(Text(f"    {step.virsh}", style="dim"))
-                parts.append(Text("preflight passed — ctrl+s migrates", style="green"))
+                parts.append(Text("preflight passed — ctrl+s migrates (pgdn/pgup scroll)", style="green"))
         bar = self.query_one("#migrate-bar", ProgressBar)
         if job.progress:
-            pct = percent(job.progress)
-            bar.update(total=100, progress=100.0 if job.progress.get("completed") else (pct or 0.0))
-            parts.append(Text(progress_text(job.progress)))
+            value, text = progress_line(job.progress, job.report.downtime_ms if job.report is not None else None)
+            bar.update(total=100, progress=value)
+            parts.append(Text(text))
         if job.running:
             parts.append(Text("migrating… ctrl+a aborts, ctrl+t switches to post-copy (if allowed), escape keeps "
                               "it running in the background", style="dim"))
         if job.report is not None:
-            parts.append(Text(job.report.message, style="bold green" if job.report.ok else "bold red"))
-            for line in job.report.lines()[1:]:
-                parts.append(Text(line, style="red" if "by hand" in line else ""))
+            parts.append(Text(self.app.report_status(job), style="bold green" if job.report.ok else "bold red"))
+            for line in job.report.lines():
+                # host names for the hosts ztui shows; a by-hand command keeps its URI (it is pasted into a shell)
+                parts.append(Text(line, style="red") if "by hand" in line else Text(self.app.named(line)))
         if parts:
             self.query_one("#migrate-body", Static).update(Group(*parts))
-

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ztui.ui.app import ZtuiApp
+
 
 class NoHostScreen(Screen[None]):
+    app = getters.app(ZtuiApp)
+
     BINDINGS = [
         Binding("l", "start_lab", "Start the lab", id="start_lab"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -39,7 +43,7 @@ class NoHostScreen(Screen[None]):
         self.query_one("#lab-progress", Static).update("starting the lab…")
         self._start_lab()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)  # every failure is caught and shown below
     def _start_lab(self) -> None:
         try:
             from ztui.lab import ensure_lab
@@ -55,4 +59,4 @@ class NoHostScreen(Screen[None]):
 
     def _started(self, uris: list[str]) -> None:
         self.app.pop_screen()
-        self.app.open_hosts(uris)  # type: ignore[attr-defined]
+        self.app.open_hosts(uris)

@@ -17,13 +17,13 @@ class XmlScreen(ModalScreen[None]):
 
     def __init__(self, title: str, xml: str) -> None:
         super().__init__()
-        self._title = title
-        self._xml = xml
+        self.title_text = title
+        self.xml = xml
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="xml-box") as box:
-            box.border_title = self._title
-            yield Static(Syntax(self._xml, "xml", theme="ansi_dark", word_wrap=True))
+            box.border_title = self.title_text
+            yield Static(Syntax(self.xml, "xml", theme="ansi_dark", word_wrap=True))
         yield Footer()
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -9,12 +9,15 @@ from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
+from textual import getters
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ztui.fleet import HostEntry
 from ztui.model import DeviceKind, Guest, GuestDevice
 from ztui.report.tree_text import device_label, format_memory
+from ztui.ui.app import ZtuiApp
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
@@ -22,7 +25,7 @@ def _grid(rows: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 1))
     # the key column keeps its width; only the values wrap when the pane is narrow
     table.add_column(style="bold", no_wrap=True, min_width=max((len(k) for k, _ in shown), default=1))
-    table.add_column()
+    table.add_column(overflow="fold")  # a URI or path wraps whole rather than losing its end
     for key, value in shown:
         table.add_row(key, Text(value))
     return table
@@ -121,11 +124,18 @@ def device_details(uri: str, guest: Guest, device: GuestDevice, step: int = -1) 
 class DetailsPane(VerticalScroll):
     """A scrollable pane showing one renderable; replaced whenever the selection or its data changes."""
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(Text("Select a host, guest or device.", style="dim"), id="details-body")
+    app = getters.app(ZtuiApp)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # made here, not in compose: a host update can ask the pane to show something before it is mounted
+        self.body = Static(Text("Select a host, guest or device.", style="dim"), id="details-body")
+
+    def compose(self) -> ComposeResult:
+        yield self.body
 
     def show(self, renderable: RenderableType) -> None:
-        self.query_one("#details-body", Static).update(renderable)
+        self.body.update(renderable)
 
     def on_mount(self) -> None:
         """The live I/O lines go above the details (`ztui.ui.widgets.iostats`)."""
@@ -135,7 +145,7 @@ class DetailsPane(VerticalScroll):
 
     def _connection_for(self, uri: str) -> Any:
         """The host session's connection (the live I/O reads on it), None while disconnected."""
-        session = getattr(self.app, "sessions", {}).get(uri)
+        session = self.app.sessions.get(uri)
         return session.connection if session is not None else None
 
 

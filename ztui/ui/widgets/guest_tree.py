@@ -8,18 +8,19 @@ cursor, the expanded nodes and the scroll position survive every update.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
+from textual.widgets.tree import TreeNode, UnknownNodeID
 
 from ztui.fleet import HostEntry
 from ztui.model import Guest, GuestDevice
 from ztui.report.filtering import GuestMatch, match_guest
 from ztui.ui.labels import device_label_text, guest_label, host_label, step_label
+from ztui.ui.widgets.fitting_tree import FittingTree
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,48 @@ class NodeRef:
     step: int = -1
 
 
-def device_key(device: GuestDevice, index: int) -> str:
-    """A device's identity across re-reads: libvirt's alias when it has one (running guests)."""
-    if device.alias:
-        return f"alias:{device.alias}"
-    return f"{device.kind.value}:{device.target}:{device.address_text}:{device.source}:{index}"
+def device_keys(devices: Sequence[GuestDevice]) -> list[str]:
+    """Each device's identity across re-reads, in the guest's order.
+
+    Built from what a device keeps when its guest stops or starts (kind, target — the MAC for an
+    interface —, address, source), not libvirt's alias (gone while the guest is shut off) nor its
+    position (a hot-plugged device shifts the ones after it). Two devices alike in all of these are
+    told apart by their order among themselves."""
+    seen: dict[str, int] = {}
+    keys = []
+    for device in devices:
+        base = f"{device.kind.value}:{device.target}:{device.address_text}:{device.source}"
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        keys.append(f"{base}#{n}")
+    return keys
 
 
-class GuestTree(Tree[NodeRef]):
+def device_key_at(devices: Sequence[GuestDevice], index: int) -> str:
+    """The identity (see `device_keys`) of `devices[index]`."""
+    return device_keys(devices)[index]
+
+
+def find_device(guest: Guest, key: str) -> GuestDevice | None:
+    """The guest's device with this identity, if it still has one."""
+    for k, device in zip(device_keys(guest.devices), guest.devices, strict=True):
+        if k == key:
+            return device
+    return None
+
+
+class GuestTree(FittingTree[NodeRef]):
     """Hosts, their guests, devices and backing chains; see the module docstring for the update rules."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("l", "expand_or_down", "Expand", show=False),
-        Binding("h", "collapse_or_parent", "Collapse or go to parent", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False, id="up", tooltip="move"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="down", tooltip="move"),
+        Binding("right,l", "expand_or_down", "Expand", show=False, id="expand",
+                tooltip="expand / collapse (`h` on a collapsed node goes to its parent)"),
+        Binding("left,h", "collapse_or_parent", "Collapse or go to parent", show=False, id="collapse",
+                tooltip="expand / collapse (`h` on a collapsed node goes to its parent)"),
+        Binding("enter", "select_cursor", "Toggle", show=False, id="toggle", tooltip="expand or collapse"),
+        Binding("space", "toggle_node", "Toggle", show=False, id="toggle_space", tooltip="expand or collapse"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -85,8 +113,9 @@ class GuestTree(Tree[NodeRef]):
 
     # --- whole hosts ----------------------------------------------------------------------------------
 
-    def show_host(self, entry: HostEntry) -> None:
-        """(Re)build one host's subtree, keeping what the user had expanded and the cursor."""
+    def show_host(self, entry: HostEntry, expanded: set[tuple[str, str]] | None = None) -> None:
+        """(Re)build one host's subtree, keeping what the user had expanded (or expanding `expanded`:
+        (uri, uuid) pairs) and the cursor."""
         self._entries[entry.uri] = entry
         node = self._hosts.get(entry.uri)
         if node is None:
@@ -95,7 +124,8 @@ class GuestTree(Tree[NodeRef]):
         else:
             self._relabel_host(entry)
         cursor = self.cursor_node.data if self.cursor_node is not None else None
-        expanded = {k for k, n in self._guests.items() if k[0] == entry.uri and n.is_expanded}
+        if expanded is None:
+            expanded = self.expanded_guests()
         for key in [k for k in self._guests if k[0] == entry.uri]:
             del self._guests[key]
             self._built.discard(key)
@@ -107,6 +137,9 @@ class GuestTree(Tree[NodeRef]):
                 continue
             gnode = self._add_guest_node(node, entry.uri, guest, match)
             if (entry.uri, guest.uuid) in expanded or (self.query_text and not match.by_guest):
+                # the devices now, not when the expand message arrives: by then a faster query may have
+                # replaced this node, and the message would fill the old one
+                self._ensure_devices(gnode)
                 gnode.expand()
         if cursor is not None:
             self.select_ref(cursor)
@@ -121,11 +154,16 @@ class GuestTree(Tree[NodeRef]):
         else:
             self._relabel_host(entry)
 
-    def set_query(self, query: str) -> None:
-        """Narrow the tree to what matches (see ztui.report.filtering); an empty query shows everything."""
+    def set_query(self, query: str, expanded: set[tuple[str, str]] | None = None) -> None:
+        """Narrow the tree to what matches (see ztui.report.filtering); an empty query shows everything.
+        `expanded` names the guests to show expanded; by default those expanded now stay so."""
         self.query_text = query
         for entry in self._entries.values():
-            self.show_host(entry)
+            self.show_host(entry, expanded)
+
+    def expanded_guests(self) -> set[tuple[str, str]]:
+        """The (uri, uuid) of every guest shown expanded."""
+        return {k for k, n in self._guests.items() if n.is_expanded}
 
     # --- single guests --------------------------------------------------------------------------------
 
@@ -199,6 +237,20 @@ class GuestTree(Tree[NodeRef]):
         self.move_cursor_to(node)
         return True
 
+    def cursor_follows_line(self) -> None:
+        """After the node under the cursor was removed: the cursor is the node now on its line.
+
+        `Tree` keeps its removed cursor node until the cursor line changes, so `cursor_node` (and the
+        details pane, and `d`) would go on naming a device that is gone."""
+        node = self.cursor_node
+        if node is None:
+            return
+        try:
+            self.get_node_by_id(node.id)
+        except UnknownNodeID:
+            self.cursor_line = min(self.cursor_line, self.last_line)
+            self.watch_cursor_line(self.cursor_line, self.cursor_line)
+
     def find_guest(self, uri: str, uuid: str) -> TreeNode[NodeRef] | None:
         return self._guests.get((uri, uuid))
 
@@ -265,6 +317,8 @@ class GuestTree(Tree[NodeRef]):
         ref = node.data
         if ref is None or ref.kind != "guest" or (ref.uri, ref.uuid) in self._built:
             return
+        if self._guests.get((ref.uri, ref.uuid)) is not node:  # a node replaced since (a newer filter)
+            return
         entry = self._entries.get(ref.uri)
         guest = entry.guests.get(ref.uuid) if entry is not None else None
         if guest is None:
@@ -274,26 +328,33 @@ class GuestTree(Tree[NodeRef]):
         self._sync_devices(node, ref.uri, guest, match)
 
     def _shown_devices(self, guest: Guest, match: GuestMatch) -> list[tuple[str, GuestDevice]]:
-        return [(device_key(d, i), d) for i, d in enumerate(guest.devices)
+        keys = device_keys(guest.devices)
+        return [(keys[i], d) for i, d in enumerate(guest.devices)
                 if match.by_guest or not self.query_text or i in match.devices]
 
     def _sync_devices(self, node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch) -> None:
-        """Make the device children equal the guest's devices: relabel kept ones, add and remove the rest."""
+        """Make the device children equal the guest's devices, in the domain XML's order: relabel kept
+        ones, add and remove the rest. A kept device whose place changed is rebuilt at its place."""
         wanted = self._shown_devices(guest, match)
         wanted_keys = {k for k, _ in wanted}
         existing = {c.data.key: c for c in node.children if c.data is not None}
         shown = self._shown.setdefault((uri, guest.uuid), {})
+        kept_order = [k for k in existing if k in wanted_keys]
+        if kept_order != [k for k, _ in wanted if k in existing]:  # the order changed: rebuild the lines
+            kept_order = []
         for key, child in existing.items():
-            if key not in wanted_keys:
+            if key not in kept_order:
                 child.remove()
                 shown.pop(key, None)
+        existing = {k: existing[k] for k in kept_order}
         previous: TreeNode[NodeRef] | None = None
         for key, device in wanted:
             removal = self.removals.get((uri, guest.uuid, key), "")
             found = existing.get(key)
             if found is None:
+                first = node.children[0] if previous is None and node.children else None
                 child = node.add(device_label_text(device, removal), NodeRef("device", uri, guest.uuid, key),
-                                 after=previous, allow_expand=bool(device.backing))
+                                 after=previous, before=first, allow_expand=bool(device.backing))
                 for i, step in enumerate(device.backing):
                     child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
             else:
@@ -311,12 +372,3 @@ class GuestTree(Tree[NodeRef]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
         self._ensure_devices(event.node)
-
-    def get_label_width(self, node: TreeNode[NodeRef]) -> int:
-        """The width `render_label` would give, without building the styled label: a structural change
-        (a guest defined, a device hot-plugged into an expanded guest) measures every line again."""
-        label = node.label
-        width = label.cell_len if isinstance(label, Text) else cell_len(label)
-        if node.allow_expand:
-            width += cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
-        return width
