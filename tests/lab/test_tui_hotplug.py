@@ -148,7 +148,7 @@ async def test_unwritable_state_directory_never_ends_the_tui(lab: Lab, tmp_path:
     blocker.write_text("")
     monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
     uri = lab.uris["zlab-a"]
-    image = tmp_path / "noaudit.qcow2"
+    image = shared_path(lab, "noaudit.qcow2")  # zlab-a's files are its pools'
     app = ZtuiApp([uri])
 
     def toasts() -> str:  # Textual keeps the notifications shown as toasts here; there is no public list
