@@ -19,6 +19,11 @@ import sys
 from typing import Any
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
+from ztui.cli.validate import integer, text
+from ztui.report.safe_text import escape_control
+
+MAX_BANDWIDTH_MIB = 1 << 20  # 1 TiB/s: beyond any link; libvirt takes an unsigned long
+MAX_DOWNTIME_MS = 2_000_000  # QEMU's limit for downtime-limit (2000 s)
 
 
 def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -27,17 +32,19 @@ def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.Argument
                                                                 "or --offline)",
                               description="Detach pass-through devices, migrate live (peer-to-peer), attach them on "
                                           "the destination; roll back on any failure.")
-    p.add_argument("guest", metavar="GUEST")
-    p.add_argument("--to", required=True, metavar="URI", help="the destination host's libvirt URI")
+    p.add_argument("guest", metavar="GUEST", type=text())
+    p.add_argument("--to", required=True, metavar="URI", type=text(), help="the destination host's libvirt URI")
     p.add_argument("--passthrough", choices=("detach-reattach", "refuse"), default="detach-reattach",
                    help="what to do with pass-through devices (default: detach-reattach)")
-    p.add_argument("--detach", action="append", default=[], metavar="TARGET",
+    p.add_argument("--detach", action="append", default=[], metavar="TARGET", type=text(),
                    help="also move this device around the migration (target, alias, bus-ID; repeatable)")
     storage = p.add_mutually_exclusive_group()
     storage.add_argument("--unsafe", action="store_true", help="disks are on storage the destination shares")
     storage.add_argument("--copy-storage", action="store_true", help="copy local disks to the destination")
-    p.add_argument("--bandwidth", type=int, default=0, metavar="MiB/s", help="limit the migration bandwidth")
-    p.add_argument("--max-downtime", type=int, default=0, metavar="MS", help="longest pause allowed at the end")
+    p.add_argument("--bandwidth", type=integer(0, MAX_BANDWIDTH_MIB), default=0, metavar="MiB/s",
+                   help=f"limit the migration bandwidth (1-{MAX_BANDWIDTH_MIB}; 0 = libvirt's default)")
+    p.add_argument("--max-downtime", type=integer(0, MAX_DOWNTIME_MS), default=0, metavar="MS",
+                   help=f"longest pause allowed at the end (1-{MAX_DOWNTIME_MS} ms; 0 = QEMU's default)")
     p.add_argument("--persistent", action="store_true", help="define the guest on the destination")
     p.add_argument("--offline", action="store_true",
                    help="move a shut-off guest's definition only (implies --persistent; nothing starts, no disk "
@@ -45,7 +52,7 @@ def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.Argument
     p.add_argument("--undefine-source", action="store_true", help="undefine the guest on the source")
     p.add_argument("--auto-converge", action="store_true", help="throttle vCPUs if memory does not converge")
     p.add_argument("--postcopy", action="store_true", help="allow post-copy (ctrl+\\ switches to it)")
-    p.add_argument("--migrate-uri", default="", metavar="URI",
+    p.add_argument("--migrate-uri", default=None, metavar="URI", type=text(),
                    help="the data stream's address (default tcp://<destination host>, loopback for local)")
     p.add_argument("--json", action="store_true", help="one JSON object per step and progress, then the report")
     p.set_defaults(func=run_migrate)
@@ -60,6 +67,7 @@ class _Out:
         self._dangling = False
 
     def emit(self, obj: dict[str, Any], text: str, *, transient: bool = False) -> None:
+        text = "\n".join(escape_control(line) for line in text.split("\n"))  # names, paths, reasons
         if self.json:
             sys.stdout.write(json.dumps(obj) + "\n")
         elif transient and self.tty:
@@ -126,7 +134,8 @@ def run_migrate(args: argparse.Namespace) -> int:
                                    copy_storage=args.copy_storage, bandwidth_mib=args.bandwidth,
                                    max_downtime_ms=args.max_downtime, persistent=args.persistent or args.offline,
                                    undefine_source=args.undefine_source, auto_converge=args.auto_converge,
-                                   postcopy=args.postcopy, migration_uri=args.migrate_uri, offline=args.offline)
+                                   postcopy=args.postcopy, migration_uri=args.migrate_uri or "",
+                                   offline=args.offline)
         check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri, dest_error=dest_error)
         command = virsh_migrate(src_uri, args.guest, dest_uri, options)
         plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)
