@@ -6,7 +6,10 @@ preflight found a blocker or the input was bad (nothing was changed).
 
 With `--json`, stdout carries one JSON object per line: `preflight` (findings and the plan), a `step` per
 detach/attach/migrate as it ends, `progress` about ten times a second during the migration, and last the
-`report`. ctrl+c aborts the job cleanly (the guest keeps running on the source with its devices back).
+`report`. SIGINT (ctrl+c), SIGTERM and SIGHUP abort the job cleanly after the current step (the guest keeps
+running on the source with its devices back; once it has switched hosts the devices go back there), the
+report is printed and the exit status is 128 + the signal. Exit 3 when where the guest runs could not be
+proven (a host does not answer): the report then gives every moved device's XML and the command to check.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import contextlib
 import json
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
 from ztui.cli.validate import integer, text
 from ztui.report.safe_text import escape_control
 
+if TYPE_CHECKING:
+    from ztui.ops.migrate_report import MigrationReport
+
+EXIT_UNKNOWN = 3  # where the guest runs (or what became of a device) could not be proven
 MAX_BANDWIDTH_MIB = 1 << 20  # 1 TiB/s: beyond any link; libvirt takes an unsigned long
 MAX_DOWNTIME_MS = 2_000_000  # QEMU's limit for downtime-limit (2000 s)
 
@@ -65,8 +72,19 @@ class _Out:
         self.json = as_json
         self.tty = sys.stdout.isatty() and not as_json
         self._dangling = False
+        self.gone = False
 
     def emit(self, obj: dict[str, Any], text: str, *, transient: bool = False) -> None:
+        """Write one object; a terminal that went away (SIGHUP, a closed pipe) stops the output, never the
+        migration: the report is in the audit log and the journal as well."""
+        if self.gone:
+            return
+        try:
+            self._emit(obj, text, transient=transient)
+        except (OSError, ValueError):
+            self.gone = True
+
+    def _emit(self, obj: dict[str, Any], text: str, *, transient: bool = False) -> None:
         text = "\n".join(escape_control(line) for line in text.split("\n"))  # names, paths, reasons
         if self.json:
             sys.stdout.write(json.dumps(obj) + "\n")
@@ -81,16 +99,29 @@ class _Out:
         sys.stdout.flush()
 
 
+def exit_status(report: MigrationReport, signum: int | None) -> int:
+    """0 done; 128 + the signal that stopped it; 3 when where the guest runs could not be proven (a host
+    did not answer, both held a copy); 1 for a failure whose end state is known (the report says it)."""
+    if report.ok:
+        return EXIT_OK
+    if signum:
+        return 128 + signum
+    return EXIT_UNKNOWN if not report.certain else EXIT_FAILED
+
+
 def run_migrate(args: argparse.Namespace) -> int:
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, install_error_handler, open_connection, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
     from ztui.ops.audit import record
+    from ztui.ops.guestlock import guest_lock
+    from ztui.ops.journal import EntryState, JournalAction, Operation
     from ztui.ops.migration import (
         MigrationControl,
         MigrationOptions,
         StepResult,
+        name_of,
         plan_steps,
         preflight,
         preflight_json,
@@ -98,6 +129,7 @@ def run_migrate(args: argparse.Namespace) -> int:
         run_migration,
         virsh_migrate,
     )
+    from ztui.ops.signals import SignalGuard
 
     if args.readonly:
         error("--readonly: ztui does not migrate guests on a read-only connection")
@@ -152,8 +184,6 @@ def run_migrate(args: argparse.Namespace) -> int:
                    findings=[f.to_json() for f in check.findings])
             return EXIT_BAD_INPUT
         control = MigrationControl()
-        previous_int = signal.signal(signal.SIGINT, lambda *_: control.abort())  # ctrl+c aborts, cleanly
-        previous_quit = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
 
         def step(result: StepResult) -> None:
             mark = "ok" if result.ok else "FAILED"
@@ -163,16 +193,30 @@ def run_migrate(args: argparse.Namespace) -> int:
         def progress(obj: dict[str, Any]) -> None:
             out.emit(obj, "  " + progress_text(obj), transient=not obj.get("completed"))
 
-        try:
-            report = run_migration(src, src_uri, dom, dest, dest_uri, options, check.to_move, progress, control,
-                                   step)
-        finally:
-            signal.signal(signal.SIGINT, previous_int)
-            signal.signal(signal.SIGQUIT, previous_quit)
-        record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=dest_uri, virsh=command,
-               report=report.to_json())
-        out.emit(report.to_json(), "\n".join(report.lines()))
-        return EXIT_OK if report.ok else EXIT_FAILED
+        uuid = dom.UUIDString()
+        plan_doc = {"destination": dest_uri, "virsh": command,
+                    "devices": [{"name": name_of(d), "xml": d.xml} for d in check.to_move]}
+        # signals are noted from here on (a signal before this point ends ztui with nothing changed);
+        # then the guest is locked on both hosts and the intent written, each before any change
+        with SignalGuard(f"the migration of {args.guest}") as guard, \
+                guest_lock(src_uri, uuid, guest=args.guest, action="migrate"), \
+                guest_lock(dest_uri, uuid, guest=args.guest, action="migrate"):
+            op = Operation.begin(JournalAction.MIGRATE, src_uri, args.guest, uuid, plan=plan_doc)
+            previous_quit = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
+            try:
+                report = run_migration(src, src_uri, dom, dest, dest_uri, options, check.to_move, progress,
+                                       control, step, guard=guard, op=op)
+            finally:
+                signal.signal(signal.SIGQUIT, previous_quit)
+            record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=dest_uri, virsh=command,
+                   report=report.to_json())
+            settled = report.certain and not report.lost
+            if settled:
+                op.close()
+            else:
+                op.leave_open(EntryState.INTERRUPTED if guard.signum else EntryState.UNKNOWN, report.message)
+            out.emit(report.to_json(), "\n".join(report.lines()))
+        return exit_status(report, guard.signum)
     finally:
         for conn in (src, dest):
             if conn is not None:
