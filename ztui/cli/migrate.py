@@ -112,12 +112,15 @@ def exit_status(report: MigrationReport, signum: int | None) -> int:
 def run_migrate(args: argparse.Namespace) -> int:
     import libvirt
 
+    from ztui.errors import ZtuiError
     from ztui.libvirt.connection import ConnectError, install_error_handler, open_connection, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
     from ztui.ops.audit import record
     from ztui.ops.guestlock import guest_lock
     from ztui.ops.journal import EntryState, JournalAction, Operation
+    from ztui.ops.migrate_run import audit_failures
     from ztui.ops.migration import (
+        Fate,
         MigrationControl,
         MigrationOptions,
         StepResult,
@@ -162,45 +165,49 @@ def run_migrate(args: argparse.Namespace) -> int:
         except libvirt.libvirtError:
             error(f"no guest named '{args.guest}' on {src_uri}")
             return EXIT_BAD_INPUT
-        options = MigrationOptions(passthrough=args.passthrough, extra_detach=tuple(args.detach), unsafe=args.unsafe,
-                                   copy_storage=args.copy_storage, bandwidth_mib=args.bandwidth,
-                                   max_downtime_ms=args.max_downtime, persistent=args.persistent or args.offline,
-                                   undefine_source=args.undefine_source, auto_converge=args.auto_converge,
-                                   postcopy=args.postcopy, migration_uri=args.migrate_uri or "",
-                                   offline=args.offline)
-        check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri, dest_error=dest_error)
-        command = virsh_migrate(src_uri, args.guest, dest_uri, options)
-        plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)
-        out.emit({**preflight_json(check), "guest": args.guest, "source": src_uri, "destination": dest_uri,
-                  "virsh": command, "plan": [s.to_json() for s in plan]},
-                 "\n".join([f"migrate {args.guest}: {src_uri} -> {dest_uri}",
-                            *(f"  {f.severity}: {f.text}" for f in check.findings),
-                            "plan:" if check.ok else "nothing was changed",
-                            *(f"  {i}. {s.text}\n       {s.virsh}" for i, s in enumerate(plan, 1) if check.ok)]))
-        if not check.ok or dest is None:
-            for finding in check.blockers:
-                error(finding.text)
-            record("migrate", src_uri, args.guest, "refused by preflight", to=dest_uri, virsh=command,
-                   findings=[f.to_json() for f in check.findings])
-            return EXIT_BAD_INPUT
-        control = MigrationControl()
-
-        def step(result: StepResult) -> None:
-            mark = "ok" if result.ok else "FAILED"
-            what = f"{result.action} {result.device}".strip()
-            out.emit(result.to_json(), f"  {what}: {mark} — {result.message}")
-
-        def progress(obj: dict[str, Any]) -> None:
-            out.emit(obj, "  " + progress_text(obj), transient=not obj.get("completed"))
-
+        # signals are noted from here on: one that comes before any change ends the command with nothing
+        # changed (exit 128 + the signal); the guest is locked on both hosts before the preflight reads it,
+        # so a second migration is refused with who holds it, not with what the first one is doing
         uuid = dom.UUIDString()
-        plan_doc = {"destination": dest_uri, "virsh": command,
-                    "devices": [{"name": name_of(d), "xml": d.xml} for d in check.to_move]}
-        # signals are noted from here on (a signal before this point ends ztui with nothing changed);
-        # then the guest is locked on both hosts and the intent written, each before any change
         with SignalGuard(f"the migration of {args.guest}") as guard, \
                 guest_lock(src_uri, uuid, guest=args.guest, action="migrate"), \
                 guest_lock(dest_uri, uuid, guest=args.guest, action="migrate"):
+            options = MigrationOptions(passthrough=args.passthrough, extra_detach=tuple(args.detach),
+                                       unsafe=args.unsafe, copy_storage=args.copy_storage, bandwidth_mib=args.bandwidth,
+                                       max_downtime_ms=args.max_downtime,
+                                       persistent=args.persistent or args.offline,
+                                       undefine_source=args.undefine_source, auto_converge=args.auto_converge,
+                                       postcopy=args.postcopy, migration_uri=args.migrate_uri or "",
+                                       offline=args.offline)
+            check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri,
+                              dest_error=dest_error)
+            command = virsh_migrate(src_uri, args.guest, dest_uri, options)
+            plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)
+            out.emit({**preflight_json(check), "guest": args.guest, "source": src_uri, "destination": dest_uri,
+                      "virsh": command, "plan": [s.to_json() for s in plan]},
+                     "\n".join([f"migrate {args.guest}: {src_uri} -> {dest_uri}",
+                                *(f"  {f.severity}: {f.text}" for f in check.findings),
+                                "plan:" if check.ok else "nothing was changed",
+                                *(f"  {i}. {s.text}\n       {s.virsh}" for i, s in enumerate(plan, 1)
+                                  if check.ok)]))
+            if not check.ok or dest is None:
+                for finding in check.blockers:
+                    error(finding.text)
+                record("migrate", src_uri, args.guest, "refused by preflight", to=dest_uri, virsh=command,
+                       findings=[f.to_json() for f in check.findings])
+                return EXIT_BAD_INPUT
+            control = MigrationControl()
+
+            def step(result: StepResult) -> None:
+                mark = "ok" if result.ok else "FAILED"
+                what = f"{result.action} {result.device}".strip()
+                out.emit(result.to_json(), f"  {what}: {mark} — {result.message}")
+
+            def progress(obj: dict[str, Any]) -> None:
+                out.emit(obj, "  " + progress_text(obj), transient=not obj.get("completed"))
+
+            plan_doc = {"destination": dest_uri, "virsh": command,
+                        "devices": [{"name": name_of(d), "xml": d.xml} for d in check.to_move]}
             op = Operation.begin(JournalAction.MIGRATE, src_uri, args.guest, uuid, plan=plan_doc)
             previous_quit = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
             try:
@@ -208,15 +215,29 @@ def run_migrate(args: argparse.Namespace) -> int:
                                        control, step, guard=guard, op=op)
             finally:
                 signal.signal(signal.SIGQUIT, previous_quit)
-            record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=dest_uri, virsh=command,
-                   report=report.to_json())
+            try:
+                record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=dest_uri,
+                       virsh=command, report=report.to_json())
+            except ZtuiError as exc:
+                unrecorded = [str(exc)]
+            else:
+                unrecorded = []
+            unrecorded = audit_failures() + unrecorded
             settled = report.certain and not report.lost
             if settled:
                 op.close()
             else:
                 op.leave_open(EntryState.INTERRUPTED if guard.signum else EntryState.UNKNOWN, report.message)
-            out.emit(report.to_json(), "\n".join(report.lines()))
-        return exit_status(report, guard.signum)
+            lines = report.lines()
+            if unrecorded:  # the log does not have them: the output must
+                lines += [f"  {d.name} ({d.state}):\n    {d.xml}" for d in report.devices
+                          if d.state != Fate.LOST]
+            out.emit(report.to_json(), "\n".join(lines))
+            if unrecorded:
+                error(f"the audit log could not be written ({unrecorded[0]}); the report above has every "
+                      "moved device's XML")
+        status = exit_status(report, guard.signum)
+        return EXIT_FAILED if unrecorded and status == EXIT_OK else status
     finally:
         for conn in (src, dest):
             if conn is not None:

@@ -22,10 +22,11 @@ from typing import Any
 
 import libvirt
 
+from ztui.errors import ZtuiError
 from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestDevice, GuestState
 from ztui.ops import steps
-from ztui.ops.audit import record
+from ztui.ops.audit import record as audit_record
 from ztui.ops.journal import JournalAction, Operation
 from ztui.ops.migrate_locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
 from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params, name_of, virsh_device
@@ -54,6 +55,26 @@ class MigrationControl(threading.Event):
 
     def switch_to_postcopy(self) -> None:
         self.postcopy.set()
+
+
+AUDIT_ERRORS: list[str] = []
+
+
+def record(action: str, uri: str, guest: str, result: str, **fields: Any) -> None:
+    """An audit record that cannot stop a migration: once devices are off the guest, a full or blocked
+    state directory must not end the run before they are back. The failure is kept for the report
+    (`audit_failures`), which then carries every device's XML itself."""
+    try:
+        audit_record(action, uri, guest, result, **fields)
+    except (ZtuiError, OSError) as exc:
+        AUDIT_ERRORS.append(f"{action}: {exc}")
+
+
+def audit_failures() -> list[str]:
+    """The audit records that could not be written since the last call (and forget them)."""
+    failures = list(AUDIT_ERRORS)
+    AUDIT_ERRORS.clear()
+    return failures
 
 
 def start_postcopy(dom: libvirt.virDomain) -> str:
@@ -394,23 +415,43 @@ def _wait_for_job_end(link: HostLink, uuid: str, timeout: float) -> None:
         time.sleep(POLL_INTERVAL)
 
 
+FIX_TIMEOUT = 8.0  # seconds one fix may take; libvirt itself waits 30 s for a job that nobody ends
+
+
 def _apply(fix: Fix, link: HostLink, uuid: str) -> str:
-    """Carry out one fix; '' or libvirt's reason."""
-    if link.conn is None:
+    """Carry out one fix, bounded in time; '' or why it did not happen.
+
+    A destination daemon restarted during Prepare keeps the incoming copy under a migration job that no
+    thread owns: `destroy` kills its QEMU at once but then waits libvirt's 30 s for that job and fails.
+    So the call runs in a thread and is waited for at most FIX_TIMEOUT; reading both hosts again says
+    what it achieved."""
+    conn = link.conn
+    if conn is None:
         return f"{link.uri} is not connected"
-    try:
-        dom = link.conn.lookupByUUIDString(uuid)
-        if fix in (Fix.DESTROY_SOURCE, Fix.DESTROY_DESTINATION):
-            dom.destroy()
-        elif fix is Fix.RESUME_SOURCE:
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.abortJob()  # a job libvirt's own recovery left behind
-            dom.resume()
-        elif fix is Fix.PAUSE_SOURCE:
-            dom.suspend()
-    except libvirt.libvirtError as exc:
-        return libvirt_reason(exc)
-    return ""
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            dom = conn.lookupByUUIDString(uuid)
+            if fix in (Fix.DESTROY_SOURCE, Fix.DESTROY_DESTINATION):
+                dom.destroy()
+            elif fix is Fix.RESUME_SOURCE:
+                with contextlib.suppress(libvirt.libvirtError):
+                    dom.abortJob()  # a job libvirt's own recovery left behind
+                dom.resume()
+            elif fix is Fix.PAUSE_SOURCE:
+                dom.suspend()
+            outcome.append("")
+        except libvirt.libvirtError as exc:
+            gone = exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN and fix is not Fix.RESUME_SOURCE
+            outcome.append("" if gone else libvirt_reason(exc))  # a copy to destroy that is gone: done
+
+    worker = threading.Thread(target=call, name=f"{fix.value} {uuid}", daemon=True)
+    worker.start()
+    worker.join(FIX_TIMEOUT)
+    if not outcome:
+        return f"no answer from {link.uri} within {FIX_TIMEOUT:g} s"
+    return outcome[0]
 
 
 def _finish(guest: str, uuid: str, src: HostLink, dst: HostLink, detached: list[GuestDevice], error: str,
