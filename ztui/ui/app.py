@@ -200,12 +200,15 @@ class ZtuiApp(App[int]):
 
     @work(thread=True, group="migrate")
     def run_migration_job(self, job: MigrationJob) -> None:
+        from ztui.errors import ZtuiError
         from ztui.ops.audit import record
-        from ztui.ops.migration import run_migration, virsh_migrate
+        from ztui.ops.guestlock import guest_lock
+        from ztui.ops.journal import EntryState, JournalAction, Operation
+        from ztui.ops.migration import MigrationReport, run_migration, virsh_migrate
 
         if job.preflight is None or not job.preflight.ok:
             return
-        job.running, job.progress = True, {}
+        job.running, job.progress, job.report = True, {}, None
         job.abort.clear()
         self.post_message(MigrationChanged(job))
         dest, own = self._dest_connection(job.dest_uri)
@@ -215,11 +218,28 @@ class ZtuiApp(App[int]):
                 job.progress = step
                 self.post_message(MigrationChanged(job))
 
-            job.report = run_migration(src, job.uri, src.lookupByName(job.guest), dest, job.dest_uri,  # type: ignore[union-attr]
-                                       job.options, job.preflight.to_move, progress, job.abort)
-            record("migrate", job.uri, job.guest, "done" if job.report.ok else "failed", to=job.dest_uri,
-                   virsh=virsh_migrate(job.uri, job.guest, job.dest_uri, job.options), report=job.report.to_json(),
-                   via="tui")
+            dom = src.lookupByName(job.guest)  # type: ignore[union-attr]
+            uuid = dom.UUIDString()
+            try:  # the CLI's rules: locked on both hosts, the intent in the journal, before any change
+                with guest_lock(job.uri, uuid, guest=job.guest, action="migrate"), \
+                        guest_lock(job.dest_uri, uuid, guest=job.guest, action="migrate"):
+                    op = Operation.begin(JournalAction.MIGRATE, job.uri, job.guest, uuid,
+                                         plan={"destination": job.dest_uri})
+                    job.report = run_migration(src, job.uri, dom, dest, job.dest_uri, job.options,
+                                               job.preflight.to_move, progress, job.abort, op=op)
+                    if job.report.certain and not job.report.lost:
+                        op.close()
+                    else:
+                        op.leave_open(EntryState.UNKNOWN, job.report.message)
+                record("migrate", job.uri, job.guest, "done" if job.report.ok else "failed", to=job.dest_uri,
+                       virsh=virsh_migrate(job.uri, job.guest, job.dest_uri, job.options),
+                       report=job.report.to_json(), via="tui")
+            except ZtuiError as exc:  # busy, or the state directory cannot take the journal or the audit log
+                if job.report is None:
+                    job.report = MigrationReport(job.guest, job.uri, False, f"not migrated: {exc}", 0.0,
+                                                 source=job.uri, destination=job.dest_uri)
+                else:
+                    self.notify(f"the migration is not in the audit log: {exc}", severity="error", timeout=10)
         finally:
             job.running = False
             if own:
