@@ -314,3 +314,14 @@ def test_bad_bandwidth_changes_nothing(lab: Lab, guest: str, tmp_path: Path) -> 
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and result.stdout == ""
     assert running(copies(lab, guest)[A]) and has_moved_disk(lab, A, guest)
     assert not (tmp_path / "ztui" / "audit.jsonl").exists()
+
+
+def test_second_signal_prints_the_detached_device(lab: Lab, guest: str, tmp_path: Path) -> None:
+    """Two signals while the disk is off the guest: the second prints its XML and the way back at once
+    (for a user who then kills ztui for good); the migration still ends cleanly, the disk back on zlab-a."""
+    result = run_migrate(lab, guest, tmp_path, env={"ZTUI_FAULT_STEP": "migrate:detached",
+                                                   "ZTUI_FAULT_RUN": "kill -TERM $ZTUI_PID; kill -HUP $ZTUI_PID"})
+    assert result.returncode in (128 + signal.SIGTERM, 128 + signal.SIGHUP), result.stderr
+    assert "<disk" in result.stderr and "attach-device" in result.stderr and MOVED in result.stderr
+    report = final_report(result)
+    assert report["runs_on"] == lab.uris[A] and has_moved_disk(lab, A, guest)

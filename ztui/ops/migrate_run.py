@@ -192,7 +192,8 @@ def _put_back(conn: libvirt.virConnect | None, uri: str, uuid: str, guest: str, 
 
 def _detach_all(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, guest: str,
                 to_move: tuple[GuestDevice, ...], options: MigrationOptions, run: _Run,
-                stop: Callable[[], bool]) -> tuple[list[GuestDevice], GuestDevice | None, str]:
+                stop: Callable[[], bool], off: Callable[[GuestDevice], None] = lambda _d: None,
+                ) -> tuple[list[GuestDevice], GuestDevice | None, str]:
     """Detach each device, proven gone; stop at the first that fails (it is returned with the reason), and
     before the next one when `stop()` says so (a signal or the user's abort: what is off goes back)."""
     detached: list[GuestDevice] = []
@@ -211,6 +212,7 @@ def _detach_all(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, g
         if not ok:
             return detached, device, message
         detached.append(device)
+        off(device)
         run.journal("detached", device=name)
     return detached, None, ""
 
@@ -325,13 +327,15 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
                                source_copy=copies[0].describe(), destination_copy=copies[1].describe(),
                                verdict=verdict.why if verdict is not None else "", interrupted=_signalled(guard))
 
-    detached, failed, reason = _detach_all(src, src_uri, dom, guest, to_move, options, run, stop)
     with contextlib.ExitStack() as risk:
-        if guard is not None:  # a second signal prints what is off the guest
-            for device in detached:
+        def off(device: GuestDevice) -> None:
+            """From its detach on, a second signal prints the device's XML and the way back."""
+            if guard is not None:
                 risk.enter_context(guard.at_risk(f"{name_of(device)} is detached from {guest}; to put it back: "
                                                  f"{virsh_device(src_uri, guest, 'attach-device', 'device.xml')}"
                                                  f"\n{device.xml}"))
+
+        detached, failed, reason = _detach_all(src, src_uri, dom, guest, to_move, options, run, stop, off)
         if failed is not None or stop():
             fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
             if failed is not None and _still_attached(dom, failed):
