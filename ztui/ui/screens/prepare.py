@@ -18,9 +18,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ztui.facts import is_local_uri
 from ztui.ops.prepare.model import PrepPlan
-from ztui.ops.prepare.request import PrepRequest
+from ztui.ops.prepare.request import PrepRequest, preparable_here
 from ztui.ui.app import ZtuiApp
 
 
@@ -52,7 +51,7 @@ class PrepareScreen(ModalScreen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if not is_local_uri(self.uri):
+        if not preparable_here(self.uri):
             self._show(Text(f"{self.uri} is not this machine's own host: run ztui prepare on that host "
                             "(its sysfs is written directly)", style="yellow"))
             return
