@@ -64,7 +64,7 @@ class DeviceFate:
 
     name: str
     xml: str
-    state: str  # a Fate value
+    state: Fate
     message: str = ""
     virsh: str = ""  # the command that puts it back by hand (only when lost)
     host: str = ""  # where it is attached now, or where it belongs (lost)

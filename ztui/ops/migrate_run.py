@@ -184,9 +184,9 @@ def _put_back(conn: libvirt.virConnect | None, uri: str, uuid: str, guest: str, 
         record(f"migrate-{action}", uri, guest, "attached" if ok else "needs manual action", device=name,
                xml=device.xml, virsh=command, message=message)
         if ok:
-            fates.append(DeviceFate(name, device.xml, fate.value, message, host=uri, kind=device.kind.value))
+            fates.append(DeviceFate(name, device.xml, fate, message, host=uri, kind=device.kind.value))
         else:
-            fates.append(DeviceFate(name, device.xml, Fate.LOST.value, message, command, uri, device.kind.value))
+            fates.append(DeviceFate(name, device.xml, Fate.LOST, message, command, uri, device.kind.value))
     return fates
 
 
@@ -339,7 +339,7 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
         if failed is not None or stop():
             fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
             if failed is not None and _still_attached(dom, failed):
-                fates.append(DeviceFate(name_of(failed), failed.xml, Fate.STAYED.value, reason, host=src_uri,
+                fates.append(DeviceFate(name_of(failed), failed.xml, Fate.STAYED, reason, host=src_uri,
                                         kind=failed.kind.value))
             elif failed is not None:  # gone after all (a late removal): it goes back like the others
                 fates.extend(_put_back(src, src_uri, uuid, guest, [failed], Fate.SOURCE, run))
