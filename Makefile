@@ -5,6 +5,8 @@
 #   make demo         ztui on the private lab, the simulated z16 host first (DEMO_ARGS, default --lab --expand zlnx01)
 #   make lint         ruff, mypy --strict, import rules
 #   make bench        benchmarks (not part of the tests)
+#   make faults       the fault bench on a private lab: faults injected into attach, detach and migrate (not
+#                     part of the tests; FAULTS_ARGS='--tries 60 --only migrate')
 #   make screenshots  regenerate screenshots/
 #   make setup        only the set-up the others share
 #   make clean        caches, build output, set-up stamps and .venv
@@ -32,8 +34,9 @@ STAMP := .make
 # `make demo DEMO_ARGS='-c qemu:///system'`, `make test PYTEST_ARGS='-x -k tree'`
 DEMO_ARGS ?= --lab --expand zlnx01
 PYTEST_ARGS ?=
+FAULTS_ARGS ?=
 
-.PHONY: help setup test demo lint bench bytecode screenshots clean
+.PHONY: help setup test demo lint bench faults bytecode screenshots clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -55,6 +58,10 @@ lint: setup
 # pyproject's addopts ignore tests/bench so that `make test` never runs benchmarks: drop them here
 bench: setup bytecode
 	$(VPY) -m pytest tests/bench -q -s -p no:cacheprovider --override-ini=addopts=
+
+# every try starts ztui as a user would: its modules compiled once, not at each start
+faults: setup bytecode
+	$(VPY) -m tests.faults $(FAULTS_ARGS)
 
 # ztui is installed editable, so nothing compiled its modules (and PYTHONDONTWRITEBYTECODE may forbid
 # caching them): without this every start compiles them again, about 50 ms before any work is done

@@ -8,6 +8,7 @@ no textual.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from ztui.model import Guest, Host
 
@@ -24,11 +25,15 @@ class HostEntry:
     guests: dict[str, Guest] = field(default_factory=dict)  # by UUID, in display order
 
 
+#: what an update changed: a host's whole subtree, its line only, one guest, or a guest gone
+ChangeKind = Literal["host", "state", "guest", "gone"]
+
+
 @dataclass(frozen=True)
 class Change:
     """What an update changed: `what` is host (whole subtree), state (host line only), guest or gone."""
 
-    what: str
+    what: ChangeKind
     uri: str
     uuid: str = ""
 

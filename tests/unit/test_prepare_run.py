@@ -191,3 +191,19 @@ def test_the_p_key_asks_for_what_the_device_is(kind: str, ident: str, driver: st
     assert (None if request is None else (request.kind.value, request.target, request.undo)) == expected
     if kind == "ap_queue":
         assert request is not None and (request.adapters, request.domains) == ((0x0C,), (0x38,))
+
+
+def test_the_attach_dialog_offers_a_free_dasd_prepared_first_on_this_machine_only() -> None:
+    from ztui.host.inventory import build_inventory
+    from ztui.model import Fact, HostDevice, HostDeviceKind
+    from ztui.ops.candidates import PREPARE_PREFIX, attach_candidates
+
+    def ccw(busid: str, alias: str) -> HostDevice:
+        return HostDevice(HostDeviceKind.CCW, busid, busid, driver="dasd-eckd",
+                          facts=(Fact("alias", alias, "udev"), Fact("devtype", "3390/0c", "udev")))
+
+    devices = (ccw("0.0.5d00", "0"), ccw("0.0.5dfe", "1"))
+    here = attach_candidates(build_inventory(devices, local=True, uri="test:///default"), None)
+    assert [c.value for c in here["mdev"]] == [f"{PREPARE_PREFIX}0.0.5d00"]  # never the PAV alias
+    remote = attach_candidates(build_inventory(devices, local=True, uri="qemu+ssh://z1/system"), None)
+    assert "mdev" not in remote

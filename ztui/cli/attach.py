@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ztui.cli.common import error
+from ztui.cli.validate import text
 from ztui.errors import BadInput, Refused
 
 if TYPE_CHECKING:
@@ -42,12 +43,12 @@ def add_attach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         description="Attach a device. The request is validated first (exit 2, nothing changed); the device "
                     "counts as attached only when the guest's XML shows it. Without --live/--config: live "
                     "for a running guest, the persistent config for a shut-off one.")
-    p.add_argument("guest", metavar="GUEST")
+    p.add_argument("guest", metavar="GUEST", type=text())
     source = p.add_mutually_exclusive_group(required=True)
-    for name, metavar, text in SOURCE_OPTIONS:
-        source.add_argument(f"--{name}", metavar=metavar, help=text)
-    p.add_argument("--size", help="create the --disk image with this size first, e.g. 64M (removed again if "
-                                  "the attach fails)")
+    for name, metavar, help_text in SOURCE_OPTIONS:
+        source.add_argument(f"--{name}", metavar=metavar, help=help_text, type=text())
+    p.add_argument("--size", type=text(), help="create the --disk image with this size first, e.g. 64M (removed "
+                                               "again if the attach fails)")
     p.add_argument("--target", default="", help="target name (default: the next free vdX, sdX for --lun)")
     p.add_argument("--devno", default="", help="ccw bus-ID 0.0.0000-0.0.ffff (default: libvirt picks one)")
     p.add_argument("--live", action="store_true", default=None, help="change the running guest")

@@ -6,14 +6,17 @@ import os
 import sys
 from typing import TextIO
 
+from ztui.report.safe_text import escape_control
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # libvirt refused or a connection failed
 EXIT_BAD_INPUT = 2  # nothing was changed
 
 
 def error(message: str, stream: TextIO | None = None) -> None:
-    """One line on stderr, prefixed like other Unix tools."""
-    print(f"ztui: {message}", file=stream or sys.stderr)
+    """One line on stderr, prefixed like other Unix tools; control characters (from a guest name, a
+    path) are escaped, so the message stays one line and cannot steer the terminal."""
+    print(f"ztui: {escape_control(message)}", file=stream or sys.stderr)
 
 
 def use_colour(stream: TextIO) -> bool:

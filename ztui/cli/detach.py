@@ -11,6 +11,7 @@ import argparse
 
 from ztui.cli.attach import emit, open_guest, refuse_readonly
 from ztui.cli.common import error
+from ztui.cli.validate import text
 from ztui.errors import BadInput
 
 
@@ -23,8 +24,8 @@ def add_detach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         description="Detach a device by target (vdb), alias (virtio-disk1) or bus-ID (0.0.0003). A running "
                     "guest loses it live (and from its config with --config); a shut-off guest from its "
                     "config. Exit 3 when the guest does not release it within the timeout.")
-    d.add_argument("guest", metavar="GUEST")
-    d.add_argument("device", metavar="TARGET|ALIAS|BUSID")
+    d.add_argument("guest", metavar="GUEST", type=text())
+    d.add_argument("device", metavar="TARGET|ALIAS|BUSID", type=text())
     d.add_argument("--timeout", type=_seconds, default=DEFAULT_DETACH_TIMEOUT,
                    help=f"seconds to wait for the guest to release it (default {DEFAULT_DETACH_TIMEOUT:g})")
     d.add_argument("--config", action="store_true", help="also remove it from the persistent config")

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 
 from ztui import __version__
 from ztui.cli.common import EXIT_FAILED, error
+from ztui.cli.validate import OneLineParser
 from ztui.errors import ZtuiError, exit_status
 
 
 def _common_options() -> argparse.ArgumentParser:
     """Options accepted both before and after the command name (`ztui -c URI tree` = `ztui tree -c URI`)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("-c", "--connect", action="append", metavar="URI", default=argparse.SUPPRESS,
                         help="libvirt URI, repeatable (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)")
     common.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS,
@@ -32,7 +33,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = OneLineParser(
         prog="ztui", parents=[common],
         description="Guests of KVM hosts (first of all KVM on IBM Z), their virtio and VFIO devices and "
                     "what backs each of them on the host.")

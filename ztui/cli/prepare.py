@@ -120,17 +120,16 @@ def make_plan(args: argparse.Namespace, view: HostView) -> PrepPlan:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from ztui.host.hostfacts import facts_source_for
     from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.ops.prepare.request import preparable_here
 
     uris = resolve_uris(args.connect)
     if len(uris) != 1:
         raise BadInput("give one host (-c URI) to prepare a device on")
     uri = uris[0]
-    source = facts_source_for(uri)
-    if not source.same_machine:  # remote, or known by recorded/simulated facts: this sysfs is not its own
-        raise BadInput(f"{uri} is not this machine's own host{f' ({source.label})' if source.label else ''}: run "
-                       "ztui prepare on that host (its sysfs is written directly)")
+    if not preparable_here(uri):
+        raise BadInput(f"{uri} is not this machine's own host (remote, recorded or simulated): run ztui prepare "
+                       "on that host (its sysfs is written directly)")
     if args.readonly and not args.dry_run:
         raise BadInput("--readonly: ztui does not prepare devices; nothing was changed")
     try:

@@ -6,8 +6,11 @@ import argparse
 import gc
 import json
 import logging
+import os
+import re
+import stat
 import sys
-from pathlib import Path
+import xml.etree.ElementTree as ET
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
@@ -55,22 +58,80 @@ def apply_host_facts(args: argparse.Namespace, uris: list[str]) -> bool:
     return True
 
 
+MAX_XML_DEPTH = 64  # a domain's XML nests about 8 deep (node/domain/devices/disk/source/…)
+MAX_XML_BYTES = 256 << 20  # a test-driver file with a thousand guests is ~10 MiB; a bigger "XML" is a mistake
+XML_ENCODINGS = ("utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1", "utf-16")
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
+
+
+class BadXmlFile(ValueError):
+    """A --domain-xml argument that is not something to read at all (a FIFO, a device, too big, an
+    encoding ztui does not read): bad input, refused before anything is printed."""
+
+
+def read_xml_file(path: str, limit: int = MAX_XML_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; OSError when it cannot be opened.
+
+    Opened with O_NONBLOCK and checked with fstat on the open descriptor (no window between a check and
+    the open): a FIFO with no writer or a terminal would otherwise block the command forever, and
+    /dev/zero would be read until memory runs out."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise BadXmlFile(f"{path} is not a regular file")
+    if info.st_size > limit:
+        os.close(fd)
+        raise BadXmlFile(f"{path} is larger than {limit >> 20} MiB")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # grew while being read
+        raise BadXmlFile(f"{path} is larger than {limit >> 20} MiB")
+    if not data.startswith((b"\xfe\xff", b"\xff\xfe")):  # UTF-16 with its byte-order mark: expat knows it
+        declared = _DECLARED_ENCODING.match(data[:400])
+        if declared and declared.group(1).decode("ascii", "replace").lower() not in XML_ENCODINGS:
+            name = declared.group(1).decode("ascii", "replace")
+            raise BadXmlFile(f"{path} declares the encoding '{name}', which ztui does not read "
+                             "(UTF-8, UTF-16, ISO-8859-1, US-ASCII)")
+    return data
+
+
+def too_deep(root: ET.Element, limit: int) -> bool:
+    """Whether elements nest deeper than `limit`, found without recursion: the parser builds any depth,
+    but serialising a device's XML recurses once per level and would end in a RecursionError."""
+    level: list[tuple[ET.Element, int]] = [(root, 1)]
+    while level:
+        elem, depth = level.pop()
+        if depth > limit:
+            return True
+        level.extend((child, depth + 1) for child in elem)
+    return False
+
+
 def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
     """Guests from saved XML files; each file is a `<domain>` or a test-driver `<node>` holding domains.
-    Returns the host and one error line per file that could not be read."""
+    Returns the host and one error line per file that could not be read. BadXmlFile for a path that is
+    not a file to read (checked for every path before any is parsed)."""
     guests: list[Guest] = []
     errors: list[str] = []
+    texts: list[tuple[str, bytes]] = []
     for path in paths:
         try:
-            text = Path(path).read_bytes()
+            texts.append((path, read_xml_file(path)))
         except OSError as exc:
             errors.append(f"cannot read {path}: {exc.strerror or exc}")
-            continue
+    for path, text in texts:
         try:
             root = parse_xml(text, path)
         except XmlError as exc:
             errors.append(str(exc))
             continue
+        if too_deep(root, MAX_XML_DEPTH):
+            raise BadXmlFile(f"{path} nests elements more than {MAX_XML_DEPTH} deep; libvirt's XML never does")
         if root.tag == "domain":
             guests.append(guest_from_element(root))
         elif root.tag == "node":
@@ -169,7 +230,11 @@ def run_tree(args: argparse.Namespace) -> int:
     if args.domain_xml:
         if not apply_host_facts(args, []):
             return EXIT_BAD_INPUT
-        host, errors = load_domain_files(args.domain_xml)
+        try:
+            host, errors = load_domain_files(args.domain_xml)
+        except BadXmlFile as exc:
+            error(str(exc))
+            return EXIT_BAD_INPUT
         if args.guests:
             wanted = set(args.guests)
             host = Host(uri=None, guests=tuple(g for g in host.guests if g.name in wanted))

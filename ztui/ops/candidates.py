@@ -16,6 +16,10 @@ from ztui.facts import CcwRole, F, ccw_role, is_dasd_alias
 from ztui.host.inventory import Inventory
 from ztui.host.usage import eligibility, users_of
 from ztui.model import Host, HostDevice, HostDeviceKind
+from ztui.ops.prepare.request import preparable_here
+
+#: the value of a candidate that is prepared first (`prepare:0.0.5c3f`: a DASD → a vfio-ccw mdev)
+PREPARE_PREFIX = "prepare:"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
                    and d.fact(F.ONLINE) != "0" and not _dasd_mounted(inv, d, mounted)]
     out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact(F.MDEV_TYPE) or 'mdev'} on {d.parent}")
                    for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
+    if preparable_here(inv.uri):  # a preparation writes this machine's sysfs: for its own host only
+        out["mdev"] += [Candidate(f"{PREPARE_PREFIX}{d.id}", f"DASD {d.id}  {d.fact(F.DEVTYPE)}: prepare it "
+                                  "for vfio-ccw, then attach its mdev")
+                        for d in inv.of_kind(HostDeviceKind.CCW)
+                        if ccw_role(d) is CcwRole.DASD and not is_dasd_alias(d) and free(d)
+                        and not _dasd_mounted(inv, d, mounted) and not _held(inv, d)]
     out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact(F.PRODUCT) or d.name}"
                             + ("" if e.ready else "  (" + "; ".join(e.missing[:1]) + ")"))
                   for d in inv.of_kind(HostDeviceKind.PCI) if free(d)
@@ -106,6 +116,11 @@ def _dasd_mounted(inv: Inventory, dasd: HostDevice, mounted: set[str]) -> bool:
         if block.fact(F.MAJMIN) in mounted or any(p.fact(F.MAJMIN) in mounted for p in inv.children(block)):
             return True
     return False
+
+
+def _held(inv: Inventory, dasd: HostDevice) -> bool:
+    """Whether a holder (LVM, multipath, device-mapper) has the DASD's disk or a partition of it."""
+    return any(b.fact(F.HOLDERS) or any(p.fact(F.HOLDERS) for p in inv.children(b)) for b in inv.children(dasd))
 
 
 def _mounted_majmins(uri: str | None) -> set[str]:

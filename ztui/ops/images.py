@@ -14,6 +14,8 @@ from ztui.host.storage import QCOW2_MAGIC, HostFilesError, LocalFiles, local_ima
 __all__ = ["QCOW2_MAGIC", "ImageError", "create_command", "create_command_text", "create_image", "image_format",
            "new_image_format", "parse_size"]
 
+MIN_IMAGE_BYTES = 512  # one sector: QEMU rounds smaller sizes up, which is not what was asked
+MAX_IMAGE_BYTES = 64 << 40  # 64 TiB: far beyond any image a guest is hot-plugged with; stops "1e999"
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
@@ -42,6 +44,10 @@ def parse_size(text: str) -> int:
         raise ImageError(f"'{text}' is not a size (e.g. 64M, 10G)") from None
     if not size > 0 or size != size:  # also NaN
         raise ImageError(f"'{text}' is not a positive size")
+    if size > MAX_IMAGE_BYTES:  # also infinity ("1e999")
+        raise ImageError(f"'{text}' is larger than {MAX_IMAGE_BYTES >> 40} TiB")
+    if size < MIN_IMAGE_BYTES:
+        raise ImageError(f"'{text}' is smaller than {MIN_IMAGE_BYTES} bytes, less than one disk sector")
     return int(size)
 
 

@@ -64,7 +64,7 @@ class DeviceFate:
 
     name: str
     xml: str
-    state: str  # a Fate value
+    state: Fate
     message: str = ""
     virsh: str = ""  # the command that puts it back by hand (only when lost)
     host: str = ""  # where it is attached now, or where it belongs (lost)
@@ -109,15 +109,21 @@ class MigrationReport:
     downtime_ms: int | None = None
     steps: tuple[StepResult, ...] = field(default=())
     offline: bool = False  # only the definition moved: `runs_on` is where it is defined, shut off
+    certain: bool = True  # False: a host did not answer, or both held a copy — a person must check (exit 3)
+    source_copy: str = ""  # what the source holds at the end: "absent", "paused (migrating)", "unreachable: …"
+    destination_copy: str = ""
+    verdict: str = ""  # the rule that decided where the guest runs (after a fault)
+    interrupted: str = ""  # the signal that stopped the migration (SIGTERM, …), if one did
 
     @property
     def ok(self) -> bool:
-        """Success is the guest running on the destination with every device back (offline: defined there,
-        shut off)."""
+        """Success is the guest running on the destination with every device back, the source holding no
+        copy of it, and both hosts having answered (offline: defined there, shut off)."""
         if self.offline:
             return self.migrated and self.runs_on == self.destination and self.state == "shut off"
-        return (self.migrated and self.runs_on == self.destination and self.state == "running"
-                and all(d.state == Fate.DESTINATION for d in self.devices))
+        return (self.migrated and self.certain and not self.interrupted and self.runs_on == self.destination
+                and self.state == "running" and all(d.state == Fate.DESTINATION for d in self.devices)
+                and self.source_copy in ("", "absent"))
 
     @property
     def lost(self) -> tuple[DeviceFate, ...]:
@@ -129,12 +135,18 @@ class MigrationReport:
                 "aborted": self.aborted, "offline": self.offline, "message": self.message,
                 "seconds": round(self.seconds, 3),
                 "migration_seconds": round(self.migration_seconds, 3), "downtime_ms": self.downtime_ms,
+                "certain": self.certain, "source_copy": self.source_copy,
+                "destination_copy": self.destination_copy, "verdict": self.verdict,
+                "interrupted": self.interrupted,
                 "devices": [d.to_json() for d in self.devices],
                 "steps": [s.to_json() for s in self.steps]}
 
     def lines(self) -> list[str]:
         """The report as text: the outcome, then one line per device (with the by-hand command if lost)."""
         out = [self.message]
+        if self.source_copy or self.destination_copy:
+            out.append(f"  source {self.source}: {self.source_copy or '-'}; destination {self.destination}: "
+                       f"{self.destination_copy or '-'}")
         for d in self.devices:
             line = f"  {d.name}: {d.state}" + (f" ({d.host})" if d.host else "")
             if d.state == Fate.LOST:

@@ -14,6 +14,7 @@ Blocking functions: call them from a worker thread or a command.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +22,18 @@ from typing import Any
 
 import libvirt
 
+from ztui.errors import ZtuiError
 from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestDevice, GuestState
-from ztui.ops.audit import record
+from ztui.ops import steps
+from ztui.ops.audit import record as audit_record
+from ztui.ops.journal import JournalAction, Operation
+from ztui.ops.migrate_locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
 from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params, name_of, virsh_device
 from ztui.ops.migrate_report import DeviceFate, Fate, MigrationReport, StepResult, progress_of
 from ztui.ops.proof import attach, detach, find_device, read_live
+from ztui.ops.settle import reconnect_timeout
+from ztui.ops.signals import SignalGuard
 
 POLL_FIRST = 0.02  # an idle guest may be done in a few hundred ms: look early once
 POLL_INTERVAL = 0.1  # then about ten times a second
@@ -48,6 +55,26 @@ class MigrationControl(threading.Event):
 
     def switch_to_postcopy(self) -> None:
         self.postcopy.set()
+
+
+AUDIT_ERRORS: list[str] = []
+
+
+def record(action: str, uri: str, guest: str, result: str, **fields: Any) -> None:
+    """An audit record that cannot stop a migration: once devices are off the guest, a full or blocked
+    state directory must not end the run before they are back. The failure is kept for the report
+    (`audit_failures`), which then carries every device's XML itself."""
+    try:
+        audit_record(action, uri, guest, result, **fields)
+    except (ZtuiError, OSError) as exc:
+        AUDIT_ERRORS.append(f"{action}: {exc}")
+
+
+def audit_failures() -> list[str]:
+    """The audit records that could not be written since the last call (and forget them)."""
+    failures = list(AUDIT_ERRORS)
+    AUDIT_ERRORS.clear()
+    return failures
 
 
 def start_postcopy(dom: libvirt.virDomain) -> str:
@@ -109,10 +136,18 @@ class _CompletedStats:
 class _Run:
     """One migration's bookkeeping: the steps as they happened and the callbacks that report them."""
 
-    def __init__(self, guest: str, on_step: StepCallback | None) -> None:
+    def __init__(self, guest: str, on_step: StepCallback | None, op: Operation | None = None) -> None:
         self.guest = guest
         self.steps: list[StepResult] = []
         self._on_step = on_step
+        self.op = op
+
+    def journal(self, name: str, **facts: Any) -> None:
+        """The migration reached step `name`: the journal entry says so (and fault hooks may strike)."""
+        if self.op is not None:
+            self.op.step(name, **facts)
+        else:
+            steps.reached(JournalAction.MIGRATE.value, name)
 
     def step(self, action: str, host: str, ok: bool, message: str, device: str = "", seconds: float = 0.0) -> None:
         result = StepResult(action, host, ok, message, device, seconds)
@@ -149,18 +184,22 @@ def _put_back(conn: libvirt.virConnect | None, uri: str, uuid: str, guest: str, 
         record(f"migrate-{action}", uri, guest, "attached" if ok else "needs manual action", device=name,
                xml=device.xml, virsh=command, message=message)
         if ok:
-            fates.append(DeviceFate(name, device.xml, fate.value, message, host=uri, kind=device.kind.value))
+            fates.append(DeviceFate(name, device.xml, fate, message, host=uri, kind=device.kind.value))
         else:
-            fates.append(DeviceFate(name, device.xml, Fate.LOST.value, message, command, uri, device.kind.value))
+            fates.append(DeviceFate(name, device.xml, Fate.LOST, message, command, uri, device.kind.value))
     return fates
 
 
 def _detach_all(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, guest: str,
-                to_move: tuple[GuestDevice, ...], options: MigrationOptions,
-                run: _Run) -> tuple[list[GuestDevice], GuestDevice | None, str]:
-    """Detach each device, proven gone; stop at the first that fails (it is returned with the reason)."""
+                to_move: tuple[GuestDevice, ...], options: MigrationOptions, run: _Run,
+                stop: Callable[[], bool], off: Callable[[GuestDevice], None] = lambda _d: None,
+                ) -> tuple[list[GuestDevice], GuestDevice | None, str]:
+    """Detach each device, proven gone; stop at the first that fails (it is returned with the reason), and
+    before the next one when `stop()` says so (a signal or the user's abort: what is off goes back)."""
     detached: list[GuestDevice] = []
     for device in to_move:
+        if stop():
+            break
         name = name_of(device)
         try:
             change = detach(src, dom, device, live=True, config=False, timeout=options.detach_timeout)
@@ -173,6 +212,8 @@ def _detach_all(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, g
         if not ok:
             return detached, device, message
         detached.append(device)
+        off(device)
+        run.journal("detached", device=name)
     return detached, None, ""
 
 
@@ -184,7 +225,8 @@ def _still_attached(dom: libvirt.virDomain, device: GuestDevice) -> bool:
 
 
 def _migrate(dom: libvirt.virDomain, dest_uri: str, options: MigrationOptions, control: threading.Event | None,
-             on_progress: ProgressCallback | None, run: _Run) -> tuple[str, bool, bool, dict[str, Any]]:
+             on_progress: ProgressCallback | None, run: _Run,
+             stop: Callable[[], bool] | None = None) -> tuple[str, bool, bool, dict[str, Any]]:
     """migrateToURI3 in a thread while this one polls; returns (error, aborted, postcopy, last stats)."""
     persist = ""
     if options.persistent:
@@ -210,6 +252,8 @@ def _migrate(dom: libvirt.virDomain, dest_uri: str, options: MigrationOptions, c
     interval = POLL_FIRST
     while not done.wait(interval):
         interval = POLL_INTERVAL
+        if stop is not None:
+            stop()  # a signal becomes the abort request
         if control is not None and control.is_set() and not aborted:
             aborted = True
             try:
@@ -240,69 +284,216 @@ def _migrate(dom: libvirt.virDomain, dest_uri: str, options: MigrationOptions, c
     return (errors[0] if errors else ""), aborted, postcopy, last
 
 
+def _signalled(guard: SignalGuard | None) -> str:
+    return signal.Signals(guard.signum).name if guard is not None and guard.signum else ""
+
+
 def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
                   dest_uri: str, options: MigrationOptions, to_move: tuple[GuestDevice, ...],
                   on_progress: ProgressCallback | None = None, abort: threading.Event | None = None,
-                  on_step: StepCallback | None = None) -> MigrationReport:
+                  on_step: StepCallback | None = None, guard: SignalGuard | None = None,
+                  op: Operation | None = None) -> MigrationReport:
     """Detach → migrate (progress ~10/s) → attach on the destination; roll back on any failure.
 
-    `abort` is a plain Event or a `MigrationControl` (which can also ask for post-copy). Offline, only the
-    definition moves (`ztui.ops.migrate_offline`)."""
+    `abort` is a plain Event or a `MigrationControl` (which can also ask for post-copy). A signal noted by
+    `guard` aborts like the user does; after the switch of hosts it only makes the run end early with the
+    devices re-attached. `op` is the journal entry that records each step. Offline, only the definition
+    moves (`ztui.ops.migrate_offline`)."""
     if options.offline:
         from ztui.ops.migrate_offline import run_offline
 
         return run_offline(src, src_uri, dom, dest, dest_uri, options)
     started = time.monotonic()
     guest, uuid = dom.name(), dom.UUIDString()
-    run = _Run(guest, on_step)
+    run = _Run(guest, on_step, op)
+    control = abort if abort is not None else threading.Event()
+
+    def stop() -> bool:
+        if guard is not None and guard.signum and not control.is_set():
+            control.set()
+        return control.is_set()
 
     def report(runs_on: str, migrated: bool, message: str, fates: list[DeviceFate], *, aborted: bool = False,
-               migration_seconds: float = 0.0, downtime: int | None = None) -> MigrationReport:
-        conn = dest if runs_on == dest_uri else src
+               migration_seconds: float = 0.0, downtime: int | None = None, state: str = "",
+               copies: tuple[Copy, Copy] | None = None, verdict: Verdict | None = None) -> MigrationReport:
+        if copies is None:
+            copies = (look(src, src_uri, uuid), look(dest, dest_uri, uuid) if dest is not None else
+                      Copy(dest_uri, Presence.UNREACHABLE, error="not connected"))
+        if not state and runs_on:
+            state = (copies[0] if runs_on == src_uri else copies[1]).state_text
         return MigrationReport(guest, runs_on, migrated, message, time.monotonic() - started, tuple(fates),
-                               src_uri, dest_uri, state_on(conn, uuid) if runs_on else "", aborted,
-                               migration_seconds, downtime, tuple(run.steps))
+                               src_uri, dest_uri, state, aborted, migration_seconds, downtime, tuple(run.steps),
+                               certain=verdict.certain if verdict is not None else True,
+                               source_copy=copies[0].describe(), destination_copy=copies[1].describe(),
+                               verdict=verdict.why if verdict is not None else "", interrupted=_signalled(guard))
 
-    detached, failed, reason = _detach_all(src, src_uri, dom, guest, to_move, options, run)
-    if failed is not None or (abort is not None and abort.is_set()):
-        fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
-        if failed is not None and _still_attached(dom, failed):
-            fates.append(DeviceFate(name_of(failed), failed.xml, Fate.STAYED.value, reason, host=src_uri,
-                                    kind=failed.kind.value))
-        elif failed is not None:  # gone after all (a late removal): it goes back like the others
-            fates.extend(_put_back(src, src_uri, uuid, guest, [failed], Fate.SOURCE, run))
-        why = f"{name_of(failed)} could not be detached: {reason}" if failed is not None else "aborted by the user"
-        return report(src_uri, False, f"not migrated: {why}; {guest} keeps running on {src_uri}", fates,
-                      aborted=failed is None)
+    with contextlib.ExitStack() as risk:
+        def off(device: GuestDevice) -> None:
+            """From its detach on, a second signal prints the device's XML and the way back."""
+            if guard is not None:
+                risk.enter_context(guard.at_risk(f"{name_of(device)} is detached from {guest}; to put it back: "
+                                                 f"{virsh_device(src_uri, guest, 'attach-device', 'device.xml')}"
+                                                 f"\n{device.xml}"))
 
-    began = time.monotonic()
-    totals = _CompletedStats(src, dom)
-    try:
-        error, aborted, postcopy, _last = _migrate(dom, dest_uri, options, abort, on_progress, run)
-        seconds = time.monotonic() - began
-        final = {} if error else totals.take(dom)
-    finally:
-        totals.close()
-    run.step("migrate", src_uri, not error, error or f"migrated to {dest_uri}", seconds=seconds)
-    downtime: int | None = final.get("downtime")
-    if final and on_progress is not None:  # the totals of the finished job: the figures end at completion
-        on_progress(progress_of(final, completed=True, postcopy=postcopy))
-    on_dest, on_src = state_on(dest, uuid), state_on(src, uuid)
-    if not error and on_dest:
-        fates = _put_back(dest, dest_uri, uuid, guest, detached, Fate.DESTINATION, run)
+        detached, failed, reason = _detach_all(src, src_uri, dom, guest, to_move, options, run, stop, off)
+        if failed is not None or stop():
+            fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
+            if failed is not None and _still_attached(dom, failed):
+                fates.append(DeviceFate(name_of(failed), failed.xml, Fate.STAYED, reason, host=src_uri,
+                                        kind=failed.kind.value))
+            elif failed is not None:  # gone after all (a late removal): it goes back like the others
+                fates.extend(_put_back(src, src_uri, uuid, guest, [failed], Fate.SOURCE, run))
+            why = (f"{name_of(failed)} could not be detached: {reason}" if failed is not None else
+                   f"stopped by {_signalled(guard)}" if _signalled(guard) else "aborted by the user")
+            run.journal("rolled-back")
+            return report(src_uri, False, f"not migrated: {why}; {guest} keeps running on {src_uri}", fates,
+                          aborted=failed is None)
+
+        run.journal("migrating", destination=dest_uri)
+        began = time.monotonic()
+        totals = _CompletedStats(src, dom)
+        try:
+            error, aborted, postcopy, _last = _migrate(dom, dest_uri, options, control, on_progress, run, stop)
+            seconds = time.monotonic() - began
+            final = {} if error else totals.take(dom)
+        finally:
+            totals.close()
+        run.step("migrate", src_uri, not error, error or f"migrated to {dest_uri}", seconds=seconds)
+        run.journal("migrate-returned", error=error)
+        downtime: int | None = final.get("downtime")
+        if final and on_progress is not None:  # the totals of the finished job: the figures end at completion
+            on_progress(progress_of(final, completed=True, postcopy=postcopy))
+        src_link, dst_link = HostLink(src_uri, src), HostLink(dest_uri, dest)
+        try:
+            copies, verdict = _settle(src_link, dst_link, uuid, guest, run, quick=not error)
+            run.journal("located", source=copies[0].describe(), destination=copies[1].describe(),
+                        owner=verdict.owner.value)
+            return _finish(guest, uuid, src_link, dst_link, detached, error, aborted, seconds, downtime, copies,
+                           verdict, run, report, _signalled(guard))
+        finally:
+            src_link.close()
+            dst_link.close()
+
+
+def _settle(src: HostLink, dst: HostLink, uuid: str, guest: str, run: _Run,
+            quick: bool) -> tuple[tuple[Copy, Copy], Verdict]:
+    """Read both hosts (re-connecting for a bounded time), decide by libvirt's rules, make the pair
+    consistent where that is safe, and read both again; the last reading and its verdict."""
+    timeout = reconnect_timeout()
+    _wait_for_job_end(src, uuid, timeout)
+    copies = locate(src, dst, uuid, 0.0 if quick else timeout)
+    if quick and any(c.presence is Presence.UNREACHABLE for c in copies):
+        copies = locate(src, dst, uuid, timeout)
+    verdict = resolve(*copies)
+    if not verdict.fixes:
+        return copies, verdict
+    for fix in verdict.fixes:
+        link = src if fix in (Fix.DESTROY_SOURCE, Fix.RESUME_SOURCE, Fix.PAUSE_SOURCE) else dst
+        message = _apply(fix, link, uuid)
+        run.step("settle", link.uri, not message, message or f"{fix.value}: done ({verdict.why})")
+        record("migrate-settle", link.uri, guest, "done" if not message else "failed", fix=fix.value,
+               source=copies[0].describe(), destination=copies[1].describe(), why=verdict.why, message=message)
+    after = locate(src, dst, uuid, timeout)
+    again = resolve(*after)
+    # the fixes were the verdict's own: the owner stays; what could not be fixed makes it uncertain
+    certain = verdict.certain and not again.fixes and again.owner == verdict.owner
+    return after, Verdict(verdict.owner, verdict.fixes, verdict.why, certain)
+
+
+def _wait_for_job_end(link: HostLink, uuid: str, timeout: float) -> None:
+    """A source whose migration job still runs (our connection broke, its daemon did not) decides for
+    itself: wait until the job has ended before reading, so ztui never acts against a live job."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not link.alive():
+            return
+        try:
+            stats = link.conn.lookupByUUIDString(uuid).jobStats() if link.conn is not None else {}
+        except libvirt.libvirtError:
+            return
+        if stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE) in (libvirt.VIR_DOMAIN_JOB_NONE,
+                                                                libvirt.VIR_DOMAIN_JOB_COMPLETED,
+                                                                libvirt.VIR_DOMAIN_JOB_FAILED,
+                                                                libvirt.VIR_DOMAIN_JOB_CANCELLED):
+            return
+        time.sleep(POLL_INTERVAL)
+
+
+FIX_TIMEOUT = 8.0  # seconds one fix may take; libvirt itself waits 30 s for a job that nobody ends
+
+
+def _apply(fix: Fix, link: HostLink, uuid: str) -> str:
+    """Carry out one fix, bounded in time; '' or why it did not happen.
+
+    A destination daemon restarted during Prepare keeps the incoming copy under a migration job that no
+    thread owns: `destroy` kills its QEMU at once but then waits libvirt's 30 s for that job and fails.
+    So the call runs in a thread and is waited for at most FIX_TIMEOUT; reading both hosts again says
+    what it achieved."""
+    conn = link.conn
+    if conn is None:
+        return f"{link.uri} is not connected"
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            dom = conn.lookupByUUIDString(uuid)
+            if fix in (Fix.DESTROY_SOURCE, Fix.DESTROY_DESTINATION):
+                dom.destroy()
+            elif fix is Fix.RESUME_SOURCE:
+                with contextlib.suppress(libvirt.libvirtError):
+                    dom.abortJob()  # a job libvirt's own recovery left behind
+                dom.resume()
+            elif fix is Fix.PAUSE_SOURCE:
+                dom.suspend()
+            outcome.append("")
+        except libvirt.libvirtError as exc:
+            gone = exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN and fix is not Fix.RESUME_SOURCE
+            outcome.append("" if gone else libvirt_reason(exc))  # a copy to destroy that is gone: done
+
+    worker = threading.Thread(target=call, name=f"{fix.value} {uuid}", daemon=True)
+    worker.start()
+    worker.join(FIX_TIMEOUT)
+    if not outcome:
+        return f"no answer from {link.uri} within {FIX_TIMEOUT:g} s"
+    return outcome[0]
+
+
+def _finish(guest: str, uuid: str, src: HostLink, dst: HostLink, detached: list[GuestDevice], error: str,
+            aborted: bool, seconds: float, downtime: int | None, copies: tuple[Copy, Copy], verdict: Verdict,
+            run: _Run, report: Callable[..., MigrationReport], signalled: str) -> MigrationReport:
+    """Put the devices back where the guest runs (or report them with their XML) and write the report."""
+    src_copy, dst_copy = copies
+    why = (f"stopped by {signalled}" if signalled and aborted else "aborted by the user" if aborted else
+           error or "the guest is not active on the destination")
+    common = {"aborted": aborted, "migration_seconds": seconds, "copies": copies, "verdict": verdict}
+    check = f"check with virsh -c {src.uri} list --all and virsh -c {dst.uri} list --all"
+    if verdict.owner is Owner.DESTINATION and dst_copy.presence is Presence.ACTIVE and not dst_copy.postcopy:
+        fates = _put_back(dst.conn, dst.uri, uuid, guest, detached, Fate.DESTINATION, run)
         lost = [f for f in fates if f.state == Fate.LOST]
-        message = f"{guest} runs on {dest_uri}" + (f"; {len(lost)} device(s) need manual action" if lost else "")
-        return report(dest_uri, True, message, fates, migration_seconds=seconds, downtime=downtime)
-    why = "aborted by the user" if aborted else (error or "the guest is not active on the destination")
-    if on_src:
-        fates = _put_back(src, src_uri, uuid, guest, detached, Fate.SOURCE, run)
-        return report(src_uri, False, f"migration failed: {why}; {guest} keeps running on {src_uri}", fates,
-                      aborted=aborted, migration_seconds=seconds)
-    if on_dest:  # e.g. a failure after post-copy began: the guest lives on the destination
-        fates = _put_back(dest, dest_uri, uuid, guest, detached, Fate.DESTINATION, run)
-        return report(dest_uri, True, f"migration reported: {why}; but {guest} runs on {dest_uri}", fates,
-                      migration_seconds=seconds)
-    fates = _put_back(None, src_uri, uuid, guest, detached, Fate.SOURCE, run)
-    record("migrate-guest-lost", src_uri, guest, "needs manual action", to=dest_uri, message=why)
-    return report("", False, f"migration failed: {why}; {guest} runs on neither host — check both", fates,
-                  aborted=aborted, migration_seconds=seconds)
+        head = (f"{guest} runs on {dst.uri}" if not error else
+                f"migration reported: {error}; but {guest} runs on {dst.uri}")
+        tail = [f"{len(lost)} device(s) need manual action"] if lost else []
+        if not error and verdict.certain and not verdict.fixes:
+            message = "; ".join([head, *tail])
+        else:
+            message = "; ".join([head, verdict.why, *tail] + ([] if verdict.certain else [f"unknown: {check}"]))
+        return report(dst.uri, True, message, fates, downtime=downtime, **common)
+    if verdict.owner is Owner.SOURCE and src_copy.presence is Presence.ACTIVE:
+        fates = _put_back(src.conn, src.uri, uuid, guest, detached, Fate.SOURCE, run)
+        message = f"migration failed: {why}; {guest} keeps running on {src.uri}"
+        if verdict.fixes or not verdict.certain:
+            message += f" ({verdict.why})" + ("" if verdict.certain else f"; unknown: {check}")
+        return report(src.uri, False, message, fates, **common)
+    # nowhere to put them back (yet): every device is reported with its XML and the way back
+    where = dst if verdict.owner is Owner.DESTINATION else src
+    fates = _put_back(None, where.uri, uuid, guest, detached, Fate.SOURCE, run)
+    if verdict.owner is Owner.NEITHER:
+        record("migrate-guest-lost", src.uri, guest, "needs manual action", to=dst.uri, message=why)
+        return report("", False, f"migration failed: {why}; {guest} runs on neither host — {check}", fates,
+                      **common)
+    record("migrate-unknown", src.uri, guest, "needs manual action", to=dst.uri, message=verdict.why,
+           source=src_copy.describe(), destination=dst_copy.describe())
+    runs_on = dst.uri if verdict.owner is Owner.DESTINATION else ""
+    return report(runs_on, verdict.owner is Owner.DESTINATION,
+                  f"unknown: {why}; {verdict.why}; source {src_copy.describe()}, destination "
+                  f"{dst_copy.describe()} — {check}", fates, **common)

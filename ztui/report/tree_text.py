@@ -7,9 +7,10 @@ TTY, a pipe and the tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState, Host
+from ztui.report.safe_text import escape_control
 
 HEADER = ("NAME", "TYPE", "MODEL", "ADDRESS", "SOURCE", "NOTE")
 
@@ -128,6 +129,7 @@ def render_hosts(hosts: list[Host], colour: bool = False, *, backing: bool = Tru
             title += f" [{host.facts}]"
         if not host.connected:
             title += f" disconnected: {host.error}" if host.error else " disconnected"
+        title = escape_control(title)
         out.append(f"{_BOLD}{title}{_RESET}" if colour else title)
         rows = [_Row(HEADER)]
         for guest in host.guests:
@@ -174,6 +176,8 @@ def column_widths(rows: list[_Row], width: int) -> list[int]:
 
 
 def _align(rows: list[_Row], colour: bool, width: int = WIDTH) -> list[str]:
+    # names, paths and notes come from guests and files: a control character in them is shown escaped
+    rows = [replace(r, cells=tuple(escape_control(c) for c in r.cells)) for r in rows]  # type: ignore[arg-type]
     widths = column_widths(rows, width)
     lines = []
     for row in rows:

@@ -305,7 +305,9 @@ class ZtuiApp(App[int]):
     def _migrate(self, key: JobKey, dest_uri: str, options: MigrationOptions, to_move: tuple[GuestDevice, ...],
                  abort: MigrationControl) -> None:
         from ztui.ops.audit import record
-        from ztui.ops.migration import run_migration, virsh_migrate
+        from ztui.ops.guestlock import guest_lock
+        from ztui.ops.journal import EntryState, JournalAction, Operation
+        from ztui.ops.migration import MigrationReport, run_migration, virsh_migrate
 
         uri, guest = key
         problem = self.state_problem()
@@ -313,12 +315,26 @@ class ZtuiApp(App[int]):
             raise StateUnwritable(problem)
         src = self.connection(uri)
         dest, own = self._dest_connection(dest_uri)
+        report: MigrationReport | None = None
         try:
             def progress(step: Mapping[str, Any]) -> None:
                 self.post_message(MigrationProgress(key, step))
 
-            report = run_migration(src, uri, src.lookupByName(guest), dest, dest_uri, options, to_move,
-                                   progress, abort)
+            dom = src.lookupByName(guest)
+            uuid = dom.UUIDString()
+            try:  # the CLI's rules: locked on both hosts, the intent in the journal, before any change
+                with guest_lock(uri, uuid, guest=guest, action="migrate"), \
+                        guest_lock(dest_uri, uuid, guest=guest, action="migrate"):
+                    op = Operation.begin(JournalAction.MIGRATE, uri, guest, uuid, plan={"destination": dest_uri})
+                    report = run_migration(src, uri, dom, dest, dest_uri, options, to_move, progress, abort, op=op)
+                    if report.certain and not report.lost:
+                        op.close()
+                    else:
+                        op.leave_open(EntryState.UNKNOWN, report.message)
+            except ZtuiError as exc:  # busy, or the journal cannot be written: nothing was changed
+                if report is None:
+                    report = MigrationReport(guest, uri, False, f"not migrated: {exc}", 0.0, source=uri,
+                                             destination=dest_uri)
         finally:
             if own:
                 dest.close()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ztui.facts import CcwRole, F, ccw_role_of_driver
+from ztui.host.hostfacts import FactsOrigin, facts_source_for
 from ztui.model import HostDeviceKind
 from ztui.ops.prepare.model import PrepKind, PrepPlan
 from ztui.ops.prepare.plan import (
@@ -35,6 +36,12 @@ class PrepRequest:
     adapters: tuple[int, ...] = ()
     domains: tuple[int, ...] = ()
     control_domains: tuple[int, ...] = ()
+
+
+def preparable_here(uri: str | None) -> bool:
+    """Whether this process can prepare devices of `uri`'s host: only when that host's facts are this
+    machine's own sysfs (not a remote host, not a recorded or simulated one)."""
+    return uri is not None and facts_source_for(uri).origin is FactsOrigin.LIVE
 
 
 def plan_for(view: HostView, request: PrepRequest) -> PrepPlan:

@@ -13,12 +13,13 @@ libvirt round trips, so it runs in a worker once typing pauses (`HOST_CHECK_DELA
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -26,7 +27,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Static
 
-from ztui.ops.candidates import Candidate
+from ztui.ops.candidates import PREPARE_PREFIX, Candidate
 from ztui.ops.hotplug import (
     AttachPlan,
     AttachRequest,
@@ -37,6 +38,7 @@ from ztui.ops.hotplug import (
     plan_attach,
     virsh_commands,
 )
+from ztui.ui.app import ZtuiApp
 
 KINDS = [
     ("new image file (qcow2 or raw by its name)", "new"),
@@ -75,7 +77,13 @@ class AttachChoice:
 
 
 class AttachScreen(ModalScreen[AttachChoice | None]):
-    """Collects one attach request and shows its plan; dismisses with the plan or None."""
+    """Collects one attach request and shows its plan; dismisses with the plan or None.
+
+    A free DASD offered as an mdev (`prepare:0.0.5c3f`) is prepared first: the preview shows the attach
+    of the mdev-to-be (its UUID chosen now), `ctrl+s` opens the preparation's own plan, and only when
+    that ran and was proven is the attach checked against the host and handed back."""
+
+    app = getters.app(ZtuiApp)
 
     BINDINGS = [
         Binding("ctrl+s", "apply", "Attach", id="apply", priority=True),
@@ -94,6 +102,7 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         self.plan: AttachPlan | None = None
         self.request: AttachRequest | None = None
         self._host_timer: Timer | None = None
+        self._prepared_uuids: dict[str, str] = {}  # DASD bus-ID → the UUID its mdev will get
 
     def compose(self) -> ComposeResult:
         with Vertical(id="attach-box") as box:
@@ -143,6 +152,12 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     def _submitted(self) -> None:
         self.action_apply()
 
+    def _prepare_first(self) -> str:
+        """The DASD bus-ID when the chosen backing is a DASD to prepare first, else ''."""
+        source = self.query_one("#attach-source", Input).value.strip()
+        return source.removeprefix(PREPARE_PREFIX) if self.kind == "mdev" and source.startswith(PREPARE_PREFIX) \
+            else ""
+
     def _build_request(self) -> AttachRequest:
         kind = self.kind
         size = None
@@ -155,7 +170,8 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         return AttachRequest(
             guest=self.facts.guest.name,
             source_kind="disk" if kind == "new" else kind,
-            source=self.query_one("#attach-source", Input).value.strip(),
+            source=(self._prepared_uuids.setdefault(busid, str(uuidlib.uuid4())) if (busid := self._prepare_first())
+                    else self.query_one("#attach-source", Input).value.strip()),
             size=size,
             target=self.query_one("#attach-target", Input).value.strip(),
             devno=devno.value.strip() if devno.display else "",
@@ -196,6 +212,11 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             else:
                 ready = "ctrl+s checks the host and attaches"
             parts: list[RenderableType] = [Text(f"ready ({plan.where}) — {ready}", style="green")]
+            busid = self._prepare_first()
+            if busid and request is not None:
+                parts.append(Text(f"first: prepare DASD {busid} for vfio-ccw as mdev {request.source} "
+                                  f"(ztui prepare vfio-ccw {busid} --uuid {request.source}); ctrl+s shows its plan "
+                                  "before anything changes, then this attach runs", style="magenta"))
             parts += [Text(c, style="dim") for c in virsh_commands(self.uri, plan)]
             parts += [Text(n, style="cyan") for n in plan.notes]
             parts.append(Syntax(plan.xml, "xml", theme="ansi_dark", word_wrap=True))
@@ -232,6 +253,10 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             self.notify("The request is not valid yet (see the message).", severity="warning")
 
     def action_apply(self) -> None:
+        busid = self._prepare_first()
+        if busid:
+            self._prepare_then_apply(busid)
+            return
         self._refresh()
         if self._host_timer is not None:
             self._host_timer.stop()
@@ -239,6 +264,32 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             self._finish()
             return
         self._check_host(self.request, apply=True)
+
+    def _prepare_then_apply(self, busid: str) -> None:
+        """The preparation dialog for the DASD (its plan, then its run); the attach only after its proof."""
+        from ztui.host.usage import users_of
+        from ztui.ops.prepare.action import guest_users
+        from ztui.ops.prepare.model import PrepKind
+        from ztui.ops.prepare.request import PrepRequest
+        from ztui.ui.screens.prepare import PrepareScreen
+
+        self._refresh()
+        if self.plan is None or self.request is None:
+            self.notify("The request is not valid yet (see the message).", severity="warning")
+            return
+        session = self.app.sessions.get(self.uri)
+        inventory = session.inventory if session is not None else None
+        users = guest_users(users_of([self.app.fleet.snapshot(self.uri)], inventory)) if inventory else {}
+        request = PrepRequest(PrepKind.VFIO_CCW, busid, uuid=self.request.source)
+
+        def prepared(proven: bool | None) -> None:
+            if not proven:
+                self.notify(f"DASD {busid} was not prepared: nothing was attached", severity="warning")
+                return
+            self.query_one("#attach-source", Input).value = request.uuid or ""
+            self.action_apply()  # the mdev exists now: checked against the host, then attached
+
+        self.app.push_screen(PrepareScreen(self.uri, request, users), prepared)
 
     def action_scroll_preview(self, pages: int) -> None:
         """The preview (virsh commands and XML) scrolls from any field: at 80x24 it has a few lines."""

@@ -16,12 +16,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import NodeID
 
 from ztui.fleet import Fleet
 from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
+from ztui.ops.prepare.action import guest_users
+from ztui.ops.prepare.request import request_for
 from ztui.report.hostdevs import inventory_json
 from ztui.ui.app import ZtuiApp
+from ztui.ui.screens.prepare import PrepareScreen
 from ztui.ui.widgets.details import DetailsPane, hostdev_details
 from ztui.ui.widgets.fitting_tree import FittingTree
 
@@ -56,6 +60,8 @@ class HostDevicesScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,H,q", "app.pop_screen", "Back", id="back"),
         Binding("u", "toggle_free", "Free for pass-through only", id="free"),
+        Binding("p", "prepare", "Prepare", id="prepare",
+                tooltip="prepare the device for pass-through, or give it back (the plan first)"),
         Binding("j", "tree_down", "Down", show=False),
         Binding("k", "tree_up", "Up", show=False),
     ]
@@ -64,6 +70,8 @@ class HostDevicesScreen(Screen[None]):
         super().__init__()
         self.fleet = fleet
         self.groups: dict[str, list[Entry]] = {}
+        self.guest_users: dict[str, dict[str, list[str]]] = {}  # host URI → device id → guests using it
+        self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
         self.free_only = False
 
     def compose(self) -> ComposeResult:
@@ -95,6 +103,7 @@ class HostDevicesScreen(Screen[None]):
             snapshot = self.fleet.snapshot(uri)
             users = users_of([snapshot], inventory)
             groups = inventory_json(inventory, users, conflicts(users))
+            self.guest_users[uri] = guest_users(users)
         self.groups[uri] = groups
         self._rebuild_tree()
         self._show_count()
@@ -117,9 +126,11 @@ class HostDevicesScreen(Screen[None]):
     def _rebuild_tree(self) -> None:
         tree: Tree[Entry | None] = self.query_one(Tree)
         tree.clear()
+        self._host_nodes.clear()
         for uri, groups in self.groups.items():
             entry = self.fleet.hosts[uri]
             hnode = tree.root.add(Text(entry.host.hostname or uri, style="bold"), None, expand=True)
+            self._host_nodes[hnode.id] = uri
             for group in groups:
                 devices = self._shown(group["devices"])
                 if not devices:
@@ -134,6 +145,30 @@ class HostDevicesScreen(Screen[None]):
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Entry | None]) -> None:
         dev = event.node.data
         self.query_one(DetailsPane).show(hostdev_details(dev) if dev is not None else Text(""))
+
+    def action_prepare(self) -> None:
+        """`p`: the preparation (or its undo) of the device under the cursor, in a dialog that shows the plan
+        before anything changes; the host's devices are read again when it ran."""
+        node = self.query_one(Tree).cursor_node
+        dev = node.data if node is not None else None
+        host = node.parent.parent if node is not None and node.parent is not None else None
+        uri = self._host_nodes.get(host.id) if host is not None else None
+        if dev is None or uri is None:
+            self.notify("put the cursor on a host device first", severity="warning")
+            return
+        facts = {f["key"]: f["value"] for f in dev.get("facts", [])}
+        request = request_for(str(dev["kind"]), str(dev["id"]), str(dev.get("driver") or ""), facts)
+        if request is None:
+            self.notify(f"{dev['id']}: only a DASD or tape, a subchannel, a PCI function, an AP queue or a vfio-ap "
+                        "mdev is prepared for pass-through", severity="warning")
+            return
+
+        def ran(proven: bool | None) -> None:
+            session = self.app.sessions.get(uri)
+            if proven and session is not None:
+                session.refresh_inventory()
+
+        self.app.push_screen(PrepareScreen(uri, request, self.guest_users.get(uri, {})), ran)
 
     def action_toggle_free(self) -> None:
         self.free_only = not self.free_only

@@ -18,9 +18,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ztui.host.hostfacts import facts_source_for
 from ztui.ops.prepare.model import PrepPlan
-from ztui.ops.prepare.request import PrepRequest
+from ztui.ops.prepare.request import PrepRequest, preparable_here
 from ztui.ui.app import ZtuiApp
 
 
@@ -52,7 +51,7 @@ class PrepareScreen(ModalScreen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if not facts_source_for(self.uri).same_machine:  # remote, or known by recorded/simulated facts
+        if not preparable_here(self.uri):
             self._show(Text(f"{self.uri} is not this machine's own host: run ztui prepare on that host "
                             "(its sysfs is written directly)", style="yellow"))
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rich.text import Text
 from textual.binding import Binding
@@ -22,12 +23,15 @@ from ztui.report.filtering import GuestMatch, match_guest
 from ztui.ui.labels import device_label_text, guest_label, host_label, step_label
 from ztui.ui.widgets.fitting_tree import FittingTree
 
+#: what a line of the tree stands for
+NodeKind = Literal["host", "guest", "device", "step"]
+
 
 @dataclass(frozen=True)
 class NodeRef:
     """What a tree node shows; `key` identifies a device within its guest across re-reads."""
 
-    kind: str  # host | guest | device | step
+    kind: NodeKind
     uri: str
     uuid: str = ""
     key: str = ""

@@ -1,0 +1,56 @@
+"""Checks on command-line values that run while the arguments are parsed, so bad input stops the command
+before it connects anywhere, let alone changes anything (exit 2, one line).
+
+argparse calls a `type=` function with the text given; an `ArgumentTypeError` becomes the one-line error
+of `OneLineParser`. Every numeric option has a range here: a negative bandwidth that libvirt would only
+refuse after ztui has detached devices is refused first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from ztui.report.safe_text import escape_control
+
+EXIT_BAD_INPUT = 2  # same as ztui.cli.common (kept apart: common must not import argparse details)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (`ztui migrate: --bandwidth: ...`), exit 2. Subcommand
+    parsers inherit the class, so every command behaves the same."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"ztui: {escape_control(self.prog.removeprefix('ztui').strip() or 'ztui')}: "
+                         f"{escape_control(message)} (see --help)\n")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def text() -> Callable[[str], str]:
+    """A value that must be non-empty and printable (no control characters, no newline)."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError("the value is empty")
+        if not value.isprintable():
+            raise argparse.ArgumentTypeError(f"'{escape_control(value)}' contains control characters")
+        return value
+
+    return check
+
+
+def integer(low: int, high: int) -> Callable[[str], int]:
+    """An integer in [low, high]; decimal only (a bandwidth of `0x10` is more likely a slip than a wish)."""
+
+    def check(value: str) -> int:
+        stripped = value.strip()
+        if not stripped.lstrip("+-").isdigit() or not stripped.isascii():
+            raise argparse.ArgumentTypeError(f"'{escape_control(value)}' is not a whole number")
+        number = int(stripped)
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{number} is out of range ({low}-{high})")
+        return number
+
+    return check
