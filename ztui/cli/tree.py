@@ -11,6 +11,7 @@ import re
 import stat
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
@@ -141,8 +142,16 @@ def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
     return Host(uri=None, guests=tuple(guests)), errors
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedHost:
+    """A host already encoded as compact JSON (`tree_split.host_json`, which may split the work between two
+    processes): printed as it is, never parsed back."""
+
+    text: str
+
+
 def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
-                         as_json: bool = False) -> tuple[list[Host | str], list[str]]:
+                         as_json: bool = False) -> tuple[list[Host | EncodedHost], list[str]]:
     """Open each URI and read it; a failing URI becomes an error line and a disconnected host. With
     `as_json` each connected host comes as its compact JSON text (see `ztui.cli.tree_split`)."""
     import libvirt
@@ -150,7 +159,7 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
     from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
     from ztui.libvirt.reader import GuestNotFound, read_host
 
-    hosts: list[Host | str] = []
+    hosts: list[Host | EncodedHost] = []
     errors: list[str] = []
     udev_cache: list[tuple[HostDevice, ...]] = []  # one udev walk, shared by every local URI
     for uri in uris:
@@ -164,7 +173,7 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
             if as_json:
                 from ztui.cli.tree_split import host_json
 
-                hosts.append(host_json(conn, uri, names, local_udev(uri, udev_cache)))
+                hosts.append(EncodedHost(host_json(conn, uri, names, local_udev(uri, udev_cache))))
             else:
                 hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev_cache))
         except GuestNotFound as exc:
@@ -226,7 +235,7 @@ def run_tree(args: argparse.Namespace) -> int:
     # growing heap again and again (a fifth of reading 1000 guests) to find nothing to free
     gc.disable()
     piped_json = args.json and not sys.stdout.isatty()
-    hosts: list[Host | str]
+    hosts: list[Host | EncodedHost]
     if args.domain_xml:
         if not apply_host_facts(args, []):
             return EXIT_BAD_INPUT
@@ -253,7 +262,7 @@ def run_tree(args: argparse.Namespace) -> int:
         error(line)
     if hosts:
         if piped_json:  # compact (and several times faster to encode) for scripts
-            text = hosts_json_compact([h if isinstance(h, str) else host_json_compact(h) for h in hosts])
+            text = hosts_json_compact([h.text if isinstance(h, EncodedHost) else host_json_compact(h) for h in hosts])
             sys.stdout.write(text + "\n")
         elif args.json:  # indented for a person at a terminal
             sys.stdout.write(json.dumps(tree_json(models(hosts)), indent=2) + "\n")
@@ -274,6 +283,6 @@ def text_width() -> int:
     return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
-def models(hosts: list[Host | str]) -> list[Host]:
+def models(hosts: list[Host | EncodedHost]) -> list[Host]:
     """The hosts read as models (every one of them, unless JSON text was asked for)."""
     return [h for h in hosts if isinstance(h, Host)]

@@ -9,7 +9,6 @@ is not XML at all, or not a domain, raises `XmlError`.
 
 from __future__ import annotations
 
-import contextvars
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -47,11 +46,7 @@ def parse_domain(xml: str | bytes, state: GuestState | None = None, persistent: 
     root, texts = _parse_with_device_texts(xml, what)
     if root.tag != "domain":
         raise XmlError(f"{what} has root element <{root.tag}>, not <domain>")
-    token = _DEVICE_TEXTS.set(texts)
-    try:
-        return guest_from_element(root, state=state, persistent=persistent)
-    finally:
-        _DEVICE_TEXTS.reset(token)
+    return guest_from_element(root, state=state, persistent=persistent, texts=texts)
 
 
 # Each device's XML is cut out of the document as libvirt wrote it instead of serialising the element
@@ -61,7 +56,6 @@ def parse_domain(xml: str | bytes, state: GuestState | None = None, persistent: 
 # children ElementTree parsed: tag for tag, element for element. Anything laid out otherwise is cut at
 # expat's byte offsets (slower: a Python call per element), and when even that fails the element is
 # serialised again. Only the texts of the line cut are keys of `_READ_BEFORE` (see `parse_devices`).
-_DEVICE_TEXTS: contextvars.ContextVar[DeviceTexts | None] = contextvars.ContextVar("device_texts", default=None)
 _LINE_OPENING_TAG = re.compile(r"\n([ \t]*)<(?![/!?])")
 
 
@@ -181,14 +175,15 @@ def _parse_with_expat_offsets(xml: str | bytes, what: str) -> tuple[ET.Element, 
 
 
 def guest_from_element(root: ET.Element, state: GuestState | None = None,
-                       persistent: bool | None = None) -> Guest:
-    """A `Guest` from an already parsed `<domain>` element (also used for test-driver host files)."""
+                       persistent: bool | None = None, texts: DeviceTexts | None = None) -> Guest:
+    """A `Guest` from an already parsed `<domain>` element (also used for test-driver host files);
+    `texts` are its devices' texts as cut from the document (`parse_domain`), when the caller has them."""
     warnings: list[str] = []
     name = child_text(root, "name")
     if not name:
         warnings.append("domain has no <name>")
     devices_elem = root.find("devices")
-    devices = parse_devices(devices_elem) if devices_elem is not None else ()
+    devices = parse_devices(devices_elem, texts) if devices_elem is not None else ()
     # libvirt's default is one vCPU when <vcpu> is absent
     vcpu_elem = root.find("vcpu")
     os_type = _first_grandchild(root, "os", "type")
@@ -225,13 +220,12 @@ def _memory_kib(elem: ET.Element | None) -> int:
     return int(amount * factor)
 
 
-def parse_devices(devices: ET.Element) -> tuple[GuestDevice, ...]:
+def parse_devices(devices: ET.Element, known: DeviceTexts | None = None) -> tuple[GuestDevice, ...]:
     """One `GuestDevice` per child of `<devices>`, in document order, `<emulator>` skipped.
 
     Guests made from one template repeat many device elements byte for byte (controllers, consoles,
     balloons, panic devices), and an event re-reads a guest whose devices mostly did not change: a device
     is a function of its text, so a text read before gives the same (immutable) record again."""
-    known = _DEVICE_TEXTS.get()
     texts = known.texts if known is not None else {}
     reuse = known is not None and known.reusable
     found: list[GuestDevice] = []

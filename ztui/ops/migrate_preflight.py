@@ -416,13 +416,13 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                                          "most one (one AP matrix per guest)", Code.VFIO_AP))
     findings.extend(_passthrough(guest, options, to_move))
     findings.extend(_extra(guest, options.extra_detach, to_move))
-    moved = {id(d) for d in to_move}
+    moved = set(to_move)  # devices are frozen records: equal means the same device of this guest
     for device in guest.devices:
-        if _virtiofs(device) and id(device) not in moved:
+        if _virtiofs(device) and device not in moved:
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
                                              f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
-    local = [d for d in guest.devices if _local_disk(d) and id(d) not in moved]
+    local = [d for d in guest.devices if _local_disk(d) and d not in moved]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
@@ -437,7 +437,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                                     + " (its storage pools say so)", Code.LOCAL_DISK))
     if dest.reachable:
         for device in guest.devices:
-            if id(device) in moved:
+            if device in moved:
                 found = _equivalent(device, src, dest)
                 if found is not None:
                     findings.append(found)
