@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ztui.lab import ensure_lab
 from ztui.ui.app import ZtuiApp
-from ztui.ui.widgets.guest_tree import NodeRef, device_key
+from ztui.ui.widgets.guest_tree import NodeRef, device_key_at
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 GUEST = "zlnx01"  # running, with DASD (by-path and by-id) and multipath zFCP disks
@@ -41,8 +41,8 @@ async def shoot(uris: list[str]) -> None:
         assert main is not None
         entry = app.fleet.hosts[z_uri]
         guest = next(g for g in entry.guests.values() if g.name == PASSTHROUGH_GUEST)
-        index, device = next((i, d) for i, d in enumerate(guest.devices) if d.kind.value == "mdev-vfio-ccw")
-        main.guest_tree.select_ref(NodeRef("device", z_uri, guest.uuid, device_key(device, index)))
+        index = next(i for i, d in enumerate(guest.devices) if d.kind.value == "mdev-vfio-ccw")
+        main.guest_tree.select_ref(NodeRef("device", z_uri, guest.uuid, device_key_at(guest.devices, index)))
         await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "details.svg"))
 

@@ -65,3 +65,14 @@ def test_wheel_carries_the_stylesheets(tmp_path: Path) -> None:
     assert Path(module_file).resolve().is_relative_to(site)
     assert Path(found_dir) == site / "ztui" / "styles"
     assert "ztui.tcss" in found_names.split(",")
+
+
+def test_the_screenshot_script_imports() -> None:
+    """`make screenshots` runs only by hand: its imports are checked here, so a rename elsewhere shows."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("screenshots", REPO / "scripts" / "screenshots.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(module.main)
