@@ -30,6 +30,19 @@ pytestmark = pytest.mark.skipif(shutil.which("umockdev-run") is None,
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 
+#: DASD 0.0.5c3f prepared in the documented order (offline, override, unbind, probe), then given back in reverse
+PREPARED_AND_GIVEN_BACK = [
+    "bus/ccw/devices/0.0.5c3f/online=0",
+    "bus/css/devices/0.0.0010/driver_override=vfio_ccw",
+    "bus/css/drivers/io_subchannel/unbind=0.0.0010",
+    "bus/css/drivers_probe=0.0.0010",
+    "bus/css/devices/0.0.0010/driver_override=",
+    "bus/css/drivers/vfio_ccw/unbind=0.0.0010",
+    "bus/css/drivers_probe=0.0.0010",
+    "bus/ccw/devices/0.0.5c3f/online=1",
+]
+
+
 def prepare(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str], str]:
     """Run `ztui ARGS…` under umockdev and the fake kernel: the process, the writes in order, libvirt's log."""
     writes = tmp_path / "writes.log"
@@ -69,18 +82,7 @@ def test_prepare_writes_in_order_hands_libvirt_the_mdev_xml_and_rolls_back_when_
     assert result.returncode == 1, result.stderr  # the test driver cannot define node devices
     doc: dict[str, Any] = json.loads(result.stdout)
     assert "define" in doc["error"] and not doc["ok"] and doc["not_undone"] == []
-    assert writes == [
-        # prepare, in the documented order
-        "bus/ccw/devices/0.0.5c3f/online=0",
-        "bus/css/devices/0.0.0010/driver_override=vfio_ccw",
-        "bus/css/drivers/io_subchannel/unbind=0.0.0010",
-        "bus/css/drivers_probe=0.0.0010",
-        # rollback, in reverse
-        "bus/css/devices/0.0.0010/driver_override=",
-        "bus/css/drivers/vfio_ccw/unbind=0.0.0010",
-        "bus/css/drivers_probe=0.0.0010",
-        "bus/ccw/devices/0.0.5c3f/online=1",
-    ]
+    assert writes == PREPARED_AND_GIVEN_BACK
     # what libvirt was handed, from libvirt's own log of the API call
     assert "virNodeDeviceDefineXML" in log
     assert "<parent>css_0_0_0010</parent>" in log and "<type id=\"vfio_ccw-io\" />" in log
@@ -183,13 +185,4 @@ def test_a_preparation_killed_half_way_is_listed_and_rolled_back_from_the_journa
     assert [(e["action"], e["step"]) for e in listed] == [("prepare", "3:write-file")]
     assert "rollback=0" in result.stdout, (result.stdout, result.stderr)
     assert "no unfinished operations" in result.stdout
-    assert writes_log.read_text().splitlines() == [
-        "bus/ccw/devices/0.0.5c3f/online=0",
-        "bus/css/devices/0.0.0010/driver_override=vfio_ccw",
-        "bus/css/drivers/io_subchannel/unbind=0.0.0010",
-        "bus/css/drivers_probe=0.0.0010",
-        "bus/css/devices/0.0.0010/driver_override=",
-        "bus/css/drivers/vfio_ccw/unbind=0.0.0010",
-        "bus/css/drivers_probe=0.0.0010",
-        "bus/ccw/devices/0.0.5c3f/online=1",
-    ]
+    assert writes_log.read_text().splitlines() == PREPARED_AND_GIVEN_BACK
