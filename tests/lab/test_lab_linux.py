@@ -88,7 +88,7 @@ def test_hotplugged_disk_appears_inside_the_linux_guest() -> None:
 
     base = Path(f"/var/tmp/ztui-lab-pytest-{os.getpid()}-linux")
     try:
-        hosts = start_lab(hosts=1, linux=True, base_dir=base)
+        hosts = start_lab(hosts=1, linux=True, base_dir=base, z=False)  # the Linux guest is on zlab-a
         log = base / "hosts" / "zlab-a" / "log" / "qemu" / "debiana-console.log"
         assert _wait_for(log, "ccw devices:", 60), "the Linux guest did not boot within 60 s"
         image = base / "images" / "hotplug.img"
@@ -98,7 +98,7 @@ def test_hotplugged_disk_appears_inside_the_linux_guest() -> None:
         ET.SubElement(disk, "source", file=str(image))
         ET.SubElement(disk, "target", dev="vdx", bus="virtio")
         ET.SubElement(disk, "address", type="ccw", cssid="0xfe", ssid="0x0", devno="0x0042")
-        conn = libvirt.open(hosts[0].uri)
+        conn = libvirt.open(next(h.uri for h in hosts if h.name == "zlab-a"))
         try:
             dom = conn.lookupByName("debiana")
             dom.attachDeviceFlags(ET.tostring(disk, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
