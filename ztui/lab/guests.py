@@ -147,6 +147,20 @@ def _ccw(parent: ET.Element, devno: int) -> None:
     ET.SubElement(parent, "address", type="ccw", cssid="0xfe", ssid="0x0", devno=f"0x{devno:04x}")
 
 
+def tcg_devices(dom: ET.Element, emulator: str) -> ET.Element:
+    """What every lab guest has after its `<os>`: the TCG CPU, the clock, what its lifecycle events do; then
+    its `<devices>` with the emulator, returned for the caller's devices."""
+    cpu = ET.SubElement(dom, "cpu", mode="custom", match="exact")
+    ET.SubElement(cpu, "model", fallback="forbid").text = "qemu"
+    ET.SubElement(dom, "clock", offset="utc")
+    for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "preserve")):
+        # preserve: a guest that ends in a disabled wait stays visible as crashed instead of vanishing
+        ET.SubElement(dom, event).text = action
+    devices = ET.SubElement(dom, "devices")
+    ET.SubElement(devices, "emulator").text = emulator
+    return devices
+
+
 def domain_xml(guest: GuestSpec, boot: BootSpec, images: Path, lab_dir: Path, *, direct_io: bool = True,
                emulator: str = EMULATOR) -> str:
     """The guest's persistent definition, for `defineXML`."""
@@ -165,14 +179,7 @@ def domain_xml(guest: GuestSpec, boot: BootSpec, images: Path, lab_dir: Path, *,
         ET.SubElement(os_el, "initrd").text = str(boot.initrd)
     if boot.cmdline is not None:
         ET.SubElement(os_el, "cmdline").text = boot.cmdline
-    cpu = ET.SubElement(dom, "cpu", mode="custom", match="exact")
-    ET.SubElement(cpu, "model", fallback="forbid").text = "qemu"
-    ET.SubElement(dom, "clock", offset="utc")
-    for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "preserve")):
-        # preserve: a guest that ends in a disabled wait stays visible as crashed instead of vanishing
-        ET.SubElement(dom, event).text = action
-    devices = ET.SubElement(dom, "devices")
-    ET.SubElement(devices, "emulator").text = emulator
+    devices = tcg_devices(dom, emulator)
     cache = {"cache": "none", "io": "native"} if direct_io else {"cache": "writeback"}
     for disk in guest.disks:
         el = ET.SubElement(devices, "disk", type="file", device="disk")

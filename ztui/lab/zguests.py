@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ztui.lab.guests import EMULATOR, MACHINE, METADATA_NS, BootSpec
+from ztui.lab.guests import EMULATOR, MACHINE, METADATA_NS, BootSpec, tcg_devices
 from ztui.lab.zhost import DESCRIPTION, dasd_path, free_dasds, mpath_path
 
 #: MiB of each loop device's sparse backing file
@@ -95,13 +95,7 @@ def z_domain_xml(guest: ZGuest, boot: BootSpec, lab_dir: Path, *, emulator: str 
     os_el = ET.SubElement(dom, "os")
     ET.SubElement(os_el, "type", arch="s390x", machine=MACHINE).text = "hvm"
     ET.SubElement(os_el, "kernel").text = str(boot.kernel)
-    cpu = ET.SubElement(dom, "cpu", mode="custom", match="exact")
-    ET.SubElement(cpu, "model", fallback="forbid").text = "qemu"
-    ET.SubElement(dom, "clock", offset="utc")
-    for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "preserve")):
-        ET.SubElement(dom, event).text = action
-    devices = ET.SubElement(dom, "devices")
-    ET.SubElement(devices, "emulator").text = emulator
+    devices = tcg_devices(dom, emulator)
     for disk in guest.disks:
         el = ET.SubElement(devices, "disk", type="block", device=disk.device)
         ET.SubElement(el, "driver", name="qemu", type="raw", cache="none", io="native")
