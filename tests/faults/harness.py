@@ -91,6 +91,11 @@ class Try:
         self.state = work / "state"
         self.state.mkdir(parents=True, exist_ok=True)
 
+    def image(self, name: str) -> Path:
+        """A path for an image on the lab's shared storage (pool `lab` on every host): ztui checks and creates
+        a lab host's images through its storage pools, so an image under `work` would be refused there."""
+        return self.lab.base / "images" / f"faults-try{self.number:04d}-{name}"
+
     # --- running ztui ---------------------------------------------------------------------------------
 
     def env(self, **extra: str) -> dict[str, str]:

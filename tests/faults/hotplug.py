@@ -96,7 +96,7 @@ def _done(t: Try, guest: str, verdict: Verdict) -> Verdict:
 @scenario("attach, daemon killed or signal", "attach")
 def attach_struck(t: Try) -> Verdict:
     guest, _moved = new_guest(t, random_mib=0)
-    image = t.work / "new.qcow2"
+    image = t.image("new.qcow2")
     env, fault, delay, signum = _strike(t, "attach", ATTACH_STEPS)
     with t.restarted_after(A, delay):
         result = t.ztui("attach", guest, "--disk", str(image), "--size", "16M", "-c", t.lab.uris[A], "--json",
@@ -107,7 +107,7 @@ def attach_struck(t: Try) -> Verdict:
 @scenario("detach, daemon killed or signal", "detach")
 def detach_struck(t: Try) -> Verdict:
     guest, _moved = new_guest(t, random_mib=0)
-    image = _image(t.work / "d.img")
+    image = _image(t.image("d.img"))
     conn = t.connect(A)
     try:
         conn.lookupByName(guest).attachDeviceFlags(_disk(image, "vdd"), 1)
@@ -122,7 +122,7 @@ def detach_struck(t: Try) -> Verdict:
 @scenario("attach, state unwritable or two at once", "attach")
 def attach_state_or_concurrent(t: Try) -> Verdict:
     guest, _moved = new_guest(t, random_mib=0)
-    image = t.work / "new.qcow2"
+    image = t.image("new.qcow2")
     uri = t.lab.uris[A]
     if t.rng.random() < 0.5:
         ztui_dir = t.state / "ztui"
@@ -133,7 +133,7 @@ def attach_state_or_concurrent(t: Try) -> Verdict:
         if result.returncode != 1 or _attached(t, guest, image) or image.exists():
             v.wrong(f"not refused before any change: exit {result.returncode}")
         return _done(t, guest, v)
-    other = t.work / "other.qcow2"
+    other = t.image("other.qcow2")
     hold = f"sleep {t.rng.uniform(0.5, 1.5):.2f}"
     first = t.popen("attach", guest, "--disk", str(image), "--size", "16M", "-c", uri, "--json",
                     env=t.env(ZTUI_FAULT_STEP="attach:device-asking", ZTUI_FAULT_RUN=hold))
