@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztui.cli.common import EXIT_FAILED, EXIT_OK, error
+
+if TYPE_CHECKING:
+    from ztui.host.scan import LocalUdev
 
 
 def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -21,11 +24,10 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     p.set_defaults(func=run_hostdevs, one_shot=True)
 
 
-def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict[str, Any]:
+def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, Any]:
     """One host's grouped inventory as a JSON-ready dict; raises ConnectError / libvirtError."""
-    from ztui.host.hostfacts import facts_source_for
     from ztui.host.resolve import resolve_host
-    from ztui.host.scan import local_udev_devices, scan_host
+    from ztui.host.scan import scan_host
     from ztui.host.usage import conflicts, users_of
     from ztui.libvirt.connection import open_connection
     from ztui.libvirt.reader import read_host
@@ -34,12 +36,7 @@ def read_host_inventory(uri: str, readonly: bool, udev_cache: list[Any]) -> dict
     conn = open_connection(uri, readonly=readonly)
     try:
         host = read_host(conn, uri)
-        udev = None
-        if facts_source_for(uri).same_machine:
-            if not udev_cache:
-                udev_cache.append(local_udev_devices())
-            udev = udev_cache[0]
-        inv = scan_host(conn, uri, host.guests, udev=udev)
+        inv = scan_host(conn, uri, host.guests, udev=udev.for_uri(uri))
     finally:
         conn.close()
     host = resolve_host(host, inv)
@@ -57,13 +54,15 @@ def run_hostdevs(args: argparse.Namespace) -> int:
 
     hosts: list[dict[str, Any]] = []
     failed = False
-    udev_cache: list[Any] = []
     uris = command_uris(args)
     if uris is None:
         return EXIT_FAILED
+    from ztui.host.scan import LocalUdev
+
+    udev = LocalUdev(uris)
     for uri in uris:
         try:
-            hosts.append(read_host_inventory(uri, args.readonly, udev_cache))
+            hosts.append(read_host_inventory(uri, args.readonly, udev))
         except ConnectError as exc:
             error(str(exc))
             failed = True

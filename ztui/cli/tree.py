@@ -12,13 +12,17 @@ import stat
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
-from ztui.model import Guest, Host, HostDevice
+from ztui.model import Guest, Host
 from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json
 from ztui.report.tree_text import render_hosts
+
+if TYPE_CHECKING:
+    from ztui.host.scan import LocalUdev
 
 
 def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -161,7 +165,9 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
 
     hosts: list[Host | EncodedHost] = []
     errors: list[str] = []
-    udev_cache: list[tuple[HostDevice, ...]] = []  # one udev walk, shared by every local URI
+    from ztui.host.scan import LocalUdev
+
+    udev = LocalUdev(uris)
     for uri in uris:
         try:
             conn = open_connection(uri, readonly=readonly)
@@ -173,9 +179,9 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
             if as_json:
                 from ztui.cli.tree_split import host_json
 
-                hosts.append(EncodedHost(host_json(conn, uri, names, local_udev(uri, udev_cache))))
+                hosts.append(EncodedHost(host_json(conn, uri, names, udev.for_uri(uri))))
             else:
-                hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev_cache))
+                hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev))
         except GuestNotFound as exc:
             errors.append(str(exc))
         except libvirt.libvirtError as exc:
@@ -186,20 +192,7 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
     return hosts, errors
 
 
-def local_udev(uri: str, udev_cache: list[tuple[HostDevice, ...]]) -> tuple[HostDevice, ...] | None:
-    """udev's records for a URI whose host is this machine (one walk, kept in `udev_cache`, for every such
-    URI), else None (its host facts source has its own)."""
-    from ztui.host.hostfacts import facts_source_for
-    from ztui.host.scan import local_udev_devices
-
-    if not facts_source_for(uri).same_machine:
-        return None
-    if not udev_cache:
-        udev_cache.append(local_udev_devices())
-    return udev_cache[0]
-
-
-def with_backing(conn: object, host: Host, udev_cache: list[tuple[HostDevice, ...]]) -> Host:
+def with_backing(conn: object, host: Host, udev: LocalUdev) -> Host:
     """The host with backing chains: its inventory (udev when local, node devices, networks, files)
     resolved against every guest. A failure here costs the chains, never the tree."""
     import libvirt
@@ -209,7 +202,7 @@ def with_backing(conn: object, host: Host, udev_cache: list[tuple[HostDevice, ..
 
     assert host.uri is not None
     try:
-        return resolve_host(host, scan_host(conn, host.uri, host.guests, udev=local_udev(host.uri, udev_cache)))
+        return resolve_host(host, scan_host(conn, host.uri, host.guests, udev=udev.for_uri(host.uri)))
     except libvirt.libvirtError as exc:
         logging.getLogger("ztui").warning("backing chains of %s not resolved: %s", host.uri, exc)
         return host

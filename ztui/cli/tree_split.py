@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ztui.host.resolve import resolve_host
@@ -49,14 +50,17 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     from ztui.host.hostfacts import facts_source_for
 
     host = Host(uri=uri, hostname=read_hostname(conn), connected=True, facts=facts_source_for(uri).label)
-    fetched = fetch_guests(conn, names or None)
+    # the host's records are read while the guests are fetched: both are mostly waiting for the daemon
+    with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
+        reading = beside.submit(read_host_records, conn, uri, udev=udev)
+        fetched = fetch_guests(conn, names or None)
+        try:
+            records: HostRecords | None = reading.result()
+        except libvirt.libvirtError as exc:  # as with one process: the chains are lost, never the tree
+            log.warning("backing chains of %s not resolved: %s", uri, exc)
+            records = None
     if not names:
         fetched.sort(key=lambda f: f.name)
-    try:
-        records: HostRecords | None = read_host_records(conn, uri, udev=udev)
-    except libvirt.libvirtError as exc:  # as with one process: the chains are lost, never the tree
-        log.warning("backing chains of %s not resolved: %s", uri, exc)
-        records = None
     if records is not None and can_split(len(fetched)):
         middle = len(fetched) // 2
         text = _in_two_processes(records, fetched[:middle], fetched[middle:])

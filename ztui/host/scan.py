@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,29 @@ def local_udev_devices() -> tuple[HostDevice, ...]:
     except Exception as exc:  # libudev missing or broken: the libvirt half still works
         log.warning("udev inventory failed: %s", exc)
         return ()
+
+
+class LocalUdev:
+    """udev's records of this machine, walked once for every URI (of a command's) whose host is this
+    machine. The walk starts in a thread as soon as such a URI is given, so it runs while the connections
+    open and the guests are fetched (libvirt lets go of the GIL meanwhile) instead of after."""
+
+    def __init__(self, uris: Iterable[str]) -> None:
+        self._walk: Future[tuple[HostDevice, ...]] | None = None
+        if any(facts_source_for(uri).same_machine for uri in uris):
+            pool = ThreadPoolExecutor(1, thread_name_prefix="ztui-udev")
+            self._walk = pool.submit(local_udev_devices)
+            pool.shutdown(wait=False)
+
+    def for_uri(self, uri: str) -> tuple[HostDevice, ...] | None:
+        """The records when `uri`'s host is this machine (waiting for the walk if it is still going), else
+        None: that host's facts source has its own."""
+        if not facts_source_for(uri).same_machine:
+            return None
+        if self._walk is None:
+            self._walk = Future()
+            self._walk.set_result(local_udev_devices())
+        return self._walk.result()
 
 
 def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
