@@ -420,3 +420,31 @@ def test_mutated_fixtures_never_raise(xml: str) -> None:
 def test_arbitrary_text_raises_only_xml_error(text: str) -> None:
     with contextlib.suppress(XmlError):
         parse_nodedev(text)
+
+
+def test_many_node_devices_read_together_are_read_as_each_alone() -> None:
+    texts = [Path(p).read_text() for p in NODEDEV_FIXTURES]
+    alone: list[object] = []
+    for text in texts:
+        try:
+            alone.append(parse_nodedev(text))
+        except XmlError as exc:
+            alone.append(str(exc))
+    together = [str(r) if isinstance(r, XmlError) else r for r in parse_nodedevs(texts)]
+    assert together == alone
+    assert any(isinstance(r, HostDevice) for r in together)
+
+
+def test_a_damaged_node_device_among_many_is_reported_in_its_place() -> None:
+    good = "<device><name>css_0_0_0010</name><capability type='css'><cssid>0</cssid><ssid>0</ssid>" \
+           "<devno>0x0010</devno></capability></device>"
+    found = parse_nodedevs([good, "<device><name>broken</device>", good])
+    assert isinstance(found[1], XmlError)
+    assert found[0] == found[2] and isinstance(found[0], HostDevice) and found[0].name == "css_0_0_0010"
+
+
+def test_texts_that_only_together_make_a_document_are_each_read_alone() -> None:
+    # a comment opened in the first text and closed in the second: read together, the first would take
+    # in the second; alone, the first is not XML and the second a device of its own
+    found = parse_nodedevs(["<device><name>a</name><!-- ", "<device> --></device>", "<device><name>b</name></device>"])
+    assert [type(r) for r in found] == [XmlError, HostDevice, HostDevice]

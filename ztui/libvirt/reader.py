@@ -270,7 +270,7 @@ def read_guest_summaries(conn: libvirt.virConnect) -> tuple[Guest, ...]:
 
 def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
     """libvirt's node devices (works over remote connections, where udev is out of reach)."""
-    from ztui.libvirtxml.nodedev import parse_nodedev  # imported here: reading node devices is optional
+    from ztui.libvirtxml.nodedev import parse_nodedevs  # imported here: reading node devices is optional
 
     devices = []
     try:
@@ -280,11 +280,17 @@ def read_node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...]:
         return ()
     # by name: libvirt lists them in hash-table order, and records that share an id (two `/dev/sda` on
     # the test driver) must merge the same way every time
+    fetched: list[tuple[str, str]] = []
     for dev in sorted(node_devices, key=lambda d: str(d.name())):
         try:
-            devices.append(parse_nodedev(dev.XMLDesc(0)))
-        except (libvirt.libvirtError, XmlError) as exc:
+            fetched.append((str(dev.name()), str(dev.XMLDesc(0))))
+        except libvirt.libvirtError as exc:
             log.warning("node device %s skipped: %s", dev.name(), exc)
+    for (name, _), read in zip(fetched, parse_nodedevs(xml for _, xml in fetched), strict=True):
+        if isinstance(read, XmlError):
+            log.warning("node device %s skipped: %s", name, read)
+        else:
+            devices.append(read)
     return tuple(devices)
 
 
