@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -31,7 +32,41 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("ztui.cli.tree", "add_tree_command", ("tree",)),
+    ("ztui.cli.hostdevs", "add_hostdevs_command", ("hostdevs",)),
+    ("ztui.cli.attach", "add_attach_command", ("attach",)),
+    ("ztui.cli.detach", "add_detach_command", ("detach",)),
+    ("ztui.cli.migrate", "add_migrate_command", ("migrate",)),
+    ("ztui.cli.journal", "add_journal_command", ("journal",)),
+    ("ztui.cli.lifecycle", "add_lifecycle_commands", ("start", "resume", "shutdown", "reboot", "destroy", "suspend")),
+    ("ztui.cli.hostfacts", "add_hostfacts_command", ("hostfacts",)),
+    ("ztui.cli.prepare", "add_prepare_commands", ("prepare", "unprepare")),
+    ("ztui.lab.cli", "add_lab_commands", ("lab",)),
+)
+"""Each command's module, the function that adds its parser, and the command names it adds (a test holds
+the names to what the functions add)."""
+
+
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The command the arguments name, when that is certain: then only its parser is built (and only its
+    module imported), which is most of a one-shot command's start. None (every parser) for help, for no
+    command, and for anything unclear."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    known = {name for _, _, names in COMMANDS for name in names}
+    values = iter(args)
+    for arg in values:
+        if arg in ("-h", "--help", "--version", "--"):
+            return None
+        if arg in ("-c", "--connect", "--expand"):  # their value is the next argument
+            next(values, None)
+        elif not arg.startswith("-"):
+            return arg if arg in known else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for these arguments (None: the process's own); see `_command_named`."""
     common = _common_options()
     parser: argparse.ArgumentParser = OneLineParser(
         prog="ztui", parents=[common],
@@ -44,39 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     # parser would also reset a value given before the command name (see `_normalise`)
     parser.set_defaults(func=run_default)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    from ztui.cli.tree import add_tree_command
-
-    add_tree_command(sub, common)
-    from ztui.cli.hostdevs import add_hostdevs_command
-
-    add_hostdevs_command(sub, common)
-    from ztui.cli.attach import add_attach_command
-
-    add_attach_command(sub, common)
-    from ztui.cli.detach import add_detach_command
-
-    add_detach_command(sub, common)
-    from ztui.cli.migrate import add_migrate_command
-
-    add_migrate_command(sub, common)
-    from ztui.cli.journal import add_journal_command
-
-    add_journal_command(sub, common)
-    from ztui.cli.lifecycle import add_lifecycle_commands
-
-    add_lifecycle_commands(sub, common)
-    from ztui.cli.hostfacts import add_hostfacts_command
-
-    add_hostfacts_command(sub, common)
-    from ztui.cli.prepare import add_prepare_commands
-
-    add_prepare_commands(sub, common)
-    try:
-        from ztui.lab.cli import add_lab_commands
-    except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
-        pass
-    else:
-        add_lab_commands(sub)
+    wanted = _command_named(argv)
+    for module, adder, names in COMMANDS:
+        if wanted is not None and wanted not in names:
+            continue
+        try:
+            add = getattr(importlib.import_module(module), adder)
+        except ImportError:  # pragma: no cover - the lab package is optional in a trimmed install
+            if module.startswith("ztui.lab"):
+                continue
+            raise
+        add(sub, common)
     return parser
 
 
@@ -161,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
     """The exit status, and whether a one-shot command (`tree`, `hostdevs`) ran to its end."""
-    parser = build_parser()
+    parser = build_parser(argv)
     args = _normalise(parser.parse_args(argv))
     level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
     logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")

@@ -146,8 +146,10 @@ def _usage(parser: argparse.ArgumentParser) -> Handler:
     return show
 
 
-def add_lab_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `lab` with its subcommands; each parsed namespace carries `func(args) -> int`."""
+def add_lab_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                     common: argparse.ArgumentParser | None = None) -> None:
+    """Add `lab` with its subcommands; each parsed namespace carries `func(args) -> int`. `common` is
+    not used: the lab's commands take none of the options shared by the others."""
     lab = subparsers.add_parser(
         "lab", help="private libvirt hosts with s390x guests (needs root)",
         description="A lab of private libvirt daemons (zlab-a, zlab-b, ...) with QEMU s390x guests, "
