@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,36 @@ def wall(cmd: list[str] | str, shell: bool = False, env: dict[str, str] | None =
     subprocess.run(cmd, shell=shell, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={**os.environ, **(env or {})})
     return time.monotonic() - started
+
+
+def daemon_cpu(pid: int) -> float:
+    """CPU seconds a process (libvirtd) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_use(cmd: list[str], daemon: int) -> tuple[float, float]:
+    """CPU seconds of one run of `cmd` (with every process it forks) and of the daemon meanwhile."""
+    before, served = resource.getrusage(resource.RUSAGE_CHILDREN), daemon_cpu(daemon)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), daemon_cpu(daemon) - served
+
+
+def cpu_figures(uri: str, daemon: int, suffix: str, results: dict[str, Any]) -> None:
+    """Where the CPU goes, beside the ratios: the floor and `tree --json`, each with the daemon's share.
+    The floor is serial (it waits for the daemon, the daemon waits for it); ztui spreads its work and the
+    daemon's over the CPUs, so with `cpus` of them no run can take less than all its CPU seconds divided
+    by `cpus`: `tree_json_cpu_bound_ratio` is that least possible time over the parse floor's time."""
+    parse_floor = [cpu_use([PY, str(HERE / "floor_parse.py"), uri], daemon) for _ in range(RUNS)]
+    tree = [cpu_use([PY, "-m", "ztui", "tree", "-c", uri, "--json"], daemon) for _ in range(RUNS)]
+    cpus = len(os.sched_getaffinity(0))
+    results[f"floor_parse_cpu_s{suffix}"] = statistics.median(c for c, _ in parse_floor)
+    results[f"floor_parse_daemon_cpu_s{suffix}"] = statistics.median(d for _, d in parse_floor)
+    results[f"tree_json_cpu_s{suffix}"] = statistics.median(c for c, _ in tree)
+    results[f"tree_json_daemon_cpu_s{suffix}"] = statistics.median(d for _, d in tree)
+    least = (results[f"tree_json_cpu_s{suffix}"] + results[f"tree_json_daemon_cpu_s{suffix}"]) / cpus
+    results[f"tree_json_cpu_bound_ratio{suffix}"] = least / results[f"floor_parse_s{suffix}"]
 
 
 def median_of(fn: Callable[[], float], runs: int = RUNS) -> float:
@@ -249,8 +280,11 @@ def test_bench(tmp_path: Path) -> None:
         define_lab_guests(host.uri, GUESTS - 3)
         results["lab_define_s"] = time.monotonic() - started
         first_tree_figures(host.uri, GUESTS, "_lab", results)
+        assert host.pid is not None
+        cpu_figures(host.uri, host.pid, "_lab", results)
         # the same daemon over the remote transport (qemu+tcp on loopback): no udev, files through pools
         first_tree_figures(host.tcp_uri, GUESTS, "_tcp", results)
+        cpu_figures(host.tcp_uri, host.pid, "_tcp", results)
         # a host far away: the same daemon behind a proxy that adds 20 ms round trip (once each: slow)
         from ztui.lab.delay import start_delay_proxy
 
