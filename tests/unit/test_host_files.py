@@ -163,7 +163,7 @@ def test_fetches_spread_over_several_connections_keep_the_order(tmp_path: Path) 
     """For a far host the guests' XML is fetched through several connections (each with its own requests in
     flight); every document still lands at its guest's place, also for guests only the first one lists."""
     from ztui.lab.testdriver import write_testdriver
-    from ztui.libvirt.reader import _fetch_on, _fetch_spread
+    from ztui.libvirt.reader import SpareConnection, _fetch_on, _fetch_spread
 
     host = tmp_path / "host.xml"
     write_testdriver(host, 30)
@@ -174,7 +174,7 @@ def test_fetches_spread_over_several_connections_keep_the_order(tmp_path: Path) 
         alone = first.createXML(domains[0].XMLDesc(0).replace(domains[0].name(), "only-first")
                                 .replace(domains[0].UUIDString(), "8e1c9d2a-0000-4000-8000-000000000001"), 0)
         domains.append(alone)
-        assert _fetch_spread(domains, extra) == _fetch_on(domains)
+        assert _fetch_spread(domains, [SpareConnection.listing(c) for c in extra]) == _fetch_on(domains)
     finally:
         for conn in (first, *extra):
             conn.close()

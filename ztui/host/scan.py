@@ -19,7 +19,7 @@ Typical use (CLI and TUI alike)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -71,53 +71,62 @@ class LocalUdev:
         return self._walk.result()
 
 
-def read_networks(conn: Any) -> tuple[NetworkInfo, ...] | None:
-    """Every libvirt network (active or not); None when the driver has no network support."""
+def read_networks(conn: Any, in_flight: int = 1) -> tuple[NetworkInfo, ...] | None:
+    """Every libvirt network (active or not); None when the driver has no network support. Up to
+    `in_flight` networks are asked at once (two round trips each)."""
     import libvirt
+
+    from ztui.libvirt.reader import ordered_map
 
     try:
         nets = conn.listAllNetworks(0)
     except libvirt.libvirtError as exc:
         log.debug("cannot list networks: %s", exc)
         return None
-    found = []
-    for net in nets:
+
+    def one(net: Any) -> NetworkInfo | None:
         try:
-            info = parse_network(net.XMLDesc(0), active=bool(net.isActive()))
-            if info is not None:
-                found.append(info)
+            return parse_network(net.XMLDesc(0), active=bool(net.isActive()))
         except libvirt.libvirtError as exc:
             log.debug("network skipped: %s", exc)
-    return tuple(found)
+            return None
+
+    return tuple(info for info in ordered_map(one, nets, in_flight) if info is not None)
 
 
-def read_pool_volumes(conn: Any) -> tuple[VolumeInfo, ...]:
+def read_pool_volumes(conn: Any, in_flight: int = 1) -> tuple[VolumeInfo, ...]:
     """Every volume of every active pool, each pool listed once (a few calls per pool): looking up each
     disk path instead cost thousands of round trips on a big host. Each volume carries what its pool is
-    made of (from the pool's XML), so the tree can follow a remote image down to a device."""
+    made of (from the pool's XML), so the tree can follow a remote image down to a device. Up to
+    `in_flight` pools are asked at once."""
+    import libvirt
+
+    from ztui.libvirt.reader import ordered_map
+
+    try:
+        pools = conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+    except libvirt.libvirtError:
+        return ()
+    return tuple(v for found in ordered_map(_pool_volumes, pools, in_flight) for v in found)
+
+
+def _pool_volumes(pool: Any) -> list[VolumeInfo]:
+    """One pool's volumes; none when the pool went away or its XML is unreadable."""
     import libvirt
 
     from ztui.libvirtxml.common import XmlError
     from ztui.libvirtxml.pool import parse_pool
 
-    found: list[VolumeInfo] = []
     try:
-        pools = conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-    except libvirt.libvirtError:
-        return ()
-    for pool in pools:
-        try:
-            volumes = pool.listAllVolumes(0)
-            pool_name = str(pool.name())
-            desc = parse_pool(pool.XMLDesc(0))
-        except (libvirt.libvirtError, XmlError):
-            continue
-        source = _pool_source(desc.type, desc.hosts, desc.iqn, desc.source_name, desc.source_dir)
-        for vol in volumes:
-            # file and block volumes are keyed by their path; no round trip
-            found.append(VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name()),
-                                    pool_type=desc.type, pool_devices=desc.devices, pool_source=source))
-    return tuple(found)
+        volumes = pool.listAllVolumes(0)
+        pool_name = str(pool.name())
+        desc = parse_pool(pool.XMLDesc(0))
+    except (libvirt.libvirtError, XmlError):
+        return []
+    source = _pool_source(desc.type, desc.hosts, desc.iqn, desc.source_name, desc.source_dir)
+    # file and block volumes are keyed by their path; no round trip
+    return [VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name()), pool_type=desc.type,
+                       pool_devices=desc.devices, pool_source=source) for vol in volumes]
 
 
 def _pool_source(kind: str, hosts: tuple[str, ...], iqn: str, name: str, directory: str) -> str:
@@ -178,19 +187,20 @@ class HostRecords:
 
 
 def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
-                      volumes: bool = True) -> HostRecords:
+                      volumes: bool = True, in_flight: int = 1) -> HostRecords:
     """The host's devices, networks and (unless `volumes` is false) pool volumes. The device records
-    beside libvirt's come from the URI's host facts source (`ztui.host.hostfacts.facts_source_for`)."""
-    from ztui.libvirt.reader import read_node_devices
+    beside libvirt's come from the URI's host facts source (`ztui.host.hostfacts.facts_source_for`).
+    With `in_flight` above one, the three are read at the same time, each with that many calls under way
+    (`ztui.libvirt.reader.spread_for` says how many a host gets: over a network each call is a round trip)."""
+    from ztui.libvirt.reader import ordered_map, read_node_devices
 
     source = facts_source_for(uri)
-    return HostRecords(
-        uri=uri, local=source.same_machine, facts=source,
-        udev=source.devices(udev),
-        node_devices=read_node_devices(conn),
-        networks=read_networks(conn),
-        pool_volumes=read_pool_volumes(conn) if volumes else (),
-    )
+    reads: list[Callable[[], Any]] = [lambda: read_node_devices(conn, in_flight),
+                                      lambda: read_networks(conn, in_flight),
+                                      lambda: read_pool_volumes(conn, in_flight) if volumes else ()]
+    node_devices, networks, pool_volumes = ordered_map(lambda read: read(), reads, min(in_flight, len(reads)))
+    return HostRecords(uri=uri, local=source.same_machine, facts=source, udev=source.devices(udev),
+                       node_devices=node_devices, networks=networks, pool_volumes=pool_volumes)
 
 
 def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:

@@ -16,15 +16,31 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libvirt
 
 from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
-from ztui.libvirt.reader import read_guest, read_guest_summaries, read_host, read_hostname
+from ztui.libvirt.reader import (
+    SpareConnection,
+    close_spare,
+    list_host,
+    open_spare,
+    ordered_map,
+    read_guest,
+    read_guest_summaries,
+    read_host,
+    read_hostname,
+    spread_for,
+)
 from ztui.model import Guest, Host
+
+if TYPE_CHECKING:
+    from ztui.host.scan import HostRecords
 
 log = logging.getLogger("ztui.libvirt.session")
 
@@ -134,6 +150,7 @@ class HostSession:
         self._delays = tuple(reconnect_delays) or (1.0,)
         self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
         self._pending: set[str] = set()
+        self._handles: dict[str, libvirt.virDomain] = {}  # guests' handles from events, for their next read
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
         self._conn: libvirt.virConnect | None = None
@@ -152,9 +169,13 @@ class HostSession:
         """Queue a full re-read of the host (the `r` key, and the slow safety net)."""
         self._jobs.put(("full", ""))
 
-    def refresh_guest(self, uuid: str) -> None:
-        """Queue a re-read of one guest; a read already queued for it covers this one too."""
+    def refresh_guest(self, uuid: str, dom: libvirt.virDomain | None = None) -> None:
+        """Queue a re-read of one guest; a read already queued for it covers this one too. `dom`: the
+        guest's handle on the session's connection when at hand (an event's), which spares the read a
+        lookup (a round trip to a host far away)."""
         with self._pending_lock:
+            if dom is not None:
+                self._handles[uuid] = dom
             if uuid in self._pending:
                 return
             self._pending.add(uuid)
@@ -205,7 +226,7 @@ class HostSession:
                 elif self._conn is None:
                     continue  # a reconnect is under way and will send a full snapshot
                 elif kind == "full":
-                    self._sink(HostUp(self.uri, self._with_backing(self._conn, read_host(self._conn, self.uri))))
+                    self._sink(HostUp(self.uri, self._read_full(self._conn)))
                 elif kind == "guest":
                     self._read_guest(arg)
             except libvirt.libvirtError as exc:
@@ -217,9 +238,11 @@ class HostSession:
     def _read_guest(self, uuid: str) -> None:
         with self._pending_lock:
             self._pending.discard(uuid)  # events from now on need a new read
+            dom = self._handles.pop(uuid, None)
         assert self._conn is not None
         try:
-            dom = self._conn.lookupByUUIDString(uuid)
+            if dom is None:
+                dom = self._conn.lookupByUUIDString(uuid)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 self._raw.pop(uuid, None)
@@ -228,7 +251,7 @@ class HostSession:
                 self._sink(GuestGone(self.uri, uuid, ""))
                 return
             raise
-        guest = read_guest(dom)
+        guest = read_guest(dom, at_once=spread_for(self.uri, 0).overlap)
         if guest is None:
             self._raw.pop(uuid, None)
             self._sent.pop(uuid, None)
@@ -245,9 +268,14 @@ class HostSession:
         while not self._stop.is_set():
             try:
                 conn = open_connection(self.uri, self.readonly)
-                self._register(conn)
-                self._summary_first(conn)
-                host = self._with_backing(conn, read_host(conn, self.uri))
+                with ThreadPoolExecutor(1, thread_name_prefix="ztui-spare") as early:
+                    spare = early.submit(self._spare_for, conn)
+                    try:
+                        self._register(conn)
+                    except BaseException:
+                        close_spare(spare.result(), wait=False)
+                        raise
+                    host = self._read_full(conn, summary_first=True, spare=spare)
             except ConnectError as exc:
                 reason = exc.reason
             except libvirt.libvirtError as exc:
@@ -264,18 +292,72 @@ class HostSession:
 
     # --- backing chains --------------------------------------------------------------------------------
 
-    def _with_backing(self, conn: libvirt.virConnect, host: Host) -> Host:
-        """Scan the host's inventory once per (re)connect and resolve every guest's chains against it.
-        A failure costs the chains, never the tree."""
+    def _spare_for(self, conn: libvirt.virConnect) -> list[SpareConnection]:
+        """The extra connections of the first full read, as many as `spread_for` gives for the number of
+        guests (two calls): opened while the events are registered and the host is listed, so that a host
+        far away does not wait for their round trips after that."""
+        try:
+            count = conn.numOfDomains() + conn.numOfDefinedDomains()
+        except libvirt.libvirtError:
+            return []
+        return open_spare(conn, spread_for(self.uri, count))
+
+    def _read_full(self, conn: libvirt.virConnect, summary_first: bool = False,
+                   spare: Future[list[SpareConnection]] | None = None) -> Host:
+        """Every guest with its devices and chains. The host is listed once (three calls): on a big host
+        that listing is handed over first when `summary_first`, so the tree is there at once and fills in.
+        How the rest is spread is `spread_for`'s answer: for a host far away, its device records are read
+        beside the guests' XML, and that XML comes over extra connections (`spare` when already opening)."""
+        from ztui.host.hostfacts import facts_source_for
+        from ztui.host.scan import read_host_records
+
+        extra: list[SpareConnection] | None = None
+        try:
+            listing = list_host(conn)
+            hostname = None
+            if summary_first and len(listing) > SUMMARY_FIRST:
+                hostname = read_hostname(conn)
+                self._sink(HostUp(self.uri, Host(uri=self.uri, hostname=hostname,
+                                                 guests=read_guest_summaries(conn, listing),
+                                                 facts=facts_source_for(self.uri).label)))
+            spread = spread_for(self.uri, len(listing))
+            with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
+                records = (beside.submit(read_host_records, conn, self.uri, udev=None if self.udev else (),
+                                         in_flight=spread.in_flight)
+                           if self.backing and spread.overlap else None)
+                extra = spare.result() if spare is not None else open_spare(conn, spread)
+                host = read_host(conn, self.uri, listing=listing, spare=extra, hostname=hostname)
+                read = self._records_of(records)
+        finally:  # also those opening when the read failed early
+            close_spare(extra if extra is not None else spare.result() if spare is not None else [], wait=False)
+        return self._with_backing(conn, host, read)
+
+    def _records_of(self, records: Future[HostRecords] | None) -> HostRecords | None:
+        """The records read beside the guests, None when none were or their read failed (then the scan
+        after the guests tries again)."""
+        if records is None:
+            return None
+        try:
+            return records.result()
+        except (libvirt.libvirtError, OSError) as exc:
+            log.info("%s: host records not read beside the guests: %s", self.uri, exc)
+            return None
+
+    def _with_backing(self, conn: libvirt.virConnect, host: Host, records: HostRecords | None = None) -> Host:
+        """Scan the host's inventory once per (re)connect (unless its `records` were read already) and
+        resolve every guest's chains against it. A failure costs the chains, never the tree."""
         self._raw = {g.uuid: g for g in host.guests}
         self._sent = dict(self._raw)
         if not self.backing:
             return host
         from ztui.host.resolve import resolve_host
-        from ztui.host.scan import scan_host
+        from ztui.host.scan import inventory_for, scan_host
 
         try:
-            self._inventory = scan_host(conn, self.uri, host.guests, udev=None if self.udev else ())
+            if records is not None:
+                self._inventory = inventory_for(records, host.guests)
+            else:
+                self._inventory = scan_host(conn, self.uri, host.guests, udev=None if self.udev else ())
         except (libvirt.libvirtError, OSError) as exc:
             log.warning("%s: backing chains not resolved: %s", self.uri, exc)
             return host
@@ -349,20 +431,6 @@ class HostSession:
             return None
         return self._inventory
 
-    def _summary_first(self, conn: libvirt.virConnect) -> None:
-        """On a big host, hand over names and states (three calls) before the full read (one XMLDesc per
-        guest plus the inventory), so the tree is there at once and fills in."""
-        try:
-            if conn.numOfDomains() + conn.numOfDefinedDomains() <= SUMMARY_FIRST:
-                return
-            guests = read_guest_summaries(conn)
-        except libvirt.libvirtError:
-            return
-        from ztui.host.hostfacts import facts_source_for
-
-        self._sink(HostUp(self.uri, Host(uri=self.uri, hostname=read_hostname(conn), guests=guests,
-                                         facts=facts_source_for(self.uri).label)))
-
     def _alive(self, conn: libvirt.virConnect) -> bool:
         try:
             return bool(conn.isAlive())
@@ -389,51 +457,58 @@ class HostSession:
 
         def on_domain(_conn: libvirt.virConnect, dom: libvirt.virDomain, *rest: object) -> None:
             if generation == self._generation:
-                self.refresh_guest(dom.UUIDString())
+                self.refresh_guest(dom.UUIDString(), dom)
 
         def on_lifecycle(_conn: libvirt.virConnect, dom: libvirt.virDomain, event: int, detail: int,
                          _opaque: object) -> None:
             if generation != self._generation:
                 return
             self._sink(EventSeen(self.uri, dom.name(), lifecycle_text(event, detail)))
-            self.refresh_guest(dom.UUIDString())
+            self.refresh_guest(dom.UUIDString(), dom)
 
         def on_device(_conn: libvirt.virConnect, dom: libvirt.virDomain, alias: str, _opaque: object) -> None:
             if generation == self._generation:
-                self.refresh_guest(dom.UUIDString())
+                self.refresh_guest(dom.UUIDString(), dom)
 
         def on_close(_conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
             if generation == self._generation and not self._stop.is_set():
                 self._jobs.put(("lost", str(reason)))
 
-        ids = (
-            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle, None)),
-            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, on_device, None)),
-            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_device,
-                                                None)),
-            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
-                                                on_device, None)),
-            ("dom", conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, on_domain,
-                                                None)),
-        )
-        self._callback_ids = list(ids)
-
         def on_node_device(_conn: libvirt.virConnect, _dev: object, *_rest: object) -> None:
             if generation == self._generation:
                 self.refresh_inventory()
 
-        for event_id in (libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE):
+        wanted: list[tuple[str, int, Callable[..., None]]] = [
+            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle),
+            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, on_device),
+            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_device),
+            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, on_device),
+            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, on_domain),
+            ("node", libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, on_node_device),
+            ("node", libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE, on_node_device),
+        ]
+
+        def register(event: tuple[str, int, Callable[..., None]]) -> tuple[str, int] | None:
+            kind, event_id, callback = event
+            if kind == "dom":
+                return kind, conn.domainEventRegisterAny(None, event_id, callback, None)
             try:
-                self._callback_ids.append(("node", conn.nodeDeviceEventRegisterAny(None, event_id, on_node_device,
-                                                                                   None)))
+                return kind, conn.nodeDeviceEventRegisterAny(None, event_id, callback, None)
             except libvirt.libvirtError as exc:  # older daemons: the udev watch and resync still cover it
                 log.info("%s: no node-device events: %s", self.uri, libvirt_reason(exc))
+                return None
+
+        # each registration is a round trip: a host far away gets them all at once (see `spread_for`)
+        at_once = len(wanted) if spread_for(self.uri, 0).overlap else 1
+        self._callback_ids = [cid for cid in ordered_map(register, wanted, at_once) if cid is not None]
         self._start_udev_watch()
         conn.registerCloseCallback(on_close, None)
 
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         self._generation += 1
+        with self._pending_lock:
+            self._handles.clear()  # they belong to the connection going away
         if conn is None:
             return
         for kind, cid in self._callback_ids:

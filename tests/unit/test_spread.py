@@ -1,0 +1,137 @@
+"""Reads spread over several connections and calls in flight give what one call after the other gives.
+
+A host far away is read over extra connections, with its device records read beside the guests' XML and
+every document parsed by the thread that fetched it (`ztui.libvirt.reader.spread_for`). The test driver
+stands in for the daemon here: each `test://FILE` open is an instance of its own with the same guests, so
+extra connections list the same domains under handles of their own, as a daemon's would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from ztui.host.scan import read_host_records, read_networks, read_pool_volumes
+from ztui.lab.testdriver import write_testdriver
+from ztui.libvirt import reader
+from ztui.libvirt.reader import (
+    SpareConnection,
+    Spread,
+    close_spare,
+    list_host,
+    open_spare,
+    read_guest,
+    read_guests,
+    read_node_devices,
+    spread_for,
+)
+
+FAR = Spread(connections=4, in_flight=5, overlap=True)
+
+
+@pytest.fixture
+def host_file(tmp_path: Path) -> Path:
+    path = tmp_path / "host.xml"
+    write_testdriver(path, 70)
+    return path
+
+
+@pytest.fixture
+def conn(host_file: Path) -> Iterator[libvirt.virConnect]:
+    opened = libvirt.open(f"test://{host_file}")
+    yield opened
+    opened.close()
+
+
+def test_one_function_says_how_a_host_is_read() -> None:
+    near = spread_for("test:///default", 1000)
+    assert (near.connections, near.overlap) == (1, False)
+    far = spread_for("qemu+tcp://lpar7.example.com/system", 1000)
+    assert far.connections > 1 and far.in_flight == 5 and far.overlap
+    few = spread_for("qemu+tcp://lpar7.example.com/system", 10)
+    assert few.connections == 1 and few.overlap  # not worth a connection, still worth overlapping
+
+
+def test_spread_reads_give_the_serial_reads_guests_in_the_same_order(conn: libvirt.virConnect,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = read_guests(conn)
+    monkeypatch.setattr(reader, "spread_for", lambda uri, guests: FAR)
+    listing = list_host(conn)
+    spare = open_spare(conn, FAR)
+    try:
+        assert len(spare) == FAR.connections - 1
+        assert all(len(s.handles) == 70 for s in spare)
+        assert read_guests(conn, listing=listing, spare=spare) == serial  # parsed by the fetching threads
+        assert read_guests(conn) == serial  # the spare connections opened (and closed) by the read itself
+    finally:
+        close_spare(spare)
+    assert [g.name for g in serial] == sorted(g.name for g in serial) and len(serial) == 70
+
+
+def test_named_guests_keep_the_order_named_when_spread(conn: libvirt.virConnect,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [d.name() for d in conn.listAllDomains(0)][::-1][:40]
+    serial = read_guests(conn, names)
+    monkeypatch.setattr(reader, "spread_for", lambda uri, guests: FAR)
+    assert [g.name for g in read_guests(conn, names)] == names
+    assert read_guests(conn, names) == serial
+
+
+def test_an_extra_connection_that_fails_leaves_the_read_to_the_first(host_file: Path,
+                                                                    conn: libvirt.virConnect,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = read_guests(conn)
+    monkeypatch.setattr(reader, "spread_for", lambda uri, guests: FAR)
+    host_file.unlink()  # the first connection is open; no other can be opened now
+    assert open_spare(conn, FAR) == []
+    assert read_guests(conn) == serial
+
+
+def test_an_extra_connection_that_cannot_list_is_read_through_the_first(conn: libvirt.virConnect,
+                                                                        host_file: Path) -> None:
+    dead = libvirt.open(f"test://{host_file}")
+    dead.close()
+    spare = [SpareConnection.listing(libvirt.open(f"test://{host_file}")), SpareConnection(dead, {})]
+    try:
+        domains = conn.listAllDomains(0)
+        assert reader._fetch_spread(domains, spare, 5) == reader._fetch_on(domains)
+    finally:
+        close_spare(spare[:1])
+
+
+def test_records_read_with_calls_in_flight_equal_those_read_one_by_one(conn: libvirt.virConnect) -> None:
+    assert len(read_node_devices(conn)) > 100
+    assert read_node_devices(conn, 5) == read_node_devices(conn)
+    assert read_networks(conn, 5) == read_networks(conn)
+    uri = conn.getURI()
+    assert read_host_records(conn, uri, udev=(), in_flight=5) == read_host_records(conn, uri, udev=())
+
+
+def test_pool_volumes_read_with_calls_in_flight_equal_those_read_one_by_one() -> None:
+    pools = libvirt.open("test:///default")
+    try:
+        second = pools.storagePoolDefineXML("<pool type='dir'><name>second</name><target><path>/second</path>"
+                                            "</target></pool>", 0)
+        second.create(0)
+        for pool in (pools.storagePoolLookupByName("default-pool"), second):
+            for i in range(4):
+                pool.createXML(f"<volume><name>v{i}.img</name><capacity>1048576</capacity></volume>", 0)
+        serial = read_pool_volumes(pools)
+        assert len(serial) == 8 and {v.pool for v in serial} == {"default-pool", "second"}
+        assert read_pool_volumes(pools, 5) == serial
+    finally:
+        pools.close()
+
+
+def test_a_guest_read_at_once_equals_one_read_call_by_call(conn: libvirt.virConnect) -> None:
+    for dom in conn.listAllDomains(0)[:5]:
+        assert read_guest(dom, at_once=True) == read_guest(dom)
+    gone = conn.listAllDomains(0)[0]
+    if gone.isActive():
+        gone.destroy()
+    if gone.isPersistent():
+        gone.undefine()
+    assert read_guest(gone, at_once=True) is None
