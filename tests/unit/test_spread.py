@@ -8,8 +8,11 @@ extra connections list the same domains under handles of their own, as a daemon'
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import libvirt
 import pytest
@@ -50,7 +53,7 @@ def test_one_function_says_how_a_host_is_read() -> None:
     near = spread_for("test:///default", 1000)
     assert (near.connections, near.overlap) == (1, False)
     far = spread_for("qemu+tcp://lpar7.example.com/system", 1000)
-    assert far.connections > 1 and far.in_flight == 5 and far.overlap
+    assert far.connections > 1 and far.in_flight > 5 and far.overlap
     few = spread_for("qemu+tcp://lpar7.example.com/system", 10)
     assert few.connections == 1 and few.overlap  # not worth a connection, still worth overlapping
 
@@ -135,3 +138,73 @@ def test_a_guest_read_at_once_equals_one_read_call_by_call(conn: libvirt.virConn
     if gone.isPersistent():
         gone.undefine()
     assert read_guest(gone, at_once=True) is None
+
+
+def test_a_lifecycle_event_names_the_state_it_leaves_a_guest_in() -> None:
+    from ztui.libvirt.session import lifecycle_state
+    from ztui.model import GuestState
+
+    assert lifecycle_state(libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 0) is GuestState.PAUSED
+    assert lifecycle_state(libvirt.VIR_DOMAIN_EVENT_RESUMED, 0) is GuestState.RUNNING
+    assert lifecycle_state(libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED) is \
+        GuestState.SHUTOFF
+    assert lifecycle_state(libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED) is None
+    assert lifecycle_state(libvirt.VIR_DOMAIN_EVENT_DEFINED, 0) is None
+
+
+def _session_updates(uri: str, act: Any = None) -> list[Any]:
+    """Every update a session sends for `uri` until its full read is in, and for a second after `act`."""
+    from ztui.libvirt.session import HostSession, HostUp
+
+    updates: list[Any] = []
+    arrived = threading.Event()
+
+    def sink(update: Any) -> None:
+        updates.append(update)
+        arrived.set()
+
+    session = HostSession(uri, sink, udev=False)
+    session.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not any(isinstance(u, HostUp) and any(g.devices for g in u.host.guests) for u in updates):
+            assert time.monotonic() < deadline, "no full read"
+            arrived.wait(0.05)
+        if act is not None:
+            conn = session.connection
+            assert conn is not None
+            act(conn)
+            time.sleep(1.0)
+    finally:
+        session.stop()
+    return updates
+
+
+def test_a_far_session_shows_what_a_near_one_shows_and_states_from_events_first(
+        host_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a far host's spread (extra connections, records beside the XML, registrations at once), the
+    session's full read is the near one's; a lifecycle event's state is handed over before the re-read."""
+    from ztui.libvirt import session as session_module
+    from ztui.libvirt.session import GuestUpdated, HostUp
+    from ztui.model import GuestState
+
+    uri = f"test://{host_file}"
+    near = [u for u in _session_updates(uri) if isinstance(u, HostUp)][-1].host
+    monkeypatch.setattr(reader, "spread_for", lambda uri, guests: FAR)
+    monkeypatch.setattr(session_module, "spread_for", lambda uri, guests: FAR)
+    monkeypatch.setattr(session_module, "SUMMARY_FIRST", 10)
+    running: list[str] = []
+
+    def pause_one(conn: libvirt.virConnect) -> None:
+        dom = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING)[0]
+        running.append(dom.UUIDString())
+        dom.suspend()
+
+    updates = _session_updates(uri, pause_one)
+    ups = [u for u in updates if isinstance(u, HostUp)]
+    assert len(ups[0].host.guests) == 70 and not any(g.devices for g in ups[0].host.guests)  # the list first
+    assert ups[-1].host.guests == near.guests
+    paused = [u.guest for u in updates if isinstance(u, GuestUpdated) and u.guest.uuid == running[0]]
+    assert [g.state for g in paused] == [GuestState.PAUSED, GuestState.PAUSED]  # the event's, then the read's
+    before = next(g for g in near.guests if g.uuid == running[0])
+    assert paused[0].devices == before.devices and paused[1] == paused[0]

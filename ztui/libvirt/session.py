@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import libvirt
@@ -37,7 +37,7 @@ from ztui.libvirt.reader import (
     read_hostname,
     spread_for,
 )
-from ztui.model import Guest, Host
+from ztui.model import Guest, GuestState, Host
 
 if TYPE_CHECKING:
     from ztui.host.scan import HostRecords
@@ -123,6 +123,22 @@ def lifecycle_text(event: int, detail: int) -> str:
     return _LIFECYCLE.get(event, f"event {event}")
 
 
+_STATE_AFTER = {
+    libvirt.VIR_DOMAIN_EVENT_STARTED: GuestState.RUNNING, libvirt.VIR_DOMAIN_EVENT_SUSPENDED: GuestState.PAUSED,
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: GuestState.RUNNING, libvirt.VIR_DOMAIN_EVENT_STOPPED: GuestState.SHUTOFF,
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: GuestState.CRASHED,
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: GuestState.PMSUSPENDED,
+}
+
+
+def lifecycle_state(event: int, detail: int) -> GuestState | None:
+    """The state a guest is in after this lifecycle event; None when the event does not say (defined,
+    shut down, or a migration's stop: the guest may be gone rather than shut off)."""
+    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED and detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED:
+        return None
+    return _STATE_AFTER.get(event)
+
+
 _CLOSE_REASONS = {
     "0": "connection error", "1": "the daemon closed the connection", "2": "keepalive timed out",
     "3": "connection closed",
@@ -151,6 +167,7 @@ class HostSession:
         self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
         self._pending: set[str] = set()
         self._handles: dict[str, libvirt.virDomain] = {}  # guests' handles from events, for their next read
+        self._event_states: dict[str, GuestState] = {}  # the state the newest lifecycle event of a guest named
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
         self._conn: libvirt.virConnect | None = None
@@ -180,6 +197,12 @@ class HostSession:
                 return
             self._pending.add(uuid)
         self._jobs.put(("guest", uuid))
+
+    def _show_state(self, uuid: str, state: GuestState) -> None:
+        """Queue showing a guest in the state an event names, ahead of the re-read that event queues."""
+        with self._pending_lock:
+            self._event_states[uuid] = state
+        self._jobs.put(("state", uuid))
 
     def refresh_inventory(self) -> None:
         """Queue a re-scan of the host's devices; coalesced. The result arrives as `InventoryChanged`.
@@ -227,6 +250,8 @@ class HostSession:
                     continue  # a reconnect is under way and will send a full snapshot
                 elif kind == "full":
                     self._sink(HostUp(self.uri, self._read_full(self._conn)))
+                elif kind == "state":
+                    self._state_seen(arg)
                 elif kind == "guest":
                     self._read_guest(arg)
             except libvirt.libvirtError as exc:
@@ -234,6 +259,19 @@ class HostSession:
                 if self._conn is not None and not self._alive(self._conn):
                     self._lost(libvirt_reason(exc))
         self._close()
+
+    def _state_seen(self, uuid: str) -> None:
+        """Hand over a guest as last sent, in the state its newest lifecycle event named (the re-read queued
+        behind this confirms it, with everything else that changed)."""
+        with self._pending_lock:
+            state = self._event_states.pop(uuid, None)
+        sent = self._sent.get(uuid)
+        raw = self._raw.get(uuid)
+        if state is None or sent is None or raw is None or sent.state is state:
+            return
+        self._raw[uuid] = replace(raw, state=state)
+        self._sent[uuid] = replace(sent, state=state)
+        self._sink(GuestUpdated(self.uri, self._sent[uuid]))
 
     def _read_guest(self, uuid: str) -> None:
         with self._pending_lock:
@@ -459,11 +497,17 @@ class HostSession:
             if generation == self._generation:
                 self.refresh_guest(dom.UUIDString(), dom)
 
+        # far away, the state a lifecycle event names is shown a round trip before the guest's re-read lands
+        early_states = spread_for(self.uri, 0).overlap
+
         def on_lifecycle(_conn: libvirt.virConnect, dom: libvirt.virDomain, event: int, detail: int,
                          _opaque: object) -> None:
             if generation != self._generation:
                 return
             self._sink(EventSeen(self.uri, dom.name(), lifecycle_text(event, detail)))
+            state = lifecycle_state(event, detail) if early_states else None
+            if state is not None:
+                self._show_state(dom.UUIDString(), state)
             self.refresh_guest(dom.UUIDString(), dom)
 
         def on_device(_conn: libvirt.virConnect, dom: libvirt.virDomain, alias: str, _opaque: object) -> None:
@@ -509,6 +553,7 @@ class HostSession:
         self._generation += 1
         with self._pending_lock:
             self._handles.clear()  # they belong to the connection going away
+            self._event_states.clear()
         if conn is None:
             return
         for kind, cid in self._callback_ids:
