@@ -39,7 +39,7 @@ async def test_loaded_host_is_frozen_out_of_the_collector(testdriver_copy: str) 
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
-        assert gc.get_freeze_count() > 0
+        assert await wait_until(pilot, lambda: gc.get_freeze_count() > 0)  # once the tree is painted
         guest = next(iter(app.fleet.hosts[testdriver_copy].guests.values()))
         assert not any(o is guest for o in gc.get_objects())  # the collector no longer walks the model
 
