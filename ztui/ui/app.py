@@ -205,9 +205,8 @@ class ZtuiApp(App[int]):
             if self._expand and isinstance(update, HostUp) and main.guest_tree.expand_guest(update.uri,
                                                                                           self._expand):
                 self._expand = ""
-        if isinstance(update, HostUp) and any(g.devices for g in update.host.guests):
-            # once the tree is painted; a big host's guest list alone is replaced a moment later
-            self.call_after_refresh(settle_heap)
+        if isinstance(update, HostUp):
+            self.call_after_refresh(settle_heap)  # once the tree is painted
 
     def _show_status(self) -> None:
         self._status_pending = False
