@@ -205,7 +205,9 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
         if backing and backing.startswith("/"):
             _file(chain, backing, "backing image", exclusive=False, level=1)
     elif dtype == "block":
-        _block_source(chain, source, exclusive=writable)
+        # guests share block devices (a DASD or a multipath LUN attached to several, shareable or not): the
+        # chain below a path is the same for each of them
+        _shared(chain, ("block source", source, writable), lambda c: _block_source(c, source, exclusive=writable))
     elif dtype == "volume":
         pool, _, volume = source.partition("/")
         _volume(chain, pool, volume, exclusive=writable)
