@@ -56,14 +56,14 @@ def test_two_processes_print_what_one_prints(host_uri: str, names: list[str]) ->
 @pytest.mark.usefixtures("always_split")
 def test_a_failing_child_leaves_the_whole_to_this_process(host_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
     parent = os.getpid()
-    encode_part = tree_split._encode_part
+    resolve_part = tree_split._resolve_part
 
-    def fails_in_the_child(records: Any, part: Any) -> str | None:
+    def fails_in_the_child(records: Any, part: Any) -> Any:
         if os.getpid() != parent:
             raise RuntimeError("the child breaks")
-        return encode_part(records, part)
+        return resolve_part(records, part)
 
-    monkeypatch.setattr(tree_split, "_encode_part", fails_in_the_child)
+    monkeypatch.setattr(tree_split, "_resolve_part", fails_in_the_child)
     assert split(host_uri, []) == one_process(host_uri, [])
 
 
@@ -78,7 +78,7 @@ def test_a_half_whose_parsed_names_differ_from_libvirts_is_refused(host_uri: str
         fetched = FetchedGuest(dom.UUIDString(), "not-its-name", None, True, dom.XMLDesc(0))
     finally:
         conn.close()
-    assert tree_split._encode_part(None, [fetched]) is None  # type: ignore[arg-type]
+    assert tree_split._resolve_part(None, [fetched]) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("always_split")
@@ -113,14 +113,26 @@ DOMAIN = """  <domain type='test'>
 
 
 @pytest.mark.usefixtures("always_split")
-def test_a_sharing_conflict_across_the_halves_is_warned_as_in_one_process(tmp_path: Any) -> None:
-    # g1 and g4 (one in each half) write the same disk without <shareable/>
-    devs = {"g1": "sdz", "g2": "sdy", "g3": "sdx", "g4": "sdz"}
+@pytest.mark.parametrize(("devs", "warned"), [
+    ({"g1": "sdz", "g2": "sdy", "g3": "sdx", "g4": "sdz"}, 2),  # one holder in each half
+    ({"g1": "sdz", "g2": "sdz", "g3": "sdx", "g4": "sdz"}, 3),  # two in the first half, one in the second
+], ids=["one-each", "two-and-one"])
+def test_a_sharing_conflict_across_the_halves_is_warned_as_in_one_process(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, devs: dict[str, str], warned: int) -> None:
+    # guests of both halves write the same disk without <shareable/>
     domains = "\n".join(DOMAIN.format(name=n, uuid=f"00000000-0000-0000-0000-00000000000{i}", dev=d)
                         for i, (n, d) in enumerate(devs.items(), start=1))
     path = tmp_path / "shared.xml"
     path.write_text(SHARED_DISK.format(domains=domains))
     uri = f"test://{path}"
+    whole = one_process(uri, [])
+    encode = tree_split._encode
+
+    def not_in_one_process(*args: Any) -> str:
+        raise AssertionError("the halves were done again in one process")
+
+    monkeypatch.setattr(tree_split, "_encode", not_in_one_process)
     text = split(uri, [])
-    assert text == one_process(uri, [])
-    assert text.count("is also held by") == 2
+    monkeypatch.setattr(tree_split, "_encode", encode)
+    assert text == whole
+    assert text.count("is also held by") == warned

@@ -11,24 +11,23 @@ parsed names that would sort otherwise, everything is done here, the plain way.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import struct
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ztui.host.resolve import resolve_host
+from ztui.host.resolve import resolve_guest, resolve_host
 from ztui.host.scan import HostRecords, inventory_for, read_host_records
-from ztui.host.usage import held_keys
+from ztui.host.usage import guest_uses, with_sharing_warnings
 from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, guests_from_fetched, read_hostname
-from ztui.model import Guest, Host, HostDevice
+from ztui.model import DeviceKind, DeviceUse, Guest, Host, HostDevice
 from ztui.report.tree_json import guests_json_compact, host_json_compact
 
 log = logging.getLogger("ztui")
-
-_HELD = b"\0"
-"""Separates the child's JSON from the keys its guests hold (JSON text never holds a NUL byte)."""
 
 SPLIT_FROM = 200
 """Guests from which a second process pays for itself (forking and the pipe cost a few milliseconds)."""
@@ -70,76 +69,131 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
 
 
 def _encode(records: HostRecords | None, guests: Sequence[Guest]) -> str:
-    """Guests with their chains (none without records), encoded."""
-    return _resolve_encode(records, guests)[0]
-
-
-def _resolve_encode(records: HostRecords | None, guests: Sequence[Guest]) -> tuple[str, set[str]]:
-    """Guests with their chains, encoded, and the host devices their running devices hold exclusively."""
+    """Guests with their chains (none without records) and sharing warnings, encoded."""
     if records is not None:
         guests = resolve_host(Host(uri=records.uri, guests=tuple(guests)), inventory_for(records, guests)).guests
-    return guests_json_compact(guests), held_keys(guests)
+    return guests_json_compact(guests)
 
 
-def _encode_part(records: HostRecords, part: Sequence[FetchedGuest]) -> tuple[str, set[str]] | None:
-    """One half and what it holds, or None when a parsed name differs from libvirt's (the halves were cut
-    by those)."""
+def _resolve_part(records: HostRecords, part: Sequence[FetchedGuest]) -> Host | None:
+    """One part's guests with their chains but no sharing warnings yet (those need the other part's), or
+    None when a parsed name differs from libvirt's (the parts were cut by those)."""
     guests = [guest_from_fetched(f) for f in part]
     if any(g.name != f.name for g, f in zip(guests, part, strict=True)):
         return None
-    return _resolve_encode(records, guests)
+    inv = inventory_for(records, guests)
+    return Host(uri=records.uri, guests=tuple(resolve_guest(g, inv) for g in guests))
 
 
-def _child(records: HostRecords, part: Sequence[FetchedGuest], read_end: int, write_end: int) -> int:
-    """The child's whole life: encode its half, write it, and tell how it went (it then ends without
-    any clean-up, so nothing of the parent's runs twice)."""
+def _held(part: Host) -> bytes:
+    """What the part's running guests hold exclusively, for the other part's sharing warnings."""
+    uses = [[u.device_key, u.guest, u.guest_uuid, u.target, u.device_kind.value]
+            for g in part.guests for u in guest_uses(g, part.uri) if u.exclusive and u.running]
+    return json.dumps(uses).encode()
+
+
+def _others(held: bytes) -> dict[str, list[DeviceUse]]:
+    """The other part's exclusive uses (`_held`), by host-device key."""
+    found: dict[str, list[DeviceUse]] = {}
+    for key, guest, uuid, target, kind in json.loads(held):
+        found.setdefault(key, []).append(DeviceUse(device_key=key, guest=guest, guest_uuid=uuid, target=target,
+                                                   device_kind=DeviceKind(kind), running=True, exclusive=True))
+    return found
+
+
+def _finish(part: Host, held_by_others: bytes) -> str:
+    """The part with its sharing warnings, counting what the other part holds, encoded."""
+    return guests_json_compact(with_sharing_warnings(part, _others(held_by_others)).guests)
+
+
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _receive(fd: int) -> bytes:
+    """One frame; EOFError when the other process ended before sending it whole."""
+    head = _read_exactly(fd, _FRAME.size)
+    return _read_exactly(fd, _FRAME.unpack(head)[0])
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+_FRAME = struct.Struct("<Q")
+"""Each message between the two processes is its length, then its bytes."""
+
+
+def _child(records: HostRecords, part: Sequence[FetchedGuest], inbox: int, outbox: int) -> int:
+    """The child's whole life: resolve its part, send what it holds and take what the parent's part holds,
+    then send its text, and tell how it went (it then ends without any clean-up, so nothing of the
+    parent's runs twice). It sends first and the parent receives first, so neither waits on the other
+    with a full pipe."""
     try:
-        os.close(read_end)
-        encoded = _encode_part(records, part)
-        if encoded is None:
+        resolved = _resolve_part(records, part)
+        if resolved is None:
             return 1
-        text, held = encoded
-        with os.fdopen(write_end, "wb") as out:
-            out.write(text.encode() + _HELD + "\n".join(sorted(held)).encode())
+        _send(outbox, _held(resolved))
+        _send(outbox, _finish(resolved, _receive(inbox)).encode())
         return 0
-    except BaseException:  # whatever happens here, the parent does this half itself
+    except BaseException:  # whatever happens here, the parent does this part itself
         return 1
 
 
 def _in_two_processes(records: HostRecords, first: Sequence[FetchedGuest],
                       second: Sequence[FetchedGuest]) -> str | None:
-    """Both halves encoded and joined, the second by a forked child; None when either half failed."""
+    """Both halves encoded and joined, the second by a forked child; None when either half failed.
+
+    Guests of both halves may hold the same host device (a DASD two running guests write to): each
+    process resolves its half, they trade what their running guests hold exclusively, and each then
+    warns of a conflict with a guest of either half, as one process would."""
     parent = os.getpid()
-    read_end, write_end = os.pipe()
+    to_child, child_in = os.pipe()
+    child_out, from_child = os.pipe()
     # the child must never get to this process's own code: Ctrl-C stays blocked there (the parent, which
-    # gets it, closes the pipe, and the child's write then fails and ends it)
+    # gets it, closes the pipes, and the child's next read or write then fails and ends it)
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         pid = os.fork()
     except OSError as exc:  # no memory or processes to spare: one process does it all
         log.debug("no second process: %s", exc)
-        os.close(read_end)
-        os.close(write_end)
+        for fd in (to_child, child_in, child_out, from_child):
+            os.close(fd)
         return None
     finally:
         if os.getpid() == parent:
             signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
     if pid == 0:
-        os._exit(_child(records, second, read_end, write_end))
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        try:
-            mine = _encode_part(records, first)
-            theirs = pipe.read()
-        finally:
-            pipe.close()  # a child still writing gets EPIPE instead of waiting for a reader
-            _, status = os.waitpid(pid, 0)
-    if mine is None or os.waitstatus_to_exitcode(status) != 0:
+        os.close(child_in)
+        os.close(child_out)
+        os._exit(_child(records, second, to_child, from_child))
+    os.close(to_child)
+    os.close(from_child)
+    try:
+        mine = _resolve_part(records, first)
+        theirs_held = _receive(child_out)
+        if mine is None:
+            return None
+        _send(child_in, _held(mine))
+        text = _finish(mine, theirs_held)
+        theirs = _receive(child_out).decode()
+    except (EOFError, OSError) as exc:
+        log.debug("the second process failed (%s); one process does it all", exc)
+        return None
+    finally:
+        os.close(child_in)  # a child still reading or writing gets EOF or EPIPE instead of waiting
+        os.close(child_out)
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
         log.debug("the second process failed (status %s); one process does it all", status)
         return None
-    text, _, held = theirs.partition(_HELD)
-    if mine[1] & set(held.decode().split("\n")):
-        # a host device held by guests of both halves: the sharing warnings need the whole host at once
-        log.debug("a sharing conflict spans both halves; one process does it all")
-        return None
-    return ",".join(part for part in (mine[0], text.decode()) if part)
+    return ",".join(part for part in (text, theirs) if part)

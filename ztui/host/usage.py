@@ -68,10 +68,11 @@ def held_keys(guests: Iterable[Guest]) -> set[str]:
             for d in g.devices for step in d.backing if step.exclusive and step.device_key}
 
 
-def with_sharing_warnings(host: Host) -> Host:
+def with_sharing_warnings(host: Host, others: Mapping[str, Iterable[DeviceUse]] | None = None) -> Host:
     """The host with a warning on each guest device that holds a host device (DASD, LUN, image file,
     pass-through function) another running guest's device also holds without `<shareable/>`: the conflict
-    shows where it happens, on both guests, not only in the host-device view."""
+    shows where it happens, on both guests, not only in the host-device view. `others`: by key, the uses
+    of the host's guests that are not in `host` (one host read in two parts, `ztui.cli.tree_split`)."""
     # a cheap first pass (this runs after every full resolve): keys held exclusively by running guests
     holders: dict[str, int] = {}
     clash = False
@@ -82,12 +83,16 @@ def with_sharing_warnings(host: Host) -> Host:
         for device in guest.devices:
             me += 1
             for step in device.backing:
-                if step.exclusive and holders.setdefault(step.device_key, me) != me:
+                if step.exclusive and (holders.setdefault(step.device_key, me) != me or (
+                        others and step.device_key in others)):
                     clash = True
     holders.pop("", None)
     if not clash:
         return host
     users = users_of([host])
+    for key, uses in (others or {}).items():
+        if key in users:
+            users[key] = (*users[key], *uses)
     clashing = set(conflicts(users))
     guests = []
     for guest in host.guests:
@@ -97,12 +102,12 @@ def with_sharing_warnings(host: Host) -> Host:
             for step in device.backing:
                 if step.device_key not in clashing or not step.exclusive:
                     continue
-                others = sorted({f"{u.guest} ({u.target})" for u in users[step.device_key]
+                holding = sorted({f"{u.guest} ({u.target})" for u in users[step.device_key]
                                  if u.exclusive and u.running and not (u.guest == guest.name
                                                                         and u.target == device.display_name)})
-                if others and guest.state is not None and guest.state.is_active:
+                if holding and guest.state is not None and guest.state.is_active:
                     # the topmost shared step says it; the steps below it are shared because of it
-                    extra.append(f"{step.kind} {step.id} is also held by {', '.join(others)} without "
+                    extra.append(f"{step.kind} {step.id} is also held by {', '.join(holding)} without "
                                  "<shareable/>: both running guests may write to it")
                     break
             devices.append(replace(device, warnings=(*device.warnings, *extra)) if extra else device)
