@@ -33,13 +33,22 @@ def test_a_named_command_builds_only_its_parser(argv: list[str], built: list[str
     assert commands_of(main.build_parser(argv)) == built
 
 
-@pytest.mark.parametrize("argv", [[], ["--help"], ["-h", "tree"], ["-c", "u", "nosuch"], ["--", "tree"]])
+@pytest.mark.parametrize("argv", [[], ["--help"], ["-h", "tree"], ["-c", "u", "nosuch"], ["--", "tree"],
+                                  ["--exp", "tree", "hostdevs"], ["-vc", "tree", "hostdevs"],
+                                  ["--conn", "tree", "hostdevs"]])
 def test_help_no_command_or_an_unknown_one_builds_every_parser(argv: list[str]) -> None:
     assert commands_of(main.build_parser(argv)) == [n for _, _, names in main.COMMANDS for n in names]
 
 
-def test_a_command_parses_alike_either_way() -> None:
-    argv = ["-c", "test:///default", "tree", "--json", "g1"]
+@pytest.mark.parametrize("argv", [
+    ["-c", "test:///default", "tree", "--json", "g1"],
+    ["--exp", "tree", "hostdevs"],  # an abbreviated option whose value reads like a command
+    ["-vc", "tree", "hostdevs"],  # a cluster whose last option takes the next word
+    ["--conn", "tree", "hostdevs"],
+    ["-ctest:///default", "-vv", "--readonly", "tree"],
+    ["--connect=tree", "--expand=g", "hostdevs", "--json"],
+])
+def test_a_command_parses_alike_either_way(argv: list[str]) -> None:
     alone = vars(main.build_parser(argv).parse_args(argv))
     every = vars(main.build_parser(["--help"]).parse_args(argv))
     assert alone == every

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -56,13 +57,17 @@ def _command_named(argv: Sequence[str] | None) -> str | None:
     known = {name for _, _, names in COMMANDS for name in names}
     values = iter(args)
     for arg in values:
-        if arg in ("-h", "--help", "--version", "--"):
-            return None
         if arg in ("-c", "--connect", "--expand"):  # their value is the next argument
             next(values, None)
         elif not arg.startswith("-"):
             return arg if arg in known else None
+        elif not _WHOLE_OPTION.fullmatch(arg):
+            return None  # help, `--`, an abbreviation or a cluster that may take the next word as its value
     return None
+
+
+_WHOLE_OPTION = re.compile(r"--readonly|--lab|--verbose|-v+|-c.+|--connect=.*|--expand=.*")
+"""Shared options spelled out whole, with their value (if any) in the same word."""
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
