@@ -208,3 +208,62 @@ def test_a_far_session_shows_what_a_near_one_shows_and_states_from_events_first(
     assert [g.state for g in paused] == [GuestState.PAUSED, GuestState.PAUSED]  # the event's, then the read's
     before = next(g for g in near.guests if g.uuid == running[0])
     assert paused[0].devices == before.devices and paused[1] == paused[0]
+
+
+def test_a_state_from_an_event_older_than_a_read_is_not_shown_over_it(conn: libvirt.virConnect,
+                                                                       host_file: Path) -> None:
+    """A read already queued when a lifecycle event comes sees what that event named and more: when the guest
+    changed again before the read, the event's state (handed over after the read) must not undo it."""
+    from ztui.libvirt.reader import read_guest
+    from ztui.libvirt.session import HostSession
+    from ztui.model import GuestState
+
+    shown: list[Any] = []
+    session = HostSession(f"test://{host_file}", shown.append)
+    dom = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING)[0]
+    uuid = dom.UUIDString()
+    guest = read_guest(dom)
+    assert guest is not None and guest.state is GuestState.RUNNING
+    session._conn = conn
+    session._raw[uuid] = session._sent[uuid] = guest
+    session.refresh_guest(uuid, dom)  # a device event: a read queued
+    session._show_state(uuid, GuestState.RUNNING)  # then a lifecycle event (its own read is the queued one)
+    session.refresh_guest(uuid, dom)
+    dom.destroy()  # the guest stops before the read; its own event is not dispatched yet
+    while not session._jobs.empty():
+        kind, arg = session._jobs.get()
+        {"guest": session._read_guest, "state": session._state_seen}[kind](arg)
+    assert session._sent[uuid].state is GuestState.SHUTOFF
+    assert shown[-1].guest.state is GuestState.SHUTOFF
+
+
+def test_a_connection_whose_first_read_fails_is_let_go_before_the_next_try(host_file: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first full read failing after the events were registered: that connection is deregistered and
+    closed, and the next try reads the host over a new one."""
+    from ztui.libvirt.eventloop import ensure_event_loop
+    from ztui.libvirt.session import HostDown, HostSession, HostUp
+
+    ensure_event_loop()  # as `HostSession.start` does
+    session = HostSession(f"test://{host_file}", lambda update: None, udev=False)
+    session._delays = (0.01,)
+    failed: list[libvirt.virConnect] = []
+    read_full = session._read_full
+
+    def fails_once(conn: libvirt.virConnect, *args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(conn)
+            raise libvirt.libvirtError("the daemon went away mid-read")
+        return read_full(conn, *args, **kwargs)
+
+    monkeypatch.setattr(session, "_read_full", fails_once)
+    sent: list[Any] = []
+    monkeypatch.setattr(session, "_sink", sent.append)
+    session._connect_until_up()
+    try:
+        assert [type(u) for u in sent] == [HostDown, HostUp]
+        assert session.connection is not None and session.connection is not failed[0]
+        with pytest.raises(libvirt.libvirtError):
+            failed[0].getURI()  # closed
+    finally:
+        session._close()

@@ -277,6 +277,9 @@ class HostSession:
         with self._pending_lock:
             self._pending.discard(uuid)  # events from now on need a new read
             dom = self._handles.pop(uuid, None)
+            # this read sees what every event delivered before it named: a state still waiting to be shown
+            # is older than what it reads, and would be shown over it
+            self._event_states.pop(uuid, None)
         assert self._conn is not None
         try:
             if dom is None:
@@ -304,6 +307,7 @@ class HostSession:
     def _connect_until_up(self) -> None:
         attempt = 0
         while not self._stop.is_set():
+            conn: libvirt.virConnect | None = None
             try:
                 conn = open_connection(self.uri, self.readonly)
                 with ThreadPoolExecutor(1, thread_name_prefix="ztui-spare") as early:
@@ -318,6 +322,9 @@ class HostSession:
                 reason = exc.reason
             except libvirt.libvirtError as exc:
                 reason = libvirt_reason(exc)
+                if conn is not None:  # opened and registered, then the first read failed: let it go whole
+                    self._conn = conn
+                    self._drop_connection()
             else:
                 self._conn = conn
                 self._sink(HostUp(self.uri, host))
