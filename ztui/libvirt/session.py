@@ -549,9 +549,13 @@ class HostSession:
                 log.info("%s: no node-device events: %s", self.uri, libvirt_reason(exc))
                 return None
 
-        # each registration is a round trip: a host far away gets them all at once (see `spread_for`)
+        # each registration is a round trip: a host far away gets them all at once (see `spread_for`); but
+        # libvirt-python makes a connection's table of callbacks at its first registration of each kind,
+        # unlocked, so the first of each kind goes alone
         at_once = len(wanted) if spread_for(self.uri, 0).overlap else 1
-        self._callback_ids = [cid for cid in ordered_map(register, wanted, at_once) if cid is not None]
+        firsts = [next(e for e in wanted if e[0] == kind) for kind in ("dom", "node")]
+        ids = [register(e) for e in firsts] + ordered_map(register, [e for e in wanted if e not in firsts], at_once)
+        self._callback_ids = [cid for cid in ids if cid is not None]
         self._start_udev_watch()
         conn.registerCloseCallback(on_close, None)
 
