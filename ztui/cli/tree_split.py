@@ -23,7 +23,14 @@ from typing import Any
 from ztui.host.resolve import resolve_guest, resolve_host
 from ztui.host.scan import HostRecords, inventory_for, read_host_records
 from ztui.host.usage import guest_uses, with_sharing_warnings
-from ztui.libvirt.reader import FetchedGuest, fetch_guests, guest_from_fetched, guests_from_fetched, read_hostname
+from ztui.libvirt.reader import (
+    FetchedGuest,
+    fetch_guests,
+    guest_from_fetched,
+    guests_from_fetched,
+    read_hostname,
+    spread_for,
+)
 from ztui.model import DeviceKind, DeviceUse, Guest, Host, HostDevice
 from ztui.report.tree_json import guests_json_compact, host_json_compact
 
@@ -49,9 +56,13 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     from ztui.host.hostfacts import facts_source_for
 
     host = Host(uri=uri, hostname=read_hostname(conn), connected=True, facts=facts_source_for(uri).label)
-    # the host's records are read while the guests are fetched: both are mostly waiting for the daemon
+    # the host's records are read while the guests are fetched: both are mostly waiting for the daemon. Far
+    # away each of their calls is a round trip, so several are under way; near, those threads would only
+    # wait for each other's parsing (a test-driver host's 7000 node devices: 10 % slower)
+    spread = spread_for(uri, 0)
     with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
-        reading = beside.submit(read_host_records, conn, uri, udev=udev)
+        reading = beside.submit(read_host_records, conn, uri, udev=udev,
+                                in_flight=spread.in_flight if spread.overlap else 1)
         fetched = fetch_guests(conn, names or None)
         try:
             records: HostRecords | None = reading.result()
