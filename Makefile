@@ -8,6 +8,8 @@
 #   make faults       the fault bench on a private lab: faults injected into attach, detach and migrate (not
 #                     part of the tests; FAULTS_ARGS='--tries 60 --only migrate')
 #   make screenshots  regenerate screenshots/
+#   make dist         the wheel and the sdist in dist/ (python -m build)
+#   make man          write the manual page docs/ztui.1 again (from the parsers and the key bindings)
 #   make setup        only the set-up the others share
 #   make clean        caches, build output, set-up stamps and .venv
 #
@@ -36,7 +38,7 @@ DEMO_ARGS ?= --lab --expand zlnx01
 PYTEST_ARGS ?=
 FAULTS_ARGS ?=
 
-.PHONY: help setup test demo lint bench faults bytecode screenshots clean
+.PHONY: help setup test demo lint bench faults bytecode screenshots dist man clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -70,6 +72,15 @@ bytecode: setup
 
 screenshots: setup
 	$(VPY) scripts/screenshots.py
+
+# The standard front end, in an isolated environment with the build backend pyproject.toml names; the
+# wheel carries the stylesheets, the shell completions and the manual page.
+dist: setup
+	rm -rf dist
+	$(VPY) -m build --outdir dist .
+
+man: setup
+	$(VPY) -m ztui.cli.manpage > docs/ztui.1
 
 clean:
 	rm -rf $(STAMP) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -12,9 +12,9 @@ import re
 import sys
 from collections.abc import Sequence
 
-from ztui import __version__
 from ztui.cli.common import EXIT_FAILED, error
 from ztui.cli.validate import OneLineParser
+from ztui.cli.version import VersionAction
 from ztui.errors import ZtuiError, exit_status
 
 
@@ -44,6 +44,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ztui.cli.hostfacts", "add_hostfacts_command", ("hostfacts",)),
     ("ztui.cli.prepare", "add_prepare_commands", ("prepare", "unprepare")),
     ("ztui.lab.cli", "add_lab_commands", ("lab",)),
+    ("ztui.cli.completion", "add_completion_commands", ("completion", "__complete")),
 )
 """Each command's module, the function that adds its parser, and the command names it adds (a test holds
 the names to what the functions add)."""
@@ -52,13 +53,15 @@ the names to what the functions add)."""
 def _command_named(argv: Sequence[str] | None) -> str | None:
     """The command the arguments name, when that is certain: then only its parser is built (and only its
     module imported), which is most of a one-shot command's start. None (every parser) for help, for no
-    command, and for anything unclear."""
+    command, and for anything unclear; "" (no command's parser) for `--version`."""
     args = list(sys.argv[1:] if argv is None else argv)
     known = {name for _, _, names in COMMANDS for name in names}
     values = iter(args)
     for arg in values:
         if arg in ("-c", "--connect", "--expand"):  # their value is the next argument
             next(values, None)
+        elif arg == "--version":
+            return ""  # no command's parser: it prints and exits
         elif not arg.startswith("-"):
             return arg if arg in known else None
         elif not _WHOLE_OPTION.fullmatch(arg):
@@ -77,7 +80,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="ztui", parents=[common],
         description="Guests of KVM hosts (first of all KVM on IBM Z), their virtio and VFIO devices and "
                     "what backs each of them on the host.")
-    parser.add_argument("--version", action="version", version=f"ztui {__version__}")
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the versions of ztui, Textual, libvirt-python and the libvirt library")
     parser.add_argument("--expand", metavar="GUEST", default="",
                         help="open this guest with its devices' backing chains at start (e.g. zlnx01 of --lab)")
     # no defaults for the shared options here: parents share action objects, so a default set on this

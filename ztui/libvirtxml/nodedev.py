@@ -25,6 +25,7 @@ from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType, format_busid,
 __all__ = [
     "XmlError",
     "device_from_element",
+    "id_from_name",
     "parse_nodedev",
     "parse_nodedev_text",
     "parse_nodedevs",
@@ -649,3 +650,12 @@ _READERS: dict[HostDeviceKind, Callable[[_Record, ET.Element], None]] = {
     HostDeviceKind.VDPA: _read_vdpa,
     HostDeviceKind.VPD: _read_vpd_device,
 }
+
+
+def id_from_name(name: str) -> str:
+    """A node device's id from its libvirt name alone — a css or ccw device's bus-ID (`ccw_0_0_5c3f` →
+    `0.0.5c3f`), a PCI function's address, an mdev's UUID — for a list that must not fetch each device's
+    XML (shell completion). '' for a name that carries none."""
+    if name.startswith("mdev_"):
+        return _uuid_from(name)
+    return _busid_from_name(name) or _pci_id_from_name(name)
