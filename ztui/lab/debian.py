@@ -133,13 +133,19 @@ def _run(args: list[str], cwd: Path | None = None) -> str:
     return result.stdout
 
 
-def _download(cache: Path) -> tuple[Path, Path]:
-    """The kernel and busybox packages of the current archive, downloaded into the cache."""
+def _apt_ready(cache: Path) -> list[str]:
+    """apt's options for the private state under `cache`, its package lists read."""
     apt = _apt_dir(cache)
     _prepare_apt(apt)
     opts = _apt_options(apt)
     log.info("--linux: reading Debian's s390x package lists")
     _run(["apt-get", *opts, "update"])
+    return opts
+
+
+def _download(cache: Path) -> tuple[Path, Path]:
+    """The kernel and busybox packages of the current archive, downloaded into the cache."""
+    opts = _apt_ready(cache)
     meta = _run(["apt-cache", *opts, "depends", "--no-recommends", "--no-suggests", KERNEL_META])
     match = re.search(r"Depends: (linux-image-[0-9][^\s]*-s390x)", meta)
     if not match:
@@ -302,3 +308,73 @@ def linux_boot(cache: Path, out: Path) -> BootSpec:
     for name in ("vmlinuz", "initrd.img"):
         shutil.copyfile(built / name, out / name)
     return BootSpec(kernel=out / "vmlinuz", initrd=out / "initrd.img", cmdline=CMDLINE)
+
+
+# --- a Debian userland with Python and the libvirt bindings --------------------------------------------
+
+PYTHON_PACKAGES = ("python3-libvirt", "python3-venv")
+"""What an administrator installs on Debian to run ztui from a wheel: Python, the distribution's libvirt
+bindings (and the libvirt library they load), and venv with its bundled pip."""
+
+USERLAND_ROOT = "debian"
+"""Where the userland lies in the guest's initramfs (`chroot /debian`), beside busybox's own /bin."""
+
+_SKIPPED = re.compile(r"^usr/share/(doc|man|info|locale|lintian)/")
+"""What no program reads: left out of the initramfs, which the guest holds in memory."""
+
+
+def _fsys_entries(deb: Path, prefix: str, seen: dict[str, bytes]) -> list[tuple[str, int, bytes, int]]:
+    """A package's files, directories and symbolic links as initramfs entries under `prefix` (no install:
+    `dpkg-deb --fsys-tarfile` only reads it). A hard link gets the data of the file it links to."""
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    entries: list[tuple[str, int, bytes, int]] = []
+    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+        for member in tar:
+            name = member.name.removeprefix("./").rstrip("/")
+            if not name or _SKIPPED.match(name + "/"):
+                continue
+            path = f"{prefix}/{name}"
+            if member.isdir():
+                entries.append((path, stat.S_IFDIR | (member.mode & 0o7777), b"", 0))
+            elif member.issym():
+                entries.append((path, stat.S_IFLNK | 0o777, member.linkname.encode(), 0))
+            elif member.islnk():
+                target = member.linkname.removeprefix("./")
+                entries.append((path, stat.S_IFREG | (member.mode & 0o7777), seen.get(target, b""), 0))
+            elif member.isfile():
+                data = tar.extractfile(member)
+                content = data.read() if data is not None else b""
+                seen[name] = content
+                entries.append((path, stat.S_IFREG | (member.mode & 0o7777), content, 0))
+    if proc.wait() != 0:
+        raise LabError(f"dpkg-deb cannot read {deb}")
+    return entries
+
+
+def python_userland(cache: Path) -> Path:
+    """An initramfs piece (newc cpio) with Debian's s390x Python, libvirt bindings and venv, everything they
+    depend on, under /debian; made once from the archive's packages and kept in `cache`.
+
+    Appended to the Linux guest's initramfs it gives the busybox shell a Debian system to `chroot` into,
+    where ztui is installed from a wheel as on any Debian host (the packages are only unpacked: no
+    maintainer script runs, so Python compiles its byte code at first use)."""
+    built = cache / "userland.cpio"
+    manifest = cache / "manifest.json"
+    if built.exists() and manifest.exists():
+        return built
+    opts = _apt_ready(cache)
+    archives = cache / "apt" / "cache" / "archives"
+    log.info("--linux: downloading %s and what they depend on", " and ".join(PYTHON_PACKAGES))
+    _run(["apt-get", *opts, "install", "--download-only", "--no-install-recommends", "-y", *PYTHON_PACKAGES])
+    debs = sorted(archives.glob("*.deb"))
+    entries: list[tuple[str, int, bytes, int]] = [(USERLAND_ROOT, stat.S_IFDIR | 0o755, b"", 0)]
+    seen: dict[str, bytes] = {}
+    for deb in debs:
+        entries += _fsys_entries(deb, USERLAND_ROOT, seen)
+    # the mount points and home a chroot needs, which no package ships
+    entries += [(f"{USERLAND_ROOT}/{d}", stat.S_IFDIR | 0o755, b"", 0) for d in ("proc", "sys", "dev", "tmp", "root")]
+    built.write_bytes(_cpio_newc(entries))
+    manifest.write_text(json.dumps({"packages": [d.name for d in debs]}, indent=2) + "\n")
+    shutil.rmtree(_apt_dir(cache), ignore_errors=True)  # the lists and packages are in the image now
+    return built
