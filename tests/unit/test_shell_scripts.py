@@ -7,40 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-SHELLS = Path(__file__).resolve().parents[2] / "ztui" / "cli" / "shells"
-BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
+from tests.shell_completion import BASH_COMPLETION, SHELLS, bash_complete, shell_env
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    """`ztui` on PATH as this interpreter's (the scripts call the command the line starts with)."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    wrapper = bindir / "ztui"
-    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -m ztui \"$@\"\n")
-    wrapper.chmod(0o755)
-    return {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "HOME": str(tmp_path)}
-
-
-def bash_complete(tmp_path: Path, line: str, *, with_package: bool = False) -> list[str]:
-    """COMPREPLY for `line` with the cursor at its end, as bash's programmable completion sets it."""
-    prelude = f"source {BASH_COMPLETION}\n" if with_package else ""
-    script = (f"{prelude}source {SHELLS / 'ztui.bash'}\n"
-              'COMP_LINE=$1; COMP_POINT=${#COMP_LINE}\n'
-              'read -r -a COMP_WORDS <<<"$COMP_LINE"; [[ $COMP_LINE == *" " ]] && COMP_WORDS+=("")\n'
-              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n'
-              '$(complete -p ztui | sed "s/.*-F \\([^ ]*\\) .*/\\1/") ztui "${COMP_WORDS[COMP_CWORD]}"\n'
-              'printf "%s\\n" "${COMPREPLY[@]}"\n')
-    result = subprocess.run(["bash", "--norc", "-c", script, "bash", line], capture_output=True, text=True,
-                            timeout=60, env=_env(tmp_path), check=True)
-    return result.stdout.splitlines()
 
 
 @pytest.mark.parametrize("with_package", [False, True], ids=["plain-bash", "bash-completion"])
@@ -72,7 +46,7 @@ def test_fish(tmp_path: Path, testdriver_uri: str) -> None:
     def comp(line: str) -> list[str]:
         script = f"source {SHELLS / 'ztui.fish'}; complete -C '{line}'"
         result = subprocess.run(["fish", "--no-config", "-c", script], capture_output=True, text=True, timeout=60,
-                                env=_env(tmp_path), check=True)
+                                env=shell_env(tmp_path), check=True)
         return result.stdout.splitlines()
 
     assert comp("ztui att") == ["attach\thotplug a device into a guest"]
@@ -90,7 +64,7 @@ def test_zsh(tmp_path: Path, testdriver_uri: str) -> None:
     functions.mkdir()
     shutil.copy(SHELLS / "_ztui", functions / "_ztui")
     tmux = ["tmux", "-L", f"ztui-zsh-{os.getpid()}"]
-    env = _env(tmp_path)
+    env = shell_env(tmp_path)
     subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "30", "zsh", "-f"], env=env, check=True)
     try:
         def screen_after(keys: list[str], wanted: str) -> str:
