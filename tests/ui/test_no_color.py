@@ -19,22 +19,23 @@ pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
-def _colours(env: dict[str, str]) -> set[tuple[int, ...]]:
-    """Every colour the TUI's first screen uses, as (r, g, b) or (palette index,)."""
-    server = f"ztui-nocolor-{os.getpid()}"
+def _colours(env: dict[str, str], socket: Path) -> set[tuple[int, ...]]:
+    """Every colour the TUI's first screen uses, as (r, g, b) or (palette index,); tmux on a private socket."""
+    server = ["-S", str(socket)]
     command = " ".join(f"{k}={v}" for k, v in env.items())
-    subprocess.run(["tmux", "-L", server, "new-session", "-d", "-x", "100", "-y", "30",
-                    f"env {command} {sys.executable} -m ztui -c test:///default"], check=True)
+    subprocess.run(["tmux", *server, "new-session", "-d", "-x", "100", "-y", "30",
+                    f"env {command} {sys.executable} -m ztui -c test:///default"], check=True,
+                   env={**os.environ, "TMUX": ""})
     try:
         screen = ""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and "1 guest" not in screen:
             time.sleep(0.3)
-            screen = subprocess.run(["tmux", "-L", server, "capture-pane", "-e", "-p"], capture_output=True,
+            screen = subprocess.run(["tmux", *server, "capture-pane", "-e", "-p"], capture_output=True,
                                     text=True).stdout
         assert "1 guest" in screen, screen
     finally:
-        subprocess.run(["tmux", "-L", server, "kill-server"], check=False)
+        subprocess.run(["tmux", *server, "kill-server"], check=False, capture_output=True)
     found: set[tuple[int, ...]] = set()
     for params in _SGR.findall(screen):
         codes = [int(p) for p in params.split(";") if p]
@@ -65,9 +66,9 @@ def test_no_color_makes_the_tui_monochrome(tmp_path: Path) -> None:
         pytest.skip("tmux is not installed")
     base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "TERM": "xterm-256color",
             "XDG_STATE_HOME": str(tmp_path)}
-    coloured = _colours(base)
+    coloured = _colours(base, tmp_path / "coloured.sock")
     assert any(not _grey(c) for c in coloured), coloured  # the test can fail: there are colours to lose
-    plain = _colours({**base, "NO_COLOR": "1"})
+    plain = _colours({**base, "NO_COLOR": "1"}, tmp_path / "plain.sock")
     assert plain and all(_grey(c) for c in plain), sorted(plain)
 
 

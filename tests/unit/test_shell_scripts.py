@@ -4,7 +4,6 @@ tmux, a Tab typed at its prompt). The hosts are libvirt's test driver on the pro
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -63,8 +62,8 @@ def test_zsh(tmp_path: Path, testdriver_uri: str) -> None:
     functions = tmp_path / "zfunc"
     functions.mkdir()
     shutil.copy(SHELLS / "_ztui", functions / "_ztui")
-    tmux = ["tmux", "-L", f"ztui-zsh-{os.getpid()}"]
-    env = shell_env(tmp_path)
+    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock")]
+    env = {**shell_env(tmp_path), "TMUX": ""}
     subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "30", "zsh", "-f"], env=env, check=True)
     try:
         def screen_after(keys: list[str], wanted: str) -> str:
@@ -83,4 +82,4 @@ def test_zsh(tmp_path: Path, testdriver_uri: str) -> None:
         shown = screen_after(["C-u", f"ztui -c {testdriver_uri} detach db01 ", "Tab"], "-- disk")
         assert "vda" in shown and "-- disk" in shown, shown
     finally:
-        subprocess.run([*tmux, "kill-server"], check=False)
+        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
