@@ -49,6 +49,12 @@ class Action(StrEnum):
         return self in (Action.SHUTDOWN, Action.REBOOT, Action.DESTROY)
 
     @property
+    def starts_guest(self) -> bool:
+        """Whether the guest's CPUs run afterwards where they did not: first ask whether it runs elsewhere
+        (`ztui.ops.other_copies`)."""
+        return self in (Action.START, Action.RESUME)
+
+    @property
     def verb(self) -> str:
         return {Action.START: "start", Action.RESUME: "resume", Action.SHUTDOWN: "shut down",
                 Action.REBOOT: "reboot", Action.DESTROY: "force off", Action.SUSPEND: "pause"}[self]
@@ -107,14 +113,15 @@ class LifecyclePlan:
     def virsh(self) -> str:
         return virsh_command(self.uri, self.guest, self.action)
 
-    @property
-    def question(self) -> str:
+    def question(self, host: str) -> str:
+        """The confirmation's question, naming the guest's host (`host`: its name as people say it)."""
         consequence = {
             Action.SHUTDOWN: "its operating system is asked to shut down",
             Action.REBOOT: "its operating system is asked to reboot; what runs in it ends",
             Action.DESTROY: "it is powered off at once, like pulling the plug; unsaved data in the guest is lost",
         }.get(self.action, "")
-        return f"{self.action.verb.capitalize()} {self.guest}?" + (f" — {consequence}" if consequence else "")
+        return f"{self.action.verb.capitalize()} {self.guest} on {host}?" + (f" — {consequence}" if consequence
+                                                                             else "")
 
 
 def plan(action: Action, uri: str, guest: str, state: GuestState | None) -> LifecyclePlan:
@@ -293,16 +300,17 @@ def _event_text(watch: _Watch, action: Action) -> str:
 
 
 def carry_out_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: LifecyclePlan, *,
-                       timeout: float | None = None, via: str = "cli") -> tuple[LifecycleResult, str]:
+                       timeout: float | None = None, via: str = "cli", forced: str = "") -> tuple[LifecycleResult, str]:
     """`carry_out` under the guest's action lock (`Busy` before any change while another ztui process acts
     on it, e.g. a detach still waiting for its proof), then audited. Returns the result and '' or why the
-    audit record could not be written (the outcome is shown all the same)."""
+    audit record could not be written (the outcome is shown all the same). `forced` is why the user had to
+    insist (the guest ran elsewhere), kept in the audit record."""
     from ztui.ops.action import record_outcome
     from ztui.ops.guestlock import guest_lock
 
     with guest_lock(uri, dom.UUIDString(), guest=lifecycle.guest, action=lifecycle.action.value):
         result = carry_out(conn, dom, lifecycle, timeout)
-    return result, record_outcome(lambda: audit(result, via))
+    return result, record_outcome(lambda: audit(result, via, forced))
 
 
 def audit_refused(lifecycle: LifecyclePlan, via: str) -> str:
@@ -314,11 +322,12 @@ def audit_refused(lifecycle: LifecyclePlan, via: str) -> str:
                                          "refused", virsh=lifecycle.virsh, message=lifecycle.refused, via=via))
 
 
-def audit(result: LifecycleResult, via: str) -> dict[str, Any]:
-    """One audit record for the attempt, with the proof or its absence."""
+def audit(result: LifecycleResult, via: str, forced: str = "") -> dict[str, Any]:
+    """One audit record for the attempt, with the proof or its absence (and why the user had to insist)."""
     from ztui.ops.audit import record
 
     outcome = "done" if result.ok else ("refused" if not result.requested else "not proven")
+    extra = {"forced": forced} if forced else {}
     return record(f"lifecycle-{result.plan.action.value}", result.plan.uri, result.plan.guest, outcome,
                   virsh=result.plan.virsh, state=result.state.value if result.state is not None else "gone",
-                  event=result.event, seconds=round(result.seconds, 3), message=result.message, via=via)
+                  event=result.event, seconds=round(result.seconds, 3), message=result.message, via=via, **extra)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import libvirt
@@ -32,7 +33,7 @@ from ztui.libvirt.session import (
     InventoryChanged,
     Update,
 )
-from ztui.ops.migration import MigrationControl, MigrationOptions, Preflight
+from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport, Preflight
 from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
 from ztui.ui.jobs import (
     JobKey,
@@ -116,6 +117,7 @@ class ZtuiApp(App[int]):
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
+        self.lock_advice_given: set[str] = set()  # hosts told once what would guard their shared disks
         if readonly:
             self.sub_title = "read-only"
 
@@ -307,7 +309,7 @@ class ZtuiApp(App[int]):
         from ztui.ops.audit import record
         from ztui.ops.guestlock import guest_lock
         from ztui.ops.journal import EntryState, JournalAction, Operation
-        from ztui.ops.migration import MigrationReport, run_migration, virsh_migrate
+        from ztui.ops.migration import run_migration, virsh_migrate
 
         uri, guest = key
         problem = self.state_problem()
@@ -394,6 +396,28 @@ class ZtuiApp(App[int]):
             self.screen.refresh_job()
         elif job.running and job.progress and self.main is not None:
             self.main.status(f"migrating {job.guest}: {progress_line(job.progress)[1]}")
+
+    @work(thread=True, group="migrate", exit_on_error=False, description="undefining the source's definition")
+    def undefine_leftover(self, report: MigrationReport) -> None:
+        """The definition a migration left on its source goes (`ops.leftover`), proven; the toast says so."""
+        from ztui.ops.leftover import remove_leftover
+
+        dest, own = self._dest_connection(report.destination)
+        try:
+            uuid = dest.lookupByName(report.guest).UUIDString()
+            done = remove_leftover(self.connection(report.source), report.source, dest, report.destination, uuid,
+                                   report.guest)
+        finally:
+            if own:
+                dest.close()
+        self.call_from_thread(self._leftover_done, report, done.ok, done.message)
+
+    def _leftover_done(self, report: MigrationReport, ok: bool, message: str) -> None:
+        self.notify(self.named(message), severity="information" if ok else "error", timeout=10)
+        job = self.jobs.get((report.source, report.guest))
+        if ok and job is not None and job.report is report:
+            job.report = replace(report, leftover=())
+            self._job_changed(job)
 
     # --- hotplug workers -------------------------------------------------------------------------------
 

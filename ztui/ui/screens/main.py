@@ -282,7 +282,8 @@ class MainScreen(Screen[None]):
         live = guest.state is not None and guest.state.is_active
         plan = DetachPlan(guest.name, device, live=live, config=not live)
         where = "the running guest" if live else "the persistent config"
-        question = f"Detach {plan.name} from {guest.name} ({where})?"
+        host = self.app.host_name(ref.uri)
+        question = f"Detach {plan.name} from {guest.name} on {host} ({where})?"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -291,7 +292,7 @@ class MainScreen(Screen[None]):
                 self.app.run_detach(ref, plan)
 
         self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
-                                           pretty_xml(device.xml)), answered)
+                                           pretty_xml(device.xml), host=host), answered)
 
     def detach_done(self, ref: NodeRef, message: str, ok: bool | None) -> None:
         """The detach ended: removed (True), not removed (False), or refused before trying (None)."""
