@@ -162,7 +162,7 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    return HostFacts(uri, domains=domains, devices=_node_devices(conn) if devices else None,
+    return HostFacts(uri, domains=domains, devices=_host_devices(conn, uri) if devices else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
                      files=_files(conn, uri, guest))
 
@@ -232,45 +232,89 @@ def _by_kind(facts: HostFacts | None, kind: HostDeviceKind) -> list[HostDevice]:
 
 
 def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
-    """vfio-ccw: the same mdev UUID on the destination; else whether the DASD behind it is reachable there,
-    found by the volume's `uid` (device numbers are per IOCDS: the same number on another machine may be
-    another volume), by its bus-ID only when no uid is known, so an mdev can be defined on its subchannel."""
+    """vfio-ccw: the destination's mdev of this UUID must sit on the same DASD volume as the source's — the
+    volume's `uid` behind the subchannel each mdev sits on (device numbers are per IOCDS: the same number on
+    another machine may be another volume; the bus-ID is compared only when no uid is known). The UUID alone
+    proves nothing: there it may sit on another disk. An mdev the source does not have names nothing behind
+    it: what it stands for is unknown, so no equivalent can be."""
     name, uuid = name_of(device), device.source.lower()
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
                        Code.EQUIVALENT, name)
-    mdevs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
-    if uuid in mdevs:
-        return Finding(NOTE, f"{name}: the destination has mdev {uuid} (on {mdevs[uuid].parent or '?'})",
+    mine = _mdev(src, uuid)
+    if mine is None:
+        why = "its node devices could not be read" if src is None or src.devices is None else \
+            f"it has no mdev {uuid}"
+        return Finding(BLOCKER, f"{name}: what backs mdev {uuid} on the source is unknown ({why}), so no "
+                                "equivalent on the destination can be proven", Code.EQUIVALENT, name)
+    volume = _ccw_volume(src, mine)
+    if volume.busid == "":
+        return Finding(BLOCKER, f"{name}: the source's mdev {uuid} sits on {mine.parent or 'no parent'}, which "
+                                "carries no DASD ztui knows; no equivalent on the destination can be proven",
                        Code.EQUIVALENT, name)
-    mdev = next((d for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
-    parent = mdev.parent if mdev is not None else ""
-    css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if parent in (d.name, d.id, d.fact(F.UDEV_NAME))),
-               None)
-    busid = carried_busid(css) if css is not None else ""
-    if not busid:
-        return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} to attach after the migration",
-                       Code.EQUIVALENT, name)
-    src_dasd = next((d for d in _by_kind(src, HostDeviceKind.CCW) if d.id == busid), None)
-    uid = src_dasd.fact(F.UID) if src_dasd is not None else ""
+    theirs = _mdev(dest, uuid)
+    if theirs is not None:
+        there = _ccw_volume(dest, theirs)
+        if volume.same_as(there):
+            return Finding(NOTE, f"{name}: the destination's mdev {uuid} sits on the same {volume.text()} "
+                                 f"(DASD {there.busid}, subchannel {there.subchannel})", Code.EQUIVALENT, name)
+        what = f"DASD {there.busid} ({there.text()})" if there.busid else "no DASD ztui knows"
+        return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} sits on {what}, not on {volume.text()}: "
+                                "the guest would get another disk", Code.EQUIVALENT, name)
     dest_uids = {d.fact(F.UID): d.id for d in _by_kind(dest, HostDeviceKind.CCW) if d.fact(F.UID)}
-    if uid and dest_uids:
-        if uid not in dest_uids:
-            return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {uid} (behind mdev {uuid})",
-                           Code.EQUIVALENT, name)
-        there_busid, how_found = dest_uids[uid], f"volume {uid}"
+    if volume.uid and dest_uids:
+        if volume.uid not in dest_uids:
+            return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {volume.uid} (behind mdev "
+                                    f"{uuid})", Code.EQUIVALENT, name)
+        there_busid, how_found = dest_uids[volume.uid], f"volume {volume.uid}"
     else:
-        there_busid, how_found = busid, f"device number {busid} (the volume's uid could not be compared)"
-    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if carried_busid(d) == there_busid]
-    if not there:
+        there_busid = volume.busid
+        how_found = f"device number {volume.busid} (the volume's uid could not be compared)"
+    there_css = [d for d in _by_kind(dest, HostDeviceKind.CSS) if carried_busid(d) == there_busid]
+    if not there_css:
         return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
                                 "destination", Code.EQUIVALENT, name)
-    offer = [t for t in there[0].mdev_types if t.id == "vfio_ccw-io"]
-    how = (f"{there[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
-           else f"set DASD {there_busid} offline and bind {there[0].id} to vfio_ccw first")
+    offer = [t for t in there_css[0].mdev_types if t.id == "vfio_ccw-io"]
+    how = (f"{there_css[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
+           else f"set DASD {there_busid} offline and bind {there_css[0].id} to vfio_ccw first")
     return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
-                            f"{there[0].id} but has no mdev {uuid}: define and start it there (virsh "
+                            f"{there_css[0].id} but has no mdev {uuid}: define and start it there (virsh "
                             f"nodedev-define; {how})", Code.EQUIVALENT, name)
+
+
+@dataclass(frozen=True)
+class _Volume:
+    """What a vfio-ccw mdev passes through on one host: its subchannel, the DASD on it, the volume's uid."""
+
+    subchannel: str = ""
+    busid: str = ""
+    uid: str = ""
+
+    def same_as(self, other: _Volume) -> bool:
+        """The same volume: by uid when both are known, else (no uid on either side) by device number."""
+        if self.uid or other.uid:
+            return self.uid == other.uid
+        return bool(self.busid) and self.busid == other.busid
+
+    def text(self) -> str:
+        return f"volume {self.uid}" if self.uid else f"device number {self.busid} (no uid known)"
+
+
+def _mdev(facts: HostFacts | None, uuid: str) -> HostDevice | None:
+    return next((d for d in _by_kind(facts, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
+
+
+def _ccw_volume(facts: HostFacts | None, mdev: HostDevice) -> _Volume:
+    """The subchannel an mdev sits on (its parent: never matched when empty), the ccw device that subchannel
+    carries and that device's volume uid."""
+    parent = mdev.parent
+    css = next((d for d in _by_kind(facts, HostDeviceKind.CSS)
+                if parent and parent in (d.name, d.id, d.fact(F.UDEV_NAME))), None) if parent else None
+    if css is None:
+        return _Volume()
+    busid = carried_busid(css)
+    dasd = next((d for d in _by_kind(facts, HostDeviceKind.CCW) if d.id == busid), None) if busid else None
+    return _Volume(css.id, busid, dasd.fact(F.UID) if dasd is not None else "")
 
 
 def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
@@ -306,18 +350,19 @@ def _ap_text(matrix: ApMatrix, control: frozenset[int]) -> str:
 
 def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
     """vfio-ap: the destination's mdev of the same UUID must carry the same APQNs (adapters x domains) and
-    control domains, so the guest finds the same crypto domains after the migration (vfio-ap.rst)."""
+    control domains, so the guest finds the same crypto domains after the migration (vfio-ap.rst). A UUID
+    that matches proves nothing by itself; an mdev the source does not have has no APQNs to compare."""
     name, uuid = name_of(device), device.source.lower()
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
                        Code.EQUIVALENT, name)
-    mine = next((d for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
+    mine = _mdev(src, uuid)
     theirs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
     if mine is None:
-        if uuid in theirs:
-            return Finding(NOTE, f"{name}: the destination has mdev {uuid} (its APQNs could not be compared)",
-                           Code.EQUIVALENT, name)
-        return Finding(BLOCKER, f"{name}: the destination has no vfio-ap mdev {uuid}", Code.EQUIVALENT, name)
+        why = "its node devices could not be read" if src is None or src.devices is None else \
+            f"it has no mdev {uuid}"
+        return Finding(BLOCKER, f"{name}: the APQNs of mdev {uuid} on the source are unknown ({why}), so no "
+                                "equivalent on the destination can be proven", Code.EQUIVALENT, name)
     wanted, control = mdev_ap_matrix(mine), mdev_control_domains(mine)
     same = [d for d in theirs.values() if mdev_ap_matrix(d) == wanted and mdev_control_domains(d) == control]
     there = theirs.get(uuid)
@@ -489,14 +534,14 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     devices = needs_devices(guest) and not options.offline
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=devices)
-    src_facts = HostFacts(src_uri, devices=_source_devices(src, src_uri)) if devices else None
+    src_facts = HostFacts(src_uri, devices=_host_devices(src, src_uri)) if devices else None
     return assess(guest, options, dest_facts, src_facts)
 
 
-def _source_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
-    """The source's node devices, with its host facts folded in (udev's when it shares this machine's
-    kernel, its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or
-    a zPCI function's host uid, which identify the devices on the destination."""
+def _host_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
+    """A host's node devices, with its host facts folded in (udev's when it shares this machine's kernel,
+    its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or a zPCI
+    function's host uid, which identify the same device on both hosts."""
     found = _node_devices(conn)
     extra = facts_source_for(uri).devices()
     if not extra:
