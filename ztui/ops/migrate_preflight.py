@@ -19,10 +19,10 @@ virtual uid/fid), the networks; disks on local storage need an explicit `--unsaf
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libvirt
 
@@ -43,6 +43,9 @@ from ztui.model import (
 )
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
+
+if TYPE_CHECKING:
+    from ztui.ops.migrate_safety import SafetyFacts
 
 
 class Severity(StrEnum):
@@ -73,8 +76,11 @@ class Code(StrEnum):
     SECURE_EXECUTION = "secure-execution"
     RUNNING = "running"  # offline: the guest runs
     TRANSIENT = "transient"  # offline: there is no definition to move
-    COPY_STORAGE = "copy-storage"  # offline: QEMU is needed to copy disks
+    COPY_STORAGE = "copy-storage"  # where --copy-storage copies each disk (offline: QEMU is needed to copy)
     OFFLINE = "offline"  # offline: what moves
+    BOOT_DEVICE = "boot-device"  # the device the guest boots from is not taken off it
+    RUNS_ELSEWHERE = "runs-elsewhere"  # the guest runs on a third host ztui knows
+    LOCK_MANAGER = "lock-manager"  # shared disks, and libvirt there has no lock manager
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str,
     files = host_files(conn, uri)
     found = []
     for device in guest.devices:
-        if not _local_disk(device) or device.detail("type") == "block":
+        if not local_disk(device) or device.detail("type") == "block":
             continue
         try:
             kind = files.examine(device.source).kind
@@ -200,7 +206,7 @@ def _network_of(device: GuestDevice) -> str:
     return device.detail("network")
 
 
-def _local_disk(device: GuestDevice) -> bool:
+def local_disk(device: GuestDevice) -> bool:
     return device.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.LUN, DeviceKind.FLOPPY) and \
         device.detail("type") in ("file", "block", "") and bool(device.source) and \
         not device.source.startswith(("rbd:", "iscsi:", "nbd:", "gluster:"))
@@ -394,7 +400,7 @@ def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> 
     network = _network_of(device)
     if network and dest.networks is not None and network not in dest.networks:
         return Finding(BLOCKER, f"{name}: the destination has no active network {network}", Code.EQUIVALENT, name)
-    if _local_disk(device):
+    if local_disk(device):
         state = dict(dest.files).get(device.source, "unknown")
         if state == "missing":
             return Finding(BLOCKER, f"{name}: the destination has no {device.source}", Code.EQUIVALENT, name)
@@ -435,8 +441,11 @@ def _extra(guest: Guest, names: Iterable[str], to_move: list[GuestDevice]) -> li
     return out
 
 
-def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFacts | None = None) -> Preflight:
-    """Judge a migration of `guest` (as read from the source's live XML) to the host `dest` describes."""
+def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFacts | None = None,
+           safety: SafetyFacts | None = None) -> Preflight:
+    """Judge a migration of `guest` (as read from the source's live XML) to the host `dest` describes;
+    `safety` is what the hosts said for `ztui.ops.migrate_safety`'s rules (boot device and unplugging are
+    judged without it)."""
     if options.offline:
         return _assess_offline(guest, options, dest)
     findings: list[Finding] = []
@@ -467,7 +476,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
                                              f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
-    local = [d for d in guest.devices if _local_disk(d) and d not in moved]
+    local = [d for d in guest.devices if local_disk(d) and d not in moved]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
@@ -489,6 +498,9 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             elif (network := _network_of(device)) and dest.networks is not None and network not in dest.networks:
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
                                                  f"{network}", Code.NETWORK, name_of(device)))
+    from ztui.ops.migrate_safety import SafetyFacts, safety_findings
+
+    findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))
     return Preflight(tuple(findings), tuple(to_move))
 
 
@@ -510,7 +522,7 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) ->
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
                                          f"{dest.machine_error}", Code.MACHINE))
-    local = [d.source for d in guest.devices if _local_disk(d)]
+    local = [d.source for d in guest.devices if local_disk(d)]
     if local:
         findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
                                       "to start it (" + ", ".join(local) + ")", Code.LOCAL_DISK))
@@ -526,8 +538,10 @@ def needs_devices(guest: Guest) -> bool:
 
 def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
               options: MigrationOptions, *, src_uri: str = "", dest_uri: str = "",
-              dest_error: str = "") -> Preflight:
-    """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`)."""
+              dest_error: str = "", session: Sequence[str] = ()) -> Preflight:
+    """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`).
+    `session` names further hosts ztui shows (the TUI's): they, the lab's and the saved hosts are asked
+    whether the guest runs there too."""
     guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
@@ -535,7 +549,26 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=devices)
     src_facts = HostFacts(src_uri, devices=_host_devices(src, src_uri)) if devices else None
-    return assess(guest, options, dest_facts, src_facts)
+    safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session)
+    return assess(guest, options, dest_facts, src_facts, safety)
+
+
+def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | None, dest_uri: str, guest: Guest,
+            options: MigrationOptions, session: Sequence[str]) -> SafetyFacts:
+    """What `ztui.ops.migrate_safety` needs from the hosts: the other hosts' copies of the guest, where
+    --copy-storage would copy each disk, the lock managers of two hosts that share disks."""
+    from ztui.ops.known_hosts import host_named, known_hosts
+    from ztui.ops.migrate_safety import SafetyFacts, read_copy_targets, read_locks
+    from ztui.ops.other_copies import look_elsewhere
+
+    hosts = known_hosts([src_uri, dest_uri, *session])
+    here = host_named(hosts, src_uri)
+    conns = {src_uri: src, **({dest_uri: dest} if dest is not None else {})}
+    copies = look_elsewhere(guest, here, hosts, here_name=here.label, conns=conns, skip=(dest_uri,))
+    targets = read_copy_targets(src, src_uri, dest, dest_uri, guest) if options.copy_storage and dest else ()
+    shared = not options.copy_storage and any(local_disk(d) for d in guest.devices)
+    locks = read_locks([(here.label, src_uri), (host_named(hosts, dest_uri).label, dest_uri)]) if shared else ()
+    return SafetyFacts(copies, targets, locks)
 
 
 def _host_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:

@@ -295,7 +295,8 @@ class ZtuiApp(App[int]):
         else:
             try:
                 src = self.connection(uri)
-                check = preflight(src, src.lookupByName(guest), dest, options)
+                check = preflight(src, src.lookupByName(guest), dest, options, src_uri=uri, dest_uri=dest_uri,
+                                  session=list(self.fleet.hosts))
             except (libvirt.libvirtError, ConnectionError) as exc:  # a host went away mid-check: a blocker
                 check = Preflight((Finding(Severity.BLOCKER, f"preflight failed: {exc}"),), ())
             finally:
@@ -468,19 +469,22 @@ class ZtuiApp(App[int]):
         timeout = self.detach_timeout
         main = self.main
         assert main is not None
+        from ztui.ops.proof import Outcome
+
         try:
             conn = self.connection(ref.uri)
             done = detach_recorded(ref.uri, conn, conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
         except ZtuiError as exc:
-            self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} refused: {exc}", None)
+            self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} refused: {exc}",
+                                  Outcome.REFUSED)
             return
         except (libvirt.libvirtError, ConnectionError) as exc:  # the host went away: nothing is claimed
             self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} not proven: {exc}",
-                                  False)
+                                  Outcome.UNKNOWN)
             return
         change = done.change
         message = f"{plan.name}: {change.message}" + "".join(f"\n{n}" for n in (*change.notes, *done.problems))
-        self.call_from_thread(main.detach_done, ref, message, change.ok)
+        self.call_from_thread(main.detach_done, ref, message, change.outcome)
 
     @work(thread=True, group="read", exit_on_error=False, description="reading the domain XML")
     def show_domain_xml(self, uri: str, name: str) -> None:
