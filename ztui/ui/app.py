@@ -49,6 +49,7 @@ from ztui.ui.resources import stylesheets
 if TYPE_CHECKING:
     from ztui.model import GuestDevice
     from ztui.ops.hotplug import AttachPlan, DetachPlan
+    from ztui.ops.journal import Entry
     from ztui.ops.proof import DeviceChange
     from ztui.ui.screens.attach import AttachChoice
     from ztui.ui.screens.main import MainScreen
@@ -140,12 +141,24 @@ class ZtuiApp(App[int]):
         self.show_unfinished()
 
     def show_unfinished(self) -> None:
-        """Operations the journal still holds (ztui or its host died mid-way): listed at start."""
-        from ztui.ui.screens.journal import JournalScreen, unfinished_entries
+        """Operations the journal still holds for these hosts (ztui or its host died mid-way): read in a
+        worker (an entry whose host or guest is gone is settled by asking that host), listed at start."""
+        self._read_unfinished(list(self.uris))
 
-        entries, problem = unfinished_entries()
+    @work(thread=True, group="journal", exit_on_error=False, description="reading the journal")
+    def _read_unfinished(self, uris: list[str]) -> None:
+        from ztui.ui.screens.journal import unfinished_entries
+
+        entries, settled, problem = unfinished_entries(uris)
+        self.call_from_thread(self._show_unfinished, entries, settled, problem)
+
+    def _show_unfinished(self, entries: list[Entry], settled: list[str], problem: str) -> None:
+        from ztui.ui.screens.journal import JournalScreen
+
         if problem:
             self.notify(problem, severity="warning", timeout=10)
+        for line in settled:
+            self.notify(self.named(line), timeout=10)
         if entries:
             self.push_screen(JournalScreen(entries, readonly=self.readonly))
 

@@ -64,7 +64,7 @@ class MigrateScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="migrate-box") as box:
-            box.border_title = f"migrate {self.job.guest}"
+            box.border_title = f"migrate {self.job.guest} from {self.app.host_name(self.job.uri)}"
             # host names to choose from (the URIs are long); the URI of the choice is shown below it
             options = [(self.app.host_name(d), d) for d in self.destinations]
             yield Select(options, prompt="destination host", value=options[0][1] if options else Select.NULL,
