@@ -67,3 +67,14 @@ def test_copy_storage_onto_shared_storage_is_refused_in_the_preflight(lab: Lab, 
     finally:
         conn.close()
     assert no_journal(tmp_path)
+
+
+def test_a_start_refused_for_missing_storage_names_the_disk_and_what_is_behind_it(lab: Lab, tmp_path: Path) -> None:
+    """zlnx03's LUN is in the simulated z16's facts but not in zlab-z's /dev: libvirt refuses, and ztui
+    says which disk, which host device and what its own chain has behind it, before libvirt's words."""
+    result = ztui("start", "zlnx03", "-c", lab.z_uri, state=tmp_path, lab=lab)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = result.stderr.splitlines()[-1]
+    assert line.index("disk sda: its host device /dev/mapper/36005076303ffc5620000000000001002 is missing on "
+                      "zlab-z") < line.index("libvirt: Cannot access storage file")
+    assert "LUN 0x4001400200000000" in line and "FCP channel 0.0.1700" in line

@@ -11,7 +11,6 @@ from ztui.ops.journal import JournalAction, Operation, unfinished
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.journal import JournalScreen
 
-
 DB01 = "0b1e9a52-3c7d-4f60-8e21-a4d5c6b7e801"  # a guest of the test-driver host
 
 

@@ -117,3 +117,19 @@ def test_copy_storage_targets() -> None:
     wrong = assess(g, MigrationOptions(copy_storage=True), replace(DEST, devices=None),
                    safety=SafetyFacts(targets=qcow))
     assert any("qcow2 image, the disk is raw" in f.text for f in wrong.blockers)
+
+
+def test_a_missing_storage_path_is_said_as_disk_and_host_device() -> None:
+    from ztui.model import BackingStep, StepKind
+    from ztui.ops.missing_storage import missing_path, missing_storage_text
+
+    reason = "Cannot access storage file '/dev/disk/by-path/ccw-0.0.5c3f': No such file or directory"
+    assert missing_path(reason) == "/dev/disk/by-path/ccw-0.0.5c3f" and missing_path("unsupported machine") == ""
+    g = guest("dasd-fcp-controllers.xml")
+    chain = (BackingStep(StepKind.BLOCK, "/dev/dasda"), BackingStep(StepKind.DASD, "0.0.5c3f", "3390/0c"),
+             BackingStep(StepKind.CSS, "0.0.0023"))
+    resolved = replace(g, devices=tuple(d.with_backing(chain) if d.target == "vda" else d for d in g.devices))
+    assert missing_storage_text(resolved, "/dev/disk/by-path/ccw-0.0.5c3f", "kvm01") == (
+        "disk vda: its host device /dev/disk/by-path/ccw-0.0.5c3f is missing on kvm01 (ztui's facts: block "
+        "/dev/dasda on DASD 0.0.5c3f)")
+    assert missing_storage_text(resolved, "/nowhere.img", "kvm01") == ""

@@ -16,6 +16,7 @@ without it the state is re-read until the timeout instead.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shlex
 import threading
 import time
@@ -250,8 +251,11 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
             _call(dom, action)
         except libvirt.libvirtError as exc:
             state = read_state(conn, uuid)
-            return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} refused: "
-                                   f"{libvirt_reason(exc)}", time.monotonic() - started, requested=False)
+            reason = libvirt_reason(exc)
+            if action is Action.START:
+                reason = explain_start_refusal(conn, dom, lifecycle.uri, reason)
+            return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} refused: {reason}",
+                                   time.monotonic() - started, requested=False)
         deadline = started + timeout
         state = read_state(conn, uuid)
         while True:
@@ -284,6 +288,29 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
         hint = "; the guest's OS may ignore the request"
     return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} requested, not seen within "
                            f"{timeout:g} s (now {now}){hint}", seconds, event)
+
+
+def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, reason: str) -> str:
+    """libvirt's reason for a refused start, led by which disk and host device is missing when that is why
+    (`ztui.ops.missing_storage`, from ztui's own backing chain); libvirt's reason alone when it is not, or
+    when the host's facts cannot be read."""
+    from ztui.ops.missing_storage import missing_path, missing_storage_text
+
+    path = missing_path(reason)
+    if not path:
+        return reason
+    try:
+        from ztui.host.resolve import resolve_guest
+        from ztui.host.scan import scan_host
+        from ztui.libvirtxml.domain import parse_domain
+
+        guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
+        text = missing_storage_text(resolve_guest(guest, scan_host(conn, uri, [guest])), path,
+                                    str(conn.getHostname()))
+    except Exception:  # the explanation is extra: libvirt's reason is never lost for it
+        logging.getLogger("ztui.ops").debug("no explanation for %s", reason, exc_info=True)
+        return reason
+    return f"{text} — libvirt: {reason}" if text else reason
 
 
 _EVENT_NAMES = {
