@@ -120,6 +120,8 @@ def look_elsewhere(guest: Guest, here: KnownHost, hosts: Sequence[KnownHost], *,
     their own, closed afterwards. The copy `here` is never counted, even when another URI reaches the same
     daemon: a host whose hostname is here's and whose copy has here's domain id is here."""
     others = [h for h in hosts if not here.reaches(h.uri) and not any(h.reaches(s) for s in skip)]
+    if not others:
+        return CopyCheck(guest, here_name or here.label)
     identity = _identity(conns.get(here.uri) if conns else None, here.uri, guest.uuid)
     results: dict[str, OtherCopy] = {}
 

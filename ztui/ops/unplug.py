@@ -48,14 +48,14 @@ def unplug_refusal(guest: Guest, device: GuestDevice, *, live: bool) -> str:
         return _controller(guest, device, live)
     if live:
         if device.kind in _NOT_LIVE:
-            return f"{name}: libvirt cannot remove a {device.kind.value} device from a running guest"
+            return f"{name}: libvirt cannot remove {device.kind.value} devices from a running guest"
         if device.kind in _CONSOLES and device.bus.startswith("sclp"):
             return f"{name}: QEMU cannot unplug an SCLP console (the s390-sclp-events bus takes no hot-unplug)"
         if device.kind in _CONSOLES and sum(d.kind in _CONSOLES for d in guest.devices) == 1:
             return f"{name} is {guest.name}'s only console: detached, the guest could not be reached on one"
         return _live_rule(device)
     if device.kind in _NOT_CONFIG:
-        return f"{name}: libvirt cannot remove a {device.kind.value} device from the persistent config"
+        return f"{name}: libvirt cannot remove {device.kind.value} devices from the persistent config"
     return ""
 
 
