@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 LIFECYCLE_BINDINGS = [
     Binding("s", "lifecycle('start')", "Start/resume", show=False, id="start",
-            tooltip="start the selected guest (resume it when paused)"),
+            tooltip="start the selected guest (resume it when paused); asks first when it runs on another host"),
     Binding("S", "lifecycle('shutdown')", "Shut down", show=False, id="shutdown",
             tooltip="shut the selected guest down (graceful: its OS is asked), after a confirmation"),
     Binding("R", "lifecycle('reboot')", "Reboot", show=False, id="reboot",
