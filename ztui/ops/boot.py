@@ -60,20 +60,29 @@ def _word(dev: str) -> str:
     return {"hd": "disk", "cdrom": "CD-ROM", "network": "interface", "fd": "floppy"}.get(dev, dev)
 
 
-def boot_refusal(guest: Guest, device: GuestDevice) -> tuple[str, bool]:
-    """Why `device` must not be taken off the running `guest` ('' when nothing speaks against it), and
-    whether that is certain (the IPL device: refuse) or for the administrator to judge (a fallback)."""
+def boot_warning(guest: Guest, device: GuestDevice) -> tuple[str, bool]:
+    """What taking `device` off the running `guest` does to its boot ('' when nothing), and whether it is
+    certain (the IPL device) or for the administrator to judge (a fallback boot device)."""
     role = boot_role(guest, device)
     if role is None:
         return "", False
     name = device.display_name
     if role.first:
-        if device.kind is DeviceKind.MDEV_VFIO_CCW:
-            return (f"{name} is {guest.name}'s IPL device ({role.why}, a vfio-ccw DASD): taken off the running "
-                    "guest it takes its root file system away, so the guest cannot migrate live — shut it down "
-                    "and migrate it with --offline", True)
-        return (f"{name} is {guest.name}'s boot device ({role.why}): taken off the running guest it takes away "
-                "what the guest booted from — leave it attached (shared storage moves with the guest), or shut "
-                "the guest down and migrate it with --offline", True)
+        kind = "IPL device" if device.kind is DeviceKind.MDEV_VFIO_CCW else "boot device"
+        return (f"{name} is {guest.name}'s {kind} ({role.why}): taken off the running guest it takes away what "
+                "the guest booted from, its root file system with it", True)
     return (f"{name} is a fallback boot device of {guest.name} ({role.why}): if the guest runs from it now, "
             "taking it off stops the guest; check that it does not", False)
+
+
+def boot_refusal(guest: Guest, device: GuestDevice) -> tuple[str, bool]:
+    """Why a migration must not move `device` around ('' when nothing speaks against it), and whether that is
+    certain (refuse) or for the administrator to judge (say it): `boot_warning`, with what to do instead."""
+    text, certain = boot_warning(guest, device)
+    if not certain:
+        return text, certain
+    if device.kind is DeviceKind.MDEV_VFIO_CCW:
+        return (f"{text}; a guest that IPLs from a vfio-ccw DASD cannot migrate live — shut it down and migrate "
+                "it with --offline", True)
+    return (f"{text}; leave it attached (storage both hosts share stays with the guest), or shut the guest down "
+            "and migrate it with --offline", True)

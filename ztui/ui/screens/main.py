@@ -270,7 +270,7 @@ class MainScreen(Screen[None]):
 
     def action_detach(self) -> None:
         from ztui.libvirtxml.common import pretty_xml
-        from ztui.ops.boot import boot_refusal
+        from ztui.ops.boot import boot_warning
         from ztui.ops.hotplug import DetachPlan, virsh_detach
         from ztui.ops.unplug import unplug_refusal
         from ztui.ui.screens.confirm import ConfirmScreen
@@ -294,7 +294,7 @@ class MainScreen(Screen[None]):
         where = "the running guest" if live else "the persistent config"
         host = self.app.host_name(ref.uri)
         question = f"Detach {plan.name} from {guest.name} on {host} ({where})?"
-        boot, _certain = boot_refusal(guest, device) if live else ("", False)
+        boot, _certain = boot_warning(guest, device) if live else ("", False)
         if boot:
             question += f"\n\n{boot}"
 
