@@ -422,6 +422,7 @@ class Guest:
     devices: tuple[GuestDevice, ...] = ()
     warnings: tuple[str, ...] = ()
     launch_security: str = ""  # `<launchSecurity type=…>`: s390-pv is IBM Secure Execution
+    boot_devs: tuple[str, ...] = ()  # `<os><boot dev=…/>` in order (hd, cdrom, network, fd): legacy boot order
 
     @property
     def secure_execution(self) -> bool:

@@ -170,7 +170,7 @@ def test_a_preparation_killed_half_way_is_listed_and_rolled_back_from_the_journa
     cli = f"{sys.executable} {HERE / 'run_cli.py'}"
     script = (f"ZTUI_FAULT_STEP=prepare:3:write-file ZTUI_FAULT_RUN='kill -9 $ZTUI_PID' "
               f"{cli} prepare vfio-ccw 0.0.5c3f -c {URI} >/dev/null; echo killed=$?; "
-              f"{cli} journal --json > {tmp_path}/journal.json; "
+              f"{cli} journal --json -c {URI} > {tmp_path}/journal.json; "
               f"{cli} journal rollback $({sys.executable} -c \"import json; "
               f"print(json.load(open('{tmp_path}/journal.json'))[0]['id'])\") -c {URI}; echo rollback=$?; "
               f"{cli} journal")

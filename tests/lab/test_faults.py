@@ -76,7 +76,7 @@ def restarted_after_kill(lab: Lab, host: str = A) -> Iterator[None]:
 
 
 def _journal(state: Path) -> list[dict[str, object]]:
-    out = ztui("journal", "--json", state=state)
+    out = ztui("journal", "--all", "--json", state=state)
     assert out.returncode == 0, out.stderr
     return list(json.loads(out.stdout))
 
@@ -211,7 +211,7 @@ def test_daemon_stays_dead_unknown_then_journal_finish(lab: Lab, tmp_path: Path)
         [entry] = _journal(tmp_path)
         assert entry["id"] == doc["journal"] and entry["state"] == "unknown" and not entry["in_progress"]
         assert entry["step"] == "device-returned" and "<disk" in str(entry["device_xml"])
-        listed = ztui("journal", state=tmp_path)
+        listed = ztui("journal", "--all", state=tmp_path)
         assert doc["journal"] in listed.stdout and "finish" in listed.stdout
         finished = ztui("journal", "finish", str(doc["journal"]), "--json", state=tmp_path)
         assert finished.returncode == 0, finished.stderr

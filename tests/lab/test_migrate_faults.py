@@ -143,8 +143,8 @@ def remove_everywhere(lab: Lab, name: str) -> None:
 
 
 def journal_entries(state: Path) -> list[dict[str, Any]]:
-    result = subprocess.run([sys.executable, "-m", "ztui", "journal", "--json"], capture_output=True, text=True,
-                            env={**os.environ, "XDG_STATE_HOME": str(state)}, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "ztui", "journal", "--all", "--json"], capture_output=True,
+                            text=True, env={**os.environ, "XDG_STATE_HOME": str(state)}, timeout=60)
     assert result.returncode == 0, result.stderr
     return list(json.loads(result.stdout))
 

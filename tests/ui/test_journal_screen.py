@@ -1,4 +1,5 @@
-"""Unfinished operations are listed when the TUI starts; escape leaves them for later."""
+"""Unfinished operations of the session's hosts are listed when the TUI starts; escape leaves them for later.
+Another host's entries are not shown; an entry whose guest is gone is settled by asking the host."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from ztui.ops.journal import JournalAction, Operation, unfinished
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.journal import JournalScreen
 
+DB01 = "0b1e9a52-3c7d-4f60-8e21-a4d5c6b7e801"  # a guest of the test-driver host
 
-def _dead_entry(uri: str) -> str:
+
+def _dead_entry(uri: str, uuid: str = DB01) -> str:
     """An entry as a ztui that died mid-attach leaves it: its process is gone."""
-    op = Operation.begin(JournalAction.ATTACH, uri, "test", "6695eb01-f6a4-8304-79aa-97f2502e193f",
+    op = Operation.begin(JournalAction.ATTACH, uri, "db01", uuid,
                          device_xml="<disk type='file' device='disk'/>", plan={"live": True})
     op.step("device-asking")
     from ztui.ops.statefiles import state_dir
@@ -42,3 +45,19 @@ async def test_no_screen_without_entries(testdriver_copy: str) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
         assert not isinstance(app.screen, JournalScreen)
+
+
+async def test_another_hosts_entry_is_not_shown_and_a_gone_guests_entry_is_settled(testdriver_copy: str,
+                                                                                   tmp_path: Path) -> None:
+    elsewhere = _dead_entry("qemu+unix:///system?socket=/nonexistent-lab/hosts/zlab-q/run/libvirt-sock")
+    gone = _dead_entry(testdriver_copy, "0b1e9a52-3c7d-4f60-8e21-a4d5c6b7efff")
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: any("settled" in n.message for n in app._notifications), 10)
+        assert not isinstance(app.screen, JournalScreen)
+    assert [e.id for e in unfinished()] == [elsewhere]  # the other host's entry stays, for its session
+    assert gone not in {e.id for e in unfinished()}
+    from ztui.ops.journal_scope import session_entries
+
+    everything = session_entries(None)  # `ztui journal --all`: the other host is gone too, so it settles
+    assert everything.entries == () and "its host is gone" in everything.settled[0]

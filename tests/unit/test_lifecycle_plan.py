@@ -54,9 +54,9 @@ def test_the_virsh_equivalent_names_host_action_and_guest() -> None:
     assert virsh_console(URI, "g") == ["virsh", "-c", URI, "console", "g"]
 
 
-def test_the_question_says_what_is_lost() -> None:
-    question = plan(Action.DESTROY, URI, "lnx01", GuestState.RUNNING).question
-    assert question.startswith("Force off lnx01?") and "lost" in question
+def test_the_question_names_the_host_and_says_what_is_lost() -> None:
+    question = plan(Action.DESTROY, URI, "lnx01", GuestState.RUNNING).question("zhost")
+    assert question.startswith("Force off lnx01 on zhost?") and "lost" in question
 
 
 def test_s_resumes_a_paused_guest_and_starts_any_other() -> None:

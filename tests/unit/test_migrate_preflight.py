@@ -27,10 +27,48 @@ def test_vfio_ccw_is_moved_and_needs_its_mdev_on_the_destination() -> None:
     assert [d.kind.value for d in check.to_move] == ["mdev-vfio-ccw"]
     assert ("note", "passthrough") in codes(check)
     assert ("blocker", "equivalent") in codes(check)  # no mdev of that UUID there
-    uuid = check.to_move[0].source
-    mdev = HostDevice(HostDeviceKind.MDEV, "mdev_" + uuid.replace("-", "_"), uuid, parent="css_0_0_0023")
-    ok = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(mdev,)))
-    assert ok.ok, ok.findings
+
+
+def _volume(host: str, uuid: str, css: str, busid: str, uid: str) -> tuple[HostDevice, ...]:
+    """An mdev on subchannel `css` carrying DASD `busid` of volume `uid` (libvirt's names, udev's uid)."""
+    name = "css_" + css.replace(".", "_")
+    return (HostDevice(HostDeviceKind.MDEV, f"mdev_{host}", uuid, parent=name),
+            HostDevice(HostDeviceKind.CSS, name, css, facts=(Fact("channel_dev_addr", busid, "libvirt"),)),
+            HostDevice(HostDeviceKind.CCW, "ccw_" + busid.replace(".", "_"), busid, facts=(Fact("uid", uid, "udev"),)))
+
+
+def test_vfio_ccw_the_same_uuid_is_not_the_same_device() -> None:
+    """Equivalent means on the same volume: a matching UUID on another DASD is refused, and without the
+    source's facts a matching UUID proves nothing."""
+    g = guest("hostdev-vfio-ccw.xml")
+    uuid = next(d for d in g.devices if d.passthrough).source
+    src = HostFacts("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", "IBM.7500.5c00.3f"))
+    same = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.7700",
+                                                                                   "IBM.7500.5c00.3f")), src)
+    assert same.ok, same.findings
+    assert "same volume IBM.7500.5c00.3f" in next(f.text for f in same.findings if f.code == "equivalent")
+    other = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.5c3f",
+                                                                                    "IBM.9999.5c00.3f")), src)
+    (finding,) = [f for f in other.blockers if f.code == "equivalent"]
+    assert "volume IBM.9999.5c00.3f" in finding.text and "another disk" in finding.text
+    unknown = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.7700",
+                                                                                      "IBM.7500.5c00.3f")))
+    assert any(f.code == "equivalent" and "unknown" in f.text for f in unknown.blockers)
+
+
+def test_an_mdev_missing_on_the_source_names_nothing_behind_it() -> None:
+    """Its empty parent matches no subchannel: no DASD is named, none is advised offline."""
+    g = guest("hostdev-vfio-ccw.xml")
+    uuid = next(d for d in g.devices if d.passthrough).source
+    unrelated = _volume("a", "00000000-0000-0000-0000-0000000000aa", "0.0.0010", "0.0.5c00", "IBM.7500.5c00.00")
+    src = HostFacts("a", devices=(replace(unrelated[0], parent=""), *unrelated[1:],
+                                  HostDevice(HostDeviceKind.CSS, "", "0.0.0000",
+                                             facts=(Fact("dev_busid", "0.0.5c01", "udev"),))))
+    dest = replace(DEST, devices=_volume("b", "00000000-0000-0000-0000-0000000000bb", "0.0.0101", "0.0.5c00",
+                                         "IBM.7500.5c00.00"))
+    (finding,) = [f for f in assess(g, MigrationOptions(unsafe=True), dest, src).findings if f.code == "equivalent"]
+    assert finding.severity == "blocker" and f"has no mdev {uuid}" in finding.text
+    assert "0.0.5c0" not in finding.text and "offline" not in finding.text
 
 
 def test_vfio_ccw_names_the_dasd_subchannel_when_the_mdev_is_missing() -> None:
@@ -93,3 +131,15 @@ def test_extra_devices_and_unknown_names() -> None:
     check = assess(g, options, replace(DEST, devices=None))
     assert disks[0] in check.to_move
     assert ("blocker", "detach") in codes(check)
+
+
+def test_vfio_ap_with_the_same_uuid_but_unknown_apqns_is_not_equivalent() -> None:
+    g = guest("hostdev-vfio-ap.xml")
+    uuid = next(d for d in g.devices if d.passthrough).source
+    there = HostDevice(HostDeviceKind.MDEV, "mdev_b", uuid, facts=(Fact("ap_queues", "0x07.0x0038", "udev"),))
+    for src in (None, HostFacts("a", devices=())):
+        check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)), src)
+        assert any(f.code == "equivalent" and "unknown" in f.text for f in check.blockers), check.findings
+    mine = replace(there, name="mdev_a")
+    assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)),
+                  HostFacts("a", devices=(mine,))).ok

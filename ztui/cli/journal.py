@@ -1,6 +1,7 @@
 """`ztui journal`: the operations that did not finish (a crash, a lost host, a signal), and resolving them.
 
-    ztui journal [--json]          list them (exit 0; nothing listed: nothing is unfinished)
+    ztui journal [--all] [--json]  list those of the command's hosts (-c, --lab), or every one with --all
+                                   (exit 0; nothing listed: nothing is unfinished there)
     ztui journal finish ID         complete what it was doing, proven like any attach/detach
     ztui journal rollback ID       undo it, proven likewise
 
@@ -19,6 +20,7 @@ from ztui.cli.common import error
 
 if TYPE_CHECKING:
     from ztui.ops.journal import Entry
+    from ztui.ops.journal_scope import Scoped
 
 
 def add_journal_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -29,7 +31,10 @@ def add_journal_command(subparsers: argparse._SubParsersAction[argparse.Argument
                     "anything; an entry left behind is an operation whose outcome was not proven. List "
                     "them, or finish or roll back one by its id.")
     p.add_argument("--json", action="store_true", help="print them as JSON")
-    p.set_defaults(func=run_journal_list)
+    p.add_argument("--all", action="store_true",
+                   help="every unfinished operation, whichever host it acted on (default: the hosts -c or "
+                        "--lab names, else $LIBVIRT_DEFAULT_URI or qemu:///system)")
+    p.set_defaults(func=run_journal_list, all=False)
     sub = p.add_subparsers(title="resolving", metavar="finish|rollback")
     for name, text in (("finish", "complete the operation (proven)"), ("rollback", "undo the operation (proven)")):
         r = sub.add_parser(name, parents=[common], help=text, description=text)
@@ -38,33 +43,40 @@ def add_journal_command(subparsers: argparse._SubParsersAction[argparse.Argument
         r.set_defaults(func=run_journal_resolve, how=name)
 
 
-def entries_json() -> list[dict[str, Any]]:
-    """The unfinished entries, each with whether its process still holds the guest (in progress)."""
+def entries_json(session: list[str] | None) -> tuple[list[dict[str, Any]], Scoped]:
+    """The unfinished entries of the hosts `session` names (None: all), each with whether its process still
+    holds the guest (in progress); those whose host or guest is gone are settled first (`Scoped.settled`)."""
     from ztui.ops.guestlock import holder
-    from ztui.ops.journal import unfinished
+    from ztui.ops.journal_scope import session_entries
 
+    scope = session_entries(session)
     docs = []
-    for entry in unfinished():
+    for entry in scope.entries:
         held = holder(entry.uri, entry.uuid)
         docs.append({**entry.to_json(), "in_progress": held is not None and held.pid == entry.pid})
-    return docs
+    return docs, scope
 
 
 def run_journal_list(args: argparse.Namespace) -> int:
+    from ztui.libvirt.connection import resolve_uris
     from ztui.ops.journal import Entry
 
-    docs = entries_json()
+    docs, scope = entries_json(None if args.all else resolve_uris(args.connect))
+    for line in scope.settled:  # said on stderr: --json keeps stdout a list of the entries left
+        error(line)
+    others = (f"{scope.elsewhere} more on other hosts: ztui journal --all" if scope.elsewhere else "")
     if args.json:
         json.dump(docs, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     if not docs:
-        print("no unfinished operations")
+        print("no unfinished operations" + (f" on these hosts ({others})" if others else ""))
         return 0
     for doc in docs:
         line = Entry.from_json(doc).summary()
         print(line + ("  [in progress]" if doc["in_progress"] else ""))
-    print("resolve each with `ztui journal finish ID` or `ztui journal rollback ID`")
+    print("resolve each with `ztui journal finish ID` or `ztui journal rollback ID`" + (f"; {others}" if others
+                                                                                        else ""))
     return 0
 
 
@@ -82,6 +94,12 @@ def run_journal_resolve(args: argparse.Namespace) -> int:
     found = load(args.id)
     if found.action in PREPARATIONS:
         return _resolve_preparation(args, found)
+    from ztui.ops.journal_scope import settle_gone
+
+    settled = settle_gone(found)
+    if settled:  # nothing left to finish or roll back: the host says so
+        print(f"{args.how} {found.id} ({found.action.value} on {found.guest}): settled: {settled}")
+        return 0
     entry, change, op = resolve(args.id, Resolution(args.how))
     result = {"id": entry.id, "action": entry.action.value, "guest": entry.guest, "uri": entry.uri,
               "resolution": args.how, "outcome": change.outcome.value, "ok": change.ok, "message": change.message,

@@ -9,10 +9,17 @@ agrees, 3 the request was accepted but not seen within `--timeout` (a guest OS t
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ztui.cli.attach import emit, open_guest, refuse_readonly
-from ztui.cli.common import error
+from ztui.cli.common import EXIT_BAD_INPUT, error
 from ztui.errors import BadInput
+
+if TYPE_CHECKING:
+    import libvirt
+
+    from ztui.ops.lifecycle import LifecyclePlan
 
 _HELP = {
     "start": "start a shut-off guest", "shutdown": "ask a guest's OS to shut down (graceful)",
@@ -34,7 +41,11 @@ def add_lifecycle_commands(subparsers: argparse._SubParsersAction[argparse.Argum
         p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                        help="how long to wait for the proof (default 60 for shutdown and reboot, else 10)")
         p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-        p.set_defaults(func=run_lifecycle, action=action.value)
+        if action.starts_guest:
+            p.add_argument("--force", action="store_true",
+                           help="even when the guest runs on another host ztui knows (two copies on shared "
+                                "disks destroy their file systems)")
+        p.set_defaults(func=run_lifecycle, action=action.value, force=False)
 
 
 def _seconds(text: str) -> float:
@@ -45,6 +56,30 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError("the timeout is between 0 and 3600 seconds")
     return value
+
+
+def _one_copy(args: argparse.Namespace, planned: LifecyclePlan, conn: libvirt.virConnect, dom: libvirt.virDomain,
+              uri: str) -> str | None:
+    """Whether the guest may start here: None (refused, said, audited: exit 2, nothing changed) when it runs
+    on another host ztui knows or one of them does not answer, unless --force; else '' or, forced, why the
+    user had to insist (for the audit log). What to configure against a second copy follows, once a host."""
+    from ztui.ops.lifecycle import audit_refused
+    from ztui.ops.other_copies import check_before_start, lock_notes
+
+    check = check_before_start(conn, dom, uri)
+    if check.clear:
+        return ""
+    reason = check.reason()
+    if args.force:
+        error(f"--force: {reason}")
+    else:
+        problem = audit_refused(replace(planned, refused=reason), via="cli")
+        error(f"{reason}; nothing was changed (--force {planned.action.value}s it all the same)")
+        if problem:
+            error(problem)
+    for note in lock_notes(check, uri).values():
+        error(note)
+    return reason if args.force else None
 
 
 def run_lifecycle(args: argparse.Namespace) -> int:
@@ -62,7 +97,11 @@ def run_lifecycle(args: argparse.Namespace) -> int:
             if problem:
                 error(problem)
             raise BadInput(f"{planned.refused}; nothing was changed")
-        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli")
+        forced = _one_copy(args, planned, conn, dom, uri) if action.starts_guest else ""
+        if forced is None:
+            return EXIT_BAD_INPUT
+        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli",
+                                             forced=forced)
     emit(args, result.to_json(), [f"{action.value} {args.guest}", f"  {planned.virsh}", result.message])
     if problem:
         error(problem)

@@ -134,17 +134,12 @@ def capabilities_seed() -> Path:
 def _lab_host(paths: LabPaths, record: HostRecord) -> LabHost:
     host = paths.host(record.name)
     return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host), simulated=simulated_label(record.name),
-                   tcp_uri=tcp_uri(record))
+                   tcp_uri=record.tcp_uri)
 
 
 def _shown_order(records: list[HostRecord]) -> list[HostRecord]:
     """The Z hosts first (zlab-z, then its twin): they are what ztui is for; then the others by name."""
     return sorted(records, key=lambda r: (r.name != Z_HOST, not is_z_host(r.name), r.index))
-
-
-def tcp_uri(record: HostRecord) -> str:
-    """`qemu+tcp://127.0.0.1:PORT/system` of a lab host, '' before its port was chosen."""
-    return f"qemu+tcp://127.0.0.1:{record.tcp_port}/system" if record.tcp_port else ""
 
 
 def _free_port(wanted: int) -> int:
@@ -343,7 +338,8 @@ def lab_status(base_dir: Path | None = None) -> LabStatus:
                 guests = _guests_of(host.uri)
             except (LabError, libvirt.libvirtError) as exc:
                 log.info("%s: %s", record.name, exc)
-        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name), tcp_uri(record)))
+        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name),
+                                record.tcp_uri))
     return LabStatus(paths.base, tuple(hosts))
 
 

@@ -31,6 +31,11 @@ class HostRecord:
     provisioned: bool = False
     tcp_port: int = 0  # libvirtd's qemu+tcp port on 127.0.0.1 (0: not chosen yet)
 
+    @property
+    def tcp_uri(self) -> str:
+        """`qemu+tcp://127.0.0.1:PORT/system`, '' before its port was chosen."""
+        return f"qemu+tcp://127.0.0.1:{self.tcp_port}/system" if self.tcp_port else ""
+
 
 @dataclass
 class LabState:

@@ -405,15 +405,30 @@ def plan_detach(facts: GuestFacts, name: str, *, config: bool = False) -> Detach
     """Which device to detach and from where: the running guest, plus its config with `config`.
 
     A shut-off guest changes in its config only. With `config` the device must be in the persistent config
-    too (libvirt refuses the whole request otherwise), so that case is refused here, with the reason."""
+    too (libvirt refuses the whole request otherwise), so that case is refused here, with the reason; so is
+    a device libvirt or QEMU cannot take off (`ztui.ops.unplug`: a root PCI controller, a busy controller,
+    the only console, …)."""
     device = find_for_detach(facts.guest, name)
     if not facts.active:
+        _refuse_unplug(facts.guest, device, live=False)
         return DetachPlan(facts.guest.name, device, live=False, config=True)
     live, config = choose_live_config(facts, True, config or None)
-    if config and facts.config is not None and find_device(facts.config, device) is None:
+    in_config = find_device(facts.config, device) if config and facts.config is not None else None
+    if config and facts.config is not None and in_config is None:
         raise BadRequest(f"{name} was attached to the running {facts.guest.name} only; it is not in the "
                          "persistent config (drop --config)")
+    _refuse_unplug(facts.guest, device, live=live)
+    if in_config is not None and facts.config is not None:
+        _refuse_unplug(facts.config, in_config, live=False)
     return DetachPlan(facts.guest.name, device, live, config)
+
+
+def _refuse_unplug(guest: Guest, device: GuestDevice, *, live: bool) -> None:
+    from ztui.ops.unplug import unplug_refusal
+
+    reason = unplug_refusal(guest, device, live=live)
+    if reason:
+        raise BadRequest(f"{reason}; nothing was changed")
 
 
 def carry_out_detach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: DetachPlan, *,

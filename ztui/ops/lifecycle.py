@@ -16,6 +16,7 @@ without it the state is re-read until the timeout instead.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shlex
 import threading
 import time
@@ -47,6 +48,12 @@ class Action(StrEnum):
     def loses_state(self) -> bool:
         """Whether what runs in the guest is lost (or the guest's OS is asked to end it): confirm first."""
         return self in (Action.SHUTDOWN, Action.REBOOT, Action.DESTROY)
+
+    @property
+    def starts_guest(self) -> bool:
+        """Whether the guest's CPUs run afterwards where they did not: first ask whether it runs elsewhere
+        (`ztui.ops.other_copies`)."""
+        return self in (Action.START, Action.RESUME)
 
     @property
     def verb(self) -> str:
@@ -107,14 +114,15 @@ class LifecyclePlan:
     def virsh(self) -> str:
         return virsh_command(self.uri, self.guest, self.action)
 
-    @property
-    def question(self) -> str:
+    def question(self, host: str) -> str:
+        """The confirmation's question, naming the guest's host (`host`: its name as people say it)."""
         consequence = {
             Action.SHUTDOWN: "its operating system is asked to shut down",
             Action.REBOOT: "its operating system is asked to reboot; what runs in it ends",
             Action.DESTROY: "it is powered off at once, like pulling the plug; unsaved data in the guest is lost",
         }.get(self.action, "")
-        return f"{self.action.verb.capitalize()} {self.guest}?" + (f" — {consequence}" if consequence else "")
+        return f"{self.action.verb.capitalize()} {self.guest} on {host}?" + (f" — {consequence}" if consequence
+                                                                             else "")
 
 
 def plan(action: Action, uri: str, guest: str, state: GuestState | None) -> LifecyclePlan:
@@ -243,8 +251,11 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
             _call(dom, action)
         except libvirt.libvirtError as exc:
             state = read_state(conn, uuid)
-            return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} refused: "
-                                   f"{libvirt_reason(exc)}", time.monotonic() - started, requested=False)
+            reason = libvirt_reason(exc)
+            if action is Action.START:
+                reason = explain_start_refusal(conn, dom, lifecycle.uri, reason)
+            return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} refused: {reason}",
+                                   time.monotonic() - started, requested=False)
         deadline = started + timeout
         state = read_state(conn, uuid)
         while True:
@@ -279,6 +290,29 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
                            f"{timeout:g} s (now {now}){hint}", seconds, event)
 
 
+def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, reason: str) -> str:
+    """libvirt's reason for a refused start, led by which disk and host device is missing when that is why
+    (`ztui.ops.missing_storage`, from ztui's own backing chain); libvirt's reason alone when it is not, or
+    when the host's facts cannot be read."""
+    from ztui.ops.missing_storage import missing_path, missing_storage_text
+
+    path = missing_path(reason)
+    if not path:
+        return reason
+    try:
+        from ztui.host.resolve import resolve_guest
+        from ztui.host.scan import scan_host
+        from ztui.libvirtxml.domain import parse_domain
+
+        guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
+        text = missing_storage_text(resolve_guest(guest, scan_host(conn, uri, [guest])), path,
+                                    str(conn.getHostname()))
+    except Exception:  # the explanation is extra: libvirt's reason is never lost for it
+        logging.getLogger("ztui.ops").debug("no explanation for %s", reason, exc_info=True)
+        return reason
+    return f"{text} — libvirt: {reason}" if text else reason
+
+
 _EVENT_NAMES = {
     libvirt.VIR_DOMAIN_EVENT_STARTED: "started", libvirt.VIR_DOMAIN_EVENT_RESUMED: "resumed",
     libvirt.VIR_DOMAIN_EVENT_STOPPED: "stopped", libvirt.VIR_DOMAIN_EVENT_SUSPENDED: "suspended",
@@ -293,16 +327,17 @@ def _event_text(watch: _Watch, action: Action) -> str:
 
 
 def carry_out_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: LifecyclePlan, *,
-                       timeout: float | None = None, via: str = "cli") -> tuple[LifecycleResult, str]:
+                       timeout: float | None = None, via: str = "cli", forced: str = "") -> tuple[LifecycleResult, str]:
     """`carry_out` under the guest's action lock (`Busy` before any change while another ztui process acts
     on it, e.g. a detach still waiting for its proof), then audited. Returns the result and '' or why the
-    audit record could not be written (the outcome is shown all the same)."""
+    audit record could not be written (the outcome is shown all the same). `forced` is why the user had to
+    insist (the guest ran elsewhere), kept in the audit record."""
     from ztui.ops.action import record_outcome
     from ztui.ops.guestlock import guest_lock
 
     with guest_lock(uri, dom.UUIDString(), guest=lifecycle.guest, action=lifecycle.action.value):
         result = carry_out(conn, dom, lifecycle, timeout)
-    return result, record_outcome(lambda: audit(result, via))
+    return result, record_outcome(lambda: audit(result, via, forced))
 
 
 def audit_refused(lifecycle: LifecyclePlan, via: str) -> str:
@@ -314,11 +349,12 @@ def audit_refused(lifecycle: LifecyclePlan, via: str) -> str:
                                          "refused", virsh=lifecycle.virsh, message=lifecycle.refused, via=via))
 
 
-def audit(result: LifecycleResult, via: str) -> dict[str, Any]:
-    """One audit record for the attempt, with the proof or its absence."""
+def audit(result: LifecycleResult, via: str, forced: str = "") -> dict[str, Any]:
+    """One audit record for the attempt, with the proof or its absence (and why the user had to insist)."""
     from ztui.ops.audit import record
 
     outcome = "done" if result.ok else ("refused" if not result.requested else "not proven")
+    extra = {"forced": forced} if forced else {}
     return record(f"lifecycle-{result.plan.action.value}", result.plan.uri, result.plan.guest, outcome,
                   virsh=result.plan.virsh, state=result.state.value if result.state is not None else "gone",
-                  event=result.event, seconds=round(result.seconds, 3), message=result.message, via=via)
+                  event=result.event, seconds=round(result.seconds, 3), message=result.message, via=via, **extra)

@@ -38,6 +38,7 @@ from enum import StrEnum
 import libvirt
 
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+from ztui.ops.migrate_report import DEFINED_SHUT_OFF
 
 RECONNECT_INTERVAL = 0.5
 
@@ -76,6 +77,7 @@ class Copy:
     state: int = 0  # virDomainState
     reason: int = 0  # its reason
     error: str = ""  # why the host did not answer
+    persistent: bool = False  # the host keeps a definition of the guest (shut off, when ABSENT)
 
     @property
     def paused(self) -> bool:
@@ -110,12 +112,18 @@ class Copy:
 
         return GuestState.from_libvirt(self.state).value
 
+    @property
+    def defined_only(self) -> bool:
+        """No copy runs here, but the host keeps the guest's definition: a `virsh start` starts it here."""
+        return self.presence is Presence.ABSENT and self.persistent
+
     def describe(self) -> str:
-        """For people: `running (migrated)`, `paused (migrating)`, `absent`, `unreachable: <why>`."""
+        """For people: `running (migrated)`, `paused (migrating)`, `defined, shut off`, `absent`,
+        `unreachable: <why>`."""
         if self.presence is Presence.UNREACHABLE:
             return f"unreachable: {self.error}" if self.error else "unreachable"
         if self.presence is Presence.ABSENT:
-            return "absent"
+            return DEFINED_SHUT_OFF if self.persistent else "absent"
         names = _PAUSED_REASONS if self.paused else _RUNNING_REASONS
         reason = names.get(self.reason, f"reason {self.reason}")
         return f"{self.state_text} ({reason})"
@@ -216,9 +224,9 @@ def look(conn: libvirt.virConnect | None, uri: str, uuid: str) -> Copy:
     try:
         dom = conn.lookupByUUIDString(uuid)
         if not dom.isActive():
-            return Copy(uri, Presence.ABSENT)
+            return Copy(uri, Presence.ABSENT, persistent=True)  # an inactive domain exists only as a definition
         state, reason = dom.state()
-        return Copy(uri, Presence.ACTIVE, int(state), int(reason))
+        return Copy(uri, Presence.ACTIVE, int(state), int(reason), persistent=bool(dom.isPersistent()))
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return Copy(uri, Presence.ABSENT)

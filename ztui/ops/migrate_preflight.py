@@ -19,10 +19,10 @@ virtual uid/fid), the networks; disks on local storage need an explicit `--unsaf
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libvirt
 
@@ -43,6 +43,9 @@ from ztui.model import (
 )
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
+
+if TYPE_CHECKING:
+    from ztui.ops.migrate_safety import SafetyFacts
 
 
 class Severity(StrEnum):
@@ -73,8 +76,11 @@ class Code(StrEnum):
     SECURE_EXECUTION = "secure-execution"
     RUNNING = "running"  # offline: the guest runs
     TRANSIENT = "transient"  # offline: there is no definition to move
-    COPY_STORAGE = "copy-storage"  # offline: QEMU is needed to copy disks
+    COPY_STORAGE = "copy-storage"  # where --copy-storage copies each disk (offline: QEMU is needed to copy)
     OFFLINE = "offline"  # offline: what moves
+    BOOT_DEVICE = "boot-device"  # the device the guest boots from is not taken off it
+    RUNS_ELSEWHERE = "runs-elsewhere"  # the guest runs on a third host ztui knows
+    LOCK_MANAGER = "lock-manager"  # shared disks, and libvirt there has no lock manager
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    return HostFacts(uri, domains=domains, devices=_node_devices(conn) if devices else None,
+    return HostFacts(uri, domains=domains, devices=_host_devices(conn, uri) if devices else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
                      files=_files(conn, uri, guest))
 
@@ -174,7 +180,7 @@ def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str,
     files = host_files(conn, uri)
     found = []
     for device in guest.devices:
-        if not _local_disk(device) or device.detail("type") == "block":
+        if not local_disk(device) or device.detail("type") == "block":
             continue
         try:
             kind = files.examine(device.source).kind
@@ -200,7 +206,7 @@ def _network_of(device: GuestDevice) -> str:
     return device.detail("network")
 
 
-def _local_disk(device: GuestDevice) -> bool:
+def local_disk(device: GuestDevice) -> bool:
     return device.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.LUN, DeviceKind.FLOPPY) and \
         device.detail("type") in ("file", "block", "") and bool(device.source) and \
         not device.source.startswith(("rbd:", "iscsi:", "nbd:", "gluster:"))
@@ -232,45 +238,89 @@ def _by_kind(facts: HostFacts | None, kind: HostDeviceKind) -> list[HostDevice]:
 
 
 def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
-    """vfio-ccw: the same mdev UUID on the destination; else whether the DASD behind it is reachable there,
-    found by the volume's `uid` (device numbers are per IOCDS: the same number on another machine may be
-    another volume), by its bus-ID only when no uid is known, so an mdev can be defined on its subchannel."""
+    """vfio-ccw: the destination's mdev of this UUID must sit on the same DASD volume as the source's — the
+    volume's `uid` behind the subchannel each mdev sits on (device numbers are per IOCDS: the same number on
+    another machine may be another volume; the bus-ID is compared only when no uid is known). The UUID alone
+    proves nothing: there it may sit on another disk. An mdev the source does not have names nothing behind
+    it: what it stands for is unknown, so no equivalent can be."""
     name, uuid = name_of(device), device.source.lower()
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
                        Code.EQUIVALENT, name)
-    mdevs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
-    if uuid in mdevs:
-        return Finding(NOTE, f"{name}: the destination has mdev {uuid} (on {mdevs[uuid].parent or '?'})",
+    mine = _mdev(src, uuid)
+    if mine is None:
+        why = "its node devices could not be read" if src is None or src.devices is None else \
+            f"it has no mdev {uuid}"
+        return Finding(BLOCKER, f"{name}: what backs mdev {uuid} on the source is unknown ({why}), so no "
+                                "equivalent on the destination can be proven", Code.EQUIVALENT, name)
+    volume = _ccw_volume(src, mine)
+    if volume.busid == "":
+        return Finding(BLOCKER, f"{name}: the source's mdev {uuid} sits on {mine.parent or 'no parent'}, which "
+                                "carries no DASD ztui knows; no equivalent on the destination can be proven",
                        Code.EQUIVALENT, name)
-    mdev = next((d for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
-    parent = mdev.parent if mdev is not None else ""
-    css = next((d for d in _by_kind(src, HostDeviceKind.CSS) if parent in (d.name, d.id, d.fact(F.UDEV_NAME))),
-               None)
-    busid = carried_busid(css) if css is not None else ""
-    if not busid:
-        return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} to attach after the migration",
-                       Code.EQUIVALENT, name)
-    src_dasd = next((d for d in _by_kind(src, HostDeviceKind.CCW) if d.id == busid), None)
-    uid = src_dasd.fact(F.UID) if src_dasd is not None else ""
+    theirs = _mdev(dest, uuid)
+    if theirs is not None:
+        there = _ccw_volume(dest, theirs)
+        if volume.same_as(there):
+            return Finding(NOTE, f"{name}: the destination's mdev {uuid} sits on the same {volume.text()} "
+                                 f"(DASD {there.busid}, subchannel {there.subchannel})", Code.EQUIVALENT, name)
+        what = f"DASD {there.busid} ({there.text()})" if there.busid else "no DASD ztui knows"
+        return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} sits on {what}, not on {volume.text()}: "
+                                "the guest would get another disk", Code.EQUIVALENT, name)
     dest_uids = {d.fact(F.UID): d.id for d in _by_kind(dest, HostDeviceKind.CCW) if d.fact(F.UID)}
-    if uid and dest_uids:
-        if uid not in dest_uids:
-            return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {uid} (behind mdev {uuid})",
-                           Code.EQUIVALENT, name)
-        there_busid, how_found = dest_uids[uid], f"volume {uid}"
+    if volume.uid and dest_uids:
+        if volume.uid not in dest_uids:
+            return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {volume.uid} (behind mdev "
+                                    f"{uuid})", Code.EQUIVALENT, name)
+        there_busid, how_found = dest_uids[volume.uid], f"volume {volume.uid}"
     else:
-        there_busid, how_found = busid, f"device number {busid} (the volume's uid could not be compared)"
-    there = [d for d in _by_kind(dest, HostDeviceKind.CSS) if carried_busid(d) == there_busid]
-    if not there:
+        there_busid = volume.busid
+        how_found = f"device number {volume.busid} (the volume's uid could not be compared)"
+    there_css = [d for d in _by_kind(dest, HostDeviceKind.CSS) if carried_busid(d) == there_busid]
+    if not there_css:
         return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
                                 "destination", Code.EQUIVALENT, name)
-    offer = [t for t in there[0].mdev_types if t.id == "vfio_ccw-io"]
-    how = (f"{there[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
-           else f"set DASD {there_busid} offline and bind {there[0].id} to vfio_ccw first")
+    offer = [t for t in there_css[0].mdev_types if t.id == "vfio_ccw-io"]
+    how = (f"{there_css[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
+           else f"set DASD {there_busid} offline and bind {there_css[0].id} to vfio_ccw first")
     return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
-                            f"{there[0].id} but has no mdev {uuid}: define and start it there (virsh "
+                            f"{there_css[0].id} but has no mdev {uuid}: define and start it there (virsh "
                             f"nodedev-define; {how})", Code.EQUIVALENT, name)
+
+
+@dataclass(frozen=True)
+class _Volume:
+    """What a vfio-ccw mdev passes through on one host: its subchannel, the DASD on it, the volume's uid."""
+
+    subchannel: str = ""
+    busid: str = ""
+    uid: str = ""
+
+    def same_as(self, other: _Volume) -> bool:
+        """The same volume: by uid when both are known, else (no uid on either side) by device number."""
+        if self.uid or other.uid:
+            return self.uid == other.uid
+        return bool(self.busid) and self.busid == other.busid
+
+    def text(self) -> str:
+        return f"volume {self.uid}" if self.uid else f"device number {self.busid} (no uid known)"
+
+
+def _mdev(facts: HostFacts | None, uuid: str) -> HostDevice | None:
+    return next((d for d in _by_kind(facts, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
+
+
+def _ccw_volume(facts: HostFacts | None, mdev: HostDevice) -> _Volume:
+    """The subchannel an mdev sits on (its parent: never matched when empty), the ccw device that subchannel
+    carries and that device's volume uid."""
+    parent = mdev.parent
+    css = next((d for d in _by_kind(facts, HostDeviceKind.CSS)
+                if parent and parent in (d.name, d.id, d.fact(F.UDEV_NAME))), None) if parent else None
+    if css is None:
+        return _Volume()
+    busid = carried_busid(css)
+    dasd = next((d for d in _by_kind(facts, HostDeviceKind.CCW) if d.id == busid), None) if busid else None
+    return _Volume(css.id, busid, dasd.fact(F.UID) if dasd is not None else "")
 
 
 def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
@@ -306,18 +356,19 @@ def _ap_text(matrix: ApMatrix, control: frozenset[int]) -> str:
 
 def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
     """vfio-ap: the destination's mdev of the same UUID must carry the same APQNs (adapters x domains) and
-    control domains, so the guest finds the same crypto domains after the migration (vfio-ap.rst)."""
+    control domains, so the guest finds the same crypto domains after the migration (vfio-ap.rst). A UUID
+    that matches proves nothing by itself; an mdev the source does not have has no APQNs to compare."""
     name, uuid = name_of(device), device.source.lower()
     if dest.devices is None:
         return Finding(NOTE, f"{name}: cannot list the destination's node devices; mdev {uuid} is not checked",
                        Code.EQUIVALENT, name)
-    mine = next((d for d in _by_kind(src, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
+    mine = _mdev(src, uuid)
     theirs = {d.id.lower(): d for d in _by_kind(dest, HostDeviceKind.MDEV)}
     if mine is None:
-        if uuid in theirs:
-            return Finding(NOTE, f"{name}: the destination has mdev {uuid} (its APQNs could not be compared)",
-                           Code.EQUIVALENT, name)
-        return Finding(BLOCKER, f"{name}: the destination has no vfio-ap mdev {uuid}", Code.EQUIVALENT, name)
+        why = "its node devices could not be read" if src is None or src.devices is None else \
+            f"it has no mdev {uuid}"
+        return Finding(BLOCKER, f"{name}: the APQNs of mdev {uuid} on the source are unknown ({why}), so no "
+                                "equivalent on the destination can be proven", Code.EQUIVALENT, name)
     wanted, control = mdev_ap_matrix(mine), mdev_control_domains(mine)
     same = [d for d in theirs.values() if mdev_ap_matrix(d) == wanted and mdev_control_domains(d) == control]
     there = theirs.get(uuid)
@@ -349,7 +400,7 @@ def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> 
     network = _network_of(device)
     if network and dest.networks is not None and network not in dest.networks:
         return Finding(BLOCKER, f"{name}: the destination has no active network {network}", Code.EQUIVALENT, name)
-    if _local_disk(device):
+    if local_disk(device):
         state = dict(dest.files).get(device.source, "unknown")
         if state == "missing":
             return Finding(BLOCKER, f"{name}: the destination has no {device.source}", Code.EQUIVALENT, name)
@@ -390,8 +441,11 @@ def _extra(guest: Guest, names: Iterable[str], to_move: list[GuestDevice]) -> li
     return out
 
 
-def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFacts | None = None) -> Preflight:
-    """Judge a migration of `guest` (as read from the source's live XML) to the host `dest` describes."""
+def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFacts | None = None,
+           safety: SafetyFacts | None = None) -> Preflight:
+    """Judge a migration of `guest` (as read from the source's live XML) to the host `dest` describes;
+    `safety` is what the hosts said for `ztui.ops.migrate_safety`'s rules (boot device and unplugging are
+    judged without it)."""
     if options.offline:
         return _assess_offline(guest, options, dest)
     findings: list[Finding] = []
@@ -422,7 +476,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
                                              f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
-    local = [d for d in guest.devices if _local_disk(d) and d not in moved]
+    local = [d for d in guest.devices if local_disk(d) and d not in moved]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
@@ -444,6 +498,9 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             elif (network := _network_of(device)) and dest.networks is not None and network not in dest.networks:
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
                                                  f"{network}", Code.NETWORK, name_of(device)))
+    from ztui.ops.migrate_safety import SafetyFacts, safety_findings
+
+    findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))
     return Preflight(tuple(findings), tuple(to_move))
 
 
@@ -465,7 +522,7 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) ->
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
                                          f"{dest.machine_error}", Code.MACHINE))
-    local = [d.source for d in guest.devices if _local_disk(d)]
+    local = [d.source for d in guest.devices if local_disk(d)]
     if local:
         findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
                                       "to start it (" + ", ".join(local) + ")", Code.LOCAL_DISK))
@@ -481,22 +538,43 @@ def needs_devices(guest: Guest) -> bool:
 
 def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
               options: MigrationOptions, *, src_uri: str = "", dest_uri: str = "",
-              dest_error: str = "") -> Preflight:
-    """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`)."""
+              dest_error: str = "", session: Sequence[str] = ()) -> Preflight:
+    """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`).
+    `session` names further hosts ztui shows (the TUI's): they, the lab's and the saved hosts are asked
+    whether the guest runs there too."""
     guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
     devices = needs_devices(guest) and not options.offline
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=devices)
-    src_facts = HostFacts(src_uri, devices=_source_devices(src, src_uri)) if devices else None
-    return assess(guest, options, dest_facts, src_facts)
+    src_facts = HostFacts(src_uri, devices=_host_devices(src, src_uri)) if devices else None
+    safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session)
+    return assess(guest, options, dest_facts, src_facts, safety)
 
 
-def _source_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
-    """The source's node devices, with its host facts folded in (udev's when it shares this machine's
-    kernel, its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or
-    a zPCI function's host uid, which identify the devices on the destination."""
+def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | None, dest_uri: str, guest: Guest,
+            options: MigrationOptions, session: Sequence[str]) -> SafetyFacts:
+    """What `ztui.ops.migrate_safety` needs from the hosts: the other hosts' copies of the guest, where
+    --copy-storage would copy each disk, the lock managers of two hosts that share disks."""
+    from ztui.ops.known_hosts import host_named, known_hosts
+    from ztui.ops.migrate_safety import SafetyFacts, read_copy_targets, read_locks
+    from ztui.ops.other_copies import look_elsewhere
+
+    hosts = known_hosts([src_uri, dest_uri, *session])
+    here = host_named(hosts, src_uri)
+    conns = {src_uri: src, **({dest_uri: dest} if dest is not None else {})}
+    copies = look_elsewhere(guest, here, hosts, here_name=here.label, conns=conns, skip=(dest_uri,))
+    targets = read_copy_targets(src, src_uri, dest, dest_uri, guest) if options.copy_storage and dest else ()
+    shared = not options.copy_storage and any(local_disk(d) for d in guest.devices)
+    locks = read_locks([(here.label, src_uri), (host_named(hosts, dest_uri).label, dest_uri)]) if shared else ()
+    return SafetyFacts(copies, targets, locks)
+
+
+def _host_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
+    """A host's node devices, with its host facts folded in (udev's when it shares this machine's kernel,
+    its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or a zPCI
+    function's host uid, which identify the same device on both hosts."""
     found = _node_devices(conn)
     extra = facts_source_for(uri).devices()
     if not extra:

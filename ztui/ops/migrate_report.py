@@ -7,9 +7,13 @@ the exact `virsh attach-device` command, so an administrator can finish by hand.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+DEFINED_SHUT_OFF = "defined, shut off"
+"""A host's copy that does not run but whose definition the host keeps (`virsh start` would start it)."""
 
 PROGRESS_KEYS = {"time_elapsed": "elapsed_ms", "data_total": "data_total", "data_processed": "data_processed",
                  "data_remaining": "data_remaining", "memory_processed": "memory_processed",
@@ -114,6 +118,7 @@ class MigrationReport:
     destination_copy: str = ""
     verdict: str = ""  # the rule that decided where the guest runs (after a fault)
     interrupted: str = ""  # the signal that stopped the migration (SIGTERM, …), if one did
+    leftover: tuple[str, ...] = ()  # the commands that remove the source's definition (`leftover_commands`)
 
     @property
     def ok(self) -> bool:
@@ -123,7 +128,7 @@ class MigrationReport:
             return self.migrated and self.runs_on == self.destination and self.state == "shut off"
         return (self.migrated and self.certain and not self.interrupted and self.runs_on == self.destination
                 and self.state == "running" and all(d.state == Fate.DESTINATION for d in self.devices)
-                and self.source_copy in ("", "absent"))
+                and self.source_copy in ("", "absent", DEFINED_SHUT_OFF))
 
     @property
     def lost(self) -> tuple[DeviceFate, ...]:
@@ -137,7 +142,7 @@ class MigrationReport:
                 "migration_seconds": round(self.migration_seconds, 3), "downtime_ms": self.downtime_ms,
                 "certain": self.certain, "source_copy": self.source_copy,
                 "destination_copy": self.destination_copy, "verdict": self.verdict,
-                "interrupted": self.interrupted,
+                "interrupted": self.interrupted, "leftover": list(self.leftover),
                 "devices": [d.to_json() for d in self.devices],
                 "steps": [s.to_json() for s in self.steps]}
 
@@ -152,4 +157,20 @@ class MigrationReport:
             if d.state == Fate.LOST:
                 line += f" — {d.message}; put it back by hand: {d.virsh}\n    with device.xml = {d.xml}"
             out.append(line)
+        if self.leftover:
+            out.append(f"  {self.source} keeps {self.guest}'s definition (shut off): started there, it would run a "
+                       "second copy of the guest. To remove it:")
+            out.extend(f"    {command}" for command in self.leftover)
         return out
+
+
+def leftover_commands(guest: str, src_uri: str, dest_uri: str, dest_persistent: bool) -> tuple[str, ...]:
+    """How to remove the definition a migration left on the source. When the destination's copy is transient
+    the source's definition is the only one, so it is defined on the destination first (what `--persistent
+    --undefine-source` would have done): otherwise the guest would vanish when it next shuts down."""
+    xml = f"{guest}.xml"
+    undefine = shlex.join(["virsh", "-c", src_uri, "undefine", guest])
+    if dest_persistent:
+        return (undefine,)
+    return (shlex.join(["virsh", "-c", src_uri, "dumpxml", "--inactive", guest]) + f" > {shlex.quote(xml)}",
+            shlex.join(["virsh", "-c", dest_uri, "define", xml]), undefine)

@@ -30,7 +30,7 @@ from ztui.ops.audit import record as audit_record
 from ztui.ops.journal import JournalAction, Operation
 from ztui.ops.migrate_locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
 from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params, name_of, virsh_device
-from ztui.ops.migrate_report import DeviceFate, Fate, MigrationReport, StepResult, progress_of
+from ztui.ops.migrate_report import DeviceFate, Fate, MigrationReport, StepResult, leftover_commands, progress_of
 from ztui.ops.proof import attach, detach, find_device, read_live
 from ztui.ops.settle import reconnect_timeout
 from ztui.ops.signals import SignalGuard
@@ -321,11 +321,14 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
                       Copy(dest_uri, Presence.UNREACHABLE, error="not connected"))
         if not state and runs_on:
             state = (copies[0] if runs_on == src_uri else copies[1]).state_text
+        leftover = leftover_commands(guest, src_uri, dest_uri, copies[1].persistent) \
+            if runs_on == dest_uri and copies[0].defined_only else ()
         return MigrationReport(guest, runs_on, migrated, message, time.monotonic() - started, tuple(fates),
                                src_uri, dest_uri, state, aborted, migration_seconds, downtime, tuple(run.steps),
                                certain=verdict.certain if verdict is not None else True,
                                source_copy=copies[0].describe(), destination_copy=copies[1].describe(),
-                               verdict=verdict.why if verdict is not None else "", interrupted=_signalled(guard))
+                               verdict=verdict.why if verdict is not None else "", interrupted=_signalled(guard),
+                               leftover=leftover)
 
     with contextlib.ExitStack() as risk:
         def off(device: GuestDevice) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import libvirt
@@ -32,7 +33,7 @@ from ztui.libvirt.session import (
     InventoryChanged,
     Update,
 )
-from ztui.ops.migration import MigrationControl, MigrationOptions, Preflight
+from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport, Preflight
 from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
 from ztui.ui.jobs import (
     JobKey,
@@ -48,6 +49,7 @@ from ztui.ui.resources import stylesheets
 if TYPE_CHECKING:
     from ztui.model import GuestDevice
     from ztui.ops.hotplug import AttachPlan, DetachPlan
+    from ztui.ops.journal import Entry
     from ztui.ops.proof import DeviceChange
     from ztui.ui.screens.attach import AttachChoice
     from ztui.ui.screens.main import MainScreen
@@ -116,6 +118,7 @@ class ZtuiApp(App[int]):
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
+        self.lock_advice_given: set[str] = set()  # hosts told once what would guard their shared disks
         if readonly:
             self.sub_title = "read-only"
 
@@ -138,12 +141,24 @@ class ZtuiApp(App[int]):
         self.show_unfinished()
 
     def show_unfinished(self) -> None:
-        """Operations the journal still holds (ztui or its host died mid-way): listed at start."""
-        from ztui.ui.screens.journal import JournalScreen, unfinished_entries
+        """Operations the journal still holds for these hosts (ztui or its host died mid-way): read in a
+        worker (an entry whose host or guest is gone is settled by asking that host), listed at start."""
+        self._read_unfinished(list(self.uris))
 
-        entries, problem = unfinished_entries()
+    @work(thread=True, group="journal", exit_on_error=False, description="reading the journal")
+    def _read_unfinished(self, uris: list[str]) -> None:
+        from ztui.ui.screens.journal import unfinished_entries
+
+        entries, settled, problem = unfinished_entries(uris)
+        self.call_from_thread(self._show_unfinished, entries, settled, problem)
+
+    def _show_unfinished(self, entries: list[Entry], settled: list[str], problem: str) -> None:
+        from ztui.ui.screens.journal import JournalScreen
+
         if problem:
             self.notify(problem, severity="warning", timeout=10)
+        for line in settled:
+            self.notify(self.named(line), timeout=10)
         if entries:
             self.push_screen(JournalScreen(entries, readonly=self.readonly))
 
@@ -293,7 +308,8 @@ class ZtuiApp(App[int]):
         else:
             try:
                 src = self.connection(uri)
-                check = preflight(src, src.lookupByName(guest), dest, options)
+                check = preflight(src, src.lookupByName(guest), dest, options, src_uri=uri, dest_uri=dest_uri,
+                                  session=list(self.fleet.hosts))
             except (libvirt.libvirtError, ConnectionError) as exc:  # a host went away mid-check: a blocker
                 check = Preflight((Finding(Severity.BLOCKER, f"preflight failed: {exc}"),), ())
             finally:
@@ -307,7 +323,7 @@ class ZtuiApp(App[int]):
         from ztui.ops.audit import record
         from ztui.ops.guestlock import guest_lock
         from ztui.ops.journal import EntryState, JournalAction, Operation
-        from ztui.ops.migration import MigrationReport, run_migration, virsh_migrate
+        from ztui.ops.migration import run_migration, virsh_migrate
 
         uri, guest = key
         problem = self.state_problem()
@@ -395,6 +411,28 @@ class ZtuiApp(App[int]):
         elif job.running and job.progress and self.main is not None:
             self.main.status(f"migrating {job.guest}: {progress_line(job.progress)[1]}")
 
+    @work(thread=True, group="migrate", exit_on_error=False, description="undefining the source's definition")
+    def undefine_leftover(self, report: MigrationReport) -> None:
+        """The definition a migration left on its source goes (`ops.leftover`), proven; the toast says so."""
+        from ztui.ops.leftover import remove_leftover
+
+        dest, own = self._dest_connection(report.destination)
+        try:
+            uuid = dest.lookupByName(report.guest).UUIDString()
+            done = remove_leftover(self.connection(report.source), report.source, dest, report.destination, uuid,
+                                   report.guest)
+        finally:
+            if own:
+                dest.close()
+        self.call_from_thread(self._leftover_done, report, done.ok, done.message)
+
+    def _leftover_done(self, report: MigrationReport, ok: bool, message: str) -> None:
+        self.notify(self.named(message), severity="information" if ok else "error", timeout=10)
+        job = self.jobs.get((report.source, report.guest))
+        if ok and job is not None and job.report is report:
+            job.report = replace(report, leftover=())
+            self._job_changed(job)
+
     # --- hotplug workers -------------------------------------------------------------------------------
 
     @work(thread=True, group="hotplug", exit_on_error=False, description="reading the guest for attach")
@@ -444,19 +482,22 @@ class ZtuiApp(App[int]):
         timeout = self.detach_timeout
         main = self.main
         assert main is not None
+        from ztui.ops.proof import Outcome
+
         try:
             conn = self.connection(ref.uri)
             done = detach_recorded(ref.uri, conn, conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
         except ZtuiError as exc:
-            self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} refused: {exc}", None)
+            self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} refused: {exc}",
+                                  Outcome.REFUSED)
             return
         except (libvirt.libvirtError, ConnectionError) as exc:  # the host went away: nothing is claimed
             self.call_from_thread(main.detach_done, ref, f"{plan.guest}: detach of {plan.name} not proven: {exc}",
-                                  False)
+                                  Outcome.UNKNOWN)
             return
         change = done.change
         message = f"{plan.name}: {change.message}" + "".join(f"\n{n}" for n in (*change.notes, *done.problems))
-        self.call_from_thread(main.detach_done, ref, message, change.ok)
+        self.call_from_thread(main.detach_done, ref, message, change.outcome)
 
     @work(thread=True, group="read", exit_on_error=False, description="reading the domain XML")
     def show_domain_xml(self, uri: str, name: str) -> None:

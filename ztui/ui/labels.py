@@ -45,12 +45,16 @@ def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: f
     return text
 
 
-def guest_label(guest: Guest, pending: int = 0) -> Text:
+def guest_label(guest: Guest, pending: int = 0, runs_on: str = "") -> Text:
+    """`runs_on` names another host where this guest (the same UUID) runs while it is defined here: started
+    here too, two copies would write the same disks."""
     text = Text()
     text.append(guest.name or "(no name)", style="bold")
     state = guest.state.value if guest.state is not None else "unknown"
     text.append("  ")
     text.append(state, style=STATE_STYLES.get(guest.state, "") if guest.state is not None else "dim")
+    if runs_on:
+        text.append(f"  ⇉ runs on {runs_on}", style="bold magenta")
     facts = [guest.arch, f"{guest.vcpus} vCPU" if guest.vcpus else "", format_memory(guest.memory_kib)]
     text.append("  " + "  ".join(f for f in facts if f), style="dim")
     blockers = len(guest.blockers)

@@ -106,7 +106,7 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="attach-box") as box:
-            box.border_title = f"attach to {self.facts.guest.name}"
+            box.border_title = f"attach to {self.facts.guest.name} on {self.app.host_name(self.uri)}"
             yield Select(KINDS, value="new", allow_blank=False, id="attach-kind", compact=True)
             yield Select[str]([], prompt="host offers (eligible, unused)", id="attach-backing", compact=True)
             yield Input(placeholder=_PLACEHOLDER["new"], id="attach-source")

@@ -1,4 +1,5 @@
-"""A yes/no question before a change, showing exactly what will be done (virsh command and XML)."""
+"""A yes/no question before a change, showing exactly what will be done (virsh command and XML) and on which
+host: the host is a required argument, so no confirmation can leave it out."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="no"),
     ]
 
-    def __init__(self, question: str, command: str, xml: str = "") -> None:
+    def __init__(self, question: str, command: str, xml: str = "", *, host: str) -> None:
         super().__init__()
         self.question = question
         self.command = command
         self.xml = xml
+        self.host = host
 
     def compose(self) -> ComposeResult:
         parts: list[RenderableType] = [Text(self.question, style="bold"), Text(""),
@@ -33,7 +35,7 @@ class ConfirmScreen(ModalScreen[bool]):
             parts += [Text(""), Syntax(self.xml, "xml", theme="ansi_dark", word_wrap=True)]
         body = Group(*parts)
         with VerticalScroll(id="confirm-box") as box:
-            box.border_title = "confirm"
+            box.border_title = f"confirm on {self.host}"
             yield Static(body)
         yield Footer()
 

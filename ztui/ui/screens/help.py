@@ -17,7 +17,8 @@ MARKS = [
     ("⛔", "blocks live migration (the reason is in the details pane)"),
     ("⇄", "pass-through device that does not block migration"),
     ("⚠", "something is missing or odd (details pane)"),
-    ("⏳", "removal pending: libvirt has not yet proven the device gone"),
+    ("⏳", "removal pending: libvirt has not yet proven the device gone (or not proven: `r` reads it again)"),
+    ("⇉", "runs on another host: this host keeps the guest's definition; `s` asks before a second copy"),
 ]
 
 

@@ -8,7 +8,9 @@ later (`ztui journal` lists them too).
 
 from __future__ import annotations
 
-from textual import work
+from collections.abc import Sequence
+
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,10 +19,13 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ztui.ops.journal import Entry
+from ztui.ui.app import ZtuiApp
 
 
 class JournalScreen(ModalScreen[None]):
-    """The unfinished operations, one line each."""
+    """The unfinished operations, one line each (hosts by their names)."""
+
+    app = getters.app(ZtuiApp)
 
     BINDINGS = [
         Binding("f", "resolve('finish')", "Finish it", id="journal-finish"),
@@ -38,7 +43,8 @@ class JournalScreen(ModalScreen[None]):
             box.border_title = "unfinished operations"
             yield Static("These changes were not proven to their end. Finish or roll back each one "
                          "(or later: `ztui journal`).")
-            yield OptionList(*(Option(e.summary(), id=e.id) for e in self.entries.values()), id="journal-list")
+            yield OptionList(*(Option(self.app.named(e.summary()), id=e.id) for e in self.entries.values()),
+                             id="journal-list")
         yield Footer()
 
     def action_dismiss_screen(self) -> None:
@@ -76,18 +82,20 @@ class JournalScreen(ModalScreen[None]):
         self.entries.pop(entry_id, None)
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options([Option(e.summary(), id=e.id) for e in self.entries.values()])
+        options.add_options([Option(self.app.named(e.summary()), id=e.id) for e in self.entries.values()])
         if not self.entries:
             self.dismiss(None)
 
 
-def unfinished_entries() -> tuple[list[Entry], str]:
-    """The journal's entries whose process is gone, and '' — or [] and why the journal cannot be read
-    (an unreadable state directory must never end the TUI)."""
+def unfinished_entries(uris: Sequence[str]) -> tuple[list[Entry], list[str], str]:
+    """The unfinished entries of these hosts whose process is gone, the entries settled because their host
+    or guest no longer exists (what to say of each), and '' — or empty lists and why the journal cannot be
+    read (an unreadable state directory must never end the TUI)."""
     from ztui.errors import ZtuiError
-    from ztui.ops.journal import unfinished
+    from ztui.ops.journal_scope import session_entries
 
     try:
-        return [e for e in unfinished() if not e.process_alive], ""
+        scope = session_entries(uris)
     except (ZtuiError, OSError) as exc:
-        return [], str(exc)
+        return [], [], str(exc)
+    return [e for e in scope.entries if not e.process_alive], list(scope.settled), ""

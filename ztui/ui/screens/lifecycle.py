@@ -31,11 +31,12 @@ from ztui.ops.lifecycle import (
 )
 
 if TYPE_CHECKING:
+    from ztui.ops.other_copies import CopyCheck
     from ztui.ui.screens.main import MainScreen
 
 LIFECYCLE_BINDINGS = [
     Binding("s", "lifecycle('start')", "Start/resume", show=False, id="start",
-            tooltip="start the selected guest (resume it when paused)"),
+            tooltip="start the selected guest (resume it when paused); asks first when it runs on another host"),
     Binding("S", "lifecycle('shutdown')", "Shut down", show=False, id="shutdown",
             tooltip="shut the selected guest down (graceful: its OS is asked), after a confirmation"),
     Binding("R", "lifecycle('reboot')", "Reboot", show=False, id="reboot",
@@ -63,7 +64,8 @@ def _target(screen: MainScreen) -> tuple[str, Guest] | None:
 
 
 def request_lifecycle(screen: MainScreen, name: str) -> None:
-    """Plan the action for the selected guest; confirm it when it loses state; then run it in a worker."""
+    """Plan the action for the selected guest; confirm it when it loses state, or when the guest to start runs
+    on another host (asked in a worker first); then run it in a worker."""
     from ztui.ui.screens.confirm import ConfirmScreen
 
     target = _target(screen)
@@ -78,6 +80,11 @@ def request_lifecycle(screen: MainScreen, name: str) -> None:
         problem = audit_refused(planned, via="tui")
         screen.notify(planned.refused + (f" ({problem})" if problem else ""), severity="warning")
         return
+    if action.starts_guest:
+        screen.status(f"{guest.name}: asking the other hosts whether it runs there…")
+        screen.app.run_worker(lambda: _look_elsewhere(screen, guest.uuid, planned), thread=True, group="lifecycle",
+                              name=f"checking {guest.name} on the other hosts", exit_on_error=False)
+        return
     if not planned.confirm:
         _start(screen, guest.uuid, planned)
         return
@@ -86,17 +93,60 @@ def request_lifecycle(screen: MainScreen, name: str) -> None:
         if yes:
             _start(screen, guest.uuid, planned)
 
-    screen.app.push_screen(ConfirmScreen(planned.question, planned.virsh, ""), answered)
+    host = screen.app.host_name(uri)
+    screen.app.push_screen(ConfirmScreen(planned.question(host), planned.virsh, "", host=host), answered)
 
 
-def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
+def _look_elsewhere(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
+    """In a worker: ask every host ztui knows (`ops.other_copies`) before the guest starts or resumes here."""
+    from ztui.ops.other_copies import check_before_start, lock_notes
+
+    app = screen.app
+    conns = {u: s.connection for u, s in app.sessions.items() if s.connection is not None}
+    conn = conns.get(planned.uri)
+    if conn is None:
+        app.call_from_thread(screen.notify, f"{planned.guest}: the host is disconnected; nothing was done",
+                             severity="error")
+        return
+    check = check_before_start(conn, conn.lookupByUUIDString(uuid), planned.uri, session=list(app.fleet.hosts),
+                               conns=conns)
+    notes = lock_notes(check, planned.uri)
+    app.call_from_thread(_after_look, screen, uuid, planned, check, notes)
+
+
+def _after_look(screen: MainScreen, uuid: str, planned: LifecyclePlan, check: CopyCheck,
+                notes: dict[str, str]) -> None:
+    """No other copy: start. Otherwise ask, naming both hosts and the devices both copies would write."""
+    from ztui.ui.screens.confirm import ConfirmScreen
+
+    screen.status("")
+    if check.clear:
+        _start(screen, uuid, planned)
+        return
+    app = screen.app
+    here = app.named(check.here)
+    question = (f"{planned.action.verb.capitalize()} {planned.guest} on {here} anyway? "
+                + app.named(check.reason()) + ". Two copies writing the same disks destroy their file systems.")
+    for host, note in notes.items():  # once per host and session: what makes libvirt refuse a second copy
+        if host not in app.lock_advice_given:
+            app.lock_advice_given.add(host)
+            question += "\n\n" + note
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            _start(screen, uuid, planned, forced=check.reason())
+
+    screen.app.push_screen(ConfirmScreen(question, planned.virsh, "", host=here), answered)
+
+
+def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan, forced: str = "") -> None:
     screen.status(f"{planned.guest}: {planned.action.verb}…  {planned.virsh}")
     # on the app, so that its one failure handler sees it; a failure must not end the app
-    screen.app.run_worker(lambda: _run(screen, uuid, planned), thread=True, group="lifecycle",
+    screen.app.run_worker(lambda: _run(screen, uuid, planned, forced), thread=True, group="lifecycle",
                           name=f"{planned.action.value} {planned.guest}", exit_on_error=False)
 
 
-def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
+def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan, forced: str = "") -> None:
     """In a worker thread: carry it out on the session's connection, audit it, say what was proven."""
     app = screen.app
     session = app.sessions.get(planned.uri)
@@ -107,7 +157,7 @@ def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
         return
     try:
         result, problem = carry_out_recorded(planned.uri, conn, conn.lookupByUUIDString(uuid), planned,
-                                             timeout=app.lifecycle_timeout, via="tui")
+                                             timeout=app.lifecycle_timeout, via="tui", forced=forced)
     except ZtuiError as exc:  # another action holds the guest, or no state directory: nothing was done
         app.call_from_thread(screen.notify, f"{planned.guest}: {exc}", severity="error")
         return

@@ -14,10 +14,14 @@ from textual.widgets import Footer, Input, Static, Tree
 
 from ztui.fleet import Change, Fleet
 from ztui.model import Guest
+from ztui.ops.proof import Outcome
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
 from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
+
+REMOVAL_PENDING = "removal pending"  # a detach under way, its proof awaited
+REMOVAL_NOT_PROVEN = "removal not proven"  # it ended without proof: until the device goes or `r`
 
 if TYPE_CHECKING:
     from ztui.ops.candidates import Candidate
@@ -266,7 +270,9 @@ class MainScreen(Screen[None]):
 
     def action_detach(self) -> None:
         from ztui.libvirtxml.common import pretty_xml
+        from ztui.ops.boot import boot_warning
         from ztui.ops.hotplug import DetachPlan, virsh_detach
+        from ztui.ops.unplug import unplug_refusal
         from ztui.ui.screens.confirm import ConfirmScreen
 
         selected = self.selected()
@@ -280,33 +286,44 @@ class MainScreen(Screen[None]):
         if device is None:
             return
         live = guest.state is not None and guest.state.is_active
+        refused = unplug_refusal(guest, device, live=live)
+        if refused:  # offered only what can succeed: say why instead of asking
+            self.notify(refused, severity="warning", timeout=10)
+            return
         plan = DetachPlan(guest.name, device, live=live, config=not live)
         where = "the running guest" if live else "the persistent config"
-        question = f"Detach {plan.name} from {guest.name} ({where})?"
+        host = self.app.host_name(ref.uri)
+        question = f"Detach {plan.name} from {guest.name} on {host} ({where})?"
+        boot, _certain = boot_warning(guest, device) if live else ("", False)
+        if boot:
+            question += f"\n\n{boot}"
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal pending"
+                self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = REMOVAL_PENDING
                 self.guest_tree.relabel_device(ref.uri, ref.uuid)
                 self.app.run_detach(ref, plan)
 
         self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
-                                           pretty_xml(device.xml)), answered)
+                                           pretty_xml(device.xml), host=host), answered)
 
-    def detach_done(self, ref: NodeRef, message: str, ok: bool | None) -> None:
-        """The detach ended: removed (True), not removed (False), or refused before trying (None)."""
-        if ok is False:
-            self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = "removal failed"
+    def detach_done(self, ref: NodeRef, message: str, outcome: Outcome) -> None:
+        """The detach ended. Removed, or refused (by libvirt or before it was asked: the device never left):
+        its `⏳` goes. Not proven (the guest did not release it in time, the host went away): `⏳ removal not
+        proven` until the device goes or `r` reads the host again."""
+        key = (ref.uri, ref.uuid, ref.key)
+        if outcome in (Outcome.REMOVED, Outcome.REFUSED):
+            self.guest_tree.removals.pop(key, None)
         else:
-            self.guest_tree.removals.pop((ref.uri, ref.uuid, ref.key), None)
+            self.guest_tree.removals[key] = REMOVAL_NOT_PROVEN
         self.guest_tree.relabel_device(ref.uri, ref.uuid)
-        self.notify(message, severity="information" if ok else "error", timeout=8)
+        self.notify(message, severity="information" if outcome is Outcome.REMOVED else "error", timeout=8)
 
     def hotplug_failed(self) -> None:
         """A hotplug worker failed unexpectedly: no removal stays pending on its word, the status clears."""
-        pending = [k for k, v in self.guest_tree.removals.items() if v == "removal pending"]
+        pending = [k for k, v in self.guest_tree.removals.items() if v == REMOVAL_PENDING]
         for uri, uuid, key in pending:
-            self.guest_tree.removals[(uri, uuid, key)] = "removal not proven"
+            self.guest_tree.removals[(uri, uuid, key)] = REMOVAL_NOT_PROVEN
             self.guest_tree.relabel_device(uri, uuid)
         self.status("")
 
@@ -341,6 +358,13 @@ class MainScreen(Screen[None]):
         self.app.push_screen(HostDevicesScreen(self.fleet))
 
     def action_resync(self) -> None:
+        """Read every host again; a removal that ended unproven loses its `⏳`: the fresh read shows whether
+        the device is still there (one whose detach is still under way keeps it)."""
+        ended = [k for k, v in self.guest_tree.removals.items() if v != REMOVAL_PENDING]
+        for uri, uuid, key in ended:
+            del self.guest_tree.removals[(uri, uuid, key)]
+        for uri, uuid in {(uri, uuid) for uri, uuid, _ in ended}:
+            self.guest_tree.relabel_device(uri, uuid)
         self.app.resync()
         self.status("resync requested")
 

@@ -53,6 +53,7 @@ class MigrateScreen(ModalScreen[None]):
         Binding("ctrl+t", "postcopy", "Post-copy", id="postcopy", priority=True),
         Binding("pagedown", "scroll_plan(1)", "Scroll", id="scroll_down", priority=True),
         Binding("pageup", "scroll_plan(-1)", "Scroll up", show=False, id="scroll_up", priority=True),
+        Binding("u", "undefine_leftover", "Undefine on source", id="undefine_leftover"),
         Binding("escape", "close", "Close", id="close"),
     ]
 
@@ -63,7 +64,7 @@ class MigrateScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="migrate-box") as box:
-            box.border_title = f"migrate {self.job.guest}"
+            box.border_title = f"migrate {self.job.guest} from {self.app.host_name(self.job.uri)}"
             # host names to choose from (the URIs are long); the URI of the choice is shown below it
             options = [(self.app.host_name(d), d) for d in self.destinations]
             yield Select(options, prompt="destination host", value=options[0][1] if options else Select.NULL,
@@ -158,6 +159,31 @@ class MigrateScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`u` only once a report says the source kept the guest's definition."""
+        if action == "undefine_leftover":
+            return self.job.report is not None and bool(self.job.report.leftover) and not self.job.running
+        return True
+
+    def action_undefine_leftover(self) -> None:
+        """Offer what the report advises: the source's definition removed (the destination defining the guest
+        first when its copy is transient), after a confirmation that names both hosts."""
+        from ztui.ui.screens.confirm import ConfirmScreen
+
+        report = self.job.report
+        if report is None or not report.leftover or self.app.readonly:
+            return
+        src, dest = self.app.host_name(report.source), self.app.host_name(report.destination)
+        question = (f"Undefine {report.guest} on {src}? It runs on {dest}; the definition {src} kept would "
+                    f"start a second copy there." + ("" if len(report.leftover) == 1 else
+                                                     f" {dest} gets that definition first (its copy is transient)."))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.undefine_leftover(report)
+
+        self.app.push_screen(ConfirmScreen(question, "\n".join(report.leftover), host=src), answered)
+
     def refresh_job(self) -> None:
         job = self.job
         parts: list[RenderableType] = []
@@ -189,3 +215,4 @@ class MigrateScreen(ModalScreen[None]):
                 parts.append(Text(line, style="red") if "by hand" in line else Text(self.app.named(line)))
         if parts:
             self.query_one("#migrate-body", Static).update(Group(*parts))
+        self.refresh_bindings()

@@ -46,7 +46,8 @@ class PrepareScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="prepare-box") as box:
-            box.border_title = f"{'unprepare' if self.request.undo else 'prepare'} {self.request.kind.value}"
+            box.border_title = (f"{'unprepare' if self.request.undo else 'prepare'} {self.request.kind.value} on "
+                                f"{self.app.host_name(self.uri)}")
             yield Static("reading the host…", id="prepare-body")
         yield Footer()
 

@@ -82,8 +82,13 @@ def guest_details(uri: str, guest: Guest) -> RenderableType:
 
 
 def _device_virsh(uri: str, guest: Guest, device: GuestDevice) -> list[str]:
-    live = ["--live"] if guest.state is not None and guest.state.is_active else ["--config"]
-    commands = [virsh(uri, "detach-device", guest.name, "--file", "device.xml", *live)]
+    """The commands that show the device (and take it off, when libvirt can: `ops.unplug`)."""
+    from ztui.ops.unplug import unplug_refusal
+
+    active = guest.state is not None and guest.state.is_active
+    live = ["--live"] if active else ["--config"]
+    commands = [] if unplug_refusal(guest, device, live=active) else \
+        [virsh(uri, "detach-device", guest.name, "--file", "device.xml", *live)]
     if device.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.FLOPPY, DeviceKind.LUN):
         commands.insert(0, virsh(uri, "domblklist", guest.name, "--details"))
     elif device.kind.category.value == "network":
@@ -116,7 +121,9 @@ def device_details(uri: str, guest: Guest, device: GuestDevice, step: int = -1) 
             if s.warning:
                 line.append(f"  ⚠ {s.warning}", style="yellow")
             parts.append(line)
-    parts += [Text(""), _heading("virsh")] + [Text(c) for c in _device_virsh(uri, guest, device)]
+    commands = _device_virsh(uri, guest, device)
+    if commands:
+        parts += [Text(""), _heading("virsh")] + [Text(c) for c in commands]
     parts += [Text(""), _heading("XML"), Syntax(device.xml.strip(), "xml", theme="ansi_dark", word_wrap=True)]
     return Group(*parts)
 

@@ -145,18 +145,23 @@ class GuestTree(FittingTree[NodeRef]):
                 # replaced this node, and the message would fill the old one
                 self._ensure_devices(gnode)
                 gnode.expand()
+        for uuid in entry.guests:
+            self._relabel_twins(entry.uri, uuid)
         if cursor is not None:
             self.select_ref(cursor)
         elif self.cursor_line < 0:
             self.move_cursor_to(node)
 
     def show_host_state(self, entry: HostEntry) -> None:
-        """Connected/disconnected changed: only the host line changes."""
+        """Connected/disconnected changed: only the host line changes (and the guests defined elsewhere too
+        that this host was running: whether it still does is unknown now)."""
         self._entries[entry.uri] = entry
         if entry.uri not in self._hosts:
             self.show_host(entry)
         else:
             self._relabel_host(entry)
+            for uuid in entry.guests:
+                self._relabel_twins(entry.uri, uuid)
 
     def set_query(self, query: str, expanded: set[tuple[str, str]] | None = None) -> None:
         """Narrow the tree to what matches (see ztui.report.filtering); an empty query shows everything.
@@ -186,7 +191,8 @@ class GuestTree(FittingTree[NodeRef]):
         if node is None:
             self._insert_guest_node(host_node, entry, guest, match)
             return
-        node.set_label(guest_label(guest))
+        node.set_label(self._guest_text(uri, guest))
+        self._relabel_twins(uri, guest.uuid)
         assert node.data is not None
         node.allow_expand = bool(guest.devices)
         if (uri, guest.uuid) in self._built:
@@ -197,6 +203,7 @@ class GuestTree(FittingTree[NodeRef]):
         entry = self._entries.get(uri)
         if entry is not None:
             self._relabel_host(entry)
+        self._relabel_twins(uri, uuid)
 
     def relabel_device(self, uri: str, uuid: str) -> None:
         """Refresh a guest's device lines (e.g. a removal became pending or ended)."""
@@ -289,9 +296,32 @@ class GuestTree(FittingTree[NodeRef]):
         if node is not None and node.label != text:
             node.set_label(text)
 
+    def _runs_on(self, uri: str, guest: Guest) -> str:
+        """The other connected host where this guest (its UUID) runs or is paused while it is not active here."""
+        if guest.state is not None and guest.state.is_active:
+            return ""
+        for other, entry in self._entries.items():
+            twin = entry.guests.get(guest.uuid) if other != uri and entry.connected else None
+            if twin is not None and twin.state is not None and twin.state.is_active:
+                return entry.host.hostname or other
+        return ""
+
+    def _guest_text(self, uri: str, guest: Guest) -> Text:
+        return guest_label(guest, runs_on=self._runs_on(uri, guest))
+
+    def _relabel_twins(self, uri: str, uuid: str) -> None:
+        """The same guest's lines on the other hosts: whether it runs here changes what they say."""
+        for other, entry in self._entries.items():
+            node = self._guests.get((other, uuid)) if other != uri else None
+            twin = entry.guests.get(uuid)
+            if node is not None and twin is not None:
+                text = self._guest_text(other, twin)
+                if node.label != text:
+                    node.set_label(text)
+
     def _add_guest_node(self, host_node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch,
                         before: TreeNode[NodeRef] | None = None) -> TreeNode[NodeRef]:
-        node = host_node.add(guest_label(guest), NodeRef("guest", uri, guest.uuid), before=before,
+        node = host_node.add(self._guest_text(uri, guest), NodeRef("guest", uri, guest.uuid), before=before,
                              allow_expand=bool(guest.devices))
         self._guests[(uri, guest.uuid)] = node
         return node

@@ -1,0 +1,81 @@
+"""`ztui journal` lists the unfinished operations of its own hosts (every one with --all), and settles an
+entry whose guest or host is gone by reading that host, saying so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+from ztui.cli.main import main
+from ztui.ops.journal import JournalAction, Operation, unfinished
+
+DEFAULT = "test:///default"
+DEFAULT_GUEST = "6695eb01-f6a4-8304-79aa-97f2502e193f"  # the test driver's own guest `test`
+ZHOST = f"test://{FIXTURES / 'testdriver' / 'zhost.xml'}"
+DB01 = "0b1e9a52-3c7d-4f60-8e21-a4d5c6b7e801"
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("ZTUI_LAB_DIR", str(tmp_path / "no-lab"))
+    monkeypatch.delenv("LIBVIRT_DEFAULT_URI", raising=False)
+    return tmp_path / "ztui"
+
+
+def dead_entry(state: Path, uri: str, uuid: str, **plan: str) -> str:
+    """An entry a ztui that died mid-way left: its process is gone."""
+    op = Operation.begin(JournalAction.DETACH if not plan else JournalAction.MIGRATE, uri, "g", uuid,
+                         device_xml="<disk/>", plan=dict(plan))
+    path = state / "journal" / f"{op.id}.json"
+    doc = json.loads(path.read_text())
+    doc["pid"] = 2**22 + 1  # above pid_max: no such process
+    path.write_text(json.dumps(doc))
+    return op.id
+
+
+def listed(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[list[str], str]:
+    assert main(["journal", "--json", *args]) == 0
+    out = capsys.readouterr()
+    return [e["id"] for e in json.loads(out.out)], out.err
+
+
+def test_each_host_sees_its_own_entries(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    here = dead_entry(state, DEFAULT, DEFAULT_GUEST)
+    there = dead_entry(state, ZHOST, DB01)
+    assert listed(capsys, "-c", DEFAULT) == ([here], "")
+    assert listed(capsys, "-c", ZHOST) == ([there], "")
+    assert sorted(listed(capsys, "--all")[0]) == sorted([here, there])
+    assert main(["journal", "-c", DEFAULT]) == 0
+    text = capsys.readouterr().out
+    assert here in text and there not in text and "1 more on other hosts: ztui journal --all" in text
+
+
+def test_a_migration_belongs_to_its_destination_too(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    moved = dead_entry(state, DEFAULT, DEFAULT_GUEST, destination=ZHOST)
+    assert listed(capsys, "-c", ZHOST)[0] == [moved]
+
+
+def test_an_entry_whose_guest_or_host_is_gone_is_settled_and_said(state: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    gone_guest = dead_entry(state, DEFAULT, "00000000-0000-0000-0000-00000000dead")
+    gone_host = dead_entry(state, "qemu+unix:///system?socket=/nonexistent-lab/hosts/zlab-a/run/libvirt-sock",
+                           DEFAULT_GUEST)
+    unreachable = dead_entry(state, "qemu+unix:///system?socket=/tmp/no-daemon-here.sock", DEFAULT_GUEST)
+    ids, err = listed(capsys, "--all")
+    assert ids == [unreachable]  # a host that does not answer is not gone: its entry stays
+    assert f"{gone_guest} (detach g) settled: {DEFAULT} has no guest" in err
+    assert f"{gone_host} (detach g) settled: its host is gone (/nonexistent-lab/hosts/zlab-a/run" in err
+    assert [e.id for e in unfinished()] == [unreachable]
+    audit = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
+    assert sorted((r["action"], r["journal"]) for r in audit) == sorted([("journal-settled", gone_guest),
+                                                                         ("journal-settled", gone_host)])
+
+
+def test_finishing_an_entry_whose_guest_is_gone_settles_it(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = dead_entry(state, DEFAULT, "00000000-0000-0000-0000-00000000dead")
+    assert main(["journal", "finish", entry]) == 0
+    assert "settled" in capsys.readouterr().out and unfinished() == []

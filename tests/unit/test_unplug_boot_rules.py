@@ -1,0 +1,135 @@
+"""What can be taken off a guest (`ops.unplug`), which device it boots from (`ops.boot`), and what the
+migration preflight makes of both and of `--copy-storage` targets (`ops.migrate_safety`): pure, on fixtures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import domain_fixture
+from ztui.libvirtxml.domain import parse_domain
+from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
+from ztui.ops.attach_plan import BadRequest, GuestFacts
+from ztui.ops.boot import boot_refusal, boot_roles
+from ztui.ops.hotplug import plan_detach
+from ztui.ops.migrate_plan import MigrationOptions
+from ztui.ops.migrate_preflight import HostFacts, assess
+from ztui.ops.migrate_safety import CopyTarget, SafetyFacts, TargetState
+from ztui.ops.unplug import devices_on, unplug_refusal
+
+DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
+
+
+def guest(fixture: str, state: GuestState = GuestState.RUNNING) -> Guest:
+    return replace(parse_domain(domain_fixture(fixture).read_text()), state=state)
+
+
+def named(g: Guest, name: str) -> GuestDevice:
+    return next(d for d in g.devices if d.display_name == name)
+
+
+def test_controllers_libvirt_cannot_unplug_and_a_busy_one() -> None:
+    g = guest("dasd-fcp-controllers.xml")
+    serial = named(g, "virtio-serial0")
+    assert "only SCSI controllers" in unplug_refusal(g, serial, live=True)
+    scsi = named(g, "scsi0")
+    assert [d.display_name for d in devices_on(g, scsi)] == ["sda", "sdb"]
+    assert "busy: sda, sdb are on it" in unplug_refusal(g, scsi, live=True)
+    assert "busy" in unplug_refusal(g, scsi, live=False)  # libvirt would put it back into the config
+    empty = replace(g, devices=tuple(d for d in g.devices if d.display_name not in ("sda", "sdb")))
+    assert unplug_refusal(empty, scsi, live=True) == ""
+
+
+def test_the_root_pci_bus_is_refused_live_and_in_the_config() -> None:
+    root = GuestDevice(DeviceKind.CONTROLLER, "<controller type='pci' index='0' model='pci-root'/>", bus="pci",
+                       model="pci-root", target="pci0", details=(("index", "0"),))
+    g = replace(guest("dasd-fcp-controllers.xml"), devices=(root,))
+    assert "root PCI bus (pci-root)" in unplug_refusal(g, root, live=True)
+    assert "adds it back" in unplug_refusal(g, root, live=False)
+
+
+def test_consoles_balloon_and_panic() -> None:
+    g = guest("dasd-fcp-controllers.xml")
+    console = next(d for d in g.devices if d.kind is DeviceKind.CONSOLE)
+    assert "SCLP console" in unplug_refusal(g, console, live=True)
+    virtio = replace(console, bus="virtio")
+    only = replace(g, devices=(*(d for d in g.devices if d is not console), virtio))
+    assert "only console" in unplug_refusal(only, virtio, live=True)
+    assert unplug_refusal(only, virtio, live=False) == ""
+    balloon = next(d for d in g.devices if d.kind is DeviceKind.BALLOON)
+    assert "running guest" in unplug_refusal(g, balloon, live=True)
+    assert "persistent config" in unplug_refusal(g, balloon, live=False)
+    assert unplug_refusal(g, named(g, "vdb"), live=True) == ""
+
+
+def test_detach_of_what_cannot_be_unplugged_is_bad_input_before_anything() -> None:
+    g = guest("dasd-fcp-controllers.xml")
+    facts = GuestFacts(g, replace(g, state=None), active=True)
+    with pytest.raises(BadRequest, match=r"busy.*nothing was changed"):
+        plan_detach(facts, "scsi0")
+    assert plan_detach(facts, "vdb").live
+
+
+def test_boot_order_and_legacy_boot_name_the_ipl_device() -> None:
+    g = guest("dasd-fcp-controllers.xml")
+    (role,) = boot_roles(g)
+    assert role.device.display_name == "vda" and role.first and role.why == "<boot order='1'/>"
+    vfio = guest("hostdev-vfio-ccw-boot.xml")
+    text, certain = boot_refusal(vfio, vfio.devices[0])
+    assert certain and "IPL device" in text and "vfio-ccw" in text and "--offline" in text
+    legacy = replace(g, devices=tuple(replace(d, details=tuple(p for p in d.details if p[0] != "boot"))
+                                      for d in g.devices), boot_devs=("cdrom", "hd"))
+    (first,) = boot_roles(legacy)  # no CD-ROM: the first disk is the first device it boots
+    assert first.device.display_name == "vda" and "<os><boot dev='hd'/>" in first.why
+    fallback = replace(g, devices=tuple(replace(d, details=(*d.details, ("boot", "2"))) if d.target == "vdb" else d
+                                        for d in g.devices))
+    text, certain = boot_refusal(fallback, named(fallback, "vdb"))
+    assert not certain and "fallback boot device" in text
+
+
+def test_the_migration_never_takes_the_boot_device_off_the_running_guest() -> None:
+    g = guest("hostdev-vfio-ccw-boot.xml")
+    check = assess(g, MigrationOptions(unsafe=True), DEST)
+    assert any(f.code == "boot-device" for f in check.blockers), check.findings
+    disks = guest("dasd-fcp-controllers.xml")
+    moved = assess(disks, MigrationOptions(unsafe=True, extra_detach=("vda", "vdb")), replace(DEST, devices=None))
+    assert [f.device for f in moved.blockers if f.code == "boot-device"] == ["vda"]
+    busy = assess(disks, MigrationOptions(unsafe=True, extra_detach=("scsi0",)), replace(DEST, devices=None))
+    assert any(f.code == "detach" and "busy" in f.text for f in busy.blockers)
+
+
+def test_copy_storage_targets() -> None:
+    g = guest("dasd-fcp-controllers.xml")
+    paths = {d.display_name: d.source for d in g.devices if d.kind in (DeviceKind.DISK, DeviceKind.LUN)}
+    targets = (CopyTarget(paths["vda"], TargetState.SAME_FILE),
+               CopyTarget(paths["vdc"], TargetState.PRESENT, "raw"),
+               CopyTarget(paths["sda"], TargetState.MISSING),
+               CopyTarget(paths["sdb"], TargetState.UNKNOWN))
+    check = assess(g, MigrationOptions(copy_storage=True), replace(DEST, devices=None), safety=SafetyFacts(
+        targets=targets))
+    by_device = {f.device: f for f in check.findings if f.code == "copy-storage"}
+    assert by_device["vda"].severity == "blocker" and "onto itself" in by_device["vda"].text
+    assert by_device["vdb"].severity == "blocker" and "shareable" in by_device["vdb"].text  # not copied, missing
+    assert by_device["vdc"].severity == "note" and "overwritten" in by_device["vdc"].text
+    assert by_device["sda"].severity == "blocker" and by_device["sdb"].severity == "note"
+    qcow = (CopyTarget(paths["vdc"], TargetState.PRESENT, "qcow2"),)
+    wrong = assess(g, MigrationOptions(copy_storage=True), replace(DEST, devices=None),
+                   safety=SafetyFacts(targets=qcow))
+    assert any("qcow2 image, the disk is raw" in f.text for f in wrong.blockers)
+
+
+def test_a_missing_storage_path_is_said_as_disk_and_host_device() -> None:
+    from ztui.model import BackingStep, StepKind
+    from ztui.ops.missing_storage import missing_path, missing_storage_text
+
+    reason = "Cannot access storage file '/dev/disk/by-path/ccw-0.0.5c3f': No such file or directory"
+    assert missing_path(reason) == "/dev/disk/by-path/ccw-0.0.5c3f" and missing_path("unsupported machine") == ""
+    g = guest("dasd-fcp-controllers.xml")
+    chain = (BackingStep(StepKind.BLOCK, "/dev/dasda"), BackingStep(StepKind.DASD, "0.0.5c3f", "3390/0c"),
+             BackingStep(StepKind.CSS, "0.0.0023"))
+    resolved = replace(g, devices=tuple(d.with_backing(chain) if d.target == "vda" else d for d in g.devices))
+    assert missing_storage_text(resolved, "/dev/disk/by-path/ccw-0.0.5c3f", "kvm01") == (
+        "disk vda: its host device /dev/disk/by-path/ccw-0.0.5c3f is missing on kvm01 (ztui's facts: block "
+        "/dev/dasda on DASD 0.0.5c3f)")
+    assert missing_storage_text(resolved, "/nowhere.img", "kvm01") == ""

@@ -1,0 +1,137 @@
+"""Which unfinished operations a session is shown, and the ones that settled themselves.
+
+The journal (`ops/journal.py`) is one directory per user, but an operation belongs to the hosts it acted
+on: a detach left unfinished on one lab host is nothing to decide in a session on another host, and
+offering to finish or roll it back there would act on the wrong machine. So a session (the TUI's hosts,
+`ztui journal`'s `-c` or the lab's hosts) sees the entries of its own hosts; `ztui journal --all` lists
+every one.
+
+An entry whose host or guest no longer exists has nothing left to finish or roll back. It is settled by
+reading the host — never by assuming: a host counts as gone only when its daemon's socket directory is
+gone (a private daemon such as a lab host that was removed); a host that does not answer is unreachable
+and its entries stay. A guest counts as gone when its host answers that it has no such guest (for a
+migration: neither host has it). The settled entry is removed, the audit log says why, and so does the
+session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import libvirt
+
+from ztui.errors import ZtuiError
+from ztui.libvirt.connection import ConnectError, open_connection
+from ztui.ops.audit import record
+from ztui.ops.guestlock import guest_lock, holder
+from ztui.ops.journal import PREPARATIONS, Entry, JournalAction, Operation, unfinished
+from ztui.ops.known_hosts import HostOrigin, known_hosts
+
+READ_TIMEOUT = 10.0  # seconds one host may take to answer whether the guest is still there
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """The unfinished entries of a session, those it settled (each with why), and how many belong to other
+    hosts."""
+
+    entries: tuple[Entry, ...]
+    settled: tuple[str, ...]
+    elsewhere: int
+
+
+def entry_hosts(entry: Entry) -> tuple[str, ...]:
+    """The hosts an entry acted on: its host, and a migration's destination."""
+    dest = entry.plan.get("destination") if entry.action is JournalAction.MIGRATE else None
+    return (entry.uri, str(dest)) if dest else (entry.uri,)
+
+
+def session_entries(session: Sequence[str] | None, *, settle: bool = True) -> Scoped:
+    """The unfinished entries of the hosts `session` names (None: every entry). Entries whose process is
+    gone and whose host or guest no longer exists are settled first (with `settle`)."""
+    hosts = [h for h in known_hosts(session or ()) if h.origin is HostOrigin.SESSION]
+    mine, settled, elsewhere = [], [], 0
+    for entry in unfinished():
+        if session is not None and not any(h.reaches(u) for h in hosts for u in entry_hosts(entry)):
+            elsewhere += 1
+            continue
+        why = settle_gone(entry) if settle else ""
+        if why:
+            settled.append(f"{entry.id} ({entry.action.value} {entry.guest}) settled: {why}")
+        else:
+            mine.append(entry)
+    return Scoped(tuple(mine), tuple(settled), elsewhere)
+
+
+def settle_gone(entry: Entry) -> str:
+    """Close `entry` when its host or guest no longer exists (see the module), under the guest's lock;
+    '' when it stays (in progress, the guest there, a host that does not answer)."""
+    if entry.action in PREPARATIONS or entry.process_alive or holder(entry.uri, entry.uuid) is not None:
+        return ""
+    why = _gone(entry)
+    if not why:
+        return ""
+    try:
+        with guest_lock(entry.uri, entry.uuid, guest=entry.guest, action="journal settle"):
+            op = Operation(entry)
+            op.close()
+            if op.write_error:
+                return ""
+            with contextlib.suppress(ZtuiError, OSError):
+                record("journal-settled", entry.uri, entry.guest, "settled", journal=entry.id,
+                       of=entry.action.value, why=why, xml=entry.device_xml)
+    except ZtuiError:  # another process took the guest meanwhile: it decides
+        return ""
+    return why
+
+
+def _gone(entry: Entry) -> str:
+    answers = [_ask(uri, entry.uuid) for uri in entry_hosts(entry)]
+    if any(a is None for a in answers):
+        return ""
+    reasons = [a for a in answers if a]
+    return "; ".join(reasons) if len(reasons) == len(answers) else ""
+
+
+def _ask(uri: str, uuid: str) -> str | None:
+    """Why the guest is not on this host ('' when it is there); None when the host does not answer."""
+    gone = _host_gone(uri)
+    if gone:
+        return gone
+    answer: list[str | None] = []
+
+    def ask() -> None:
+        try:
+            conn = open_connection(uri, readonly=True)
+        except ConnectError:
+            answer.append(None)
+            return
+        try:
+            conn.lookupByUUIDString(uuid)
+            answer.append("")
+        except libvirt.libvirtError as exc:
+            answer.append(f"{uri} has no guest {uuid} any more (read now)"
+                          if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN else None)
+        finally:
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.close()
+
+    thread = threading.Thread(target=ask, name=f"journal {uri}", daemon=True)
+    thread.start()
+    thread.join(READ_TIMEOUT)
+    return answer[0] if answer else None
+
+
+def _host_gone(uri: str) -> str:
+    """A private daemon's URI (`?socket=PATH`) whose socket directory no longer exists: its host was removed
+    (a stopped lab); '' for every other URI (a host that does not answer is not gone)."""
+    socket = parse_qs(urlsplit(uri).query).get("socket")
+    if not socket:
+        return ""
+    directory = os.path.dirname(socket[0])
+    return "" if os.path.isdir(directory) else f"its host is gone ({directory} no longer exists)"
