@@ -7,6 +7,7 @@ no textual.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -23,6 +24,13 @@ class HostEntry:
     error: str = ""
     retry_in: float = 0.0
     guests: dict[str, Guest] = field(default_factory=dict)  # by UUID, in display order
+    name: str = ""  # the name it is saved under (`ztui hosts`), '' for a URI given as it is
+    readonly: bool = False  # saved read-only: its connection is read-only, nothing on it may be changed
+
+    @property
+    def display_name(self) -> str:
+        """How the host is called on screen: its saved name, else its hostname once known, else its URI."""
+        return self.name or self.host.hostname or self.uri
 
 
 #: what an update changed: a host's whole subtree, its line only, one guest, or a guest gone
@@ -39,10 +47,15 @@ class Change:
 
 
 class Fleet:
-    """Hosts by URI in the order they were given, each with its guests by UUID."""
+    """Hosts by URI in the order they were given, each with its guests by UUID; `names` are saved names,
+    `readonly` the hosts saved read-only."""
 
-    def __init__(self, uris: list[str]) -> None:
-        self.hosts: dict[str, HostEntry] = {u: HostEntry(uri=u, host=Host(uri=u, connected=False)) for u in uris}
+    def __init__(self, uris: list[str], names: Mapping[str, str] | None = None,
+                 readonly: Collection[str] = ()) -> None:
+        names = names or {}
+        self.hosts: dict[str, HostEntry] = {u: HostEntry(uri=u, host=Host(uri=u, connected=False),
+                                                         name=names.get(u, ""), readonly=u in readonly)
+                                            for u in uris}
 
     def host_up(self, uri: str, host: Host) -> Change:
         entry = self._entry(uri)

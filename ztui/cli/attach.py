@@ -88,10 +88,11 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
 def refuse_readonly(args: argparse.Namespace, action: str, what: str, **fields: Any) -> None:
     """--readonly refuses every change, before any connection; the refusal is in the audit log too."""
     if args.readonly:
+        from ztui.cli.targets import readonly_why
         from ztui.libvirt.connection import resolve_uris
         from ztui.ops.hotplug import audit_refused
 
-        message = f"--readonly: the connection is read-only, so ztui does not {what}; nothing was changed"
+        message = f"{readonly_why(args)}: the connection is read-only, so ztui does not {what}; nothing was changed"
         audit_refused(action, ",".join(resolve_uris(args.connect)), args.guest, message, **fields)
         raise BadInput(message)
 

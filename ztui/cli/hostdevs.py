@@ -48,15 +48,12 @@ def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, 
 def run_hostdevs(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.cli.common import command_uris
     from ztui.libvirt.connection import ConnectError, libvirt_reason
     from ztui.report.hostdevs import render_text
 
     hosts: list[dict[str, Any]] = []
     failed = False
-    uris = command_uris(args)
-    if uris is None:
-        return EXIT_FAILED
+    uris = list(args.connect)
     from ztui.host.scan import LocalUdev
 
     udev = LocalUdev(uris)

@@ -135,7 +135,9 @@ def run_migrate(args: argparse.Namespace) -> int:
     from ztui.ops.signals import SignalGuard
 
     if args.readonly:
-        error("--readonly: ztui does not migrate guests on a read-only connection")
+        from ztui.cli.targets import readonly_why
+
+        error(f"{readonly_why(args)}: ztui does not migrate guests on a read-only connection")
         return EXIT_BAD_INPUT
     uris = resolve_uris(args.connect)
     if len(uris) != 1:

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import libvirt
 
-from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.connection import libvirt_reason, uri_of, without_prompts
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Guest, GuestState, Host, HostDevice
@@ -126,7 +125,7 @@ def list_domains(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
             found.append(conn.lookupByName(name))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise GuestNotFound(f"no guest named '{name}' on {conn.getURI()}") from None
+                raise GuestNotFound(f"no guest named '{name}' on {uri_of(conn)}") from None
             raise
     return found
 
@@ -137,7 +136,7 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None, *,
     `listing` and `spare` as for `fetch_guests`."""
     if listing is None:
         listing = list_host(conn, names)
-    spread = spread_for(_uri_of(conn), len(listing))
+    spread = spread_for(uri_of(conn), len(listing))
     if not spread.overlap:
         return guests_from_fetched(fetch_guests(conn, names, listing=listing, spare=spare), by_name=not names)
     names_of = dict(listing.idents)
@@ -202,7 +201,7 @@ def fetch_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None, *
     `spare` the extra connections to spread the fetches over (by default opened here when they pay)."""
     if listing is None:
         listing = list_host(conn, names)
-    xmls = _fetch_each(listing.domains, conn, spread_for(_uri_of(conn), len(listing)), _live_xml, spare)
+    xmls = _fetch_each(listing.domains, conn, spread_for(uri_of(conn), len(listing)), _live_xml, spare)
     return [FetchedGuest(uuid, name, listing.states.get(uuid), _persistent(uuid, listing.transient), xml)
             for (uuid, name), xml in zip(listing.idents, xmls, strict=True) if xml is not None]
 
@@ -310,8 +309,8 @@ def open_spare(conn: libvirt.virConnect, spread: Spread) -> list[SpareConnection
     wanted = spread.connections - 1
     if wanted <= 0:
         return []
-    uri = _uri_of(conn)
-    quiet = _without_prompts(uri)
+    uri = uri_of(conn)
+    quiet = without_prompts(uri)
 
     def one(_: int) -> SpareConnection | None:
         try:
@@ -364,25 +363,9 @@ def _live_xml(dom: libvirt.virDomain) -> str | None:
         raise
 
 
-def _uri_of(conn: libvirt.virConnect) -> str:
-    try:
-        return str(conn.getURI())
-    except libvirt.libvirtError:
-        return ""
-
-
 def _fetch_on(domains: list[libvirt.virDomain], fetchers: int = _NEAR.in_flight,
               each: Callable[[libvirt.virDomain], Any] = _live_xml) -> list[Any]:
     return ordered_map(each, domains, fetchers)
-
-
-def _without_prompts(uri: str) -> str:
-    """The URI for an extra connection: over ssh with `no_tty=1`, so that one that would need a password
-    fails (and the read goes on over the first connection) instead of prompting on the terminal."""
-    parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in ("ssh", "libssh", "libssh2") or "no_tty=" in parts.query:
-        return uri
-    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, "no_tty=1") if q)))
 
 
 def _fetch_spread(domains: list[libvirt.virDomain], extra: list[SpareConnection],

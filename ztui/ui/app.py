@@ -99,7 +99,7 @@ class ZtuiApp(App[int]):
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
                  no_host_reason: str = "", host_udev: bool = True, expand: str = "",
-                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT) -> None:
+                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT, names: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self._expand = expand  # a guest to open with its chains once its host is up (`--expand`)
         self.host_udev = host_udev
@@ -107,7 +107,9 @@ class ZtuiApp(App[int]):
         self.readonly = readonly
         self.detach_timeout = detach_timeout
         self.lifecycle_timeout: float | None = None  # None: ops.lifecycle's own wait for the proof
-        self.fleet = Fleet(self.uris)
+        from ztui.libvirt.connection import is_read_only
+
+        self.fleet = Fleet(self.uris, names, readonly=[u for u in self.uris if is_read_only(u)])
         self.sessions: dict[str, HostSession] = {}
         self.jobs: dict[JobKey, MigrationJob] = {}
         self._job_workers: dict[Worker[Any], JobKey] = {}
@@ -215,9 +217,15 @@ class ZtuiApp(App[int]):
             main.status(self._status_text)
 
     def host_name(self, uri: str) -> str:
-        """A host's name as people say it: its hostname once connected, else the URI."""
+        """A host's name as people say it: its saved name, else its hostname once connected, else the URI."""
         entry = self.fleet.hosts.get(uri)
-        return entry.host.hostname if entry is not None and entry.host.hostname else uri
+        return entry.display_name if entry is not None else uri
+
+    def host_readonly(self, uri: str) -> bool:
+        """Whether nothing may be changed on this host: ztui was started with --readonly, or the host is saved
+        read-only (its connection is read-only too)."""
+        entry = self.fleet.hosts.get(uri)
+        return self.readonly or (entry is not None and entry.readonly)
 
     def named(self, text: str) -> str:
         """`text` with each known host's URI replaced by its name (messages from ops name URIs)."""
