@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
+from urllib.parse import urlsplit
 
 from ztui.model import Guest, Host
 
@@ -29,8 +30,23 @@ class HostEntry:
 
     @property
     def display_name(self) -> str:
-        """How the host is called on screen: its saved name, else its hostname once known, else its URI."""
-        return self.name or self.host.hostname or self.uri
+        """How the host is called on screen: its saved name, else its hostname once known, else its URI, short
+        (`root@lpar1:2222` for a network URI: the whole URI is in the details, and the host's line must keep
+        room for why it is not connected)."""
+        return self.name or self.host.hostname or short_uri(self.uri)
+
+
+def short_uri(uri: str) -> str:
+    """`[user@]host[:port]` of a URI that names a host, else the URI as it is."""
+    parts = urlsplit(uri)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is no number: the URI as it is
+        return uri
+    if not host:
+        return uri
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{user}{host}:{port}" if port else f"{user}{host}"
 
 
 #: what an update changed: a host's whole subtree, its line only, one guest, or a guest gone

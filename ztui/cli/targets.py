@@ -27,9 +27,10 @@ def settle_hosts(args: argparse.Namespace) -> int:
     lab: dict[str, str] = {}
     if args.lab:
         from ztui.lab import LabError, ensure_lab
+        from ztui.lab.hosts import lab_uris
 
         try:
-            lab = {host.name: host.uri for host in ensure_lab()}
+            lab = lab_uris(ensure_lab())
         except LabError as exc:
             error(f"the lab did not start: {exc}")
             return EXIT_FAILED
