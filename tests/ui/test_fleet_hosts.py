@@ -42,7 +42,7 @@ def saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 def _plain_ztui() -> ZtuiApp:
     args = _normalise(build_parser([]).parse_args([]))
-    assert settle_hosts(args) == 0
+    assert settle_hosts(args, interactive=True) == 0
     return make_app(args, args.connect)
 
 

@@ -63,7 +63,7 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
     not."""
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
 
     uris = resolve_uris(args.connect)
@@ -72,7 +72,7 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
     uri = uris[0]
     ensure_event_loop()  # before opening: the proof listens for DEVICE_REMOVED
     try:
-        conn = open_connection(uri)
+        conn = open_within(uri)
     except ConnectError as exc:
         raise Refused(str(exc)) from None
     try:

@@ -34,7 +34,7 @@ def run_save(args: argparse.Namespace) -> int:
     from ztui.host.hostfacts import facts_source_for, record_live, write_snapshot
     from ztui.host.place import HostPlace
     from ztui.host.resolve import paths_to_examine
-    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
     from ztui.libvirt.reader import read_guests
 
     directory = os.path.dirname(os.path.abspath(args.file))
@@ -56,7 +56,7 @@ def run_save(args: argparse.Namespace) -> int:
             error(f"{uri} runs in a mount namespace of its own: recorded without the files of its guests")
             continue
         try:
-            conn = open_connection(uri, readonly=True)
+            conn = open_within(uri, readonly=True)
         except ConnectError as exc:
             # the devices and mounts are still worth having; the guests' files are then not in it
             error(f"{exc} (recorded without the files of its guests)")

@@ -140,10 +140,10 @@ def make_app(args: argparse.Namespace, uris: list[str], no_host_reason: str = ""
 
 def _system_reachable() -> bool:
     """Whether the system libvirtd answers, without letting libvirt print anything."""
-    from ztui.libvirt.connection import DEFAULT_URI, ConnectError, open_connection
+    from ztui.libvirt.connection import DEFAULT_URI, ConnectError, open_within
 
     try:
-        open_connection(DEFAULT_URI, readonly=True).close()
+        open_within(DEFAULT_URI, readonly=True).close()
     except ConnectError:
         return False
     return True
@@ -196,7 +196,7 @@ def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
         if not args.func.__module__.startswith(_WITHOUT_HOSTS):
             from ztui.cli.targets import settle_hosts
 
-            status = settle_hosts(args)
+            status = settle_hosts(args, interactive=args.func is run_default)
             if status:
                 return status, False
         return int(args.func(args)), bool(getattr(args, "one_shot", False))

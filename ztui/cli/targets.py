@@ -18,9 +18,10 @@ from ztui.cli.common import EXIT_FAILED, error
 from ztui.errors import BadInput
 
 
-def settle_hosts(args: argparse.Namespace) -> int:
+def settle_hosts(args: argparse.Namespace, interactive: bool = False) -> int:
     """Rewrite `args.connect` (and `args.to`) to URIs; 0, or the exit status of a failure that was said.
-    BadInput (a group nobody is in, a guest on no host) and BadConfig propagate to the one handler."""
+    BadInput (a group nobody is in, a guest on no host) and BadConfig propagate to the one handler.
+    `interactive`: for the TUI, which refuses changes host by host (`ZtuiApp.host_readonly`)."""
     from ztui.config import choose_hosts
     from ztui.libvirt.connection import hold_read_only
 
@@ -50,7 +51,7 @@ def settle_hosts(args: argparse.Namespace) -> int:
         args.connect = [host_of(guest, [u for u in args.connect if u != args.to] if to else args.connect)]
     # a change on a host saved read-only is refused like one with --readonly: every host of the command is
     # one (a command on one guest has one), or a migration's destination is
-    if not args.readonly and args.connect:
+    if not args.readonly and args.connect and not interactive:
         if all(u in saved_readonly for u in args.connect):
             args.readonly = True
             args.readonly_why = f"{saved_readonly[args.connect[0]]} is saved read-only"

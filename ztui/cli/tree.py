@@ -179,7 +179,9 @@ def read_hosts_here(uris: list[str], readonly: bool, names: list[str],
     from concurrent.futures import ThreadPoolExecutor
 
     from ztui.host.scan import LocalUdev
+    from ztui.libvirt.reader import read_at_once
 
+    read_at_once(uris)
     udev = LocalUdev(uris)
     alone = len(uris) == 1  # only then may a big host's read fork (never beside threads inside libvirt)
     if alone:

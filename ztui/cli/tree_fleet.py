@@ -66,8 +66,10 @@ def _read(uris: Sequence[str], share: list[int], readonly: bool,
 
     from ztui.cli.tree import HOSTS_AT_ONCE, read_one_host
     from ztui.host.scan import LocalUdev
+    from ztui.libvirt.reader import read_at_once
 
     wanted = [uris[i] for i in share]
+    read_at_once(wanted)
     udev = LocalUdev(wanted)
     with ThreadPoolExecutor(min(len(wanted), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
         read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, True, udev, alone=len(wanted) == 1),

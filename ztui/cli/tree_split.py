@@ -64,7 +64,7 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     spread = spread_for(uri, 0)
     with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
         reading = beside.submit(read_host_records, conn, uri, udev=udev,
-                                in_flight=spread.in_flight if spread.overlap else 1)
+                                in_flight=spread.records_in_flight)
         fetched = fetch_guests(conn, names or None)
         try:
             records: HostRecords | None = reading.result()

@@ -401,7 +401,7 @@ class HostSession:
             spread = spread_for(self.uri, len(listing))
             with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
                 records = (beside.submit(read_host_records, conn, self.uri, udev=None if self.udev else (),
-                                         in_flight=spread.in_flight)
+                                         in_flight=spread.records_in_flight)
                            if self.backing and spread.overlap else None)
                 extra = spare.result() if spare is not None else open_spare(conn, spread)
                 host = read_host(conn, self.uri, listing=listing, spare=extra, hostname=hostname)

@@ -17,10 +17,12 @@ from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.command import Provider
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
+from ztui.libvirt.reader import read_at_once
 from ztui.libvirt.session import (
     RECONNECT_DELAYS,
     EventSeen,
@@ -72,6 +74,10 @@ def fleet_commands() -> type[Provider]:
     return FleetCommands
 
 
+SETTLE_AFTER = 0.3
+"""Seconds without a new snapshot after which the heap is settled (`ZtuiApp._settle_soon`)."""
+
+
 def settle_heap() -> None:
     """After a full snapshot: collect, then move every surviving object out of the collector's reach.
 
@@ -114,6 +120,7 @@ class ZtuiApp(App[int]):
         self.jobs: dict[JobKey, MigrationJob] = {}
         self._job_workers: dict[Worker[Any], JobKey] = {}
         self._status_text: Text | None = None
+        self._settle_timer: Timer | None = None
         self._status_pending = False
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
@@ -157,6 +164,7 @@ class ZtuiApp(App[int]):
             if uri not in self.fleet.hosts:
                 self.fleet.hosts[uri] = Fleet([uri]).hosts[uri]
         self.push_screen(MainScreen(self.fleet))
+        read_at_once(self.fleet.hosts)
         for uri in uris:
             session = HostSession(uri, self._post_update, readonly=self.readonly, udev=self.host_udev,
                                   reconnect_delays=self._delays or RECONNECT_DELAYS)
@@ -208,7 +216,15 @@ class ZtuiApp(App[int]):
                                                                                           self._expand):
                 self._expand = ""
         if isinstance(update, HostUp):
-            self.call_after_refresh(settle_heap)  # once the tree is painted
+            self._settle_soon()
+
+    def _settle_soon(self) -> None:
+        """`settle_heap` once the snapshots stop coming: a fleet's hosts arrive one after another, and each
+        settling walks the whole heap (sixteen hosts of a hundred guests: 16 full collections, most of a
+        second), where one after the last does the same."""
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+        self._settle_timer = self.set_timer(SETTLE_AFTER, lambda: self.call_after_refresh(settle_heap))
 
     def _show_status(self) -> None:
         self._status_pending = False
