@@ -265,26 +265,14 @@ def _locked_dir(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _write(dfd: int, name: str, config: Config) -> None:
+    from ztui.atomic import replace_file
     from ztui.ops.steps import reached
 
-    data = format_config(config).encode("utf-8")
-    tmp = f".{name}.tmp"  # one name: a crash's leftover is overwritten by the next write, under the lock
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        reached("hosts", "config-written")
-        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        os.fsync(dfd)
+        # one temporary name: a crash's leftover is overwritten by the next write, under the lock
+        replace_file(dfd, name, format_config(config).encode("utf-8"), f".{name}.tmp",
+                     before_rename=lambda: reached("hosts", "config-written"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp, dir_fd=dfd)
         reason = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
         raise ConfigUnwritable(f"{config.path}: cannot be written: {reason}; the file is as it was") from None
 
