@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
+from ztui.libvirt.connection import is_read_only
 from ztui.libvirt.reader import read_at_once
 from ztui.libvirt.session import (
     RECONNECT_DELAYS,
@@ -113,8 +114,6 @@ class ZtuiApp(App[int]):
         self.readonly = readonly
         self.detach_timeout = detach_timeout
         self.lifecycle_timeout: float | None = None  # None: ops.lifecycle's own wait for the proof
-        from ztui.libvirt.connection import is_read_only
-
         self.fleet = Fleet(self.uris, names, readonly=[u for u in self.uris if is_read_only(u)])
         self.sessions: dict[str, HostSession] = {}
         self.jobs: dict[JobKey, MigrationJob] = {}

@@ -41,7 +41,7 @@ def host_label(name: str, connected: bool, error: str, retry_in: float, guests: 
         text.append("… ", style="dim")
         text.append(name, style="bold")
         text.append("  connecting", style="dim")
-    else:  # the status first: a long URI must not push it off a narrow screen
+    else:  # a host known by its URI alone is called short, so that why stays on a narrow screen
         text.append("✗ ", style="red")
         text.append(name, style="bold")
         text.append("  not connected", style="bold red")
