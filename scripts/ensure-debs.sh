@@ -13,12 +13,13 @@ set -euo pipefail
 
 # libvirt-python is built from source (libvirt-dev, pkg-config, a C compiler); the lab runs private
 # libvirt daemons with QEMU s390x guests (qemu-system-misc; x86 for this machine's own arch) on its own
-# network (iproute2); host tests fake udev with umockdev; UI checks run ztui in tmux. Packaging tests
-# install the wheel beside Debian's own bindings (python3-libvirt, python3-venv), drive the completion
-# scripts in each shell (bash-completion, zsh, fish) and show the manual page (man-db).
+# network (iproute2) and an sshd of its own (openssh-server; libvirt runs nc on the far side: netcat-openbsd);
+# host tests fake udev with umockdev; UI checks run ztui in tmux. Packaging tests install the wheel beside
+# Debian's own bindings (python3-libvirt, python3-venv), drive the completion scripts in each shell
+# (bash-completion, zsh, fish) and show the manual page (man-db).
 packages=(libvirt-dev pkg-config gcc libc6-dev libvirt-daemon-system libvirt-clients qemu-system-misc
-          qemu-system-x86 qemu-utils umockdev tmux iproute2 python3-libvirt python3-venv bash-completion zsh
-          fish man-db)
+          qemu-system-x86 qemu-utils umockdev tmux iproute2 openssh-server netcat-openbsd python3-libvirt
+          python3-venv bash-completion zsh fish man-db)
 
 if [[ ${1:-} == --python ]]; then
     python=${2:?--python needs an interpreter}

@@ -8,6 +8,8 @@ plain clone runs the whole suite with nothing skipped for want of a file.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,14 @@ TESTDRIVER = FIXTURES / "testdriver" / "zhost.xml"
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 collect_ignore = [] if SHARED_FIXTURES.is_dir() else ["unit/test_shared_corpus.py"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Saved hosts are the user's: every test (and every ztui it starts) sees an empty config directory of
+    its own instead, so a developer's `ztui hosts` never changes what a test opens."""
+    if not os.environ.get("ZTUI_TEST_CONFIG_HOME"):
+        os.environ["ZTUI_TEST_CONFIG_HOME"] = tempfile.mkdtemp(prefix="ztui-test-config-")
+    os.environ["XDG_CONFIG_HOME"] = os.environ["ZTUI_TEST_CONFIG_HOME"]
 
 
 def pytest_report_header() -> str:

@@ -7,8 +7,10 @@ no textual.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
+from urllib.parse import urlsplit
 
 from ztui.model import Guest, Host
 
@@ -23,6 +25,28 @@ class HostEntry:
     error: str = ""
     retry_in: float = 0.0
     guests: dict[str, Guest] = field(default_factory=dict)  # by UUID, in display order
+    name: str = ""  # the name it is saved under (`ztui hosts`), '' for a URI given as it is
+    readonly: bool = False  # saved read-only: its connection is read-only, nothing on it may be changed
+
+    @property
+    def display_name(self) -> str:
+        """How the host is called on screen: its saved name, else its hostname once known, else its URI, short
+        (`root@lpar1:2222` for a network URI: the whole URI is in the details, and the host's line must keep
+        room for why it is not connected)."""
+        return self.name or self.host.hostname or short_uri(self.uri)
+
+
+def short_uri(uri: str) -> str:
+    """`[user@]host[:port]` of a URI that names a host, else the URI as it is."""
+    parts = urlsplit(uri)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is no number: the URI as it is
+        return uri
+    if not host:
+        return uri
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{user}{host}:{port}" if port else f"{user}{host}"
 
 
 #: what an update changed: a host's whole subtree, its line only, one guest, or a guest gone
@@ -39,10 +63,15 @@ class Change:
 
 
 class Fleet:
-    """Hosts by URI in the order they were given, each with its guests by UUID."""
+    """Hosts by URI in the order they were given, each with its guests by UUID; `names` are saved names,
+    `readonly` the hosts saved read-only."""
 
-    def __init__(self, uris: list[str]) -> None:
-        self.hosts: dict[str, HostEntry] = {u: HostEntry(uri=u, host=Host(uri=u, connected=False)) for u in uris}
+    def __init__(self, uris: list[str], names: Mapping[str, str] | None = None,
+                 readonly: Collection[str] = ()) -> None:
+        names = names or {}
+        self.hosts: dict[str, HostEntry] = {u: HostEntry(uri=u, host=Host(uri=u, connected=False),
+                                                         name=names.get(u, ""), readonly=u in readonly)
+                                            for u in uris}
 
     def host_up(self, uri: str, host: Host) -> Change:
         entry = self._entry(uri)

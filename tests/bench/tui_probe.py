@@ -6,6 +6,10 @@ Modes print one JSON line on stdout:
               own moment beside it (a big host shows the list first)
   events      event latencies (change from outside → tree label updated), idle CPU, RSS
   storm       key-press latencies during a lifecycle-event storm, and whether the tree ends equal to a fresh read
+  fleet-tree  several hosts (URI is a file of URIs, one a line; EXPECTED guests each): seconds until every guest
+              and device of all of them is in the tree; with a further URI after EXPECTED, that host also opened
+              (one that hangs), and when it was shown as not answering
+  fleet-idle  the same hosts loaded: RSS, and this process's CPU over IDLE seconds of nothing happening
 """
 
 from __future__ import annotations
@@ -193,8 +197,60 @@ async def storm(uri: str, expected: int, events_total: int, seconds: float) -> d
                 "presses": len(presses), "final_correct": correct}
 
 
+def host_loaded(app: ZtuiApp, uri: str, expected: int) -> bool:
+    """One host of several: every guest in its subtree and its full read done."""
+    main = app.main
+    entry = app.fleet.hosts[uri]
+    if main is None or not entry.connected or len(entry.guests) != expected:
+        return False
+    node = next((n for n in main.guest_tree.root.children if n.data is not None and n.data.uri == uri), None)
+    return (node is not None and len(node.children) == expected and app.sessions[uri].connection is not None
+            and any(g.devices for g in entry.guests.values()))
+
+
+async def fleet_tree(uris: list[str], expected: int, hung: str = "") -> dict[str, float]:
+    """Looked at every 5 ms without Pilot's pause (see `full_tree`)."""
+    app = ZtuiApp([*uris, *([hung] if hung else [])], host_udev=False)
+    shown_hung = 0.0
+    async with app.run_test(size=(160, 50)):
+        deadline = time.monotonic() + 180
+        while not all(host_loaded(app, u, expected) for u in uris) and time.monotonic() < deadline:
+            if hung and not shown_hung and app.fleet.hosts[hung].error:
+                shown_hung = time.monotonic() - START
+            await asyncio.sleep(0.005)
+        elapsed = time.monotonic() - START
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        assert all(host_loaded(app, u, expected) for u in uris), "the tree never showed every host whole"
+        if hung:
+            while not app.fleet.hosts[hung].error and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            shown_hung = shown_hung or time.monotonic() - START
+            assert "not answering" in app.fleet.hosts[hung].error, app.fleet.hosts[hung].error
+    return {"seconds": elapsed, "hung_shown_seconds": shown_hung, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+
+
+async def fleet_idle(uris: list[str], expected: int, idle_seconds: float) -> dict[str, float]:
+    app = ZtuiApp(uris, host_udev=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert await wait(pilot, lambda: all(host_loaded(app, u, expected) for u in uris), 180, 0.05)
+        await pilot.pause(1.0)
+        guests = sum(len(e.guests) for e in app.fleet.hosts.values())
+        devices = sum(len(g.devices) for e in app.fleet.hosts.values() for g in e.guests.values())
+        return {"rss_mb": rss_mb(), "idle_cpu_pct": await idle_cpu_pct(pilot, idle_seconds), "guests": guests,
+                "devices": devices}
+
+
 def main() -> None:
     mode, uri, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode.startswith("fleet-"):
+        with open(uri) as listing:
+            uris = listing.read().split()
+        if mode == "fleet-tree":
+            fleet = asyncio.run(fleet_tree(uris, expected, sys.argv[4] if len(sys.argv) > 4 else ""))
+        else:
+            fleet = asyncio.run(fleet_idle(uris, expected, float(sys.argv[4])))
+        print(json.dumps(fleet))
+        return
     facts = os.environ.get("ZTUI_BENCH_HOST_FACTS", "")
     if facts:  # the simulated z16 at scale: resolve against its facts, as `--host-facts FILE` does
         from ztui.host.hostfacts import use_snapshot

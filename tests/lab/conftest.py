@@ -62,7 +62,7 @@ def lab(lab_base: Path) -> Iterator[Lab]:
         simulated = {h.name: h.uri for h in hosts if h.simulated}
         yield Lab(lab_base, {h.name: h.uri for h in hosts if not h.simulated}, elapsed,
                   z_uri=simulated.get("zlab-z", ""), z_twin_uri=simulated.get("zlab-y", ""),
-                  tcp_uris={h.name: h.tcp_uri for h in hosts})
+                  tcp_uris={h.name: h.tcp_uri for h in hosts}, ssh_uris={h.name: h.ssh_uri for h in hosts})
     finally:
         stop_lab(lab_base)
 

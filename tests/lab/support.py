@@ -18,6 +18,7 @@ class Lab:
     z_uri: str = ""  # the simulated z16 host zlab-z
     z_twin_uri: str = ""  # zlab-y, a second simulated LPAR sharing zlab-z's storage
     tcp_uris: dict[str, str] = field(default_factory=dict)  # every host, Z hosts too -> qemu+tcp://…/system
+    ssh_uris: dict[str, str] = field(default_factory=dict)  # every host -> qemu+ssh://root@127.0.0.1:PORT/system?…
 
 
 def lab_unavailable() -> str | None:

@@ -67,11 +67,14 @@ def test_status_json(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     assert hosts["zlab-z"]["simulated"] and "z16" in hosts["zlab-z"]["simulated"]
     assert hosts["zlab-z"]["uri"] == lab.z_uri
     for name, host in hosts.items():
-        assert set(host) == {"name", "uri", "tcp_uri", "pid", "guests", "simulated"}
+        assert set(host) == {"name", "uri", "tcp_uri", "ssh_uri", "pid", "guests", "simulated"}
+        assert host["ssh_uri"] == lab.ssh_uris[name] and host["ssh_uri"].startswith("qemu+ssh://root@127.0.0.1:")
         assert host["uri"] == {"zlab-z": lab.z_uri, "zlab-y": lab.z_twin_uri}.get(name) or lab.uris[name]
         assert host["tcp_uri"] == lab.tcp_uris[name] and host["tcp_uri"].startswith("qemu+tcp://127.0.0.1:")
         assert Path(f"/proc/{host['pid']}/comm").read_text().strip() == "libvirtd"
     assert {g["name"]: g["state"] for g in hosts[B]["guests"]} == {"lnxb01": "running", "lnxb02": "shut off"}
+    assert Path(f"/proc/{status['ssh']['pid']}/comm").read_text().strip() == "sshd"
+    assert f":{status['ssh']['port']}/system?" in lab.ssh_uris[A]
 
 
 def test_guests_have_a_kvm_on_z_device_set(conn_a: libvirt.virConnect) -> None:

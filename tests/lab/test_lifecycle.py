@@ -114,7 +114,7 @@ def test_cli_start_pause_resume_destroy_each_proven(lab: Lab, own_guest: str, tm
 
     # the lab picks the host by itself and names it
     destroyed = run_json("--lab", "destroy", own_guest, state=tmp_path, lab=lab)
-    assert destroyed["ok"] and destroyed["state"] == "shut off" and destroyed["uri"] == uri
+    assert destroyed["ok"] and destroyed["state"] == "shut off" and destroyed["uri"] == lab.ssh_uris[B]  # --lab: ssh
     assert state_of(lab, B, own_guest) == libvirt.VIR_DOMAIN_SHUTOFF
 
     records = [(r["action"], r["result"], r["via"]) for r in audit(tmp_path)]
@@ -148,7 +148,7 @@ def test_cli_refuses_in_readonly_and_for_a_guest_that_is_not_there(lab: Lab, own
     assert ro.returncode == 2 and "read-only" in ro.stderr
     assert state_of(lab, B, own_guest) == libvirt.VIR_DOMAIN_SHUTOFF
     missing = ztui("--lab", "start", "no-such-guest", state=tmp_path, lab=lab)
-    assert missing.returncode == 2 and "no lab host has a guest named 'no-such-guest'" in missing.stderr
+    assert missing.returncode == 2 and "none of the hosts (4) has a guest named 'no-such-guest'" in missing.stderr
 
 
 def test_offline_migration_moves_the_definition_and_starts_nothing(lab: Lab, own_guest: str,

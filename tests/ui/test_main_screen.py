@@ -155,14 +155,14 @@ async def test_screens_open_and_close(testdriver_copy: str) -> None:
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_unreachable_host_shows_disconnected(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_unreachable_host_shows_not_connected(tmp_path) -> None:  # type: ignore[no-untyped-def]
     uri = f"qemu+unix:///system?socket={tmp_path}/nothing-here"
     app = ZtuiApp([uri], reconnect_delays=(0.1,))
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait_until(pilot, lambda: bool(app.fleet.hosts[uri].error))
         await pilot.pause(0.05)
         label = str(app.main.guest_tree.root.children[0].label)  # type: ignore[union-attr]
-        assert "disconnected" in label and "No such file" in label
+        assert "not connected" in label and "No such file" in label
 
 
 async def test_migrate_dialog_opens_with_no_other_host(testdriver_copy: str) -> None:

@@ -27,6 +27,8 @@ def test_each_modules_names_are_the_commands_it_adds(module: str, adder: str, na
     (["tree", "-h"], ["tree"]),  # its own help
     (["-c", "test:///default", "tree"], ["tree"]),
     (["--connect", "tree", "hostdevs"], ["hostdevs"]),  # a URI that happens to read like a command
+    (["-g", "tree", "hostdevs"], ["hostdevs"]),  # a group that happens to be called like a command
+    (["--group=prod", "-gtest", "hosts", "list"], ["hosts"]),
     (["-v", "shutdown", "g1"], ["start", "resume", "shutdown", "reboot", "destroy", "suspend"]),
 ])
 def test_a_named_command_builds_only_its_parser(argv: list[str], built: list[str]) -> None:
@@ -47,6 +49,8 @@ def test_help_no_command_or_an_unknown_one_builds_every_parser(argv: list[str]) 
     ["--conn", "tree", "hostdevs"],
     ["-ctest:///default", "-vv", "--readonly", "tree"],
     ["--connect=tree", "--expand=g", "hostdevs", "--json"],
+    ["-g", "tree", "-c", "lpar1", "hostdevs", "-g", "z"],
+    ["--gro", "tree", "hostdevs"],
 ])
 def test_a_command_parses_alike_either_way(argv: list[str]) -> None:
     alone = vars(main.build_parser(argv).parse_args(argv))

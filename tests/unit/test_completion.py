@@ -216,3 +216,17 @@ def test_the_completion_command_prints_each_shells_script() -> None:
     bad = subprocess.run([sys.executable, "-m", "ztui", "completion", "tcsh"], capture_output=True, text=True,
                          timeout=30)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_saved_hosts_and_groups_complete_and_choose_the_hosts_read(tmp_path: Path) -> None:
+    host_file = Path(__file__).parent.parent / "fixtures" / "testdriver" / "zhost.xml"
+    config = tmp_path / "ztui" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(f'[hosts."lpar1"]\nuri = "test://{host_file}"\ngroup = "prod"\n\n'
+                      '[hosts."lpar2"]\nuri = "qemu+ssh://root@lpar2.example.com/system"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "ZTUI_LAB_DIR": str(tmp_path / "nolab")}
+    assert values_of("tree", "-c", "", env=env) == ["lpar1", "lpar2"]
+    assert values_of("migrate", "g", "--to", "lpar", env=env, shell="bash") == ["lpar1", "lpar2"]
+    assert values_of("tree", "-g", "", env=env) == ["prod"]
+    by_name = values_of("start", "-c", "lpar1", "", env=env)
+    assert by_name and by_name == values_of("start", "-g", "prod", "", env=env)

@@ -58,6 +58,20 @@ def test_one_function_says_how_a_host_is_read() -> None:
     assert few.connections == 1 and few.overlap  # not worth a connection, still worth overlapping
 
 
+def test_far_hosts_read_at_once_share_the_calls() -> None:
+    far = "qemu+ssh://lpar{}.example.com/system"
+    try:
+        reader.read_at_once([far.format(1), "test:///default", "qemu:///system"])  # one far host: alone
+        alone = spread_for(far.format(1), 1000)
+        assert (alone.connections, alone.records_in_flight) == (4, 64)
+        reader.read_at_once([far.format(i) for i in range(16)])
+        each = spread_for(far.format(1), 1000)
+        assert (each.connections, each.in_flight, each.records_in_flight) == (1, alone.in_flight, 16)
+        assert spread_for("test:///default", 1000).records_in_flight == 1  # near: one by one
+    finally:
+        reader.read_at_once([])
+
+
 def test_spread_reads_give_the_serial_reads_guests_in_the_same_order(conn: libvirt.virConnect,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     serial = read_guests(conn)

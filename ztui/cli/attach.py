@@ -63,7 +63,7 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
     not."""
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
 
     uris = resolve_uris(args.connect)
@@ -72,7 +72,7 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
     uri = uris[0]
     ensure_event_loop()  # before opening: the proof listens for DEVICE_REMOVED
     try:
-        conn = open_connection(uri)
+        conn = open_within(uri)
     except ConnectError as exc:
         raise Refused(str(exc)) from None
     try:
@@ -88,10 +88,11 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
 def refuse_readonly(args: argparse.Namespace, action: str, what: str, **fields: Any) -> None:
     """--readonly refuses every change, before any connection; the refusal is in the audit log too."""
     if args.readonly:
+        from ztui.cli.targets import readonly_why
         from ztui.libvirt.connection import resolve_uris
         from ztui.ops.hotplug import audit_refused
 
-        message = f"--readonly: the connection is read-only, so ztui does not {what}; nothing was changed"
+        message = f"{readonly_why(args)}: the connection is read-only, so ztui does not {what}; nothing was changed"
         audit_refused(action, ",".join(resolve_uris(args.connect)), args.guest, message, **fields)
         raise BadInput(message)
 

@@ -24,21 +24,3 @@ def use_colour(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
-
-
-def command_uris(args: object) -> list[str] | None:
-    """The URIs a read-only command reads: the lab's hosts for `ztui --lab COMMAND` (the lab started if
-    needed, the simulated Z host first), else `-c`, `$LIBVIRT_DEFAULT_URI` or the system's. None after an
-    error line (the lab did not start)."""
-    from ztui.libvirt.connection import resolve_uris
-
-    connect = getattr(args, "connect", None)
-    if getattr(args, "lab", False) and not connect:
-        from ztui.lab import LabError, ensure_lab
-
-        try:
-            return [host.uri for host in ensure_lab()]
-        except LabError as exc:
-            error(f"the lab did not start: {exc}")
-            return None
-    return resolve_uris(connect)

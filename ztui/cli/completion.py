@@ -46,6 +46,8 @@ class Kind(StrEnum):
     MDEV = "mdev"  # an existing mdev by UUID
     PCI = "pci"  # a PCI or zPCI function by address
     NETWORK = "network"  # an active libvirt network
+    HOST = "host"  # a saved host's or a running lab host's name (no host is read for it)
+    GROUP = "group"  # a group of saved hosts
     FILE = "file"
     DIR = "dir"
 
@@ -61,7 +63,7 @@ class Answer(StrEnum):
 _METAVAR_KINDS = {
     "GUEST": Kind.GUEST, "BUSID": Kind.CCW, "BUS-ID": Kind.CCW, "NETWORK": Kind.NETWORK,
     "ADDR": Kind.PCI, "DDDD:BB:SS.F": Kind.PCI, "FILE": Kind.FILE, "PATH": Kind.FILE, "DEV": Kind.FILE,
-    "DIR": Kind.DIR,
+    "DIR": Kind.DIR, "NAME|URI": Kind.HOST, "GROUP": Kind.GROUP,
 }
 
 
@@ -72,6 +74,8 @@ def kind_of(action: argparse.Action) -> Kind:
     metavar = action.metavar if isinstance(action.metavar, str) else ""
     if metavar.startswith("TARGET"):  # detach's TARGET|ALIAS|BUSID, migrate's --detach TARGET
         return Kind.DEVICE
+    if action.dest == "to":  # migrate's destination: a name like -c's
+        return Kind.HOST
     if metavar == "UUID":  # an existing mdev (`--mdev`, unprepare's); prepare's `--uuid` names a new one
         return Kind.MDEV if not action.option_strings or action.dest == "mdev" else Kind.FREE
     return _METAVAR_KINDS.get(metavar, Kind.FREE)
@@ -84,6 +88,7 @@ class Line:
 
     parser: argparse.ArgumentParser
     uris: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
     lab: bool = False
     guest: str = ""
     pending: argparse.Action | None = None
@@ -105,6 +110,8 @@ class Line:
         """A value given to an option or positional."""
         if action.dest == "connect":
             self.uris.append(value)
+        elif action.dest == "group":
+            self.groups.append(value)
         elif kind_of(action) is Kind.GUEST and not self.guest:
             self.guest = value
 
@@ -205,20 +212,42 @@ def _values(action: argparse.Action, line: Line, host_values: HostReader) -> Com
         return Completion(Answer.DIRS, [])
     if kind is Kind.FREE:
         return Completion(Answer.WORDS, [])
+    if kind in (Kind.HOST, Kind.GROUP):
+        return Completion(Answer.WORDS, host_names(kind))
     return Completion(Answer.WORDS, host_values(kind, line))
 
 
 # --- the hosts -----------------------------------------------------------------------------------------
 
 
+def host_names(kind: Kind) -> list[tuple[str, str]]:
+    """Saved hosts' and running lab hosts' names (with their URIs as the description), or the saved groups:
+    from the config and the lab's record alone, no host is asked."""
+    from ztui.config import BadConfig, load_config
+    from ztui.ops.known_hosts import known_hosts
+
+    if kind is Kind.GROUP:
+        try:
+            hosts = load_config().hosts
+        except BadConfig:
+            return []
+        return [(g, "") for g in dict.fromkeys(h.group for h in hosts if h.group)]
+    return [(h.name, h.uri) for h in known_hosts() if h.name]
+
+
 def line_uris(line: Line) -> list[str]:
     """The hosts a completion reads: the lab's running hosts for `--lab` (named ones only, when `-c`
-    names them; the lab is never started for a completion), else `-c`, `$LIBVIRT_DEFAULT_URI` or the
-    system's."""
-    from ztui.libvirt.connection import resolve_uris
+    names them; the lab is never started for a completion), else what `-c` and `-g` choose as for any
+    command (saved names and groups; without them the saved hosts, `$LIBVIRT_DEFAULT_URI` or the
+    system's). A config that cannot be read leaves the URIs on the line as they are."""
+    from ztui.config import choose_hosts
+    from ztui.errors import BadInput
 
     if not line.lab:
-        return resolve_uris(line.uris)
+        try:
+            return choose_hosts(line.uris, line.groups).uris
+        except BadInput:
+            return list(line.uris)
     try:
         from ztui.lab.hosts import lab_hosts
     except ImportError:  # pragma: no cover - a trimmed install without the lab

@@ -29,11 +29,11 @@ def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, 
     from ztui.host.resolve import resolve_host
     from ztui.host.scan import scan_host
     from ztui.host.usage import conflicts, users_of
-    from ztui.libvirt.connection import open_connection
+    from ztui.libvirt.connection import open_within
     from ztui.libvirt.reader import read_host
     from ztui.report.hostdevs import inventory_json
 
-    conn = open_connection(uri, readonly=readonly)
+    conn = open_within(uri, readonly=readonly)  # a host that does not answer holds up the others no longer
     try:
         host = read_host(conn, uri)
         inv = scan_host(conn, uri, host.guests, udev=udev.for_uri(uri))
@@ -48,15 +48,12 @@ def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, 
 def run_hostdevs(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.cli.common import command_uris
     from ztui.libvirt.connection import ConnectError, libvirt_reason
     from ztui.report.hostdevs import render_text
 
     hosts: list[dict[str, Any]] = []
     failed = False
-    uris = command_uris(args)
-    if uris is None:
-        return EXIT_FAILED
+    uris = list(args.connect)
     from ztui.host.scan import LocalUdev
 
     udev = LocalUdev(uris)

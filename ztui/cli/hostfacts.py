@@ -30,17 +30,21 @@ def add_hostfacts_command(subparsers: argparse._SubParsersAction[argparse.Argume
 def run_save(args: argparse.Namespace) -> int:
     import libvirt
 
+    from ztui.config import DEFAULT_URI, Chosen
     from ztui.host.hostfacts import facts_source_for, record_live, write_snapshot
     from ztui.host.place import HostPlace
     from ztui.host.resolve import paths_to_examine
-    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
     from ztui.libvirt.reader import read_guests
 
     directory = os.path.dirname(os.path.abspath(args.file))
     if not os.path.isdir(directory):
         error(f"cannot write {args.file}: no directory {directory}")
         return EXIT_BAD_INPUT
+    given = args.targets.chosen is Chosen.GIVEN
     uris = resolve_uris(args.connect)
+    if not given:  # saved hosts far away have nothing to add to this machine's facts
+        uris = [u for u in uris if facts_source_for(u).place is not HostPlace.REMOTE] or [DEFAULT_URI]
     remote = [u for u in uris if facts_source_for(u).place is HostPlace.REMOTE]
     if remote:
         error(f"{remote[0]} is not this machine: host facts are recorded on the host itself")
@@ -52,11 +56,11 @@ def run_save(args: argparse.Namespace) -> int:
             error(f"{uri} runs in a mount namespace of its own: recorded without the files of its guests")
             continue
         try:
-            conn = open_connection(uri, readonly=True)
+            conn = open_within(uri, readonly=True)
         except ConnectError as exc:
             # the devices and mounts are still worth having; the guests' files are then not in it
             error(f"{exc} (recorded without the files of its guests)")
-            failed = bool(args.connect)
+            failed = given
             continue
         try:
             paths.extend(p for g in read_guests(conn) for p in paths_to_examine(g))

@@ -11,18 +11,25 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ztui.cli.common import EXIT_FAILED, error
 from ztui.cli.validate import OneLineParser
 from ztui.cli.version import VersionAction
 from ztui.errors import ZtuiError, exit_status
 
+if TYPE_CHECKING:
+    from ztui.ui.app import ZtuiApp
+
 
 def _common_options() -> argparse.ArgumentParser:
     """Options accepted both before and after the command name (`ztui -c URI tree` = `ztui tree -c URI`)."""
     common = OneLineParser(add_help=False)
-    common.add_argument("-c", "--connect", action="append", metavar="URI", default=argparse.SUPPRESS,
-                        help="libvirt URI, repeatable (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)")
+    common.add_argument("-c", "--connect", action="append", metavar="NAME|URI", default=argparse.SUPPRESS,
+                        help="a saved host's name (ztui hosts list) or a libvirt URI, repeatable (default: every "
+                             "saved host, else $LIBVIRT_DEFAULT_URI, else qemu:///system)")
+    common.add_argument("-g", "--group", action="append", metavar="GROUP", default=argparse.SUPPRESS,
+                        help="every saved host of this group, repeatable")
     common.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS,
                         help="open read-only connections; refuse every change")
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
@@ -43,6 +50,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ztui.cli.lifecycle", "add_lifecycle_commands", ("start", "resume", "shutdown", "reboot", "destroy", "suspend")),
     ("ztui.cli.hostfacts", "add_hostfacts_command", ("hostfacts",)),
     ("ztui.cli.prepare", "add_prepare_commands", ("prepare", "unprepare")),
+    ("ztui.cli.hosts", "add_hosts_command", ("hosts",)),
     ("ztui.lab.cli", "add_lab_commands", ("lab",)),
     ("ztui.cli.completion", "add_completion_commands", ("completion", "__complete")),
 )
@@ -58,7 +66,7 @@ def _command_named(argv: Sequence[str] | None) -> str | None:
     known = {name for _, _, names in COMMANDS for name in names}
     values = iter(args)
     for arg in values:
-        if arg in ("-c", "--connect", "--expand"):  # their value is the next argument
+        if arg in ("-c", "--connect", "-g", "--group", "--expand"):  # their value is the next argument
             next(values, None)
         elif arg == "--version":
             return ""  # no command's parser: it prints and exits
@@ -69,7 +77,7 @@ def _command_named(argv: Sequence[str] | None) -> str | None:
     return None
 
 
-_WHOLE_OPTION = re.compile(r"--readonly|--lab|--verbose|-v+|-c.+|--connect=.*|--expand=.*")
+_WHOLE_OPTION = re.compile(r"--readonly|--lab|--verbose|-v+|-c.+|--connect=.*|-g.+|--group=.*|--expand=.*")
 """Shared options spelled out whole, with their value (if any) in the same word."""
 
 
@@ -103,46 +111,43 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def run_default(args: argparse.Namespace) -> int:
-    """No command: the interactive view (the tree as text when stdout is not a terminal)."""
-    from ztui.libvirt.connection import DEFAULT_URI, resolve_uris
+    """No command: the interactive view (the tree as text when stdout is not a terminal). The hosts are
+    settled already (`ztui.cli.targets`): given, the lab's, the saved ones, `$LIBVIRT_DEFAULT_URI`, or the
+    system's, which is offered the lab instead when it does not answer."""
+    from ztui.config import Chosen
+    from ztui.libvirt.connection import DEFAULT_URI
 
-    uris: list[str] = []
+    uris: list[str] = list(args.connect)
     no_host_reason = ""
-    if args.lab:
-        from ztui.lab import LabError, ensure_lab
-
-        try:
-            uris = [host.uri for host in ensure_lab()]
-        except LabError as exc:
-            error(f"the lab did not start: {exc}")
-            return EXIT_FAILED
-    elif args.connect or os.environ.get("LIBVIRT_DEFAULT_URI", "").strip():
-        uris = resolve_uris(args.connect)
-    elif _system_reachable():
-        uris = [DEFAULT_URI]
-    else:
+    if args.targets.chosen is Chosen.DEFAULT and not _system_reachable():
+        uris = []
         no_host_reason = f"{DEFAULT_URI} is not reachable (no libvirtd socket)."
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         if not uris:
-            error(f"{no_host_reason} Use -c URI or --lab.")
+            error(f"{no_host_reason} Use -c URI, ztui hosts add, or --lab.")
             return EXIT_FAILED
         from ztui.cli.tree import run_tree
 
         args.connect, args.guests, args.json, args.domain_xml, args.host_facts = uris, [], False, [], ""
         return run_tree(args)
+    _log_to_file()
+    return make_app(args, uris, no_host_reason).run() or 0
+
+
+def make_app(args: argparse.Namespace, uris: list[str], no_host_reason: str = "") -> ZtuiApp:
+    """The TUI for settled arguments: these hosts, called by their saved names."""
     from ztui.ui.app import ZtuiApp
 
-    _log_to_file()
-    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand)
-    return app.run() or 0
+    names = {t.uri: t.name for t in args.targets.hosts if t.name}
+    return ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand, names=names)
 
 
 def _system_reachable() -> bool:
     """Whether the system libvirtd answers, without letting libvirt print anything."""
-    from ztui.libvirt.connection import DEFAULT_URI, ConnectError, open_connection
+    from ztui.libvirt.connection import DEFAULT_URI, ConnectError, open_within
 
     try:
-        open_connection(DEFAULT_URI, readonly=True).close()
+        open_within(DEFAULT_URI, readonly=True).close()
     except ConnectError:
         return False
     return True
@@ -171,10 +176,14 @@ def _log_to_file() -> None:
 
 def _normalise(args: argparse.Namespace) -> argparse.Namespace:
     """Give the shared options their defaults when they were given nowhere."""
-    for name, default in (("connect", None), ("readonly", False), ("verbose", 0), ("lab", False)):
+    for name, default in (("connect", None), ("group", None), ("readonly", False), ("verbose", 0), ("lab", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
     return args
+
+
+_WITHOUT_HOSTS = ("ztui.lab", "ztui.cli.journal", "ztui.cli.hosts")
+"""Commands that open no host given by -c (the lab's own, the journal's entries name theirs, saved hosts)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,10 +197,10 @@ def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
     level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
     logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")
     try:
-        if args.lab and args.func is not run_default and not args.func.__module__.startswith("ztui.lab"):
-            from ztui.cli.lab_option import use_lab
+        if not args.func.__module__.startswith(_WITHOUT_HOSTS):
+            from ztui.cli.targets import settle_hosts
 
-            status = use_lab(args)
+            status = settle_hosts(args, interactive=args.func is run_default)
             if status:
                 return status, False
         return int(args.func(args)), bool(getattr(args, "one_shot", False))

@@ -21,6 +21,8 @@ _SHARED = ("-h", "-c", "--readonly", "-v", "--lab")
 ENVIRONMENT = (
     ("LIBVIRT_DEFAULT_URI", "the host to use when no -c is given (as for virsh); else qemu:///system"),
     ("NO_COLOR", "when set and not empty, no colour: the tree as text is plain, the TUI monochrome"),
+    ("XDG_CONFIG_HOME", "where the saved hosts are: ztui/config.toml in it (default ~/.config), written by "
+                        "ztui hosts"),
     ("XDG_STATE_HOME", "where the audit log, the journal, the locks and the TUI's log live "
                        "(default ~/.local/state; ztui's files are in its ztui/ directory)"),
     ("XDG_CACHE_HOME", "where the lab keeps what outlives it, e.g. downloaded Debian packages "
@@ -28,6 +30,8 @@ ENVIRONMENT = (
     ("XDG_RUNTIME_DIR", "where the user's own libvirt (qemu:///session) has its socket"),
     ("ZTUI_RECONNECT_TIMEOUT", "seconds to reconnect to a host lost between asking and proof before the "
                                "outcome is reported unknown (default 30)"),
+    ("ZTUI_CONNECT_TIMEOUT", "seconds a host may take to answer before it is shown as not answering (the "
+                             "TUI keeps waiting) or given up (commands); default 5"),
     ("ZTUI_LAB_DIR", "the lab's directory (default /var/tmp/ztui-lab)"),
     ("ZTUI_LAB_CACHE", "the lab's cache (default $XDG_CACHE_HOME/ztui/lab)"),
     ("ZTUI_LAB_DEBIAN_MIRROR", "the Debian mirror the lab's Linux guest is fetched from"),
@@ -41,6 +45,7 @@ INTERNAL_ENVIRONMENT = ("ZTUI_FAULT_STEP", "ZTUI_FAULT_RUN", "ZTUI_STEP_LOG", "Z
 """Fault-injection hooks of the test suite, not for users."""
 
 FILES = (
+    ("$XDG_CONFIG_HOME/ztui/config.toml", "the saved hosts (ztui hosts add|remove|list)"),
     ("$XDG_STATE_HOME/ztui/audit.jsonl", "every change and every refusal, one JSON object a line"),
     ("$XDG_STATE_HOME/ztui/journal/", "the intent of each attach, detach and migration until it is proven "
                                       "(ztui journal)"),

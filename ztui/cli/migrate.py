@@ -113,7 +113,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     import libvirt
 
     from ztui.errors import ZtuiError
-    from ztui.libvirt.connection import ConnectError, install_error_handler, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, install_error_handler, open_within, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
     from ztui.ops.audit import record
     from ztui.ops.guestlock import guest_lock
@@ -135,7 +135,9 @@ def run_migrate(args: argparse.Namespace) -> int:
     from ztui.ops.signals import SignalGuard
 
     if args.readonly:
-        error("--readonly: ztui does not migrate guests on a read-only connection")
+        from ztui.cli.targets import readonly_why
+
+        error(f"{readonly_why(args)}: ztui does not migrate guests on a read-only connection")
         return EXIT_BAD_INPUT
     uris = resolve_uris(args.connect)
     if len(uris) != 1:
@@ -148,14 +150,14 @@ def run_migrate(args: argparse.Namespace) -> int:
     install_error_handler()
     ensure_event_loop()  # keepalive and DEVICE_REMOVED need it
     try:
-        src = open_connection(src_uri)
+        src = open_within(src_uri)
     except ConnectError as exc:
         error(str(exc))
         return EXIT_FAILED
     dest: libvirt.virConnect | None = None
     dest_error = ""
     try:
-        dest = open_connection(dest_uri)
+        dest = open_within(dest_uri)
     except ConnectError as exc:
         dest_error = str(exc)  # a preflight finding: "destination reachable"
     out = _Out(args.json)

@@ -120,7 +120,7 @@ def make_plan(args: argparse.Namespace, view: HostView) -> PrepPlan:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from ztui.libvirt.connection import ConnectError, open_connection, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
     from ztui.ops.prepare.request import preparable_here
 
     uris = resolve_uris(args.connect)
@@ -131,9 +131,11 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise BadInput(f"{uri} is not this machine's own host (remote, recorded or simulated): run ztui prepare "
                        "on that host (its sysfs is written directly)")
     if args.readonly and not args.dry_run:
-        raise BadInput("--readonly: ztui does not prepare devices; nothing was changed")
+        from ztui.cli.targets import readonly_why
+
+        raise BadInput(f"{readonly_why(args)}: ztui does not prepare devices; nothing was changed")
     try:
-        conn = open_connection(uri, readonly=args.readonly or args.dry_run)
+        conn = open_within(uri, readonly=args.readonly or args.dry_run)
     except ConnectError as exc:
         raise Refused(str(exc)) from None
     try:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
+from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host
@@ -154,42 +154,70 @@ class EncodedHost:
     text: str
 
 
+HOSTS_AT_ONCE = 16
+"""Hosts read at the same time by one process: each read mostly waits for its host, so many overlap; the
+parsing they then all do takes turns on one CPU (see `ztui.cli.tree_fleet` for the other CPUs)."""
+
+
 def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
                          as_json: bool = False) -> tuple[list[Host | EncodedHost], list[str]]:
-    """Open each URI and read it; a failing URI becomes an error line and a disconnected host. With
-    `as_json` each connected host comes as its compact JSON text (see `ztui.cli.tree_split`)."""
+    """Open each URI and read it, all hosts at once; a failing URI becomes an error line and a disconnected
+    host, one that does not answer within the answer time too (`ztui.libvirt.connection.open_within`): a
+    hung host holds up no other. With `as_json` each connected host comes as its compact JSON text (see
+    `ztui.cli.tree_split`), and a fleet is read by as many processes as there are CPUs
+    (`ztui.cli.tree_fleet`)."""
+    if as_json and len(uris) > 1:
+        from ztui.cli.tree_fleet import fleet_json
+
+        return fleet_json(uris, readonly, names)
+    return read_hosts_here(uris, readonly, names, as_json)
+
+
+def read_hosts_here(uris: list[str], readonly: bool, names: list[str],
+                    as_json: bool = False) -> tuple[list[Host | EncodedHost], list[str]]:
+    """`read_connected_hosts` in this process: one thread per host (up to `HOSTS_AT_ONCE`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ztui.host.scan import LocalUdev
+    from ztui.libvirt.reader import read_at_once
+
+    read_at_once(uris)
+    udev = LocalUdev(uris)
+    alone = len(uris) == 1  # only then may a big host's read fork (never beside threads inside libvirt)
+    if alone:
+        read = [read_one_host(uris[0], readonly, names, as_json, udev, alone=True)]
+    else:
+        with ThreadPoolExecutor(min(len(uris), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
+            read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
+    hosts = [host for host, _ in read if host is not None]
+    return hosts, [line for _, lines in read for line in lines]
+
+
+def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, udev: LocalUdev,
+                  alone: bool = False) -> tuple[Host | EncodedHost | None, list[str]]:
+    """One host read (or why not, as a disconnected host), and its error lines."""
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+    from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
     from ztui.libvirt.reader import GuestNotFound, read_host
 
-    hosts: list[Host | EncodedHost] = []
-    errors: list[str] = []
-    from ztui.host.scan import LocalUdev
+    try:
+        conn = open_within(uri, readonly=readonly)
+    except ConnectError as exc:
+        return Host(uri=uri, connected=False, error=exc.summary), [str(exc)]
+    try:
+        if as_json:
+            from ztui.cli.tree_split import host_json
 
-    udev = LocalUdev(uris)
-    for uri in uris:
-        try:
-            conn = open_connection(uri, readonly=readonly)
-        except ConnectError as exc:
-            errors.append(str(exc))
-            hosts.append(Host(uri=uri, connected=False, error=exc.reason))
-            continue
-        try:
-            if as_json:
-                from ztui.cli.tree_split import host_json
-
-                hosts.append(EncodedHost(host_json(conn, uri, names, udev.for_uri(uri))))
-            else:
-                hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev))
-        except GuestNotFound as exc:
-            errors.append(str(exc))
-        except libvirt.libvirtError as exc:
-            errors.append(f"reading {uri} failed: {libvirt_reason(exc)}")
-            hosts.append(Host(uri=uri, connected=False, error=libvirt_reason(exc)))
-        finally:
-            conn.close()
-    return hosts, errors
+            return EncodedHost(host_json(conn, uri, names, udev.for_uri(uri), split=alone)), []
+        return with_backing(conn, read_host(conn, uri, names or None), udev), []
+    except GuestNotFound as exc:
+        return None, [str(exc)]
+    except libvirt.libvirtError as exc:
+        return Host(uri=uri, connected=False, error=libvirt_reason(exc)), [f"reading {uri} failed: "
+                                                                          f"{libvirt_reason(exc)}"]
+    finally:
+        conn.close()
 
 
 def with_backing(conn: object, host: Host, udev: LocalUdev) -> Host:
@@ -243,9 +271,7 @@ def run_tree(args: argparse.Namespace) -> int:
         host = with_snapshot_backing(host)
         hosts = [host] if host.guests or not errors else []
     else:
-        uris = command_uris(args)
-        if uris is None:
-            return EXIT_FAILED
+        uris = list(args.connect)
         if not apply_host_facts(args, uris):
             return EXIT_BAD_INPUT
         hosts, errors = read_connected_hosts(uris, args.readonly, args.guests, as_json=piped_json)

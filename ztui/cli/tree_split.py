@@ -48,9 +48,11 @@ def can_split(guests: int) -> bool:
     return len(cpus) >= 2
 
 
-def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> str:
+def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None,
+              split: bool = True) -> str:
     """One connected host as compact JSON (`ztui.report.tree_json.host_json_compact` of what `read_host` and
-    the backing chains give). `udev` as for `ztui.host.scan.scan_host`."""
+    the backing chains give). `udev` as for `ztui.host.scan.scan_host`. `split`: the work may go to a
+    second process (not while other threads of this one are inside libvirt: a fork copies their locks)."""
     import libvirt
 
     from ztui.host.hostfacts import facts_source_for
@@ -62,7 +64,7 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     spread = spread_for(uri, 0)
     with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
         reading = beside.submit(read_host_records, conn, uri, udev=udev,
-                                in_flight=spread.in_flight if spread.overlap else 1)
+                                in_flight=spread.records_in_flight)
         fetched = fetch_guests(conn, names or None)
         try:
             records: HostRecords | None = reading.result()
@@ -71,7 +73,7 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
             records = None
     if not names:
         fetched.sort(key=lambda f: f.name)
-    if records is not None and can_split(len(fetched)):
+    if split and records is not None and can_split(len(fetched)):
         middle = len(fetched) // 2
         text = _in_two_processes(records, fetched[:middle], fetched[middle:])
         if text is not None:
@@ -117,13 +119,14 @@ def _finish(part: Host, held_by_others: bytes) -> str:
     return guests_json_compact(with_sharing_warnings(part, _others(held_by_others)).guests)
 
 
-def _send(fd: int, data: bytes) -> None:
+def send_frame(fd: int, data: bytes) -> None:
+    """One frame: the length of `data`, then `data` (`_FRAME`)."""
     view = memoryview(_FRAME.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view):]
 
 
-def _receive(fd: int) -> bytes:
+def receive_frame(fd: int) -> bytes:
     """One frame; EOFError when the other process ended before sending it whole."""
     head = _read_exactly(fd, _FRAME.size)
     return _read_exactly(fd, _FRAME.unpack(head)[0])
@@ -153,8 +156,8 @@ def _child(records: HostRecords, part: Sequence[FetchedGuest], inbox: int, outbo
         resolved = _resolve_part(records, part)
         if resolved is None:
             return 1
-        _send(outbox, _held(resolved))
-        _send(outbox, _finish(resolved, _receive(inbox)).encode())
+        send_frame(outbox, _held(resolved))
+        send_frame(outbox, _finish(resolved, receive_frame(inbox)).encode())
         return 0
     except BaseException:  # whatever happens here, the parent does this part itself
         return 1
@@ -191,12 +194,12 @@ def _in_two_processes(records: HostRecords, first: Sequence[FetchedGuest],
     os.close(from_child)
     try:
         mine = _resolve_part(records, first)
-        theirs_held = _receive(child_out)
+        theirs_held = receive_frame(child_out)
         if mine is None:
             return None
-        _send(child_in, _held(mine))
+        send_frame(child_in, _held(mine))
         text = _finish(mine, theirs_held)
-        theirs = _receive(child_out).decode()
+        theirs = receive_frame(child_out).decode()
     except (EOFError, OSError) as exc:
         log.debug("the second process failed (%s); one process does it all", exc)
         return None

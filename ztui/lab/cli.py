@@ -62,8 +62,8 @@ def _base(args: argparse.Namespace) -> Path | None:
 
 def _print_hosts(hosts: Sequence[object]) -> None:
     for host in hosts:
-        tcp = getattr(host, "tcp_uri", "")
-        print(f"{getattr(host, 'name', '?')}\t{getattr(host, 'uri', '?')}" + (f"\t{tcp}" if tcp else ""))
+        extra = [u for u in (getattr(host, "tcp_uri", ""), getattr(host, "ssh_uri", "")) if u]
+        print("\t".join([getattr(host, "name", "?"), getattr(host, "uri", "?"), *extra]))
 
 
 @_guarded

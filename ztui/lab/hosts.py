@@ -45,6 +45,7 @@ from ztui.lab.guests import BootSpec, GuestSpec, create_images, direct_io_suppor
 from ztui.lab.kernel import write_idle_kernel
 from ztui.lab.network import NETWORK_NAME, ensure_bridge, network_xml, remove_bridge
 from ztui.lab.paths import MAX_HOSTS, HostPaths, LabPaths, cache_dir
+from ztui.lab.sshd import SshPaths, ssh_uri, sshd_pid, start_sshd, stop_sshd
 from ztui.lab.state import HostRecord, LabState, lab_lock, load_state, save_state
 from ztui.lab.storage import ensure_pools, refresh_shared
 from ztui.lab.zguests import Z_GUESTS, z_domain_xml
@@ -54,6 +55,8 @@ from ztui.model import GuestState
 log = logging.getLogger(__name__)
 
 DEFAULT_HOSTS = 2
+OVER_SSH = "zlab-b"
+"""The lab host that `--lab` reaches over qemu+ssh (`lab_uris`)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class LabHost:
     pid: int | None = None
     simulated: str = ""  # what the host's simulated facts stand for (`IBM z16 LPAR …`); '' for a real one
     tcp_uri: str = ""  # the same daemon over qemu+tcp on loopback: the remote transport
+    ssh_uri: str = ""  # the same daemon over qemu+ssh through the lab's sshd: how Z hosts are reached
 
 
 @dataclass(frozen=True)
@@ -81,24 +85,39 @@ class HostStatus:
     guests: tuple[GuestStatus, ...] = ()
     simulated: str = ""
     tcp_uri: str = ""
+    ssh_uri: str = ""
 
     @property
     def running(self) -> bool:
         return self.pid is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "uri": self.uri, "tcp_uri": self.tcp_uri, "pid": self.pid,
-                "simulated": self.simulated or None,
+        return {"name": self.name, "uri": self.uri, "tcp_uri": self.tcp_uri, "ssh_uri": self.ssh_uri,
+                "pid": self.pid, "simulated": self.simulated or None,
                 "guests": [{"name": g.name, "state": g.state} for g in self.guests]}
+
+
+@dataclass(frozen=True)
+class SshStatus:
+    """The lab's sshd: its port and pid (None when it does not run), the key and known_hosts the URIs use."""
+
+    port: int
+    pid: int | None
+    keyfile: str
+    known_hosts: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"port": self.port or None, "pid": self.pid, "keyfile": self.keyfile, "known_hosts": self.known_hosts}
 
 
 @dataclass(frozen=True)
 class LabStatus:
     base: Path
     hosts: tuple[HostStatus, ...] = ()
+    ssh: SshStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"hosts": [h.to_json() for h in self.hosts]}
+        return {"hosts": [h.to_json() for h in self.hosts], "ssh": self.ssh.to_json() if self.ssh else None}
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ class Tools:
 
 
 def check_requirements() -> Tools:
-    """Root and the three binaries, or one message that says what is missing and where it comes from."""
+    """Root and the binaries, or one message that says what is missing and where it comes from."""
     if os.geteuid() != 0:
         raise LabError("the lab needs root: it runs private libvirt daemons in their own mount namespaces "
                        "(try `sudo ztui lab start`)")
@@ -121,7 +140,9 @@ def check_requirements() -> Tools:
     missing = [what for found, what in ((libvirtd, "libvirtd (Debian package libvirt-daemon-system)"),
                                         (qemu, "qemu-system-s390x (qemu-system-misc)"),
                                         (qemu_img, "qemu-img (qemu-utils)"),
-                                        (ip, "ip (iproute2)")) if not found]
+                                        (ip, "ip (iproute2)"),
+                                        (find_binary("sshd", "/usr/sbin/sshd"), "sshd (openssh-server)"),
+                                        (find_binary("nc"), "nc (netcat-openbsd)")) if not found]
     if missing or libvirtd is None or qemu is None or qemu_img is None or ip is None:
         raise LabError("the lab needs " + ", ".join(missing))
     return Tools(libvirtd=libvirtd, qemu=qemu, qemu_img=qemu_img, ip=ip)
@@ -131,10 +152,16 @@ def capabilities_seed() -> Path:
     return cache_dir() / "qemu-capabilities"
 
 
-def _lab_host(paths: LabPaths, record: HostRecord) -> LabHost:
+def _lab_host(paths: LabPaths, record: HostRecord, ssh_port: int) -> LabHost:
     host = paths.host(record.name)
     return LabHost(name=record.name, uri=host.uri, pid=daemon_pid(host), simulated=simulated_label(record.name),
-                   tcp_uri=record.tcp_uri)
+                   tcp_uri=record.tcp_uri, ssh_uri=lab_ssh_uri(paths, record.name, ssh_port))
+
+
+def lab_ssh_uri(paths: LabPaths, name: str, port: int, *, known: bool = True) -> str:
+    """`qemu+ssh://root@127.0.0.1:PORT/system?socket=…` of a lab host through the lab's sshd, '' before its
+    port was chosen (`ztui.lab.sshd.ssh_uri`; without `known`, one whose host key ssh has never seen)."""
+    return ssh_uri(port, paths.host(name).socket, SshPaths(paths.ssh_dir), known=known) if port else ""
 
 
 def _shown_order(records: list[HostRecord]) -> list[HostRecord]:
@@ -153,6 +180,12 @@ def _free_port(wanted: int) -> int:
                 continue
             return int(sock.getsockname()[1])
     raise LabError("no free TCP port on 127.0.0.1 for a lab host")
+
+
+def lab_uris(hosts: list[LabHost]) -> dict[str, str]:
+    """How `--lab` reaches each lab host, by name: over its unix socket, but zlab-b through the lab's sshd
+    (`qemu+ssh`), the way far Z hosts are reached, so that the demo and every `--lab` command use ssh too."""
+    return {h.name: h.ssh_uri if h.name == OVER_SSH and h.ssh_uri else h.uri for h in hosts}
 
 
 # --- start ---------------------------------------------------------------------------------------------
@@ -222,7 +255,12 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: boo
         state.linux = True
         save_state(paths, state)
     _refresh_shared_everywhere(paths, state)
-    return [_lab_host(paths, record) for record in _shown_order(state.hosts)]
+    ssh = SshPaths(paths.ssh_dir)
+    if sshd_pid(ssh) is None:
+        state.ssh_port = _free_port(state.ssh_port)
+        save_state(paths, state)
+        start_sshd(ssh, state.ssh_port)
+    return [_lab_host(paths, record, state.ssh_port) for record in _shown_order(state.hosts)]
 
 
 def _start_host(paths: LabPaths, host: HostPaths, record: HostRecord, tools: Tools, seed: Path) -> int:
@@ -301,8 +339,9 @@ def ensure_lab(base_dir: Path | None = None) -> list[LabHost]:
     paths = LabPaths.for_dir(base_dir)
     state = load_state(paths)
     if state is not None and state.hosts:
-        found = [_lab_host(paths, record) for record in _shown_order(state.hosts)]
-        if all(h.pid is not None and daemon_running(paths.host(h.name)) for h in found):
+        found = [_lab_host(paths, record, state.ssh_port) for record in _shown_order(state.hosts)]
+        if (all(h.pid is not None and daemon_running(paths.host(h.name)) for h in found)
+                and sshd_pid(SshPaths(paths.ssh_dir)) is not None):
             return found
     ordinary = len([r for r in state.hosts if not is_z_host(r.name)]) if state else 0
     z = state is None or not state.hosts or state.host(Z_HOST) is not None
@@ -338,9 +377,11 @@ def lab_status(base_dir: Path | None = None) -> LabStatus:
                 guests = _guests_of(host.uri)
             except (LabError, libvirt.libvirtError) as exc:
                 log.info("%s: %s", record.name, exc)
-        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name),
-                                record.tcp_uri))
-    return LabStatus(paths.base, tuple(hosts))
+        hosts.append(HostStatus(record.name, host.uri, pid, guests, simulated_label(record.name), record.tcp_uri,
+                                lab_ssh_uri(paths, record.name, state.ssh_port)))
+    ssh = SshPaths(paths.ssh_dir)
+    return LabStatus(paths.base, tuple(hosts), SshStatus(state.ssh_port, sshd_pid(ssh), str(ssh.client_key),
+                                                         str(ssh.known_hosts)))
 
 
 # --- stop ----------------------------------------------------------------------------------------------
@@ -401,6 +442,7 @@ def _stop_locked(paths: LabPaths) -> bool:
     seed = capabilities_seed()
     for host in hosts:
         capcache.collect(host.capabilities, seed)
+    found = stop_sshd(SshPaths(paths.ssh_dir)) or found
     daemons = [pid for pid in (daemon_pid(h) for h in hosts) if pid is not None]
     terminate_pids(daemons, STOP_TIMEOUT)
     # Whatever is left: QEMU whose daemon had died, supervisors, leftovers of an earlier crash.
@@ -430,4 +472,4 @@ def lab_hosts(base_dir: Path | None = None) -> list[LabHost]:
     """The hosts the lab's record lists, running or not (no daemon is started)."""
     paths = LabPaths.for_dir(base_dir)
     state = load_state(paths)
-    return [_lab_host(paths, record) for record in _shown_order(state.hosts)] if state else []
+    return [_lab_host(paths, record, state.ssh_port) for record in _shown_order(state.hosts)] if state else []

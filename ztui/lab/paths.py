@@ -164,6 +164,11 @@ class LabPaths:
     def hosts_dir(self) -> Path:
         return self.base / "hosts"
 
+    @property
+    def ssh_dir(self) -> Path:
+        """The lab's sshd: its keys, configuration and namespace (`ztui.lab.sshd`)."""
+        return self.base / "ssh"
+
     def host(self, name: str) -> HostPaths:
         return HostPaths(self.hosts_dir / name)
 

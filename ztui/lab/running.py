@@ -14,16 +14,18 @@ from pathlib import Path
 from ztui.lab.daemon import daemon_pid
 from ztui.lab.errors import LabError
 from ztui.lab.paths import LabPaths
+from ztui.lab.sshd import SshPaths, ssh_uri
 from ztui.lab.state import load_state
 
 
 @dataclass(frozen=True)
 class RunningLabHost:
-    """A lab host with its daemon up: its name and both URIs that reach it."""
+    """A lab host with its daemon up: its name and the URIs that reach it (unix socket, tcp, ssh)."""
 
     name: str
     uri: str
     tcp_uri: str = ""
+    ssh_uri: str = ""
 
 
 def running_lab_hosts(base_dir: Path | None = None) -> tuple[RunningLabHost, ...]:
@@ -40,5 +42,6 @@ def running_lab_hosts(base_dir: Path | None = None) -> tuple[RunningLabHost, ...
         host = paths.host(record.name)
         if daemon_pid(host) is None:
             continue
-        found.append(RunningLabHost(record.name, host.uri, record.tcp_uri))
+        through_ssh = ssh_uri(state.ssh_port, host.socket, SshPaths(paths.ssh_dir)) if state.ssh_port else ""
+        found.append(RunningLabHost(record.name, host.uri, record.tcp_uri, through_ssh))
     return tuple(found)

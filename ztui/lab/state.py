@@ -42,6 +42,7 @@ class LabState:
     version: int = STATE_VERSION
     linux: bool = False
     hosts: list[HostRecord] = field(default_factory=list)
+    ssh_port: int = 0  # the lab's sshd on 127.0.0.1 (0: not chosen yet)
 
     def host(self, name: str) -> HostRecord | None:
         return next((h for h in self.hosts if h.name == name), None)
@@ -61,7 +62,7 @@ def load_state(paths: LabPaths) -> LabState | None:
         raw: dict[str, Any] = json.loads(paths.state_file.read_text())
         hosts = [HostRecord(**h) for h in raw.get("hosts", [])]
         return LabState(version=int(raw.get("version", STATE_VERSION)), linux=bool(raw.get("linux")),
-                        hosts=hosts)
+                        hosts=hosts, ssh_port=int(raw.get("ssh_port", 0)))
     except (OSError, ValueError, TypeError):
         return None
 

@@ -7,19 +7,30 @@ process, before any connection is opened.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shlex
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import libvirt
 
+from ztui.config import DEFAULT_URI
 from ztui.errors import Refused
+
+__all__ = ["DEFAULT_URI", "ConnectError", "open_connection", "open_within", "without_prompts"]
 
 log = logging.getLogger("ztui.libvirt")
 
-DEFAULT_URI = "qemu:///system"
+
+ANSWER_TIMEOUT = 5.0
+"""Seconds a host has to answer a connection before it is shown (and, in a one-shot command, reported) as
+not answering. An open of a reachable host takes a few round trips: over ssh about fifteen, 2 s at 150 ms.
+libvirt itself waits for ever for a daemon that accepted the connection and then says nothing. Set
+`ZTUI_CONNECT_TIMEOUT` (seconds) for links slower than that."""
 
 _handler_lock = threading.Lock()
 _handler_installed = False
@@ -50,20 +61,122 @@ class ConnectError(Refused):
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"cannot connect to {self.uri}: {self.reason}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return f"cannot connect to {self.uri}: {self.summary}"
+
+    @property
+    def summary(self) -> str:
+        """The reason and the hint, without the URI (a host's line already names the host)."""
+        return f"{self.reason} ({self.hint})" if self.hint else self.reason
+
+
+def answer_timeout() -> float:
+    """`ANSWER_TIMEOUT`, or `$ZTUI_CONNECT_TIMEOUT` when that is a number of seconds from 0.1 to 3600."""
+    try:
+        value = float(os.environ.get("ZTUI_CONNECT_TIMEOUT", ""))
+    except ValueError:
+        return ANSWER_TIMEOUT
+    return value if 0.1 <= value <= 3600 else ANSWER_TIMEOUT
 
 
 def resolve_uris(given: list[str] | None) -> list[str]:
-    """The URIs to open, in virsh's order of precedence: `-c` options, `LIBVIRT_DEFAULT_URI`, the system."""
+    """The URIs a command opens. `ztui.cli.main` has turned `-c`, `-g` and the saved hosts into URIs before any
+    command runs (`ztui.config.choose_hosts`); this is the same rule for a caller that did not."""
     if given:
         return list(dict.fromkeys(given))  # keep order, drop repeats
-    env = os.environ.get("LIBVIRT_DEFAULT_URI", "").strip()
-    return [env or DEFAULT_URI]
+    from ztui.config import choose_hosts
+
+    return choose_hosts(None, None).uris
+
+
+_read_only: set[str] = set()
+
+
+def hold_read_only(uris: Iterable[str]) -> None:
+    """Open these URIs read-only from now on, whatever a caller asks: hosts saved read-only."""
+    _read_only.update(uris)
+
+
+def is_read_only(uri: str) -> bool:
+    """Whether `uri` is held read-only (`hold_read_only`)."""
+    return uri in _read_only
+
+
+_SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
+
+
+def without_prompts(uri: str) -> str:
+    """The URI ztui opens for `uri`: over ssh with `no_tty=1` (libvirt then runs `ssh -T -o BatchMode=yes`),
+    so that ssh never asks for a password, a passphrase or a host key on the terminal ztui draws on; it fails
+    instead, and `ssh_problem` turns its message into one line with the command to run once. Any other URI
+    is returned as it is."""
+    parts = urlsplit(uri)
+    if parts.scheme.partition("+")[2] not in _SSH_TRANSPORTS:
+        return uri
+    items = [item for item in parts.query.split("&") if item]
+    if "no_tty=1" in items:
+        return uri
+    # the rest as it was written (decoding and encoding again could change what libvirt reads)
+    items = [item for item in items if item.partition("=")[0] != "no_tty"] + ["no_tty=1"]
+    return urlunsplit(parts._replace(query="&".join(items)))
+
+
+_given: dict[str, str] = {}
+
+
+def uri_of(conn: libvirt.virConnect) -> str:
+    """The URI a connection was opened for, as the user gave it (libvirt's own `getURI` has the `no_tty` ztui
+    adds): the key of everything ztui keeps per host."""
+    try:
+        opened = str(conn.getURI())
+    except libvirt.libvirtError:
+        return ""
+    return _given.get(opened, opened)
+
+
+def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
+    """What ssh needs, as (reason, hint with the command to run once), when `message` is ssh's failure on
+    an ssh URI; None for anything else. The command is the one libvirt ran, without BatchMode: it may ask."""
+    parts = urlsplit(uri)
+    if parts.scheme.partition("+")[2] not in _SSH_TRANSPORTS:
+        return None
+    params = dict(parse_qsl(parts.query))
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    where = f"{host}{port}"
+    ssh = [params.get("command", "ssh")] if parts.scheme.endswith("+ssh") else ["ssh"]
+    if parts.port:
+        ssh += ["-p", str(parts.port)]
+    if params.get("keyfile"):
+        ssh += ["-i", params["keyfile"]]
+    ssh.append(f"{parts.username}@{host}" if parts.username else host)
+    once = shlex.join([*ssh, "true"])
+    text = message.lower()
+    if "host key verification failed" in text or "no matching host key" in text:
+        if "remote host identification has changed" in text or "offending" in text:
+            return (f"ssh: the host key of {where} is not the one ssh knows",
+                    "verify the new key with the host's administrator before you replace the old one "
+                    f"(ssh-keygen -R {shlex.quote(f'[{host}]{port}' if port else host)})")
+        return (f"ssh does not know the host key of {where} yet and ztui never asks",
+                f"check it and accept it once: {once}")
+    if "permission denied" in text or "too many authentication failures" in text:
+        return (f"ssh needs a password or a key passphrase for {where}, and ztui never asks",
+                f"load the key into ssh-agent (ssh-add) or use a key without one; try: {once}")
+    if "could not resolve hostname" in text or "name or service not known" in text:
+        return f"ssh cannot resolve the host name {host}", f"check the URI or DNS; try: {once}"
+    if "connection refused" in text and ("ssh:" in text or "port" in text):
+        return f"nothing listens for ssh on {where}", f"is sshd running there? try: {once}"
+    if "connection timed out" in text or "no route to host" in text or "network is unreachable" in text:
+        return f"ssh cannot reach {where}", f"check the network; try: {once}"
+    if "nc:" in text or "virt-ssh-helper" in text or "netcat" in text:
+        return (f"ssh reached {where}, but libvirt's socket there did not answer",
+                "is libvirtd running on that host (and nc or virt-ssh-helper installed)?")
+    return None
 
 
 def _hint(uri: str, code: int, message: str) -> str:
     text = message.lower()
+    if ":" not in uri:
+        return "neither a saved host (ztui hosts list) nor a URI libvirt knows"
     if "no such file" in text or "failed to connect socket" in text or "connection refused" in text:
         if uri.startswith("qemu"):
             return "is libvirtd running? try 'ztui --lab' for a private lab"
@@ -78,17 +191,65 @@ def _hint(uri: str, code: int, message: str) -> str:
 
 
 def open_connection(uri: str, readonly: bool = False) -> libvirt.virConnect:
-    """Open one URI (read-only if asked) or raise ConnectError with libvirt's reason and a hint."""
+    """Open one URI (read-only if asked, or if the host is held read-only) or raise ConnectError with
+    libvirt's reason and a hint. Over ssh nothing is ever asked on the terminal (`without_prompts`)."""
     install_error_handler()
     _check_test_uri(uri)
+    quiet = without_prompts(uri)
+    if quiet != uri:
+        _given[quiet] = uri
     try:
-        conn = libvirt.openReadOnly(uri) if readonly else libvirt.open(uri)
+        conn = libvirt.openReadOnly(quiet) if readonly or uri in _read_only else libvirt.open(quiet)
     except libvirt.libvirtError as exc:
         message = libvirt_reason(exc)
+        ssh = ssh_problem(uri, message)
+        if ssh is not None:
+            raise ConnectError(uri, *ssh) from None
         raise ConnectError(uri, message, _hint(uri, exc.get_error_code() or 0, message)) from None
     if conn is None:  # pragma: no cover - old bindings returned None instead of raising
         raise ConnectError(uri, "libvirt returned no connection")
     return conn
+
+
+def not_answering(uri: str, seconds: float) -> ConnectError:
+    """The error of a host that did not answer a connection within `seconds`."""
+    return ConnectError(uri, f"not answering (no answer within {seconds:g} s)",
+                        "the host or its daemon hangs, or the network drops the connection")
+
+
+def open_within(uri: str, readonly: bool = False, timeout: float | None = None) -> libvirt.virConnect:
+    """`open_connection`, given up after `timeout` seconds (`answer_timeout()` by default) with
+    `not_answering`: libvirt has no time limit of its own on an open. The open goes on in a thread of its
+    own; a connection that still comes after that is closed there."""
+    timeout = answer_timeout() if timeout is None else timeout
+    done = threading.Event()
+    result: list[libvirt.virConnect | ConnectError] = []
+    lock = threading.Lock()
+
+    def opening() -> None:
+        try:
+            got: libvirt.virConnect | ConnectError = open_connection(uri, readonly)
+        except ConnectError as exc:
+            got = exc
+        with lock:
+            if done.is_set():  # given up on: nobody takes it
+                if not isinstance(got, ConnectError):
+                    with contextlib.suppress(libvirt.libvirtError):
+                        got.close()
+                return
+            result.append(got)
+            done.set()
+
+    threading.Thread(target=opening, name=f"ztui-open {uri}", daemon=True).start()
+    if not done.wait(timeout):
+        with lock:
+            if not result:
+                done.set()
+                raise not_answering(uri, timeout)
+    got = result[0]
+    if isinstance(got, ConnectError):
+        raise got
+    return got
 
 
 def _check_test_uri(uri: str) -> None:

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import libvirt
 
-from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.connection import libvirt_reason, uri_of, without_prompts
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Guest, GuestState, Host, HostDevice
@@ -126,7 +125,7 @@ def list_domains(conn: libvirt.virConnect, names: Iterable[str] | None = None) -
             found.append(conn.lookupByName(name))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise GuestNotFound(f"no guest named '{name}' on {conn.getURI()}") from None
+                raise GuestNotFound(f"no guest named '{name}' on {uri_of(conn)}") from None
             raise
     return found
 
@@ -137,7 +136,7 @@ def read_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None, *,
     `listing` and `spare` as for `fetch_guests`."""
     if listing is None:
         listing = list_host(conn, names)
-    spread = spread_for(_uri_of(conn), len(listing))
+    spread = spread_for(uri_of(conn), len(listing))
     if not spread.overlap:
         return guests_from_fetched(fetch_guests(conn, names, listing=listing, spare=spare), by_name=not names)
     names_of = dict(listing.idents)
@@ -202,7 +201,7 @@ def fetch_guests(conn: libvirt.virConnect, names: Iterable[str] | None = None, *
     `spare` the extra connections to spread the fetches over (by default opened here when they pay)."""
     if listing is None:
         listing = list_host(conn, names)
-    xmls = _fetch_each(listing.domains, conn, spread_for(_uri_of(conn), len(listing)), _live_xml, spare)
+    xmls = _fetch_each(listing.domains, conn, spread_for(uri_of(conn), len(listing)), _live_xml, spare)
     return [FetchedGuest(uuid, name, listing.states.get(uuid), _persistent(uuid, listing.transient), xml)
             for (uuid, name), xml in zip(listing.idents, xmls, strict=True) if xml is not None]
 
@@ -233,11 +232,13 @@ class Spread:
     `in_flight` calls under way on each. `overlap`: every call is a round trip worth hiding behind another,
     so the host's device records are read while the guests' XML is fetched (not after it), each document is
     parsed by the thread that fetched it (not once all are in), and the event registrations are made at
-    once (not one after the other)."""
+    once (not one after the other). `records_in_flight`: the calls under way for the host's device records
+    (node devices, networks, volumes), beside the guests' fetch."""
 
     connections: int
     in_flight: int
     overlap: bool
+    records_in_flight: int = 1
 
 
 # A daemon works on at most `max_client_requests` calls of one client at a time (5 by default), but that
@@ -249,26 +250,47 @@ class Spread:
 # more CPU than the fetching waits, so beyond that no spread is faster (0.8 to 0.9 s to fetch and parse
 # with any of them): four connections (each costs the daemon a client, over ssh a process) with sixteen
 # calls in flight on each, which also spreads the daemon's work over several clients.
+# A host's device records are hundreds of small documents, one call each (a z16 LPAR's subchannels, its
+# mdevs, its APQNs: 700 node devices for a hundred guests' worth): measured at 20 ms, 1.2 s with 16 calls
+# under way, 0.69 s with 32, 0.38 s with 64, 0.32 s with 128. So a far host read alone has 64 under way for
+# them. Several far hosts read at once share the threads: `_FAR_CALLS` in all, at least 16 each.
 _NEAR = Spread(connections=1, in_flight=6, overlap=False)
 _FAR_CONNECTIONS = 4
 _FAR_IN_FLIGHT = 16
+_FAR_RECORDS_IN_FLIGHT = 64
+_FAR_CALLS = 256
 _SPREAD_FROM = 64
+_far_at_once = 1
+
+
+def read_at_once(uris: Iterable[str]) -> None:
+    """The hosts this process reads at the same time (the TUI's sessions, `tree --json` over a fleet): with
+    more than one of them far away, `spread_for` gives each one connection."""
+    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.place import HostPlace
+
+    global _far_at_once
+    _far_at_once = max(1, sum(1 for uri in uris if facts_source_for(uri).place is HostPlace.REMOTE))
 
 
 def spread_for(uri: str, guests: int) -> Spread:
     """The one answer to how a read of `guests` guests on `uri` is spread. A host this machine reaches
     without a network (the test driver, a unix socket, a lab host) is read over one connection; a remote
-    host gets extra connections when it has enough guests to fill them, and its reads overlap: the fetching
-    threads wait a round trip per document, time in which the parsing of the others and the reading of the
-    device records fit (near, the fetches would only wait for the parser's hold on the GIL; measured at
-    20 ms, 1000 guests: fetching and parsing took 1.4 s one after the other, 1.2 s overlapped)."""
+    host gets extra connections when it has enough guests to fill them (and is the only far host read at
+    the time: `read_at_once`), and its reads overlap: the fetching threads wait a round trip per document,
+    time in which the parsing of the others and the reading of the device records fit (near, the fetches
+    would only wait for the parser's hold on the GIL; measured at 20 ms, 1000 guests: fetching and parsing
+    took 1.4 s one after the other, 1.2 s overlapped)."""
     from ztui.host.hostfacts import facts_source_for
     from ztui.host.place import HostPlace
 
     if facts_source_for(uri).place is not HostPlace.REMOTE:
         return _NEAR
-    connections = _FAR_CONNECTIONS if guests >= _SPREAD_FROM else 1
-    return Spread(connections=connections, in_flight=_FAR_IN_FLIGHT, overlap=True)
+    # several hosts read at once keep calls enough under way between them: an extra connection would only
+    # cost each daemon another client (a process, over ssh) and this process the CPU of its listing
+    connections = _FAR_CONNECTIONS if guests >= _SPREAD_FROM and _far_at_once == 1 else 1
+    records = max(_FAR_IN_FLIGHT, min(_FAR_RECORDS_IN_FLIGHT, _FAR_CALLS // _far_at_once))
+    return Spread(connections=connections, in_flight=_FAR_IN_FLIGHT, overlap=True, records_in_flight=records)
 
 
 def ordered_map(fn: Callable[[T], R], items: Sequence[T], in_flight: int) -> list[R]:
@@ -310,8 +332,8 @@ def open_spare(conn: libvirt.virConnect, spread: Spread) -> list[SpareConnection
     wanted = spread.connections - 1
     if wanted <= 0:
         return []
-    uri = _uri_of(conn)
-    quiet = _without_prompts(uri)
+    uri = uri_of(conn)
+    quiet = without_prompts(uri)
 
     def one(_: int) -> SpareConnection | None:
         try:
@@ -364,25 +386,9 @@ def _live_xml(dom: libvirt.virDomain) -> str | None:
         raise
 
 
-def _uri_of(conn: libvirt.virConnect) -> str:
-    try:
-        return str(conn.getURI())
-    except libvirt.libvirtError:
-        return ""
-
-
 def _fetch_on(domains: list[libvirt.virDomain], fetchers: int = _NEAR.in_flight,
               each: Callable[[libvirt.virDomain], Any] = _live_xml) -> list[Any]:
     return ordered_map(each, domains, fetchers)
-
-
-def _without_prompts(uri: str) -> str:
-    """The URI for an extra connection: over ssh with `no_tty=1`, so that one that would need a password
-    fails (and the read goes on over the first connection) instead of prompting on the terminal."""
-    parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in ("ssh", "libssh", "libssh2") or "no_tty=" in parts.query:
-        return uri
-    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, "no_tty=1") if q)))
 
 
 def _fetch_spread(domains: list[libvirt.virDomain], extra: list[SpareConnection],

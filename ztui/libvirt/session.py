@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import libvirt
 
 from ztui.host.inventory import Inventory
-from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+from ztui.libvirt.connection import ConnectError, answer_timeout, libvirt_reason, not_answering, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
 from ztui.libvirt.reader import (
     SpareConnection,
@@ -258,6 +258,10 @@ class HostSession:
                 log.info("%s: %s failed: %s", self.uri, kind, libvirt_reason(exc))
                 if self._conn is not None and not self._alive(self._conn):
                     self._lost(libvirt_reason(exc))
+            except Exception as exc:  # a fault of ztui's own: said on the host's line, never a silent thread end
+                log.exception("%s: %s failed", self.uri, kind)
+                self._sink(HostDown(self.uri, f"ztui failed reading it: {type(exc).__name__}: {exc} (see the log)",
+                                    0))
         self._close()
 
     def _state_seen(self, uuid: str) -> None:
@@ -309,7 +313,11 @@ class HostSession:
         while not self._stop.is_set():
             conn: libvirt.virConnect | None = None
             try:
-                conn = open_connection(self.uri, self.readonly)
+                answered = self._watch_answer()
+                try:
+                    conn = open_connection(self.uri, self.readonly)
+                finally:  # not a `with`: ConnectError is frozen, and a context manager sets its traceback
+                    answered()
                 with ThreadPoolExecutor(1, thread_name_prefix="ztui-spare") as early:
                     spare = early.submit(self._spare_for, conn)
                     try:
@@ -319,7 +327,7 @@ class HostSession:
                         raise
                     host = self._read_full(conn, summary_first=True, spare=spare)
             except ConnectError as exc:
-                reason = exc.reason
+                reason = exc.summary
             except libvirt.libvirtError as exc:
                 reason = libvirt_reason(exc)
                 if conn is not None:  # opened and registered, then the first read failed: let it go whole
@@ -334,6 +342,31 @@ class HostSession:
             attempt += 1
             if self._stop.wait(delay):
                 return
+
+    def _watch_answer(self) -> Callable[[], None]:
+        """Start watching an open: one that gets no answer within `answer_timeout()` (libvirt waits for ever
+        for a daemon that accepted and then says nothing, ssh for a host that drops its packets) shows the
+        host as not answering meanwhile; the open goes on, and its answer, when it comes, is shown as usual.
+        Returns what ends the watch (called once the open returned, whichever way)."""
+        timeout = answer_timeout()
+        lock = threading.Lock()
+        answered = threading.Event()
+
+        def silent() -> None:
+            with lock:
+                if not answered.is_set() and not self._stop.is_set():
+                    self._sink(HostDown(self.uri, not_answering(self.uri, timeout).reason + "; still waiting", 0))
+
+        timer = threading.Timer(timeout, silent)
+        timer.daemon = True
+        timer.start()
+
+        def done() -> None:
+            with lock:
+                answered.set()
+            timer.cancel()
+
+        return done
 
     # --- backing chains --------------------------------------------------------------------------------
 
@@ -368,7 +401,7 @@ class HostSession:
             spread = spread_for(self.uri, len(listing))
             with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
                 records = (beside.submit(read_host_records, conn, self.uri, udev=None if self.udev else (),
-                                         in_flight=spread.in_flight)
+                                         in_flight=spread.records_in_flight)
                            if self.backing and spread.overlap else None)
                 extra = spare.result() if spare is not None else open_spare(conn, spread)
                 host = read_host(conn, self.uri, listing=listing, spare=extra, hostname=hostname)

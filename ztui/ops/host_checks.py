@@ -28,6 +28,7 @@ import libvirt
 from ztui.facts import F
 from ztui.host.hostfacts import HostFacts, facts_source_for
 from ztui.host.storage import HostFiles, LocalFiles, host_files
+from ztui.libvirt.connection import uri_of
 from ztui.libvirtxml.iface import HostInterface, parse_interface
 from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
 from ztui.model import HostDevice, HostDeviceKind, PciAddress, format_pci
@@ -88,7 +89,7 @@ class HostProbe:
         """The probe for the connection's host, as its facts source says: /sys when the host shares this
         machine's kernel and its facts are read live, its snapshot when it has one, its files through
         libvirt's storage pools unless it is in this process's mount namespace."""
-        uri = str(conn.getURI())
+        uri = uri_of(conn)
         source = facts_source_for(uri)
         return cls(conn, local=source.same_machine, facts=source.snapshot, files=host_files(conn, uri))
 

@@ -7,7 +7,8 @@ or migrates a guest it asks every host it knows, and this module says which thos
 
 - the session's hosts: the URIs this command names, or the hosts the TUI shows;
 - the lab's hosts, when a lab runs on this machine (`ztui.lab.running`; nothing is started for it);
-- ztui's saved hosts, once there are any: they join in `_saved_hosts`.
+- ztui's saved hosts (`ztui.config`; a config that cannot be read counts as none here: this is a question
+  asked before an action, and the config's own error is said where hosts are opened).
 
 The same daemon can be reached by two URIs (a lab host over its unix socket and over `qemu+tcp`); such a
 host is listed once, with every URI that reaches it (`KnownHost.reaches`).
@@ -74,11 +75,16 @@ def _lab_hosts() -> tuple[KnownHost, ...]:
     """The running lab's hosts (none when no lab runs; the lab is never started for this)."""
     from ztui.lab.running import running_lab_hosts
 
-    return tuple(KnownHost(h.uri, HostOrigin.LAB, h.name, (h.tcp_uri,) if h.tcp_uri else ())
+    return tuple(KnownHost(h.uri, HostOrigin.LAB, h.name, tuple(u for u in (h.tcp_uri, h.ssh_uri) if u))
                  for h in running_lab_hosts())
 
 
 def _saved_hosts() -> tuple[KnownHost, ...]:
-    """ztui's saved hosts. There is no such list yet; when there is, its hosts are read here (origin SAVED)
-    and every check that asks `known_hosts` asks them too."""
-    return ()
+    """ztui's saved hosts (none when the config cannot be read: see the module's docstring)."""
+    from ztui.config import BadConfig, load_config
+
+    try:
+        config = load_config()
+    except BadConfig:
+        return ()
+    return tuple(KnownHost(h.uri, HostOrigin.SAVED, h.name) for h in config.hosts)

@@ -24,7 +24,7 @@ from pathlib import Path
 import libvirt
 
 from ztui.host.storage import HostFileKind, HostFilesError, host_files
-from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection, uri_of
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
 from ztui.ops.proof import DeviceChange, Outcome, find_device, read_config, read_live
@@ -54,7 +54,7 @@ class GuestHandle:
 
     @classmethod
     def of(cls, conn: libvirt.virConnect, dom: libvirt.virDomain, name: str, uri: str = "") -> GuestHandle:
-        return cls(uri or conn.getURI(), dom.UUIDString(), name, conn, dom)
+        return cls(uri or uri_of(conn), dom.UUIDString(), name, conn, dom)
 
     def reconnect(self, timeout: float | None = None) -> str:
         """Open a new connection and find the guest again within `timeout`; '' or why it could not."""

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ztui.atomic import replace_file
 from ztui.errors import StateUnwritable
 
 DIR_MODE = 0o700
@@ -130,16 +131,8 @@ def write_json(dir_fd: int, name: str, doc: dict[str, Any], shown: str = "") -> 
     data = (json.dumps(doc, indent=1) + "\n").encode("utf-8")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp, dir_fd=dir_fd)
-    fd = open_file(dir_fd, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, shown)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    os.fsync(dir_fd)
+    replace_file(dir_fd, name, data, tmp,
+                 opened=lambda path: open_file(dir_fd, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, shown))
 
 
 def read_json(dir_fd: int, name: str) -> dict[str, Any]:

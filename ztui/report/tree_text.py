@@ -128,7 +128,7 @@ def render_hosts(hosts: list[Host], colour: bool = False, *, backing: bool = Tru
         if host.facts:
             title += f" [{host.facts}]"
         if not host.connected:
-            title += f" disconnected: {host.error}" if host.error else " disconnected"
+            title += f" not connected: {host.error}" if host.error else " not connected"
         title = escape_control(title)
         out.append(f"{_BOLD}{title}{_RESET}" if colour else title)
         rows = [_Row(HEADER)]

@@ -18,10 +18,13 @@ from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.command import Provider
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
+from ztui.libvirt.connection import is_read_only
+from ztui.libvirt.reader import read_at_once
 from ztui.libvirt.session import (
     RECONNECT_DELAYS,
     EventSeen,
@@ -74,6 +77,10 @@ def fleet_commands() -> type[Provider]:
     return FleetCommands
 
 
+SETTLE_AFTER = 0.3
+"""Seconds without a new snapshot after which the heap is settled (`ZtuiApp._settle_soon`)."""
+
+
 def settle_heap() -> None:
     """After a full snapshot: collect, then move every surviving object out of the collector's reach.
 
@@ -101,7 +108,7 @@ class ZtuiApp(App[int]):
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
                  no_host_reason: str = "", host_udev: bool = True, expand: str = "",
-                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT) -> None:
+                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT, names: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self._expand = expand  # a guest to open with its chains once its host is up (`--expand`)
         self.host_udev = host_udev
@@ -109,11 +116,12 @@ class ZtuiApp(App[int]):
         self.readonly = readonly
         self.detach_timeout = detach_timeout
         self.lifecycle_timeout: float | None = None  # None: ops.lifecycle's own wait for the proof
-        self.fleet = Fleet(self.uris)
+        self.fleet = Fleet(self.uris, names, readonly=[u for u in self.uris if is_read_only(u)])
         self.sessions: dict[str, HostSession] = {}
         self.jobs: dict[JobKey, MigrationJob] = {}
         self._job_workers: dict[Worker[Any], JobKey] = {}
         self._status_text: Text | None = None
+        self._settle_timer: Timer | None = None
         self._status_pending = False
         self._delays = reconnect_delays
         self._offer_lab = offer_lab or not self.uris
@@ -170,6 +178,7 @@ class ZtuiApp(App[int]):
             if uri not in self.fleet.hosts:
                 self.fleet.hosts[uri] = Fleet([uri]).hosts[uri]
         self.push_screen(MainScreen(self.fleet))
+        read_at_once(self.fleet.hosts)
         for uri in uris:
             session = HostSession(uri, self._post_update, readonly=self.readonly, udev=self.host_udev,
                                   reconnect_delays=self._delays or RECONNECT_DELAYS)
@@ -221,7 +230,15 @@ class ZtuiApp(App[int]):
                                                                                           self._expand):
                 self._expand = ""
         if isinstance(update, HostUp):
-            self.call_after_refresh(settle_heap)  # once the tree is painted
+            self._settle_soon()
+
+    def _settle_soon(self) -> None:
+        """`settle_heap` once the snapshots stop coming: a fleet's hosts arrive one after another, and each
+        settling walks the whole heap (sixteen hosts of a hundred guests: 16 full collections, most of a
+        second), where one after the last does the same."""
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+        self._settle_timer = self.set_timer(SETTLE_AFTER, lambda: self.call_after_refresh(settle_heap))
 
     def _show_status(self) -> None:
         self._status_pending = False
@@ -230,9 +247,15 @@ class ZtuiApp(App[int]):
             main.status(self._status_text)
 
     def host_name(self, uri: str) -> str:
-        """A host's name as people say it: its hostname once connected, else the URI."""
+        """A host's name as people say it: its saved name, else its hostname once connected, else the URI."""
         entry = self.fleet.hosts.get(uri)
-        return entry.host.hostname if entry is not None and entry.host.hostname else uri
+        return entry.display_name if entry is not None else uri
+
+    def host_readonly(self, uri: str) -> bool:
+        """Whether nothing may be changed on this host: ztui was started with --readonly, or the host is saved
+        read-only (its connection is read-only too)."""
+        entry = self.fleet.hosts.get(uri)
+        return self.readonly or (entry is not None and entry.readonly)
 
     def named(self, text: str) -> str:
         """`text` with each known host's URI replaced by its name (messages from ops name URIs)."""

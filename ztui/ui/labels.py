@@ -23,26 +23,40 @@ STATE_STYLES = {
 }
 
 
-def host_label(uri: str, hostname: str, connected: bool, error: str, retry_in: float, guests: int,
-               facts: str = "") -> Text:
-    """`facts` names where the host facts come from when not from the host itself (`IBM z16 LPAR
-    (simulated host facts)`): shown right after the name, so a simulated host is never taken for real."""
+def host_label(name: str, connected: bool, error: str, retry_in: float, guests: int, facts: str = "",
+               readonly: bool = False) -> Text:
+    """A host's line: `name` as people call it (`HostEntry.display_name`). `facts` names where the host facts
+    come from when not from the host itself (`IBM z16 LPAR (simulated host facts)`): shown right after the
+    name, so a simulated host is never taken for real. A host that is not connected says why in one line."""
     text = Text()
     if connected:
         text.append("● ", style="green")
-        text.append(hostname or uri, style="bold")  # the URI is in the host's details
+        text.append(name, style="bold")  # the URI is in the host's details
         if facts:
             text.append(f"  [{facts}]", style="magenta")
         text.append(f"  {guests} guest{'s' if guests != 1 else ''}", style="dim")
-    else:  # the status first: a long URI must not push it off a narrow screen
+        if readonly:
+            text.append("  read-only", style="yellow")
+    elif not error:  # not answered yet, either way
+        text.append("… ", style="dim")
+        text.append(name, style="bold")
+        text.append("  connecting", style="dim")
+    else:  # a host known by its URI alone is called short, so that why stays on a narrow screen
         text.append("✗ ", style="red")
-        text.append(hostname or uri, style="bold")
-        text.append("  disconnected", style="bold red")
-        if error:
-            text.append(f": {error}", style="red")
+        text.append(name, style="bold")
+        text.append("  not connected", style="bold red")
+        text.append(f": {one_line(error)}", style="red")
         if retry_in:
             text.append(f" (retrying in {retry_in:g} s)", style="dim")
     return text
+
+
+def one_line(text: str) -> str:
+    """A reason as one line: whatever a daemon or ssh wrote, its lines joined, control characters escaped
+    (a line break or an escape sequence in a host's label would tear the tree's borders)."""
+    from ztui.report.safe_text import escape_control
+
+    return escape_control(" ".join(part.strip() for part in text.splitlines() if part.strip()))
 
 
 def guest_label(guest: Guest, pending: int = 0, runs_on: str = "") -> Text:

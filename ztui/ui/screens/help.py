@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 from ztui.ui.keys import main_screen_keys
 
 MARKS = [
-    ("● / ✗", "host connected / disconnected (ztui reconnects by itself)"),
+    ("● / … / ✗", "host connected / connecting / not connected, with why (ztui reconnects by itself)"),
     ("⛔", "blocks live migration (the reason is in the details pane)"),
     ("⇄", "pass-through device that does not block migration"),
     ("⚠", "something is missing or odd (details pane)"),

@@ -239,8 +239,9 @@ class MainScreen(Screen[None]):
 
     def writable(self, uri: str) -> bool:
         """Whether a change may be made on this host now; says why not when it may not."""
-        if self.app.readonly:
-            self.notify("read-only: ztui was started with --readonly", severity="warning")
+        if self.app.host_readonly(uri):
+            why = "ztui was started with --readonly" if self.app.readonly else "the host is saved read-only"
+            self.notify(f"read-only: {why}", severity="warning")
             return False
         if not self.fleet.hosts[uri].connected:
             self.notify("the host is disconnected", severity="error")

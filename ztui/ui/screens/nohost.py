@@ -47,8 +47,9 @@ class NoHostScreen(Screen[None]):
     def _start_lab(self) -> None:
         try:
             from ztui.lab import ensure_lab
+            from ztui.lab.hosts import lab_uris
 
-            uris = [host.uri for host in ensure_lab()]
+            uris = list(lab_uris(ensure_lab()).values())
         except Exception as exc:  # any failure is shown on this screen, the app stays usable
             self.app.call_from_thread(self._failed, str(exc))
             return

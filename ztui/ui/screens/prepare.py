@@ -84,8 +84,9 @@ class PrepareScreen(ModalScreen[bool]):
         self._show(text)
 
     def action_run(self) -> None:
-        if self.plan is None or self.busy or self.proven or self.app.readonly:
-            if self.app.readonly:
+        readonly = self.app.host_readonly(self.uri)
+        if self.plan is None or self.busy or self.proven or readonly:
+            if readonly:
                 self.notify("read-only: ztui does not prepare devices", severity="warning")
             return
         self.busy = True

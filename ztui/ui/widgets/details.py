@@ -45,7 +45,8 @@ def host_details(entry: HostEntry) -> RenderableType:
     rows = [
         ("URI", entry.uri),
         ("hostname", entry.host.hostname),
-        ("status", "connected" if entry.connected else f"disconnected: {entry.error}"),
+        ("status", "connected" if entry.connected else f"not connected: {entry.error}" if entry.error
+                   else "connecting"),
         ("guests", f"{len(entry.guests)} ({running} active)"),
     ]
     return Group(_heading("Host"), _grid(rows), Text(""), _heading("virsh"),

@@ -284,8 +284,8 @@ class GuestTree(FittingTree[NodeRef]):
     # --- internals ------------------------------------------------------------------------------------
 
     def _host_text(self, entry: HostEntry) -> Text:
-        return host_label(entry.uri, entry.host.hostname, entry.connected, entry.error, entry.retry_in,
-                          len(entry.guests), entry.host.facts)
+        return host_label(entry.display_name, entry.connected, entry.error, entry.retry_in, len(entry.guests),
+                          entry.host.facts, readonly=entry.readonly)
 
     def _relabel_host(self, entry: HostEntry) -> None:
         """Set a host line's label only when its text changed: every line below a host has the host

@@ -1,0 +1,101 @@
+"""Which hosts a command opens: `-c`, `-g`, `--lab` and the saved hosts, settled once before any command runs.
+
+`settle_hosts` rewrites `args.connect` to the URIs to open (`ztui.config.choose_hosts` decides which), so
+every command and the TUI see plain URIs and nothing else: a saved name (`-c lpar1`), a group (`-g prod`), a
+lab host's name with `--lab` (`-c zlab-a`, `--to zlab-b`), and without `-c` every saved host (else
+`$LIBVIRT_DEFAULT_URI`, else the system's). A command on one guest given several hosts (a group, the saved
+hosts, the lab) acts on the one that has the guest. Hosts saved read-only are opened read-only from here on,
+and a change on one is refused like `--readonly`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
+from ztui.cli.common import EXIT_FAILED, error
+from ztui.errors import BadInput
+
+
+def settle_hosts(args: argparse.Namespace, interactive: bool = False) -> int:
+    """Rewrite `args.connect` (and `args.to`) to URIs; 0, or the exit status of a failure that was said.
+    BadInput (a group nobody is in, a guest on no host) and BadConfig propagate to the one handler.
+    `interactive`: for the TUI, which refuses changes host by host (`ZtuiApp.host_readonly`)."""
+    from ztui.config import choose_hosts
+    from ztui.libvirt.connection import hold_read_only
+
+    lab: dict[str, str] = {}
+    if args.lab:
+        from ztui.lab import LabError, ensure_lab
+        from ztui.lab.hosts import lab_uris
+
+        try:
+            lab = lab_uris(ensure_lab())
+        except LabError as exc:
+            error(f"the lab did not start: {exc}")
+            return EXIT_FAILED
+    targets = choose_hosts(args.connect, args.group, lab=lab)
+    args.targets = targets
+    args.connect = targets.uris
+    saved_readonly = {t.uri: t.name or t.uri for t in targets.hosts if t.readonly}
+    to = getattr(args, "to", None)
+    if to:
+        (dest,) = choose_hosts([to], None, lab=lab).hosts
+        args.to = dest.uri
+        if dest.readonly:
+            saved_readonly[dest.uri] = dest.name or dest.uri
+    hold_read_only(saved_readonly)
+    guest = getattr(args, "guest", None)
+    if isinstance(guest, str) and len(args.connect) > 1:
+        args.connect = [host_of(guest, [u for u in args.connect if u != args.to] if to else args.connect)]
+    # a change on a host saved read-only is refused like one with --readonly: every host of the command is
+    # one (a command on one guest has one), or a migration's destination is
+    if not args.readonly and args.connect and not interactive:
+        if all(u in saved_readonly for u in args.connect):
+            args.readonly = True
+            args.readonly_why = f"{saved_readonly[args.connect[0]]} is saved read-only"
+        elif to and args.to in saved_readonly:
+            args.readonly = True
+            args.readonly_why = f"the destination {saved_readonly[args.to]} is saved read-only"
+    return 0
+
+
+def readonly_why(args: argparse.Namespace) -> str:
+    """Why a change is refused as read-only: `--readonly`, or the host saved read-only."""
+    return str(getattr(args, "readonly_why", "") or "--readonly")
+
+
+def host_of(guest: str, uris: list[str]) -> str:
+    """The host among `uris` where `guest` runs, else the one that defines it. All are asked at once, each
+    within the answer time (a host that hangs holds up no one). BadInput when no host has the guest, or
+    when it is defined on several and runs on none of them (which one is meant is not ztui's guess)."""
+    import libvirt
+
+    from ztui.libvirt.connection import ConnectError, open_within
+
+    def where(uri: str) -> str:
+        try:
+            conn = open_within(uri, readonly=True)
+        except ConnectError:
+            return ""
+        try:
+            with contextlib.suppress(libvirt.libvirtError):
+                return "running" if conn.lookupByName(guest).isActive() else "defined"
+            return ""
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(min(len(uris), 16) or 1, thread_name_prefix="ztui-find") as pool:
+        found = dict(zip(uris, pool.map(where, uris), strict=True))
+    running = [u for u, state in found.items() if state == "running"]
+    defined = [u for u, state in found.items() if state == "defined"]
+    if len(running) == 1:
+        return running[0]
+    if not running and len(defined) == 1:
+        return defined[0]
+    if not running and not defined:
+        raise BadInput(f"none of the hosts ({len(uris)}) has a guest named '{guest}'; nothing was changed")
+    which = running or defined
+    raise BadInput(f"'{guest}' is {'running' if running else 'defined'} on {len(which)} hosts "
+                   f"({', '.join(which)}); say which with -c; nothing was changed")
