@@ -457,6 +457,7 @@ class HostDeviceKind(StrEnum):
     AP_CARD = "ap_card"
     AP_QUEUE = "ap_queue"
     AP_MATRIX = "ap_matrix"
+    CHPID = "chpid"  # a channel path (`/sys/devices/css0/chp0.05`), id `0.05` as lschp writes it
     VPD = "vpd"
     OTHER = "other"
 
@@ -485,7 +486,8 @@ class HostDevice:
     """A device on the host, from libvirt's node devices or from udev.
 
     `id` is the device's own identity in the notation an administrator types: bus-ID `0.0.5c3f` for ccw
-    and css devices, `dddd:bb:ss.f` for PCI, the UUID for an mdev, `0x07.0x0038` for an AP queue,
+    and css devices, `dddd:bb:ss.f` for PCI, the UUID for an mdev, `07.0038` for an AP queue,
+    `card07` for an AP card (as the kernel names them), `0.05` for a channel path,
     the interface name for a network interface, the devnode for a block device.
     """
 
@@ -518,6 +520,11 @@ class HostDevice:
     def fact(self, key: str) -> str:
         """The value of one fact (the first, when a key repeats), empty when absent."""
         return self._fact_values.get(key, "")
+
+    def has_fact(self, key: str) -> bool:
+        """Whether the fact was read at all: an attribute the kernel may leave empty (a vfio-ap mdev's
+        `matrix`, a DASD's `uid`) is kept empty, which is not the same as not read."""
+        return key in self._fact_values
 
 
 def device_key(kind: HostDeviceKind | str, id: str) -> str:

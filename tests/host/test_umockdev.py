@@ -99,8 +99,8 @@ def test_vfio_ccw_and_vfio_ap(z_tree: dict[str, Any]) -> None:
     uuid = "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"
     assert chain(z_tree, "lnx01", uuid) == [("mdev", uuid), ("css", "0.0.0012"), ("ccw", "0.0.5c41")]
     ap = chain(z_tree, "lnx01", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")
-    assert ap[1:] == [("ap-matrix", "matrix"), ("ap-card", "0x07"), ("ap-queue", "0x07.0x0038"),
-                      ("ap-queue", "0x07.0x0039")]
+    assert ap[1:] == [("ap-matrix", "matrix"), ("ap-card", "card07"), ("ap-queue", "07.0038"),
+                      ("ap-queue", "07.0039")]
     missing = device(z_tree, "lnx02", "11111111-2222-3333-4444-555555555555")["backing"]
     assert len(missing) == 1 and "not started" in missing[0]["warning"]
 
@@ -134,7 +134,7 @@ def test_hostdevs_groups_and_users(z_hostdevs: dict[str, Any]) -> None:
     assert users("ccwgroup:0.0.7000") == [("lnx02", "52:54:00:12:34:57")]
     assert {g for g, _ in users("ccw:0.0.1700")} == {"lnx01", "lnx02"}
     assert {g for g, _ in users("pci:0001:00:00.0")} == {"lnx01", "lnx03"}
-    assert users("ap_queue:0x07.0x0038") == [("lnx01", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")]
+    assert users("ap_queue:07.0038") == [("lnx01", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")]
 
 
 def test_hostdevs_conflicts(z_hostdevs: dict[str, Any]) -> None:
@@ -152,8 +152,8 @@ def test_hostdevs_eligibility(z_hostdevs: dict[str, Any]) -> None:
     assert not not_ready["ready"] and "vfio_ccw" in not_ready["missing"][0]
     assert hostdev(z_hostdevs, "pci:0001:00:00.0")["eligibility"]["ready"] is True
     assert not hostdev(z_hostdevs, "pci:0002:00:00.0")["eligibility"]["ready"]
-    assert hostdev(z_hostdevs, "ap_queue:0x07.0x0038")["eligibility"]["ready"] is True
-    assert not hostdev(z_hostdevs, "ap_queue:0x07.0x0001")["eligibility"]["ready"]
+    assert hostdev(z_hostdevs, "ap_queue:07.0038")["eligibility"]["ready"] is True
+    assert not hostdev(z_hostdevs, "ap_queue:07.0001")["eligibility"]["ready"]
     assert hostdev(z_hostdevs, "ccw:0.0.5c3f")["eligibility"] is None
 
 

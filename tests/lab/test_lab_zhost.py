@@ -66,7 +66,7 @@ def test_pass_through_chains(z_tree: dict[str, Any]) -> None:
     ccw = _kinds(_steps(z_tree, "zlnx04", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"))
     assert ccw[:2] == [("mdev", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"), ("css", "0.0.0040")]
     ap = _kinds(_steps(z_tree, "zlnx04", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f"))
-    assert ("ap-matrix", "matrix") in ap and ("ap-card", "0x03") in ap and ("ap-queue", "0x04.0x0006") in ap
+    assert ("ap-matrix", "matrix") in ap and ("ap-card", "card03") in ap and ("ap-queue", "04.0006") in ap
     (pci,) = _steps(z_tree, "zlnx04", "0002:00:00.0")
     assert "uid 0x2" in pci["name"] and "fid 0x00000039" in pci["name"]
 

@@ -67,7 +67,7 @@ def test_vfio_ap_destination_equivalent_is_found_by_apqns_and_control_domains() 
     guest = running("guest-z-passthrough.xml")
     mine, decimal, other_uuid = parse_nodedev_text((Z / "nodedev-vfio-ap-mdevs.xml").read_text())
     assert mdev_ap_matrix(mine) == mdev_ap_matrix(decimal) == mdev_ap_matrix(other_uuid)  # 0x0a = 10 = 0xa
-    assert mdev_ap_matrix(mine).queue_ids() == ["0x0a.0x0005", "0x0a.0x0006"]
+    assert mdev_ap_matrix(mine).queue_ids() == ["0a.0005", "0a.0006"]  # the kernel's and lszcrypt's notation
     assert mdev_control_domains(mine) == frozenset({5})
     src = HostFacts("a", devices=(mine,))
     same = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(decimal,)), src)
@@ -129,14 +129,57 @@ def test_a_ccw_address_outside_the_virtual_css_is_warned_and_never_a_visible_bus
 # --- 4. CHPIDs from the path masks -----------------------------------------------------------------------
 
 
+def _chp(chpid: str, status: str = "online", configure: str = "1", kind: str = "25") -> HostDevice:
+    return HostDevice(HostDeviceKind.CHPID, f"chp0.{chpid}", f"0.{chpid}",
+                      facts=facts(("status", status), ("configure", configure), ("type", kind)))
+
+
 def test_chpids_come_from_the_pim_and_chpid_00_is_valid() -> None:
+    """pimpampom is `"%02x %02x %02x\n"` and chpids eight `"%02x "` (a trailing space), css.c."""
     css = HostDevice(HostDeviceKind.CSS, "0.0.0100", "0.0.0100", facts=facts(
-        ("chpids", "00 05 40 00 00 00 00 00"), ("pimpampom", "e0e0a0"), ("chp_states", "00:1:1:25 05:0:1:25")))
-    paths = subchannel_paths(css)
-    assert [p.chpid for p in paths] == ["00", "05", "40"]
-    assert [p.operational for p in paths] == [True, False, True]
-    assert paths[1].problem == "CHPID 05 not operational (POM)"
-    assert (paths[0].online, paths[0].configure, paths[0].type) == (True, "configured", "25")
+        ("chpids", "00 05 40 41 00 00 00 00 "), ("pimpampom", "f0 e0 b0")))
+    chps = {c.id: c for c in (_chp("00"), _chp("05"), _chp("40"), _chp("41"))}
+    paths = subchannel_paths(css, chps.get)
+    assert [p.chpid for p in paths] == ["00", "05", "40", "41"]
+    assert [(p.available, p.operational) for p in paths] == [(True, True), (True, False), (True, True), (False, True)]
+    assert paths[0].problem == "" and (paths[0].online, paths[0].configure, paths[0].type) == (True, "configured", "25")
+    assert paths[1].problem.startswith("CHPID 05 not operational (POM)") and "chchp -v 1 05" in paths[1].problem
+    assert paths[3].problem == "CHPID 41 not available (PAM): configure it (chchp -c 1 41)"
+
+
+def test_chpid_states_are_named_once_on_the_channel_path() -> None:
+    """A CHPID varied offline or in standby is its channel path's problem; its subchannels show it in
+    their CHPID column, and only a path's own mask problem is the subchannel's."""
+    from ztui.report.hostdevs import fact_warnings, summary
+
+    offline, standby = _chp("05", status="offline"), _chp("6a", configure="0", kind="11")
+    css = HostDevice(HostDeviceKind.CSS, "0.0.0101", "0.0.0101",
+                     facts=facts(("chpids", "05 6a 07 00 00 00 00 00 "), ("pimpampom", "e0 e0 c0")))
+    inv = _inventory(offline, standby, _chp("07"), css)
+    assert fact_warnings(offline, inv) == ["CHPID 05 offline (chchp -v 1 05)"]
+    assert fact_warnings(standby, inv) == ["CHPID 6a standby (chchp -c 1 6a)"]
+    assert fact_warnings(css, inv) == [
+        "no usable channel path",
+        "CHPID 07 not operational (POM): once the link to the control unit is repaired, chchp -v 1 07 verifies "
+        "the path again"]
+    assert "CHPIDs 05(offline) 6a(standby) 07(not operational)" in summary(css, inv)
+
+
+def test_healthy_paths_give_no_warning_and_a_misread_is_unknown_not_a_fault(caplog: pytest.LogCaptureFixture) -> None:
+    from ztui.zsysfs import report_misreads
+
+    healthy = HostDevice(HostDeviceKind.CSS, "0.0.0010", "0.0.0010",
+                         facts=facts(("chpids", "4a 4b 00 00 00 00 00 00 "), ("pimpampom", "c0 c0 ff")))
+    assert [p.problem for p in subchannel_paths(healthy)] == ["", ""]
+    # a format the kernel does not write (the bytes without their spaces) is not guessed at
+    wrong = [replace(healthy, id=f"0.0.00{n:02x}", facts=facts(("chpids", "4a 4b 00 00 00 00 00 00 "),
+                                                                 ("pimpampom", "c0c0ff"))) for n in range(20)]
+    assert subchannel_paths(wrong[0]) == []
+    caplog.set_level("WARNING", logger="ztui.zsysfs")
+    lines = report_misreads("host-a", wrong)
+    report_misreads("host-a", wrong)
+    assert len(lines) == 1 and "pimpampom" in lines[0] and "19 more" in lines[0]
+    assert len([r for r in caplog.records if "pimpampom" in r.getMessage()]) == 1  # once per host and attribute
 
 
 # --- 5. DASD facts ---------------------------------------------------------------------------------------

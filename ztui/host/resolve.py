@@ -25,16 +25,20 @@ from ztui.facts import (
     ChpState,
     F,
     FactSource,
+    alias_problem,
+    ap_card_of,
     ap_queue_state,
     card_kind,
     carried_busid,
     ccw_role,
-    chp_states,
+    chp_state,
+    chpid_id,
     dasd_problem,
+    dasd_uid,
     is_dasd_alias,
     mdev_ap_matrix,
     mdev_control_domains,
-    parse_ap_matrix,
+    mdev_guest_matrix,
     subchannel_paths,
     wwn,
 )
@@ -53,6 +57,7 @@ from ztui.model import (
 )
 
 __all__ = [
+    "chpid_id",
     "fcp_lun_from_linux",
     "paths_to_examine",
     "resolve_device",
@@ -405,7 +410,7 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
     elif kind is StepKind.DASD and dasd_problem(ccw):
         warning = dasd_problem(ccw)
     elif kind is StepKind.DASD and is_dasd_alias(ccw):
-        warning = "a PAV alias, not a volume: use its base device"
+        warning = alias_problem(ccw, chain.inv.of_kind(HostDeviceKind.CCW))
     if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
         return
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
@@ -415,14 +420,14 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
 
 def _dasd_traits(ccw: HostDevice) -> tuple[str, ...]:
     """What sets one DASD apart, as lsdasd and lszdev show it: alias, read-only, raw-track, ESE, its uid."""
-    uid = ccw.fact(F.UID)
+    uid = dasd_uid(ccw)
     alias = ""
     if is_dasd_alias(ccw):
-        alias = "HyperPAV alias" if uid.endswith(".xx") else f"PAV alias of volume {uid}" if uid else "PAV alias"
+        alias = "HyperPAV alias" if uid.hyperpav else f"PAV alias of volume {uid.text}" if uid else "PAV alias"
     return (alias, "read-only" if ccw.fact(F.READONLY) == "1" else "",
             "raw-track access" if ccw.fact(F.RAW_TRACK_ACCESS) == "1" else "",
             "ESE (thin)" if ccw.fact(F.ESE) == "1" else "",
-            f"uid {uid}" if uid and not is_dasd_alias(ccw) else "")
+            f"uid {uid.text}" if uid and not is_dasd_alias(ccw) else "")
 
 
 def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) -> HostDevice | None:
@@ -433,11 +438,12 @@ def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) ->
 def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool = False,
                 warning: str | None = None) -> bool:
     """A subchannel with the channel paths it has installed (PIM), CHPID 00 included, and why any of them
-    carries no I/O (not operational per the POM, varied offline, in standby)."""
-    paths = subchannel_paths(css)
+    carries no I/O (the CHPID in standby or varied offline, the path not available per the PAM or not
+    operational per the POM), each once, with the command that changes it."""
+    paths = subchannel_paths(css, lambda chpid: chain.inv.get(HostDeviceKind.CHPID, chpid))
     name = ", ".join(p for p in ("subchannel", css.driver,
                                  f"CHPIDs {','.join(c.chpid for c in paths)}" if paths else "") if p)
-    off = [c.chpid for c in paths if c.online is False or not c.operational]
+    off = [c.chpid for c in paths if c.problem]
     if off:
         name += f" ({','.join(off)} not in use)"
     problems = [c.problem for c in paths if c.problem]
@@ -467,7 +473,8 @@ def _npiv(host: HostDevice | None) -> str:
     `port_name` other than the adapter's `permanent_port_name`), `via the adapter's port` otherwise."""
     if host is None:
         return ""
-    port_type, port, permanent = host.fact(F.PORT_TYPE), host.fact(F.PORT_NAME), host.fact(F.PERMANENT_PORT_NAME)
+    port_type = host.fact(F.PORT_TYPE)
+    port, permanent = wwn(host.fact(F.PORT_NAME)), wwn(host.fact(F.PERMANENT_PORT_NAME))
     if not (port_type or port):
         return ""
     if "NPIV" in port_type or (port and permanent and port != permanent):
@@ -627,17 +634,16 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
 
 
 def ap_queues_of(mdev: HostDevice) -> list[str]:
-    """The AP queues (`0x07.0x0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
+    """The AP queues (`07.0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
     return mdev_ap_matrix(mdev).queue_ids()
 
 
 def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
     """What the running guest does not get of what is assigned: the kernel leaves an adapter (or domain)
     out of `guest_matrix` when one of its queues is not bound to vfio_ap or not available."""
-    shown = mdev.fact(F.GUEST_MATRIX)
-    if not shown:
-        return None  # not read (libvirt record) or no guest uses the mdev
-    guest = parse_ap_matrix("" if shown == "-" else shown)
+    guest = mdev_guest_matrix(mdev)
+    if guest is None:
+        return None  # not read (libvirt record, an older kernel)
     adapters = sorted(assigned.adapters - guest.adapters)
     domains = sorted(assigned.domains - guest.domains)
     if not adapters and not domains:
@@ -670,7 +676,7 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
         chain.steps[-1] = replace(chain.steps[-1], warning=guest_warning)
     by_card: dict[str, list[str]] = {}
     for q in queues:
-        by_card.setdefault(q.split(".")[0], []).append(q)
+        by_card.setdefault(ap_card_of(q), []).append(q)
     for card_id, card_queues in by_card.items():
         card = inv.get(HostDeviceKind.AP_CARD, card_id)
         if card is not None:
@@ -809,15 +815,6 @@ def _qeth_by_ifname(inv: Inventory, name: str) -> HostDevice | None:
     return inv.by_fact(HostDeviceKind.CCWGROUP, F.IF_NAME, name)
 
 
-def chpid_id(text: str) -> str:
-    """CHPID notation of lschp: `0.05` (css 0); sysfs writes `05`, libvirt `0x05`."""
-    t = text.strip().lower().removeprefix("0x")
-    try:
-        return f"0.{int(t, 16):02x}" if t else ""
-    except ValueError:
-        return text.strip()
-
-
 def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") -> None:
     """A qeth card (OSA, HiperSockets) and its CHPID. macvtap and bridging need a layer-2 card; a card
     that is UP with its LAN OFFLINE has no link (qeth's `state`); a bridge port role is shown."""
@@ -844,10 +841,12 @@ def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") 
         return
     chpid = chpid_id(card.fact(F.CHPID))
     if chpid:
-        state_of = chp_states(card).get(chpid.split(".")[1])
+        record = chain.inv.get(HostDeviceKind.CHPID, chpid)
+        state_of = chp_state(record) if record is not None else None
         chain.add(StepKind.CHPID, chpid, _join(f"{kind} channel path",
                                                _chp_words(state_of) if state_of is not None else ""),
-                  warning=(state_of.problem or None) if state_of is not None else None, level=level)
+                  key=device_key(HostDeviceKind.CHPID, chpid),
+                  warning=(state_of.chp_problem or None) if state_of is not None else None, level=level)
 
 
 def _chp_words(chp: ChpState) -> str:

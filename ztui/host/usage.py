@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ztui.facts import CcwRole, F, FactSource, carried_busid, ccw_role
+from ztui.facts import CcwRole, F, FactSource, ap_queue_numbers, carried_busid, ccw_role
 from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 
@@ -201,8 +201,11 @@ def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
 
 
 def _ap_queue(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    numbers = ap_queue_numbers(dev.id)
     if dev.driver != "vfio_ap":
-        missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap "
-                       f"(ztui prepare vfio-ap --adapter {dev.id.split('.')[0]} --domain {dev.id.split('.')[-1]})")
+        # `0x`: the numbers are read as the kernel reads them (bare digits would be decimal, `0c` no number)
+        command = (f" (ztui prepare vfio-ap --adapter 0x{numbers[0]:02x} --domain 0x{numbers[1]:04x})"
+                   if numbers is not None else "")
+        missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap{command}")
     if inv is not None and inv.local and inv.get(HostDeviceKind.AP_MATRIX, "matrix") is None:
         missing.append("no vfio_ap matrix device: load the vfio_ap module")

@@ -298,10 +298,15 @@ def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts)
 
 
 def _ap_text(matrix: ApMatrix, control: frozenset[int]) -> str:
-    adapters = ",".join(f"0x{a:02x}" for a in sorted(matrix.adapters)) or "none"
-    domains = ",".join(f"0x{d:04x}" for d in sorted(matrix.domains)) or "none"
-    text = f"adapters {adapters} x domains {domains}"
-    return text + (f", control domains {','.join(f'0x{d:04x}' for d in sorted(control))}" if control else "")
+    """The APQNs as the kernel and lszcrypt name them (`0a.0005,0a.0006`); adapters or domains assigned
+    without the other half as such."""
+    if matrix.queues:
+        text = "APQNs " + ",".join(matrix.queue_ids())
+    else:
+        adapters = ",".join(f"{a:02x}" for a in sorted(matrix.adapters)) or "none"
+        domains = ",".join(f"{d:04x}" for d in sorted(matrix.domains)) or "none"
+        text = f"adapters {adapters} x domains {domains} (no APQN)"
+    return text + (f", control domains {','.join(f'{d:04x}' for d in sorted(control))}" if control else "")
 
 
 def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
