@@ -553,6 +553,8 @@ def dasd_discipline(dev: HostDevice) -> str:
         return "ECKD"
     if dev.driver == "dasd-fba" or dev.fact(F.DEVTYPE).startswith(("9336/", "3370/")):
         return "FBA"
+    if dev.driver == "dasd-diag":
+        return "DIAG"
     return ""
 
 
@@ -588,6 +590,36 @@ def alias_problem(alias: HostDevice, devices: Iterable[HostDevice]) -> str:
                 f"and cannot be attached; attach one of its bases ({names})")
     return (f"{alias.id} is a PAV alias: it is online but has no block device of its own and cannot be "
             f"attached; attach its base {bases[0].id}")
+
+
+#: the drivers and control-unit types of tape devices (drivers/s390/char/tape_34xx.c, tape_3590.c)
+_TAPE_DRIVERS = ("tape_34xx", "tape_3590")
+_TAPE_CU = ("3480/", "3490/", "3590/")
+#: why vfio-ccw takes ECKD DASD only: the kernel's Documentation/arch/s390/vfio-ccw.rst, "Limitations"
+VFIO_CCW_ECKD_ONLY = ("vfio-ccw supports the block device commands of ECKD DASD only (kernel "
+                      "Documentation/arch/s390/vfio-ccw.rst, Limitations)")
+
+
+def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = ()) -> str:
+    """Why vfio-ccw cannot pass this ccw device through ('' when it can): only a base ECKD DASD can — not
+    an FBA or DIAG DASD, not a tape, not a PAV alias (its base can), not a QDIO device (FCP, OSA,
+    HiperSockets). `devices` lets an alias name its base."""
+    role = ccw_role(ccw)
+    cutype = ccw.fact(F.CUTYPE)
+    if role in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith("1731/"):
+        what = {CcwRole.FCP: "an FCP channel", CcwRole.QETH: "a qeth (OSA/HiperSockets) device"}.get(
+            role, f"a QDIO device (cutype {cutype})")
+        return f"{ccw.id} is {what}: QDIO devices cannot be passed through with vfio-ccw"
+    if ccw.driver in _TAPE_DRIVERS or cutype.startswith(_TAPE_CU):
+        return f"{ccw.id} is a tape: {VFIO_CCW_ECKD_ONLY}"
+    discipline = dasd_discipline(ccw)
+    if role is CcwRole.DASD or discipline:
+        if is_dasd_alias(ccw):
+            return alias_problem(ccw, devices)
+        if discipline and discipline != "ECKD":
+            return f"{ccw.id} is {'an' if discipline == 'FBA' else 'a'} {discipline} DASD: {VFIO_CCW_ECKD_ONLY}"
+        return ""
+    return f"{ccw.id} is not an ECKD DASD ({ccw.driver or 'no driver'}, cutype {cutype or '?'}): {VFIO_CCW_ECKD_ONLY}"
 
 
 def dasd_problem(dev: HostDevice) -> str:

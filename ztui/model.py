@@ -333,7 +333,8 @@ class BackingStep:
     for, so "who uses what" can be derived from the chains. `exclusive` marks the step the guest device
     takes for itself (a writable image, a passed-through function); a shared step (a bridge, the file
     system an image lives on) is not. `level` is the branch depth: a multipath device lists each of its
-    paths one level deeper, so a flat list still draws as a tree.
+    paths one level deeper, so a flat list still draws as a tree. A step the guest takes for itself that
+    the host also uses itself (a DASD behind the host's root file system) carries a warning.
     """
 
     kind: StepKind
@@ -343,6 +344,8 @@ class BackingStep:
     device_key: str = ""
     exclusive: bool = False
     level: int = 0
+    host_use: str = ""
+    """How the host itself uses the device of this step (`/dev/dasda1 is mounted on /`), '' when it does not."""
 
 
 @dataclass(frozen=True, slots=True)

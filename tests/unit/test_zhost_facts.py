@@ -111,12 +111,14 @@ def test_attach_offers_free_dasds_but_not_the_hosts_own(tmp_path: Path) -> None:
     from ztui.lab.zhost import z_host_facts
     from ztui.ops.candidates import attach_candidates
 
-    write_snapshot(z_host_facts(), str(tmp_path / "facts.json"))
+    facts = z_host_facts()
+    write_snapshot(facts, str(tmp_path / "facts.json"))
     use_snapshot("test:///z", str(tmp_path / "facts.json"))
     try:
-        inv = build_inventory(z_devices(), (), local=True, uri="test:///z")
+        inv = build_inventory(facts.devices, (), local=True, uri="test:///z", system=facts.system)
         offered = {c.value for c in attach_candidates(inv, None)["dasd"]}
     finally:
         forget_snapshots()
     assert set(free_dasds()) <= offered
-    assert not offered & {"0.0.5c00", "0.0.5c20", "0.0.5cfe"}  # mounted root, offline, HyperPAV alias
+    # the host's root, /home (LVM) and dump volumes; offline; unformatted; a HyperPAV alias
+    assert not offered & {"0.0.5c00", "0.0.5c0a", "0.0.5c0b", "0.0.5c20", "0.0.5c0f", "0.0.5cfe"}

@@ -26,7 +26,7 @@ and handed over as a `SystemUse`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -93,6 +93,8 @@ class HostUseReason:
     kind: HostUseKind
     device: str
     detail: str = ""
+    holder_key: str = ""  # the holding device's key (LVM, multipath, other holders): a guest using the
+    #: device through that holder does not take it from the host
 
     @property
     def text(self) -> str:
@@ -117,6 +119,12 @@ class HostUse:
 
     def __bool__(self) -> bool:
         return bool(self.reasons)
+
+    def besides(self, holders: Container[str]) -> HostUse:
+        """The uses other than through one of these holders (device keys): a guest that writes a multipath
+        map or a logical volume reaches its paths or physical volumes through it, which takes nothing from
+        the host."""
+        return HostUse(tuple(r for r in self.reasons if not (r.holder_key and r.holder_key in holders)))
 
     @property
     def text(self) -> str:
@@ -203,7 +211,7 @@ def _mounts(inv: Inventory, mounts: Iterable[Mount], found: _Found) -> None:
     """Each mounted device once, at its shortest mount point (`/` before a bind mount of it elsewhere)."""
     seen: dict[str, Mount] = {}
     for mount in mounts:
-        dev = (inv.by_majmin(mount.majmin) if mount.majmin and not mount.majmin.startswith("0:") else None) \
+        dev = (inv.by_majmin(mount.majmin) if mount.majmin else None) \
             or (inv.by_path(mount.source) if mount.source.startswith("/dev/") else None)
         if dev is None or dev.kind not in _BLOCK_KINDS:
             continue
@@ -219,11 +227,12 @@ def _held_by(block: HostDevice, holder: str, held_by: HostDevice | None) -> Host
     """What a holder is, by its device-mapper uuid: an LVM logical volume, a multipath map, other."""
     uuid = held_by.fact(F.DM_UUID) if held_by is not None else ""
     name = (held_by.fact(F.DM_NAME) if held_by is not None else "") or holder.removeprefix("/dev/")
+    key = held_by.key if held_by is not None else ""
     if uuid.startswith("LVM-"):
-        return HostUseReason(HostUseKind.LVM, block.id, name)
+        return HostUseReason(HostUseKind.LVM, block.id, name, key)
     if uuid.startswith("mpath-"):
-        return HostUseReason(HostUseKind.MULTIPATH, block.id, name)
-    return HostUseReason(HostUseKind.HOLDER, block.id, name)
+        return HostUseReason(HostUseKind.MULTIPATH, block.id, name, key)
+    return HostUseReason(HostUseKind.HOLDER, block.id, name, key)
 
 
 def _firmware(inv: Inventory, system: HostDevice, found: _Found) -> None:

@@ -90,19 +90,28 @@ class _Chain:
         return self.inv.local or self.inv.has_libvirt
 
     def add(self, kind: StepKind, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
-            exclusive: bool = False, level: int = 0) -> bool:
+            exclusive: bool = False, level: int = 0, host_use: str = "") -> bool:
         """Append a step; False (and nothing appended) when this device was already in the chain."""
         k = key or device_key(kind, ident)
         if k in self.seen:
             return False
         self.seen.add(k)
         self.steps.append(BackingStep(kind=kind, id=ident, name=name, warning=warning or None, device_key=k,
-                                      exclusive=exclusive, level=level))
+                                      exclusive=exclusive, level=level, host_use=host_use))
         return True
 
     def add_device(self, kind: StepKind, dev: HostDevice, name: str = "", *, warning: str | None = None,
                    exclusive: bool = False, level: int = 0) -> bool:
-        return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level)
+        """A step for a host device, with the host's own use of it (`Inventory.host_use`) other than through
+        a step above it: shown on every step, and a warning where the guest takes the device for itself."""
+        use = self.inv.host_use(dev)
+        if use:
+            use = use.besides(self.seen)  # a multipath path or LVM volume reached through its holder above
+        if use and exclusive:
+            warning = f"{warning}; the host itself uses it: {use.text}" if warning else \
+                f"the host itself uses it: {use.text}"
+        return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level,
+                        host_use=use.text if use else "")
 
 
 _BUILDING = object()

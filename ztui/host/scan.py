@@ -72,6 +72,15 @@ class LocalUdev:
         return self._walk.result()
 
 
+def local_inventory(udev: tuple[HostDevice, ...] | None = None) -> Inventory:
+    """This machine's own devices (udev) with what it mounts and swaps on itself, for a question about this
+    machine alone (a preparation) asked without a libvirt connection."""
+    from ztui.host.files import read_system_use
+
+    devices = local_udev_devices() if udev is None else udev
+    return build_inventory(devices, local=True, same_machine=True, system=read_system_use())
+
+
 def read_networks(conn: Any, in_flight: int = 1) -> tuple[NetworkInfo, ...] | None:
     """Every libvirt network (active or not); None when the driver has no network support. Up to
     `in_flight` networks are asked at once (two round trips each)."""

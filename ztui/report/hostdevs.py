@@ -29,7 +29,7 @@ from ztui.facts import (
     wwn,
 )
 from ztui.host.inventory import Inventory
-from ztui.host.usage import eligibility
+from ztui.host.usage import available, eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP",
@@ -162,7 +162,10 @@ def use_json(use: DeviceUse) -> dict[str, Any]:
 
 
 def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None) -> dict[str, Any]:
+    """One device: `host_use` says how the host itself uses it (each reason), `free` whether a guest can be
+    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`)."""
     elig = eligibility(dev, inv)
+    host_use = inv.host_use(dev)
     return {
         "key": dev.key,
         "kind": dev.kind.value,
@@ -179,6 +182,9 @@ def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], con
         "mdev_types": [{"id": t.id, "name": t.name, "device_api": t.device_api, "available": t.available}
                        for t in dev.mdev_types],
         "users": [use_json(u) for u in users],
+        "host_use": [{"kind": r.kind.value, "device": r.device, "detail": r.detail, "text": r.text}
+                     for r in host_use.reasons],
+        "free": available(dev, inv, users),
         "conflict": conflict,
         "eligibility": None if elig is None else {"ready": elig.ready, "driver": elig.driver,
                                                   "wanted_driver": elig.wanted_driver, "missing": list(elig.missing)},
@@ -214,6 +220,7 @@ def render_text(title: str, groups: list[dict[str, Any]]) -> str:
         for d in group["devices"]:
             head = f"    {d['kind']:<10} {d['id']:<22} {d.get('summary', '')}".rstrip()
             lines.append(head)
+            lines.extend(f"        used by the host: {r['text']}" for r in d.get("host_use", ()))
             for u in d["users"]:
                 state = "running" if u["running"] else "not running"
                 lines.append(f"        used by {u['guest']} ({u['target']}, {state})")

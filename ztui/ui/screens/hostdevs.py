@@ -33,7 +33,8 @@ Entry = dict[str, Any]
 
 
 def device_line(dev: Entry) -> Text:
-    """One device: id, kind, summary, then who uses it or whether it is free for pass-through."""
+    """One device: id, kind, summary, then who uses it — the host itself, guests — or whether it is free
+    for pass-through."""
     label = Text(str(dev["id"]), style="bold")
     label.append(f"  {dev['kind']}", style="cyan")
     if dev.get("summary"):
@@ -41,9 +42,12 @@ def device_line(dev: Entry) -> Text:
     users = dev.get("users", [])
     if dev.get("conflict"):
         label.append(f"  ⚠ conflict: {dev['conflict']}", style="bold yellow")
+    host_use = dev.get("host_use", [])
+    if host_use:
+        label.append("  used by the host: " + "; ".join(r["text"] for r in host_use), style="yellow")
     if users:
         label.append("  used by " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), style="green")
-    else:
+    elif not host_use:
         elig = dev.get("eligibility")
         if elig is not None and elig["ready"]:
             label.append("  ✓ ready for pass-through, unused", style="magenta")
@@ -113,15 +117,16 @@ class HostDevicesScreen(Screen[None]):
         text = f"{total} host devices and objects on {len(self.groups)} host(s)"
         if self.free_only:
             free = sum(len(self._shown(g["devices"])) for gs in self.groups.values() for g in gs)
-            text = (f"{free} of {total} free for pass-through (unused, bound to vfio) — u shows all" if free else
-                    f"none of the {total} host devices is free for pass-through (unused and bound to vfio) — "
-                    "u shows all")
+            text = (f"{free} of {total} free for pass-through (used by no guest nor the host, bound to vfio) — "
+                    "u shows all" if free else
+                    f"none of the {total} host devices is free for pass-through (used by no guest nor the host, "
+                    "bound to vfio) — u shows all")
         self.query_one("#status", Static).update(text)
 
     def _shown(self, devices: list[Entry]) -> list[Entry]:
         if not self.free_only:
             return devices
-        return [d for d in devices if not d.get("users") and (d.get("eligibility") or {}).get("ready")]
+        return [d for d in devices if d.get("free") and (d.get("eligibility") or {}).get("ready")]
 
     def _rebuild_tree(self) -> None:
         tree: Tree[Entry | None] = self.query_one(Tree)
