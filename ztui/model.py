@@ -425,17 +425,26 @@ class Guest:
     devices: tuple[GuestDevice, ...] = ()
     warnings: tuple[str, ...] = ()
     launch_security: str = ""  # `<launchSecurity type=…>`: s390-pv is IBM Secure Execution
+    secure_execution_form: SecureExecutionForm | None = None
 
     @property
     def secure_execution(self) -> bool:
-        """An IBM Secure Execution guest (`<launchSecurity type='s390-pv'/>`): its memory is protected from
-        the host, so QEMU cannot migrate it live."""
-        return self.launch_security == "s390-pv"
+        """An IBM Secure Execution guest, defined with `<launchSecurity type='s390-pv'/>` or the older way
+        (`iommu='on'` on every virtio device): its memory is protected from the host, so QEMU cannot migrate
+        it live."""
+        return self.secure_execution_form is not None or self.launch_security == "s390-pv"
 
     @property
     def blockers(self) -> tuple[GuestDevice, ...]:
         """Devices that stop a live migration until they are taken off."""
         return tuple(d for d in self.devices if d.migration_blocker)
+
+
+class SecureExecutionForm(StrEnum):
+    """How a guest is defined as an IBM Secure Execution guest (libvirt kbase s390_protected_virt)."""
+
+    LAUNCH_SECURITY = "launchSecurity s390-pv"
+    IOMMU = "iommu='on' on every virtio device, no <launchSecurity>"
 
 
 class HostDeviceKind(StrEnum):

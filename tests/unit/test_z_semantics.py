@@ -259,6 +259,43 @@ def test_secure_execution_guest_cannot_migrate_live() -> None:
     assert "secure-execution" in {f.code for f in check.blockers}
 
 
+def test_secure_execution_the_older_way_and_what_such_a_guest_cannot_have() -> None:
+    """libvirt kbase s390_protected_virt: without <launchSecurity>, iommu='on' on every virtio device makes
+    the guest a Secure Execution guest; QEMU's protvirt.rst: no host huge pages, no vfio pass-through; the
+    balloon is fenced (model='none')."""
+    from ztui.model import SecureExecutionForm
+
+    guest = running("guest-secure-execution-iommu.xml")
+    assert guest.secure_execution and guest.secure_execution_form is SecureExecutionForm.IOMMU
+    assert any("iommu='on' on every virtio device" in w for w in guest.warnings)
+    assert any("host huge pages" in w and "protvirt.rst" in w for w in guest.warnings)
+    mdev = next(d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_CCW)
+    assert any("pass-through (vfio)" in w and "will not start" in w for w in mdev.warnings)
+    balloon = next(d for d in guest.devices if d.kind is DeviceKind.BALLOON)
+    assert any("memballoon model='none'" in w for w in balloon.warnings)
+    check = assess(guest, MigrationOptions(unsafe=True), DEST)
+    se = next(f for f in check.blockers if f.code == "secure-execution")
+    assert "iommu='on' on every virtio device" in se.text
+    # launchSecurity: QEMU takes care of the IOMMU; a balloon model='none' and no hostdev are fine
+    modern = running("guest-secure-execution.xml")
+    assert modern.secure_execution_form is SecureExecutionForm.LAUNCH_SECURITY
+    assert not any("balloon" in w or "huge pages" in w for w in modern.warnings)
+    # one virtio device without iommu='on': not defined for Secure Execution
+    plain = parse_domain((Z / "guest-secure-execution-iommu.xml").read_text().replace(
+        "<driver iommu='on'/>", "<driver/>"))
+    assert not plain.secure_execution and not any("Secure Execution" in w for d in plain.devices for w in d.warnings)
+
+
+def test_a_secure_execution_guest_is_given_no_pass_through_device() -> None:
+    from ztui.ops.attach_plan import AttachRequest, GuestFacts, plan_attach
+    from ztui.ops.hotplug import BadRequest
+
+    guest = running("guest-secure-execution.xml")
+    request = AttachRequest(guest.name, "mdev", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f")
+    with pytest.raises(BadRequest, match="Secure Execution guest: it cannot take pass-through"):
+        plan_attach(request, GuestFacts(guest, None, True))
+
+
 def test_host_secure_execution_state_is_a_host_fact(tmp_path: Path) -> None:
     pytest.importorskip("pyudev")
     from ztui.host.udev import host_system

@@ -53,6 +53,7 @@ def _guest_head(guest: Guest) -> dict[str, Any]:
         "vcpus": guest.vcpus,
         "memory_kib": guest.memory_kib,
         "persistent": guest.persistent,
+        "secure_execution": guest.secure_execution_form.value if guest.secure_execution_form is not None else None,
         "warnings": list(guest.warnings),
     }
 
