@@ -875,10 +875,73 @@ Z_PREPARE = (
 )
 
 
+def _chp(chpid: str, online: bool = True) -> R:
+    return R(f"/devices/css0/chp0.{chpid}",
+             E("SUBSYSTEM", "chp"),  # umockdev needs one; a real channel path has no subsystem
+             K(ChannelPath.status, online),
+             K(ChannelPath.configure, 1),
+             K(ChannelPath.type, 0x1B),
+             K(ChannelPath.chid, ""),  # the firmware gave no CHID: 0 bytes
+             K(ChannelPath.chid_external, ""))
+
+
+def _dasd(sch: str, busid: str, chpids: tuple[int, ...], masks: PathMasks, disk: str, minor: int) -> tuple[R, ...]:
+    """An ECKD DASD online on its subchannel, with its block device."""
+    base = f"/devices/css0/{sch}"
+    return (
+        R(base,
+          E("SUBSYSTEM", "css"),
+          K(Subchannel.type, 0),
+          K(Subchannel.chpids, chpids),
+          K(Subchannel.pimpampom, masks),
+          K(Subchannel.dev_busid, busid),
+          K(Subchannel.driver_override, ""),
+          L("driver", "../../../bus/css/drivers/io_subchannel")),
+        R(f"{base}/{busid}",
+          E("SUBSYSTEM", "ccw"),
+          E("DRIVER", "dasd-eckd"),
+          K(CcwDevice.cutype, "3990/e9"),
+          K(CcwDevice.devtype, "3390/0c"),
+          K(CcwDevice.online, True),
+          K(CcwDevice.availability, "good"),
+          K(Dasd.status, "online"),
+          K(Dasd.discipline, "ECKD"),
+          K(Dasd.alias, False),
+          K(Dasd.uid, uid(f"IBM.750000000DXP71.{busid[-4:-2]}00.{busid[-2:]}")),
+          L("driver", "../../../../bus/ccw/drivers/dasd-eckd")),
+        R(f"{base}/{busid}/block/{disk}",
+          N(disk),
+          E("SUBSYSTEM", "block"),
+          E("DEVTYPE", "disk"),
+          E("DEVNAME", f"/dev/{disk}"),
+          E("MAJOR", "94"),
+          E("MINOR", str(minor)),
+          E("DEVLINKS", f"/dev/disk/by-path/ccw-{busid}"),
+          A("size", "14424480"),
+          A("dev", f"94:{minor}")),
+    )
+
+
+#: tests/fixtures/z/z-paths.umockdev (guests: z-paths-guests.xml): one path not operational (CHPID 4b on
+#: subchannel 0.0.0200, per its POM) and one CHPID varied offline (4c, under 0.0.0201 and 0.0.0202)
+Z_PATHS = (
+    R("/devices/css0",
+      E("SUBSYSTEM", "css")),
+    _chp("4a"),
+    _chp("4b"),
+    _chp("4c", online=False),
+    *_dasd("0.0.0200", "0.0.6000", (0x4A, 0x4B), PathMasks(0xC0, 0xC0, 0x80), "dasda", 0),
+    *_dasd("0.0.0201", "0.0.6001", (0x4A, 0x4C), PathMasks(0xC0, 0xC0, 0xC0), "dasdb", 4),
+    *_dasd("0.0.0202", "0.0.6002", (0x4A, 0x4C), PathMasks(0xC0, 0xC0, 0xC0), "dasdc", 8),
+    *_dasd("0.0.0203", "0.0.6003", (0x4A, 0x4B), PathMasks(0xC0, 0xC0, 0xC0), "dasdd", 12),
+)
+
+
 FILES = {
     "tests/host/data/z-host.umockdev": Z_HOST,
     "tests/fixtures/z/z-semantics.umockdev": Z_SEMANTICS,
     "tests/fixtures/prepare/z-prepare.umockdev": Z_PREPARE,
+    "tests/fixtures/z/z-paths.umockdev": Z_PATHS,
 }
 
 

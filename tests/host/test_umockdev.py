@@ -157,6 +157,46 @@ def test_hostdevs_eligibility(z_hostdevs: dict[str, Any]) -> None:
     assert hostdev(z_hostdevs, "ccw:0.0.5c3f")["eligibility"] is None
 
 
+def _warnings(doc: dict[str, Any]) -> list[str]:
+    """Every warning of a `tree --json` or `hostdevs --json` document, wherever it is."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("warning", "warnings", "missing"):
+                    found.extend([value] if isinstance(value, str) else list(value or ()))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc)
+    return found
+
+
+def test_a_healthy_host_has_no_path_warning_anywhere(z_tree: dict[str, Any], z_hostdevs: dict[str, Any]) -> None:
+    """Every subchannel's paths installed, available and operational (`pimpampom` as css.c writes it, with
+    its spaces), every CHPID online and configured: nothing anywhere speaks of a path or a CHPID."""
+    assert "CHPIDs 05 06" in hostdev(z_hostdevs, "css:0.0.0010")["summary"]  # the paths were read
+    assert hostdev(z_hostdevs, "chpid:0.05")["summary"].startswith("type 1b online configured")
+    warnings = _warnings(z_tree) + _warnings(z_hostdevs)
+    assert warnings  # the host has other problems (an offline DASD, a conflict): they are said
+    for warning in warnings:
+        assert "CHPID" not in warning and "channel path" not in warning, warning
+    # lnx02 writes sda, one path of the host's multipath device, directly: that one is said
+    assert any("/dev/sda is a path of the host's multipath device" in w for w in warnings)
+
+
+def test_facts_keep_the_kernels_words(z_hostdevs: dict[str, Any]) -> None:
+    facts = {f["key"]: f["value"] for f in hostdev(z_hostdevs, "css:0.0.0010")["facts"]}
+    assert facts["pimpampom"] == "c0 c0 ff" and facts["chpids"] == "05 06 00 00 00 00 00 00 "
+    assert facts["driver_override"] == "(null)"
+    offline = {f["key"]: f["value"] for f in hostdev(z_hostdevs, "ccw:0.0.5c40")["facts"]}
+    assert (offline["status"], offline["discipline"], offline["uid"]) == ("unknown", "none", "")
+
+
 def test_x86_host() -> None:
     tree = ztui_json("x86-host.umockdev", "x86-guests.xml", "tree")
     assert chain(tree, "web01", "vda") == [("partition", "/dev/nvme0n1p2"), ("block", "/dev/nvme0n1"),
@@ -175,6 +215,18 @@ def test_text_output_of_both_commands() -> None:
         result = under_umockdev("z-host.umockdev", sys.executable, str(HERE / "run_cli.py"), command, "-c", uri)
         assert result.returncode == 0, result.stderr
         assert "0.0.5c3f" in result.stdout
+
+
+def test_a_value_not_in_the_kernels_format_is_said_once_and_read_as_unknown() -> None:
+    """odd-host has two subchannels whose `pimpampom` lacks the kernel's spaces: one line says so for both,
+    and no path of theirs is guessed at."""
+    result = under_umockdev("odd-host.umockdev", sys.executable, str(HERE / "run_cli.py"), "hostdevs", "-c",
+                            "test:///default", "--json")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "pimpampom" in line]
+    assert len(said) == 1 and "c0c0ff" in said[0] and "1 more" in said[0] and "read as unknown" in said[0]
+    css = hostdev(json.loads(result.stdout), "css:0.0.0090")
+    assert "CHPIDs" not in css["summary"] and not css["warnings"]
 
 
 def test_udev_reader_inside_umockdev() -> None:

@@ -23,10 +23,10 @@ pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 pytest.importorskip("pyudev", reason="pyudev is not installed")
 
 
-def run(command: str) -> dict[str, Any]:
+def run(command: str, host: str = "z-semantics") -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    result = subprocess.run(["umockdev-run", "-d", str(Z / "z-semantics.umockdev"), "--", sys.executable,
-                             str(HERE / "run_cli.py"), command, "-c", f"test://{Z / 'z-semantics-guests.xml'}",
+    result = subprocess.run(["umockdev-run", "-d", str(Z / f"{host}.umockdev"), "--", sys.executable,
+                             str(HERE / "run_cli.py"), command, "-c", f"test://{Z / f'{host}-guests.xml'}",
                              "--json"], capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
@@ -124,3 +124,26 @@ def test_sharing_conflict_on_each_guest_device(tree: dict[str, Any]) -> None:
     for guest, other in (("zs1", "zs2"), ("zs2", "zs1")):
         (warning,) = [w for w in device(tree, guest, "vda")["warnings"] if "also held" in w]
         assert warning.startswith("block /dev/dasdc is also held by") and f"{other} (vda)" in warning
+
+
+def _warnings(doc: Any) -> list[str]:
+    if isinstance(doc, dict):
+        return [w for k, v in doc.items() for w in ([v] if k == "warning" and isinstance(v, str) else
+                                                   v if k == "warnings" else _warnings(v))]
+    return [w for item in doc for w in _warnings(item)] if isinstance(doc, list) else []
+
+
+def test_one_path_not_operational_and_one_chpid_offline_are_named_each_once() -> None:
+    """CHPID 4b not operational for subchannel 0.0.0200 (its POM), CHPID 4c varied offline (two subchannels
+    use it): hostdevs names each once, where it is — the path on its subchannel, the CHPID on its own entry
+    with its command — and each guest device behind them once."""
+    hostdevs = _warnings(run("hostdevs", "z-paths"))
+    assert [w for w in hostdevs if "CHPID" in w] == [
+        "CHPID 4b not operational (POM): once the link to the control unit is repaired, chchp -v 1 4b verifies "
+        "the path again",
+        "CHPID 4c offline (chchp -v 1 4c)"]
+    tree = run("tree", "z-paths")
+    assert [w for w in _warnings(device(tree, "zp1", "vda")) if "CHPID" in w] == [hostdevs[0]]
+    assert [w for w in _warnings(device(tree, "zp2", "vda")) if "CHPID" in w] == [
+        "CHPID 4c offline (chchp -v 1 4c)"]
+    assert not _warnings(device(tree, "zp2", "vdb"))  # 0.0.0203: both paths fine
