@@ -574,12 +574,14 @@ def alias_bases(alias: HostDevice, devices: Iterable[HostDevice]) -> list[HostDe
     return sorted(found, key=lambda d: d.id)
 
 
-def alias_problem(alias: HostDevice, devices: Iterable[HostDevice]) -> str:
+def alias_problem(alias: HostDevice, devices: Iterable[HostDevice],
+                  usable: Callable[[HostDevice], bool] = lambda _base: True) -> str:
     """Why a PAV alias cannot back a guest disk, naming its base: an alias is online but carries I/O for
-    base volumes and has no block device of its own (lsdasd lists it as `alias`)."""
+    base volumes and has no block device of its own (lsdasd lists it as `alias`). Only bases that are
+    `usable` are offered in its place (never one the host itself uses)."""
     uid = dasd_uid(alias)
     kind = "HyperPAV alias" if uid.hyperpav else "PAV alias"
-    bases = alias_bases(alias, devices)
+    bases = [b for b in alias_bases(alias, devices) if usable(b)]
     if not bases:
         where = f" of {uid.lcu}" if uid.hyperpav and uid else ""
         return (f"{alias.id} is a {kind}{where}: it is online but has no block device of its own and cannot be "
@@ -600,10 +602,11 @@ VFIO_CCW_ECKD_ONLY = ("vfio-ccw supports the block device commands of ECKD DASD 
                       "Documentation/arch/s390/vfio-ccw.rst, Limitations)")
 
 
-def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = ()) -> str:
+def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = (),
+                     usable: Callable[[HostDevice], bool] = lambda _base: True) -> str:
     """Why vfio-ccw cannot pass this ccw device through ('' when it can): only a base ECKD DASD can — not
     an FBA or DIAG DASD, not a tape, not a PAV alias (its base can), not a QDIO device (FCP, OSA,
-    HiperSockets). `devices` lets an alias name its base."""
+    HiperSockets). `devices` lets an alias name its base, if it is `usable` (`alias_problem`)."""
     role = ccw_role(ccw)
     cutype = ccw.fact(F.CUTYPE)
     if role in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith("1731/"):
@@ -615,7 +618,7 @@ def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = ()) -> str
     discipline = dasd_discipline(ccw)
     if role is CcwRole.DASD or discipline:
         if is_dasd_alias(ccw):
-            return alias_problem(ccw, devices)
+            return alias_problem(ccw, devices, usable)
         if discipline and discipline != "ECKD":
             return f"{ccw.id} is {'an' if discipline == 'FBA' else 'a'} {discipline} DASD: {VFIO_CCW_ECKD_ONLY}"
         return ""

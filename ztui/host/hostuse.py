@@ -110,6 +110,21 @@ class HostUseReason:
             HostUseKind.INTERFACE: f"its interface {by} is up on the host",
         }[self.kind]
 
+    @property
+    def short(self) -> str:
+        """A few words for a line that has little room (`mounted on /`, `swap`, `dump device`)."""
+        by = self.detail
+        return {
+            HostUseKind.MOUNT: f"mounted on {by}",
+            HostUseKind.SWAP: "swap",
+            HostUseKind.LVM: f"LVM PV of {by}",
+            HostUseKind.MULTIPATH: "multipath path",
+            HostUseKind.HOLDER: f"held by {by}",
+            HostUseKind.DUMP: "dump device",
+            HostUseKind.IPL: "IPL device",
+            HostUseKind.INTERFACE: f"interface {by} up",
+        }[self.kind]
+
 
 @dataclass(frozen=True, slots=True)
 class HostUse:
@@ -200,7 +215,9 @@ def host_uses(inv: Inventory) -> dict[str, HostUse]:
             if (iface.fact(F.OPERSTATE) or iface.fact(F.LINK_STATE)) == "up":
                 found.add(pci, HostUseReason(HostUseKind.INTERFACE, pci.id, iface.id))
     _spread(inv, blocks, found)
-    return {key: HostUse(tuple(reasons)) for key, reasons in found.by_key.items() if reasons}
+    order = {kind: n for n, kind in enumerate(HostUseKind)}
+    return {key: HostUse(tuple(sorted(reasons, key=lambda r: order[r.kind]))) for key, reasons in found.by_key.items()
+            if reasons}
 
 
 def _name(dev: HostDevice | None, fallback: str) -> str:

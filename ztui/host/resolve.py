@@ -419,7 +419,7 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
     elif kind is StepKind.DASD and dasd_problem(ccw):
         warning = dasd_problem(ccw)
     elif kind is StepKind.DASD and is_dasd_alias(ccw):
-        warning = alias_problem(ccw, chain.inv.of_kind(HostDeviceKind.CCW))
+        warning = alias_problem(ccw, chain.inv.of_kind(HostDeviceKind.CCW), lambda b: not chain.inv.host_use(b))
     if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
         return
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)

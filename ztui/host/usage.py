@@ -172,8 +172,8 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         return
     busid = carried_busid(dev)
     ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
-    refused = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW) if inv is not None else ()) \
-        if ccw is not None else ""
+    refused = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW), lambda base: not inv.host_use(base)) \
+        if ccw is not None and inv is not None else ""
     if refused:
         missing.append(refused)
         return

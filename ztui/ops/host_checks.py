@@ -126,7 +126,10 @@ class HostProbe:
         else:
             return None
         if is_dasd_alias(ccw):
-            return alias_problem(ccw, devices or self._local_ccws())
+            if self.facts is not None:
+                inv = self._facts_inventory_of(self.facts)
+                return alias_problem(ccw, devices, lambda base: not inv.host_use(base))
+            return alias_problem(ccw, self._local_ccws())
         problem = dasd_problem(ccw)
         if ccw.fact(F.ONLINE) == "0" or (self.facts is not None and self._fact_block(path) is None) or \
                 (self.facts is None and not os.path.exists(path)):

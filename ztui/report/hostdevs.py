@@ -31,6 +31,7 @@ from ztui.facts import (
 from ztui.host.inventory import Inventory
 from ztui.host.usage import available, eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
+from ztui.zsysfs import Firmware
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP",
           "channel paths", "other")
@@ -100,8 +101,12 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
                   f"control domains {','.join(f'0x{d:04x}' for d in control)}" if control else ""]
     elif kind is HostDeviceKind.AP_QUEUE:
         parts += [ap_queue_state(dev)]
-    elif kind is HostDeviceKind.SYSTEM and f(F.PROT_VIRT):
-        parts += [f"Secure Execution host (prot_virt) {'on' if f(F.PROT_VIRT) == '1' else 'off'}"]
+    elif kind is HostDeviceKind.SYSTEM:
+        dump = Firmware.dump_type.read(f(F.DUMP_TYPE))
+        parts += [f"Secure Execution host (prot_virt) {'on' if f(F.PROT_VIRT) == '1' else 'off'}"
+                  if f(F.PROT_VIRT) else "",
+                  f"dump device {f(F.DUMP_DEVICE) or f(F.DUMP_FID)} ({dump})" if dump and dump != "none" else "",
+                  f"IPLed from {f(F.IPL_DEVICE)} ({f(F.IPL_TYPE)})" if f(F.IPL_DEVICE) else ""]
     elif kind is HostDeviceKind.SCSI_HOST and (f(F.PORT_TYPE) or f(F.PORT_NAME)):
         parts += [f(F.PORT_TYPE), f"port {wwn(f(F.PORT_NAME))}" if f(F.PORT_NAME) else "", f(F.PORT_STATE)]
     elif kind is HostDeviceKind.PCI:

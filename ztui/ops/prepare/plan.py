@@ -182,7 +182,7 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
                               f"{sub_driver or 'no driver'}")
         device = _ccw_record(view, busid, sysfs.link_name(f"{ccw}/driver"))
         known = view.inventory.of_kind(HostDeviceKind.CCW) if view.inventory is not None else ()
-        refused = vfio_ccw_problem(device, known)
+        refused = vfio_ccw_problem(device, known, lambda base: not view.host_use(HostDeviceKind.CCW, base.id))
         if refused:
             raise PrepRefused(refused)
         users = view.users(busid)

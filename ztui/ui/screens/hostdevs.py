@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import NodeID
 
 from ztui.fleet import Fleet
+from ztui.host.hostuse import HostUseKind, HostUseReason
 from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
 from ztui.ops.prepare.action import guest_users
@@ -33,18 +34,19 @@ Entry = dict[str, Any]
 
 
 def device_line(dev: Entry) -> Text:
-    """One device: id, kind, summary, then who uses it — the host itself, guests — or whether it is free
-    for pass-through."""
+    """One device: id, kind, the host's own use of it (first: it is why a device that looks idle is not
+    free), summary, then the guests that use it or whether it is free for pass-through."""
     label = Text(str(dev["id"]), style="bold")
     label.append(f"  {dev['kind']}", style="cyan")
+    host_use = dev.get("host_use", [])
+    if host_use:
+        words = dict.fromkeys(HostUseReason(HostUseKind(r["kind"]), r["device"], r["detail"]).short for r in host_use)
+        label.append("  host: " + ", ".join(words), style="yellow")
     if dev.get("summary"):
         label.append(f"  {dev['summary']}", style="dim")
     users = dev.get("users", [])
     if dev.get("conflict"):
         label.append(f"  ⚠ conflict: {dev['conflict']}", style="bold yellow")
-    host_use = dev.get("host_use", [])
-    if host_use:
-        label.append("  used by the host: " + "; ".join(r["text"] for r in host_use), style="yellow")
     if users:
         label.append("  used by " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), style="green")
     elif not host_use:
