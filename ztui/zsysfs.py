@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ztui.model import HostDevice, HostDeviceKind
@@ -121,9 +121,8 @@ def _flag(name: str, row: str, *, fmt: str = '"%d\\n"') -> Attr[bool]:
                  lambda v: "1" if v else "0")
 
 
-def _decimal(name: str, row: str, example: int, *, fmt: str = '"%d\\n"', signed: bool = False) -> Attr[int]:
-    return _attr(name, row, fmt, "-?[0-9]+" if signed else "[0-9]+", ((str(example), example),),
-                 lambda m: int(m.group(0)), str)
+def _decimal(name: str, row: str, example: int, *, fmt: str = '"%d\\n"') -> Attr[int]:
+    return _attr(name, row, fmt, "[0-9]+", ((str(example), example),), lambda m: int(m.group(0)), str)
 
 
 def _hex0x(name: str, row: str, digits: int, example: int, *, upper: bool = False) -> Attr[int]:
@@ -139,9 +138,9 @@ def _fixed_hex(value: int, digits: int, upper: bool) -> str:
     return "0x" + (text.upper() if upper else text)
 
 
-def _text(name: str, row: str, example: str, *, fmt: str = '"%s\\n"', empty: bool = False) -> Attr[str]:
-    """Free text on one line (a card type, an interface name); `empty` when the kernel may print none."""
-    return _attr(name, row, fmt, "[^\n]*" if empty else "[^\n]+", ((example, example),), _whole, _same)
+def _text(name: str, row: str, example: str, *, fmt: str = '"%s\\n"') -> Attr[str]:
+    """Free text on one line (a card type, an interface name)."""
+    return _attr(name, row, fmt, "[^\n]+", ((example, example),), _whole, _same)
 
 
 # --- values with a structure -----------------------------------------------------------------------------
@@ -342,7 +341,6 @@ class Dasd:
     use_diag = _flag("use_diag", ROW, fmt="0/1")
     raw_track_access = _flag("raw_track_access", ROW, fmt="0/1")
     ese = _flag("ese", ROW)
-    vendor = _text("vendor", ROW, "IBM", empty=True)
     uid = _attr("uid", ROW, '"%s.%s.%04x.%s%s%s\\n" = vendor.serial.ssid.ua[.vduit]; a bare "\\n" for FBA, DIAG, '
                 "offline or unknown devices",
                 r"(?:([A-Za-z0-9 ]{3})\.([A-Za-z0-9]{14})\.([0-9a-f]{4})\.([0-9a-f]{2}|xx)(?:\.([0-9a-f]{32}))?)?",
@@ -462,7 +460,8 @@ class MdevTypes:
 
     ROW = "§5.4/§6 mdev_supported_types"
     available_instances = _decimal("available_instances", ROW, 1, fmt='"%u\\n"')
-    device_api = _word("device_api", ROW, ("vfio-ccw", "vfio-ap", "vfio-pci"))
+    device_api = _attr("device_api", ROW, '"%s\\n": `vfio-ccw`, `vfio-ap`, `vfio-pci`, …', "vfio-[a-z0-9]+",
+                       (("vfio-ccw", "vfio-ccw"), ("vfio-ap", "vfio-ap")), _whole, _same)
     name = _text("name", ROW, "I/O subchannel (Non-QDIO)")
 
 
@@ -555,11 +554,6 @@ def attribute_of(kind: HostDeviceKind, key: str) -> Attr[Any] | None:
     return _BY_KIND.get(kind, {}).get(key)
 
 
-def facts_in_kernel_words(kind: HostDeviceKind) -> dict[str, Attr[Any]]:
-    """Every fact key → attribute a record of this kind keeps in the kernel's words."""
-    return dict(_BY_KIND.get(kind, {}))
-
-
 def all_attributes() -> Iterator[tuple[str, Attr[Any]]]:
     """Every attribute described here, as `Section.name` → attribute (each once)."""
     seen: set[int] = set()
@@ -574,12 +568,8 @@ def all_attributes() -> Iterator[tuple[str, Attr[Any]]]:
 # --- values that are not in the kernel's format ----------------------------------------------------------
 
 
-@dataclass
-class _Said:
-    keys: set[tuple[str, str]] = field(default_factory=set)
-
-
-_SAID = _Said()
+_SAID: set[tuple[str, str]] = set()
+"""(host, attribute) pairs already said by `report_misreads` in this process."""
 
 
 def misreads(devices: Iterable[HostDevice]) -> dict[str, list[tuple[HostDevice, str]]]:
@@ -609,7 +599,7 @@ def report_misreads(host: str, devices: Iterable[HostDevice]) -> list[str]:
         line = (f"{host}: {kind} {dev.id} {key} reads {value!r}, not the kernel's {attr.format}{more}; "
                 "read as unknown")
         lines.append(line)
-        if (host, what) not in _SAID.keys:
-            _SAID.keys.add((host, what))
+        if (host, what) not in _SAID:
+            _SAID.add((host, what))
             log.warning("%s", line)
     return lines

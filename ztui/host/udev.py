@@ -121,7 +121,8 @@ class _Builder:
         types = []
         for tid in _listdir(self.path, "mdev_supported_types"):
             base = os.path.join(self.path, "mdev_supported_types", tid)
-            types.append(MdevType(id=tid, name=_read(base, "name"), device_api=_read(base, "device_api"),
+            types.append(MdevType(id=tid, name=MdevTypes.name.read(_kernel_text(base, "name")) or "",
+                                  device_api=MdevTypes.device_api.read(_kernel_text(base, "device_api")) or "",
                                   available=MdevTypes.available_instances.read(
                                       _kernel_text(base, "available_instances"))))
         return tuple(types)
