@@ -43,6 +43,7 @@ __all__ = [
     "CcwRole",
     "F",
     "FactSource",
+    "ap_card",
     "apqn",
     "card_kind",
     "ccw_role",

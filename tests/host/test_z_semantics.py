@@ -66,7 +66,14 @@ def test_vfio_ap_guest_matrix_missing_adapter_and_control_domains(tree: dict[str
     card = step(tree, "zs1", "7a1d2c3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", "ap-card")
     assert card["name"] == "CEX8P EP11 online"
     adapter_only = step(tree, "zs2", "8b2e3d4f-5061-4b7c-9d8e-0f1a2b3c4d5e", "ap-matrix")
-    assert adapter_only["warning"] == "no domain assigned to the mdev"
+    assert adapter_only["warning"] == "no domain assigned to the mdev" and "adapters 0b" in adapter_only["name"]
+    assert step(tree, "zs2", "8b2e3d4f-5061-4b7c-9d8e-0f1a2b3c4d5e", "ap-card")["id"] == "card0b"  # `0b.`
+
+
+def test_adapter_only_and_domain_only_matrix_lines(hostdevs: dict[str, Any]) -> None:
+    assert "adapters 0b (no domain)" in hostdev(hostdevs, "mdev:8b2e3d4f-5061-4b7c-9d8e-0f1a2b3c4d5e")["summary"]
+    assert "0a.0005,0a.0006" in hostdev(hostdevs, "mdev:7a1d2c3e-4f50-4a6b-8c7d-9e0f1a2b3c4d")["summary"]
+    assert hostdev(hostdevs, "ap_queue:0a.0005")["id"] == "0a.0005" and hostdev(hostdevs, "ap_card:card0a")
 
 
 def test_css_outside_0xfe_is_warned_and_keeps_its_css(tree: dict[str, Any]) -> None:

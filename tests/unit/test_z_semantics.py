@@ -98,6 +98,29 @@ def test_matrix_lines_adapter_only_and_domain_only() -> None:
     assert parse_ap_matrix(".0038") == ApMatrix(frozenset(), frozenset({0x38}), frozenset())
 
 
+@pytest.mark.parametrize(("matrix", "name", "warning", "cards"), [
+    ("0c.\n", "adapters 0c", "no domain assigned to the mdev", ["card0c"]),
+    (".0038\n", "domains 0038", "no adapter assigned to the mdev", []),
+    ("0c.0038\n", "", None, ["card0c"]),
+])
+def test_an_adapter_or_a_domain_alone_is_shown_as_assigned(matrix: str, name: str, warning: str | None,
+                                                            cards: list[str]) -> None:
+    from ztui.host.resolve import resolve_device
+
+    uuid = "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f"
+    mdev = HostDevice(HostDeviceKind.MDEV, uuid, uuid, parent="matrix",
+                      sysfs_path=f"/sys/devices/vfio_ap/matrix/{uuid}",
+                      facts=facts(("matrix", matrix), ("mdev_type", "vfio_ap-passthrough")))
+    matrix_dev = HostDevice(HostDeviceKind.AP_MATRIX, "matrix", "matrix", sysfs_path="/sys/devices/vfio_ap/matrix")
+    card = HostDevice(HostDeviceKind.AP_CARD, "card0c", "card0c", facts=facts(("type", "CEX8C"), ("online", "1")))
+    guest = running("guest-z-passthrough.xml")
+    ap = next(d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_AP)
+    chain = resolve_device(replace(ap, source=uuid), _inventory(mdev, matrix_dev, card))
+    step = next(s for s in chain if s.kind == "ap-matrix")
+    assert name in step.name and step.warning == warning
+    assert [s.id for s in chain if s.kind == "ap-card"] == cards
+
+
 @pytest.mark.parametrize(("text", "value"), [("0x1f", 31), ("31", 31), ("017", 15), ("0", 0), ("x", None),
                                              ("", None)])
 def test_attribute_values_are_read_as_the_kernel_reads_them(text: str, value: int | None) -> None:

@@ -26,6 +26,7 @@ from ztui.facts import (
     F,
     FactSource,
     alias_problem,
+    ap_card,
     ap_card_of,
     ap_queue_state,
     card_kind,
@@ -647,6 +648,18 @@ def ap_queues_of(mdev: HostDevice) -> list[str]:
     return mdev_ap_matrix(mdev).queue_ids()
 
 
+def _ap_card(chain: _Chain, card_id: str) -> None:
+    """An assigned adapter: its card (`card07`) with type, mode and state."""
+    card = chain.inv.get(HostDeviceKind.AP_CARD, card_id)
+    if card is not None:
+        chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
+                                                       ap_queue_state(card)),
+                         warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
+    else:
+        chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
+                  warning="adapter not found on the host" if chain.knows else None, level=1)
+
+
 def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
     """What the running guest does not get of what is assigned: the kernel leaves an adapter (or domain)
     out of `guest_matrix` when one of its queues is not bound to vfio_ap or not available."""
@@ -676,9 +689,16 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
         chain.steps[-1] = replace(chain.steps[-1], name=_join(
             chain.steps[-1].name, f"control domains {','.join(f'0x{d:04x}' for d in control)}"))
     if not queues:
+        # adapters assigned without a domain (`0c.` lines) or domains without an adapter (`.0038`): shown as
+        # assigned, but no queue is there for the guest
         why = ("no adapters and domains assigned to the mdev" if not assigned.adapters and not assigned.domains
                else "no domain assigned to the mdev" if assigned.adapters else "no adapter assigned to the mdev")
-        chain.steps[-1] = replace(chain.steps[-1], warning=why)
+        half = _join(f"adapters {','.join(f'{a:02x}' for a in sorted(assigned.adapters))}" if assigned.adapters
+                     else "", f"domains {','.join(f'{d:04x}' for d in sorted(assigned.domains))}"
+                     if assigned.domains else "")
+        chain.steps[-1] = replace(chain.steps[-1], warning=why, name=_join(chain.steps[-1].name, half))
+        for adapter in sorted(assigned.adapters):
+            _ap_card(chain, ap_card(adapter))
         return
     guest_warning = _guest_matrix_warning(mdev, assigned)
     if guest_warning:
@@ -687,14 +707,7 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     for q in queues:
         by_card.setdefault(ap_card_of(q), []).append(q)
     for card_id, card_queues in by_card.items():
-        card = inv.get(HostDeviceKind.AP_CARD, card_id)
-        if card is not None:
-            chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
-                                                           ap_queue_state(card)),
-                             warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
-        else:
-            chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
-                      warning="adapter not found on the host" if chain.knows else None, level=1)
+        _ap_card(chain, card_id)
         for q in card_queues:
             queue = inv.get(HostDeviceKind.AP_QUEUE, q)
             if queue is None:

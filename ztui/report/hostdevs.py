@@ -95,9 +95,15 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
                   chp.configure, f"CHID {f(F.CHID)}" if f(F.CHID) else ""]
     elif kind is HostDeviceKind.MDEV:
         control = sorted(mdev_control_domains(dev))
-        queues = mdev_ap_matrix(dev).queue_ids() if dev.fact(F.MDEV_TYPE).startswith("vfio_ap") or \
-            dev.has_fact(F.MATRIX) or dev.fact(F.ASSIGN_ADAPTER) else []
-        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", ",".join(queues),
+        matrix = mdev_ap_matrix(dev) if dev.fact(F.MDEV_TYPE).startswith("vfio_ap") or dev.has_fact(F.MATRIX) \
+            or dev.fact(F.ASSIGN_ADAPTER) or dev.fact(F.ASSIGN_DOMAIN) else None
+        assigned = ",".join(matrix.queue_ids()) if matrix is not None else ""
+        if matrix is not None and not matrix.queues:  # an adapter (`0c.`) or a domain (`.0038`) alone
+            adapters = ",".join(f"{a:02x}" for a in sorted(matrix.adapters))
+            domains = ",".join(f"{d:04x}" for d in sorted(matrix.domains))
+            assigned = (f"adapters {adapters} (no domain)" if adapters else
+                        f"domains {domains} (no adapter)" if domains else "nothing assigned")
+        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", assigned,
                   f"control domains {','.join(f'0x{d:04x}' for d in control)}" if control else ""]
     elif kind is HostDeviceKind.AP_QUEUE:
         parts += [ap_queue_state(dev)]
