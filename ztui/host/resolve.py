@@ -317,7 +317,9 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     ccw = inv.get(HostDeviceKind.CCW, m.group(1).lower()) if m else None
     if m and ccw is not None:
         online = ccw.fact(F.ONLINE)
-        why = "no block device: the DASD is offline" if online == "0" else "the DASD has no block device"
+        why = ("no block device: the DASD is offline" if online == "0" else
+               "no block device: a PAV alias has none, its base has" if is_dasd_alias(ccw) else
+               "the DASD has no block device")
         chain.add(StepKind.BLOCK, path, "", warning=why, exclusive=exclusive)
         _ccw_device(chain, ccw, 0)
         return
