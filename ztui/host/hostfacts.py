@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ztui.host.files import files_info, read_mounts, read_swaps
+from ztui.host.files import files_info, read_system_use
 from ztui.host.hostuse import NOTHING, Mount, Swap, SystemUse
 from ztui.host.inventory import FileInfo
 from ztui.host.place import HostPlace, host_place
@@ -142,7 +142,7 @@ class FactsSource:
         if self.snapshot is not None:
             return self.snapshot.system
         if self.origin is FactsOrigin.LIVE:
-            return SystemUse(tuple(read_mounts()), tuple(read_swaps()))
+            return read_system_use()
         return NOTHING
 
     def files(self, paths: Iterable[str]) -> tuple[FileInfo, ...]:
@@ -226,9 +226,10 @@ def _cached_snapshot(path: str) -> FactsSource:
 def record_live(paths: Iterable[str] = (), *, udev: tuple[HostDevice, ...] | None = None) -> HostFacts:
     """This machine's facts now: udev's records, the mount table, and the facts of these paths."""
     live = FactsSource(FactsOrigin.LIVE, place=HostPlace.THIS_MACHINE)
+    own = read_system_use()
     return HostFacts(origin=FactsOrigin.RECORDED, hostname=socket.gethostname(),
                      created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), devices=live.devices(udev),
-                     mounts=tuple(read_mounts()), swaps=tuple(read_swaps()), files=live.files(paths))
+                     mounts=own.mounts, swaps=own.swaps, files=live.files(paths))
 
 
 # --- the JSON form --------------------------------------------------------------------------------------
