@@ -537,13 +537,6 @@ def dasd_uid(dev: HostDevice) -> DasdUid:
     return Dasd.uid.read(dev.fact(F.UID)) or DasdUid()
 
 
-def dasd_lcu(uid: str) -> str:
-    """The logical control unit of a DASD uid (`IBM.750000000DXP71.5c00.3f` → `IBM.750000000DXP71.5c00`);
-    a HyperPAV alias's uid ends in `.xx` and serves any base of that LCU."""
-    parsed = Dasd.uid.read(uid)
-    return parsed.lcu if parsed else ""
-
-
 def dasd_discipline(dev: HostDevice) -> str:
     """`ECKD`, `FBA` or `DIAG` (the kernel writes `FBA ` with a space), from the DASD's `discipline`, else
     from its driver or device type (an offline DASD has no discipline: `none`); '' when unknown."""
