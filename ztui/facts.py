@@ -7,25 +7,44 @@ key is named once here (`F`). Where the two readers describe the same thing they
 (`wwpn`, `uid`, `online`); where they cannot (libvirt's `channel_dev_addr`, udev's `dev_busid`) both keys
 are listed and the question is answered by one function below.
 
-The questions asked of facts in more than one place live here too, once: a ccw device's role, a qeth
-card's kind, WWPN/LUN notation, and whether a connection's host is this machine. Pure: imports only the
-model.
+Facts read from sysfs keep the kernel's text; each is read through its attribute's reader in
+`ztui.zsysfs`. The questions asked of facts in more than one place live here too, once: a ccw device's
+role, a qeth card's kind, WWPN/LUN notation, a subchannel's channel paths, AP queue and card names, a
+DASD's uid, discipline and alias base, and whether a connection's host is this machine. Pure: imports
+only the model and `ztui.zsysfs`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
 
-from ztui.model import HostDevice
+from ztui.model import HostDevice, HostDeviceKind
+from ztui.zsysfs import (
+    CHP_CONFIGURE,
+    ApCard,
+    ApMatrix,
+    CcwDevice,
+    ChannelPath,
+    Dasd,
+    DasdUid,
+    Subchannel,
+    VfioAp,
+    ap_card,
+    apqn,
+)
 
 __all__ = [
+    "ApMatrix",
     "CardKind",
     "CcwRole",
     "F",
     "FactSource",
+    "ap_card",
+    "apqn",
     "card_kind",
     "ccw_role",
     "ccw_role_of_driver",
@@ -57,7 +76,12 @@ class F:
     DEV_BUSID: Final = "dev_busid"  # the ccw device on a subchannel (udev); `none` means none
     CHANNEL_DEV_ADDR: Final = "channel_dev_addr"  # the same, as libvirt says it
     CCW_DEVICE: Final = "ccw_device"  # the ccw child io_subchannel holds (udev)
-    CHP_STATES: Final = "chp_states"  # per installed CHPID `05:1:1:1b` = chpid:vary:configure:type (`ChpState`)
+    # --- channel paths (`chp0.05`) ------------------------------------------------------------------
+    CHP_STATUS: Final = "status"  # vary state: online / offline
+    CHP_CONFIGURE: Final = "configure"  # 0 standby, 1 configured, 2 reserved, 3 not recognized
+    CHP_TYPE: Final = "type"  # channel-path type, hex
+    CHID: Final = "chid"  # the PCHID/VCHID (empty when the firmware gives none)
+    CHID_EXTERNAL: Final = "chid_external"
     # --- ccw devices --------------------------------------------------------------------------------
     ROLE: Final = "role"  # dasd | fcp | qeth (`CcwRole`)
     CUTYPE: Final = "cutype"
@@ -68,6 +92,7 @@ class F:
     READONLY: Final = "readonly"
     UID: Final = "uid"  # DASD: the volume's identity; PCI: the zPCI user-defined id
     ALIAS: Final = "alias"  # DASD: 1 for a PAV/HyperPAV alias device
+    DISCIPLINE: Final = "discipline"  # DASD: ECKD, `FBA ` (with its space), DIAG, none
     RAW_TRACK_ACCESS: Final = "raw_track_access"
     ESE: Final = "ese"  # DASD: extent space efficient (thin) volume
     USE_DIAG: Final = "use_diag"
@@ -166,14 +191,11 @@ class F:
     AP_STATUS: Final = "status"  # AP queue: `bound`/`online`, …
     AP_CONFIG: Final = "config"
     AP_CHKSTOP: Final = "chkstop"
-    AP_ADAPTERS: Final = "ap_adapters"  # vfio-ap: assigned adapters (`0x07,0x08`), also without domains
-    AP_DOMAINS: Final = "ap_domains"  # vfio-ap: assigned usage domains
     # --- mdevs --------------------------------------------------------------------------------------
     MDEV_TYPE: Final = "mdev_type"
-    AP_QUEUES: Final = "ap_queues"  # vfio-ap: the assigned queues (`matrix`)
-    GUEST_MATRIX: Final = "guest_matrix"  # vfio-ap: what the guest really gets, the kernel's lines space-joined
-    #: (`-` when the kernel shows an empty guest matrix)
-    CONTROL_DOMAINS: Final = "control_domains"
+    MATRIX: Final = "matrix"  # vfio-ap: what is assigned, the kernel's `AA.DDDD` lines
+    GUEST_MATRIX: Final = "guest_matrix"  # vfio-ap: what the guest really gets (kept empty when it is)
+    CONTROL_DOMAINS: Final = "control_domains"  # vfio-ap: one `DDDD` line per control domain
     ASSIGN_ADAPTER: Final = "attr.assign_adapter"
     ASSIGN_DOMAIN: Final = "attr.assign_domain"
     ASSIGN_CONTROL_DOMAIN: Final = "attr.assign_control_domain"
@@ -200,6 +222,13 @@ class F:
     VIRT_FUNCTIONS_MAX: Final = "virt_functions_max"
     # --- the host itself ----------------------------------------------------------------------------
     PROT_VIRT: Final = "prot_virt"  # Secure Execution host support (/sys/firmware/uv/prot_virt_host)
+    DUMP_TYPE: Final = "dump_type"  # /sys/firmware/dump/dump_type: none, ccw, eckd, fcp, nvme
+    DUMP_DEVICE: Final = "dump_device"  # /sys/firmware/dump/<type>/device (ccw, eckd, fcp)
+    DUMP_WWPN: Final = "dump_wwpn"  # /sys/firmware/dump/fcp/wwpn
+    DUMP_LUN: Final = "dump_lun"  # /sys/firmware/dump/fcp/lun
+    DUMP_FID: Final = "dump_fid"  # /sys/firmware/dump/nvme/fid
+    IPL_TYPE: Final = "ipl_type"  # /sys/firmware/ipl/ipl_type
+    IPL_DEVICE: Final = "ipl_device"  # /sys/firmware/ipl/device
 
 
 class CcwRole(StrEnum):
@@ -307,73 +336,51 @@ def kernel_number(text: str) -> int | None:
         return None
 
 
-def apqn(adapter: int, domain: int) -> str:
-    """An AP queue number in ztui's notation, `0x07.0x0038` (sysfs writes `07.0038`)."""
-    return f"0x{adapter:02x}.0x{domain:04x}"
-
-
-@dataclass(frozen=True, slots=True)
-class ApMatrix:
-    """What a vfio-ap mdev's `matrix` (or `guest_matrix`) shows: assigned adapters and usage domains, and
-    the queues (APQNs) they make. An adapter assigned without any domain gives `AA.` lines, a domain
-    without any adapter `.DDDD` lines: both are assignments, but no queue."""
-
-    adapters: frozenset[int] = frozenset()
-    domains: frozenset[int] = frozenset()
-    queues: frozenset[tuple[int, int]] = frozenset()
-
-    def queue_ids(self) -> list[str]:
-        return [apqn(a, d) for a, d in sorted(self.queues)]
-
-
 def parse_ap_matrix(text: str) -> ApMatrix:
-    """The kernel's matrix text (`07.0038`, `07.`, `.0038` lines; hex without `0x`)."""
-    adapters: set[int] = set()
-    domains: set[int] = set()
-    queues: set[tuple[int, int]] = set()
-    for line in text.split():
-        a_text, dot, d_text = line.partition(".")
-        if not dot:
-            continue
-        try:
-            adapter = int(a_text, 16) if a_text else None
-            domain = int(d_text, 16) if d_text else None
-        except ValueError:
-            continue
-        if adapter is not None:
-            adapters.add(adapter)
-        if domain is not None:
-            domains.add(domain)
-        if adapter is not None and domain is not None:
-            queues.add((adapter, domain))
-    return ApMatrix(frozenset(adapters), frozenset(domains), frozenset(queues))
+    """The kernel's `matrix` text (`07.0038`, `07.`, `.0038` lines); an empty matrix when the text is not in
+    the kernel's format."""
+    return VfioAp.matrix.read(text) or ApMatrix()
 
 
-def parse_ap_queue_ids(text: str) -> ApMatrix:
-    """ztui's own notation (`0x07.0x0038,0x07.0x0039`) back into a matrix."""
-    return parse_ap_matrix(" ".join(q.replace("0x", "") for q in text.split(",") if q))
+def ap_queue_numbers(queue_id: str) -> tuple[int, int] | None:
+    """(adapter, domain) of a queue named as the kernel names it (`07.0038`), None for anything else."""
+    adapter, dot, domain = queue_id.partition(".")
+    if not dot or len(adapter) != 2 or len(domain) != 4:
+        return None
+    try:
+        return int(adapter, 16), int(domain, 16)
+    except ValueError:
+        return None
+
+
+def ap_card_of(queue_id: str) -> str:
+    """The card a queue is on (`07.0038` → `card07`); '' for a name that is no queue."""
+    numbers = ap_queue_numbers(queue_id)
+    return ap_card(numbers[0]) if numbers is not None else ""
 
 
 def mdev_ap_matrix(dev: HostDevice) -> ApMatrix:
-    """The matrix assigned to a vfio-ap mdev: udev's `matrix` when read from sysfs, else the cross product
-    of libvirt's/mdevctl's `assign_adapter` x `assign_domain` attributes, each read as the kernel reads
-    the value written to it (`kernel_number`)."""
-    if dev.fact(F.AP_QUEUES) or dev.fact(F.AP_ADAPTERS) or dev.fact(F.AP_DOMAINS):
-        adapters = {n for x in dev.fact(F.AP_ADAPTERS).split(",") if (n := kernel_number(x)) is not None}
-        domains = {n for x in dev.fact(F.AP_DOMAINS).split(",") if (n := kernel_number(x)) is not None}
-        queued = parse_ap_queue_ids(dev.fact(F.AP_QUEUES))
-        return ApMatrix(frozenset(adapters | queued.adapters), frozenset(domains | queued.domains), queued.queues)
+    """The matrix assigned to a vfio-ap mdev: its sysfs `matrix` when read from sysfs, else the cross
+    product of libvirt's/mdevctl's `assign_adapter` x `assign_domain` attributes, each read as the kernel
+    reads the value written to it (`kernel_number`)."""
+    if dev.has_fact(F.MATRIX):
+        return parse_ap_matrix(dev.fact(F.MATRIX))
     adapters = {n for x in dev.fact(F.ASSIGN_ADAPTER).split(",") if (n := kernel_number(x)) is not None}
     domains = {n for x in dev.fact(F.ASSIGN_DOMAIN).split(",") if (n := kernel_number(x)) is not None}
     return ApMatrix(frozenset(adapters), frozenset(domains),
                     frozenset((a, d) for a in adapters for d in domains))
 
 
+def mdev_guest_matrix(dev: HostDevice) -> ApMatrix | None:
+    """What the guest of a vfio-ap mdev really gets (`guest_matrix`), None when it was not read (libvirt,
+    or a kernel without the attribute) or is not in the kernel's format."""
+    return VfioAp.guest_matrix.read(dev.fact(F.GUEST_MATRIX)) if dev.has_fact(F.GUEST_MATRIX) else None
+
+
 def mdev_control_domains(dev: HostDevice) -> frozenset[int]:
     """A vfio-ap mdev's control domains (sysfs `control_domains`, or libvirt's `assign_control_domain`)."""
-    listed = dev.fact(F.CONTROL_DOMAINS)
-    if listed:
-        return frozenset(n for x in listed.split(",") if (n := kernel_number(x)) is not None)
+    if dev.has_fact(F.CONTROL_DOMAINS):
+        return VfioAp.control_domains.read(dev.fact(F.CONTROL_DOMAINS)) or frozenset()
     return frozenset(n for x in dev.fact(F.ASSIGN_CONTROL_DOMAIN).split(",") if (n := kernel_number(x)) is not None)
 
 
@@ -384,9 +391,8 @@ _AP_MODES = ((5, "EP11"), (3, "CCA"), (4, "Accelerator"))
 
 def ap_card_mode(ap_functions: str) -> str:
     """`CCA`, `EP11` or `Accelerator` from a card's `ap_functions` (`0x92000000`), as lszcrypt shows it."""
-    try:
-        word = int(ap_functions, 16)
-    except ValueError:
+    word = ApCard.ap_functions.read(ap_functions)
+    if word is None:
         return ""
     for bit, mode in _AP_MODES:
         if word & (0x80000000 >> bit):
@@ -406,74 +412,112 @@ def ap_queue_state(dev: HostDevice) -> str:
 def carried_busid(css: HostDevice) -> str:
     """The bus-ID of the ccw device a subchannel carries: udev's `dev_busid` (`none` when it carries none,
     css.c), libvirt's `channel_dev_addr`, else the ccw child io_subchannel holds; '' for none."""
-    busid = css.fact(F.DEV_BUSID) or css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
+    if css.fact(F.DEV_BUSID):
+        return Subchannel.dev_busid.read(css.fact(F.DEV_BUSID)) or ""
+    busid = css.fact(F.CHANNEL_DEV_ADDR) or css.fact(F.CCW_DEVICE).split(",")[0]
     return "" if busid == "none" else busid
+
+
+def driver_override(dev: HostDevice) -> str:
+    """The driver a subchannel or PCI function is overridden to, '' when none (`(null)` in sysfs)."""
+    return Subchannel.driver_override.read(dev.fact(F.DRIVER_OVERRIDE)) or ""
 
 
 # --- channel paths ---------------------------------------------------------------------------------------
 
-CHP_CONFIGURE = {"0": "standby", "1": "configured", "2": "reserved", "3": "not recognized"}
+
+def chpid_id(text: str) -> str:
+    """A CHPID as lschp names it, `0.05` (css 0): sysfs writes `05` (`chpids`) or `05` upper-case (qeth's
+    `chpid`), libvirt `0x05`; '' for text that is no CHPID."""
+    t = text.strip().lower().removeprefix("0x")
+    if t.startswith("0.") and len(t) == 4:
+        t = t[2:]
+    try:
+        value = int(t, 16) if t else -1
+    except ValueError:
+        return ""
+    return f"0.{value:02x}" if 0 <= value <= 0xFF else ""
 
 
 @dataclass(frozen=True, slots=True)
 class ChpState:
-    """One channel path as `lschp` shows it: vary state (online/offline), configure state, type."""
+    """One channel path of a subchannel: installed (PIM), available (PAM) and operational (POM) for it, and
+    the CHPID's own state as lschp shows it (vary state online/offline, configure state, type)."""
 
     chpid: str  # two hex digits, `05`; CHPID 00 is a valid CHPID
     installed: bool = True
+    available: bool = True
     operational: bool = True
-    online: bool | None = None
-    configure: str = ""
-    type: str = ""
+    online: bool | None = None  # the CHPID's vary state (`status`); None when not known
+    configure: str = ""  # standby, configured, reserved, not recognized; '' when not known
+    type: str = ""  # the channel-path type as lschp prints it (`1b`)
+
+    @property
+    def chp_problem(self) -> str:
+        """Why the CHPID itself carries no I/O, with the command that changes it; '' when it does."""
+        if self.configure and self.configure != "configured":
+            return f"CHPID {self.chpid} {self.configure} (chchp -c 1 {self.chpid})"
+        if self.online is False:
+            return f"CHPID {self.chpid} offline (chchp -v 1 {self.chpid})"
+        return ""
+
+    @property
+    def path_problem(self) -> str:
+        """Why this subchannel's path over the CHPID carries no I/O although the CHPID is up: not available
+        (PAM) or not operational (POM), from the subchannel's own masks; '' otherwise."""
+        if self.chp_problem:
+            return ""
+        if not self.available:
+            return f"CHPID {self.chpid} not available (PAM): configure it (chchp -c 1 {self.chpid})"
+        if not self.operational:
+            return (f"CHPID {self.chpid} not operational (POM): once the link to the control unit is repaired, "
+                    f"chchp -v 1 {self.chpid} verifies the path again")
+        return ""
 
     @property
     def problem(self) -> str:
-        """Why this path carries no I/O, '' when it does (or nothing is known)."""
-        if not self.operational:
-            return f"CHPID {self.chpid} not operational (POM)"
-        if self.online is False:
-            return f"CHPID {self.chpid} offline (chchp -v 1 {self.chpid})"
-        if self.configure and self.configure != "configured":
-            return f"CHPID {self.chpid} {self.configure} (chchp -c 1 {self.chpid})"
-        return ""
+        """Why this path carries no I/O ('' when it does, or nothing is known): the CHPID's state first,
+        else the subchannel's masks."""
+        return self.chp_problem or self.path_problem
+
+    @property
+    def word(self) -> str:
+        """`05`, or `05(offline)` for a path that carries no I/O, as compact as lscss's CHPID column."""
+        why = ("not operational" if not self.operational else "not available" if not self.available else
+               "offline" if self.online is False else
+               self.configure if self.configure and self.configure != "configured" else "")
+        return f"{self.chpid}({why})" if why else self.chpid
 
 
-def chp_states(dev: HostDevice) -> dict[str, ChpState]:
-    """The states of the CHPIDs a device recorded (`chp_states`: `chpid:vary:configure:type` items)."""
-    out: dict[str, ChpState] = {}
-    for item in dev.fact(F.CHP_STATES).split():
-        parts = item.split(":")
-        if len(parts) == 4:
-            out[parts[0]] = ChpState(parts[0], online={"1": True, "0": False}.get(parts[1]),
-                                     configure=CHP_CONFIGURE.get(parts[2], parts[2]), type=parts[3])
-    return out
+def chp_state(chp: HostDevice, chpid: str = "") -> ChpState:
+    """A channel path record's own state (`status`, `configure`, `type`), as one path of no subchannel."""
+    configure = ChannelPath.configure.read(chp.fact(F.CHP_CONFIGURE))
+    kind = ChannelPath.type.read(chp.fact(F.CHP_TYPE))
+    return ChpState(chpid or chp.id.rpartition(".")[2], online=ChannelPath.status.read(chp.fact(F.CHP_STATUS)),
+                    configure=CHP_CONFIGURE.get(configure, str(configure)) if configure is not None else "",
+                    type=f"{kind:02x}" if kind is not None else "")
 
 
-def subchannel_paths(dev: HostDevice) -> list[ChpState]:
-    """The installed channel paths of a subchannel: path i is installed when bit i (from the left) of the
-    PIM in `pimpampom` is set, and operational when the same bit of the POM is; each names the i-th of the
-    eight `chpids`, `00` included. Without a PIM (libvirt records) every non-zero CHPID is listed."""
-    chpids = dev.fact(F.CHPIDS).split()
-    pim_text = dev.fact(F.PIMPAMPOM)
-    states = chp_states(dev)
-    try:
-        pim, pom = int(pim_text[0:2], 16), int(pim_text[4:6], 16)
-    except (ValueError, IndexError):
-        pim = pom = -1
+def subchannel_paths(dev: HostDevice, chp: Callable[[str], HostDevice | None] = lambda _: None) -> list[ChpState]:
+    """The installed channel paths of a subchannel: path i is installed when bit i (0x80 >> i) of the PIM
+    in `pimpampom` is set, available and operational when the same bit of the PAM and POM is; each names
+    the i-th of the eight `chpids`, `00` included. `chp` finds the channel path record of a CHPID (`0.05`)
+    for its vary and configure state. Empty when the masks or CHPIDs are unknown (a libvirt record, or
+    text not in the kernel's format)."""
+    chpids = Subchannel.chpids.read(dev.fact(F.CHPIDS))
+    masks = Subchannel.pimpampom.read(dev.fact(F.PIMPAMPOM))
+    if chpids is None or masks is None:
+        return []
     paths: list[ChpState] = []
-    for i, chpid in enumerate(chpids[:8]):
-        chpid = chpid.lower()
-        if pim >= 0:
-            if not pim & (0x80 >> i):
-                continue
-            operational = bool(pom & (0x80 >> i))
-        elif not chpid.strip("0"):
+    for i, number in enumerate(chpids):
+        bit = 0x80 >> i
+        if not masks.pim & bit:
             continue
-        else:
-            operational = True
-        known = states.get(chpid)
-        paths.append(ChpState(chpid, True, operational, known.online if known else None,
-                              known.configure if known else "", known.type if known else ""))
+        chpid = f"{number:02x}"
+        record = chp(f"0.{chpid}")
+        known = chp_state(record, chpid) if record is not None else ChpState(chpid)
+        paths.append(ChpState(chpid, True, bool(masks.pam & bit), bool(masks.pom & bit), known.online,
+                              known.configure, known.type))
     return paths
 
 
@@ -485,22 +529,102 @@ DASD_NOT_READY = frozenset(("new", "detected", "basic", "unformatted", "no stat"
 
 def is_dasd_alias(dev: HostDevice) -> bool:
     """A PAV or HyperPAV alias: another path to a base volume, never a volume of its own."""
-    return dev.fact(F.ALIAS) == "1"
+    return Dasd.alias.read(dev.fact(F.ALIAS)) is True
 
 
-def dasd_lcu(uid: str) -> str:
-    """The logical control unit of a DASD uid (`IBM.750000000DXP71.5c00.3f` → `IBM.750000000DXP71.5c00`);
-    a HyperPAV alias's uid ends in `.xx` and serves any base of that LCU."""
-    parts = uid.split(".")
-    return ".".join(parts[:3]) if len(parts) >= 4 else ""
+def dasd_uid(dev: HostDevice) -> DasdUid:
+    """A DASD's uid (empty for FBA, DIAG, an offline device, or text not in the kernel's format)."""
+    return Dasd.uid.read(dev.fact(F.UID)) or DasdUid()
+
+
+def dasd_discipline(dev: HostDevice) -> str:
+    """`ECKD`, `FBA` or `DIAG` (the kernel writes `FBA ` with a space), from the DASD's `discipline`, else
+    from its driver or device type (an offline DASD has no discipline: `none`); '' when unknown."""
+    found = Dasd.discipline.read(dev.fact(F.DISCIPLINE))
+    if found:
+        return found
+    if dev.driver == "dasd-eckd" or dev.fact(F.DEVTYPE).startswith(("3390/", "3380/")):
+        return "ECKD"
+    if dev.driver == "dasd-fba" or dev.fact(F.DEVTYPE).startswith(("9336/", "3370/")):
+        return "FBA"
+    if dev.driver == "dasd-diag":
+        return "DIAG"
+    return ""
+
+
+def alias_bases(alias: HostDevice, devices: Iterable[HostDevice]) -> list[HostDevice]:
+    """The base devices a PAV alias serves: a classic PAV alias the one base with its very uid (its unit
+    address is the base's), a HyperPAV alias (uid ending `.xx`) every base of its logical control unit."""
+    uid = dasd_uid(alias)
+    if not uid:
+        return []
+    found = []
+    for dev in devices:
+        other = dasd_uid(dev) if dev.kind is HostDeviceKind.CCW and dev is not alias else DasdUid()
+        if not other or is_dasd_alias(dev):
+            continue
+        if (uid.hyperpav and other.lcu == uid.lcu) or (not uid.hyperpav and other.text == uid.text):
+            found.append(dev)
+    return sorted(found, key=lambda d: d.id)
+
+
+def alias_problem(alias: HostDevice, devices: Iterable[HostDevice],
+                  usable: Callable[[HostDevice], bool] = lambda _base: True) -> str:
+    """Why a PAV alias cannot back a guest disk, naming its base: an alias is online but carries I/O for
+    base volumes and has no block device of its own (lsdasd lists it as `alias`). Only bases that are
+    `usable` are offered in its place (never one the host itself uses)."""
+    uid = dasd_uid(alias)
+    kind = "HyperPAV alias" if uid.hyperpav else "PAV alias"
+    bases = [b for b in alias_bases(alias, devices) if usable(b)]
+    if not bases:
+        where = f" of {uid.lcu}" if uid.hyperpav and uid else ""
+        return (f"{alias.id} is a {kind}{where}: it is online but has no block device of its own and cannot be "
+                "attached; attach its base device")
+    if uid.hyperpav:
+        names = ", ".join(b.id for b in bases[:4]) + (", …" if len(bases) > 4 else "")
+        return (f"{alias.id} is a HyperPAV alias of {uid.lcu}: it is online but has no block device of its own "
+                f"and cannot be attached; attach one of its bases ({names})")
+    return (f"{alias.id} is a PAV alias: it is online but has no block device of its own and cannot be "
+            f"attached; attach its base {bases[0].id}")
+
+
+#: the drivers and control-unit types of tape devices (drivers/s390/char/tape_34xx.c, tape_3590.c)
+_TAPE_DRIVERS = ("tape_34xx", "tape_3590")
+_TAPE_CU = ("3480/", "3490/", "3590/")
+#: why vfio-ccw takes ECKD DASD only: the kernel's Documentation/arch/s390/vfio-ccw.rst, "Limitations"
+VFIO_CCW_ECKD_ONLY = ("vfio-ccw supports the block device commands of ECKD DASD only (kernel "
+                      "Documentation/arch/s390/vfio-ccw.rst, Limitations)")
+
+
+def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = (),
+                     usable: Callable[[HostDevice], bool] = lambda _base: True) -> str:
+    """Why vfio-ccw cannot pass this ccw device through ('' when it can): only a base ECKD DASD can — not
+    an FBA or DIAG DASD, not a tape, not a PAV alias (its base can), not a QDIO device (FCP, OSA,
+    HiperSockets). `devices` lets an alias name its base, if it is `usable` (`alias_problem`)."""
+    role = ccw_role(ccw)
+    cutype = ccw.fact(F.CUTYPE)
+    if role in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith("1731/"):
+        what = {CcwRole.FCP: "an FCP channel", CcwRole.QETH: "a qeth (OSA/HiperSockets) device"}.get(
+            role, f"a QDIO device (cutype {cutype})")
+        return f"{ccw.id} is {what}: QDIO devices cannot be passed through with vfio-ccw"
+    if ccw.driver in _TAPE_DRIVERS or cutype.startswith(_TAPE_CU):
+        return f"{ccw.id} is a tape: {VFIO_CCW_ECKD_ONLY}"
+    discipline = dasd_discipline(ccw)
+    if role is CcwRole.DASD or discipline:
+        if is_dasd_alias(ccw):
+            return alias_problem(ccw, devices, usable)
+        if discipline and discipline != "ECKD":
+            return f"{ccw.id} is {'an' if discipline == 'FBA' else 'a'} {discipline} DASD: {VFIO_CCW_ECKD_ONLY}"
+        return ""
+    return f"{ccw.id} is not an ECKD DASD ({ccw.driver or 'no driver'}, cutype {cutype or '?'}): {VFIO_CCW_ECKD_ONLY}"
 
 
 def dasd_problem(dev: HostDevice) -> str:
     """Why a DASD cannot back a guest disk right now ('' when it can): offline, or a status short of
     `online` (an unformatted volume needs dasdfmt)."""
-    if dev.fact(F.ONLINE) == "0":
+    if CcwDevice.online.read(dev.fact(F.ONLINE)) is False:
         return f"offline (chzdev -e {dev.id})"
-    status = dev.fact(F.STATUS)
+    status = Dasd.status.read(dev.fact(F.STATUS)) or ""
     if status == "unformatted":
         return "volume is unformatted (dasdfmt, then fdasd)"
     if status in DASD_NOT_READY:

@@ -333,7 +333,8 @@ class BackingStep:
     for, so "who uses what" can be derived from the chains. `exclusive` marks the step the guest device
     takes for itself (a writable image, a passed-through function); a shared step (a bridge, the file
     system an image lives on) is not. `level` is the branch depth: a multipath device lists each of its
-    paths one level deeper, so a flat list still draws as a tree.
+    paths one level deeper, so a flat list still draws as a tree. A step the guest takes for itself that
+    the host also uses itself (a DASD behind the host's root file system) carries a warning.
     """
 
     kind: StepKind
@@ -343,6 +344,8 @@ class BackingStep:
     device_key: str = ""
     exclusive: bool = False
     level: int = 0
+    host_use: str = ""
+    """How the host itself uses the device of this step (`/dev/dasda1 is mounted on /`), '' when it does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,17 +426,26 @@ class Guest:
     warnings: tuple[str, ...] = ()
     launch_security: str = ""  # `<launchSecurity type=…>`: s390-pv is IBM Secure Execution
     boot_devs: tuple[str, ...] = ()  # `<os><boot dev=…/>` in order (hd, cdrom, network, fd): legacy boot order
+    secure_execution_form: SecureExecutionForm | None = None
 
     @property
     def secure_execution(self) -> bool:
-        """An IBM Secure Execution guest (`<launchSecurity type='s390-pv'/>`): its memory is protected from
-        the host, so QEMU cannot migrate it live."""
-        return self.launch_security == "s390-pv"
+        """An IBM Secure Execution guest, defined with `<launchSecurity type='s390-pv'/>` or the older way
+        (`iommu='on'` on every virtio device): its memory is protected from the host, so QEMU cannot migrate
+        it live."""
+        return self.secure_execution_form is not None or self.launch_security == "s390-pv"
 
     @property
     def blockers(self) -> tuple[GuestDevice, ...]:
         """Devices that stop a live migration until they are taken off."""
         return tuple(d for d in self.devices if d.migration_blocker)
+
+
+class SecureExecutionForm(StrEnum):
+    """How a guest is defined as an IBM Secure Execution guest (libvirt kbase s390_protected_virt)."""
+
+    LAUNCH_SECURITY = "launchSecurity s390-pv"
+    IOMMU = "iommu='on' on every virtio device, no <launchSecurity>"
 
 
 class HostDeviceKind(StrEnum):
@@ -458,6 +470,7 @@ class HostDeviceKind(StrEnum):
     AP_CARD = "ap_card"
     AP_QUEUE = "ap_queue"
     AP_MATRIX = "ap_matrix"
+    CHPID = "chpid"  # a channel path (`/sys/devices/css0/chp0.05`), id `0.05` as lschp writes it
     VPD = "vpd"
     OTHER = "other"
 
@@ -486,7 +499,8 @@ class HostDevice:
     """A device on the host, from libvirt's node devices or from udev.
 
     `id` is the device's own identity in the notation an administrator types: bus-ID `0.0.5c3f` for ccw
-    and css devices, `dddd:bb:ss.f` for PCI, the UUID for an mdev, `0x07.0x0038` for an AP queue,
+    and css devices, `dddd:bb:ss.f` for PCI, the UUID for an mdev, `07.0038` for an AP queue,
+    `card07` for an AP card (as the kernel names them), `0.05` for a channel path,
     the interface name for a network interface, the devnode for a block device.
     """
 
@@ -519,6 +533,11 @@ class HostDevice:
     def fact(self, key: str) -> str:
         """The value of one fact (the first, when a key repeats), empty when absent."""
         return self._fact_values.get(key, "")
+
+    def has_fact(self, key: str) -> bool:
+        """Whether the fact was read at all: an attribute the kernel may leave empty (a vfio-ap mdev's
+        `matrix`, a DASD's `uid`) is kept empty, which is not the same as not read."""
+        return key in self._fact_values
 
 
 def device_key(kind: HostDeviceKind | str, id: str) -> str:

@@ -99,8 +99,8 @@ def test_vfio_ccw_and_vfio_ap(z_tree: dict[str, Any]) -> None:
     uuid = "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"
     assert chain(z_tree, "lnx01", uuid) == [("mdev", uuid), ("css", "0.0.0012"), ("ccw", "0.0.5c41")]
     ap = chain(z_tree, "lnx01", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")
-    assert ap[1:] == [("ap-matrix", "matrix"), ("ap-card", "0x07"), ("ap-queue", "0x07.0x0038"),
-                      ("ap-queue", "0x07.0x0039")]
+    assert ap[1:] == [("ap-matrix", "matrix"), ("ap-card", "card07"), ("ap-queue", "07.0038"),
+                      ("ap-queue", "07.0039")]
     missing = device(z_tree, "lnx02", "11111111-2222-3333-4444-555555555555")["backing"]
     assert len(missing) == 1 and "not started" in missing[0]["warning"]
 
@@ -134,7 +134,7 @@ def test_hostdevs_groups_and_users(z_hostdevs: dict[str, Any]) -> None:
     assert users("ccwgroup:0.0.7000") == [("lnx02", "52:54:00:12:34:57")]
     assert {g for g, _ in users("ccw:0.0.1700")} == {"lnx01", "lnx02"}
     assert {g for g, _ in users("pci:0001:00:00.0")} == {"lnx01", "lnx03"}
-    assert users("ap_queue:0x07.0x0038") == [("lnx01", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")]
+    assert users("ap_queue:07.0038") == [("lnx01", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")]
 
 
 def test_hostdevs_conflicts(z_hostdevs: dict[str, Any]) -> None:
@@ -152,9 +152,49 @@ def test_hostdevs_eligibility(z_hostdevs: dict[str, Any]) -> None:
     assert not not_ready["ready"] and "vfio_ccw" in not_ready["missing"][0]
     assert hostdev(z_hostdevs, "pci:0001:00:00.0")["eligibility"]["ready"] is True
     assert not hostdev(z_hostdevs, "pci:0002:00:00.0")["eligibility"]["ready"]
-    assert hostdev(z_hostdevs, "ap_queue:0x07.0x0038")["eligibility"]["ready"] is True
-    assert not hostdev(z_hostdevs, "ap_queue:0x07.0x0001")["eligibility"]["ready"]
+    assert hostdev(z_hostdevs, "ap_queue:07.0038")["eligibility"]["ready"] is True
+    assert not hostdev(z_hostdevs, "ap_queue:07.0001")["eligibility"]["ready"]
     assert hostdev(z_hostdevs, "ccw:0.0.5c3f")["eligibility"] is None
+
+
+def _warnings(doc: dict[str, Any]) -> list[str]:
+    """Every warning of a `tree --json` or `hostdevs --json` document, wherever it is."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("warning", "warnings", "missing"):
+                    found.extend([value] if isinstance(value, str) else list(value or ()))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc)
+    return found
+
+
+def test_a_healthy_host_has_no_path_warning_anywhere(z_tree: dict[str, Any], z_hostdevs: dict[str, Any]) -> None:
+    """Every subchannel's paths installed, available and operational (`pimpampom` as css.c writes it, with
+    its spaces), every CHPID online and configured: nothing anywhere speaks of a path or a CHPID."""
+    assert "CHPIDs 05 06" in hostdev(z_hostdevs, "css:0.0.0010")["summary"]  # the paths were read
+    assert hostdev(z_hostdevs, "chpid:0.05")["summary"].startswith("type 1b online configured")
+    warnings = _warnings(z_tree) + _warnings(z_hostdevs)
+    assert warnings  # the host has other problems (an offline DASD, a conflict): they are said
+    for warning in warnings:
+        assert "CHPID" not in warning and "channel path" not in warning, warning
+    # lnx02 writes sda, one path of the host's multipath device, directly: that one is said
+    assert any("/dev/sda is a path of the host's multipath device" in w for w in warnings)
+
+
+def test_facts_keep_the_kernels_words(z_hostdevs: dict[str, Any]) -> None:
+    facts = {f["key"]: f["value"] for f in hostdev(z_hostdevs, "css:0.0.0010")["facts"]}
+    assert facts["pimpampom"] == "c0 c0 ff" and facts["chpids"] == "05 06 00 00 00 00 00 00 "
+    assert facts["driver_override"] == "(null)"
+    offline = {f["key"]: f["value"] for f in hostdev(z_hostdevs, "ccw:0.0.5c40")["facts"]}
+    assert (offline["status"], offline["discipline"], offline["uid"]) == ("unknown", "none", "")
 
 
 def test_x86_host() -> None:
@@ -175,6 +215,18 @@ def test_text_output_of_both_commands() -> None:
         result = under_umockdev("z-host.umockdev", sys.executable, str(HERE / "run_cli.py"), command, "-c", uri)
         assert result.returncode == 0, result.stderr
         assert "0.0.5c3f" in result.stdout
+
+
+def test_a_value_not_in_the_kernels_format_is_said_once_and_read_as_unknown() -> None:
+    """odd-host has two subchannels whose `pimpampom` lacks the kernel's spaces: one line says so for both,
+    and no path of theirs is guessed at."""
+    result = under_umockdev("odd-host.umockdev", sys.executable, str(HERE / "run_cli.py"), "hostdevs", "-c",
+                            "test:///default", "--json")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "pimpampom" in line]
+    assert len(said) == 1 and "c0c0ff" in said[0] and "1 more" in said[0] and "read as unknown" in said[0]
+    css = hostdev(json.loads(result.stdout), "css:0.0.0090")
+    assert "CHPIDs" not in css["summary"] and not css["warnings"]
 
 
 def test_udev_reader_inside_umockdev() -> None:

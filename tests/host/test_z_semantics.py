@@ -23,10 +23,10 @@ pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 pytest.importorskip("pyudev", reason="pyudev is not installed")
 
 
-def run(command: str) -> dict[str, Any]:
+def run(command: str, host: str = "z-semantics") -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    result = subprocess.run(["umockdev-run", "-d", str(Z / "z-semantics.umockdev"), "--", sys.executable,
-                             str(HERE / "run_cli.py"), command, "-c", f"test://{Z / 'z-semantics-guests.xml'}",
+    result = subprocess.run(["umockdev-run", "-d", str(Z / f"{host}.umockdev"), "--", sys.executable,
+                             str(HERE / "run_cli.py"), command, "-c", f"test://{Z / f'{host}-guests.xml'}",
                              "--json"], capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
@@ -66,7 +66,14 @@ def test_vfio_ap_guest_matrix_missing_adapter_and_control_domains(tree: dict[str
     card = step(tree, "zs1", "7a1d2c3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", "ap-card")
     assert card["name"] == "CEX8P EP11 online"
     adapter_only = step(tree, "zs2", "8b2e3d4f-5061-4b7c-9d8e-0f1a2b3c4d5e", "ap-matrix")
-    assert adapter_only["warning"] == "no domain assigned to the mdev"
+    assert adapter_only["warning"] == "no domain assigned to the mdev" and "adapters 0b" in adapter_only["name"]
+    assert step(tree, "zs2", "8b2e3d4f-5061-4b7c-9d8e-0f1a2b3c4d5e", "ap-card")["id"] == "card0b"  # `0b.`
+
+
+def test_adapter_only_and_domain_only_matrix_lines(hostdevs: dict[str, Any]) -> None:
+    assert "adapters 0b (no domain)" in hostdev(hostdevs, "mdev:8b2e3d4f-5061-4b7c-9d8e-0f1a2b3c4d5e")["summary"]
+    assert "0a.0005,0a.0006" in hostdev(hostdevs, "mdev:7a1d2c3e-4f50-4a6b-8c7d-9e0f1a2b3c4d")["summary"]
+    assert hostdev(hostdevs, "ap_queue:0a.0005")["id"] == "0a.0005" and hostdev(hostdevs, "ap_card:card0a")
 
 
 def test_css_outside_0xfe_is_warned_and_keeps_its_css(tree: dict[str, Any]) -> None:
@@ -124,3 +131,26 @@ def test_sharing_conflict_on_each_guest_device(tree: dict[str, Any]) -> None:
     for guest, other in (("zs1", "zs2"), ("zs2", "zs1")):
         (warning,) = [w for w in device(tree, guest, "vda")["warnings"] if "also held" in w]
         assert warning.startswith("block /dev/dasdc is also held by") and f"{other} (vda)" in warning
+
+
+def _warnings(doc: Any) -> list[str]:
+    if isinstance(doc, dict):
+        return [w for k, v in doc.items() for w in ([v] if k == "warning" and isinstance(v, str) else
+                                                   v if k == "warnings" else _warnings(v))]
+    return [w for item in doc for w in _warnings(item)] if isinstance(doc, list) else []
+
+
+def test_one_path_not_operational_and_one_chpid_offline_are_named_each_once() -> None:
+    """CHPID 4b not operational for subchannel 0.0.0200 (its POM), CHPID 4c varied offline (two subchannels
+    use it): hostdevs names each once, where it is — the path on its subchannel, the CHPID on its own entry
+    with its command — and each guest device behind them once."""
+    hostdevs = _warnings(run("hostdevs", "z-paths"))
+    assert [w for w in hostdevs if "CHPID" in w] == [
+        "CHPID 4b not operational (POM): once the link to the control unit is repaired, chchp -v 1 4b verifies "
+        "the path again",
+        "CHPID 4c offline (chchp -v 1 4c)"]
+    tree = run("tree", "z-paths")
+    assert [w for w in _warnings(device(tree, "zp1", "vda")) if "CHPID" in w] == [hostdevs[0]]
+    assert [w for w in _warnings(device(tree, "zp2", "vda")) if "CHPID" in w] == [
+        "CHPID 4c offline (chchp -v 1 4c)"]
+    assert not _warnings(device(tree, "zp2", "vdb"))  # 0.0.0203: both paths fine

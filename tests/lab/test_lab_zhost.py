@@ -13,6 +13,7 @@ import pytest
 
 from tests.lab.support import Lab
 from tests.lab.test_hotplug_cli import ztui
+from ztui.lab.zhost import free_dasds
 
 FREE_DASD = "0.0.5c07"
 
@@ -66,7 +67,7 @@ def test_pass_through_chains(z_tree: dict[str, Any]) -> None:
     ccw = _kinds(_steps(z_tree, "zlnx04", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"))
     assert ccw[:2] == [("mdev", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"), ("css", "0.0.0040")]
     ap = _kinds(_steps(z_tree, "zlnx04", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f"))
-    assert ("ap-matrix", "matrix") in ap and ("ap-card", "0x03") in ap and ("ap-queue", "0x04.0x0006") in ap
+    assert ("ap-matrix", "matrix") in ap and ("ap-card", "card03") in ap and ("ap-queue", "04.0006") in ap
     (pci,) = _steps(z_tree, "zlnx04", "0002:00:00.0")
     assert "uid 0x2" in pci["name"] and "fid 0x00000039" in pci["name"]
 
@@ -104,6 +105,34 @@ def test_hostdevs_offers_a_free_dasd_and_attach_detach_it(lab: Lab, tmp_path: Pa
         assert FREE_DASD not in conn.lookupByName("zlnx01").XMLDesc(0)
     finally:
         conn.close()
+
+
+def test_hostdevs_marks_the_hosts_own_dasds_and_every_free_dasd_attaches(lab: Lab, tmp_path: Path) -> None:
+    """The DASD behind the host's `/` is the host's; every DASD the report calls free can be attached (and
+    is detached again), on the simulated z16."""
+    devs = ztui("hostdevs", "--json", "-c", lab.z_uri, state=tmp_path)
+    assert devs.returncode == 0, devs.stderr
+    (host,) = json.loads(devs.stdout)["hosts"]
+    dasds = {d["id"]: d for group in host["groups"] if group["name"] == "DASD" for d in group["devices"]}
+    root = dasds["0.0.5c00"]
+    assert root["free"] is False and "/dev/dasda1 is mounted on /" in [r["text"] for r in root["host_use"]]
+    assert not dasds["0.0.5c0a"]["free"] and not dasds["0.0.5c0b"]["free"]  # /home's LVM volume, the dump device
+    free = sorted(busid for busid, d in dasds.items() if d["free"])
+    assert free == sorted(free_dasds())
+    conn = libvirt.open(lab.z_uri)
+    try:
+        for busid in free:
+            attached = ztui("attach", "zlnx01", "--dasd", busid, "-c", lab.z_uri, "--json", state=tmp_path)
+            assert attached.returncode == 0, f"{busid}: {attached.stderr}"
+            doc = json.loads(attached.stdout)
+            assert doc["outcome"] == "attached", (busid, doc)
+            detached = ztui("detach", "zlnx01", doc["target"], "-c", lab.z_uri, state=tmp_path)
+            assert detached.returncode == 0, detached.stderr
+            assert busid not in conn.lookupByName("zlnx01").XMLDesc(0)
+    finally:
+        conn.close()
+    used = ztui("attach", "zlnx01", "--dasd", "0.0.5c00", "-c", lab.z_uri, state=tmp_path)
+    assert used.returncode == 2 and "/dev/dasda1 is mounted on /" in used.stderr
 
 
 def test_a_dasd_that_is_offline_or_absent_is_refused(lab: Lab, tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_a_disk_is_busy_when_one_of_its_partitions_is_mounted(tmp_path: Path) ->
     probe = HostProbe(None, local=True, sysfs=str(tmp_path))
     info = BlockInfo("/dev/sdc", "/dev/sdc", "259:9999", scsi=True, partitions=(("sdc1", mounted),))
     busy = probe.block_busy(info)
-    assert busy is not None and "partition sdc1" in busy and "mounted" in busy
+    assert busy is not None and busy.startswith("/dev/sdc is in use on this host: /dev/sdc1 is mounted on ")
     # the same disk without that partition is free
     assert probe.block_busy(BlockInfo("/dev/sdc", "/dev/sdc", "259:9999", scsi=True)) is None
 
@@ -44,7 +44,13 @@ def test_a_disk_is_busy_when_one_of_its_partitions_is_held(tmp_path: Path) -> No
     (tmp_path / "class" / "block" / "sdc1" / "holders" / "dm-3").mkdir()
     probe = HostProbe(None, local=True, sysfs=str(tmp_path))
     info = BlockInfo("/dev/sdc", "/dev/sdc", "250:32", scsi=True, partitions=(("sdc1", "250:33"),))
-    assert probe.block_busy(info) == "/dev/sdc (partition sdc1) is held by dm-3 on this host (use that device instead)"
+    assert probe.block_busy(info) == ("/dev/sdc is in use on this host: /dev/sdc1 is held by dm-3 "
+                                      "(use that device instead)")
+    (tmp_path / "class" / "block" / "dm-3" / "dm").mkdir(parents=True)
+    (tmp_path / "class" / "block" / "dm-3" / "dm" / "uuid").write_text("LVM-abcdef\n")
+    (tmp_path / "class" / "block" / "dm-3" / "dm" / "name").write_text("vg0-lv_data\n")
+    assert probe.block_busy(info) == ("/dev/sdc is in use on this host: /dev/sdc1 is an LVM physical volume (of "
+                                      "vg0-lv_data) (use that device instead)")
 
 
 def test_network_xml_reader() -> None:

@@ -126,8 +126,37 @@ def test_missing_snapshot_and_unwritable_save(tmp_path: Path, host_file: Path) -
 def test_snapshot_json_round_trip() -> None:
     facts = z_host_facts()
     again = snapshot_from_json(json.loads(json.dumps(snapshot_json(facts))))
-    assert again.devices == facts.devices and again.mounts == facts.mounts
+    assert again.devices == facts.devices and again.mounts == facts.mounts and again.swaps == facts.swaps
     assert again.origin is FactsOrigin.SIMULATED and again.description == facts.description
+
+
+def test_a_version_1_snapshot_is_read_in_the_kernels_words() -> None:
+    """Version 1 kept each subchannel's CHPID states as `chp_states`, named AP cards and queues `0x07` and
+    `0x07.0x0038` and a vfio-ap mdev's matrix `ap_queues`: read, they are channel path records, `card07`,
+    `07.0038` and the kernel's `matrix`."""
+    from ztui.host.inventory import build_inventory
+    from ztui.model import HostDeviceKind
+
+    doc = {"format": FORMAT, "version": 1, "origin": "recorded", "devices": [
+        {"kind": "css", "name": "0.0.0010", "id": "0.0.0010", "facts": [
+            ["chpids", "05 06 00 00 00 00 00 00"], ["pimpampom", "c0 c0 ff"], ["chp_states", "05:1:1:1b 06:0:1:1b"]]},
+        {"kind": "ap_card", "name": "card07", "id": "0x07"},
+        {"kind": "ap_queue", "name": "07.0038", "id": "0x07.0x0038"},
+        {"kind": "mdev", "name": "m", "id": "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f",
+         "facts": [["ap_queues", "0x07.0x0038,0x07.0x0039"]]}]}
+    facts = snapshot_from_json(doc)
+    inv = build_inventory(facts.devices, local=True)
+    assert inv.get(HostDeviceKind.AP_CARD, "card07") and inv.get(HostDeviceKind.AP_QUEUE, "07.0038")
+    chp06 = inv.get(HostDeviceKind.CHPID, "0.06")
+    assert chp06 is not None and chp06.fact("status") == "offline" and chp06.fact("type") == "1b"
+    mdev = inv.get(HostDeviceKind.MDEV, "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")
+    assert mdev is not None and mdev.fact("matrix") == "07.0038\n07.0039" and not mdev.fact("ap_queues")
+    from ztui.facts import subchannel_paths
+
+    css = inv.get(HostDeviceKind.CSS, "0.0.0010")
+    assert css is not None
+    assert [p.problem for p in subchannel_paths(css, lambda c: inv.get(HostDeviceKind.CHPID, c))] == [
+        "", "CHPID 06 offline (chchp -v 1 06)"]
 
 
 def test_a_snapshot_beside_a_socket_is_found(tmp_path: Path) -> None:

@@ -30,8 +30,8 @@ K = HostDeviceKind
 
 # file stem → (kind, id), read from the fixture files by hand.
 EXPECTED: dict[str, tuple[HostDeviceKind, str]] = {
-    "ap_05_002a": (K.AP_QUEUE, "0x05.0x002a"),
-    "ap_card05": (K.AP_CARD, "0x05"),
+    "ap_05_002a": (K.AP_QUEUE, "05.002a"),
+    "ap_card05": (K.AP_CARD, "card05"),
     "ap_matrix": (K.AP_MATRIX, "ap_matrix"),
     "ap_matrix_mdev_types": (K.AP_MATRIX, "ap_matrix"),
     "ccw_0_0_10000-invalid": (K.CCW, "0.0.10000"),

@@ -96,7 +96,7 @@ def test_remote_host_from_libvirt_node_devices() -> None:
     ap = parse_domain(domain_fixture("hostdev-vfio-ap.xml").read_text()).devices[0]
     steps = resolve_device(ap, inv)
     assert ids(steps) == [("mdev", "2b8d4f61-0e7c-4a39-95d2-c1f6a3e8b047"), ("ap-matrix", "matrix"),
-                          ("ap-card", "0x05"), ("ap-queue", "0x05.0x002a")]  # from the mdev's assign_* attrs
+                          ("ap-card", "card05"), ("ap-queue", "05.002a")]  # from the mdev's assign_* attrs
 
 
 def test_merge_keeps_both_sources() -> None:
@@ -154,7 +154,7 @@ def test_eligibility() -> None:
     assert eligibility(DASD) is None
     css = eligibility(CSS, LOCAL)
     assert css is not None and not css.ready and "vfio_ccw" in css.missing[0]
-    queue = dev(HostDeviceKind.AP_QUEUE, "0x07.0x0038", driver="vfio_ap")
+    queue = dev(HostDeviceKind.AP_QUEUE, "07.0038", driver="vfio_ap")
     assert eligibility(queue) is not None and eligibility(queue).ready  # type: ignore[union-attr]
 
 

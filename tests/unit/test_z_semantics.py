@@ -67,7 +67,7 @@ def test_vfio_ap_destination_equivalent_is_found_by_apqns_and_control_domains() 
     guest = running("guest-z-passthrough.xml")
     mine, decimal, other_uuid = parse_nodedev_text((Z / "nodedev-vfio-ap-mdevs.xml").read_text())
     assert mdev_ap_matrix(mine) == mdev_ap_matrix(decimal) == mdev_ap_matrix(other_uuid)  # 0x0a = 10 = 0xa
-    assert mdev_ap_matrix(mine).queue_ids() == ["0x0a.0x0005", "0x0a.0x0006"]
+    assert mdev_ap_matrix(mine).queue_ids() == ["0a.0005", "0a.0006"]  # the kernel's and lszcrypt's notation
     assert mdev_control_domains(mine) == frozenset({5})
     src = HostFacts("a", devices=(mine,))
     same = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(decimal,)), src)
@@ -96,6 +96,29 @@ def test_matrix_lines_adapter_only_and_domain_only() -> None:
                                                           frozenset({(7, 0x38), (7, 0x39)}))
     assert parse_ap_matrix("0c.\n0d.") == ApMatrix(frozenset({12, 13}), frozenset(), frozenset())
     assert parse_ap_matrix(".0038") == ApMatrix(frozenset(), frozenset({0x38}), frozenset())
+
+
+@pytest.mark.parametrize(("matrix", "name", "warning", "cards"), [
+    ("0c.\n", "adapters 0c", "no domain assigned to the mdev", ["card0c"]),
+    (".0038\n", "domains 0038", "no adapter assigned to the mdev", []),
+    ("0c.0038\n", "", None, ["card0c"]),
+])
+def test_an_adapter_or_a_domain_alone_is_shown_as_assigned(matrix: str, name: str, warning: str | None,
+                                                            cards: list[str]) -> None:
+    from ztui.host.resolve import resolve_device
+
+    uuid = "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f"
+    mdev = HostDevice(HostDeviceKind.MDEV, uuid, uuid, parent="matrix",
+                      sysfs_path=f"/sys/devices/vfio_ap/matrix/{uuid}",
+                      facts=facts(("matrix", matrix), ("mdev_type", "vfio_ap-passthrough")))
+    matrix_dev = HostDevice(HostDeviceKind.AP_MATRIX, "matrix", "matrix", sysfs_path="/sys/devices/vfio_ap/matrix")
+    card = HostDevice(HostDeviceKind.AP_CARD, "card0c", "card0c", facts=facts(("type", "CEX8C"), ("online", "1")))
+    guest = running("guest-z-passthrough.xml")
+    ap = next(d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_AP)
+    chain = resolve_device(replace(ap, source=uuid), _inventory(mdev, matrix_dev, card))
+    step = next(s for s in chain if s.kind == "ap-matrix")
+    assert name in step.name and step.warning == warning
+    assert [s.id for s in chain if s.kind == "ap-card"] == cards
 
 
 @pytest.mark.parametrize(("text", "value"), [("0x1f", 31), ("31", 31), ("017", 15), ("0", 0), ("x", None),
@@ -129,14 +152,57 @@ def test_a_ccw_address_outside_the_virtual_css_is_warned_and_never_a_visible_bus
 # --- 4. CHPIDs from the path masks -----------------------------------------------------------------------
 
 
+def _chp(chpid: str, status: str = "online", configure: str = "1", kind: str = "25") -> HostDevice:
+    return HostDevice(HostDeviceKind.CHPID, f"chp0.{chpid}", f"0.{chpid}",
+                      facts=facts(("status", status), ("configure", configure), ("type", kind)))
+
+
 def test_chpids_come_from_the_pim_and_chpid_00_is_valid() -> None:
+    """pimpampom is `"%02x %02x %02x\n"` and chpids eight `"%02x "` (a trailing space), css.c."""
     css = HostDevice(HostDeviceKind.CSS, "0.0.0100", "0.0.0100", facts=facts(
-        ("chpids", "00 05 40 00 00 00 00 00"), ("pimpampom", "e0e0a0"), ("chp_states", "00:1:1:25 05:0:1:25")))
-    paths = subchannel_paths(css)
-    assert [p.chpid for p in paths] == ["00", "05", "40"]
-    assert [p.operational for p in paths] == [True, False, True]
-    assert paths[1].problem == "CHPID 05 not operational (POM)"
-    assert (paths[0].online, paths[0].configure, paths[0].type) == (True, "configured", "25")
+        ("chpids", "00 05 40 41 00 00 00 00 "), ("pimpampom", "f0 e0 b0")))
+    chps = {c.id: c for c in (_chp("00"), _chp("05"), _chp("40"), _chp("41"))}
+    paths = subchannel_paths(css, chps.get)
+    assert [p.chpid for p in paths] == ["00", "05", "40", "41"]
+    assert [(p.available, p.operational) for p in paths] == [(True, True), (True, False), (True, True), (False, True)]
+    assert paths[0].problem == "" and (paths[0].online, paths[0].configure, paths[0].type) == (True, "configured", "25")
+    assert paths[1].problem.startswith("CHPID 05 not operational (POM)") and "chchp -v 1 05" in paths[1].problem
+    assert paths[3].problem == "CHPID 41 not available (PAM): configure it (chchp -c 1 41)"
+
+
+def test_chpid_states_are_named_once_on_the_channel_path() -> None:
+    """A CHPID varied offline or in standby is its channel path's problem; its subchannels show it in
+    their CHPID column, and only a path's own mask problem is the subchannel's."""
+    from ztui.report.hostdevs import fact_warnings, summary
+
+    offline, standby = _chp("05", status="offline"), _chp("6a", configure="0", kind="11")
+    css = HostDevice(HostDeviceKind.CSS, "0.0.0101", "0.0.0101",
+                     facts=facts(("chpids", "05 6a 07 00 00 00 00 00 "), ("pimpampom", "e0 e0 c0")))
+    inv = _inventory(offline, standby, _chp("07"), css)
+    assert fact_warnings(offline, inv) == ["CHPID 05 offline (chchp -v 1 05)"]
+    assert fact_warnings(standby, inv) == ["CHPID 6a standby (chchp -c 1 6a)"]
+    assert fact_warnings(css, inv) == [
+        "no usable channel path",
+        "CHPID 07 not operational (POM): once the link to the control unit is repaired, chchp -v 1 07 verifies "
+        "the path again"]
+    assert "CHPIDs 05(offline) 6a(standby) 07(not operational)" in summary(css, inv)
+
+
+def test_healthy_paths_give_no_warning_and_a_misread_is_unknown_not_a_fault(caplog: pytest.LogCaptureFixture) -> None:
+    from ztui.zsysfs import report_misreads
+
+    healthy = HostDevice(HostDeviceKind.CSS, "0.0.0010", "0.0.0010",
+                         facts=facts(("chpids", "4a 4b 00 00 00 00 00 00 "), ("pimpampom", "c0 c0 ff")))
+    assert [p.problem for p in subchannel_paths(healthy)] == ["", ""]
+    # a format the kernel does not write (the bytes without their spaces) is not guessed at
+    wrong = [replace(healthy, id=f"0.0.00{n:02x}", facts=facts(("chpids", "4a 4b 00 00 00 00 00 00 "),
+                                                                 ("pimpampom", "c0c0ff"))) for n in range(20)]
+    assert subchannel_paths(wrong[0]) == []
+    caplog.set_level("WARNING", logger="ztui.zsysfs")
+    lines = report_misreads("host-a", wrong)
+    report_misreads("host-a", wrong)
+    assert len(lines) == 1 and "pimpampom" in lines[0] and "19 more" in lines[0]
+    assert len([r for r in caplog.records if "pimpampom" in r.getMessage()]) == 1  # once per host and attribute
 
 
 # --- 5. DASD facts ---------------------------------------------------------------------------------------
@@ -214,6 +280,43 @@ def test_secure_execution_guest_cannot_migrate_live() -> None:
     assert guest.secure_execution and any("Secure Execution" in w for w in guest.warnings)
     check = assess(guest, MigrationOptions(unsafe=True), DEST)
     assert "secure-execution" in {f.code for f in check.blockers}
+
+
+def test_secure_execution_the_older_way_and_what_such_a_guest_cannot_have() -> None:
+    """libvirt kbase s390_protected_virt: without <launchSecurity>, iommu='on' on every virtio device makes
+    the guest a Secure Execution guest; QEMU's protvirt.rst: no host huge pages, no vfio pass-through; the
+    balloon is fenced (model='none')."""
+    from ztui.model import SecureExecutionForm
+
+    guest = running("guest-secure-execution-iommu.xml")
+    assert guest.secure_execution and guest.secure_execution_form is SecureExecutionForm.IOMMU
+    assert any("iommu='on' on every virtio device" in w for w in guest.warnings)
+    assert any("host huge pages" in w and "protvirt.rst" in w for w in guest.warnings)
+    mdev = next(d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_CCW)
+    assert any("pass-through (vfio)" in w and "will not start" in w for w in mdev.warnings)
+    balloon = next(d for d in guest.devices if d.kind is DeviceKind.BALLOON)
+    assert any("memballoon model='none'" in w for w in balloon.warnings)
+    check = assess(guest, MigrationOptions(unsafe=True), DEST)
+    se = next(f for f in check.blockers if f.code == "secure-execution")
+    assert "iommu='on' on every virtio device" in se.text
+    # launchSecurity: QEMU takes care of the IOMMU; a balloon model='none' and no hostdev are fine
+    modern = running("guest-secure-execution.xml")
+    assert modern.secure_execution_form is SecureExecutionForm.LAUNCH_SECURITY
+    assert not any("balloon" in w or "huge pages" in w for w in modern.warnings)
+    # one virtio device without iommu='on': not defined for Secure Execution
+    plain = parse_domain((Z / "guest-secure-execution-iommu.xml").read_text().replace(
+        "<driver iommu='on'/>", "<driver/>"))
+    assert not plain.secure_execution and not any("Secure Execution" in w for d in plain.devices for w in d.warnings)
+
+
+def test_a_secure_execution_guest_is_given_no_pass_through_device() -> None:
+    from ztui.ops.attach_plan import AttachRequest, GuestFacts, plan_attach
+    from ztui.ops.hotplug import BadRequest
+
+    guest = running("guest-secure-execution.xml")
+    request = AttachRequest(guest.name, "mdev", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f")
+    with pytest.raises(BadRequest, match="Secure Execution guest: it cannot take pass-through"):
+        plan_attach(request, GuestFacts(guest, None, True))
 
 
 def test_host_secure_execution_state_is_a_host_fact(tmp_path: Path) -> None:

@@ -61,7 +61,8 @@ def test_qeth_mdevs_and_zpci(host: Host) -> None:
     assert chain(host, "zlnx04", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f")[1] == ("css", "0.0.0040")
     ap = chain(host, "zlnx04", "4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f")
     assert [s for s in ap if s[0] == "ap-queue"] == [
-        ("ap-queue", q) for q in ("0x03.0x0005", "0x03.0x0006", "0x04.0x0005", "0x04.0x0006")]
+        ("ap-queue", q) for q in ("03.0005", "03.0006", "04.0005", "04.0006")]
+    assert ("ap-card", "card03") in ap
     assert chain(host, "zlnx04", "0003:00:00.0") == [("pci", "0003:00:00.0")]
 
 
@@ -74,7 +75,9 @@ def test_the_configuration_has_what_a_z16_lpar_shows() -> None:
     assert css["0.0.0040"].driver == "vfio_ccw" and css["0.0.0041"].mdev_types[0].available == 1
     cards = {d.fact("card_type"): d.fact("layer2") for d in devices if d.kind is HostDeviceKind.CCWGROUP}
     assert cards == {"OSD_10GIG": "1", "OSD_1000": "0", "HiperSockets": "1"}
-    assert css["0.0.0003"].fact("chp_states") == "05:1:1:1a 07:0:1:1a"  # CHPID 07 varied offline
+    assert css["0.0.0003"].fact("pimpampom") == "c0 c0 c0" and css["0.0.0003"].fact("chpids").startswith("05 07 ")
+    chps = {d.id: d for d in devices if d.kind is HostDeviceKind.CHPID}
+    assert chps["0.07"].fact("status") == "offline" and chps["0.05"].fact("status") == "online"  # 07 varied off
     pci = {d.fact("product") for d in devices if d.kind is HostDeviceKind.PCI}
     assert {"RoCE Express3", "NVMe", "ISM"} <= pci
     hosts = [d for d in devices if d.kind is HostDeviceKind.SCSI_HOST]
@@ -108,12 +111,14 @@ def test_attach_offers_free_dasds_but_not_the_hosts_own(tmp_path: Path) -> None:
     from ztui.lab.zhost import z_host_facts
     from ztui.ops.candidates import attach_candidates
 
-    write_snapshot(z_host_facts(), str(tmp_path / "facts.json"))
+    facts = z_host_facts()
+    write_snapshot(facts, str(tmp_path / "facts.json"))
     use_snapshot("test:///z", str(tmp_path / "facts.json"))
     try:
-        inv = build_inventory(z_devices(), (), local=True, uri="test:///z")
+        inv = build_inventory(facts.devices, (), local=True, uri="test:///z", system=facts.system)
         offered = {c.value for c in attach_candidates(inv, None)["dasd"]}
     finally:
         forget_snapshots()
     assert set(free_dasds()) <= offered
-    assert not offered & {"0.0.5c00", "0.0.5c20", "0.0.5cfe"}  # mounted root, offline, HyperPAV alias
+    # the host's root, /home (LVM) and dump volumes; offline; unformatted; a HyperPAV alias
+    assert not offered & {"0.0.5c00", "0.0.5c0a", "0.0.5c0b", "0.0.5c20", "0.0.5c0f", "0.0.5cfe"}

@@ -67,24 +67,27 @@ def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 
 def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
-    """Sysfs, mounts and which guests use which host device (by bus-ID, mdev UUID or PCI address)."""
-    from ztui.host.files import read_mounts
+    """Sysfs, the host's inventory (what the host itself uses) and which guests use which host device (by
+    bus-ID, mdev UUID or PCI address)."""
+    from ztui.host.scan import local_inventory, local_udev_devices
     from ztui.host.sysfs import Sysfs
     from ztui.ops.prepare.plan import DRIVERCTL_DIR, HostView
 
     users: dict[str, list[str]] = {}
-    if conn is not None:
+    udev = local_udev_devices()
+    if conn is None:
+        inventory = local_inventory(udev)
+    else:
         from ztui.host.resolve import resolve_host
-        from ztui.host.scan import local_udev_devices, scan_host
+        from ztui.host.scan import scan_host
         from ztui.host.usage import users_of
         from ztui.libvirt.reader import read_host
         from ztui.ops.prepare.action import guest_users
 
         host = read_host(conn, uri)
-        host = resolve_host(host, scan_host(conn, uri, host.guests, udev=local_udev_devices()))
-        users = guest_users(users_of([host]))
-    return HostView(Sysfs(), read_mounts(), users,
-                    os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
+        inventory = scan_host(conn, uri, host.guests, udev=udev)
+        users = guest_users(users_of([resolve_host(host, inventory)]))
+    return HostView(Sysfs(), inventory, users, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
 
 def request_of(args: argparse.Namespace) -> PrepRequest:

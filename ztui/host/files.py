@@ -10,34 +10,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from ztui.host.hostuse import Mount, Swap, SystemUse, parse_swaps, unescape
 from ztui.host.inventory import FileInfo, FileKind
 
+__all__ = ["Mount", "Swap", "files_info", "mount_of", "parse_mountinfo", "read_mounts", "read_swaps", "read_system_use"]
+
 MOUNTINFO = "/proc/self/mountinfo"
-
-
-@dataclass(frozen=True, slots=True)
-class Mount:
-    """One line of mountinfo: where, what and which device (`major:minor`)."""
-
-    mount_point: str
-    fs_type: str
-    source: str
-    majmin: str
-
-
-def _unescape(text: str) -> str:
-    """mountinfo writes space, tab, newline and backslash as octal escapes (`\\040`)."""
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and len(text[i + 1:i + 4]) == 3 and text[i + 1:i + 4].isdigit():
-            out.append(chr(int(text[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+SWAPS = "/proc/swaps"
 
 
 def parse_mountinfo(text: str) -> list[Mount]:
@@ -50,8 +30,8 @@ def parse_mountinfo(text: str) -> list[Mount]:
         sep = parts.index("-", 6)
         if len(parts) < sep + 3:
             continue
-        mounts.append(Mount(mount_point=_unescape(parts[4]), fs_type=parts[sep + 1],
-                            source=_unescape(parts[sep + 2]), majmin=parts[2]))
+        mounts.append(Mount(mount_point=unescape(parts[4]), fs_type=parts[sep + 1],
+                            source=unescape(parts[sep + 2]), majmin=parts[2]))
     return mounts
 
 
@@ -61,6 +41,19 @@ def read_mounts(path: str = MOUNTINFO) -> list[Mount]:
             return parse_mountinfo(f.read())
     except OSError:
         return []
+
+
+def read_swaps(path: str = SWAPS) -> list[Swap]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return parse_swaps(f.read())
+    except OSError:
+        return []
+
+
+def read_system_use() -> SystemUse:
+    """This machine's own mounts and swap areas, read now."""
+    return SystemUse(tuple(read_mounts()), tuple(read_swaps()))
 
 
 def mount_of(path: str, mounts: list[Mount]) -> Mount | None:

@@ -37,13 +37,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ztui.host.files import Mount, files_info, read_mounts
+from ztui.host.files import files_info, read_system_use
+from ztui.host.hostuse import NOTHING, Mount, Swap, SystemUse
 from ztui.host.inventory import FileInfo
 from ztui.host.place import HostPlace, host_place
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
+from ztui.zsysfs import ChannelPath, ap_card, apqn, chp_name, report_misreads
 
 FORMAT = "ztui-host-facts"
-VERSION = 1
+VERSION = 2
+"""2: IBM Z facts in the kernel's words, channel paths as records, AP cards and queues named `card07` and
+`07.0038`, swap areas. A version 1 snapshot is read and brought up to it (`_upgrade_v1`)."""
 SOCKET_SNAPSHOT = "ztui-hostfacts.json"
 """The snapshot a daemon's socket directory may carry (see `facts_source_for`)."""
 
@@ -72,6 +76,7 @@ class HostFacts:
     devices: tuple[HostDevice, ...] = ()
     mounts: tuple[Mount, ...] = ()
     files: tuple[FileInfo, ...] = ()
+    swaps: tuple[Swap, ...] = ()
     _files: dict[str, FileInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +84,11 @@ class HostFacts:
 
     def file(self, path: str) -> FileInfo | None:
         return self._files.get(path)
+
+    @property
+    def system(self) -> SystemUse:
+        """What the host itself had mounted and swapped on."""
+        return SystemUse(self.mounts, self.swaps)
 
 
 # --- the sources ----------------------------------------------------------------------------------------
@@ -125,6 +135,15 @@ class FactsSource:
         from ztui.host.scan import local_udev_devices
 
         return local_udev_devices()
+
+    def system_use(self) -> SystemUse:
+        """What the host itself has mounted and swaps on: its snapshot's, this machine's read now (live),
+        nothing known for a remote host."""
+        if self.snapshot is not None:
+            return self.snapshot.system
+        if self.origin is FactsOrigin.LIVE:
+            return read_system_use()
+        return NOTHING
 
     def files(self, paths: Iterable[str]) -> tuple[FileInfo, ...]:
         """Facts of these paths: examined now (live, in this mount namespace), as recorded (snapshot: a path
@@ -207,9 +226,10 @@ def _cached_snapshot(path: str) -> FactsSource:
 def record_live(paths: Iterable[str] = (), *, udev: tuple[HostDevice, ...] | None = None) -> HostFacts:
     """This machine's facts now: udev's records, the mount table, and the facts of these paths."""
     live = FactsSource(FactsOrigin.LIVE, place=HostPlace.THIS_MACHINE)
+    own = read_system_use()
     return HostFacts(origin=FactsOrigin.RECORDED, hostname=socket.gethostname(),
                      created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), devices=live.devices(udev),
-                     mounts=tuple(read_mounts()), files=live.files(paths))
+                     mounts=own.mounts, swaps=own.swaps, files=live.files(paths))
 
 
 # --- the JSON form --------------------------------------------------------------------------------------
@@ -257,6 +277,7 @@ def snapshot_json(facts: HostFacts) -> dict[str, Any]:
         "description": facts.description, "created": facts.created,
         "devices": [device_json(d) for d in facts.devices],
         "mounts": [asdict(m) for m in facts.mounts],
+        "swaps": [asdict(w) for w in facts.swaps],
         "files": [{k: v for k, v in asdict(f).items() if v not in ("", None)} for f in facts.files],
     }
 
@@ -275,14 +296,52 @@ def snapshot_from_json(doc: Any, name: str = "snapshot") -> HostFacts:
         origin = FactsOrigin(doc.get("origin", "recorded"))
         if origin not in (FactsOrigin.RECORDED, FactsOrigin.SIMULATED):
             raise ValueError(f"origin {origin.value!r}")
-        return HostFacts(
+        devices = tuple(device_from_json(d) for d in doc.get("devices", ()))
+        facts = HostFacts(
             origin=origin, hostname=str(doc.get("hostname", "")), description=str(doc.get("description", "")),
             created=str(doc.get("created", "")),
-            devices=tuple(device_from_json(d) for d in doc.get("devices", ())),
+            devices=_upgrade_v1(devices) if version == 1 else devices,
             mounts=tuple(Mount(**m) for m in doc.get("mounts", ())),
+            swaps=tuple(Swap(**w) for w in doc.get("swaps", ())),
             files=tuple(FileInfo(**f) for f in doc.get("files", ())))
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise SnapshotError(f"{name}: damaged host-facts snapshot ({type(exc).__name__}: {exc})") from None
+    report_misreads(name, facts.devices)
+    return facts
+
+
+def _upgrade_v1(devices: tuple[HostDevice, ...]) -> tuple[HostDevice, ...]:
+    """A version 1 snapshot in version 2's terms: its facts were read stripped of blanks (`chpids` lost its
+    trailing space, which the reader allows), each subchannel and qeth card carried the states of its
+    CHPIDs as `chp_states` (`05:1:1:1b`: chpid, vary, configure, type), which become channel path records,
+    AP cards and queues were named `0x07` and `0x07.0x0038`, and a vfio-ap mdev's matrix was `ap_queues`
+    in that notation."""
+    chps: dict[str, HostDevice] = {}
+    out: list[HostDevice] = []
+    for dev in devices:
+        facts = list(dev.facts)
+        for item in dev.fact("chp_states").split():
+            chpid, vary, configure, kind = [*item.split(":"), "", "", ""][:4]
+            if len(chpid) == 2 and f"0.{chpid}" not in chps:
+                chps[f"0.{chpid}"] = HostDevice(
+                    HostDeviceKind.CHPID, chp_name(0, int(chpid, 16)), f"0.{chpid}",
+                    sysfs_path=f"/sys/devices/css0/{chp_name(0, int(chpid, 16))}", source=dev.source,
+                    facts=tuple(Fact(k, v, dev.source) for k, v in (
+                        ("status", {"1": ChannelPath.status.write(True), "0": ChannelPath.status.write(False)}
+                         .get(vary, "")), ("configure", configure), ("type", kind)) if v))
+        ident = dev.id
+        if dev.kind is HostDeviceKind.AP_CARD and ident.startswith("0x"):
+            ident = ap_card(int(ident, 16))
+        elif dev.kind is HostDeviceKind.AP_QUEUE and ident.startswith("0x"):
+            adapter, _, domain = ident.partition(".")
+            ident = apqn(int(adapter, 16), int(domain, 16))
+        queues = dev.fact("ap_queues")
+        if dev.kind is HostDeviceKind.MDEV and queues and not dev.has_fact("matrix"):
+            lines = [apqn(int(a, 16), int(d, 16)) for a, _, d in (q.partition(".") for q in queues.split(","))]
+            facts.append(Fact("matrix", "\n".join(lines), dev.source))
+        dropped = ("chp_states", "ap_queues", "ap_adapters", "ap_domains")
+        out.append(replace(dev, id=ident, facts=tuple(f for f in facts if f.key not in dropped)))
+    return (*out, *chps.values())
 
 
 def load_snapshot(path: str) -> HostFacts:

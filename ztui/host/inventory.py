@@ -22,10 +22,11 @@ from enum import StrEnum
 from typing import Any
 
 from ztui.facts import F, FactSource
+from ztui.host.hostuse import NO_USE, NOTHING, HostUse, SystemUse, host_uses
 from ztui.model import Fact, HostDevice, HostDeviceKind, NetworkInfo, device_key
 
-__all__ = ["FileInfo", "FileKind", "Inventory", "NetworkInfo", "VolumeInfo", "build_inventory", "merge_devices",
-           "merge_key"]
+__all__ = ["FileInfo", "FileKind", "HostUse", "Inventory", "NetworkInfo", "SystemUse", "VolumeInfo", "build_inventory",
+           "merge_devices", "merge_key"]
 
 # libvirt's `storage` capability and udev's block devices are the same thing: both have the devnode as id
 _MERGE_KIND = {HostDeviceKind.STORAGE: HostDeviceKind.BLOCK}
@@ -147,6 +148,8 @@ class Inventory:
     has_networks: bool = False
     uri: str | None = None
     same_machine: bool = False
+    system: SystemUse = NOTHING
+    """What the host itself has mounted and swaps on (its mountinfo and /proc/swaps, or a snapshot's)."""
     _by_key: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
     _by_path: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
     _by_sysfs: dict[str, HostDevice] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -162,6 +165,7 @@ class Inventory:
                                                           compare=False)
     _parents: dict[int, tuple[HostDevice, HostDevice | None]] = field(default_factory=dict, init=False,
                                                                       repr=False, compare=False)
+    _host_uses: list[dict[str, HostUse]] = field(default_factory=list, init=False, repr=False, compare=False)
     derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Results worked out from this very inventory (chain steps below a file system or a network), for
     the resolver to reuse while it resolves a whole host; a changed inventory starts with none."""
@@ -302,6 +306,15 @@ class Inventory:
     def volume(self, path: str) -> VolumeInfo | None:
         return self._volumes.get(path)
 
+    def host_use(self, dev: HostDevice) -> HostUse:
+        """How the host itself uses this device (mounted, swap, LVM, multipath, dump or IPL device, an
+        interface that is up), empty when it does not: the one answer to "does the host hold it?" for every
+        report, suggestion, check and printed command (`ztui.host.hostuse`). Worked out for the whole
+        inventory on the first question, once."""
+        if not self._host_uses:
+            self._host_uses.append(host_uses(self))
+        return self._host_uses[0].get(dev.key, NO_USE)
+
     # --- updates ------------------------------------------------------------------------------------
 
     def with_files(self, files: Iterable[FileInfo]) -> Inventory:
@@ -344,7 +357,7 @@ def _sys(path: str) -> str:
 def build_inventory(udev: Iterable[HostDevice] = (), libvirt: Iterable[HostDevice] = (), *,
                     local: bool | None = None, files: Iterable[FileInfo] = (),
                     networks: Iterable[NetworkInfo] | None = None, volumes: Iterable[VolumeInfo] = (),
-                    uri: str | None = None, same_machine: bool = False) -> Inventory:
+                    uri: str | None = None, same_machine: bool = False, system: SystemUse = NOTHING) -> Inventory:
     """Merge udev and libvirt records into one inventory (pure; see `ztui.host.scan.scan_host` for I/O)."""
     udev_t = tuple(udev)
     lv_t = tuple(libvirt)
@@ -358,5 +371,6 @@ def build_inventory(udev: Iterable[HostDevice] = (), libvirt: Iterable[HostDevic
         has_networks=networks is not None,
         uri=uri,
         same_machine=same_machine,
+        system=system,
     )
 

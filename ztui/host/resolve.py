@@ -25,16 +25,21 @@ from ztui.facts import (
     ChpState,
     F,
     FactSource,
+    alias_problem,
+    ap_card,
+    ap_card_of,
     ap_queue_state,
     card_kind,
     carried_busid,
     ccw_role,
-    chp_states,
+    chp_state,
+    chpid_id,
     dasd_problem,
+    dasd_uid,
     is_dasd_alias,
     mdev_ap_matrix,
     mdev_control_domains,
-    parse_ap_matrix,
+    mdev_guest_matrix,
     subchannel_paths,
     wwn,
 )
@@ -53,6 +58,7 @@ from ztui.model import (
 )
 
 __all__ = [
+    "chpid_id",
     "fcp_lun_from_linux",
     "paths_to_examine",
     "resolve_device",
@@ -85,19 +91,28 @@ class _Chain:
         return self.inv.local or self.inv.has_libvirt
 
     def add(self, kind: StepKind, ident: str, name: str = "", *, key: str = "", warning: str | None = None,
-            exclusive: bool = False, level: int = 0) -> bool:
+            exclusive: bool = False, level: int = 0, host_use: str = "") -> bool:
         """Append a step; False (and nothing appended) when this device was already in the chain."""
         k = key or device_key(kind, ident)
         if k in self.seen:
             return False
         self.seen.add(k)
         self.steps.append(BackingStep(kind=kind, id=ident, name=name, warning=warning or None, device_key=k,
-                                      exclusive=exclusive, level=level))
+                                      exclusive=exclusive, level=level, host_use=host_use))
         return True
 
     def add_device(self, kind: StepKind, dev: HostDevice, name: str = "", *, warning: str | None = None,
                    exclusive: bool = False, level: int = 0) -> bool:
-        return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level)
+        """A step for a host device, with the host's own use of it (`Inventory.host_use`) other than through
+        a step above it: shown on every step, and a warning where the guest takes the device for itself."""
+        use = self.inv.host_use(dev)
+        if use:
+            use = use.besides(self.seen)  # a multipath path or LVM volume reached through its holder above
+        if use and exclusive:
+            warning = f"{warning}; the host itself uses it: {use.text}" if warning else \
+                f"the host itself uses it: {use.text}"
+        return self.add(kind, dev.id, name, key=dev.key, warning=warning, exclusive=exclusive, level=level,
+                        host_use=use.text if use else "")
 
 
 _BUILDING = object()
@@ -302,7 +317,9 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     ccw = inv.get(HostDeviceKind.CCW, m.group(1).lower()) if m else None
     if m and ccw is not None:
         online = ccw.fact(F.ONLINE)
-        why = "no block device: the DASD is offline" if online == "0" else "the DASD has no block device"
+        why = ("no block device: the DASD is offline" if online == "0" else
+               "no block device: a PAV alias has none, its base has" if is_dasd_alias(ccw) else
+               "the DASD has no block device")
         chain.add(StepKind.BLOCK, path, "", warning=why, exclusive=exclusive)
         _ccw_device(chain, ccw, 0)
         return
@@ -405,7 +422,7 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
     elif kind is StepKind.DASD and dasd_problem(ccw):
         warning = dasd_problem(ccw)
     elif kind is StepKind.DASD and is_dasd_alias(ccw):
-        warning = "a PAV alias, not a volume: use its base device"
+        warning = alias_problem(ccw, chain.inv.of_kind(HostDeviceKind.CCW), lambda b: not chain.inv.host_use(b))
     if not chain.add_device(kind, ccw, name, warning=warning, exclusive=exclusive, level=level):
         return
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
@@ -415,14 +432,14 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
 
 def _dasd_traits(ccw: HostDevice) -> tuple[str, ...]:
     """What sets one DASD apart, as lsdasd and lszdev show it: alias, read-only, raw-track, ESE, its uid."""
-    uid = ccw.fact(F.UID)
+    uid = dasd_uid(ccw)
     alias = ""
     if is_dasd_alias(ccw):
-        alias = "HyperPAV alias" if uid.endswith(".xx") else f"PAV alias of volume {uid}" if uid else "PAV alias"
+        alias = "HyperPAV alias" if uid.hyperpav else f"PAV alias of volume {uid.text}" if uid else "PAV alias"
     return (alias, "read-only" if ccw.fact(F.READONLY) == "1" else "",
             "raw-track access" if ccw.fact(F.RAW_TRACK_ACCESS) == "1" else "",
             "ESE (thin)" if ccw.fact(F.ESE) == "1" else "",
-            f"uid {uid}" if uid and not is_dasd_alias(ccw) else "")
+            f"uid {uid.text}" if uid and not is_dasd_alias(ccw) else "")
 
 
 def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) -> HostDevice | None:
@@ -433,11 +450,12 @@ def inv_parent_of_kind(inv: Inventory, dev: HostDevice, kind: HostDeviceKind) ->
 def _subchannel(chain: _Chain, css: HostDevice, level: int, *, exclusive: bool = False,
                 warning: str | None = None) -> bool:
     """A subchannel with the channel paths it has installed (PIM), CHPID 00 included, and why any of them
-    carries no I/O (not operational per the POM, varied offline, in standby)."""
-    paths = subchannel_paths(css)
+    carries no I/O (the CHPID in standby or varied offline, the path not available per the PAM or not
+    operational per the POM), each once, with the command that changes it."""
+    paths = subchannel_paths(css, lambda chpid: chain.inv.get(HostDeviceKind.CHPID, chpid))
     name = ", ".join(p for p in ("subchannel", css.driver,
                                  f"CHPIDs {','.join(c.chpid for c in paths)}" if paths else "") if p)
-    off = [c.chpid for c in paths if c.online is False or not c.operational]
+    off = [c.chpid for c in paths if c.problem]
     if off:
         name += f" ({','.join(off)} not in use)"
     problems = [c.problem for c in paths if c.problem]
@@ -467,7 +485,8 @@ def _npiv(host: HostDevice | None) -> str:
     `port_name` other than the adapter's `permanent_port_name`), `via the adapter's port` otherwise."""
     if host is None:
         return ""
-    port_type, port, permanent = host.fact(F.PORT_TYPE), host.fact(F.PORT_NAME), host.fact(F.PERMANENT_PORT_NAME)
+    port_type = host.fact(F.PORT_TYPE)
+    port, permanent = wwn(host.fact(F.PORT_NAME)), wwn(host.fact(F.PERMANENT_PORT_NAME))
     if not (port_type or port):
         return ""
     if "NPIV" in port_type or (port and permanent and port != permanent):
@@ -627,17 +646,28 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
 
 
 def ap_queues_of(mdev: HostDevice) -> list[str]:
-    """The AP queues (`0x07.0x0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
+    """The AP queues (`07.0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
     return mdev_ap_matrix(mdev).queue_ids()
+
+
+def _ap_card(chain: _Chain, card_id: str) -> None:
+    """An assigned adapter: its card (`card07`) with type, mode and state."""
+    card = chain.inv.get(HostDeviceKind.AP_CARD, card_id)
+    if card is not None:
+        chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
+                                                       ap_queue_state(card)),
+                         warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
+    else:
+        chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
+                  warning="adapter not found on the host" if chain.knows else None, level=1)
 
 
 def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
     """What the running guest does not get of what is assigned: the kernel leaves an adapter (or domain)
     out of `guest_matrix` when one of its queues is not bound to vfio_ap or not available."""
-    shown = mdev.fact(F.GUEST_MATRIX)
-    if not shown:
-        return None  # not read (libvirt record) or no guest uses the mdev
-    guest = parse_ap_matrix("" if shown == "-" else shown)
+    guest = mdev_guest_matrix(mdev)
+    if guest is None:
+        return None  # not read (libvirt record, an older kernel)
     adapters = sorted(assigned.adapters - guest.adapters)
     domains = sorted(assigned.domains - guest.domains)
     if not adapters and not domains:
@@ -661,25 +691,25 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
         chain.steps[-1] = replace(chain.steps[-1], name=_join(
             chain.steps[-1].name, f"control domains {','.join(f'0x{d:04x}' for d in control)}"))
     if not queues:
+        # adapters assigned without a domain (`0c.` lines) or domains without an adapter (`.0038`): shown as
+        # assigned, but no queue is there for the guest
         why = ("no adapters and domains assigned to the mdev" if not assigned.adapters and not assigned.domains
                else "no domain assigned to the mdev" if assigned.adapters else "no adapter assigned to the mdev")
-        chain.steps[-1] = replace(chain.steps[-1], warning=why)
+        half = _join(f"adapters {','.join(f'{a:02x}' for a in sorted(assigned.adapters))}" if assigned.adapters
+                     else "", f"domains {','.join(f'{d:04x}' for d in sorted(assigned.domains))}"
+                     if assigned.domains else "")
+        chain.steps[-1] = replace(chain.steps[-1], warning=why, name=_join(chain.steps[-1].name, half))
+        for adapter in sorted(assigned.adapters):
+            _ap_card(chain, ap_card(adapter))
         return
     guest_warning = _guest_matrix_warning(mdev, assigned)
     if guest_warning:
         chain.steps[-1] = replace(chain.steps[-1], warning=guest_warning)
     by_card: dict[str, list[str]] = {}
     for q in queues:
-        by_card.setdefault(q.split(".")[0], []).append(q)
+        by_card.setdefault(ap_card_of(q), []).append(q)
     for card_id, card_queues in by_card.items():
-        card = inv.get(HostDeviceKind.AP_CARD, card_id)
-        if card is not None:
-            chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
-                                                           ap_queue_state(card)),
-                             warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
-        else:
-            chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
-                      warning="adapter not found on the host" if chain.knows else None, level=1)
+        _ap_card(chain, card_id)
         for q in card_queues:
             queue = inv.get(HostDeviceKind.AP_QUEUE, q)
             if queue is None:
@@ -809,15 +839,6 @@ def _qeth_by_ifname(inv: Inventory, name: str) -> HostDevice | None:
     return inv.by_fact(HostDeviceKind.CCWGROUP, F.IF_NAME, name)
 
 
-def chpid_id(text: str) -> str:
-    """CHPID notation of lschp: `0.05` (css 0); sysfs writes `05`, libvirt `0x05`."""
-    t = text.strip().lower().removeprefix("0x")
-    try:
-        return f"0.{int(t, 16):02x}" if t else ""
-    except ValueError:
-        return text.strip()
-
-
 def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") -> None:
     """A qeth card (OSA, HiperSockets) and its CHPID. macvtap and bridging need a layer-2 card; a card
     that is UP with its LAN OFFLINE has no link (qeth's `state`); a bridge port role is shown."""
@@ -844,10 +865,12 @@ def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") 
         return
     chpid = chpid_id(card.fact(F.CHPID))
     if chpid:
-        state_of = chp_states(card).get(chpid.split(".")[1])
+        record = chain.inv.get(HostDeviceKind.CHPID, chpid)
+        state_of = chp_state(record) if record is not None else None
         chain.add(StepKind.CHPID, chpid, _join(f"{kind} channel path",
                                                _chp_words(state_of) if state_of is not None else ""),
-                  warning=(state_of.problem or None) if state_of is not None else None, level=level)
+                  key=device_key(HostDeviceKind.CHPID, chpid),
+                  warning=(state_of.chp_problem or None) if state_of is not None else None, level=level)
 
 
 def _chp_words(chp: ChpState) -> str:

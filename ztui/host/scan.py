@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ztui.host.hostfacts import FactsSource, facts_source_for
+from ztui.host.hostuse import SystemUse
 from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
 from ztui.host.resolve import paths_to_examine
 from ztui.libvirtxml.network import parse_network
@@ -69,6 +70,15 @@ class LocalUdev:
             self._walk = Future()
             self._walk.set_result(local_udev_devices())
         return self._walk.result()
+
+
+def local_inventory(udev: tuple[HostDevice, ...] | None = None) -> Inventory:
+    """This machine's own devices (udev) with what it mounts and swaps on itself, for a question about this
+    machine alone (a preparation) asked without a libvirt connection."""
+    from ztui.host.files import read_system_use
+
+    devices = local_udev_devices() if udev is None else udev
+    return build_inventory(devices, local=True, same_machine=True, system=read_system_use())
 
 
 def read_networks(conn: Any, in_flight: int = 1) -> tuple[NetworkInfo, ...] | None:
@@ -184,6 +194,7 @@ class HostRecords:
     node_devices: tuple[HostDevice, ...]
     networks: tuple[NetworkInfo, ...] | None
     pool_volumes: tuple[VolumeInfo, ...]
+    system: SystemUse  # what the host itself has mounted and swaps on
 
 
 def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
@@ -200,7 +211,8 @@ def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | Non
                                       lambda: read_pool_volumes(conn, in_flight) if volumes else ()]
     node_devices, networks, pool_volumes = ordered_map(lambda read: read(), reads, min(in_flight, len(reads)))
     return HostRecords(uri=uri, local=source.same_machine, facts=source, udev=source.devices(udev),
-                       node_devices=node_devices, networks=networks, pool_volumes=pool_volumes)
+                       node_devices=node_devices, networks=networks, pool_volumes=pool_volumes,
+                       system=source.system_use())
 
 
 def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:
@@ -208,12 +220,13 @@ def inventory_for(records: HostRecords, guests: Iterable[Guest]) -> Inventory:
     guests = tuple(guests)
     inv = build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
                           volumes=volumes_for(records.pool_volumes, guests), uri=records.uri,
-                          same_machine=records.local and records.facts.files_here)
+                          same_machine=records.local and records.facts.files_here, system=records.system)
     return refresh_files(inv, guests)
 
 
 def snapshot_inventory(source: FactsSource, guests: Iterable[Guest]) -> Inventory:
     """The inventory of saved domain XML read against a host-facts snapshot, without any connection."""
     guests = tuple(guests)
-    inv = build_inventory(source.devices(), (), local=source.snapshot is not None, uri=None)
+    inv = build_inventory(source.devices(), (), local=source.snapshot is not None, uri=None,
+                          system=source.system_use())
     return inv.with_files(source.files(p for g in guests for p in paths_to_examine(g)))

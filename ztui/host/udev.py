@@ -8,6 +8,11 @@ pyudev enumerates; attribute values are read straight from the sysfs files inste
 `Device.attributes`, because libudev caches a value per device object for the object's lifetime and ztui
 re-reads one device after an event. `read_device(sys_path)` builds a fresh record for one device.
 
+The IBM Z attributes (`ztui.zsysfs`) are kept exactly as the kernel wrote them, less the newline that ends
+a sysfs value — `pimpampom` with its spaces, `chpids` with its trailing space, an empty `matrix` as empty —
+and read through their readers where they are used; a value that is not in the kernel's format is said
+once per walk and attribute (`ztui.zsysfs.report_misreads`). Other attributes are kept stripped.
+
 Nothing here raises for odd data: a missing attribute is an empty fact, an unknown driver is just a name,
 and a device of a subsystem ztui does not know is skipped. Fact keys are the ones `ztui.host.resolve` reads.
 """
@@ -21,8 +26,9 @@ from collections.abc import Callable, Iterable
 
 import pyudev
 
-from ztui.facts import CcwRole, F, FactSource, ap_card_mode, card_kind, ccw_role_of_driver, parse_ap_matrix, wwn
+from ztui.facts import CcwRole, F, FactSource, ap_card_mode, card_kind, ccw_role_of_driver
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
+from ztui.zsysfs import MdevTypes, report_misreads
 
 log = logging.getLogger("ztui.host.udev")
 
@@ -63,9 +69,15 @@ def _listdir(path: str, name: str) -> list[str]:
         return []
 
 
-def _null(value: str) -> str:
-    """sysfs prints an unset `driver_override` as `(null)`."""
-    return "" if value == "(null)" else value
+def _kernel_text(path: str, name: str) -> str | None:
+    """One sysfs attribute as the kernel wrote it, less the one newline a value ends with (spaces and empty
+    values kept); None when absent or unreadable."""
+    try:
+        with open(os.path.join(path, name), "rb") as f:
+            text = f.read(65536).decode("utf-8", "replace")
+    except OSError:
+        return None
+    return text[:-1] if text.endswith("\n") else text
 
 
 # --- one device ---------------------------------------------------------------------------------------
@@ -92,6 +104,13 @@ class _Builder:
     def attr(self, key: str, name: str | None = None) -> str:
         return self.fact(key, _read(self.path, name or key))
 
+    def kernel(self, key: str, name: str | None = None, *, path: str | None = None) -> str:
+        """An IBM Z attribute kept in the kernel's words (`ztui.zsysfs`), empty values included."""
+        text = _kernel_text(path or self.path, name or key)
+        if text is not None:
+            self.facts.append(Fact(key, text, SOURCE))
+        return text or ""
+
     def prop(self, name: str) -> str:
         try:
             return str(self.device.properties.get(name, "") or "")
@@ -102,9 +121,10 @@ class _Builder:
         types = []
         for tid in _listdir(self.path, "mdev_supported_types"):
             base = os.path.join(self.path, "mdev_supported_types", tid)
-            avail = _read(base, "available_instances")
-            types.append(MdevType(id=tid, name=_read(base, "name"), device_api=_read(base, "device_api"),
-                                  available=int(avail) if avail.isdigit() else None))
+            types.append(MdevType(id=tid, name=MdevTypes.name.read(_kernel_text(base, "name")) or "",
+                                  device_api=MdevTypes.device_api.read(_kernel_text(base, "device_api")) or "",
+                                  available=MdevTypes.available_instances.read(
+                                      _kernel_text(base, "available_instances"))))
         return tuple(types)
 
     def build(self, kind: HostDeviceKind, id: str, *, devnodes: tuple[str, ...] = (),
@@ -124,51 +144,50 @@ _BUSID = re.compile(r"^[0-9a-f]\.[0-9a-f]\.[0-9a-f]{4}$")
 def _css(b: _Builder) -> HostDevice | None:
     if not _BUSID.match(str(b.device.sys_name)):
         return None  # the channel subsystem itself (css0), not a subchannel
-    b.attr(F.SCH_TYPE)
-    chpids = b.attr(F.CHPIDS)
-    b.attr(F.PIMPAMPOM)
-    b.fact(F.CHP_STATES, _chp_states(os.path.dirname(b.path), chpids))
-    busid = _read(b.path, "dev_busid")
-    b.fact(F.DEV_BUSID, "" if busid == "none" else busid)  # `none`: the subchannel carries no device
-    b.fact(F.DRIVER_OVERRIDE, _null(_read(b.path, "driver_override")))
+    for key in (F.SCH_TYPE, F.CHPIDS, F.PIMPAMPOM, F.DEV_BUSID, F.DRIVER_OVERRIDE):
+        b.kernel(key)
     # the ccw device a subchannel carries, as long as io_subchannel holds it (vfio_ccw hides it)
     children = [c for c in _listdir(b.path, ".") if _BUSID.match(c)]
     b.fact(F.CCW_DEVICE, ",".join(children))
     return b.build(HostDeviceKind.CSS, str(b.device.sys_name), mdev_types=b.mdev_types())
 
 
-_CSS0 = "/sys/devices/css0"
+_CHP = re.compile(r"^chp([0-9a-f]+)\.([0-9a-f]{2})$")
 
 
-def _chp_states(css_path: str, chpids: str) -> str:
-    """`chpid:vary:configure:type` of each CHPID a subchannel names, from the channel-path devices beside
-    it (`/sys/devices/css0/chp0.05`: `status` online/offline, `configure` 0..3, `type` hex), as lschp
-    shows them; a CHPID without such a device is left out."""
-    cssid = os.path.basename(css_path).removeprefix("css") or "0"
-    out: list[str] = []
-    for chpid in dict.fromkeys(c.lower() for c in chpids.split()):
-        path = os.path.join(css_path, f"chp{cssid}.{chpid}")
-        if not os.path.isdir(path):
+def channel_paths(sysfs: str = "/sys") -> list[HostDevice]:
+    """The channel paths (`/sys/devices/css0/chp0.05`), one record each, id `0.05` as lschp names them. They
+    belong to no bus or class, so udev cannot list them: their directories are."""
+    found: list[HostDevice] = []
+    devices = os.path.join(sysfs, "devices")
+    for css in _listdir(devices, "."):
+        if not css.startswith("css"):
             continue
-        status = _read(path, "status")
-        vary = {"online": "1", "offline": "0"}.get(status, "")
-        out.append(f"{chpid}:{vary}:{_read(path, 'configure')}:{_read(path, 'type')}")
-    return " ".join(out)
+        for name in _listdir(devices, css):
+            m = _CHP.match(name)
+            if m is None:
+                continue
+            path = os.path.join(devices, css, name)
+            facts = [Fact(key, text, SOURCE) for key in (F.CHP_STATUS, F.CHP_CONFIGURE, F.CHP_TYPE, F.CHID,
+                                                         F.CHID_EXTERNAL)
+                     if (text := _kernel_text(path, key)) is not None]
+            found.append(HostDevice(HostDeviceKind.CHPID, name, f"{int(m.group(1), 16):x}.{m.group(2)}",
+                                    sysfs_path=path, facts=tuple(facts), source=SOURCE))
+    return found
 
 
 def _ccw(b: _Builder) -> HostDevice:
-    for key in (F.CUTYPE, F.DEVTYPE, F.ONLINE, F.AVAILABILITY, F.STATUS):
-        b.attr(key)
+    for key in (F.CUTYPE, F.DEVTYPE, F.ONLINE, F.AVAILABILITY):
+        b.kernel(key)
     driver = _link(b.path, "driver") or b.prop("DRIVER")
     role = ccw_role_of_driver(driver)
     b.fact(F.ROLE, role.value)
     if role is CcwRole.FCP:
-        b.attr(F.PEER_WWPN)
-        b.attr(F.IN_RECOVERY)
-        b.attr(F.FAILED)
+        for key in (F.PEER_WWPN, F.IN_RECOVERY, F.FAILED):
+            b.kernel(key)
     if role is CcwRole.DASD:
-        for key in (F.READONLY, F.UID, F.ALIAS, F.RAW_TRACK_ACCESS, F.ESE, F.USE_DIAG):
-            b.attr(key)
+        for key in (F.STATUS, F.DISCIPLINE, F.READONLY, F.UID, F.ALIAS, F.RAW_TRACK_ACCESS, F.ESE, F.USE_DIAG):
+            b.kernel(key)
     group = _link(b.path, "group_device")
     b.fact(F.GROUP_DEVICE, group)
     parent = b.device.parent
@@ -177,11 +196,10 @@ def _ccw(b: _Builder) -> HostDevice:
 
 
 def _ccwgroup(b: _Builder) -> HostDevice:
-    card_type = b.attr(F.CARD_TYPE)
+    card_type = b.kernel(F.CARD_TYPE)
     b.fact(F.CARD_KIND, card_kind(card_type))
     for key in (F.IF_NAME, F.CHPID, F.LAYER2, F.STATE, F.ONLINE, F.PORTNO, F.BRIDGE_ROLE):
-        b.attr(key)
-    b.fact(F.CHP_STATES, _chp_states(_CSS0, b.fact_value(F.CHPID)))
+        b.kernel(key)
     members = [_link(b.path, f"cdev{i}") for i in range(3)]
     b.fact(F.CCW_DEVICES, ",".join(m for m in members if m))
     return b.build(HostDeviceKind.CCWGROUP, str(b.device.sys_name))
@@ -196,20 +214,19 @@ def _scsi(b: _Builder) -> HostDevice | None:
         # `port_name` other than the `permanent_port_name`)
         fc = os.path.join(b.path, "fc_host", name)
         for key in (F.PORT_TYPE, F.PORT_NAME, F.PERMANENT_PORT_NAME, F.PORT_STATE):
-            value = _read(fc, key)
-            b.fact(key, wwn(value) if key in (F.PORT_NAME, F.PERMANENT_PORT_NAME) else value)
+            b.kernel(key, path=fc)
         return b.build(HostDeviceKind.SCSI_HOST, name)
     if not _HCTL.match(name):
         return None  # targets and transport objects: the resolver walks through them by sysfs path
-    b.fact(F.HBA_ID, _read(b.path, "hba_id"))
-    b.fact(F.WWPN, wwn(_read(b.path, "wwpn")))
-    b.fact(F.FCP_LUN, wwn(_read(b.path, "fcp_lun")))
-    for key in (F.VENDOR, F.MODEL, F.STATE, F.ZFCP_ACCESS_DENIED, F.ZFCP_FAILED, F.ZFCP_IN_RECOVERY):
+    for key in (F.HBA_ID, F.WWPN, F.FCP_LUN, F.ZFCP_ACCESS_DENIED, F.ZFCP_FAILED, F.ZFCP_IN_RECOVERY):
+        b.kernel(key)
+    for key in (F.VENDOR, F.MODEL, F.STATE):
         b.attr(key)
     # the remote port's state (Online, Blocked, Not Present), from the fc_remote_port above the target
     rport = os.path.dirname(os.path.dirname(b.path))
     if os.path.basename(rport).startswith("rport-"):
-        b.fact(F.RPORT_STATE, _read(os.path.join(rport, "fc_remote_ports", os.path.basename(rport)), "port_state"))
+        b.kernel(F.RPORT_STATE, "port_state",
+                 path=os.path.join(rport, "fc_remote_ports", os.path.basename(rport)))
     b.attr(F.SCSI_TYPE, "type")
     return b.build(HostDeviceKind.SCSI, name)
 
@@ -255,42 +272,28 @@ _ZPCI = (F.UID, F.FUNCTION_ID, F.PCHID, F.PFT, F.PORT, F.UID_IS_UNIQUE, F.VFN)
 
 
 def _pci(b: _Builder) -> HostDevice:
-    for key in (F.VENDOR, F.DEVICE, F.CLASS, F.SUBSYSTEM_VENDOR, F.SUBSYSTEM_DEVICE, *_ZPCI):
+    for key in (F.VENDOR, F.DEVICE, F.CLASS, F.SUBSYSTEM_VENDOR, F.SUBSYSTEM_DEVICE):
         b.attr(key)
-    b.fact(F.DRIVER_OVERRIDE, _null(_read(b.path, "driver_override")))
+    for key in (*_ZPCI, F.DRIVER_OVERRIDE):
+        b.kernel(key)
     b.fact(F.PHYSFN, _link(b.path, "physfn"))
     b.fact(F.NET, ",".join(_listdir(b.path, "net")))
     return b.build(HostDeviceKind.PCI, str(b.device.sys_name), mdev_types=b.mdev_types())
 
 
-def ap_queue_id(sysname: str) -> str:
-    """`07.0038` (sysfs) → `0x07.0x0038` (libvirt's and ztui's notation)."""
-    m = _QUEUE.match(sysname)
-    return f"0x{m.group(1).lower()}.0x{m.group(2).lower()}" if m else sysname
-
-
 def _ap(b: _Builder) -> HostDevice | None:
-    name = str(b.device.sys_name)
-    card = _CARD.match(name)
-    if card:
+    name = str(b.device.sys_name).lower()
+    if _CARD.match(name):
         for key in (F.AP_TYPE, F.HWTYPE, F.RAW_HWTYPE, F.ONLINE, F.AP_FUNCTIONS, F.AP_CONFIG, F.DEPTH,
                     F.AP_CHKSTOP):
-            b.attr(key)
+            b.kernel(key)
         b.fact(F.AP_MODE, ap_card_mode(b.fact_value(F.AP_FUNCTIONS)))
-        return b.build(HostDeviceKind.AP_CARD, f"0x{card.group(1).lower()}")
+        return b.build(HostDeviceKind.AP_CARD, name)  # `card07`, as the kernel and lszcrypt name it
     if _QUEUE.match(name):
         for key in (F.ONLINE, F.AP_CONFIG, F.AP_CHKSTOP):
-            b.attr(key)
-        return b.build(HostDeviceKind.AP_QUEUE, ap_queue_id(name))
+            b.kernel(key)
+        return b.build(HostDeviceKind.AP_QUEUE, name)  # `07.0038`
     return None
-
-
-def _is_hex(text: str) -> bool:
-    try:
-        int(text, 16)
-    except ValueError:
-        return False
-    return True
 
 
 def _matrix(b: _Builder) -> HostDevice:
@@ -301,14 +304,8 @@ def _mdev(b: _Builder) -> HostDevice:
     b.fact(F.MDEV_TYPE, _link(b.path, "mdev_type"))
     # vfio-ap: `matrix` is what is assigned (`AA.DDDD`, or `AA.` / `.DDDD` while the other half is empty),
     # `guest_matrix` what the running guest really gets, `control_domains` one domain per line
-    matrix = parse_ap_matrix(_read(b.path, "matrix"))
-    b.fact(F.AP_QUEUES, ",".join(matrix.queue_ids()))
-    b.fact(F.AP_ADAPTERS, ",".join(f"0x{a:02x}" for a in sorted(matrix.adapters)))
-    b.fact(F.AP_DOMAINS, ",".join(f"0x{d:04x}" for d in sorted(matrix.domains)))
-    if os.path.exists(os.path.join(b.path, "guest_matrix")):
-        b.fact(F.GUEST_MATRIX, " ".join(_read(b.path, "guest_matrix").split()) or "-")
-    control = [c for c in _read(b.path, "control_domains").split() if c]
-    b.fact(F.CONTROL_DOMAINS, ",".join(f"0x{int(c, 16):04x}" for c in control if _is_hex(c)))
+    for key in (F.MATRIX, F.GUEST_MATRIX, F.CONTROL_DOMAINS):
+        b.kernel(key)
     parent = b.device.parent
     return b.build(HostDeviceKind.MDEV, str(b.device.sys_name),
                    parent=str(parent.sys_name) if parent is not None else "")
@@ -336,30 +333,56 @@ HOST_ID = "host"
 """The id of the record that stands for the host machine itself (`system:host`)."""
 
 
+_FIRMWARE = ((F.DUMP_TYPE, "dump", "dump_type"), (F.IPL_TYPE, "ipl", "ipl_type"), (F.IPL_DEVICE, "ipl", "device"))
+_DUMP_TARGET = {"ccw": ((F.DUMP_DEVICE, "device"),), "eckd": ((F.DUMP_DEVICE, "device"),),
+                "fcp": ((F.DUMP_DEVICE, "device"), (F.DUMP_WWPN, "wwpn"), (F.DUMP_LUN, "lun")),
+                "nvme": ((F.DUMP_FID, "fid"),)}
+
+
 def host_system(sysfs: str = "/sys") -> HostDevice | None:
     """The host machine's own facts, from files that belong to no device: whether it can run IBM Secure
-    Execution guests (`/sys/firmware/uv/prot_virt_host`, 1 once the host booted with `prot_virt=1`).
-    None on a machine without an Ultravisor interface (not IBM Z)."""
-    uv = os.path.join(sysfs, "firmware", "uv")
-    if not os.path.isdir(uv):
+    Execution guests (`/sys/firmware/uv/prot_virt_host`, 1 once the host booted with `prot_virt=1`), the
+    device its kernel dumps to (`/sys/firmware/dump`, set by dumpconf) and the one it was IPLed from
+    (`/sys/firmware/ipl`). None on a machine with none of them (not IBM Z)."""
+    firmware = os.path.join(sysfs, "firmware")
+    uv = os.path.join(firmware, "uv")
+    facts: list[Fact] = []
+    if os.path.isdir(uv):
+        value = _kernel_text(uv, "prot_virt_host")
+        if value is not None:
+            facts.append(Fact(F.PROT_VIRT, value, SOURCE))
+    for key, directory, name in _FIRMWARE:
+        text = _kernel_text(os.path.join(firmware, directory), name)
+        if text is not None:
+            facts.append(Fact(key, text, SOURCE))
+            if key == F.DUMP_TYPE:
+                for target_key, target in _DUMP_TARGET.get(text, ()):
+                    found = _kernel_text(os.path.join(firmware, "dump", text), target)
+                    if found is not None:
+                        facts.append(Fact(target_key, found, SOURCE))
+    if not os.path.isdir(uv) and not facts:
         return None
-    value = _read(uv, "prot_virt_host")
-    facts = (Fact(F.PROT_VIRT, value, SOURCE),) if value else ()
-    warnings = () if value == "1" else ("Secure Execution guests cannot start here: boot the host with "
-                                        "prot_virt=1",)
-    return HostDevice(HostDeviceKind.SYSTEM, HOST_ID, HOST_ID, sysfs_path=uv, facts=facts, source=SOURCE,
-                      warnings=warnings)
+    prot_virt = next((f.value for f in facts if f.key == F.PROT_VIRT), None)
+    warnings = ("Secure Execution guests cannot start here: boot the host with prot_virt=1",) \
+        if os.path.isdir(uv) and prot_virt != "1" else ()
+    return HostDevice(HostDeviceKind.SYSTEM, HOST_ID, HOST_ID, sysfs_path=firmware, facts=tuple(facts),
+                      source=SOURCE, warnings=warnings)
+
+
+#: how the records read from this machine's sysfs are named when a value is not in the kernel's format
+THIS_HOST = "this machine's sysfs"
 
 
 def udev_devices(context: pyudev.Context | None = None,
                  subsystems: Iterable[str] = SUBSYSTEMS) -> tuple[HostDevice, ...]:
-    """Every tracked device of the local host, and the host's own record (`host_system`). Cost: one sysfs
-    walk per subsystem (milliseconds)."""
+    """Every tracked device of the local host, its channel paths, and the host's own record (`host_system`).
+    Cost: one sysfs walk per subsystem (milliseconds). Values not in the kernel's format are said once."""
     ctx = context or pyudev.Context()
     found: list[HostDevice] = []
     system = host_system()
     if system is not None:
         found.append(system)
+    found.extend(channel_paths())
     for subsystem in subsystems:
         try:
             devices = list(ctx.list_devices(subsystem=subsystem))
@@ -370,6 +393,7 @@ def udev_devices(context: pyudev.Context | None = None,
             record = host_device(device)
             if record is not None:
                 found.append(record)
+    report_misreads(THIS_HOST, found)
     return tuple(found)
 
 
@@ -379,7 +403,10 @@ def read_device(sys_path: str, context: pyudev.Context | None = None) -> HostDev
         device = pyudev.Devices.from_sys_path(context or pyudev.Context(), sys_path)
     except (pyudev.DeviceNotFoundError, OSError, ValueError):
         return None
-    return host_device(device)
+    record = host_device(device)
+    if record is not None:
+        report_misreads(THIS_HOST, (record,))
+    return record
 
 
 def udev_available() -> bool:

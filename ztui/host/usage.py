@@ -10,11 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ztui.facts import CcwRole, F, FactSource, carried_busid, ccw_role
+from ztui.facts import (
+    CcwRole,
+    F,
+    FactSource,
+    ap_queue_numbers,
+    carried_busid,
+    ccw_role,
+    dasd_problem,
+    is_dasd_alias,
+    vfio_ccw_problem,
+)
 from ztui.host.inventory import Inventory
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
+from ztui.zsysfs import Subchannel
 
-__all__ = ["conflicts", "eligibility", "guest_uses", "held_keys", "users_of", "with_sharing_warnings"]
+__all__ = ["available", "conflicts", "eligibility", "guest_uses", "held_keys", "users_of", "with_sharing_warnings"]
 
 
 def guest_uses(guest: Guest, host_uri: str | None = None) -> list[DeviceUse]:
@@ -115,6 +126,18 @@ def with_sharing_warnings(host: Host, others: Mapping[str, Iterable[DeviceUse]] 
     return replace(host, guests=tuple(guests))
 
 
+def available(dev: HostDevice, inv: Inventory, uses: Iterable[DeviceUse]) -> bool:
+    """Whether a guest can be given this device now: no guest device uses it (`uses`: its entry of
+    `users_of`), the host itself does not (`Inventory.host_use`: mounted, swap, LVM, multipath, dump or IPL
+    device), and, for a DASD, nothing else stops it (online, formatted, not a PAV alias). This is what
+    "free" means in `ztui hostdevs`, the host devices view and the attach suggestions."""
+    if any(True for _ in uses) or inv.host_use(dev):
+        return False
+    if dev.kind is HostDeviceKind.CCW and ccw_role(dev) is CcwRole.DASD:
+        return not is_dasd_alias(dev) and not dasd_problem(dev)
+    return True
+
+
 # --- VFIO readiness --------------------------------------------------------------------------------------
 
 _WANTED = {HostDeviceKind.CSS: "vfio_ccw", HostDeviceKind.PCI: "vfio-pci", HostDeviceKind.AP_QUEUE: "vfio_ap"}
@@ -139,30 +162,24 @@ def eligibility(dev: HostDevice, inv: Inventory | None = None) -> Eligibility | 
                        missing=tuple(missing))
 
 
-def _qdio(ccw: HostDevice) -> str:
-    """What a QDIO device is ('' for none): FCP channels, OSA and HiperSockets run over QDIO queues, which
-    vfio-ccw does not pass through (vfio-ccw.rst: only plain I/O subchannels, e.g. DASD and tape)."""
-    role = ccw_role(ccw)
-    if role is CcwRole.FCP:
-        return "an FCP channel"
-    if role is CcwRole.QETH:
-        return "a qeth (OSA/HiperSockets) device"
-    if ccw.fact(F.CUTYPE).startswith("1731/"):  # the QDIO control unit type of OSA, FCP and HiperSockets
-        return "a QDIO device"
-    return ""
-
-
 def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
-    """vfio-ccw takes a plain I/O subchannel (type 0) carrying a non-QDIO device (DASD, tape); a DASD is
-    set offline first (as `chccwdev -d` does), then the subchannel is rebound."""
-    if dev.fact(F.SCH_TYPE) not in ("", "0"):
-        missing.append(f"subchannel type {dev.fact(F.SCH_TYPE)} is not an I/O subchannel")
+    """vfio-ccw takes a plain I/O subchannel (type 0) carrying a base ECKD DASD (vfio-ccw.rst): not a QDIO
+    device, an FBA DASD, a tape or a PAV alias; and not a device the host itself uses. The DASD is set
+    offline first (as `chccwdev -d` does), then the subchannel is rebound."""
+    kind = Subchannel.type.read(dev.fact(F.SCH_TYPE))
+    if kind not in (None, 0):
+        missing.append(f"subchannel type {kind} is not an I/O subchannel")
         return
     busid = carried_busid(dev)
     ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
-    qdio = _qdio(ccw) if ccw is not None else ""
-    if qdio:
-        missing.append(f"it carries {busid}, {qdio}: QDIO devices cannot be passed through with vfio-ccw")
+    refused = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW), lambda base: not inv.host_use(base)) \
+        if ccw is not None and inv is not None else ""
+    if refused:
+        missing.append(refused)
+        return
+    used = inv.host_use(ccw) if inv is not None and ccw is not None else None
+    if used:
+        missing.append(f"the host itself uses {busid}: {used.text}")
         return
     if dev.driver != "vfio_ccw":
         steps = []
@@ -184,6 +201,9 @@ def _has_mdev(dev: HostDevice, inv: Inventory | None) -> bool:
 
 
 def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    used = inv.host_use(dev) if inv is not None else None
+    if used:
+        missing.append(f"the host itself uses {dev.id}: {used.text}")
     if dev.driver != "vfio-pci":
         missing.append(f"bind to vfio-pci, now {dev.driver or 'no driver'} (libvirt does it for managed='yes')")
     if dev.iommu_group is None:
@@ -201,8 +221,11 @@ def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
 
 
 def _ap_queue(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+    numbers = ap_queue_numbers(dev.id)
     if dev.driver != "vfio_ap":
-        missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap "
-                       f"(ztui prepare vfio-ap --adapter {dev.id.split('.')[0]} --domain {dev.id.split('.')[-1]})")
+        # `0x`: the numbers are read as the kernel reads them (bare digits would be decimal, `0c` no number)
+        command = (f" (ztui prepare vfio-ap --adapter 0x{numbers[0]:02x} --domain 0x{numbers[1]:04x})"
+                   if numbers is not None else "")
+        missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap{command}")
     if inv is not None and inv.local and inv.get(HostDeviceKind.AP_MATRIX, "matrix") is None:
         missing.append("no vfio_ap matrix device: load the vfio_ap module")

@@ -4,11 +4,17 @@ This machine has no DASD, no FCP channel and no OSA card, yet what ztui is for i
 behind guest devices. The lab's Z host is therefore a real libvirt daemon whose *host facts* (see
 `ztui.host.hostfacts`) describe a z16 LPAR instead of this machine. The records are those `ztui.host.udev`
 reads on a real Z host, laid out as the kernel lays out sysfs (drivers/s390/cio: `css0/<subchannel>/
-<ccw device>`, `css0/chp0.<id>`; drivers/s390/block/dasd_devmap.c: `online`, `alias`, `status`, `uid`;
-drivers/s390/scsi/zfcp_sysfs.c: `hba_id`, `wwpn`, `fcp_lun`, `peer_wwpn`; drivers/s390/net/qeth_core_sys.c:
-`card_type`, `chpid`, `layer2`, `if_name`, `state`; drivers/s390/crypto: `cardNN/NN.DDDD`, vfio_ap's
-`matrix`; arch/s390/pci/pci_sysfs.c: `uid`, `function_id`, `pchid`, `pft`; drivers/vfio/mdev). Only the
-values are invented.
+<ccw device>`, `css0/chp0.<id>`; drivers/s390/block/dasd_devmap.c: `online`, `alias`, `status`, `uid`,
+`discipline`; drivers/s390/scsi/zfcp_sysfs.c: `hba_id`, `wwpn`, `fcp_lun`, `peer_wwpn`;
+drivers/s390/net/qeth_core_sys.c: `card_type`, `chpid`, `layer2`, `if_name`, `state`; drivers/s390/crypto:
+`cardNN/NN.DDDD`, vfio_ap's `matrix`; arch/s390/pci/pci_sysfs.c: `uid`, `function_id`, `pchid`, `pft`;
+drivers/vfio/mdev; arch/s390/kernel/ipl.c: the dump and IPL devices). Every attribute is written in the
+kernel's words by its writer in `ztui.zsysfs` — the same description `ztui.host.udev` reads with — so the
+simulated host cannot say what a real one would not. Only the values are invented.
+
+Like a real LPAR, the host uses some of its DASDs itself: its root file system and swap are on the first
+one (IPLed from it), a volume group with /home on another, and dumpconf's dump device is a third; its
+mount table and swap areas say so.
 
 `DESCRIPTION` is the whole configuration; `z_host_facts()` turns it into records. The lab writes them next
 to the Z host's libvirt socket, where ztui finds them by itself, and creates loop devices under the block
@@ -19,10 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from ztui.host.files import Mount
+from ztui import zsysfs as kernel
 from ztui.host.hostfacts import FactsOrigin, HostFacts
+from ztui.host.hostuse import Mount, Swap
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
+from ztui.zsysfs import Attr, DasdUid, PathMasks, ap_card, chp_name
 
 HOSTNAME = "zlab-z"
 DESCRIPTION_TEXT = "IBM z16 LPAR (simulated host facts)"
@@ -45,6 +54,7 @@ class Dasd:
     cylinders: int = 10017  # 3390-9
     vfio_mdev: str = ""  # the subchannel is bound to vfio_ccw, this mdev on it (the DASD then hidden)
     vfio_free: bool = False  # bound to vfio_ccw, no mdev yet
+    host: str = ""  # the host's own use: ROOT (/ and swap; the IPL device), LVM (a PV of /home), DUMP
 
     @property
     def volser(self) -> str:
@@ -110,9 +120,13 @@ class Description:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+#: how the host itself uses a DASD (`Dasd.host`)
+ROOT, LVM, DUMP = "root", "lvm", "dump"
+HOST_VG, HOST_LV = "vg_data", "lv_home"
+
 DESCRIPTION = Description(
     dasds=(
-        Dasd("0.0.5c00", "0.0.0000"),  # the host's own system volume (mounted on /)
+        Dasd("0.0.5c00", "0.0.0000", partitions=2, host=ROOT),  # the host's system volume: / and swap
         Dasd("0.0.5c01", "0.0.0001"),
         Dasd("0.0.5c02", "0.0.0002"),
         Dasd("0.0.5c03", "0.0.0003", chpids=("05", "07")),
@@ -128,6 +142,8 @@ DESCRIPTION = Description(
         Dasd("0.0.0300", "0.0.0030", chpids=("08",), fba=True),
         Dasd("0.0.5d00", "0.0.0040", vfio_mdev="9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f"),
         Dasd("0.0.5d01", "0.0.0041", vfio_free=True),
+        Dasd("0.0.5c0a", "0.0.000a", host=LVM),  # the physical volume of the host's /home
+        Dasd("0.0.5c0b", "0.0.000b", host=DUMP),  # dumpconf's dump device
     ),
     fcp_channels=(("0.0.1700", "0.0.0050", "50", "0xc05076ffe5005611"),
                   ("0.0.1780", "0.0.0051", "51", "0xc05076ffe5005691")),
@@ -157,7 +173,8 @@ DESCRIPTION = Description(
 
 
 class _Dev:
-    """One record under construction: facts in the order udev reads them, empty values left out."""
+    """One record under construction: facts in the order udev reads them. Attributes of the kernel go in
+    through their writers (`put`); udev's properties and ztui's own facts as text (`set`, empty left out)."""
 
     def __init__(self, kind: HostDeviceKind, sysfs: str, name: str, ident: str = "", driver: str = "",
                  parent: str = "") -> None:
@@ -167,6 +184,11 @@ class _Dev:
         self.devnodes: tuple[str, ...] = ()
         self.mdev_types: tuple[MdevType, ...] = ()
         self.iommu_group: int | None = None
+
+    def put(self, attr: Attr[Any], value: Any, key: str = "") -> _Dev:
+        """The attribute as the kernel writes it (an empty value kept: the file is there, and empty)."""
+        self.facts.append(Fact(key or attr.name, attr.write(value), "udev"))
+        return self
 
     def set(self, **facts: str) -> _Dev:
         self.facts.extend(Fact(k, v, "udev") for k, v in facts.items() if v)
@@ -188,28 +210,39 @@ def _letters(n: int) -> str:
     return out
 
 
-def chp_states(chpids: tuple[str, ...]) -> str:
-    """`chpid:vary:configure:type` of each CHPID, as `ztui.host.udev` reads them from `css0/chp0.<id>`
-    (`status` online/offline, `configure` 1 = configured, `type` hex)."""
-    known = {c: (t, s) for c, t, s in DESCRIPTION.chpids}
-    return " ".join(f"{c}:{'1' if known[c][1] == 'online' else '0'}:1:{known[c][0]}" for c in chpids if c in known)
+def _chp_records(desc: Description) -> Iterator[HostDevice]:
+    """The channel paths (`css0/chp0.<id>`), as lschp lists them: varied online or offline, configured."""
+    for n, (chpid, kind, status) in enumerate(desc.chpids):
+        number = int(chpid, 16)
+        dev = _Dev(HostDeviceKind.CHPID, f"/sys/devices/css0/{chp_name(0, number)}", chp_name(0, number),
+                   f"0.{chpid}")
+        yield (dev.put(kernel.ChannelPath.status, status == "online").put(kernel.ChannelPath.configure, 1)
+               .put(kernel.ChannelPath.type, int(kind, 16)).put(kernel.ChannelPath.chid, f"{0x0100 + n * 4:04x}")
+               .put(kernel.ChannelPath.chid_external, "1").done())
 
 
 def _subchannel(sch: str, chpids: tuple[str, ...], *, driver: str = "io_subchannel", busid: str = "") -> _Dev:
-    padded = (list(chpids) + ["00"] * 8)[:8]
     pim = 0
     for i in range(len(chpids)):
         pim |= 0x80 >> i
     dev = _Dev(HostDeviceKind.CSS, f"/sys/devices/css0/{sch}", sch, driver=driver)
-    # every installed path available and operational; a CHPID varied offline shows in `chp_states`
-    dev.set(type="0", chpids=" ".join(padded), pimpampom=f"{pim:02x}{pim:02x}{pim:02x}",
-            chp_states=chp_states(chpids), dev_busid=busid, ccw_device=busid if driver == "io_subchannel" else "")
+    # every installed path available and operational; a CHPID varied offline is its channel path's state
+    dev.put(kernel.Subchannel.type, 0).put(kernel.Subchannel.chpids, tuple(int(c, 16) for c in chpids))
+    dev.put(kernel.Subchannel.pimpampom, PathMasks(pim, pim, pim)).put(kernel.Subchannel.dev_busid, busid)
+    dev.put(kernel.Subchannel.driver_override, "vfio_ccw" if driver == "vfio_ccw" else "")
+    dev.set(ccw_device=busid if driver == "io_subchannel" else "")
     if driver == "vfio_ccw":
         dev.mdev_types = (MdevType("vfio_ccw-io", "I/O subchannel (Non-QDIO)", "vfio-ccw", 1),)
     return dev
 
 
-def _dasd_records(d: Dasd, index: int) -> Iterator[HostDevice]:
+def dasd_uid(d: Dasd) -> DasdUid:
+    """The volume's uid (dasd_eckd.c `create_uid`): one storage system, one LCU per 256 devices."""
+    return DasdUid("IBM", "750000000DXP71", f"{d.busid[-4:-2]}00", "xx" if d.alias else d.busid[-2:])
+
+
+def _dasd_records(d: Dasd, index: int, lvm_dm: int = 0) -> Iterator[HostDevice]:
+    """`lvm_dm`: the number of the host's logical volume (`dm-N`), which holds an LVM DASD's partition."""
     if d.vfio_mdev or d.vfio_free:
         sch = _subchannel(d.subchannel, d.chpids, driver="vfio_ccw", busid=d.busid)
         if d.vfio_mdev:
@@ -223,31 +256,48 @@ def _dasd_records(d: Dasd, index: int) -> Iterator[HostDevice]:
         return  # vfio_ccw holds the subchannel: the ccw device below it does not exist for the host
     yield _subchannel(d.subchannel, d.chpids, busid=d.busid).done()
     driver = "dasd-fba" if d.fba else "dasd-eckd"
-    uid = f"IBM.750000000DXP71.{d.busid[-4:-2]}00.{d.busid[-2:]}"
+    # an offline DASD has no dasd_device: status `unknown`, discipline `none`, an empty uid (dasd_devmap.c);
+    # FBA has no uid at all
+    uid = dasd_uid(d) if d.online and not d.fba else DasdUid()
     ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{d.subchannel}/{d.busid}", d.busid, driver=driver,
                parent=d.subchannel)
-    status = "offline" if not d.online else "unformatted" if d.unformatted else "online"
-    ccw.set(cutype="6310/80" if d.fba else "3990/e9", devtype="9336/10" if d.fba else "3390/0c",
-            online="1" if d.online else "0", availability="good", status=status, role="dasd",
-            readonly="0", uid=uid.rsplit(".", 1)[0] + ".xx" if d.alias else uid, alias="1" if d.alias else "0",
-            volser="" if d.unformatted or d.alias or d.fba else d.volser)
+    status = "unknown" if not d.online else "unformatted" if d.unformatted else "online"
+    ccw.put(kernel.CcwDevice.cutype, "6310/80" if d.fba else "3990/e9")
+    ccw.put(kernel.CcwDevice.devtype, "9336/10" if d.fba else "3390/0c")
+    ccw.put(kernel.CcwDevice.online, d.online).put(kernel.CcwDevice.availability, "good")
+    ccw.put(kernel.Dasd.status, status)
+    ccw.put(kernel.Dasd.discipline, "" if not d.online else "FBA" if d.fba else "ECKD")
+    ccw.put(kernel.Dasd.readonly, False).put(kernel.Dasd.uid, uid).put(kernel.Dasd.alias, d.alias)
+    ccw.put(kernel.Dasd.raw_track_access, False).put(kernel.Dasd.ese, False).put(kernel.Dasd.use_diag, False)
+    ccw.set(role="dasd")
     yield ccw.done()
     if not d.online or d.alias:
         return
     name = f"dasd{_letters(index)}"
     sectors = 0 if d.unformatted else (d.cylinders * 15 * 12 * 4096 // 512 if not d.fba else 2_097_152)
+    by_id = () if d.unformatted or not uid else (f"/dev/disk/by-id/ccw-{uid.text}",)
     block = _Dev(HostDeviceKind.BLOCK, f"{ccw.sysfs}/block/{name}", f"/dev/{name}")
-    block.devnodes = (f"/dev/{name}", f"/dev/disk/by-path/ccw-{d.busid}",
-                      *(() if d.unformatted else (f"/dev/disk/by-id/ccw-{uid}",)))
+    block.devnodes = (f"/dev/{name}", f"/dev/disk/by-path/ccw-{d.busid}", *by_id)
     block.set(devtype="disk", majmin=f"94:{index * 4}", size=str(sectors), ro="0")
     yield block.done()
     for p in range(1, d.partitions + 1):
         part = _Dev(HostDeviceKind.BLOCK, f"{block.sysfs}/{name}{p}", f"/dev/{name}{p}")
         part.devnodes = (f"/dev/{name}{p}", f"/dev/disk/by-path/ccw-{d.busid}-part{p}",
-                         f"/dev/disk/by-id/ccw-{uid}-part{p}")
-        part.set(devtype="partition", majmin=f"94:{index * 4 + p}", size=str(sectors - 192), ro="0",
-                 partition=str(p), fs_type="ext4" if d.busid == "0.0.5c00" else "xfs")
+                         *(f"{link}-part{p}" for link in by_id))
+        size = (sectors - 192) // d.partitions
+        part.set(devtype="partition", majmin=f"94:{index * 4 + p}", size=str(size), ro="0", partition=str(p),
+                 fs_type=_fs_type(d, p),
+                 holders=f"/dev/dm-{lvm_dm}" if d.host == LVM and p == 1 else "")
         yield part.done()
+
+
+def _fs_type(d: Dasd, partition: int) -> str:
+    """What blkid finds on a partition (udev's ID_FS_TYPE)."""
+    if d.host == ROOT:
+        return "ext4" if partition == 1 else "swap"
+    if d.host == LVM:
+        return "LVM2_member"
+    return "" if d.host == DUMP else "xfs"
 
 
 def linux_lun(fcp_lun: str) -> int:
@@ -265,22 +315,28 @@ def _zfcp_records(desc: Description, first_sd: int) -> Iterator[HostDevice]:
     for host_no, (busid, sch, chpid, npiv) in enumerate(desc.fcp_channels):
         yield _subchannel(sch, (chpid,), busid=busid).done()
         ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{sch}/{busid}", busid, driver="zfcp", parent=sch)
-        ccw.set(cutype="1731/03", devtype="1732/04", online="1", availability="good", status="online",
-                role="fcp", peer_wwpn="0x0000000000000000", in_recovery="0", failed="0")
+        ccw.put(kernel.CcwDevice.cutype, "1731/03").put(kernel.CcwDevice.devtype, "1732/03")
+        ccw.put(kernel.CcwDevice.online, True)
+        ccw.put(kernel.CcwDevice.availability, "good").set(role="fcp")
+        ccw.put(kernel.Zfcp.peer_wwpn, 0).put(kernel.Zfcp.in_recovery, False).put(kernel.Zfcp.failed, False)
         yield ccw.done()
         host = _Dev(HostDeviceKind.SCSI_HOST, f"{ccw.sysfs}/host{host_no}", f"host{host_no}")
-        host.set(unique_id=str(int(busid[-4:], 16)), port_type="NPIV VPORT", port_name=npiv,
-                 permanent_port_name=f"0xc05076ffe50{host_no:05x}", port_state="Online")
+        host.set(unique_id=str(int(busid[-4:], 16)))
+        host.put(kernel.FcHost.port_type, "NPIV VPORT").put(kernel.FcHost.port_name, int(npiv, 16))
+        host.put(kernel.FcHost.permanent_port_name, 0xC05076FFE5000000 + host_no)
+        host.put(kernel.FcHost.port_state, "Online")
         yield host.done()
         wwpn = STORAGE_WWPNS[host_no % len(STORAGE_WWPNS)]
         for lun in desc.luns:
             hctl = f"{host_no}:0:0:{linux_lun(lun.lun)}"
             base = f"{host.sysfs}/rport-{host_no}:0-0/target{host_no}:0:0/{hctl}"
             scsi = _Dev(HostDeviceKind.SCSI, base, hctl, driver="sd")
-            scsi.set(hba_id=busid, wwpn=wwpn, fcp_lun=lun.lun, vendor="IBM", model="2107900", state="running",
-                     zfcp_access_denied="0", zfcp_failed="0", zfcp_in_recovery="0", rport_state="Online",
-                     scsi_type="0")
-            yield scsi.done()
+            scsi.put(kernel.ZfcpLun.hba_id, busid).put(kernel.ZfcpLun.wwpn, int(wwpn, 16))
+            scsi.put(kernel.ZfcpLun.fcp_lun, int(lun.lun, 16))
+            scsi.set(vendor="IBM", model="2107900", state="running")
+            scsi.put(kernel.ZfcpLun.zfcp_access_denied, False).put(kernel.ZfcpLun.zfcp_failed, False)
+            scsi.put(kernel.ZfcpLun.zfcp_in_recovery, False).put(kernel.FcHost.rport_state, "Online", "rport_state")
+            yield scsi.set(scsi_type="0").done()
             name = f"sd{_letters(sd)}"
             block = _Dev(HostDeviceKind.BLOCK, f"{base}/block/{name}", f"/dev/{name}")
             block.devnodes = (f"/dev/{name}", f"/dev/disk/by-path/ccw-{busid}-fc-{wwpn}-lun-{lun.lun}")
@@ -305,16 +361,21 @@ def _qeth_records(q: Qeth) -> Iterator[HostDevice]:
         sch = f"0.0.{q.subchannel_base + i:04x}"
         yield _subchannel(sch, (q.chpid,), busid=member).done()
         ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{sch}/{member}", member, driver="qeth", parent=sch)
-        ccw.set(cutype="1731/05" if q.card_type == "HiperSockets" else "1731/01",
-                devtype="1732/05" if q.card_type == "HiperSockets" else "1732/01", online="1",
-                availability="good", status="online", role="qeth", group_device=q.busid)
+        hipersockets = q.card_type == "HiperSockets"
+        ccw.put(kernel.CcwDevice.cutype, "1731/05" if hipersockets else "1731/01")
+        ccw.put(kernel.CcwDevice.devtype, "1732/05" if hipersockets else "1732/01")
+        ccw.put(kernel.CcwDevice.online, True).put(kernel.CcwDevice.availability, "good")
+        ccw.set(role="qeth", group_device=q.busid)
         yield ccw.done()
     kind = "HiperSockets" if q.card_type == "HiperSockets" else "OSA"
     group = _Dev(HostDeviceKind.CCWGROUP, f"/sys/devices/qeth/{q.busid}", q.busid, driver="qeth")
-    group.set(card_type=q.card_type, card_kind=kind, if_name=q.if_name, chpid=q.chpid.upper(),
-              layer2="1" if q.layer2 else "0", state="UP (LAN ONLINE)", online="1", portno="0",
-              chp_states=chp_states((q.chpid,)), ccw_devices=",".join(members))
-    yield group.done()
+    group.put(kernel.CcwGroup.card_type, q.card_type).set(card_kind=kind)
+    group.put(kernel.CcwGroup.if_name, q.if_name).put(kernel.CcwGroup.chpid, int(q.chpid, 16))
+    group.put(kernel.CcwGroup.layer2, 1 if q.layer2 else 0).put(kernel.CcwGroup.state, "UP (LAN ONLINE)")
+    group.put(kernel.CcwGroup.online, 1).put(kernel.CcwGroup.portno, 0)
+    if q.layer2:
+        group.put(kernel.CcwGroup.bridge_role, "none")
+    yield group.set(ccw_devices=",".join(members)).done()
     net = _Dev(HostDeviceKind.NET, f"{group.sysfs}/net/{q.if_name}", q.if_name, driver="qeth")
     mac = f"02:00:00:{int(q.chpid, 16):02x}:{first >> 8:02x}:{first & 0xff:02x}"
     net.set(devtype="", address=mac, operstate="up", master="br-hsi" if q.card_type == "HiperSockets" else "")
@@ -323,24 +384,29 @@ def _qeth_records(q: Qeth) -> Iterator[HostDevice]:
 
 def _ap_records(desc: Description) -> Iterator[HostDevice]:
     for card, ctype, hwtype in desc.ap_cards:
-        dev = _Dev(HostDeviceKind.AP_CARD, f"/sys/devices/ap/card{card}", f"card{card}", f"0x{card}",
-                   driver="cex4card")
-        yield dev.set(type=ctype, hwtype=str(hwtype), raw_hwtype=str(hwtype), online="1",
-                      ap_functions="0x92000000" if ctype.endswith("C") else "0x88000000", config="1",
-                      depth="8").done()
+        name = ap_card(int(card, 16))
+        dev = _Dev(HostDeviceKind.AP_CARD, f"/sys/devices/ap/{name}", name, driver="cex4card")
+        functions = 0x92000000 if ctype.endswith("C") else 0x88000000  # CCA coprocessor or accelerator
+        dev.put(kernel.ApCard.type, ctype).put(kernel.ApCard.hwtype, hwtype).put(kernel.ApCard.raw_hwtype, hwtype)
+        dev.put(kernel.ApCard.online, True).put(kernel.ApCard.ap_functions, functions)
+        yield dev.put(kernel.ApCard.config, True).put(kernel.ApCard.depth, 8).put(kernel.ApCard.chkstop, False).done()
     for q in desc.ap_queues:
-        card, domain = q.queue.split(".")
-        dev = _Dev(HostDeviceKind.AP_QUEUE, f"/sys/devices/ap/card{card}/{q.queue}", q.queue,
-                   f"0x{card}.0x{domain}", driver=q.driver)
-        yield dev.set(online="1", config="1").done()
+        card = ap_card(int(q.queue.split(".")[0], 16))
+        dev = _Dev(HostDeviceKind.AP_QUEUE, f"/sys/devices/ap/{card}/{q.queue}", q.queue, driver=q.driver)
+        dev.put(kernel.ApQueue.online, True).put(kernel.ApQueue.config, True)
+        yield dev.put(kernel.ApQueue.chkstop, False).done()
     matrix = _Dev(HostDeviceKind.AP_MATRIX, "/sys/devices/vfio_ap/matrix", "matrix", driver="vfio_ap")
-    matrix.mdev_types = (MdevType("vfio_ap-passthrough", "VFIO AP Passthrough Device", "vfio-ap", 64),)
+    matrix.mdev_types = (MdevType("vfio_ap-passthrough", "VFIO AP Passthrough Device", "vfio-ap", 65535),)
     yield matrix.done()
     uuid, queues = desc.ap_mdev
+    adapters = frozenset(int(q.split(".")[0], 16) for q in queues)
+    domains = frozenset(int(q.split(".")[1], 16) for q in queues)
+    assigned = kernel.ApMatrix(adapters, domains, frozenset((a, d) for a in adapters for d in domains))
     mdev = _Dev(HostDeviceKind.MDEV, f"{matrix.sysfs}/{uuid}", uuid, driver="vfio_ap_mdev", parent="matrix")
     mdev.iommu_group = 60
-    yield mdev.set(mdev_type="vfio_ap-passthrough",
-                   ap_queues=",".join(f"0x{q.split('.')[0]}.0x{q.split('.')[1]}" for q in queues)).done()
+    # every assigned queue is bound to vfio_ap, so the guest gets all of it (`guest_matrix`)
+    mdev.set(mdev_type="vfio_ap-passthrough").put(kernel.VfioAp.matrix, assigned)
+    yield mdev.put(kernel.VfioAp.guest_matrix, assigned).put(kernel.VfioAp.control_domains, frozenset()).done()
 
 
 def _zpci_records(desc: Description) -> Iterator[HostDevice]:
@@ -348,10 +414,12 @@ def _zpci_records(desc: Description) -> Iterator[HostDevice]:
         domain = z.address.split(":")[0]
         dev = _Dev(HostDeviceKind.PCI, f"/sys/devices/pci{domain}:00/{z.address}", z.address, driver=z.driver)
         dev.iommu_group = n
-        dev.set(vendor=z.vendor, device=z.device, **{"class": z.klass}, uid=f"0x{z.uid:x}",
-                function_id=f"0x{z.fid:08x}", pchid=f"0x{z.pchid:04x}", pft=f"0x{z.pft:02x}", port="1",
-                uid_is_unique="1", vfn="1" if z.what.startswith("RoCE") else "0", net=z.net, product=z.what)
-        yield dev.done()
+        dev.set(vendor=z.vendor, device=z.device, **{"class": z.klass})
+        dev.put(kernel.Zpci.uid, z.uid).put(kernel.Zpci.function_id, z.fid).put(kernel.Zpci.pchid, z.pchid)
+        dev.put(kernel.Zpci.pft, z.pft).put(kernel.Zpci.port, 1).put(kernel.Zpci.uid_is_unique, True)
+        dev.put(kernel.Zpci.vfn, 1 if z.what.startswith("RoCE") else 0)
+        dev.put(kernel.Subchannel.driver_override, "")
+        yield dev.set(net=z.net, product=z.what).done()
         if z.net:
             net = _Dev(HostDeviceKind.NET, f"{dev.sysfs}/net/{z.net}", z.net, driver=z.driver)
             yield net.set(address=f"82:00:00:00:00:{z.fid:02x}", operstate="up").done()
@@ -364,15 +432,52 @@ def _bridge_records(desc: Description) -> Iterator[HostDevice]:
                       bridge_ports=port, virtual="yes").done()
 
 
+def _host_storage_records(desc: Description, lvm_index: int) -> Iterator[HostDevice]:
+    """The host's own logical volume (/home), on the LVM DASD's first partition."""
+    lvm = next((d for d in desc.dasds if d.host == LVM), None)
+    if lvm is None:
+        return
+    n = len(desc.luns)
+    name = f"{HOST_VG}-{HOST_LV}"
+    dm = _Dev(HostDeviceKind.BLOCK, f"/sys/devices/virtual/block/dm-{n}", f"/dev/dm-{n}")
+    dm.devnodes = (f"/dev/dm-{n}", f"/dev/mapper/{name}", f"/dev/{HOST_VG}/{HOST_LV}",
+                   f"/dev/disk/by-id/dm-name-{name}")
+    yield dm.set(devtype="disk", majmin=f"253:{n}", size=str(lvm.cylinders * 15 * 12 * 4096 // 512 - 8192), ro="0",
+                 dm_name=name, dm_uuid="LVM-" + "Zl4bVg0dAtaHome0000000000000000x" + "Lv0Home00000000000000000000000x",
+                 slaves=f"/dev/dasd{_letters(lvm_index)}1", fs_type="xfs").done()
+
+
+def _system_record(desc: Description) -> HostDevice:
+    """The host's own record: a Secure Execution host (prot_virt=1), IPLed from its system volume,
+    dumping to the dump DASD (dumpconf)."""
+    root = next(d for d in desc.dasds if d.host == ROOT)
+    dump = next((d for d in desc.dasds if d.host == DUMP), None)
+    dev = _Dev(HostDeviceKind.SYSTEM, "/sys/firmware", "host")
+    dev.put(kernel.UltraVisor.prot_virt_host, True, "prot_virt")
+    dev.put(kernel.Firmware.dump_type, "ccw" if dump is not None else "none")
+    if dump is not None:
+        dev.put(kernel.Firmware.dump_device, dump.busid, "dump_device")
+    return dev.put(kernel.Firmware.ipl_type, "ccw").put(kernel.Firmware.ipl_device, root.busid, "ipl_device").done()
+
+
+def _indexes(desc: Description) -> dict[str, int]:
+    """Each DASD's place among the block devices (`dasda`, `dasdb`, …): online, no alias, not on vfio_ccw."""
+    out: dict[str, int] = {}
+    for d in desc.dasds:
+        if d.online and not d.alias and not (d.vfio_mdev or d.vfio_free):
+            out[d.busid] = len(out)
+    return out
+
+
 def z_devices(desc: Description = DESCRIPTION) -> tuple[HostDevice, ...]:
     """Every record of the simulated host, in the order udev's walk gives (css, ccw, … by subsystem)."""
-    out: list[HostDevice] = []
-    index = 0
+    out: list[HostDevice] = [_system_record(desc), *_chp_records(desc)]
+    index = _indexes(desc)
     for d in desc.dasds:
-        out.extend(_dasd_records(d, index))
-        if d.online and not d.alias and not (d.vfio_mdev or d.vfio_free):
-            index += 1
+        out.extend(_dasd_records(d, index.get(d.busid, 0), len(desc.luns)))
     out.extend(_zfcp_records(desc, 0))
+    lvm = next((d for d in desc.dasds if d.host == LVM), None)
+    out.extend(_host_storage_records(desc, index[lvm.busid] if lvm is not None else 0))
     for q in desc.qeth:
         out.extend(_qeth_records(q))
     out.extend(_bridge_records(desc))
@@ -382,10 +487,17 @@ def z_devices(desc: Description = DESCRIPTION) -> tuple[HostDevice, ...]:
 
 
 def z_host_facts(desc: Description = DESCRIPTION, hostname: str = HOSTNAME) -> HostFacts:
-    """The simulated host's facts: its devices and its own mounts (its root on the first DASD)."""
+    """The simulated host's facts: its devices, and what it mounts and swaps on itself (mountinfo and
+    /proc/swaps as a real LPAR shows them: / and swap on its system volume, /home on a logical volume)."""
+    index = _indexes(desc)
+    root = next(d for d in desc.dasds if d.host == ROOT)
+    disk = f"dasd{_letters(index[root.busid])}"
+    mounts = [Mount("/", "ext4", f"/dev/{disk}1", f"94:{index[root.busid] * 4 + 1}")]
+    if any(d.host == LVM for d in desc.dasds):
+        mounts.append(Mount("/home", "xfs", f"/dev/mapper/{HOST_VG}-{HOST_LV}", f"253:{len(desc.luns)}"))
     return HostFacts(origin=FactsOrigin.SIMULATED, hostname=hostname, description=DESCRIPTION_TEXT,
-                     created="generated", devices=z_devices(desc),
-                     mounts=(Mount("/", "ext4", "/dev/dasda1", "94:1"),))
+                     created="generated", devices=z_devices(desc), mounts=tuple(mounts),
+                     swaps=(Swap(f"/dev/{disk}2", "partition"),))
 
 
 def scaled_description(dasds: int, luns: int) -> Description:
@@ -410,5 +522,6 @@ def mpath_path(lun: Lun) -> str:
 
 
 def free_dasds(desc: Description = DESCRIPTION) -> tuple[str, ...]:
-    """DASDs no lab guest is given: what `ztui attach --dasd` can hot-plug."""
+    """DASDs neither a lab guest nor the host uses: what `ztui attach --dasd` can hot-plug (the lab makes
+    their block devices; a test holds `ztui hostdevs` to the same list)."""
     return tuple(d.busid for d in desc.dasds if d.busid in ("0.0.5c06", "0.0.5c07", "0.0.5c08", "0.0.5c09"))

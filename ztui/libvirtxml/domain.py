@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.parsers import expat
 
 from ztui.libvirtxml.common import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
@@ -26,6 +26,7 @@ from ztui.model import (
     GuestState,
     OtherAddress,
     PciAddress,
+    SecureExecutionForm,
     UsbAddress,
     Zpci,
     format_pci,
@@ -190,9 +191,14 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
     vcpus = 1 if vcpu_elem is None else (parse_int(vcpu_elem.text) or 0)
     launch = root.find("launchSecurity")
     launch_security = launch.get("type", "") if launch is not None else ""
-    if launch_security == "s390-pv":
-        warnings.append("IBM Secure Execution guest (launchSecurity s390-pv): it cannot migrate live, and its "
-                        "host needs prot_virt=1")
+    arch = os_type.get("arch", "") if os_type is not None else ""
+    form = None
+    if devices_elem is not None:
+        form = secure_execution_form(launch_security, arch, devices_elem)
+        if form is not None:
+            warnings.append(f"IBM Secure Execution guest ({form.value}): it cannot migrate live, and its host "
+                            "needs prot_virt=1")
+            devices = _secure_execution_limits(root, devices_elem, devices, warnings)
     return Guest(
         name=name,
         uuid=child_text(root, "uuid"),
@@ -209,7 +215,91 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
         launch_security=launch_security,
         boot_devs=tuple(b.get("dev", "") for os_elem in root.findall("os") for b in os_elem.findall("boot")
                         if b.get("dev")),
+        secure_execution_form=form,
     )
+
+
+# --- IBM Secure Execution ---------------------------------------------------------------------------------
+
+_VIRTIO_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
+
+
+def _is_virtio(elem: ET.Element) -> bool:
+    """A device on a virtio transport (which a Secure Execution guest must give `iommu='on'` when it has no
+    `<launchSecurity>`); the balloon is left out: such a guest has none (see `_secure_execution_limits`)."""
+    tag = elem.tag
+    if tag == "disk":
+        return child_attr(elem, "target", "bus") == "virtio"
+    if tag == "interface":
+        return child_attr(elem, "model", "type") in _VIRTIO_MODELS
+    if tag == "controller":
+        return elem.get("type") == "virtio-serial" or (elem.get("type") == "scsi"
+                                                       and elem.get("model", "").startswith("virtio"))
+    if tag in ("rng", "vsock"):
+        return elem.get("model", "virtio") in _VIRTIO_MODELS
+    if tag == "input":
+        return elem.get("bus") == "virtio"
+    if tag == "video":
+        return child_attr(elem, "model", "type") == "virtio"
+    return tag == "filesystem"
+
+
+def secure_execution_form(launch_security: str, arch: str, devices: ET.Element) -> SecureExecutionForm | None:
+    """How a guest is defined as an IBM Secure Execution guest, None when it is not: with `<launchSecurity
+    type='s390-pv'/>` (libvirt >= 7.6), or the older way — an s390x guest with `iommu='on'` on the driver of
+    every virtio device and no `<launchSecurity>` (libvirt kbase s390_protected_virt)."""
+    if launch_security == "s390-pv":
+        return SecureExecutionForm.LAUNCH_SECURITY
+    if launch_security or arch != "s390x":
+        return None
+    virtio = [e for e in devices if isinstance(e.tag, str) and _is_virtio(e)]
+    if virtio and all(child_attr(e, "driver", "iommu") == "on" for e in virtio):
+        return SecureExecutionForm.IOMMU
+    return None
+
+
+_SE_SOURCES = "QEMU docs/system/s390x/protvirt.rst"
+
+
+def _secure_execution_limits(root: ET.Element, devices_elem: ET.Element, devices: tuple[GuestDevice, ...],
+                             warnings: list[str]) -> tuple[GuestDevice, ...]:
+    """What a Secure Execution guest cannot have, each said where it is: a balloon other than
+    `model='none'` (QEMU fences ballooning: libvirt kbase s390_protected_virt), host huge pages and
+    pass-through (vfio) devices (QEMU's protvirt.rst: "Host huge page backings are not supported",
+    "Passthrough (vfio) devices are currently not supported") — the last two keep it from starting."""
+    memory = root.find("memoryBacking")
+    if memory is not None and memory.find("hugepages") is not None:
+        warnings.append("a Secure Execution guest cannot be backed by host huge pages (" + _SE_SOURCES + "): it "
+                        "will not start in secure mode; remove <hugepages/> from <memoryBacking>")
+    elements = [e for e in devices_elem if isinstance(e.tag, str) and e.tag != "emulator"]
+    out = []
+    for elem, device in zip(elements, devices, strict=False):
+        extra = ""
+        if device.kind is DeviceKind.BALLOON and (elem.get("model") or "virtio") != "none":
+            extra = ("a Secure Execution guest cannot balloon: QEMU fences it (libvirt kbase s390_protected_virt); "
+                     "use <memballoon model='none'/>")
+        elif device.kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER,
+                             DeviceKind.HOSTDEV_PCI, DeviceKind.NET_HOSTDEV):
+            extra = (f"a Secure Execution guest cannot take pass-through (vfio) devices ({_SE_SOURCES}): it will "
+                     "not start with this device")
+        out.append(_warned(device, extra) if extra else device)
+    return tuple(out)
+
+
+_WARNED: dict[tuple[int, str], tuple[GuestDevice, GuestDevice]] = {}
+
+
+def _warned(device: GuestDevice, warning: str) -> GuestDevice:
+    """The device with one more warning: the same record each time for the same device (a device read
+    before is reused by its text, `parse_devices`, and so is its warned form)."""
+    known = _WARNED.get((id(device), warning))
+    if known is not None and known[0] is device:
+        return known[1]
+    if len(_WARNED) >= _READ_BEFORE_MAX:
+        _WARNED.clear()
+    warned = replace(device, warnings=(*device.warnings, warning))
+    _WARNED[(id(device), warning)] = (device, warned)
+    return warned
 
 
 def _memory_kib(elem: ET.Element | None) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from ztui.facts import F, FactSource, wwn
 from ztui.libvirtxml.common import XmlError, child_attr, child_text, parse_int, parse_xml, to_xml
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType, format_busid, format_pci
+from ztui.zsysfs import ap_card, apqn
 
 __all__ = [
     "XmlError",
@@ -592,7 +593,7 @@ def _read_ccwgroup(rec: _Record, cap: ET.Element) -> None:
 
 
 def _ap_number(rec: _Record, cap: ET.Element, tag: str, limit: int, digits: int) -> str:
-    """An AP adapter or domain number as `0x07` / `0x0038`, the notation of lszcrypt and sysfs."""
+    """An AP adapter or domain number as libvirt writes it (`0x07` / `0x0038`)."""
     value = _int_child(rec, cap, tag, limit)
     if value is None or value < 0:
         return ""
@@ -600,18 +601,21 @@ def _ap_number(rec: _Record, cap: ET.Element, tag: str, limit: int, digits: int)
 
 
 def _read_ap_card(rec: _Record, cap: ET.Element) -> None:
-    rec.id = _ap_number(rec, cap, "ap-adapter", _AP_ADAPTER_MAX, 2)
-    rec.fact(F.AP_ADAPTER, rec.id)
+    """An AP card, id `card05` as the kernel and lszcrypt name it (libvirt's `<ap-adapter>0x05`)."""
+    adapter = _ap_number(rec, cap, "ap-adapter", _AP_ADAPTER_MAX, 2)
+    rec.fact(F.AP_ADAPTER, adapter)
+    if adapter:
+        rec.id = ap_card(int(adapter, 16))
 
 
 def _read_ap_queue(rec: _Record, cap: ET.Element) -> None:
-    """An AP queue (adapter x usage domain), id `0x07.0x0038` like the sysfs name `07.0038`."""
+    """An AP queue (adapter x usage domain), id `05.002a` as the kernel, vfio_ap and lszcrypt name it."""
     adapter = _ap_number(rec, cap, "ap-adapter", _AP_ADAPTER_MAX, 2)
     domain = _ap_number(rec, cap, "ap-domain", _AP_DOMAIN_MAX, 4)
     rec.fact(F.AP_ADAPTER, adapter)
     rec.fact(F.AP_DOMAIN, domain)
     if adapter and domain:
-        rec.id = f"{adapter}.{domain}"
+        rec.id = apqn(int(adapter, 16), int(domain, 16))
 
 
 def _read_ap_matrix(rec: _Record, cap: ET.Element) -> None:

@@ -214,6 +214,9 @@ def plan_attach(req: AttachRequest, facts: GuestFacts, probe: HostProbe | None =
     if req.target and req.target in taken:
         raise BadRequest(f"target {req.target} is already used by {name}")
     kind = req.source_kind
+    if kind in ("mdev", "pci") and any(g is not None and g.secure_execution for g in (facts.guest, facts.config)):
+        raise BadRequest(f"{name} is an IBM Secure Execution guest: it cannot take pass-through (vfio) devices "
+                         "(QEMU docs/system/s390x/protvirt.rst)")
     create = None
     create_command = ""
     controller_xml = ""

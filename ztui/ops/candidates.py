@@ -1,10 +1,11 @@
 """What could back a new device: the host's eligible, unused devices per attach kind, for the TUI wizard.
 
-Everything comes from what ztui already knows — the host inventory (udev + node devices), the resolved
-guests, the host's networks — so offering choices costs no libvirt call, and reads nothing of this machine
-for a host that is not this machine. Only devices that validation
-would accept are offered: a DASD or block device no guest uses and the host does not mount, an mdev no
-running guest holds, a PCI function that is not a bridge, an active network, an existing bridge.
+Everything comes from what ztui already knows — the host inventory (udev + node devices, and what the host
+itself uses), the resolved guests, the host's networks — so offering choices costs no libvirt call, and
+reads nothing of this machine for a host that is not this machine. Only devices that validation would
+accept are offered, and only free ones (`ztui.host.usage.available`: no guest uses it, the host itself does
+not): a DASD or block device, an mdev, a PCI function that is not a bridge; an ECKD DASD to prepare for
+vfio-ccw; an active network, an existing bridge.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ztui.facts import CcwRole, F, ccw_role, is_dasd_alias
+from ztui.facts import CcwRole, F, ccw_role, vfio_ccw_problem
 from ztui.host.inventory import Inventory
-from ztui.host.usage import eligibility, users_of
+from ztui.host.usage import available, eligibility, users_of
 from ztui.model import Host, HostDevice, HostDeviceKind
 from ztui.ops.prepare.request import preparable_here
 
@@ -38,32 +39,24 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
     users = users_of([snapshot], inv) if snapshot is not None else {}
 
     def free(dev: HostDevice) -> bool:
-        return not users.get(dev.key)
-
-    mounted = _mounted_majmins(inv.uri) if inv.same_machine or inv.local else set()
-    def busy(dev: HostDevice) -> bool:
-        """Mounted or held, itself or any of its partitions (a whole disk whose partition is in use is)."""
-        parts = [dev, *(c for c in inv.children(dev) if c.fact(F.DEVTYPE) == "partition")]
-        return any(p.fact(F.MAJMIN) in mounted or p.fact(F.HOLDERS) for p in parts)
+        return available(dev, inv, users.get(dev.key, ()))
 
     blocks = [d for d in inv.of_kind(HostDeviceKind.BLOCK) if free(d) and d.id.startswith("/dev/")
-              and not busy(d) and not _partition_or_loop_unused(d)]
+              and not _partition_or_loop_unused(d)]
     out["block"] = [Candidate(_by_path(d), f"{d.id}  {d.fact(F.SIZE) or ''} {d.fact(F.MODEL) or ''}".rstrip())
                     for d in blocks]
     out["lun"] = [c for c, d in zip(out["block"], blocks, strict=True)
                   if os.path.basename(d.id).startswith(("sd", "dm-"))] or out["block"]
+    dasds = [d for d in inv.of_kind(HostDeviceKind.CCW) if ccw_role(d) is CcwRole.DASD]
     out["dasd"] = [Candidate(d.id, f"{d.id}  DASD {d.fact(F.DEVTYPE)} {d.fact(F.CUTYPE)}".rstrip())
-                   for d in inv.of_kind(HostDeviceKind.CCW)
-                   if ccw_role(d) is CcwRole.DASD and not is_dasd_alias(d) and free(d)
-                   and d.fact(F.ONLINE) != "0" and not _dasd_mounted(inv, d, mounted)]
+                   for d in dasds if free(d)]
     out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact(F.MDEV_TYPE) or 'mdev'} on {d.parent}")
                    for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
     if preparable_here(inv.uri):  # a preparation writes this machine's sysfs: for its own host only
+        # an offline or unformatted ECKD volume can go to a guest through vfio-ccw (the guest formats it)
         out["mdev"] += [Candidate(f"{PREPARE_PREFIX}{d.id}", f"DASD {d.id}  {d.fact(F.DEVTYPE)}: prepare it "
                                   "for vfio-ccw, then attach its mdev")
-                        for d in inv.of_kind(HostDeviceKind.CCW)
-                        if ccw_role(d) is CcwRole.DASD and not is_dasd_alias(d) and free(d)
-                        and not _dasd_mounted(inv, d, mounted) and not _held(inv, d)]
+                        for d in dasds if not users.get(d.key) and not inv.host_use(d) and not vfio_ccw_problem(d)]
     out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact(F.PRODUCT) or d.name}"
                             + ("" if e.ready else "  (" + "; ".join(e.missing[:1]) + ")"))
                   for d in inv.of_kind(HostDeviceKind.PCI) if free(d)
@@ -106,33 +99,3 @@ def _virtual(dev: HostDevice) -> bool:
     if name.startswith(("vnet", "tap", "macvtap", "virbr")):
         return True
     return dev.fact(F.VIRTUAL) == "yes" and not dev.fact(F.CARD_TYPE)
-
-
-def _dasd_mounted(inv: Inventory, dasd: HostDevice, mounted: set[str]) -> bool:
-    """Whether the host itself has the DASD (or a partition of it) mounted: its system volume."""
-    if not mounted:
-        return False
-    for block in inv.children(dasd):
-        if block.fact(F.MAJMIN) in mounted or any(p.fact(F.MAJMIN) in mounted for p in inv.children(block)):
-            return True
-    return False
-
-
-def _held(inv: Inventory, dasd: HostDevice) -> bool:
-    """Whether a holder (LVM, multipath, device-mapper) has the DASD's disk or a partition of it."""
-    return any(b.fact(F.HOLDERS) or any(p.fact(F.HOLDERS) for p in inv.children(b)) for b in inv.children(dasd))
-
-
-def _mounted_majmins(uri: str | None) -> set[str]:
-    """The devices the host has mounted: this machine's, or those its recorded or simulated facts list."""
-    from ztui.host.hostfacts import facts_source_for
-
-    source = facts_source_for(uri)
-    if source.snapshot is not None:
-        return {m.majmin for m in source.snapshot.mounts}
-    from ztui.host.files import read_mounts
-
-    try:
-        return {m.majmin for m in read_mounts()}
-    except OSError:
-        return set()

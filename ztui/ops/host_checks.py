@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -25,13 +26,15 @@ from typing import Generic, TypeVar
 
 import libvirt
 
-from ztui.facts import F
+from ztui.facts import F, alias_problem, dasd_problem, is_dasd_alias
 from ztui.host.hostfacts import HostFacts, facts_source_for
+from ztui.host.hostuse import HostUse, HostUseKind
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.storage import HostFiles, LocalFiles, host_files
 from ztui.libvirt.connection import uri_of
 from ztui.libvirtxml.iface import HostInterface, parse_interface
 from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
-from ztui.model import HostDevice, HostDeviceKind, PciAddress, format_pci
+from ztui.model import Fact, HostDevice, HostDeviceKind, PciAddress, format_pci
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,17 @@ class BlockInfo:
 
 
 T = TypeVar("T")
+
+
+_BUSID = re.compile(r"^[0-9a-f]\.[0-3]\.[0-9a-f]{4}$")
+
+
+def _kernel_text(path: Path) -> str | None:
+    """A sysfs attribute less its newline, None when absent."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").removesuffix("\n")
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class HostProbe:
         self.sysfs = Path(sysfs)
         self.facts = facts
         self.files: HostFiles = files if files is not None else LocalFiles()
+        self._facts_inventory: Inventory | None = None
 
     @classmethod
     def for_connection(cls, conn: libvirt.virConnect) -> HostProbe:
@@ -97,18 +112,53 @@ class HostProbe:
 
     def dasd_problem(self, busid: str, path: str) -> str | None:
         """Why the DASD `busid` cannot back a disk at `path` on this host; None when it can or when this
-        cannot be known (remote host)."""
+        cannot be known (remote host). A PAV alias is online but has no volume of its own: its base is named."""
         offline = f"DASD {busid} is not online on this host ({path} is missing; chzdev -e {busid})"
         if self.facts is not None:
-            ccw = next((d for d in self.facts.devices if d.kind is HostDeviceKind.CCW and d.id == busid), None)
+            devices: tuple[HostDevice, ...] = self.facts.devices
+            ccw = next((d for d in devices if d.kind is HostDeviceKind.CCW and d.id == busid), None)
             if ccw is None or not ccw.driver.startswith("dasd"):
                 return f"no DASD {busid} on this host"
-            if ccw.fact("online") == "0" or self._fact_block(path) is None:
+        elif self.local:
+            ccw = self._local_ccw(busid)
+            devices = ()
+            if ccw is None:
                 return offline
+        else:
             return None
-        if self.local and not os.path.exists(path):
+        if is_dasd_alias(ccw):
+            if self.facts is not None:
+                inv = self._facts_inventory_of(self.facts)
+                return alias_problem(ccw, devices, lambda base: not inv.host_use(base))
+            return alias_problem(ccw, self._local_ccws())
+        problem = dasd_problem(ccw)
+        if ccw.fact(F.ONLINE) == "0" or (self.facts is not None and self._fact_block(path) is None) or \
+                (self.facts is None and not os.path.exists(path)):
             return offline
-        return None
+        return f"DASD {busid}: {problem}" if problem else None
+
+    def _local_ccw(self, busid: str) -> HostDevice | None:
+        """This machine's ccw device `busid` with its DASD attributes in the kernel's words."""
+        base = self.sysfs / "bus" / "ccw" / "devices" / busid
+        if not base.exists():
+            return None
+        facts = []
+        for key in (F.ONLINE, F.STATUS, F.ALIAS, F.UID, F.DISCIPLINE, F.CUTYPE, F.DEVTYPE):
+            text = _kernel_text(base / key)
+            if text is not None:
+                facts.append(Fact(key, text, "udev"))
+        driver = os.path.basename(os.path.realpath(base / "driver")) if (base / "driver").exists() else ""
+        return HostDevice(HostDeviceKind.CCW, busid, busid, driver=driver, facts=tuple(facts), source="udev")
+
+    def _local_ccws(self) -> list[HostDevice]:
+        """Every DASD of this machine (only read to name a PAV alias's base)."""
+        found = []
+        for name in sorted(os.listdir(self.sysfs / "bus" / "ccw" / "devices")) if \
+                (self.sysfs / "bus" / "ccw" / "devices").is_dir() else ():
+            dev = self._local_ccw(name)
+            if dev is not None and dev.fact(F.UID):
+                found.append(dev)
+        return found
 
     def _fact_net(self, name: str) -> HostDevice | None:
         if self.facts is None:
@@ -132,20 +182,11 @@ class HostProbe:
                       if p.kind is HostDeviceKind.BLOCK and p.sysfs_path.startswith(prefix))
         return Lookup(BlockInfo(path, dev.id, dev.fact("majmin"), scsi, parts))
 
-    def _fact_block_busy(self, info: BlockInfo) -> str | None:
-        assert self.facts is not None
-        parts = ((info.majmin, info.path, info.realpath), *(
-            (majmin, f"{info.path} (partition {name})", f"/dev/{name}") for name, majmin in info.partitions))
-        for majmin, label, _node in parts:
-            for mount in self.facts.mounts:
-                if mount.majmin == majmin:
-                    return f"{label} is mounted on this host at {mount.mount_point}"
-        for _majmin, label, node in parts:
-            dev = self._fact_block(node)
-            held = [h.removeprefix("/dev/") for h in (dev.fact("holders") if dev else "").split(",") if h]
-            if held:
-                return f"{label} is held by {', '.join(held)} on this host (use that device instead)"
-        return None
+    def _facts_inventory_of(self, facts: HostFacts) -> Inventory:
+        """The inventory of a host known by its facts, built once for this probe."""
+        if self._facts_inventory is None:
+            self._facts_inventory = build_inventory(facts.devices, local=True, system=facts.system)
+        return self._facts_inventory
 
     # --- libvirt objects (work over remote connections too) -------------------------------------------
 
@@ -273,30 +314,66 @@ class HostProbe:
         return tuple(found)
 
     def block_busy(self, info: BlockInfo) -> str | None:
-        """Why this host itself uses a block device, else None: the disk or any of its partitions is
-        mounted, or held by device-mapper/md (a whole disk whose partition is in use is in use)."""
-        if self.facts is not None:
-            return self._fact_block_busy(info)
-        from ztui.host.files import read_mounts
+        """Why this host itself uses a block device (`Inventory.host_use`: a file system mounted from it or
+        from a partition of it, swap, an LVM physical volume, a multipath path, the dump or IPL device),
+        else None: a whole disk whose partition is in use is in use."""
+        use = self.host_use_of(info)
+        if not use:
+            return None
+        hint = " (use that device instead)" if any(r.kind in (HostUseKind.MULTIPATH, HostUseKind.LVM,
+                                                             HostUseKind.HOLDER) for r in use.reasons) else ""
+        return f"{info.path} is in use on this host: {use.text}{hint}"
 
-        parts = ((os.path.basename(info.realpath), info.majmin, info.path), *(
-            (name, majmin, f"{info.path} (partition {name})") for name, majmin in info.partitions))
-        try:
-            mounts = read_mounts()
-        except OSError:
-            mounts = []
-        for _name, majmin, label in parts:
-            for mount in mounts:
-                if mount.majmin == majmin:
-                    return f"{label} is mounted on this host at {mount.mount_point}"
-        for name, _majmin, label in parts:
-            try:
-                held = sorted(os.listdir(self.sysfs / "class" / "block" / name / "holders"))
-            except OSError:
-                held = []
-            if held:
-                return f"{label} is held by {', '.join(held)} on this host (use that device instead)"
-        return None
+    def host_use_of(self, info: BlockInfo) -> HostUse:
+        """How the host itself uses the block device: from its facts when it is known by them, else from
+        this machine's sysfs, mount table and swap areas (the disk, its partitions and their holders)."""
+        if self.facts is not None:
+            inv = self._facts_inventory_of(self.facts)
+            dev = inv.by_path(info.path) or inv.by_path(info.realpath)
+            return inv.host_use(dev) if dev is not None else HostUse()
+        if not self.local:
+            return HostUse()
+        inv = self._local_block_inventory(info)
+        dev = inv.by_path(info.realpath)
+        return inv.host_use(dev) if dev is not None else HostUse()
+
+    def _local_block_inventory(self, info: BlockInfo) -> Inventory:
+        """The disk, its partitions, their holders and the device under the disk, as records of this
+        machine's sysfs, with its mounts, swap areas and firmware (dump and IPL device) record."""
+        from ztui.host.files import read_system_use
+        from ztui.host.udev import host_system
+
+        name = os.path.basename(info.realpath)
+        disk_dir = os.path.realpath(self.sysfs / "class" / "block" / name)
+        records: list[HostDevice] = []
+        holders: set[str] = set()
+
+        def block(node: str, majmin: str, devtype: str, devnodes: tuple[str, ...] = (), parent: str = "") -> None:
+            sys_path = os.path.realpath(self.sysfs / "class" / "block" / os.path.basename(node))
+            held = sorted(os.listdir(os.path.join(sys_path, "holders"))) if os.path.isdir(
+                os.path.join(sys_path, "holders")) else []
+            holders.update(held)
+            facts = ((F.MAJMIN, majmin), (F.DEVTYPE, devtype), (F.HOLDERS, ",".join(f"/dev/{h}" for h in held)))
+            records.append(HostDevice(HostDeviceKind.BLOCK, os.path.basename(node), node, parent=parent,
+                                      sysfs_path=sys_path, devnodes=(node, *devnodes), source="udev",
+                                      facts=tuple(Fact(k, v, "udev") for k, v in facts if v)))
+
+        block(info.realpath, info.majmin, "disk", (info.path,))
+        for part, majmin in info.partitions:
+            block(f"/dev/{part}", majmin, "partition", parent=name)
+        for holder in sorted(holders):
+            base = self.sysfs / "class" / "block" / holder
+            facts = tuple(Fact(k, v, "udev") for k, v in ((F.DM_UUID, _kernel_text(base / "dm" / "uuid") or ""),
+                                                          (F.DM_NAME, _kernel_text(base / "dm" / "name") or "")) if v)
+            records.append(HostDevice(HostDeviceKind.BLOCK, holder, f"/dev/{holder}", facts=facts, source="udev"))
+        parent = os.path.dirname(os.path.dirname(disk_dir))  # …/0.0.5c00/block/dasda → the ccw device
+        busid = os.path.basename(parent)
+        if _BUSID.match(busid) and os.path.basename(os.path.dirname(disk_dir)) == "block":
+            records.append(HostDevice(HostDeviceKind.CCW, busid, busid, sysfs_path=parent, source="udev"))
+        system = host_system(str(self.sysfs))
+        if system is not None:
+            records.append(system)
+        return build_inventory(records, local=True, system=read_system_use())
 
     def _scsi(self, block: Path) -> bool:
         if (block / "device" / "scsi_device").exists():

@@ -40,6 +40,7 @@ from ztui.model import (
     GuestState,
     HostDevice,
     HostDeviceKind,
+    SecureExecutionForm,
 )
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
@@ -348,10 +349,15 @@ def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts)
 
 
 def _ap_text(matrix: ApMatrix, control: frozenset[int]) -> str:
-    adapters = ",".join(f"0x{a:02x}" for a in sorted(matrix.adapters)) or "none"
-    domains = ",".join(f"0x{d:04x}" for d in sorted(matrix.domains)) or "none"
-    text = f"adapters {adapters} x domains {domains}"
-    return text + (f", control domains {','.join(f'0x{d:04x}' for d in sorted(control))}" if control else "")
+    """The APQNs as the kernel and lszcrypt name them (`0a.0005,0a.0006`); adapters or domains assigned
+    without the other half as such."""
+    if matrix.queues:
+        text = "APQNs " + ",".join(matrix.queue_ids())
+    else:
+        adapters = ",".join(f"{a:02x}" for a in sorted(matrix.adapters)) or "none"
+        domains = ",".join(f"{d:04x}" for d in sorted(matrix.domains)) or "none"
+        text = f"adapters {adapters} x domains {domains} (no APQN)"
+    return text + (f", control domains {','.join(f'{d:04x}' for d in sorted(control))}" if control else "")
 
 
 def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
@@ -461,9 +467,10 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
                                          f"{dest.machine_error}", Code.MACHINE))
     if guest.secure_execution:
-        findings.append(Finding(BLOCKER, f"{guest.name} is an IBM Secure Execution guest (launchSecurity "
-                                         "s390-pv): its memory is protected from the host, so it cannot migrate "
-                                         "live; shut it down and start it on the destination", Code.SECURE_EXECUTION))
+        form = guest.secure_execution_form or SecureExecutionForm.LAUNCH_SECURITY
+        findings.append(Finding(BLOCKER, f"{guest.name} is an IBM Secure Execution guest ({form.value}): its "
+                                         "memory is protected from the host, so it cannot migrate live; shut it "
+                                         "down and start it on the destination", Code.SECURE_EXECUTION))
     vfio_ap = [d for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_AP]
     if len(vfio_ap) > 1:
         findings.append(Finding(BLOCKER, f"{guest.name} has {len(vfio_ap)} vfio-ap devices; a guest takes at "

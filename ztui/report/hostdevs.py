@@ -14,18 +14,27 @@ from ztui.facts import (
     CcwRole,
     ChpState,
     F,
+    alias_bases,
     ap_queue_state,
     carried_busid,
     ccw_role,
+    chp_state,
+    dasd_discipline,
+    dasd_uid,
+    driver_override,
     is_dasd_alias,
+    mdev_ap_matrix,
     mdev_control_domains,
     subchannel_paths,
+    wwn,
 )
 from ztui.host.inventory import Inventory
-from ztui.host.usage import eligibility
+from ztui.host.usage import available, eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
+from ztui.zsysfs import Firmware
 
-GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP", "other")
+GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP",
+          "channel paths", "other")
 OBJECTS = "used host objects"
 
 
@@ -44,13 +53,16 @@ def group_of(dev: HostDevice) -> str:
         return "PCI/zPCI"
     if kind in (HostDeviceKind.CSS, HostDeviceKind.MDEV):
         return "subchannels and mdevs"
+    if kind is HostDeviceKind.CHPID:
+        return "channel paths"
     if kind in (HostDeviceKind.AP_CARD, HostDeviceKind.AP_QUEUE, HostDeviceKind.AP_MATRIX):
         return "AP"
     return "other"
 
 
-def summary(dev: HostDevice) -> str:
-    """One line of what matters most for each kind of device."""
+def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
+    """One line of what matters most for each kind of device (`inv` finds a subchannel's channel paths and
+    an alias's base)."""
     f = dev.fact
     parts: list[str] = []
     kind = dev.kind
@@ -58,10 +70,11 @@ def summary(dev: HostDevice) -> str:
         parts += [f(F.DEVTYPE), f"CU {f(F.CUTYPE)}" if f(F.CUTYPE) else "",
                   {"1": "online", "0": "offline"}.get(f(F.ONLINE), "")]
         if ccw_role(dev) is CcwRole.DASD:
-            uid = f(F.UID)
-            parts += [f"status {f(F.STATUS)}" if f(F.STATUS) and f(F.STATUS) != "online" else "",
-                      ("HyperPAV alias" if uid.endswith(".xx") else f"PAV alias of {uid}") if is_dasd_alias(dev)
-                      else f"uid {uid}" if uid else "",
+            uid = dasd_uid(dev)
+            discipline = dasd_discipline(dev)
+            parts += [discipline if discipline and discipline != "ECKD" else "",
+                      f"status {f(F.STATUS)}" if f(F.STATUS) not in ("", "online", "unknown") else "",
+                      _alias_words(dev, inv) if is_dasd_alias(dev) else f"uid {uid.text}" if uid else "",
                       "read-only" if f(F.READONLY) == "1" else "", "raw-track" if f(F.RAW_TRACK_ACCESS) == "1" else "",
                       "ESE" if f(F.ESE) == "1" else ""]
     elif kind is HostDeviceKind.CCWGROUP:
@@ -70,20 +83,38 @@ def summary(dev: HostDevice) -> str:
                   f"bridge role {f(F.BRIDGE_ROLE)}" if f(F.BRIDGE_ROLE) not in ("", "none") else ""]
     elif kind is HostDeviceKind.CSS:
         carried = carried_busid(dev)
-        paths = subchannel_paths(dev)
+        paths = _paths(dev, inv)
+        override = driver_override(dev)
         parts += [f"carries {carried}" if carried else "",
-                  f"CHPIDs {' '.join(_chp_word(c) for c in paths)}" if paths else "",
-                  f"override {f(F.DRIVER_OVERRIDE)}" if f(F.DRIVER_OVERRIDE) else ""]
+                  f"CHPIDs {' '.join(c.word for c in paths)}" if paths else "",
+                  f"override {override}" if override else ""]
+    elif kind is HostDeviceKind.CHPID:
+        chp = chp_state(dev)
+        parts += [f"type {chp.type}" if chp.type else "",
+                  {True: "online", False: "offline"}.get(chp.online, "") if chp.online is not None else "",
+                  chp.configure, f"CHID {f(F.CHID)}" if f(F.CHID) else ""]
     elif kind is HostDeviceKind.MDEV:
         control = sorted(mdev_control_domains(dev))
-        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", f(F.AP_QUEUES),
+        matrix = mdev_ap_matrix(dev) if dev.fact(F.MDEV_TYPE).startswith("vfio_ap") or dev.has_fact(F.MATRIX) \
+            or dev.fact(F.ASSIGN_ADAPTER) or dev.fact(F.ASSIGN_DOMAIN) else None
+        assigned = ",".join(matrix.queue_ids()) if matrix is not None else ""
+        if matrix is not None and not matrix.queues:  # an adapter (`0c.`) or a domain (`.0038`) alone
+            adapters = ",".join(f"{a:02x}" for a in sorted(matrix.adapters))
+            domains = ",".join(f"{d:04x}" for d in sorted(matrix.domains))
+            assigned = (f"adapters {adapters} (no domain)" if adapters else
+                        f"domains {domains} (no adapter)" if domains else "nothing assigned")
+        parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", assigned,
                   f"control domains {','.join(f'0x{d:04x}' for d in control)}" if control else ""]
     elif kind is HostDeviceKind.AP_QUEUE:
         parts += [ap_queue_state(dev)]
-    elif kind is HostDeviceKind.SYSTEM and f(F.PROT_VIRT):
-        parts += [f"Secure Execution host (prot_virt) {'on' if f(F.PROT_VIRT) == '1' else 'off'}"]
+    elif kind is HostDeviceKind.SYSTEM:
+        dump = Firmware.dump_type.read(f(F.DUMP_TYPE))
+        parts += [f"Secure Execution host (prot_virt) {'on' if f(F.PROT_VIRT) == '1' else 'off'}"
+                  if f(F.PROT_VIRT) else "",
+                  f"dump device {f(F.DUMP_DEVICE) or f(F.DUMP_FID)} ({dump})" if dump and dump != "none" else "",
+                  f"IPLed from {f(F.IPL_DEVICE)} ({f(F.IPL_TYPE)})" if f(F.IPL_DEVICE) else ""]
     elif kind is HostDeviceKind.SCSI_HOST and (f(F.PORT_TYPE) or f(F.PORT_NAME)):
-        parts += [f(F.PORT_TYPE), f"port {f(F.PORT_NAME)}" if f(F.PORT_NAME) else "", f(F.PORT_STATE)]
+        parts += [f(F.PORT_TYPE), f"port {wwn(f(F.PORT_NAME))}" if f(F.PORT_NAME) else "", f(F.PORT_STATE)]
     elif kind is HostDeviceKind.PCI:
         parts += [f"uid {f(F.UID)}" if f(F.UID) else "", f"fid {f(F.FUNCTION_ID) or f(F.FID)}"
                   if f(F.FUNCTION_ID) or f(F.FID) else "", f(F.VENDOR_ID) or f(F.VENDOR),
@@ -104,11 +135,36 @@ def summary(dev: HostDevice) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _chp_word(chp: ChpState) -> str:
-    """`05`, or `05(offline)` for a path that carries no I/O, as compact as lscss's CHPID column."""
-    why = ("not operational" if not chp.operational else "offline" if chp.online is False
-           else chp.configure if chp.configure and chp.configure != "configured" else "")
-    return f"{chp.chpid}({why})" if why else chp.chpid
+def _paths(css: HostDevice, inv: Inventory | None) -> list[ChpState]:
+    return subchannel_paths(css, (lambda chpid: inv.get(HostDeviceKind.CHPID, chpid)) if inv is not None
+                            else (lambda _chpid: None))
+
+
+def _alias_words(dev: HostDevice, inv: Inventory | None) -> str:
+    """`HyperPAV alias of LCU …` / `PAV alias of 0.0.5c3f`, naming the base where the inventory has it."""
+    uid = dasd_uid(dev)
+    bases = alias_bases(dev, inv.of_kind(HostDeviceKind.CCW)) if inv is not None else []
+    if uid.hyperpav:
+        return f"HyperPAV alias of {uid.lcu}" if uid else "HyperPAV alias"
+    if bases:
+        return f"PAV alias of {bases[0].id}"
+    return f"PAV alias of {uid.text}" if uid else "PAV alias"
+
+
+def fact_warnings(dev: HostDevice, inv: Inventory | None) -> list[str]:
+    """What is wrong with a device as its facts tell, each problem named once, where it is: a CHPID's state
+    (standby, varied offline) on the channel path's own entry, a path's masks (not available, not
+    operational) on its subchannel's — never repeated on every device behind them."""
+    if dev.kind is HostDeviceKind.CHPID:
+        problem = chp_state(dev).chp_problem
+        return [problem] if problem else []
+    if dev.kind is HostDeviceKind.CSS:
+        paths = _paths(dev, inv)
+        found = [p.path_problem for p in paths if p.path_problem]
+        if paths and all(p.problem for p in paths):
+            found.insert(0, "no usable channel path")
+        return found
+    return []
 
 
 def use_json(use: DeviceUse) -> dict[str, Any]:
@@ -117,13 +173,16 @@ def use_json(use: DeviceUse) -> dict[str, Any]:
 
 
 def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None) -> dict[str, Any]:
+    """One device: `host_use` says how the host itself uses it (each reason), `free` whether a guest can be
+    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`)."""
     elig = eligibility(dev, inv)
+    host_use = inv.host_use(dev)
     return {
         "key": dev.key,
         "kind": dev.kind.value,
         "id": dev.id,
         "name": dev.name,
-        "summary": summary(dev),
+        "summary": summary(dev, inv),
         "driver": dev.driver,
         "parent": dev.parent,
         "sysfs_path": dev.sysfs_path,
@@ -134,10 +193,13 @@ def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], con
         "mdev_types": [{"id": t.id, "name": t.name, "device_api": t.device_api, "available": t.available}
                        for t in dev.mdev_types],
         "users": [use_json(u) for u in users],
+        "host_use": [{"kind": r.kind.value, "device": r.device, "detail": r.detail, "text": r.text}
+                     for r in host_use.reasons],
+        "free": available(dev, inv, users),
         "conflict": conflict,
         "eligibility": None if elig is None else {"ready": elig.ready, "driver": elig.driver,
                                                   "wanted_driver": elig.wanted_driver, "missing": list(elig.missing)},
-        "warnings": list(dev.warnings),
+        "warnings": [*dev.warnings, *fact_warnings(dev, inv)],
     }
 
 
@@ -169,11 +231,13 @@ def render_text(title: str, groups: list[dict[str, Any]]) -> str:
         for d in group["devices"]:
             head = f"    {d['kind']:<10} {d['id']:<22} {d.get('summary', '')}".rstrip()
             lines.append(head)
+            lines.extend(f"        used by the host: {r['text']}" for r in d.get("host_use", ()))
             for u in d["users"]:
                 state = "running" if u["running"] else "not running"
                 lines.append(f"        used by {u['guest']} ({u['target']}, {state})")
             if d.get("conflict"):
                 lines.append(f"        CONFLICT: {d['conflict']}")
+            lines.extend(f"        warning: {w}" for w in d.get("warnings", ()))
             elig = d.get("eligibility")
             if elig is not None and not elig["ready"]:
                 lines.extend(f"        not ready for VFIO: {m}" for m in elig["missing"])

@@ -29,7 +29,7 @@ def device_json(device: GuestDevice) -> dict[str, Any]:
         "blocker_reason": device.blocker_reason or None,
         "backing": [
             {"kind": s.kind, "id": s.id, "name": s.name, "level": s.level,
-             **({"warning": s.warning} if s.warning else {})}
+             **({"warning": s.warning} if s.warning else {}), **({"host_use": s.host_use} if s.host_use else {})}
             for s in device.backing
         ],
         "details": dict(device.details),
@@ -53,6 +53,7 @@ def _guest_head(guest: Guest) -> dict[str, Any]:
         "vcpus": guest.vcpus,
         "memory_kib": guest.memory_kib,
         "persistent": guest.persistent,
+        "secure_execution": guest.secure_execution_form.value if guest.secure_execution_form is not None else None,
         "warnings": list(guest.warnings),
     }
 
@@ -132,9 +133,10 @@ def _device_compact(device: GuestDevice) -> str:
 
 
 def _step_compact(step: BackingStep) -> str:
-    warning = ',"warning":' + _text(step.warning) + "}" if step.warning else "}"
+    warning = ',"warning":' + _text(step.warning) if step.warning else ""
+    host_use = ',"host_use":' + _text(step.host_use) if step.host_use else ""
     return ('{"kind":' + _text(step.kind) + ',"id":' + _text(step.id) + ',"name":' + _text(step.name)
-            + ',"level":' + str(int(step.level)) + warning)
+            + ',"level":' + str(int(step.level)) + warning + host_use + "}")
 
 
 _text = json.encoder.encode_basestring_ascii  # what the encoder above does with a str

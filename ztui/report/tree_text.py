@@ -111,6 +111,8 @@ def _step_rows(steps: tuple[BackingStep, ...], cont: str) -> list[_Row]:
         text = "  ".join(p for p in (step.id, name if name != step.id else "") if p)
         if step.warning:
             text += f"  ! {step.warning}"
+        elif step.host_use:
+            text += f"  [host: {step.host_use}]"
         rows.append(_Row((f"{cont}{'  ' * step.level}↳ {step.kind}", text, "", "", "", ""),
                          ("", _WARN if step.warning else "", "", "", "", ""), span=True))
     return rows

@@ -107,4 +107,6 @@ def step_label(step: BackingStep) -> Text:
         text.append(f"  {step.name}", style="dim")
     if step.warning:
         text.append(f"  ⚠ {step.warning}", style="yellow")
+    elif step.host_use:
+        text.append(f"  host: {step.host_use}", style="magenta")
     return text

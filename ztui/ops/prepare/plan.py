@@ -12,10 +12,11 @@ vfio-ap.rst, KVM on Z "Preparing VFIO pass-through devices"):
 * PCI: libvirt binds a function to vfio-pci itself when the hostdev is `managed='yes'`; binding by hand
   is only for unmanaged use.
 
-Every refusal is known here, before anything is written: an unknown bus-ID, a QDIO subchannel (FCP,
-OSA, HiperSockets never go to vfio_ccw), a PAV alias, a device the host or a guest uses, an APQN another
-mdev holds. Steps already done (a DASD already offline, a subchannel already on vfio_ccw) are left out,
-so a plan can be run again after an interruption and does only what is missing.
+Every refusal is known here, before anything is written: an unknown bus-ID, anything but a base ECKD DASD
+for vfio-ccw (a QDIO subchannel — FCP, OSA, HiperSockets —, an FBA DASD, a tape, a PAV alias: the kernel's
+vfio-ccw.rst), a device the host itself (`Inventory.host_use`) or a guest uses, an APQN another mdev
+holds. Steps already done (a DASD already offline, a subchannel already on vfio_ccw) are left out, so a
+plan can be run again after an interruption and does only what is missing.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import uuid as uuidlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ztui.facts import CcwRole, ccw_role_of_driver, kernel_number, parse_ap_matrix
-from ztui.host.files import Mount
+from ztui.facts import F, kernel_number, parse_ap_matrix, vfio_ccw_problem
+from ztui.host.hostuse import NO_USE, HostUse
+from ztui.host.inventory import Inventory
 from ztui.host.sysfs import Sysfs
 from ztui.libvirtxml.devices import SpecError, parse_busid, parse_pci
 from ztui.libvirtxml.mdev import (
@@ -37,7 +39,7 @@ from ztui.libvirtxml.mdev import (
     css_nodedev_name,
     mdev_nodedev_xml,
 )
-from ztui.model import format_pci
+from ztui.model import Fact, HostDevice, HostDeviceKind, format_pci
 from ztui.ops.prepare.model import (
     Action,
     Direction,
@@ -52,27 +54,29 @@ from ztui.ops.prepare.model import (
 
 #: where driverctl keeps its overrides, one file `<bus>-<device>` holding the driver's name
 DRIVERCTL_DIR = "/etc/driverctl.d"
-#: ccw drivers whose subchannels vfio-ccw can take (non-QDIO I/O: DASD and tape)
-VFIO_CCW_DRIVERS = frozenset({"dasd-eckd", "dasd-fba", "tape_34xx", "tape_3590"})
-#: control-unit types of DASD and tape, for a device no driver holds (offline, or driver not loaded)
-_DASD_TAPE_CU = ("3990/", "2105/", "2107/", "1750/", "6310/", "3880/", "9343/", "3480/", "3490/", "3590/")
-#: the QDIO control-unit type of OSA, FCP and HiperSockets
-_QDIO_CU = "1731/"
+#: the attributes of a ccw device that tell what it is (its driver, types, DASD discipline and alias)
+_CCW_FACTS = (F.CUTYPE, F.DEVTYPE, F.ONLINE, F.DISCIPLINE, F.ALIAS, F.UID)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
 class HostView:
-    """What a plan needs to know besides sysfs: the host's mounts, which guests use which host device
-    (by bus-ID, mdev UUID or PCI address), and where driverctl keeps its files."""
+    """What a plan needs to know besides sysfs: the host's inventory (for the host's own use of a device,
+    `Inventory.host_use`, and the bases of a PAV alias), which guests use which host device (by bus-ID,
+    mdev UUID or PCI address), and where driverctl keeps its files."""
 
     sysfs: Sysfs
-    mounts: Sequence[Mount] = ()
+    inventory: Inventory | None = None
     guest_users: Mapping[str, Sequence[str]] = field(default_factory=dict)
     driverctl_dir: str = DRIVERCTL_DIR
 
     def users(self, ident: str) -> list[str]:
         return list(self.guest_users.get(ident, ()))
+
+    def host_use(self, kind: HostDeviceKind, ident: str) -> HostUse:
+        """How the host itself uses a device (nothing known without an inventory)."""
+        dev = self.inventory.get(kind, ident) if self.inventory is not None else None
+        return self.inventory.host_use(dev) if self.inventory is not None and dev is not None else NO_USE
 
 
 def mdev_nodedev(uuid: str, parent: str) -> str:
@@ -149,33 +153,12 @@ def subchannel_of(view: HostView, busid: str) -> str:
     raise PrepRefused(f"no ccw device {busid} on this host")
 
 
-def _block_devs(view: HostView, busid: str) -> list[tuple[str, str]]:
-    """(name, major:minor) of the DASD's block device and of each of its partitions."""
-    out = []
-    for disk in view.sysfs.children(f"bus/ccw/devices/{busid}/block"):
-        base = f"bus/ccw/devices/{busid}/block/{disk}"
-        out.append((disk, view.sysfs.read(f"{base}/dev") or ""))
-        for part in view.sysfs.children(base):
-            if part.startswith(disk) and view.sysfs.exists(f"{base}/{part}/partition"):
-                out.append((part, view.sysfs.read(f"{base}/{part}/dev") or ""))
-    return out
-
-
-def _host_uses(view: HostView, busid: str) -> str:
-    """Why the host itself holds the DASD (a mounted file system, a holder such as LVM or multipath), or ""."""
-    majmins = {mm: name for name, mm in _block_devs(view, busid) if mm}
-    for mount in view.mounts:
-        if mount.majmin in majmins:
-            return f"/dev/{majmins[mount.majmin]} is mounted on {mount.mount_point}"
-    for disk in view.sysfs.children(f"bus/ccw/devices/{busid}/block"):
-        base = f"bus/ccw/devices/{busid}/block/{disk}"
-        parts = [base] + [f"{base}/{p}" for p in view.sysfs.children(base) if p.startswith(disk)]
-        for part in parts:
-            holders = view.sysfs.children(f"{part}/holders")
-            if holders:
-                name = part.rsplit("/", 1)[-1]
-                return f"/dev/{name} is held by {', '.join(holders)} (a volume group, multipath or device-mapper)"
-    return ""
+def _ccw_record(view: HostView, busid: str, driver: str) -> HostDevice:
+    """The ccw device as sysfs shows it now, in the kernel's words (what `vfio_ccw_problem` judges)."""
+    base = f"bus/ccw/devices/{busid}"
+    facts = tuple(Fact(key, text, "udev") for key in _CCW_FACTS
+                  if (text := view.sysfs.read(f"{base}/{key}")) is not None)
+    return HostDevice(HostDeviceKind.CCW, busid, busid, driver=driver, facts=facts, source="udev")
 
 
 def _mdevs_on(view: HostView, subchannel: str) -> list[str]:
@@ -197,22 +180,17 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
         if not sysfs.exists(ccw):
             raise PrepRefused(f"subchannel {sub} of {busid} has no ccw device and is bound to "
                               f"{sub_driver or 'no driver'}")
-        driver = sysfs.link_name(f"{ccw}/driver")
-        cutype = sysfs.read(f"{ccw}/cutype") or ""
-        if ccw_role_of_driver(driver) in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith(_QDIO_CU):
-            raise PrepRefused(f"{busid} is a QDIO device ({driver or 'cutype ' + cutype}: FCP, OSA or "
-                              "HiperSockets); vfio-ccw takes only DASD and tape subchannels")
-        if sysfs.read(f"{ccw}/alias") == "1":
-            raise PrepRefused(f"{busid} is a PAV alias; only a base DASD can be passed through")
-        if driver not in VFIO_CCW_DRIVERS and not cutype.startswith(_DASD_TAPE_CU):
-            raise PrepRefused(f"{busid} is not a DASD or tape ({driver or 'no driver'}, cutype {cutype or '?'}); "
-                              "vfio-ccw takes only DASD and tape subchannels")
+        device = _ccw_record(view, busid, sysfs.link_name(f"{ccw}/driver"))
+        known = view.inventory.of_kind(HostDeviceKind.CCW) if view.inventory is not None else ()
+        refused = vfio_ccw_problem(device, known, lambda base: not view.host_use(HostDeviceKind.CCW, base.id))
+        if refused:
+            raise PrepRefused(refused)
         users = view.users(busid)
         if users:
             raise PrepRefused(f"{busid} is used by guest {', '.join(users)}")
-        held = _host_uses(view, busid)
+        held = view.host_use(HostDeviceKind.CCW, busid)
         if held:
-            raise PrepRefused(f"{busid} is in use on the host: {held}")
+            raise PrepRefused(f"{busid} is in use on the host: {held.text}")
         if sysfs.read(f"{ccw}/online") == "1":
             steps.append(Step(f"set {busid} offline", f"chccwdev -d {busid}",
                               writes=(Write(f"{ccw}/online", "0"),),
@@ -369,25 +347,6 @@ def unplan_vfio_ap(view: HostView, uuid: str) -> PrepPlan:
 # --- PCI ---------------------------------------------------------------------------------------------------
 
 
-def _pci_in_use(view: HostView, addr: str) -> str:
-    base = f"bus/pci/devices/{addr}"
-    for iface in view.sysfs.children(f"{base}/net"):
-        if view.sysfs.read(f"{base}/net/{iface}/operstate") == "up":
-            return f"its interface {iface} is up on the host"
-    majmins = set()
-    for sub in ("block", "nvme"):
-        for name in view.sysfs.children(f"{base}/{sub}"):
-            if mm := view.sysfs.read(f"{base}/{sub}/{name}/dev"):
-                majmins.add(mm)
-            for inner in view.sysfs.children(f"{base}/{sub}/{name}"):
-                if mm := view.sysfs.read(f"{base}/{sub}/{name}/{inner}/dev"):
-                    majmins.add(mm)
-    for mount in view.mounts:
-        if mount.majmin in majmins:
-            return f"a disk behind it is mounted on {mount.mount_point}"
-    return ""
-
-
 def plan_pci(view: HostView, addr_text: str, *, unmanaged: bool) -> PrepPlan:
     """A PCI (zPCI) function: nothing to do for `managed='yes'` (libvirt binds vfio-pci itself at attach);
     with `unmanaged`, bound to vfio-pci now (and kept so across reboots)."""
@@ -398,9 +357,9 @@ def plan_pci(view: HostView, addr_text: str, *, unmanaged: bool) -> PrepPlan:
     users = view.users(addr)
     if users:
         raise PrepRefused(f"{addr} is used by guest {', '.join(users)}")
-    held = _pci_in_use(view, addr)
+    held = view.host_use(HostDeviceKind.PCI, addr)
     if held:
-        raise PrepRefused(f"{addr} is in use on the host: {held}")
+        raise PrepRefused(f"{addr} is in use on the host: {held.text}")
     driver = view.sysfs.link_name(f"{base}/driver")
     if not unmanaged:
         return PrepPlan(PrepKind.PCI, Direction.PREPARE, addr, (),

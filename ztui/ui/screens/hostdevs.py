@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import NodeID
 
 from ztui.fleet import Fleet
+from ztui.host.hostuse import HostUseKind, HostUseReason
 from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
 from ztui.ops.prepare.action import guest_users
@@ -33,9 +34,14 @@ Entry = dict[str, Any]
 
 
 def device_line(dev: Entry) -> Text:
-    """One device: id, kind, summary, then who uses it or whether it is free for pass-through."""
+    """One device: id, kind, the host's own use of it (first: it is why a device that looks idle is not
+    free), summary, then the guests that use it or whether it is free for pass-through."""
     label = Text(str(dev["id"]), style="bold")
     label.append(f"  {dev['kind']}", style="cyan")
+    host_use = dev.get("host_use", [])
+    if host_use:
+        words = dict.fromkeys(HostUseReason(HostUseKind(r["kind"]), r["device"], r["detail"]).short for r in host_use)
+        label.append("  host: " + ", ".join(words), style="yellow")
     if dev.get("summary"):
         label.append(f"  {dev['summary']}", style="dim")
     users = dev.get("users", [])
@@ -43,7 +49,7 @@ def device_line(dev: Entry) -> Text:
         label.append(f"  ⚠ conflict: {dev['conflict']}", style="bold yellow")
     if users:
         label.append("  used by " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), style="green")
-    else:
+    elif not host_use:
         elig = dev.get("eligibility")
         if elig is not None and elig["ready"]:
             label.append("  ✓ ready for pass-through, unused", style="magenta")
@@ -113,15 +119,16 @@ class HostDevicesScreen(Screen[None]):
         text = f"{total} host devices and objects on {len(self.groups)} host(s)"
         if self.free_only:
             free = sum(len(self._shown(g["devices"])) for gs in self.groups.values() for g in gs)
-            text = (f"{free} of {total} free for pass-through (unused, bound to vfio) — u shows all" if free else
-                    f"none of the {total} host devices is free for pass-through (unused and bound to vfio) — "
-                    "u shows all")
+            text = (f"{free} of {total} free for pass-through (used by no guest nor the host, bound to vfio) — "
+                    "u shows all" if free else
+                    f"none of the {total} host devices is free for pass-through (used by no guest nor the host, "
+                    "bound to vfio) — u shows all")
         self.query_one("#status", Static).update(text)
 
     def _shown(self, devices: list[Entry]) -> list[Entry]:
         if not self.free_only:
             return devices
-        return [d for d in devices if not d.get("users") and (d.get("eligibility") or {}).get("ready")]
+        return [d for d in devices if d.get("free") and (d.get("eligibility") or {}).get("ready")]
 
     def _rebuild_tree(self) -> None:
         tree: Tree[Entry | None] = self.query_one(Tree)

@@ -63,14 +63,14 @@ class PrepareScreen(ModalScreen[bool]):
 
     @work(thread=True, exit_on_error=False, group="prepare")
     def _plan(self) -> None:
-        from ztui.host.files import read_mounts
+        from ztui.host.scan import local_inventory
         from ztui.host.sysfs import Sysfs
         from ztui.ops.prepare.model import PrepRefused
         from ztui.ops.prepare.plan import HostView
         from ztui.ops.prepare.request import plan_for
 
         try:
-            plan = plan_for(HostView(Sysfs(), read_mounts(), self.guest_users), self.request)
+            plan = plan_for(HostView(Sysfs(), local_inventory(), self.guest_users), self.request)
         except PrepRefused as exc:
             self.app.call_from_thread(self._show, Text(f"refused: {exc}\nnothing was changed", style="red"))
             return

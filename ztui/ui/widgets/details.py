@@ -174,7 +174,9 @@ def hostdev_details(dev: dict[str, Any]) -> RenderableType:
     rows += [(f["key"], f"{f['value']}  ({f['source']})") for f in dev.get("facts", [])]
     parts: list[RenderableType] = [_heading("Host device"), _grid(rows)]
     users = dev.get("users", [])
+    host_use = dev.get("host_use", [])
     parts += [Text(""), _heading("Used by")]
+    parts += [Text(f"the host: {r['text']}", style="yellow") for r in host_use]
     if users:
         parts += [Text(f"{u['guest']} {u['target']} ({'running' if u['running'] else 'not running'}"
                        f"{', exclusive' if u['exclusive'] else ''})") for u in users]
