@@ -19,6 +19,30 @@ T = TypeVar("T")
 
 
 class FittingTree(Tree[T]):
+    """Also: every key acts from the node under the cursor. After a structural change Textual's `Tree` keeps
+    the cursor's old line number until it lays its lines out again (at idle); a key handled before that
+    moved from the stale number, one line too few (the key seemed lost) or too many (a row never seen)."""
+
+    def settle_lines(self) -> None:
+        """Lay the lines out now, if a change made them stale: the cursor line follows its node."""
+        _ = self._tree_lines
+
+    def action_cursor_up(self) -> None:
+        self.settle_lines()
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self.settle_lines()
+        super().action_cursor_down()
+
+    def action_page_up(self) -> None:
+        self.settle_lines()
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        self.settle_lines()
+        super().action_page_down()
+
     def room(self, node: TreeNode[T]) -> int:
         """The cells left for this node's label right of its guides; 0 before the tree has a size."""
         width = self.scrollable_content_region.width

@@ -222,7 +222,7 @@ class GuestTree(FittingTree[NodeRef]):
     def move_cursor_to(self, node: TreeNode[NodeRef]) -> None:
         """`move_cursor` for a node added in this same turn: lay out the lines first, else its line
         number is not known yet and the cursor would land elsewhere."""
-        _ = self._tree_lines
+        self.settle_lines()
         self.move_cursor(node)
 
     def expand_guest(self, uri: str, name: str) -> bool:

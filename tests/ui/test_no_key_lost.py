@@ -1,0 +1,55 @@
+"""A key press acts once, on the row the user saw, whatever the host changed just before it.
+
+After a structural change (a guest defined or gone, device lines added) Textual's `Tree` keeps the old line
+number of the cursor until the lines are laid out again; a key handled before that moved from the stale
+number: one line too few (the key seemed lost) or too many (it acted on a row never seen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.ui.conftest import wait_until
+from ztui.model import Guest
+from ztui.ui.app import ZtuiApp
+
+
+def _guest_named(app: ZtuiApp, uri: str, name: str) -> Guest:
+    return next(g for g in app.fleet.hosts[uri].guests.values() if g.name == name)
+
+
+async def test_a_guest_added_above_the_cursor_does_not_eat_the_next_key(testdriver_copy: str) -> None:
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
+        main = app.main
+        assert main is not None
+        tree = main.guest_tree
+        await pilot.press("j", "j", "j")  # host → db01 → idle-crashed → idle-paused
+        seen = tree.cursor_node
+        assert seen is not None and seen.data is not None
+        assert _guest_named(app, testdriver_copy, "idle-paused").uuid == seen.data.uuid
+        below = _guest_named(app, testdriver_copy, "idle-pmsuspended")
+        # a guest that sorts first arrives, and the key comes before the tree laid its lines out again
+        new = replace(_guest_named(app, testdriver_copy, "db01"), uuid="00000000-0000-0000-0000-0000000000aa",
+                      name="aaa-new")
+        main.apply(app.fleet.guest_updated(testdriver_copy, new))
+        tree.action_cursor_down()
+        assert tree.cursor_node is not None and tree.cursor_node.data is not None
+        assert tree.cursor_node.data.uuid == below.uuid
+
+
+async def test_a_guest_gone_above_the_cursor_does_not_skip_a_row(testdriver_copy: str) -> None:
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
+        main = app.main
+        assert main is not None
+        tree = main.guest_tree
+        await pilot.press("j", "j", "j")  # idle-paused
+        gone = _guest_named(app, testdriver_copy, "db01")
+        main.apply(app.fleet.guest_gone(testdriver_copy, gone.uuid))
+        tree.action_cursor_up()
+        assert tree.cursor_node is not None and tree.cursor_node.data is not None
+        assert tree.cursor_node.data.uuid == _guest_named(app, testdriver_copy, "idle-crashed").uuid
+
