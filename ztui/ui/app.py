@@ -95,6 +95,8 @@ class ZtuiApp(App[int]):
     CSS_PATH = [*stylesheets()]
     COMMANDS = App.COMMANDS | {fleet_commands}
     ENABLE_COMMAND_PALETTE = True
+    # below 100 columns the details pane goes under the tree (styles/ztui.tcss), which keeps the whole width
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
@@ -488,6 +490,12 @@ class ZtuiApp(App[int]):
         main = self.main
         if main is not None:
             main.status("")
+
+    def action_cycle_details(self) -> None:
+        """`z`: the details pane bigger, hidden, back (`ztui.ui.widgets.details.DETAILS_BINDING`)."""
+        from ztui.ui.widgets.details import cycle_details
+
+        cycle_details(self)
 
     def resync(self) -> None:
         for session in self.sessions.values():

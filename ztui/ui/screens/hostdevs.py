@@ -25,31 +25,33 @@ from ztui.ops.prepare.action import guest_users
 from ztui.ops.prepare.request import request_for
 from ztui.report.hostdevs import inventory_json
 from ztui.ui.app import ZtuiApp
+from ztui.ui.fitlabel import FitLabel, Part
 from ztui.ui.screens.prepare import PrepareScreen
-from ztui.ui.widgets.details import DetailsPane, hostdev_details
+from ztui.ui.widgets.details import DETAILS_BINDING, DetailsPane, hostdev_details
 from ztui.ui.widgets.fitting_tree import FittingTree
 
 Entry = dict[str, Any]
 
 
-def device_line(dev: Entry) -> Text:
-    """One device: id, kind, summary, then who uses it or whether it is free for pass-through."""
-    label = Text(str(dev["id"]), style="bold")
-    label.append(f"  {dev['kind']}", style="cyan")
+def device_line(dev: Entry) -> FitLabel:
+    """One device: id, kind, summary, then who uses it or whether it is free for pass-through. On a narrow
+    screen the summary gives way first; `used by`, a conflict and readiness stay."""
+    parts = [Part(str(dev["id"]), "bold", cut=True, rank=7), Part(f"  {dev['kind']}", "cyan", short="", rank=1)]
     if dev.get("summary"):
-        label.append(f"  {dev['summary']}", style="dim")
+        parts.append(Part(f"  {dev['summary']}", "dim", short="", cut=True, rank=0))
     users = dev.get("users", [])
     if dev.get("conflict"):
-        label.append(f"  ⚠ conflict: {dev['conflict']}", style="bold yellow")
+        parts.append(Part(f"  ⚠ conflict: {dev['conflict']}", "bold yellow", cut=True, rank=3))
     if users:
-        label.append("  used by " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), style="green")
+        parts += [Part("  used by", "green"),
+                  Part(" " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), "green", cut=True, rank=4)]
     else:
         elig = dev.get("eligibility")
         if elig is not None and elig["ready"]:
-            label.append("  ✓ ready for pass-through, unused", style="magenta")
+            parts.append(Part("  ✓ ready for pass-through, unused", "magenta", short="  ✓ ready, unused", rank=2))
         elif elig is not None:
-            label.append("  not ready for VFIO", style="dim")
-    return label
+            parts.append(Part("  not ready for VFIO", "dim", short="", rank=0))
+    return FitLabel(parts)
 
 
 class HostDevicesScreen(Screen[None]):
@@ -62,6 +64,7 @@ class HostDevicesScreen(Screen[None]):
         Binding("u", "toggle_free", "Free for pass-through only", id="free"),
         Binding("p", "prepare", "Prepare", id="prepare",
                 tooltip="prepare the device for pass-through, or give it back (the plan first)"),
+        DETAILS_BINDING,
         Binding("j", "tree_down", "Down", show=False),
         Binding("k", "tree_up", "Up", show=False),
     ]

@@ -16,7 +16,13 @@ from ztui.fleet import Change, Fleet
 from ztui.model import Guest
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
-from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
+from ztui.ui.widgets.details import (
+    DETAILS_BINDING,
+    DetailsPane,
+    device_details,
+    guest_details,
+    host_details,
+)
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
 
 if TYPE_CHECKING:
@@ -50,7 +56,8 @@ class MainScreen(Screen[None]):
         Binding("H", "host_devices", "Host devs", id="host_devices",
                 tooltip="host devices, grouped, with the guests that use each one (`u`: free for pass-through "
                         "only)"),
-        Binding("r", "resync", "Resync", id="resync", tooltip="re-read every host now"),
+        DETAILS_BINDING,
+        Binding("r", "resync", "Resync", show=False, id="resync", tooltip="re-read every host now"),
         Binding("question_mark", "help", "Help", id="help", tooltip="help: every key, and the marks in the tree"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
