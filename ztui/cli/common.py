@@ -26,6 +26,17 @@ def use_colour(stream: TextIO) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def text_width() -> int:
+    """The width text output fits: the terminal's on a terminal (at least 80), else 80."""
+    import shutil
+
+    from ztui.report.tree_text import WIDTH
+
+    if not sys.stdout.isatty():
+        return WIDTH
+    return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
+
+
 def command_uris(args: object) -> list[str] | None:
     """The URIs a read-only command reads: the lab's hosts for `ztui --lab COMMAND` (the lab started if
     needed, the simulated Z host first), else `-c`, `$LIBVIRT_DEFAULT_URI` or the system's. None after an

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, use_colour
+from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, command_uris, error, text_width, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host
@@ -263,17 +263,6 @@ def run_tree(args: argparse.Namespace) -> int:
             sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout),
                                           backing=not getattr(args, "no_backing", False), width=text_width()))
     return EXIT_FAILED if errors else EXIT_OK
-
-
-def text_width() -> int:
-    """The terminal's width on a terminal (at least 80), else 80."""
-    import shutil
-
-    from ztui.report.tree_text import WIDTH
-
-    if not sys.stdout.isatty():
-        return WIDTH
-    return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
 def models(hosts: list[Host | EncodedHost]) -> list[Host]:

@@ -7,6 +7,7 @@ because "which guests use the FCP LUN 0x4001400000000000?" is asked as often as 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from ztui.facts import (
 from ztui.host.inventory import Inventory
 from ztui.host.usage import eligibility
 from ztui.model import DeviceUse, HostDevice, HostDeviceKind
+from ztui.report.tree_text import WIDTH
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP", "other")
 OBJECTS = "used host objects"
@@ -161,20 +163,27 @@ def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
     return out
 
 
-def render_text(title: str, groups: list[dict[str, Any]]) -> str:
-    """The grouped inventory as plain text, one device per line and its users below it."""
+def render_text(title: str, groups: list[dict[str, Any]], width: int = WIDTH) -> str:
+    """The grouped inventory as plain text, one device per line and its users below it; a line longer than
+    `width` goes on below itself, indented, broken between words (a word longer than a line stays whole)."""
     lines = [title]
+
+    def add(head: str, text: str, indent: int) -> None:
+        lines.extend(textwrap.wrap(text, max(width, indent + 20), initial_indent=head, subsequent_indent=" " * indent,
+                                   break_long_words=False, break_on_hyphens=False) or [head.rstrip()])
+
     for group in groups:
         lines.append(f"  {group['name']}")
         for d in group["devices"]:
-            head = f"    {d['kind']:<10} {d['id']:<22} {d.get('summary', '')}".rstrip()
-            lines.append(head)
+            head = f"    {d['kind']:<10} {d['id']:<22} "
+            add(head, d.get("summary", ""), min(len(head), 38))
             for u in d["users"]:
                 state = "running" if u["running"] else "not running"
-                lines.append(f"        used by {u['guest']} ({u['target']}, {state})")
+                add("        ", f"used by {u['guest']} ({u['target']}, {state})", 10)
             if d.get("conflict"):
-                lines.append(f"        CONFLICT: {d['conflict']}")
+                add("        ", f"CONFLICT: {d['conflict']}", 10)
             elig = d.get("eligibility")
             if elig is not None and not elig["ready"]:
-                lines.extend(f"        not ready for VFIO: {m}" for m in elig["missing"])
+                for m in elig["missing"]:
+                    add("        ", f"not ready for VFIO: {m}", 10)
     return "\n".join(lines) + "\n"
