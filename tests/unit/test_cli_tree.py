@@ -65,6 +65,26 @@ def test_tree_named_guests_and_unknown_guest(testdriver_uri: str) -> None:
         f"ztui: no guest named 'no-such-guest' on {testdriver_uri}"]
 
 
+def test_a_guest_on_one_host_of_several_is_found(testdriver_uri: str, tmp_path: Path) -> None:
+    """Named guests are looked for on every host: one found on any is a success; only a guest found on
+    none is an error, one line whatever the number of hosts."""
+    from ztui.lab.testdriver import write_testdriver
+
+    other = tmp_path / "other.xml"
+    write_testdriver(other, 2)
+    other_uri = f"test://{other}"
+    found = ztui("tree", "-c", other_uri, "-c", testdriver_uri, "template", "--no-backing")
+    assert found.returncode == 0 and found.stderr == ""
+    assert "template" in found.stdout and other_uri not in found.stdout  # a host without it is not listed
+    as_json = ztui("tree", "-c", other_uri, "-c", testdriver_uri, "template", "--json")
+    assert as_json.returncode == 0 and as_json.stderr == ""
+    assert [[g["name"] for g in h["guests"]] for h in json.loads(as_json.stdout)["hosts"]] == [["template"]]
+    missing = ztui("tree", "-c", other_uri, "-c", testdriver_uri, "template", "no-such-guest")
+    assert missing.returncode == 1 and "template" in missing.stdout
+    assert missing.stderr.strip().splitlines() == [
+        f"ztui: no guest named 'no-such-guest' on any of {other_uri}, {testdriver_uri}"]
+
+
 def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
     result = ztui("tree", "-c", testdriver_uri, "template", "--no-backing")
     assert result.returncode == 0

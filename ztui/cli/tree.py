@@ -157,7 +157,10 @@ class EncodedHost:
 def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
                          as_json: bool = False) -> tuple[list[Host | EncodedHost], list[str]]:
     """Open each URI and read it; a failing URI becomes an error line and a disconnected host. With
-    `as_json` each connected host comes as its compact JSON text (see `ztui.cli.tree_split`)."""
+    `as_json` each connected host comes as its compact JSON text (see `ztui.cli.tree_split`).
+
+    Named guests are looked for on every host: a host shows those it has and is left out when it has none
+    of them; a name that no host has is the one error line about it (`no guest named 'x' on …`)."""
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
@@ -168,6 +171,8 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
     from ztui.host.scan import LocalUdev
 
     udev = LocalUdev(uris)
+    found: set[str] = set()
+    looked: list[str] = []  # the hosts asked for the names
     for uri in uris:
         try:
             conn = open_connection(uri, readonly=readonly)
@@ -176,20 +181,47 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
             hosts.append(Host(uri=uri, connected=False, error=exc.reason))
             continue
         try:
+            present = names
+            if names:
+                looked.append(uri)
+                present = guests_present(conn, names)
+                found.update(present)
+                if not present:
+                    continue
             if as_json:
                 from ztui.cli.tree_split import host_json
 
-                hosts.append(EncodedHost(host_json(conn, uri, names, udev.for_uri(uri))))
+                hosts.append(EncodedHost(host_json(conn, uri, present, udev.for_uri(uri))))
             else:
-                hosts.append(with_backing(conn, read_host(conn, uri, names or None), udev))
-        except GuestNotFound as exc:
+                hosts.append(with_backing(conn, read_host(conn, uri, present or None), udev))
+        except GuestNotFound as exc:  # undefined between the look and the read
             errors.append(str(exc))
         except libvirt.libvirtError as exc:
             errors.append(f"reading {uri} failed: {libvirt_reason(exc)}")
             hosts.append(Host(uri=uri, connected=False, error=libvirt_reason(exc)))
         finally:
             conn.close()
+    missing = [n for n in dict.fromkeys(names) if n not in found]
+    if missing and looked:
+        where = looked[0] if len(looked) == 1 else "any of " + ", ".join(looked)
+        errors.append(f"no guest named {', '.join(repr(n) for n in missing)} on {where}")
     return hosts, errors
+
+
+def guests_present(conn: object, names: list[str]) -> list[str]:
+    """The names, in the order given, of the guests this host has (one lookup each)."""
+    import libvirt
+
+    present = []
+    for name in dict.fromkeys(names):
+        try:
+            conn.lookupByName(name)  # type: ignore[attr-defined]
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+        else:
+            present.append(name)
+    return present
 
 
 def with_backing(conn: object, host: Host, udev: LocalUdev) -> Host:
