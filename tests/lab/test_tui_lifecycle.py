@@ -73,6 +73,36 @@ async def test_s_p_s_d_change_the_state_and_the_tree_follows(lab: Lab, own_guest
         ("lifecycle-resume", "done", "tui"), ("lifecycle-destroy", "done", "tui")]
 
 
+async def test_a_shutdown_the_guest_ignores_offers_destroy(lab: Lab, own_guest: str,  # noqa: F811
+                                                           state: Path) -> None:
+    """The idle kernel ignores ACPI: `S` is requested, not seen; the next step is offered at once."""
+    uri = lab.uris[B]
+    conn = libvirt.open(uri)
+    try:
+        conn.lookupByName(own_guest).create()
+    finally:
+        conn.close()
+    app = ZtuiApp([uri], host_udev=False)
+    app.lifecycle_timeout = 1.0
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+        guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == own_guest)
+        main = app.main
+        assert main is not None
+        main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
+        await pilot.press("S")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")  # shut down: asked of the guest's OS, which ignores it
+        offered = lambda: isinstance(app.screen, ConfirmScreen) and "destroy" in app.screen.command  # noqa: E731
+        assert await wait_until(pilot, offered, 15), "no next step offered"
+        assert "not seen within 1 s" in app.screen.question  # type: ignore[attr-defined]
+        await pilot.press("y")
+        now = lambda: app.fleet.guest(uri, guest.uuid)  # noqa: E731
+        assert await wait_until(pilot, lambda: now() is not None and now().state is GuestState.SHUTOFF, 15)  # type: ignore[union-attr]
+    assert [(r["action"], r["result"]) for r in audit(state)] == [
+        ("lifecycle-shutdown", "not proven"), ("lifecycle-destroy", "done")]
+
+
 async def test_readonly_refuses_every_key(lab: Lab, own_guest: str, state: Path) -> None:  # noqa: F811
     uri = lab.uris[B]
     app = ZtuiApp([uri], readonly=True, host_udev=False)

@@ -120,7 +120,8 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
 
     def on_mount(self) -> None:
         self._kind_changed()
-        self.query_one("#attach-source", Input).focus()
+        # what to attach is the first question: enter opens the kinds rather than trying an empty request
+        self.query_one("#attach-kind", Select).focus()
 
     @property
     def kind(self) -> str:

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 
-from ztui.ops.migration import MigrationOptions, percent, plan_steps, progress_text
+from ztui.ops.migration import MigrationOptions, completed_text, percent, plan_steps, progress_text
 from ztui.ui.app import ZtuiApp
 from ztui.ui.jobs import MigrationJob
 
@@ -33,11 +33,7 @@ def progress_line(progress: Mapping[str, Any], downtime_ms: int | None = None) -
     moved and the time it took (the totals of a finished job do not make a meaningful ratio)."""
     step = dict(progress)
     if step.get("completed"):
-        moved = (step.get("data_processed") or 0) >> 20
-        elapsed = (step.get("elapsed_ms") or 0) / 1000
-        downtime = step.get("downtime_ms", downtime_ms)
-        text = f"100.0% completed: {moved} MiB moved in {elapsed:.1f} s"
-        return 100.0, text + (f", downtime {downtime} ms" if downtime is not None else "")
+        return 100.0, completed_text(step, downtime_ms)
     return percent(step) or 0.0, progress_text(step)
 
 
