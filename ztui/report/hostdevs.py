@@ -23,8 +23,9 @@ from ztui.facts import (
     subchannel_paths,
 )
 from ztui.host.inventory import Inventory
-from ztui.host.usage import eligibility
-from ztui.model import DeviceUse, HostDevice, HostDeviceKind
+from ztui.host.usage import conflicts, eligibility, users_of
+from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind
+from ztui.report.filtering import match_host_device
 from ztui.report.tree_text import WIDTH
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP", "other")
@@ -141,6 +142,20 @@ def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], con
                                                   "wanted_driver": elig.wanted_driver, "missing": list(elig.missing)},
         "warnings": list(dev.warnings),
     }
+
+
+def matching_json(host: Host, inv: Inventory, query: str, limit: int = 8) -> list[dict[str, Any]]:
+    """The first `limit` of the host's devices that match a `/` query (`match_host_device`), as
+    `inventory_json` describes them, with the guests of `host` that use each: the device of that id first,
+    then those whose id has it, then those that match by a name or device node (a DASD's block device)."""
+    q = query.strip().lower()
+    found = sorted((d for d in inv.devices if match_host_device(d, query)),
+                   key=lambda d: (d.id.lower() != q, q not in d.id.lower(), d.kind.value, d.id))
+    if not found:
+        return []
+    users = users_of([host], inv)
+    clashes = conflicts(users)
+    return [device_json(d, inv, users.get(d.key, ()), clashes.get(d.key)) for d in found[:limit]]
 
 
 def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],

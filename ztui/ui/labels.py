@@ -8,6 +8,8 @@ the marks (`⛔`, `⚠`, `⇄`, `⏳`, counts) stay.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
 from ztui.report.tree_text import device_label, format_memory
 from ztui.ui.fitlabel import FitLabel, Part
@@ -89,4 +91,25 @@ def step_label(step: BackingStep) -> FitLabel:
         parts.append(Part(f"  {step.name}", "dim", short="", cut=True, rank=0))
     if step.warning:
         parts.append(Part(f"  ⚠ {step.warning}", "yellow", cut=True, rank=1))
+    return FitLabel(parts)
+
+
+def hostdev_label(dev: dict[str, Any]) -> FitLabel:
+    """One device: id, kind, summary, then who uses it or whether it is free for pass-through. On a narrow
+    screen the summary gives way first; `used by`, a conflict and readiness stay."""
+    parts = [Part(str(dev["id"]), "bold", cut=True, rank=7), Part(f"  {dev['kind']}", "cyan", short="", rank=1)]
+    if dev.get("summary"):
+        parts.append(Part(f"  {dev['summary']}", "dim", short="", cut=True, rank=0))
+    users = dev.get("users", [])
+    if dev.get("conflict"):
+        parts.append(Part(f"  ⚠ conflict: {dev['conflict']}", "bold yellow", cut=True, rank=3))
+    if users:
+        parts += [Part("  used by", "green"),
+                  Part(" " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), "green", cut=True, rank=4)]
+    else:
+        elig = dev.get("eligibility")
+        if elig is not None and elig["ready"]:
+            parts.append(Part("  ✓ ready for pass-through, unused", "magenta", short="  ✓ ready, unused", rank=2))
+        elif elig is not None:
+            parts.append(Part("  not ready for VFIO", "dim", short="", rank=0))
     return FitLabel(parts)

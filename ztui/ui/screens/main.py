@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import getters, on
@@ -22,6 +22,7 @@ from ztui.ui.widgets.details import (
     device_details,
     guest_details,
     host_details,
+    hostdev_details,
 )
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
 
@@ -88,9 +89,18 @@ class MainScreen(Screen[None]):
             self.status(Text("read-only: ztui was started with --readonly; attach, detach and migrate are refused",
                              style="yellow"))
         self.query_one(DetailsPane).border_title = "details"
+        self.guest_tree.host_devices = self._host_devices_matching
         for entry in self.fleet.hosts.values():
             self.guest_tree.show_host(entry)
         self.guest_tree.focus()
+
+    def _host_devices_matching(self, uri: str, query: str) -> list[dict[str, Any]]:
+        """The host's devices that match a filter no guest matches (from the session's last scan)."""
+        from ztui.report.hostdevs import matching_json
+
+        session = self.app.sessions.get(uri)
+        inventory = session.inventory if session is not None else None
+        return matching_json(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
 
     # --- applying changes -----------------------------------------------------------------------------
 
@@ -137,6 +147,15 @@ class MainScreen(Screen[None]):
                 ref.kind == "host" or change.what in ("host", "state") or ref.uuid == change.uuid)):
             self.show_details(ref)
 
+    def follow_cursor(self) -> None:
+        """The details pane shows the node under the cursor, after a change that moved it without a key (a
+        filter; Textual says nothing when the cursor's line number stays and the node on it changed)."""
+        tree = self.guest_tree
+        tree.cursor_follows_line()
+        ref = tree.cursor_node.data if tree.cursor_node is not None else None
+        if ref is not None and ref != self._details_ref:
+            self.show_details(ref)
+
     # --- details --------------------------------------------------------------------------------------
 
     @on(Tree.NodeHighlighted)
@@ -157,6 +176,12 @@ class MainScreen(Screen[None]):
         if ref.kind == "host":
             iostats.stop()
             pane.show(host_details(entry))
+            return
+        if ref.kind in ("hostdev", "note"):
+            iostats.stop()
+            dev = self.guest_tree.hostdev_entries.get((ref.uri, ref.key))
+            pane.show(hostdev_details(dev) if dev is not None else Text(
+                f"Nothing on {self.app.host_name(ref.uri)} matches the filter. esc clears it.", style="dim"))
             return
         guest = entry.guests.get(ref.uuid)
         if guest is None:
@@ -196,13 +221,17 @@ class MainScreen(Screen[None]):
         # back to the tree as it was before `/`: the guests expanded then, not every match left open
         tree.set_query("", expanded=before[1] if before is not None else None)
         target = cursor or (before[0] if before is not None else None)  # what the filter found stays selected
+        if target is not None and target.kind in ("hostdev", "note"):  # gone with the filter: back to before
+            target = before[0] if before is not None else None
         if target is not None and tree.select_ref(target) and tree.cursor_node is not None:
             tree.scroll_to_node(tree.cursor_node, animate=False)
+        self.follow_cursor()
         tree.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.guest_tree.set_query(event.value)
+        self.follow_cursor()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -216,7 +245,7 @@ class MainScreen(Screen[None]):
 
         node = self.guest_tree.cursor_node
         ref = node.data if node is not None else None
-        if ref is None or ref.kind == "host":
+        if ref is None or ref.kind in ("host", "hostdev", "note"):
             self.notify("Select a guest or a device to see its XML.", severity="warning")
             return
         guest = self.fleet.guest(ref.uri, ref.uuid)
@@ -343,9 +372,14 @@ class MainScreen(Screen[None]):
         open_console(self)
 
     def action_host_devices(self) -> None:
+        """`H`: the host devices view, narrowed to the filter when one is set, on the host device under the
+        cursor when there is one."""
         from ztui.ui.screens.hostdevs import HostDevicesScreen
 
-        self.app.push_screen(HostDevicesScreen(self.fleet))
+        node = self.guest_tree.cursor_node
+        ref = node.data if node is not None else None
+        select = (ref.uri, ref.key) if ref is not None and ref.kind == "hostdev" else None
+        self.app.push_screen(HostDevicesScreen(self.fleet, query=self.guest_tree.query_text.strip(), select=select))
 
     def action_resync(self) -> None:
         self.app.resync()
