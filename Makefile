@@ -5,6 +5,7 @@
 #   make demo         ztui on the private lab, the simulated z16 host first (DEMO_ARGS, default --lab --expand zlnx01)
 #   make lint         ruff, mypy --strict, import rules
 #   make bench        benchmarks (not part of the tests)
+#   make bench-peers  the first guest on screen, ztui beside virtui-manager from PyPI (not part of the tests)
 #   make faults       the fault bench on a private lab: faults injected into attach, detach and migrate (not
 #                     part of the tests; FAULTS_ARGS='--tries 60 --only migrate')
 #   make screenshots  regenerate screenshots/
@@ -36,7 +37,7 @@ DEMO_ARGS ?= --lab --expand zlnx01
 PYTEST_ARGS ?=
 FAULTS_ARGS ?=
 
-.PHONY: help setup test demo lint bench faults bytecode screenshots clean
+.PHONY: help setup test demo lint bench bench-peers faults bytecode screenshots clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -59,6 +60,10 @@ lint: setup
 bench: setup bytecode
 	$(VPY) -m pytest tests/bench -q -s -p no:cacheprovider --override-ini=addopts=
 
+# virtui-manager is installed into .bench-peers/ (once) by the script itself
+bench-peers: setup bytecode
+	$(VPY) tests/bench/peers.py
+
 # every try starts ztui as a user would: its modules compiled once, not at each start
 faults: setup bytecode
 	$(VPY) -m tests.faults $(FAULTS_ARGS)
@@ -72,7 +77,7 @@ screenshots: setup
 	$(VPY) scripts/screenshots.py
 
 clean:
-	rm -rf $(STAMP) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(STAMP) $(VENV) .bench-peers build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 
 # --- the set-up -------------------------------------------------------------------------------------
 

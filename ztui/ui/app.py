@@ -32,7 +32,6 @@ from ztui.libvirt.session import (
     InventoryChanged,
     Update,
 )
-from ztui.ops.migration import MigrationControl, MigrationOptions, Preflight
 from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
 from ztui.ui.jobs import (
     JobKey,
@@ -45,9 +44,10 @@ from ztui.ui.jobs import (
 from ztui.ui.messages import HostUpdate
 from ztui.ui.resources import stylesheets
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the migration code is imported when a migration is first asked for, not at start-up
     from ztui.model import GuestDevice
     from ztui.ops.hotplug import AttachPlan, DetachPlan
+    from ztui.ops.migration import MigrationControl, MigrationOptions
     from ztui.ops.proof import DeviceChange
     from ztui.ui.screens.attach import AttachChoice
     from ztui.ui.screens.main import MainScreen
@@ -285,7 +285,7 @@ class ZtuiApp(App[int]):
     @work(thread=True, group="migrate", exit_on_error=False, description="migration preflight")
     def _preflight(self, key: JobKey, dest_uri: str, options: MigrationOptions) -> None:
         from ztui.libvirt.connection import ConnectError
-        from ztui.ops.migration import Finding, Severity, preflight
+        from ztui.ops.migration import Finding, Preflight, Severity, preflight
 
         uri, guest = key
         try:

@@ -59,7 +59,8 @@ class HostDevicesScreen(Screen[None]):
         self.matching: dict[str, set[str]] = {}  # host URI → keys of the devices the query matches
         self.guest_users: dict[str, dict[str, list[str]]] = {}  # host URI → device id → guests using it
         self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
-        self._cursor: tuple[str, str] | None = select  # (host URI, device key) the cursor is on, or goes to
+        self._cursor: tuple[str, str] | None = None  # (host URI, device key) the cursor is on
+        self._wanted = select  # where the cursor goes once that host's devices are read
         self.free_only = False
 
     def compose(self) -> ComposeResult:
@@ -142,10 +143,12 @@ class HostDevicesScreen(Screen[None]):
                 for dev in devices:
                     leaf = gnode.add_leaf(hostdev_label(dev), dev)
                     first = first or leaf
-                    if self._cursor == (uri, dev.get("key")):
+                    if (self._wanted or self._cursor) == (uri, dev.get("key")):
                         target = leaf
             if not hnode.children:
                 hnode.add_leaf(Text(self._nothing_shown(), style="dim"), None)
+        if target is not None:
+            self._wanted = None
         node = target or first
         tree.settle_lines()
         tree.move_cursor(node if node is not None else (tree.root.children[0] if tree.root.children else None))
