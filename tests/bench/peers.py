@@ -3,8 +3,8 @@
 Both run in a real terminal (tmux, 120x40) on the same libvirt test-driver host file, at 10 and at 1000
 guests, taken in turns (ztui, each virtui-manager version, ztui, ...) so that a machine that speeds up or
 slows down moves every figure alike. The figure is the time from starting the program until a guest's
-line is on the terminal: ztui's tree line (`lnx0001  running`), virtui-manager's VM card (`lnx0001
-(test:///…`). Medians of `ZTUI_BENCH_RUNS` (default 5) runs; the ratio ztui / virtui-manager is printed
+line is on the terminal: ztui's tree line (`lnx0001  running`), virtui-manager's VM card (the name, and
+its state on the card's next line). Medians of `ZTUI_BENCH_RUNS` (default 5) runs; the ratio ztui / virtui-manager is printed
 per version and size and written to bench-peers-results.json. Not part of `make test`.
 
 virtui-manager is installed from PyPI into a virtualenv of its own under `.bench-peers/` (once):
@@ -99,7 +99,7 @@ def programs(uri: str, base: Path) -> list[Program]:
         home = virtui_home(base / version, uri)
         found.append(Program(f"virtui-manager {version}", [str(install_virtui(version))],
                              {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")},
-                             re.compile(r"lnx\d+ \(test:")))
+                             re.compile(r"lnx\d+[^\n]*\n[^\n]*│ +(Running|Stopped|Paused)")))
     return found
 
 

@@ -53,3 +53,18 @@ async def test_a_guest_gone_above_the_cursor_does_not_skip_a_row(testdriver_copy
         assert tree.cursor_node is not None and tree.cursor_node.data is not None
         assert tree.cursor_node.data.uuid == _guest_named(app, testdriver_copy, "idle-crashed").uuid
 
+
+
+async def test_keys_typed_into_the_filter_at_once_act_in_their_order(testdriver_copy: str) -> None:
+    """A burst (a paste, or typing while the tree re-filters): backspaces must not wait behind the letters."""
+    from textual.widgets import Input
+
+    app = ZtuiApp([testdriver_copy], host_udev=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
+        await pilot.press("slash")
+        for key in [*"lnx02 vdb", "backspace", "backspace", "backspace", "backspace", *"mapper", "left", "left",
+                    "delete", "home", "delete"]:
+            app.simulate_key(key)
+        await pilot.pause(1.0)
+        assert app.screen.query_one("#filter", Input).value == "nx02mappr"

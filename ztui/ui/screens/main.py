@@ -25,6 +25,7 @@ from ztui.ui.widgets.details import (
     hostdev_details,
 )
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
+from ztui.ui.widgets.ordered_input import OrderedInput
 
 if TYPE_CHECKING:
     from ztui.ops.candidates import Candidate
@@ -74,7 +75,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="panes"):
             yield GuestTree(id="tree")
             yield DetailsPane(id="details")
-        yield Input(placeholder="filter: guest, target, bus-ID, host device or path (esc clears)", id="filter")
+        yield OrderedInput(placeholder="filter: guest, target, bus-ID, host device or path (esc clears)", id="filter")
         yield Static("", id="status")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p still works; 80 columns are few
 

@@ -22,6 +22,7 @@ from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 from ztui.ops.migration import MigrationOptions, completed_text, percent, plan_steps, progress_text
 from ztui.ui.app import ZtuiApp
 from ztui.ui.jobs import MigrationJob
+from ztui.ui.widgets.ordered_input import OrderedInput
 
 __all__ = ["MigrateScreen", "progress_line"]
 
@@ -64,7 +65,7 @@ class MigrateScreen(ModalScreen[None]):
             options = [(self.app.host_name(d), d) for d in self.destinations]
             yield Select(options, prompt="destination host", value=options[0][1] if options else Select.NULL,
                          id="migrate-dest", compact=True)
-            yield Input(placeholder="…or a destination URI", id="migrate-uri", compact=True)
+            yield OrderedInput(placeholder="…or a destination URI", id="migrate-uri", compact=True)
             # off: the shared-storage check runs, as on the command line; ticking it is a decision
             yield Checkbox("--unsafe: skip the shared-storage check", value=False, id="migrate-unsafe")
             yield Checkbox("--copy-storage: copy local disks to the destination", value=False,
@@ -75,7 +76,7 @@ class MigrateScreen(ModalScreen[None]):
                 yield Checkbox("--postcopy allowed", value=False, id="migrate-postcopy")
             yield Checkbox("--offline: a shut-off guest's definition moves, nothing starts", value=False,
                            id="migrate-offline")
-            yield Input(placeholder="bandwidth MiB/s (optional)", id="migrate-bw")
+            yield OrderedInput(placeholder="bandwidth MiB/s (optional)", id="migrate-bw")
             yield ProgressBar(total=100, show_eta=False, id="migrate-bar")
             with VerticalScroll(id="migrate-out"):
                 yield Static(Text("ctrl+s runs the preflight; a second ctrl+s migrates.", style="dim"),
