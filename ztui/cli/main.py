@@ -126,10 +126,16 @@ def run_default(args: argparse.Namespace) -> int:
 
         args.connect, args.guests, args.json, args.domain_xml, args.host_facts = uris, [], False, [], ""
         return run_tree(args)
+    _log_to_file()
+    from ztui.libvirt.early import HeldSink, start_sessions
+
+    # the hosts are connected and read while the TUI is imported and built (ztui.libvirt.early)
+    sink = HeldSink()
+    sessions = start_sessions(uris, sink, readonly=args.readonly)
     from ztui.ui.app import ZtuiApp
 
-    _log_to_file()
-    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand)
+    app = ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand,
+                  started=(sessions, sink) if sessions else None)
     return app.run() or 0
 
 

@@ -21,8 +21,8 @@ from textual.worker import Worker, WorkerState
 
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
+from ztui.libvirt.early import HeldSink, start_sessions
 from ztui.libvirt.session import (
-    RECONNECT_DELAYS,
     EventSeen,
     GuestGone,
     GuestUpdated,
@@ -101,7 +101,10 @@ class ZtuiApp(App[int]):
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
                  no_host_reason: str = "", host_udev: bool = True, expand: str = "",
-                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT) -> None:
+                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT,
+                 started: tuple[dict[str, HostSession], HeldSink] | None = None) -> None:
+        """`started`: sessions of `uris` the command started before building the app, and the sink that
+        holds their updates until the app is up (`ztui.libvirt.early`)."""
         super().__init__()
         self._expand = expand  # a guest to open with its chains once its host is up (`--expand`)
         self.host_udev = host_udev
@@ -116,6 +119,7 @@ class ZtuiApp(App[int]):
         self._status_text: Text | None = None
         self._status_pending = False
         self._delays = reconnect_delays
+        self._started = started
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
         if readonly:
@@ -157,11 +161,15 @@ class ZtuiApp(App[int]):
             if uri not in self.fleet.hosts:
                 self.fleet.hosts[uri] = Fleet([uri]).hosts[uri]
         self.push_screen(MainScreen(self.fleet))
-        for uri in uris:
-            session = HostSession(uri, self._post_update, readonly=self.readonly, udev=self.host_udev,
-                                  reconnect_delays=self._delays or RECONNECT_DELAYS)
-            self.sessions[uri] = session
-            session.start()
+        started, self._started = self._started, None
+        if started is not None:  # already reading: what they read meanwhile is handed over first
+            sessions, sink = started
+            self.sessions.update(sessions)
+            sink.attach(self._post_update)
+            uris = [u for u in uris if u not in sessions]
+        self.sessions.update(start_sessions([u for u in uris if u not in self.sessions], self._post_update,
+                                            readonly=self.readonly, udev=self.host_udev,
+                                            reconnect_delays=self._delays))
 
     def connection(self, uri: str) -> libvirt.virConnect:
         """The open connection of a configured host; `ConnectionError` while it is disconnected."""
