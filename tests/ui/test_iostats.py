@@ -97,3 +97,14 @@ async def test_nothing_is_read_while_another_screen_covers_the_details(testdrive
         assert view.polls == covered
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: view.polls > covered, 2.5)
+
+
+def test_the_sparkline_starts_at_zero_and_fills_from_the_right() -> None:
+    from rich.console import Console
+
+    from ztui.ui.widgets.iostats import spark_text
+
+    console = Console()
+    assert spark_text(console, [0.0] * 10, 12).plain == " " * 10 + "▁▁"  # idle: a baseline, not full bars
+    assert spark_text(console, [5.0], 12).plain == " " * 11 + "█"
+    assert spark_text(console, [0.0] * 30 + [100.0] * 30, 12).plain == "▁" * 6 + "█" * 6

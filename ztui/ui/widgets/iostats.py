@@ -185,9 +185,11 @@ class IoStatsView(Static):
 
 def spark_text(console: Console, history: list[float], cells: int) -> Text:
     """The minute so far as a sparkline (Textual's), right-aligned in `cells`: a cell for each 1/cells of the
-    minute, so a new selection's first seconds take the last cell, not the whole width."""
+    minute (its highest rate), so a new selection's first seconds take the last cell, not the whole width;
+    the bars are scaled from zero to the minute's highest rate."""
     used = max(1, min(cells, -(-len(history) * cells // HISTORY)))
-    graph = Sparkline(history, width=used, min_color=_LOW, max_color=_HIGH)
+    # from zero, not from the minute's least rate: an idle device is a flat baseline, not full bars
+    graph = Sparkline([0.0, *history], width=used, min_color=_LOW, max_color=_HIGH)
     text = Text(" " * (cells - used))
     for segment in console.render(graph, console.options.update_width(used)):
         if segment.text != "\n":
