@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from tests.ui.conftest import wait_until
 from ztui.model import Guest
 from ztui.ui.app import ZtuiApp
@@ -18,7 +20,12 @@ def _guest_named(app: ZtuiApp, uri: str, name: str) -> Guest:
     return next(g for g in app.fleet.hosts[uri].guests.values() if g.name == name)
 
 
-async def test_a_guest_added_above_the_cursor_does_not_eat_the_next_key(testdriver_copy: str) -> None:
+@pytest.mark.parametrize(("change", "key", "lands_on"), [
+    ("added", "down", "idle-pmsuspended"),  # a guest that sorts first arrives: the key must not be eaten
+    ("gone", "up", "idle-crashed"),  # db01 goes: the key must not skip a row
+])
+async def test_a_structural_change_above_the_cursor_does_not_move_the_next_key(
+        testdriver_copy: str, change: str, key: str, lands_on: str) -> None:
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
@@ -29,30 +36,16 @@ async def test_a_guest_added_above_the_cursor_does_not_eat_the_next_key(testdriv
         seen = tree.cursor_node
         assert seen is not None and seen.data is not None
         assert _guest_named(app, testdriver_copy, "idle-paused").uuid == seen.data.uuid
-        below = _guest_named(app, testdriver_copy, "idle-pmsuspended")
-        # a guest that sorts first arrives, and the key comes before the tree laid its lines out again
-        new = replace(_guest_named(app, testdriver_copy, "db01"), uuid="00000000-0000-0000-0000-0000000000aa",
-                      name="aaa-new")
-        main.apply(app.fleet.guest_updated(testdriver_copy, new))
-        tree.action_cursor_down()
+        db01 = _guest_named(app, testdriver_copy, "db01")
+        if change == "added":
+            new = replace(db01, uuid="00000000-0000-0000-0000-0000000000aa", name="aaa-new")
+            main.apply(app.fleet.guest_updated(testdriver_copy, new))
+        else:
+            main.apply(app.fleet.guest_gone(testdriver_copy, db01.uuid))
+        # the key comes before the tree laid its lines out again
+        tree.action_cursor_down() if key == "down" else tree.action_cursor_up()
         assert tree.cursor_node is not None and tree.cursor_node.data is not None
-        assert tree.cursor_node.data.uuid == below.uuid
-
-
-async def test_a_guest_gone_above_the_cursor_does_not_skip_a_row(testdriver_copy: str) -> None:
-    app = ZtuiApp([testdriver_copy])
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
-        main = app.main
-        assert main is not None
-        tree = main.guest_tree
-        await pilot.press("j", "j", "j")  # idle-paused
-        gone = _guest_named(app, testdriver_copy, "db01")
-        main.apply(app.fleet.guest_gone(testdriver_copy, gone.uuid))
-        tree.action_cursor_up()
-        assert tree.cursor_node is not None and tree.cursor_node.data is not None
-        assert tree.cursor_node.data.uuid == _guest_named(app, testdriver_copy, "idle-crashed").uuid
-
+        assert tree.cursor_node.data.uuid == _guest_named(app, testdriver_copy, lands_on).uuid
 
 
 async def test_keys_typed_into_the_filter_at_once_act_in_their_order(testdriver_copy: str) -> None:
