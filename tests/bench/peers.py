@@ -4,8 +4,9 @@ Both run in a real terminal (tmux, 120x40) on the same libvirt test-driver host 
 guests, taken in turns (ztui, each virtui-manager version, ztui, ...) so that a machine that speeds up or
 slows down moves every figure alike. The figure is the time from starting the program until a guest's
 line is on the terminal: ztui's tree line (`lnx0001  running`), virtui-manager's VM card (the name, and
-its state on the card's next line). Medians of `ZTUI_BENCH_RUNS` (default 5) runs; the ratio ztui / virtui-manager is printed
-per version and size and written to bench-peers-results.json. Not part of `make test`.
+its state on the card's next line). Medians of `ZTUI_BENCH_RUNS` (default 5) runs; the ratio ztui /
+virtui-manager is printed per version and size and written to bench-peers-results.json. Not part of
+`make test`.
 
 virtui-manager is installed from PyPI into a virtualenv of its own under `.bench-peers/` (once):
 `pip install --no-deps virtui-manager==VERSION`, then its dependencies by name, with the Textual version

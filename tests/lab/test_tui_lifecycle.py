@@ -46,12 +46,17 @@ async def test_s_p_s_d_change_the_state_and_the_tree_follows(lab: Lab, own_guest
             return now is not None and now.state is expected and node is not None and \
                 expected.value in str(node.label)
 
+        # each key once the one before has its proof and let the guest go (audited): a key pressed while an
+        # action still holds the guest is refused as busy, as it should be
         await pilot.press("s")
         assert await wait_until(pilot, lambda: shows(GuestState.RUNNING), 15), "s did not start it"
+        assert await wait_until(pilot, lambda: len(audit(state)) == 1, 15)
         await pilot.press("P")
         assert await wait_until(pilot, lambda: shows(GuestState.PAUSED), 10), "P did not pause it"
+        assert await wait_until(pilot, lambda: len(audit(state)) == 2, 15)
         await pilot.press("s")  # on a paused guest: resume
         assert await wait_until(pilot, lambda: shows(GuestState.RUNNING), 10), "s did not resume it"
+        assert await wait_until(pilot, lambda: len(audit(state)) == 3, 15)
         await pilot.press("D")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen)), "D did not ask"
         await pilot.press("n")  # declined: nothing happens

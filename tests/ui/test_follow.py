@@ -125,3 +125,13 @@ async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Pa
         await pilot.pause(0.05)
         order = [screen.host_of(node) for node in screen.query_one(Tree).root.children]
         assert order == list(app.fleet.hosts) == uris
+
+
+async def test_details_follow_a_pasted_filter_whose_last_match_is_on_the_same_line(testdriver_copy: str) -> None:
+    """Pasted: each letter re-filters; a cursor move made on the way must not be shown after the last one."""
+    app = ZtuiApp([testdriver_copy], host_udev=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(app, pilot, testdriver_copy)
+        await _type_filter(pilot, "/var/lib/libvirt/images/template")  # db01's vda first, template's at the end
+        details = _details(app)
+        assert "Device of template" in details and "template-root.qcow2" in details, details

@@ -169,7 +169,8 @@ class HostDevicesScreen(Screen[None]):
         self.query_one(DetailsPane).show(hostdev_details(dev) if dev is not None else Text(""))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Entry | None]) -> None:
-        self._show_details(event.node)
+        if event.node is self.query_one(FittingTree).cursor_node:  # not a move a rebuild has overtaken
+            self._show_details(event.node)
 
     def action_prepare(self) -> None:
         """`p`: the preparation (or its undo) of the device under the cursor, in a dialog that shows the plan

@@ -161,7 +161,9 @@ class MainScreen(Screen[None]):
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[NodeRef]) -> None:
-        if event.node.data is not None:
+        # only the node the cursor is on now: a filter typed fast moves the cursor several times before
+        # these messages arrive, and an older one would put a line that is gone back into the pane
+        if event.node.data is not None and event.node is self.guest_tree.cursor_node:
             self.show_details(event.node.data)
 
     def show_details(self, ref: NodeRef) -> None:
