@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PEERS = REPO / ".bench-peers"
 VERSIONS = tuple(os.environ.get("ZTUI_PEER_VERSIONS", "3.3.3 3.3.2").split())  # the two newest on PyPI
-SIZES = (10, 1000)
+SIZES = tuple(int(n) for n in os.environ.get("ZTUI_PEER_SIZES", "10 1000").split())
 RUNS = int(os.environ.get("ZTUI_BENCH_RUNS", "5"))
 TERMINAL = (120, 40)
 TIMEOUT = 120.0
