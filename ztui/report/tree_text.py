@@ -191,8 +191,8 @@ def fit(text: str, width: int) -> str:
 
 def column_widths(rows: list[_Row], width: int) -> list[int]:
     """Widths of the columns before NOTE (which takes what is left): each at most what its longest value
-    needs and at most its cap; MODEL gives way first, SOURCE last, when the line would be too long. NAME
-    never gets narrower than the longest guest name."""
+    needs and at most its cap; MODEL gives way first, SOURCE last, when the line would be too long, so that
+    NOTE keeps `NOTE_LEAST` (or its longest short note). NAME never gets narrower than the longest guest name."""
     names = max((len(r.cells[0]) for r in rows if r.guest), default=0)
     note = max((len(short_note(r.notes, NOTE_LEAST)) for r in rows if r.notes), default=0)
     note = max(len(HEADER[-1]), min(note, NOTE_LEAST))
