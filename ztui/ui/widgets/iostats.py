@@ -31,7 +31,7 @@ from ztui.ops.iostats import IoKind, IoRate, IoSample, IoSource, human_rate, io_
 INTERVAL = 1.0
 HISTORY = 60  # rates kept per device: the last minute, one a second
 SPARK_CELLS = 12  # a cell for every five seconds of the minute
-_LOW, _HIGH = Color.parse("grey50"), Color.parse("cyan")  # the bars' heights carry the meaning, not colour
+_BARS = Color.parse("cyan")
 
 ConnectionFor = Callable[[str], Any]  # uri → the session's libvirt connection, or None
 
@@ -189,12 +189,11 @@ def spark_text(console: Console, history: list[float], cells: int) -> Text:
     the bars are scaled from zero to the minute's highest rate."""
     used = max(1, min(cells, -(-len(history) * cells // HISTORY)))
     # from zero, not from the minute's least rate: an idle device is a flat baseline, not full bars
-    graph = Sparkline([0.0, *history], width=used, min_color=_LOW, max_color=_HIGH)
-    text = Text(" " * (cells - used))
-    for segment in console.render(graph, console.options.update_width(used)):
-        if segment.text != "\n":
-            text.append(segment.text, segment.style)
-    return text
+    graph = Sparkline([0.0, *history], width=used, min_color=_BARS, max_color=_BARS)
+    # one colour: the bars' heights say it all, and one span paints in a fraction of the time of one a cell
+    bars = "".join(segment.text for segment in console.render(graph, console.options.update_width(used))
+                   if segment.text != "\n")
+    return Text(" " * (cells - used) + bars, style="cyan")
 
 
 def rows_of(sample: IoSample, found: tuple[IoRate, ...]) -> list[tuple[str, str, bool, IoSource | None]]:
