@@ -5,6 +5,7 @@
 #   make demo         ztui on the private lab, the simulated z16 host first (DEMO_ARGS, default --lab --expand zlnx01)
 #   make lint         ruff, mypy --strict, import rules
 #   make bench        benchmarks (not part of the tests)
+#   make bench-peers  the first guest on screen, ztui beside virtui-manager from PyPI (not part of the tests)
 #   make faults       the fault bench on a private lab: faults injected into attach, detach and migrate (not
 #                     part of the tests; FAULTS_ARGS='--tries 60 --only migrate')
 #   make screenshots  regenerate screenshots/
@@ -38,7 +39,7 @@ DEMO_ARGS ?= --lab --expand zlnx01
 PYTEST_ARGS ?=
 FAULTS_ARGS ?=
 
-.PHONY: help setup test demo lint bench faults bytecode screenshots dist man clean
+.PHONY: help setup test demo lint bench bench-peers faults bytecode screenshots dist man clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -60,6 +61,10 @@ lint: setup
 # pyproject's addopts ignore tests/bench so that `make test` never runs benchmarks: drop them here
 bench: setup bytecode
 	$(VPY) -m pytest tests/bench -q -s -p no:cacheprovider --override-ini=addopts=
+
+# virtui-manager is installed into .bench-peers/ (once) by the script itself
+bench-peers: setup bytecode
+	$(VPY) tests/bench/peers.py
 
 # every try starts ztui as a user would: its modules compiled once, not at each start
 faults: setup bytecode
@@ -83,7 +88,7 @@ man: setup
 	$(VPY) -m ztui.cli.manpage > docs/ztui.1
 
 clean:
-	rm -rf $(STAMP) $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(STAMP) $(VENV) .bench-peers build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 
 # --- the set-up -------------------------------------------------------------------------------------
 

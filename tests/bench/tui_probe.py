@@ -5,7 +5,8 @@ Modes print one JSON line on stdout:
   full-tree   seconds from process start until every guest and every device is in the tree, the guest list's
               own moment beside it (a big host shows the list first)
   events      event latencies (change from outside → tree label updated), idle CPU, RSS
-  storm       key-press latencies during a lifecycle-event storm, and whether the tree ends equal to a fresh read
+  storm       key-press latencies during a lifecycle-event storm (lost and undone presses counted apart from
+              slow ones), and whether the tree ends equal to a fresh read
   fleet-tree  several hosts (URI is a file of URIs, one a line; EXPECTED guests each): seconds until every guest
               and device of all of them is in the tree; with a further URI after EXPECTED, that host also opened
               (one that hangs), and when it was shown as not answering
@@ -20,6 +21,7 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import threading
 import time
 
@@ -147,10 +149,21 @@ async def idle_cpu_pct(pilot, seconds: float) -> float:  # type: ignore[no-untyp
     return (usage.ru_utime + usage.ru_stime - cpu_before) / (time.monotonic() - started) * 100
 
 
+GIVE_UP = 5.0  # seconds a key press may take before the probe counts it lost
+
+
 async def storm(uri: str, expected: int, events_total: int, seconds: float) -> dict[str, object]:
+    """Key presses during a lifecycle-event storm. Each press is followed until the tree's binding handled it
+    and until the cursor stood on the row below (or above) the one it was on: a press never handled is
+    *lost*, one handled whose move did not stay (a re-read put the cursor back) is *undone*, the rest are
+    timed. The cursor goes between the first two guests, so that no press meets the end of the tree."""
+    from ztui.ui.screens.main import MainScreen
+
     app = ZtuiApp([uri], host_udev=False)
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait(pilot, lambda: fully_loaded(app, uri, expected), 120)
+        # nothing may stand between the keys and the tree (the journal's screen would take them all)
+        assert isinstance(app.screen, MainScreen), f"{type(app.screen).__name__} is in front of the tree"
         conn = app.sessions[uri].connection
         assert conn is not None
         running = [conn.lookupByUUIDString(g.uuid) for g in app.fleet.hosts[uri].guests.values()
@@ -166,21 +179,47 @@ async def storm(uri: str, expected: int, events_total: int, seconds: float) -> d
                 time.sleep(max(0.0, pace - 0.0002))
             done.set()
 
-        threading.Thread(target=fire, daemon=True).start()
-        presses = []
         tree = app.main.guest_tree  # type: ignore[union-attr]
         tree.focus()
-        key = "j"
+        await pilot.press("j")  # the first guest
+        first = tree.cursor_node
+        await pilot.press("j")
+        second = tree.cursor_node
+        await pilot.press("k")
+        assert first is not None and second is not None and tree.cursor_node is first
+        handled: list[float] = []
+        for name in ("action_cursor_down", "action_cursor_up"):  # the bindings call these by name
+            original = getattr(tree, name)
+
+            def counting(original=original) -> None:  # type: ignore[no-untyped-def]
+                handled.append(time.monotonic())
+                original()
+
+            setattr(tree, name, counting)
+        threading.Thread(target=fire, daemon=True).start()
+        presses: list[float] = []
+        waits: list[float] = []  # from the press until the binding ran
+        lost = undone = 0
         while not done.is_set():
             # a key as the terminal would deliver it, timed until the cursor has moved (Pilot's `press`
             # would also wait for the whole message queue to drain, which a storm never lets happen)
-            before = tree.cursor_line
+            target, key = (second, "j") if tree.cursor_node is first else (first, "k")
+            count = len(handled)
             started = time.monotonic()
             app.simulate_key(key)
-            while tree.cursor_line == before and time.monotonic() - started < 5:
+            while tree.cursor_node is not target and time.monotonic() - started < GIVE_UP:
                 await asyncio.sleep(0.0005)
+            moved = tree.cursor_node is target
+            if len(handled) == count:
+                lost += 1
+            else:
+                waits.append((handled[count] - started) * 1000)
+                if not moved:
+                    undone += 1
             presses.append((time.monotonic() - started) * 1000)
-            key = "k" if key == "j" else "j"
+            if not moved:  # back to a known row before the next press
+                tree.move_cursor(first)
+                await asyncio.sleep(0.05)
             await asyncio.sleep(0.02)
         await pilot.pause(1.0)  # let the last reads land
         fresh = {g.uuid: g for g in read_guests(conn)}
@@ -193,8 +232,17 @@ async def storm(uri: str, expected: int, events_total: int, seconds: float) -> d
         for uuid, guest in shown.items():
             correct = correct and (guest.state.value in _label(app, uri, uuid) if guest.state else True)
         presses.sort()
-        return {"keypress_p99_ms": presses[int(len(presses) * 0.99) - 1] if presses else 0.0,
-                "presses": len(presses), "final_correct": correct}
+        waits.sort()
+        return {"keypress_p99_ms": percentile(presses, 99), "keypress_p50_ms": percentile(presses, 50),
+                "handled_p99_ms": percentile(waits, 99), "presses": len(presses), "lost": lost,
+                "undone": undone, "final_correct": correct}
+
+
+def percentile(ordered: list[float], p: int) -> float:
+    """The p-th percentile of sorted values (nearest rank), 0 for none."""
+    if not ordered:
+        return 0.0
+    return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))]
 
 
 def host_loaded(app: ZtuiApp, uri: str, expected: int) -> bool:
@@ -242,6 +290,9 @@ async def fleet_idle(uris: list[str], expected: int, idle_seconds: float) -> dic
 
 def main() -> None:
     mode, uri, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    # a state directory of its own: an unfinished operation in the user's journal opens a screen at start
+    # that takes every key (the storm then measured the probe's give-up) and costs CPU besides
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ztui-probe-state-")
     if mode.startswith("fleet-"):
         with open(uri) as listing:
             uris = listing.read().split()

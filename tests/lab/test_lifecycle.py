@@ -139,6 +139,11 @@ def test_cli_shutdown_and_reboot_claim_only_what_libvirt_shows(lab: Lab, own_gue
             assert out["ok"] and now == libvirt.VIR_DOMAIN_SHUTOFF
         outcomes.append("done" if result.returncode == 0 else "not proven")
     assert [r["result"] for r in audit(tmp_path)][-2:] == outcomes
+    if state_of(lab, B, own_guest) == libvirt.VIR_DOMAIN_RUNNING:  # the outcome is said once, with what to do
+        text = ztui("reboot", own_guest, "-c", uri, "--timeout", "1", state=tmp_path)
+        if text.returncode == 3:
+            both = text.stdout + text.stderr
+            assert both.count("reboot requested, not seen") == 1 and "destroy" in both, both
 
 
 def test_cli_refuses_in_readonly_and_for_a_guest_that_is_not_there(lab: Lab, own_guest: str,

@@ -39,6 +39,10 @@ class Terminal:
             self.tmux("send-keys", "-t", self.name, key)
             time.sleep(0.15)
 
+    def paste(self, text: str) -> None:
+        """The text as a terminal delivers a paste: all its characters at once, not key by key."""
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.name)
 
@@ -100,10 +104,12 @@ def test_s_p_d_and_the_console_in_a_real_terminal(lab: Lab, own_guest: str, term
     term.keys("s")
     term.wait(lambda s: "running" in line_of(s, own_guest[:8]))
 
-    term.keys("c")  # the console takes the terminal; ctrl+] gives it back
-    term.wait(lambda s: "Connected to domain" in s or "Escape character" in s)
-    term.keys("C-]")
-    term.wait(lambda s: "running" in line_of(s, own_guest[:8]) and "lnxb01" in s)
+    for _ in range(2):  # the console takes a clean terminal (nothing of the tree, nor of the last console)
+        term.keys("c")
+        console = term.wait(lambda s: "Escape character" in s)
+        assert console.count("Connected to domain") == 1 and "lnxb01" not in console, console
+        term.keys("C-]")
+        term.wait(lambda s: "running" in line_of(s, own_guest[:8]) and "lnxb01" in s)
 
     term.keys("D")
     term.wait(lambda s: "Force off" in s and "destroy" in s)  # the question and the virsh command
@@ -111,3 +117,25 @@ def test_s_p_d_and_the_console_in_a_real_terminal(lab: Lab, own_guest: str, term
     term.wait(lambda s: "shut off" in line_of(s, own_guest[:8]))
     assert state(uri, own_guest) == libvirt.VIR_DOMAIN_SHUTOFF
     term.keys("q")
+
+
+def test_80x24_every_blocker_mark_and_the_details_after_a_pasted_filter(lab: Lab, terminal) -> None:  # type: ignore[no-untyped-def]
+    """At 80x24 on the simulated z16: the guest with pass-through devices shows its `⛔` mark; a pasted
+    filter puts the cursor, and the details pane, on the device it matches; a free DASD no guest uses is
+    shown under its host, and `H` opens the host devices view on it."""
+    if not lab.z_uri:
+        pytest.skip("the lab has no simulated Z host")
+    term = terminal(80, 24, lab.z_uri)
+    text = term.wait(lambda s: "zlnx04" in s, 30)
+    assert "⛔ 4 migration blockers" in line_of(text, "zlnx04"), text
+    term.keys("/")
+    term.paste("5c05")  # zlnx02's DASD
+    text = term.wait(lambda s: "Device of zlnx02" in s)
+    assert "0.0.5c05" in text
+    term.keys("C-u")
+    term.paste("0.0.5c07")  # a DASD no guest uses
+    text = term.wait(lambda s: "no guest matches" in s)
+    assert "0.0.5c07" in line_of(text, "ccw") and "Host device" in text
+    term.keys("Enter", "H")
+    term.wait(lambda s: "host devices matching '0.0.5c07'" in s and "id           0.0.5c07" in s)
+    term.keys("Escape", "q")

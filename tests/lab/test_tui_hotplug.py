@@ -23,6 +23,7 @@ async def open_wizard(app: ZtuiApp, pilot, uri: str, name: str) -> Guest:  # typ
     app.main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
     await pilot.press("a")
     assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+    app.screen.query_one("#attach-source").focus()  # past the kind (the first field), to the path
     return guest
 
 
@@ -168,6 +169,7 @@ async def test_unwritable_state_directory_never_ends_the_tui(lab: Lab, tmp_path:
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
         await pilot.press("a")
         assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+        app.screen.query_one("#attach-source").focus()
         await pilot.press(*str(image))
         await pilot.pause(0.1)
         await pilot.press("ctrl+s")

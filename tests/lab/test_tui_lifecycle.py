@@ -46,12 +46,17 @@ async def test_s_p_s_d_change_the_state_and_the_tree_follows(lab: Lab, own_guest
             return now is not None and now.state is expected and node is not None and \
                 expected.value in str(node.label)
 
+        # each key once the one before has its proof and let the guest go (audited): a key pressed while an
+        # action still holds the guest is refused as busy, as it should be
         await pilot.press("s")
         assert await wait_until(pilot, lambda: shows(GuestState.RUNNING), 15), "s did not start it"
+        assert await wait_until(pilot, lambda: len(audit(state)) == 1, 15)
         await pilot.press("P")
         assert await wait_until(pilot, lambda: shows(GuestState.PAUSED), 10), "P did not pause it"
+        assert await wait_until(pilot, lambda: len(audit(state)) == 2, 15)
         await pilot.press("s")  # on a paused guest: resume
         assert await wait_until(pilot, lambda: shows(GuestState.RUNNING), 10), "s did not resume it"
+        assert await wait_until(pilot, lambda: len(audit(state)) == 3, 15)
         await pilot.press("D")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen)), "D did not ask"
         await pilot.press("n")  # declined: nothing happens
@@ -71,6 +76,36 @@ async def test_s_p_s_d_change_the_state_and_the_tree_follows(lab: Lab, own_guest
     assert [(r["action"], r["result"], r["via"]) for r in audit(state)] == [
         ("lifecycle-start", "done", "tui"), ("lifecycle-suspend", "done", "tui"),
         ("lifecycle-resume", "done", "tui"), ("lifecycle-destroy", "done", "tui")]
+
+
+async def test_a_shutdown_the_guest_ignores_offers_destroy(lab: Lab, own_guest: str,  # noqa: F811
+                                                           state: Path) -> None:
+    """The idle kernel ignores ACPI: `S` is requested, not seen; the next step is offered at once."""
+    uri = lab.uris[B]
+    conn = libvirt.open(uri)
+    try:
+        conn.lookupByName(own_guest).create()
+    finally:
+        conn.close()
+    app = ZtuiApp([uri], host_udev=False)
+    app.lifecycle_timeout = 1.0
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected, 20)
+        guest = next(g for g in app.fleet.hosts[uri].guests.values() if g.name == own_guest)
+        main = app.main
+        assert main is not None
+        main.guest_tree.select_ref(NodeRef("guest", uri, guest.uuid))
+        await pilot.press("S")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")  # shut down: asked of the guest's OS, which ignores it
+        offered = lambda: isinstance(app.screen, ConfirmScreen) and "destroy" in app.screen.command  # noqa: E731
+        assert await wait_until(pilot, offered, 15), "no next step offered"
+        assert "not seen within 1 s" in app.screen.question  # type: ignore[attr-defined]
+        await pilot.press("y")
+        now = lambda: app.fleet.guest(uri, guest.uuid)  # noqa: E731
+        assert await wait_until(pilot, lambda: now() is not None and now().state is GuestState.SHUTOFF, 15)  # type: ignore[union-attr]
+    assert [(r["action"], r["result"]) for r in audit(state)] == [
+        ("lifecycle-shutdown", "not proven"), ("lifecycle-destroy", "done")]
 
 
 async def test_readonly_refuses_every_key(lab: Lab, own_guest: str, state: Path) -> None:  # noqa: F811

@@ -44,3 +44,9 @@ def testdriver_copy(tmp_path: Path) -> str:
     path = tmp_path / "host.xml"
     shutil.copy(TESTDRIVER, path)
     return f"test://{path}"
+
+
+def screen_text(pilot: Pilot[object]) -> list[str]:
+    """The lines on the terminal as a user reads them (every widget composed, borders included)."""
+    strips = pilot.app.screen._compositor.render_strips()
+    return ["".join(segment.text for segment in strip) for strip in strips]

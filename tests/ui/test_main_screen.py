@@ -137,6 +137,30 @@ async def test_palette_jumps_to_a_device(testdriver_copy: str) -> None:
         assert "sdb" in str(app.main.guest_tree.cursor_node.label)  # type: ignore[union-attr]
 
 
+async def test_palette_matches_several_words_in_any_order(testdriver_copy: str) -> None:
+    """`db01 vm` is a guest and its host; `sdb template` a device and its guest: every word must match."""
+    from ztui.ui.palette import match_words
+
+    assert match_words("zlnx02 zlab-y", "guest zlnx02 running on zlab-y")[0] > 0
+    assert match_words("zlab-y zlnx02", "guest zlnx02 running on zlab-y")[0] > 0
+    assert match_words("zlnx03 zlab-y", "guest zlnx02 running on zlab-y")[0] == 0
+    assert match_words("lnx01 vdb", "lnx01 vdb disk 0.0.0001 device of lnx01 on kvm01")[0] > 0
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _connected(app, pilot, testdriver_copy)
+        for query, kind, name in (("web02 vm", "guest", "web02"), ("sdb template", "device", "template")):
+            await pilot.press("ctrl+p")
+            for char in query:  # pasted: one key event after another
+                app.simulate_key(char)
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            ref = app.main.guest_tree.cursor_node.data  # type: ignore[union-attr]
+            assert ref is not None and ref.kind == kind, query
+            guest = app.fleet.guest(testdriver_copy, ref.uuid)
+            assert guest is not None and guest.name == name, query
+
+
 async def test_screens_open_and_close(testdriver_copy: str) -> None:
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(80, 24)) as pilot:

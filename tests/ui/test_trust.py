@@ -205,6 +205,26 @@ async def test_free_for_passthrough_says_so_when_nothing_is_free(testdriver_copy
         assert "free for pass-through" in status()
 
 
+async def test_attach_dialog_starts_on_the_kind(testdriver_copy: str) -> None:
+    """The first question is what to attach: enter opens the list of kinds, it does not try the request."""
+    from textual.widgets import Select
+
+    from ztui.ui.screens.attach import AttachScreen
+
+    app = ZtuiApp([testdriver_copy])
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await _ready(app, pilot, testdriver_copy)
+        guest = _guest(app, testdriver_copy, "web01")
+        assert main.guest_tree.select_ref(NodeRef("guest", testdriver_copy, guest.uuid))
+        await pilot.press("a")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
+        kind = app.screen.query_one("#attach-kind", Select)
+        assert app.focused is kind
+        await pilot.press("enter")
+        await pilot.pause(0.05)
+        assert kind.expanded and not app._notifications, [n.message for n in app._notifications]
+
+
 async def test_attach_dialog_refuses_a_host_system_file_as_existing_image(testdriver_copy: str) -> None:
     from textual.widgets import Select
 
@@ -221,6 +241,7 @@ async def test_attach_dialog_refuses_a_host_system_file_as_existing_image(testdr
         assert isinstance(screen, AttachScreen)
         screen.query_one("#attach-kind", Select).value = "disk"
         await pilot.pause(0.05)
+        screen.query_one("#attach-source").focus()
         await pilot.press(*"/etc/passwd")
         await pilot.pause(0.05)
         plan = screen.query_one("#attach-plan", Static)

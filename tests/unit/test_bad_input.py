@@ -161,3 +161,14 @@ def test_control_characters_are_escaped_in_text(tmp_path: Path) -> None:
     assert len(result.stdout.splitlines()) == 4  # title, header, guest, disk: no forged lines
     as_json = ztui("tree", "--json", "--domain-xml", str(path))
     assert "ev\\nil" in as_json.stdout  # JSON keeps the value (escaped by JSON itself)
+
+
+@pytest.mark.parametrize(("args", "first"), [(["nosuch"], "ztui: argument COMMAND: invalid choice: 'nosuch'"),
+                                             (["--bogus"], "ztui: unrecognized arguments: --bogus"),
+                                             (["tree", "--bogus"], "ztui: unrecognized arguments: --bogus"),
+                                             (["start"], "ztui: start: the following arguments are required")],
+                         ids=repr)
+def test_usage_errors_name_ztui_once(args: list[str], first: str) -> None:
+    result = ztui(*args)
+    refused(result)
+    assert result.stderr.startswith(first) and "ztui: ztui:" not in result.stderr

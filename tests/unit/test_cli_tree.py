@@ -65,6 +65,26 @@ def test_tree_named_guests_and_unknown_guest(testdriver_uri: str) -> None:
         f"ztui: no guest named 'no-such-guest' on {testdriver_uri}"]
 
 
+def test_a_guest_on_one_host_of_several_is_found(testdriver_uri: str, tmp_path: Path) -> None:
+    """Named guests are looked for on every host: one found on any is a success; only a guest found on
+    none is an error, one line whatever the number of hosts."""
+    from ztui.lab.testdriver import write_testdriver
+
+    other = tmp_path / "other.xml"
+    write_testdriver(other, 2)
+    other_uri = f"test://{other}"
+    found = ztui("tree", "-c", other_uri, "-c", testdriver_uri, "template", "--no-backing")
+    assert found.returncode == 0 and found.stderr == ""
+    assert "template" in found.stdout and other_uri not in found.stdout  # a host without it is not listed
+    as_json = ztui("tree", "-c", other_uri, "-c", testdriver_uri, "template", "--json")
+    assert as_json.returncode == 0 and as_json.stderr == ""
+    assert [[g["name"] for g in h["guests"]] for h in json.loads(as_json.stdout)["hosts"]] == [["template"]]
+    missing = ztui("tree", "-c", other_uri, "-c", testdriver_uri, "template", "no-such-guest")
+    assert missing.returncode == 1 and "template" in missing.stdout
+    assert missing.stderr.strip().splitlines() == [
+        f"ztui: no guest named 'no-such-guest' on any of {other_uri}, {testdriver_uri}"]
+
+
 def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
     result = ztui("tree", "-c", testdriver_uri, "template", "--no-backing")
     assert result.returncode == 0
@@ -73,10 +93,11 @@ def test_tree_text_is_aligned_and_plain_when_piped(testdriver_uri: str) -> None:
     assert "\x1b[" not in result.stdout
     type_col = lines[1].index("TYPE")
     assert lines[2].startswith("template") and lines[2][type_col:].startswith("shut off")
-    assert len(lines) == 3 + 6  # the guest's line and one per device
-    assert all(line[type_col - 2:type_col] == "  " for line in lines[2:] if line)
+    rows = [line for line in lines[2:] if line[:1] not in " │"]  # not the notes' lines below a row
+    assert len(rows) == 1 + 6  # the guest's line and one per device
+    assert all(line[type_col - 2:type_col] == "  " for line in rows)
     chains = ztui("tree", "-c", testdriver_uri, "template").stdout.splitlines()  # each chain below its device
-    assert len(chains) > len(lines) and any("↳" in line for line in chains)
+    assert len(chains) > len(rows) and any("↳" in line for line in chains)
     assert all(len(line) <= 80 for line in chains[1:])
 
 
@@ -163,3 +184,35 @@ def test_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
         result = subprocess.run([script, "tree", "--domain-xml", str(tiny), "--json"], stdout=full, env=buffered,
                                 stderr=subprocess.PIPE, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode != 0 and "No space left" in result.stderr
+
+
+def test_note_stays_readable_at_80_columns(testdriver_uri: str) -> None:
+    """A note too long for its column is said there in whole words (never `4 m…`, `blo…`) and in full on
+    the lines below its row, wrapped at words."""
+    result = ztui("tree", "-c", testdriver_uri, "db01", "--no-backing")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines[1:])
+    column = lines[1].index("NOTE")
+    rows = [line for line in lines[2:] if line[:1] not in " │"]  # not the notes' lines below a row
+    notes = {line.split()[0].lstrip("├└─"): line[column:] for line in rows if len(line) > column}
+    assert notes["db01"] == "3 blockers"
+    assert notes["6f2c9d41-8b3a…"] == notes["0001:00:00.0"] == "blocks migration"
+    below = " ".join(result.stdout.replace("│", " ").split())  # the lines below a row, wrapped at words
+    assert "! vfio-ccw pass-through of a channel device cannot migrate live" in below
+    assert "! PCI function passed through with VFIO" in below
+
+
+def test_hostdevs_text_fits_80_columns_and_wraps_at_words(testdriver_uri: str) -> None:
+    from ztui.report.hostdevs import render_text
+
+    result = ztui("hostdevs", "-c", testdriver_uri, "--json")
+    groups = json.loads(result.stdout)["hosts"][0]["groups"]
+    narrow = render_text("host", groups, width=80).splitlines()
+    # only a line with a word too long for any line (a by-path name, a serial) is longer: a word is never cut
+    assert all(len(line) <= 80 or max(len(w) for w in line.split()) > 40 for line in narrow)
+    wide = render_text("host", groups, width=400)
+    assert max(len(line) for line in wide.splitlines()) > 80
+    assert " ".join(narrow).split() == wide.split()  # the same words, none cut
+    text = ztui("hostdevs", "-c", testdriver_uri)
+    assert text.stdout.splitlines()[1:] == render_text("", groups).splitlines()[1:]

@@ -15,7 +15,14 @@ from ztui.ops.migrate_plan import (
     plan_steps,
     virsh_migrate,
 )
-from ztui.ops.migrate_report import DeviceFate, MigrationReport, percent, progress_of, progress_text
+from ztui.ops.migrate_report import (
+    DeviceFate,
+    MigrationReport,
+    completed_text,
+    percent,
+    progress_of,
+    progress_text,
+)
 from ztui.ops.migrate_run import MigrationControl
 
 LOCAL = "qemu+unix:///system?socket=/run/b/libvirt-sock"
@@ -59,6 +66,20 @@ def test_progress_figures() -> None:
     assert step["type"] == "progress" and not step["completed"] and step["iteration"] == 1
     assert percent(step) == 25.0 and percent({"data_total": 0}) is None
     assert "25.0%" in progress_text(step) and "8.0 MiB/s" in progress_text(step)
+
+
+def test_progress_in_the_users_units_when_zero_pages_are_skipped() -> None:
+    """An idle guest: most of its memory is zero pages, counted as done but never sent. The figures must
+    add up (done + left = total), in units that show small amounts (not `0 MiB`)."""
+    stats = {"time_elapsed": 300, "data_total": 256 << 20, "data_processed": 300 << 10,
+             "data_remaining": 121 << 20, "memory_bps": 40 << 20, "memory_dirty_rate": 256,
+             "memory_page_size": 4096, "memory_iteration": 1}
+    text = progress_text(progress_of(stats))
+    assert text.startswith(" 52.7% ") and "135 MiB of 256 MiB done" in text and "121 MiB left" in text
+    assert "300 KiB sent" in text and "40.0 MiB/s" in text and "dirty 1.0 MiB/s" in text
+    done = progress_of({**stats, "data_remaining": 0, "data_processed": 700 << 10, "downtime": 15},
+                       completed=True)
+    assert completed_text(done) == "100.0% completed: 256 MiB migrated (700 KiB sent) in 0.3 s, downtime 15 ms"
 
 
 def test_report_is_ok_only_with_every_device_on_the_destination() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import TESTDRIVER
 from ztui.cli import tree_fleet
-from ztui.cli.tree import EncodedHost, read_hosts_here
+from ztui.cli.tree import EncodedHost, HostRead, read_hosts_here
 
 
 @pytest.fixture
@@ -38,18 +38,17 @@ def _stable(text: str) -> str:
     return re.sub(r"interfaceid='[^']*'", "interfaceid=''", text)
 
 
-def _texts(read: tuple[list[object], list[str]]) -> tuple[list[str], list[str]]:
-    found, errors = read
-    return [_stable(h.text) for h in found if isinstance(h, EncodedHost)], errors
+def _texts(reads: list[HostRead]) -> tuple[list[str], list[str]]:
+    return ([_stable(r.host.text) for r in reads if isinstance(r.host, EncodedHost)],
+            [line for r in reads for line in r.errors])
 
 
 def test_every_process_count_gives_the_same_text(hosts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    here = _texts(tuple(read_hosts_here(hosts, True, [], as_json=True)))  # type: ignore[arg-type]
+    here = _texts(read_hosts_here(hosts, True, [], as_json=True))
     assert len(here[0]) == 3 and len(here[1]) == 1 and "no-daemon-here" in here[1][0]
     for count in (1, 2, 3, 4):
         monkeypatch.setattr(tree_fleet, "processes_for", lambda _n, count=count: min(count, len(hosts)))
-        found, errors = tree_fleet.fleet_json(hosts, True, [])
-        texts = [_stable(h.text) for h in found if isinstance(h, EncodedHost)]
+        texts, errors = _texts(tree_fleet.fleet_json(hosts, True, []))
         # the host that failed is a disconnected record in its place, and its line in its place
         assert len(texts) == 4 and json.loads(texts[2])["connected"] is False
         assert [t for i, t in enumerate(texts) if i != 2] == here[0] and errors == here[1]
@@ -67,7 +66,7 @@ def test_a_reading_process_that_fails_has_its_hosts_read_here(hosts: list[str],
 
     monkeypatch.setattr(tree_fleet, "send_frame", broken)
     again = tree_fleet.fleet_json(hosts, True, [])
-    assert _texts(again) == _texts(whole)  # type: ignore[arg-type]
+    assert _texts(again) == _texts(whole)
 
 
 @pytest.fixture

@@ -24,3 +24,15 @@ def use_colour(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def text_width() -> int:
+    """The width text output fits: the terminal's on a terminal (at least 80), else 80."""
+    import shutil
+
+    from ztui.report.tree_text import WIDTH
+
+    if not sys.stdout.isatty():
+        return WIDTH
+    return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
+

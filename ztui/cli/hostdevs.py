@@ -48,6 +48,7 @@ def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, 
 def run_hostdevs(args: argparse.Namespace) -> int:
     import libvirt
 
+    from ztui.cli.common import text_width
     from ztui.libvirt.connection import ConnectError, libvirt_reason
     from ztui.report.hostdevs import render_text
 
@@ -76,5 +77,5 @@ def run_hostdevs(args: argparse.Namespace) -> int:
                 title += f" [{h['host_facts']}]"
             if not h["local"]:
                 title += " — libvirt node devices only (udev is read for local hosts)"
-            sys.stdout.write(render_text(title, h["groups"]))
+            sys.stdout.write(render_text(title, h["groups"], width=text_width()))
     return EXIT_FAILED if failed else EXIT_OK

@@ -102,7 +102,9 @@ def run_lifecycle(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli",
                                              forced=forced)
-    emit(args, result.to_json(), [f"{action.value} {args.guest}", f"  {planned.virsh}", result.message])
+    # the outcome once: on stdout when proven, else as the error line (with what to do next)
+    emit(args, result.to_json(), [f"{action.value} {args.guest}", f"  {planned.virsh}",
+                                  *([result.message] if result.ok else [])])
     if problem:
         error(problem)
     if result.ok:

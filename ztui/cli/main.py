@@ -135,11 +135,19 @@ def run_default(args: argparse.Namespace) -> int:
 
 
 def make_app(args: argparse.Namespace, uris: list[str], no_host_reason: str = "") -> ZtuiApp:
-    """The TUI for settled arguments: these hosts, called by their saved names."""
+    """The TUI for settled arguments: these hosts, called by their saved names. The hosts are connected and
+    read while the TUI is imported and built (`ztui.libvirt.early`)."""
+    from ztui.libvirt.early import HeldSink, start_sessions
+    from ztui.libvirt.reader import read_at_once
+
+    read_at_once(uris)
+    sink = HeldSink()
+    sessions = start_sessions(uris, sink, readonly=args.readonly)
     from ztui.ui.app import ZtuiApp
 
     names = {t.uri: t.name for t in args.targets.hosts if t.name}
-    return ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand, names=names)
+    return ZtuiApp(uris, readonly=args.readonly, no_host_reason=no_host_reason, expand=args.expand, names=names,
+                   started=(sessions, sink) if sessions else None)
 
 
 def _system_reachable() -> bool:

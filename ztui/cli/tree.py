@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, use_colour
+from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, text_width, use_colour
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host
@@ -165,17 +165,40 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
     host, one that does not answer within the answer time too (`ztui.libvirt.connection.open_within`): a
     hung host holds up no other. With `as_json` each connected host comes as its compact JSON text (see
     `ztui.cli.tree_split`), and a fleet is read by as many processes as there are CPUs
-    (`ztui.cli.tree_fleet`)."""
+    (`ztui.cli.tree_fleet`).
+
+    Named guests are looked for on every host: a host shows those it has and is left out when it has none
+    of them; a name that no host has is the one error line about it (`no guest named 'x' on …`)."""
     if as_json and len(uris) > 1:
         from ztui.cli.tree_fleet import fleet_json
 
-        return fleet_json(uris, readonly, names)
-    return read_hosts_here(uris, readonly, names, as_json)
+        reads = fleet_json(uris, readonly, names)
+    else:
+        reads = read_hosts_here(uris, readonly, names, as_json)
+    hosts = [r.host for r in reads if r.host is not None]
+    errors = [line for r in reads for line in r.errors]
+    looked = [uri for uri, r in zip(uris, reads, strict=True) if r.asked]
+    found = {name for r in reads for name in r.found}
+    missing = [n for n in dict.fromkeys(names) if n not in found]
+    if missing and looked:
+        where = looked[0] if len(looked) == 1 else "any of " + ", ".join(looked)
+        errors.append(f"no guest named {', '.join(repr(n) for n in missing)} on {where}")
+    return hosts, errors
 
 
-def read_hosts_here(uris: list[str], readonly: bool, names: list[str],
-                    as_json: bool = False) -> tuple[list[Host | EncodedHost], list[str]]:
-    """`read_connected_hosts` in this process: one thread per host (up to `HOSTS_AT_ONCE`)."""
+@dataclass(frozen=True, slots=True)
+class HostRead:
+    """One host as read: the host (None when it is left out: it has none of the named guests, or they went
+    away during the read), its error lines, whether it was asked for the named guests, and which it has."""
+
+    host: Host | EncodedHost | None
+    errors: list[str]
+    asked: bool = False
+    found: tuple[str, ...] = ()
+
+
+def read_hosts_here(uris: list[str], readonly: bool, names: list[str], as_json: bool = False) -> list[HostRead]:
+    """The hosts read in this process: one thread per host (up to `HOSTS_AT_ONCE`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ztui.host.scan import LocalUdev
@@ -183,19 +206,15 @@ def read_hosts_here(uris: list[str], readonly: bool, names: list[str],
 
     read_at_once(uris)
     udev = LocalUdev(uris)
-    alone = len(uris) == 1  # only then may a big host's read fork (never beside threads inside libvirt)
-    if alone:
-        read = [read_one_host(uris[0], readonly, names, as_json, udev, alone=True)]
-    else:
-        with ThreadPoolExecutor(min(len(uris), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
-            read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
-    hosts = [host for host, _ in read if host is not None]
-    return hosts, [line for _, lines in read for line in lines]
+    if len(uris) == 1:  # only then may a big host's read fork (never beside threads inside libvirt)
+        return [read_one_host(uris[0], readonly, names, as_json, udev, alone=True)]
+    with ThreadPoolExecutor(min(len(uris), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
+        return list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
 
 
 def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, udev: LocalUdev,
-                  alone: bool = False) -> tuple[Host | EncodedHost | None, list[str]]:
-    """One host read (or why not, as a disconnected host), and its error lines."""
+                  alone: bool = False) -> HostRead:
+    """One host read (or why not, as a disconnected host), with its error lines."""
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
@@ -204,20 +223,43 @@ def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, ude
     try:
         conn = open_within(uri, readonly=readonly)
     except ConnectError as exc:
-        return Host(uri=uri, connected=False, error=exc.summary), [str(exc)]
+        return HostRead(Host(uri=uri, connected=False, error=exc.summary), [str(exc)])
+    present = names
     try:
+        if names:
+            present = guests_present(conn, names)
+            if not present:
+                return HostRead(None, [], asked=True)
         if as_json:
             from ztui.cli.tree_split import host_json
 
-            return EncodedHost(host_json(conn, uri, names, udev.for_uri(uri), split=alone)), []
-        return with_backing(conn, read_host(conn, uri, names or None), udev), []
-    except GuestNotFound as exc:
-        return None, [str(exc)]
+            host: Host | EncodedHost = EncodedHost(host_json(conn, uri, present, udev.for_uri(uri), split=alone))
+        else:
+            host = with_backing(conn, read_host(conn, uri, present or None), udev)
+        return HostRead(host, [], asked=bool(names), found=tuple(present))
+    except GuestNotFound as exc:  # undefined between the look and the read
+        return HostRead(None, [str(exc)], asked=True, found=tuple(present))
     except libvirt.libvirtError as exc:
-        return Host(uri=uri, connected=False, error=libvirt_reason(exc)), [f"reading {uri} failed: "
-                                                                          f"{libvirt_reason(exc)}"]
+        return HostRead(Host(uri=uri, connected=False, error=libvirt_reason(exc)),
+                        [f"reading {uri} failed: {libvirt_reason(exc)}"])
     finally:
         conn.close()
+
+
+def guests_present(conn: object, names: list[str]) -> list[str]:
+    """The names, in the order given, of the guests this host has (one lookup each)."""
+    import libvirt
+
+    present = []
+    for name in dict.fromkeys(names):
+        try:
+            conn.lookupByName(name)  # type: ignore[attr-defined]
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+        else:
+            present.append(name)
+    return present
 
 
 def with_backing(conn: object, host: Host, udev: LocalUdev) -> Host:
@@ -289,17 +331,6 @@ def run_tree(args: argparse.Namespace) -> int:
             sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout),
                                           backing=not getattr(args, "no_backing", False), width=text_width()))
     return EXIT_FAILED if errors else EXIT_OK
-
-
-def text_width() -> int:
-    """The terminal's width on a terminal (at least 80), else 80."""
-    import shutil
-
-    from ztui.report.tree_text import WIDTH
-
-    if not sys.stdout.isatty():
-        return WIDTH
-    return max(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
 
 
 def models(hosts: list[Host | EncodedHost]) -> list[Host]:

@@ -17,7 +17,7 @@ import os
 import signal
 from collections.abc import Sequence
 
-from ztui.cli.tree import EncodedHost
+from ztui.cli.tree import EncodedHost, HostRead
 from ztui.cli.tree_split import receive_frame, send_frame
 from ztui.model import Host
 from ztui.report.tree_json import host_json_compact
@@ -33,35 +33,26 @@ def processes_for(hosts: int) -> int:
     return max(1, min(cpus, hosts))
 
 
-def fleet_json(uris: Sequence[str], readonly: bool,
-               names: list[str]) -> tuple[list[Host | EncodedHost], list[str]]:
-    """Every host as compact JSON text (a host that could not be read as its disconnected record), in the
-    order of `uris`, and the error lines in the same order."""
+def fleet_json(uris: Sequence[str], readonly: bool, names: list[str]) -> list[HostRead]:
+    """Every host read, in the order of `uris`: its compact JSON text (a host that could not be read as its
+    disconnected record), its error lines and which of the named guests it has."""
     count = processes_for(len(uris))
     shares = [list(range(i, len(uris), count)) for i in range(count)]
     children = [_start(uris, share, readonly, names) for share in shares[1:]]
     mine = _read(uris, shares[0], readonly, names)
-    found: dict[int, tuple[str | None, list[str]]] = dict(zip(shares[0], mine, strict=True))
+    found: dict[int, HostRead] = dict(zip(shares[0], mine, strict=True))
     for share, child in zip(shares[1:], children, strict=True):
         texts = _collect(child)
         if texts is None or len(texts) != len(share):
             log.debug("a reading process failed; its hosts are read here")
             texts = _read(uris, share, readonly, names)
         found.update(zip(share, texts, strict=True))
-    hosts: list[Host | EncodedHost] = []
-    errors: list[str] = []
-    for index in range(len(uris)):
-        text, lines = found[index]
-        if text is not None:
-            hosts.append(EncodedHost(text))
-        errors.extend(lines)
-    return hosts, errors
+    return [found[index] for index in range(len(uris))]
 
 
 def _read(uris: Sequence[str], share: list[int], readonly: bool,
-          names: list[str]) -> list[tuple[str | None, list[str]]]:
-    """The hosts of `share` read in this process, all at once: each one's JSON text (None when it has none)
-    and its error lines."""
+          names: list[str]) -> list[HostRead]:
+    """The hosts of `share` read in this process, all at once, each host as its JSON text."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ztui.cli.tree import HOSTS_AT_ONCE, read_one_host
@@ -74,7 +65,8 @@ def _read(uris: Sequence[str], share: list[int], readonly: bool,
     with ThreadPoolExecutor(min(len(wanted), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
         read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, True, udev, alone=len(wanted) == 1),
                              wanted))
-    return [(_text(host) if host is not None else None, lines) for host, lines in read]
+    return [HostRead(EncodedHost(_text(r.host)) if r.host is not None else None, r.errors, r.asked, r.found)
+            for r in read]
 
 
 def _text(host: Host | EncodedHost) -> str:
@@ -83,7 +75,8 @@ def _text(host: Host | EncodedHost) -> str:
 
 def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[str]) -> tuple[int, int] | None:
     """A child reading `share`: (its pid, the pipe its answer comes through), None when none could start.
-    The child's answer is a frame with a JSON list of [whether a text follows, [error lines]] per host of its
+    The child's answer is a frame with a JSON list of [whether a text follows, [error lines], whether it was
+    asked for the named guests, [those it has]] per host of its
     share, then one frame with each host's JSON text (as it is: put in a JSON string it would be escaped and
     read back again)."""
     try:
@@ -108,10 +101,11 @@ def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[st
         try:
             os.close(inbox)
             read = _read(uris, share, readonly, names)
-            send_frame(outbox, json.dumps([[text is not None, lines] for text, lines in read]).encode())
-            for text, _ in read:
-                if text is not None:
-                    send_frame(outbox, text.encode())
+            send_frame(outbox, json.dumps([[r.host is not None, r.errors, r.asked, r.found]
+                                           for r in read]).encode())
+            for r in read:
+                if isinstance(r.host, EncodedHost):
+                    send_frame(outbox, r.host.text.encode())
             status = 0
         finally:
             os._exit(status)
@@ -119,14 +113,15 @@ def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[st
     return pid, inbox
 
 
-def _collect(child: tuple[int, int] | None) -> list[tuple[str | None, list[str]]] | None:
+def _collect(child: tuple[int, int] | None) -> list[HostRead] | None:
     """A child's answer, None when it had none (it failed, or never started)."""
     if child is None:
         return None
     pid, inbox = child
     try:
-        answer = [(receive_frame(inbox).decode() if has_text else None, list(lines))
-                  for has_text, lines in json.loads(receive_frame(inbox))]
+        answer = [HostRead(EncodedHost(receive_frame(inbox).decode()) if has_text else None, list(lines), asked,
+                           tuple(found))
+                  for has_text, lines, asked, found in json.loads(receive_frame(inbox))]
     except (EOFError, OSError, ValueError) as exc:
         log.debug("reading process %d: %s", pid, exc)
         answer = None

@@ -19,12 +19,13 @@ EXIT_BAD_INPUT = 2  # same as ztui.cli.common (kept apart: common must not impor
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse with usage errors as one line (`ztui migrate: --bandwidth: ...`), exit 2. Subcommand
-    parsers inherit the class, so every command behaves the same."""
+    """argparse with usage errors as one line (`ztui: migrate: --bandwidth: ...`, `ztui: unrecognized
+    arguments: ...`), exit 2. Subcommand parsers inherit the class, so every command behaves the same."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"ztui: {escape_control(self.prog.removeprefix('ztui').strip() or 'ztui')}: "
-                         f"{escape_control(message)} (see --help)\n")
+        command = self.prog.removeprefix("ztui").strip()  # the top parser's prog is `ztui` itself
+        where = f"{escape_control(command)}: " if command else ""
+        sys.stderr.write(f"ztui: {where}{escape_control(message)} (see --help)\n")
         sys.exit(EXIT_BAD_INPUT)
 
 

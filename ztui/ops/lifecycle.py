@@ -285,7 +285,7 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
     if action is Action.SHUTDOWN:
         hint = "; the guest's OS may ignore the request — destroy forces it off"
     elif action is Action.REBOOT:
-        hint = "; the guest's OS may ignore the request"
+        hint = "; the guest's OS may ignore the request — destroy, then start, restarts it"
     return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} requested, not seen within "
                            f"{timeout:g} s (now {now}){hint}", seconds, event)
 

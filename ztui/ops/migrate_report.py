@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ztui.ops.iostats import human_rate
+from ztui.report.tree_text import format_memory
+
 DEFINED_SHUT_OFF = "defined, shut off"
 """A host's copy that does not run but whose definition the host keeps (`virsh start` would start it)."""
 
@@ -19,7 +22,7 @@ PROGRESS_KEYS = {"time_elapsed": "elapsed_ms", "data_total": "data_total", "data
                  "data_remaining": "data_remaining", "memory_processed": "memory_processed",
                  "memory_remaining": "memory_remaining", "memory_total": "memory_total",
                  "memory_bps": "memory_bps", "memory_dirty_rate": "dirty_rate", "memory_iteration": "iteration",
-                 "downtime": "downtime_ms", "setup_time": "setup_ms"}
+                 "downtime": "downtime_ms", "setup_time": "setup_ms", "memory_page_size": "page_size"}
 """libvirt's jobStats() keys → ztui's progress keys (keys are only ever added)."""
 
 
@@ -34,23 +37,47 @@ def progress_of(stats: dict[str, Any], *, completed: bool = False, postcopy: boo
 
 
 def percent(step: dict[str, Any]) -> float | None:
-    """How far the migration is, 0-100, or None before libvirt knows the total."""
+    """How far the migration is, 0-100, or None before libvirt knows the total: the part no longer to be
+    sent. (Not what was sent: zero pages count as done without being sent, so on an idle guest the data
+    sent stays far below what is done.)"""
     total = step.get("data_total") or 0
     if not total:
         return None
+    if "data_remaining" in step:
+        return min(100.0, max(0.0, 100.0 * (total - (step.get("data_remaining") or 0)) / total))
     return min(100.0, 100.0 * (step.get("data_processed") or 0) / total)
 
 
+def size_text(size: int) -> str:
+    """An amount of data as people read it: `300 KiB`, `135 MiB`, `1.5 GiB` (bytes below 1 KiB)."""
+    return format_memory(size >> 10) if size >= 1024 else f"{max(size, 0)} B"
+
+
 def progress_text(step: dict[str, Any]) -> str:
-    """The live figures in one line (CLI without --json, TUI progress screen and status line)."""
+    """The live figures in one line (CLI without --json, TUI progress screen and status line): how much is
+    done of the total and how much is left (they add up), what was sent, the rate, the dirtying rate (in
+    bytes when libvirt gives the page size), the pass over memory and the time."""
     total = step.get("data_total") or 0
-    done = step.get("data_processed") or 0
-    rate = (step.get("memory_bps") or 0) / (1 << 20)
+    left = step.get("data_remaining") or 0
     pct = percent(step)
     head = f"{pct:5.1f}% " if pct is not None else ""
-    return (f"{head}{done >> 20} of {total >> 20} MiB, remaining {(step.get('data_remaining') or 0) >> 20} MiB, "
-            f"{rate:.1f} MiB/s, dirty {step.get('dirty_rate', 0)} pages/s, iteration {step.get('iteration', '?')}, "
-            f"{(step.get('elapsed_ms') or 0) / 1000:.1f} s" + (", post-copy" if step.get("postcopy") else ""))
+    dirty = step.get("dirty_rate", 0) or 0
+    page = step.get("page_size") or 0
+    dirtying = human_rate(dirty * page) if page else f"{dirty} pages/s"
+    return (f"{head}{size_text(max(total - left, 0))} of {size_text(total)} done, {size_text(left)} left, "
+            f"{size_text(step.get('data_processed') or 0)} sent, {human_rate(step.get('memory_bps') or 0)}, "
+            f"dirty {dirtying}, pass {step.get('iteration', '?')}, {(step.get('elapsed_ms') or 0) / 1000:.1f} s"
+            + (", post-copy" if step.get("postcopy") else ""))
+
+
+def completed_text(step: dict[str, Any], downtime_ms: int | None = None) -> str:
+    """The finished job in one line: the memory migrated (all of it), what was sent for it, how long it took
+    and the guest's downtime."""
+    elapsed = (step.get("elapsed_ms") or 0) / 1000
+    downtime = step.get("downtime_ms", downtime_ms)
+    text = (f"100.0% completed: {size_text(step.get('data_total') or 0)} migrated "
+            f"({size_text(step.get('data_processed') or 0)} sent) in {elapsed:.1f} s")
+    return text + (f", downtime {downtime} ms" if downtime is not None else "")
 
 
 class Fate(StrEnum):

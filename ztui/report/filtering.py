@@ -3,14 +3,15 @@
 A query matches case-insensitively as a substring of a guest's name or UUID, or of anything that names a
 device: target, alias, bus-ID, address, source, and every id and name in its backing chain. So typing a
 DASD bus-ID such as `0.0.5c3f` keeps exactly the guests that use that DASD, whether as a virtio disk on
-its block device or through a vfio-ccw mdev.
+its block device or through a vfio-ccw mdev. A host device that no guest uses matches by its own id, name
+or device node (`match_host_device`): the tree says no guest matches and shows those devices instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ztui.model import Guest, GuestDevice
+from ztui.model import Guest, GuestDevice, HostDevice
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,12 @@ def match_guest(guest: Guest, query: str) -> GuestMatch | None:
     if not by_guest and not devices:
         return None
     return GuestMatch(by_guest=by_guest, devices=devices)
+
+
+def match_host_device(device: HostDevice, query: str) -> bool:
+    """Whether a host device matches the query: its id (bus-ID, PCI address, UUID, APQN, interface), name
+    or a device node, as a case-insensitive substring. An empty query matches nothing: it asks for guests."""
+    q = query.strip().lower()
+    if not q:
+        return False
+    return q in device.id.lower() or q in device.name.lower() or any(q in n.lower() for n in device.devnodes)

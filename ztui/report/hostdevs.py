@@ -7,6 +7,7 @@ because "which guests use the FCP LUN 0x4001400000000000?" is asked as often as 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,8 +30,10 @@ from ztui.facts import (
     wwn,
 )
 from ztui.host.inventory import Inventory
-from ztui.host.usage import available, eligibility
-from ztui.model import DeviceUse, HostDevice, HostDeviceKind
+from ztui.host.usage import available, conflicts, eligibility, users_of
+from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind
+from ztui.report.filtering import match_host_device
+from ztui.report.tree_text import WIDTH
 from ztui.zsysfs import Firmware
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP",
@@ -203,6 +206,20 @@ def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], con
     }
 
 
+def matching_json(host: Host, inv: Inventory, query: str, limit: int = 8) -> list[dict[str, Any]]:
+    """The first `limit` of the host's devices that match a `/` query (`match_host_device`), as
+    `inventory_json` describes them, with the guests of `host` that use each: the device of that id first,
+    then those whose id has it, then those that match by a name or device node (a DASD's block device)."""
+    q = query.strip().lower()
+    found = sorted((d for d in inv.devices if match_host_device(d, query)),
+                   key=lambda d: (d.id.lower() != q, q not in d.id.lower(), d.kind.value, d.id))
+    if not found:
+        return []
+    users = users_of([host], inv)
+    clashes = conflicts(users)
+    return [device_json(d, inv, users.get(d.key, ()), clashes.get(d.key)) for d in found[:limit]]
+
+
 def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
                    conflicts: Mapping[str, str]) -> list[dict[str, Any]]:
     """The groups in display order, each with its devices; then the host objects guests use."""
@@ -223,22 +240,31 @@ def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
     return out
 
 
-def render_text(title: str, groups: list[dict[str, Any]]) -> str:
-    """The grouped inventory as plain text, one device per line and its users below it."""
+def render_text(title: str, groups: list[dict[str, Any]], width: int = WIDTH) -> str:
+    """The grouped inventory as plain text, one device per line and its users below it; a line longer than
+    `width` goes on below itself, indented, broken between words (a word longer than a line stays whole)."""
     lines = [title]
+
+    def add(head: str, text: str, indent: int) -> None:
+        lines.extend(textwrap.wrap(text, max(width, indent + 20), initial_indent=head, subsequent_indent=" " * indent,
+                                   break_long_words=False, break_on_hyphens=False) or [head.rstrip()])
+
     for group in groups:
         lines.append(f"  {group['name']}")
         for d in group["devices"]:
-            head = f"    {d['kind']:<10} {d['id']:<22} {d.get('summary', '')}".rstrip()
-            lines.append(head)
-            lines.extend(f"        used by the host: {r['text']}" for r in d.get("host_use", ()))
+            head = f"    {d['kind']:<10} {d['id']:<22} "
+            add(head, d.get("summary", ""), min(len(head), 38))
+            for r in d.get("host_use", ()):
+                add("        ", f"used by the host: {r['text']}", 10)
             for u in d["users"]:
                 state = "running" if u["running"] else "not running"
-                lines.append(f"        used by {u['guest']} ({u['target']}, {state})")
+                add("        ", f"used by {u['guest']} ({u['target']}, {state})", 10)
             if d.get("conflict"):
-                lines.append(f"        CONFLICT: {d['conflict']}")
-            lines.extend(f"        warning: {w}" for w in d.get("warnings", ()))
+                add("        ", f"CONFLICT: {d['conflict']}", 10)
+            for w in d.get("warnings", ()):
+                add("        ", f"warning: {w}", 10)
             elig = d.get("eligibility")
             if elig is not None and not elig["ready"]:
-                lines.extend(f"        not ready for VFIO: {m}" for m in elig["missing"])
+                for m in elig["missing"]:
+                    add("        ", f"not ready for VFIO: {m}", 10)
     return "\n".join(lines) + "\n"

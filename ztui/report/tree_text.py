@@ -7,6 +7,7 @@ TTY, a pipe and the tests.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, replace
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState, Host
@@ -34,6 +35,19 @@ WIDTH = 80
 _CAPS = (20, 13, 16, 12, 48)
 #: which column gives way first when a line would be too long, and how narrow it may get
 _GIVE_WAY = ((2, 8), (3, 10), (0, 16), (1, 8), (4, 12))
+#: NOTE keeps at least this much (or its longest short note) when a row has a note; a note longer than its
+#: cell is said there in short (whole words), and in full on the lines below the row
+NOTE_LEAST = 20
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note of a row: `text` in full, `short` (whole words) for a NOTE column too narrow for it; the
+    full text then goes on the lines below the row, unless `below` is false (a chain step already says it)."""
+
+    text: str
+    short: str
+    below: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,7 @@ class _Row:
     colours: tuple[str, ...] = ("", "", "", "", "", "")
     span: bool = False  # a backing step: the second cell runs across the remaining columns
     guest: bool = False  # a guest's line: its name is never cut (it is what a reader looks for)
+    notes: tuple[Note, ...] = ()  # what the NOTE cell says, item by item
 
 
 def format_memory(kib: int) -> str:
@@ -61,15 +76,30 @@ def device_label(device: GuestDevice) -> str:
     return device.display_name
 
 
-def device_note(device: GuestDevice) -> str:
+def device_notes(device: GuestDevice, backing: bool = True) -> tuple[Note, ...]:
+    """A device's notes; a warning of a chain step goes below the row only when the chain is not shown."""
     notes = []
     if device.migration_blocker:
-        notes.append(f"blocks migration: {device.blocker_reason}")
+        notes.append(Note(f"blocks migration: {device.blocker_reason}", "blocks migration"))
     elif device.passthrough:
-        notes.append("pass-through")
-    notes.extend(f"warning: {w}" for w in device.warnings)
-    notes.extend(f"{s.id}: {s.warning}" for s in device.backing if s.warning)
-    return "; ".join(notes)
+        notes.append(Note("pass-through", "pass-through"))
+    notes.extend(Note(f"warning: {w}", "warning") for w in device.warnings)
+    notes.extend(Note(f"{s.id}: {s.warning}", "warning", below=not backing) for s in device.backing if s.warning)
+    return tuple(notes)
+
+
+def _joined(notes: tuple[Note, ...]) -> str:
+    return "; ".join(n.text for n in notes)
+
+
+def short_note(notes: tuple[Note, ...], room: int) -> str:
+    """The notes in whole words for a NOTE cell of `room` characters: each kind once, with its count
+    (`blocks migration; 2 warnings`), or only the first when that is too long (the rest are below)."""
+    counts: dict[str, int] = {}
+    for note in notes:
+        counts[note.short] = counts.get(note.short, 0) + 1
+    text = "; ".join(f"{n} {word}s" if n > 1 and word == "warning" else word for word, n in counts.items())
+    return text if len(text) <= room or not notes else notes[0].short
 
 
 def _guest_row(guest: Guest) -> _Row:
@@ -78,11 +108,13 @@ def _guest_row(guest: Guest) -> _Row:
     size = ", ".join(p for p in (f"{guest.vcpus} vCPU" if guest.vcpus else "",
                                  format_memory(guest.memory_kib)) if p)
     blockers = len(guest.blockers)
-    notes = [f"{blockers} migration blocker{'s' if blockers != 1 else ''}"] if blockers else []
-    notes.extend(f"warning: {w}" for w in guest.warnings)
+    # in short `3 blockers`; the devices' own rows say which
+    notes = [Note(f"{blockers} migration blocker{'s' if blockers != 1 else ''}",
+                  f"{blockers} blocker{'s' if blockers != 1 else ''}", below=False)] if blockers else []
+    notes.extend(Note(f"warning: {w}", "warning") for w in guest.warnings)
     colour = _STATE_COLOURS.get(guest.state, "") if guest.state is not None else ""
-    return _Row((guest.name, state, model, "", size, "; ".join(notes)),
-                (_BOLD, colour, "", "", "", _BLOCK if blockers else ""), guest=True)
+    return _Row((guest.name, state, model, "", size, _joined(tuple(notes))),
+                (_BOLD, colour, "", "", "", _BLOCK if blockers else ""), guest=True, notes=tuple(notes))
 
 
 def _device_rows(guest: Guest, backing: bool) -> list[_Row]:
@@ -91,11 +123,11 @@ def _device_rows(guest: Guest, backing: bool) -> list[_Row]:
         last = i == len(guest.devices) - 1
         branch = "└─" if last else "├─"
         model = "/".join(p for p in (device.bus, device.model) if p)
-        note = device_note(device)
+        notes = device_notes(device, backing)
         note_colour = _BLOCK if device.migration_blocker else (_WARN if device.warnings or any(
             s.warning for s in device.backing) else "")
         rows.append(_Row((branch + device_label(device), device.kind.value, model, device.address_text,
-                          device.source, note), ("", "", "", "", "", note_colour)))
+                          device.source, _joined(notes)), ("", "", "", "", "", note_colour), notes=notes))
         if backing:
             rows.extend(_step_rows(device.backing, "  " if last else "│ "))
     return rows
@@ -161,16 +193,18 @@ def fit(text: str, width: int) -> str:
 
 def column_widths(rows: list[_Row], width: int) -> list[int]:
     """Widths of the columns before NOTE (which takes what is left): each at most what its longest value
-    needs and at most its cap; MODEL gives way first, SOURCE last, when the line would be too long. NAME
-    never gets narrower than the longest guest name."""
+    needs and at most its cap; MODEL gives way first, SOURCE last, when the line would be too long, so that
+    NOTE keeps `NOTE_LEAST` (or its longest short note). NAME never gets narrower than the longest guest name."""
     names = max((len(r.cells[0]) for r in rows if r.guest), default=0)
+    note = max((len(short_note(r.notes, NOTE_LEAST)) for r in rows if r.notes), default=0)
+    note = max(len(HEADER[-1]), min(note, NOTE_LEAST))
     caps = (max(_CAPS[0], names), *_CAPS[1:])
     widths = [min(max((len(r.cells[i]) for r in rows if not (r.span and i > 0)), default=0), caps[i])
               for i in range(len(HEADER) - 1)]
     widths = [max(w, len(h)) for w, h in zip(widths, HEADER, strict=False)]
     for i, least in _GIVE_WAY:
         least = max(least, names) if i == 0 else least
-        excess = sum(widths) + 2 * (len(HEADER) - 1) + len(HEADER[-1]) - width
+        excess = sum(widths) + 2 * (len(HEADER) - 1) + note - width
         if excess <= 0:
             break
         widths[i] = min(widths[i], max(least, widths[i] - excess))
@@ -186,13 +220,38 @@ def _align(rows: list[_Row], colour: bool, width: int = WIDTH) -> list[str]:
         parts = []
         used = 0
         cells = row.cells[:2] if row.span else row.cells
+        below: list[str] = []
         for i, cell in enumerate(cells):
             room = widths[i] if i < len(widths) and not (row.span and i == 1) else max(width - used, 1)
-            value = fit(cell, room)
+            if i == len(HEADER) - 1 and len(cell) > room:  # the note in short, its reasons below the row
+                value = fit(short_note(row.notes, room), room)
+                # the cell already says the kind (`blocks migration`): below, what follows it
+                below = [n.text.removeprefix(f"{n.short}: ") for n in row.notes if n.below and n.text != n.short]
+            else:
+                value = fit(cell, room)
             text = value if i == len(cells) - 1 else value.ljust(room)
             used += room + 2
             if colour and row.colours[i] and value:
                 text = f"{row.colours[i]}{text}{_RESET}"
             parts.append(text)
         lines.append("  ".join(parts).rstrip())
+        lines.extend(_below(row, below, widths[0], width, colour))
     return lines
+
+
+def _below(row: _Row, notes: list[str], name_width: int, width: int, colour: bool) -> list[str]:
+    """A row's notes in full, under it from the TYPE column like a chain step, wrapped at words: `! …`."""
+    lead = {"├": "│", "└": " "}.get(row.cells[0][:1], "").ljust(name_width + 2)
+    room = max(width - len(lead) - 2, 20)
+    lines = []
+    for note in notes:
+        for i, part in enumerate(wrap_words(note, room)):
+            text = ("! " if i == 0 else "  ") + part
+            lines.append(lead + (f"{row.colours[-1]}{text}{_RESET}" if colour and row.colours[-1] else text))
+    return lines
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """`text` as lines of at most `width` characters, broken between words; only a word longer than a
+    whole line (a path) is broken inside."""
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]

@@ -24,9 +24,9 @@ from textual.worker import Worker, WorkerState
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
 from ztui.libvirt.connection import is_read_only
+from ztui.libvirt.early import HeldSink, start_sessions
 from ztui.libvirt.reader import read_at_once
 from ztui.libvirt.session import (
-    RECONNECT_DELAYS,
     EventSeen,
     GuestGone,
     GuestUpdated,
@@ -36,7 +36,6 @@ from ztui.libvirt.session import (
     InventoryChanged,
     Update,
 )
-from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport, Preflight
 from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
 from ztui.ui.jobs import (
     JobKey,
@@ -49,10 +48,11 @@ from ztui.ui.jobs import (
 from ztui.ui.messages import HostUpdate
 from ztui.ui.resources import stylesheets
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the migration code is imported when a migration is first asked for, not at start-up
     from ztui.model import GuestDevice
     from ztui.ops.hotplug import AttachPlan, DetachPlan
     from ztui.ops.journal import Entry
+    from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport
     from ztui.ops.proof import DeviceChange
     from ztui.ui.screens.attach import AttachChoice
     from ztui.ui.screens.main import MainScreen
@@ -104,11 +104,17 @@ class ZtuiApp(App[int]):
     CSS_PATH = [*stylesheets()]
     COMMANDS = App.COMMANDS | {fleet_commands}
     ENABLE_COMMAND_PALETTE = True
+    # below 100 columns the details pane goes under the tree (styles/ztui.tcss), which keeps the whole width
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self, uris: Sequence[str], readonly: bool = False,
                  reconnect_delays: Sequence[float] | None = None, offer_lab: bool = False,
                  no_host_reason: str = "", host_udev: bool = True, expand: str = "",
-                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT, names: Mapping[str, str] | None = None) -> None:
+                 detach_timeout: float = DEFAULT_DETACH_TIMEOUT, names: Mapping[str, str] | None = None,
+                 started: tuple[dict[str, HostSession], HeldSink] | None = None) -> None:
+        """`names`: what to call hosts (their saved names) by URI. `started`: sessions of `uris` the command
+        started before building the app, and the sink that holds their updates until the app is up
+        (`ztui.libvirt.early`)."""
         super().__init__()
         self._expand = expand  # a guest to open with its chains once its host is up (`--expand`)
         self.host_udev = host_udev
@@ -124,6 +130,7 @@ class ZtuiApp(App[int]):
         self._settle_timer: Timer | None = None
         self._status_pending = False
         self._delays = reconnect_delays
+        self._started = started
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
         self.lock_advice_given: set[str] = set()  # hosts told once what would guard their shared disks
@@ -179,11 +186,15 @@ class ZtuiApp(App[int]):
                 self.fleet.hosts[uri] = Fleet([uri]).hosts[uri]
         self.push_screen(MainScreen(self.fleet))
         read_at_once(self.fleet.hosts)
-        for uri in uris:
-            session = HostSession(uri, self._post_update, readonly=self.readonly, udev=self.host_udev,
-                                  reconnect_delays=self._delays or RECONNECT_DELAYS)
-            self.sessions[uri] = session
-            session.start()
+        started, self._started = self._started, None
+        if started is not None:  # already reading: what they read meanwhile is handed over first
+            sessions, sink = started
+            self.sessions.update(sessions)
+            sink.attach(self._post_update)
+            uris = [u for u in uris if u not in sessions]
+        self.sessions.update(start_sessions([u for u in uris if u not in self.sessions], self._post_update,
+                                            readonly=self.readonly, udev=self.host_udev,
+                                            reconnect_delays=self._delays))
 
     def connection(self, uri: str) -> libvirt.virConnect:
         """The open connection of a configured host; `ConnectionError` while it is disconnected."""
@@ -321,7 +332,7 @@ class ZtuiApp(App[int]):
     @work(thread=True, group="migrate", exit_on_error=False, description="migration preflight")
     def _preflight(self, key: JobKey, dest_uri: str, options: MigrationOptions) -> None:
         from ztui.libvirt.connection import ConnectError
-        from ztui.ops.migration import Finding, Severity, preflight
+        from ztui.ops.migration import Finding, Preflight, Severity, preflight
 
         uri, guest = key
         try:
@@ -552,6 +563,12 @@ class ZtuiApp(App[int]):
         main = self.main
         if main is not None:
             main.status("")
+
+    def action_cycle_details(self) -> None:
+        """`z`: the details pane bigger, hidden, back (`ztui.ui.widgets.details.DETAILS_BINDING`)."""
+        from ztui.ui.widgets.details import cycle_details
+
+        cycle_details(self)
 
     def resync(self) -> None:
         for session in self.sessions.values():

@@ -12,13 +12,26 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport, Preflight
+if TYPE_CHECKING:  # the migration code is imported when a migration is first asked for, not at start-up
+    from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport, Preflight
 
 JobKey = tuple[str, str]  # (source URI, guest name)
+
+
+def _options() -> MigrationOptions:
+    from ztui.ops.migration import MigrationOptions
+
+    return MigrationOptions()
+
+
+def _control() -> MigrationControl:
+    from ztui.ops.migration import MigrationControl
+
+    return MigrationControl()
 
 
 @dataclass
@@ -29,10 +42,10 @@ class MigrationJob:
     guest: str
     dest_uri: str = ""
     preflight: Preflight | None = None
-    options: MigrationOptions = field(default_factory=MigrationOptions)
+    options: MigrationOptions = field(default_factory=_options)
     progress: Mapping[str, Any] = field(default_factory=dict)
     report: MigrationReport | None = None
-    abort: MigrationControl = field(default_factory=MigrationControl)  # an Event: set() aborts
+    abort: MigrationControl = field(default_factory=_control)  # an Event: set() aborts
     running: bool = False
     checking: bool = False
     started: float = 0.0  # time.monotonic() when the migration began

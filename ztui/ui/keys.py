@@ -17,7 +17,8 @@ _SHOWN = {"up": "↑", "down": "↓", "left": "←", "right": "→", "slash": "/
           "escape": "esc", "space": "space", "enter": "enter"}
 
 #: the command palette is the app's own binding; it belongs in the table all the same
-PALETTE = Binding("ctrl+p", "command_palette", "Jump", id="palette", tooltip="jump to any host, guest or device")
+PALETTE = Binding("ctrl+p", "command_palette", "Jump", id="palette",
+                  tooltip="jump to any host, guest or device: words in any order (`zlnx02 zlab-y`, `lnx01 vdb`)")
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,33 @@ from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import FuzzySearch
 
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.main import MainScreen
 from ztui.ui.widgets.guest_tree import NodeRef, device_keys
 
+_SEARCH = FuzzySearch()
+
+
+def match_words(query: str, text: str) -> tuple[float, list[int]]:
+    """Every word of the query must match the text (a substring or, failing that, its letters in order),
+    in any order: `zlnx02 zlab-y` finds a guest on that host, `vdb lnx01` a disk of that guest. The score
+    is the sum of the words' scores; the offsets are those to highlight. (0, []) when a word does not match."""
+    total, offsets = 0.0, list[int]()
+    for word in query.split():
+        score, found = _SEARCH.match(word, text)
+        if not score:
+            return 0.0, []
+        total += score
+        offsets.extend(found)
+    return total, offsets
+
 
 class FleetCommands(Provider):
-    """Jump to any host, guest or device by typing part of its name, target or bus-ID."""
+    """Jump to any host, guest or device by typing parts of its name, target or bus-ID and of its host's
+    or guest's name, in any order."""
 
     @property
     def ztui(self) -> ZtuiApp:
@@ -55,8 +74,13 @@ class FleetCommands(Provider):
             yield DiscoveryHit(text, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
+        style = self.matcher(query).match_style
         for text, help_text, callback in self._entries():
-            score = matcher.match(text)
+            # the help line (state, host) counts too: `zlnx02 zlab-y` is a guest on a host
+            score, offsets = match_words(query, f"{text} {help_text}")
             if score > 0:
-                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+                shown = Content(text)
+                for offset in offsets:
+                    if offset < len(text) and not text[offset].isspace():
+                        shown = shown.stylize(style, offset, offset + 1)
+                yield Hit(score, shown, callback, help=help_text)

@@ -39,6 +39,7 @@ from ztui.ops.hotplug import (
     virsh_commands,
 )
 from ztui.ui.app import ZtuiApp
+from ztui.ui.widgets.ordered_input import OrderedInput
 
 KINDS = [
     ("new image file (qcow2 or raw by its name)", "new"),
@@ -109,10 +110,10 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             box.border_title = f"attach to {self.facts.guest.name} on {self.app.host_name(self.uri)}"
             yield Select(KINDS, value="new", allow_blank=False, id="attach-kind", compact=True)
             yield Select[str]([], prompt="host offers (eligible, unused)", id="attach-backing", compact=True)
-            yield Input(placeholder=_PLACEHOLDER["new"], id="attach-source")
-            yield Input(placeholder="size of the new image, e.g. 64M (default 64M)", id="attach-size")
-            yield Input(placeholder="target (optional, e.g. vdc)", id="attach-target")
-            yield Input(placeholder="ccw devno (optional, e.g. 0.0.0042)", id="attach-devno")
+            yield OrderedInput(placeholder=_PLACEHOLDER["new"], id="attach-source")
+            yield OrderedInput(placeholder="size of the new image, e.g. 64M (default 64M)", id="attach-size")
+            yield OrderedInput(placeholder="target (optional, e.g. vdc)", id="attach-target")
+            yield OrderedInput(placeholder="ccw devno (optional, e.g. 0.0.0042)", id="attach-devno")
             yield Select(WHERE, value="default", allow_blank=False, id="attach-where", compact=True)
             with VerticalScroll(id="attach-preview"):
                 yield Static("", id="attach-plan")
@@ -120,7 +121,8 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
 
     def on_mount(self) -> None:
         self._kind_changed()
-        self.query_one("#attach-source", Input).focus()
+        # what to attach is the first question: enter opens the kinds rather than trying an empty request
+        self.query_one("#attach-kind", Select).focus()
 
     @property
     def kind(self) -> str:

@@ -16,46 +16,22 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
-from textual.widgets.tree import NodeID
+from textual.widgets.tree import NodeID, TreeNode
 
 from ztui.fleet import Fleet
-from ztui.host.hostuse import HostUseKind, HostUseReason
 from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
 from ztui.ops.prepare.action import guest_users
 from ztui.ops.prepare.request import request_for
+from ztui.report.filtering import match_host_device
 from ztui.report.hostdevs import inventory_json
 from ztui.ui.app import ZtuiApp
+from ztui.ui.labels import hostdev_label
 from ztui.ui.screens.prepare import PrepareScreen
-from ztui.ui.widgets.details import DetailsPane, hostdev_details
+from ztui.ui.widgets.details import DETAILS_BINDING, DetailsPane, hostdev_details
 from ztui.ui.widgets.fitting_tree import FittingTree
 
 Entry = dict[str, Any]
-
-
-def device_line(dev: Entry) -> Text:
-    """One device: id, kind, the host's own use of it (first: it is why a device that looks idle is not
-    free), summary, then the guests that use it or whether it is free for pass-through."""
-    label = Text(str(dev["id"]), style="bold")
-    label.append(f"  {dev['kind']}", style="cyan")
-    host_use = dev.get("host_use", [])
-    if host_use:
-        words = dict.fromkeys(HostUseReason(HostUseKind(r["kind"]), r["device"], r["detail"]).short for r in host_use)
-        label.append("  host: " + ", ".join(words), style="yellow")
-    if dev.get("summary"):
-        label.append(f"  {dev['summary']}", style="dim")
-    users = dev.get("users", [])
-    if dev.get("conflict"):
-        label.append(f"  ⚠ conflict: {dev['conflict']}", style="bold yellow")
-    if users:
-        label.append("  used by " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), style="green")
-    elif not host_use:
-        elig = dev.get("eligibility")
-        if elig is not None and elig["ready"]:
-            label.append("  ✓ ready for pass-through, unused", style="magenta")
-        elif elig is not None:
-            label.append("  not ready for VFIO", style="dim")
-    return label
 
 
 class HostDevicesScreen(Screen[None]):
@@ -68,16 +44,23 @@ class HostDevicesScreen(Screen[None]):
         Binding("u", "toggle_free", "Free for pass-through only", id="free"),
         Binding("p", "prepare", "Prepare", id="prepare",
                 tooltip="prepare the device for pass-through, or give it back (the plan first)"),
+        DETAILS_BINDING,
         Binding("j", "tree_down", "Down", show=False),
         Binding("k", "tree_up", "Up", show=False),
     ]
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: Fleet, query: str = "", select: tuple[str, str] | None = None) -> None:
+        """`query`: the main screen's filter (only the devices it matches are shown); `select`: the (host
+        URI, device key) to put the cursor on once it is read."""
         super().__init__()
         self.fleet = fleet
+        self.filter_text = query
         self.groups: dict[str, list[Entry]] = {}
+        self.matching: dict[str, set[str]] = {}  # host URI → keys of the devices the query matches
         self.guest_users: dict[str, dict[str, list[str]]] = {}  # host URI → device id → guests using it
         self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
+        self._cursor: tuple[str, str] | None = None  # (host URI, device key) the cursor is on
+        self._wanted = select  # where the cursor goes once that host's devices are read
         self.free_only = False
 
     def compose(self) -> ComposeResult:
@@ -91,7 +74,7 @@ class HostDevicesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         tree = self.query_one(Tree)
-        tree.border_title = "host devices"
+        tree.border_title = "host devices" + (f" matching '{self.filter_text}'" if self.filter_text else "")
         self.query_one(DetailsPane).border_title = "details"
         tree.focus()
         for uri, entry in self.fleet.hosts.items():
@@ -110,48 +93,85 @@ class HostDevicesScreen(Screen[None]):
             users = users_of([snapshot], inventory)
             groups = inventory_json(inventory, users, conflicts(users))
             self.guest_users[uri] = guest_users(users)
+            self.matching[uri] = {d.key for d in inventory.devices if match_host_device(d, self.filter_text)}
         self.groups[uri] = groups
         self._rebuild_tree()
         self._show_count()
 
     def _show_count(self) -> None:
         total = sum(len(g["devices"]) for gs in self.groups.values() for g in gs)
+        shown = sum(len(self._shown(uri, g["devices"])) for uri, gs in self.groups.items() for g in gs)
         text = f"{total} host devices and objects on {len(self.groups)} host(s)"
-        if self.free_only:
-            free = sum(len(self._shown(g["devices"])) for gs in self.groups.values() for g in gs)
-            text = (f"{free} of {total} free for pass-through (used by no guest nor the host, bound to vfio) — "
-                    "u shows all" if free else
+        if self.filter_text:
+            text = f"{shown} of {total} host devices match '{self.filter_text}'" + (" and are free" if self.free_only
+                                                                               else "")
+        elif self.free_only:
+            text = (f"{shown} of {total} free for pass-through (used by no guest nor the host, bound to vfio) — "
+                    "u shows all" if shown else
                     f"none of the {total} host devices is free for pass-through (used by no guest nor the host, "
                     "bound to vfio) — u shows all")
         self.query_one("#status", Static).update(text)
 
-    def _shown(self, devices: list[Entry]) -> list[Entry]:
+    def _shown(self, uri: str, devices: list[Entry]) -> list[Entry]:
+        if self.filter_text:
+            matching = self.matching.get(uri, set())
+            devices = [d for d in devices if d.get("key") in matching]
         if not self.free_only:
             return devices
         return [d for d in devices if d.get("free") and (d.get("eligibility") or {}).get("ready")]
 
+    def host_of(self, node: TreeNode[Entry | None]) -> str | None:
+        """The URI of a host line of the tree."""
+        return self._host_nodes.get(node.id)
+
     def _rebuild_tree(self) -> None:
-        tree: Tree[Entry | None] = self.query_one(Tree)
+        """The hosts in the main tree's order (the order their scans come back in varies), each with its groups;
+        the cursor stays on its device while that is shown, else goes to the first one, and the details follow."""
+        tree: FittingTree[Entry | None] = self.query_one(FittingTree)
         tree.clear()
         self._host_nodes.clear()
-        for uri, groups in self.groups.items():
+        target: TreeNode[Entry | None] | None = None
+        first: TreeNode[Entry | None] | None = None
+        for uri in [u for u in self.fleet.hosts if u in self.groups]:
             entry = self.fleet.hosts[uri]
             hnode = tree.root.add(Text(entry.host.hostname or uri, style="bold"), None, expand=True)
             self._host_nodes[hnode.id] = uri
-            for group in groups:
-                devices = self._shown(group["devices"])
+            for group in self.groups[uri]:
+                devices = self._shown(uri, group["devices"])
                 if not devices:
                     continue
                 gnode = hnode.add(Text(f"{group['name']} ({len(devices)})", style="bold cyan"), None, expand=True)
                 for dev in devices:
-                    gnode.add_leaf(device_line(dev), dev)
+                    leaf = gnode.add_leaf(hostdev_label(dev), dev)
+                    first = first or leaf
+                    if (self._wanted or self._cursor) == (uri, dev.get("key")):
+                        target = leaf
             if not hnode.children:
-                hnode.add_leaf(Text("none free for pass-through" if self.free_only
-                                    else "no host devices read", style="dim"), None)
+                hnode.add_leaf(Text(self._nothing_shown(), style="dim"), None)
+        if target is not None:
+            self._wanted = None
+        node = target or first
+        tree.settle_lines()
+        tree.move_cursor(node if node is not None else (tree.root.children[0] if tree.root.children else None))
+        self._show_details(tree.cursor_node)
+
+    def _nothing_shown(self) -> str:
+        """The line of a host none of whose devices is shown."""
+        free = "free " if self.free_only else ""
+        if self.filter_text:
+            return f"nothing {free}matches '{self.filter_text}'"
+        return "none free for pass-through" if self.free_only else "no host devices read"
+
+    def _show_details(self, node: TreeNode[Entry | None] | None) -> None:
+        dev = node.data if node is not None else None
+        if dev is not None and node is not None and node.parent is not None and node.parent.parent is not None:
+            uri = self._host_nodes.get(node.parent.parent.id)
+            self._cursor = (uri, str(dev.get("key"))) if uri is not None else None
+        self.query_one(DetailsPane).show(hostdev_details(dev) if dev is not None else Text(""))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Entry | None]) -> None:
-        dev = event.node.data
-        self.query_one(DetailsPane).show(hostdev_details(dev) if dev is not None else Text(""))
+        if event.node is self.query_one(FittingTree).cursor_node:  # not a move a rebuild has overtaken
+            self._show_details(event.node)
 
     def action_prepare(self) -> None:
         """`p`: the preparation (or its undo) of the device under the cursor, in a dialog that shows the plan

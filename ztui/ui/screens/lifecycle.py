@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import tempfile
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from ztui.ops.audit import record
 from ztui.ops.lifecycle import (
     Action,
     LifecyclePlan,
+    LifecycleResult,
     audit_refused,
     carry_out_recorded,
     plan,
@@ -33,6 +35,8 @@ from ztui.ops.lifecycle import (
 if TYPE_CHECKING:
     from ztui.ops.other_copies import CopyCheck
     from ztui.ui.screens.main import MainScreen
+
+CLEAR_SCREEN = "\x1b[H\x1b[2J"  # cursor home, erase the screen (ECMA-48 CUP, ED 2)
 
 LIFECYCLE_BINDINGS = [
     Binding("s", "lifecycle('start')", "Start/resume", show=False, id="start",
@@ -168,9 +172,41 @@ def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan, forced: str = ""
         app.call_from_thread(screen.notify, f"{planned.guest}: {planned.action.verb} not proven: {exc}",
                              severity="error")
         return
+    app.call_from_thread(screen.status, "")
+    if _ignored(result):
+        # the guest's OS did not act on it: the next step is offered at once, as its own confirmation
+        app.call_from_thread(offer_destroy, screen, uuid, result, problem)
+        return
     app.call_from_thread(screen.notify, result.message + (f"\n{problem}" if problem else ""),
                          severity="information" if result.ok else "error", timeout=8)
-    app.call_from_thread(screen.status, "")
+
+
+def _ignored(result: LifecycleResult) -> bool:
+    """A shutdown asked of the guest's OS, accepted by libvirt, and not done: the guest still runs."""
+    return (result.plan.action is Action.SHUTDOWN and result.requested and not result.ok
+            and result.state is not None and result.state.is_active)
+
+
+def offer_destroy(screen: MainScreen, uuid: str, result: LifecycleResult, problem: str) -> None:
+    """After a shutdown the guest ignored: ask whether to force it off (`D`), saying why it is asked."""
+    from ztui.ui.screens.confirm import ConfirmScreen
+
+    if problem:
+        screen.notify(problem, severity="error", timeout=8)
+    planned = plan(Action.DESTROY, result.plan.uri, result.plan.guest, result.state)
+    if not planned.ok:
+        screen.notify(result.message, severity="error", timeout=8)
+        return
+    host = screen.app.host_name(result.plan.uri)
+    question = f"{result.message.removesuffix(' — destroy forces it off')}.\n{planned.question(host)} (D)"
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            _start(screen, uuid, planned)
+        else:
+            screen.notify(result.message, severity="warning", timeout=8)
+
+    screen.app.push_screen(ConfirmScreen(question, planned.virsh, "", host=host), answered)
 
 
 def open_console(screen: MainScreen) -> None:
@@ -187,6 +223,8 @@ def open_console(screen: MainScreen) -> None:
     command = virsh_console(uri, guest.name)
     try:
         with screen.app.suspend(), tempfile.TemporaryFile("w+") as errors:
+            # a clean terminal first: what it showed before ztui (or the last console) is not the guest's
+            sys.stdout.write(CLEAR_SCREEN)
             print(f"{' '.join(command)}   (ctrl+] returns to ztui)", flush=True)
             # virsh's errors are kept for the notification: the terminal they would go to is redrawn at once
             code = subprocess.call(command, stderr=errors)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import getters, on
@@ -17,8 +17,16 @@ from ztui.model import Guest
 from ztui.ops.proof import Outcome
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
-from ztui.ui.widgets.details import DetailsPane, device_details, guest_details, host_details
+from ztui.ui.widgets.details import (
+    DETAILS_BINDING,
+    DetailsPane,
+    device_details,
+    guest_details,
+    host_details,
+    hostdev_details,
+)
 from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
+from ztui.ui.widgets.ordered_input import OrderedInput
 
 REMOVAL_PENDING = "removal pending"  # a detach under way, its proof awaited
 REMOVAL_NOT_PROVEN = "removal not proven"  # it ended without proof: until the device goes or `r`
@@ -54,7 +62,8 @@ class MainScreen(Screen[None]):
         Binding("H", "host_devices", "Host devs", id="host_devices",
                 tooltip="host devices, grouped, with the guests that use each one (`u`: free for pass-through "
                         "only)"),
-        Binding("r", "resync", "Resync", id="resync", tooltip="re-read every host now"),
+        DETAILS_BINDING,
+        Binding("r", "resync", "Resync", show=False, id="resync", tooltip="re-read every host now"),
         Binding("question_mark", "help", "Help", id="help", tooltip="help: every key, and the marks in the tree"),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
@@ -70,7 +79,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="panes"):
             yield GuestTree(id="tree")
             yield DetailsPane(id="details")
-        yield Input(placeholder="filter: guest, target, bus-ID, host device or path (esc clears)", id="filter")
+        yield OrderedInput(placeholder="filter: guest, target, bus-ID, host device or path (esc clears)", id="filter")
         yield Static("", id="status")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p still works; 80 columns are few
 
@@ -85,9 +94,18 @@ class MainScreen(Screen[None]):
             self.status(Text("read-only: ztui was started with --readonly; attach, detach and migrate are refused",
                              style="yellow"))
         self.query_one(DetailsPane).border_title = "details"
+        self.guest_tree.host_devices = self._host_devices_matching
         for entry in self.fleet.hosts.values():
             self.guest_tree.show_host(entry)
         self.guest_tree.focus()
+
+    def _host_devices_matching(self, uri: str, query: str) -> list[dict[str, Any]]:
+        """The host's devices that match a filter no guest matches (from the session's last scan)."""
+        from ztui.report.hostdevs import matching_json
+
+        session = self.app.sessions.get(uri)
+        inventory = session.inventory if session is not None else None
+        return matching_json(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
 
     # --- applying changes -----------------------------------------------------------------------------
 
@@ -134,11 +152,22 @@ class MainScreen(Screen[None]):
                 ref.kind == "host" or change.what in ("host", "state") or ref.uuid == change.uuid)):
             self.show_details(ref)
 
+    def follow_cursor(self) -> None:
+        """The details pane shows the node under the cursor, after a change that moved it without a key (a
+        filter; Textual says nothing when the cursor's line number stays and the node on it changed)."""
+        tree = self.guest_tree
+        tree.cursor_follows_line()
+        ref = tree.cursor_node.data if tree.cursor_node is not None else None
+        if ref is not None and ref != self._details_ref:
+            self.show_details(ref)
+
     # --- details --------------------------------------------------------------------------------------
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[NodeRef]) -> None:
-        if event.node.data is not None:
+        # only the node the cursor is on now: a filter typed fast moves the cursor several times before
+        # these messages arrive, and an older one would put a line that is gone back into the pane
+        if event.node.data is not None and event.node is self.guest_tree.cursor_node:
             self.show_details(event.node.data)
 
     def show_details(self, ref: NodeRef) -> None:
@@ -154,6 +183,12 @@ class MainScreen(Screen[None]):
         if ref.kind == "host":
             iostats.stop()
             pane.show(host_details(entry))
+            return
+        if ref.kind in ("hostdev", "note"):
+            iostats.stop()
+            dev = self.guest_tree.hostdev_entries.get((ref.uri, ref.key))
+            pane.show(hostdev_details(dev) if dev is not None else Text(
+                f"Nothing on {self.app.host_name(ref.uri)} matches the filter. esc clears it.", style="dim"))
             return
         guest = entry.guests.get(ref.uuid)
         if guest is None:
@@ -193,13 +228,17 @@ class MainScreen(Screen[None]):
         # back to the tree as it was before `/`: the guests expanded then, not every match left open
         tree.set_query("", expanded=before[1] if before is not None else None)
         target = cursor or (before[0] if before is not None else None)  # what the filter found stays selected
+        if target is not None and target.kind in ("hostdev", "note"):  # gone with the filter: back to before
+            target = before[0] if before is not None else None
         if target is not None and tree.select_ref(target) and tree.cursor_node is not None:
             tree.scroll_to_node(tree.cursor_node, animate=False)
+        self.follow_cursor()
         tree.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.guest_tree.set_query(event.value)
+        self.follow_cursor()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -213,7 +252,7 @@ class MainScreen(Screen[None]):
 
         node = self.guest_tree.cursor_node
         ref = node.data if node is not None else None
-        if ref is None or ref.kind == "host":
+        if ref is None or ref.kind in ("host", "hostdev", "note"):
             self.notify("Select a guest or a device to see its XML.", severity="warning")
             return
         guest = self.fleet.guest(ref.uri, ref.uuid)
@@ -354,9 +393,14 @@ class MainScreen(Screen[None]):
         open_console(self)
 
     def action_host_devices(self) -> None:
+        """`H`: the host devices view, narrowed to the filter when one is set, on the host device under the
+        cursor when there is one."""
         from ztui.ui.screens.hostdevs import HostDevicesScreen
 
-        self.app.push_screen(HostDevicesScreen(self.fleet))
+        node = self.guest_tree.cursor_node
+        ref = node.data if node is not None else None
+        select = (ref.uri, ref.key) if ref is not None and ref.kind == "hostdev" else None
+        self.app.push_screen(HostDevicesScreen(self.fleet, query=self.guest_tree.query_text.strip(), select=select))
 
     def action_resync(self) -> None:
         """Read every host again; a removal that ended unproven loses its `⏳`: the fresh read shows whether

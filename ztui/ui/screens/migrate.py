@@ -19,9 +19,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 
-from ztui.ops.migration import MigrationOptions, percent, plan_steps, progress_text
+from ztui.ops.migration import MigrationOptions, completed_text, percent, plan_steps, progress_text
 from ztui.ui.app import ZtuiApp
 from ztui.ui.jobs import MigrationJob
+from ztui.ui.widgets.ordered_input import OrderedInput
 
 __all__ = ["MigrateScreen", "progress_line"]
 
@@ -33,11 +34,7 @@ def progress_line(progress: Mapping[str, Any], downtime_ms: int | None = None) -
     moved and the time it took (the totals of a finished job do not make a meaningful ratio)."""
     step = dict(progress)
     if step.get("completed"):
-        moved = (step.get("data_processed") or 0) >> 20
-        elapsed = (step.get("elapsed_ms") or 0) / 1000
-        downtime = step.get("downtime_ms", downtime_ms)
-        text = f"100.0% completed: {moved} MiB moved in {elapsed:.1f} s"
-        return 100.0, text + (f", downtime {downtime} ms" if downtime is not None else "")
+        return 100.0, completed_text(step, downtime_ms)
     return percent(step) or 0.0, progress_text(step)
 
 
@@ -69,7 +66,7 @@ class MigrateScreen(ModalScreen[None]):
             options = [(self.app.host_name(d), d) for d in self.destinations]
             yield Select(options, prompt="destination host", value=options[0][1] if options else Select.NULL,
                          id="migrate-dest", compact=True)
-            yield Input(placeholder="…or a destination URI", id="migrate-uri", compact=True)
+            yield OrderedInput(placeholder="…or a destination URI", id="migrate-uri", compact=True)
             # off: the shared-storage check runs, as on the command line; ticking it is a decision
             yield Checkbox("--unsafe: skip the shared-storage check", value=False, id="migrate-unsafe")
             yield Checkbox("--copy-storage: copy local disks to the destination", value=False,
@@ -80,7 +77,7 @@ class MigrateScreen(ModalScreen[None]):
                 yield Checkbox("--postcopy allowed", value=False, id="migrate-postcopy")
             yield Checkbox("--offline: a shut-off guest's definition moves, nothing starts", value=False,
                            id="migrate-offline")
-            yield Input(placeholder="bandwidth MiB/s (optional)", id="migrate-bw")
+            yield OrderedInput(placeholder="bandwidth MiB/s (optional)", id="migrate-bw")
             yield ProgressBar(total=100, show_eta=False, id="migrate-bar")
             with VerticalScroll(id="migrate-out"):
                 yield Static(Text("ctrl+s runs the preflight; a second ctrl+s migrates.", style="dim"),

@@ -10,7 +10,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual import getters
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -127,6 +128,24 @@ def device_details(uri: str, guest: Guest, device: GuestDevice, step: int = -1) 
         parts += [Text(""), _heading("virsh")] + [Text(c) for c in commands]
     parts += [Text(""), _heading("XML"), Syntax(device.xml.strip(), "xml", theme="ansi_dark", word_wrap=True)]
     return Group(*parts)
+
+
+DETAILS_LAYOUTS = ("", "-details-wide", "-details-hidden")
+"""The details pane's sizes, as classes of the app (styles/ztui.tcss): as laid out, bigger, hidden."""
+
+DETAILS_BINDING = Binding("z", "app.cycle_details", "Details", id="details",
+                          tooltip="the details pane bigger, then hidden (the tree gets the whole screen), then back")
+"""`z` on every screen with a details pane; one size for all of them (it is the app's)."""
+
+
+def cycle_details(app: App[Any]) -> str:
+    """The next of `DETAILS_LAYOUTS`; returns it ('' for the first)."""
+    current = next((c for c in DETAILS_LAYOUTS if c and app.has_class(c)), "")
+    following = DETAILS_LAYOUTS[(DETAILS_LAYOUTS.index(current) + 1) % len(DETAILS_LAYOUTS)]
+    for layout in DETAILS_LAYOUTS:
+        if layout:
+            app.set_class(layout == following, layout)
+    return following
 
 
 class DetailsPane(VerticalScroll):

@@ -8,9 +8,9 @@ cursor, the expanded nodes and the scroll position survive every update.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from rich.text import Text
 from textual.binding import Binding
@@ -20,11 +20,15 @@ from textual.widgets.tree import TreeNode, UnknownNodeID
 from ztui.fleet import HostEntry
 from ztui.model import Guest, GuestDevice
 from ztui.report.filtering import GuestMatch, match_guest
-from ztui.ui.labels import device_label_text, guest_label, host_label, step_label
+from ztui.ui.labels import device_label_text, guest_label, host_label, hostdev_label, step_label
 from ztui.ui.widgets.fitting_tree import FittingTree
 
-#: what a line of the tree stands for
-NodeKind = Literal["host", "guest", "device", "step"]
+#: what a line of the tree stands for: `hostdev` is a host device a filter matched where no guest does,
+#: `note` says that no guest matches
+NodeKind = Literal["host", "guest", "device", "step", "hostdev", "note"]
+
+#: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs --json` has them
+HostDeviceSearch = Callable[[str, str], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class GuestTree(FittingTree[NodeRef]):
         # what each device line shows, by guest and then device key
         self._shown: dict[tuple[str, str], dict[str, tuple[GuestDevice, str]]] = {}
         self._entries: dict[str, HostEntry] = {}
+        self.host_devices: HostDeviceSearch | None = None  # set by the screen: who knows the hosts' devices
+        self.hostdev_entries: dict[tuple[str, str], dict[str, Any]] = {}  # (uri, key) → a matched host device
+        self._by_devices: set[tuple[str, str]] = set()  # guests the filter matched through devices only
 
     # --- keys -----------------------------------------------------------------------------------------
 
@@ -120,6 +127,16 @@ class GuestTree(FittingTree[NodeRef]):
     def show_host(self, entry: HostEntry, expanded: set[tuple[str, str]] | None = None) -> None:
         """(Re)build one host's subtree, keeping what the user had expanded (or expanding `expanded`:
         (uri, uuid) pairs) and the cursor."""
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
+        node = self._fill_host(entry, expanded)
+        if cursor is not None:
+            self.select_ref(cursor)
+        elif self.cursor_line < 0:
+            self.move_cursor_to(node)
+
+    def _fill_host(self, entry: HostEntry, expanded: set[tuple[str, str]] | None) -> TreeNode[NodeRef]:
+        """The host's line and its guests that match the filter; where none does, a line that says so and
+        the host's devices that match instead."""
         self._entries[entry.uri] = entry
         node = self._hosts.get(entry.uri)
         if node is None:
@@ -127,19 +144,23 @@ class GuestTree(FittingTree[NodeRef]):
             self._hosts[entry.uri] = node
         else:
             self._relabel_host(entry)
-        cursor = self.cursor_node.data if self.cursor_node is not None else None
         if expanded is None:
             expanded = self.expanded_guests()
         for key in [k for k in self._guests if k[0] == entry.uri]:
             del self._guests[key]
             self._built.discard(key)
             self._forget_devices(*key)
+        for key in [k for k in self.hostdev_entries if k[0] == entry.uri]:
+            del self.hostdev_entries[key]
         node.remove_children()
         for guest in entry.guests.values():
             match = match_guest(guest, self.query_text)
             if match is None:
                 continue
             gnode = self._add_guest_node(node, entry.uri, guest, match)
+            self._by_devices.discard((entry.uri, guest.uuid))
+            if self.query_text and not match.by_guest:
+                self._by_devices.add((entry.uri, guest.uuid))
             if (entry.uri, guest.uuid) in expanded or (self.query_text and not match.by_guest):
                 # the devices now, not when the expand message arrives: by then a faster query may have
                 # replaced this node, and the message would fill the old one
@@ -147,10 +168,20 @@ class GuestTree(FittingTree[NodeRef]):
                 gnode.expand()
         for uuid in entry.guests:
             self._relabel_twins(entry.uri, uuid)
-        if cursor is not None:
-            self.select_ref(cursor)
-        elif self.cursor_line < 0:
-            self.move_cursor_to(node)
+        if self.query_text.strip() and not node.children and entry.connected:
+            self._add_no_match(node, entry.uri)
+        return node
+
+    def _add_no_match(self, node: TreeNode[NodeRef], uri: str) -> None:
+        """No guest matches the filter: say so, and show the host devices that do (`H` opens them)."""
+        found = self.host_devices(uri, self.query_text) if self.host_devices is not None else []
+        query = self.query_text.strip()
+        text = (f"no guest matches '{query}'; host devices that do (H shows them):" if found else
+                f"no guest and no host device matches '{query}'")
+        node.add_leaf(Text(text, style="dim italic"), NodeRef("note", uri))
+        for dev in found:
+            self.hostdev_entries[(uri, str(dev["key"]))] = dev
+            node.add_leaf(hostdev_label(dev), NodeRef("hostdev", uri, key=str(dev["key"])))
 
     def show_host_state(self, entry: HostEntry) -> None:
         """Connected/disconnected changed: only the host line changes (and the guests defined elsewhere too
@@ -165,10 +196,35 @@ class GuestTree(FittingTree[NodeRef]):
 
     def set_query(self, query: str, expanded: set[tuple[str, str]] | None = None) -> None:
         """Narrow the tree to what matches (see ztui.report.filtering); an empty query shows everything.
-        `expanded` names the guests to show expanded; by default those expanded now stay so."""
+        `expanded` names the guests to show expanded; by default those expanded now stay so. The cursor
+        stays on its node while that is shown, else it goes to the first match (never to another host)."""
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
         self.query_text = query
         for entry in self._entries.values():
-            self.show_host(entry, expanded)
+            self._fill_host(entry, expanded)
+        searching = bool(query.strip())
+        if cursor is not None and not (searching and cursor.kind == "host") and self.select_ref(cursor):
+            return
+        first = self.first_match() if searching else None
+        if first is None and cursor is not None and self.select_ref(cursor):
+            return
+        if first is not None:
+            self.move_cursor_to(first)
+        else:
+            self.cursor_follows_line()
+
+    def first_match(self) -> TreeNode[NodeRef] | None:
+        """The first match under the hosts: a guest the filter names, else the first device of a guest that
+        matched through its devices, a matched host device, else a line saying nothing matched."""
+        below = [child for host in self.root.children for child in host.children]
+        for node in below:
+            ref = node.data
+            if ref is None or ref.kind == "note":
+                continue
+            if ref.kind == "guest" and (ref.uri, ref.uuid) in self._by_devices and node.children:
+                return node.children[0]
+            return node
+        return below[0] if below else None
 
     def expanded_guests(self) -> set[tuple[str, str]]:
         """The (uri, uuid) of every guest shown expanded."""
@@ -184,6 +240,9 @@ class GuestTree(FittingTree[NodeRef]):
         self._relabel_host(entry)
         match = match_guest(guest, self.query_text)
         node = self._guests.get((uri, guest.uuid))
+        if (match is None) is not (node is None) and self.query_text.strip():
+            self.show_host(entry)  # a guest came into the filter or left it: the host's lines say so anew
+            return
         if match is None:
             if node is not None:
                 self._remove_guest_node(uri, guest.uuid)
@@ -199,10 +258,13 @@ class GuestTree(FittingTree[NodeRef]):
             self._sync_devices(node, uri, guest, match)
 
     def remove_guest(self, uri: str, uuid: str) -> None:
+        shown = (uri, uuid) in self._guests
         self._remove_guest_node(uri, uuid)
         entry = self._entries.get(uri)
         if entry is not None:
             self._relabel_host(entry)
+            if shown and self.query_text.strip() and not self._hosts[uri].children:
+                self.show_host(entry)  # its last match went: say that nothing matches
         self._relabel_twins(uri, uuid)
 
     def relabel_device(self, uri: str, uuid: str) -> None:
@@ -229,7 +291,7 @@ class GuestTree(FittingTree[NodeRef]):
     def move_cursor_to(self, node: TreeNode[NodeRef]) -> None:
         """`move_cursor` for a node added in this same turn: lay out the lines first, else its line
         number is not known yet and the cursor would land elsewhere."""
-        _ = self._tree_lines
+        self.settle_lines()
         self.move_cursor(node)
 
     def expand_guest(self, uri: str, name: str) -> bool:
@@ -268,6 +330,9 @@ class GuestTree(FittingTree[NodeRef]):
     def find(self, ref: NodeRef) -> TreeNode[NodeRef] | None:
         if ref.kind == "host":
             return self._hosts.get(ref.uri)
+        if ref.kind in ("hostdev", "note"):
+            host = self._hosts.get(ref.uri)
+            return next((n for n in host.children if n.data == ref), None) if host is not None else None
         gnode = self._guests.get((ref.uri, ref.uuid))
         if gnode is None or ref.kind == "guest":
             return gnode
