@@ -95,3 +95,32 @@ def test_a_transient_destination_gets_the_definition_before_the_source_loses_it(
     assert commands == ("virsh -c qemu:///system dumpxml --inactive 'my guest' > 'my guest.xml'",
                         "virsh -c qemu+ssh://b/system define 'my guest.xml'",
                         "virsh -c qemu:///system undefine 'my guest'")
+
+
+def test_hosts_that_do_not_answer_are_waited_for_once_all_together_and_never_count_as_clear() -> None:
+    """Three hosts whose daemon accepts the connection and then says nothing (a hung libvirtd, a firewall
+    that swallows packets): the check waits one timeout for all of them, not one each, and says it could
+    not ask them — never that the guest runs nowhere else."""
+    import socket
+    import time
+
+    from ztui.ops.other_copies import look_elsewhere
+
+    guest = parse_domain(domain_fixture("dasd-fcp-controllers.xml").read_text())
+    silent = [socket.socket() for _ in range(3)]
+    try:
+        for sock in silent:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        hosts = [KnownHost(f"qemu+tcp://127.0.0.1:{s.getsockname()[1]}/system") for s in silent]
+        here = KnownHost("test:///default")
+        started = time.monotonic()
+        check = look_elsewhere(guest, here, [here, *hosts], timeout=1.0)
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in silent:
+            sock.close()  # the connections waiting in its queue are reset: the abandoned threads end
+    assert not check.clear and not check.running
+    assert [c.host for c in check.unanswered] == hosts
+    assert all("no answer within 1 s" in c.error for c in check.unanswered)
+    assert elapsed < 2.5, f"{elapsed:.1f} s: each host waited for in turn"

@@ -9,14 +9,16 @@ confirmation naming both hosts and the devices both copies would use); the migra
 same of every host but the two it moves between.
 
 A host that does not answer is not "not running it": the check says which hosts could not be asked, and
-a caller treats that like a copy found (refuse, or ask). Each host is asked in a thread of its own and for
-at most `ASK_TIMEOUT` seconds, so one unreachable host costs that long and no more.
+a caller treats that like a copy found (refuse, or ask). Each host is asked in a thread of its own, all at
+once, and the answers are waited for until one deadline `ASK_TIMEOUT` seconds away: hosts that do not
+answer cost that long together, never that long each.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -122,17 +124,23 @@ def look_elsewhere(guest: Guest, here: KnownHost, hosts: Sequence[KnownHost], *,
     others = [h for h in hosts if not here.reaches(h.uri) and not any(h.reaches(s) for s in skip)]
     if not others:
         return CopyCheck(guest, here_name or here.label)
-    identity = _identity(conns.get(here.uri) if conns else None, here.uri, guest.uuid)
+    found: list[tuple[str, int]] = []
     results: dict[str, OtherCopy] = {}
 
     def ask(host: KnownHost) -> None:
         results[host.uri] = _ask(host, guest.uuid, conns.get(host.uri) if conns else None)
 
-    threads = [threading.Thread(target=ask, args=(h,), name=f"ask {h.uri}", daemon=True) for h in others]
+    def recognise() -> None:
+        found.append(_identity(conns.get(here.uri) if conns else None, here.uri, guest.uuid))
+
+    threads = [threading.Thread(target=recognise, name=f"ask {here.uri}", daemon=True),
+               *(threading.Thread(target=ask, args=(h,), name=f"ask {h.uri}", daemon=True) for h in others)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout)  # all run at once: the longest wait is one timeout, not one per host
+    deadline = time.monotonic() + timeout
+    for thread in threads:  # all run at once, and all are waited for until one deadline, not one each
+        thread.join(max(0.0, deadline - time.monotonic()))
+    identity = found[0] if found else ("", -1)
     running, unanswered = [], []
     for host in others:
         copy = results.get(host.uri) or OtherCopy(host, host.label, error=f"no answer within {timeout:g} s")
