@@ -8,6 +8,9 @@ unless forced; the TUI marks the definition and asks before `s` starts it.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +76,30 @@ def test_start_on_the_source_is_refused_naming_where_it_runs(lab: Lab, moved: di
     assert "lock manager" in result.stderr  # the lab's daemons have none: said once per host
     assert state_on(lab.z_uri, GUEST) == libvirt.VIR_DOMAIN_SHUTOFF
     assert [(r["action"], r["result"]) for r in audit(tmp_path)] == [("lifecycle-start", "refused")]
+
+
+def test_a_host_whose_daemon_died_under_its_guest_is_not_taken_for_one_without_it(lab: Lab, moved: dict[str, object],
+                                                                                 tmp_path: Path) -> None:
+    """zlab-y's libvirtd killed: its QEMU still runs zlnx02 (the supervisor keeps it), but nobody answers
+    for it. The start on zlab-z is refused, naming the host that could not be asked."""
+    from ztui.lab.daemon import daemon_pid
+    from ztui.lab.hosts import start_lab
+    from ztui.lab.paths import LabPaths
+
+    pid = daemon_pid(LabPaths.for_dir(lab.base).host("zlab-y"))
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 10
+        while daemon_pid(LabPaths.for_dir(lab.base).host("zlab-y")) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result = ztui("start", GUEST, "-c", lab.z_uri, state=tmp_path, lab=lab)  # --lab would restart it
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "could not ask zlab-y" in result.stderr and "nothing was changed" in result.stderr
+        assert state_on(lab.z_uri, GUEST) == libvirt.VIR_DOMAIN_SHUTOFF
+    finally:
+        start_lab(hosts=2, base_dir=lab.base)
+    assert state_on(lab.z_twin_uri, GUEST) == libvirt.VIR_DOMAIN_RUNNING  # the restarted daemon found it again
 
 
 def test_force_starts_the_second_copy_and_says_so(lab: Lab, moved: dict[str, object], tmp_path: Path) -> None:
