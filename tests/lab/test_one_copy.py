@@ -150,3 +150,23 @@ def test_a_guest_that_runs_nowhere_else_starts_as_before(lab: Lab, own_guest: st
     result = ztui("--lab", "start", own_guest, state=tmp_path, lab=lab)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert state_on(lab.uris["zlab-b"], own_guest) == libvirt.VIR_DOMAIN_RUNNING
+
+
+def test_a_start_while_another_ztui_starts_the_same_guest_is_refused_before_it_asks(
+        lab: Lab, own_guest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Another ztui process between its check and its start (on whichever host): this one must not pass
+    its own check meanwhile and start a second copy. It is refused at once (exit 1), saying who holds it."""
+    from ztui.ops.guestlock import guest_lock
+    from ztui.ops.other_copies import EVERY_HOST
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    conn = libvirt.open(lab.uris["zlab-b"])
+    try:
+        uuid = conn.lookupByName(own_guest).UUIDString()
+    finally:
+        conn.close()
+    with guest_lock(EVERY_HOST, uuid, guest=own_guest, action="start"):
+        result = ztui("start", own_guest, "-c", lab.uris["zlab-b"], state=tmp_path, lab=lab)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{own_guest} is busy: start by pid {os.getpid()}" in result.stderr
+    assert state_on(lab.uris["zlab-b"], own_guest) == libvirt.VIR_DOMAIN_SHUTOFF

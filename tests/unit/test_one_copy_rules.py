@@ -4,6 +4,7 @@ lock manager setting says, what a migration leaves behind and how it is named.""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import libvirt
 import pytest
@@ -124,3 +125,42 @@ def test_hosts_that_do_not_answer_are_waited_for_once_all_together_and_never_cou
     assert [c.host for c in check.unanswered] == hosts
     assert all("no answer within 1 s" in c.error for c in check.unanswered)
     assert elapsed < 2.5, f"{elapsed:.1f} s: each host waited for in turn"
+
+
+def _test_host(path: Path, runstate: int) -> str:
+    """A test-driver host defining guest `g` (one UUID on every such host) in `runstate`; its URI."""
+    path.write_text(f"""<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <domain type='test'><name>g</name><uuid>5c6a1b40-8f0e-4a53-9d2e-2b9e1f0c7a11</uuid>
+    <memory unit='KiB'>65536</memory><os><type arch='s390x' machine='s390-ccw-virtio'>hvm</type></os>
+    <devices><disk type='block' device='disk'><source dev='/dev/disk/by-path/ccw-0.0.5c05'/>
+      <target dev='vda' bus='virtio'/></disk></devices>
+    <test:runstate>{runstate}</test:runstate></domain>
+</node>""")
+    return f"test://{path}"
+
+
+def test_a_confirmation_covers_only_the_hosts_it_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TUI asks, the user says yes, the start runs later: it goes ahead only when the hosts then say
+    nothing the question did not (a host that did not answer then and runs the guest now asks again)."""
+    from ztui.ops.lifecycle import Action, plan
+    from ztui.ops.other_copies import start_one_copy
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("ZTUI_LAB_DIR", str(tmp_path / "no-lab"))
+    here = _test_host(tmp_path / "a.xml", libvirt.VIR_DOMAIN_SHUTOFF)
+    there = _test_host(tmp_path / "b.xml", libvirt.VIR_DOMAIN_RUNNING)
+    conn = libvirt.open(here)
+    try:
+        dom = conn.lookupByName("g")
+        planned = plan(Action.START, here, "g", GuestState.SHUTOFF)
+        refused = start_one_copy(conn, dom, here, planned, session=[there], via="test")
+        assert refused.result is None and [c.host.uri for c in refused.check.running] == [there]
+        assert "vda /dev/disk/by-path/ccw-0.0.5c05" in refused.check.reason() and not dom.isActive()
+        silent = replace(refused.check, running=(), unanswered=(replace(refused.check.running[0], error="timeout"),))
+        asked_about_less = start_one_copy(conn, dom, here, planned, session=[there], accepted=silent, via="test")
+        assert asked_about_less.result is None and not dom.isActive()
+        confirmed = start_one_copy(conn, dom, here, planned, session=[there], accepted=refused.check, via="test")
+        assert confirmed.result is not None and confirmed.result.ok and dom.isActive()
+        assert "already runs on" in confirmed.forced
+    finally:
+        conn.close()

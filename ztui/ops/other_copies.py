@@ -8,6 +8,13 @@ and the TUI's `s` refuse, naming the host where the guest runs, unless the user 
 confirmation naming both hosts and the devices both copies would use); the migration preflight asks the
 same of every host but the two it moves between.
 
+`start_one_copy` is the one way ztui starts or resumes a guest: the check and the start happen under one
+lock that spans every host (`EVERY_HOST`), so two ztui processes sharing a state directory cannot both
+find the guest stopped elsewhere and both start it; a confirmation the user gave is held against the hosts
+as they answer then, not as they answered when the question was asked. What no lock of ztui's can cover
+— `virsh start`, another machine's ztui, a host's autostart between the check and the start — only a
+libvirt lock manager refuses.
+
 A host that does not answer is not "not running it": the check says which hosts could not be asked, and
 a caller treats that like a copy found (refuse, or ask). Each host is asked in a thread of its own, all at
 once, and the answers are waited for until one deadline `ASK_TIMEOUT` seconds away: hosts that do not
@@ -28,10 +35,13 @@ from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connectio
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
+from ztui.ops.guestlock import guest_lock
 from ztui.ops.known_hosts import KnownHost, host_named, known_hosts
+from ztui.ops.lifecycle import LifecyclePlan, LifecycleResult, carry_out_recorded
 from ztui.ops.lock_manager import lock_advice, lock_state
 
 ASK_TIMEOUT = 10.0
+EVERY_HOST = "*"  # the guest lock's host for "this guest, wherever it starts": held from the check to the start
 
 #: the devices two copies of a guest would write at once: the disks (when not read-only) and LUNs
 _WRITTEN = frozenset({DeviceKind.DISK, DeviceKind.LUN, DeviceKind.FLOPPY, DeviceKind.HOSTDEV_SCSI})
@@ -76,6 +86,16 @@ class CopyCheck:
             found.update(dict.fromkeys(shared_devices(self.guest, copy.guest)))
         return tuple(found)
 
+    def within(self, accepted: CopyCheck | None) -> bool:
+        """Whether a user who confirmed `accepted` agreed to this too: every host that runs the guest now was
+        named as running it then, and every host silent now was named then."""
+        if accepted is None:
+            return False
+        running = {c.host.uri for c in accepted.running}
+        named = running | {c.host.uri for c in accepted.unanswered}
+        return all(c.host.uri in running for c in self.running) and all(c.host.uri in named
+                                                                        for c in self.unanswered)
+
     def reason(self) -> str:
         """One line: where the guest runs (or who could not be asked) and what both copies would write."""
         parts = []
@@ -99,6 +119,33 @@ def check_before_start(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: st
     guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
     return look_elsewhere(guest, here, hosts, here_name=here.name or _hostname(conn) or uri,
                           conns={**(conns or {}), uri: conn})
+
+
+@dataclass(frozen=True)
+class Start:
+    """A start or resume under the one-copy rule: what the other hosts said, and how the action ended."""
+
+    check: CopyCheck
+    result: LifecycleResult | None = None  # None: not carried out, `check` says why
+    problem: str = ""  # why the audit record could not be written
+    forced: str = ""  # carried out although another copy runs or a host did not answer: that, for the record
+
+
+def start_one_copy(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, planned: LifecyclePlan, *,
+                   session: Sequence[str] = (), conns: Mapping[str, libvirt.virConnect] | None = None,
+                   force: bool = False, accepted: CopyCheck | None = None, timeout: float | None = None,
+                   via: str = "cli") -> Start:
+    """Start or resume the guest `dom` of `uri` (`planned`) when no other host ztui knows runs it and every
+    one answered — or when the user insists: `force`, or `accepted`, the check the user confirmed, names
+    every host this one finds. Otherwise nothing is done. The check and the start hold the guest's lock for
+    every host (`Busy` while another ztui process starts or resumes it), then its lock on this host."""
+    with guest_lock(EVERY_HOST, dom.UUIDString(), guest=planned.guest, action=planned.action.value):
+        check = check_before_start(conn, dom, uri, session, conns)
+        if not (check.clear or force or check.within(accepted)):
+            return Start(check)
+        forced = "" if check.clear else check.reason()
+        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=timeout, via=via, forced=forced)
+    return Start(check, result, problem, forced)
 
 
 def shared_devices(mine: Guest, theirs: Guest | None) -> tuple[str, ...]:
