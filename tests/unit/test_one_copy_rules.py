@@ -67,14 +67,36 @@ def test_the_reason_names_where_it_runs_what_both_write_and_who_did_not_answer()
     ('lock_manager = "lockd"\n', LockManager.LOCKD),
     ('  lock_manager="sanlock"\n', LockManager.SANLOCK),
     ('lock_manager = "lockd"\nlock_manager = "nop"\n', LockManager.NONE),
+    ("lock_manager = 'lockd'  # virconf takes single quotes too\n", LockManager.LOCKD),
 ])
 def test_qemu_conf_lock_manager(text: str, manager: LockManager) -> None:
     assert configured(text) is manager
 
 
+@pytest.mark.parametrize(("manager", "conf", "reaches"), [
+    (LockManager.LOCKD, "", False),  # direct locks on /dev nodes: each host its own
+    (LockManager.LOCKD, 'file_lockspace_dir = "/nfs/lockd/files"\n', True),
+    (LockManager.LOCKD, 'file_lockspace_dir = "/nfs/lockd/files"\nauto_disk_leases = 0\n', False),
+    (LockManager.SANLOCK, "", False),  # sanlock's auto_disk_leases defaults to 0
+    (LockManager.SANLOCK, "auto_disk_leases = 1\nhost_id = 3\n", True),
+])
+def test_a_lock_manager_guards_shared_block_devices_only_where_its_locks_reach_the_other_hosts(
+        manager: LockManager, conf: str, reaches: bool) -> None:
+    from ztui.ops.lock_manager import reach
+
+    state = LockState(manager, reach(manager, conf))
+    assert state.guards is reaches
+    advice = lock_advice("zlab-y", state)
+    assert (advice == "") is reaches
+    if not reaches:
+        assert advice.startswith(f"zlab-y: libvirt there uses {manager.value}, but ")
+        assert ("file_lockspace_dir" if manager is LockManager.LOCKD and not conf else "auto_disk_leases") in advice
+
+
 def test_lock_advice_says_what_to_configure_or_that_it_cannot_be_known() -> None:
     assert lock_advice("z", LockState(LockManager.LOCKD)) == ""
-    assert 'lock_manager = "lockd"' in lock_advice("z", LockState(LockManager.NONE))
+    none = lock_advice("z", LockState(LockManager.NONE))
+    assert 'lock_manager = "lockd"' in none and "file_lockspace_dir" in none  # lockd alone: no lock across hosts
     unknown = lock_advice("far", LockState(LockManager.UNKNOWN, "its qemu.conf cannot be read over libvirt"))
     assert unknown.startswith("far: whether libvirt there has a lock manager is unknown") and "virtlockd" in unknown
 
