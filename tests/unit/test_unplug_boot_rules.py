@@ -133,3 +133,20 @@ def test_a_missing_storage_path_is_said_as_disk_and_host_device() -> None:
         "disk vda: its host device /dev/disk/by-path/ccw-0.0.5c3f is missing on kvm01 (ztui's facts: block "
         "/dev/dasda on DASD 0.0.5c3f)")
     assert missing_storage_text(resolved, "/nowhere.img", "kvm01") == ""
+
+
+def test_x86_limits_of_libvirts_live_detach() -> None:
+    """libvirt 9.0's qemuDomainDetachDeviceLive: a floppy never, a CD-ROM only off SCSI/USB, every function of
+    a slot that holds more than one (function 0 too), nothing on a bus whose controller has hotplug='off',
+    no legacy ivshmem."""
+    g = guest("x86-unplug-limits.xml")
+    assert unplug_refusal(g, named(g, "vda"), live=True) == ""
+    for name in ("vdb", "vdc"):
+        assert "other functions too" in unplug_refusal(g, named(g, name), live=True), name
+    assert "hotplug='off'" in unplug_refusal(g, named(g, "vde"), live=True)
+    assert "floppy cannot be hot-unplugged" in unplug_refusal(g, named(g, "sdz"), live=True)
+    assert unplug_refusal(g, named(g, "sdy"), live=True) == ""  # a CD-ROM on USB goes
+    legacy, plain = (d for d in g.devices if d.kind is DeviceKind.SHMEM)
+    assert "legacy ivshmem" in unplug_refusal(g, legacy, live=True)
+    assert unplug_refusal(g, plain, live=True) == ""
+    assert unplug_refusal(g, named(g, "vdb"), live=False) == ""  # the config can lose any of them

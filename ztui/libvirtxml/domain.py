@@ -495,6 +495,7 @@ def _controller(elem: ET.Element, warnings: list[str]) -> Fields:
             ("iothread", driver.get("iothread") if driver is not None else None),
             ("queues", driver.get("queues") if driver is not None else None),
             ("ports", elem.get("ports")),
+            ("hotplug", child_attr(elem, "target", "hotplug")),  # 'off': libvirt unplugs nothing from this bus
         ),
     }
 
