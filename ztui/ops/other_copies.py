@@ -24,10 +24,9 @@ answer cost that long together, never that long each.
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import libvirt
 
@@ -35,12 +34,14 @@ from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connectio
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
+from ztui.ops.bounded import answers_within
 from ztui.ops.guestlock import guest_lock
 from ztui.ops.known_hosts import KnownHost, host_named, known_hosts
 from ztui.ops.lifecycle import LifecyclePlan, LifecycleResult, carry_out_recorded
 from ztui.ops.lock_manager import lock_advice, lock_state
 
 ASK_TIMEOUT = 10.0
+_HERE = "\0here"  # the key of the question that recognises the copy here (no URI looks like it)
 EVERY_HOST = "*"  # the guest lock's host for "this guest, wherever it starts": held from the check to the start
 
 #: the devices two copies of a guest would write at once: the disks (when not read-only) and LUNs
@@ -171,26 +172,18 @@ def look_elsewhere(guest: Guest, here: KnownHost, hosts: Sequence[KnownHost], *,
     others = [h for h in hosts if not here.reaches(h.uri) and not any(h.reaches(s) for s in skip)]
     if not others:
         return CopyCheck(guest, here_name or here.label)
-    found: list[tuple[str, int]] = []
-    results: dict[str, OtherCopy] = {}
-
-    def ask(host: KnownHost) -> None:
-        results[host.uri] = _ask(host, guest.uuid, conns.get(host.uri) if conns else None)
-
-    def recognise() -> None:
-        found.append(_identity(conns.get(here.uri) if conns else None, here.uri, guest.uuid))
-
-    threads = [threading.Thread(target=recognise, name=f"ask {here.uri}", daemon=True),
-               *(threading.Thread(target=ask, args=(h,), name=f"ask {h.uri}", daemon=True) for h in others)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + timeout
-    for thread in threads:  # all run at once, and all are waited for until one deadline, not one each
-        thread.join(max(0.0, deadline - time.monotonic()))
-    identity = found[0] if found else ("", -1)
+    questions: dict[str, Callable[[], OtherCopy | tuple[str, int]]] = {
+        h.uri: partial(_ask, h, guest.uuid, conns.get(h.uri) if conns else None) for h in others}
+    questions[_HERE] = partial(_identity, conns.get(here.uri) if conns else None, here.uri, guest.uuid)
+    answers = answers_within(questions, timeout)  # here is recognised within the same deadline
+    identity = answers.get(_HERE)
+    if not isinstance(identity, tuple):  # unknown: every active copy elsewhere counts
+        identity = ("", -1)
     running, unanswered = [], []
     for host in others:
-        copy = results.get(host.uri) or OtherCopy(host, host.label, error=f"no answer within {timeout:g} s")
+        answer = answers.get(host.uri)
+        copy = answer if isinstance(answer, OtherCopy) else \
+            OtherCopy(host, host.label, error=f"no answer within {timeout:g} s")
         if not copy.answered:
             unanswered.append(copy)
         elif copy.state is not None and copy.state.is_active and (copy.hostname, copy.domain_id) != identity:
