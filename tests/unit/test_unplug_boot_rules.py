@@ -112,7 +112,12 @@ def test_copy_storage_targets() -> None:
     assert by_device["vda"].severity == "blocker" and "onto itself" in by_device["vda"].text
     assert by_device["vdb"].severity == "blocker" and "shareable" in by_device["vdb"].text  # not copied, missing
     assert by_device["vdc"].severity == "note" and "overwritten" in by_device["vdc"].text
-    assert by_device["sda"].severity == "blocker" and by_device["sdb"].severity == "note"
+    assert by_device["sda"].severity == "blocker" and by_device["sdb"].severity == "note"  # an FCP path: unknown
+    far = (CopyTarget(paths["vdc"], TargetState.UNKNOWN),)  # a remote destination: nothing there to stat
+    wwid = assess(g, MigrationOptions(copy_storage=True), replace(DEST, devices=None), safety=SafetyFacts(
+        targets=far))
+    (vdc,) = [f for f in wwid.findings if f.code == "copy-storage" and f.device == "vdc"]
+    assert vdc.severity == "blocker" and "onto itself" in vdc.text and "WWID" in vdc.text
     qcow = (CopyTarget(paths["vdc"], TargetState.PRESENT, "qcow2"),)
     wrong = assess(g, MigrationOptions(copy_storage=True), replace(DEST, devices=None),
                    safety=SafetyFacts(targets=qcow))
