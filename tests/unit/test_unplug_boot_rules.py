@@ -88,6 +88,20 @@ def test_boot_order_and_legacy_boot_name_the_ipl_device() -> None:
     assert not certain and "fallback boot device" in text
 
 
+def test_a_guest_started_from_a_kernel_file_did_not_boot_from_its_boot_device() -> None:
+    """libvirt writes <boot dev='hd'/> into every guest that names no boot device; one with <os><kernel> starts
+    from that file (QEMU loads no firmware then): its first disk is for the administrator to judge."""
+    g = parse_domain(domain_fixture("dasd-fcp-controllers.xml").read_text().replace(
+        "<os>", "<os><kernel>/var/lib/libvirt/boot/vmlinuz</kernel>"))
+    assert g.kernel == "/var/lib/libvirt/boot/vmlinuz"
+    text, certain = boot_refusal(g, named(g, "vda"))
+    assert not certain and "started from a kernel file" in text and "root=" in text
+    moved = assess(replace(g, state=GuestState.RUNNING), MigrationOptions(unsafe=True, extra_detach=("vda",)),
+                   replace(DEST, devices=None))
+    (finding,) = [f for f in moved.findings if f.code == "boot-device"]
+    assert finding.severity == "note" and finding.device == "vda"
+
+
 def test_the_migration_never_takes_the_boot_device_off_the_running_guest() -> None:
     g = guest("hostdev-vfio-ccw-boot.xml")
     check = assess(g, MigrationOptions(unsafe=True), DEST)

@@ -209,6 +209,7 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
         launch_security=launch_security,
         boot_devs=tuple(b.get("dev", "") for os_elem in root.findall("os") for b in os_elem.findall("boot")
                         if b.get("dev")),
+        kernel=(root.findtext("os/kernel") or "").strip(),
     )
 
 

@@ -8,7 +8,12 @@ device, with the reason; a device the guest may boot from only as a fallback (a 
 for the administrator to judge, and is named with the reason instead.
 
 Per-device `<boot order='N'/>` wins; without any, the legacy `<os><boot dev='hd|cdrom|network|fd'/>`
-list names the first device of each kind, in that order (libvirt turns it into the same boot indexes).
+list names the first device of each kind, in that order (libvirt turns it into the same boot indexes,
+`qemuProcessPrepareDeviceBootorder`, and writes `<boot dev='hd'/>` into every HVM guest that names none).
+A guest with `<os><kernel>` does not IPL from a device at all: QEMU starts that kernel file directly and
+loads no firmware to read a boot device (hw/s390x/ipl.c), so its boot order says nothing certain about
+where its root file system is — only its command line does, in the guest's own device names. Taking that
+device off is then for the administrator to judge.
 Pure: a function of the guest's model.
 """
 
@@ -62,11 +67,16 @@ def _word(dev: str) -> str:
 
 def boot_warning(guest: Guest, device: GuestDevice) -> tuple[str, bool]:
     """What taking `device` off the running `guest` does to its boot ('' when nothing), and whether it is
-    certain (the IPL device) or for the administrator to judge (a fallback boot device)."""
+    certain (the IPL device) or for the administrator to judge (a fallback boot device, or the boot device
+    of a guest that started from a kernel file)."""
     role = boot_role(guest, device)
     if role is None:
         return "", False
     name = device.display_name
+    if role.first and guest.kernel:
+        return (f"{name} is {guest.name}'s boot device ({role.why}), but {guest.name} started from a kernel file "
+                f"(<os><kernel>), not from it: if its root file system is on {name}, taking it off the running "
+                "guest stops it; check its command line (root=)", False)
     if role.first:
         kind = "IPL device" if device.kind is DeviceKind.MDEV_VFIO_CCW else "boot device"
         return (f"{name} is {guest.name}'s {kind} ({role.why}): taken off the running guest it takes away what "
