@@ -4,6 +4,7 @@ migration preflight makes of both and of `--copy-storage` targets (`ops.migrate_
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,58 @@ def test_x86_limits_of_libvirts_live_detach() -> None:
     assert "legacy ivshmem" in unplug_refusal(g, legacy, live=True)
     assert unplug_refusal(g, plain, live=True) == ""
     assert unplug_refusal(g, named(g, "vdb"), live=False) == ""  # the config can lose any of them
+
+
+def test_detaching_the_ipl_device_of_a_running_guest_needs_force() -> None:
+    g = guest("dasd-fcp-controllers.xml")  # vda: <boot order='1'/>
+    facts = GuestFacts(g, replace(g, state=None), active=True)
+    with pytest.raises(BadRequest, match=r"vda is .*'s boot device .*nothing was changed \(--force detaches it"):
+        plan_detach(facts, "vda")
+    assert plan_detach(facts, "vda", force=True).live
+    off = GuestFacts(replace(g, state=GuestState.SHUTOFF), None, active=False)
+    assert plan_detach(off, "vda").config  # from the config of a shut-off guest: nothing runs from it
+
+
+def test_the_cli_refuses_the_ipl_device_before_libvirt_is_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """db01 runs from vda (<boot order='1'/>) on the test-driver host: exit 2 and why, nothing asked of
+    libvirt, no journal entry; with --force the request goes to libvirt (whose test driver refuses it)."""
+    from tests.conftest import FIXTURES
+    from ztui.cli.main import main
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    host = tmp_path / "zhost.xml"
+    host.write_text((FIXTURES / "testdriver" / "zhost.xml").read_text())
+    assert main(["detach", "db01", "vda", "-c", f"test://{host}"]) == 2
+    err = capsys.readouterr().err
+    assert "vda is db01's boot device" in err and "--force" in err
+    assert not (tmp_path / "ztui" / "journal").exists() or not list((tmp_path / "ztui" / "journal").iterdir())
+    assert main(["detach", "db01", "vda", "-c", f"test://{host}", "--force"]) == 1
+
+
+def test_the_legacy_boot_list_names_the_first_disk_at_the_start_not_a_disk_plugged_in_since() -> None:
+    """libvirt gives the boot index of <os><boot dev='hd'/> to the first disk when the guest starts; a disk
+    hot-plugged later can be first in the live XML without having been booted from. Certain only for a disk
+    the persistent definition has."""
+    g = guest("dasd-fcp-controllers.xml")
+    legacy = replace(g, devices=tuple(replace(d, details=tuple(p for p in d.details if p[0] != "boot"))
+                                      for d in g.devices), boot_devs=("hd",))
+    vda = named(legacy, "vda")
+    text, certain = boot_refusal(legacy, vda, in_config=True)
+    assert certain and "what the guest booted from" in text
+    for unknown in (None, False):  # transient, or plugged in live only
+        text, certain = boot_refusal(legacy, vda, in_config=unknown)
+        assert not certain and "if it was there when the guest started" in text
+    defined = GuestFacts(legacy, replace(legacy, state=None), active=True)
+    with pytest.raises(BadRequest, match="--force"):
+        plan_detach(defined, "vda")
+    transient = GuestFacts(legacy, None, active=True)
+    assert plan_detach(transient, "vda").live
+    hotplugged = GuestFacts(legacy, replace(legacy, devices=tuple(d for d in legacy.devices if d is not vda)),
+                            active=True)
+    assert plan_detach(hotplugged, "vda").live
+    moved = MigrationOptions(unsafe=True, extra_detach=("vda",))
+    for config, severity in ((replace(legacy, state=None), "blocker"), (None, "note")):
+        check = assess(legacy, moved, replace(DEST, devices=None), safety=SafetyFacts(config=config))
+        (finding,) = [f for f in check.findings if f.code == "boot-device"]
+        assert finding.severity == severity

@@ -38,6 +38,7 @@ from ztui.ops.lock_manager import LockState, lock_advice, lock_state
 from ztui.ops.migrate_plan import MigrationOptions, name_of
 from ztui.ops.migrate_preflight import BLOCKER, NOTE, Code, Finding, HostFacts, local_disk
 from ztui.ops.other_copies import CopyCheck
+from ztui.ops.proof import find_device
 from ztui.ops.unplug import unplug_refusal
 
 
@@ -63,6 +64,7 @@ class CopyTarget:
 class SafetyFacts:
     """What the hosts said, for `safety_findings`."""
 
+    config: Guest | None = None  # the guest's persistent definition (None: transient, or not read)
     copies: CopyCheck | None = None  # the other hosts asked about the guest (None: not asked)
     targets: tuple[CopyTarget, ...] = ()  # with --copy-storage: each copied disk's place on the destination
     locks: tuple[tuple[str, LockState], ...] = ()  # (host name, its lock manager) when disks are shared
@@ -80,7 +82,8 @@ def safety_findings(guest: Guest, options: MigrationOptions, to_move: Sequence[G
         if why:
             found.append(Finding(BLOCKER, f"{why}; it cannot be moved around the migration", Code.DETACH, name))
             continue
-        text, certain = boot_refusal(guest, device)
+        defined = find_device(facts.config, device) is not None if facts.config is not None else None
+        text, certain = boot_refusal(guest, device, defined)
         if text:
             found.append(Finding(BLOCKER if certain else NOTE, text, Code.BOOT_DEVICE, name))
     if facts.copies is not None:
