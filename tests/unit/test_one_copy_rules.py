@@ -186,3 +186,27 @@ def test_a_confirmation_covers_only_the_hosts_it_named(tmp_path: Path, monkeypat
         assert "already runs on" in confirmed.forced
     finally:
         conn.close()
+
+
+def test_a_configuration_that_cannot_be_read_is_unknown_never_none(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """qemu.conf (or the lock manager's own file) that cannot be read says nothing either way: the advice
+    says it is unknown and why, with the path as the daemon has it."""
+    from ztui.ops import lock_manager
+    from ztui.ops.lock_manager import lock_state
+
+    etc = tmp_path / "etc" / "libvirt"
+    etc.mkdir(parents=True)
+    monkeypatch.setattr(lock_manager, "daemon_root", lambda uri: str(tmp_path))
+    assert lock_state("qemu:///system").manager is LockManager.NONE  # no qemu.conf: libvirt's default
+    (etc / "qemu.conf").mkdir()  # there, but not a file anyone can read
+    state = lock_state("qemu:///system")
+    assert state.manager is LockManager.UNKNOWN and state.why.startswith("/etc/libvirt/qemu.conf cannot be read")
+    (etc / "qemu.conf").rmdir()
+    (etc / "qemu.conf").write_text('lock_manager = "lockd"\n')
+    (etc / "qemu-lockd.conf").mkdir()
+    state = lock_state("qemu:///system")
+    assert state.manager is LockManager.UNKNOWN and state.why.startswith("/etc/libvirt/qemu-lockd.conf cannot")
+    (etc / "qemu-lockd.conf").rmdir()
+    (etc / "qemu-lockd.conf").write_text('file_lockspace_dir = "/nfs/lockd"\n')
+    assert lock_state("qemu:///system").guards

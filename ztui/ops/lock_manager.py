@@ -100,8 +100,9 @@ def lock_state(uri: str) -> LockState:
             return LockState(manager)
         own = LOCKD_CONF if manager is LockManager.LOCKD else SANLOCK_CONF
         return LockState(manager, reach(manager, _read(f"{root}{own}")))
-    except OSError as exc:
-        return LockState(LockManager.UNKNOWN, f"{exc.filename or QEMU_CONF} cannot be read: {exc.strerror or exc}")
+    except OSError as exc:  # the path as the daemon sees it, not through /proc/PID/root
+        path = str(exc.filename or "").removeprefix(root) or QEMU_CONF
+        return LockState(LockManager.UNKNOWN, f"{path} cannot be read: {exc.strerror or exc}")
 
 
 def _read(path: str) -> str:
