@@ -427,6 +427,7 @@ class Guest:
     launch_security: str = ""  # `<launchSecurity type=…>`: s390-pv is IBM Secure Execution
     boot_devs: tuple[str, ...] = ()  # `<os><boot dev=…/>` in order (hd, cdrom, network, fd): legacy boot order
     secure_execution_form: SecureExecutionForm | None = None
+    kernel: str = ""  # `<os><kernel>`: the guest starts from this file, not from a boot device
 
     @property
     def secure_execution(self) -> bool:

@@ -8,6 +8,9 @@ unless forced; the TUI marks the definition and asks before `s` starts it.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +78,30 @@ def test_start_on_the_source_is_refused_naming_where_it_runs(lab: Lab, moved: di
     assert [(r["action"], r["result"]) for r in audit(tmp_path)] == [("lifecycle-start", "refused")]
 
 
+def test_a_host_whose_daemon_died_under_its_guest_is_not_taken_for_one_without_it(lab: Lab, moved: dict[str, object],
+                                                                                 tmp_path: Path) -> None:
+    """zlab-y's libvirtd killed: its QEMU still runs zlnx02 (the supervisor keeps it), but nobody answers
+    for it. The start on zlab-z is refused, naming the host that could not be asked."""
+    from ztui.lab.daemon import daemon_pid
+    from ztui.lab.hosts import start_lab
+    from ztui.lab.paths import LabPaths
+
+    pid = daemon_pid(LabPaths.for_dir(lab.base).host("zlab-y"))
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 10
+        while daemon_pid(LabPaths.for_dir(lab.base).host("zlab-y")) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result = ztui("start", GUEST, "-c", lab.z_uri, state=tmp_path, lab=lab)  # --lab would restart it
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "could not ask zlab-y" in result.stderr and "nothing was changed" in result.stderr
+        assert state_on(lab.z_uri, GUEST) == libvirt.VIR_DOMAIN_SHUTOFF
+    finally:
+        start_lab(hosts=2, base_dir=lab.base)
+    assert state_on(lab.z_twin_uri, GUEST) == libvirt.VIR_DOMAIN_RUNNING  # the restarted daemon found it again
+
+
 def test_force_starts_the_second_copy_and_says_so(lab: Lab, moved: dict[str, object], tmp_path: Path) -> None:
     result = ztui("start", GUEST, "-c", lab.z_uri, "--force", state=tmp_path, lab=lab)
     try:
@@ -123,3 +150,23 @@ def test_a_guest_that_runs_nowhere_else_starts_as_before(lab: Lab, own_guest: st
     result = ztui("--lab", "start", own_guest, state=tmp_path, lab=lab)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert state_on(lab.uris["zlab-b"], own_guest) == libvirt.VIR_DOMAIN_RUNNING
+
+
+def test_a_start_while_another_ztui_starts_the_same_guest_is_refused_before_it_asks(
+        lab: Lab, own_guest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Another ztui process between its check and its start (on whichever host): this one must not pass
+    its own check meanwhile and start a second copy. It is refused at once (exit 1), saying who holds it."""
+    from ztui.ops.guestlock import guest_lock
+    from ztui.ops.other_copies import EVERY_HOST
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    conn = libvirt.open(lab.uris["zlab-b"])
+    try:
+        uuid = conn.lookupByName(own_guest).UUIDString()
+    finally:
+        conn.close()
+    with guest_lock(EVERY_HOST, uuid, guest=own_guest, action="start"):
+        result = ztui("start", own_guest, "-c", lab.uris["zlab-b"], state=tmp_path, lab=lab)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{own_guest} is busy: start by pid {os.getpid()}" in result.stderr
+    assert state_on(lab.uris["zlab-b"], own_guest) == libvirt.VIR_DOMAIN_SHUTOFF

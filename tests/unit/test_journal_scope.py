@@ -79,3 +79,31 @@ def test_finishing_an_entry_whose_guest_is_gone_settles_it(state: Path, capsys: 
     entry = dead_entry(state, DEFAULT, "00000000-0000-0000-0000-00000000dead")
     assert main(["journal", "finish", entry]) == 0
     assert "settled" in capsys.readouterr().out and unfinished() == []
+
+
+def test_hosts_that_do_not_answer_hold_the_list_up_once_not_once_an_entry(
+        state: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three entries on each of two hosts that accept a connection and then say nothing: listing them (the
+    TUI does at every start) waits one timeout in all, and every entry stays."""
+    import socket
+    import time
+
+    from ztui.ops import journal_scope
+
+    monkeypatch.setattr(journal_scope, "READ_TIMEOUT", 1.0)
+    silent = [socket.socket() for _ in range(2)]
+    try:
+        ids = []
+        for sock in silent:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(8)
+            uri = f"qemu+tcp://127.0.0.1:{sock.getsockname()[1]}/system"
+            ids += [dead_entry(state, uri, f"00000000-0000-0000-0000-00000000000{n}") for n in range(3)]
+        started = time.monotonic()
+        listed_ids, err = listed(capsys, "--all")
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in silent:
+            sock.close()
+    assert sorted(listed_ids) == sorted(ids) and "settled" not in err
+    assert elapsed < 2.5, f"{elapsed:.1f} s: each entry or host waited for in turn"

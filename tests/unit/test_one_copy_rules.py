@@ -4,6 +4,7 @@ lock manager setting says, what a migration leaves behind and how it is named.""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import libvirt
 import pytest
@@ -66,14 +67,36 @@ def test_the_reason_names_where_it_runs_what_both_write_and_who_did_not_answer()
     ('lock_manager = "lockd"\n', LockManager.LOCKD),
     ('  lock_manager="sanlock"\n', LockManager.SANLOCK),
     ('lock_manager = "lockd"\nlock_manager = "nop"\n', LockManager.NONE),
+    ("lock_manager = 'lockd'  # virconf takes single quotes too\n", LockManager.LOCKD),
 ])
 def test_qemu_conf_lock_manager(text: str, manager: LockManager) -> None:
     assert configured(text) is manager
 
 
+@pytest.mark.parametrize(("manager", "conf", "reaches"), [
+    (LockManager.LOCKD, "", False),  # direct locks on /dev nodes: each host its own
+    (LockManager.LOCKD, 'file_lockspace_dir = "/nfs/lockd/files"\n', True),
+    (LockManager.LOCKD, 'file_lockspace_dir = "/nfs/lockd/files"\nauto_disk_leases = 0\n', False),
+    (LockManager.SANLOCK, "", False),  # sanlock's auto_disk_leases defaults to 0
+    (LockManager.SANLOCK, "auto_disk_leases = 1\nhost_id = 3\n", True),
+])
+def test_a_lock_manager_guards_shared_block_devices_only_where_its_locks_reach_the_other_hosts(
+        manager: LockManager, conf: str, reaches: bool) -> None:
+    from ztui.ops.lock_manager import reach
+
+    state = LockState(manager, reach(manager, conf))
+    assert state.guards is reaches
+    advice = lock_advice("zlab-y", state)
+    assert (advice == "") is reaches
+    if not reaches:
+        assert advice.startswith(f"zlab-y: libvirt there uses {manager.value}, but ")
+        assert ("file_lockspace_dir" if manager is LockManager.LOCKD and not conf else "auto_disk_leases") in advice
+
+
 def test_lock_advice_says_what_to_configure_or_that_it_cannot_be_known() -> None:
     assert lock_advice("z", LockState(LockManager.LOCKD)) == ""
-    assert 'lock_manager = "lockd"' in lock_advice("z", LockState(LockManager.NONE))
+    none = lock_advice("z", LockState(LockManager.NONE))
+    assert 'lock_manager = "lockd"' in none and "file_lockspace_dir" in none  # lockd alone: no lock across hosts
     unknown = lock_advice("far", LockState(LockManager.UNKNOWN, "its qemu.conf cannot be read over libvirt"))
     assert unknown.startswith("far: whether libvirt there has a lock manager is unknown") and "virtlockd" in unknown
 
@@ -95,3 +118,112 @@ def test_a_transient_destination_gets_the_definition_before_the_source_loses_it(
     assert commands == ("virsh -c qemu:///system dumpxml --inactive 'my guest' > 'my guest.xml'",
                         "virsh -c qemu+ssh://b/system define 'my guest.xml'",
                         "virsh -c qemu:///system undefine 'my guest'")
+
+
+def test_hosts_that_do_not_answer_are_waited_for_once_all_together_and_never_count_as_clear() -> None:
+    """Three hosts whose daemon accepts the connection and then says nothing (a hung libvirtd, a firewall
+    that swallows packets): the check waits one timeout for all of them, not one each, and says it could
+    not ask them — never that the guest runs nowhere else."""
+    import socket
+    import time
+
+    from ztui.ops.other_copies import look_elsewhere
+
+    guest = parse_domain(domain_fixture("dasd-fcp-controllers.xml").read_text())
+    silent = [socket.socket() for _ in range(3)]
+    try:
+        for sock in silent:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        hosts = [KnownHost(f"qemu+tcp://127.0.0.1:{s.getsockname()[1]}/system") for s in silent]
+        here = KnownHost("test:///default")
+        started = time.monotonic()
+        check = look_elsewhere(guest, here, [here, *hosts], timeout=1.0)
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in silent:
+            sock.close()  # the connections waiting in its queue are reset: the abandoned threads end
+    assert not check.clear and not check.running
+    assert [c.host for c in check.unanswered] == hosts
+    assert all("no answer within 1 s" in c.error for c in check.unanswered)
+    assert elapsed < 2.5, f"{elapsed:.1f} s: each host waited for in turn"
+
+
+def _test_host(path: Path, runstate: int) -> str:
+    """A test-driver host defining guest `g` (one UUID on every such host) in `runstate`; its URI."""
+    path.write_text(f"""<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <domain type='test'><name>g</name><uuid>5c6a1b40-8f0e-4a53-9d2e-2b9e1f0c7a11</uuid>
+    <memory unit='KiB'>65536</memory><os><type arch='s390x' machine='s390-ccw-virtio'>hvm</type></os>
+    <devices><disk type='block' device='disk'><source dev='/dev/disk/by-path/ccw-0.0.5c05'/>
+      <target dev='vda' bus='virtio'/></disk></devices>
+    <test:runstate>{runstate}</test:runstate></domain>
+</node>""")
+    return f"test://{path}"
+
+
+def test_a_confirmation_covers_only_the_hosts_it_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TUI asks, the user says yes, the start runs later: it goes ahead only when the hosts then say
+    nothing the question did not (a host that did not answer then and runs the guest now asks again)."""
+    from ztui.ops.lifecycle import Action, plan
+    from ztui.ops.other_copies import start_one_copy
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("ZTUI_LAB_DIR", str(tmp_path / "no-lab"))
+    here = _test_host(tmp_path / "a.xml", libvirt.VIR_DOMAIN_SHUTOFF)
+    there = _test_host(tmp_path / "b.xml", libvirt.VIR_DOMAIN_RUNNING)
+    conn = libvirt.open(here)
+    try:
+        dom = conn.lookupByName("g")
+        planned = plan(Action.START, here, "g", GuestState.SHUTOFF)
+        refused = start_one_copy(conn, dom, here, planned, session=[there], via="test")
+        assert refused.result is None and [c.host.uri for c in refused.check.running] == [there]
+        assert "vda /dev/disk/by-path/ccw-0.0.5c05" in refused.check.reason() and not dom.isActive()
+        silent = replace(refused.check, running=(), unanswered=(replace(refused.check.running[0], error="timeout"),))
+        asked_about_less = start_one_copy(conn, dom, here, planned, session=[there], accepted=silent, via="test")
+        assert asked_about_less.result is None and not dom.isActive()
+        confirmed = start_one_copy(conn, dom, here, planned, session=[there], accepted=refused.check, via="test")
+        assert confirmed.result is not None and confirmed.result.ok and dom.isActive()
+        assert "already runs on" in confirmed.forced
+    finally:
+        conn.close()
+
+
+def test_a_configuration_that_cannot_be_read_is_unknown_never_none(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """qemu.conf (or the lock manager's own file) that cannot be read says nothing either way: the advice
+    says it is unknown and why, with the path as the daemon has it."""
+    from ztui.ops import lock_manager
+    from ztui.ops.lock_manager import lock_state
+
+    etc = tmp_path / "etc" / "libvirt"
+    etc.mkdir(parents=True)
+    monkeypatch.setattr(lock_manager, "daemon_root", lambda uri: str(tmp_path))
+    assert lock_state("qemu:///system").manager is LockManager.NONE  # no qemu.conf: libvirt's default
+    (etc / "qemu.conf").mkdir()  # there, but not a file anyone can read
+    state = lock_state("qemu:///system")
+    assert state.manager is LockManager.UNKNOWN and state.why.startswith("/etc/libvirt/qemu.conf cannot be read")
+    (etc / "qemu.conf").rmdir()
+    (etc / "qemu.conf").write_text('lock_manager = "lockd"\n')
+    (etc / "qemu-lockd.conf").mkdir()
+    state = lock_state("qemu:///system")
+    assert state.manager is LockManager.UNKNOWN and state.why.startswith("/etc/libvirt/qemu-lockd.conf cannot")
+    (etc / "qemu-lockd.conf").rmdir()
+    (etc / "qemu-lockd.conf").write_text('file_lockspace_dir = "/nfs/lockd"\n')
+    assert lock_state("qemu:///system").guards
+
+
+def test_saved_hosts_that_cannot_be_read_are_a_host_that_did_not_answer(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    """A broken saved-hosts config must not make "runs nowhere else" true: its hosts could not be asked."""
+    from ztui.ops.other_copies import look_elsewhere
+
+    monkeypatch.setenv("ZTUI_LAB_DIR", str(tmp_path / "nolab"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_text("[hosts.lpar1\nuri = ")
+    hosts = known_hosts(["test:///default"])
+    assert [h.origin for h in hosts] == [HostOrigin.SESSION, HostOrigin.SAVED] and hosts[1].unreadable
+    guest = parse_domain(domain_fixture("dasd-fcp-controllers.xml").read_text())
+    check = look_elsewhere(guest, hosts[0], hosts, timeout=5)
+    assert not check.clear and check.unanswered[0].host is hosts[1]
+    assert "could not ask the saved hosts" in check.reason() and "config.toml" in check.reason()

@@ -232,7 +232,7 @@ def host_names(kind: Kind) -> list[tuple[str, str]]:
         except BadConfig:
             return []
         return [(g, "") for g in dict.fromkeys(h.group for h in hosts if h.group)]
-    return [(h.name, h.uri) for h in known_hosts() if h.name]
+    return [(h.name, h.uri) for h in known_hosts() if h.name and not h.unreadable]
 
 
 def line_uris(line: Line) -> list[str]:

@@ -29,6 +29,8 @@ def add_detach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     d.add_argument("--timeout", type=_seconds, default=DEFAULT_DETACH_TIMEOUT,
                    help=f"seconds to wait for the guest to release it (default {DEFAULT_DETACH_TIMEOUT:g})")
     d.add_argument("--config", action="store_true", help="also remove it from the persistent config")
+    d.add_argument("--force", action="store_true",
+                   help="even the device the running guest IPLed from (its root file system goes with it)")
     d.add_argument("--json", action="store_true", help="print the result as one JSON object")
     d.set_defaults(func=run_detach)
 
@@ -57,7 +59,7 @@ def run_detach(args: argparse.Namespace) -> int:
     refuse_readonly(args, "detach", "detach devices", device=args.device, config=args.config)
     with open_guest(args) as (conn, dom, uri):
         try:
-            plan = plan_detach(read_facts(conn, dom), args.device, config=args.config)
+            plan = plan_detach(read_facts(conn, dom), args.device, config=args.config, force=args.force)
         except BadRequest as exc:
             audit_refused("detach", uri, args.guest, str(exc), device=args.device, config=args.config)
             raise BadInput(str(exc)) from None

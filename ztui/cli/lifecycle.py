@@ -17,9 +17,8 @@ from ztui.cli.common import EXIT_BAD_INPUT, error
 from ztui.errors import BadInput
 
 if TYPE_CHECKING:
-    import libvirt
-
     from ztui.ops.lifecycle import LifecyclePlan
+    from ztui.ops.other_copies import Start
 
 _HELP = {
     "start": "start a shut-off guest", "shutdown": "ask a guest's OS to shut down (graceful)",
@@ -58,28 +57,23 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _one_copy(args: argparse.Namespace, planned: LifecyclePlan, conn: libvirt.virConnect, dom: libvirt.virDomain,
-              uri: str) -> str | None:
-    """Whether the guest may start here: None (refused, said, audited: exit 2, nothing changed) when it runs
-    on another host ztui knows or one of them does not answer, unless --force; else '' or, forced, why the
-    user had to insist (for the audit log). What to configure against a second copy follows, once a host."""
+def _said(planned: LifecyclePlan, started: Start) -> None:
+    """What the other hosts said, when it was not "nowhere else": the start refused (audited), or forced; then
+    what to configure against a second copy, once a host."""
     from ztui.ops.lifecycle import audit_refused
-    from ztui.ops.other_copies import check_before_start, lock_notes
+    from ztui.ops.other_copies import lock_notes
 
-    check = check_before_start(conn, dom, uri)
-    if check.clear:
-        return ""
-    reason = check.reason()
-    if args.force:
-        error(f"--force: {reason}")
+    check = started.check
+    if started.result is not None:
+        error(f"--force: {started.forced}")
     else:
+        reason = check.reason()
         problem = audit_refused(replace(planned, refused=reason), via="cli")
         error(f"{reason}; nothing was changed (--force {planned.action.value}s it all the same)")
         if problem:
             error(problem)
-    for note in lock_notes(check, uri).values():
+    for note in lock_notes(check, planned.uri).values():
         error(note)
-    return reason if args.force else None
 
 
 def run_lifecycle(args: argparse.Namespace) -> int:
@@ -87,6 +81,7 @@ def run_lifecycle(args: argparse.Namespace) -> int:
     but not proven within the timeout. Errors are `ztui.errors` exceptions, mapped by `cli/main.py`."""
     from ztui.ops.action import EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN
     from ztui.ops.lifecycle import Action, audit_refused, carry_out_recorded, plan, read_state
+    from ztui.ops.other_copies import start_one_copy
 
     action = Action(args.action)
     refuse_readonly(args, f"lifecycle-{action.value}", f"{action.verb} guests")
@@ -97,11 +92,15 @@ def run_lifecycle(args: argparse.Namespace) -> int:
             if problem:
                 error(problem)
             raise BadInput(f"{planned.refused}; nothing was changed")
-        forced = _one_copy(args, planned, conn, dom, uri) if action.starts_guest else ""
-        if forced is None:
-            return EXIT_BAD_INPUT
-        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli",
-                                             forced=forced)
+        if action.starts_guest:  # only when no other host runs it (or --force), checked and started under one lock
+            started = start_one_copy(conn, dom, uri, planned, force=args.force, timeout=args.timeout, via="cli")
+            if not started.check.clear:
+                _said(planned, started)
+            if started.result is None:
+                return EXIT_BAD_INPUT
+            result, problem = started.result, started.problem
+        else:
+            result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli")
     # the outcome once: on stdout when proven, else as the error line (with what to do next)
     emit(args, result.to_json(), [f"{action.value} {args.guest}", f"  {planned.virsh}",
                                   *([result.message] if result.ok else [])])

@@ -216,6 +216,7 @@ def guest_from_element(root: ET.Element, state: GuestState | None = None,
         boot_devs=tuple(b.get("dev", "") for os_elem in root.findall("os") for b in os_elem.findall("boot")
                         if b.get("dev")),
         secure_execution_form=form,
+        kernel=(root.findtext("os/kernel") or "").strip(),
     )
 
 
@@ -585,6 +586,7 @@ def _controller(elem: ET.Element, warnings: list[str]) -> Fields:
             ("iothread", driver.get("iothread") if driver is not None else None),
             ("queues", driver.get("queues") if driver is not None else None),
             ("ports", elem.get("ports")),
+            ("hotplug", child_attr(elem, "target", "hotplug")),  # 'off': libvirt unplugs nothing from this bus
         ),
     }
 

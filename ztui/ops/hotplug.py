@@ -401,13 +401,14 @@ def find_for_detach(guest: Guest, name: str) -> GuestDevice:
     return matches[0]
 
 
-def plan_detach(facts: GuestFacts, name: str, *, config: bool = False) -> DetachPlan:
+def plan_detach(facts: GuestFacts, name: str, *, config: bool = False, force: bool = False) -> DetachPlan:
     """Which device to detach and from where: the running guest, plus its config with `config`.
 
     A shut-off guest changes in its config only. With `config` the device must be in the persistent config
     too (libvirt refuses the whole request otherwise), so that case is refused here, with the reason; so is
     a device libvirt or QEMU cannot take off (`ztui.ops.unplug`: a root PCI controller, a busy controller,
-    the only console, …)."""
+    the only console, …), and — unless `force` — the device the running guest IPLed from (`ztui.ops.boot`):
+    its root file system would go from under it."""
     device = find_for_detach(facts.guest, name)
     if not facts.active:
         _refuse_unplug(facts.guest, device, live=False)
@@ -420,6 +421,13 @@ def plan_detach(facts: GuestFacts, name: str, *, config: bool = False) -> Detach
     _refuse_unplug(facts.guest, device, live=live)
     if in_config is not None and facts.config is not None:
         _refuse_unplug(facts.config, in_config, live=False)
+    if live and not force:
+        from ztui.ops.boot import boot_warning
+
+        defined = find_device(facts.config, device) is not None if facts.config is not None else None
+        text, certain = boot_warning(facts.guest, device, defined)
+        if certain:
+            raise BadRequest(f"{text}; nothing was changed (--force detaches it all the same)")
     return DetachPlan(facts.guest.name, device, live, config)
 
 

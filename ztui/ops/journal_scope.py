@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 import libvirt
@@ -28,6 +28,7 @@ import libvirt
 from ztui.errors import ZtuiError
 from ztui.libvirt.connection import ConnectError, open_connection
 from ztui.ops.audit import record
+from ztui.ops.bounded import answers_within
 from ztui.ops.guestlock import guest_lock, holder
 from ztui.ops.journal import PREPARATIONS, Entry, JournalAction, Operation, unfinished
 from ztui.ops.known_hosts import HostOrigin, known_hosts
@@ -53,14 +54,19 @@ def entry_hosts(entry: Entry) -> tuple[str, ...]:
 
 def session_entries(session: Sequence[str] | None, *, settle: bool = True) -> Scoped:
     """The unfinished entries of the hosts `session` names (None: every entry). Entries whose process is
-    gone and whose host or guest no longer exists are settled first (with `settle`)."""
+    gone and whose host or guest no longer exists are settled first (with `settle`): every host is asked
+    about all its entries at once, and all hosts together for at most `READ_TIMEOUT` seconds."""
     hosts = [h for h in known_hosts(session or ()) if h.origin is HostOrigin.SESSION]
     mine, settled, elsewhere = [], [], 0
+    ours = []
     for entry in unfinished():
         if session is not None and not any(h.reaches(u) for h in hosts for u in entry_hosts(entry)):
             elsewhere += 1
-            continue
-        why = settle_gone(entry) if settle else ""
+        else:
+            ours.append(entry)
+    answers = _read_hosts([e for e in ours if _may_settle(e)]) if settle else {}
+    for entry in ours:
+        why = settle_gone(entry, answers) if settle else ""
         if why:
             settled.append(f"{entry.id} ({entry.action.value} {entry.guest}) settled: {why}")
         else:
@@ -68,12 +74,20 @@ def session_entries(session: Sequence[str] | None, *, settle: bool = True) -> Sc
     return Scoped(tuple(mine), tuple(settled), elsewhere)
 
 
-def settle_gone(entry: Entry) -> str:
+def _may_settle(entry: Entry) -> bool:
+    """Whether nobody is on the entry (a preparation is settled by its own recovery)."""
+    return entry.action not in PREPARATIONS and not entry.process_alive and holder(entry.uri, entry.uuid) is None
+
+
+def settle_gone(entry: Entry, answers: Mapping[tuple[str, str], str | None] | None = None) -> str:
     """Close `entry` when its host or guest no longer exists (see the module), under the guest's lock;
-    '' when it stays (in progress, the guest there, a host that does not answer)."""
-    if entry.action in PREPARATIONS or entry.process_alive or holder(entry.uri, entry.uuid) is not None:
+    '' when it stays (in progress, the guest there, a host that does not answer). `answers` are the hosts'
+    answers read already (`_read_hosts`); without them the entry's hosts are asked now."""
+    if not _may_settle(entry):
         return ""
-    why = _gone(entry)
+    if answers is None:
+        answers = _read_hosts([entry])
+    why = _gone(entry, answers)
     if not why:
         return ""
     try:
@@ -90,41 +104,48 @@ def settle_gone(entry: Entry) -> str:
     return why
 
 
-def _gone(entry: Entry) -> str:
-    answers = [_ask(uri, entry.uuid) for uri in entry_hosts(entry)]
-    if any(a is None for a in answers):
+def _gone(entry: Entry, answers: Mapping[tuple[str, str], str | None]) -> str:
+    """Why the entry's guest is on none of its hosts; '' when it is on one, or a host did not answer."""
+    found = [answers.get((uri, entry.uuid)) for uri in entry_hosts(entry)]
+    if any(a is None or a == "" for a in found):
         return ""
-    reasons = [a for a in answers if a]
-    return "; ".join(reasons) if len(reasons) == len(answers) else ""
+    return "; ".join(a for a in found if a)
 
 
-def _ask(uri: str, uuid: str) -> str | None:
-    """Why the guest is not on this host ('' when it is there); None when the host does not answer."""
+def _read_hosts(entries: Sequence[Entry]) -> dict[tuple[str, str], str | None]:
+    """By (host, guest UUID): why the guest is not there ('' when it is; None when the host did not answer),
+    for every host of these entries — one connection a host, all hosts at once, until one deadline."""
+    wanted: dict[str, set[str]] = {}
+    for entry in entries:
+        for uri in entry_hosts(entry):
+            wanted.setdefault(uri, set()).add(entry.uuid)
+    by_host = answers_within({uri: partial(_ask, uri, uuids) for uri, uuids in wanted.items()}, READ_TIMEOUT)
+    return {(uri, uuid): by_host[uri].get(uuid) if uri in by_host else None
+            for uri, uuids in wanted.items() for uuid in uuids}
+
+
+def _ask(uri: str, uuids: set[str]) -> dict[str, str | None]:
+    """For each guest UUID: why it is not on this host ('' when it is; None when the host did not answer)."""
     gone = _host_gone(uri)
     if gone:
-        return gone
-    answer: list[str | None] = []
-
-    def ask() -> None:
-        try:
-            conn = open_connection(uri, readonly=True)
-        except ConnectError:
-            answer.append(None)
-            return
-        try:
-            conn.lookupByUUIDString(uuid)
-            answer.append("")
-        except libvirt.libvirtError as exc:
-            answer.append(f"{uri} has no guest {uuid} any more (read now)"
-                          if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN else None)
-        finally:
-            with contextlib.suppress(libvirt.libvirtError):
-                conn.close()
-
-    thread = threading.Thread(target=ask, name=f"journal {uri}", daemon=True)
-    thread.start()
-    thread.join(READ_TIMEOUT)
-    return answer[0] if answer else None
+        return dict.fromkeys(uuids, gone)
+    try:
+        conn = open_connection(uri, readonly=True)
+    except ConnectError:
+        return dict.fromkeys(uuids)
+    out: dict[str, str | None] = {}
+    try:
+        for uuid in uuids:
+            try:
+                conn.lookupByUUIDString(uuid)
+                out[uuid] = ""
+            except libvirt.libvirtError as exc:
+                out[uuid] = (f"{uri} has no guest {uuid} any more (read now)"
+                             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN else None)
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+    return out
 
 
 def _host_gone(uri: str) -> str:

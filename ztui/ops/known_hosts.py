@@ -7,8 +7,9 @@ or migrates a guest it asks every host it knows, and this module says which thos
 
 - the session's hosts: the URIs this command names, or the hosts the TUI shows;
 - the lab's hosts, when a lab runs on this machine (`ztui.lab.running`; nothing is started for it);
-- ztui's saved hosts (`ztui.config`; a config that cannot be read counts as none here: this is a question
-  asked before an action, and the config's own error is said where hosts are opened).
+- ztui's saved hosts (`ztui.config`). A config that cannot be read is one host of its own that cannot be
+  asked (`KnownHost.unreadable`): "does this guest run anywhere else?" must not be answered "no" for hosts
+  ztui could not even list.
 
 The same daemon can be reached by two URIs (a lab host over its unix socket and over `qemu+tcp`); such a
 host is listed once, with every URI that reaches it (`KnownHost.reaches`).
@@ -38,6 +39,7 @@ class KnownHost:
     origin: HostOrigin = HostOrigin.SESSION
     name: str = ""
     also: tuple[str, ...] = ()
+    unreadable: str = ""  # why these hosts cannot even be listed (a broken saved-hosts config): never asked
 
     def reaches(self, uri: str) -> bool:
         """Whether `uri` is this host (its own URI or another of the same daemon)."""
@@ -80,11 +82,11 @@ def _lab_hosts() -> tuple[KnownHost, ...]:
 
 
 def _saved_hosts() -> tuple[KnownHost, ...]:
-    """ztui's saved hosts (none when the config cannot be read: see the module's docstring)."""
-    from ztui.config import BadConfig, load_config
+    """ztui's saved hosts; a config that cannot be read is one unreadable entry (see the module's docstring)."""
+    from ztui.config import BadConfig, config_path, load_config
 
     try:
         config = load_config()
-    except BadConfig:
-        return ()
+    except BadConfig as exc:
+        return (KnownHost(f"file://{config_path()}", HostOrigin.SAVED, "the saved hosts", unreadable=str(exc)),)
     return tuple(KnownHost(h.uri, HostOrigin.SAVED, h.name) for h in config.hosts)

@@ -30,6 +30,7 @@ from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_
 from ztui.host.hostfacts import facts_source_for
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev
 from ztui.model import (
@@ -556,12 +557,24 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=devices)
     src_facts = HostFacts(src_uri, devices=_host_devices(src, src_uri)) if devices else None
-    safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session)
+    safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session,
+                                                  _persistent_config(dom))
     return assess(guest, options, dest_facts, src_facts, safety)
 
 
+def _persistent_config(dom: libvirt.virDomain) -> Guest | None:
+    """The guest's persistent definition (which devices it had when it started); None for a transient guest
+    or when it cannot be read."""
+    try:
+        if not dom.isPersistent():
+            return None
+        return parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), what=f"config of guest {dom.name()}")
+    except (libvirt.libvirtError, XmlError):
+        return None
+
+
 def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | None, dest_uri: str, guest: Guest,
-            options: MigrationOptions, session: Sequence[str]) -> SafetyFacts:
+            options: MigrationOptions, session: Sequence[str], config: Guest | None) -> SafetyFacts:
     """What `ztui.ops.migrate_safety` needs from the hosts: the other hosts' copies of the guest, where
     --copy-storage would copy each disk, the lock managers of two hosts that share disks."""
     from ztui.ops.known_hosts import host_named, known_hosts
@@ -575,7 +588,7 @@ def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | No
     targets = read_copy_targets(src, src_uri, dest, dest_uri, guest) if options.copy_storage and dest else ()
     shared = not options.copy_storage and any(local_disk(d) for d in guest.devices)
     locks = read_locks([(here.label, src_uri), (host_named(hosts, dest_uri).label, dest_uri)]) if shared else ()
-    return SafetyFacts(copies, targets, locks)
+    return SafetyFacts(config, copies, targets, locks)
 
 
 def _host_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from ztui.ops.lock_manager import LockState, lock_advice, lock_state
 from ztui.ops.migrate_plan import MigrationOptions, name_of
 from ztui.ops.migrate_preflight import BLOCKER, NOTE, Code, Finding, HostFacts, local_disk
 from ztui.ops.other_copies import CopyCheck
+from ztui.ops.proof import find_device
 from ztui.ops.unplug import unplug_refusal
 
 
@@ -62,6 +64,7 @@ class CopyTarget:
 class SafetyFacts:
     """What the hosts said, for `safety_findings`."""
 
+    config: Guest | None = None  # the guest's persistent definition (None: transient, or not read)
     copies: CopyCheck | None = None  # the other hosts asked about the guest (None: not asked)
     targets: tuple[CopyTarget, ...] = ()  # with --copy-storage: each copied disk's place on the destination
     locks: tuple[tuple[str, LockState], ...] = ()  # (host name, its lock manager) when disks are shared
@@ -79,7 +82,8 @@ def safety_findings(guest: Guest, options: MigrationOptions, to_move: Sequence[G
         if why:
             found.append(Finding(BLOCKER, f"{why}; it cannot be moved around the migration", Code.DETACH, name))
             continue
-        text, certain = boot_refusal(guest, device)
+        defined = find_device(facts.config, device) is not None if facts.config is not None else None
+        text, certain = boot_refusal(guest, device, defined)
         if text:
             found.append(Finding(BLOCKER if certain else NOTE, text, Code.BOOT_DEVICE, name))
     if facts.copies is not None:
@@ -151,9 +155,29 @@ def _target_finding(disk: GuestDevice, target: CopyTarget) -> Finding:
     if state is TargetState.MISSING:
         return Finding(BLOCKER, f"{name}: the destination has no block device {path} to copy the disk into",
                        Code.COPY_STORAGE, name)
-    return Finding(NOTE, f"{name}: whether the destination's {path} is free to copy into, or the source's own "
-                         "disk on shared storage, cannot be told from here; if it is shared, the copy fails — use "
-                         "--unsafe", Code.COPY_STORAGE, name)
+    if disk.detail("type") == "block" and names_one_volume(path):
+        return Finding(BLOCKER, f"{name}: {path} names one volume wherever it is seen (by its WWID or its DASD's "
+                                "volume serial): on the destination it is the volume the guest "
+                                "runs from, and --copy-storage would write it onto itself while the guest writes it "
+                                "(a lock on a block device holds only within one host); migrate with --unsafe, the "
+                                "volume stays where it is", Code.COPY_STORAGE, name)
+    return Finding(NOTE, f"{name}: whether the destination's {path} is free to copy into, or the very file or "
+                         "volume the guest runs from (storage both hosts share), cannot be told from here; if it is "
+                         "shared, use --unsafe: a copy onto a shared file fails, onto a shared block device it "
+                         "writes the volume onto itself while the guest writes it", Code.COPY_STORAGE, name)
+
+
+#: block device names that identify one volume on every host: a WWID (multipath map, SCSI id) or a DASD's
+#: volume serial (its udev by-id name). Not a DASD's by-path name (a device number, which is per IOCDS),
+#: nor an FCP path (a LUN number may stand for another volume in another host's mapping), nor
+#: `/dev/mapper/mpatha` (a host's own alias).
+_ONE_VOLUME = re.compile(r"^/dev/(?:mapper/[123][0-9a-f]{15,}$|disk/by-id/(?:wwn-|scsi-[123]|dm-uuid-mpath-|"
+                         r"dm-name-[123][0-9a-f]{15,}|ccw-IBM\.))", re.IGNORECASE)
+
+
+def names_one_volume(path: str) -> bool:
+    """Whether a block device path names the same volume on every host that has it (see `_ONE_VOLUME`)."""
+    return bool(_ONE_VOLUME.match(path))
 
 
 # --- reading the hosts ------------------------------------------------------------------------------------

@@ -8,17 +8,25 @@ and the TUI's `s` refuse, naming the host where the guest runs, unless the user 
 confirmation naming both hosts and the devices both copies would use); the migration preflight asks the
 same of every host but the two it moves between.
 
+`start_one_copy` is the one way ztui starts or resumes a guest: the check and the start happen under one
+lock that spans every host (`EVERY_HOST`), so two ztui processes sharing a state directory cannot both
+find the guest stopped elsewhere and both start it; a confirmation the user gave is held against the hosts
+as they answer then, not as they answered when the question was asked. What no lock of ztui's can cover
+— `virsh start`, another machine's ztui, a host's autostart between the check and the start — only a
+libvirt lock manager refuses.
+
 A host that does not answer is not "not running it": the check says which hosts could not be asked, and
-a caller treats that like a copy found (refuse, or ask). Each host is asked in a thread of its own and for
-at most `ASK_TIMEOUT` seconds, so one unreachable host costs that long and no more.
+a caller treats that like a copy found (refuse, or ask). Each host is asked in a thread of its own, all at
+once, and the answers are waited for until one deadline `ASK_TIMEOUT` seconds away: hosts that do not
+answer cost that long together, never that long each.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import libvirt
 
@@ -26,10 +34,15 @@ from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connectio
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
+from ztui.ops.bounded import answers_within
+from ztui.ops.guestlock import guest_lock
 from ztui.ops.known_hosts import KnownHost, host_named, known_hosts
+from ztui.ops.lifecycle import LifecyclePlan, LifecycleResult, carry_out_recorded
 from ztui.ops.lock_manager import lock_advice, lock_state
 
 ASK_TIMEOUT = 10.0
+_HERE = "\0here"  # the key of the question that recognises the copy here (no URI looks like it)
+EVERY_HOST = "*"  # the guest lock's host for "this guest, wherever it starts": held from the check to the start
 
 #: the devices two copies of a guest would write at once: the disks (when not read-only) and LUNs
 _WRITTEN = frozenset({DeviceKind.DISK, DeviceKind.LUN, DeviceKind.FLOPPY, DeviceKind.HOSTDEV_SCSI})
@@ -74,6 +87,16 @@ class CopyCheck:
             found.update(dict.fromkeys(shared_devices(self.guest, copy.guest)))
         return tuple(found)
 
+    def within(self, accepted: CopyCheck | None) -> bool:
+        """Whether a user who confirmed `accepted` agreed to this too: every host that runs the guest now was
+        named as running it then, and every host silent now was named then."""
+        if accepted is None:
+            return False
+        running = {c.host.uri for c in accepted.running}
+        named = running | {c.host.uri for c in accepted.unanswered}
+        return all(c.host.uri in running for c in self.running) and all(c.host.uri in named
+                                                                        for c in self.unanswered)
+
     def reason(self) -> str:
         """One line: where the guest runs (or who could not be asked) and what both copies would write."""
         parts = []
@@ -99,6 +122,33 @@ def check_before_start(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: st
                           conns={**(conns or {}), uri: conn})
 
 
+@dataclass(frozen=True)
+class Start:
+    """A start or resume under the one-copy rule: what the other hosts said, and how the action ended."""
+
+    check: CopyCheck
+    result: LifecycleResult | None = None  # None: not carried out, `check` says why
+    problem: str = ""  # why the audit record could not be written
+    forced: str = ""  # carried out although another copy runs or a host did not answer: that, for the record
+
+
+def start_one_copy(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, planned: LifecyclePlan, *,
+                   session: Sequence[str] = (), conns: Mapping[str, libvirt.virConnect] | None = None,
+                   force: bool = False, accepted: CopyCheck | None = None, timeout: float | None = None,
+                   via: str = "cli") -> Start:
+    """Start or resume the guest `dom` of `uri` (`planned`) when no other host ztui knows runs it and every
+    one answered — or when the user insists: `force`, or `accepted`, the check the user confirmed, names
+    every host this one finds. Otherwise nothing is done. The check and the start hold the guest's lock for
+    every host (`Busy` while another ztui process starts or resumes it), then its lock on this host."""
+    with guest_lock(EVERY_HOST, dom.UUIDString(), guest=planned.guest, action=planned.action.value):
+        check = check_before_start(conn, dom, uri, session, conns)
+        if not (check.clear or force or check.within(accepted)):
+            return Start(check)
+        forced = "" if check.clear else check.reason()
+        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=timeout, via=via, forced=forced)
+    return Start(check, result, problem, forced)
+
+
 def shared_devices(mine: Guest, theirs: Guest | None) -> tuple[str, ...]:
     """`vda /dev/disk/by-path/ccw-0.0.5c05`: each writable disk or LUN of `mine` whose source the other copy
     uses too (all of them when the other copy's devices are not known)."""
@@ -122,20 +172,18 @@ def look_elsewhere(guest: Guest, here: KnownHost, hosts: Sequence[KnownHost], *,
     others = [h for h in hosts if not here.reaches(h.uri) and not any(h.reaches(s) for s in skip)]
     if not others:
         return CopyCheck(guest, here_name or here.label)
-    identity = _identity(conns.get(here.uri) if conns else None, here.uri, guest.uuid)
-    results: dict[str, OtherCopy] = {}
-
-    def ask(host: KnownHost) -> None:
-        results[host.uri] = _ask(host, guest.uuid, conns.get(host.uri) if conns else None)
-
-    threads = [threading.Thread(target=ask, args=(h,), name=f"ask {h.uri}", daemon=True) for h in others]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)  # all run at once: the longest wait is one timeout, not one per host
+    questions: dict[str, Callable[[], OtherCopy | tuple[str, int]]] = {
+        h.uri: partial(_ask, h, guest.uuid, conns.get(h.uri) if conns else None) for h in others}
+    questions[_HERE] = partial(_identity, conns.get(here.uri) if conns else None, here.uri, guest.uuid)
+    answers = answers_within(questions, timeout)  # here is recognised within the same deadline
+    identity = answers.get(_HERE)
+    if not isinstance(identity, tuple):  # unknown: every active copy elsewhere counts
+        identity = ("", -1)
     running, unanswered = [], []
     for host in others:
-        copy = results.get(host.uri) or OtherCopy(host, host.label, error=f"no answer within {timeout:g} s")
+        answer = answers.get(host.uri)
+        copy = answer if isinstance(answer, OtherCopy) else \
+            OtherCopy(host, host.label, error=f"no answer within {timeout:g} s")
         if not copy.answered:
             unanswered.append(copy)
         elif copy.state is not None and copy.state.is_active and (copy.hostname, copy.domain_id) != identity:
@@ -160,6 +208,8 @@ def _identity(conn: libvirt.virConnect | None, uri: str, uuid: str) -> tuple[str
 
 
 def _ask(host: KnownHost, uuid: str, conn: libvirt.virConnect | None) -> OtherCopy:
+    if host.unreadable:
+        return OtherCopy(host, host.label, error=host.unreadable)
     owned = None
     try:
         if conn is None:

@@ -8,9 +8,11 @@ measured on the lab (libvirt 9.0, QEMU 7.2, s390x):
 - live, libvirt hot-unplugs only SCSI controllers ("'pci' controller cannot be hot unplugged", also
   virtio-serial), and a SCSI controller only without devices on it ("device is busy");
 - live, balloon, panic, audio, video, graphics, sound, hub, smartcard, nvram, TPM, IOMMU, crypto and pstore
-  devices are "not supported"; a CD-ROM or floppy off a SCSI/USB bus, a disk on IDE/SATA/SD, a
-  capabilities-mode hostdev, an input off USB/virtio, a watchdog other than i6300esb, and a function of a
-  multifunction PCI slot are refused;
+  devices are "not supported"; a floppy, a CD-ROM off a SCSI/USB bus, a disk on IDE/SATA/SD, a
+  capabilities-mode hostdev, an input off USB/virtio, a watchdog other than i6300esb, a legacy `ivshmem`
+  (not -plain, not -doorbell), any function of a PCI slot that holds more than one (function 0 too:
+  `qemuIsMultiFunctionDevice`), and a device on a PCI bus whose controller says `<target hotplug='off'/>`
+  are refused;
 - QEMU cannot unplug an SCLP console ("Bus 's390-sclp-events-bus.0' does not support hotplugging"), and
   ztui does not take away a guest's only console;
 - from the persistent config, libvirt puts a root PCI controller (and any controller with devices on it)
@@ -53,16 +55,18 @@ def unplug_refusal(guest: Guest, device: GuestDevice, *, live: bool) -> str:
             return f"{name}: QEMU cannot unplug an SCLP console (the s390-sclp-events bus takes no hot-unplug)"
         if device.kind in _CONSOLES and sum(d.kind in _CONSOLES for d in guest.devices) == 1:
             return f"{name} is {guest.name}'s only console: detached, the guest could not be reached on one"
-        return _live_rule(device)
+        return _live_rule(guest, device)
     if device.kind in _NOT_CONFIG:
         return f"{name}: libvirt cannot remove {device.kind.value} devices from the persistent config"
     return ""
 
 
-def _live_rule(device: GuestDevice) -> str:
+def _live_rule(guest: Guest, device: GuestDevice) -> str:
     name = device.display_name
-    if device.kind in (DeviceKind.CDROM, DeviceKind.FLOPPY) and device.bus not in ("scsi", "usb"):
-        return f"{name}: a {device.kind.value} can be hot-unplugged only from a SCSI or USB bus"
+    if device.kind is DeviceKind.FLOPPY:
+        return f"{name}: a floppy cannot be hot-unplugged"
+    if device.kind is DeviceKind.CDROM and device.bus not in ("scsi", "usb"):
+        return f"{name}: a CD-ROM can be hot-unplugged only from a SCSI or USB bus"
     if device.kind in (DeviceKind.DISK, DeviceKind.LUN) and device.bus in _FIXED_DISK_BUSES:
         return f"{name}: a disk on the {device.bus} bus cannot be hot-unplugged"
     if device.kind is DeviceKind.HOSTDEV_OTHER and device.detail("mode") == "capabilities":
@@ -71,8 +75,27 @@ def _live_rule(device: GuestDevice) -> str:
         return f"{name}: an input device on the {device.bus or 'default'} bus cannot be hot-unplugged"
     if device.kind is DeviceKind.WATCHDOG and device.model != "i6300esb":
         return f"{name}: a {device.model or 'this'} watchdog cannot be hot-unplugged"
-    if isinstance(device.address, PciAddress) and device.address.function != 0:
-        return f"{name}: a function of a multifunction PCI slot cannot be hot-unplugged"
+    if device.kind is DeviceKind.SHMEM and device.model == "ivshmem":
+        return f"{name}: a legacy ivshmem device cannot be hot-unplugged (ivshmem-plain and -doorbell can)"
+    return _pci_rule(guest, device)
+
+
+def _pci_rule(guest: Guest, device: GuestDevice) -> str:
+    """libvirt's two checks of a PCI address: no other function in its slot, a bus that allows hotplug."""
+    address = device.address
+    if not isinstance(address, PciAddress):
+        return ""
+    slot = (address.domain, address.bus, address.slot)
+    others = [d for d in guest.devices if isinstance(d.address, PciAddress) and d is not device
+              and (d.address.domain, d.address.bus, d.address.slot) == slot and d.address.function != address.function]
+    if others:
+        names = ", ".join(d.display_name for d in others)
+        return f"{device.display_name}: its PCI slot holds other functions too ({names}): libvirt does not " \
+               "hot-unplug a multifunction slot"
+    bus = next((d for d in guest.devices if d.kind is DeviceKind.CONTROLLER and d.bus == "pci"
+                and _index(d) == address.bus), None)
+    if bus is not None and bus.detail("hotplug") == "off":
+        return f"{device.display_name}: its PCI bus ({bus.display_name}) has hotplug='off'"
     return ""
 
 
@@ -94,9 +117,8 @@ def devices_on(guest: Guest, controller: GuestDevice) -> tuple[GuestDevice, ...]
     """The devices a controller carries: disks and SCSI host devices at its drive addresses, channels and
     consoles on its virtio-serial ports, USB devices on its bus, PCI devices behind its bridge."""
     kind = controller.bus
-    try:
-        index = int(controller.detail("index") or "0", 0)
-    except ValueError:
+    index = _index(controller)
+    if index is None:
         return ()
     found = []
     for device in guest.devices:
@@ -116,6 +138,14 @@ def devices_on(guest: Guest, controller: GuestDevice) -> tuple[GuestDevice, ...]
         if on:
             found.append(device)
     return tuple(found)
+
+
+def _index(controller: GuestDevice) -> int | None:
+    """A controller's index (0 when the XML leaves it out); None when it is no number."""
+    try:
+        return int(controller.detail("index") or "0", 0)
+    except ValueError:
+        return None
 
 
 def _drive_bus(device: GuestDevice) -> str:

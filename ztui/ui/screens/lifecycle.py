@@ -68,8 +68,8 @@ def _target(screen: MainScreen) -> tuple[str, Guest] | None:
 
 
 def request_lifecycle(screen: MainScreen, name: str) -> None:
-    """Plan the action for the selected guest; confirm it when it loses state, or when the guest to start runs
-    on another host (asked in a worker first); then run it in a worker."""
+    """Plan the action for the selected guest; confirm it when it loses state; a start or resume asks the
+    other hosts first, in its worker, and asks the user only when the guest runs elsewhere."""
     from ztui.ui.screens.confirm import ConfirmScreen
 
     target = _target(screen)
@@ -84,12 +84,7 @@ def request_lifecycle(screen: MainScreen, name: str) -> None:
         problem = audit_refused(planned, via="tui")
         screen.notify(planned.refused + (f" ({problem})" if problem else ""), severity="warning")
         return
-    if action.starts_guest:
-        screen.status(f"{guest.name}: asking the other hosts whether it runs there…")
-        screen.app.run_worker(lambda: _look_elsewhere(screen, guest.uuid, planned), thread=True, group="lifecycle",
-                              name=f"checking {guest.name} on the other hosts", exit_on_error=False)
-        return
-    if not planned.confirm:
+    if action.starts_guest or not planned.confirm:
         _start(screen, guest.uuid, planned)
         return
 
@@ -101,32 +96,13 @@ def request_lifecycle(screen: MainScreen, name: str) -> None:
     screen.app.push_screen(ConfirmScreen(planned.question(host), planned.virsh, "", host=host), answered)
 
 
-def _look_elsewhere(screen: MainScreen, uuid: str, planned: LifecyclePlan) -> None:
-    """In a worker: ask every host ztui knows (`ops.other_copies`) before the guest starts or resumes here."""
-    from ztui.ops.other_copies import check_before_start, lock_notes
-
-    app = screen.app
-    conns = {u: s.connection for u, s in app.sessions.items() if s.connection is not None}
-    conn = conns.get(planned.uri)
-    if conn is None:
-        app.call_from_thread(screen.notify, f"{planned.guest}: the host is disconnected; nothing was done",
-                             severity="error")
-        return
-    check = check_before_start(conn, conn.lookupByUUIDString(uuid), planned.uri, session=list(app.fleet.hosts),
-                               conns=conns)
-    notes = lock_notes(check, planned.uri)
-    app.call_from_thread(_after_look, screen, uuid, planned, check, notes)
-
-
-def _after_look(screen: MainScreen, uuid: str, planned: LifecyclePlan, check: CopyCheck,
+def _ask_anyway(screen: MainScreen, uuid: str, planned: LifecyclePlan, check: CopyCheck,
                 notes: dict[str, str]) -> None:
-    """No other copy: start. Otherwise ask, naming both hosts and the devices both copies would write."""
+    """The guest runs elsewhere (or a host did not answer): ask, naming both hosts and the devices both
+    copies would write. Yes starts it — if the hosts then say nothing this question did not."""
     from ztui.ui.screens.confirm import ConfirmScreen
 
     screen.status("")
-    if check.clear:
-        _start(screen, uuid, planned)
-        return
     app = screen.app
     here = app.named(check.here)
     question = (f"{planned.action.verb.capitalize()} {planned.guest} on {here} anyway? "
@@ -138,32 +114,50 @@ def _after_look(screen: MainScreen, uuid: str, planned: LifecyclePlan, check: Co
 
     def answered(yes: bool | None) -> None:
         if yes:
-            _start(screen, uuid, planned, forced=check.reason())
+            _start(screen, uuid, planned, accepted=check)
 
     screen.app.push_screen(ConfirmScreen(question, planned.virsh, "", host=here), answered)
 
 
-def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan, forced: str = "") -> None:
-    screen.status(f"{planned.guest}: {planned.action.verb}…  {planned.virsh}")
+def _start(screen: MainScreen, uuid: str, planned: LifecyclePlan, accepted: CopyCheck | None = None) -> None:
+    doing = (f"asking the other hosts whether it runs there, then {planned.action.verb}"
+             if planned.action.starts_guest else planned.action.verb)
+    screen.status(f"{planned.guest}: {doing}…  {planned.virsh}")
     # on the app, so that its one failure handler sees it; a failure must not end the app
-    screen.app.run_worker(lambda: _run(screen, uuid, planned, forced), thread=True, group="lifecycle",
+    screen.app.run_worker(lambda: _run(screen, uuid, planned, accepted), thread=True, group="lifecycle",
                           name=f"{planned.action.value} {planned.guest}", exit_on_error=False)
 
 
-def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan, forced: str = "") -> None:
-    """In a worker thread: carry it out on the session's connection, audit it, say what was proven."""
+def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan, accepted: CopyCheck | None = None) -> None:
+    """In a worker thread: carry it out on the session's connection — a start or resume only when no other
+    host runs the guest, or `accepted` (what the user confirmed) covers what they say now (`ops.other_copies`)
+    —, audit it, say what was proven."""
+    from ztui.ops.other_copies import lock_notes, start_one_copy
+
     app = screen.app
-    session = app.sessions.get(planned.uri)
-    conn = session.connection if session is not None else None
+    conns = {u: s.connection for u, s in app.sessions.items() if s.connection is not None}
+    conn = conns.get(planned.uri)
     if conn is None:
         app.call_from_thread(screen.notify, f"{planned.guest}: the host is disconnected; nothing was done",
                              severity="error")
+        app.call_from_thread(screen.status, "")
         return
     try:
-        result, problem = carry_out_recorded(planned.uri, conn, conn.lookupByUUIDString(uuid), planned,
-                                             timeout=app.lifecycle_timeout, via="tui", forced=forced)
+        dom = conn.lookupByUUIDString(uuid)
+        if planned.action.starts_guest:
+            started = start_one_copy(conn, dom, planned.uri, planned, session=list(app.fleet.hosts), conns=conns,
+                                     accepted=accepted, timeout=app.lifecycle_timeout, via="tui")
+            if started.result is None:
+                app.call_from_thread(_ask_anyway, screen, uuid, planned, started.check,
+                                     lock_notes(started.check, planned.uri))
+                return
+            result, problem = started.result, started.problem
+        else:
+            result, problem = carry_out_recorded(planned.uri, conn, dom, planned, timeout=app.lifecycle_timeout,
+                                                 via="tui")
     except ZtuiError as exc:  # another action holds the guest, or no state directory: nothing was done
         app.call_from_thread(screen.notify, f"{planned.guest}: {exc}", severity="error")
+        app.call_from_thread(screen.status, "")
         return
     except Exception as exc:  # the guest vanished or the host went away mid-way: nothing is claimed
         with contextlib.suppress(ZtuiError):
@@ -171,6 +165,7 @@ def _run(screen: MainScreen, uuid: str, planned: LifecyclePlan, forced: str = ""
                    virsh=planned.virsh, message=str(exc), via="tui")
         app.call_from_thread(screen.notify, f"{planned.guest}: {planned.action.verb} not proven: {exc}",
                              severity="error")
+        app.call_from_thread(screen.status, "")
         return
     app.call_from_thread(screen.status, "")
     if _ignored(result):
