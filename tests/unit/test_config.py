@@ -270,5 +270,6 @@ def test_saved_hosts_are_known_hosts(cfg: Path, monkeypatch: pytest.MonkeyPatch,
     assert known[1].origin is HostOrigin.SESSION and known[1].name == "lab.t-1"
     assert known[2].origin is HostOrigin.SAVED and known[2].name == LPAR1.name
     cfg.write_text("broken = [")
-    assert [k.uri for k in known_hosts(["qemu:///system"])] == ["qemu:///system"]
+    session, unreadable = known_hosts(["qemu:///system"])
+    assert session.uri == "qemu:///system" and unreadable.origin is HostOrigin.SAVED and unreadable.unreadable
 
