@@ -190,12 +190,27 @@ def read_hosts_here(uris: list[str], readonly: bool, names: list[str],
         with ThreadPoolExecutor(min(len(uris), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
             read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
     hosts = [host for host, _ in read if host is not None]
+    if not alone:
+        hosts = joined(hosts, as_json)
     return hosts, [line for _, lines in read for line in lines]
+
+
+def joined(hosts: list[Host | EncodedHost], as_json: bool) -> list[Host | EncodedHost]:
+    """Several hosts with their volumes joined (`ztui.host.volumes`: where else each volume is, who writes
+    it on another host), then encoded when JSON text was asked for."""
+    from ztui.host.volumes import decorate_hosts
+
+    models = decorate_hosts([h for h in hosts if isinstance(h, Host)])
+    out: list[Host | EncodedHost] = []
+    for host in models:
+        out.append(EncodedHost(host_json_compact(host)) if as_json and host.connected else host)
+    return out
 
 
 def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, udev: LocalUdev,
                   alone: bool = False) -> tuple[Host | EncodedHost | None, list[str]]:
-    """One host read (or why not, as a disconnected host), and its error lines."""
+    """One host read (or why not, as a disconnected host), and its error lines: as JSON text when it is read
+    alone (`as_json`), else as a model (its volumes are joined with the other hosts' first)."""
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
@@ -206,10 +221,14 @@ def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, ude
     except ConnectError as exc:
         return Host(uri=uri, connected=False, error=exc.summary), [str(exc)]
     try:
-        if as_json:
+        if as_json and alone:
             from ztui.cli.tree_split import host_json
 
-            return EncodedHost(host_json(conn, uri, names, udev.for_uri(uri), split=alone)), []
+            return EncodedHost(host_json(conn, uri, names, udev.for_uri(uri), split=True)), []
+        if as_json:
+            from ztui.cli.tree_split import resolved_host
+
+            return resolved_host(conn, uri, names, udev.for_uri(uri)), []
         return with_backing(conn, read_host(conn, uri, names or None), udev), []
     except GuestNotFound as exc:
         return None, [str(exc)]

@@ -11,14 +11,17 @@ hosts read here after all; so does everything on a single CPU.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 from collections.abc import Sequence
+from typing import Any
 
 from ztui.cli.tree import EncodedHost
 from ztui.cli.tree_split import receive_frame, send_frame
+from ztui.host.volumes import HostSummary, VolumeJoin, decorate_host, summarize
 from ztui.model import Host
 from ztui.report.tree_json import host_json_compact
 
@@ -36,32 +39,67 @@ def processes_for(hosts: int) -> int:
 def fleet_json(uris: Sequence[str], readonly: bool,
                names: list[str]) -> tuple[list[Host | EncodedHost], list[str]]:
     """Every host as compact JSON text (a host that could not be read as its disconnected record), in the
-    order of `uris`, and the error lines in the same order."""
+    order of `uris`, and the error lines in the same order.
+
+    The hosts' volumes are joined before any is encoded (`ztui.host.volumes`: the same DASD under two
+    LPARs' device numbers is one volume): each process reads and resolves its hosts, hands what they
+    contribute to the join (`HostSummary`) to this one, gets back the summaries of every host, and only then
+    encodes its own."""
     count = processes_for(len(uris))
     shares = [list(range(i, len(uris), count)) for i in range(count)]
     children = [_start(uris, share, readonly, names) for share in shares[1:]]
-    mine = _read(uris, shares[0], readonly, names)
-    found: dict[int, tuple[str | None, list[str]]] = dict(zip(shares[0], mine, strict=True))
+    read: dict[int, tuple[Host | None, list[str]]] = dict(zip(shares[0], _read(uris, shares[0], readonly, names),
+                                                               strict=True))
+    summaries = {i: summarize(h) for i, (h, _) in read.items() if h is not None}
+    answered: list[tuple[list[int], _Child, list[bool]]] = []
     for share, child in zip(shares[1:], children, strict=True):
-        texts = _collect(child)
-        if texts is None or len(texts) != len(share):
+        got = _summaries(child) if child is not None else None
+        if child is None or got is None or len(got[0]) != len(share):
             log.debug("a reading process failed; its hosts are read here")
-            texts = _read(uris, share, readonly, names)
-        found.update(zip(share, texts, strict=True))
+            _end(child)
+            again = dict(zip(share, _read(uris, share, readonly, names), strict=True))
+            read.update(again)
+            summaries.update((i, summarize(h)) for i, (h, _) in again.items() if h is not None)
+            continue
+        flags, theirs = got
+        read.update((i, (None, lines)) for i, (_, lines) in zip(share, flags, strict=True))
+        summaries.update(zip([i for i, (has, _) in zip(share, flags, strict=True) if has], theirs, strict=True))
+        answered.append((share, child, [has for has, _ in flags]))
+    every = [summaries[i] for i in sorted(summaries)]
+    join = VolumeJoin(every)
+    texts = {i: _text(h, join) for i, (h, _) in read.items() if h is not None}
+    wanted = _shared([s.to_json() for s in every], join)
+    for share, child, has in answered:
+        got_texts = _texts(child, wanted, has)
+        if got_texts is None:
+            log.debug("a reading process failed; its hosts are read here")
+            again = dict(zip(share, _read(uris, share, readonly, names), strict=True))
+            read.update(again)
+            texts.update((i, _text(h, join)) for i, (h, _) in again.items() if h is not None)
+        else:
+            texts.update((i, t) for i, t in zip(share, got_texts, strict=True) if t is not None)
     hosts: list[Host | EncodedHost] = []
     errors: list[str] = []
     for index in range(len(uris)):
-        text, lines = found[index]
+        text = texts.get(index)
         if text is not None:
             hosts.append(EncodedHost(text))
-        errors.extend(lines)
+        errors.extend(read[index][1])
     return hosts, errors
 
 
+def _shared(summaries: list[dict[str, Any]], join: VolumeJoin) -> bytes:
+    """The summaries a process needs to join its hosts with the others: only volumes seen on several hosts."""
+    shared = {(i.kind.value, i.value) for i in join.identities()}
+    trimmed = [{**s, "volumes": [v for v in s["volumes"] if (v[0], v[1]) in shared],
+                "uses": [u for u in s["uses"] if (u[0], u[1]) in shared]} for s in summaries]
+    return json.dumps(trimmed).encode()
+
+
 def _read(uris: Sequence[str], share: list[int], readonly: bool,
-          names: list[str]) -> list[tuple[str | None, list[str]]]:
-    """The hosts of `share` read in this process, all at once: each one's JSON text (None when it has none)
-    and its error lines."""
+          names: list[str]) -> list[tuple[Host | None, list[str]]]:
+    """The hosts of `share` read and resolved in this process, all at once (None for a host with nothing to
+    show), and each one's error lines."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ztui.cli.tree import HOSTS_AT_ONCE, read_one_host
@@ -72,33 +110,37 @@ def _read(uris: Sequence[str], share: list[int], readonly: bool,
     read_at_once(wanted)
     udev = LocalUdev(wanted)
     with ThreadPoolExecutor(min(len(wanted), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
-        read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, True, udev, alone=len(wanted) == 1),
-                             wanted))
-    return [(_text(host) if host is not None else None, lines) for host, lines in read]
+        read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, True, udev), wanted))
+    return [(host if isinstance(host, Host) else None, lines) for host, lines in read]
 
 
-def _text(host: Host | EncodedHost) -> str:
-    return host.text if isinstance(host, EncodedHost) else host_json_compact(host)
+def _text(host: Host, join: VolumeJoin) -> str:
+    return host_json_compact(decorate_host(host, join))
 
 
-def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[str]) -> tuple[int, int] | None:
-    """A child reading `share`: (its pid, the pipe its answer comes through), None when none could start.
-    The child's answer is a frame with a JSON list of [whether a text follows, [error lines]] per host of its
-    share, then one frame with each host's JSON text (as it is: put in a JSON string it would be escaped and
-    read back again)."""
+_Child = tuple[int, int, int]
+"""A reading process: its pid, the pipe its answers come through, the pipe the join goes to it through."""
+
+
+def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[str]) -> _Child | None:
+    """A child reading `share`, None when none could start. It answers twice: first a frame with a JSON list
+    of [whether a host was read, [error lines]] per host of its share and a frame with the summaries of the
+    hosts read; then, once it got every host's summaries, one frame per host read with its JSON text (as it
+    is: put in a JSON string it would be escaped and read back again)."""
     try:
         inbox, outbox = os.pipe()
+        child_in, to_child = os.pipe()
     except OSError:
         return None
-    # Ctrl-C goes to the parent, which then closes the pipe: the child's write fails and it ends
+    # Ctrl-C goes to the parent, which then closes the pipes: the child's next read or write fails and it ends
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
         log.debug("no reading process: %s", exc)
-        os.close(inbox)
-        os.close(outbox)
+        for fd in (inbox, outbox, child_in, to_child):
+            os.close(fd)
         return None
     finally:
         if os.getpid() == parent:
@@ -107,32 +149,64 @@ def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[st
         status = 1
         try:
             os.close(inbox)
+            os.close(to_child)
             read = _read(uris, share, readonly, names)
-            send_frame(outbox, json.dumps([[text is not None, lines] for text, lines in read]).encode())
-            for text, _ in read:
-                if text is not None:
-                    send_frame(outbox, text.encode())
+            send_frame(outbox, json.dumps([[h is not None, lines] for h, lines in read]).encode())
+            send_frame(outbox, json.dumps([summarize(h).to_json() for h, _ in read
+                                           if h is not None]).encode())
+            join = VolumeJoin(HostSummary.from_json(s) for s in json.loads(receive_frame(child_in)))
+            for host, _ in read:
+                if host is not None:
+                    send_frame(outbox, _text(host, join).encode())
             status = 0
         finally:
             os._exit(status)
     os.close(outbox)
-    return pid, inbox
+    os.close(child_in)
+    return pid, inbox, to_child
 
 
-def _collect(child: tuple[int, int] | None) -> list[tuple[str | None, list[str]]] | None:
-    """A child's answer, None when it had none (it failed, or never started)."""
+def _summaries(child: _Child | None) -> tuple[list[tuple[bool, list[str]]], list[HostSummary]] | None:
+    """A child's first answer: per host whether it was read and its lines, and the hosts' summaries; None when
+    it had none (it failed, or never started)."""
     if child is None:
         return None
-    pid, inbox = child
+    pid, inbox, _ = child
     try:
-        answer = [(receive_frame(inbox).decode() if has_text else None, list(lines))
-                  for has_text, lines in json.loads(receive_frame(inbox))]
+        lines = [(bool(has), list(ls)) for has, ls in json.loads(receive_frame(inbox))]
+        summaries = [HostSummary.from_json(s) for s in json.loads(receive_frame(inbox))]
+    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        log.debug("reading process %d: %s", pid, exc)
+        return None
+    return lines, summaries
+
+
+def _texts(child: _Child, join: bytes, has: list[bool]) -> list[str | None] | None:
+    """The child's hosts as text, once it has the join: one per host it read (None for one it did not); None
+    when it failed."""
+    pid, inbox, to_child = child
+    answer: list[str | None] | None
+    try:
+        send_frame(to_child, join)
+        answer = [receive_frame(inbox).decode() if read else None for read in has]
     except (EOFError, OSError, ValueError) as exc:
         log.debug("reading process %d: %s", pid, exc)
         answer = None
-    finally:
-        os.close(inbox)
-        _, status = os.waitpid(pid, 0)
-    if answer is None or os.waitstatus_to_exitcode(status) != 0:
-        return None
+    if _end(child) != 0:
+        answer = None
     return answer
+
+
+def _end(child: _Child | None) -> int:
+    """Close a child's pipes and reap it; its exit status (1 when there was none to reap)."""
+    if child is None:
+        return 1
+    pid, inbox, to_child = child
+    for fd in (inbox, to_child):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 1
+    return os.waitstatus_to_exitcode(status)
