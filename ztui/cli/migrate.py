@@ -183,8 +183,9 @@ def run_migrate(args: argparse.Namespace) -> int:
                                        offline=args.offline)
             check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri,
                               dest_error=dest_error)
-            command = virsh_migrate(src_uri, args.guest, dest_uri, options)
-            plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)
+            options = check.options or options  # --unsafe where the storage was proven shared
+            command = virsh_migrate(src_uri, args.guest, dest_uri, options, bool(check.rewrites))
+            plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move, check.rewrites)
             out.emit({**preflight_json(check), "guest": args.guest, "source": src_uri, "destination": dest_uri,
                       "virsh": command, "plan": [s.to_json() for s in plan]},
                      "\n".join([f"migrate {args.guest}: {src_uri} -> {dest_uri}",
@@ -209,12 +210,13 @@ def run_migrate(args: argparse.Namespace) -> int:
                 out.emit(obj, "  " + progress_text(obj), transient=not obj.get("completed"))
 
             plan_doc = {"destination": dest_uri, "virsh": command,
-                        "devices": [{"name": name_of(d), "xml": d.xml} for d in check.to_move]}
+                        "devices": [{"name": name_of(d), "xml": d.xml} for d in check.to_move],
+                        "rewrites": [r.to_json() for r in check.rewrites]}
             op = Operation.begin(JournalAction.MIGRATE, src_uri, args.guest, uuid, plan=plan_doc)
             previous_quit = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
             try:
                 report = run_migration(src, src_uri, dom, dest, dest_uri, options, check.to_move, progress,
-                                       control, step, guard=guard, op=op)
+                                       control, step, guard=guard, op=op, rewrites=check.rewrites)
             finally:
                 signal.signal(signal.SIGQUIT, previous_quit)
             try:

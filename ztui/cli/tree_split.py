@@ -32,7 +32,7 @@ from ztui.libvirt.reader import (
     read_hostname,
     spread_for,
 )
-from ztui.model import DeviceKind, DeviceUse, Guest, Host, HostDevice
+from ztui.model import DeviceKind, DeviceUse, Host, HostDevice
 from ztui.report.tree_json import guests_json_compact, host_json_compact
 
 log = logging.getLogger("ztui")

@@ -144,8 +144,8 @@ def identities(inv: Inventory) -> tuple[dict[str, VolumeIdentity], tuple[HostVol
         table.add(block.key, _disk_identity(inv, block), 5, block.id)
     for block in maps:  # a multipath map is the volume its paths are
         own = scsi_identifier(block.fact(F.DM_UUID)[len("mpath-"):])
-        paths = {table.by_key.get(inv.by_path(p).key) if inv.by_path(p) is not None else None
-                 for p in block.fact(F.SLAVES).split(",") if p}
+        paths = {table.by_key.get(path.key) for p in block.fact(F.SLAVES).split(",") if p
+                 if (path := inv.by_path(p)) is not None}
         paths.discard(None)
         identity = VolumeIdentity(IdentityKind.SCSI, own) if own else (paths.pop() if len(paths) == 1 else None)
         first = _first_path(inv, block)

@@ -22,8 +22,8 @@ from enum import StrEnum
 from typing import Any
 
 from ztui.facts import F, FactSource
-from ztui.host.identity import identities
 from ztui.host.hostuse import NO_USE, NOTHING, HostUse, SystemUse, host_uses
+from ztui.host.identity import identities
 from ztui.model import Fact, HostDevice, HostDeviceKind, HostVolume, NetworkInfo, VolumeIdentity, device_key
 
 __all__ = ["FileInfo", "FileKind", "HostUse", "Inventory", "NetworkInfo", "SystemUse", "VolumeInfo", "build_inventory",

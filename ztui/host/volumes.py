@@ -122,7 +122,7 @@ class VolumeJoin:
     def writers_elsewhere(self, uri: str, identity: VolumeIdentity, uuid: str) -> tuple[tuple[Sighting, VolumeUser],
                                                                                        ...]:
         """The running guests on other hosts that write this volume (the guest `uuid` itself excepted)."""
-        out = []
+        out: list[tuple[Sighting, VolumeUser]] = []
         for sighting in self.elsewhere(uri, identity):
             uuids = {(u.guest, u.target): u.uuid for u in self._uses.get((sighting.uri, identity), ())}
             out.extend((sighting, user) for user in sighting.users

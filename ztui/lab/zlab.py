@@ -3,14 +3,14 @@
 `zlab-z` is a simulated z16 LPAR with guests; `zlab-y` is a second LPAR of the same machine that sees the
 same DASDs and FCP LUNs (as LPARs sharing storage do) under device numbers, FCP channels and SCSI addresses of
 its own I/O definition (`ztui.lab.zhost.twin_description`), so Z guests migrate between the two and find
-their disks there by the volumes' identity. Each is a lab host like the others (its own libvirtd in its own mount namespace) with three
-additions made before its daemon starts:
+their disks there by the volumes' identity. Each is a lab host like the others (its own libvirtd in its
+own mount namespace) with three additions made before its daemon starts:
 
 - its host facts (`ztui.lab.zhost`) are written as `ztui-hostfacts.json` next to its libvirt socket, where
   `ztui.host.hostfacts.facts_source_for` finds them for any client that connects to that socket;
 - one loop device per block device the running guests (and `ztui attach --dasd`) use, each on a sparse
-  file in the lab directory, shared by both hosts and recorded in `z-loops.json` so that `stop` detaches
-  exactly those;
+  file in the lab directory, shared by both hosts (each LPAR's /dev names it its own way) and recorded in
+  `z-loops.json` so that `stop` detaches exactly those;
 - `block-nodes.json`, which makes the supervisor give the namespace a private /dev holding those loop
   devices under the simulated names (see supervisor.py).
 """

@@ -27,11 +27,9 @@ from typing import TYPE_CHECKING, Any
 import libvirt
 
 from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_domains
-from ztui.host.hostfacts import facts_source_for
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
-from ztui.libvirtxml.nodedev import parse_nodedev
 from ztui.model import (
     DeviceCategory,
     DeviceKind,
@@ -43,9 +41,11 @@ from ztui.model import (
     SecureExecutionForm,
 )
 from ztui.ops.hotplug import BadRequest, find_for_detach
-from ztui.ops.migrate_plan import MigrationOptions, name_of
+from ztui.ops.migrate_plan import MigrationOptions, Rewrite, name_of
 
 if TYPE_CHECKING:
+    from ztui.host.inventory import Inventory
+    from ztui.ops.migrate_fit import DiskPlaces, HostFit
     from ztui.ops.migrate_safety import SafetyFacts
 
 
@@ -82,6 +82,11 @@ class Code(StrEnum):
     BOOT_DEVICE = "boot-device"  # the device the guest boots from is not taken off it
     RUNS_ELSEWHERE = "runs-elsewhere"  # the guest runs on a third host ztui knows
     LOCK_MANAGER = "lock-manager"  # shared disks, and libvirt there has no lock manager
+    VOLUME = "volume"  # a disk's volume on the destination, found by its identity (and its name there)
+    INTERFACE = "interface"  # a bridge, macvtap or OSA interface on the destination, with the layer it needs
+    CPU = "cpu"  # the guest's CPU model on the destination (compareHypervisorCPU)
+    MEMORY = "memory"  # the destination's free memory
+    SECURE_EXECUTION_HOST = "secure-execution-host"  # the destination can run Secure Execution guests
 
 
 @dataclass(frozen=True)
@@ -92,16 +97,23 @@ class Finding:
     text: str
     code: Code | None = None
     device: str = ""
+    step: str = ""
+    """For a blocker that a step before the migration clears (an option, a device to define there): that
+    step; '' when something on a host has to change first."""
 
     def to_json(self) -> dict[str, str]:
         return {"severity": self.severity.value, "code": self.code.value if self.code else "",
-                "device": self.device, "text": self.text}
+                "device": self.device, "text": self.text, "step": self.step}
 
 
 @dataclass(frozen=True)
 class Preflight:
     findings: tuple[Finding, ...]
     to_move: tuple[GuestDevice, ...]  # detached before, attached on the destination after
+    rewrites: tuple[Rewrite, ...] = ()  # what backs a device under the destination's name (migration XML)
+    options: MigrationOptions | None = None
+    """The options to run with: the ones asked for, with `--unsafe` added where the preflight proved the
+    disks' storage shared (None: as asked)."""
 
     @property
     def ok(self) -> bool:
@@ -124,6 +136,8 @@ class HostFacts:
     networks: tuple[str, ...] | None = None  # active virtual networks
     machine_error: str | None = None  # "" supported, text = why not, None = not checked
     files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
+    inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
+    fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
 
 
 def unreachable(uri: str, error: str) -> HostFacts:
@@ -131,17 +145,6 @@ def unreachable(uri: str, error: str) -> HostFacts:
 
 
 # --- reading facts (libvirt, read-only) -------------------------------------------------------------------
-
-def _node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...] | None:
-    try:
-        found = []
-        for dev in conn.listAllDevices(0):
-            with contextlib.suppress(libvirt.libvirtError, ValueError):
-                found.append(parse_nodedev(dev.XMLDesc(0)))
-        return tuple(found)
-    except libvirt.libvirtError:
-        return None
-
 
 def _networks(conn: libvirt.virConnect) -> tuple[str, ...] | None:
     try:
@@ -163,15 +166,38 @@ def _machine_error(conn: libvirt.virConnect, guest: Guest) -> str | None:
     return ""
 
 
-def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool) -> HostFacts:
-    """The facts `assess` needs about a host, for this guest. A daemon that stops answering is unreachable."""
+def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool, domain_xml: str = "",
+              inventory: Inventory | None = None) -> HostFacts:
+    """The facts `assess` needs about a host, for this guest. A daemon that stops answering is unreachable.
+    `devices`: the host's inventory is read too (its devices with its facts, networks, pool volumes), or
+    `inventory` is the one already read; `domain_xml`: the guest's, for the CPU comparison."""
+    from ztui.ops.migrate_fit import read_fit
+
     try:
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    return HostFacts(uri, domains=domains, devices=_host_devices(conn, uri) if devices else None,
+    inv = inventory if inventory is not None or not devices else _inventory(conn, uri, guest)
+    return HostFacts(uri, domains=domains, devices=inv.devices if inv is not None else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
-                     files=_files(conn, uri, guest))
+                     files=_files(conn, uri, guest), inventory=inv,
+                     fit=read_fit(conn, domain_xml) if domain_xml else None)
+
+
+def _inventory(conn: libvirt.virConnect, uri: str, guest: Guest) -> Inventory | None:
+    """A host's inventory for judging a guest there: its devices with its host facts folded in (udev's when
+    it shares this machine's kernel, its snapshot's when it is known by its facts — only those know a DASD's
+    uid or a zPCI function's host uid, which identify the same device on both hosts), its networks and every
+    pool volume (an image may be at another path there)."""
+    from ztui.host.inventory import build_inventory
+    from ztui.host.scan import read_host_records
+
+    try:
+        records = read_host_records(conn, uri, in_flight=8)
+    except libvirt.libvirtError:
+        return None
+    return build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
+                           volumes=records.pool_volumes, uri=uri, system=records.system)
 
 
 def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -453,7 +479,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     `safety` is what the hosts said for `ztui.ops.migrate_safety`'s rules (boot device and unplugging are
     judged without it)."""
     if options.offline:
-        return _assess_offline(guest, options, dest)
+        return _assess_offline(guest, options, dest, _places(guest, options, src, dest, ()))
     findings: list[Finding] = []
     to_move: list[GuestDevice] = []
     if guest.state is None or not guest.state.is_active:
@@ -483,12 +509,15 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
                                              f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
-    local = [d for d in guest.devices if local_disk(d) and d not in moved]
+    places = _places(guest, options, src, dest, to_move)
+    findings.extend(places.findings)
+    local = [d for d in guest.devices if local_disk(d) and d not in moved and name_of(d) not in places.judged]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
                                          "are shared with the destination, or --copy-storage to copy them",
-                                Code.LOCAL_DISK))
+                                Code.LOCAL_DISK, step="--unsafe if the destination shares the same paths, else "
+                                                      "--copy-storage"))
     elif local and options.unsafe:
         findings.append(Finding(NOTE, "--unsafe: the destination must see the same images at the same paths ("
                                       + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
@@ -505,16 +534,51 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             elif (network := _network_of(device)) and dest.networks is not None and network not in dest.networks:
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
                                                  f"{network}", Code.NETWORK, name_of(device)))
+    if dest.reachable:
+        from ztui.ops.migrate_fit import host_findings, interface_findings
+
+        if dest.fit is not None:
+            findings.extend(host_findings(guest, dest.fit, dest.inventory))
+        if dest.inventory is not None:
+            findings.extend(interface_findings(guest, dest.inventory))
     from ztui.ops.migrate_safety import SafetyFacts, safety_findings
 
     findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))
-    return Preflight(tuple(findings), tuple(to_move))
+    return Preflight(tuple(findings), tuple(to_move), places.rewrites, _run_options(guest, options, places, findings))
 
 
-def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) -> Preflight:
+def _places(guest: Guest, options: MigrationOptions, src: HostFacts | None, dest: HostFacts,
+            to_move: Sequence[GuestDevice]) -> DiskPlaces:
+    """The disks' volumes on the destination by identity (`ztui.ops.migrate_fit.volume_findings`), when both
+    hosts' inventories were read."""
+    from ztui.ops.migrate_fit import DiskPlaces, volume_findings
+
+    if src is None or src.inventory is None or dest.inventory is None or not dest.reachable:
+        return DiskPlaces()
+    return volume_findings(guest, options, src.inventory, dest.inventory, to_move)
+
+
+def _run_options(guest: Guest, options: MigrationOptions, places: DiskPlaces,
+                 findings: list[Finding]) -> MigrationOptions:
+    """The options asked for, with `--unsafe` where every image disk's storage is proven shared (libvirt asks
+    for it on storage it cannot see shared: "Migration without shared storage is unsafe")."""
+    images = [d for d in guest.devices if local_disk(d) and d.detail("type") in ("file", "")]
+    if options.unsafe or options.copy_storage or options.offline or not images or \
+            any(name_of(d) not in places.shared for d in images):
+        return options
+    findings.append(Finding(NOTE, "the image disks (" + ", ".join(name_of(d) for d in images) + ") are on storage "
+                                  "both hosts share, proven by their identity: the migration passes --unsafe, which "
+                                  "libvirt asks for where it cannot see the storage shared", Code.LOCAL_DISK))
+    return replace(options, unsafe=True)
+
+
+def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts, places: DiskPlaces) -> Preflight:
     """Offline: only the definition moves, so devices need nothing; the guest must be shut off (a running
-    one would leave its definition behind while it runs on) and persistent (a transient one has none)."""
-    findings: list[Finding] = []
+    one would leave its definition behind while it runs on) and persistent (a transient one has none). Its
+    disks go into the definition under the destination's names (`places`); a volume the destination does
+    not see only keeps the guest from starting there, so it is said, not refused."""
+    findings: list[Finding] = [replace(f, severity=NOTE, text=f"{f.text} (the guest cannot start there until then)")
+                               if f.severity is BLOCKER else f for f in places.findings]
     if guest.state is not None and guest.state.is_active:
         findings.append(Finding(BLOCKER, f"{guest.name} is {guest.state.value}: offline migration moves a shut-off "
                                          "guest; shut it down first, or migrate it live", Code.RUNNING))
@@ -529,33 +593,32 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) ->
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
                                          f"{dest.machine_error}", Code.MACHINE))
-    local = [d.source for d in guest.devices if local_disk(d)]
+    local = [d.source for d in guest.devices if local_disk(d) and name_of(d) not in places.judged]
     if local:
         findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
                                       "to start it (" + ", ".join(local) + ")", Code.LOCAL_DISK))
     what = "moves (the source's is undefined)" if options.undefine_source else "is copied (the source keeps its own)"
     findings.append(Finding(NOTE, f"the definition {what}; nothing is started", Code.OFFLINE))
-    return Preflight(tuple(findings), ())
-
-
-def needs_devices(guest: Guest) -> bool:
-    """Node devices are read only when a pass-through device needs an equivalent (they cost an RPC each)."""
-    return any(d.passthrough for d in guest.devices)
+    return Preflight(tuple(findings), (), places.rewrites, options)
 
 
 def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
               options: MigrationOptions, *, src_uri: str = "", dest_uri: str = "",
-              dest_error: str = "", session: Sequence[str] = ()) -> Preflight:
+              dest_error: str = "", session: Sequence[str] = (), src_inventory: Inventory | None = None,
+              dest_inventory: Inventory | None = None) -> Preflight:
     """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`).
     `session` names further hosts ztui shows (the TUI's): they, the lab's and the saved hosts are asked
-    whether the guest runs there too."""
-    guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
+    whether the guest runs there too. `src_inventory`, `dest_inventory`: the hosts' inventories when they
+    were read already (a TUI session's)."""
+    xml = dom.XMLDesc(0)
+    guest = parse_domain(xml, what=f"XML of guest {dom.name()}")
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
-    devices = needs_devices(guest) and not options.offline
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
-        read_host(dest, dest_uri, guest, devices=devices)
-    src_facts = HostFacts(src_uri, devices=_host_devices(src, src_uri)) if devices else None
+        read_host(dest, dest_uri, guest, devices=True, domain_xml="" if options.offline else xml,
+                  inventory=dest_inventory)
+    src_inv = src_inventory if src_inventory is not None else _inventory(src, src_uri, guest)
+    src_facts = HostFacts(src_uri, devices=src_inv.devices if src_inv is not None else None, inventory=src_inv)
     safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session)
     return assess(guest, options, dest_facts, src_facts, safety)
 
@@ -578,19 +641,6 @@ def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | No
     return SafetyFacts(copies, targets, locks)
 
 
-def _host_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
-    """A host's node devices, with its host facts folded in (udev's when it shares this machine's kernel,
-    its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or a zPCI
-    function's host uid, which identify the same device on both hosts."""
-    found = _node_devices(conn)
-    extra = facts_source_for(uri).devices()
-    if not extra:
-        return found
-    from ztui.host.inventory import merge_devices
-
-    return merge_devices(extra, found or ())
-
-
 def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:
     return replace(guest, state=GuestState.from_libvirt(dom.state()[0]), persistent=bool(dom.isPersistent()))
 
@@ -598,4 +648,4 @@ def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:
 def preflight_json(check: Preflight) -> dict[str, Any]:
     """The preflight as `--json` prints it (without the plan, which the caller adds)."""
     return {"type": "preflight", "ok": check.ok, "findings": [f.to_json() for f in check.findings],
-            "moves": [name_of(d) for d in check.to_move]}
+            "moves": [name_of(d) for d in check.to_move], "rewrites": [r.to_json() for r in check.rewrites]}
