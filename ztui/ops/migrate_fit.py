@@ -37,17 +37,21 @@ import libvirt
 from ztui.facts import F
 from ztui.host.inventory import Inventory
 from ztui.host.resolve import resolve_device
+from ztui.host.usage import available
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.cpu import cpu_request
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import (
     DeviceKind,
+    DeviceUse,
     Guest,
     GuestDevice,
     HostDevice,
     HostDeviceKind,
     IdentityKind,
     VolumeIdentity,
+    device_key,
 )
 from ztui.ops.migrate_plan import MigrationOptions, Rewrite, name_of
 from ztui.ops.migrate_preflight import BLOCKER, NOTE, Code, Finding, local_disk
@@ -233,14 +237,22 @@ def volume_findings(guest: Guest, options: MigrationOptions, src: Inventory, des
 
 
 def _tells(dest: Inventory, identity: VolumeIdentity) -> bool:
-    """Whether the destination would know the volume if it saw it: a host whose DASDs ztui knows only from
-    libvirt has no uids, a remote host's directory pools prove no sharing. An image is never "not there" by
-    identity (the same storage may be mounted where ztui cannot prove it): only found there."""
-    if identity.kind is IdentityKind.DASD:
-        return any(d.has_fact(F.UID) for d in dest.of_kind(HostDeviceKind.CCW))
+    """Whether the destination would know the volume if it saw it: a host read through udev or its host facts
+    knows all of its volumes; one known from libvirt alone knows them only where libvirt says their identity
+    (a LUN's serial; never a DASD's uid) — or where it has no device of the kind at all (no ccw device: no
+    DASD). An image is never "not there" by identity (its storage may be mounted where ztui cannot prove it
+    shared): it is only found there."""
     if identity.kind is IdentityKind.IMAGE:
         return False
-    return any(v.identity.kind is identity.kind for v in dest.host_volumes) or dest.local
+    if dest.local or any(v.identity.kind is identity.kind for v in dest.host_volumes):
+        return True
+    if not dest.has_libvirt:
+        return False
+    if identity.kind is IdentityKind.DASD:
+        return not dest.of_kind(HostDeviceKind.CCW)
+    if identity.kind is IdentityKind.SCSI:
+        return not dest.of_kind(HostDeviceKind.SCSI)
+    return not any("nvme" in d.id for d in dest.of_kind(HostDeviceKind.BLOCK))
 
 
 def _same_role(dest: Inventory, keys: frozenset[str], here: HostDevice | None) -> HostDevice | None:
@@ -281,3 +293,70 @@ def _path_there(path: str, there: HostDevice) -> str:
                 return same[0]
     return there.id if there.id.startswith("/dev/") else names[0]
 
+
+
+# --- pass-through devices free on the destination ---------------------------------------------------------
+
+
+def read_taken(conn: libvirt.virConnect) -> tuple[tuple[str, str], ...]:
+    """(device key, guest) of each pass-through device (an mdev, a PCI function) a running guest of the host
+    holds: one XML read per running guest, only when the guest to move has pass-through devices."""
+    taken: list[tuple[str, str]] = []
+    try:
+        domains = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+    except libvirt.libvirtError:
+        return ()
+    for dom in domains:
+        try:
+            guest = parse_domain(dom.XMLDesc(0), what="domain XML")
+        except (libvirt.libvirtError, XmlError):
+            continue
+        for device in guest.devices:
+            key = _held_key(device)
+            if key:
+                taken.append((key, guest.name))
+    return tuple(taken)
+
+
+def _held_key(device: GuestDevice) -> str:
+    """The host device a pass-through guest device holds, by key ('' for any other device)."""
+    if device.kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER) and device.source:
+        return device_key(HostDeviceKind.MDEV, device.source.lower())
+    if device.kind in (DeviceKind.HOSTDEV_PCI, DeviceKind.NET_HOSTDEV) and device.source:
+        return device_key(HostDeviceKind.PCI, device.source)
+    return ""
+
+
+def passthrough_free_findings(to_move: Sequence[GuestDevice], src: Inventory | None, dest: Inventory,
+                              taken: Sequence[tuple[str, str]]) -> list[Finding]:
+    """Each pass-through device's equivalent on the destination must be free there (`usage.available`): no
+    running guest there holds it, the host itself does not use it (an interface that is up, …)."""
+    holders = dict(taken)
+    found: list[Finding] = []
+    for device in to_move:
+        there = _equivalent_there(device, src, dest)
+        if there is None:
+            continue  # the preflight's equivalence check says why there is none
+        holder = holders.get(there.key, "")
+        uses = [DeviceUse(there.key, holder, "", "", device.kind, True, True)] if holder else []
+        if available(there, dest, uses):
+            continue
+        why = f"{holder} runs there with it" if holder else (dest.host_use(there).text or "it is not free")
+        name = name_of(device)
+        found.append(Finding(BLOCKER, f"{name}: the destination's {there.id} is not free: {why}", Code.EQUIVALENT,
+                             name))
+    return found
+
+
+def _equivalent_there(device: GuestDevice, src: Inventory | None, dest: Inventory) -> HostDevice | None:
+    """The destination's device by what backs the guest device: the mdev of the same UUID (the preflight
+    proves what it sits on), the PCI function with the same unique host zPCI uid, else the same address."""
+    if device.kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER):
+        return dest.get(HostDeviceKind.MDEV, device.source.lower())
+    if device.kind not in (DeviceKind.HOSTDEV_PCI, DeviceKind.NET_HOSTDEV):
+        return None
+    mine = src.get(HostDeviceKind.PCI, device.source) if src is not None else None
+    uid = mine.fact(F.UID) if mine is not None and mine.fact(F.UID_IS_UNIQUE) == "1" else ""
+    if uid:
+        return dest.find(HostDeviceKind.PCI, lambda d: d.fact(F.UID) == uid and d.fact(F.UID_IS_UNIQUE) == "1")
+    return dest.get(HostDeviceKind.PCI, device.source)

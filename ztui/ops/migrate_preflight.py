@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ztui.host.inventory import Inventory
     from ztui.ops.migrate_fit import DiskPlaces, HostFit
     from ztui.ops.migrate_safety import SafetyFacts
+    from ztui.ops.other_copies import CopyCheck
 
 
 class Severity(StrEnum):
@@ -114,6 +115,7 @@ class Preflight:
     options: MigrationOptions | None = None
     """The options to run with: the ones asked for, with `--unsafe` added where the preflight proved the
     disks' storage shared (None: as asked)."""
+    free_memory: int | None = None  # bytes the destination said it had free (None: unknown)
 
     @property
     def ok(self) -> bool:
@@ -138,6 +140,7 @@ class HostFacts:
     files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
     inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
     fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
+    taken: tuple[tuple[str, str], ...] = ()  # (device key, guest): pass-through devices its running guests hold
 
 
 def unreachable(uri: str, error: str) -> HostFacts:
@@ -160,8 +163,8 @@ def _machine_error(conn: libvirt.virConnect, guest: Guest) -> str | None:
     try:
         conn.getDomainCapabilities(None, guest.arch, guest.machine or None, guest.domain_type or None, 0)
     except libvirt.libvirtError as exc:
-        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_RPC):
-            return None  # an old daemon without the API: cannot tell
+        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_OPERATION_DENIED):
+            return None  # an old daemon without the API, a read-only connection: cannot tell
         return libvirt_reason(exc)
     return ""
 
@@ -177,14 +180,17 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    inv = inventory if inventory is not None or not devices else _inventory(conn, uri, guest)
+    from ztui.ops.migrate_fit import read_taken
+
+    inv = inventory if inventory is not None or not devices else read_inventory(conn, uri)
     return HostFacts(uri, domains=domains, devices=inv.devices if inv is not None else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
                      files=_files(conn, uri, guest), inventory=inv,
-                     fit=read_fit(conn, domain_xml) if domain_xml else None)
+                     fit=read_fit(conn, domain_xml) if domain_xml else None,
+                     taken=read_taken(conn) if devices and any(d.passthrough for d in guest.devices) else ())
 
 
-def _inventory(conn: libvirt.virConnect, uri: str, guest: Guest) -> Inventory | None:
+def read_inventory(conn: libvirt.virConnect, uri: str) -> Inventory | None:
     """A host's inventory for judging a guest there: its devices with its host facts folded in (udev's when
     it shares this machine's kernel, its snapshot's when it is known by its facts — only those know a DASD's
     uid or a zPCI function's host uid, which identify the same device on both hosts), its networks and every
@@ -312,7 +318,8 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
            else f"set DASD {there_busid} offline and bind {there_css[0].id} to vfio_ccw first")
     return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
                             f"{there_css[0].id} but has no mdev {uuid}: define and start it there (virsh "
-                            f"nodedev-define; {how})", Code.EQUIVALENT, name)
+                            f"nodedev-define; {how})", Code.EQUIVALENT, name,
+                   step=f"mdev {uuid} on subchannel {there_css[0].id} of the destination")
 
 
 @dataclass(frozen=True)
@@ -414,7 +421,8 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
                        Code.EQUIVALENT, name)
     hint = f" (mdev {same[0].id} there has them: define {uuid} the same way)" if same else ""
     return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} with {_ap_text(wanted, control)}"
-                            f"{hint}", Code.EQUIVALENT, name)
+                            f"{hint}", Code.EQUIVALENT, name,
+                   step=f"vfio-ap mdev {uuid} with {_ap_text(wanted, control)} on the destination" if same else "")
 
 
 def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding | None:
@@ -535,16 +543,19 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
                                                  f"{network}", Code.NETWORK, name_of(device)))
     if dest.reachable:
-        from ztui.ops.migrate_fit import host_findings, interface_findings
+        from ztui.ops.migrate_fit import host_findings, interface_findings, passthrough_free_findings
 
         if dest.fit is not None:
             findings.extend(host_findings(guest, dest.fit, dest.inventory))
         if dest.inventory is not None:
             findings.extend(interface_findings(guest, dest.inventory))
+            findings.extend(passthrough_free_findings(to_move, src.inventory if src is not None else None,
+                                                      dest.inventory, dest.taken))
     from ztui.ops.migrate_safety import SafetyFacts, safety_findings
 
     findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))
-    return Preflight(tuple(findings), tuple(to_move), places.rewrites, _run_options(guest, options, places, findings))
+    return Preflight(tuple(findings), tuple(to_move), places.rewrites, _run_options(guest, options, places, findings),
+                     dest.fit.free_memory if dest.fit is not None else None)
 
 
 def _places(guest: Guest, options: MigrationOptions, src: HostFacts | None, dest: HostFacts,
@@ -605,7 +616,7 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts, pl
 def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
               options: MigrationOptions, *, src_uri: str = "", dest_uri: str = "",
               dest_error: str = "", session: Sequence[str] = (), src_inventory: Inventory | None = None,
-              dest_inventory: Inventory | None = None) -> Preflight:
+              dest_inventory: Inventory | None = None, asked: CopyCheck | None = None) -> Preflight:
     """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`).
     `session` names further hosts ztui shows (the TUI's): they, the lab's and the saved hosts are asked
     whether the guest runs there too. `src_inventory`, `dest_inventory`: the hosts' inventories when they
@@ -617,16 +628,17 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
         read_host(dest, dest_uri, guest, devices=True, domain_xml="" if options.offline else xml,
                   inventory=dest_inventory)
-    src_inv = src_inventory if src_inventory is not None else _inventory(src, src_uri, guest)
+    src_inv = src_inventory if src_inventory is not None else read_inventory(src, src_uri)
     src_facts = HostFacts(src_uri, devices=src_inv.devices if src_inv is not None else None, inventory=src_inv)
-    safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session)
+    safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session, asked)
     return assess(guest, options, dest_facts, src_facts, safety)
 
 
 def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | None, dest_uri: str, guest: Guest,
-            options: MigrationOptions, session: Sequence[str]) -> SafetyFacts:
+            options: MigrationOptions, session: Sequence[str], asked: CopyCheck | None = None) -> SafetyFacts:
     """What `ztui.ops.migrate_safety` needs from the hosts: the other hosts' copies of the guest, where
-    --copy-storage would copy each disk, the lock managers of two hosts that share disks."""
+    --copy-storage would copy each disk, the lock managers of two hosts that share disks. `asked`: every
+    other host was asked already (one answer for several destinations: `ztui where`)."""
     from ztui.ops.known_hosts import host_named, known_hosts
     from ztui.ops.migrate_safety import SafetyFacts, read_copy_targets, read_locks
     from ztui.ops.other_copies import look_elsewhere
@@ -634,7 +646,11 @@ def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | No
     hosts = known_hosts([src_uri, dest_uri, *session])
     here = host_named(hosts, src_uri)
     conns = {src_uri: src, **({dest_uri: dest} if dest is not None else {})}
-    copies = look_elsewhere(guest, here, hosts, here_name=here.label, conns=conns, skip=(dest_uri,))
+    if asked is not None:  # the destination's own copy is judged as a clash, not as a third host's
+        copies = replace(asked, running=tuple(c for c in asked.running if not c.host.reaches(dest_uri)),
+                         unanswered=tuple(c for c in asked.unanswered if not c.host.reaches(dest_uri)))
+    else:
+        copies = look_elsewhere(guest, here, hosts, here_name=here.label, conns=conns, skip=(dest_uri,))
     targets = read_copy_targets(src, src_uri, dest, dest_uri, guest) if options.copy_storage and dest else ()
     shared = not options.copy_storage and any(local_disk(d) for d in guest.devices)
     locks = read_locks([(here.label, src_uri), (host_named(hosts, dest_uri).label, dest_uri)]) if shared else ()
