@@ -387,7 +387,7 @@ class Sighting:
     @property
     def text(self) -> str:
         """`zlab-y as 0.0.6c05 (used by zlnx07)`."""
-        used = ", ".join(dict.fromkeys(f"{u.guest}{'' if u.running else ' (not running)'}" for u in self.users))
+        used = "; ".join(dict.fromkeys(f"{u.guest}{'' if u.running else ', not running'}" for u in self.users))
         return f"{self.host} as {self.device}" + (f" (used by {used})" if used else "")
 
 

@@ -207,3 +207,101 @@ def _volumes_used(device: GuestDevice, by_key: Mapping[str, VolumeIdentity]) -> 
         if identity is not None:
             found[identity] = found.get(identity, False) or step.exclusive
     return found
+
+
+class VolumeTracker:
+    """The join kept current as hosts and guests change one at a time (the TUI's updates), so each update
+    costs what it touches: a guest's uses are worked out when it changes, and only the guests whose volumes'
+    sightings changed are decorated again. Guests are kept as their hosts sent them (`raw`); the caller shows
+    the decorated ones it gets back."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, dict[str, Guest]] = {}  # uri → uuid → guest as read
+        self.volumes: dict[str, tuple[HostVolume, ...]] = {}
+        self.names: dict[str, tuple[str, str]] = {}  # uri → (name shown, hostname)
+        self._uses: dict[tuple[str, str], tuple[Guest, tuple[Use, ...]]] = {}
+        self.join = VolumeJoin(())
+        self._seen: dict[VolumeIdentity, tuple[Any, ...]] = {}
+
+    # --- updates: each returns the guests (uri, guest) to show anew, decorated --------------------------------
+
+    def host_up(self, host: Host, name: str = "") -> tuple[Host, list[tuple[str, Guest]]]:
+        """A host's full snapshot: it decorated, and the other hosts' guests whose sightings changed."""
+        uri = host.uri or ""
+        self.raw[uri] = {g.uuid: g for g in host.guests}
+        self.volumes[uri] = host.volumes
+        self.names[uri] = (name or host.hostname or uri, host.hostname)
+        for key in [k for k in self._uses if k[0] == uri]:
+            del self._uses[key]
+        others = self._rejoin()
+        decorated = decorate_host(host, self.join) if self.join else host
+        return decorated, [(u, g) for u, g in others if u != uri]
+
+    def host_down(self, uri: str) -> list[tuple[str, Guest]]:
+        """A host gone: its volumes are no longer seen elsewhere."""
+        self.raw.pop(uri, None)
+        self.volumes.pop(uri, None)
+        for key in [k for k in self._uses if k[0] == uri]:
+            del self._uses[key]
+        return self._rejoin()
+
+    def guest_updated(self, uri: str, guest: Guest) -> tuple[Guest, list[tuple[str, Guest]]]:
+        self.raw.setdefault(uri, {})[guest.uuid] = guest
+        others = self._rejoin()
+        return self._decorated(uri, guest), [(u, g) for u, g in others if (u, g.uuid) != (uri, guest.uuid)]
+
+    def guest_gone(self, uri: str, uuid: str) -> list[tuple[str, Guest]]:
+        self.raw.get(uri, {}).pop(uuid, None)
+        self._uses.pop((uri, uuid), None)
+        return self._rejoin()
+
+    def volumes_changed(self, uri: str, volumes: tuple[HostVolume, ...]) -> list[tuple[str, Guest]]:
+        """A host's devices read again: its volumes may be others now."""
+        if self.volumes.get(uri) == volumes:
+            return []
+        self.volumes[uri] = volumes
+        for key in [k for k in self._uses if k[0] == uri]:
+            del self._uses[key]
+        return self._rejoin(also=uri)
+
+    # --- the join ----------------------------------------------------------------------------------------------
+
+    def _guest_uses(self, uri: str, guest: Guest, by_key: Mapping[str, VolumeIdentity]) -> tuple[Use, ...]:
+        known = self._uses.get((uri, guest.uuid))
+        if known is not None and known[0] is guest:
+            return known[1]
+        running = guest.state is not None and guest.state.is_active
+        uses = tuple(Use(identity, guest.name, guest.uuid, device.display_name, running, writes)
+                     for device in guest.devices for identity, writes in _volumes_used(device, by_key).items())
+        self._uses[(uri, guest.uuid)] = (guest, uses)
+        return uses
+
+    def _rejoin(self, also: str = "") -> list[tuple[str, Guest]]:
+        """Join again; the guests (decorated) using a volume whose sightings changed (all of host `also`'s)."""
+        if sum(1 for volumes in self.volumes.values() if volumes) < 2 and not self._seen:
+            return []  # one host with volumes: nothing is seen elsewhere (the common case, at no cost)
+        summaries = []
+        by_keys: dict[str, dict[str, VolumeIdentity]] = {}
+        for uri, guests in self.raw.items():
+            volumes = self.volumes.get(uri, ())
+            by_key = by_keys[uri] = {key: v.identity for v in volumes for key in v.keys}
+            uses = tuple(u for g in guests.values() for u in self._guest_uses(uri, g, by_key)) if by_key else ()
+            name, hostname = self.names.get(uri, (uri, ""))
+            summaries.append(HostSummary(uri, name, hostname, volumes, uses))
+        self.join = VolumeJoin(summaries)
+        seen = {identity: tuple((s.uri, s.device, s.users) for s in self.join.elsewhere("", identity))
+                for identity in self.join.identities()}
+        changed = {i for i in set(seen) | set(self._seen) if seen.get(i) != self._seen.get(i)}
+        self._seen = seen
+        out: list[tuple[str, Guest]] = []
+        for uri, guests in self.raw.items():
+            for guest in guests.values():
+                used = {u.identity for u in self._guest_uses(uri, guest, by_keys.get(uri, {}))}
+                if uri == also or used & changed:
+                    out.append((uri, self._decorated(uri, guest, by_keys.get(uri))))
+        return out
+
+    def _decorated(self, uri: str, guest: Guest, by_key: Mapping[str, VolumeIdentity] | None = None) -> Guest:
+        if by_key is None:
+            by_key = {key: v.identity for v in self.volumes.get(uri, ()) for key in v.keys}
+        return decorate_guest(uri, guest, by_key, self.join) if by_key else guest

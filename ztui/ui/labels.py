@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
-from ztui.report.tree_text import device_label, format_memory
+from ztui.report.tree_text import also_on_text, device_label, format_memory
 
 STATE_STYLES = {
     GuestState.RUNNING: "green",
@@ -103,6 +103,8 @@ def step_label(step: BackingStep) -> Text:
     text = Text()
     text.append(step.kind, style="cyan")
     text.append(f"  {step.id}")
+    if step.also_on:  # before the description, which a narrow tree cuts first
+        text.append(f"  ≡ also on {also_on_text(step)}", style="bold cyan")
     if step.name and step.name != step.id:
         text.append(f"  {step.name}", style="dim")
     if step.warning:

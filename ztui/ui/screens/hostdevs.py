@@ -24,7 +24,7 @@ from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
 from ztui.ops.prepare.action import guest_users
 from ztui.ops.prepare.request import request_for
-from ztui.report.hostdevs import inventory_json
+from ztui.report.hostdevs import inventory_json, sighting_text
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.prepare import PrepareScreen
 from ztui.ui.widgets.details import DetailsPane, hostdev_details
@@ -55,6 +55,8 @@ def device_line(dev: Entry) -> Text:
             label.append("  ✓ ready for pass-through, unused", style="magenta")
         elif elig is not None:
             label.append("  not ready for VFIO", style="dim")
+    for sighting in dev.get("also_on", ()):
+        label.append(f"  ≡ also on {sighting_text(sighting)}", style="cyan")
     return label
 
 
@@ -108,7 +110,7 @@ class HostDevicesScreen(Screen[None]):
         else:
             snapshot = self.fleet.snapshot(uri)
             users = users_of([snapshot], inventory)
-            groups = inventory_json(inventory, users, conflicts(users))
+            groups = inventory_json(inventory, users, conflicts(users), self.app.volumes.join)
             self.guest_users[uri] = guest_users(users)
         self.groups[uri] = groups
         self._rebuild_tree()
