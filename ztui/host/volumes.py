@@ -10,8 +10,9 @@ call to any host: `HostSummary` is what one host contributes (small enough to ha
   the most dangerous conflict there is, as no host sees both writers. It is a warning on both guests'
   devices (`decorate_host`).
 
-A host reached by two URIs (a lab host over its socket and over tcp) is one host: summaries with the same
-hostname are not joined with each other, and a guest is never in conflict with itself (its UUID).
+A host reached by two URIs (a lab host over its socket and over tcp) is one host: a volume seen under the same
+name by hosts of the same hostname is not joined with itself, and a guest is never in conflict with itself
+(its UUID).
 Pure: no I/O.
 """
 
@@ -101,7 +102,7 @@ class VolumeJoin:
             for use in summary.uses:
                 self._uses.setdefault((summary.uri, use.identity), []).append(use)
         # only volumes on more than one host matter to anyone
-        self._seen = {k: v for k, v in self._seen.items() if len({_host_id(s) for s, _ in v}) > 1}
+        self._seen = {k: v for k, v in self._seen.items() if len({_place(s, v) for s, v in v}) > 1}
 
     def __bool__(self) -> bool:
         return bool(self._seen)
@@ -109,10 +110,10 @@ class VolumeJoin:
     def elsewhere(self, uri: str, identity: VolumeIdentity) -> tuple[Sighting, ...]:
         """The volume on every host but `uri` (and but another URI of the same host), with its users there."""
         found = self._seen.get(identity, ())
-        here = next((s for s, _ in found if s.uri == uri), None)
+        here = next((_place(s, v) for s, v in found if s.uri == uri), None)
         out = []
         for summary, volume in found:
-            if summary.uri == uri or (here is not None and _host_id(summary) == _host_id(here)):
+            if summary.uri == uri or _place(summary, volume) == here:
                 continue
             users = tuple(dict.fromkeys(VolumeUser(u.guest, u.target, u.running, u.writes)
                                         for u in self._uses.get((summary.uri, identity), ())))
@@ -134,8 +135,11 @@ class VolumeJoin:
         return sorted(self._seen)
 
 
-def _host_id(summary: HostSummary) -> str:
-    return summary.hostname or summary.uri
+def _place(summary: HostSummary, volume: HostVolume) -> tuple[str, str]:
+    """Where a host sees a volume: its hostname and the volume's name there. The same on two URIs is one
+    host reached twice (a lab host by its socket and by tcp); two LPARs name the volume otherwise, even under
+    one hostname."""
+    return summary.hostname or summary.uri, volume.device
 
 
 def decorate_hosts(hosts: Sequence[Host], names: Mapping[str, str] | None = None) -> list[Host]:
