@@ -32,9 +32,11 @@ def run_where(args: argparse.Namespace) -> int:
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, install_error_handler, libvirt_reason, open_within
+    from ztui.libvirt.eventloop import ensure_event_loop
     from ztui.ops.where import where
 
     install_error_handler()
+    ensure_event_loop()  # keepalive: a host that stops answering mid-way is given up, not waited for
     (src_uri,) = args.connect[:1] or [""]
     session = list(getattr(getattr(args, "targets", None), "uris", None) or args.connect)
     try:

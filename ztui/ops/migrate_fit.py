@@ -220,7 +220,7 @@ def volume_findings(guest: Guest, options: MigrationOptions, src: Inventory, des
                                              f"that host uses itself: {use.text}", Code.VOLUME, name))
             continue
         path = _path_there(disk.source, there) if there is not None else (
-            disk.source if top.device_key.startswith("file:") else "")
+            _image_there(dest, identity, disk.source) if top.device_key.startswith("file:") else "")
         if not path:
             findings.append(Finding(BLOCKER, f"{name}: the destination sees {identity.text} as {volume.device}, but "
                                              "not as a device ztui can give the guest", Code.VOLUME, name))
@@ -272,6 +272,11 @@ def _same_role(dest: Inventory, keys: frozenset[str], here: HostDevice | None) -
     maps = [d for d in blocks if d.fact(F.DM_UUID).startswith("mpath-")]
     # a LUN used by one of its paths here is best given by the multipath map there (all of its paths)
     return next(iter(maps or disks), None)
+
+
+def _image_there(dest: Inventory, identity: VolumeIdentity, path: str) -> str:
+    """The destination's path of an image on the storage both share (its pool may be mounted elsewhere)."""
+    return next((v.path for v in dest.volumes if dest.identity(device_key("file", v.path)) == identity), path)
 
 
 _LINKS = ("/dev/disk/by-path/", "/dev/disk/by-id/", "/dev/mapper/", "/dev/disk/by-uuid/")
