@@ -141,7 +141,7 @@ def identities(inv: Inventory) -> tuple[dict[str, VolumeIdentity], tuple[HostVol
             continue
         if dm_uuid or block.fact(F.LOOP_BACKING_FILE):
             continue  # LVM, crypt, loop: made of volumes, not one of them
-        table.add(block.key, _disk_identity(inv, block), 5, block.id)
+        table.add(block.key, _disk_identity(inv, block, table.by_key), 5, block.id)
     for block in maps:  # a multipath map is the volume its paths are
         own = scsi_identifier(block.fact(F.DM_UUID)[len("mpath-"):])
         paths = {table.by_key.get(path.key) for p in block.fact(F.SLAVES).split(",") if p
@@ -164,18 +164,18 @@ def identities(inv: Inventory) -> tuple[dict[str, VolumeIdentity], tuple[HostVol
     return table.by_key, table.volumes()
 
 
-def _disk_identity(inv: Inventory, block: HostDevice) -> VolumeIdentity | None:
-    """A whole disk: the volume of the DASD or SCSI device under it, an NVMe namespace's own wwid, else what
-    udev says of the disk itself."""
+def _disk_identity(inv: Inventory, block: HostDevice, known: dict[str, VolumeIdentity]) -> VolumeIdentity | None:
+    """A whole disk: the volume of the DASD or SCSI device under it (`known` already), an NVMe namespace's own
+    wwid, else what udev says of the disk itself."""
     nvme = NvmeNamespace.wwid.read(block.fact(F.WWID)) if block.has_fact(F.WWID) else None
     if nvme:
         return VolumeIdentity(IdentityKind.NVME, nvme)
     holder = inv.ancestor(block, HostDeviceKind.SCSI, HostDeviceKind.CCW)
     if holder is not None and holder.kind is HostDeviceKind.CCW:
-        return dasd_identity(holder)
+        return known.get(holder.key)
+    if holder is not None and holder.key in known:
+        return known[holder.key]
     own = scsi_identifier(block.fact(F.WWN)) or scsi_identifier(block.fact(F.SERIAL))
-    if holder is not None and holder.kind is HostDeviceKind.SCSI:
-        own = _own_scsi(holder) or own
     return VolumeIdentity(IdentityKind.SCSI, own) if own else None
 
 
