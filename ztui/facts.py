@@ -124,6 +124,8 @@ class F:
     VENDOR: Final = "vendor"
     MODEL: Final = "model"
     SCSI_TYPE: Final = "scsi_type"
+    WWID: Final = "wwid"  # a SCSI device's VPD 0x83 identifier (`naa.…`), an NVMe namespace's wwid (`eui.…`)
+    WWN: Final = "wwn"  # udev's ID_WWN_WITH_EXTENSION (else ID_WWN) of a disk: `0x` and the NAA in hex
     UNIQUE_ID: Final = "unique_id"
     PORT_TYPE: Final = "port_type"  # fc_host: NPIV VPORT vs NPort (Fabric)
     PORT_NAME: Final = "port_name"

@@ -325,6 +325,72 @@ class StepKind(StrEnum):
     WWPN = "wwpn"
 
 
+class IdentityKind(StrEnum):
+    """What makes a volume the same volume wherever it is seen: the fact each kind of volume carries."""
+
+    DASD = "dasd-uid"  # a base DASD's uid: vendor.serial.ssid.unit-address[.vduit] (dasd_devmap.c)
+    SCSI = "scsi-wwid"  # a SCSI LUN's device identifier (VPD page 0x83: naa., eui., t10., a name string)
+    NVME = "nvme-wwid"  # an NVMe namespace's wwid (eui., uuid., nvme.…)
+    IMAGE = "image"  # an image file on storage several hosts share: that storage, and the file's path in it
+
+    @property
+    def label(self) -> str:
+        return {IdentityKind.DASD: "DASD", IdentityKind.SCSI: "LUN", IdentityKind.NVME: "NVMe namespace",
+                IdentityKind.IMAGE: "image"}[self]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class VolumeIdentity:
+    """A volume's identity: equal identities on two hosts are one volume, whatever each host calls it."""
+
+    kind: IdentityKind
+    value: str
+
+    @property
+    def text(self) -> str:
+        """`DASD IBM.750000000DXP71.5c00.05`, `LUN naa.6005076303ffc5620000000000001000`."""
+        return f"{self.kind.label} {self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class HostVolume:
+    """One volume as one host sees it: its identity, the device that stands for it there (the DASD's bus-ID,
+    the multipath map, the NVMe namespace, the pool volume) and every device key of that host that is this
+    volume (its paths, its block devices and their partitions)."""
+
+    identity: VolumeIdentity
+    device: str
+    key: str
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeUser:
+    """A guest device on another host that uses a volume: `writes` when it uses it writable (neither
+    `<readonly/>` nor `<shareable/>`)."""
+
+    guest: str
+    target: str
+    running: bool
+    writes: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A volume on another host: which host (its name and URI), what that host calls it, and who uses it there."""
+
+    host: str
+    uri: str
+    device: str
+    users: tuple[VolumeUser, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """`zlab-y as 0.0.6c05 (used by zlnx07)`."""
+        used = "; ".join(dict.fromkeys(f"{u.guest}{'' if u.running else ', not running'}" for u in self.users))
+        return f"{self.host} as {self.device}" + (f" (used by {used})" if used else "")
+
+
 @dataclass(frozen=True, slots=True)
 class BackingStep:
     """One step of the chain from a guest device down to the host hardware that backs it.
@@ -346,6 +412,10 @@ class BackingStep:
     level: int = 0
     host_use: str = ""
     """How the host itself uses the device of this step (`/dev/dasda1 is mounted on /`), '' when it does not."""
+    volume: VolumeIdentity | None = None
+    """The identity of the volume this step is (on the first step of a chain that is a volume), else None."""
+    also_on: tuple[Sighting, ...] = ()
+    """The same volume on the other hosts of the session (set where several hosts are read together)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,3 +680,5 @@ class Host:
     facts: str = ""
     """Where the host facts behind the chains come from when they are not read live on this machine
     (`IBM z16 (simulated)`, a recorded snapshot); empty for live and remote hosts."""
+    volumes: tuple[HostVolume, ...] = ()
+    """Every volume of the host that carries an identity (a DASD uid, a LUN's WWID, …), for joining hosts."""

@@ -43,7 +43,9 @@ __all__ = [
     "FcHost",
     "Firmware",
     "MdevTypes",
+    "NvmeNamespace",
     "PathMasks",
+    "ScsiId",
     "Subchannel",
     "UltraVisor",
     "VfioAp",
@@ -374,6 +376,35 @@ class ZfcpLun:
     zfcp_in_recovery = _flag("zfcp_in_recovery", ROW)
 
 
+class ScsiId:
+    """The device identifier the kernel reads from a SCSI device's VPD page 0x83, `wwid` on the SCSI device
+    (drivers/scsi/scsi_sysfs.c `sdev_show_wwid` → scsi_lib.c `scsi_vpd_lun_id`; not in the table): the
+    descriptor it prefers, NAA as `naa.` and 8 or 16 bytes of lower-case hex, EUI-64 as `eui.` and 8, 12 or
+    16 bytes, T10 as `t10.` and the escaped text, a SCSI name string as it is; 0 bytes without one."""
+
+    ROW = "§3.4 SCSI device (scsi_sysfs.c sdev_show_wwid)"
+    wwid = _attr("wwid", ROW, '`"naa.%16phN"` / `"naa.%8phN"`, `"eui.%8phN"` (12, 16 bytes too), `"t10.%*pE"`, '
+                 "a SCSI name string; 0 bytes without one",
+                 r"(?:naa\.(?:[0-9a-f]{32}|[0-9a-f]{16})|eui\.(?:[0-9a-f]{32}|[0-9a-f]{24}|[0-9a-f]{16})"
+                 r"|t10\.[^\n]+|(?!naa\.|eui\.|t10\.)[^\n]+)?",
+                 (("naa.6005076303ffc5620000000000001000", "naa.6005076303ffc5620000000000001000"), ("", "")),
+                 _whole, _same, zero_bytes=True)
+
+
+class NvmeNamespace:
+    """An NVMe namespace's `wwid` (`/sys/block/nvme0n1/wwid`, drivers/nvme/host/sysfs.c `wwid_show`; not in
+    the table): its UUID, else its NGUID, else its EUI-64, else vendor, serial, model and namespace id."""
+
+    ROW = "NVMe namespace (nvme/host/sysfs.c wwid_show)"
+    wwid = _attr("wwid", ROW, '`"uuid.%pU"`, `"eui.%16phN"` (NGUID), `"eui.%8phN"` (EUI-64), '
+                 '`"nvme.%04x-%*phN-%*phN-%08x"`',
+                 r"uuid\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|eui\.(?:[0-9a-f]{32}|[0-9a-f]{16})"
+                 r"|nvme\.[0-9a-f]{4}-[0-9a-f]*-[0-9a-f]*-[0-9a-f]{8}",
+                 (("eui.0025388b91b2c1a4", "eui.0025388b91b2c1a4"),
+                  ("uuid.5f3c4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b", "uuid.5f3c4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b")),
+                 _whole, _same)
+
+
 def _wwn_unpadded(name: str, row: str, example: int) -> Attr[int]:
     return _attr(name, row, '"0x%llx\\n" (not padded)', "0x[0-9a-f]+", ((f"0x{example:x}", example),),
                  lambda m: int(m.group(0), 16), lambda v: f"0x{v:x}")
@@ -531,7 +562,9 @@ _BY_KIND: dict[HostDeviceKind, dict[str, Attr[Any]]] = {
                                "permanent_port_name": FcHost.permanent_port_name, "port_state": FcHost.port_state},
     HostDeviceKind.SCSI: {"hba_id": ZfcpLun.hba_id, "wwpn": ZfcpLun.wwpn, "fcp_lun": ZfcpLun.fcp_lun,
                           "zfcp_access_denied": ZfcpLun.zfcp_access_denied, "zfcp_failed": ZfcpLun.zfcp_failed,
-                          "zfcp_in_recovery": ZfcpLun.zfcp_in_recovery, "rport_state": FcHost.rport_state},
+                          "zfcp_in_recovery": ZfcpLun.zfcp_in_recovery, "rport_state": FcHost.rport_state,
+                          "wwid": ScsiId.wwid},
+    HostDeviceKind.BLOCK: {"wwid": NvmeNamespace.wwid},
     HostDeviceKind.PCI: {"uid": Zpci.uid, "function_id": Zpci.function_id, "pchid": Zpci.pchid, "pft": Zpci.pft,
                          "port": Zpci.port, "uid_is_unique": Zpci.uid_is_unique, "vfn": Zpci.vfn,
                          "driver_override": Subchannel.driver_override},
@@ -557,8 +590,8 @@ def attribute_of(kind: HostDeviceKind, key: str) -> Attr[Any] | None:
 def all_attributes() -> Iterator[tuple[str, Attr[Any]]]:
     """Every attribute described here, as `Section.name` → attribute (each once)."""
     seen: set[int] = set()
-    for section in (Subchannel, ChannelPath, CcwDevice, Dasd, Zfcp, ZfcpLun, FcHost, CcwGroup, ApCard, ApQueue,
-                    VfioAp, MdevTypes, Zpci, UltraVisor, Firmware):
+    for section in (Subchannel, ChannelPath, CcwDevice, Dasd, Zfcp, ZfcpLun, ScsiId, FcHost, CcwGroup, ApCard,
+                    ApQueue, VfioAp, MdevTypes, Zpci, NvmeNamespace, UltraVisor, Firmware):
         for name, value in vars(section).items():
             if isinstance(value, Attr) and id(value) not in seen:
                 seen.add(id(value))

@@ -167,18 +167,30 @@ def test_tree_over_the_whole_lab_shows_every_z_chain(lab: Lab, tmp_path: Path) -
 
 
 def test_a_dasd_and_zfcp_guest_migrates_to_the_second_lpar_and_back(lab: Lab, tmp_path: Path) -> None:
-    """zlab-y sees the same DASDs and LUNs (the same loop devices under the same names), as two LPARs
-    sharing their storage do; `--unsafe` says so, as on a real installation without cluster file systems."""
+    """zlab-y sees the same DASDs and LUNs under its own device numbers (0.0.6c05 for zlab-z's 0.0.5c05): the
+    migration finds each disk's volume there by its uid or WWID, renames the by-path source in the XML the
+    destination gets (the multipath map has the same name on both), and needs no --unsafe: the storage is
+    proven shared. Back again, the same the other way."""
     guest = "zlnx02"
-    there = ztui("migrate", guest, "--to", lab.z_twin_uri, "-c", lab.z_uri, "--unsafe", "--json", state=tmp_path)
+    there = ztui("migrate", guest, "--to", lab.z_twin_uri, "-c", lab.z_uri, "--json", state=tmp_path)
     assert there.returncode == 0, there.stdout + there.stderr
+    preflight = json.loads(there.stdout.splitlines()[0])
+    assert preflight["rewrites"] == [{"device": "vda", "from": "/dev/disk/by-path/ccw-0.0.5c05",
+                                      "to": "/dev/disk/by-path/ccw-0.0.6c05", "mdev": False,
+                                      "volume": {"kind": "dasd-uid", "id": "IBM.750000000DXP71.5c00.05"}}]
+    assert [s["action"] for s in preflight["plan"]] == ["rename", "migrate"]
+    assert "--xml zlnx02-destination.xml" in preflight["virsh"]
     conn = libvirt.open(lab.z_twin_uri)
     try:
         assert conn.lookupByName(guest).isActive()
         tree = json.loads(ztui("tree", guest, "--json", "-c", lab.z_twin_uri, state=tmp_path).stdout)
         assert tree["hosts"][0]["hostname"] == "zlab-y"
-        assert ("dasd", "0.0.5c05") in _kinds(_steps(tree, guest, "/dev/disk/by-path/ccw-0.0.5c05"))
+        steps = _steps(tree, guest, "/dev/disk/by-path/ccw-0.0.6c05")
+        assert ("dasd", "0.0.6c05") in _kinds(steps)
+        assert any("uid IBM.750000000DXP71.5c00.05" in s["name"] for s in steps)
+        assert _steps(tree, guest, "/dev/mapper/36005076303ffc5620000000000001001")  # the same name on both
     finally:
         conn.close()
-        back = ztui("migrate", guest, "--to", lab.z_uri, "-c", lab.z_twin_uri, "--unsafe", state=tmp_path)
+        back = ztui("migrate", guest, "--to", lab.z_uri, "-c", lab.z_twin_uri, "--json", state=tmp_path)
     assert back.returncode == 0, back.stdout + back.stderr
+    assert json.loads(back.stdout.splitlines()[0])["rewrites"][0]["to"] == "/dev/disk/by-path/ccw-0.0.5c05"

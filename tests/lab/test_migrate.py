@@ -184,12 +184,32 @@ def test_progress_comes_during_the_migration_and_devices_move(lab: Lab, conns: d
 
 
 def test_local_disks_need_a_choice(lab: Lab, conns: dict[str, libvirt.virConnect], state: Path) -> None:
+    """Over qemu+tcp zlab-b is a remote host: whether it sees the lab's image directory cannot be proven,
+    so the user chooses (--unsafe or --copy-storage)."""
     bring_home(lab, conns, "lnxa02", A, state)
-    result = ztui("migrate", "lnxa02", "--to", lab.uris[B], "-c", lab.uris[A], "--json", state=state)
+    result = ztui("migrate", "lnxa02", "--to", lab.tcp_uris[B], "-c", lab.uris[A], "--json", state=state)
     assert result.returncode == 2 and "--unsafe" in result.stderr
     preflight_obj = json.loads(result.stdout.splitlines()[0])
     assert "local-disk" in [f["code"] for f in preflight_obj["findings"]]
     assert running_on(conns, "lnxa02") == A
+
+
+def test_images_on_storage_proven_shared_need_no_choice(lab: Lab, conns: dict[str, libvirt.virConnect],
+                                                       state: Path) -> None:
+    """Over their sockets both daemons are on this kernel: the lab's image directory is one directory to both
+    (its device and inode), so each image is the same volume there and the migration passes --unsafe itself;
+    the destination's private `default` pool is another directory, never taken for the same."""
+    bring_home(lab, conns, "lnxa02", A, state)
+    result = ztui("migrate", "lnxa02", "--to", lab.uris[B], "-c", lab.uris[A], "--json", state=state)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        preflight_obj = json.loads(result.stdout.splitlines()[0])
+        volumes = [f for f in preflight_obj["findings"] if f["code"] == "volume"]
+        assert {f["device"] for f in volumes} == {"vda", "vdb", "sda"} and all(f["severity"] == "note" for f in volumes)
+        assert "--unsafe" in preflight_obj["virsh"] and preflight_obj["rewrites"] == []
+        assert running_on(conns, "lnxa02") == B
+    finally:
+        bring_home(lab, conns, "lnxa02", A, state)
 
 
 def test_unreachable_destination_is_a_finding(lab: Lab, conns: dict[str, libvirt.virConnect], state: Path,

@@ -42,7 +42,7 @@ def state_on(uri: str, name: str) -> int | None:
 def moved(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """zlnx02 migrated live to zlab-y without --persistent/--undefine-source; back to zlab-z afterwards."""
     state = tmp_path_factory.mktemp("moved")
-    result = ztui("migrate", GUEST, "--to", lab.z_twin_uri, "-c", lab.z_uri, "--unsafe", "--json", state=state)
+    result = ztui("migrate", GUEST, "--to", lab.z_twin_uri, "-c", lab.z_uri, "--json", state=state)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     try:
@@ -55,7 +55,7 @@ def moved(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
                 dom.destroy()
         finally:
             conn.close()
-        back = ztui("migrate", GUEST, "--to", lab.z_uri, "-c", lab.z_twin_uri, "--unsafe", state=state)
+        back = ztui("migrate", GUEST, "--to", lab.z_uri, "-c", lab.z_twin_uri, state=state)
         assert back.returncode == 0, back.stdout + back.stderr
 
 

@@ -122,3 +122,43 @@ async def test_tui_progress_abort_while_the_tree_stays_browsable(lab: Lab, state
         with contextlib.suppress(libvirt.libvirtError):
             conn.lookupByName(name).destroy()
         conn.close()
+
+
+async def test_where_and_the_destinations_by_readiness_on_the_two_lpars(lab: Lab, state: Path) -> None:
+    """On zlab-z and zlab-y and an image host: zlnx02's DASD step says where else its volume is, `w` lists
+    zlab-y ready first and the image host not, and `m` from there offers zlab-y first, with its readiness."""
+    from textual.widgets import OptionList, Select
+
+    from ztui.ui.labels import step_label
+    from ztui.ui.screens.placement import WhereScreen
+
+    app = ZtuiApp([lab.z_uri, lab.uris["zlab-a"], lab.z_twin_uri])
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert await wait_until(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()), 20)
+        guest = next(g for g in app.fleet.hosts[lab.z_uri].guests.values() if g.name == "zlnx02")
+
+        def dasd_step_line() -> str:
+            current = app.fleet.guest(lab.z_uri, guest.uuid)
+            steps = [s for d in current.devices for s in d.backing if s.kind == "dasd"] if current else []
+            return step_label(steps[0]).plain if steps else ""
+
+        assert await wait_until(pilot, lambda: "≡ also on zlab-y as 0.0.6c05" in dasd_step_line(), 10)
+        app.main.guest_tree.select_ref(NodeRef("guest", lab.z_uri, guest.uuid))  # type: ignore[union-attr]
+        await pilot.press("w")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, WhereScreen) and bool(app.screen.placements),
+                                30)
+        where = app.screen
+        assert isinstance(where, WhereScreen)
+        shown = [(p.uri, p.readiness.value) for p in where.placements if p.uri in app.fleet.hosts]
+        assert shown == [(lab.z_twin_uri, "ready"), (lab.uris["zlab-a"], "no")]  # (and any other lab's hosts)
+        options = where.query_one(OptionList)
+        assert str(options.get_option_at_index(0).prompt).startswith("zlab-y  ready")
+        await pilot.press("m")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, MigrateScreen), 5)
+        dialog = app.screen
+        assert isinstance(dialog, MigrateScreen)
+        select = dialog.query_one("#migrate-dest", Select)
+        assert await wait_until(pilot, lambda: "ready" in str(select.selection or "") or
+                                any("— ready" in str(o[0]) for o in select._options), 30)  # type: ignore[attr-defined]
+        assert select.value == lab.z_twin_uri
+        await pilot.press("escape")

@@ -9,7 +9,8 @@ import pytest
 
 PURE = ["ztui.model", "ztui.facts", "ztui.zsysfs", "ztui.fleet", "ztui.config", "ztui.atomic",
         "ztui.libvirtxml.common", "ztui.libvirtxml.domain", "ztui.libvirtxml.devices", "ztui.libvirtxml.nodedev",
-        "ztui.host.inventory", "ztui.host.hostuse", "ztui.host.resolve", "ztui.host.usage", "ztui.report.tree_json",
+        "ztui.host.inventory", "ztui.host.hostuse", "ztui.host.identity", "ztui.host.volumes", "ztui.host.resolve",
+        "ztui.host.usage", "ztui.libvirtxml.rewrite", "ztui.libvirtxml.cpu", "ztui.report.tree_json",
         "ztui.report.tree_text", "ztui.report.hostdevs", "ztui.report.filtering"]
 NO_TEXTUAL = ["ztui.cli.tree", "ztui.libvirt.connection", "ztui.libvirt.reader", "ztui.cli.main"]
 

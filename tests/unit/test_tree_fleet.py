@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,34 @@ def test_a_host_that_does_not_answer_is_one_line_and_holds_up_no_other(hosts: li
     printed = json.loads(done.stdout)["hosts"]
     assert [h["uri"] for h in printed] == [hosts[0], silent, hosts[1]]
     assert [h["connected"] for h in printed] == [True, False, True] and printed[0]["guests"]
+
+
+@pytest.fixture
+def two_lpars(tmp_path: Path) -> Iterator[list[str]]:
+    """Two test-driver hosts resolved against host facts of two LPARs that see DASD 0.0.5c3f of the first
+    as 0.0.6c3f (the same uid): one volume under two names."""
+    from ztui.host.hostfacts import forget_snapshots, use_snapshot, write_snapshot
+    from ztui.lab.zhost import DESCRIPTION, Dasd, z_host_facts
+
+    uris = []
+    for name, dasd in (("a", Dasd("0.0.5c3f", "0.0.003f")), ("b", Dasd("0.0.6c3f", "0.0.013f", unit="0.0.5c3f"))):
+        path = tmp_path / f"{name}.xml"
+        shutil.copy(TESTDRIVER, path)
+        facts = tmp_path / f"{name}-facts.json"
+        write_snapshot(z_host_facts(replace(DESCRIPTION, dasds=(*DESCRIPTION.dasds, dasd)), hostname=f"lpar-{name}"),
+                       str(facts))
+        uris.append(f"test://{path}")
+        use_snapshot(uris[-1], str(facts))
+    yield uris
+    forget_snapshots()
+
+
+def test_volumes_are_joined_across_hosts_alike_in_every_process_count(two_lpars: list[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    here = _texts(read_hosts_here(two_lpars, True, [], as_json=True))
+    first = json.loads(here[0][0])
+    steps = [s for g in first["guests"] for d in g["devices"] for s in d["backing"] if s.get("also_on")]
+    assert steps and {s["also_on"][0]["device"] for s in steps if s["kind"] == "dasd"} == {"0.0.6c3f"}
+    for count in (1, 2):
+        monkeypatch.setattr(tree_fleet, "processes_for", lambda _n, count=count: count)
+        assert _texts(tree_fleet.fleet_json(two_lpars, True, [])) == here

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ztui.lab.zhost import DESCRIPTION, scaled_description, z_devices
+from ztui.lab.zhost import DESCRIPTION, TWIN_DESCRIPTION, scaled_description, z_devices
 from ztui.model import Fact, HostDevice, HostDeviceKind
 from ztui.zsysfs import (
     ApCard,
@@ -101,7 +101,8 @@ def _kernel_facts(devices: tuple[HostDevice, ...]) -> list[tuple[HostDevice, Fac
     return found
 
 
-@pytest.mark.parametrize("desc", [DESCRIPTION, scaled_description(8, 4)], ids=["z16", "scaled"])
+@pytest.mark.parametrize("desc", [DESCRIPTION, TWIN_DESCRIPTION, scaled_description(8, 4)],
+                         ids=["z16", "second-lpar", "scaled"])
 def test_everything_the_simulated_z16_writes_is_the_kernels_text(desc: Any) -> None:
     devices = z_devices(desc)
     written = _kernel_facts(devices)

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 from ztui.cli.common import EXIT_FAILED, EXIT_OK, error
 
 if TYPE_CHECKING:
+    from ztui.host.inventory import Inventory
     from ztui.host.scan import LocalUdev
+    from ztui.host.volumes import VolumeJoin
+    from ztui.model import Host
 
 
 def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -24,14 +27,12 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     p.set_defaults(func=run_hostdevs, one_shot=True)
 
 
-def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, Any]:
-    """One host's grouped inventory as a JSON-ready dict; raises ConnectError / libvirtError."""
+def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> tuple[Host, Inventory]:
+    """One host with its guests' chains, and its inventory; raises ConnectError / libvirtError."""
     from ztui.host.resolve import resolve_host
     from ztui.host.scan import scan_host
-    from ztui.host.usage import conflicts, users_of
     from ztui.libvirt.connection import open_within
     from ztui.libvirt.reader import read_host
-    from ztui.report.hostdevs import inventory_json
 
     conn = open_within(uri, readonly=readonly)  # a host that does not answer holds up the others no longer
     try:
@@ -39,34 +40,51 @@ def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> dict[str, 
         inv = scan_host(conn, uri, host.guests, udev=udev.for_uri(uri))
     finally:
         conn.close()
-    host = resolve_host(host, inv)
+    return resolve_host(host, inv), inv
+
+
+def host_json(host: Host, inv: Inventory, join: VolumeJoin | None = None) -> dict[str, Any]:
+    """One host's grouped inventory as a JSON-ready dict (`join`: the volumes of the hosts read beside it)."""
+    from ztui.host.usage import conflicts, users_of
+    from ztui.report.hostdevs import inventory_json
+
     users = users_of([host], inv)
-    return {"uri": uri, "hostname": host.hostname, "local": inv.local, "host_facts": host.facts or None,
-            "groups": inventory_json(inv, users, conflicts(users))}
+    return {"uri": host.uri, "hostname": host.hostname, "local": inv.local, "host_facts": host.facts or None,
+            "groups": inventory_json(inv, users, conflicts(users), join)}
 
 
 def run_hostdevs(args: argparse.Namespace) -> int:
+    """Every host at once (one thread each); their volumes are joined before they are shown."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import libvirt
 
     from ztui.cli.common import text_width
+    from ztui.host.scan import LocalUdev
+    from ztui.host.volumes import VolumeJoin, summarize
     from ztui.libvirt.connection import ConnectError, libvirt_reason
     from ztui.report.hostdevs import render_text
 
-    hosts: list[dict[str, Any]] = []
-    failed = False
     uris = list(args.connect)
-    from ztui.host.scan import LocalUdev
-
     udev = LocalUdev(uris)
-    for uri in uris:
+
+    def read(uri: str) -> tuple[Host, Inventory] | str:
         try:
-            hosts.append(read_host_inventory(uri, args.readonly, udev))
+            return read_host_inventory(uri, args.readonly, udev)
         except ConnectError as exc:
-            error(str(exc))
-            failed = True
+            return str(exc)
         except libvirt.libvirtError as exc:
-            error(f"reading {uri} failed: {libvirt_reason(exc)}")
-            failed = True
+            return f"reading {uri} failed: {libvirt_reason(exc)}"
+
+    with ThreadPoolExecutor(max(1, min(len(uris), 16)), thread_name_prefix="ztui-hostdevs") as pool:
+        found = list(pool.map(read, uris))
+    read_ok = [r for r in found if not isinstance(r, str)]
+    failed = False
+    for line in (r for r in found if isinstance(r, str)):
+        error(line)
+        failed = True
+    join = VolumeJoin(summarize(h) for h, _ in read_ok) if len(read_ok) > 1 else None
+    hosts = [host_json(h, inv, join) for h, inv in read_ok]
     if args.json:
         json.dump({"hosts": hosts}, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -46,6 +46,8 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ztui.cli.attach", "add_attach_command", ("attach",)),
     ("ztui.cli.detach", "add_detach_command", ("detach",)),
     ("ztui.cli.migrate", "add_migrate_command", ("migrate",)),
+    ("ztui.cli.where", "add_where_command", ("where",)),
+    ("ztui.cli.evacuate", "add_evacuate_command", ("evacuate",)),
     ("ztui.cli.journal", "add_journal_command", ("journal",)),
     ("ztui.cli.lifecycle", "add_lifecycle_commands", ("start", "resume", "shutdown", "reboot", "destroy", "suspend")),
     ("ztui.cli.hostfacts", "add_hostfacts_command", ("hostfacts",)),

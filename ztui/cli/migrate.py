@@ -19,6 +19,7 @@ import contextlib
 import json
 import signal
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
@@ -112,26 +113,10 @@ def exit_status(report: MigrationReport, signum: int | None) -> int:
 def run_migrate(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.errors import ZtuiError
     from ztui.libvirt.connection import ConnectError, install_error_handler, open_within, resolve_uris
     from ztui.libvirt.eventloop import ensure_event_loop
-    from ztui.ops.audit import record
-    from ztui.ops.guestlock import guest_lock
-    from ztui.ops.journal import EntryState, JournalAction, Operation
-    from ztui.ops.migrate_run import audit_failures
-    from ztui.ops.migration import (
-        Fate,
-        MigrationControl,
-        MigrationOptions,
-        StepResult,
-        name_of,
-        plan_steps,
-        preflight,
-        preflight_json,
-        progress_text,
-        run_migration,
-        virsh_migrate,
-    )
+    from ztui.ops.migrate_guarded import Guarded, migrate_guarded
+    from ztui.ops.migration import Fate, MigrationControl, MigrationOptions, StepResult, preflight_json, progress_text
     from ztui.ops.signals import SignalGuard
 
     if args.readonly:
@@ -170,10 +155,7 @@ def run_migrate(args: argparse.Namespace) -> int:
         # signals are noted from here on: one that comes before any change ends the command with nothing
         # changed (exit 128 + the signal); the guest is locked on both hosts before the preflight reads it,
         # so a second migration is refused with who holds it, not with what the first one is doing
-        uuid = dom.UUIDString()
-        with SignalGuard(f"the migration of {args.guest}") as guard, \
-                guest_lock(src_uri, uuid, guest=args.guest, action="migrate"), \
-                guest_lock(dest_uri, uuid, guest=args.guest, action="migrate"):
+        with SignalGuard(f"the migration of {args.guest}") as guard:
             options = MigrationOptions(passthrough=args.passthrough, extra_detach=tuple(args.detach),
                                        unsafe=args.unsafe, copy_storage=args.copy_storage, bandwidth_mib=args.bandwidth,
                                        max_downtime_ms=args.max_downtime,
@@ -181,24 +163,17 @@ def run_migrate(args: argparse.Namespace) -> int:
                                        undefine_source=args.undefine_source, auto_converge=args.auto_converge,
                                        postcopy=args.postcopy, migration_uri=args.migrate_uri or "",
                                        offline=args.offline)
-            check = preflight(src, dom, dest, options, src_uri=src_uri, dest_uri=dest_uri,
-                              dest_error=dest_error)
-            command = virsh_migrate(src_uri, args.guest, dest_uri, options)
-            plan = plan_steps(args.guest, src_uri, dest_uri, options, check.to_move)
-            out.emit({**preflight_json(check), "guest": args.guest, "source": src_uri, "destination": dest_uri,
-                      "virsh": command, "plan": [s.to_json() for s in plan]},
-                     "\n".join([f"migrate {args.guest}: {src_uri} -> {dest_uri}",
-                                *(f"  {f.severity}: {f.text}" for f in check.findings),
-                                "plan:" if check.ok else "nothing was changed",
-                                *(f"  {i}. {s.text}\n       {s.virsh}" for i, s in enumerate(plan, 1)
-                                  if check.ok)]))
-            if not check.ok or dest is None:
-                for finding in check.blockers:
-                    error(finding.text)
-                record("migrate", src_uri, args.guest, "refused by preflight", to=dest_uri, virsh=command,
-                       findings=[f.to_json() for f in check.findings])
-                return EXIT_BAD_INPUT
             control = MigrationControl()
+
+            def shown(done: Guarded) -> None:
+                check, plan = done.check, done.plan
+                out.emit({**preflight_json(check), "guest": args.guest, "source": src_uri, "destination": dest_uri,
+                          "virsh": done.command, "plan": [s.to_json() for s in plan]},
+                         "\n".join([f"migrate {args.guest}: {src_uri} -> {dest_uri}",
+                                    *(f"  {f.severity}: {f.text}" for f in check.findings),
+                                    "plan:" if check.ok else "nothing was changed",
+                                    *(f"  {i}. {s.text}\n       {s.virsh}" for i, s in enumerate(plan, 1)
+                                      if check.ok)]))
 
             def step(result: StepResult) -> None:
                 mark = "ok" if result.ok else "FAILED"
@@ -208,28 +183,26 @@ def run_migrate(args: argparse.Namespace) -> int:
             def progress(obj: dict[str, Any]) -> None:
                 out.emit(obj, "  " + progress_text(obj), transient=not obj.get("completed"))
 
-            plan_doc = {"destination": dest_uri, "virsh": command,
-                        "devices": [{"name": name_of(d), "xml": d.xml} for d in check.to_move]}
-            op = Operation.begin(JournalAction.MIGRATE, src_uri, args.guest, uuid, plan=plan_doc)
-            previous_quit = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
-            try:
-                report = run_migration(src, src_uri, dom, dest, dest_uri, options, check.to_move, progress,
-                                       control, step, guard=guard, op=op)
-            finally:
-                signal.signal(signal.SIGQUIT, previous_quit)
-            try:
-                record("migrate", src_uri, args.guest, "done" if report.ok else "failed", to=dest_uri,
-                       virsh=command, report=report.to_json())
-            except ZtuiError as exc:
-                unrecorded = [str(exc)]
-            else:
-                unrecorded = []
-            unrecorded = audit_failures() + unrecorded
-            settled = report.certain and not report.lost
-            if settled:
-                op.close()
-            else:
-                op.leave_open(EntryState.INTERRUPTED if guard.signum else EntryState.UNKNOWN, report.message)
+            @contextlib.contextmanager
+            def postcopy_on_sigquit() -> Iterator[None]:
+                previous = signal.signal(signal.SIGQUIT, lambda *_: control.switch_to_postcopy())
+                try:
+                    yield
+                finally:
+                    signal.signal(signal.SIGQUIT, previous)
+
+            # signals are noted from here on: one that comes before any change ends the command with nothing
+            # changed (exit 128 + the signal); the guest is locked on both hosts before the preflight reads
+            # it, so a second migration is refused with who holds it, not with what the first one is doing
+            done = migrate_guarded(src, src_uri, dom, dest, dest_uri, options, dest_error=dest_error, shown=shown,
+                                   on_progress=progress, control=control, on_step=step, guard=guard,
+                                   during=postcopy_on_sigquit)
+            report = done.report
+            if report is None:
+                for finding in done.check.blockers:
+                    error(finding.text)
+                return EXIT_BAD_INPUT
+            unrecorded = done.unrecorded
             lines = report.lines()
             if unrecorded:  # the log does not have them: the output must
                 lines += [f"  {d.name} ({d.state}):\n    {d.xml}" for d in report.devices

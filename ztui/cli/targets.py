@@ -37,6 +37,7 @@ def settle_hosts(args: argparse.Namespace, interactive: bool = False) -> int:
             return EXIT_FAILED
     targets = choose_hosts(args.connect, args.group, lab=lab)
     args.targets = targets
+    args.lab_hosts = lab  # the lab's hosts by name, for a command that names more hosts (`evacuate --to`)
     args.connect = targets.uris
     saved_readonly = {t.uri: t.name or t.uri for t in targets.hosts if t.readonly}
     to = getattr(args, "to", None)

@@ -11,7 +11,7 @@ import re
 import stat
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, text_width, use_colour
@@ -209,12 +209,27 @@ def read_hosts_here(uris: list[str], readonly: bool, names: list[str], as_json: 
     if len(uris) == 1:  # only then may a big host's read fork (never beside threads inside libvirt)
         return [read_one_host(uris[0], readonly, names, as_json, udev, alone=True)]
     with ThreadPoolExecutor(min(len(uris), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
-        return list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
+        reads = list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
+    hosts = iter(joined([r.host for r in reads if r.host is not None], as_json))
+    return [replace(r, host=next(hosts)) if r.host is not None else r for r in reads]
+
+
+def joined(hosts: list[Host | EncodedHost], as_json: bool) -> list[Host | EncodedHost]:
+    """Several hosts with their volumes joined (`ztui.host.volumes`: where else each volume is, who writes
+    it on another host), then encoded when JSON text was asked for."""
+    from ztui.host.volumes import decorate_hosts
+
+    models = decorate_hosts([h for h in hosts if isinstance(h, Host)])
+    out: list[Host | EncodedHost] = []
+    for host in models:
+        out.append(EncodedHost(host_json_compact(host)) if as_json and host.connected else host)
+    return out
 
 
 def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, udev: LocalUdev,
                   alone: bool = False) -> HostRead:
-    """One host read (or why not, as a disconnected host), with its error lines."""
+    """One host read (or why not, as a disconnected host), with its error lines: as JSON text when it is read
+    alone (`as_json`), else as a model (its volumes are joined with the other hosts' first)."""
     import libvirt
 
     from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
@@ -230,10 +245,15 @@ def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, ude
             present = guests_present(conn, names)
             if not present:
                 return HostRead(None, [], asked=True)
-        if as_json:
+        host: Host | EncodedHost
+        if as_json and alone:
             from ztui.cli.tree_split import host_json
 
-            host: Host | EncodedHost = EncodedHost(host_json(conn, uri, present, udev.for_uri(uri), split=alone))
+            host = EncodedHost(host_json(conn, uri, present, udev.for_uri(uri), split=True))
+        elif as_json:
+            from ztui.cli.tree_split import resolved_host
+
+            host = resolved_host(conn, uri, present, udev.for_uri(uri))
         else:
             host = with_backing(conn, read_host(conn, uri, present or None), udev)
         return HostRead(host, [], asked=bool(names), found=tuple(present))

@@ -11,14 +11,18 @@ hosts read here after all; so does everything on a single CPU.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from ztui.cli.tree import EncodedHost, HostRead
 from ztui.cli.tree_split import receive_frame, send_frame
+from ztui.host.volumes import HostSummary, VolumeJoin, decorate_host, summarize
 from ztui.model import Host
 from ztui.report.tree_json import host_json_compact
 
@@ -35,24 +39,60 @@ def processes_for(hosts: int) -> int:
 
 def fleet_json(uris: Sequence[str], readonly: bool, names: list[str]) -> list[HostRead]:
     """Every host read, in the order of `uris`: its compact JSON text (a host that could not be read as its
-    disconnected record), its error lines and which of the named guests it has."""
+    disconnected record), its error lines and which of the named guests it has.
+
+    The hosts' volumes are joined before any is encoded (`ztui.host.volumes`: the same DASD under two
+    LPARs' device numbers is one volume): each process reads and resolves its hosts, hands what they
+    contribute to the join (`HostSummary`) to this one, gets back the summaries of every host, and only then
+    encodes its own."""
     count = processes_for(len(uris))
     shares = [list(range(i, len(uris), count)) for i in range(count)]
     children = [_start(uris, share, readonly, names) for share in shares[1:]]
-    mine = _read(uris, shares[0], readonly, names)
-    found: dict[int, HostRead] = dict(zip(shares[0], mine, strict=True))
+    read: dict[int, HostRead] = dict(zip(shares[0], _read(uris, shares[0], readonly, names), strict=True))
+    summaries = {i: summarize(r.host) for i, r in read.items() if isinstance(r.host, Host)}
+    answered: list[tuple[list[int], _Child, list[bool]]] = []
     for share, child in zip(shares[1:], children, strict=True):
-        texts = _collect(child)
-        if texts is None or len(texts) != len(share):
+        got = _summaries(child) if child is not None else None
+        if child is None or got is None or len(got[0]) != len(share):
             log.debug("a reading process failed; its hosts are read here")
-            texts = _read(uris, share, readonly, names)
-        found.update(zip(share, texts, strict=True))
-    return [found[index] for index in range(len(uris))]
+            _end(child)
+            again = dict(zip(share, _read(uris, share, readonly, names), strict=True))
+            read.update(again)
+            summaries.update((i, summarize(r.host)) for i, r in again.items() if isinstance(r.host, Host))
+            continue
+        flags, theirs = got
+        read.update(zip(share, flags, strict=True))
+        has = [isinstance(r.host, EncodedHost) for r in flags]
+        summaries.update(zip([i for i, h in zip(share, has, strict=True) if h], theirs, strict=True))
+        answered.append((share, child, has))
+    every = [summaries[i] for i in sorted(summaries)]
+    join = VolumeJoin(every)
+    texts = {i: _text(r.host, join) for i, r in read.items() if isinstance(r.host, Host)}
+    wanted = _shared([s.to_json() for s in every], join)
+    for share, child, has in answered:
+        got_texts = _texts(child, wanted, has)
+        if got_texts is None:
+            log.debug("a reading process failed; its hosts are read here")
+            again = dict(zip(share, _read(uris, share, readonly, names), strict=True))
+            read.update(again)
+            texts.update((i, _text(r.host, join)) for i, r in again.items() if isinstance(r.host, Host))
+        else:
+            texts.update((i, t) for i, t in zip(share, got_texts, strict=True) if t is not None)
+    return [replace(read[i], host=EncodedHost(texts[i]) if i in texts else None) for i in range(len(uris))]
+
+
+def _shared(summaries: list[dict[str, Any]], join: VolumeJoin) -> bytes:
+    """The summaries a process needs to join its hosts with the others: only volumes seen on several hosts."""
+    shared = {(i.kind.value, i.value) for i in join.identities()}
+    trimmed = [{**s, "volumes": [v for v in s["volumes"] if (v[0], v[1]) in shared],
+                "uses": [u for u in s["uses"] if (u[0], u[1]) in shared]} for s in summaries]
+    return json.dumps(trimmed).encode()
 
 
 def _read(uris: Sequence[str], share: list[int], readonly: bool,
           names: list[str]) -> list[HostRead]:
-    """The hosts of `share` read in this process, all at once, each host as its JSON text."""
+    """The hosts of `share` read and resolved in this process, all at once, as models (None for a host with
+    nothing to show)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ztui.cli.tree import HOSTS_AT_ONCE, read_one_host
@@ -63,35 +103,38 @@ def _read(uris: Sequence[str], share: list[int], readonly: bool,
     read_at_once(wanted)
     udev = LocalUdev(wanted)
     with ThreadPoolExecutor(min(len(wanted), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
-        read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, True, udev, alone=len(wanted) == 1),
-                             wanted))
-    return [HostRead(EncodedHost(_text(r.host)) if r.host is not None else None, r.errors, r.asked, r.found)
-            for r in read]
+        read = list(pool.map(lambda uri: read_one_host(uri, readonly, names, True, udev), wanted))
+    return [r if isinstance(r.host, Host) else replace(r, host=None) for r in read]
 
 
-def _text(host: Host | EncodedHost) -> str:
-    return host.text if isinstance(host, EncodedHost) else host_json_compact(host)
+def _text(host: Host, join: VolumeJoin) -> str:
+    return host_json_compact(decorate_host(host, join))
 
 
-def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[str]) -> tuple[int, int] | None:
-    """A child reading `share`: (its pid, the pipe its answer comes through), None when none could start.
-    The child's answer is a frame with a JSON list of [whether a text follows, [error lines], whether it was
-    asked for the named guests, [those it has]] per host of its
-    share, then one frame with each host's JSON text (as it is: put in a JSON string it would be escaped and
-    read back again)."""
+_Child = tuple[int, int, int]
+"""A reading process: its pid, the pipe its answers come through, the pipe the join goes to it through."""
+
+
+def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[str]) -> _Child | None:
+    """A child reading `share`, None when none could start. It answers twice: first a frame with a JSON list
+    of [whether a host was read, [error lines], whether it was asked for the named guests, [those it has]] per
+    host of its share and a frame with the summaries of the hosts read; then, once it got every host's
+    summaries, one frame per host read with its JSON text (as it
+    is: put in a JSON string it would be escaped and read back again)."""
     try:
         inbox, outbox = os.pipe()
+        child_in, to_child = os.pipe()
     except OSError:
         return None
-    # Ctrl-C goes to the parent, which then closes the pipe: the child's write fails and it ends
+    # Ctrl-C goes to the parent, which then closes the pipes: the child's next read or write fails and it ends
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
         log.debug("no reading process: %s", exc)
-        os.close(inbox)
-        os.close(outbox)
+        for fd in (inbox, outbox, child_in, to_child):
+            os.close(fd)
         return None
     finally:
         if os.getpid() == parent:
@@ -100,34 +143,65 @@ def _start(uris: Sequence[str], share: list[int], readonly: bool, names: list[st
         status = 1
         try:
             os.close(inbox)
+            os.close(to_child)
             read = _read(uris, share, readonly, names)
-            send_frame(outbox, json.dumps([[r.host is not None, r.errors, r.asked, r.found]
-                                           for r in read]).encode())
+            send_frame(outbox, json.dumps([[r.host is not None, r.errors, r.asked, r.found] for r in read]).encode())
+            send_frame(outbox, json.dumps([summarize(r.host).to_json() for r in read
+                                           if isinstance(r.host, Host)]).encode())
+            join = VolumeJoin(HostSummary.from_json(s) for s in json.loads(receive_frame(child_in)))
             for r in read:
-                if isinstance(r.host, EncodedHost):
-                    send_frame(outbox, r.host.text.encode())
+                if isinstance(r.host, Host):
+                    send_frame(outbox, _text(r.host, join).encode())
             status = 0
         finally:
             os._exit(status)
     os.close(outbox)
-    return pid, inbox
+    os.close(child_in)
+    return pid, inbox, to_child
 
 
-def _collect(child: tuple[int, int] | None) -> list[HostRead] | None:
-    """A child's answer, None when it had none (it failed, or never started)."""
+def _summaries(child: _Child | None) -> tuple[list[HostRead], list[HostSummary]] | None:
+    """A child's first answer: per host what was read (a host read stands as an empty text until it comes) and
+    the hosts' summaries; None when it had none (it failed, or never started)."""
     if child is None:
         return None
-    pid, inbox = child
+    pid, inbox, _ = child
     try:
-        answer = [HostRead(EncodedHost(receive_frame(inbox).decode()) if has_text else None, list(lines), asked,
-                           tuple(found))
-                  for has_text, lines, asked, found in json.loads(receive_frame(inbox))]
+        lines = [HostRead(EncodedHost("") if has else None, list(ls), bool(asked), tuple(found))
+                 for has, ls, asked, found in json.loads(receive_frame(inbox))]
+        summaries = [HostSummary.from_json(s) for s in json.loads(receive_frame(inbox))]
+    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        log.debug("reading process %d: %s", pid, exc)
+        return None
+    return lines, summaries
+
+
+def _texts(child: _Child, join: bytes, has: list[bool]) -> list[str | None] | None:
+    """The child's hosts as text, once it has the join: one per host it read (None for one it did not); None
+    when it failed."""
+    pid, inbox, to_child = child
+    answer: list[str | None] | None
+    try:
+        send_frame(to_child, join)
+        answer = [receive_frame(inbox).decode() if read else None for read in has]
     except (EOFError, OSError, ValueError) as exc:
         log.debug("reading process %d: %s", pid, exc)
         answer = None
-    finally:
-        os.close(inbox)
-        _, status = os.waitpid(pid, 0)
-    if answer is None or os.waitstatus_to_exitcode(status) != 0:
-        return None
+    if _end(child) != 0:
+        answer = None
     return answer
+
+
+def _end(child: _Child | None) -> int:
+    """Close a child's pipes and reap it; its exit status (1 when there was none to reap)."""
+    if child is None:
+        return 1
+    pid, inbox, to_child = child
+    for fd in (inbox, to_child):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 1
+    return os.waitstatus_to_exitcode(status)

@@ -18,6 +18,7 @@ import signal
 import struct
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from ztui.host.resolve import resolve_guest, resolve_host
@@ -31,7 +32,7 @@ from ztui.libvirt.reader import (
     read_hostname,
     spread_for,
 )
-from ztui.model import DeviceKind, DeviceUse, Guest, Host, HostDevice
+from ztui.model import DeviceKind, DeviceUse, Host, HostDevice
 from ztui.report.tree_json import guests_json_compact, host_json_compact
 
 log = logging.getLogger("ztui")
@@ -53,6 +54,38 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     """One connected host as compact JSON (`ztui.report.tree_json.host_json_compact` of what `read_host` and
     the backing chains give). `udev` as for `ztui.host.scan.scan_host`. `split`: the work may go to a
     second process (not while other threads of this one are inside libvirt: a fork copies their locks)."""
+    host, records, fetched = _read(conn, uri, names, udev)
+    if split and records is not None and can_split(len(fetched)):
+        middle = len(fetched) // 2
+        text = _in_two_processes(records, fetched[:middle], fetched[middle:])
+        if text is not None:
+            return host_json_compact(host, text)
+    return host_json_compact(host, _encode(host, records, fetched, names))
+
+
+def _encode(host: Host, records: HostRecords | None, fetched: list[FetchedGuest], names: Sequence[str]) -> str:
+    """The guests with their chains and sharing warnings, encoded, all in this process."""
+    return guests_json_compact(_resolved(host, records, fetched, names).guests)
+
+
+def resolved_host(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> Host:
+    """One connected host read as `host_json` reads it, resolved but not encoded: one of several hosts whose
+    volumes are joined before they are encoded (`ztui.host.volumes`)."""
+    host, records, fetched = _read(conn, uri, names, udev)
+    return _resolved(host, records, fetched, names)
+
+
+def _resolved(host: Host, records: HostRecords | None, fetched: list[FetchedGuest], names: Sequence[str]) -> Host:
+    """The host with its guests, their chains (none without records), sharing warnings and volumes."""
+    guests = guests_from_fetched(fetched, by_name=not names)
+    if records is None:
+        return replace(host, guests=guests)
+    return resolve_host(replace(host, guests=guests), inventory_for(records, guests))
+
+
+def _read(conn: Any, uri: str, names: Sequence[str],
+          udev: tuple[HostDevice, ...] | None) -> tuple[Host, HostRecords | None, list[FetchedGuest]]:
+    """The host's name, its records and its guests' XML, read at the same time."""
     import libvirt
 
     from ztui.host.hostfacts import facts_source_for
@@ -73,19 +106,7 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
             records = None
     if not names:
         fetched.sort(key=lambda f: f.name)
-    if split and records is not None and can_split(len(fetched)):
-        middle = len(fetched) // 2
-        text = _in_two_processes(records, fetched[:middle], fetched[middle:])
-        if text is not None:
-            return host_json_compact(host, text)
-    return host_json_compact(host, _encode(records, guests_from_fetched(fetched, by_name=not names)))
-
-
-def _encode(records: HostRecords | None, guests: Sequence[Guest]) -> str:
-    """Guests with their chains (none without records) and sharing warnings, encoded."""
-    if records is not None:
-        guests = resolve_host(Host(uri=records.uri, guests=tuple(guests)), inventory_for(records, guests)).guests
-    return guests_json_compact(guests)
+    return host, records, fetched
 
 
 def _resolve_part(records: HostRecords, part: Sequence[FetchedGuest]) -> Host | None:

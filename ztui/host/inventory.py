@@ -23,7 +23,8 @@ from typing import Any
 
 from ztui.facts import F, FactSource
 from ztui.host.hostuse import NO_USE, NOTHING, HostUse, SystemUse, host_uses
-from ztui.model import Fact, HostDevice, HostDeviceKind, NetworkInfo, device_key
+from ztui.host.identity import identities
+from ztui.model import Fact, HostDevice, HostDeviceKind, HostVolume, NetworkInfo, VolumeIdentity, device_key
 
 __all__ = ["FileInfo", "FileKind", "HostUse", "Inventory", "NetworkInfo", "SystemUse", "VolumeInfo", "build_inventory",
            "merge_devices", "merge_key"]
@@ -72,6 +73,11 @@ class VolumeInfo:
     pool_type: str = ""
     pool_devices: tuple[str, ...] = ()  # the block devices the pool is made of (fs, logical, disk)
     pool_source: str = ""  # a network source: iSCSI portal and IQN, RBD monitors and pool, NFS export
+    pool_target: str = ""  # the directory the pool's volumes are in, as the host sees it
+    shared_at: str = ""
+    """Where the pool's storage is, in words that are the same on every host that shares it: a network pool's
+    type and source (`netfs nfs01:/export/images`), a directory's device and inode as this kernel sees it
+    (hosts on this machine); '' when ztui cannot tell that another host would see the same storage."""
 
 
 def merge_devices(udev: Iterable[HostDevice], libvirt: Iterable[HostDevice]) -> tuple[HostDevice, ...]:
@@ -166,6 +172,8 @@ class Inventory:
     _parents: dict[int, tuple[HostDevice, HostDevice | None]] = field(default_factory=dict, init=False,
                                                                       repr=False, compare=False)
     _host_uses: list[dict[str, HostUse]] = field(default_factory=list, init=False, repr=False, compare=False)
+    _identities: list[tuple[dict[str, VolumeIdentity], dict[VolumeIdentity, HostVolume]]] = field(
+        default_factory=list, init=False, repr=False, compare=False)
     derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Results worked out from this very inventory (chain steps below a file system or a network), for
     the resolver to reuse while it resolves a whole host; a changed inventory starts with none."""
@@ -314,6 +322,27 @@ class Inventory:
         if not self._host_uses:
             self._host_uses.append(host_uses(self))
         return self._host_uses[0].get(dev.key, NO_USE)
+
+    def identity(self, key: str) -> VolumeIdentity | None:
+        """The volume the device (or host object) of this key is, by the identity its storage gives it on
+        every host (a DASD's uid, a LUN's WWID, …; `ztui.host.identity`): the one answer to "is this the same
+        volume as that one over there?". Worked out for the whole inventory on the first question, once."""
+        return self._identity_table()[0].get(key)
+
+    @property
+    def host_volumes(self) -> tuple[HostVolume, ...]:
+        """Every volume of the host that has an identity, with the device that stands for it here."""
+        return tuple(self._identity_table()[1].values())
+
+    def host_volume(self, identity: VolumeIdentity) -> HostVolume | None:
+        """This host's view of the volume of that identity (None when the host does not see it)."""
+        return self._identity_table()[1].get(identity)
+
+    def _identity_table(self) -> tuple[dict[str, VolumeIdentity], dict[VolumeIdentity, HostVolume]]:
+        if not self._identities:
+            by_key, volumes = identities(self)
+            self._identities.append((by_key, {v.identity: v for v in volumes}))
+        return self._identities[0]
 
     # --- updates ------------------------------------------------------------------------------------
 

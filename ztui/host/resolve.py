@@ -150,7 +150,8 @@ def resolve_host(host: Host, inv: Inventory) -> Host:
     that shares a host device with another running guest without `<shareable/>`."""
     from ztui.host.usage import with_sharing_warnings  # usage builds on the chains made here
 
-    return with_sharing_warnings(replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests)))
+    return with_sharing_warnings(replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests),
+                                         volumes=inv.host_volumes))
 
 
 def resolve_guest(guest: Guest, inv: Inventory) -> Guest:
@@ -178,7 +179,22 @@ def resolve_device(device: GuestDevice, inv: Inventory) -> tuple[BackingStep, ..
         _scsi_hostdev(chain, device)
     elif kind is DeviceKind.HOSTDEV_SCSI_HOST and device.source:
         chain.add(StepKind.VHOST_SCSI, device.source, "vhost-scsi target (WWPN)", exclusive=True)
-    return tuple(chain.steps)
+    return _with_volume(chain.steps, inv)
+
+
+def _with_volume(steps: list[BackingStep], inv: Inventory) -> tuple[BackingStep, ...]:
+    """The chain with the identity of its volume (`Inventory.identity` of its first step that is one) on the
+    step of the device that stands for the volume on this host — the DASD, not its block device; a LUN's
+    multipath map — or, when that is not in the chain, on that first step."""
+    first = next((i for i, step in enumerate(steps) if step.device_key and inv.identity(step.device_key)), None)
+    if first is None:
+        return tuple(steps)
+    identity = inv.identity(steps[first].device_key)
+    volume = inv.host_volume(identity) if identity is not None else None
+    shown = volume.key if volume is not None else ""
+    at = next((i for i in range(first, len(steps)) if steps[i].device_key == shown), first)
+    steps[at] = replace(steps[at], volume=identity)
+    return tuple(steps)
 
 
 def paths_to_examine(guest: Guest) -> list[str]:

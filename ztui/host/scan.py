@@ -104,11 +104,13 @@ def read_networks(conn: Any, in_flight: int = 1) -> tuple[NetworkInfo, ...] | No
     return tuple(info for info in ordered_map(one, nets, in_flight) if info is not None)
 
 
-def read_pool_volumes(conn: Any, in_flight: int = 1) -> tuple[VolumeInfo, ...]:
+def read_pool_volumes(conn: Any, in_flight: int = 1, root: str | None = None) -> tuple[VolumeInfo, ...]:
     """Every volume of every active pool, each pool listed once (a few calls per pool): looking up each
     disk path instead cost thousands of round trips on a big host. Each volume carries what its pool is
     made of (from the pool's XML), so the tree can follow a remote image down to a device. Up to
-    `in_flight` pools are asked at once."""
+    `in_flight` pools are asked at once. `root`: where this process sees the host's files (`/` for this
+    machine, the daemon's root for one in a mount namespace of its own on this kernel, None for a remote
+    host), to tell which directory pools several hosts share (`VolumeInfo.shared_at`)."""
     import libvirt
 
     from ztui.libvirt.reader import ordered_map
@@ -117,10 +119,11 @@ def read_pool_volumes(conn: Any, in_flight: int = 1) -> tuple[VolumeInfo, ...]:
         pools = conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
     except libvirt.libvirtError:
         return ()
-    return tuple(v for found in ordered_map(_pool_volumes, pools, in_flight) for v in found)
+    return tuple(v for found in ordered_map(lambda pool: _pool_volumes(pool, root), pools, in_flight)
+                 for v in found)
 
 
-def _pool_volumes(pool: Any) -> list[VolumeInfo]:
+def _pool_volumes(pool: Any, root: str | None = None) -> list[VolumeInfo]:
     """One pool's volumes; none when the pool went away or its XML is unreadable."""
     import libvirt
 
@@ -134,9 +137,39 @@ def _pool_volumes(pool: Any) -> list[VolumeInfo]:
     except (libvirt.libvirtError, XmlError):
         return []
     source = _pool_source(desc.type, desc.hosts, desc.iqn, desc.source_name, desc.source_dir)
+    shared_at = _shared_at(desc.type, source, desc.target, root) if desc.holds_files else ""
     # file and block volumes are keyed by their path; no round trip
     return [VolumeInfo(path=str(vol.key()), pool=pool_name, volume=str(vol.name()), pool_type=desc.type,
-                       pool_devices=desc.devices, pool_source=source) for vol in volumes]
+                       pool_devices=desc.devices, pool_source=source, pool_target=desc.target, shared_at=shared_at)
+            for vol in volumes]
+
+
+def _shared_at(kind: str, source: str, target: str, root: str | None) -> str:
+    """Where a pool's files are, in words every host that shares them would use (`VolumeInfo.shared_at`): a
+    network pool's source; a directory's device and inode, for a host whose files this process can stat."""
+    if source:
+        return f"{kind} {source}"
+    if root is None or not target.startswith("/"):
+        return ""
+    import os
+
+    try:
+        info = os.stat(root.rstrip("/") + target)
+    except OSError:
+        return ""
+    return f"directory {os.major(info.st_dev)}:{os.minor(info.st_dev)} inode {info.st_ino}"
+
+
+def files_root(source: FactsSource, uri: str) -> str | None:
+    """Where this process sees a host's files: `/` for this machine, a daemon's root for one in a mount
+    namespace of its own on this kernel (a lab host), None for a remote host."""
+    from ztui.host.place import HostPlace, daemon_root
+
+    if source.place is HostPlace.THIS_MACHINE:
+        return "/"
+    if source.place is HostPlace.OTHER_NAMESPACE:
+        return daemon_root(uri)
+    return None
 
 
 def _pool_source(kind: str, hosts: tuple[str, ...], iqn: str, name: str, directory: str) -> str:
@@ -208,7 +241,8 @@ def read_host_records(conn: Any, uri: str, *, udev: tuple[HostDevice, ...] | Non
     source = facts_source_for(uri)
     reads: list[Callable[[], Any]] = [lambda: read_node_devices(conn, in_flight),
                                       lambda: read_networks(conn, in_flight),
-                                      lambda: read_pool_volumes(conn, in_flight) if volumes else ()]
+                                      lambda: read_pool_volumes(conn, in_flight, files_root(source, uri))
+                                      if volumes else ()]
     node_devices, networks, pool_volumes = ordered_map(lambda read: read(), reads, min(in_flight, len(reads)))
     return HostRecords(uri=uri, local=source.same_machine, facts=source, udev=source.devices(udev),
                        node_devices=node_devices, networks=networks, pool_volumes=pool_volumes,

@@ -222,6 +222,7 @@ def _scsi(b: _Builder) -> HostDevice | None:
         b.kernel(key)
     for key in (F.VENDOR, F.MODEL, F.STATE):
         b.attr(key)
+    b.kernel(F.WWID)  # the LUN's identifier from VPD page 0x83, the same on every path and every LPAR
     # the remote port's state (Online, Blocked, Not Present), from the fc_remote_port above the target
     rport = os.path.dirname(os.path.dirname(b.path))
     if os.path.basename(rport).startswith("rport-"):
@@ -246,6 +247,9 @@ def _block(b: _Builder) -> HostDevice:
     b.fact(F.LOOP_BACKING_FILE, _read(b.path, "loop/backing_file"))
     b.fact(F.FS_TYPE, b.prop("ID_FS_TYPE"))
     b.fact(F.SERIAL, b.prop("ID_SERIAL"))
+    b.fact(F.WWN, b.prop("ID_WWN_WITH_EXTENSION") or b.prop("ID_WWN"))
+    if str(b.device.sys_name).startswith("nvme"):
+        b.kernel(F.WWID)  # an NVMe namespace's own identifier (a partition has none)
     return b.build(HostDeviceKind.BLOCK, devnode, devnodes=(devnode, *links))
 
 

@@ -48,7 +48,7 @@ from ztui.lab.paths import MAX_HOSTS, HostPaths, LabPaths, cache_dir
 from ztui.lab.sshd import SshPaths, ssh_uri, sshd_pid, start_sshd, stop_sshd
 from ztui.lab.state import HostRecord, LabState, lab_lock, load_state, save_state
 from ztui.lab.storage import ensure_pools, refresh_shared
-from ztui.lab.zguests import Z_GUESTS, z_domain_xml
+from ztui.lab.zguests import Z_GUESTS, Z_TWIN_GUESTS, ZGuest, z_domain_xml
 from ztui.lab.zlab import Z_HOST, Z_HOSTS, is_z_host, prepare_z_host, release_z_loops, simulated_label
 from ztui.model import GuestState
 
@@ -235,8 +235,8 @@ def _start_locked(paths: LabPaths, tools: Tools, count: int, linux: bool, z: boo
         try:
             _ensure_network(conn, paths.bridge_name(record.name), tools)
             if not record.provisioned and is_z_host(record.name):
-                if record.name == Z_HOST:  # its twin starts empty: Z guests migrate there
-                    _provision_z(conn, paths, BootSpec(kernel), tools)
+                # zlab-z runs the Z guests; its twin, where they migrate, defines one on a volume they share
+                _provision_z(conn, paths, BootSpec(kernel), tools, Z_GUESTS if record.name == Z_HOST else Z_TWIN_GUESTS)
                 record.provisioned = True
                 save_state(paths, state)
             elif not record.provisioned:
@@ -298,9 +298,10 @@ def _provision(conn: libvirt.virConnect, paths: LabPaths, guests: list[GuestSpec
             dom.create()
 
 
-def _provision_z(conn: libvirt.virConnect, paths: LabPaths, boot: BootSpec, tools: Tools) -> None:
-    """The Z host's guests: all defined, those whose devices exist in its namespace (disks) started."""
-    for guest in Z_GUESTS:
+def _provision_z(conn: libvirt.virConnect, paths: LabPaths, boot: BootSpec, tools: Tools,
+                 guests: tuple[ZGuest, ...]) -> None:
+    """A Z host's guests: all defined, those whose devices exist in its namespace (disks) started."""
+    for guest in guests:
         dom = conn.defineXML(z_domain_xml(guest, boot, paths.base, emulator=tools.qemu))
         if guest.running:
             dom.create()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ztui.lab.guests import EMULATOR, MACHINE, METADATA_NS, BootSpec, tcg_devices
-from ztui.lab.zhost import DESCRIPTION, dasd_path, free_dasds, mpath_path
+from ztui.lab.zhost import DESCRIPTION, dasd_path, free_dasds, mpath_path, twin_busid
 
 #: MiB of each loop device's sparse backing file
 LOOP_MIB = 64
@@ -70,12 +70,32 @@ Z_GUESTS: tuple[ZGuest, ...] = (
 )
 
 
+Z_TWIN_GUESTS: tuple[ZGuest, ...] = (
+    # defined on zlab-y on zlnx02's system volume (zlab-y's 0.0.6c05): the volume shared by two LPARs' guests
+    ZGuest("zlnx07", running=False, disks=(ZDisk("vda", dasd_path(twin_busid("0.0.5c05")), 0x0000),)),
+)
+
+
 def block_nodes(guests: tuple[ZGuest, ...] = Z_GUESTS) -> tuple[str, ...]:
     """The block device paths that must exist inside the Z host's namespace: every disk of a running
     guest, and the free DASDs `ztui attach --dasd` may hot-plug."""
     paths = [d.path for g in guests if g.running for d in g.disks]
     paths.extend(dasd_path(b) for b in free_dasds())
     return tuple(dict.fromkeys(paths))
+
+
+_BY_PATH_CCW = "/dev/disk/by-path/ccw-"
+
+
+def twin_path(path: str) -> str:
+    """The name zlab-y gives the block device zlab-z calls `path`: a DASD's by-path link carries the device
+    number, which is the LPAR's own (`ccw-0.0.5c05` → `ccw-0.0.6c05`); a by-id link (the uid) and a multipath
+    map named by its WWID are the same on both."""
+    if not path.startswith(_BY_PATH_CCW):
+        return path
+    rest = path[len(_BY_PATH_CCW):]
+    busid, sep, tail = rest.partition("-")
+    return f"{_BY_PATH_CCW}{twin_busid(busid)}{sep}{tail}"
 
 
 def _ccw(parent: ET.Element, devno: int) -> None:

@@ -24,7 +24,7 @@ device names the running guests use, inside that host's mount namespace only (`b
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ztui import zsysfs as kernel
@@ -55,10 +55,17 @@ class Dasd:
     vfio_mdev: str = ""  # the subchannel is bound to vfio_ccw, this mdev on it (the DASD then hidden)
     vfio_free: bool = False  # bound to vfio_ccw, no mdev yet
     host: str = ""  # the host's own use: ROOT (/ and swap; the IPL device), LVM (a PV of /home), DUMP
+    unit: str = ""  # the volume, by the bus-ID zlab-z gives it: another LPAR sees it under its own number
+    spare: bool = False  # used by no lab guest nor the host: what `ztui attach --dasd` may hot-plug
+
+    @property
+    def volume(self) -> str:
+        """The volume behind the device number: its uid's LCU and unit address (`dasd_uid`)."""
+        return self.unit or self.busid
 
     @property
     def volser(self) -> str:
-        return f"ZL{self.busid[-4:].upper()}"
+        return f"ZL{self.volume[-4:].upper()}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,15 @@ class Lun:
 
     @property
     def wwid(self) -> str:
-        """The SCSI WWID (NAA 6, IBM DS8000 style, 33 characters) multipath names the LUN by."""
+        """The SCSI WWID (NAA 6, IBM DS8000 style, 33 characters) multipath and udev's scsi_id name the LUN by:
+        the designator type (3, NAA), then the identifier in hex."""
         index = (int(self.lun[4:6], 16) - 1) * 256 + int(self.lun[8:10], 16)
         return f"{WWID_PREFIX}{0x1000 + index:04x}"
+
+    @property
+    def naa(self) -> str:
+        """The same identifier as the kernel writes it in the SCSI device's `wwid` (`naa.%16phN`)."""
+        return "naa." + self.wwid[1:]
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,8 @@ class Description:
     ap_mdev: tuple[str, tuple[str, ...]]  # (uuid, queues)
     zpci: tuple[Zpci, ...]
     extra: dict[str, int] = field(default_factory=dict)
+    scsi_host: int = 0  # the first SCSI host number of the FCP channels (`host0`): per LPAR
+    first_sd: int = 0  # the first `sdX` letter of their LUNs' paths
 
 
 #: how the host itself uses a DASD (`Dasd.host`)
@@ -132,10 +147,10 @@ DESCRIPTION = Description(
         Dasd("0.0.5c03", "0.0.0003", chpids=("05", "07")),
         Dasd("0.0.5c04", "0.0.0004"),
         Dasd("0.0.5c05", "0.0.0005"),
-        Dasd("0.0.5c06", "0.0.0006"),
-        Dasd("0.0.5c07", "0.0.0007"),
-        Dasd("0.0.5c08", "0.0.0008"),
-        Dasd("0.0.5c09", "0.0.0009"),
+        Dasd("0.0.5c06", "0.0.0006", spare=True),
+        Dasd("0.0.5c07", "0.0.0007", spare=True),
+        Dasd("0.0.5c08", "0.0.0008", spare=True),
+        Dasd("0.0.5c09", "0.0.0009", spare=True),
         Dasd("0.0.5c0f", "0.0.000f", unformatted=True, partitions=0),
         Dasd("0.0.5c20", "0.0.0020", online=False),
         Dasd("0.0.5cfe", "0.0.00fe", alias=True, partitions=0),
@@ -167,6 +182,44 @@ DESCRIPTION = Description(
           Zpci("0003:00:00.0", 0x3, 0x40, 0x1e0, 0x0d, "0x144d", "0xa824", "0x010802", "vfio-pci", "NVMe"),
           Zpci("0004:00:00.0", 0x4, 0x41, 0x000, 0x05, "0x1014", "0x04ed", "0x070000", "ism", "ISM")),
 )
+
+
+TWIN_HOSTNAME = "zlab-y"
+
+
+def twin_busid(busid: str) -> str:
+    """zlab-y's device number for a volume zlab-z sees as `busid`: its I/O definition puts zlab-z's DASDs
+    of LCU 5c and 5d at 6c and 6d (`0.0.5c05` → `0.0.6c05`); anything else it numbers as zlab-z does."""
+    head, devno = busid.rsplit(".", 1)
+    if devno[:2] in ("5c", "5d"):
+        return f"{head}.{int(devno[:2], 16) + 0x10:02x}{devno[2:]}"
+    return busid
+
+
+def twin_description(desc: Description = DESCRIPTION) -> Description:
+    """A second LPAR of the same machine, as its own I/O definition shows it: the shared DASDs under other
+    device numbers (`twin_busid`) and subchannels, the same LUNs behind FCP channels of its own (other device
+    numbers, subchannels, CHPIDs, NPIV WWPNs, SCSI host numbers) — the same uids and WWIDs, since the storage
+    says them —, and system volumes of its own (root, /home, dump) that zlab-z does not see."""
+    dasds = []
+    for d in desc.dasds:
+        if d.host:  # the LPAR's own system volumes: on an LCU of its own (5e), not shared
+            busid = f"0.0.6e{d.busid[-2:]}"
+            dasds.append(replace(d, busid=busid, subchannel=f"0.0.01{d.subchannel[-2:]}", unit=f"0.0.5e{d.busid[-2:]}"))
+        elif d.fba:
+            dasds.append(replace(d, busid="0.0.0310", subchannel="0.0.0130"))
+        else:
+            dasds.append(replace(d, busid=twin_busid(d.busid), subchannel=f"0.0.01{d.subchannel[-2:]}", unit=d.busid,
+                                 vfio_mdev="", vfio_free=d.vfio_free))
+    return replace(desc, dasds=tuple(dasds),
+                   fcp_channels=(("0.0.1900", "0.0.0150", "52", "0xc05076ffe5005711"),
+                                 ("0.0.1980", "0.0.0151", "53", "0xc05076ffe5005791")),
+                   chpids=(*desc.chpids, ("52", "25", "online"), ("53", "25", "online")),
+                   qeth=tuple(replace(q, layer2=True) for q in desc.qeth),
+                   scsi_host=2, first_sd=8)
+
+
+TWIN_DESCRIPTION = twin_description()
 
 
 # --- records ----------------------------------------------------------------------------------------------
@@ -237,8 +290,9 @@ def _subchannel(sch: str, chpids: tuple[str, ...], *, driver: str = "io_subchann
 
 
 def dasd_uid(d: Dasd) -> DasdUid:
-    """The volume's uid (dasd_eckd.c `create_uid`): one storage system, one LCU per 256 devices."""
-    return DasdUid("IBM", "750000000DXP71", f"{d.busid[-4:-2]}00", "xx" if d.alias else d.busid[-2:])
+    """The volume's uid (dasd_eckd.c `create_uid`): one storage system, one LCU per 256 devices; the same
+    for the volume on every LPAR, whatever device number that LPAR gives it."""
+    return DasdUid("IBM", "750000000DXP71", f"{d.volume[-4:-2]}00", "xx" if d.alias else d.volume[-2:])
 
 
 def _dasd_records(d: Dasd, index: int, lvm_dm: int = 0) -> Iterator[HostDevice]:
@@ -312,7 +366,8 @@ def linux_lun(fcp_lun: str) -> int:
 def _zfcp_records(desc: Description, first_sd: int) -> Iterator[HostDevice]:
     paths: dict[str, list[str]] = {lun.lun: [] for lun in desc.luns}
     sd = first_sd
-    for host_no, (busid, sch, chpid, npiv) in enumerate(desc.fcp_channels):
+    for n, (busid, sch, chpid, npiv) in enumerate(desc.fcp_channels):
+        host_no = desc.scsi_host + n
         yield _subchannel(sch, (chpid,), busid=busid).done()
         ccw = _Dev(HostDeviceKind.CCW, f"/sys/devices/css0/{sch}/{busid}", busid, driver="zfcp", parent=sch)
         ccw.put(kernel.CcwDevice.cutype, "1731/03").put(kernel.CcwDevice.devtype, "1732/03")
@@ -326,7 +381,7 @@ def _zfcp_records(desc: Description, first_sd: int) -> Iterator[HostDevice]:
         host.put(kernel.FcHost.permanent_port_name, 0xC05076FFE5000000 + host_no)
         host.put(kernel.FcHost.port_state, "Online")
         yield host.done()
-        wwpn = STORAGE_WWPNS[host_no % len(STORAGE_WWPNS)]
+        wwpn = STORAGE_WWPNS[n % len(STORAGE_WWPNS)]
         for lun in desc.luns:
             hctl = f"{host_no}:0:0:{linux_lun(lun.lun)}"
             base = f"{host.sysfs}/rport-{host_no}:0-0/target{host_no}:0:0/{hctl}"
@@ -336,6 +391,7 @@ def _zfcp_records(desc: Description, first_sd: int) -> Iterator[HostDevice]:
             scsi.set(vendor="IBM", model="2107900", state="running")
             scsi.put(kernel.ZfcpLun.zfcp_access_denied, False).put(kernel.ZfcpLun.zfcp_failed, False)
             scsi.put(kernel.ZfcpLun.zfcp_in_recovery, False).put(kernel.FcHost.rport_state, "Online", "rport_state")
+            scsi.put(kernel.ScsiId.wwid, lun.naa)
             yield scsi.set(scsi_type="0").done()
             name = f"sd{_letters(sd)}"
             block = _Dev(HostDeviceKind.BLOCK, f"{base}/block/{name}", f"/dev/{name}")
@@ -475,7 +531,7 @@ def z_devices(desc: Description = DESCRIPTION) -> tuple[HostDevice, ...]:
     index = _indexes(desc)
     for d in desc.dasds:
         out.extend(_dasd_records(d, index.get(d.busid, 0), len(desc.luns)))
-    out.extend(_zfcp_records(desc, 0))
+    out.extend(_zfcp_records(desc, desc.first_sd))
     lvm = next((d for d in desc.dasds if d.host == LVM), None)
     out.extend(_host_storage_records(desc, index[lvm.busid] if lvm is not None else 0))
     for q in desc.qeth:
@@ -524,4 +580,4 @@ def mpath_path(lun: Lun) -> str:
 def free_dasds(desc: Description = DESCRIPTION) -> tuple[str, ...]:
     """DASDs neither a lab guest nor the host uses: what `ztui attach --dasd` can hot-plug (the lab makes
     their block devices; a test holds `ztui hostdevs` to the same list)."""
-    return tuple(d.busid for d in desc.dasds if d.busid in ("0.0.5c06", "0.0.5c07", "0.0.5c08", "0.0.5c09"))
+    return tuple(d.busid for d in desc.dasds if d.spare)

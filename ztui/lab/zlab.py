@@ -1,15 +1,16 @@
 """Setting up the lab's simulated Z hosts: host facts beside their sockets, loop devices for their disks.
 
-`zlab-z` is a simulated z16 LPAR with guests; `zlab-y` is a second LPAR of the same machine, without
-guests, that sees the same DASDs and FCP LUNs (as LPARs sharing storage do), so Z guests migrate between
-the two. Each is a lab host like the others (its own libvirtd in its own mount namespace) with three
-additions made before its daemon starts:
+`zlab-z` is a simulated z16 LPAR with guests; `zlab-y` is a second LPAR of the same machine that sees the
+same DASDs and FCP LUNs (as LPARs sharing storage do) under device numbers, FCP channels and SCSI addresses of
+its own I/O definition (`ztui.lab.zhost.twin_description`), so Z guests migrate between the two and find
+their disks there by the volumes' identity. Each is a lab host like the others (its own libvirtd in its
+own mount namespace) with three additions made before its daemon starts:
 
 - its host facts (`ztui.lab.zhost`) are written as `ztui-hostfacts.json` next to its libvirt socket, where
   `ztui.host.hostfacts.facts_source_for` finds them for any client that connects to that socket;
 - one loop device per block device the running guests (and `ztui attach --dasd`) use, each on a sparse
-  file in the lab directory, shared by both hosts and recorded in `z-loops.json` so that `stop` detaches
-  exactly those;
+  file in the lab directory, shared by both hosts (each LPAR's /dev names it its own way) and recorded in
+  `z-loops.json` so that `stop` detaches exactly those;
 - `block-nodes.json`, which makes the supervisor give the namespace a private /dev holding those loop
   devices under the simulated names (see supervisor.py).
 """
@@ -28,8 +29,8 @@ from ztui.lab.daemon import find_binary
 from ztui.lab.errors import LabError
 from ztui.lab.paths import HostPaths, LabPaths
 from ztui.lab.supervisor import BLOCK_NODES
-from ztui.lab.zguests import LOOP_MIB, block_nodes
-from ztui.lab.zhost import DESCRIPTION_TEXT, z_host_facts
+from ztui.lab.zguests import LOOP_MIB, block_nodes, twin_path
+from ztui.lab.zhost import DESCRIPTION, DESCRIPTION_TEXT, TWIN_DESCRIPTION, z_host_facts
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ def _image_name(path: str) -> str:
 
 
 def prepare_z_host(paths: LabPaths, host: HostPaths) -> None:
-    """Host facts, the shared loop devices and the block-node list of a Z host (idempotent)."""
-    write_snapshot(z_host_facts(hostname=host.name), str(host.run / SOCKET_SNAPSHOT))
+    """Host facts, the shared loop devices and the block-node list of a Z host (idempotent). Both LPARs' nodes
+    are the same loop devices, each under the name its LPAR gives it (`twin_path`)."""
+    twin = host.name == Z_TWIN
+    write_snapshot(z_host_facts(TWIN_DESCRIPTION if twin else DESCRIPTION, hostname=host.name),
+                   str(host.run / SOCKET_SNAPSHOT))
     images = paths.images / Z_HOST
     images.mkdir(parents=True, exist_ok=True)
     known = _load_loops(paths)
@@ -87,7 +91,7 @@ def prepare_z_host(paths: LabPaths, host: HostPaths) -> None:
         loops[path] = loop
         _save_loops(paths, loops)  # at once: a failure later must still detach this one
         rdev = os.stat(loop).st_rdev
-        nodes.append({"path": path, "major": os.major(rdev), "minor": os.minor(rdev)})
+        nodes.append({"path": twin_path(path) if twin else path, "major": os.major(rdev), "minor": os.minor(rdev)})
     (host.root / BLOCK_NODES).write_text(json.dumps(nodes, indent=1) + "\n")
 
 

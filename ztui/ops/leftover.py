@@ -3,8 +3,9 @@
 A live migration without `--undefine-source` leaves the guest defined, shut off, on the source (the report
 says so). Started there — by a `virsh start`, an autostart, a tired administrator — it runs a second copy
 of a guest that runs on the destination. This is the undo the report offers: the source's definition
-goes, and when the destination's copy is transient it first gets that definition (what `--persistent
---undefine-source` would have done), so the guest stays defined somewhere. Each step is proven by reading
+goes, and when the destination's copy is transient it is first defined there as it runs there (what
+`--persistent --undefine-source` would have done, with its disks under the destination's names), so the
+guest stays defined somewhere. Each step is proven by reading
 the host again; the guest is locked on both hosts as for a migration, and the outcome is audited.
 
 Blocking: call it from a worker thread or a command.
@@ -51,8 +52,8 @@ def _remove(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect, des
         here = src.lookupByUUIDString(uuid)
         if here.isActive() or not here.isPersistent():
             return LeftoverResult(False, f"{guest} on {src_uri} is not a shut-off definition; nothing was changed")
-        if not there.isPersistent():
-            dest.defineXML(here.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE))
+        if not there.isPersistent():  # defined as it runs there: its disks under that host's names
+            dest.defineXML(there.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE))
             if not dest.lookupByUUIDString(uuid).isPersistent():
                 return LeftoverResult(False, f"{dest_uri} did not keep {guest}'s definition; the source's stays")
         here.undefine()

@@ -11,12 +11,13 @@ Blocking: call it from a worker thread or a command.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import libvirt
 
 from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestState
-from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params
+from ztui.ops.migrate_plan import MigrationOptions, Rewrite, migrate_flags, migrate_params, renamed_xml
 from ztui.ops.migrate_report import MigrationReport, StepResult
 
 
@@ -32,13 +33,14 @@ def definition_on(conn: libvirt.virConnect | None, uuid: str) -> tuple[bool, Gue
 
 
 def run_offline(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
-                dest_uri: str, options: MigrationOptions) -> MigrationReport:
-    """Move (or copy) the definition, then report what each host defines."""
+                dest_uri: str, options: MigrationOptions, rewrites: Sequence[Rewrite] = ()) -> MigrationReport:
+    """Move (or copy) the definition — its disks under the destination's names (`rewrites`) —, then report
+    what each host defines."""
     started = time.monotonic()
     guest, uuid = dom.name(), dom.UUIDString()
     error = ""
     try:
-        persist = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+        persist = renamed_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE), rewrites)
         dom.migrateToURI3(dest_uri, migrate_params(dest_uri, options, persist), migrate_flags(options))
     except libvirt.libvirtError as exc:
         error = libvirt_reason(exc)

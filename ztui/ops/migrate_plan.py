@@ -8,6 +8,7 @@ Pure functions over the model and the options: no libvirt call happens here, so 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +16,8 @@ from urllib.parse import urlsplit
 import libvirt
 
 from ztui.facts import is_loopback_host
-from ztui.model import GuestDevice
+from ztui.libvirtxml.rewrite import rewrite_sources
+from ztui.model import GuestDevice, VolumeIdentity
 
 PASSTHROUGH_MODES = ("detach-reattach", "refuse")
 
@@ -81,13 +83,17 @@ def migrate_flags(options: MigrationOptions) -> int:
     return int(flags)
 
 
-def migrate_params(dest_uri: str, options: MigrationOptions, persist_xml: str = "") -> dict[str, Any]:
+def migrate_params(dest_uri: str, options: MigrationOptions, persist_xml: str = "",
+                   dest_xml: str = "") -> dict[str, Any]:
     """migrateToURI3's typed parameters. `persist_xml` is the source's persistent definition: with it the
-    destination keeps the devices that were only detached from the live guest. Offline there is no data
+    destination keeps the devices that were only detached from the live guest. `dest_xml`: the guest's XML
+    as the destination is to run it (its disks under the destination's names). Offline there is no data
     stream, so no address either."""
     if options.offline:
         return {libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: persist_xml} if persist_xml else {}
     params: dict[str, Any] = {libvirt.VIR_MIGRATE_PARAM_URI: migration_uri(dest_uri, options)}
+    if dest_xml:
+        params[libvirt.VIR_MIGRATE_PARAM_DEST_XML] = dest_xml
     listen = listen_address(dest_uri, options)
     if listen:
         params[libvirt.VIR_MIGRATE_PARAM_LISTEN_ADDRESS] = listen
@@ -98,12 +104,22 @@ def migrate_params(dest_uri: str, options: MigrationOptions, persist_xml: str = 
     return params
 
 
-def virsh_migrate(src_uri: str, guest: str, dest_uri: str, options: MigrationOptions) -> str:
-    """The virsh command that does the migration step alone (without moving the devices)."""
+def destination_xml_file(guest: str, persistent: bool = False) -> str:
+    """The file a person keeps the guest's XML for the destination in (its disks under the destination's
+    names), for `virsh migrate --xml` (`--persistent-xml` for the definition)."""
+    return f"{guest}-{'definition' if persistent else 'destination'}.xml"
+
+
+def virsh_migrate(src_uri: str, guest: str, dest_uri: str, options: MigrationOptions,
+                  renamed: bool = False) -> str:
+    """The virsh command that does the migration step alone (without moving the devices); `renamed`: the
+    destination gets the guest's XML with its disks under that host's names."""
     if options.offline:
         words = ["virsh", "-c", src_uri, "migrate", "--offline", "--persistent", "--p2p", guest, dest_uri]
         if options.undefine_source:
             words.append("--undefinesource")
+        if renamed:
+            words += ["--persistent-xml", destination_xml_file(guest, True)]
         return shlex.join(words)
     words = ["virsh", "-c", src_uri, "migrate", "--live", "--p2p", guest, dest_uri,
              "--migrateuri", migration_uri(dest_uri, options)]
@@ -117,6 +133,10 @@ def virsh_migrate(src_uri: str, guest: str, dest_uri: str, options: MigrationOpt
             words.append(word)
     if options.bandwidth_mib:
         words += ["--bandwidth", str(options.bandwidth_mib)]
+    if renamed:
+        words += ["--xml", destination_xml_file(guest)]
+        if options.persistent:
+            words += ["--persistent-xml", destination_xml_file(guest, True)]
     return shlex.join(words)
 
 
@@ -140,19 +160,54 @@ class PlanStep:
                 "device": self.device}
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """What backs one guest device under the destination's name, carried in the migration XML: a disk's path
+    (the same volume, found by its identity: `ztui.ops.migrate_fit`), a vfio-ccw mdev's UUID."""
+
+    device: str
+    old: str
+    new: str
+    volume: VolumeIdentity | None = None
+    mdev: bool = False
+
+    @property
+    def text(self) -> str:
+        what = f" ({self.volume.text})" if self.volume is not None else ""
+        return f"{self.device}: {'mdev ' if self.mdev else ''}{self.old} is {self.new} on the destination{what}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"device": self.device, "from": self.old, "to": self.new, "mdev": self.mdev,
+                "volume": {"kind": self.volume.kind.value, "id": self.volume.value} if self.volume else None}
+
+
+def renamed_xml(xml: str, rewrites: Sequence[Rewrite]) -> str:
+    """A domain's (or device's) XML with its backing under the destination's names."""
+    if not rewrites:
+        return xml
+    return rewrite_sources(xml, {r.old: r.new for r in rewrites if not r.mdev},
+                           {r.old: r.new for r in rewrites if r.mdev})
+
+
 def plan_steps(guest: str, src_uri: str, dest_uri: str, options: MigrationOptions,
-               to_move: tuple[GuestDevice, ...]) -> tuple[PlanStep, ...]:
-    """The whole procedure in order; on a failure the detached devices go back onto the source."""
+               to_move: tuple[GuestDevice, ...], renamed: Sequence[Rewrite] = ()) -> tuple[PlanStep, ...]:
+    """The whole procedure in order; on a failure the detached devices go back onto the source. `renamed`:
+    devices whose backing has another name on the destination, carried in the migration XML."""
+    xml_steps = [PlanStep("rename", dest_uri, f"in the XML the destination gets: {r.text}",
+                          shlex.join(["virsh", "-c", src_uri, "dumpxml", "--inactive" if options.offline else
+                                      "--migratable", guest]) + f" > {destination_xml_file(guest, options.offline)}",
+                          r.device) for r in renamed]
     if options.offline:
         where = "moved (undefined on the source)" if options.undefine_source else "copied (the source keeps it)"
-        return (PlanStep("migrate", src_uri, f"define {guest} on {dest_uri}, offline: its definition is {where}, "
-                                             "nothing is started and no disk is copied",
-                         virsh_migrate(src_uri, guest, dest_uri, options)),)
+        return (*xml_steps, PlanStep("migrate", src_uri, f"define {guest} on {dest_uri}, offline: its definition is "
+                                                         f"{where}, nothing is started and no disk is copied",
+                                     virsh_migrate(src_uri, guest, dest_uri, options, bool(renamed))))
     steps = [PlanStep("detach", src_uri, f"detach {name_of(d)} ({d.kind.value}) from {guest}, proven gone",
                       virsh_device(src_uri, guest, "detach-device", f"{name_of(d)}.xml"), name_of(d))
              for d in to_move]
+    steps.extend(xml_steps)
     steps.append(PlanStep("migrate", src_uri, f"migrate {guest} live, peer-to-peer, to {dest_uri}",
-                          virsh_migrate(src_uri, guest, dest_uri, options)))
+                          virsh_migrate(src_uri, guest, dest_uri, options, bool(renamed))))
     if options.max_downtime_ms:
         steps.append(PlanStep("downtime", src_uri, f"allow at most {options.max_downtime_ms} ms of downtime",
                               shlex.join(["virsh", "-c", src_uri, "migrate-setmaxdowntime", guest,

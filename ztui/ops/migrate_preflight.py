@@ -27,12 +27,10 @@ from typing import TYPE_CHECKING, Any
 import libvirt
 
 from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_domains
-from ztui.host.hostfacts import facts_source_for
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
-from ztui.libvirtxml.nodedev import parse_nodedev
 from ztui.model import (
     DeviceCategory,
     DeviceKind,
@@ -44,10 +42,13 @@ from ztui.model import (
     SecureExecutionForm,
 )
 from ztui.ops.hotplug import BadRequest, find_for_detach
-from ztui.ops.migrate_plan import MigrationOptions, name_of
+from ztui.ops.migrate_plan import MigrationOptions, Rewrite, name_of
 
 if TYPE_CHECKING:
+    from ztui.host.inventory import Inventory
+    from ztui.ops.migrate_fit import DiskPlaces, HostFit
     from ztui.ops.migrate_safety import SafetyFacts
+    from ztui.ops.other_copies import CopyCheck
 
 
 class Severity(StrEnum):
@@ -83,6 +84,11 @@ class Code(StrEnum):
     BOOT_DEVICE = "boot-device"  # the device the guest boots from is not taken off it
     RUNS_ELSEWHERE = "runs-elsewhere"  # the guest runs on a third host ztui knows
     LOCK_MANAGER = "lock-manager"  # shared disks, and libvirt there has no lock manager
+    VOLUME = "volume"  # a disk's volume on the destination, found by its identity (and its name there)
+    INTERFACE = "interface"  # a bridge, macvtap or OSA interface on the destination, with the layer it needs
+    CPU = "cpu"  # the guest's CPU model on the destination (compareHypervisorCPU)
+    MEMORY = "memory"  # the destination's free memory
+    SECURE_EXECUTION_HOST = "secure-execution-host"  # the destination can run Secure Execution guests
 
 
 @dataclass(frozen=True)
@@ -93,16 +99,24 @@ class Finding:
     text: str
     code: Code | None = None
     device: str = ""
+    step: str = ""
+    """For a blocker that a step before the migration clears (an option, a device to define there): that
+    step; '' when something on a host has to change first."""
 
     def to_json(self) -> dict[str, str]:
         return {"severity": self.severity.value, "code": self.code.value if self.code else "",
-                "device": self.device, "text": self.text}
+                "device": self.device, "text": self.text, "step": self.step}
 
 
 @dataclass(frozen=True)
 class Preflight:
     findings: tuple[Finding, ...]
     to_move: tuple[GuestDevice, ...]  # detached before, attached on the destination after
+    rewrites: tuple[Rewrite, ...] = ()  # what backs a device under the destination's name (migration XML)
+    options: MigrationOptions | None = None
+    """The options to run with: the ones asked for, with `--unsafe` added where the preflight proved the
+    disks' storage shared (None: as asked)."""
+    free_memory: int | None = None  # bytes the destination said it had free (None: unknown)
 
     @property
     def ok(self) -> bool:
@@ -125,6 +139,9 @@ class HostFacts:
     networks: tuple[str, ...] | None = None  # active virtual networks
     machine_error: str | None = None  # "" supported, text = why not, None = not checked
     files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
+    inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
+    fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
+    taken: tuple[tuple[str, str], ...] = ()  # (device key, guest): pass-through devices its running guests hold
 
 
 def unreachable(uri: str, error: str) -> HostFacts:
@@ -132,17 +149,6 @@ def unreachable(uri: str, error: str) -> HostFacts:
 
 
 # --- reading facts (libvirt, read-only) -------------------------------------------------------------------
-
-def _node_devices(conn: libvirt.virConnect) -> tuple[HostDevice, ...] | None:
-    try:
-        found = []
-        for dev in conn.listAllDevices(0):
-            with contextlib.suppress(libvirt.libvirtError, ValueError):
-                found.append(parse_nodedev(dev.XMLDesc(0)))
-        return tuple(found)
-    except libvirt.libvirtError:
-        return None
-
 
 def _networks(conn: libvirt.virConnect) -> tuple[str, ...] | None:
     try:
@@ -158,21 +164,47 @@ def _machine_error(conn: libvirt.virConnect, guest: Guest) -> str | None:
     try:
         conn.getDomainCapabilities(None, guest.arch, guest.machine or None, guest.domain_type or None, 0)
     except libvirt.libvirtError as exc:
-        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_RPC):
-            return None  # an old daemon without the API: cannot tell
+        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_OPERATION_DENIED):
+            return None  # an old daemon without the API, a read-only connection: cannot tell
         return libvirt_reason(exc)
     return ""
 
 
-def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool) -> HostFacts:
-    """The facts `assess` needs about a host, for this guest. A daemon that stops answering is unreachable."""
+def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool, domain_xml: str = "",
+              inventory: Inventory | None = None) -> HostFacts:
+    """The facts `assess` needs about a host, for this guest. A daemon that stops answering is unreachable.
+    `devices`: the host's inventory is read too (its devices with its facts, networks, pool volumes), or
+    `inventory` is the one already read; `domain_xml`: the guest's, for the CPU comparison."""
+    from ztui.ops.migrate_fit import read_fit
+
     try:
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    return HostFacts(uri, domains=domains, devices=_host_devices(conn, uri) if devices else None,
+    from ztui.ops.migrate_fit import read_taken
+
+    inv = inventory if inventory is not None or not devices else read_inventory(conn, uri)
+    return HostFacts(uri, domains=domains, devices=inv.devices if inv is not None else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
-                     files=_files(conn, uri, guest))
+                     files=_files(conn, uri, guest), inventory=inv,
+                     fit=read_fit(conn, domain_xml) if domain_xml else None,
+                     taken=read_taken(conn) if devices and any(d.passthrough for d in guest.devices) else ())
+
+
+def read_inventory(conn: libvirt.virConnect, uri: str) -> Inventory | None:
+    """A host's inventory for judging a guest there: its devices with its host facts folded in (udev's when
+    it shares this machine's kernel, its snapshot's when it is known by its facts — only those know a DASD's
+    uid or a zPCI function's host uid, which identify the same device on both hosts), its networks and every
+    pool volume (an image may be at another path there)."""
+    from ztui.host.inventory import build_inventory
+    from ztui.host.scan import read_host_records
+
+    try:
+        records = read_host_records(conn, uri, in_flight=8)
+    except libvirt.libvirtError:
+        return None
+    return build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
+                           volumes=records.pool_volumes, uri=uri, system=records.system)
 
 
 def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -287,7 +319,8 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
            else f"set DASD {there_busid} offline and bind {there_css[0].id} to vfio_ccw first")
     return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
                             f"{there_css[0].id} but has no mdev {uuid}: define and start it there (virsh "
-                            f"nodedev-define; {how})", Code.EQUIVALENT, name)
+                            f"nodedev-define; {how})", Code.EQUIVALENT, name,
+                   step=f"mdev {uuid} on subchannel {there_css[0].id} of the destination")
 
 
 @dataclass(frozen=True)
@@ -389,7 +422,8 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
                        Code.EQUIVALENT, name)
     hint = f" (mdev {same[0].id} there has them: define {uuid} the same way)" if same else ""
     return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} with {_ap_text(wanted, control)}"
-                            f"{hint}", Code.EQUIVALENT, name)
+                            f"{hint}", Code.EQUIVALENT, name,
+                   step=f"vfio-ap mdev {uuid} with {_ap_text(wanted, control)} on the destination" if same else "")
 
 
 def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding | None:
@@ -454,7 +488,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
     `safety` is what the hosts said for `ztui.ops.migrate_safety`'s rules (boot device and unplugging are
     judged without it)."""
     if options.offline:
-        return _assess_offline(guest, options, dest)
+        return _assess_offline(guest, options, dest, _places(guest, options, src, dest, ()))
     findings: list[Finding] = []
     to_move: list[GuestDevice] = []
     if guest.state is None or not guest.state.is_active:
@@ -484,12 +518,15 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             findings.append(Finding(BLOCKER, f"{name_of(device)} (virtiofs share {device.source}): QEMU cannot "
                                              "migrate vhost-user-fs; move it with --detach "
                                              f"{name_of(device)}", Code.VIRTIOFS, name_of(device)))
-    local = [d for d in guest.devices if local_disk(d) and d not in moved]
+    places = _places(guest, options, src, dest, to_move)
+    findings.extend(places.findings)
+    local = [d for d in guest.devices if local_disk(d) and d not in moved and name_of(d) not in places.judged]
     if local and not (options.unsafe or options.copy_storage):
         names = ", ".join(name_of(d) for d in local)
         findings.append(Finding(BLOCKER, f"disks on local storage ({names}): choose --unsafe if the same paths "
                                          "are shared with the destination, or --copy-storage to copy them",
-                                Code.LOCAL_DISK))
+                                Code.LOCAL_DISK, step="--unsafe if the destination shares the same paths, else "
+                                                      "--copy-storage"))
     elif local and options.unsafe:
         findings.append(Finding(NOTE, "--unsafe: the destination must see the same images at the same paths ("
                                       + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
@@ -506,16 +543,54 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             elif (network := _network_of(device)) and dest.networks is not None and network not in dest.networks:
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
                                                  f"{network}", Code.NETWORK, name_of(device)))
+    if dest.reachable:
+        from ztui.ops.migrate_fit import host_findings, interface_findings, passthrough_free_findings
+
+        if dest.fit is not None:
+            findings.extend(host_findings(guest, dest.fit, dest.inventory))
+        if dest.inventory is not None:
+            findings.extend(interface_findings(guest, dest.inventory))
+            findings.extend(passthrough_free_findings(to_move, src.inventory if src is not None else None,
+                                                      dest.inventory, dest.taken))
     from ztui.ops.migrate_safety import SafetyFacts, safety_findings
 
     findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))
-    return Preflight(tuple(findings), tuple(to_move))
+    return Preflight(tuple(findings), tuple(to_move), places.rewrites, _run_options(guest, options, places, findings),
+                     dest.fit.free_memory if dest.fit is not None else None)
 
 
-def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) -> Preflight:
+def _places(guest: Guest, options: MigrationOptions, src: HostFacts | None, dest: HostFacts,
+            to_move: Sequence[GuestDevice]) -> DiskPlaces:
+    """The disks' volumes on the destination by identity (`ztui.ops.migrate_fit.volume_findings`), when both
+    hosts' inventories were read."""
+    from ztui.ops.migrate_fit import DiskPlaces, volume_findings
+
+    if src is None or src.inventory is None or dest.inventory is None or not dest.reachable:
+        return DiskPlaces()
+    return volume_findings(guest, options, src.inventory, dest.inventory, to_move)
+
+
+def _run_options(guest: Guest, options: MigrationOptions, places: DiskPlaces,
+                 findings: list[Finding]) -> MigrationOptions:
+    """The options asked for, with `--unsafe` where every image disk's storage is proven shared (libvirt asks
+    for it on storage it cannot see shared: "Migration without shared storage is unsafe")."""
+    images = [d for d in guest.devices if local_disk(d) and d.detail("type") in ("file", "")]
+    if options.unsafe or options.copy_storage or options.offline or not images or \
+            any(name_of(d) not in places.shared for d in images):
+        return options
+    findings.append(Finding(NOTE, "the image disks (" + ", ".join(name_of(d) for d in images) + ") are on storage "
+                                  "both hosts share, proven by their identity: the migration passes --unsafe, which "
+                                  "libvirt asks for where it cannot see the storage shared", Code.LOCAL_DISK))
+    return replace(options, unsafe=True)
+
+
+def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts, places: DiskPlaces) -> Preflight:
     """Offline: only the definition moves, so devices need nothing; the guest must be shut off (a running
-    one would leave its definition behind while it runs on) and persistent (a transient one has none)."""
-    findings: list[Finding] = []
+    one would leave its definition behind while it runs on) and persistent (a transient one has none). Its
+    disks go into the definition under the destination's names (`places`); a volume the destination does
+    not see only keeps the guest from starting there, so it is said, not refused."""
+    findings: list[Finding] = [replace(f, severity=NOTE, text=f"{f.text} (the guest cannot start there until then)")
+                               if f.severity is BLOCKER else f for f in places.findings]
     if guest.state is not None and guest.state.is_active:
         findings.append(Finding(BLOCKER, f"{guest.name} is {guest.state.value}: offline migration moves a shut-off "
                                          "guest; shut it down first, or migrate it live", Code.RUNNING))
@@ -530,35 +605,34 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts) ->
     if dest.machine_error:
         findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
                                          f"{dest.machine_error}", Code.MACHINE))
-    local = [d.source for d in guest.devices if local_disk(d)]
+    local = [d.source for d in guest.devices if local_disk(d) and name_of(d) not in places.judged]
     if local:
         findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
                                       "to start it (" + ", ".join(local) + ")", Code.LOCAL_DISK))
     what = "moves (the source's is undefined)" if options.undefine_source else "is copied (the source keeps its own)"
     findings.append(Finding(NOTE, f"the definition {what}; nothing is started", Code.OFFLINE))
-    return Preflight(tuple(findings), ())
-
-
-def needs_devices(guest: Guest) -> bool:
-    """Node devices are read only when a pass-through device needs an equivalent (they cost an RPC each)."""
-    return any(d.passthrough for d in guest.devices)
+    return Preflight(tuple(findings), (), places.rewrites, options)
 
 
 def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.virConnect | None,
               options: MigrationOptions, *, src_uri: str = "", dest_uri: str = "",
-              dest_error: str = "", session: Sequence[str] = ()) -> Preflight:
+              dest_error: str = "", session: Sequence[str] = (), src_inventory: Inventory | None = None,
+              dest_inventory: Inventory | None = None, asked: CopyCheck | None = None) -> Preflight:
     """Read the guest and both hosts, then `assess`. `dest` None means it could not be opened (`dest_error`).
     `session` names further hosts ztui shows (the TUI's): they, the lab's and the saved hosts are asked
-    whether the guest runs there too."""
-    guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
+    whether the guest runs there too. `src_inventory`, `dest_inventory`: the hosts' inventories when they
+    were read already (a TUI session's)."""
+    xml = dom.XMLDesc(0)
+    guest = parse_domain(xml, what=f"XML of guest {dom.name()}")
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
-    devices = needs_devices(guest) and not options.offline
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
-        read_host(dest, dest_uri, guest, devices=devices)
-    src_facts = HostFacts(src_uri, devices=_host_devices(src, src_uri)) if devices else None
+        read_host(dest, dest_uri, guest, devices=True, domain_xml="" if options.offline else xml,
+                  inventory=dest_inventory)
+    src_inv = src_inventory if src_inventory is not None else read_inventory(src, src_uri)
+    src_facts = HostFacts(src_uri, devices=src_inv.devices if src_inv is not None else None, inventory=src_inv)
     safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session,
-                                                  _persistent_config(dom))
+                                                  _persistent_config(dom), asked)
     return assess(guest, options, dest_facts, src_facts, safety)
 
 
@@ -574,9 +648,11 @@ def _persistent_config(dom: libvirt.virDomain) -> Guest | None:
 
 
 def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | None, dest_uri: str, guest: Guest,
-            options: MigrationOptions, session: Sequence[str], config: Guest | None) -> SafetyFacts:
+            options: MigrationOptions, session: Sequence[str], config: Guest | None,
+            asked: CopyCheck | None = None) -> SafetyFacts:
     """What `ztui.ops.migrate_safety` needs from the hosts: the other hosts' copies of the guest, where
-    --copy-storage would copy each disk, the lock managers of two hosts that share disks."""
+    --copy-storage would copy each disk, the lock managers of two hosts that share disks. `asked`: every
+    other host was asked already (one answer for several destinations: `ztui where`)."""
     from ztui.ops.known_hosts import host_named, known_hosts
     from ztui.ops.migrate_safety import SafetyFacts, read_copy_targets, read_locks
     from ztui.ops.other_copies import look_elsewhere
@@ -584,24 +660,15 @@ def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | No
     hosts = known_hosts([src_uri, dest_uri, *session])
     here = host_named(hosts, src_uri)
     conns = {src_uri: src, **({dest_uri: dest} if dest is not None else {})}
-    copies = look_elsewhere(guest, here, hosts, here_name=here.label, conns=conns, skip=(dest_uri,))
+    if asked is not None:  # the destination's own copy is judged as a clash, not as a third host's
+        copies = replace(asked, running=tuple(c for c in asked.running if not c.host.reaches(dest_uri)),
+                         unanswered=tuple(c for c in asked.unanswered if not c.host.reaches(dest_uri)))
+    else:
+        copies = look_elsewhere(guest, here, hosts, here_name=here.label, conns=conns, skip=(dest_uri,))
     targets = read_copy_targets(src, src_uri, dest, dest_uri, guest) if options.copy_storage and dest else ()
     shared = not options.copy_storage and any(local_disk(d) for d in guest.devices)
     locks = read_locks([(here.label, src_uri), (host_named(hosts, dest_uri).label, dest_uri)]) if shared else ()
     return SafetyFacts(config, copies, targets, locks)
-
-
-def _host_devices(conn: libvirt.virConnect, uri: str) -> tuple[HostDevice, ...] | None:
-    """A host's node devices, with its host facts folded in (udev's when it shares this machine's kernel,
-    its snapshot's when it is known by its facts, none when remote): only those know a DASD's uid or a zPCI
-    function's host uid, which identify the same device on both hosts."""
-    found = _node_devices(conn)
-    extra = facts_source_for(uri).devices()
-    if not extra:
-        return found
-    from ztui.host.inventory import merge_devices
-
-    return merge_devices(extra, found or ())
 
 
 def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:
@@ -611,4 +678,4 @@ def _with_state(guest: Guest, dom: libvirt.virDomain) -> Guest:
 def preflight_json(check: Preflight) -> dict[str, Any]:
     """The preflight as `--json` prints it (without the plan, which the caller adds)."""
     return {"type": "preflight", "ok": check.ok, "findings": [f.to_json() for f in check.findings],
-            "moves": [name_of(d) for d in check.to_move]}
+            "moves": [name_of(d) for d in check.to_move], "rewrites": [r.to_json() for r in check.rewrites]}

@@ -193,11 +193,13 @@ class MigrationReport:
 
 def leftover_commands(guest: str, src_uri: str, dest_uri: str, dest_persistent: bool) -> tuple[str, ...]:
     """How to remove the definition a migration left on the source. When the destination's copy is transient
-    the source's definition is the only one, so it is defined on the destination first (what `--persistent
-    --undefine-source` would have done): otherwise the guest would vanish when it next shuts down."""
+    the source's definition is the only one, so the guest is defined on the destination first (what
+    `--persistent --undefine-source` would have done): otherwise it would vanish when it next shuts down. It
+    is defined there as it runs there — its disks under that host's names (another LPAR numbers the same
+    DASD otherwise) —, not as the source defines it."""
     xml = f"{guest}.xml"
     undefine = shlex.join(["virsh", "-c", src_uri, "undefine", guest])
     if dest_persistent:
         return (undefine,)
-    return (shlex.join(["virsh", "-c", src_uri, "dumpxml", "--inactive", guest]) + f" > {shlex.quote(xml)}",
+    return (shlex.join(["virsh", "-c", dest_uri, "dumpxml", "--inactive", guest]) + f" > {shlex.quote(xml)}",
             shlex.join(["virsh", "-c", dest_uri, "define", xml]), undefine)

@@ -17,7 +17,8 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import libvirt
@@ -29,7 +30,15 @@ from ztui.ops import steps
 from ztui.ops.audit import record as audit_record
 from ztui.ops.journal import JournalAction, Operation
 from ztui.ops.migrate_locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
-from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params, name_of, virsh_device
+from ztui.ops.migrate_plan import (
+    MigrationOptions,
+    Rewrite,
+    migrate_flags,
+    migrate_params,
+    name_of,
+    renamed_xml,
+    virsh_device,
+)
 from ztui.ops.migrate_report import DeviceFate, Fate, MigrationReport, StepResult, leftover_commands, progress_of
 from ztui.ops.proof import attach, detach, find_device, read_live
 from ztui.ops.settle import reconnect_timeout
@@ -226,14 +235,24 @@ def _still_attached(dom: libvirt.virDomain, device: GuestDevice) -> bool:
 
 def _migrate(dom: libvirt.virDomain, dest_uri: str, options: MigrationOptions, control: threading.Event | None,
              on_progress: ProgressCallback | None, run: _Run,
-             stop: Callable[[], bool] | None = None) -> tuple[str, bool, bool, dict[str, Any]]:
-    """migrateToURI3 in a thread while this one polls; returns (error, aborted, postcopy, last stats)."""
-    persist = ""
+             stop: Callable[[], bool] | None = None,
+             rewrites: Sequence[Rewrite] = ()) -> tuple[str, bool, bool, dict[str, Any]]:
+    """migrateToURI3 in a thread while this one polls; returns (error, aborted, postcopy, last stats).
+    `rewrites`: the destination gets the guest's XML (and its definition) with those devices' backing under
+    its own names."""
+    persist = dest_xml = ""
     if options.persistent:
         with contextlib.suppress(libvirt.libvirtError):
             if dom.isPersistent():
-                persist = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
-    params = migrate_params(dest_uri, options, persist)
+                persist = renamed_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE),
+                                      rewrites)
+    if rewrites:
+        try:
+            dest_xml = renamed_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE | libvirt.VIR_DOMAIN_XML_SECURE),
+                                   rewrites)
+        except libvirt.libvirtError as exc:
+            return f"the guest's XML for the destination could not be read: {libvirt_reason(exc)}", False, False, {}
+    params = migrate_params(dest_uri, options, persist, dest_xml)
     errors: list[str] = []
     done = threading.Event()
 
@@ -292,17 +311,18 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
                   dest_uri: str, options: MigrationOptions, to_move: tuple[GuestDevice, ...],
                   on_progress: ProgressCallback | None = None, abort: threading.Event | None = None,
                   on_step: StepCallback | None = None, guard: SignalGuard | None = None,
-                  op: Operation | None = None) -> MigrationReport:
+                  op: Operation | None = None, rewrites: Sequence[Rewrite] = ()) -> MigrationReport:
     """Detach → migrate (progress ~10/s) → attach on the destination; roll back on any failure.
 
     `abort` is a plain Event or a `MigrationControl` (which can also ask for post-copy). A signal noted by
     `guard` aborts like the user does; after the switch of hosts it only makes the run end early with the
-    devices re-attached. `op` is the journal entry that records each step. Offline, only the definition
-    moves (`ztui.ops.migrate_offline`)."""
+    devices re-attached. `op` is the journal entry that records each step. `rewrites` (the preflight's):
+    what backs a device under the destination's names, in the XML the destination gets and in the devices
+    attached there. Offline, only the definition moves (`ztui.ops.migrate_offline`)."""
     if options.offline:
         from ztui.ops.migrate_offline import run_offline
 
-        return run_offline(src, src_uri, dom, dest, dest_uri, options)
+        return run_offline(src, src_uri, dom, dest, dest_uri, options, rewrites)
     started = time.monotonic()
     guest, uuid = dom.name(), dom.UUIDString()
     run = _Run(guest, on_step, op)
@@ -356,7 +376,8 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
         began = time.monotonic()
         totals = _CompletedStats(src, dom)
         try:
-            error, aborted, postcopy, _last = _migrate(dom, dest_uri, options, control, on_progress, run, stop)
+            error, aborted, postcopy, _last = _migrate(dom, dest_uri, options, control, on_progress, run, stop,
+                                                       rewrites)
             seconds = time.monotonic() - began
             final = {} if error else totals.take(dom)
         finally:
@@ -372,7 +393,7 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
             run.journal("located", source=copies[0].describe(), destination=copies[1].describe(),
                         owner=verdict.owner.value)
             return _finish(guest, uuid, src_link, dst_link, detached, error, aborted, seconds, downtime, copies,
-                           verdict, run, report, _signalled(guard))
+                           verdict, run, report, _signalled(guard), rewrites)
         finally:
             src_link.close()
             dst_link.close()
@@ -463,15 +484,18 @@ def _apply(fix: Fix, link: HostLink, uuid: str) -> str:
 
 def _finish(guest: str, uuid: str, src: HostLink, dst: HostLink, detached: list[GuestDevice], error: str,
             aborted: bool, seconds: float, downtime: int | None, copies: tuple[Copy, Copy], verdict: Verdict,
-            run: _Run, report: Callable[..., MigrationReport], signalled: str) -> MigrationReport:
-    """Put the devices back where the guest runs (or report them with their XML) and write the report."""
+            run: _Run, report: Callable[..., MigrationReport], signalled: str,
+            rewrites: Sequence[Rewrite] = ()) -> MigrationReport:
+    """Put the devices back where the guest runs (or report them with their XML) and write the report. On the
+    destination a device goes back under that host's names (`rewrites`)."""
     src_copy, dst_copy = copies
     why = (f"stopped by {signalled}" if signalled and aborted else "aborted by the user" if aborted else
            error or "the guest is not active on the destination")
     common = {"aborted": aborted, "migration_seconds": seconds, "copies": copies, "verdict": verdict}
     check = f"check with virsh -c {src.uri} list --all and virsh -c {dst.uri} list --all"
     if verdict.owner is Owner.DESTINATION and dst_copy.presence is Presence.ACTIVE and not dst_copy.postcopy:
-        fates = _put_back(dst.conn, dst.uri, uuid, guest, detached, Fate.DESTINATION, run)
+        there = [d if (xml := renamed_xml(d.xml, rewrites)) == d.xml else replace(d, xml=xml) for d in detached]
+        fates = _put_back(dst.conn, dst.uri, uuid, guest, there, Fate.DESTINATION, run)
         lost = [f for f in fates if f.state == Fate.LOST]
         head = (f"{guest} runs on {dst.uri}" if not error else
                 f"migration reported: {error}; but {guest} runs on {dst.uri}")

@@ -151,10 +151,20 @@ def start_one_copy(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, p
 
 def shared_devices(mine: Guest, theirs: Guest | None) -> tuple[str, ...]:
     """`vda /dev/disk/by-path/ccw-0.0.5c05`: each writable disk or LUN of `mine` whose source the other copy
-    uses too (all of them when the other copy's devices are not known)."""
-    theirs_sources = {d.source for d in theirs.devices} if theirs is not None else None
-    return tuple(f"{d.display_name} {d.source}" for d in mine.devices
-                 if _written(d) and (theirs_sources is None or d.source in theirs_sources))
+    uses too (all of them when the other copy's devices are not known). The other copy is the same guest: a
+    disk it has under the same target at another path is the same disk under that host's name (another LPAR
+    numbers the same DASD otherwise): `vda /dev/disk/by-path/ccw-0.0.5c05 (vda there: …ccw-0.0.6c05)`."""
+    if theirs is None:
+        return tuple(f"{d.display_name} {d.source}" for d in mine.devices if _written(d))
+    sources = {d.source for d in theirs.devices}
+    targets = {d.target: d.source for d in theirs.devices if d.target and d.kind in _WRITTEN}
+    found = []
+    for device in (d for d in mine.devices if _written(d)):
+        if device.source in sources:
+            found.append(f"{device.display_name} {device.source}")
+        elif device.target in targets:
+            found.append(f"{device.display_name} {device.source} ({device.target} there: {targets[device.target]})")
+    return tuple(found)
 
 
 def _written(device: GuestDevice) -> bool:

@@ -31,8 +31,10 @@ from ztui.facts import (
 )
 from ztui.host.inventory import Inventory
 from ztui.host.usage import available, conflicts, eligibility, users_of
-from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind
+from ztui.host.volumes import VolumeJoin
+from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind, Sighting, VolumeIdentity, VolumeUser
 from ztui.report.filtering import match_host_device
+from ztui.report.tree_json import sighting_json, volume_json
 from ztui.report.tree_text import WIDTH
 from ztui.zsysfs import Firmware
 
@@ -175,11 +177,22 @@ def use_json(use: DeviceUse) -> dict[str, Any]:
             "running": use.running, "exclusive": use.exclusive}
 
 
-def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None) -> dict[str, Any]:
+def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None,
+                join: VolumeJoin | None = None) -> dict[str, Any]:
     """One device: `host_use` says how the host itself uses it (each reason), `free` whether a guest can be
-    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`)."""
+    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`). The device
+    that stands for a volume (a DASD, a LUN's multipath map) has the volume's identity (`volume`) and, with
+    other hosts read beside it (`join`), where else the volume is (`also_on`); a running guest here and one on
+    another host that both write it are its `conflict`."""
     elig = eligibility(dev, inv)
     host_use = inv.host_use(dev)
+    identity = inv.identity(dev.key)
+    shown = inv.host_volume(identity) if identity is not None else None
+    volume: dict[str, Any] = {}
+    if identity is not None and shown is not None and shown.key == dev.key:
+        elsewhere = join.elsewhere(inv.uri or "", identity) if join is not None else ()
+        volume = {"volume": volume_json(identity), "also_on": [sighting_json(s) for s in elsewhere]}
+        conflict = conflict or _written_elsewhere(inv.uri or "", identity, users, join)
     return {
         "key": dev.key,
         "kind": dev.kind.value,
@@ -203,6 +216,7 @@ def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], con
         "eligibility": None if elig is None else {"ready": elig.ready, "driver": elig.driver,
                                                   "wanted_driver": elig.wanted_driver, "missing": list(elig.missing)},
         "warnings": [*dev.warnings, *fact_warnings(dev, inv)],
+        **volume,
     }
 
 
@@ -220,15 +234,31 @@ def matching_json(host: Host, inv: Inventory, query: str, limit: int = 8) -> lis
     return [device_json(d, inv, users.get(d.key, ()), clashes.get(d.key)) for d in found[:limit]]
 
 
+def _written_elsewhere(uri: str, identity: VolumeIdentity, users: Sequence[DeviceUse],
+                       join: VolumeJoin | None) -> str | None:
+    """Running guests of this host and of another that both write the volume (the conflict no host sees)."""
+    if join is None:
+        return None
+    here = sorted({(u.guest, u.target, u.guest_uuid) for u in users if u.running and u.exclusive})
+    there = sorted({(s.host, s.device, u.guest, u.target) for g in here
+                    for s, u in join.writers_elsewhere(uri, identity, g[2])})
+    if not here or not there:
+        return None
+    return (f"written by {', '.join(f'{g} ({t})' for g, t, _ in here)} here and by "
+            + ", ".join(f"{g} ({t}) on {h} (as {d})" for h, d, g, t in there)
+            + ": two running guests on two hosts write the same volume")
+
+
 def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
-                   conflicts: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The groups in display order, each with its devices; then the host objects guests use."""
+                   conflicts: Mapping[str, str], join: VolumeJoin | None = None) -> list[dict[str, Any]]:
+    """The groups in display order, each with its devices; then the host objects guests use. `join`: the
+    volumes of the other hosts read beside this one (`ztui.host.volumes`)."""
     grouped: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
     keys = set()
     # sorted, so the listing does not depend on the order libvirt or udev enumerate devices in
     for dev in sorted(inv.devices, key=lambda d: (d.kind.value, d.id, d.name)):
         keys.add(dev.key)
-        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key)))
+        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key), join))
     out = [{"name": g, "devices": devs} for g, devs in grouped.items() if devs]
     objects = []
     for key in sorted(k for k in users if k not in keys):
@@ -259,6 +289,10 @@ def render_text(title: str, groups: list[dict[str, Any]], width: int = WIDTH) ->
             for u in d["users"]:
                 state = "running" if u["running"] else "not running"
                 add("        ", f"used by {u['guest']} ({u['target']}, {state})", 10)
+            if d.get("volume"):
+                add("        ", f"volume: {d['volume']['kind']} {d['volume']['id']}", 10)
+            for s in d.get("also_on", ()):
+                add("        ", f"also on {sighting_text(s)}", 10)
             if d.get("conflict"):
                 add("        ", f"CONFLICT: {d['conflict']}", 10)
             for w in d.get("warnings", ()):
@@ -268,3 +302,10 @@ def render_text(title: str, groups: list[dict[str, Any]], width: int = WIDTH) ->
                 for m in elig["missing"]:
                     add("        ", f"not ready for VFIO: {m}", 10)
     return "\n".join(lines) + "\n"
+
+
+def sighting_text(raw: Mapping[str, Any]) -> str:
+    """An `also_on` entry of the JSON as one line: `zlab-y as 0.0.6c05 (used by zlnx07)`."""
+    return Sighting(str(raw["host"]), str(raw["uri"]), str(raw["device"]),
+                    tuple(VolumeUser(str(u["guest"]), str(u["target"]), bool(u["running"]), bool(u["writes"]))
+                          for u in raw.get("users", ()))).text

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ztui.model import AddressType, BackingStep, Guest, GuestDevice, Host
+from ztui.model import AddressType, BackingStep, Guest, GuestDevice, Host, Sighting, VolumeIdentity
 
 
 def device_json(device: GuestDevice) -> dict[str, Any]:
@@ -29,13 +29,27 @@ def device_json(device: GuestDevice) -> dict[str, Any]:
         "blocker_reason": device.blocker_reason or None,
         "backing": [
             {"kind": s.kind, "id": s.id, "name": s.name, "level": s.level,
-             **({"warning": s.warning} if s.warning else {}), **({"host_use": s.host_use} if s.host_use else {})}
+             **({"warning": s.warning} if s.warning else {}), **({"host_use": s.host_use} if s.host_use else {}),
+             **({"volume": volume_json(s.volume)} if s.volume is not None else {}),
+             **({"also_on": [sighting_json(x) for x in s.also_on]} if s.also_on else {})}
             for s in device.backing
         ],
         "details": dict(device.details),
         "warnings": list(device.warnings),
         "xml": device.xml,
     }
+
+
+def volume_json(identity: VolumeIdentity) -> dict[str, str]:
+    """A volume's identity: `{"kind": "dasd-uid", "id": "IBM.750000000DXP71.5c00.05"}`."""
+    return {"kind": identity.kind.value, "id": identity.value}
+
+
+def sighting_json(sighting: Sighting) -> dict[str, Any]:
+    """The volume on another host: the host, what it calls the volume, and the guests using it there."""
+    return {"host": sighting.host, "uri": sighting.uri, "device": sighting.device,
+            "users": [{"guest": u.guest, "target": u.target, "running": u.running, "writes": u.writes}
+                      for u in sighting.users]}
 
 
 def guest_json(guest: Guest) -> dict[str, Any]:
@@ -135,8 +149,10 @@ def _device_compact(device: GuestDevice) -> str:
 def _step_compact(step: BackingStep) -> str:
     warning = ',"warning":' + _text(step.warning) if step.warning else ""
     host_use = ',"host_use":' + _text(step.host_use) if step.host_use else ""
+    volume = ',"volume":' + _compact(volume_json(step.volume)) if step.volume is not None else ""
+    also_on = ',"also_on":' + _compact([sighting_json(x) for x in step.also_on]) if step.also_on else ""
     return ('{"kind":' + _text(step.kind) + ',"id":' + _text(step.id) + ',"name":' + _text(step.name)
-            + ',"level":' + str(int(step.level)) + warning + host_use + "}")
+            + ',"level":' + str(int(step.level)) + warning + host_use + volume + also_on + "}")
 
 
 _text = json.encoder.encode_basestring_ascii  # what the encoder above does with a str

@@ -147,7 +147,15 @@ def _step_rows(steps: tuple[BackingStep, ...], cont: str) -> list[_Row]:
             text += f"  [host: {step.host_use}]"
         rows.append(_Row((f"{cont}{'  ' * step.level}↳ {step.kind}", text, "", "", "", ""),
                          ("", _WARN if step.warning else "", "", "", "", ""), span=True))
+        if step.also_on:
+            rows.append(_Row((f"{cont}{'  ' * step.level}  ≡ also on", also_on_text(step), "", "", "", ""),
+                             span=True))
     return rows
+
+
+def also_on_text(step: BackingStep) -> str:
+    """Where else a step's volume is: `zlab-y as 0.0.6c05 (used by zlnx07); zlab-x as 0.0.7c05`."""
+    return "; ".join(s.text for s in step.also_on)
 
 
 def render_hosts(hosts: list[Host], colour: bool = False, *, backing: bool = True, width: int = WIDTH) -> str:

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.fleet import Fleet
+from ztui.host.volumes import VolumeTracker
 from ztui.libvirt.connection import is_read_only
 from ztui.libvirt.early import HeldSink, start_sessions
 from ztui.libvirt.reader import read_at_once
@@ -49,9 +50,10 @@ from ztui.ui.messages import HostUpdate
 from ztui.ui.resources import stylesheets
 
 if TYPE_CHECKING:  # the migration code is imported when a migration is first asked for, not at start-up
-    from ztui.model import GuestDevice
+    from ztui.model import Guest, GuestDevice
     from ztui.ops.hotplug import AttachPlan, DetachPlan
     from ztui.ops.journal import Entry
+    from ztui.ops.migrate_plan import Rewrite
     from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport
     from ztui.ops.proof import DeviceChange
     from ztui.ui.screens.attach import AttachChoice
@@ -134,6 +136,7 @@ class ZtuiApp(App[int]):
         self._offer_lab = offer_lab or not self.uris
         self._no_host_reason = no_host_reason
         self.lock_advice_given: set[str] = set()  # hosts told once what would guard their shared disks
+        self.volumes = VolumeTracker()  # one volume across the hosts shown: where else, who writes it there
         if readonly:
             self.sub_title = "read-only"
 
@@ -209,17 +212,26 @@ class ZtuiApp(App[int]):
 
     def on_host_update(self, message: HostUpdate) -> None:
         update = message.update
+        # the guests of other hosts whose volumes' sightings this update changed (`ztui.host.volumes`)
+        elsewhere: list[tuple[str, Guest]] = []
         if isinstance(update, HostUp):
-            change = self.fleet.host_up(update.uri, update.host)
+            entry = self.fleet.hosts.get(update.uri)
+            host, elsewhere = self.volumes.host_up(update.host, entry.name if entry is not None else "")
+            change = self.fleet.host_up(update.uri, host)
         elif isinstance(update, HostDown):
+            elsewhere = self.volumes.host_down(update.uri)
             change = self.fleet.host_down(update.uri, update.reason, update.retry_in)
         elif isinstance(update, GuestUpdated):
-            change = self.fleet.guest_updated(update.uri, update.guest)
+            guest, elsewhere = self.volumes.guest_updated(update.uri, update.guest)
+            change = self.fleet.guest_updated(update.uri, guest)
         elif isinstance(update, GuestGone):
+            elsewhere = self.volumes.guest_gone(update.uri, update.uuid)
             change = self.fleet.guest_gone(update.uri, update.uuid)
         elif isinstance(update, InventoryChanged):
             from ztui.ui.screens.hostdevs import HostDevicesScreen
 
+            if update.inventory is not None:
+                self._show_elsewhere(self.volumes.volumes_changed(update.uri, update.inventory.host_volumes))
             if isinstance(self.screen, HostDevicesScreen):
                 self.screen.inventory_read(update.uri, update.inventory)
             return
@@ -240,8 +252,18 @@ class ZtuiApp(App[int]):
             if self._expand and isinstance(update, HostUp) and main.guest_tree.expand_guest(update.uri,
                                                                                           self._expand):
                 self._expand = ""
+        self._show_elsewhere(elsewhere)
         if isinstance(update, HostUp):
             self._settle_soon()
+
+    def _show_elsewhere(self, guests: list[tuple[str, Guest]]) -> None:
+        """Guests (of any host) whose volumes are now seen otherwise on another host: shown anew."""
+        main = self.main
+        for uri, guest in guests:
+            if uri in self.fleet.hosts and guest.uuid in self.fleet.hosts[uri].guests:
+                change = self.fleet.guest_updated(uri, guest)
+                if main is not None and main.is_mounted:
+                    main.apply(change)
 
     def _settle_soon(self) -> None:
         """`settle_heap` once the snapshots stop coming: a fleet's hosts arrive one after another, and each
@@ -316,7 +338,9 @@ class ZtuiApp(App[int]):
         if job.running or job.preflight is None or not job.preflight.ok:
             return
         job.begin()
-        worker = self._migrate(job.key, job.dest_uri, job.options, job.preflight.to_move, job.abort)
+        # the options the preflight settled (--unsafe where it proved the storage shared), its renames
+        worker = self._migrate(job.key, job.dest_uri, job.preflight.options or job.options, job.preflight.to_move,
+                               job.abort, job.preflight.rewrites)
         self._job_workers[worker] = job.key
         self._job_changed(job)
 
@@ -343,7 +367,7 @@ class ZtuiApp(App[int]):
             try:
                 src = self.connection(uri)
                 check = preflight(src, src.lookupByName(guest), dest, options, src_uri=uri, dest_uri=dest_uri,
-                                  session=list(self.fleet.hosts))
+                                  session=list(self.fleet.hosts), src_inventory=self.sessions[uri].inventory)
             except (libvirt.libvirtError, ConnectionError) as exc:  # a host went away mid-check: a blocker
                 check = Preflight((Finding(Severity.BLOCKER, f"preflight failed: {exc}"),), ())
             finally:
@@ -353,7 +377,7 @@ class ZtuiApp(App[int]):
 
     @work(thread=True, group="migrate", exit_on_error=False, description="migration")
     def _migrate(self, key: JobKey, dest_uri: str, options: MigrationOptions, to_move: tuple[GuestDevice, ...],
-                 abort: MigrationControl) -> None:
+                 abort: MigrationControl, rewrites: tuple[Rewrite, ...] = ()) -> None:
         from ztui.ops.audit import record
         from ztui.ops.guestlock import guest_lock
         from ztui.ops.journal import EntryState, JournalAction, Operation
@@ -376,7 +400,8 @@ class ZtuiApp(App[int]):
                 with guest_lock(uri, uuid, guest=guest, action="migrate"), \
                         guest_lock(dest_uri, uuid, guest=guest, action="migrate"):
                     op = Operation.begin(JournalAction.MIGRATE, uri, guest, uuid, plan={"destination": dest_uri})
-                    report = run_migration(src, uri, dom, dest, dest_uri, options, to_move, progress, abort, op=op)
+                    report = run_migration(src, uri, dom, dest, dest_uri, options, to_move, progress, abort, op=op,
+                                           rewrites=rewrites)
                     if report.certain and not report.lost:
                         op.close()
                     else:

@@ -12,7 +12,8 @@ from typing import Any
 
 from ztui.host.hostuse import HostUseKind, HostUseReason
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
-from ztui.report.tree_text import device_label, format_memory
+from ztui.report.hostdevs import sighting_text
+from ztui.report.tree_text import also_on_text, device_label, format_memory
 from ztui.ui.fitlabel import FitLabel, Part
 
 STATE_STYLES = {
@@ -103,6 +104,8 @@ def device_label_text(device: GuestDevice, removal: str = "") -> FitLabel:
 def step_label(step: BackingStep) -> FitLabel:
     """A step of a backing chain: kind and id; its description gives way first, a warning keeps its `⚠`."""
     parts = [Part(step.kind, "cyan"), Part(f"  {step.id}", cut=True, rank=3)]
+    if step.also_on:  # before the description, which a narrow tree cuts first
+        parts.append(Part(f"  ≡ also on {also_on_text(step)}", "bold cyan", cut=True, rank=2))
     if step.name and step.name != step.id:
         parts.append(Part(f"  {step.name}", "dim", short="", cut=True, rank=0))
     if step.warning:
@@ -135,4 +138,5 @@ def hostdev_label(dev: dict[str, Any]) -> FitLabel:
             parts.append(Part("  ✓ ready for pass-through, unused", "magenta", short="  ✓ ready, unused", rank=2))
         elif elig is not None:
             parts.append(Part("  not ready for VFIO", "dim", short="", rank=0))
+    parts += [Part(f"  ≡ also on {sighting_text(s)}", "cyan", cut=True, rank=3) for s in dev.get("also_on", ())]
     return FitLabel(parts)

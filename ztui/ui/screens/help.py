@@ -19,6 +19,7 @@ MARKS = [
     ("⚠", "something is missing or odd (details pane)"),
     ("⏳", "removal pending: libvirt has not yet proven the device gone (or not proven: `r` reads it again)"),
     ("⇉", "runs on another host: this host keeps the guest's definition; `s` asks before a second copy"),
+    ("≡", "also on another host shown: the same volume (its uid, its WWID) under that host's name, and who uses it"),
 ]
 
 

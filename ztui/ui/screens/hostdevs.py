@@ -91,7 +91,7 @@ class HostDevicesScreen(Screen[None]):
         else:
             snapshot = self.fleet.snapshot(uri)
             users = users_of([snapshot], inventory)
-            groups = inventory_json(inventory, users, conflicts(users))
+            groups = inventory_json(inventory, users, conflicts(users), self.app.volumes.join)
             self.guest_users[uri] = guest_users(users)
             self.matching[uri] = {d.key for d in inventory.devices if match_host_device(d, self.filter_text)}
         self.groups[uri] = groups

@@ -17,6 +17,7 @@ from ztui.model import Guest
 from ztui.ops.proof import Outcome
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
+from ztui.ui.screens.placement import PLACEMENT_BINDINGS
 from ztui.ui.widgets.details import (
     DETAILS_BINDING,
     DetailsPane,
@@ -68,6 +69,7 @@ class MainScreen(Screen[None]):
         Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
     ]
     BINDINGS += LIFECYCLE_BINDINGS  # a guest's daily actions: s S R D P c (ztui.ui.screens.lifecycle)
+    BINDINGS += PLACEMENT_BINDINGS  # where a guest can go (w), emptying a host (E): ztui.ui.screens.placement
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
@@ -386,6 +388,16 @@ class MainScreen(Screen[None]):
         from ztui.ui.screens.lifecycle import request_lifecycle
 
         request_lifecycle(self, name)
+
+    def action_where(self) -> None:
+        from ztui.ui.screens.placement import open_where
+
+        open_where(self)
+
+    def action_evacuate(self) -> None:
+        from ztui.ui.screens.placement import open_evacuate
+
+        open_evacuate(self)
 
     def action_console(self) -> None:
         from ztui.ui.screens.lifecycle import open_console

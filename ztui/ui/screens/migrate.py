@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import libvirt
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import getters, on
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 
 from ztui.ops.migration import MigrationOptions, completed_text, percent, plan_steps, progress_text
+from ztui.ops.where import Placement
 from ztui.ui.app import ZtuiApp
 from ztui.ui.jobs import MigrationJob
 from ztui.ui.widgets.ordered_input import OrderedInput
@@ -86,6 +88,31 @@ class MigrateScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.refresh_job()
+        if self.destinations:
+            self._rank()
+
+    @work(thread=True, group="where", exit_on_error=False, description="ranking the destinations")
+    def _rank(self) -> None:
+        """The destinations sorted by `ztui where` (ready first), each with its readiness beside its name."""
+        from ztui.ui.screens.placement import judge_hosts
+
+        try:
+            found = judge_hosts(self.app, self.job.uri, self.job.guest, self.destinations)
+        except (libvirt.libvirtError, ConnectionError):
+            return  # the list stays as it was; the preflight says what is wrong with the one chosen
+        self.app.call_from_thread(self._ranked, found)
+
+    def _ranked(self, found: list[Placement]) -> None:
+        from ztui.ui.screens.placement import ranked_options
+
+        select = self.query_one("#migrate-dest", Select)
+        chosen = select.value
+        untouched = self.job.preflight is None and not self.job.running and chosen == self.destinations[0]
+        options = ranked_options(self.app, found, self.destinations)
+        with self.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = options[0][1] if untouched or chosen is Select.NULL else chosen
+        self.job.dest_uri = self._dest()
 
     def _options(self) -> MigrationOptions:
         bw = self.query_one("#migrate-bw", Input).value.strip()
@@ -192,8 +219,9 @@ class MigrateScreen(ModalScreen[None]):
                 parts.append(Text(f"{'⛔' if f.severity == 'blocker' else '•'} {f.text}", style=style))
             if job.preflight.ok and not job.running and job.report is None:
                 parts.append(Text("plan:", style="bold"))
-                for n, step in enumerate(plan_steps(job.guest, job.uri, job.dest_uri, job.options,
-                                                    job.preflight.to_move), 1):
+                options = job.preflight.options or job.options
+                for n, step in enumerate(plan_steps(job.guest, job.uri, job.dest_uri, options, job.preflight.to_move,
+                                                    job.preflight.rewrites), 1):
                     parts.append(Text(f" {n}. {step.text}"))
                     parts.append(Text(f"    {step.virsh}", style="dim"))
                 parts.append(Text("preflight passed — ctrl+s migrates (pgdn/pgup scroll)", style="green"))

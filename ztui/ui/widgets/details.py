@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from ztui.fleet import HostEntry
 from ztui.model import DeviceKind, Guest, GuestDevice
+from ztui.report.hostdevs import sighting_text
 from ztui.report.tree_text import device_label, format_memory
 from ztui.ui.app import ZtuiApp
 
@@ -123,6 +124,9 @@ def device_details(uri: str, guest: Guest, device: GuestDevice, step: int = -1) 
             if s.warning:
                 line.append(f"  ⚠ {s.warning}", style="yellow")
             parts.append(line)
+            if s.volume is not None:
+                parts.append(Text(f"    volume: {s.volume.text}", style="dim"))
+            parts += [Text(f"    ≡ also on {sighting.text}", style="cyan") for sighting in s.also_on]
     commands = _device_virsh(uri, guest, device)
     if commands:
         parts += [Text(""), _heading("virsh")] + [Text(c) for c in commands]
@@ -203,6 +207,9 @@ def hostdev_details(dev: dict[str, Any]) -> RenderableType:
         parts.append(Text("no guest", style="dim"))
     if dev.get("conflict"):
         parts.append(Text(f"⚠ conflict: {dev['conflict']}", style="bold yellow"))
+    if dev.get("volume"):
+        parts += [Text(""), _heading("Volume"), Text(f"{dev['volume']['kind']} {dev['volume']['id']}")]
+        parts += [Text(f"≡ also on {sighting_text(s)}", style="cyan") for s in dev.get("also_on", ())]
     elig = dev.get("eligibility")
     if elig is not None:
         parts += [Text(""), _heading("Pass-through (VFIO)")]
