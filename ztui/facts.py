@@ -35,6 +35,7 @@ from ztui.zsysfs import (
     VfioAp,
     ap_card,
     apqn,
+    attribute_of,
 )
 
 __all__ = [
@@ -114,6 +115,7 @@ class F:
     MEMBERS: Final = "members"  # libvirt: the members' node-device names
     MEMBER_BUSIDS: Final = "member_busids"  # libvirt: the members' bus-IDs
     CCWGROUP_TYPE: Final = "ccwgroup_type"
+    CCWGROUP_STATE: Final = "ccwgroup_state"  # libvirt: `online` / `offline` (the group's `online`, in words)
     # --- SCSI and FC --------------------------------------------------------------------------------
     HBA_ID: Final = "hba_id"  # zFCP: the FCP device's bus-ID
     WWPN: Final = "wwpn"
@@ -260,6 +262,26 @@ def ccw_role(dev: HostDevice) -> CcwRole:
         except ValueError:
             pass
     return ccw_role_of_driver(dev.driver)
+
+
+def kernel_flag(dev: HostDevice, key: str) -> bool | None:
+    """A 0/1 attribute the kernel writes (`online`, `readonly`, `zfcp_access_denied`, `uid_is_unique`, …),
+    read through its reader (`ztui.zsysfs`): True or False, None when it was not read or is not in the
+    kernel's format (unknown, never a guess)."""
+    attr = attribute_of(dev.kind, key)
+    if attr is None or not dev.has_fact(key):
+        return None
+    value = attr.read(dev.fact(key))
+    return value if isinstance(value, bool) else None
+
+
+def is_online(dev: HostDevice) -> bool | None:
+    """Whether a ccw device, qeth card or AP card or queue is online: its `online`, or for a qeth card
+    libvirt knows alone, libvirt's `<state>` of the group (`online`/`offline`); None when unknown."""
+    found = kernel_flag(dev, F.ONLINE)
+    if found is None and dev.kind is HostDeviceKind.CCWGROUP:
+        found = {"online": True, "offline": False}.get(dev.fact(F.CCWGROUP_STATE))
+    return found
 
 
 class CardKind(StrEnum):

@@ -409,7 +409,7 @@ class CcwGroup:
     layer2 = _attr("layer2", ROW, '"%i\\n": -1 undetermined, 0, 1', "-1|0|1", (("-1", -1), ("0", 0), ("1", 1)),
                    lambda m: int(m.group(0)), str)
     state = _word("state", ROW, ("DOWN", "SOFTSETUP", "UP (LAN ONLINE)", "UP (LAN OFFLINE)", "UNKNOWN"))
-    online = _decimal("online", "§4 qeth (ccwgroup.c)", 1)
+    online = _flag("online", "§4 qeth (ccwgroup.c)")
     portno = _decimal("portno", ROW, 0, fmt='"%i\\n"')
     bridge_role = _attr("bridge_role", ROW, "`none`/`primary`/`secondary` [+ ` (OS family mismatch)`], or "
                         "`n/a (VNIC characteristics)`",

@@ -161,12 +161,12 @@ def test_qeth_ccwgroup_card_type_chpid_and_members_in_cdev_order() -> None:
     f = facts(dev)
     assert f["card_type"] == "OSD_25GIG"
     assert f["chpid"] == "3C"
-    assert f["state"] == "online"
+    assert f["ccwgroup_state"] == "online" and "state" not in f  # libvirt's word, not qeth's `state`
     assert f["ccwgroup_type"] == "qeth_generic"
     assert f["members"] == "ccw_0_0_bd00,ccw_0_0_bd01,ccw_0_0_bd02"  # the file lists cdev2, cdev0, cdev1
     assert f["member_busids"] == "0.0.bd00,0.0.bd01,0.0.bd02"
     hsi = facts(fixture("ccwgroup_0_0_7000_hipersockets"))
-    assert (hsi["card_type"], hsi["chpid"], hsi["state"]) == ("HiperSockets", "F4", "offline")
+    assert (hsi["card_type"], hsi["chpid"], hsi["ccwgroup_state"]) == ("HiperSockets", "F4", "offline")
 
 
 def test_ap_card_and_queue() -> None:

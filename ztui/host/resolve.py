@@ -37,6 +37,7 @@ from ztui.facts import (
     dasd_problem,
     dasd_uid,
     is_dasd_alias,
+    is_online,
     mdev_ap_matrix,
     mdev_control_domains,
     mdev_guest_matrix,
@@ -849,7 +850,7 @@ def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") 
     layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact(F.LAYER2), "")
     role = card.fact(F.BRIDGE_ROLE)
     warnings: list[str] = []
-    if card.fact(F.ONLINE) == "0":
+    if is_online(card) is False:
         warnings.append(f"card is offline (chzdev -e qeth {card.id})")
     elif "LAN OFFLINE" in state.upper():
         warnings.append("LAN OFFLINE: the card has no link")
