@@ -33,6 +33,7 @@ from ztui.zsysfs import (
     DasdUid,
     Subchannel,
     VfioAp,
+    ZfcpLun,
     ap_card,
     apqn,
     attribute_of,
@@ -316,6 +317,14 @@ def wwn(text: str) -> str:
     return f"0x{number:016x}" if 0 <= number < 1 << 64 else text.strip()
 
 
+def zfcp_path(scsi: HostDevice) -> tuple[str, str, str]:
+    """The FCP channel, WWPN and FCP LUN of a SCSI device behind zFCP (`0.0.1700`, `0x500507630300c562`,
+    `0x4001400000000000`), read from its `hba_id`, `wwpn` and `fcp_lun`; '' for each one not known."""
+    wwpn, lun = ZfcpLun.wwpn.read(scsi.fact(F.WWPN)), ZfcpLun.fcp_lun.read(scsi.fact(F.FCP_LUN))
+    return (ZfcpLun.hba_id.read(scsi.fact(F.HBA_ID)) or "", f"0x{wwpn:016x}" if wwpn is not None else "",
+            f"0x{lun:016x}" if lun is not None else "")
+
+
 _LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))
 
 
@@ -424,11 +433,11 @@ def ap_card_mode(ap_functions: str) -> str:
 
 def ap_queue_state(dev: HostDevice) -> str:
     """An AP queue's state as lszcrypt words it: `online`, `offline`, `deconfig`, `checkstop`."""
-    if dev.fact(F.AP_CONFIG) == "0":
+    if kernel_flag(dev, F.AP_CONFIG) is False:
         return "deconfig"
-    if dev.fact(F.AP_CHKSTOP) == "1":
+    if kernel_flag(dev, F.AP_CHKSTOP):
         return "checkstop"
-    return {"1": "online", "0": "offline"}.get(dev.fact(F.ONLINE), "")
+    return {True: "online", False: "offline", None: ""}[is_online(dev)]
 
 
 def carried_busid(css: HostDevice) -> str:
@@ -565,9 +574,10 @@ def dasd_discipline(dev: HostDevice) -> str:
     found = Dasd.discipline.read(dev.fact(F.DISCIPLINE))
     if found:
         return found
-    if dev.driver == "dasd-eckd" or dev.fact(F.DEVTYPE).startswith(("3390/", "3380/")):
+    devtype = CcwDevice.devtype.read(dev.fact(F.DEVTYPE)) or ""
+    if dev.driver == "dasd-eckd" or devtype.startswith(("3390/", "3380/")):
         return "ECKD"
-    if dev.driver == "dasd-fba" or dev.fact(F.DEVTYPE).startswith(("9336/", "3370/")):
+    if dev.driver == "dasd-fba" or devtype.startswith(("9336/", "3370/")):
         return "FBA"
     if dev.driver == "dasd-diag":
         return "DIAG"
@@ -624,7 +634,7 @@ def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = (),
     an FBA or DIAG DASD, not a tape, not a PAV alias (its base can), not a QDIO device (FCP, OSA,
     HiperSockets). `devices` lets an alias name its base, if it is `usable` (`alias_problem`)."""
     role = ccw_role(ccw)
-    cutype = ccw.fact(F.CUTYPE)
+    cutype = CcwDevice.cutype.read(ccw.fact(F.CUTYPE)) or ""
     if role in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith("1731/"):
         what = {CcwRole.FCP: "an FCP channel", CcwRole.QETH: "a qeth (OSA/HiperSockets) device"}.get(
             role, f"a QDIO device (cutype {cutype})")

@@ -4,12 +4,22 @@ so the simulator and the readers cannot agree on a format the kernel does not us
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ztui.lab.zhost import DESCRIPTION, scaled_description, z_devices
-from ztui.model import Fact, HostDevice, HostDeviceKind
+from ztui.host.inventory import build_inventory
+from ztui.host.resolve import resolve_host
+from ztui.host.usage import users_of
+from ztui.lab.guests import BootSpec
+from ztui.lab.zguests import Z_GUESTS, z_domain_xml
+from ztui.lab.zhost import DESCRIPTION, scaled_description, z_devices, z_host_facts
+from ztui.libvirtxml.domain import guest_from_element
+from ztui.model import Fact, Host, HostDevice, HostDeviceKind
+from ztui.report.hostdevs import device_json
 from ztui.zsysfs import (
     ApCard,
     ApMatrix,
@@ -132,3 +142,37 @@ def test_the_simulated_z16_writes_the_traps_as_the_kernel_does() -> None:
     assert devices["pci:0001:00:00.0"].fact("uid") == "0x1" and devices["pci:0001:00:00.0"].fact("pchid") == "0x01c4"
     assert devices["chpid:0.07"].fact("status") == "offline"
     assert devices["system:host"].fact("dump_type") == "ccw"
+
+
+def _as_the_files_hold_them(devices: tuple[HostDevice, ...]) -> tuple[HostDevice, ...]:
+    """The records with every kernel attribute as its file holds it: the text and its newline (a reader
+    takes either; udev keeps the text without it)."""
+    out = []
+    for dev in devices:
+        facts = tuple(Fact(f.key, f.value + "\n", f.source)
+                      if (attr := attribute_of(dev.kind, f.key)) is not None and not (attr.zero_bytes and not f.value)
+                      else f for f in dev.facts)
+        out.append(replace(dev, facts=facts))
+    return tuple(out)
+
+
+def test_every_answer_about_a_kernel_fact_is_its_readers() -> None:
+    """Nothing reads a kernel attribute past its reader: the simulated z16's answers — the lab guests'
+    chains and warnings, every device's warnings, readiness for VFIO, host use and whether it is free — are
+    the same whether a value is held with the newline its file ends with or without it."""
+    facts = z_host_facts()
+    guests = tuple(guest_from_element(ET.fromstring(z_domain_xml(g, BootSpec(Path("/k")), Path("/lab"))))
+                   for g in Z_GUESTS)
+
+    def answers(devices: tuple[HostDevice, ...]) -> tuple[Any, ...]:
+        inv = build_inventory(devices, (), local=True, system=facts.system)
+        host = resolve_host(Host(uri=None, hostname="zlab-z", guests=guests), inv)
+        users = users_of([host], inv)
+        chains = [(d.source, [(s.kind, s.id, s.warning) for s in d.backing]) for g in host.guests for d in g.devices]
+        devs = [(d.key, {k: v for k, v in device_json(d, inv, users.get(d.key, ()), None).items()
+                         if k in ("free", "eligibility", "warnings", "host_use")}) for d in inv.devices]
+        return chains, devs
+
+    plain = answers(facts.devices)
+    assert answers(_as_the_files_hold_them(facts.devices)) == plain
+    assert any(e["eligibility"] and e["eligibility"]["ready"] for _, e in plain[1])  # the answers say something

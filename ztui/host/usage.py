@@ -19,6 +19,7 @@ from ztui.facts import (
     ccw_role,
     dasd_problem,
     is_dasd_alias,
+    is_online,
     vfio_ccw_problem,
 )
 from ztui.host.inventory import Inventory
@@ -183,7 +184,7 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         return
     if dev.driver != "vfio_ccw":
         steps = []
-        if ccw is not None and ccw.fact(F.ONLINE) == "1":
+        if ccw is not None and is_online(ccw):
             steps.append(f"set {busid} offline (chccwdev -d {busid})")
         steps.append(f"bind the subchannel to vfio_ccw, now {dev.driver or 'no driver'} "
                      f"(driverctl -b css set-override {dev.id} vfio_ccw; ztui prepare vfio-ccw {busid or dev.id} "
