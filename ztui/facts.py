@@ -34,6 +34,7 @@ from ztui.zsysfs import (
     Subchannel,
     VfioAp,
     ZfcpLun,
+    Zpci,
     ap_card,
     apqn,
     attribute_of,
@@ -323,6 +324,11 @@ def zfcp_path(scsi: HostDevice) -> tuple[str, str, str]:
     wwpn, lun = ZfcpLun.wwpn.read(scsi.fact(F.WWPN)), ZfcpLun.fcp_lun.read(scsi.fact(F.FCP_LUN))
     return (ZfcpLun.hba_id.read(scsi.fact(F.HBA_ID)) or "", f"0x{wwpn:016x}" if wwpn is not None else "",
             f"0x{lun:016x}" if lun is not None else "")
+
+
+def zpci_uid(pci: HostDevice) -> int | None:
+    """A zPCI function's user-defined id (`uid`, `0x%x` in sysfs; libvirt pads it), None when unknown."""
+    return Zpci.uid.read(pci.fact(F.UID)) if pci.kind is HostDeviceKind.PCI else None
 
 
 _LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))
