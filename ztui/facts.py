@@ -327,8 +327,17 @@ def zfcp_path(scsi: HostDevice) -> tuple[str, str, str]:
 
 
 def zpci_uid(pci: HostDevice) -> int | None:
-    """A zPCI function's user-defined id (`uid`, `0x%x` in sysfs; libvirt pads it), None when unknown."""
-    return Zpci.uid.read(pci.fact(F.UID)) if pci.kind is HostDeviceKind.PCI else None
+    """A zPCI function's user-defined id: sysfs's `uid` (`0x%x`, through its reader), or the one libvirt
+    names (`0x%.4x`, padded); None when unknown."""
+    fact = next((f for f in pci.facts if f.key == F.UID), None) if pci.kind is HostDeviceKind.PCI else None
+    if fact is None:
+        return None
+    if fact.source != FactSource.LIBVIRT:
+        return Zpci.uid.read(fact.value)
+    try:
+        return int(fact.value, 16) if fact.value.lower().startswith("0x") else None
+    except ValueError:
+        return None
 
 
 _LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))

@@ -294,11 +294,11 @@ class ChannelPath:
                                                                                     ("offline", False)),
                    lambda m: m.group(0) == "online", lambda v: "online" if v else "offline")
     configure = _decimal("configure", ROW, 1)
-    type = _attr("type", ROW, '"%x\\n"', "[0-9a-f]+", (("1b", 0x1B), ("11", 0x11), ("24", 0x24)),
+    type = _attr("type", ROW, '"%x\\n" (one byte)', "0|[1-9a-f][0-9a-f]?", (("1b", 0x1B), ("11", 0x11), ("24", 0x24)),
                  lambda m: int(m.group(0), 16), lambda v: f"{v:x}")
     chid = _attr("chid", ROW, '"%04x\\n", or 0 bytes', "(?:[0-9a-f]{4})?", (("0390", "0390"), ("", "")),
                  _whole, _same, zero_bytes=True)
-    chid_external = _attr("chid_external", ROW, '"%x\\n", or 0 bytes', "(?:[0-9a-f]+)?", (("1", "1"), ("", "")),
+    chid_external = _attr("chid_external", ROW, '"%x\\n" of one bit, or 0 bytes', "[01]?", (("1", "1"), ("", "")),
                           _whole, _same, zero_bytes=True)
 
 
@@ -374,8 +374,12 @@ class ZfcpLun:
     zfcp_in_recovery = _flag("zfcp_in_recovery", ROW)
 
 
+#: `0x%x` / `0x%llx`: no leading zeros (the same number zero-padded is another notation, not the kernel's)
+_UNPADDED = "0x(?:0|[1-9a-f][0-9a-f]*)"
+
+
 def _wwn_unpadded(name: str, row: str, example: int) -> Attr[int]:
-    return _attr(name, row, '"0x%llx\\n" (not padded)', "0x[0-9a-f]+", ((f"0x{example:x}", example),),
+    return _attr(name, row, '"0x%llx\\n" (not padded)', _UNPADDED, ((f"0x{example:x}", example),),
                  lambda m: int(m.group(0), 16), lambda v: f"0x{v:x}")
 
 
@@ -477,7 +481,7 @@ class Zpci:
     vfn = _hex0x("vfn", ROW, 4, 1)
     pft = _hex0x("pft", ROW, 2, 5)
     port = _decimal("port", ROW, 1)
-    uid = _attr("uid", ROW, '"0x%x\\n" (not padded)', "0x[0-9a-f]+", (("0x1a", 0x1A),), lambda m: int(m.group(0), 16),
+    uid = _attr("uid", ROW, '"0x%x\\n" (not padded)', _UNPADDED, (("0x1a", 0x1A),), lambda m: int(m.group(0), 16),
                 lambda v: f"0x{v:x}")
     uid_is_unique = _flag("uid_is_unique", ROW)
 
