@@ -676,9 +676,9 @@ def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
     domains = sorted(assigned.domains - guest.domains)
     if not adapters and not domains:
         return None
-    missing = [f"adapter{'s' if len(adapters) > 1 else ''} {','.join(f'0x{a:02x}' for a in adapters)}"
+    missing = [f"adapter{'s' if len(adapters) > 1 else ''} {','.join(f'{a:02x}' for a in adapters)}"
                if adapters else "", f"domain{'s' if len(domains) > 1 else ''} "
-               f"{','.join(f'0x{d:04x}' for d in domains)}" if domains else ""]
+               f"{','.join(f'{d:04x}' for d in domains)}" if domains else ""]
     return (f"the guest does not get {' and '.join(m for m in missing if m)} (guest_matrix): a queue is not "
             "bound to vfio_ap or not online")
 
@@ -693,7 +693,7 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     control = sorted(mdev_control_domains(mdev))
     if control:
         chain.steps[-1] = replace(chain.steps[-1], name=_join(
-            chain.steps[-1].name, f"control domains {','.join(f'0x{d:04x}' for d in control)}"))
+            chain.steps[-1].name, f"control domains {','.join(f'{d:04x}' for d in control)}"))
     if not queues:
         # adapters assigned without a domain (`0c.` lines) or domains without an adapter (`.0038`): shown as
         # assigned, but no queue is there for the guest

@@ -113,7 +113,7 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
             assigned = (f"adapters {adapters} (no domain)" if adapters else
                         f"domains {domains} (no adapter)" if domains else "nothing assigned")
         parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", assigned,
-                  f"control domains {','.join(f'0x{d:04x}' for d in control)}" if control else ""]
+                  f"control domains {','.join(f'{d:04x}' for d in control)}" if control else ""]
     elif kind is HostDeviceKind.AP_QUEUE:
         parts += [ap_queue_state(dev)]
     elif kind is HostDeviceKind.SYSTEM:
