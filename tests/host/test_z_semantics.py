@@ -89,7 +89,10 @@ def test_chpids_from_pim_with_chpid_00_and_lschp_states(tree: dict[str, Any], ho
     assert "standby" in standby["name"] and "chchp -c 1 6a" in standby["warning"]
     assert "online, configured" in step(tree, "zs1", "52:54:00:5e:00:02", "chpid")["name"]  # CHPID 00
     assert "CHPIDs 05(not operational)" in hostdev(hostdevs, "css:0.0.0101")["summary"]
-    assert "carries" not in hostdev(hostdevs, "css:0.0.0101")["summary"]  # dev_busid `none`
+    empty = hostdev(hostdevs, "css:0.0.0101")
+    assert "carries" not in empty["summary"]  # dev_busid `none`: no device, nothing to prepare for vfio-ccw
+    assert empty["eligibility"]["missing"] == ["the subchannel carries no device (dev_busid none): nothing to pass "
+                                               "through"]
 
 
 def test_dasd_status_alias_and_uid(tree: dict[str, Any], hostdevs: dict[str, Any]) -> None:

@@ -172,6 +172,9 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         missing.append(f"subchannel type {kind} is not an I/O subchannel")
         return
     busid = carried_busid(dev)
+    if not busid and Subchannel.dev_busid.read(dev.fact(F.DEV_BUSID)) == "":
+        missing.append("the subchannel carries no device (dev_busid none): nothing to pass through")
+        return
     ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
     refused = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW), lambda base: not inv.host_use(base)) \
         if ccw is not None and inv is not None else ""
