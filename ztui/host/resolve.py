@@ -423,6 +423,8 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
         warning = f"offline (chccwdev -e {ccw.id})"
     elif availability not in (None, "good"):
         warning = f"availability: {availability}"
+    elif kind is StepKind.FCP:
+        warning = _fcp_problem(chain.inv, ccw) or None
     elif kind is StepKind.DASD and dasd_problem(ccw):
         warning = dasd_problem(ccw)
     elif kind is StepKind.DASD and is_dasd_alias(ccw):
@@ -432,6 +434,19 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
     css = inv_parent_of_kind(chain.inv, ccw, HostDeviceKind.CSS)
     if css is not None:
         _subchannel(chain, css, level, exclusive=exclusive and kind != "fcp")
+
+
+def _fcp_problem(inv: Inventory, fcp: HostDevice) -> str:
+    """Why an FCP channel carries no I/O: zFCP's error recovery gave up on it (`failed`), or its FC port is
+    not `Online` (fc_host `port_state`: Linkdown, Error); '' otherwise."""
+    if kernel_flag(fcp, F.FAILED):
+        return (f"FCP channel failed: zFCP error recovery gave up (echo 0 > /sys/bus/ccw/drivers/zfcp/{fcp.id}/failed "
+                "recovers it)")
+    for host in (c for c in inv.children(fcp) if c.kind is HostDeviceKind.SCSI_HOST):
+        state = FcHost.port_state.read(host.fact(F.PORT_STATE))
+        if state not in (None, "Online"):
+            return f"FC port {state}"
+    return ""
 
 
 def _dasd_traits(ccw: HostDevice) -> tuple[str, ...]:
