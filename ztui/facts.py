@@ -33,8 +33,11 @@ from ztui.zsysfs import (
     DasdUid,
     Subchannel,
     VfioAp,
+    ZfcpLun,
+    Zpci,
     ap_card,
     apqn,
+    attribute_of,
 )
 
 __all__ = [
@@ -114,6 +117,7 @@ class F:
     MEMBERS: Final = "members"  # libvirt: the members' node-device names
     MEMBER_BUSIDS: Final = "member_busids"  # libvirt: the members' bus-IDs
     CCWGROUP_TYPE: Final = "ccwgroup_type"
+    CCWGROUP_STATE: Final = "ccwgroup_state"  # libvirt: `online` / `offline` (the group's `online`, in words)
     # --- SCSI and FC --------------------------------------------------------------------------------
     HBA_ID: Final = "hba_id"  # zFCP: the FCP device's bus-ID
     WWPN: Final = "wwpn"
@@ -264,6 +268,26 @@ def ccw_role(dev: HostDevice) -> CcwRole:
     return ccw_role_of_driver(dev.driver)
 
 
+def kernel_flag(dev: HostDevice, key: str) -> bool | None:
+    """A 0/1 attribute the kernel writes (`online`, `readonly`, `zfcp_access_denied`, `uid_is_unique`, …),
+    read through its reader (`ztui.zsysfs`): True or False, None when it was not read or is not in the
+    kernel's format (unknown, never a guess)."""
+    attr = attribute_of(dev.kind, key)
+    if attr is None or not dev.has_fact(key):
+        return None
+    value = attr.read(dev.fact(key))
+    return value if isinstance(value, bool) else None
+
+
+def is_online(dev: HostDevice) -> bool | None:
+    """Whether a ccw device, qeth card or AP card or queue is online: its `online`, or for a qeth card
+    libvirt knows alone, libvirt's `<state>` of the group (`online`/`offline`); None when unknown."""
+    found = kernel_flag(dev, F.ONLINE)
+    if found is None and dev.kind is HostDeviceKind.CCWGROUP:
+        found = {"online": True, "offline": False}.get(dev.fact(F.CCWGROUP_STATE))
+    return found
+
+
 class CardKind(StrEnum):
     """The hardware behind a qeth card."""
 
@@ -294,6 +318,28 @@ def wwn(text: str) -> str:
     except ValueError:
         return text.strip()
     return f"0x{number:016x}" if 0 <= number < 1 << 64 else text.strip()
+
+
+def zfcp_path(scsi: HostDevice) -> tuple[str, str, str]:
+    """The FCP channel, WWPN and FCP LUN of a SCSI device behind zFCP (`0.0.1700`, `0x500507630300c562`,
+    `0x4001400000000000`), read from its `hba_id`, `wwpn` and `fcp_lun`; '' for each one not known."""
+    wwpn, lun = ZfcpLun.wwpn.read(scsi.fact(F.WWPN)), ZfcpLun.fcp_lun.read(scsi.fact(F.FCP_LUN))
+    return (ZfcpLun.hba_id.read(scsi.fact(F.HBA_ID)) or "", f"0x{wwpn:016x}" if wwpn is not None else "",
+            f"0x{lun:016x}" if lun is not None else "")
+
+
+def zpci_uid(pci: HostDevice) -> int | None:
+    """A zPCI function's user-defined id: sysfs's `uid` (`0x%x`, through its reader), or the one libvirt
+    names (`0x%.4x`, padded); None when unknown."""
+    fact = next((f for f in pci.facts if f.key == F.UID), None) if pci.kind is HostDeviceKind.PCI else None
+    if fact is None:
+        return None
+    if fact.source != FactSource.LIBVIRT:
+        return Zpci.uid.read(fact.value)
+    try:
+        return int(fact.value, 16) if fact.value.lower().startswith("0x") else None
+    except ValueError:
+        return None
 
 
 _LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))
@@ -404,11 +450,11 @@ def ap_card_mode(ap_functions: str) -> str:
 
 def ap_queue_state(dev: HostDevice) -> str:
     """An AP queue's state as lszcrypt words it: `online`, `offline`, `deconfig`, `checkstop`."""
-    if dev.fact(F.AP_CONFIG) == "0":
+    if kernel_flag(dev, F.AP_CONFIG) is False:
         return "deconfig"
-    if dev.fact(F.AP_CHKSTOP) == "1":
+    if kernel_flag(dev, F.AP_CHKSTOP):
         return "checkstop"
-    return {"1": "online", "0": "offline"}.get(dev.fact(F.ONLINE), "")
+    return {True: "online", False: "offline", None: ""}[is_online(dev)]
 
 
 def carried_busid(css: HostDevice) -> str:
@@ -545,9 +591,10 @@ def dasd_discipline(dev: HostDevice) -> str:
     found = Dasd.discipline.read(dev.fact(F.DISCIPLINE))
     if found:
         return found
-    if dev.driver == "dasd-eckd" or dev.fact(F.DEVTYPE).startswith(("3390/", "3380/")):
+    devtype = CcwDevice.devtype.read(dev.fact(F.DEVTYPE)) or ""
+    if dev.driver == "dasd-eckd" or devtype.startswith(("3390/", "3380/")):
         return "ECKD"
-    if dev.driver == "dasd-fba" or dev.fact(F.DEVTYPE).startswith(("9336/", "3370/")):
+    if dev.driver == "dasd-fba" or devtype.startswith(("9336/", "3370/")):
         return "FBA"
     if dev.driver == "dasd-diag":
         return "DIAG"
@@ -604,7 +651,7 @@ def vfio_ccw_problem(ccw: HostDevice, devices: Iterable[HostDevice] = (),
     an FBA or DIAG DASD, not a tape, not a PAV alias (its base can), not a QDIO device (FCP, OSA,
     HiperSockets). `devices` lets an alias name its base, if it is `usable` (`alias_problem`)."""
     role = ccw_role(ccw)
-    cutype = ccw.fact(F.CUTYPE)
+    cutype = CcwDevice.cutype.read(ccw.fact(F.CUTYPE)) or ""
     if role in (CcwRole.FCP, CcwRole.QETH) or cutype.startswith("1731/"):
         what = {CcwRole.FCP: "an FCP channel", CcwRole.QETH: "a qeth (OSA/HiperSockets) device"}.get(
             role, f"a QDIO device (cutype {cutype})")

@@ -296,11 +296,11 @@ class ChannelPath:
                                                                                     ("offline", False)),
                    lambda m: m.group(0) == "online", lambda v: "online" if v else "offline")
     configure = _decimal("configure", ROW, 1)
-    type = _attr("type", ROW, '"%x\\n"', "[0-9a-f]+", (("1b", 0x1B), ("11", 0x11), ("24", 0x24)),
+    type = _attr("type", ROW, '"%x\\n" (one byte)', "0|[1-9a-f][0-9a-f]?", (("1b", 0x1B), ("11", 0x11), ("24", 0x24)),
                  lambda m: int(m.group(0), 16), lambda v: f"{v:x}")
     chid = _attr("chid", ROW, '"%04x\\n", or 0 bytes', "(?:[0-9a-f]{4})?", (("0390", "0390"), ("", "")),
                  _whole, _same, zero_bytes=True)
-    chid_external = _attr("chid_external", ROW, '"%x\\n", or 0 bytes', "(?:[0-9a-f]+)?", (("1", "1"), ("", "")),
+    chid_external = _attr("chid_external", ROW, '"%x\\n" of one bit, or 0 bytes', "[01]?", (("1", "1"), ("", "")),
                           _whole, _same, zero_bytes=True)
 
 
@@ -376,6 +376,10 @@ class ZfcpLun:
     zfcp_in_recovery = _flag("zfcp_in_recovery", ROW)
 
 
+#: `0x%x` / `0x%llx`: no leading zeros (the same number zero-padded is another notation, not the kernel's)
+_UNPADDED = "0x(?:0|[1-9a-f][0-9a-f]*)"
+
+
 class ScsiId:
     """The device identifier the kernel reads from a SCSI device's VPD page 0x83, `wwid` on the SCSI device
     (drivers/scsi/scsi_sysfs.c `sdev_show_wwid` → scsi_lib.c `scsi_vpd_lun_id`; not in the table): the
@@ -406,7 +410,7 @@ class NvmeNamespace:
 
 
 def _wwn_unpadded(name: str, row: str, example: int) -> Attr[int]:
-    return _attr(name, row, '"0x%llx\\n" (not padded)', "0x[0-9a-f]+", ((f"0x{example:x}", example),),
+    return _attr(name, row, '"0x%llx\\n" (not padded)', _UNPADDED, ((f"0x{example:x}", example),),
                  lambda m: int(m.group(0), 16), lambda v: f"0x{v:x}")
 
 
@@ -440,7 +444,7 @@ class CcwGroup:
     layer2 = _attr("layer2", ROW, '"%i\\n": -1 undetermined, 0, 1', "-1|0|1", (("-1", -1), ("0", 0), ("1", 1)),
                    lambda m: int(m.group(0)), str)
     state = _word("state", ROW, ("DOWN", "SOFTSETUP", "UP (LAN ONLINE)", "UP (LAN OFFLINE)", "UNKNOWN"))
-    online = _decimal("online", "§4 qeth (ccwgroup.c)", 1)
+    online = _flag("online", "§4 qeth (ccwgroup.c)")
     portno = _decimal("portno", ROW, 0, fmt='"%i\\n"')
     bridge_role = _attr("bridge_role", ROW, "`none`/`primary`/`secondary` [+ ` (OS family mismatch)`], or "
                         "`n/a (VNIC characteristics)`",
@@ -508,7 +512,7 @@ class Zpci:
     vfn = _hex0x("vfn", ROW, 4, 1)
     pft = _hex0x("pft", ROW, 2, 5)
     port = _decimal("port", ROW, 1)
-    uid = _attr("uid", ROW, '"0x%x\\n" (not padded)', "0x[0-9a-f]+", (("0x1a", 0x1A),), lambda m: int(m.group(0), 16),
+    uid = _attr("uid", ROW, '"0x%x\\n" (not padded)', _UNPADDED, (("0x1a", 0x1A),), lambda m: int(m.group(0), 16),
                 lambda v: f"0x{v:x}")
     uid_is_unique = _flag("uid_is_unique", ROW)
 

@@ -42,30 +42,62 @@ def test_vfio_ccw_the_same_uuid_is_not_the_same_device() -> None:
     source's facts a matching UUID proves nothing."""
     g = guest("hostdev-vfio-ccw.xml")
     uuid = next(d for d in g.devices if d.passthrough).source
-    src = HostFacts("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", "IBM.7500.5c00.3f"))
+    src = HostFacts("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", "IBM.750000000DXP71.5c00.3f"))
     same = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.7700",
-                                                                                   "IBM.7500.5c00.3f")), src)
+                                                                                   "IBM.750000000DXP71.5c00.3f")), src)
     assert same.ok, same.findings
-    assert "same volume IBM.7500.5c00.3f" in next(f.text for f in same.findings if f.code == "equivalent")
+    assert "same volume IBM.750000000DXP71.5c00.3f" in next(f.text for f in same.findings if f.code == "equivalent")
     other = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.5c3f",
-                                                                                    "IBM.9999.5c00.3f")), src)
+                                                                                    "IBM.75000000999971.5c00.3f")), src)
     (finding,) = [f for f in other.blockers if f.code == "equivalent"]
-    assert "volume IBM.9999.5c00.3f" in finding.text and "another disk" in finding.text
+    assert "volume IBM.75000000999971.5c00.3f" in finding.text and "another disk" in finding.text
     unknown = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.7700",
-                                                                                      "IBM.7500.5c00.3f")))
+                                                                                      "IBM.750000000DXP71.5c00.3f")))
     assert any(f.code == "equivalent" and "unknown" in f.text for f in unknown.blockers)
+
+
+def test_vfio_ccw_a_volume_is_found_by_its_base_and_a_uid_not_said_is_not_another_volume() -> None:
+    """A classic PAV alias has its base's very uid (dasd_devmap.c): the destination's volume is its base,
+    never the alias. A DASD that says no uid (offline, or held by vfio_ccw) is not another volume: the
+    device number is compared instead of refusing."""
+    g = guest("hostdev-vfio-ccw.xml")
+    uuid = next(d for d in g.devices if d.passthrough).source
+    uid = "IBM.750000000DXP71.5c00.3f"
+    src = HostFacts("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", uid))
+    base = _volume("b", "00000000-0000-0000-0000-0000000000bb", "0.0.0101", "0.0.7701", uid)[1:]
+    alias = _volume("b", "00000000-0000-0000-0000-0000000000cc", "0.0.0102", "0.0.77a1", uid)[1:]
+    alias = (alias[0], replace(alias[1], facts=(*alias[1].facts, Fact("alias", "1", "udev"))))
+    check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(*base, *alias)), src)
+    (finding,) = [f for f in check.findings if f.code == "equivalent"]
+    assert f"volume {uid} as 0.0.7701 on subchannel 0.0.0101" in finding.text and "77a1" not in finding.text
+
+    other = _volume("b", "00000000-0000-0000-0000-0000000000dd", "0.0.0103", "0.0.7800", "IBM.750000000DXP71.7800.00")
+    offline = (HostDevice(HostDeviceKind.CSS, "css_0_0_0104", "0.0.0104",
+                          facts=(Fact("dev_busid", "0.0.5c3f", "udev"),)),
+               HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", driver="dasd-eckd",
+                          facts=(Fact("online", "0", "udev"), Fact("uid", "", "udev"))))
+    check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(*other[1:], *offline)), src)
+    (finding,) = [f for f in check.findings if f.code == "equivalent"]
+    assert "reaches no DASD volume" not in finding.text
+    assert "device number 0.0.5c3f (1 of the destination's DASDs say no uid" in finding.text
+
+    there = (*_volume("b", uuid, "0.0.0105", "0.0.5c3f", "")[:2],)  # vfio_ccw holds it: no ccw device there
+    same = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=there), src)
+    assert same.ok and "device number 0.0.5c3f (no uid known there)" in next(
+        f.text for f in same.findings if f.code == "equivalent")
 
 
 def test_an_mdev_missing_on_the_source_names_nothing_behind_it() -> None:
     """Its empty parent matches no subchannel: no DASD is named, none is advised offline."""
     g = guest("hostdev-vfio-ccw.xml")
     uuid = next(d for d in g.devices if d.passthrough).source
-    unrelated = _volume("a", "00000000-0000-0000-0000-0000000000aa", "0.0.0010", "0.0.5c00", "IBM.7500.5c00.00")
+    unrelated = _volume("a", "00000000-0000-0000-0000-0000000000aa", "0.0.0010", "0.0.5c00",
+                        "IBM.750000000DXP71.5c00.00")
     src = HostFacts("a", devices=(replace(unrelated[0], parent=""), *unrelated[1:],
                                   HostDevice(HostDeviceKind.CSS, "", "0.0.0000",
                                              facts=(Fact("dev_busid", "0.0.5c01", "udev"),))))
     dest = replace(DEST, devices=_volume("b", "00000000-0000-0000-0000-0000000000bb", "0.0.0101", "0.0.5c00",
-                                         "IBM.7500.5c00.00"))
+                                         "IBM.750000000DXP71.5c00.00"))
     (finding,) = [f for f in assess(g, MigrationOptions(unsafe=True), dest, src).findings if f.code == "equivalent"]
     assert finding.severity == "blocker" and f"has no mdev {uuid}" in finding.text
     assert "0.0.5c0" not in finding.text and "offline" not in finding.text
@@ -106,13 +138,16 @@ def test_zpci_function_is_matched_by_its_host_uid_not_the_guests_virtual_one() -
     moved = [d for d in g.devices if d.passthrough]
     assert moved
     source = moved[0].source
-    unique = (Fact("uid", "0x0042", "udev"), Fact("uid_is_unique", "1", "udev"))
+    unique = (Fact("uid", "0x42", "udev"), Fact("uid_is_unique", "1", "udev"))
     src = HostFacts("a", devices=(HostDevice(HostDeviceKind.PCI, "x", source, facts=unique),))
     there = HostDevice(HostDeviceKind.PCI, "pci_0009_00_00_0", "0009:00:00.0", facts=unique)
     assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)), src).ok
-    other = replace(there, facts=(Fact("uid", "0x0043", "udev"), Fact("uid_is_unique", "1", "udev")))
+    other = replace(there, facts=(Fact("uid", "0x43", "udev"), Fact("uid_is_unique", "1", "udev")))
     check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(other,)), src)
-    assert "host zPCI uid 0x0042" in check.blockers[0].text
+    assert "host zPCI uid 0x42" in check.blockers[0].text
+    # the same uid written as libvirt writes it (`0x%.4x`) is the same function
+    padded = replace(there, facts=(Fact("uid", "0x0042", "libvirt"), Fact("uid_is_unique", "1", "udev")))
+    assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(padded,)), src).ok
 
 
 def test_guest_checks_clash_machine_unreachable_and_state() -> None:

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import MDEVCTL_FIXTURES, NODEDEV_FIXTURES, nodedev_fixture
 from tests.xml_mutation import mutated_xml, odd_values
+from ztui.facts import mdev_ap_matrix, mdev_control_domains
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.nodedev import (
     _INTERNAL_ERROR,
+    id_from_name,
     parse_nodedev,
     parse_nodedev_text,
     parse_nodedevs,
@@ -100,6 +102,68 @@ def test_every_fixture_parses_to_a_record(path: Path) -> None:
         assert dev.warnings == ()
 
 
+def _libvirt_number(text: str | None) -> int:
+    """A number as libvirt's parser reads it (`virStrToLong_uip(…, 0, …)`: `0x` hex, a leading 0 octal)."""
+    t = (text or "").strip().lower()
+    return int(t, 16) if t.startswith("0x") else int(t, 8) if len(t) > 1 and t.startswith("0") else int(t)
+
+
+def _busid_of(elem: ET.Element) -> str:
+    """`0.%x.%04x` of the `<cssid>`, `<ssid>` and `<devno>` libvirt writes as `0x%x`, `0x%x`, `0x%04x`."""
+    cssid, ssid, devno = (_libvirt_number(elem.findtext(tag)) for tag in ("cssid", "ssid", "devno"))
+    return f"{cssid:x}.{ssid:x}.{devno:04x}"
+
+
+def z_nodedev_invariants(text: str) -> None:
+    """What a Z node device says in libvirt's notation (node_device_conf.c) and what ztui makes of it in the
+    kernel's: a subchannel, ccw device or ccwgroup is the bus-ID its elements and its name spell (`0.%x.%04x`,
+    the kernel's directory name at its `<path>`), and so is the device a subchannel carries; an AP card is
+    `card%02x` and a queue `%02x.%04x` (never `0x07.0x0038`), as its `<path>` names it; the mdev types a
+    subchannel or the AP matrix offer have their device API; an mdev is its UUID, and a vfio-ap mdev's
+    `assign_*` attributes are the matrix the kernel builds from them (read like `kstrtoul(…, 0)`)."""
+    root = ET.fromstring(text)
+    dev = parse_nodedev(text)
+    cap = root.find("capability")
+    assert cap is not None
+    path = root.findtext("path") or ""
+    kind = cap.get("type")
+    if kind in ("css", "ccw", "ccwgroup"):
+        assert dev.id == _busid_of(cap) == id_from_name(dev.name)
+        assert not path or path.rsplit("/", 1)[-1] == dev.id
+        channel = cap.find("channel_dev_addr")
+        if channel is not None:
+            assert dev.fact("channel_dev_addr") == _busid_of(channel)
+        for offer in dev.mdev_types:
+            assert (offer.id, offer.device_api) == ("vfio_ccw-io", "vfio-ccw") and (offer.available or 0) >= 0
+    elif kind in ("ap_card", "ap_queue"):
+        adapter = _libvirt_number(cap.findtext("ap-adapter"))
+        expected = f"card{adapter:02x}" if kind == "ap_card" else \
+            f"{adapter:02x}.{_libvirt_number(cap.findtext('ap-domain')):04x}"
+        assert dev.id == expected and "0x" not in dev.id
+        assert not path or path.rsplit("/", 1)[-1] == expected
+        if kind == "ap_queue" and path:
+            assert path.rsplit("/", 2)[-2] == f"card{adapter:02x}"
+    elif kind == "ap_matrix":
+        for offer in dev.mdev_types:
+            assert (offer.id, offer.device_api) == ("vfio_ap-passthrough", "vfio-ap")
+    elif kind == "mdev":
+        assert dev.id == dev.id.lower() and len(dev.id) == 36 and dev.id in (root.findtext("capability/uuid") or
+                                                                            dev.name.replace("_", "-"))
+        assert dev.fact("mdev_type") == (cap.find("type").get("id") if cap.find("type") is not None else "")
+        values = {name: [_libvirt_number(a.get("value")) for a in cap.findall("attr") if a.get("name") == name]
+                  for name in ("assign_adapter", "assign_domain", "assign_control_domain")}
+        if values["assign_adapter"] or values["assign_domain"]:
+            matrix = mdev_ap_matrix(dev)
+            assert (matrix.adapters, matrix.domains) == (set(values["assign_adapter"]), set(values["assign_domain"]))
+            assert matrix.queues == {(a, d) for a in values["assign_adapter"] for d in values["assign_domain"]}
+            assert mdev_control_domains(dev) == set(values["assign_control_domain"])
+
+
+@pytest.mark.parametrize("path", [p for p in NODEDEV_FIXTURES if "-invalid" not in p.stem], ids=lambda p: p.stem)
+def test_z_node_devices_in_the_kernels_notation(path: Path) -> None:
+    z_nodedev_invariants(path.read_text())
+
+
 @pytest.mark.parametrize("path", NODEDEV_FIXTURES, ids=lambda p: p.stem)
 def test_every_fixture_has_its_expected_kind_and_id(path: Path) -> None:
     if path.stem not in EXPECTED:
@@ -161,12 +225,12 @@ def test_qeth_ccwgroup_card_type_chpid_and_members_in_cdev_order() -> None:
     f = facts(dev)
     assert f["card_type"] == "OSD_25GIG"
     assert f["chpid"] == "3C"
-    assert f["state"] == "online"
+    assert f["ccwgroup_state"] == "online" and "state" not in f  # libvirt's word, not qeth's `state`
     assert f["ccwgroup_type"] == "qeth_generic"
     assert f["members"] == "ccw_0_0_bd00,ccw_0_0_bd01,ccw_0_0_bd02"  # the file lists cdev2, cdev0, cdev1
     assert f["member_busids"] == "0.0.bd00,0.0.bd01,0.0.bd02"
     hsi = facts(fixture("ccwgroup_0_0_7000_hipersockets"))
-    assert (hsi["card_type"], hsi["chpid"], hsi["state"]) == ("HiperSockets", "F4", "offline")
+    assert (hsi["card_type"], hsi["chpid"], hsi["ccwgroup_state"]) == ("HiperSockets", "F4", "offline")
 
 
 def test_ap_card_and_queue() -> None:

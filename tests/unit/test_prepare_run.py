@@ -207,3 +207,14 @@ def test_the_attach_dialog_offers_a_free_dasd_prepared_first_on_this_machine_onl
     assert [c.value for c in here["mdev"]] == [f"{PREPARE_PREFIX}0.0.5d00"]  # never the PAV alias
     remote = attach_candidates(build_inventory(devices, local=True, uri="qemu+ssh://z1/system"), None)
     assert "mdev" not in remote
+
+
+def test_vfio_ccw_is_offered_for_what_it_prepares_an_eckd_dasd() -> None:
+    """The kernel's vfio-ccw.rst takes ECKD DASD only and the plan refuses a tape: no help offers one."""
+    from ztui.cli import manpage
+    from ztui.ops.prepare import plan, request
+
+    text = manpage.page().replace("\\-", "-")
+    assert "an ECKD DASD → a vfio_ccw-io mdev" in text
+    assert not any("tape" in line for line in text.splitlines() if "vfio_ccw-io" in line or "bus-ID, e.g." in line)
+    assert "or tape" not in (plan.__doc__ or "") + (request.__doc__ or "")

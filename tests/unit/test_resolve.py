@@ -99,6 +99,20 @@ def test_remote_host_from_libvirt_node_devices() -> None:
                           ("ap-card", "card05"), ("ap-queue", "05.002a")]  # from the mdev's assign_* attrs
 
 
+def test_a_qeth_card_libvirt_alone_knows_is_online_or_offline_by_its_group_state() -> None:
+    """libvirt's ccwgroup `<state>` is the group's online or offline, not qeth's `state` (`UP (LAN ONLINE)`,
+    `SOFTSETUP`): an online card has no warning, an offline one says so with its command."""
+    from ztui.libvirtxml.nodedev import parse_nodedev
+
+    macvtap = "<interface type='direct'><source dev='encbd00' mode='bridge'/><model type='virtio'/></interface>"
+    for state, warning in (("online", None), ("offline", "card is offline (chzdev -e qeth 0.0.bd00)")):
+        group = nodedev_fixture("ccwgroup_0_0_bd00").read_text().replace("<state>online<", f"<state>{state}<")
+        inv = build_inventory(libvirt=[parse_nodedev(group), parse_nodedev(nodedev_fixture("net_encbd00").read_text())],
+                              local=False)
+        (qeth,) = [s for s in resolve_device(parse_device_xml(macvtap), inv) if s.kind == "qeth"]
+        assert qeth.warning == warning
+
+
 def test_merge_keeps_both_sources() -> None:
     lv = HostDevice(kind=HostDeviceKind.CSS, name="css_0_0_0010", id="0.0.0010",
                     facts=(Fact("channel_dev_addr", "0.0.5c3f", "libvirt"),), xml="<device/>")

@@ -23,6 +23,7 @@ import pytest
 import tests.unit.test_devxml as devxml_tests
 import tests.unit.test_domxml as domxml_tests
 import tests.unit.test_fast_paths as fast_path_tests
+import tests.unit.test_nodedev as nodedev_tests
 from tests.conftest import SHARED_FIXTURES
 from ztui.host.inventory import build_inventory
 from ztui.host.resolve import resolve_guest
@@ -65,8 +66,10 @@ def test_nodedev_invariants(path: Path) -> None:
     assert not any(_INTERNAL_ERROR in w for w in dev.warnings)
     if "-invalid" in path.stem:
         assert dev.warnings, "an invalid file must leave a warning"
-    elif path.stem not in NODEDEV_WARNS:
-        assert dev.warnings == ()
+    else:
+        if path.stem not in NODEDEV_WARNS:
+            assert dev.warnings == ()
+        nodedev_tests.z_nodedev_invariants(text)
 
 
 def test_mdevctl_concatenated_output() -> None:

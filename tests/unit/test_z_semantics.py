@@ -244,21 +244,21 @@ def test_vfio_ccw_equivalent_is_the_same_volume_by_uid_not_the_device_number() -
     src = HostFacts("a", devices=(
         HostDevice(HostDeviceKind.MDEV, "mdev_x", uuid, parent="css_0_0_0023"),
         HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023", facts=facts(("dev_busid", "0.0.5c3f"))),
-        HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.7500.5c00.3f")))))
+        HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.750000000DXP71.5c00.3f")))))
     offer = (MdevType("vfio_ccw-io", available=1),)
     same_number_other_volume = (
-        HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.9999.5c00.3f"))),
+        HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.75000000999971.5c00.3f"))),
         HostDevice(HostDeviceKind.CSS, "css_0_0_0101", "0.0.0101", facts=facts(("dev_busid", "0.0.5c3f")),
                    mdev_types=offer))
     check = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=same_number_other_volume), src)
-    assert any("no DASD volume IBM.7500.5c00.3f" in f.text for f in check.blockers)
+    assert any("no DASD volume IBM.750000000DXP71.5c00.3f" in f.text for f in check.blockers)
     other_number_same_volume = (
-        HostDevice(HostDeviceKind.CCW, "ccw_0_0_7700", "0.0.7700", facts=facts(("uid", "IBM.7500.5c00.3f"))),
+        HostDevice(HostDeviceKind.CCW, "ccw_0_0_7700", "0.0.7700", facts=facts(("uid", "IBM.750000000DXP71.5c00.3f"))),
         HostDevice(HostDeviceKind.CSS, "css_0_0_0201", "0.0.0201", facts=facts(("dev_busid", "0.0.7700")),
                    mdev_types=offer))
     check = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=other_number_same_volume), src)
     found = next(f for f in check.findings if f.code == "equivalent" and f.device == uuid)
-    assert "volume IBM.7500.5c00.3f" in found.text and "0.0.7700" in found.text and "0.0.0201" in found.text
+    assert "volume IBM.750000000DXP71.5c00.3f" in found.text and "0.0.7700" in found.text and "0.0.0201" in found.text
 
 
 # --- 9. zPCI ---------------------------------------------------------------------------------------------

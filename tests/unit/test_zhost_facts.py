@@ -122,3 +122,28 @@ def test_attach_offers_free_dasds_but_not_the_hosts_own(tmp_path: Path) -> None:
     assert set(free_dasds()) <= offered
     # the host's root, /home (LVM) and dump volumes; offline; unformatted; a HyperPAV alias
     assert not offered & {"0.0.5c00", "0.0.5c0a", "0.0.5c0b", "0.0.5c20", "0.0.5c0f", "0.0.5cfe"}
+
+
+def test_a_failed_fcp_channel_and_a_port_not_online_are_said_on_the_channel() -> None:
+    """zFCP's `failed` (error recovery gave up) and the FC host's `port_state` are faults of the channel, said
+    on its step with what recovers it; the healthy simulated host says neither."""
+    from dataclasses import replace
+
+    from ztui.model import Fact
+
+    def fcp_warnings(devices: tuple) -> dict[str, str | None]:  # type: ignore[type-arg]
+        guests = tuple(guest_from_element(ET.fromstring(z_domain_xml(g, BootSpec(Path("/k")), Path("/lab"))))
+                       for g in Z_GUESTS)
+        host = resolve_host(Host(uri=None, hostname="zlab-z", guests=guests), build_inventory(devices, (), local=True))
+        return {s.id: s.warning for g in host.guests for d in g.devices for s in d.backing if s.kind == "fcp"}
+
+    def changed(dev, key: str, value: str):  # type: ignore[no-untyped-def]
+        return replace(dev, facts=tuple(Fact(f.key, value if f.key == key else f.value, f.source) for f in dev.facts))
+
+    assert fcp_warnings(z_devices()) == {"0.0.1700": None, "0.0.1780": None}
+    faulty = tuple(changed(d, "failed", "1") if d.key == "ccw:0.0.1700" else
+                   changed(d, "port_state", "Linkdown") if d.key == "scsi_host:host1" else d for d in z_devices())
+    assert fcp_warnings(faulty) == {
+        "0.0.1700": "FCP channel failed: zFCP error recovery gave up (echo 0 > "
+                    "/sys/bus/ccw/drivers/zfcp/0.0.1700/failed recovers it)",
+        "0.0.1780": "FC port Linkdown"}

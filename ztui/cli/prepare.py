@@ -43,8 +43,8 @@ def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
                         "administrator would type and the sysfs writes it makes), then each step done and "
                         "proven by a re-read; a failed step undoes the ones before it. This machine's own host only.")
         kinds = p.add_subparsers(title="kinds", metavar="KIND", dest="prep_kind", required=True)
-        ccw = kinds.add_parser("vfio-ccw", parents=[common], help="a DASD or tape → a vfio_ccw-io mdev")
-        ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's or tape's bus-ID, e.g. 0.0.5c3f")
+        ccw = kinds.add_parser("vfio-ccw", parents=[common], help="an ECKD DASD → a vfio_ccw-io mdev")
+        ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's bus-ID, e.g. 0.0.5c3f")
         ap = kinds.add_parser("vfio-ap", parents=[common], help="AP adapters x domains → a vfio_ap mdev")
         if undo:
             ap.add_argument("uuid", metavar="UUID", help="the vfio-ap mdev to remove")

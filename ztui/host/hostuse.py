@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ztui.facts import F, carried_busid, wwn
+from ztui.facts import F, carried_busid, zfcp_path
 from ztui.model import HostDevice, HostDeviceKind
-from ztui.zsysfs import Firmware, ZfcpLun, Zpci
+from ztui.zsysfs import Firmware, Zpci
 
 if TYPE_CHECKING:
     from ztui.host.inventory import Inventory
@@ -262,11 +262,11 @@ def _firmware(inv: Inventory, system: HostDevice, found: _Found) -> None:
         found.add(inv.get(HostDeviceKind.CCW, device), HostUseReason(HostUseKind.DUMP, device, detail))
     elif dump == "fcp" and device:
         wwpn, lun = Firmware.dump_wwpn.read(system.fact(F.DUMP_WWPN)), Firmware.dump_lun.read(system.fact(F.DUMP_LUN))
-        for scsi in inv.of_kind(HostDeviceKind.SCSI):
-            if scsi.fact(F.HBA_ID) == device and ZfcpLun.wwpn.read(scsi.fact(F.WWPN)) == wwpn \
-                    and ZfcpLun.fcp_lun.read(scsi.fact(F.FCP_LUN)) == lun and lun is not None:
-                found.add(scsi, HostUseReason(HostUseKind.DUMP, f"{device} {wwn(f'{wwpn:x}')} {wwn(f'{lun:x}')}",
-                                              detail))
+        if wwpn is not None and lun is not None:
+            path = (device, f"0x{wwpn:016x}", f"0x{lun:016x}")
+            for scsi in inv.of_kind(HostDeviceKind.SCSI):
+                if zfcp_path(scsi) == path:
+                    found.add(scsi, HostUseReason(HostUseKind.DUMP, " ".join(path), detail))
     elif dump == "nvme":
         fid = Firmware.dump_fid.read(system.fact(F.DUMP_FID))
         for pci in inv.of_kind(HostDeviceKind.PCI):

@@ -37,11 +37,14 @@ from ztui.facts import (
     dasd_problem,
     dasd_uid,
     is_dasd_alias,
+    is_online,
+    kernel_flag,
     mdev_ap_matrix,
     mdev_control_domains,
     mdev_guest_matrix,
     subchannel_paths,
     wwn,
+    zfcp_path,
 )
 from ztui.host.inventory import FileInfo, FileKind, Inventory, VolumeInfo
 from ztui.model import (
@@ -56,6 +59,7 @@ from ztui.model import (
     StepKind,
     device_key,
 )
+from ztui.zsysfs import CcwDevice, CcwGroup, FcHost
 
 __all__ = [
     "chpid_id",
@@ -332,8 +336,7 @@ def _block_source(chain: _Chain, path: str, *, exclusive: bool) -> None:
     m = _BY_PATH_CCW.match(path)
     ccw = inv.get(HostDeviceKind.CCW, m.group(1).lower()) if m else None
     if m and ccw is not None:
-        online = ccw.fact(F.ONLINE)
-        why = ("no block device: the DASD is offline" if online == "0" else
+        why = ("no block device: the DASD is offline" if is_online(ccw) is False else
                "no block device: a PAV alias has none, its base has" if is_dasd_alias(ccw) else
                "the DASD has no block device")
         chain.add(StepKind.BLOCK, path, "", warning=why, exclusive=exclusive)
@@ -431,10 +434,13 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
     name = ", ".join(p for p in (_join(devtype, f"(CU {cutype})" if cutype else ""), ccw.driver,
                                  *(_dasd_traits(ccw) if kind is StepKind.DASD else ())) if p)
     warning = None
-    if ccw.fact(F.ONLINE) == "0":
+    availability = CcwDevice.availability.read(ccw.fact(F.AVAILABILITY))
+    if is_online(ccw) is False:
         warning = f"offline (chccwdev -e {ccw.id})"
-    elif ccw.fact(F.AVAILABILITY) not in ("", "good"):
-        warning = f"availability: {ccw.fact(F.AVAILABILITY)}"
+    elif availability not in (None, "good"):
+        warning = f"availability: {availability}"
+    elif kind is StepKind.FCP:
+        warning = _fcp_problem(chain.inv, ccw) or None
     elif kind is StepKind.DASD and dasd_problem(ccw):
         warning = dasd_problem(ccw)
     elif kind is StepKind.DASD and is_dasd_alias(ccw):
@@ -446,15 +452,28 @@ def _ccw_device_steps(chain: _Chain, ccw: HostDevice, level: int, *, exclusive: 
         _subchannel(chain, css, level, exclusive=exclusive and kind != "fcp")
 
 
+def _fcp_problem(inv: Inventory, fcp: HostDevice) -> str:
+    """Why an FCP channel carries no I/O: zFCP's error recovery gave up on it (`failed`), or its FC port is
+    not `Online` (fc_host `port_state`: Linkdown, Error); '' otherwise."""
+    if kernel_flag(fcp, F.FAILED):
+        return (f"FCP channel failed: zFCP error recovery gave up (echo 0 > /sys/bus/ccw/drivers/zfcp/{fcp.id}/failed "
+                "recovers it)")
+    for host in (c for c in inv.children(fcp) if c.kind is HostDeviceKind.SCSI_HOST):
+        state = FcHost.port_state.read(host.fact(F.PORT_STATE))
+        if state not in (None, "Online"):
+            return f"FC port {state}"
+    return ""
+
+
 def _dasd_traits(ccw: HostDevice) -> tuple[str, ...]:
     """What sets one DASD apart, as lsdasd and lszdev show it: alias, read-only, raw-track, ESE, its uid."""
     uid = dasd_uid(ccw)
     alias = ""
     if is_dasd_alias(ccw):
         alias = "HyperPAV alias" if uid.hyperpav else f"PAV alias of volume {uid.text}" if uid else "PAV alias"
-    return (alias, "read-only" if ccw.fact(F.READONLY) == "1" else "",
-            "raw-track access" if ccw.fact(F.RAW_TRACK_ACCESS) == "1" else "",
-            "ESE (thin)" if ccw.fact(F.ESE) == "1" else "",
+    return (alias, "read-only" if kernel_flag(ccw, F.READONLY) else "",
+            "raw-track access" if kernel_flag(ccw, F.RAW_TRACK_ACCESS) else "",
+            "ESE (thin)" if kernel_flag(ccw, F.ESE) else "",
             f"uid {uid.text}" if uid and not is_dasd_alias(ccw) else "")
 
 
@@ -489,9 +508,9 @@ def _lun_problem(scsi: HostDevice) -> str:
     state = scsi.fact(F.STATE)
     if state and state != "running":
         problems.append(f"path state {state}")
-    if scsi.fact(F.ZFCP_ACCESS_DENIED) == "1":
+    if kernel_flag(scsi, F.ZFCP_ACCESS_DENIED):
         problems.append("access denied (LUN masking or zoning)")
-    if scsi.fact(F.ZFCP_FAILED) == "1":
+    if kernel_flag(scsi, F.ZFCP_FAILED):
         problems.append("LUN failed (zFCP error recovery gave up)")
     return "; ".join(problems)
 
@@ -501,13 +520,15 @@ def _npiv(host: HostDevice | None) -> str:
     `port_name` other than the adapter's `permanent_port_name`), `via the adapter's port` otherwise."""
     if host is None:
         return ""
-    port_type = host.fact(F.PORT_TYPE)
-    port, permanent = wwn(host.fact(F.PORT_NAME)), wwn(host.fact(F.PERMANENT_PORT_NAME))
-    if not (port_type or port):
+    port_type = FcHost.port_type.read(host.fact(F.PORT_TYPE)) or ""
+    port, permanent = (FcHost.port_name.read(host.fact(F.PORT_NAME)),
+                       FcHost.permanent_port_name.read(host.fact(F.PERMANENT_PORT_NAME)))
+    if not (port_type or port is not None):
         return ""
-    if "NPIV" in port_type or (port and permanent and port != permanent):
-        return f"via NPIV port {port}" if port else "via an NPIV port"
-    return f"via the channel's own port {port} (no NPIV: every LPAR on it shares it)" if port else ""
+    text = f"0x{port:016x}" if port is not None else ""
+    if port_type == "NPIV VPORT" or (port is not None and permanent is not None and port != permanent):
+        return f"via NPIV port {text}" if text else "via an NPIV port"
+    return f"via the channel's own port {text} (no NPIV: every LPAR on it shares it)" if text else ""
 
 
 def fcp_lun_from_linux(lun: int) -> str:
@@ -527,9 +548,7 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
     if not chain.add_device(StepKind.SCSI, scsi, name, exclusive=exclusive, level=level,
                             warning=_lun_problem(scsi) or None):
         return
-    hba = scsi.fact(F.HBA_ID)
-    wwpn = scsi.fact(F.WWPN)
-    lun = scsi.fact(F.FCP_LUN)
+    hba, wwpn, lun = zfcp_path(scsi)
     fcp = inv.get(HostDeviceKind.CCW, hba) if hba else inv.ancestor(scsi, HostDeviceKind.CCW)
     if not wwpn:
         target = inv.ancestor(scsi, HostDeviceKind.SCSI_TARGET)
@@ -548,10 +567,10 @@ def _scsi_device(chain: _Chain, scsi: HostDevice, level: int, *, exclusive: bool
             _pci_device(chain, pci, level, exclusive=False)
     channel = hba or (fcp.id if fcp is not None else "")
     if wwpn:
-        rport = scsi.fact(F.RPORT_STATE)
+        rport = FcHost.rport_state.read(scsi.fact(F.RPORT_STATE))
         chain.add(StepKind.WWPN, wwpn, _join("remote port", _npiv(inv.ancestor(scsi, HostDeviceKind.SCSI_HOST))),
                   key=f"wwpn:{channel}:{wwpn}", level=level,
-                  warning=f"remote port {rport}" if rport and rport != "Online" else None)
+                  warning=f"remote port {rport}" if rport not in (None, "Online") else None)
     if lun:
         chain.add(StepKind.LUN, lun, "FCP LUN", key=f"lun:{wwpn}:{lun}", exclusive=exclusive, level=level)
 
@@ -672,7 +691,7 @@ def _ap_card(chain: _Chain, card_id: str) -> None:
     if card is not None:
         chain.add_device(StepKind.AP_CARD, card, _join(card.fact(F.AP_TYPE), card.fact(F.AP_MODE),
                                                        ap_queue_state(card)),
-                         warning="adapter is offline" if card.fact(F.ONLINE) == "0" else None, level=1)
+                         warning="adapter is offline" if is_online(card) is False else None, level=1)
     else:
         chain.add(StepKind.AP_CARD, card_id, "adapter", key=device_key(HostDeviceKind.AP_CARD, card_id),
                   warning="adapter not found on the host" if chain.knows else None, level=1)
@@ -688,9 +707,9 @@ def _guest_matrix_warning(mdev: HostDevice, assigned: ApMatrix) -> str | None:
     domains = sorted(assigned.domains - guest.domains)
     if not adapters and not domains:
         return None
-    missing = [f"adapter{'s' if len(adapters) > 1 else ''} {','.join(f'0x{a:02x}' for a in adapters)}"
+    missing = [f"adapter{'s' if len(adapters) > 1 else ''} {','.join(f'{a:02x}' for a in adapters)}"
                if adapters else "", f"domain{'s' if len(domains) > 1 else ''} "
-               f"{','.join(f'0x{d:04x}' for d in domains)}" if domains else ""]
+               f"{','.join(f'{d:04x}' for d in domains)}" if domains else ""]
     return (f"the guest does not get {' and '.join(m for m in missing if m)} (guest_matrix): a queue is not "
             "bound to vfio_ap or not online")
 
@@ -705,7 +724,7 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
     control = sorted(mdev_control_domains(mdev))
     if control:
         chain.steps[-1] = replace(chain.steps[-1], name=_join(
-            chain.steps[-1].name, f"control domains {','.join(f'0x{d:04x}' for d in control)}"))
+            chain.steps[-1].name, f"control domains {','.join(f'{d:04x}' for d in control)}"))
     if not queues:
         # adapters assigned without a domain (`0c.` lines) or domains without an adapter (`.0038`): shown as
         # assigned, but no queue is there for the guest
@@ -861,17 +880,18 @@ def _qeth(chain: _Chain, card: HostDevice, level: int, *, layer2_for: str = "") 
     card_type = card.fact(F.CARD_TYPE)
     kind = card.fact(F.CARD_KIND) or card_kind(card_type) or "qeth"
     members = card.fact(F.CCW_DEVICES) or card.fact(F.MEMBER_BUSIDS)
-    state = card.fact(F.STATE)
-    layer = {"1": "layer 2", "0": "layer 3"}.get(card.fact(F.LAYER2), "")
+    state = CcwGroup.state.read(card.fact(F.STATE)) or ""
+    layer2 = CcwGroup.layer2.read(card.fact(F.LAYER2))
+    layer = {1: "layer 2", 0: "layer 3"}.get(layer2, "") if layer2 is not None else ""
     role = card.fact(F.BRIDGE_ROLE)
     warnings: list[str] = []
-    if card.fact(F.ONLINE) == "0":
+    if is_online(card) is False:
         warnings.append(f"card is offline (chzdev -e qeth {card.id})")
-    elif "LAN OFFLINE" in state.upper():
+    elif state == "UP (LAN OFFLINE)":
         warnings.append("LAN OFFLINE: the card has no link")
-    elif state and not state.upper().startswith(("UP", "SOFTSETUP")):
+    elif state and not state.startswith(("UP", "SOFTSETUP")):
         warnings.append(f"state {state}")
-    if layer2_for and card.fact(F.LAYER2) == "0":
+    if layer2_for and layer2 == 0:
         warnings.append(f"{layer2_for} needs a layer-2 card; this one runs layer 3 (chzdev qeth {card.id} "
                         "layer2=1, with the card offline)")
     name = _join(kind, f"({card_type})" if card_type and card_type != kind else "",

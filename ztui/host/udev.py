@@ -28,7 +28,7 @@ import pyudev
 
 from ztui.facts import CcwRole, F, FactSource, ap_card_mode, card_kind, ccw_role_of_driver
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
-from ztui.zsysfs import MdevTypes, report_misreads
+from ztui.zsysfs import MdevTypes, UltraVisor, report_misreads
 
 log = logging.getLogger("ztui.host.udev")
 
@@ -366,9 +366,9 @@ def host_system(sysfs: str = "/sys") -> HostDevice | None:
                         facts.append(Fact(target_key, found, SOURCE))
     if not os.path.isdir(uv) and not facts:
         return None
-    prot_virt = next((f.value for f in facts if f.key == F.PROT_VIRT), None)
+    prot_virt = UltraVisor.prot_virt_host.read(next((f.value for f in facts if f.key == F.PROT_VIRT), None))
     warnings = ("Secure Execution guests cannot start here: boot the host with prot_virt=1",) \
-        if os.path.isdir(uv) and prot_virt != "1" else ()
+        if os.path.isdir(uv) and prot_virt is False else ()
     return HostDevice(HostDeviceKind.SYSTEM, HOST_ID, HOST_ID, sysfs_path=firmware, facts=tuple(facts),
                       source=SOURCE, warnings=warnings)
 

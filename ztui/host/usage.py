@@ -19,6 +19,7 @@ from ztui.facts import (
     ccw_role,
     dasd_problem,
     is_dasd_alias,
+    is_online,
     vfio_ccw_problem,
 )
 from ztui.host.inventory import Inventory
@@ -171,6 +172,9 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         missing.append(f"subchannel type {kind} is not an I/O subchannel")
         return
     busid = carried_busid(dev)
+    if not busid and Subchannel.dev_busid.read(dev.fact(F.DEV_BUSID)) == "":
+        missing.append("the subchannel carries no device (dev_busid none): nothing to pass through")
+        return
     ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
     refused = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW), lambda base: not inv.host_use(base)) \
         if ccw is not None and inv is not None else ""
@@ -183,7 +187,7 @@ def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         return
     if dev.driver != "vfio_ccw":
         steps = []
-        if ccw is not None and ccw.fact(F.ONLINE) == "1":
+        if ccw is not None and is_online(ccw):
             steps.append(f"set {busid} offline (chccwdev -d {busid})")
         steps.append(f"bind the subchannel to vfio_ccw, now {dev.driver or 'no driver'} "
                      f"(driverctl -b css set-override {dev.id} vfio_ccw; ztui prepare vfio-ccw {busid or dev.id} "

@@ -428,7 +428,7 @@ def _qeth_records(q: Qeth) -> Iterator[HostDevice]:
     group.put(kernel.CcwGroup.card_type, q.card_type).set(card_kind=kind)
     group.put(kernel.CcwGroup.if_name, q.if_name).put(kernel.CcwGroup.chpid, int(q.chpid, 16))
     group.put(kernel.CcwGroup.layer2, 1 if q.layer2 else 0).put(kernel.CcwGroup.state, "UP (LAN ONLINE)")
-    group.put(kernel.CcwGroup.online, 1).put(kernel.CcwGroup.portno, 0)
+    group.put(kernel.CcwGroup.online, True).put(kernel.CcwGroup.portno, 0)
     if q.layer2:
         group.put(kernel.CcwGroup.bridge_role, "none")
     yield group.set(ccw_devices=",".join(members)).done()

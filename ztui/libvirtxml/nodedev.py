@@ -580,7 +580,8 @@ def _read_css(rec: _Record, cap: ET.Element) -> None:
 def _read_ccwgroup(rec: _Record, cap: ET.Element) -> None:
     """A qeth ccwgroup (OSA, HiperSockets): the id is its first device; members in `cdevN` order."""
     rec.id = _busid(rec, cap, "ccwgroup address") or _busid_from_name(rec.name)
-    rec.text_fact(F.STATE, cap, "state")
+    # libvirt's `online`/`offline` for the group, not qeth's `state` (`UP (LAN ONLINE)`, `SOFTSETUP`, …)
+    rec.text_fact(F.CCWGROUP_STATE, cap, "state")
     members = sorted(cap.findall("members/ccw_device"), key=lambda m: m.get("ref", ""))
     names = [(m.text or "").strip() for m in members]
     rec.fact(F.MEMBERS, ",".join(n for n in names if n))

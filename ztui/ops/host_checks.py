@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 import libvirt
 
-from ztui.facts import F, alias_problem, dasd_problem, is_dasd_alias
+from ztui.facts import F, alias_problem, dasd_problem, dasd_uid, is_dasd_alias, is_online
 from ztui.host.hostfacts import HostFacts, facts_source_for
 from ztui.host.hostuse import HostUse, HostUseKind
 from ztui.host.inventory import Inventory, build_inventory
@@ -132,7 +132,7 @@ class HostProbe:
                 return alias_problem(ccw, devices, lambda base: not inv.host_use(base))
             return alias_problem(ccw, self._local_ccws())
         problem = dasd_problem(ccw)
-        if ccw.fact(F.ONLINE) == "0" or (self.facts is not None and self._fact_block(path) is None) or \
+        if is_online(ccw) is False or (self.facts is not None and self._fact_block(path) is None) or \
                 (self.facts is None and not os.path.exists(path)):
             return offline
         return f"DASD {busid}: {problem}" if problem else None
@@ -156,7 +156,7 @@ class HostProbe:
         for name in sorted(os.listdir(self.sysfs / "bus" / "ccw" / "devices")) if \
                 (self.sysfs / "bus" / "ccw" / "devices").is_dir() else ():
             dev = self._local_ccw(name)
-            if dev is not None and dev.fact(F.UID):
+            if dev is not None and dasd_uid(dev):
                 found.append(dev)
         return found
 

@@ -26,7 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 import libvirt
 
-from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_domains
+from ztui.facts import (
+    ApMatrix,
+    CcwRole,
+    F,
+    carried_busid,
+    ccw_role,
+    dasd_discipline,
+    dasd_uid,
+    is_dasd_alias,
+    kernel_flag,
+    mdev_ap_matrix,
+    mdev_control_domains,
+    zpci_uid,
+)
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import XmlError
@@ -296,20 +309,26 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     if theirs is not None:
         there = _ccw_volume(dest, theirs)
         if volume.same_as(there):
-            return Finding(NOTE, f"{name}: the destination's mdev {uuid} sits on the same {volume.text()} "
+            return Finding(NOTE, f"{name}: the destination's mdev {uuid} sits on the same {volume.text(there)} "
                                  f"(DASD {there.busid}, subchannel {there.subchannel})", Code.EQUIVALENT, name)
         what = f"DASD {there.busid} ({there.text()})" if there.busid else "no DASD ztui knows"
         return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} sits on {what}, not on {volume.text()}: "
                                 "the guest would get another disk", Code.EQUIVALENT, name)
-    dest_uids = {d.fact(F.UID): d.id for d in _by_kind(dest, HostDeviceKind.CCW) if d.fact(F.UID)}
-    if volume.uid and dest_uids:
-        if volume.uid not in dest_uids:
-            return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {volume.uid} (behind mdev "
-                                    f"{uuid})", Code.EQUIVALENT, name)
+    # a volume by its uid: a base device (a classic PAV alias has its base's very uid), and only when every
+    # DASD of the destination says its uid (an offline one, or one vfio_ccw holds, says none)
+    dest_uids = {dasd_uid(d).text: d.id for d in _by_kind(dest, HostDeviceKind.CCW)
+                 if dasd_uid(d) and not is_dasd_alias(d)}
+    uid_unknown = _dasds_without_uid(dest)
+    if volume.uid and volume.uid in dest_uids:
         there_busid, how_found = dest_uids[volume.uid], f"volume {volume.uid}"
+    elif volume.uid and dest_uids and not uid_unknown:
+        return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {volume.uid} (behind mdev "
+                                f"{uuid})", Code.EQUIVALENT, name)
     else:
         there_busid = volume.busid
-        how_found = f"device number {volume.busid} (the volume's uid could not be compared)"
+        why = (f"{len(uid_unknown)} of the destination's DASDs say no uid (offline or held by vfio_ccw)"
+               if volume.uid and uid_unknown else "the volume's uid could not be compared")
+        how_found = f"device number {volume.busid} ({why})"
     there_css = [d for d in _by_kind(dest, HostDeviceKind.CSS) if carried_busid(d) == there_busid]
     if not there_css:
         return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
@@ -332,13 +351,16 @@ class _Volume:
     uid: str = ""
 
     def same_as(self, other: _Volume) -> bool:
-        """The same volume: by uid when both are known, else (no uid on either side) by device number."""
-        if self.uid or other.uid:
+        """The same volume: by uid when both hosts say it, else by device number (an offline DASD, or one
+        vfio_ccw holds, says no uid: that is not another volume)."""
+        if self.uid and other.uid:
             return self.uid == other.uid
         return bool(self.busid) and self.busid == other.busid
 
-    def text(self) -> str:
-        return f"volume {self.uid}" if self.uid else f"device number {self.busid} (no uid known)"
+    def text(self, other: _Volume | None = None) -> str:
+        if self.uid and (other is None or other.uid):
+            return f"volume {self.uid}"
+        return f"device number {self.busid} (no uid known{' there' if self.uid else ''})"
 
 
 def _mdev(facts: HostFacts | None, uuid: str) -> HostDevice | None:
@@ -355,7 +377,18 @@ def _ccw_volume(facts: HostFacts | None, mdev: HostDevice) -> _Volume:
         return _Volume()
     busid = carried_busid(css)
     dasd = next((d for d in _by_kind(facts, HostDeviceKind.CCW) if d.id == busid), None) if busid else None
-    return _Volume(css.id, busid, dasd.fact(F.UID) if dasd is not None else "")
+    return _Volume(css.id, busid, dasd_uid(dasd).text if dasd is not None else "")
+
+
+def _dasds_without_uid(facts: HostFacts | None) -> list[str]:
+    """The ECKD DASDs of a host whose uid is not known: offline ones (their `uid` is empty), and the devices
+    on subchannels vfio_ccw holds (the host sees no ccw device there). FBA has no uid at all."""
+    ccws = {d.id: d for d in _by_kind(facts, HostDeviceKind.CCW)}
+    found = [d.id for d in ccws.values()
+             if ccw_role(d) is CcwRole.DASD and not dasd_uid(d) and dasd_discipline(d) in ("ECKD", "")]
+    found += [busid for css in _by_kind(facts, HostDeviceKind.CSS)
+              if (busid := carried_busid(css)) and busid not in ccws and css.driver == "vfio_ccw"]
+    return found
 
 
 def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
@@ -368,14 +401,14 @@ def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts)
                              "checked", Code.EQUIVALENT, name)
     pcis = _by_kind(dest, HostDeviceKind.PCI)
     mine = next((d for d in _by_kind(src, HostDeviceKind.PCI) if d.id == device.source), None)
-    uid = mine.fact(F.UID) if mine is not None and mine.fact(F.UID_IS_UNIQUE) == "1" else ""
-    if uid:
-        match = [d for d in pcis if d.fact(F.UID) == uid and d.fact(F.UID_IS_UNIQUE) == "1"]
+    uid = zpci_uid(mine) if mine is not None and kernel_flag(mine, F.UID_IS_UNIQUE) else None
+    if uid is not None:
+        match = [d for d in pcis if zpci_uid(d) == uid and kernel_flag(d, F.UID_IS_UNIQUE)]
         if match:
-            return Finding(NOTE, f"{name}: the destination has the PCI function with host uid {uid} "
+            return Finding(NOTE, f"{name}: the destination has the PCI function with host uid 0x{uid:x} "
                                  f"({match[0].id})", Code.EQUIVALENT, name)
-        if any(d.fact(F.UID) for d in pcis):
-            return Finding(BLOCKER, f"{name}: the destination has no PCI function with host zPCI uid {uid}",
+        if any(zpci_uid(d) is not None for d in pcis):
+            return Finding(BLOCKER, f"{name}: the destination has no PCI function with host zPCI uid 0x{uid:x}",
                            Code.EQUIVALENT, name)
     if any(d.id == device.source for d in pcis):
         return Finding(NOTE, f"{name}: the destination has PCI function {device.source}", Code.EQUIVALENT, name)

@@ -24,10 +24,13 @@ from ztui.facts import (
     dasd_uid,
     driver_override,
     is_dasd_alias,
+    is_online,
+    kernel_flag,
     mdev_ap_matrix,
     mdev_control_domains,
     subchannel_paths,
     wwn,
+    zfcp_path,
 )
 from ztui.host.inventory import Inventory
 from ztui.host.usage import available, conflicts, eligibility, users_of
@@ -36,7 +39,7 @@ from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind, Sighting, Vo
 from ztui.report.filtering import match_host_device
 from ztui.report.tree_json import sighting_json, volume_json
 from ztui.report.tree_text import WIDTH
-from ztui.zsysfs import Firmware
+from ztui.zsysfs import CcwGroup, Dasd, Firmware
 
 GROUPS = ("DASD", "SCSI/FCP", "block devices", "network", "PCI/zPCI", "subchannels and mdevs", "AP",
           "channel paths", "other")
@@ -72,19 +75,22 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
     parts: list[str] = []
     kind = dev.kind
     if kind is HostDeviceKind.CCW:
-        parts += [f(F.DEVTYPE), f"CU {f(F.CUTYPE)}" if f(F.CUTYPE) else "",
-                  {"1": "online", "0": "offline"}.get(f(F.ONLINE), "")]
+        parts += [f(F.DEVTYPE), f"CU {f(F.CUTYPE)}" if f(F.CUTYPE) else "", _online_word(dev)]
         if ccw_role(dev) is CcwRole.DASD:
             uid = dasd_uid(dev)
             discipline = dasd_discipline(dev)
+            status = Dasd.status.read(f(F.STATUS))
             parts += [discipline if discipline and discipline != "ECKD" else "",
-                      f"status {f(F.STATUS)}" if f(F.STATUS) not in ("", "online", "unknown") else "",
+                      f"status {status}" if status not in (None, "online", "unknown") else "",
                       _alias_words(dev, inv) if is_dasd_alias(dev) else f"uid {uid.text}" if uid else "",
-                      "read-only" if f(F.READONLY) == "1" else "", "raw-track" if f(F.RAW_TRACK_ACCESS) == "1" else "",
-                      "ESE" if f(F.ESE) == "1" else ""]
+                      "read-only" if kernel_flag(dev, F.READONLY) else "",
+                      "raw-track" if kernel_flag(dev, F.RAW_TRACK_ACCESS) else "",
+                      "ESE" if kernel_flag(dev, F.ESE) else ""]
     elif kind is HostDeviceKind.CCWGROUP:
+        layer2 = CcwGroup.layer2.read(f(F.LAYER2))
         parts += [f(F.CARD_KIND) or f(F.CARD_TYPE), f(F.IF_NAME), f"CHPID {f(F.CHPID)}" if f(F.CHPID) else "",
-                  f(F.STATE), {"1": "layer 2", "0": "layer 3"}.get(f(F.LAYER2), ""),
+                  f(F.STATE), _online_word(dev) if is_online(dev) is False else "",
+                  {1: "layer 2", 0: "layer 3"}.get(layer2, "") if layer2 is not None else "",
                   f"bridge role {f(F.BRIDGE_ROLE)}" if f(F.BRIDGE_ROLE) not in ("", "none") else ""]
     elif kind is HostDeviceKind.CSS:
         carried = carried_busid(dev)
@@ -109,13 +115,14 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
             assigned = (f"adapters {adapters} (no domain)" if adapters else
                         f"domains {domains} (no adapter)" if domains else "nothing assigned")
         parts += [f(F.MDEV_TYPE), f"on {dev.parent}" if dev.parent else "", assigned,
-                  f"control domains {','.join(f'0x{d:04x}' for d in control)}" if control else ""]
+                  f"control domains {','.join(f'{d:04x}' for d in control)}" if control else ""]
     elif kind is HostDeviceKind.AP_QUEUE:
         parts += [ap_queue_state(dev)]
     elif kind is HostDeviceKind.SYSTEM:
         dump = Firmware.dump_type.read(f(F.DUMP_TYPE))
-        parts += [f"Secure Execution host (prot_virt) {'on' if f(F.PROT_VIRT) == '1' else 'off'}"
-                  if f(F.PROT_VIRT) else "",
+        prot_virt = kernel_flag(dev, F.PROT_VIRT)
+        parts += [f"Secure Execution host (prot_virt) {'on' if prot_virt else 'off'}" if prot_virt is not None
+                  else "",
                   f"dump device {f(F.DUMP_DEVICE) or f(F.DUMP_FID)} ({dump})" if dump and dump != "none" else "",
                   f"IPLed from {f(F.IPL_DEVICE)} ({f(F.IPL_TYPE)})" if f(F.IPL_DEVICE) else ""]
     elif kind is HostDeviceKind.SCSI_HOST and (f(F.PORT_TYPE) or f(F.PORT_NAME)):
@@ -125,10 +132,10 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
                   if f(F.FUNCTION_ID) or f(F.FID) else "", f(F.VENDOR_ID) or f(F.VENDOR),
                   f(F.PRODUCT_ID) or f(F.DEVICE)]
     elif kind is HostDeviceKind.SCSI:
-        parts += [f(F.VENDOR), f(F.MODEL), f"{f(F.HBA_ID)} {f(F.WWPN)} {f(F.FCP_LUN)}".strip(),
+        parts += [f(F.VENDOR), f(F.MODEL), " ".join(p for p in zfcp_path(dev) if p),
                   f(F.STATE) if f(F.STATE) not in ("", "running") else "",
-                  "access denied" if f(F.ZFCP_ACCESS_DENIED) == "1" else "",
-                  "failed" if f(F.ZFCP_FAILED) == "1" else ""]
+                  "access denied" if kernel_flag(dev, F.ZFCP_ACCESS_DENIED) else "",
+                  "failed" if kernel_flag(dev, F.ZFCP_FAILED) else ""]
     elif kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
         parts += [dev.name, f(F.DM_NAME), f(F.DEVTYPE)]
     elif kind is HostDeviceKind.NET:
@@ -138,6 +145,10 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
     if dev.driver:
         parts.append(f"driver {dev.driver}")
     return " ".join(p for p in parts if p)
+
+
+def _online_word(dev: HostDevice) -> str:
+    return {True: "online", False: "offline", None: ""}[is_online(dev)]
 
 
 def _paths(css: HostDevice, inv: Inventory | None) -> list[ChpState]:

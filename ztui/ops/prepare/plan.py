@@ -3,7 +3,7 @@
 The order is the one the kernel and IBM document (kernel Documentation/arch/s390/vfio-ccw.rst and
 vfio-ap.rst, KVM on Z "Preparing VFIO pass-through devices"):
 
-* vfio-ccw: the DASD (or tape) is set offline (`chccwdev -d`), its subchannel's driver is overridden to
+* vfio-ccw: the ECKD DASD is set offline (`chccwdev -d`), its subchannel's driver is overridden to
   `vfio_ccw` and re-probed (`driverctl -b css set-override`, which also keeps the override across
   reboots), then a `vfio_ccw-io` mdev is defined, started and marked for autostart through libvirt's
   node-device API (`virsh nodedev-define/-start/-autostart`; mdevctl underneath).
@@ -166,7 +166,7 @@ def _mdevs_on(view: HostView, subchannel: str) -> list[str]:
 
 
 def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> PrepPlan:
-    """DASD or tape `busid` → a started vfio_ccw-io mdev on its subchannel, or PrepRefused."""
+    """ECKD DASD `busid` → a started vfio_ccw-io mdev on its subchannel, or PrepRefused."""
     busid = _busid(busid_text)
     sysfs = view.sysfs
     sub = subchannel_of(view, busid)

@@ -2,7 +2,7 @@
 and the one function that turns a request into a plan.
 
 The host devices view offers `p` on a device; which preparation that means follows from the device:
-a DASD or tape → vfio-ccw; a subchannel already on vfio_ccw → its undo; a PCI function → pci; an AP
+a DASD → vfio-ccw; a subchannel already on vfio_ccw → its undo; a PCI function → pci; an AP
 queue → vfio-ap of that adapter and domain; a vfio-ap mdev → its undo.
 """
 
@@ -24,6 +24,7 @@ from ztui.ops.prepare.plan import (
     unplan_vfio_ap,
     unplan_vfio_ccw,
 )
+from ztui.zsysfs import Subchannel
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ def request_for(kind: str, ident: str, driver: str, facts: Mapping[str, str]) ->
     if kind == HostDeviceKind.CCW.value and ccw_role_of_driver(driver) is CcwRole.DASD:
         return PrepRequest(PrepKind.VFIO_CCW, ident)
     if kind == HostDeviceKind.CSS.value:
-        busid = facts.get(F.DEV_BUSID, "")
-        if busid and busid != "none":
+        busid = Subchannel.dev_busid.read(facts.get(F.DEV_BUSID)) or ""
+        if busid:
             return PrepRequest(PrepKind.VFIO_CCW, busid, undo=driver == "vfio_ccw")
         return None
     if kind == HostDeviceKind.PCI.value:

@@ -186,7 +186,7 @@ class HostDevicesScreen(Screen[None]):
         facts = {f["key"]: f["value"] for f in dev.get("facts", [])}
         request = request_for(str(dev["kind"]), str(dev["id"]), str(dev.get("driver") or ""), facts)
         if request is None:
-            self.notify(f"{dev['id']}: only a DASD or tape, a subchannel, a PCI function, an AP queue or a vfio-ap "
+            self.notify(f"{dev['id']}: only an ECKD DASD, a subchannel, a PCI function, an AP queue or a vfio-ap "
                         "mdev is prepared for pass-through", severity="warning")
             return
 
