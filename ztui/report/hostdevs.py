@@ -172,10 +172,13 @@ def use_json(use: DeviceUse) -> dict[str, Any]:
             "running": use.running, "exclusive": use.exclusive}
 
 
-def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None) -> dict[str, Any]:
+def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None,
+                all_users: Mapping[str, Sequence[DeviceUse]] | None = None) -> dict[str, Any]:
     """One device: `host_use` says how the host itself uses it (each reason), `free` whether a guest can be
-    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`)."""
-    elig = eligibility(dev, inv)
+    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`),
+    `eligibility` its VFIO readiness, judged against every guest's uses (`all_users`; None: not known, so
+    nothing is advised that takes a device from the host)."""
+    elig = eligibility(dev, inv, all_users)
     host_use = inv.host_use(dev)
     return {
         "key": dev.key,
@@ -211,7 +214,7 @@ def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
     # sorted, so the listing does not depend on the order libvirt or udev enumerate devices in
     for dev in sorted(inv.devices, key=lambda d: (d.kind.value, d.id, d.name)):
         keys.add(dev.key)
-        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key)))
+        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key), users))
     out = [{"name": g, "devices": devs} for g, devs in grouped.items() if devs]
     objects = []
     for key in sorted(k for k in users if k not in keys):

@@ -268,7 +268,6 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     def _prepare_then_apply(self, busid: str) -> None:
         """The preparation dialog for the DASD (its plan, then its run); the attach only after its proof."""
         from ztui.host.usage import users_of
-        from ztui.ops.prepare.action import guest_users
         from ztui.ops.prepare.model import PrepKind
         from ztui.ops.prepare.request import PrepRequest
         from ztui.ui.screens.prepare import PrepareScreen
@@ -279,7 +278,8 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             return
         session = self.app.sessions.get(self.uri)
         inventory = session.inventory if session is not None else None
-        users = guest_users(users_of([self.app.fleet.snapshot(self.uri)], inventory)) if inventory else {}
+        snapshot = self.app.fleet.snapshot(self.uri)
+        users = users_of([snapshot], inventory) if inventory is not None and snapshot is not None else None
         request = PrepRequest(PrepKind.VFIO_CCW, busid, uuid=self.request.source)
 
         def prepared(proven: bool | None) -> None:

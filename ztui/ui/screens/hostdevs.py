@@ -7,6 +7,7 @@ and the command always agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -22,7 +23,7 @@ from ztui.fleet import Fleet
 from ztui.host.hostuse import HostUseKind, HostUseReason
 from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
-from ztui.ops.prepare.action import guest_users
+from ztui.model import DeviceUse
 from ztui.ops.prepare.request import request_for
 from ztui.report.hostdevs import inventory_json
 from ztui.ui.app import ZtuiApp
@@ -76,7 +77,7 @@ class HostDevicesScreen(Screen[None]):
         super().__init__()
         self.fleet = fleet
         self.groups: dict[str, list[Entry]] = {}
-        self.guest_users: dict[str, dict[str, list[str]]] = {}  # host URI → device id → guests using it
+        self.uses: dict[str, Mapping[str, Sequence[DeviceUse]]] = {}  # host URI → device key → guests' uses
         self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
         self.free_only = False
 
@@ -109,7 +110,7 @@ class HostDevicesScreen(Screen[None]):
             snapshot = self.fleet.snapshot(uri)
             users = users_of([snapshot], inventory)
             groups = inventory_json(inventory, users, conflicts(users))
-            self.guest_users[uri] = guest_users(users)
+            self.uses[uri] = users
         self.groups[uri] = groups
         self._rebuild_tree()
         self._show_count()
@@ -175,7 +176,7 @@ class HostDevicesScreen(Screen[None]):
             if proven and session is not None:
                 session.refresh_inventory()
 
-        self.app.push_screen(PrepareScreen(uri, request, self.guest_users.get(uri, {})), ran)
+        self.app.push_screen(PrepareScreen(uri, request, self.uses.get(uri)), ran)
 
     def action_toggle_free(self) -> None:
         self.free_only = not self.free_only
