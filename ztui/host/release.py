@@ -87,12 +87,12 @@ def release_refusal(dev: HostDevice, inv: Inventory | None, users: Users | None)
         use = inv.host_use(member)
         if use:
             return Refusal(Keep.HOST, f"{how}the host itself uses {member.id}: {use.text}")
-    if users is None:
-        return Refusal(Keep.UNKNOWN, f"cannot tell whether a guest uses {dev.id}: the host's guests were not read")
     if dev.kind is HostDeviceKind.AP_QUEUE:  # the mdev that holds it, with its guests, says the most
         held = _ap_queue(dev, inv, users)
         if held is not None:
             return held
+    if users is None:
+        return Refusal(Keep.UNKNOWN, f"cannot tell whether a guest uses {dev.id}: the host's guests were not read")
     for member, how in members:
         guests = sorted({u.guest for u in users.get(member.key, ())})
         if guests:
@@ -108,10 +108,11 @@ def release_refusal(dev: HostDevice, inv: Inventory | None, users: Users | None)
         unknown = _unknown(member, inv)
         if unknown:
             return Refusal(Keep.UNKNOWN, f"{how}cannot tell whether {member.id} is free: {unknown}")
-    if dev.kind not in _NOT_MOUNTED and not inv.system.known:
+    bound = dev.kind is HostDeviceKind.CSS and dev.driver == "vfio_ccw"  # the host sees nothing behind it
+    if dev.kind not in _NOT_MOUNTED and not bound and not inv.system.known:
         return Refusal(Keep.UNKNOWN, f"cannot tell whether the host itself uses {dev.id}: the host's mount table "
                                      "was not read")
-    return _firmware_unknown(dev, inv)
+    return None if bound else _firmware_unknown(dev, inv)
 
 
 # --- what goes with a device ------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def _firmware_unknown(dev: HostDevice, inv: Inventory) -> Refusal | None:
 # --- AP queues ----------------------------------------------------------------------------------------------
 
 
-def _ap_queue(queue: HostDevice, inv: Inventory, users: Users) -> Refusal | None:
+def _ap_queue(queue: HostDevice, inv: Inventory, users: Users | None) -> Refusal | None:
     """An APQN assigned to an mdev belongs to that mdev (the kernel assigns each to one mdev at most)."""
     numbers = ap_queue_numbers(queue.id)
     if numbers is None:
@@ -229,7 +230,7 @@ def _ap_queue(queue: HostDevice, inv: Inventory, users: Users) -> Refusal | None
             return Refusal(Keep.UNKNOWN, f"cannot tell whether APQN {queue.id} is in mdev {mdev.id}: its matrix "
                                          f"reads {mdev.fact(F.MATRIX)!r}")
         if numbers in mdev_ap_matrix(mdev).queues:
-            guests = sorted({u.guest for u in users.get(mdev.key, ())})
+            guests = sorted({u.guest for u in (users or {}).get(mdev.key, ())})
             who = f" (guest {', '.join(guests)})" if guests else ""
             return Refusal(Keep.MDEV, f"APQN {queue.id} is already in mdev {mdev.id}{who}")
     return None

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import libvirt
 
-from ztui.facts import ApMatrix, F, carried_busid, mdev_ap_matrix, mdev_control_domains
+from ztui.facts import ApMatrix, F, carried_busid, is_dasd_alias, mdev_ap_matrix, mdev_control_domains
 from ztui.host.hostfacts import facts_source_for
+from ztui.host.hostuse import NOTHING, SystemUse
+from ztui.host.release import Refusal
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.domain import parse_domain
@@ -42,6 +44,7 @@ from ztui.model import (
     HostDeviceKind,
     SecureExecutionForm,
 )
+from ztui.ops.dest_devices import GuestUses, ap_refusal, dest_inventory, read_guest_uses, vfio_ccw_setup
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, name_of
 
@@ -124,6 +127,8 @@ class HostFacts:
     networks: tuple[str, ...] | None = None  # active virtual networks
     machine_error: str | None = None  # "" supported, text = why not, None = not checked
     files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
+    system: SystemUse = NOTHING  # what the host itself mounts and swaps on, from its facts (empty: not known)
+    guest_uses: GuestUses | None = None  # its guests' uses of its devices (`dest_devices`), None: not read
 
 
 def unreachable(uri: str, error: str) -> HostFacts:
@@ -169,9 +174,12 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    return HostFacts(uri, domains=domains, devices=_host_devices(conn, uri) if devices else None,
-                     networks=_networks(conn), machine_error=_machine_error(conn, guest),
-                     files=_files(conn, uri, guest))
+    found = _host_devices(conn, uri) if devices else None
+    system = facts_source_for(uri).system_use() if found is not None else NOTHING
+    uses = read_guest_uses(conn, uri, dest_inventory(uri, found, system), guest.uuid) if found is not None else None
+    return HostFacts(uri, domains=domains, devices=found, networks=_networks(conn),
+                     machine_error=_machine_error(conn, guest), files=_files(conn, uri, guest), system=system,
+                     guest_uses=uses)
 
 
 def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -262,13 +270,18 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     theirs = _mdev(dest, uuid)
     if theirs is not None:
         there = _ccw_volume(dest, theirs)
+        held = sorted({u.guest for u in (dest.guest_uses or {}).get(theirs.key, ())})
+        if volume.same_as(there) and held:
+            return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} sits on the same {volume.text()} but "
+                                    f"is used by guest {', '.join(held)} there", Code.EQUIVALENT, name)
         if volume.same_as(there):
             return Finding(NOTE, f"{name}: the destination's mdev {uuid} sits on the same {volume.text()} "
                                  f"(DASD {there.busid}, subchannel {there.subchannel})", Code.EQUIVALENT, name)
         what = f"DASD {there.busid} ({there.text()})" if there.busid else "no DASD ztui knows"
         return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} sits on {what}, not on {volume.text()}: "
                                 "the guest would get another disk", Code.EQUIVALENT, name)
-    dest_uids = {d.fact(F.UID): d.id for d in _by_kind(dest, HostDeviceKind.CCW) if d.fact(F.UID)}
+    dest_uids = {d.fact(F.UID): d.id for d in _by_kind(dest, HostDeviceKind.CCW)
+                 if d.fact(F.UID) and not is_dasd_alias(d)}  # a PAV alias has its base's uid
     if volume.uid and dest_uids:
         if volume.uid not in dest_uids:
             return Finding(BLOCKER, f"{name}: the destination reaches no DASD volume {volume.uid} (behind mdev "
@@ -281,12 +294,16 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     if not there_css:
         return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
                                 "destination", Code.EQUIVALENT, name)
-    offer = [t for t in there_css[0].mdev_types if t.id == "vfio_ccw-io"]
-    how = (f"{there_css[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
-           else f"set DASD {there_busid} offline and bind {there_css[0].id} to vfio_ccw first")
-    return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
-                            f"{there_css[0].id} but has no mdev {uuid}: define and start it there (virsh "
-                            f"nodedev-define; {how})", Code.EQUIVALENT, name)
+    css = there_css[0]
+    reached = (f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel {css.id} but has "
+               f"no mdev {uuid}")
+    setup = vfio_ccw_setup(css, dest_inventory(dest.uri, dest.devices, dest.system), dest.guest_uses)
+    if isinstance(setup, Refusal):  # the destination's host or guests keep it: nothing there is advised
+        return Finding(BLOCKER, f"{reached}; on the destination, {setup.text}", Code.EQUIVALENT, name)
+    offer = [t for t in css.mdev_types if t.id == "vfio_ccw-io"]
+    how = setup or (f"{css.id} offers vfio_ccw-io ({offer[0].available} available)" if offer else "")
+    return Finding(BLOCKER, f"{reached}: define and start it there (virsh nodedev-define{'; ' + how if how else ''})",
+                   Code.EQUIVALENT, name)
 
 
 @dataclass(frozen=True)
@@ -378,6 +395,10 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
     wanted, control = mdev_ap_matrix(mine), mdev_control_domains(mine)
     same = [d for d in theirs.values() if mdev_ap_matrix(d) == wanted and mdev_control_domains(d) == control]
     there = theirs.get(uuid)
+    held = sorted({u.guest for u in (dest.guest_uses or {}).get(there.key, ())}) if there is not None else []
+    if there is not None and there in same and held:
+        return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} has the same APQNs but is used by guest "
+                                f"{', '.join(held)} there", Code.EQUIVALENT, name)
     if there is not None and there in same:
         return Finding(NOTE, f"{name}: the destination has mdev {uuid} with the same APQNs "
                              f"({_ap_text(wanted, control)})", Code.EQUIVALENT, name)
@@ -386,7 +407,8 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
                                 f"{_ap_text(mdev_ap_matrix(there), mdev_control_domains(there))}, not "
                                 f"{_ap_text(wanted, control)}: the guest would get other crypto domains",
                        Code.EQUIVALENT, name)
-    hint = f" (mdev {same[0].id} there has them: define {uuid} the same way)" if same else ""
+    refused = ap_refusal(wanted.queues, dest_inventory(dest.uri, dest.devices, dest.system), dest.guest_uses)
+    hint = f"; on the destination, {refused.text}" if refused is not None else ""
     return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} with {_ap_text(wanted, control)}"
                             f"{hint}", Code.EQUIVALENT, name)
 
