@@ -41,10 +41,13 @@ def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
             name, parents=[common], help=verb,
             description=f"{verb[0].upper()}{verb[1:]}: the plan first (every step as the command an "
                         "administrator would type and the sysfs writes it makes), then each step done and "
-                        "proven by a re-read; a failed step undoes the ones before it. This machine's own host only.")
+                        "proven by a re-read; a failed step undoes the ones before it. This machine's own host only. "
+                        + ("" if undo else "Refused with the reason, before any write: a device the host itself or "
+                           "a guest uses, a PAV alias, an APQN another mdev holds, a device whose facts could not "
+                           "be read."))
         kinds = p.add_subparsers(title="kinds", metavar="KIND", dest="prep_kind", required=True)
-        ccw = kinds.add_parser("vfio-ccw", parents=[common], help="a DASD or tape → a vfio_ccw-io mdev")
-        ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's or tape's bus-ID, e.g. 0.0.5c3f")
+        ccw = kinds.add_parser("vfio-ccw", parents=[common], help="an ECKD DASD → a vfio_ccw-io mdev")
+        ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's bus-ID, e.g. 0.0.5c3f")
         ap = kinds.add_parser("vfio-ap", parents=[common], help="AP adapters x domains → a vfio_ap mdev")
         if undo:
             ap.add_argument("uuid", metavar="UUID", help="the vfio-ap mdev to remove")

@@ -182,7 +182,7 @@ def _mdevs_on(view: HostView, subchannel: str) -> list[str]:
 
 
 def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> PrepPlan:
-    """DASD or tape `busid` → a started vfio_ccw-io mdev on its subchannel, or PrepRefused."""
+    """An ECKD DASD `busid` → a started vfio_ccw-io mdev on its subchannel, or PrepRefused."""
     busid = _busid(busid_text)
     sysfs = view.sysfs
     sub = subchannel_of(view, busid)

@@ -153,13 +153,20 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         self.action_apply()
 
     def _prepare_first(self) -> str:
-        """The DASD bus-ID when the chosen backing is a DASD to prepare first, else ''."""
+        """The DASD bus-ID when the chosen backing is a DASD to prepare first, else ''. Only a DASD the host
+        offers for it (`ops.candidates`: one `ztui prepare` would take from the host) counts; a typed one is
+        refused by `_build_request`."""
         source = self.query_one("#attach-source", Input).value.strip()
-        return source.removeprefix(PREPARE_PREFIX) if self.kind == "mdev" and source.startswith(PREPARE_PREFIX) \
-            else ""
+        offered = {c.value for c in self.candidates.get("mdev", [])}
+        return source.removeprefix(PREPARE_PREFIX) if self.kind == "mdev" and source in offered \
+            and source.startswith(PREPARE_PREFIX) else ""
 
     def _build_request(self) -> AttachRequest:
         kind = self.kind
+        typed = self.query_one("#attach-source", Input).value.strip()
+        if kind == "mdev" and typed.startswith(PREPARE_PREFIX) and not self._prepare_first():
+            raise BadRequest(f"DASD {typed.removeprefix(PREPARE_PREFIX)} is not one this host offers to prepare for "
+                             "vfio-ccw (its subchannel's readiness in the host devices view, H, says why)")
         size = None
         if kind == "new":
             size = parse_size(self.query_one("#attach-size", Input).value.strip() or "64M")
