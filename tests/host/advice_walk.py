@@ -10,8 +10,8 @@ devices) is written into the testbed here, through the writers of `ztui.zsysfs`.
 
 OUT.json holds, for each place that prints for a person, what it printed: the hostdevs report (JSON and
 text), the host devices view's lines and details pane, the tree's warnings and the guest devices' details
-pane, the attach dialog's offers, `ztui prepare`'s plan or refusal for every DASD, PCI function and AP queue,
-and the migration preflight's findings with this host as the destination.
+pane, the attach dialog's offers, `ztui attach --pci`'s plan, `ztui prepare`'s plan or refusal for every
+DASD, PCI function and AP queue, and the migration preflight's findings with this host as the destination.
 """
 
 from __future__ import annotations
@@ -173,11 +173,34 @@ def main(out_path: str, misread: bool = False) -> int:
             doc["plans"][label] = {"commands": [s.command for s in plan.steps], "notes": list(plan.notes),
                                    "text": plan.text()}
             said(f"prepare {label}", plan.text())
+        _attach_pci(conn, resolved, doc, said)
         _preflight(conn, doc, said)
     finally:
         conn.close()
     Path(out_path).write_text(json.dumps(doc, indent=1))
     return 0
+
+
+def _attach_pci(conn: Any, host: Any, doc: dict[str, Any], said: Any) -> None:
+    """`ztui attach zadv1 --pci ADDRESS` for every PCI function: libvirt binds a managed one to vfio-pci."""
+    from ztui.host.scan import local_inventory
+    from ztui.model import HostDeviceKind
+    from ztui.ops.host_checks import HostProbe
+    from ztui.ops.hotplug import AttachRequest, BadRequest, GuestFacts, plan_attach
+
+    guest = next(g for g in host.guests if g.name == "zadv1")
+    probe = HostProbe.for_connection(conn)
+    doc["attach"] = {}
+    for dev in local_inventory().of_kind(HostDeviceKind.PCI):
+        try:
+            plan = plan_attach(AttachRequest("zadv1", "pci", dev.id), GuestFacts(guest, guest, True), probe)
+        except BadRequest as exc:
+            doc["attach"][dev.id] = {"refused": str(exc)}
+            said(f"attach --pci {dev.id}", str(exc))
+            continue
+        doc["attach"][dev.id] = {"notes": list(plan.notes)}
+        for note in plan.notes:
+            said(f"attach --pci {dev.id}", note)
 
 
 def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:

@@ -9,9 +9,10 @@ the host's interface ens1 (up), NVMe 0003:00:00.0 its /srv. Free: DASD 0.0.6002,
 down), AP queue 0d.0005.
 
 No text anywhere — readiness in `hostdevs` (JSON and text), the host devices view's lines and details
-pane, the tree's warnings and device details, the attach dialog's offers, `ztui prepare`'s plans, the
-migration preflight with this host as the destination — advises setting offline, unbinding or rebinding a
-device that is kept; where one is refused, the reason is said; the free devices still get their advice.
+pane, the tree's warnings and device details, the attach dialog's offers, `ztui attach --pci`, `ztui
+prepare`'s plans, the migration preflight with this host as the destination — advises setting offline,
+unbinding or rebinding a device that is kept; where one is refused, the reason is said; the free devices
+still get their advice.
 """
 
 from __future__ import annotations
@@ -150,6 +151,10 @@ def test_prepare_and_the_attach_offers_follow_the_same_rule(printed: dict[str, A
     assert plans[f"pci {FREE_PCI} --unmanaged"]["commands"][0] == f"driverctl -b pci set-override {FREE_PCI} vfio-pci"
     assert printed["candidates"]["mdev"] == [f"prepare:{FREE_DASD}"]
     assert printed["candidates"]["pci"] == [FREE_PCI]
+    # a managed PCI attach has libvirt bind the function to vfio-pci: the host's own are refused
+    attach = printed["attach"]
+    assert "ens1 is up" in attach["0001:00:00.0"]["refused"] and "mounted on /srv" in attach["0003:00:00.0"]["refused"]
+    assert "refused" not in attach[FREE_PCI]
 
 
 def test_the_preflight_advises_the_destination_by_its_own_host_and_guests(printed: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.release import Keep, release_refusal
@@ -160,3 +162,35 @@ def test_the_destinations_setup_is_judged_by_its_own_host() -> None:
     assert str(refused) == "0.0.5c3f is used by guest zlnx07"
     remote = dasd_host(system=SystemUse())
     assert "mount table was not read" in str(vfio_ccw_setup(css_of(remote), remote, {}))
+
+
+def test_a_managed_pci_attach_does_not_take_a_function_from_the_host() -> None:
+    """libvirt binds a managed hostdev's function to vfio-pci at attach: one whose interface is up on the
+    host is refused before anything changes, one that is free is attached."""
+    from ztui.host.hostfacts import FactsOrigin
+    from ztui.host.hostfacts import HostFacts as Snapshot
+    from ztui.libvirtxml.domain import parse_domain
+    from ztui.model import GuestState, PciAddress
+    from ztui.ops.host_checks import HostProbe
+    from ztui.ops.hotplug import AttachRequest, BadRequest, GuestFacts, plan_attach
+
+    def pci(n: int, state: str) -> tuple[HostDevice, HostDevice]:
+        path = f"/sys/devices/pci000{n}:00/000{n}:00:00.0"
+        return (HostDevice(HostDeviceKind.PCI, f"000{n}:00:00.0", f"000{n}:00:00.0", driver="mlx5_core",
+                           iommu_group=n, sysfs_path=path),
+                HostDevice(HostDeviceKind.NET, f"ens{n}", f"ens{n}", sysfs_path=f"{path}/net/ens{n}",
+                           facts=facts(operstate=state)))
+
+    host = Snapshot(FactsOrigin.SIMULATED, devices=(*pci(1, "up"), *pci(2, "down")), mounts=BOOTED.mounts)
+    probe = HostProbe(None, facts=host)
+    assert probe.pci_function(PciAddress(0x2, 0, 0, 0)).problem == ""
+    assert probe.pci_function(PciAddress(0x1, 0, 0, 0)).problem == (
+        "the host itself uses 0001:00:00.0: its interface ens1 is up on the host: attached, libvirt would bind it to "
+        "vfio-pci and take it from the host")
+    guest = replace(parse_domain("<domain type='kvm'><name>g1</name><uuid>00000000-0000-4000-8000-0000000000a1</uuid>"
+                                 "<memory>1048576</memory><os><type arch='s390x' machine='s390-ccw-virtio'>hvm</type>"
+                                 "</os><devices/></domain>"), state=GuestState.RUNNING)
+    here = GuestFacts(guest, guest, active=True)
+    with pytest.raises(BadRequest, match="ens1 is up on the host"):
+        plan_attach(AttachRequest("g1", "pci", "0001:00:00.0"), here, probe)
+    assert "<hostdev" in plan_attach(AttachRequest("g1", "pci", "0002:00:00.0"), here, probe).xml
