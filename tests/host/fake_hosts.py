@@ -951,6 +951,46 @@ def _part(disk_path: str, disk: str, n: int, minor: int, *extra: Line) -> R:
              *extra)
 
 
+def _ap_card(adapter: str) -> R:
+    return R(f"/devices/ap/card{adapter}",
+             E("SUBSYSTEM", "ap"),
+             E("DEVTYPE", "ap_card"),
+             K(ApCard.type, "CEX8C"),
+             K(ApCard.online, True),
+             L("driver", "../../../bus/ap/drivers/cex4card"))
+
+
+def _ap_queue(queue: str, driver: str) -> R:
+    return R(f"/devices/ap/card{queue[:2]}/{queue}",
+             E("SUBSYSTEM", "ap"),
+             E("DEVTYPE", "ap_queue"),
+             K(ApQueue.online, True),
+             L("driver", f"../../../../bus/ap/drivers/{driver}"))
+
+
+def _zpci(n: int, vendor: str, device: str, cls: str, driver: str) -> R:
+    """zPCI function `000n:00:00.0` with uid n, FID 0x37 + n and an IOMMU group of its own."""
+    return R(f"/devices/pci000{n}:00/000{n}:00:00.0",
+             E("SUBSYSTEM", "pci"),
+             A("vendor", vendor),
+             A("device", device),
+             A("class", cls),
+             K(Zpci.uid, n),
+             K(Zpci.uid_is_unique, True),
+             K(Zpci.function_id, 0x37 + n),
+             K(Subchannel.driver_override, ""),
+             L("driver", f"../../../bus/pci/drivers/{driver}"),
+             L("iommu_group", f"../../../kernel/iommu_groups/{n}"))
+
+
+def _zpci_net(n: int, name: str, operstate: str) -> R:
+    return R(f"/devices/pci000{n}:00/000{n}:00:00.0/net/{name}",
+             E("SUBSYSTEM", "net"),
+             E("INTERFACE", name),
+             A("address", f"82:0c:3a:00:00:{0x37 + n:02x}"),
+             A("operstate", operstate))
+
+
 #: tests/fixtures/advice/z-advice.umockdev (guests: z-advice-guests.xml; the host's mount table and swap areas:
 #: z-advice.mountinfo, z-advice.swaps; its /sys/firmware: tests/host/advice_walk.py). Every device a printed
 #: command could name, each once used by the host, a guest or an mdev and once free (README there).
@@ -1022,33 +1062,11 @@ Z_ADVICE = (
       L("mdev_type", "../mdev_supported_types/vfio_ccw-io")),
     # AP: 0c.0038 and 0c.0039 are assigned to the mdev zadv2 has (0c.0039 still held by the host's driver);
     # 0d.0005 is free
-    R("/devices/ap/card0c",
-      E("SUBSYSTEM", "ap"),
-      E("DEVTYPE", "ap_card"),
-      K(ApCard.type, "CEX8C"),
-      K(ApCard.online, True),
-      L("driver", "../../../bus/ap/drivers/cex4card")),
-    R("/devices/ap/card0c/0c.0038",
-      E("SUBSYSTEM", "ap"),
-      E("DEVTYPE", "ap_queue"),
-      K(ApQueue.online, True),
-      L("driver", "../../../../bus/ap/drivers/vfio_ap")),
-    R("/devices/ap/card0c/0c.0039",
-      E("SUBSYSTEM", "ap"),
-      E("DEVTYPE", "ap_queue"),
-      K(ApQueue.online, True),
-      L("driver", "../../../../bus/ap/drivers/cex4queue")),
-    R("/devices/ap/card0d",
-      E("SUBSYSTEM", "ap"),
-      E("DEVTYPE", "ap_card"),
-      K(ApCard.type, "CEX8C"),
-      K(ApCard.online, True),
-      L("driver", "../../../bus/ap/drivers/cex4card")),
-    R("/devices/ap/card0d/0d.0005",
-      E("SUBSYSTEM", "ap"),
-      E("DEVTYPE", "ap_queue"),
-      K(ApQueue.online, True),
-      L("driver", "../../../../bus/ap/drivers/cex4queue")),
+    _ap_card("0c"),
+    _ap_queue("0c.0038", "vfio_ap"),
+    _ap_queue("0c.0039", "cex4queue"),
+    _ap_card("0d"),
+    _ap_queue("0d.0005", "cex4queue"),
     R("/devices/vfio_ap/matrix",
       E("SUBSYSTEM", "matrix"),
       K(MdevTypes.available_instances, 65534, "mdev_supported_types/vfio_ap-passthrough/available_instances"),
@@ -1062,49 +1080,11 @@ Z_ADVICE = (
       L("mdev_type", "../mdev_supported_types/vfio_ap-passthrough")),
     # zPCI: a RoCE function whose interface is up on the host, one whose interface is down (free), and an
     # NVMe function whose namespace holds the host's /srv
-    R("/devices/pci0001:00/0001:00:00.0",
-      E("SUBSYSTEM", "pci"),
-      A("vendor", "0x15b3"),
-      A("device", "0x1016"),
-      A("class", "0x020000"),
-      K(Zpci.uid, 0x1),
-      K(Zpci.uid_is_unique, True),
-      K(Zpci.function_id, 0x38),
-      K(Subchannel.driver_override, ""),
-      L("driver", "../../../bus/pci/drivers/mlx5_core"),
-      L("iommu_group", "../../../kernel/iommu_groups/1")),
-    R("/devices/pci0001:00/0001:00:00.0/net/ens1",
-      E("SUBSYSTEM", "net"),
-      E("INTERFACE", "ens1"),
-      A("address", "82:0c:3a:00:00:38"),
-      A("operstate", "up")),
-    R("/devices/pci0002:00/0002:00:00.0",
-      E("SUBSYSTEM", "pci"),
-      A("vendor", "0x15b3"),
-      A("device", "0x1016"),
-      A("class", "0x020000"),
-      K(Zpci.uid, 0x2),
-      K(Zpci.uid_is_unique, True),
-      K(Zpci.function_id, 0x39),
-      K(Subchannel.driver_override, ""),
-      L("driver", "../../../bus/pci/drivers/mlx5_core"),
-      L("iommu_group", "../../../kernel/iommu_groups/2")),
-    R("/devices/pci0002:00/0002:00:00.0/net/ens2",
-      E("SUBSYSTEM", "net"),
-      E("INTERFACE", "ens2"),
-      A("address", "82:0c:3a:00:00:39"),
-      A("operstate", "down")),
-    R("/devices/pci0003:00/0003:00:00.0",
-      E("SUBSYSTEM", "pci"),
-      A("vendor", "0x144d"),
-      A("device", "0xa808"),
-      A("class", "0x010802"),
-      K(Zpci.uid, 0x3),
-      K(Zpci.uid_is_unique, True),
-      K(Zpci.function_id, 0x3a),
-      K(Subchannel.driver_override, ""),
-      L("driver", "../../../bus/pci/drivers/nvme"),
-      L("iommu_group", "../../../kernel/iommu_groups/3")),
+    _zpci(1, "0x15b3", "0x1016", "0x020000", "mlx5_core"),
+    _zpci_net(1, "ens1", "up"),
+    _zpci(2, "0x15b3", "0x1016", "0x020000", "mlx5_core"),
+    _zpci_net(2, "ens2", "down"),
+    _zpci(3, "0x144d", "0xa808", "0x010802", "nvme"),
     R("/devices/pci0003:00/0003:00:00.0/nvme/nvme0/nvme0n1",
       N("nvme0n1"),
       E("SUBSYSTEM", "block"),
