@@ -99,6 +99,7 @@ class HostProbe:
         self.facts = facts
         self.files: HostFiles = files if files is not None else LocalFiles()
         self._facts_inventory: Inventory | None = None
+        self._local_inventory: Inventory | None = None
 
     @classmethod
     def for_connection(cls, conn: libvirt.virConnect) -> HostProbe:
@@ -198,7 +199,9 @@ class HostProbe:
         elif self.local and self.sysfs == Path("/sys"):
             from ztui.host.scan import local_inventory
 
-            inv = local_inventory()
+            if self._local_inventory is None:  # one udev walk for the probe's life (one attach dialog)
+                self._local_inventory = local_inventory()
+            inv = self._local_inventory
         else:
             return None
         dev = inv.get(HostDeviceKind.PCI, pci)

@@ -19,6 +19,7 @@ virtual uid/fid), the networks; disks on local storage need an explicit `--unsaf
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -29,6 +30,7 @@ import libvirt
 from ztui.facts import ApMatrix, F, carried_busid, is_dasd_alias, mdev_ap_matrix, mdev_control_domains
 from ztui.host.hostfacts import facts_source_for
 from ztui.host.hostuse import NOTHING, SystemUse
+from ztui.host.inventory import Inventory
 from ztui.host.release import Refusal
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
@@ -130,6 +132,11 @@ class HostFacts:
     system: SystemUse = NOTHING  # what the host itself mounts and swaps on, from its facts (empty: not known)
     guest_uses: GuestUses | None = None  # its guests' uses of its devices (`dest_devices`), None: not read
 
+    @functools.cached_property
+    def inventory(self) -> Inventory:
+        """Its devices and what it mounts, as one inventory (built once: each moved device asks it)."""
+        return dest_inventory(self.uri, self.devices or (), self.system)
+
 
 def unreachable(uri: str, error: str) -> HostFacts:
     return HostFacts(uri, reachable=False, error=error)
@@ -175,11 +182,12 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
     found = _host_devices(conn, uri) if devices else None
-    system = facts_source_for(uri).system_use() if found is not None else NOTHING
-    uses = read_guest_uses(conn, uri, dest_inventory(uri, found, system), guest.uuid) if found is not None else None
-    return HostFacts(uri, domains=domains, devices=found, networks=_networks(conn),
-                     machine_error=_machine_error(conn, guest), files=_files(conn, uri, guest), system=system,
-                     guest_uses=uses)
+    facts = HostFacts(uri, domains=domains, devices=found, networks=_networks(conn),
+                      machine_error=_machine_error(conn, guest), files=_files(conn, uri, guest),
+                      system=facts_source_for(uri).system_use() if found is not None else NOTHING)
+    if found is None:
+        return facts
+    return replace(facts, guest_uses=read_guest_uses(conn, uri, facts.inventory, guest.uuid))
 
 
 def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -297,7 +305,7 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     css = there_css[0]
     reached = (f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel {css.id} but has "
                f"no mdev {uuid}")
-    setup = vfio_ccw_setup(css, dest_inventory(dest.uri, dest.devices, dest.system), dest.guest_uses)
+    setup = vfio_ccw_setup(css, dest.inventory, dest.guest_uses)
     if isinstance(setup, Refusal):  # the destination's host or guests keep it: nothing there is advised
         return Finding(BLOCKER, f"{reached}; on the destination, {setup.text}", Code.EQUIVALENT, name)
     offer = [t for t in css.mdev_types if t.id == "vfio_ccw-io"]
@@ -407,7 +415,7 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
                                 f"{_ap_text(mdev_ap_matrix(there), mdev_control_domains(there))}, not "
                                 f"{_ap_text(wanted, control)}: the guest would get other crypto domains",
                        Code.EQUIVALENT, name)
-    refused = ap_refusal(wanted.queues, dest_inventory(dest.uri, dest.devices, dest.system), dest.guest_uses)
+    refused = ap_refusal(wanted.queues, dest.inventory, dest.guest_uses)
     hint = f"; on the destination, {refused.text}" if refused is not None else ""
     return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} with {_ap_text(wanted, control)}"
                             f"{hint}", Code.EQUIVALENT, name)
