@@ -110,6 +110,14 @@ def test_what_is_shown_for_a_kept_device_never_asks_to_take_it(printed: dict[str
     assert not any(wrong.values()), wrong
 
 
+def test_the_tree_names_a_queue_its_mdev_lacks_without_taking_it_from_the_host(printed: dict[str, Any]) -> None:
+    """0c.0039 is assigned to zadv2's mdev but held by the host's driver: the guest does not get it, and the
+    tree says so; whether the host's crypto users still need it ztui cannot see, so it advises nothing."""
+    (warning,) = [t["text"] for t in printed["texts"] if t["where"] == "tree zadv2" and "cex4queue" in t["text"]]
+    assert warning == "queue held by cex4queue, not vfio_ap: the guest does not get it"
+    assert not RELEASE_WORDS.search(warning)
+
+
 def test_the_readiness_says_why_instead(printed: dict[str, Any]) -> None:
     missing = {key: e["missing"] for key, e in printed["eligibility"].items()}
     assert missing["css:0.0.0000"] == ["the host itself uses 0.0.6000: /dev/dasda1 is mounted on /; /dev/dasda2 is "
