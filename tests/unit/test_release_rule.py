@@ -5,6 +5,7 @@ kernel's words, through every place that prints a command: tests/host/test_advic
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +195,25 @@ def test_a_managed_pci_attach_does_not_take_a_function_from_the_host() -> None:
     with pytest.raises(BadRequest, match="ens1 is up on the host"):
         plan_attach(AttachRequest("g1", "pci", "0001:00:00.0"), here, probe)
     assert "<hostdev" in plan_attach(AttachRequest("g1", "pci", "0002:00:00.0"), here, probe).xml
+
+
+def test_finishing_a_vfio_ap_preparation_does_not_count_its_own_mdev_as_another(tmp_path: Path) -> None:
+    """Interrupted after its mdev was defined, a vfio-ap preparation finds its APQNs in that very mdev: that is
+    no reason to stop; another mdev holding them now is."""
+    from ztui.host.sysfs import Sysfs
+    from ztui.ops.prepare.plan import plan_vfio_ap
+    from ztui.ops.prepare.recover import finish_refusal
+
+    root = tmp_path / "sys"
+    (root / "devices/vfio_ap/matrix").mkdir(parents=True)
+    (root / "bus/ap/devices/0d.0005").mkdir(parents=True)
+    (root / "bus/ap/drivers/vfio_ap").mkdir(parents=True)
+    (root / "bus/ap/apmask").write_text("0x" + "f" * 64 + "\n")
+    (root / "bus/ap/devices/0d.0005/driver").symlink_to(root / "bus/ap/drivers/vfio_ap")
+    mine = "0b5e1d2c-3a4f-4b6e-8c7d-1e2f3a4b5c6e"
+    plan = plan_vfio_ap(HostView(Sysfs(str(root)), _ap_host(), {}), (0x0D,), (0x05,), uuid=mine)
+    own = HostDevice(HostDeviceKind.MDEV, "a", mine, facts=facts(matrix="0d.0005\n"))
+    assert finish_refusal(plan, HostView(Sysfs(str(root)), _ap_host(own), {})) == ""
+    other = replace(own, id=HELD)
+    assert finish_refusal(plan, HostView(Sysfs(str(root)), _ap_host(other), {})) == \
+        f"APQN 0d.0005 is already in mdev {HELD}"

@@ -70,24 +70,10 @@ def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 
 def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
-    """Sysfs, the host's inventory (what the host itself uses) and which guests use which host device, by
-    device key (`users_of`; not known without a connection, so nothing is then taken from the host)."""
-    from ztui.host.scan import local_inventory, local_udev_devices
-    from ztui.host.sysfs import Sysfs
-    from ztui.ops.prepare.plan import DRIVERCTL_DIR, HostView
+    from ztui.ops.prepare.plan import DRIVERCTL_DIR
+    from ztui.ops.prepare.read import read_host_view
 
-    udev = local_udev_devices()
-    driverctl = os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR
-    if conn is None:
-        return HostView(Sysfs(), local_inventory(udev), None, driverctl)
-    from ztui.host.resolve import resolve_host
-    from ztui.host.scan import scan_host
-    from ztui.host.usage import users_of
-    from ztui.libvirt.reader import read_host
-
-    host = read_host(conn, uri)
-    inventory = scan_host(conn, uri, host.guests, udev=udev)
-    return HostView(Sysfs(), inventory, users_of([resolve_host(host, inventory)], inventory), driverctl)
+    return read_host_view(conn, uri, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
 
 def request_of(args: argparse.Namespace) -> PrepRequest:

@@ -375,8 +375,9 @@ def plan_pci(view: HostView, addr_text: str, *, unmanaged: bool) -> PrepPlan:
     base = f"bus/pci/devices/{addr}"
     if not view.sysfs.exists(base):
         raise PrepRefused(f"no PCI function {addr} on this host")
-    view.refuse_release(view.record(HostDeviceKind.PCI, addr))
     driver = view.sysfs.link_name(f"{base}/driver")
+    if driver != "vfio-pci":  # one on vfio-pci is no longer the host's
+        view.refuse_release(view.record(HostDeviceKind.PCI, addr))
     if not unmanaged:
         return PrepPlan(PrepKind.PCI, Direction.PREPARE, addr, (),
                         result=f"attach it with managed='yes' (ztui attach GUEST --pci {addr}): libvirt binds it "
