@@ -575,9 +575,17 @@ def subchannel_paths(dev: HostDevice, chp: Callable[[str], HostDevice | None] = 
 DASD_NOT_READY = frozenset(("new", "detected", "basic", "unformatted", "no stat", "unknown"))
 
 
+def dasd_alias(dev: HostDevice) -> bool | None:
+    """Whether a DASD is a PAV or HyperPAV alias — another path to a base volume, never a volume of its own
+    —, by its `alias` attribute, or by a uid whose unit address is `xx` (a HyperPAV alias); None when neither
+    tells (the attribute not read, or not in the kernel's words)."""
+    flag = Dasd.alias.read(dev.fact(F.ALIAS)) if dev.has_fact(F.ALIAS) else None
+    return True if flag or dasd_uid(dev).hyperpav else flag
+
+
 def is_dasd_alias(dev: HostDevice) -> bool:
-    """A PAV or HyperPAV alias: another path to a base volume, never a volume of its own."""
-    return Dasd.alias.read(dev.fact(F.ALIAS)) is True
+    """A PAV or HyperPAV alias (`dasd_alias`), as far as its facts tell."""
+    return dasd_alias(dev) is True
 
 
 def dasd_uid(dev: HostDevice) -> DasdUid:

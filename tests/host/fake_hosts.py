@@ -937,16 +937,178 @@ Z_PATHS = (
 )
 
 
+def _part(disk_path: str, disk: str, n: int, minor: int, *extra: Line) -> R:
+    """Partition `n` of a block device record, as a child of it."""
+    return R(f"{disk_path}/{disk}{n}",
+             N(f"{disk}{n}"),
+             E("SUBSYSTEM", "block"),
+             E("DEVTYPE", "partition"),
+             E("DEVNAME", f"/dev/{disk}{n}"),
+             E("MAJOR", "94"),
+             E("MINOR", str(minor)),
+             A("partition", str(n)),
+             A("dev", f"94:{minor}"),
+             *extra)
+
+
+def _ap_card(adapter: str) -> R:
+    return R(f"/devices/ap/card{adapter}",
+             E("SUBSYSTEM", "ap"),
+             E("DEVTYPE", "ap_card"),
+             K(ApCard.type, "CEX8C"),
+             K(ApCard.online, True),
+             L("driver", "../../../bus/ap/drivers/cex4card"))
+
+
+def _ap_queue(queue: str, driver: str) -> R:
+    return R(f"/devices/ap/card{queue[:2]}/{queue}",
+             E("SUBSYSTEM", "ap"),
+             E("DEVTYPE", "ap_queue"),
+             K(ApQueue.online, True),
+             L("driver", f"../../../../bus/ap/drivers/{driver}"))
+
+
+def _zpci(n: int, vendor: str, device: str, cls: str, driver: str) -> R:
+    """zPCI function `000n:00:00.0` with uid n, FID 0x37 + n and an IOMMU group of its own."""
+    return R(f"/devices/pci000{n}:00/000{n}:00:00.0",
+             E("SUBSYSTEM", "pci"),
+             A("vendor", vendor),
+             A("device", device),
+             A("class", cls),
+             K(Zpci.uid, n),
+             K(Zpci.uid_is_unique, True),
+             K(Zpci.function_id, 0x37 + n),
+             K(Subchannel.driver_override, ""),
+             L("driver", f"../../../bus/pci/drivers/{driver}"),
+             L("iommu_group", f"../../../kernel/iommu_groups/{n}"))
+
+
+def _zpci_net(n: int, name: str, operstate: str) -> R:
+    return R(f"/devices/pci000{n}:00/000{n}:00:00.0/net/{name}",
+             E("SUBSYSTEM", "net"),
+             E("INTERFACE", name),
+             A("address", f"82:0c:3a:00:00:{0x37 + n:02x}"),
+             A("operstate", operstate))
+
+
+#: tests/fixtures/advice/z-advice.umockdev (guests: z-advice-guests.xml; the host's mount table and swap areas:
+#: z-advice.mountinfo, z-advice.swaps; its /sys/firmware: tests/host/advice_walk.py). Every device a printed
+#: command could name, each once used by the host, a guest or an mdev and once free (README there).
+Z_ADVICE = (
+    R("/devices/css0",
+      E("SUBSYSTEM", "css")),
+    _chp("4a"),
+    # the host's own volume: / on dasda1, swap on dasda2; the IPL device
+    *_dasd("0.0.0000", "0.0.6000", (0x4A,), PathMasks(0x80, 0x80, 0x80), "dasda", 0),
+    _part("/devices/css0/0.0.0000/0.0.6000/block/dasda", "dasda", 1, 1, E("ID_FS_TYPE", "ext4")),
+    _part("/devices/css0/0.0.0000/0.0.6000/block/dasda", "dasda", 2, 2, E("ID_FS_TYPE", "swap")),
+    # a HyperPAV alias of the LCU the host's volume is on
+    R("/devices/css0/0.0.0001",
+      E("SUBSYSTEM", "css"),
+      K(Subchannel.type, 0),
+      K(Subchannel.chpids, (0x4A,)),
+      K(Subchannel.pimpampom, PathMasks(0x80, 0x80, 0x80)),
+      K(Subchannel.dev_busid, "0.0.60fe"),
+      K(Subchannel.driver_override, ""),
+      L("driver", "../../../bus/css/drivers/io_subchannel")),
+    R("/devices/css0/0.0.0001/0.0.60fe",
+      E("SUBSYSTEM", "ccw"),
+      E("DRIVER", "dasd-eckd"),
+      K(CcwDevice.cutype, "3990/e9"),
+      K(CcwDevice.devtype, "3390/0c"),
+      K(CcwDevice.online, True),
+      K(CcwDevice.availability, "good"),
+      K(Dasd.status, "online"),
+      K(Dasd.discipline, "ECKD"),
+      K(Dasd.alias, True),
+      K(Dasd.uid, uid("IBM.750000000DXP71.6000.xx")),
+      L("driver", "../../../../bus/ccw/drivers/dasd-eckd")),
+    # the volume the running guest zadv1 boots from
+    *_dasd("0.0.0002", "0.0.6001", (0x4A,), PathMasks(0x80, 0x80, 0x80), "dasdb", 4),
+    # a free volume
+    *_dasd("0.0.0003", "0.0.6002", (0x4A,), PathMasks(0x80, 0x80, 0x80), "dasdc", 8),
+    # the physical volume of the host's /home (vg_data-lv_home, dm-0)
+    *_dasd("0.0.0004", "0.0.6003", (0x4A,), PathMasks(0x80, 0x80, 0x80), "dasdd", 12),
+    _part("/devices/css0/0.0.0004/0.0.6003/block/dasdd", "dasdd", 1, 13, A("holders/dm-0", "")),
+    R("/devices/virtual/block/dm-0",
+      N("dm-0"),
+      E("SUBSYSTEM", "block"),
+      E("DEVTYPE", "disk"),
+      E("DEVNAME", "/dev/dm-0"),
+      E("MAJOR", "253"),
+      E("MINOR", "0"),
+      E("DM_NAME", "vg_data-lv_home"),
+      E("DM_UUID", "LVM-Kq3eTy1sRb0Hh9Xo2VmQ6cJd8WfZ4pLnA7uYg5iEe0tSr1DwC3bN2kMxO9vPj6Hf"),
+      E("DEVLINKS", "/dev/mapper/vg_data-lv_home /dev/vg_data/lv_home"),
+      A("dev", "253:0")),
+    # dumpconf's dump device
+    *_dasd("0.0.0005", "0.0.6004", (0x4A,), PathMasks(0x80, 0x80, 0x80), "dasde", 16),
+    # a subchannel on vfio_ccw whose mdev the running guest zadv2 has (its DASD, 0.0.6005, hidden by it)
+    R("/devices/css0/0.0.0006",
+      E("SUBSYSTEM", "css"),
+      K(Subchannel.type, 0),
+      K(Subchannel.chpids, (0x4A,)),
+      K(Subchannel.pimpampom, PathMasks(0x80, 0x80, 0x80)),
+      K(Subchannel.dev_busid, "0.0.6005"),
+      K(Subchannel.driver_override, "vfio_ccw"),
+      K(MdevTypes.name, "I/O subchannel (Non-QDIO)", "mdev_supported_types/vfio_ccw-io/name"),
+      K(MdevTypes.device_api, "vfio-ccw", "mdev_supported_types/vfio_ccw-io/device_api"),
+      K(MdevTypes.available_instances, 0, "mdev_supported_types/vfio_ccw-io/available_instances"),
+      L("driver", "../../../bus/css/drivers/vfio_ccw")),
+    R("/devices/css0/0.0.0006/7e57ad11-ce5a-4b1e-9d2c-6a0b1c2d3e4f",
+      E("SUBSYSTEM", "mdev"),
+      E("MDEV_TYPE", "vfio_ccw-io"),
+      L("driver", "../../../../bus/mdev/drivers/vfio_ccw_mdev"),
+      L("mdev_type", "../mdev_supported_types/vfio_ccw-io")),
+    # AP: 0c.0038 and 0c.0039 are assigned to the mdev zadv2 has (0c.0039 still held by the host's driver);
+    # 0d.0005 is free
+    _ap_card("0c"),
+    _ap_queue("0c.0038", "vfio_ap"),
+    _ap_queue("0c.0039", "cex4queue"),
+    _ap_card("0d"),
+    _ap_queue("0d.0005", "cex4queue"),
+    R("/devices/vfio_ap/matrix",
+      E("SUBSYSTEM", "matrix"),
+      K(MdevTypes.available_instances, 65534, "mdev_supported_types/vfio_ap-passthrough/available_instances"),
+      L("driver", "../../../bus/matrix/drivers/vfio_ap")),
+    R("/devices/vfio_ap/matrix/4b4c5e2a-7d62-4f5b-8d1e-0a1b2c3d4e5f",
+      E("SUBSYSTEM", "mdev"),
+      K(VfioAp.matrix, matrix("0c.0038\n0c.0039")),
+      K(VfioAp.guest_matrix, matrix("0c.0038")),
+      K(VfioAp.control_domains, frozenset()),
+      L("driver", "../../../../bus/mdev/drivers/vfio_ap_mdev"),
+      L("mdev_type", "../mdev_supported_types/vfio_ap-passthrough")),
+    # zPCI: a RoCE function whose interface is up on the host, one whose interface is down (free), and an
+    # NVMe function whose namespace holds the host's /srv
+    _zpci(1, "0x15b3", "0x1016", "0x020000", "mlx5_core"),
+    _zpci_net(1, "ens1", "up"),
+    _zpci(2, "0x15b3", "0x1016", "0x020000", "mlx5_core"),
+    _zpci_net(2, "ens2", "down"),
+    _zpci(3, "0x144d", "0xa808", "0x010802", "nvme"),
+    R("/devices/pci0003:00/0003:00:00.0/nvme/nvme0/nvme0n1",
+      N("nvme0n1"),
+      E("SUBSYSTEM", "block"),
+      E("DEVTYPE", "disk"),
+      E("DEVNAME", "/dev/nvme0n1"),
+      E("MAJOR", "259"),
+      E("MINOR", "0"),
+      E("ID_FS_TYPE", "xfs"),
+      A("dev", "259:0")),
+)
+
+
 FILES = {
     "tests/host/data/z-host.umockdev": Z_HOST,
     "tests/fixtures/z/z-semantics.umockdev": Z_SEMANTICS,
     "tests/fixtures/prepare/z-prepare.umockdev": Z_PREPARE,
     "tests/fixtures/z/z-paths.umockdev": Z_PATHS,
+    "tests/fixtures/advice/z-advice.umockdev": Z_ADVICE,
 }
 
 
 def main() -> int:
     for rel, records in FILES.items():
+        (REPO / rel).parent.mkdir(exist_ok=True)
         (REPO / rel).write_text(render(records))
         print(f"wrote {rel}")
     return 0

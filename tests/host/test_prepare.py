@@ -58,6 +58,17 @@ def prepare(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
     return result, order, log
 
 
+def shell(tmp_path: Path, script: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """A shell script of `ztui …` commands under umockdev and the fake kernel: the process and the writes."""
+    writes = tmp_path / "shell-writes.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state"),
+           "ZTUI_DRIVERCTL_DIR": str(tmp_path / "driverctl.d")}
+    result = subprocess.run(["umockdev-run", "-d", str(HOST), "--", sys.executable, str(HERE / "fake_kernel.py"),
+                             str(writes), "--", "/bin/sh", "-c", script],
+                            capture_output=True, text=True, timeout=180, env=env, cwd=REPO, stdin=subprocess.DEVNULL)
+    return result, writes.read_text().splitlines() if writes.exists() else []
+
+
 def test_dry_run_prints_the_plan_as_commands_and_writes_nothing(tmp_path: Path) -> None:
     result, writes, _ = prepare(tmp_path, "prepare", "vfio-ccw", "0.0.5c3f", "--dry-run",
                                 "--uuid", "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
@@ -174,15 +185,48 @@ def test_a_preparation_killed_half_way_is_listed_and_rolled_back_from_the_journa
               f"{cli} journal rollback $({sys.executable} -c \"import json; "
               f"print(json.load(open('{tmp_path}/journal.json'))[0]['id'])\") -c {URI}; echo rollback=$?; "
               f"{cli} journal")
-    writes_log = tmp_path / "writes2.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state"),
-           "ZTUI_DRIVERCTL_DIR": str(tmp_path / "driverctl.d")}
-    result = subprocess.run(["umockdev-run", "-d", str(HOST), "--", sys.executable, str(HERE / "fake_kernel.py"),
-                             str(writes_log), "--", "/bin/sh", "-c", script],
-                            capture_output=True, text=True, timeout=180, env=env, cwd=REPO, stdin=subprocess.DEVNULL)
+    result, writes = shell(tmp_path, script)
     assert "killed=137" in result.stdout, (result.stdout, result.stderr)
     listed = json.loads((tmp_path / "journal.json").read_text())
     assert [(e["action"], e["step"]) for e in listed] == [("prepare", "3:write-file")]
     assert "rollback=0" in result.stdout, (result.stdout, result.stderr)
     assert "no unfinished operations" in result.stdout
-    assert writes_log.read_text().splitlines() == PREPARED_AND_GIVEN_BACK
+    assert writes == PREPARED_AND_GIVEN_BACK
+
+
+def test_finishing_an_interrupted_preparation_plans_again_and_takes_nothing_a_guest_took_meanwhile(
+        tmp_path: Path) -> None:
+    """Killed before its first write (the DASD still online), the preparation of 0.0.5c3f waits in the journal.
+    Meanwhile a guest is defined on 0.0.5c3f: `journal finish` plans again, refuses (exit 2, the guest named,
+    nothing written) and leaves the entry for `journal rollback`."""
+    guests = tmp_path / "guests.xml"
+    guests.write_text((DATA / "z-prepare-guests.xml").read_text())
+    uri = f"test://{guests}"
+    cli = f"{sys.executable} {HERE / 'run_cli.py'}"
+    taken = (DATA / "z-prepare-guests.xml").read_text().replace("</node>", """  <domain type='test'>
+    <name>lnx02</name>
+    <uuid>6a1c2e3f-4b5a-4c6d-8e7f-0a1b2c3d4e52</uuid>
+    <memory>1048576</memory>
+    <os><type arch='s390x' machine='s390-ccw-virtio'>hvm</type></os>
+    <devices>
+      <disk type='block' device='disk'>
+        <source dev='/dev/disk/by-path/ccw-0.0.5c3f'/>
+        <target dev='vda' bus='virtio'/>
+      </disk>
+    </devices>
+  </domain>
+</node>""")
+    (tmp_path / "taken.xml").write_text(taken)
+    script = (f"ZTUI_FAULT_STEP=prepare:1:sysfs ZTUI_FAULT_RUN='kill -9 $ZTUI_PID' "
+              f"{cli} prepare vfio-ccw 0.0.5c3f -c {uri} >/dev/null; echo killed=$?; "
+              f"cp {tmp_path}/taken.xml {guests}; "
+              f"{cli} journal --json -c {uri} > {tmp_path}/journal.json; "
+              f"id=$({sys.executable} -c \"import json; print(json.load(open('{tmp_path}/journal.json'))[0]['id'])\"); "
+              f"{cli} journal finish $id -c {uri}; echo finish=$?; {cli} journal --json -c {uri}")
+    result, writes = shell(tmp_path, script)
+    assert "killed=137" in result.stdout, (result.stdout, result.stderr)
+    assert "finish=2" in result.stdout, (result.stdout, result.stderr)
+    assert "0.0.5c3f is used by guest lnx02: finishing" in result.stderr and "journal rollback" in result.stderr
+    assert writes == []  # nothing was written, before or after
+    still = json.loads(result.stdout.split("finish=2", 1)[1])
+    assert [(e["action"], e["step"]) for e in still] == [("prepare", "1:sysfs")]

@@ -73,12 +73,15 @@ async def test_p_on_a_device_that_is_not_passed_through_says_so(testdriver_copy:
 
 async def test_the_attach_dialog_prepares_a_free_dasd_first_and_attaches_nothing_when_that_is_refused(
         testdriver_copy: str) -> None:
-    """A DASD to prepare first (`prepare:0.0.5c3f`, as the mdev list offers a free DASD on this machine's
-    own host): the preview shows the attach of the mdev-to-be and says the preparation comes first; ctrl+s
-    opens the preparation's plan, which this machine refuses (it has no such DASD), and nothing is attached."""
+    """A DASD to prepare first (`prepare:0.0.5c3f`) only when the mdev list offers it: the test driver's
+    DASD is known through libvirt alone (whether it is an alias, what the host mounts from it: unknown), so
+    typed in, it is refused and ctrl+s prepares nothing. Offered (as a free DASD of this machine's own host
+    is), the preview shows the attach of the mdev-to-be and says the preparation comes first; ctrl+s opens
+    the preparation's plan, which this machine refuses (it has no such DASD), and nothing is attached."""
     from textual.widgets import Input, Select
 
     from tests.ui.test_trust import _guest, _ready
+    from ztui.ops.candidates import Candidate
     from ztui.ui.screens.attach import AttachScreen
     from ztui.ui.widgets.guest_tree import NodeRef
 
@@ -92,6 +95,18 @@ async def test_the_attach_dialog_prepares_a_free_dasd_first_and_attaches_nothing
         attach = app.screen
         assert isinstance(attach, AttachScreen)
         attach.query_one("#attach-kind", Select).value = "mdev"
+        await pilot.pause(0.05)
+        assert "prepare:0.0.5c3f" not in [c.value for c in attach.candidates.get("mdev", [])]
+        attach.query_one("#attach-source", Input).value = "prepare:0.0.5c3f"
+        await pilot.pause(0.1)
+        console = Console(width=200, record=True)
+        console.print(attach.query_one("#attach-plan", Static).content)
+        assert "0.0.5c3f is not one this host offers to prepare" in console.export_text() and attach.plan is None
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, AttachScreen)  # nothing prepared, nothing attached
+        attach.candidates = {"mdev": [Candidate("prepare:0.0.5c3f", "DASD 0.0.5c3f: prepare it for vfio-ccw")]}
+        attach.query_one("#attach-source", Input).value = ""
         await pilot.pause(0.05)
         attach.query_one("#attach-source", Input).value = "prepare:0.0.5c3f"
         await pilot.pause(0.1)

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from ztui.host.hostuse import Mount, SystemUse
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.sysfs import Sysfs
 from ztui.libvirtxml.mdev import mdev_nodedev_xml
+from ztui.model import Fact, Host, HostDevice, HostDeviceKind
 from ztui.ops.prepare.model import Action, Direction, PrepKind, PrepPlan, Proof, ProofKind, Step, Write
 from ztui.ops.prepare.plan import HostView, plan_vfio_ccw
 from ztui.ops.prepare.run import MdevState, PrepFailed, run_plan
@@ -75,6 +78,7 @@ def sysfs(tmp_path: Path) -> Sysfs:
     _attr(root, "devices/css0/0.0.0010/driver_override", "(null)")
     _attr(root, "devices/css0/0.0.0010/0.0.5c3f/online", "1")
     _attr(root, "devices/css0/0.0.0010/0.0.5c3f/cutype", "3990/e9")
+    _attr(root, "devices/css0/0.0.0010/0.0.5c3f/alias", "0")
     for drv in ("bus/css/drivers/io_subchannel", "bus/css/drivers/vfio_ccw", "bus/ccw/drivers/dasd-eckd"):
         (root / drv).mkdir(parents=True)
     (root / "bus/css/devices").mkdir(parents=True)
@@ -102,8 +106,20 @@ class Kernel(Sysfs):
             os.symlink(f"../../../bus/css/drivers/{driver}", self.path(f"bus/css/devices/{value}/driver"))
 
 
+def _inventory() -> Inventory:
+    """What udev would read of that sysfs, and a host whose root is on another disk: 0.0.5c3f is free."""
+    base = "/sys/devices/css0/0.0.0010"
+    css = HostDevice(HostDeviceKind.CSS, "0.0.0010", "0.0.0010", driver="io_subchannel", sysfs_path=base,
+                     facts=(Fact("dev_busid", "0.0.5c3f", "udev"),))
+    ccw = HostDevice(HostDeviceKind.CCW, "0.0.5c3f", "0.0.5c3f", driver="dasd-eckd", sysfs_path=f"{base}/0.0.5c3f",
+                     facts=(Fact("online", "1", "udev"), Fact("alias", "0", "udev")))
+    disk = HostDevice(HostDeviceKind.BLOCK, "dasda", "/dev/dasda", sysfs_path=f"{base}/0.0.5c3f/block/dasda",
+                      facts=(Fact("majmin", "94:0", "udev"),))
+    return build_inventory((css, ccw, disk), local=True, system=SystemUse((Mount("/", "ext4", "/dev/vda1", "252:1"),)))
+
+
 def _view(sysfs: Sysfs, tmp_path: Path) -> HostView:
-    return HostView(Kernel(sysfs.root), driverctl_dir=str(tmp_path / "driverctl.d"))
+    return HostView(Kernel(sysfs.root), _inventory(), {}, driverctl_dir=str(tmp_path / "driverctl.d"))
 
 
 def test_a_plan_runs_to_a_started_autostarting_mdev(sysfs: Sysfs, tmp_path: Path) -> None:
@@ -200,11 +216,16 @@ def test_the_attach_dialog_offers_a_free_dasd_prepared_first_on_this_machine_onl
 
     def ccw(busid: str, alias: str) -> HostDevice:
         return HostDevice(HostDeviceKind.CCW, busid, busid, driver="dasd-eckd",
-                          facts=(Fact("alias", alias, "udev"), Fact("devtype", "3390/0c", "udev")))
+                          facts=(Fact("alias", alias, "udev"), Fact("devtype", "3390/0c", "udev"),
+                                 Fact("online", "0", "udev")))
 
     devices = (ccw("0.0.5d00", "0"), ccw("0.0.5dfe", "1"))
-    here = attach_candidates(build_inventory(devices, local=True, uri="test:///default"), None)
+    booted = SystemUse((Mount("/", "ext4", "/dev/vda1", "252:1"),))
+    uri = "test:///default"
+    here = attach_candidates(build_inventory(devices, local=True, uri=uri, system=booted), Host(uri=uri))
     assert [c.value for c in here["mdev"]] == [f"{PREPARE_PREFIX}0.0.5d00"]  # never the PAV alias
+    # without the guests (no snapshot yet) nothing is offered for preparing: a guest may use it
+    assert "mdev" not in attach_candidates(build_inventory(devices, local=True, uri=uri, system=booted), None)
     remote = attach_candidates(build_inventory(devices, local=True, uri="qemu+ssh://z1/system"), None)
     assert "mdev" not in remote
 

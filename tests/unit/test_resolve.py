@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import DOMAIN_FIXTURES, domain_fixture, nodedev_fixture
 from ztui.host.files import mount_of, parse_mountinfo
+from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import FileInfo, FileKind, NetworkInfo, build_inventory, merge_devices
 from ztui.host.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
 from ztui.host.usage import conflicts, eligibility, users_of
@@ -25,7 +26,7 @@ def dev(kind: HostDeviceKind, ident: str, sysfs: str = "", driver: str = "", sou
 
 CSS = dev(HostDeviceKind.CSS, "0.0.0010", "/sys/devices/css0/0.0.0010", "io_subchannel", chpids="05 00")
 DASD = dev(HostDeviceKind.CCW, "0.0.5c3f", "/sys/devices/css0/0.0.0010/0.0.5c3f", "dasd-eckd",
-           online="1", devtype="3390/0c", cutype="3990/e9", role="dasd")
+           online="1", devtype="3390/0c", cutype="3990/e9", role="dasd", alias="0")
 DASDA = HostDevice(kind=HostDeviceKind.BLOCK, name="dasda", id="/dev/dasda",
                    sysfs_path="/sys/devices/css0/0.0.0010/0.0.5c3f/block/dasda",
                    devnodes=("/dev/dasda", "/dev/disk/by-path/ccw-0.0.5c3f"),
@@ -166,8 +167,13 @@ def test_network_and_bridge() -> None:
 
 def test_eligibility() -> None:
     assert eligibility(DASD) is None
-    css = eligibility(CSS, LOCAL)
+    booted = build_inventory([CSS, DASD, DASDA, DASDA1], system=SystemUse((Mount("/", "ext4", "/dev/vda1", "252:1"),)))
+    css = eligibility(CSS, booted, {})
     assert css is not None and not css.ready and "vfio_ccw" in css.missing[0]
+    # what was not read is not free: no guests known, no mount table read
+    assert eligibility(CSS, booted).missing == ("cannot tell whether a guest uses 0.0.0010: the host's guests "  # type: ignore[union-attr]
+                                                "were not read",)
+    assert "mount table was not read" in eligibility(CSS, LOCAL, {}).missing[0]  # type: ignore[union-attr]
     queue = dev(HostDeviceKind.AP_QUEUE, "07.0038", driver="vfio_ap")
     assert eligibility(queue) is not None and eligibility(queue).ready  # type: ignore[union-attr]
 

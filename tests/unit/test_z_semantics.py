@@ -20,6 +20,7 @@ from ztui.facts import (
     parse_ap_matrix,
     subchannel_paths,
 )
+from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import build_inventory
 from ztui.host.resolve import resolve_host
 from ztui.host.usage import eligibility
@@ -77,8 +78,10 @@ def test_vfio_ap_destination_equivalent_is_found_by_apqns_and_control_domains() 
                                     Fact("attr.assign_domain", "7", "libvirt")))
     differ = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(moved,)), src)
     assert any("other crypto domains" in f.text for f in differ.blockers)
+    # another mdev there holds those APQNs (an APQN is in one mdev at most): no advice to define one more
     missing = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(other_uuid,)), src)
-    assert any(other_uuid.id in f.text and "define" in f.text for f in missing.blockers)
+    assert any(f"APQN 0a.0005 is already in mdev {other_uuid.id}" in f.text and "define" not in f.text
+               for f in missing.blockers)
 
 
 def test_a_guest_takes_one_vfio_ap_device() -> None:
@@ -232,9 +235,12 @@ def test_qdio_subchannels_are_not_offered_to_vfio_ccw() -> None:
     elig = eligibility(css, _inventory(css, fcp))
     assert elig is not None and not elig.ready
     assert "FCP channel" in elig.missing[0] and not any("driverctl" in m for m in elig.missing)
-    dasd = replace(fcp, driver="dasd-eckd", facts=facts(("cutype", "3990/e9"), ("online", "1")))
+    dasd = replace(fcp, driver="dasd-eckd", facts=facts(("cutype", "3990/e9"), ("online", "1"), ("alias", "0")))
+    disk = HostDevice(HostDeviceKind.BLOCK, "dasdq", "/dev/dasdq", sysfs_path=f"{dasd.sysfs_path}/block/dasdq")
     css_dasd = replace(css, facts=facts(("type", "0"), ("dev_busid", "0.0.1900")))
-    (step,) = eligibility(css_dasd, _inventory(css_dasd, dasd)).missing  # type: ignore[union-attr]
+    booted = build_inventory((css_dasd, dasd, disk), local=True,
+                             system=SystemUse((Mount("/", "ext4", "/dev/vda1", "252:1"),)))
+    (step,) = eligibility(css_dasd, booted, {}).missing  # type: ignore[union-attr]
     assert step.index("chccwdev -d 0.0.1900") < step.index("driverctl")  # offline first
 
 

@@ -41,7 +41,10 @@ def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
             name, parents=[common], help=verb,
             description=f"{verb[0].upper()}{verb[1:]}: the plan first (every step as the command an "
                         "administrator would type and the sysfs writes it makes), then each step done and "
-                        "proven by a re-read; a failed step undoes the ones before it. This machine's own host only.")
+                        "proven by a re-read; a failed step undoes the ones before it. This machine's own host only. "
+                        + ("" if undo else "Refused with the reason, before any write: a device the host itself or "
+                           "a guest uses, a PAV alias, an APQN another mdev holds, a device whose facts could not "
+                           "be read."))
         kinds = p.add_subparsers(title="kinds", metavar="KIND", dest="prep_kind", required=True)
         ccw = kinds.add_parser("vfio-ccw", parents=[common], help="an ECKD DASD → a vfio_ccw-io mdev")
         ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's bus-ID, e.g. 0.0.5c3f")
@@ -67,27 +70,10 @@ def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 
 def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
-    """Sysfs, the host's inventory (what the host itself uses) and which guests use which host device (by
-    bus-ID, mdev UUID or PCI address)."""
-    from ztui.host.scan import local_inventory, local_udev_devices
-    from ztui.host.sysfs import Sysfs
-    from ztui.ops.prepare.plan import DRIVERCTL_DIR, HostView
+    from ztui.ops.prepare.plan import DRIVERCTL_DIR
+    from ztui.ops.prepare.read import read_host_view
 
-    users: dict[str, list[str]] = {}
-    udev = local_udev_devices()
-    if conn is None:
-        inventory = local_inventory(udev)
-    else:
-        from ztui.host.resolve import resolve_host
-        from ztui.host.scan import scan_host
-        from ztui.host.usage import users_of
-        from ztui.libvirt.reader import read_host
-        from ztui.ops.prepare.action import guest_users
-
-        host = read_host(conn, uri)
-        inventory = scan_host(conn, uri, host.guests, udev=udev)
-        users = guest_users(users_of([resolve_host(host, inventory)]))
-    return HostView(Sysfs(), inventory, users, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
+    return read_host_view(conn, uri, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
 
 def request_of(args: argparse.Namespace) -> PrepRequest:

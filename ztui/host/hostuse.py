@@ -67,6 +67,12 @@ class SystemUse:
     mounts: tuple[Mount, ...] = ()
     swaps: tuple[Swap, ...] = ()
 
+    @property
+    def known(self) -> bool:
+        """Whether the mount table was read at all: a running Linux always mounts its root, so an empty one
+        is a table nobody read (a host known only through libvirt), not a host that mounts nothing."""
+        return bool(self.mounts)
+
 
 NOTHING = SystemUse()
 """No mounts, no swap: what is known of a host whose kernel is not read (remote, saved XML alone)."""

@@ -754,7 +754,7 @@ def _vfio_ap(chain: _Chain, mdev: HostDevice, matrix: HostDevice) -> None:
             warning = None
             state = ap_queue_state(queue)
             if queue.driver and queue.driver != "vfio_ap":
-                warning = f"queue held by {queue.driver}, not vfio_ap (remove it from apmask/aqmask)"
+                warning = f"queue held by {queue.driver}, not vfio_ap: the guest does not get it"
             elif state and state != "online":
                 warning = f"queue is {state}"
             chain.add_device(StepKind.AP_QUEUE, queue, _join(f"domain {q.split('.')[1]}", state,

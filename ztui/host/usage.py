@@ -23,6 +23,7 @@ from ztui.facts import (
     vfio_ccw_problem,
 )
 from ztui.host.inventory import Inventory
+from ztui.host.release import Users, iommu_peers, release_refusal
 from ztui.model import DeviceUse, Eligibility, Guest, Host, HostDevice, HostDeviceKind
 from ztui.zsysfs import Subchannel
 
@@ -144,48 +145,52 @@ def available(dev: HostDevice, inv: Inventory, uses: Iterable[DeviceUse]) -> boo
 _WANTED = {HostDeviceKind.CSS: "vfio_ccw", HostDeviceKind.PCI: "vfio-pci", HostDeviceKind.AP_QUEUE: "vfio_ap"}
 
 
-def eligibility(dev: HostDevice, inv: Inventory | None = None) -> Eligibility | None:
+def eligibility(dev: HostDevice, inv: Inventory | None = None, users: Users | None = None) -> Eligibility | None:
     """Readiness of a subchannel, PCI function or AP queue for pass-through; None for other kinds.
 
     The checks are what the administrator would otherwise look up by hand: the driver binding, the mdev
-    type on offer, the IOMMU group's other members, the matrix device of vfio_ap."""
+    type on offer, the IOMMU group's other members, the matrix device of vfio_ap. A step that takes the
+    device from the host (offline, unbind, rebind, apmask) is advised only when `release_refusal` allows
+    it — `users` are the host's guests' uses (`users_of`; None: not known, so nothing is advised) —, else
+    the refusal says why instead."""
     wanted = _WANTED.get(dev.kind)
     if wanted is None or (dev.kind is HostDeviceKind.PCI and dev.fact(F.CLASS).startswith("0x0604")):
         return None  # PCI bridges are not passed through
     missing: list[str] = []
     if dev.kind is HostDeviceKind.CSS:
-        _css(dev, inv, missing)
+        _css(dev, inv, users, missing)
     elif dev.kind is HostDeviceKind.PCI:
-        _pci(dev, inv, missing)
+        _pci(dev, inv, users, missing)
     else:
-        _ap_queue(dev, inv, missing)
+        _ap_queue(dev, inv, users, missing)
     return Eligibility(device_key=dev.key, ready=not missing, driver=dev.driver, wanted_driver=wanted,
                        missing=tuple(missing))
 
 
-def _css(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+def _css(dev: HostDevice, inv: Inventory | None, users: Users | None, missing: list[str]) -> None:
     """vfio-ccw takes a plain I/O subchannel (type 0) carrying a base ECKD DASD (vfio-ccw.rst): not a QDIO
-    device, an FBA DASD, a tape or a PAV alias; and not a device the host itself uses. The DASD is set
+    device, an FBA DASD, a tape or a PAV alias; and not a device the host or a guest uses. The DASD is set
     offline first (as `chccwdev -d` does), then the subchannel is rebound."""
     kind = Subchannel.type.read(dev.fact(F.SCH_TYPE))
     if kind not in (None, 0):
         missing.append(f"subchannel type {kind} is not an I/O subchannel")
         return
-    busid = carried_busid(dev)
-    if not busid and Subchannel.dev_busid.read(dev.fact(F.DEV_BUSID)) == "":
+    if not carried_busid(dev) and Subchannel.dev_busid.read(dev.fact(F.DEV_BUSID)) == "":
         missing.append("the subchannel carries no device (dev_busid none): nothing to pass through")
         return
-    ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
-    refused = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW), lambda base: not inv.host_use(base)) \
-        if ccw is not None and inv is not None else ""
-    if refused:
-        missing.append(refused)
-        return
-    used = inv.host_use(ccw) if inv is not None and ccw is not None else None
-    if used:
-        missing.append(f"the host itself uses {busid}: {used.text}")
-        return
     if dev.driver != "vfio_ccw":
+        busid = carried_busid(dev)
+        ccw = inv.get(HostDeviceKind.CCW, busid) if inv is not None and busid else None
+        if ccw is not None and inv is not None:
+            problem = vfio_ccw_problem(ccw, inv.of_kind(HostDeviceKind.CCW),
+                                       lambda base: release_refusal(base, inv, users) is None)
+            if problem:
+                missing.append(problem)
+                return
+        refused = release_refusal(dev, inv, users)
+        if refused:
+            missing.append(refused.text)
+            return
         steps = []
         if ccw is not None and is_online(ccw):
             steps.append(f"set {busid} offline (chccwdev -d {busid})")
@@ -204,11 +209,14 @@ def _has_mdev(dev: HostDevice, inv: Inventory | None) -> bool:
     return inv is not None and any(c.kind is HostDeviceKind.MDEV for c in inv.children(dev))
 
 
-def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
-    used = inv.host_use(dev) if inv is not None else None
-    if used:
-        missing.append(f"the host itself uses {dev.id}: {used.text}")
+def _pci(dev: HostDevice, inv: Inventory | None, users: Users | None, missing: list[str]) -> None:
+    """A PCI function goes to vfio-pci with the other members of its IOMMU group: the function and each of
+    them must be free to be taken from the host."""
     if dev.driver != "vfio-pci":
+        refused = release_refusal(dev, inv, users)
+        if refused:
+            missing.append(refused.text)
+            return
         missing.append(f"bind to vfio-pci, now {dev.driver or 'no driver'} (libvirt does it for managed='yes')")
     if dev.iommu_group is None:
         if dev.source != FactSource.LIBVIRT:
@@ -216,20 +224,28 @@ def _pci(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
         return
     if inv is None:
         return
-    others = [d for d in inv.of_kind(HostDeviceKind.PCI)
-              if d.iommu_group == dev.iommu_group and d.id != dev.id
-              and d.driver not in ("vfio-pci", "", "pcieport") and d.fact(F.CLASS)[:4] not in ("0x06",)]
-    if others:
-        missing.append(f"IOMMU group {dev.iommu_group} also holds "
-                       + ", ".join(f"{o.id} ({o.driver})" for o in others) + ", which must go along")
+    others = iommu_peers(dev, inv)
+    if not others:
+        return
+    refused = next((r for o in others if (r := release_refusal(o, inv, users)) is not None), None)
+    if refused is not None:
+        missing.append(f"IOMMU group {dev.iommu_group} also holds {', '.join(o.id for o in others)}, which would "
+                       f"go along: {refused.text}")
+        return
+    missing.append(f"IOMMU group {dev.iommu_group} also holds "
+                   + ", ".join(f"{o.id} ({o.driver})" for o in others) + ", which must go along")
 
 
-def _ap_queue(dev: HostDevice, inv: Inventory | None, missing: list[str]) -> None:
+def _ap_queue(dev: HostDevice, inv: Inventory | None, users: Users | None, missing: list[str]) -> None:
     numbers = ap_queue_numbers(dev.id)
     if dev.driver != "vfio_ap":
-        # `0x`: the numbers are read as the kernel reads them (bare digits would be decimal, `0c` no number)
-        command = (f" (ztui prepare vfio-ap --adapter 0x{numbers[0]:02x} --domain 0x{numbers[1]:04x})"
-                   if numbers is not None else "")
-        missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap{command}")
+        refused = release_refusal(dev, inv, users)
+        if refused:
+            missing.append(refused.text)
+        else:
+            # `0x`: the numbers are read as the kernel reads them (bare digits would be decimal, `0c` no number)
+            command = (f" (ztui prepare vfio-ap --adapter 0x{numbers[0]:02x} --domain 0x{numbers[1]:04x})"
+                       if numbers is not None else "")
+            missing.append(f"queue is held by {dev.driver or 'no driver'}: release it to vfio_ap{command}")
     if inv is not None and inv.local and inv.get(HostDeviceKind.AP_MATRIX, "matrix") is None:
         missing.append("no vfio_ap matrix device: load the vfio_ap module")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ztui.facts import CcwRole, F, ccw_role, vfio_ccw_problem
 from ztui.host.inventory import Inventory
+from ztui.host.release import release_refusal
 from ztui.host.usage import available, eligibility, users_of
 from ztui.model import Host, HostDevice, HostDeviceKind
 from ztui.ops.prepare.request import preparable_here
@@ -36,7 +37,8 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
     out: dict[str, list[Candidate]] = {}
     if inv is None:
         return out
-    users = users_of([snapshot], inv) if snapshot is not None else {}
+    known = users_of([snapshot], inv) if snapshot is not None else None
+    users = known or {}
 
     def free(dev: HostDevice) -> bool:
         return available(dev, inv, users.get(dev.key, ()))
@@ -53,14 +55,15 @@ def attach_candidates(inv: Inventory | None, snapshot: Host | None) -> dict[str,
     out["mdev"] = [Candidate(d.id, f"{d.id}  {d.fact(F.MDEV_TYPE) or 'mdev'} on {d.parent}")
                    for d in inv.of_kind(HostDeviceKind.MDEV) if free(d)]
     if preparable_here(inv.uri):  # a preparation writes this machine's sysfs: for its own host only
-        # an offline or unformatted ECKD volume can go to a guest through vfio-ccw (the guest formats it)
+        # an offline or unformatted ECKD volume can go to a guest through vfio-ccw (the guest formats it);
+        # offered only where `ztui prepare` would take it from the host (`release_refusal`)
         out["mdev"] += [Candidate(f"{PREPARE_PREFIX}{d.id}", f"DASD {d.id}  {d.fact(F.DEVTYPE)}: prepare it "
                                   "for vfio-ccw, then attach its mdev")
-                        for d in dasds if not users.get(d.key) and not inv.host_use(d) and not vfio_ccw_problem(d)]
+                        for d in dasds if not vfio_ccw_problem(d) and release_refusal(d, inv, known) is None]
     out["pci"] = [Candidate(d.id, f"{d.id}  {d.fact(F.PRODUCT) or d.name}"
                             + ("" if e.ready else "  (" + "; ".join(e.missing[:1]) + ")"))
                   for d in inv.of_kind(HostDeviceKind.PCI) if free(d)
-                  and (e := eligibility(d, inv)) is not None]
+                  and (e := eligibility(d, inv, known)) is not None]
     out["net"] = [Candidate(n.name, f"{n.name}  {n.forward_mode or 'isolated'} {n.bridge}".rstrip())
                   for n in inv.networks if n.active is not False]
     nets = inv.of_kind(HostDeviceKind.NET)

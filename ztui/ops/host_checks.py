@@ -30,6 +30,7 @@ from ztui.facts import F, alias_problem, dasd_problem, dasd_uid, is_dasd_alias, 
 from ztui.host.hostfacts import HostFacts, facts_source_for
 from ztui.host.hostuse import HostUse, HostUseKind
 from ztui.host.inventory import Inventory, build_inventory
+from ztui.host.release import Keep, Refusal, release_refusal
 from ztui.host.storage import HostFiles, LocalFiles, host_files
 from ztui.libvirt.connection import uri_of
 from ztui.libvirtxml.iface import HostInterface, parse_interface
@@ -98,6 +99,7 @@ class HostProbe:
         self.facts = facts
         self.files: HostFiles = files if files is not None else LocalFiles()
         self._facts_inventory: Inventory | None = None
+        self._local_inventory: Inventory | None = None
 
     @classmethod
     def for_connection(cls, conn: libvirt.virConnect) -> HostProbe:
@@ -187,6 +189,24 @@ class HostProbe:
         if self._facts_inventory is None:
             self._facts_inventory = build_inventory(facts.devices, local=True, system=facts.system)
         return self._facts_inventory
+
+    def _hosts_own(self, pci: str) -> Refusal | None:
+        """Why the host itself keeps a PCI function (`release_refusal`: its interface is up, its disk mounted,
+        the same for its IOMMU group's other members), from its facts or this machine's udev; None when nothing
+        of the host holds it or that cannot be told here. Guests are the attach's own question."""
+        if self.facts is not None:
+            inv = self._facts_inventory_of(self.facts)
+        elif self.local and self.sysfs == Path("/sys"):
+            from ztui.host.scan import local_inventory
+
+            if self._local_inventory is None:  # one udev walk for the probe's life (one attach dialog)
+                self._local_inventory = local_inventory()
+            inv = self._local_inventory
+        else:
+            return None
+        dev = inv.get(HostDeviceKind.PCI, pci)
+        refused = release_refusal(dev, inv, {}) if dev is not None else None
+        return refused if refused is not None and refused.keep is Keep.HOST else None
 
     # --- libvirt objects (work over remote connections too) -------------------------------------------
 
@@ -385,8 +405,12 @@ class HostProbe:
         return False
 
     def pci_function(self, address: PciAddress) -> Lookup[PciInfo]:
-        """The host PCI function, or why not (it does not exist); unknown when that cannot be told."""
+        """The host PCI function, or why not (it does not exist, or the host itself holds it: a managed attach
+        has libvirt bind it to vfio-pci, which takes it from the host); unknown when that cannot be told."""
         text = format_pci(address.domain, address.bus, address.slot, address.function)
+        kept = self._hosts_own(text)
+        if kept is not None:
+            return Lookup(problem=f"{kept.text}: attached, libvirt would bind it to vfio-pci and take it from the host")
         if self.local:
             base = self.sysfs / "bus" / "pci" / "devices" / text
             if not base.exists():

@@ -19,6 +19,7 @@ virtual uid/fid), the networks; disks on local storage need an explicit `--unsaf
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -40,6 +41,8 @@ from ztui.facts import (
     mdev_control_domains,
     zpci_uid,
 )
+from ztui.host.inventory import Inventory
+from ztui.host.release import Refusal
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import XmlError
@@ -54,6 +57,7 @@ from ztui.model import (
     HostDeviceKind,
     SecureExecutionForm,
 )
+from ztui.ops.dest_devices import GuestUses, ap_refusal, read_guest_uses, vfio_ccw_setup
 from ztui.ops.hotplug import BadRequest, find_for_detach
 from ztui.ops.migrate_plan import MigrationOptions, Rewrite, name_of
 
@@ -155,6 +159,17 @@ class HostFacts:
     inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
     fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
     taken: tuple[tuple[str, str], ...] = ()  # (device key, guest): pass-through devices its running guests hold
+    guest_uses: GuestUses | None = None  # its guests' uses of its devices (`dest_devices`), None: not read
+
+    @functools.cached_property
+    def device_inventory(self) -> Inventory | None:
+        """The inventory the release rule judges the host's devices by: the one read, else one of the devices
+        alone (built once: each moved device asks it); None when its devices were not read."""
+        if self.inventory is not None or self.devices is None:
+            return self.inventory
+        from ztui.host.inventory import build_inventory
+
+        return build_inventory(self.devices, local=bool(self.devices), uri=self.uri)
 
 
 def unreachable(uri: str, error: str) -> HostFacts:
@@ -201,7 +216,8 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
                      files=_files(conn, uri, guest), inventory=inv,
                      fit=read_fit(conn, domain_xml) if domain_xml else None,
-                     taken=read_taken(conn) if devices and any(d.passthrough for d in guest.devices) else ())
+                     taken=read_taken(conn) if devices and any(d.passthrough for d in guest.devices) else (),
+                     guest_uses=read_guest_uses(conn, uri, inv, guest.uuid) if inv is not None else None)
 
 
 def read_inventory(conn: libvirt.virConnect, uri: str) -> Inventory | None:
@@ -308,6 +324,10 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     theirs = _mdev(dest, uuid)
     if theirs is not None:
         there = _ccw_volume(dest, theirs)
+        held = sorted({u.guest for u in (dest.guest_uses or {}).get(theirs.key, ())})
+        if volume.same_as(there) and held:
+            return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} sits on the same {volume.text()} but "
+                                    f"is used by guest {', '.join(held)} there", Code.EQUIVALENT, name)
         if volume.same_as(there):
             return Finding(NOTE, f"{name}: the destination's mdev {uuid} sits on the same {volume.text(there)} "
                                  f"(DASD {there.busid}, subchannel {there.subchannel})", Code.EQUIVALENT, name)
@@ -333,13 +353,16 @@ def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts
     if not there_css:
         return Finding(BLOCKER, f"{name}: DASD {how_found} (behind mdev {uuid}) is not reachable from the "
                                 "destination", Code.EQUIVALENT, name)
-    offer = [t for t in there_css[0].mdev_types if t.id == "vfio_ccw-io"]
-    how = (f"{there_css[0].id} offers vfio_ccw-io ({offer[0].available} available)" if offer
-           else f"set DASD {there_busid} offline and bind {there_css[0].id} to vfio_ccw first")
-    return Finding(BLOCKER, f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel "
-                            f"{there_css[0].id} but has no mdev {uuid}: define and start it there (virsh "
-                            f"nodedev-define; {how})", Code.EQUIVALENT, name,
-                   step=f"mdev {uuid} on subchannel {there_css[0].id} of the destination")
+    css = there_css[0]
+    reached = (f"{name}: the destination reaches DASD {how_found} as {there_busid} on subchannel {css.id} but has "
+               f"no mdev {uuid}")
+    setup = vfio_ccw_setup(css, dest.device_inventory, dest.guest_uses)
+    if isinstance(setup, Refusal):  # the destination's host or guests keep it: nothing there is advised
+        return Finding(BLOCKER, f"{reached}; on the destination, {setup.text}", Code.EQUIVALENT, name)
+    offer = [t for t in css.mdev_types if t.id == "vfio_ccw-io"]
+    how = setup or (f"{css.id} offers vfio_ccw-io ({offer[0].available} available)" if offer else "")
+    return Finding(BLOCKER, f"{reached}: define and start it there (virsh nodedev-define{'; ' + how if how else ''})",
+                   Code.EQUIVALENT, name, step=f"mdev {uuid} on subchannel {css.id} of the destination")
 
 
 @dataclass(frozen=True)
@@ -445,6 +468,10 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
     wanted, control = mdev_ap_matrix(mine), mdev_control_domains(mine)
     same = [d for d in theirs.values() if mdev_ap_matrix(d) == wanted and mdev_control_domains(d) == control]
     there = theirs.get(uuid)
+    held = sorted({u.guest for u in (dest.guest_uses or {}).get(there.key, ())}) if there is not None else []
+    if there is not None and there in same and held:
+        return Finding(BLOCKER, f"{name}: the destination's mdev {uuid} has the same APQNs but is used by guest "
+                                f"{', '.join(held)} there", Code.EQUIVALENT, name)
     if there is not None and there in same:
         return Finding(NOTE, f"{name}: the destination has mdev {uuid} with the same APQNs "
                              f"({_ap_text(wanted, control)})", Code.EQUIVALENT, name)
@@ -453,7 +480,8 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
                                 f"{_ap_text(mdev_ap_matrix(there), mdev_control_domains(there))}, not "
                                 f"{_ap_text(wanted, control)}: the guest would get other crypto domains",
                        Code.EQUIVALENT, name)
-    hint = f" (mdev {same[0].id} there has them: define {uuid} the same way)" if same else ""
+    refused = ap_refusal(wanted.queues, dest.device_inventory, dest.guest_uses)
+    hint = f"; on the destination, {refused.text}" if refused is not None else ""
     return Finding(BLOCKER, f"{name}: the destination has no mdev {uuid} with {_ap_text(wanted, control)}"
                             f"{hint}", Code.EQUIVALENT, name,
                    step=f"vfio-ap mdev {uuid} with {_ap_text(wanted, control)} on the destination" if same else "")

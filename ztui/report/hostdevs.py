@@ -189,13 +189,16 @@ def use_json(use: DeviceUse) -> dict[str, Any]:
 
 
 def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None,
+                all_users: Mapping[str, Sequence[DeviceUse]] | None = None,
                 join: VolumeJoin | None = None) -> dict[str, Any]:
     """One device: `host_use` says how the host itself uses it (each reason), `free` whether a guest can be
-    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`). The device
-    that stands for a volume (a DASD, a LUN's multipath map) has the volume's identity (`volume`) and, with
-    other hosts read beside it (`join`), where else the volume is (`also_on`); a running guest here and one on
-    another host that both write it are its `conflict`."""
-    elig = eligibility(dev, inv)
+    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`),
+    `eligibility` its VFIO readiness, judged against every guest's uses (`all_users`; None: not known, so
+    nothing is advised that takes a device from the host). The device that stands for a volume (a DASD, a
+    LUN's multipath map) has the volume's identity (`volume`) and, with other hosts read beside it (`join`),
+    where else the volume is (`also_on`); a running guest here and one on another host that both write it
+    are its `conflict`."""
+    elig = eligibility(dev, inv, all_users)
     host_use = inv.host_use(dev)
     identity = inv.identity(dev.key)
     shown = inv.host_volume(identity) if identity is not None else None
@@ -242,7 +245,7 @@ def matching_json(host: Host, inv: Inventory, query: str, limit: int = 8) -> lis
         return []
     users = users_of([host], inv)
     clashes = conflicts(users)
-    return [device_json(d, inv, users.get(d.key, ()), clashes.get(d.key)) for d in found[:limit]]
+    return [device_json(d, inv, users.get(d.key, ()), clashes.get(d.key), users) for d in found[:limit]]
 
 
 def _written_elsewhere(uri: str, identity: VolumeIdentity, users: Sequence[DeviceUse],
@@ -269,7 +272,8 @@ def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
     # sorted, so the listing does not depend on the order libvirt or udev enumerate devices in
     for dev in sorted(inv.devices, key=lambda d: (d.kind.value, d.id, d.name)):
         keys.add(dev.key)
-        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key), join))
+        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key), users,
+                                                  join))
     out = [{"name": g, "devices": devs} for g, devs in grouped.items() if devs]
     objects = []
     for key in sorted(k for k in users if k not in keys):

@@ -9,12 +9,9 @@ is done safely and recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import libvirt
 
 from ztui.host.sysfs import Sysfs
-from ztui.model import DeviceUse
 from ztui.ops.audit import record
 from ztui.ops.guestlock import guest_lock
 from ztui.ops.journal import EntryState, JournalAction, Operation
@@ -23,14 +20,6 @@ from ztui.ops.prepare.nodedevs import LibvirtNodeDevices
 from ztui.ops.prepare.recover import lock_key
 from ztui.ops.prepare.run import PrepResult, run_plan
 from ztui.ops.signals import SignalGuard
-
-
-def guest_users(users: Mapping[str, Sequence[DeviceUse]]) -> dict[str, list[str]]:
-    """Host-device id (bus-ID, mdev UUID, PCI address) → the guests using it, from `usage.users_of`."""
-    out: dict[str, list[str]] = {}
-    for key, uses in users.items():
-        out.setdefault(key.split(":", 1)[-1], []).extend(sorted({u.guest for u in uses}))
-    return out
 
 
 def run_recorded(uri: str, conn: libvirt.virConnect, plan: PrepPlan, *, undo: bool,

@@ -14,8 +14,10 @@ vfio-ap.rst, KVM on Z "Preparing VFIO pass-through devices"):
 
 Every refusal is known here, before anything is written: an unknown bus-ID, anything but a base ECKD DASD
 for vfio-ccw (a QDIO subchannel — FCP, OSA, HiperSockets —, an FBA DASD, a tape, a PAV alias: the kernel's
-vfio-ccw.rst), a device the host itself (`Inventory.host_use`) or a guest uses, an APQN another mdev
-holds. Steps already done (a DASD already offline, a subchannel already on vfio_ccw) are left out, so a
+vfio-ccw.rst), and whatever `ztui.host.release.release_refusal` keeps with the host — a device the host
+itself or a guest uses, a PAV alias, an APQN another mdev holds, a device whose facts could not be read.
+That rule is the one every printed command follows too (the readiness advice, the preflight's advice).
+Steps already done (a DASD already offline, a subchannel already on vfio_ccw) are left out, so a
 plan can be run again after an interruption and does only what is missing.
 """
 
@@ -23,12 +25,12 @@ from __future__ import annotations
 
 import re
 import uuid as uuidlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from ztui.facts import F, kernel_number, parse_ap_matrix, vfio_ccw_problem
-from ztui.host.hostuse import NO_USE, HostUse
+from ztui.facts import F, kernel_number, mdev_ap_matrix, vfio_ccw_problem
 from ztui.host.inventory import Inventory
+from ztui.host.release import Users, release_refusal
 from ztui.host.sysfs import Sysfs
 from ztui.libvirtxml.devices import SpecError, parse_busid, parse_pci
 from ztui.libvirtxml.mdev import (
@@ -39,7 +41,7 @@ from ztui.libvirtxml.mdev import (
     css_nodedev_name,
     mdev_nodedev_xml,
 )
-from ztui.model import Fact, HostDevice, HostDeviceKind, format_pci
+from ztui.model import Fact, HostDevice, HostDeviceKind, device_key, format_pci
 from ztui.ops.prepare.model import (
     Action,
     Direction,
@@ -61,22 +63,36 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 @dataclass(frozen=True)
 class HostView:
-    """What a plan needs to know besides sysfs: the host's inventory (for the host's own use of a device,
-    `Inventory.host_use`, and the bases of a PAV alias), which guests use which host device (by bus-ID,
-    mdev UUID or PCI address), and where driverctl keeps its files."""
+    """What a plan needs to know besides sysfs: the host's inventory and which of its guests use which host
+    device (`uses`, by device key as `ztui.host.usage.users_of` gives it) — what `release_refusal` judges
+    by; None for either means not read, and nothing is then taken from the host — and where driverctl
+    keeps its files."""
 
     sysfs: Sysfs
     inventory: Inventory | None = None
-    guest_users: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    uses: Users | None = None
     driverctl_dir: str = DRIVERCTL_DIR
 
-    def users(self, ident: str) -> list[str]:
-        return list(self.guest_users.get(ident, ()))
+    def guests_of(self, kind: HostDeviceKind, ident: str) -> list[str]:
+        """The guests that use a device (an mdev to give back, a PCI function); PrepRefused when the host's
+        guests were not read."""
+        if self.uses is None:
+            raise PrepRefused(f"cannot tell whether a guest uses {ident}: the host's guests were not read")
+        return sorted({u.guest for u in self.uses.get(device_key(kind, ident), ())})
 
-    def host_use(self, kind: HostDeviceKind, ident: str) -> HostUse:
-        """How the host itself uses a device (nothing known without an inventory)."""
+    def refuse_release(self, dev: HostDevice) -> None:
+        """PrepRefused with the reason when `release_refusal` keeps `dev` with the host or a guest."""
+        refused = release_refusal(dev, self.inventory, self.uses)
+        if refused is not None:
+            raise PrepRefused(refused.text)
+
+    def record(self, kind: HostDeviceKind, ident: str) -> HostDevice:
+        """The inventory's record of a device sysfs shows (PrepRefused when the inventory lacks it: what the
+        host does with it is then unknown)."""
         dev = self.inventory.get(kind, ident) if self.inventory is not None else None
-        return self.inventory.host_use(dev) if self.inventory is not None and dev is not None else NO_USE
+        if dev is None:
+            raise PrepRefused(f"cannot tell whether {ident} is free: it is not among the host's devices as read")
+        return dev
 
 
 def mdev_nodedev(uuid: str, parent: str) -> str:
@@ -166,7 +182,7 @@ def _mdevs_on(view: HostView, subchannel: str) -> list[str]:
 
 
 def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> PrepPlan:
-    """ECKD DASD `busid` → a started vfio_ccw-io mdev on its subchannel, or PrepRefused."""
+    """An ECKD DASD `busid` → a started vfio_ccw-io mdev on its subchannel, or PrepRefused."""
     busid = _busid(busid_text)
     sysfs = view.sysfs
     sub = subchannel_of(view, busid)
@@ -182,15 +198,11 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
                               f"{sub_driver or 'no driver'}")
         device = _ccw_record(view, busid, sysfs.link_name(f"{ccw}/driver"))
         known = view.inventory.of_kind(HostDeviceKind.CCW) if view.inventory is not None else ()
-        refused = vfio_ccw_problem(device, known, lambda base: not view.host_use(HostDeviceKind.CCW, base.id))
+        refused = vfio_ccw_problem(device, known,
+                                   lambda base: release_refusal(base, view.inventory, view.uses) is None)
         if refused:
             raise PrepRefused(refused)
-        users = view.users(busid)
-        if users:
-            raise PrepRefused(f"{busid} is used by guest {', '.join(users)}")
-        held = view.host_use(HostDeviceKind.CCW, busid)
-        if held:
-            raise PrepRefused(f"{busid} is in use on the host: {held.text}")
+        view.refuse_release(device)
         if sysfs.read(f"{ccw}/online") == "1":
             steps.append(Step(f"set {busid} offline", f"chccwdev -d {busid}",
                               writes=(Write(f"{ccw}/online", "0"),),
@@ -220,7 +232,7 @@ def unplan_vfio_ccw(view: HostView, busid_text: str) -> PrepPlan:
     css = f"bus/css/devices/{sub}"
     steps: list[Step] = []
     for uuid in _mdevs_on(view, sub):
-        users = view.users(uuid)
+        users = view.guests_of(HostDeviceKind.MDEV, uuid)
         if users:
             raise PrepRefused(f"mdev {uuid} on {sub} is used by guest {', '.join(users)}; detach it first")
         name = mdev_nodedev(uuid, css_nodedev_name(sub))
@@ -272,11 +284,6 @@ def plan_vfio_ap(view: HostView, adapters: Sequence[int], domains: Sequence[int]
         raise PrepRefused("no vfio_ap matrix device on this host: load the vfio_ap module (modprobe vfio_ap)")
     if not sysfs.exists("bus/ap/apmask"):
         raise PrepRefused("the AP bus has no /sys/bus/ap/apmask: this kernel cannot hand queues to vfio_ap")
-    taken: dict[tuple[int, int], str] = {}
-    for child in sysfs.children(matrix):
-        if _UUID.match(child):
-            for apqn in parse_ap_matrix(sysfs.read(f"{matrix}/{child}/matrix") or "").queues:
-                taken[apqn] = child
     steps: list[Step] = []
     notes: list[str] = []
     for a in adapters:
@@ -285,11 +292,7 @@ def plan_vfio_ap(view: HostView, adapters: Sequence[int], domains: Sequence[int]
             queue = f"bus/ap/devices/{a:02x}.{d:04x}"
             if not sysfs.exists(queue):
                 raise PrepRefused(f"APQN {a:02x}.{d:04x} does not exist on this host (lszcrypt)")
-            if (a, d) in taken:
-                holder = taken[(a, d)]
-                users = view.users(holder)
-                who = f" (guest {', '.join(users)})" if users else ""
-                raise PrepRefused(f"APQN {a:02x}.{d:04x} is already in mdev {holder}{who}")
+            view.refuse_release(view.record(HostDeviceKind.AP_QUEUE, f"{a:02x}.{d:04x}"))
             if sysfs.link_name(f"{queue}/driver") != "vfio_ap":
                 release = True
         if release:
@@ -330,18 +333,36 @@ def matrix_text(adapters: Sequence[int], domains: Sequence[int], control: Sequen
 
 
 def unplan_vfio_ap(view: HostView, uuid: str) -> PrepPlan:
-    """The undo of `plan_vfio_ap` for one mdev: stopped and undefined (the adapters stay with vfio_ap,
-    because other mdevs may use them; `echo +0xNN > /sys/bus/ap/apmask` gives one back)."""
+    """The undo of `plan_vfio_ap` for one mdev: stopped and undefined. Its adapters stay with vfio_ap (giving
+    one back takes every queue of it from vfio_ap); the notes name the command for each adapter no other
+    mdev or guest holds a queue of, and why each other one stays."""
     uuid = uuid.strip().lower()
     if not _UUID.match(uuid):
         raise PrepRefused(f"'{uuid}' is not an mdev UUID")
-    users = view.users(uuid)
+    users = view.guests_of(HostDeviceKind.MDEV, uuid)
     if users:
         raise PrepRefused(f"mdev {uuid} is used by guest {', '.join(users)}; detach it first")
     steps = tuple(_mdev_removal(uuid, mdev_nodedev(uuid, AP_MATRIX_NODEDEV)))
     return PrepPlan(PrepKind.VFIO_AP, Direction.UNPREPARE, uuid, steps, result=f"mdev {uuid} is gone",
-                    notes=("the adapters stay with vfio_ap; echo +0xNN > /sys/bus/ap/apmask gives one back",),
-                    mdev_uuid=uuid, touches=(uuid,))
+                    notes=_give_back_notes(view, uuid), mdev_uuid=uuid, touches=(uuid,))
+
+
+def _give_back_notes(view: HostView, uuid: str) -> tuple[str, ...]:
+    """For each adapter of the mdev: the `apmask` command that gives it back to the host, when no queue of it
+    on vfio_ap is kept by `release_refusal` once this mdev is gone; else why it stays."""
+    mdev = view.inventory.get(HostDeviceKind.MDEV, uuid) if view.inventory is not None else None
+    if view.inventory is None or mdev is None:
+        return ("the adapters stay with vfio_ap (which adapters the mdev has is not known here)",)
+    rest = view.inventory.without_device(mdev.key)
+    notes = []
+    for adapter in sorted(mdev_ap_matrix(mdev).adapters):
+        queues = [q for q in rest.of_kind(HostDeviceKind.AP_QUEUE)
+                  if q.id.startswith(f"{adapter:02x}.") and q.driver == "vfio_ap"]
+        refused = next((r for q in queues if (r := release_refusal(q, rest, view.uses)) is not None), None)
+        notes.append(f"adapter {adapter:02x} stays with vfio_ap: {refused.text}" if refused is not None else
+                     f"adapter {adapter:02x} stays with vfio_ap; echo +0x{adapter:02x} > /sys/bus/ap/apmask gives "
+                     "it back to the host")
+    return tuple(notes) or ("the mdev has no adapter assigned",)
 
 
 # --- PCI ---------------------------------------------------------------------------------------------------
@@ -354,13 +375,9 @@ def plan_pci(view: HostView, addr_text: str, *, unmanaged: bool) -> PrepPlan:
     base = f"bus/pci/devices/{addr}"
     if not view.sysfs.exists(base):
         raise PrepRefused(f"no PCI function {addr} on this host")
-    users = view.users(addr)
-    if users:
-        raise PrepRefused(f"{addr} is used by guest {', '.join(users)}")
-    held = view.host_use(HostDeviceKind.PCI, addr)
-    if held:
-        raise PrepRefused(f"{addr} is in use on the host: {held.text}")
     driver = view.sysfs.link_name(f"{base}/driver")
+    if driver != "vfio-pci":  # one on vfio-pci is no longer the host's
+        view.refuse_release(view.record(HostDeviceKind.PCI, addr))
     if not unmanaged:
         return PrepPlan(PrepKind.PCI, Direction.PREPARE, addr, (),
                         result=f"attach it with managed='yes' (ztui attach GUEST --pci {addr}): libvirt binds it "
@@ -376,7 +393,7 @@ def unplan_pci(view: HostView, addr_text: str) -> PrepPlan:
     base = f"bus/pci/devices/{addr}"
     if not view.sysfs.exists(base):
         raise PrepRefused(f"no PCI function {addr} on this host")
-    users = view.users(addr)
+    users = view.guests_of(HostDeviceKind.PCI, addr)
     if users:
         raise PrepRefused(f"{addr} is used by guest {', '.join(users)}; detach it first")
     saved = f"{view.driverctl_dir}/pci-{addr}"

@@ -6,7 +6,10 @@ Its journal entry holds the whole plan and the step it reached (each step is rec
   itself carries, each proven; an undo that finds nothing to undo (no driver to unbind, no mdev left) does
   nothing;
 * `finish` runs the plan from the step reached on; steps already done are done again harmlessly (the same
-  value written, an mdev already defined or started is left as it is), then proven like any run.
+  value written, an mdev already defined or started is left as it is), then proven like any run. Before it,
+  the preparation is planned again against the host as it is now (`finish_refusal`): a device the rule of
+  `ztui.host.release` keeps today — the host mounted it meanwhile, a guest took it — is not taken, and the
+  entry is left for a rollback.
 
 Both take the device's lock, so an entry whose process still works on it cannot be resolved behind its back.
 """
@@ -14,17 +17,23 @@ Both take the device's lock, so an entry whose process still works on it cannot 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import libvirt
 
-from ztui.errors import Refused
+from ztui.errors import BadInput, Refused
+from ztui.facts import ap_queue_numbers
 from ztui.host.sysfs import Sysfs
 from ztui.libvirt.connection import ConnectError, open_connection
+from ztui.model import HostDeviceKind
 from ztui.ops.audit import record
 from ztui.ops.guestlock import guest_lock
 from ztui.ops.journal import Entry, EntryState, Operation, resume
-from ztui.ops.prepare.model import Direction, PrepPlan
+from ztui.ops.prepare.model import Direction, PrepKind, PrepPlan, PrepRefused
 from ztui.ops.prepare.nodedevs import LibvirtNodeDevices
+from ztui.ops.prepare.plan import HostView
+from ztui.ops.prepare.read import read_host_view
+from ztui.ops.prepare.request import PrepRequest, plan_for
 from ztui.ops.prepare.run import PrepResult, run_plan
 from ztui.ops.signals import SignalGuard
 
@@ -53,6 +62,28 @@ def finish_plan(plan: PrepPlan, reached: int) -> PrepPlan:
                     plan.notes, plan.mdev_uuid, plan.touches)
 
 
+def finish_refusal(plan: PrepPlan, view: HostView) -> str:
+    """Why finishing `plan` would take from the host a device `release_refusal` keeps now ('' when it may go
+    on): the same preparation planned again as it is now, the plan's own mdev (if it got that far) not
+    counted as another mdev holding its APQNs."""
+    if plan.direction is not Direction.PREPARE:
+        return ""
+    if plan.kind is PrepKind.VFIO_AP:
+        own = view.inventory.get(HostDeviceKind.MDEV, plan.mdev_uuid) if view.inventory is not None else None
+        if own is not None and view.inventory is not None:
+            view = replace(view, inventory=view.inventory.without_device(own.key))
+        queues = [n for q in plan.touches if (n := ap_queue_numbers(q)) is not None]
+        request = PrepRequest(plan.kind, adapters=tuple(dict.fromkeys(a for a, _ in queues)),
+                              domains=tuple(dict.fromkeys(d for _, d in queues)), uuid=plan.mdev_uuid or None)
+    else:
+        request = PrepRequest(plan.kind, plan.target, uuid=plan.mdev_uuid or None, unmanaged=bool(plan.steps))
+    try:
+        plan_for(view, request)
+    except PrepRefused as exc:
+        return str(exc)
+    return ""
+
+
 def resolve_prepare(entry: Entry, finish: bool) -> tuple[PrepResult, Operation]:
     """Finish or roll back a preparation's entry; the entry goes when the result is proven."""
     plan = PrepPlan.from_json(entry.plan)
@@ -65,6 +96,10 @@ def resolve_prepare(entry: Entry, finish: bool) -> tuple[PrepResult, Operation]:
     try:
         with guest_lock(entry.uri, lock_key(plan), guest=plan.target, action=f"journal {how}"), \
                 SignalGuard(f"the {how} of {entry.id}") as guard:
+            refused = finish_refusal(plan, read_host_view(conn, entry.uri)) if finish else ""
+            if refused:
+                raise BadInput(f"{refused}: finishing {entry.id} would take it from the host; `ztui journal rollback "
+                               f"{entry.id}` undoes what was done")
             op = resume(entry)
             result = run_plan(todo, Sysfs(), LibvirtNodeDevices(conn), op, between=lambda _s: guard.check())
             record(f"journal-{how}", entry.uri, plan.target, "done" if result.ok else "failed",

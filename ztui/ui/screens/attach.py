@@ -155,13 +155,20 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         self.action_apply()
 
     def _prepare_first(self) -> str:
-        """The DASD bus-ID when the chosen backing is a DASD to prepare first, else ''."""
+        """The DASD bus-ID when the chosen backing is a DASD to prepare first, else ''. Only a DASD the host
+        offers for it (`ops.candidates`: one `ztui prepare` would take from the host) counts; a typed one is
+        refused by `_build_request`."""
         source = self.query_one("#attach-source", Input).value.strip()
-        return source.removeprefix(PREPARE_PREFIX) if self.kind == "mdev" and source.startswith(PREPARE_PREFIX) \
-            else ""
+        offered = {c.value for c in self.candidates.get("mdev", [])}
+        return source.removeprefix(PREPARE_PREFIX) if self.kind == "mdev" and source in offered \
+            and source.startswith(PREPARE_PREFIX) else ""
 
     def _build_request(self) -> AttachRequest:
         kind = self.kind
+        typed = self.query_one("#attach-source", Input).value.strip()
+        if kind == "mdev" and typed.startswith(PREPARE_PREFIX) and not self._prepare_first():
+            raise BadRequest(f"DASD {typed.removeprefix(PREPARE_PREFIX)} is not one this host offers to prepare for "
+                             "vfio-ccw (its subchannel's readiness in the host devices view, H, says why)")
         size = None
         if kind == "new":
             size = parse_size(self.query_one("#attach-size", Input).value.strip() or "64M")
@@ -270,7 +277,6 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     def _prepare_then_apply(self, busid: str) -> None:
         """The preparation dialog for the DASD (its plan, then its run); the attach only after its proof."""
         from ztui.host.usage import users_of
-        from ztui.ops.prepare.action import guest_users
         from ztui.ops.prepare.model import PrepKind
         from ztui.ops.prepare.request import PrepRequest
         from ztui.ui.screens.prepare import PrepareScreen
@@ -281,7 +287,8 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             return
         session = self.app.sessions.get(self.uri)
         inventory = session.inventory if session is not None else None
-        users = guest_users(users_of([self.app.fleet.snapshot(self.uri)], inventory)) if inventory else {}
+        snapshot = self.app.fleet.snapshot(self.uri)
+        users = users_of([snapshot], inventory) if inventory is not None and snapshot is not None else None
         request = PrepRequest(PrepKind.VFIO_CCW, busid, uuid=self.request.source)
 
         def prepared(proven: bool | None) -> None:

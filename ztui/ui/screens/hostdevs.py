@@ -7,6 +7,7 @@ and the command always agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -21,7 +22,7 @@ from textual.widgets.tree import NodeID, TreeNode
 from ztui.fleet import Fleet
 from ztui.host.inventory import Inventory
 from ztui.host.usage import conflicts, users_of
-from ztui.ops.prepare.action import guest_users
+from ztui.model import DeviceUse
 from ztui.ops.prepare.request import request_for
 from ztui.report.filtering import match_host_device
 from ztui.report.hostdevs import inventory_json
@@ -57,7 +58,7 @@ class HostDevicesScreen(Screen[None]):
         self.filter_text = query
         self.groups: dict[str, list[Entry]] = {}
         self.matching: dict[str, set[str]] = {}  # host URI → keys of the devices the query matches
-        self.guest_users: dict[str, dict[str, list[str]]] = {}  # host URI → device id → guests using it
+        self.uses: dict[str, Mapping[str, Sequence[DeviceUse]]] = {}  # host URI → device key → guests' uses
         self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
         self._cursor: tuple[str, str] | None = None  # (host URI, device key) the cursor is on
         self._wanted = select  # where the cursor goes once that host's devices are read
@@ -92,7 +93,7 @@ class HostDevicesScreen(Screen[None]):
             snapshot = self.fleet.snapshot(uri)
             users = users_of([snapshot], inventory)
             groups = inventory_json(inventory, users, conflicts(users), self.app.volumes.join)
-            self.guest_users[uri] = guest_users(users)
+            self.uses[uri] = users
             self.matching[uri] = {d.key for d in inventory.devices if match_host_device(d, self.filter_text)}
         self.groups[uri] = groups
         self._rebuild_tree()
@@ -195,7 +196,7 @@ class HostDevicesScreen(Screen[None]):
             if proven and session is not None:
                 session.refresh_inventory()
 
-        self.app.push_screen(PrepareScreen(uri, request, self.guest_users.get(uri, {})), ran)
+        self.app.push_screen(PrepareScreen(uri, request, self.uses.get(uri)), ran)
 
     def action_toggle_free(self) -> None:
         self.free_only = not self.free_only

@@ -18,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from ztui.model import DeviceUse
 from ztui.ops.prepare.model import PrepPlan
 from ztui.ops.prepare.request import PrepRequest, preparable_here
 from ztui.ui.app import ZtuiApp
@@ -35,11 +36,11 @@ class PrepareScreen(ModalScreen[bool]):
         Binding("pageup", "scroll(-1)", "Scroll", show=False, id="page-up"),
     ]
 
-    def __init__(self, uri: str, request: PrepRequest, guest_users: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, uri: str, request: PrepRequest, uses: Mapping[str, Sequence[DeviceUse]] | None) -> None:
         super().__init__()
         self.uri = uri
         self.request = request
-        self.guest_users = guest_users
+        self.uses = uses  # which guests use which host device (`users_of`); None: not known
         self.plan: PrepPlan | None = None
         self.busy = False
         self.proven = False
@@ -70,7 +71,7 @@ class PrepareScreen(ModalScreen[bool]):
         from ztui.ops.prepare.request import plan_for
 
         try:
-            plan = plan_for(HostView(Sysfs(), local_inventory(), self.guest_users), self.request)
+            plan = plan_for(HostView(Sysfs(), local_inventory(), self.uses), self.request)
         except PrepRefused as exc:
             self.app.call_from_thread(self._show, Text(f"refused: {exc}\nnothing was changed", style="red"))
             return
