@@ -119,6 +119,11 @@ def _tty_fds(pid: int) -> list[str]:
     return found
 
 
+def _controlling_tty(pid: int) -> int:
+    """The device number of a process's controlling terminal (0: none), from /proc/PID/stat."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[4])
+
+
 def _ssh_processes(port: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -168,6 +173,7 @@ def test_the_tui_asks_nothing_on_its_terminal(lab: Lab, tmp_path: Path, size: tu
         term.wait(lambda s: "lnxa02" in s and "lnxa03" not in s)
         for pid in _ssh_processes(port_of(known)):  # the connection's ssh, and any retry of the unknown host
             assert _tty_fds(pid) == [], f"ssh {pid} holds the terminal"
+            assert _controlling_tty(pid) == 0, f"ssh {pid} has the terminal as its controlling terminal"
             assert b"BatchMode=yes" in Path(f"/proc/{pid}/cmdline").read_bytes()
     finally:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)

@@ -50,6 +50,8 @@ FILES = (
     ("$XDG_STATE_HOME/ztui/journal/", "the intent of each attach, detach and migration until it is proven "
                                       "(ztui journal)"),
     ("$XDG_STATE_HOME/ztui/ztui.log", "what the TUI logs while it owns the terminal"),
+    ("$XDG_STATE_HOME/ztui/ssh/", "the script libvirt runs as ssh for qemu+ssh: the URI's ssh under setsid, "
+                                  "without the terminal, so that nothing can ask there"),
     ("share/bash-completion/completions/ztui, share/zsh/site-functions/_ztui, "
      "share/fish/vendor_completions.d/ztui.fish", "shell completion, installed with the wheel "
                                                   "(ztui completion SHELL prints them)"),

@@ -12,14 +12,15 @@ import logging
 import os
 import shlex
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import libvirt
 
 from ztui.config import DEFAULT_URI
 from ztui.errors import Refused
+from ztui.libvirt.detached_ssh import detached_ssh
 
 __all__ = ["DEFAULT_URI", "ConnectError", "open_connection", "open_within", "without_prompts"]
 
@@ -101,23 +102,30 @@ def is_read_only(uri: str) -> bool:
     return uri in _read_only
 
 
-_SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
+SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
+"""libvirt's ssh transports: `ssh` runs the ssh program, `libssh` and `libssh2` are libraries in the process."""
 
 
-def without_prompts(uri: str) -> str:
-    """The URI ztui opens for `uri`: over ssh with `no_tty=1` (libvirt then runs `ssh -T -o BatchMode=yes`),
-    so that ssh never asks for a password, a passphrase or a host key on the terminal ztui draws on; it fails
-    instead, and `ssh_problem` turns its message into one line with the command to run once. Any other URI
-    is returned as it is."""
+def without_prompts(uri: str, detach: Callable[[str], str | None] = detached_ssh) -> str:
+    """The URI ztui opens for `uri`, so that nothing asks on the terminal ztui draws on, not for a password, a
+    passphrase nor a host key; it fails instead, and `ssh_problem` turns the failure into one line with the
+    command to run once. Over the ssh transport: `no_tty=1` (libvirt then runs `ssh -T -o BatchMode=yes`),
+    and ssh run without a controlling terminal (`command=` the script `detach` gives for the URI's own
+    command, `ztui.libvirt.detached_ssh`), so that neither does what ssh starts (a ProxyJump, a
+    ProxyCommand). libssh and libssh2 ask only through the credential callback of an open, which ztui never
+    gives (`no_tty=1` is added all the same). Any other URI is returned as it is."""
     parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in _SSH_TRANSPORTS:
-        return uri
-    items = [item for item in parts.query.split("&") if item]
-    if "no_tty=1" in items:
+    transport = parts.scheme.partition("+")[2]
+    if transport not in SSH_TRANSPORTS:
         return uri
     # the rest as it was written (decoding and encoding again could change what libvirt reads)
-    items = [item for item in items if item.partition("=")[0] != "no_tty"] + ["no_tty=1"]
-    return urlunsplit(parts._replace(query="&".join(items)))
+    items = [item for item in parts.query.split("&") if item and item.partition("=")[0] != "no_tty"]
+    if transport == "ssh":
+        script = detach(dict(parse_qsl(parts.query)).get("command", "ssh"))
+        if script is not None:
+            items = [item for item in items if item.partition("=")[0] != "command"] + [
+                f"command={quote(script, safe='/')}"]
+    return urlunsplit(parts._replace(query="&".join([*items, "no_tty=1"])))
 
 
 _given: dict[str, str] = {}
@@ -137,7 +145,7 @@ def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
     """What ssh needs, as (reason, hint with the command to run once), when `message` is ssh's failure on
     an ssh URI; None for anything else. The command is the one libvirt ran, without BatchMode: it may ask."""
     parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in _SSH_TRANSPORTS:
+    if parts.scheme.partition("+")[2] not in SSH_TRANSPORTS:
         return None
     params = dict(parse_qsl(parts.query))
     host = parts.hostname or "localhost"

@@ -1,0 +1,72 @@
+"""Nothing libvirt's ssh starts can ask on ztui's terminal: ssh runs in a session of its own, without a
+controlling terminal, so that what a ProxyJump's ssh or a ProxyCommand would ask there fails instead. Real
+libvirt and a real terminal (a pty); the ssh is a script that tries to ask as they would."""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from ztui.libvirt.connection import without_prompts
+from ztui.libvirt.detached_ssh import detached_ssh, script_text
+
+
+def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """`python -m ztui ARGS` with a pty as its controlling terminal: its exit status and what the pty showed."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(sys.executable, [sys.executable, "-m", "ztui", *args], {**os.environ, **env})
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child is gone and the pty closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="no setsid (util-linux)")
+def test_what_ssh_starts_cannot_ask_on_the_terminal(tmp_path: Path) -> None:
+    reached = tmp_path / "reached"
+    ssh = tmp_path / "ssh"  # asks on /dev/tty, as a ProxyJump host's ssh asks "yes/no" for a key it never saw
+    ssh.write_text(f"#!/bin/sh\nif (printf 'continue connecting (yes/no)? ' >/dev/tty) 2>/dev/null; then "
+                   f"touch {reached}; read answer </dev/tty; fi\n"
+                   "echo 'ssh: connect to host lpar9 port 22: Connection refused' >&2\nexit 255\n")
+    ssh.chmod(0o755)
+    status, shown = _run_on_a_terminal(["tree", "-c", f"qemu+ssh://root@lpar9/system?command={ssh}"],
+                                       {"XDG_STATE_HOME": str(tmp_path / "state"), "ZTUI_CONNECT_TIMEOUT": "10"})
+    assert not reached.exists() and "yes/no" not in shown
+    assert status == 1
+    assert shown.strip().splitlines() == [
+        f"ztui: cannot connect to qemu+ssh://root@lpar9/system?command={ssh}: nothing listens for ssh on lpar9 "
+        f"(is sshd running there? try: {ssh} root@lpar9 true)"]
+
+
+def test_the_ssh_libvirt_runs_is_the_command_of_the_uri_in_a_session_of_its_own(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    script = detached_ssh("/opt/my ssh")
+    assert script is not None and Path(script).parent == tmp_path / "ztui" / "ssh"
+    assert Path(script).read_text() == script_text("/opt/my ssh", str(shutil.which("setsid")))
+    assert "exec " in Path(script).read_text() and "-w '/opt/my ssh' \"$@\"" in Path(script).read_text()
+    assert Path(script).stat().st_mode & 0o777 == 0o700
+    shims = {"ssh": "/state/ztui/ssh/ssh-1", "/opt/my ssh": "/state/ztui/ssh/ssh 2"}
+    assert (without_prompts("qemu+ssh://root@lpar2/system", shims.get) ==
+            "qemu+ssh://root@lpar2/system?command=/state/ztui/ssh/ssh-1&no_tty=1")
+    assert (without_prompts("qemu+ssh://lpar2/system?command=/opt/my%20ssh&keyfile=/k&no_tty=0", shims.get) ==
+            "qemu+ssh://lpar2/system?keyfile=/k&command=/state/ztui/ssh/ssh%202&no_tty=1")
+    # without the script (no setsid, a state directory that cannot take it): BatchMode alone
+    assert without_prompts("qemu+ssh://lpar2/system", lambda _: None) == "qemu+ssh://lpar2/system?no_tty=1"
+    # libssh and libssh2 start no program
+    assert without_prompts("qemu+libssh2://lpar2/system", shims.get) == "qemu+libssh2://lpar2/system?no_tty=1"
+
