@@ -103,7 +103,8 @@ def test_a_key_with_a_passphrase_is_one_line(lab: Lab, tmp_path: Path, user_ssh_
     finally:
         authorized.write_text(before)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
-    assert "ssh needs a password or a key passphrase for 127.0.0.1" in done.stderr
+    assert (f"ssh could not log in to 127.0.0.1:{port_of(uri)} with a key it can use unasked (a key with a "
+            "passphrase only from ssh-agent), and ztui never asks") in done.stderr
     assert "load the key into ssh-agent (ssh-add)" in done.stderr
 
 

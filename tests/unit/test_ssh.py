@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ztui.libvirt.connection import without_prompts
+from ztui.libvirt.connection import ssh_problem, without_prompts
 from ztui.libvirt.detached_ssh import detached_ssh, script_text
 
 
@@ -70,3 +70,47 @@ def test_the_ssh_libvirt_runs_is_the_command_of_the_uri_in_a_session_of_its_own(
     # libssh and libssh2 start no program
     assert without_prompts("qemu+libssh2://lpar2/system", shims.get) == "qemu+libssh2://lpar2/system?no_tty=1"
 
+
+# libvirt 9.0's errors, as ztui got them from the lab's sshd (the ssh transport's carry ssh's stderr)
+LIBSSH_UNKNOWN_KEY = "libssh transport error: No user interaction callback provided: Can't verify the session host key"
+LIBSSH2_PASSPHRASE = ("SSH transport error: No user interaction callback provided: Can't retrieve private key "
+                      "passphrase")
+LIBSSH_REJECTED = ("authentication failed: All provided authentication methods with credentials were rejected by "
+                   "the server")
+LIBSSH2_CHANGED_KEY = ("authentication failed: !!! SSH HOST KEY VERIFICATION FAILED !!!: Identity of host "
+                       "'127.0.0.1:57087' differs from stored identity. Please verify the new host key 'AAAAC3Nz' to "
+                       "avoid possible man in the middle attack. The key is stored in '/k/known'.")
+SSH_CHANGED_KEY = (
+    "Cannot recv data: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n@    WARNING: REMOTE HOST "
+    "IDENTIFICATION HAS CHANGED!     @\r\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\nOffending "
+    "ED25519 key in /k/known:1\r\n  remove with:\r\n  ssh-keygen -f \"/k/known\" -R \"[127.0.0.1]:57087\"\r\nHost key "
+    "for [127.0.0.1]:57087 has changed and you have requested strict checking.\r\nHost key verification failed.: "
+    "Connection reset by peer")
+SSH_NO_KEY_ACCEPTED = "Cannot recv data: root@127.0.0.1: Permission denied (publickey).: Connection reset by peer"
+SSH_PASSWORD = "Cannot recv data: root@lpar1: Permission denied (publickey,password).: Connection reset by peer"
+
+
+def test_what_ssh_needs_is_said_for_each_transport() -> None:
+    """One line each: what ssh needs, and the ssh command to run once (with the libssh transports' own
+    known_hosts file); never libvirt's "no user interaction callback", nor a hint about polkit."""
+    libssh = "qemu+libssh://root@127.0.0.1:57087/system?keyfile=/k/id&known_hosts=/k/known"
+    libssh2 = libssh.replace("libssh:", "libssh2:")
+    assert ssh_problem(libssh, LIBSSH_UNKNOWN_KEY) == (
+        "ssh does not know the host key of 127.0.0.1:57087 yet and ztui never asks",
+        "check it and accept it once: ssh -p 57087 -i /k/id -o UserKnownHostsFile=/k/known root@127.0.0.1 true")
+    unasked = ("ssh could not log in to 127.0.0.1:57087 with a key it can use unasked (a key with a passphrase "
+               "only from ssh-agent), and ztui never asks")
+    for message in (LIBSSH2_PASSPHRASE, LIBSSH_REJECTED):
+        assert ssh_problem(libssh2, message) == (unasked, "load the key into ssh-agent (ssh-add), or check that the "
+                                                 "host accepts it; try: ssh -p 57087 -i /k/id -o "
+                                                 "UserKnownHostsFile=/k/known root@127.0.0.1 true")
+    changed = ("ssh: the host key of 127.0.0.1:57087 is not the one ssh knows",
+               "verify the new key with the host's administrator before you replace the old one "
+               "(ssh-keygen -f /k/known -R '[127.0.0.1]:57087')")
+    assert ssh_problem(libssh2, LIBSSH2_CHANGED_KEY) == changed
+    assert ssh_problem("qemu+ssh://root@127.0.0.1:57087/system", SSH_CHANGED_KEY) == changed
+    assert ssh_problem("qemu+ssh://root@127.0.0.1:57087/system", SSH_NO_KEY_ACCEPTED)[0] == unasked  # type: ignore[index]
+    assert ssh_problem("qemu+ssh://root@lpar1/system", SSH_PASSWORD) == (
+        "ssh needs a password or a key passphrase for lpar1, and ztui never asks",
+        "load the key into ssh-agent (ssh-add) or use a key without one; try: ssh root@lpar1 true")
+    assert ssh_problem("qemu+tcp://lpar1/system", SSH_PASSWORD) is None

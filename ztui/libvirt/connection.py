@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shlex
 import threading
 from collections.abc import Callable, Iterable
@@ -142,31 +143,46 @@ def uri_of(conn: libvirt.virConnect) -> str:
 
 
 def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
-    """What ssh needs, as (reason, hint with the command to run once), when `message` is ssh's failure on
-    an ssh URI; None for anything else. The command is the one libvirt ran, without BatchMode: it may ask."""
+    """What ssh needs, as (reason, hint with the command to run once), when `message` is the failure of an ssh
+    transport (ssh's own stderr, or libvirt's libssh/libssh2 errors); None for anything else. The command is
+    ssh as libvirt ran it, without BatchMode and on the user's terminal: it may ask."""
     parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in SSH_TRANSPORTS:
+    transport = parts.scheme.partition("+")[2]
+    if transport not in SSH_TRANSPORTS:
         return None
     params = dict(parse_qsl(parts.query))
     host = parts.hostname or "localhost"
     port = f":{parts.port}" if parts.port else ""
     where = f"{host}{port}"
-    ssh = [params.get("command", "ssh")] if parts.scheme.endswith("+ssh") else ["ssh"]
+    ssh = [params.get("command", "ssh")] if transport == "ssh" else ["ssh"]
     if parts.port:
         ssh += ["-p", str(parts.port)]
     if params.get("keyfile"):
         ssh += ["-i", params["keyfile"]]
+    if transport != "ssh" and params.get("known_hosts"):  # the libssh transports' own known_hosts file
+        ssh += ["-o", f"UserKnownHostsFile={params['known_hosts']}"]
     ssh.append(f"{parts.username}@{host}" if parts.username else host)
     once = shlex.join([*ssh, "true"])
     text = message.lower()
-    if "host key verification failed" in text or "no matching host key" in text:
-        if "remote host identification has changed" in text or "offending" in text:
+    unasked = "no user interaction callback provided" in text  # libssh, libssh2: they would have asked
+    if "host key verification failed" in text or "no matching host key" in text or (unasked and "host key" in text):
+        if "remote host identification has changed" in text or "offending" in text or "differs from" in text:
+            said = re.search(r'ssh-keygen -f "([^"]+)" -R "([^"]+)"', message)  # ssh names its own file
+            known = said.group(1) if said else params.get("known_hosts", "") if transport != "ssh" else ""
+            forget = ["ssh-keygen", *(["-f", known] if known else []), "-R",
+                      said.group(2) if said else f"[{host}]{port}" if port else host]
             return (f"ssh: the host key of {where} is not the one ssh knows",
-                    "verify the new key with the host's administrator before you replace the old one "
-                    f"(ssh-keygen -R {shlex.quote(f'[{host}]{port}' if port else host)})")
+                    f"verify the new key with the host's administrator before you replace the old one "
+                    f"({shlex.join(forget)})")
         return (f"ssh does not know the host key of {where} yet and ztui never asks",
                 f"check it and accept it once: {once}")
-    if "permission denied" in text or "too many authentication failures" in text:
+    methods = re.search(r"permission denied \(([^)]*)\)", text)
+    if (unasked or "too many authentication failures" in text or "authentication failed" in text
+            or (methods and not {"password", "keyboard-interactive"} & set(methods.group(1).split(",")))):
+        return (f"ssh could not log in to {where} with a key it can use unasked (a key with a passphrase only "
+                "from ssh-agent), and ztui never asks",
+                f"load the key into ssh-agent (ssh-add), or check that the host accepts it; try: {once}")
+    if "permission denied" in text:
         return (f"ssh needs a password or a key passphrase for {where}, and ztui never asks",
                 f"load the key into ssh-agent (ssh-add) or use a key without one; try: {once}")
     if "could not resolve hostname" in text or "name or service not known" in text:
@@ -210,7 +226,7 @@ def open_connection(uri: str, readonly: bool = False) -> libvirt.virConnect:
         conn = libvirt.openReadOnly(quiet) if readonly or uri in _read_only else libvirt.open(quiet)
     except libvirt.libvirtError as exc:
         message = libvirt_reason(exc)
-        ssh = ssh_problem(uri, message)
+        ssh = ssh_problem(uri, exc.get_error_message() or message)  # ssh's whole stderr: its first line may be @@@
         if ssh is not None:
             raise ConnectError(uri, *ssh) from None
         raise ConnectError(uri, message, _hint(uri, exc.get_error_code() or 0, message)) from None
