@@ -269,6 +269,8 @@ def test_saved_hosts_are_known_hosts(cfg: Path, monkeypatch: pytest.MonkeyPatch,
     assert [k.uri for k in known] == ["qemu:///system", TEST.uri, LPAR1.uri]
     assert known[1].origin is HostOrigin.SESSION and known[1].name == "lab.t-1"
     assert known[2].origin is HostOrigin.SAVED and known[2].name == LPAR1.name
-    cfg.write_text("broken = [")
-    assert [k.uri for k in known_hosts(["qemu:///system"])] == ["qemu:///system"]
+    cfg.write_text("broken = [")  # hosts that cannot even be listed are one host that cannot be asked
+    here, unreadable = known_hosts(["qemu:///system"])
+    assert here.uri == "qemu:///system" and unreadable.origin is HostOrigin.SAVED
+    assert unreadable.unreadable.startswith(f"{cfg}: not valid TOML")
 
