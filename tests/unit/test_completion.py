@@ -230,3 +230,15 @@ def test_saved_hosts_and_groups_complete_and_choose_the_hosts_read(tmp_path: Pat
     assert values_of("tree", "-g", "", env=env) == ["prod"]
     by_name = values_of("start", "-c", "lpar1", "", env=env)
     assert by_name and by_name == values_of("start", "-g", "prod", "", env=env)
+
+
+def test_a_saved_hosts_config_that_cannot_be_read_costs_only_what_needs_it(tmp_path: Path) -> None:
+    """The script is printed and the commands complete as ever; only values the config holds are missing."""
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_bytes(b"\xff\xfe")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "ZTUI_LAB_DIR": str(tmp_path / "nolab")}
+    script = subprocess.run([sys.executable, "-m", "ztui", "completion", "bash"], capture_output=True, text=True,
+                            timeout=30, env=env)
+    assert script.returncode == 0 and "complete -F _ztui ztui" in script.stdout and script.stderr == ""
+    assert values_of("att", shell="bash", env=env) == ["attach"]
+    assert values_of("tree", "-g", "", env=env) == []

@@ -23,6 +23,8 @@ from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from ztui.cli.common import NO_HOSTS
+
 if TYPE_CHECKING:
     from ztui.model import GuestState, HostDevice
 
@@ -330,13 +332,13 @@ def add_completion_commands(subparsers: argparse._SubParsersAction[argparse.Argu
                     "~/.bashrc, ztui completion zsh > ~/.zfunc/_ztui, or ztui completion fish > "
                     "~/.config/fish/completions/ztui.fish.")
     p.add_argument("shell", choices=SHELLS)
-    p.set_defaults(func=run_completion)
+    p.set_defaults(func=run_completion, **NO_HOSTS)
     # hidden (no help): what the scripts call
     hidden = subparsers.add_parser(COMPLETE, add_help=False)
     hidden.add_argument("shell", choices=SHELLS)
     hidden.add_argument("index", type=int)
     hidden.add_argument("words", nargs=argparse.REMAINDER)
-    hidden.set_defaults(func=run_complete, one_shot=True)
+    hidden.set_defaults(func=run_complete, one_shot=True, **NO_HOSTS)
 
 
 def script(shell: str) -> str:
