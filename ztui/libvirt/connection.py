@@ -80,16 +80,6 @@ def answer_timeout() -> float:
     return value if 0.1 <= value <= 3600 else ANSWER_TIMEOUT
 
 
-def resolve_uris(given: list[str] | None) -> list[str]:
-    """The URIs a command opens. `ztui.cli.main` has turned `-c`, `-g` and the saved hosts into URIs before any
-    command runs (`ztui.config.choose_hosts`); this is the same rule for a caller that did not."""
-    if given:
-        return list(dict.fromkeys(given))  # keep order, drop repeats
-    from ztui.config import choose_hosts
-
-    return choose_hosts(None, None).uris
-
-
 _read_only: set[str] = set()
 
 
