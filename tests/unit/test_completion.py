@@ -18,7 +18,6 @@ import pytest
 
 from ztui.cli import main
 from ztui.cli.completion import Answer, Kind, complete, kind_of
-from ztui.libvirt.names import quiet_uri
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
@@ -161,13 +160,6 @@ def test_words_before_the_cursor_set_the_context() -> None:
     complete(parser, ["detach", "--config", "--timeout=3", "g2"], "", hosts)
     assert asked[-1] == (Kind.DEVICE, [], False, "g2")
     assert complete(parser, ["detach", "g", "vda"], "", hosts).values == []  # nothing more to give
-
-
-def test_ssh_hosts_never_ask_for_a_password() -> None:
-    assert quiet_uri("qemu+ssh://root@kvm02/system") == "qemu+ssh://root@kvm02/system?no_tty=1"
-    assert quiet_uri("qemu+ssh://kvm02/system?keyfile=/k") == "qemu+ssh://kvm02/system?keyfile=/k&no_tty=1"
-    assert quiet_uri("qemu+libssh2://kvm02/system?no_tty=0") == "qemu+libssh2://kvm02/system?no_tty=0"
-    assert quiet_uri("qemu:///system") == "qemu:///system"
 
 
 @pytest.fixture
