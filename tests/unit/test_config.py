@@ -202,6 +202,26 @@ def test_a_failing_write_leaves_the_old_config_and_says_so(cfg: Path) -> None:
     assert not (cfg.parent / ".config.toml.tmp").exists()
 
 
+def test_a_directory_that_does_not_confirm_the_rename_is_not_called_unchanged(cfg: Path) -> None:
+    """The directory's fsync fails after the rename (a failing disk, a file system without one): the new
+    file is in place, so saying the old one is would be untrue."""
+    edit_config(lambda c: with_host(c, LPAR1))
+    pre = textwrap.dedent("""
+        import os, stat
+        real_fsync = os.fsync
+        def fsync(fd):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise OSError(5, "Input/output error")
+            real_fsync(fd)
+        os.fsync = fsync
+    """)
+    done = _ztui("hosts", "add", "lpar2", LPAR2.uri, cfg=cfg, pre=pre)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "written, but the disk did not confirm it (Input/output error)" in done.stderr
+    assert "as it was" not in done.stderr
+    assert [h.name for h in load_config().hosts] == ["lpar1", "lpar2"]
+
+
 def test_two_adds_at_once_both_count(cfg: Path) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "ztui", "hosts", "add", f"h{i}", f"test:///h{i}.xml"],
                               env={**os.environ, "XDG_CONFIG_HOME": str(cfg.parent.parent)},
