@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import enum
 from functools import partial
 
 from ztui.cli.common import EXIT_FAILED, error
@@ -66,6 +67,15 @@ def readonly_why(args: argparse.Namespace) -> str:
     return str(getattr(args, "readonly_why", "") or "--readonly")
 
 
+class Found(enum.Enum):
+    """What a host answered about a guest named on the command line."""
+
+    RUNNING = enum.auto()  # running or paused there
+    DEFINED = enum.auto()  # defined there, not running
+    ABSENT = enum.auto()  # the host answered: no such guest
+    UNREACHABLE = enum.auto()  # the host did not answer in time
+
+
 def host_of(guest: str, uris: list[str]) -> str:
     """The host among `uris` where `guest` runs, else the one that defines it. All are asked at once within
     one answer time (`ztui.ops.bounded`: a host that hangs holds up no one). BadInput when no host has the
@@ -77,22 +87,22 @@ def host_of(guest: str, uris: list[str]) -> str:
     from ztui.libvirt.connection import ConnectError, answer_timeout, open_connection
     from ztui.ops.bounded import answers_within
 
-    def where(uri: str) -> str:
+    def where(uri: str) -> Found:
         try:
             conn = open_connection(uri, readonly=True)
         except ConnectError:
-            return "unreachable"
+            return Found.UNREACHABLE
         try:
             with contextlib.suppress(libvirt.libvirtError):
-                return "running" if conn.lookupByName(guest).isActive() else "defined"
-            return ""
+                return Found.RUNNING if conn.lookupByName(guest).isActive() else Found.DEFINED
+            return Found.ABSENT
         finally:
             conn.close()
 
     found = answers_within({u: partial(where, u) for u in uris}, answer_timeout())
-    running = [u for u in uris if found.get(u) == "running"]
-    defined = [u for u in uris if found.get(u) == "defined"]
-    silent = [u for u in uris if found.get(u, "unreachable") == "unreachable"]
+    running = [u for u in uris if found.get(u) is Found.RUNNING]
+    defined = [u for u in uris if found.get(u) is Found.DEFINED]
+    silent = [u for u in uris if found.get(u, Found.UNREACHABLE) is Found.UNREACHABLE]
     if len(running) == 1:
         return running[0]
     if not running and silent:
