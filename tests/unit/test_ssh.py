@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pty_text import read_to_end
 from ztui.libvirt.connection import ssh_problem, without_prompts
 from ztui.libvirt.detached_ssh import detached_ssh, script_text
 
@@ -21,15 +22,7 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.execve(sys.executable, [sys.executable, "-m", "ztui", *args], {**os.environ, **env})
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: the child is gone and the pty closed
-            break
-        if not chunk:
-            break
-        shown += chunk
+    shown = read_to_end(fd)
     os.close(fd)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
