@@ -204,3 +204,32 @@ def test_a_saved_hosts_config_that_cannot_be_read_costs_only_what_needs_it(tmp_p
     assert script.returncode == 0 and "complete -F _ztui ztui" in script.stdout and script.stderr == ""
     assert values_of("att", shell="bash", env=env) == ["attach"]
     assert values_of("tree", "-g", "", env=env) == []
+
+
+def test_the_hosts_read_are_chosen_by_the_rule_every_command_follows(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui.cli.completion import Line, line_uris
+    from ztui.cli.main import build_parser
+    from ztui.lab import hosts as lab
+    from ztui.lab.hosts import LabHost
+
+    running = [LabHost("zlab-a", "qemu+unix:///system?socket=/a", pid=1),
+               LabHost("zlab-b", "qemu+unix:///system?socket=/b", pid=2), LabHost("zlab-c", "qemu:///c")]
+    monkeypatch.setattr(lab, "lab_hosts", lambda: running)  # the lab's record, as a running lab has it
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_text('[hosts."lpar1"]\nuri = "test:///default"\ngroup = "prod"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    def uris(*words: str) -> list[str]:
+        line = Line(build_parser(list(words)))
+        for word in words:
+            line.read(word)
+        return line_uris(line)
+
+    assert uris("--lab", "start") == [running[0].uri, running[1].uri]  # the running ones
+    assert uris("--lab", "start", "-c", "zlab-b") == [running[1].uri]
+    assert uris("--lab", "start", "-g", "prod") == ["test:///default"]  # a group is a group, lab or not
+    assert uris("--lab", "start", "-c", "lpar1", "-c", "zlab-a") == ["test:///default", running[0].uri]
+    assert uris("start", "-c", "lpar1") == ["test:///default"]
+    monkeypatch.setattr(lab, "lab_hosts", lambda: [])
+    assert uris("--lab", "start") == []  # no lab runs: nothing is read, and nothing started

@@ -238,26 +238,28 @@ def host_names(kind: Kind) -> list[tuple[str, str]]:
 
 
 def line_uris(line: Line) -> list[str]:
-    """The hosts a completion reads: the lab's running hosts for `--lab` (named ones only, when `-c`
-    names them; the lab is never started for a completion), else what `-c` and `-g` choose as for any
-    command (saved names and groups; without them the saved hosts, `$LIBVIRT_DEFAULT_URI` or the
-    system's). A config that cannot be read leaves the URIs on the line as they are."""
+    """The hosts a completion reads: what `-c`, `-g` and `--lab` choose, by the rule every command follows
+    (`choose_hosts`: saved names and groups; without them the lab's hosts with `--lab`, else the saved hosts,
+    `$LIBVIRT_DEFAULT_URI` or the system's). The lab's are its running hosts, each over its own socket (the
+    daemons `--lab` reaches, without zlab-b's ssh round trips); the lab is never started for a completion,
+    and with `--lab` and no lab running nothing is read. A config that cannot be read leaves the URIs on
+    the line as they are."""
     from ztui.config import choose_hosts
     from ztui.errors import BadInput
 
-    if not line.lab:
+    lab: dict[str, str] = {}
+    if line.lab:
         try:
-            return choose_hosts(line.uris, line.groups).uris
-        except BadInput:
-            return list(line.uris)
+            from ztui.lab.hosts import lab_hosts
+        except ImportError:  # pragma: no cover - a trimmed install without the lab
+            return []
+        lab = {h.name: h.uri for h in lab_hosts() if h.pid is not None}
+        if not lab:
+            return []
     try:
-        from ztui.lab.hosts import lab_hosts
-    except ImportError:  # pragma: no cover - a trimmed install without the lab
-        return []
-    running = {h.name: h.uri for h in lab_hosts() if h.pid is not None}
-    if not line.uris:
-        return list(running.values())
-    return [running.get(uri, uri) for uri in line.uris]
+        return choose_hosts(line.uris, line.groups, lab=lab).uris
+    except BadInput:
+        return list(line.uris)
 
 
 def read_hosts(kind: Kind, line: Line) -> list[tuple[str, str]]:
