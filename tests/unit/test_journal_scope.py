@@ -117,9 +117,7 @@ def test_hosts_that_do_not_answer_hold_the_list_up_once_not_once_an_entry(
     import socket
     import time
 
-    from ztui.ops import journal_scope
-
-    monkeypatch.setattr(journal_scope, "READ_TIMEOUT", 1.0)
+    monkeypatch.setenv("ZTUI_CONNECT_TIMEOUT", "1")
     silent = [socket.socket() for _ in range(2)]
     try:
         ids = []
