@@ -8,6 +8,7 @@ process, before any connection is opened.
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import os
 import re
@@ -93,8 +94,19 @@ def is_read_only(uri: str) -> bool:
     return uri in _read_only
 
 
-SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
-"""libvirt's ssh transports: `ssh` runs the ssh program, `libssh` and `libssh2` are libraries in the process."""
+class SshTransport(enum.StrEnum):
+    """libvirt's ssh transports (`qemu+ssh://`…): `ssh` runs the ssh program, the others are libraries in the
+    process that ask only through an open's credential callback."""
+
+    SSH = "ssh"
+    LIBSSH = "libssh"
+    LIBSSH2 = "libssh2"
+
+    @classmethod
+    def of(cls, uri: str) -> SshTransport | None:
+        """The ssh transport `uri` names, None for any other URI."""
+        transport = urlsplit(uri).scheme.partition("+")[2]
+        return cls(transport) if transport in cls._value2member_map_ else None
 
 
 def without_prompts(uri: str, detach: Callable[[str], str | None] = detached_ssh) -> str:
@@ -105,13 +117,13 @@ def without_prompts(uri: str, detach: Callable[[str], str | None] = detached_ssh
     command, `ztui.libvirt.detached_ssh`), so that neither does what ssh starts (a ProxyJump, a
     ProxyCommand). libssh and libssh2 ask only through the credential callback of an open, which ztui never
     gives (`no_tty=1` is added all the same). Any other URI is returned as it is."""
-    parts = urlsplit(uri)
-    transport = parts.scheme.partition("+")[2]
-    if transport not in SSH_TRANSPORTS:
+    transport = SshTransport.of(uri)
+    if transport is None:
         return uri
+    parts = urlsplit(uri)
     # the rest as it was written (decoding and encoding again could change what libvirt reads)
     items = [item for item in parts.query.split("&") if item and item.partition("=")[0] != "no_tty"]
-    if transport == "ssh":
+    if transport is SshTransport.SSH:
         script = detach(dict(parse_qsl(parts.query)).get("command", "ssh"))
         if script is not None:
             items = [item for item in items if item.partition("=")[0] != "command"] + [
@@ -136,21 +148,22 @@ def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
     """What ssh needs, as (reason, hint with the command to run once), when `message` is the failure of an ssh
     transport (ssh's own stderr, or libvirt's libssh/libssh2 errors); None for anything else. The command is
     ssh as libvirt ran it, without BatchMode and on the user's terminal: it may ask."""
-    parts = urlsplit(uri)
-    transport = parts.scheme.partition("+")[2]
-    if transport not in SSH_TRANSPORTS:
+    transport = SshTransport.of(uri)
+    if transport is None:
         return None
+    parts = urlsplit(uri)
     params = dict(parse_qsl(parts.query))
     host = parts.hostname or "localhost"
     port = f":{parts.port}" if parts.port else ""
     where = f"{host}{port}"
-    ssh = [params.get("command", "ssh")] if transport == "ssh" else ["ssh"]
+    ssh = [params.get("command", "ssh")] if transport is SshTransport.SSH else ["ssh"]
     if parts.port:
         ssh += ["-p", str(parts.port)]
     if params.get("keyfile"):
         ssh += ["-i", params["keyfile"]]
-    if transport != "ssh" and params.get("known_hosts"):  # the libssh transports' own known_hosts file
-        ssh += ["-o", f"UserKnownHostsFile={params['known_hosts']}"]
+    known_hosts = params.get("known_hosts", "") if transport is not SshTransport.SSH else ""  # libssh's own
+    if known_hosts:
+        ssh += ["-o", f"UserKnownHostsFile={known_hosts}"]
     ssh.append(f"{parts.username}@{host}" if parts.username else host)
     once = shlex.join([*ssh, "true"])
     text = message.lower()
@@ -158,7 +171,7 @@ def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
     if "host key verification failed" in text or "no matching host key" in text or (unasked and "host key" in text):
         if "remote host identification has changed" in text or "offending" in text or "differs from" in text:
             said = re.search(r'ssh-keygen -f "([^"]+)" -R "([^"]+)"', message)  # ssh names its own file
-            known = said.group(1) if said else params.get("known_hosts", "") if transport != "ssh" else ""
+            known = said.group(1) if said else known_hosts
             forget = ["ssh-keygen", *(["-f", known] if known else []), "-R",
                       said.group(2) if said else f"[{host}]{port}" if port else host]
             return (f"ssh: the host key of {where} is not the one ssh knows",
