@@ -107,3 +107,11 @@ def test_what_ssh_needs_is_said_for_each_transport() -> None:
         "ssh needs a password or a key passphrase for lpar1, and ztui never asks",
         "load the key into ssh-agent (ssh-add) or use a key without one; try: ssh root@lpar1 true")
     assert ssh_problem("qemu+tcp://lpar1/system", SSH_PASSWORD) is None
+
+
+def test_a_script_that_went_away_is_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    script = detached_ssh("ssh-again")
+    assert script is not None
+    Path(script).unlink()  # the state directory cleaned while a TUI runs
+    assert detached_ssh("ssh-again") == script and Path(script).is_file()

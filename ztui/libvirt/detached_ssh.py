@@ -33,7 +33,7 @@ log = logging.getLogger("ztui.libvirt")
 SUBDIR = "ssh"
 MODE = 0o700
 
-_made: dict[str, str | None] = {}
+_made: dict[tuple[str, str], str | None] = {}  # (state directory, command): the script, None if it cannot be
 _lock = threading.Lock()
 
 
@@ -46,12 +46,16 @@ def script_text(command: str, setsid: str) -> str:
 
 
 def detached_ssh(command: str) -> str | None:
-    """The path of the script that runs `command` without a controlling terminal, made on first use; None
-    when it cannot be made (logged)."""
+    """The path of the script that runs `command` without a controlling terminal, made on first use (and
+    again if it went away since); None when it cannot be made (logged once)."""
+    from ztui.ops.statefiles import state_dir
+
+    key = (str(state_dir()), command)
     with _lock:
-        if command not in _made:
-            _made[command] = _make(command)
-        return _made[command]
+        made = _made.get(key, "")
+        if made == "" or (made is not None and not os.access(made, os.X_OK)):
+            _made[key] = made = _make(command)
+        return made
 
 
 def _make(command: str) -> str | None:
