@@ -81,6 +81,8 @@ SSH_CHANGED_KEY = (
     "Connection reset by peer")
 SSH_NO_KEY_ACCEPTED = "Cannot recv data: root@127.0.0.1: Permission denied (publickey).: Connection reset by peer"
 SSH_PASSWORD = "Cannot recv data: root@lpar1: Permission denied (publickey,password).: Connection reset by peer"
+SSH_JUMP_UNKNOWN_KEY = ("Cannot recv data: Host key verification failed.\r\nkex_exchange_identification: Connection "
+                        "closed by remote host\r\nConnection closed by UNKNOWN port 65535: Connection reset by peer")
 
 
 def test_what_ssh_needs_is_said_for_each_transport() -> None:
@@ -107,6 +109,10 @@ def test_what_ssh_needs_is_said_for_each_transport() -> None:
         "ssh needs a password or a key passphrase for lpar1, and ztui never asks",
         "load the key into ssh-agent (ssh-add) or use a key without one; try: ssh root@lpar1 true")
     assert ssh_problem("qemu+tcp://lpar1/system", SSH_PASSWORD) is None
+    # through a ProxyJump: the key ssh does not know is a hop's (running the command once asks for it)
+    assert ssh_problem("qemu+ssh://root@lpar1/system", SSH_JUMP_UNKNOWN_KEY) == (
+        "ssh does not know the host key of the host on the way to lpar1 (a ProxyJump or ProxyCommand) yet and "
+        "ztui never asks", "check it and accept it once: ssh root@lpar1 true")
 
 
 def test_a_script_that_went_away_is_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

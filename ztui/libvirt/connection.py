@@ -168,6 +168,8 @@ def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
     once = shlex.join([*ssh, "true"])
     text = message.lower()
     unasked = "no user interaction callback provided" in text  # libssh, libssh2: they would have asked
+    if "unknown port 65535" in text:  # ssh's words for a connection through a proxy: a hop failed, not the host
+        where = f"the host on the way to {where} (a ProxyJump or ProxyCommand)"
     if "host key verification failed" in text or "no matching host key" in text or (unasked and "host key" in text):
         if "remote host identification has changed" in text or "offending" in text or "differs from" in text:
             said = re.search(r'ssh-keygen -f "([^"]+)" -R "([^"]+)"', message)  # ssh names its own file
