@@ -233,3 +233,25 @@ def test_the_hosts_read_are_chosen_by_the_rule_every_command_follows(tmp_path: P
     assert uris("start", "-c", "lpar1") == ["test:///default"]
     monkeypatch.setattr(lab, "lab_hosts", lambda: [])
     assert uris("--lab", "start") == []  # no lab runs: nothing is read, and nothing started
+
+
+def test_the_names_offered_for_c_are_those_it_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved names always, by the name they were saved under (also for a lab host saved by its socket); lab
+    hosts' names only with --lab, the only line on which -c takes them."""
+    from ztui.cli.completion import complete, read_hosts
+    from ztui.cli.main import build_parser
+    from ztui.lab import hosts as lab
+    from ztui.lab.hosts import LabHost
+
+    running = [LabHost("zlab-a", "qemu+unix:///system?socket=/a", pid=1)]
+    monkeypatch.setattr(lab, "lab_hosts", lambda: running)
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_text('[hosts."mine"]\nuri = "qemu+unix:///system?socket=/a"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    def offered(*before: str) -> list[str]:
+        return [value for value, _ in complete(build_parser(list(before)), list(before), "", read_hosts).values]
+
+    assert offered("tree", "-c") == ["mine"]
+    assert offered("--lab", "tree", "-c") == ["mine", "zlab-a"]
+    assert offered("migrate", "g", "--to") == ["mine"]
