@@ -9,7 +9,9 @@ plain clone runs the whole suite with nothing skipped for want of a file.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,17 @@ def domain_fixture(name: str) -> Path:
 
 def nodedev_fixture(stem: str) -> Path:
     return FIXTURES / "nodedev" / f"{stem}.xml"
+
+
+@pytest.fixture
+def silent_host() -> Iterator[str]:
+    """A libvirt URI whose daemon takes the connection and never says a word, as a hung or stopped libvirtd
+    does: a listening socket nobody accepts on (the kernel completes the connections it queues)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    yield f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
+    server.close()
 
 
 @pytest.fixture

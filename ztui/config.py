@@ -265,13 +265,16 @@ def _locked_dir(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _write(dfd: int, name: str, config: Config) -> None:
-    from ztui.atomic import replace_file
+    from ztui.atomic import NotDurable, replace_file
     from ztui.ops.steps import reached
 
     try:
         # one temporary name: a crash's leftover is overwritten by the next write, under the lock
         replace_file(dfd, name, format_config(config).encode("utf-8"), f".{name}.tmp",
                      before_rename=lambda: reached("hosts", "config-written"))
+    except NotDurable as exc:
+        raise ConfigUnwritable(f"{config.path}: written, but the disk did not confirm it ({exc.strerror}): it "
+                               "may not outlast a crash") from None
     except OSError as exc:
         reason = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
         raise ConfigUnwritable(f"{config.path}: cannot be written: {reason}; the file is as it was") from None

@@ -261,21 +261,37 @@ def holds(key: str, value: Any) -> bool:
     return bool(value == bound)
 
 
-_ROW = re.compile(r"^\|\s*`([a-z0-9_]+)`\s*\|\s*(-?[0-9.]+|true|false)\s*\|")
+_ROW = re.compile(r"^\|\s*`([a-z0-9_]+)`\s*\|\s*(-?[0-9]+(?:\.[0-9]+)?|true|false)\s*\|")
+_FIGURE_ROW = re.compile(r"^\|\s*`")
 
 
 def readme_figures(text: str | None = None) -> dict[str, float | bool]:
-    """The figures of the README's Performance table: one per row, its name in backticks, then its value."""
+    """The figures of the README's Performance table: one per row, its name in backticks, then its value. A
+    row that names a figure and cannot be read, or a figure named twice, is an error: a guard must not
+    quietly stop guarding because the table was edited."""
     text = README.read_text() if text is None else text
     found = re.search(r"^## Performance$(.*?)(?=^## |\Z)", text, re.M | re.S)
     section = found.group(1) if found else ""
     figures: dict[str, float | bool] = {}
     for line in section.splitlines():
         match = _ROW.match(line)
-        if match:
-            key, value = match.groups()
-            figures[key] = value == "true" if value in ("true", "false") else float(value)
+        if not match:
+            if _FIGURE_ROW.match(line):
+                raise ValueError(f"README's Performance table: cannot read this row: {line}")
+            continue
+        key, value = match.groups()
+        if key in figures:
+            raise ValueError(f"README's Performance table: {key} is there twice")
+        figures[key] = value == "true" if value in ("true", "false") else float(value)
     return figures
+
+
+SCALE = ("guests", "fleet_hosts", "fleet_guests")
+"""How big the run was: figures are compared with the README's only when it was as big as the README's."""
+
+_UNIT_SLACK = {"pct": 0.25, "ms": 5.0, "s": 0.5, "mb": 5.0}
+"""What a figure may move by, by its unit, without meaning anything: a quarter of a percent of one CPU, a few
+ms, half a second of a wall clock shared with other work, a few MB."""
 
 
 def _higher_is_better(key: str) -> bool:
@@ -283,8 +299,16 @@ def _higher_is_better(key: str) -> bool:
 
 
 def _slack(key: str) -> float:
-    """What a figure may move by without meaning anything (a tenth of a percent of CPU, a few ms)."""
-    return 0.25 if key.endswith("_pct") else 5.0 if key.endswith("_ms") else 0.0
+    """The slack of the unit the figure's name says (`_ms_`, `_s`, `_pct`, `_mb`); none for a ratio or a count."""
+    return next((_UNIT_SLACK[part] for part in key.split("_") if part in _UNIT_SLACK), 0.0)
+
+
+def guarded(key: str) -> bool:
+    """Whether a figure of the README's table fails the run when it gets clearly worse: those with a target,
+    and ratios (measured side by side, so the machine's speed moves both sides alike). A wall-clock figure
+    that is only reported is not: this machine's speed alone moves it by more than a quarter, and a
+    difference of two of them (`fleet_tree_json_hang_delay_s`) grows when ztui gets faster."""
+    return key in TARGETS or "ratio" in key.split("_")
 
 
 def guard_holds(key: str, value: Any, last: float | bool) -> bool:
@@ -296,19 +320,28 @@ def guard_holds(key: str, value: Any, last: float | bool) -> bool:
     return bool(value <= last * GUARD_WORSE + _slack(key))
 
 
+def other_scale(results: dict[str, Any], last: dict[str, float | bool]) -> list[str]:
+    """How this run's size differs from the README's (`SCALE`); nothing when they are alike."""
+    return [f"{k} {results[k]} (README: {last[k]:g})" for k in SCALE if k in results and k in last
+            and results[k] != last[k]]
+
+
 def regressions(results: dict[str, Any], last: dict[str, float | bool]) -> list[str]:
-    return [k for k, v in last.items() if k in results and not guard_holds(k, results[k], v)]
+    if other_scale(results, last):
+        return []
+    return [k for k, v in last.items() if k in results and guarded(k) and not guard_holds(k, results[k], v)]
 
 
 def table(results: dict[str, Any], last: dict[str, float | bool]) -> str:
     lines = [f"{'figure':<34} {'value':>12}  {'target':<10} {'met':<4} {'last':>10} guard"]
-    shown = [k for k in results if k in TARGETS or k in last]
+    shown = [k for k in results if k in TARGETS or (k in last and k not in SCALE)]
     for key in shown:
         value = results[key]
         target = f"{TARGETS[key][0]} {TARGETS[key][1]!s}" if key in TARGETS else ""
         met = ("yes" if holds(key, value) else "NO") if key in TARGETS else ""
         before = f"{last[key]}" if key in last else ""
-        guard = ("ok" if guard_holds(key, value, last[key]) else "WORSE") if key in last else ""
+        guard = (("ok" if guard_holds(key, value, last[key]) else "WORSE") if key in last and guarded(key)
+                 else "")
         lines.append(f"{key:<34} {_shown(value):>12}  {target:<10} {met:<4} {before:>10} {guard}")
     lines.append("")
     lines += [f"{k:<34} {_shown(v)}" for k, v in results.items() if k not in shown]
@@ -330,8 +363,10 @@ REPORTED = ("first_list_s_rtt20", "tree_json_s_rtt20", "tree_json_cpu_bound_rati
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The README's Performance table for this run: one figure a row, which `readme_figures` reads back."""
+    """The README's Performance table for this run: one figure a row, which `readme_figures` reads back, the
+    run's size first."""
     lines = ["| figure | value | target | |", "|---|---|---|---|"]
+    lines += [f"| `{key}` | {results[key]} | | |" for key in SCALE if key in results]
     for key, value in results.items():
         if key in TARGETS:
             op, bound = TARGETS[key]
@@ -352,6 +387,9 @@ def test_bench(tmp_path: Path) -> None:
     last = readme_figures()
     print("\n" + table(results, last) + "\n\nREADME table:\n" + markdown(results))
     (REPO / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    scale = other_scale(results, last)
+    if scale:
+        print(f"\nnot guarded: this run's size is not the README's: {', '.join(scale)}")
     worse = regressions(results, last)
     assert not worse, f"clearly worse than the README's last table: {worse}"
 

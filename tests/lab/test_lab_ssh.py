@@ -103,7 +103,8 @@ def test_a_key_with_a_passphrase_is_one_line(lab: Lab, tmp_path: Path, user_ssh_
     finally:
         authorized.write_text(before)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
-    assert "ssh needs a password or a key passphrase for 127.0.0.1" in done.stderr
+    assert (f"ssh could not log in to 127.0.0.1:{port_of(uri)} with a key it can use unasked (a key with a "
+            "passphrase only from ssh-agent), and ztui never asks") in done.stderr
     assert "load the key into ssh-agent (ssh-add)" in done.stderr
 
 
@@ -117,6 +118,11 @@ def _tty_fds(pid: int) -> list[str]:
         if target.startswith(("/dev/pts/", "/dev/tty")):
             found.append(target)
     return found
+
+
+def _controlling_tty(pid: int) -> int:
+    """The device number of a process's controlling terminal (0: none), from /proc/PID/stat."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[4])
 
 
 def _ssh_processes(port: int) -> list[int]:
@@ -168,6 +174,7 @@ def test_the_tui_asks_nothing_on_its_terminal(lab: Lab, tmp_path: Path, size: tu
         term.wait(lambda s: "lnxa02" in s and "lnxa03" not in s)
         for pid in _ssh_processes(port_of(known)):  # the connection's ssh, and any retry of the unknown host
             assert _tty_fds(pid) == [], f"ssh {pid} holds the terminal"
+            assert _controlling_tty(pid) == 0, f"ssh {pid} has the terminal as its controlling terminal"
             assert b"BatchMode=yes" in Path(f"/proc/{pid}/cmdline").read_bytes()
     finally:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)

@@ -5,10 +5,7 @@ up the others, and a host's reason for not being connected is one line."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
@@ -74,33 +71,6 @@ async def test_a_host_saved_read_only_refuses_a_change(saved: dict[str, str]) ->
         await pilot.pause(0.1)
         assert any("the host is saved read-only" in str(n.message) for n in app._notifications)
         assert conn.lookupByName("db01").isActive()
-
-
-@pytest.fixture
-def silent_host() -> Iterator[str]:
-    """A TCP port that accepts connections and never answers: a daemon that hangs (or is stopped)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
-    stop.set()
-    thread.join(1)
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 async def test_a_host_that_hangs_holds_up_no_other(silent_host: str, testdriver_copy: str,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pty_text import read_to_end
+
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
@@ -81,18 +83,9 @@ def _tree_on_a_terminal(env: dict[str, str]) -> str:
         subprocess.run([sys.executable, "-m", "ztui", "tree", "-c", "test:///default"], stdout=sub_fd,
                        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env, timeout=60, check=True)
         os.close(sub_fd)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except OSError:  # EIO: the writer is gone and everything was read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        return read_to_end(main_fd).decode()
     finally:
         os.close(main_fd)
-    return b"".join(chunks).decode()
 
 
 def test_no_color_makes_the_tree_plain() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,31 @@ def test_a_broken_config_is_one_line_and_exit_2(fleet: tuple[Path, dict[str, str
         assert done.stderr.count("\n") == 1 and "config.toml: host 'a': unknown key 'url'" in done.stderr
     # a URI given as it is needs no config
     assert ztui("tree", "-c", "test:///default", xdg=xdg).returncode == 0
+
+
+def test_a_host_that_does_not_answer_costs_one_answer_time_and_is_not_taken_for_no_guest(
+        fleet: tuple[Path, dict[str, str]], silent_host: str) -> None:
+    xdg, uris = fleet
+    env = {"ZTUI_CONNECT_TIMEOUT": "1"}
+    started = time.monotonic()
+    found = ztui("suspend", "db99", "-c", "host-b", "-c", silent_host, "--json", xdg=xdg, env=env)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["uri"] == uris["b"]  # it runs there: the silent host cannot change that
+    assert time.monotonic() - started < 8
+    # shut off on the one that answered: it may run on the one that did not, so nothing is started
+    unsure = ztui("start", "idle-shutoff", "-c", "host-a", "-c", silent_host, xdg=xdg, env=env)
+    assert unsure.returncode == 1 and unsure.stderr.count("\n") == 1
+    assert (f"'idle-shutoff' runs on none of the hosts that answered, and 1 did not ({silent_host}): it may run "
+            "there; say which host with -c; nothing was changed") in unsure.stderr
+
+
+def test_a_saved_host_that_does_not_answer_holds_a_start_up_for_the_answer_time(
+        fleet: tuple[Path, dict[str, str]], silent_host: str) -> None:
+    """Every other host is asked whether the guest runs there: one that does not answer costs the answer time
+    every command gives a host (ZTUI_CONNECT_TIMEOUT), and the start is refused (it may run there)."""
+    xdg, _ = fleet
+    assert ztui("hosts", "add", "hung", silent_host, xdg=xdg).returncode == 0
+    started = time.monotonic()
+    refused = ztui("start", "idle-shutoff", "-c", "host-a", xdg=xdg, env={"ZTUI_CONNECT_TIMEOUT": "2"})
+    assert time.monotonic() - started < 6
+    assert refused.returncode != 0 and "ztui could not ask hung (no answer within 2 s)" in refused.stderr

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ztui.cli import main
 from ztui.cli.completion import Answer, Kind, complete, kind_of
-from ztui.libvirt.names import quiet_uri
 
 pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
@@ -163,43 +159,9 @@ def test_words_before_the_cursor_set_the_context() -> None:
     assert complete(parser, ["detach", "g", "vda"], "", hosts).values == []  # nothing more to give
 
 
-def test_ssh_hosts_never_ask_for_a_password() -> None:
-    assert quiet_uri("qemu+ssh://root@kvm02/system") == "qemu+ssh://root@kvm02/system?no_tty=1"
-    assert quiet_uri("qemu+ssh://kvm02/system?keyfile=/k") == "qemu+ssh://kvm02/system?keyfile=/k&no_tty=1"
-    assert quiet_uri("qemu+libssh2://kvm02/system?no_tty=0") == "qemu+libssh2://kvm02/system?no_tty=0"
-    assert quiet_uri("qemu:///system") == "qemu:///system"
-
-
-@pytest.fixture
-def silent_daemon() -> Iterator[str]:
-    """A libvirt URI whose "daemon" accepts the connection and never answers (a hung host)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
-
-
-def test_a_host_that_does_not_answer_is_not_waited_for(silent_daemon: str, testdriver_uri: str) -> None:
+def test_a_host_that_does_not_answer_is_not_waited_for(silent_host: str, testdriver_uri: str) -> None:
     started = time.monotonic()
-    offered = values_of("-c", silent_daemon, "-c", testdriver_uri, "tree", "")
+    offered = values_of("-c", silent_host, "-c", testdriver_uri, "tree", "")
     elapsed = time.monotonic() - started
     assert "web01" in offered  # the host that answers still counts
     assert elapsed < 10, f"the completion waited {elapsed:.1f} s for a host that does not answer"
@@ -230,3 +192,66 @@ def test_saved_hosts_and_groups_complete_and_choose_the_hosts_read(tmp_path: Pat
     assert values_of("tree", "-g", "", env=env) == ["prod"]
     by_name = values_of("start", "-c", "lpar1", "", env=env)
     assert by_name and by_name == values_of("start", "-g", "prod", "", env=env)
+
+
+def test_a_saved_hosts_config_that_cannot_be_read_costs_only_what_needs_it(tmp_path: Path) -> None:
+    """The script is printed and the commands complete as ever; only values the config holds are missing."""
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_bytes(b"\xff\xfe")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "ZTUI_LAB_DIR": str(tmp_path / "nolab")}
+    script = subprocess.run([sys.executable, "-m", "ztui", "completion", "bash"], capture_output=True, text=True,
+                            timeout=30, env=env)
+    assert script.returncode == 0 and "complete -F _ztui ztui" in script.stdout and script.stderr == ""
+    assert values_of("att", shell="bash", env=env) == ["attach"]
+    assert values_of("tree", "-g", "", env=env) == []
+
+
+def test_the_hosts_read_are_chosen_by_the_rule_every_command_follows(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui.cli.completion import Line, line_uris
+    from ztui.cli.main import build_parser
+    from ztui.lab import hosts as lab
+    from ztui.lab.hosts import LabHost
+
+    running = [LabHost("zlab-a", "qemu+unix:///system?socket=/a", pid=1),
+               LabHost("zlab-b", "qemu+unix:///system?socket=/b", pid=2), LabHost("zlab-c", "qemu:///c")]
+    monkeypatch.setattr(lab, "lab_hosts", lambda: running)  # the lab's record, as a running lab has it
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_text('[hosts."lpar1"]\nuri = "test:///default"\ngroup = "prod"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    def uris(*words: str) -> list[str]:
+        line = Line(build_parser(list(words)))
+        for word in words:
+            line.read(word)
+        return line_uris(line)
+
+    assert uris("--lab", "start") == [running[0].uri, running[1].uri]  # the running ones
+    assert uris("--lab", "start", "-c", "zlab-b") == [running[1].uri]
+    assert uris("--lab", "start", "-g", "prod") == ["test:///default"]  # a group is a group, lab or not
+    assert uris("--lab", "start", "-c", "lpar1", "-c", "zlab-a") == ["test:///default", running[0].uri]
+    assert uris("start", "-c", "lpar1") == ["test:///default"]
+    monkeypatch.setattr(lab, "lab_hosts", lambda: [])
+    assert uris("--lab", "start") == []  # no lab runs: nothing is read, and nothing started
+
+
+def test_the_names_offered_for_c_are_those_it_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved names always, by the name they were saved under (also for a lab host saved by its socket); lab
+    hosts' names only with --lab, the only line on which -c takes them."""
+    from ztui.cli.completion import complete, read_hosts
+    from ztui.cli.main import build_parser
+    from ztui.lab import hosts as lab
+    from ztui.lab.hosts import LabHost
+
+    running = [LabHost("zlab-a", "qemu+unix:///system?socket=/a", pid=1)]
+    monkeypatch.setattr(lab, "lab_hosts", lambda: running)
+    (tmp_path / "ztui").mkdir()
+    (tmp_path / "ztui" / "config.toml").write_text('[hosts."mine"]\nuri = "qemu+unix:///system?socket=/a"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    def offered(*before: str) -> list[str]:
+        return [value for value, _ in complete(build_parser(list(before)), list(before), "", read_hosts).values]
+
+    assert offered("tree", "-c") == ["mine"]
+    assert offered("--lab", "tree", "-c") == ["mine", "zlab-a"]
+    assert offered("migrate", "g", "--to") == ["mine"]

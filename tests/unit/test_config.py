@@ -202,6 +202,26 @@ def test_a_failing_write_leaves_the_old_config_and_says_so(cfg: Path) -> None:
     assert not (cfg.parent / ".config.toml.tmp").exists()
 
 
+def test_a_directory_that_does_not_confirm_the_rename_is_not_called_unchanged(cfg: Path) -> None:
+    """The directory's fsync fails after the rename (a failing disk, a file system without one): the new
+    file is in place, so saying the old one is would be untrue."""
+    edit_config(lambda c: with_host(c, LPAR1))
+    pre = textwrap.dedent("""
+        import os, stat
+        real_fsync = os.fsync
+        def fsync(fd):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise OSError(5, "Input/output error")
+            real_fsync(fd)
+        os.fsync = fsync
+    """)
+    done = _ztui("hosts", "add", "lpar2", LPAR2.uri, cfg=cfg, pre=pre)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "written, but the disk did not confirm it (Input/output error)" in done.stderr
+    assert "as it was" not in done.stderr
+    assert [h.name for h in load_config().hosts] == ["lpar1", "lpar2"]
+
+
 def test_two_adds_at_once_both_count(cfg: Path) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "ztui", "hosts", "add", f"h{i}", f"test:///h{i}.xml"],
                               env={**os.environ, "XDG_CONFIG_HOME": str(cfg.parent.parent)},
@@ -269,7 +289,8 @@ def test_saved_hosts_are_known_hosts(cfg: Path, monkeypatch: pytest.MonkeyPatch,
     assert [k.uri for k in known] == ["qemu:///system", TEST.uri, LPAR1.uri]
     assert known[1].origin is HostOrigin.SESSION and known[1].name == "lab.t-1"
     assert known[2].origin is HostOrigin.SAVED and known[2].name == LPAR1.name
-    cfg.write_text("broken = [")
-    session, unreadable = known_hosts(["qemu:///system"])
-    assert session.uri == "qemu:///system" and unreadable.origin is HostOrigin.SAVED and unreadable.unreadable
+    cfg.write_text("broken = [")  # hosts that cannot even be listed are one host that cannot be asked
+    here, unreadable = known_hosts(["qemu:///system"])
+    assert here.uri == "qemu:///system" and unreadable.origin is HostOrigin.SAVED
+    assert unreadable.unreadable.startswith(f"{cfg}: not valid TOML")
 

@@ -181,15 +181,19 @@ def test_fetches_spread_over_several_connections_keep_the_order(tmp_path: Path) 
 
 
 def test_ssh_connections_never_prompt() -> None:
-    """Every ssh connection ztui opens, the first one included, is opened with no_tty=1 (BatchMode)."""
+    """Every ssh connection ztui opens, the first one included, is opened with no_tty=1 (BatchMode); the ssh
+    program libvirt runs is `tests/unit/test_ssh_terminal.py`'s."""
     from ztui.libvirt.connection import without_prompts
 
-    assert without_prompts("qemu+ssh://root@lpar2/system") == "qemu+ssh://root@lpar2/system?no_tty=1"
-    assert without_prompts("qemu+ssh://lpar2/system?keyfile=/k") == "qemu+ssh://lpar2/system?keyfile=/k&no_tty=1"
-    assert without_prompts("qemu+ssh://lpar2/system?no_tty=0&x=%20") == "qemu+ssh://lpar2/system?x=%20&no_tty=1"
-    assert without_prompts("qemu+ssh://lpar2/system?no_tty=1") == "qemu+ssh://lpar2/system?no_tty=1"
-    assert without_prompts("qemu+libssh2://lpar2/system") == "qemu+libssh2://lpar2/system?no_tty=1"
-    assert without_prompts("qemu+tcp://lpar2/system") == "qemu+tcp://lpar2/system"
+    def quiet(uri: str) -> str:
+        return without_prompts(uri, lambda _command: None)
+
+    assert quiet("qemu+ssh://root@lpar2/system") == "qemu+ssh://root@lpar2/system?no_tty=1"
+    assert quiet("qemu+ssh://lpar2/system?keyfile=/k") == "qemu+ssh://lpar2/system?keyfile=/k&no_tty=1"
+    assert quiet("qemu+ssh://lpar2/system?no_tty=0&x=%20") == "qemu+ssh://lpar2/system?x=%20&no_tty=1"
+    assert quiet("qemu+ssh://lpar2/system?no_tty=1") == "qemu+ssh://lpar2/system?no_tty=1"
+    assert quiet("qemu+libssh2://lpar2/system") == "qemu+libssh2://lpar2/system?no_tty=1"
+    assert quiet("qemu+tcp://lpar2/system") == "qemu+tcp://lpar2/system"
 
 
 def test_one_function_decides_which_host_is_which(test_conn: libvirt.virConnect, tmp_path: Path) -> None:

@@ -54,6 +54,35 @@ def test_each_host_sees_its_own_entries(state: Path, capsys: pytest.CaptureFixtu
     assert here in text and there not in text and "1 more on other hosts: ztui journal --all" in text
 
 
+def test_saved_names_groups_and_the_saved_hosts_choose_the_hosts_as_for_any_command(
+        state: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ztui.config import SavedHost, edit_config, with_host
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    edit_config(lambda c: with_host(c, SavedHost("small", DEFAULT, "dev")))
+    edit_config(lambda c: with_host(c, SavedHost("z16", ZHOST, "prod")))
+    here = dead_entry(state, DEFAULT, DEFAULT_GUEST)
+    there = dead_entry(state, ZHOST, DB01)
+    assert listed(capsys, "-c", "z16") == ([there], "")
+    assert listed(capsys, "-g", "dev") == ([here], "")
+    assert sorted(listed(capsys)[0]) == sorted([here, there])  # no -c: every saved host
+    assert main(["journal", "-g", "test"]) == 2
+    assert "no saved host is in group 'test'" in capsys.readouterr().err
+
+
+def test_resolving_an_entry_needs_no_saved_hosts(state: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry names its host: a saved-hosts config that cannot be read does not stand in the way."""
+    (tmp_path / "config" / "ztui").mkdir(parents=True)
+    (tmp_path / "config" / "ztui" / "config.toml").write_bytes(b"[hosts\0")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    gone = dead_entry(state, DEFAULT, "0b1e9a52-3c7d-4f60-8e21-000000000000")
+    assert main(["journal", "rollback", gone]) == 0
+    assert "settled" in capsys.readouterr().out
+    assert main(["journal"]) == 2  # listing does: it lists the saved hosts' entries
+    assert "config.toml: not valid TOML" in capsys.readouterr().err
+
+
 def test_a_migration_belongs_to_its_destination_too(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     moved = dead_entry(state, DEFAULT, DEFAULT_GUEST, destination=ZHOST)
     assert listed(capsys, "-c", ZHOST)[0] == [moved]
@@ -88,9 +117,7 @@ def test_hosts_that_do_not_answer_hold_the_list_up_once_not_once_an_entry(
     import socket
     import time
 
-    from ztui.ops import journal_scope
-
-    monkeypatch.setattr(journal_scope, "READ_TIMEOUT", 1.0)
+    monkeypatch.setenv("ZTUI_CONNECT_TIMEOUT", "1")
     silent = [socket.socket() for _ in range(2)]
     try:
         ids = []

@@ -79,3 +79,15 @@ def test_man_shows_the_page_without_warnings() -> None:
     assert "ztui - keyboard-driven explorer of KVM guests" in " ".join(shown.split())
     assert re.search(r"^ {3}ztui attach$", shown, re.M)
     assert re.search(r"^ {7}3 {6}Not +proven", shown, re.M)  # groff spreads spaces from either end
+
+
+def test_the_shared_options_are_described_once_and_a_commands_own_where_it_is() -> None:
+    """-c and -g (and the other shared options) under OPTIONS only; `hosts add -g` is the host's group."""
+    text = PAGE.read_text(encoding="utf-8")
+    commands = text.split(".SH COMMANDS")[1].split(".SH KEYS")[0]
+    assert "[\\-c" not in commands and "\\-\\-connect" not in commands
+    sections = dict(re.findall(r"\.SS (ztui [^\n]+)\n(.*?)(?=\n\.SS |\Z)", commands, re.S))
+    with_group = sorted(name.replace("\\-", "-") for name, body in sections.items() if "\\-\\-group" in body)
+    assert with_group == ["ztui hosts add", "ztui hosts list"]
+    options = text.split(".SH OPTIONS")[1].split(".SH COMMANDS")[0]
+    assert "\\-\\-group" in options and "\\-c, \\-g, \\-\\-readonly, \\-v and \\-\\-lab may also follow" in options

@@ -98,6 +98,9 @@ def test_the_wheel_installs_completion_and_the_manual(tmp_path: Path) -> None:
             assert archive.read(data + installed) == source.read_bytes(), installed
         assert archive.read("ztui/cli/shells/ztui.bash") == SHARED_DATA[
             "share/bash-completion/completions/ztui"].read_bytes()  # what `ztui completion bash` prints
+        # the GPL asks that the licence's text goes with every copy
+        assert archive.read(f"ztui-{ztui.__version__}.dist-info/licenses/COPYING") == (REPO / "COPYING").read_bytes()
+        assert "License-File: COPYING" in archive.read(f"ztui-{ztui.__version__}.dist-info/METADATA").decode()
 
 
 def test_the_sdist_builds_the_wheel(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_the_sdist_builds_the_wheel(tmp_path: Path) -> None:
 
     with tarfile.open(tmp_path / f"ztui-{ztui.__version__}.tar.gz") as sdist:
         members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
-    assert {"README.md", "docs/ztui.1", "styles/ztui.tcss", "tests/conftest.py", "Makefile"} <= members
+    assert {"README.md", "COPYING", "docs/ztui.1", "styles/ztui.tcss", "tests/conftest.py", "Makefile"} <= members
     assert not any(m.startswith((".venv/", ".git/")) or "__pycache__" in m for m in members)
 
 

@@ -229,7 +229,7 @@ def test_a_state_from_an_event_older_than_a_read_is_not_shown_over_it(conn: libv
     """A read already queued when a lifecycle event comes sees what that event named and more: when the guest
     changed again before the read, the event's state (handed over after the read) must not undo it."""
     from ztui.libvirt.reader import read_guest
-    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session import HostSession, Job
     from ztui.model import GuestState
 
     shown: list[Any] = []
@@ -246,7 +246,7 @@ def test_a_state_from_an_event_older_than_a_read_is_not_shown_over_it(conn: libv
     dom.destroy()  # the guest stops before the read; its own event is not dispatched yet
     while not session._jobs.empty():
         kind, arg = session._jobs.get()
-        {"guest": session._read_guest, "state": session._state_seen}[kind](arg)
+        {Job.GUEST: session._read_guest, Job.STATE: session._state_seen}[kind](arg)
     assert session._sent[uuid].state is GuestState.SHUTOFF
     assert shown[-1].guest.state is GuestState.SHUTOFF
 

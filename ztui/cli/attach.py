@@ -63,10 +63,10 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
     not."""
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within
     from ztui.libvirt.eventloop import ensure_event_loop
 
-    uris = resolve_uris(args.connect)
+    uris = list(args.connect)
     if len(uris) != 1:
         raise BadInput("give one host (-c URI) for a change")
     uri = uris[0]
@@ -89,11 +89,10 @@ def refuse_readonly(args: argparse.Namespace, action: str, what: str, **fields: 
     """--readonly refuses every change, before any connection; the refusal is in the audit log too."""
     if args.readonly:
         from ztui.cli.targets import readonly_why
-        from ztui.libvirt.connection import resolve_uris
         from ztui.ops.hotplug import audit_refused
 
         message = f"{readonly_why(args)}: the connection is read-only, so ztui does not {what}; nothing was changed"
-        audit_refused(action, ",".join(resolve_uris(args.connect)), args.guest, message, **fields)
+        audit_refused(action, ",".join(args.connect), args.guest, message, **fields)
         raise BadInput(message)
 
 
@@ -130,9 +129,7 @@ def _attach(args: argparse.Namespace) -> int:
     try:
         size = parse_size(args.size) if args.size else None
     except BadRequest as exc:
-        from ztui.libvirt.connection import resolve_uris
-
-        audit_refused("attach", ",".join(resolve_uris(args.connect)), args.guest, str(exc), size=args.size)
+        audit_refused("attach", ",".join(args.connect), args.guest, str(exc), size=args.size)
         raise BadInput(str(exc)) from None
     request = AttachRequest(args.guest, kind, getattr(args, kind), size, args.target, args.devno, args.live,
                             args.config)

@@ -12,6 +12,11 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # libvirt refused or a connection failed
 EXIT_BAD_INPUT = 2  # nothing was changed
 
+NO_HOSTS = {"opens_hosts": False}
+"""The parser default of a command that opens no host -c, -g or the saved hosts name (`hosts`, `lab`,
+`completion`, resolving a journal entry, which names its own): the hosts are not settled for it, so a broken
+saved-hosts config does not stop it (`ztui.cli.main`)."""
+
 
 def error(message: str, stream: TextIO | None = None) -> None:
     """One line on stderr, prefixed like other Unix tools; control characters (from a guest name, a

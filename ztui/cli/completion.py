@@ -23,6 +23,8 @@ from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from ztui.cli.common import NO_HOSTS
+
 if TYPE_CHECKING:
     from ztui.model import GuestState, HostDevice
 
@@ -46,7 +48,7 @@ class Kind(StrEnum):
     MDEV = "mdev"  # an existing mdev by UUID
     PCI = "pci"  # a PCI or zPCI function by address
     NETWORK = "network"  # an active libvirt network
-    HOST = "host"  # a saved host's or a running lab host's name (no host is read for it)
+    HOST = "host"  # a saved host's name, or with --lab a running lab host's (no host is read for it)
     GROUP = "group"  # a group of saved hosts
     FILE = "file"
     DIR = "dir"
@@ -213,49 +215,52 @@ def _values(action: argparse.Action, line: Line, host_values: HostReader) -> Com
     if kind is Kind.FREE:
         return Completion(Answer.WORDS, [])
     if kind in (Kind.HOST, Kind.GROUP):
-        return Completion(Answer.WORDS, host_names(kind))
+        return Completion(Answer.WORDS, host_names(kind, line.lab))
     return Completion(Answer.WORDS, host_values(kind, line))
 
 
 # --- the hosts -----------------------------------------------------------------------------------------
 
 
-def host_names(kind: Kind) -> list[tuple[str, str]]:
-    """Saved hosts' and running lab hosts' names (with their URIs as the description), or the saved groups:
-    from the config and the lab's record alone, no host is asked."""
+def host_names(kind: Kind, lab: bool) -> list[tuple[str, str]]:
+    """The saved hosts' names (with their URIs as the description) and, with `--lab` on the line, the running
+    lab hosts' names; or the saved groups. From the config and the lab's record alone: no host is asked."""
     from ztui.config import BadConfig, load_config
-    from ztui.ops.known_hosts import known_hosts
 
+    try:
+        saved = load_config().hosts
+    except BadConfig:
+        saved = ()
     if kind is Kind.GROUP:
-        try:
-            hosts = load_config().hosts
-        except BadConfig:
-            return []
-        return [(g, "") for g in dict.fromkeys(h.group for h in hosts if h.group)]
-    return [(h.name, h.uri) for h in known_hosts() if h.name and not h.unreadable]
+        return [(g, "") for g in dict.fromkeys(h.group for h in saved if h.group)]
+    return [(h.name, h.uri) for h in saved] + (list(running_lab().items()) if lab else [])
 
 
-def line_uris(line: Line) -> list[str]:
-    """The hosts a completion reads: the lab's running hosts for `--lab` (named ones only, when `-c`
-    names them; the lab is never started for a completion), else what `-c` and `-g` choose as for any
-    command (saved names and groups; without them the saved hosts, `$LIBVIRT_DEFAULT_URI` or the
-    system's). A config that cannot be read leaves the URIs on the line as they are."""
-    from ztui.config import choose_hosts
-    from ztui.errors import BadInput
-
-    if not line.lab:
-        try:
-            return choose_hosts(line.uris, line.groups).uris
-        except BadInput:
-            return list(line.uris)
+def running_lab() -> dict[str, str]:
+    """The running lab's hosts by name, each over its own socket (the daemons `--lab` reaches, without
+    zlab-b's ssh round trips); none when no lab runs, which a completion never starts."""
     try:
         from ztui.lab.hosts import lab_hosts
     except ImportError:  # pragma: no cover - a trimmed install without the lab
+        return {}
+    return {h.name: h.uri for h in lab_hosts() if h.pid is not None}
+
+
+def line_uris(line: Line) -> list[str]:
+    """The hosts a completion reads: what `-c`, `-g` and `--lab` choose, by the rule every command follows
+    (`choose_hosts`: saved names and groups; without them the lab's hosts with `--lab`, else the saved hosts,
+    `$LIBVIRT_DEFAULT_URI` or the system's), the lab's as `running_lab` has them; with `--lab` and no lab
+    running nothing is read. A config that cannot be read leaves the URIs on the line as they are."""
+    from ztui.config import choose_hosts
+    from ztui.errors import BadInput
+
+    lab = running_lab() if line.lab else {}
+    if line.lab and not lab:
         return []
-    running = {h.name: h.uri for h in lab_hosts() if h.pid is not None}
-    if not line.uris:
-        return list(running.values())
-    return [running.get(uri, uri) for uri in line.uris]
+    try:
+        return choose_hosts(line.uris, line.groups, lab=lab).uris
+    except BadInput:
+        return list(line.uris)
 
 
 def read_hosts(kind: Kind, line: Line) -> list[tuple[str, str]]:
@@ -330,13 +335,13 @@ def add_completion_commands(subparsers: argparse._SubParsersAction[argparse.Argu
                     "~/.bashrc, ztui completion zsh > ~/.zfunc/_ztui, or ztui completion fish > "
                     "~/.config/fish/completions/ztui.fish.")
     p.add_argument("shell", choices=SHELLS)
-    p.set_defaults(func=run_completion)
+    p.set_defaults(func=run_completion, **NO_HOSTS)
     # hidden (no help): what the scripts call
     hidden = subparsers.add_parser(COMPLETE, add_help=False)
     hidden.add_argument("shell", choices=SHELLS)
     hidden.add_argument("index", type=int)
     hidden.add_argument("words", nargs=argparse.REMAINDER)
-    hidden.set_defaults(func=run_complete, one_shot=True)
+    hidden.set_defaults(func=run_complete, one_shot=True, **NO_HOSTS)
 
 
 def script(shell: str) -> str:

@@ -34,7 +34,7 @@ def run_save(args: argparse.Namespace) -> int:
     from ztui.host.hostfacts import facts_source_for, record_live, write_snapshot
     from ztui.host.place import HostPlace
     from ztui.host.resolve import paths_to_examine
-    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within
     from ztui.libvirt.reader import read_guests
 
     directory = os.path.dirname(os.path.abspath(args.file))
@@ -42,7 +42,7 @@ def run_save(args: argparse.Namespace) -> int:
         error(f"cannot write {args.file}: no directory {directory}")
         return EXIT_BAD_INPUT
     given = args.targets.chosen is Chosen.GIVEN
-    uris = resolve_uris(args.connect)
+    uris = list(args.connect)
     if not given:  # saved hosts far away have nothing to add to this machine's facts
         uris = [u for u in uris if facts_source_for(u).place is not HostPlace.REMOTE] or [DEFAULT_URI]
     remote = [u for u in uris if facts_source_for(u).place is HostPlace.REMOTE]

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from ztui.cli.common import EXIT_OK
+from ztui.cli.common import EXIT_OK, NO_HOSTS
 from ztui.cli.validate import text
 
 
@@ -23,7 +23,7 @@ def add_hosts_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "hosts", help="saved hosts: a plain `ztui` opens them all",
         description="Saved hosts, kept in $XDG_CONFIG_HOME/ztui/config.toml (else ~/.config/ztui/config.toml). "
                     "Every command takes a saved name for -c and a group for -g.")
-    hosts.set_defaults(func=_usage(hosts))
+    hosts.set_defaults(func=_usage(hosts), **NO_HOSTS)
     sub = hosts.add_subparsers(title="hosts commands", metavar="COMMAND")
 
     add = sub.add_parser("add", help="save a host under a name",

@@ -16,7 +16,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ztui.cli.common import error
+from ztui.cli.common import NO_HOSTS, error
 
 if TYPE_CHECKING:
     from ztui.ops.journal import Entry
@@ -32,15 +32,15 @@ def add_journal_command(subparsers: argparse._SubParsersAction[argparse.Argument
                     "them, or finish or roll back one by its id.")
     p.add_argument("--json", action="store_true", help="print them as JSON")
     p.add_argument("--all", action="store_true",
-                   help="every unfinished operation, whichever host it acted on (default: the hosts -c or "
-                        "--lab names, else $LIBVIRT_DEFAULT_URI or qemu:///system)")
+                   help="every unfinished operation, whichever host it acted on (default: the hosts -c, -g or "
+                        "--lab name, else the saved hosts, $LIBVIRT_DEFAULT_URI or qemu:///system)")
     p.set_defaults(func=run_journal_list, all=False)
     sub = p.add_subparsers(title="resolving", metavar="finish|rollback")
     for name, text in (("finish", "complete the operation (proven)"), ("rollback", "undo the operation (proven)")):
         r = sub.add_parser(name, parents=[common], help=text, description=text)
         r.add_argument("id", metavar="ID")
         r.add_argument("--json", action="store_true", help="print the result as one JSON object")
-        r.set_defaults(func=run_journal_resolve, how=name)
+        r.set_defaults(func=run_journal_resolve, how=name, **NO_HOSTS)
 
 
 def entries_json(session: list[str] | None) -> tuple[list[dict[str, Any]], Scoped]:
@@ -58,10 +58,9 @@ def entries_json(session: list[str] | None) -> tuple[list[dict[str, Any]], Scope
 
 
 def run_journal_list(args: argparse.Namespace) -> int:
-    from ztui.libvirt.connection import resolve_uris
     from ztui.ops.journal import Entry
 
-    docs, scope = entries_json(None if args.all else resolve_uris(args.connect))
+    docs, scope = entries_json(None if args.all else list(args.connect))
     for line in scope.settled:  # said on stderr: --json keeps stdout a list of the entries left
         error(line)
     others = (f"{scope.elsewhere} more on other hosts: ztui journal --all" if scope.elsewhere else "")

@@ -192,10 +192,6 @@ def _normalise(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-_WITHOUT_HOSTS = ("ztui.lab", "ztui.cli.journal", "ztui.cli.hosts")
-"""Commands that open no host given by -c (the lab's own, the journal's entries name theirs, saved hosts)."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     return _run(argv)[0]
 
@@ -207,7 +203,7 @@ def _run(argv: Sequence[str] | None) -> tuple[int, bool]:
     level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
     logging.basicConfig(level=level, format="ztui: %(levelname)s: %(name)s: %(message)s")
     try:
-        if not args.func.__module__.startswith(_WITHOUT_HOSTS):
+        if getattr(args, "opens_hosts", True):  # `set_defaults(opens_hosts=False)`: a command that opens none
             from ztui.cli.targets import settle_hosts
 
             status = settle_hosts(args, interactive=args.func is run_default)

@@ -15,11 +15,13 @@ from collections.abc import Iterable, Iterator
 
 from ztui import __version__
 
-_SHARED = ("-h", "-c", "--readonly", "-v", "--lab")
-"""Options every command takes (the shared options and help): described once, under OPTIONS."""
+_SHARED = ("-h", "-c", "-g", "--readonly", "-v", "--lab")
+"""Options every command takes (the shared options and help): described once, under OPTIONS. A command's
+own option of the same spelling (`hosts add -g`, the host's group) is its own (`_shared`)."""
 
 ENVIRONMENT = (
-    ("LIBVIRT_DEFAULT_URI", "the host to use when no -c is given (as for virsh); else qemu:///system"),
+    ("LIBVIRT_DEFAULT_URI", "the host to use when neither -c nor -g is given and no host is saved (as for "
+                            "virsh); else qemu:///system"),
     ("NO_COLOR", "when set and not empty, no colour: the tree as text is plain, the TUI monochrome"),
     ("XDG_CONFIG_HOME", "where the saved hosts are: ztui/config.toml in it (default ~/.config), written by "
                         "ztui hosts"),
@@ -49,7 +51,11 @@ FILES = (
     ("$XDG_STATE_HOME/ztui/audit.jsonl", "every change and every refusal, one JSON object a line"),
     ("$XDG_STATE_HOME/ztui/journal/", "the intent of each attach, detach and migration until it is proven "
                                       "(ztui journal)"),
+    ("$XDG_STATE_HOME/ztui/locks/", "one action per guest at a time: a lock file per host and guest, held "
+                                    "by the ztui acting on it"),
     ("$XDG_STATE_HOME/ztui/ztui.log", "what the TUI logs while it owns the terminal"),
+    ("$XDG_STATE_HOME/ztui/ssh/", "the script libvirt runs as ssh for qemu+ssh: the URI's ssh under setsid, "
+                                  "without the terminal, so that nothing can ask there"),
     ("share/bash-completion/completions/ztui, share/zsh/site-functions/_ztui, "
      "share/fish/vendor_completions.d/ztui.fish", "shell completion, installed with the wheel "
                                                   "(ztui completion SHELL prints them)"),
@@ -82,10 +88,15 @@ def _commands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.A
                     yield f"{choice.dest} {name}", inner, text
 
 
+def _shared(action: argparse.Action) -> bool:
+    """One of the options every command takes: spelled as one of `_SHARED` and, like all of them, with no
+    default of its own (so that a value given before the command name is kept)."""
+    return bool(set(action.option_strings) & set(_SHARED)) and action.default is argparse.SUPPRESS
+
+
 def _own(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     """A parser's actions without the shared options and without its subcommands."""
-    return [a for a in parser._actions
-            if not isinstance(a, argparse._SubParsersAction) and not set(a.option_strings) & set(_SHARED)]
+    return [a for a in parser._actions if not isinstance(a, argparse._SubParsersAction) and not _shared(a)]
 
 
 def synopsis(prog: str, parser: argparse.ArgumentParser) -> str:
@@ -146,13 +157,14 @@ def render(parser: argparse.ArgumentParser, keys: Iterable[tuple[tuple[str, ...]
         escape("Without a command ztui shows the TUI: every guest of the hosts as one live tree, each device "
                "with the chain that backs it on the host (DASD, FCP LUN, NVMe, image file, OSA or "
                "HiperSockets, bridge or Open vSwitch, subchannel and mdev, AP crypto, zPCI). Hosts are "
-               "libvirt URIs, as for virsh: -c (repeatable), else $LIBVIRT_DEFAULT_URI, else qemu:///system. "
+               "saved hosts' names or libvirt URIs (-c, repeatable) and groups of saved hosts (-g); without "
+               "them every saved host (ztui hosts), else $LIBVIRT_DEFAULT_URI, else qemu:///system, as for virsh. "
                "When standard output is not a terminal, the tree is printed as text instead. Every change "
                "shows the equivalent virsh command and counts as done only when libvirt shows it."),
         ".SH OPTIONS",
         *_option_lines([a for a in parser._actions if a.option_strings], parser),
         ".PP",
-        escape("-c, --readonly, -v and --lab may also follow a command's name."),
+        escape("-c, -g, --readonly, -v and --lab may also follow a command's name."),
         ".SH COMMANDS",
     ]
     for name, sub, text in _commands(parser):

@@ -113,7 +113,7 @@ def exit_status(report: MigrationReport, signum: int | None) -> int:
 def run_migrate(args: argparse.Namespace) -> int:
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, install_error_handler, open_within, resolve_uris
+    from ztui.libvirt.connection import ConnectError, install_error_handler, open_within
     from ztui.libvirt.eventloop import ensure_event_loop
     from ztui.ops.migrate_guarded import Guarded, migrate_guarded
     from ztui.ops.migration import Fate, MigrationControl, MigrationOptions, StepResult, preflight_json, progress_text
@@ -124,7 +124,7 @@ def run_migrate(args: argparse.Namespace) -> int:
 
         error(f"{readonly_why(args)}: ztui does not migrate guests on a read-only connection")
         return EXIT_BAD_INPUT
-    uris = resolve_uris(args.connect)
+    uris = list(args.connect)
     if len(uris) != 1:
         error("give one source host (-c URI)")
         return EXIT_BAD_INPUT

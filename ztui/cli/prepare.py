@@ -109,10 +109,10 @@ def make_plan(args: argparse.Namespace, view: HostView) -> PrepPlan:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from ztui.libvirt.connection import ConnectError, open_within, resolve_uris
+    from ztui.libvirt.connection import ConnectError, open_within
     from ztui.ops.prepare.request import preparable_here
 
-    uris = resolve_uris(args.connect)
+    uris = list(args.connect)
     if len(uris) != 1:
         raise BadInput("give one host (-c URI) to prepare a device on")
     uri = uris[0]

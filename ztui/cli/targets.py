@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
+import enum
+from functools import partial
 
 from ztui.cli.common import EXIT_FAILED, error
 from ztui.errors import BadInput
@@ -67,32 +68,47 @@ def readonly_why(args: argparse.Namespace) -> str:
     return str(getattr(args, "readonly_why", "") or "--readonly")
 
 
+class Found(enum.Enum):
+    """What a host answered about a guest named on the command line."""
+
+    RUNNING = enum.auto()  # running or paused there
+    DEFINED = enum.auto()  # defined there, not running
+    ABSENT = enum.auto()  # the host answered: no such guest
+    UNREACHABLE = enum.auto()  # the host did not answer in time
+
+
 def host_of(guest: str, uris: list[str]) -> str:
-    """The host among `uris` where `guest` runs, else the one that defines it. All are asked at once, each
-    within the answer time (a host that hangs holds up no one). BadInput when no host has the guest, or
-    when it is defined on several and runs on none of them (which one is meant is not ztui's guess)."""
+    """The host among `uris` where `guest` runs, else the one that defines it. All are asked at once within
+    one answer time (`ztui.ops.bounded`: a host that hangs holds up no one). BadInput when no host has the
+    guest, or when it is defined on several and runs on none of them (which one is meant is not ztui's
+    guess); Refused when it runs on none that answered and some did not (it may run there)."""
     import libvirt
 
-    from ztui.libvirt.connection import ConnectError, open_within
+    from ztui.errors import Refused
+    from ztui.libvirt.connection import ConnectError, answer_timeout, open_connection
+    from ztui.ops.bounded import answers_within
 
-    def where(uri: str) -> str:
+    def where(uri: str) -> Found:
         try:
-            conn = open_within(uri, readonly=True)
+            conn = open_connection(uri, readonly=True)
         except ConnectError:
-            return ""
+            return Found.UNREACHABLE
         try:
             with contextlib.suppress(libvirt.libvirtError):
-                return "running" if conn.lookupByName(guest).isActive() else "defined"
-            return ""
+                return Found.RUNNING if conn.lookupByName(guest).isActive() else Found.DEFINED
+            return Found.ABSENT
         finally:
             conn.close()
 
-    with ThreadPoolExecutor(min(len(uris), 16) or 1, thread_name_prefix="ztui-find") as pool:
-        found = dict(zip(uris, pool.map(where, uris), strict=True))
-    running = [u for u, state in found.items() if state == "running"]
-    defined = [u for u, state in found.items() if state == "defined"]
+    found = answers_within({u: partial(where, u) for u in uris}, answer_timeout())
+    running = [u for u in uris if found.get(u) is Found.RUNNING]
+    defined = [u for u in uris if found.get(u) is Found.DEFINED]
+    silent = [u for u in uris if found.get(u, Found.UNREACHABLE) is Found.UNREACHABLE]
     if len(running) == 1:
         return running[0]
+    if not running and silent:
+        raise Refused(f"'{guest}' runs on none of the hosts that answered, and {len(silent)} did not "
+                      f"({', '.join(silent)}): it may run there; say which host with -c; nothing was changed")
     if not running and len(defined) == 1:
         return defined[0]
     if not running and not defined:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ztui.cli.common import NO_HOSTS
 from ztui.lab.errors import LabError
 
 EXIT_OK = 0
@@ -154,7 +155,7 @@ def add_lab_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "lab", help="private libvirt hosts with s390x guests (needs root)",
         description="A lab of private libvirt daemons (zlab-a, zlab-b, ...) with QEMU s390x guests, "
                     "isolated from the system's libvirt. Needs root, libvirtd and qemu-system-s390x.")
-    lab.set_defaults(func=_usage(lab))
+    lab.set_defaults(func=_usage(lab), **NO_HOSTS)
     _add_subcommands(lab.add_subparsers(title="lab commands", metavar="COMMAND"))
 
 

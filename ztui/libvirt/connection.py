@@ -8,18 +8,21 @@ process, before any connection is opened.
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import os
+import re
 import shlex
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import libvirt
 
 from ztui.config import DEFAULT_URI
 from ztui.errors import Refused
+from ztui.libvirt.detached_ssh import detached_ssh
 
 __all__ = ["DEFAULT_URI", "ConnectError", "open_connection", "open_within", "without_prompts"]
 
@@ -78,16 +81,6 @@ def answer_timeout() -> float:
     return value if 0.1 <= value <= 3600 else ANSWER_TIMEOUT
 
 
-def resolve_uris(given: list[str] | None) -> list[str]:
-    """The URIs a command opens. `ztui.cli.main` has turned `-c`, `-g` and the saved hosts into URIs before any
-    command runs (`ztui.config.choose_hosts`); this is the same rule for a caller that did not."""
-    if given:
-        return list(dict.fromkeys(given))  # keep order, drop repeats
-    from ztui.config import choose_hosts
-
-    return choose_hosts(None, None).uris
-
-
 _read_only: set[str] = set()
 
 
@@ -101,23 +94,41 @@ def is_read_only(uri: str) -> bool:
     return uri in _read_only
 
 
-_SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
+class SshTransport(enum.StrEnum):
+    """libvirt's ssh transports (`qemu+ssh://`…): `ssh` runs the ssh program, the others are libraries in the
+    process that ask only through an open's credential callback."""
+
+    SSH = "ssh"
+    LIBSSH = "libssh"
+    LIBSSH2 = "libssh2"
+
+    @classmethod
+    def of(cls, uri: str) -> SshTransport | None:
+        """The ssh transport `uri` names, None for any other URI."""
+        transport = urlsplit(uri).scheme.partition("+")[2]
+        return cls(transport) if transport in cls._value2member_map_ else None
 
 
-def without_prompts(uri: str) -> str:
-    """The URI ztui opens for `uri`: over ssh with `no_tty=1` (libvirt then runs `ssh -T -o BatchMode=yes`),
-    so that ssh never asks for a password, a passphrase or a host key on the terminal ztui draws on; it fails
-    instead, and `ssh_problem` turns its message into one line with the command to run once. Any other URI
-    is returned as it is."""
+def without_prompts(uri: str, detach: Callable[[str], str | None] = detached_ssh) -> str:
+    """The URI ztui opens for `uri`, so that nothing asks on the terminal ztui draws on, not for a password, a
+    passphrase nor a host key; it fails instead, and `ssh_problem` turns the failure into one line with the
+    command to run once. Over the ssh transport: `no_tty=1` (libvirt then runs `ssh -T -o BatchMode=yes`),
+    and ssh run without a controlling terminal (`command=` the script `detach` gives for the URI's own
+    command, `ztui.libvirt.detached_ssh`), so that neither does what ssh starts (a ProxyJump, a
+    ProxyCommand). libssh and libssh2 ask only through the credential callback of an open, which ztui never
+    gives (`no_tty=1` is added all the same). Any other URI is returned as it is."""
+    transport = SshTransport.of(uri)
+    if transport is None:
+        return uri
     parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in _SSH_TRANSPORTS:
-        return uri
-    items = [item for item in parts.query.split("&") if item]
-    if "no_tty=1" in items:
-        return uri
     # the rest as it was written (decoding and encoding again could change what libvirt reads)
-    items = [item for item in items if item.partition("=")[0] != "no_tty"] + ["no_tty=1"]
-    return urlunsplit(parts._replace(query="&".join(items)))
+    items = [item for item in parts.query.split("&") if item and item.partition("=")[0] != "no_tty"]
+    if transport is SshTransport.SSH:
+        script = detach(dict(parse_qsl(parts.query)).get("command", "ssh"))
+        if script is not None:
+            items = [item for item in items if item.partition("=")[0] != "command"] + [
+                f"command={quote(script, safe='/')}"]
+    return urlunsplit(parts._replace(query="&".join([*items, "no_tty=1"])))
 
 
 _given: dict[str, str] = {}
@@ -134,31 +145,49 @@ def uri_of(conn: libvirt.virConnect) -> str:
 
 
 def ssh_problem(uri: str, message: str) -> tuple[str, str] | None:
-    """What ssh needs, as (reason, hint with the command to run once), when `message` is ssh's failure on
-    an ssh URI; None for anything else. The command is the one libvirt ran, without BatchMode: it may ask."""
-    parts = urlsplit(uri)
-    if parts.scheme.partition("+")[2] not in _SSH_TRANSPORTS:
+    """What ssh needs, as (reason, hint with the command to run once), when `message` is the failure of an ssh
+    transport (ssh's own stderr, or libvirt's libssh/libssh2 errors); None for anything else. The command is
+    ssh as libvirt ran it, without BatchMode and on the user's terminal: it may ask."""
+    transport = SshTransport.of(uri)
+    if transport is None:
         return None
+    parts = urlsplit(uri)
     params = dict(parse_qsl(parts.query))
     host = parts.hostname or "localhost"
     port = f":{parts.port}" if parts.port else ""
     where = f"{host}{port}"
-    ssh = [params.get("command", "ssh")] if parts.scheme.endswith("+ssh") else ["ssh"]
+    ssh = [params.get("command", "ssh")] if transport is SshTransport.SSH else ["ssh"]
     if parts.port:
         ssh += ["-p", str(parts.port)]
     if params.get("keyfile"):
         ssh += ["-i", params["keyfile"]]
+    known_hosts = params.get("known_hosts", "") if transport is not SshTransport.SSH else ""  # libssh's own
+    if known_hosts:
+        ssh += ["-o", f"UserKnownHostsFile={known_hosts}"]
     ssh.append(f"{parts.username}@{host}" if parts.username else host)
     once = shlex.join([*ssh, "true"])
     text = message.lower()
-    if "host key verification failed" in text or "no matching host key" in text:
-        if "remote host identification has changed" in text or "offending" in text:
+    unasked = "no user interaction callback provided" in text  # libssh, libssh2: they would have asked
+    if "unknown port 65535" in text:  # ssh's words for a connection through a proxy: a hop failed, not the host
+        where = f"the host on the way to {where} (a ProxyJump or ProxyCommand)"
+    if "host key verification failed" in text or "no matching host key" in text or (unasked and "host key" in text):
+        if "remote host identification has changed" in text or "offending" in text or "differs from" in text:
+            said = re.search(r'ssh-keygen -f "([^"]+)" -R "([^"]+)"', message)  # ssh names its own file
+            known = said.group(1) if said else known_hosts
+            forget = ["ssh-keygen", *(["-f", known] if known else []), "-R",
+                      said.group(2) if said else f"[{host}]{port}" if port else host]
             return (f"ssh: the host key of {where} is not the one ssh knows",
-                    "verify the new key with the host's administrator before you replace the old one "
-                    f"(ssh-keygen -R {shlex.quote(f'[{host}]{port}' if port else host)})")
+                    f"verify the new key with the host's administrator before you replace the old one "
+                    f"({shlex.join(forget)})")
         return (f"ssh does not know the host key of {where} yet and ztui never asks",
                 f"check it and accept it once: {once}")
-    if "permission denied" in text or "too many authentication failures" in text:
+    methods = re.search(r"permission denied \(([^)]*)\)", text)
+    if (unasked or "too many authentication failures" in text or "authentication failed" in text
+            or (methods and not {"password", "keyboard-interactive"} & set(methods.group(1).split(",")))):
+        return (f"ssh could not log in to {where} with a key it can use unasked (a key with a passphrase only "
+                "from ssh-agent), and ztui never asks",
+                f"load the key into ssh-agent (ssh-add), or check that the host accepts it; try: {once}")
+    if "permission denied" in text:
         return (f"ssh needs a password or a key passphrase for {where}, and ztui never asks",
                 f"load the key into ssh-agent (ssh-add) or use a key without one; try: {once}")
     if "could not resolve hostname" in text or "name or service not known" in text:
@@ -202,7 +231,7 @@ def open_connection(uri: str, readonly: bool = False) -> libvirt.virConnect:
         conn = libvirt.openReadOnly(quiet) if readonly or uri in _read_only else libvirt.open(quiet)
     except libvirt.libvirtError as exc:
         message = libvirt_reason(exc)
-        ssh = ssh_problem(uri, message)
+        ssh = ssh_problem(uri, exc.get_error_message() or message)  # ssh's whole stderr: its first line may be @@@
         if ssh is not None:
             raise ConnectError(uri, *ssh) from None
         raise ConnectError(uri, message, _hint(uri, exc.get_error_code() or 0, message)) from None

@@ -4,16 +4,13 @@ A completion runs while a person waits at the prompt, so each answer is one read
 with their states in one `getAllDomainStats`, host devices from the host's facts or, for a remote host,
 node devices by name only), the hosts are asked at once, and the whole read is bounded: a host that
 does not answer in time (an ssh host that is down, a daemon that hangs) adds nothing and is never waited
-for. Connections are read-only, and ssh is told not to
-ask for a password (`no_tty=1`): a completion must never prompt.
+for. Connections are read-only, and nothing asks on the terminal: a completion must never prompt.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
+from functools import partial
 
 import libvirt
 
@@ -32,45 +29,29 @@ Question = Callable[[libvirt.virConnect, str], list[Name]]
 #: how long a completion waits for all hosts together
 DEFAULT_TIMEOUT = 2.0
 
-_SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
-
-
-def quiet_uri(uri: str) -> str:
-    """The URI with `no_tty=1` for an ssh transport: ssh fails instead of asking for a password."""
-    parts = urlsplit(uri)
-    transport = parts.scheme.partition("+")[2]
-    if transport not in _SSH_TRANSPORTS or "no_tty=" in parts.query:
-        return uri
-    return parts._replace(query=f"{parts.query}&no_tty=1" if parts.query else "no_tty=1").geturl()
-
 
 def ask_hosts(uris: Sequence[str], question: Question, timeout: float = DEFAULT_TIMEOUT) -> list[Name]:
-    """`question`'s answers from every host that answers within `timeout`, in the order of `uris`,
-    without repeats. Each host is read in a daemon thread of its own; one left behind is abandoned."""
-    answers: dict[int, list[Name]] = {}
+    """`question`'s answers from every host that answers within `timeout` (all asked at once,
+    `ztui.ops.bounded`), in the order of `uris`, without repeats. Connections are read-only and opened as
+    every connection of ztui's is: over ssh nothing can ask on the terminal (`without_prompts`)."""
+    from ztui.ops.bounded import answers_within
 
-    def ask(index: int, uri: str) -> None:
+    def ask(uri: str) -> list[Name]:
         try:
-            conn = open_connection(quiet_uri(uri), readonly=True)
+            conn = open_connection(uri, readonly=True)
         except ConnectError:
-            return
+            return []
         try:
-            answers[index] = question(conn, uri)
+            return question(conn, uri)
         except libvirt.libvirtError:
-            pass
+            return []
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=ask, args=(i, uri), daemon=True, name=f"complete-{i}")
-               for i, uri in enumerate(uris)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    answers = answers_within({i: partial(ask, uri) for i, uri in enumerate(uris)}, timeout)
     found: dict[str, str] = {}
     for index in sorted(answers):
-        for value, about in answers.get(index, []):
+        for value, about in answers[index]:
             found.setdefault(value, about)
     return list(found.items())
 

@@ -12,6 +12,7 @@ Nothing here touches the UI: the sink is any thread-safe callable (the TUI passe
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import queue
 import threading
@@ -139,6 +140,25 @@ def lifecycle_state(event: int, detail: int) -> GuestState | None:
     return _STATE_AFTER.get(event)
 
 
+class Job(enum.Enum):
+    """What the session's worker thread is asked to do next (with a guest's UUID, or a close reason)."""
+
+    CONNECT = enum.auto()
+    LOST = enum.auto()  # the close callback fired: its reason
+    FULL = enum.auto()  # re-read every guest
+    STATE = enum.auto()  # show a guest in the state its lifecycle event named
+    GUEST = enum.auto()  # re-read one guest
+    INVENTORY = enum.auto()  # re-scan the host's devices
+    STOP = enum.auto()
+
+
+class Events(enum.Enum):
+    """The two kinds of libvirt event registration (each with its own deregistration call)."""
+
+    DOMAIN = enum.auto()
+    NODE_DEVICE = enum.auto()
+
+
 _CLOSE_REASONS = {
     "0": "connection error", "1": "the daemon closed the connection", "2": "keepalive timed out",
     "3": "connection closed",
@@ -164,14 +184,14 @@ class HostSession:
         self._watch: object | None = None  # a ztui.host.udev.UdevWatch while connected to a local host
         self._sink = sink
         self._delays = tuple(reconnect_delays) or (1.0,)
-        self._jobs: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Job, str]] = queue.Queue()
         self._pending: set[str] = set()
         self._handles: dict[str, libvirt.virDomain] = {}  # guests' handles from events, for their next read
         self._event_states: dict[str, GuestState] = {}  # the state the newest lifecycle event of a guest named
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
         self._conn: libvirt.virConnect | None = None
-        self._callback_ids: list[tuple[str, int]] = []
+        self._callback_ids: list[tuple[Events, int]] = []
         self._generation = 0  # bumps on every (re)connect, so callbacks of a dead connection are ignored
         self._thread = threading.Thread(target=self._work, name=f"host {uri}", daemon=True)
 
@@ -179,12 +199,12 @@ class HostSession:
 
     def start(self) -> None:
         ensure_event_loop()
-        self._jobs.put(("connect", ""))
+        self._jobs.put((Job.CONNECT, ""))
         self._thread.start()
 
     def resync(self) -> None:
         """Queue a full re-read of the host (the `r` key, and the slow safety net)."""
-        self._jobs.put(("full", ""))
+        self._jobs.put((Job.FULL, ""))
 
     def refresh_guest(self, uuid: str, dom: libvirt.virDomain | None = None) -> None:
         """Queue a re-read of one guest; a read already queued for it covers this one too. `dom`: the
@@ -196,13 +216,13 @@ class HostSession:
             if uuid in self._pending:
                 return
             self._pending.add(uuid)
-        self._jobs.put(("guest", uuid))
+        self._jobs.put((Job.GUEST, uuid))
 
     def _show_state(self, uuid: str, state: GuestState) -> None:
         """Queue showing a guest in the state an event names, ahead of the re-read that event queues."""
         with self._pending_lock:
             self._event_states[uuid] = state
-        self._jobs.put(("state", uuid))
+        self._jobs.put((Job.STATE, uuid))
 
     def refresh_inventory(self) -> None:
         """Queue a re-scan of the host's devices; coalesced. The result arrives as `InventoryChanged`.
@@ -211,11 +231,11 @@ class HostSession:
             if self._inventory_pending:
                 return
             self._inventory_pending = True
-        self._jobs.put(("inventory", ""))
+        self._jobs.put((Job.INVENTORY, ""))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._jobs.put(("stop", ""))
+        self._jobs.put((Job.STOP, ""))
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
@@ -237,22 +257,22 @@ class HostSession:
     def _work(self) -> None:
         while not self._stop.is_set():
             kind, arg = self._jobs.get()
-            if kind == "stop":
+            if kind is Job.STOP:
                 break
             try:
-                if kind == "connect":
+                if kind is Job.CONNECT:
                     self._connect_until_up()
-                elif kind == "lost":
+                elif kind is Job.LOST:
                     self._lost(_CLOSE_REASONS.get(arg, "connection closed"))
-                elif kind == "inventory":
+                elif kind is Job.INVENTORY:
                     self._rescan_inventory()  # also while disconnected: whoever asked gets an answer
                 elif self._conn is None:
                     continue  # a reconnect is under way and will send a full snapshot
-                elif kind == "full":
+                elif kind is Job.FULL:
                     self._sink(HostUp(self.uri, self._read_full(self._conn)))
-                elif kind == "state":
+                elif kind is Job.STATE:
                     self._state_seen(arg)
-                elif kind == "guest":
+                elif kind is Job.GUEST:
                     self._read_guest(arg)
             except libvirt.libvirtError as exc:
                 log.info("%s: %s failed: %s", self.uri, kind, libvirt_reason(exc))
@@ -556,25 +576,25 @@ class HostSession:
 
         def on_close(_conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
             if generation == self._generation and not self._stop.is_set():
-                self._jobs.put(("lost", str(reason)))
+                self._jobs.put((Job.LOST, str(reason)))
 
         def on_node_device(_conn: libvirt.virConnect, _dev: object, *_rest: object) -> None:
             if generation == self._generation:
                 self.refresh_inventory()
 
-        wanted: list[tuple[str, int, Callable[..., None]]] = [
-            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle),
-            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, on_device),
-            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_device),
-            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, on_device),
-            ("dom", libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, on_domain),
-            ("node", libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, on_node_device),
-            ("node", libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE, on_node_device),
+        wanted: list[tuple[Events, int, Callable[..., None]]] = [
+            (Events.DOMAIN, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle),
+            (Events.DOMAIN, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, on_device),
+            (Events.DOMAIN, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_device),
+            (Events.DOMAIN, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, on_device),
+            (Events.DOMAIN, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, on_domain),
+            (Events.NODE_DEVICE, libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, on_node_device),
+            (Events.NODE_DEVICE, libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE, on_node_device),
         ]
 
-        def register(event: tuple[str, int, Callable[..., None]]) -> tuple[str, int] | None:
+        def register(event: tuple[Events, int, Callable[..., None]]) -> tuple[Events, int] | None:
             kind, event_id, callback = event
-            if kind == "dom":
+            if kind is Events.DOMAIN:
                 return kind, conn.domainEventRegisterAny(None, event_id, callback, None)
             try:
                 return kind, conn.nodeDeviceEventRegisterAny(None, event_id, callback, None)
@@ -586,7 +606,7 @@ class HostSession:
         # libvirt-python makes a connection's table of callbacks at its first registration of each kind,
         # unlocked, so the first of each kind goes alone
         at_once = len(wanted) if spread_for(self.uri, 0).overlap else 1
-        firsts = [next(e for e in wanted if e[0] == kind) for kind in ("dom", "node")]
+        firsts = [next(e for e in wanted if e[0] == kind) for kind in Events]
         ids = [register(e) for e in firsts] + ordered_map(register, [e for e in wanted if e not in firsts], at_once)
         self._callback_ids = [cid for cid in ids if cid is not None]
         self._start_udev_watch()
@@ -602,9 +622,9 @@ class HostSession:
             return
         for kind, cid in self._callback_ids:
             try:
-                if kind == "dom":
+                if kind is Events.DOMAIN:
                     conn.domainEventDeregisterAny(cid)
-                elif kind == "node":
+                elif kind is Events.NODE_DEVICE:
                     conn.nodeDeviceEventDeregisterAny(cid)
             except libvirt.libvirtError:
                 pass

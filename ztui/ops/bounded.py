@@ -9,6 +9,7 @@ cancel an open or a call).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -17,6 +18,8 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+log = logging.getLogger("ztui.ops.bounded")
+
 
 def answers_within(questions: Mapping[K, Callable[[], V]], timeout: float) -> dict[K, V]:
     """Ask every question at once; the answers that came within `timeout` seconds of the start, by key. A
@@ -24,7 +27,10 @@ def answers_within(questions: Mapping[K, Callable[[], V]], timeout: float) -> di
     answers: dict[K, V] = {}
 
     def ask(key: K, question: Callable[[], V]) -> None:
-        answers[key] = question()
+        try:
+            answers[key] = question()
+        except Exception:  # never a traceback on the terminal (a thread's default hook prints one)
+            log.debug("%s: no answer", key, exc_info=True)
 
     threads = [threading.Thread(target=ask, args=(k, q), name=f"ask {k}", daemon=True) for k, q in questions.items()]
     for thread in threads:

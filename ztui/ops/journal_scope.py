@@ -26,14 +26,12 @@ from urllib.parse import parse_qs, urlsplit
 import libvirt
 
 from ztui.errors import ZtuiError
-from ztui.libvirt.connection import ConnectError, open_connection
+from ztui.libvirt.connection import ConnectError, answer_timeout, open_connection
 from ztui.ops.audit import record
 from ztui.ops.bounded import answers_within
 from ztui.ops.guestlock import guest_lock, holder
 from ztui.ops.journal import PREPARATIONS, Entry, JournalAction, Operation, unfinished
 from ztui.ops.known_hosts import HostOrigin, known_hosts
-
-READ_TIMEOUT = 10.0  # seconds one host may take to answer whether the guest is still there
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ def entry_hosts(entry: Entry) -> tuple[str, ...]:
 def session_entries(session: Sequence[str] | None, *, settle: bool = True) -> Scoped:
     """The unfinished entries of the hosts `session` names (None: every entry). Entries whose process is
     gone and whose host or guest no longer exists are settled first (with `settle`): every host is asked
-    about all its entries at once, and all hosts together for at most `READ_TIMEOUT` seconds."""
+    about all its entries at once, and all hosts together for at most the answer time (`answer_timeout`)."""
     hosts = [h for h in known_hosts(session or ()) if h.origin is HostOrigin.SESSION]
     mine, settled, elsewhere = [], [], 0
     ours = []
@@ -119,7 +117,8 @@ def _read_hosts(entries: Sequence[Entry]) -> dict[tuple[str, str], str | None]:
     for entry in entries:
         for uri in entry_hosts(entry):
             wanted.setdefault(uri, set()).add(entry.uuid)
-    by_host = answers_within({uri: partial(_ask, uri, uuids) for uri, uuids in wanted.items()}, READ_TIMEOUT)
+    by_host = answers_within({uri: partial(_ask, uri, uuids) for uri, uuids in wanted.items()},
+                             answer_timeout())
     return {(uri, uuid): by_host[uri].get(uuid) if uri in by_host else None
             for uri, uuids in wanted.items() for uuid in uuids}
 

@@ -17,8 +17,8 @@ libvirt lock manager refuses.
 
 A host that does not answer is not "not running it": the check says which hosts could not be asked, and
 a caller treats that like a copy found (refuse, or ask). Each host is asked in a thread of its own, all at
-once, and the answers are waited for until one deadline `ASK_TIMEOUT` seconds away: hosts that do not
-answer cost that long together, never that long each.
+once, and the answers are waited for until one deadline, the answer time away (`answer_timeout`, what every
+command gives a host): hosts that do not answer cost that long together, never that long each.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from functools import partial
 
 import libvirt
 
-from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+from ztui.libvirt.connection import ConnectError, answer_timeout, libvirt_reason, open_connection
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
@@ -40,7 +40,6 @@ from ztui.ops.known_hosts import KnownHost, host_named, known_hosts
 from ztui.ops.lifecycle import LifecyclePlan, LifecycleResult, carry_out_recorded
 from ztui.ops.lock_manager import lock_advice, lock_state
 
-ASK_TIMEOUT = 10.0
 _HERE = "\0here"  # the key of the question that recognises the copy here (no URI looks like it)
 EVERY_HOST = "*"  # the guest lock's host for "this guest, wherever it starts": held from the check to the start
 
@@ -173,12 +172,13 @@ def _written(device: GuestDevice) -> bool:
 
 def look_elsewhere(guest: Guest, here: KnownHost, hosts: Sequence[KnownHost], *, here_name: str = "",
                    conns: Mapping[str, libvirt.virConnect] | None = None, skip: Sequence[str] = (),
-                   timeout: float = ASK_TIMEOUT) -> CopyCheck:
+                   timeout: float | None = None) -> CopyCheck:
     """Ask every host but `here` (and those `skip` names) whether `guest` (by UUID) runs there.
 
     `conns` are open connections to reuse (the TUI's sessions); other hosts get a read-only connection of
     their own, closed afterwards. The copy `here` is never counted, even when another URI reaches the same
     daemon: a host whose hostname is here's and whose copy has here's domain id is here."""
+    timeout = answer_timeout() if timeout is None else timeout
     others = [h for h in hosts if not here.reaches(h.uri) and not any(h.reaches(s) for s in skip)]
     if not others:
         return CopyCheck(guest, here_name or here.label)
