@@ -174,7 +174,7 @@ async def test_screens_open_and_close(testdriver_copy: str) -> None:
         assert isinstance(app.screen, HostDevicesScreen)
         screen = app.screen
         assert await wait_until(pilot, lambda: bool(screen.groups))
-        assert sum(len(g["devices"]) for g in screen.groups[testdriver_copy]) >= 15  # the file's node devices
+        assert sum(len(g.entries) for g in screen.groups[testdriver_copy]) >= 15  # the file's node devices
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 

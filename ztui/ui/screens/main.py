@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import getters, on
@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static, Tree
 from ztui.fleet import Change, Fleet
 from ztui.model import Guest
 from ztui.ops.proof import Outcome
+from ztui.report.hostdevs import DeviceEntry, matching_entries
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
 from ztui.ui.screens.placement import PLACEMENT_BINDINGS
@@ -101,13 +102,11 @@ class MainScreen(Screen[None]):
             self.guest_tree.show_host(entry)
         self.guest_tree.focus()
 
-    def _host_devices_matching(self, uri: str, query: str) -> list[dict[str, Any]]:
+    def _host_devices_matching(self, uri: str, query: str) -> list[DeviceEntry]:
         """The host's devices that match a filter no guest matches (from the session's last scan)."""
-        from ztui.report.hostdevs import matching_json
-
         session = self.app.sessions.get(uri)
         inventory = session.inventory if session is not None else None
-        return matching_json(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
+        return matching_entries(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
 
     # --- applying changes -----------------------------------------------------------------------------
 
