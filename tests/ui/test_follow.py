@@ -19,7 +19,7 @@ from ztui.ui.widgets.details import DetailsPane
 
 async def _ready(app: ZtuiApp, pilot: Pilot[object], uri: str) -> None:
     assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected)
-    assert await wait_until(pilot, lambda: app.sessions[uri].inventory is not None)
+    assert await wait_until(pilot, lambda: app.backend.hosts.sessions[uri].inventory is not None)
     await pilot.pause(0.1)
 
 
@@ -121,7 +121,7 @@ async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Pa
         assert isinstance(screen, HostDevicesScreen)
         assert await wait_until(pilot, lambda: len(screen.groups) == 2)
         for uri in reversed(uris):  # the answers arrive in another order: the view keeps the tree's
-            screen.inventory_read(uri, app.sessions[uri].inventory)
+            screen.inventory_read(uri, app.backend.hosts.sessions[uri].inventory)
         await pilot.pause(0.05)
         order = [screen.host_of(node) for node in screen.query_one(Tree).root.children]
         assert order == list(app.fleet.hosts) == uris

@@ -82,8 +82,8 @@ async def test_the_attach_dialog_prepares_a_free_dasd_first_and_attaches_nothing
 
     from tests.ui.test_trust import _guest, _ready
     from ztui.ops.candidates import Candidate
+    from ztui.ui.noderef import NodeRef
     from ztui.ui.screens.attach import AttachScreen
-    from ztui.ui.widgets.guest_tree import NodeRef
 
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(120, 40)) as pilot:

@@ -375,6 +375,26 @@ def inventory_groups(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
     return out
 
 
+def device_uses(host: Host, inv: Inventory) -> dict[str, tuple[DeviceUse, ...]]:
+    """Which guests of `host` use which device of its inventory, by device key (`usage.users_of`)."""
+    return users_of([host], inv)
+
+
+@dataclass(frozen=True)
+class HostListing:
+    """A host's inventory as `ztui hostdevs` lists it (`groups`), and which of its guests use what (`uses`)."""
+
+    groups: list[DeviceGroup]
+    uses: dict[str, tuple[DeviceUse, ...]]
+
+
+def host_listing(host: Host, inv: Inventory, join: VolumeJoin | None = None) -> HostListing:
+    """The listing of a host's inventory with the users and conflicts of `host`'s guests (`join`: the volumes
+    of the other hosts read beside it)."""
+    users = users_of([host], inv)
+    return HostListing(inventory_groups(inv, users, conflicts(users), join), users)
+
+
 def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
                    conflicts: Mapping[str, str], join: VolumeJoin | None = None) -> list[dict[str, Any]]:
     """`inventory_groups` as JSON: the `groups` of `ztui hostdevs --json`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
 from ztui.report.hostdevs import DeviceEntry, Entry
+from ztui.report.safe_text import escape_control
 from ztui.report.tree_text import also_on_text, device_label, format_memory
 from ztui.ui.fitlabel import FitLabel, Part
 
@@ -52,8 +53,6 @@ def host_label(name: str, connected: bool, error: str, retry_in: float, guests: 
 def one_line(text: str) -> str:
     """A reason as one line: whatever a daemon or ssh wrote, its lines joined, control characters escaped
     (a line break or an escape sequence in a host's label would tear the tree's borders)."""
-    from ztui.report.safe_text import escape_control
-
     return escape_control(" ".join(part.strip() for part in text.splitlines() if part.strip()))
 
 

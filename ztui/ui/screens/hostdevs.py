@@ -18,16 +18,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import NodeID, TreeNode
 
+from ztui.backend.prepare import request_for
+from ztui.backend.updates import Inventory
 from ztui.fleet import Fleet
-from ztui.host.inventory import Inventory
-from ztui.host.usage import conflicts, users_of
 from ztui.model import DeviceUse
-from ztui.ops.prepare.request import request_for
 from ztui.report.filtering import match_host_device
-from ztui.report.hostdevs import DeviceEntry, DeviceGroup, Entry, inventory_groups
-from ztui.ui.app import ZtuiApp
+from ztui.report.hostdevs import DeviceEntry, DeviceGroup, Entry, host_listing
 from ztui.ui.labels import hostdev_label
+from ztui.ui.messages import InventoryRead
 from ztui.ui.screens.prepare import PrepareScreen
+from ztui.ui.shell import ZtuiShell
 from ztui.ui.widgets.details import DETAILS_BINDING, DetailsPane, hostdev_details
 from ztui.ui.widgets.fitting_tree import FittingTree
 
@@ -35,7 +35,7 @@ from ztui.ui.widgets.fitting_tree import FittingTree
 class HostDevicesScreen(Screen[None]):
     """Each host's devices, scanned by its session when the view opens (and again after a device event)."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("escape,H,q", "app.pop_screen", "Back", id="back"),
@@ -76,21 +76,22 @@ class HostDevicesScreen(Screen[None]):
         self.query_one(DetailsPane).border_title = "details"
         tree.focus()
         for uri, entry in self.fleet.hosts.items():
-            session = self.app.sessions.get(uri)
-            if entry.connected and session is not None:
-                session.refresh_inventory()  # the answer arrives as InventoryChanged → inventory_read
+            if entry.connected:
+                self.app.backend.refresh_inventory(uri)  # the answer arrives as InventoryRead
         if not any(e.connected for e in self.fleet.hosts.values()):
             self.query_one("#status", Static).update("no connected host: no host devices to show")
+
+    def on_inventory_read(self, message: InventoryRead) -> None:
+        self.inventory_read(message.uri, message.inventory)
 
     def inventory_read(self, uri: str, inventory: Inventory | None) -> None:
         """A host's session scanned its devices (on its own thread): group them with their users."""
         if inventory is None:
             groups: list[DeviceGroup] = []
         else:
-            snapshot = self.fleet.snapshot(uri)
-            users = users_of([snapshot], inventory)
-            groups = inventory_groups(inventory, users, conflicts(users), self.app.volumes.join)
-            self.uses[uri] = users
+            listing = host_listing(self.fleet.snapshot(uri), inventory, self.app.volumes.join)
+            groups = listing.groups
+            self.uses[uri] = listing.uses
             self.matching[uri] = {d.key for d in inventory.devices if match_host_device(d, self.filter_text)}
         self.groups[uri] = groups
         self._rebuild_tree()
@@ -190,9 +191,8 @@ class HostDevicesScreen(Screen[None]):
             return
 
         def ran(proven: bool | None) -> None:
-            session = self.app.sessions.get(uri)
-            if proven and session is not None:
-                session.refresh_inventory()
+            if proven:
+                self.app.backend.refresh_inventory(uri)
 
         self.app.push_screen(PrepareScreen(uri, request, self.uses.get(uri)), ran)
 

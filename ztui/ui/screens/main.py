@@ -7,70 +7,49 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import getters, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
+from ztui.backend.devices import DetachPlan, Outcome, boot_warning, pretty_xml, unplug_refusal, virsh_detach
 from ztui.fleet import Change, Fleet
 from ztui.model import Guest
-from ztui.ops.proof import Outcome
 from ztui.report.hostdevs import DeviceEntry, matching_entries
-from ztui.ui.app import ZtuiApp
-from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
-from ztui.ui.screens.placement import PLACEMENT_BINDINGS
+from ztui.ui.bindings import MAIN_BINDINGS
+from ztui.ui.noderef import NodeRef
+from ztui.ui.screens.confirm import ConfirmScreen
+from ztui.ui.screens.help import HelpScreen
+from ztui.ui.screens.xml import XmlScreen
+from ztui.ui.shell import ZtuiShell
 from ztui.ui.widgets.details import (
-    DETAILS_BINDING,
     DetailsPane,
     device_details,
     guest_details,
     host_details,
     hostdev_details,
 )
-from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
+from ztui.ui.widgets.guest_tree import GuestTree, find_device
+from ztui.ui.widgets.iostats import IoStatsView
 from ztui.ui.widgets.ordered_input import OrderedInput
 
 REMOVAL_PENDING = "removal pending"  # a detach under way, its proof awaited
 REMOVAL_NOT_PROVEN = "removal not proven"  # it ended without proof: until the device goes or `r`
 
 if TYPE_CHECKING:
-    from ztui.ops.candidates import Candidate
-    from ztui.ops.hotplug import GuestFacts, HostProbe
+    from ztui.backend.attach import AttachContext
 
 
 class MainScreen(Screen[None]):
     """Hosts → guests → devices → backing, with a filter and a details pane.
 
-    Each binding's `tooltip` is its line in the help screen and in the README's key table
-    (`ztui.ui.keys`): a new key is one `Binding` here, and both follow."""
+    The keys are `ztui.ui.bindings.MAIN_BINDINGS`: each binding's `tooltip` is its line in the help screen and
+    in the README's key table (`ztui.ui.keys`). The dialogs that need the migration or device-preparation
+    code are imported when first opened (start-up: their figures are in docs/ARCHITECTURE.md §3)."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter",
-                tooltip="filter: guest name, device target, bus-ID, host device id or path; `esc` clears"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter",
-                tooltip="clear the filter: every guest again, collapsed as before, the cursor where it was"),
-        Binding("x", "show_xml", "XML", id="xml",
-                tooltip="the selected guest's domain XML, or the selected device's XML"),
-        Binding("a", "attach", "Attach", id="attach",
-                tooltip="attach a device to the selected guest: kind, backing (unused host devices are "
-                        "suggested), XML and virsh preview, `ctrl+s`"),
-        Binding("d", "detach", "Detach", id="detach",
-                tooltip="detach the selected device, after a confirmation that shows the virsh command and XML"),
-        Binding("m", "migrate", "Migrate", id="migrate",
-                tooltip="migrate the selected guest: destination, preflight and plan, progress (`ctrl+a` aborts, "
-                        "`ctrl+t` post-copy), report; `escape` leaves it running"),
-        Binding("H", "host_devices", "Host devs", id="host_devices",
-                tooltip="host devices, grouped, with the guests that use each one (`u`: free for pass-through "
-                        "only)"),
-        DETAILS_BINDING,
-        Binding("r", "resync", "Resync", show=False, id="resync", tooltip="re-read every host now"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="help: every key, and the marks in the tree"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
-    ]
-    BINDINGS += LIFECYCLE_BINDINGS  # a guest's daily actions: s S R D P c (ztui.ui.screens.lifecycle)
-    BINDINGS += PLACEMENT_BINDINGS  # where a guest can go (w), emptying a host (E): ztui.ui.screens.placement
+    BINDINGS = MAIN_BINDINGS
+
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
@@ -104,8 +83,7 @@ class MainScreen(Screen[None]):
 
     def _host_devices_matching(self, uri: str, query: str) -> list[DeviceEntry]:
         """The host's devices that match a filter no guest matches (from the session's last scan)."""
-        session = self.app.sessions.get(uri)
-        inventory = session.inventory if session is not None else None
+        inventory = self.app.backend.inventory(uri)
         return matching_entries(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
 
     # --- applying changes -----------------------------------------------------------------------------
@@ -172,8 +150,6 @@ class MainScreen(Screen[None]):
             self.show_details(event.node.data)
 
     def show_details(self, ref: NodeRef) -> None:
-        from ztui.ui.widgets.iostats import IoStatsView
-
         self._details_ref = ref
         pane = self.query_one(DetailsPane)
         iostats = pane.query_one(IoStatsView)
@@ -249,8 +225,6 @@ class MainScreen(Screen[None]):
             self.guest_tree.focus()
 
     def action_show_xml(self) -> None:
-        from ztui.ui.screens.xml import XmlScreen
-
         node = self.guest_tree.cursor_node
         ref = node.data if node is not None else None
         if ref is None or ref.kind in ("host", "hostdev", "note"):
@@ -260,7 +234,7 @@ class MainScreen(Screen[None]):
         if guest is None:
             return
         if ref.kind == "guest":
-            self.app.show_domain_xml(ref.uri, guest.name)
+            self.app.hotplug.show_domain_xml(ref.uri, guest.name)
             return
         device = find_device(guest, ref.key)
         if device is not None:
@@ -295,27 +269,22 @@ class MainScreen(Screen[None]):
             return
         ref, guest = selected
         if self.writable(ref.uri):
-            self.app.prepare_attach(ref.uri, guest.name)
+            self.app.hotplug.read_for_attach(ref.uri, guest.name)
 
-    def open_attach(self, uri: str, name: str, facts: GuestFacts, candidates: dict[str, list[Candidate]],
-                    probe: HostProbe) -> None:
+    def open_attach(self, context: AttachContext) -> None:
         """The guest's facts are read: show the attach dialog; its answer goes to the app's attach worker."""
         from ztui.ui.screens.attach import AttachChoice, AttachScreen
+
+        name = context.facts.guest.name
 
         def done(choice: AttachChoice | None) -> None:
             if choice is not None:
                 self.status(f"attaching to {name}…")
-                self.app.run_attach(uri, choice)
+                self.app.hotplug.attach(context.uri, choice.request, choice.plan)
 
-        self.app.push_screen(AttachScreen(uri, facts, candidates, probe), done)
+        self.app.push_screen(AttachScreen(context), done)
 
     def action_detach(self) -> None:
-        from ztui.libvirtxml.common import pretty_xml
-        from ztui.ops.boot import boot_warning
-        from ztui.ops.hotplug import DetachPlan, virsh_detach
-        from ztui.ops.unplug import unplug_refusal
-        from ztui.ui.screens.confirm import ConfirmScreen
-
         selected = self.selected()
         if selected is None or selected[0].kind not in ("device", "step"):
             self.notify("Select a device to detach.", severity="warning")
@@ -343,7 +312,7 @@ class MainScreen(Screen[None]):
             if yes:
                 self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = REMOVAL_PENDING
                 self.guest_tree.relabel_device(ref.uri, ref.uuid)
-                self.app.run_detach(ref, plan)
+                self.app.hotplug.detach(ref, plan, self.app.detach_timeout)
 
         self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
                                            pretty_xml(device.xml), host=host), answered)
@@ -378,30 +347,64 @@ class MainScreen(Screen[None]):
         ref, guest = selected
         if not self.writable(ref.uri):
             return
-        job = self.app.migration_job(ref.uri, guest.name)
+        job = self.app.migrations.job(ref.uri, guest.name)
         # every other host, connected or not: an unreachable one is a clear preflight finding, not a gap
         others = [u for u in self.fleet.hosts if u != ref.uri]
         self.app.push_screen(MigrateScreen(job, others))
 
+    def _guest_to_change(self) -> tuple[str, Guest] | None:
+        """The selected guest (a device's guest when a device is selected), on a host that accepts changes."""
+        selected = self.selected()
+        if selected is None:
+            self.notify("Select a guest.", severity="warning")
+            return None
+        ref, guest = selected
+        if not self.writable(ref.uri):
+            return None
+        return ref.uri, guest
+
     def action_lifecycle(self, name: str) -> None:
+        """Plan the action for the selected guest; confirm it when it loses state (`ztui.ui.screens.lifecycle`)."""
         from ztui.ui.screens.lifecycle import request_lifecycle
 
-        request_lifecycle(self, name)
-
-    def action_where(self) -> None:
-        from ztui.ui.screens.placement import open_where
-
-        open_where(self)
-
-    def action_evacuate(self) -> None:
-        from ztui.ui.screens.placement import open_evacuate
-
-        open_evacuate(self)
+        target = self._guest_to_change()
+        if target is not None:
+            request_lifecycle(self.app, *target, name)
 
     def action_console(self) -> None:
         from ztui.ui.screens.lifecycle import open_console
 
-        open_console(self)
+        target = self._guest_to_change()
+        if target is not None:
+            open_console(self.app, *target)
+
+    def action_where(self) -> None:
+        """`w`: every other host's answer for the selected guest (`ztui.ui.screens.placement`)."""
+        from ztui.ui.screens.placement import WhereScreen
+
+        selected = self.selected()
+        if selected is None:
+            self.notify("Select a guest.", severity="warning")
+            return
+        ref, guest = selected
+        if not self.fleet.hosts[ref.uri].connected:
+            self.notify("the host is disconnected", severity="error")
+            return
+        self.app.push_screen(WhereScreen(ref.uri, guest.name))
+
+    def action_evacuate(self) -> None:
+        """`E`: the plan for every running guest of the selected host, then its run."""
+        from ztui.ui.screens.placement import EvacuateScreen
+
+        node = self.guest_tree.cursor_node
+        ref = node.data if node is not None else None
+        if ref is None or ref.kind != "host":
+            self.notify("Select a host to evacuate.", severity="warning")
+            return
+        if not self.fleet.hosts[ref.uri].connected:
+            self.notify("the host is disconnected", severity="error")
+            return
+        self.app.push_screen(EvacuateScreen(ref.uri))
 
     def action_host_devices(self) -> None:
         """`H`: the host devices view, narrowed to the filter when one is set, on the host device under the
@@ -425,8 +428,6 @@ class MainScreen(Screen[None]):
         self.status("resync requested")
 
     def action_help(self) -> None:
-        from ztui.ui.screens.help import HelpScreen
-
         self.app.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:

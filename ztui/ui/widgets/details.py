@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -15,11 +14,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ztui.backend.devices import unplug_refusal
 from ztui.fleet import HostEntry
 from ztui.model import DeviceKind, Guest, GuestDevice
 from ztui.report.hostdevs import DeviceEntry, Entry
 from ztui.report.tree_text import device_label, format_memory
-from ztui.ui.app import ZtuiApp
+from ztui.ui.shell import ZtuiShell
+from ztui.ui.widgets.iostats import IoStatsView
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
@@ -86,8 +87,6 @@ def guest_details(uri: str, guest: Guest) -> RenderableType:
 
 def _device_virsh(uri: str, guest: Guest, device: GuestDevice) -> list[str]:
     """The commands that show the device (and take it off, when libvirt can: `ops.unplug`)."""
-    from ztui.ops.unplug import unplug_refusal
-
     active = guest.state is not None and guest.state.is_active
     live = ["--live"] if active else ["--config"]
     commands = [] if unplug_refusal(guest, device, live=active) else \
@@ -142,7 +141,7 @@ DETAILS_BINDING = Binding("z", "app.cycle_details", "Details", id="details",
 """`z` on every screen with a details pane; one size for all of them (it is the app's)."""
 
 
-def cycle_details(app: App[Any]) -> str:
+def cycle_details(app: App[int]) -> str:
     """The next of `DETAILS_LAYOUTS`; returns it ('' for the first)."""
     current = next((c for c in DETAILS_LAYOUTS if c and app.has_class(c)), "")
     following = DETAILS_LAYOUTS[(DETAILS_LAYOUTS.index(current) + 1) % len(DETAILS_LAYOUTS)]
@@ -155,7 +154,7 @@ def cycle_details(app: App[Any]) -> str:
 class DetailsPane(VerticalScroll):
     """A scrollable pane showing one renderable; replaced whenever the selection or its data changes."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -170,14 +169,7 @@ class DetailsPane(VerticalScroll):
 
     def on_mount(self) -> None:
         """The live I/O lines go above the details (`ztui.ui.widgets.iostats`)."""
-        from ztui.ui.widgets.iostats import IoStatsView
-
-        self.mount(IoStatsView(self._connection_for, id="iostats"), before=0)
-
-    def _connection_for(self, uri: str) -> Any:
-        """The host session's connection (the live I/O reads on it), None while disconnected."""
-        session = self.app.sessions.get(uri)
-        return session.connection if session is not None else None
+        self.mount(IoStatsView(self.app.backend.io_sample, id="iostats"), before=0)
 
 
 

@@ -9,8 +9,6 @@ cursor, the expanded nodes and the scroll position survive every update.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from rich.text import Text
 from textual.binding import Binding
@@ -22,25 +20,11 @@ from ztui.model import Guest, GuestDevice
 from ztui.report.filtering import GuestMatch, match_guest
 from ztui.report.hostdevs import DeviceEntry
 from ztui.ui.labels import device_label_text, guest_label, host_label, hostdev_label, step_label
+from ztui.ui.noderef import NodeRef
 from ztui.ui.widgets.fitting_tree import FittingTree
-
-#: what a line of the tree stands for: `hostdev` is a host device a filter matched where no guest does,
-#: `note` says that no guest matches
-NodeKind = Literal["host", "guest", "device", "step", "hostdev", "note"]
 
 #: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs` lists them
 HostDeviceSearch = Callable[[str, str], list[DeviceEntry]]
-
-
-@dataclass(frozen=True)
-class NodeRef:
-    """What a tree node shows; `key` identifies a device within its guest across re-reads."""
-
-    kind: NodeKind
-    uri: str
-    uuid: str = ""
-    key: str = ""
-    step: int = -1
 
 
 def device_keys(devices: Sequence[GuestDevice]) -> list[str]:
