@@ -89,13 +89,9 @@ class GuestActions(Screen[None]):
 
 
     def action_attach(self) -> None:
-        selected = self.selected()
-        if selected is None:
-            self.notify("Select a guest to attach a device to.", severity="warning")
-            return
-        ref, guest = selected
-        if self.writable(ref.uri):
-            self.app.hotplug.read_for_attach(ref.uri, guest.name)
+        target = self._guest_to_change("Select a guest to attach a device to.")
+        if target is not None:
+            self.app.hotplug.read_for_attach(target[0], target[1].name)
 
     def open_attach(self, context: AttachContext) -> None:
         """The guest's facts are read: show the attach dialog; its answer goes to the app's attach worker."""
@@ -166,23 +162,21 @@ class GuestActions(Screen[None]):
     def action_migrate(self) -> None:
         from ztui.ui.screens.migrate import MigrateScreen
 
-        selected = self.selected()
-        if selected is None:
-            self.notify("Select a guest to migrate.", severity="warning")
+        target = self._guest_to_change("Select a guest to migrate.")
+        if target is None:
             return
-        ref, guest = selected
-        if not self.writable(ref.uri):
-            return
-        job = self.app.migrations.job(ref.uri, guest.name)
+        uri, guest = target
+        job = self.app.migrations.job(uri, guest.name)
         # every other host, connected or not: an unreachable one is a clear preflight finding, not a gap
-        others = [u for u in self.fleet.hosts if u != ref.uri]
+        others = [u for u in self.fleet.hosts if u != uri]
         self.app.push_screen(MigrateScreen(job, others))
 
-    def _guest_to_change(self) -> tuple[str, Guest] | None:
-        """The selected guest (a device's guest when a device is selected), on a host that accepts changes."""
+    def _guest_to_change(self, ask: str = "Select a guest.") -> tuple[str, Guest] | None:
+        """The selected guest (a device's guest when a device is selected), on a host that accepts changes;
+        None, and why, when there is none (`ask` says what to select)."""
         selected = self.selected()
         if selected is None:
-            self.notify("Select a guest.", severity="warning")
+            self.notify(ask, severity="warning")
             return None
         ref, guest = selected
         if not self.writable(ref.uri):
