@@ -51,7 +51,7 @@ async def wait(pilot, predicate, timeout: float = 60.0, step: float = 0.001) -> 
 
 def fully_loaded(app: ZtuiApp, uri: str, expected: int) -> bool:
     """Every guest in the tree and the full read done (big hosts show the guest list first)."""
-    return (tree_complete(app, uri, expected) and app.sessions[uri].connection is not None
+    return (tree_complete(app, uri, expected) and app.backend.hosts.sessions[uri].connection is not None
             and any(g.devices for g in app.fleet.hosts[uri].guests.values()))
 
 
@@ -110,7 +110,7 @@ async def events(uri: str, expected: int, count: int, idle_seconds: float) -> di
     app = ZtuiApp([uri], host_udev=False)
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait(pilot, lambda: fully_loaded(app, uri, expected), 120)
-        conn = app.sessions[uri].connection
+        conn = app.backend.hosts.sessions[uri].connection
         assert conn is not None
         running = [g for g in app.fleet.hosts[uri].guests.values() if g.state is GuestState.RUNNING]
         latencies = []
@@ -125,7 +125,7 @@ async def events(uri: str, expected: int, count: int, idle_seconds: float) -> di
             assert await wait(pilot, lambda g=guest: "running" in _label(app, uri, g.uuid), 10)
         idle_cpu = await idle_cpu_pct(pilot, idle_seconds)
         # the same with a running guest selected: its live I/O is read once a second
-        from ztui.ui.widgets.guest_tree import NodeRef
+        from ztui.ui.noderef import NodeRef
         from ztui.ui.widgets.iostats import IoStatsView
 
         app.main.guest_tree.select_ref(NodeRef("guest", uri, running[0].uuid))  # type: ignore[union-attr]
@@ -164,7 +164,7 @@ async def storm(uri: str, expected: int, events_total: int, seconds: float) -> d
         assert await wait(pilot, lambda: fully_loaded(app, uri, expected), 120)
         # nothing may stand between the keys and the tree (the journal's screen would take them all)
         assert isinstance(app.screen, MainScreen), f"{type(app.screen).__name__} is in front of the tree"
-        conn = app.sessions[uri].connection
+        conn = app.backend.hosts.sessions[uri].connection
         assert conn is not None
         running = [conn.lookupByUUIDString(g.uuid) for g in app.fleet.hosts[uri].guests.values()
                    if g.state is GuestState.RUNNING]
@@ -252,7 +252,8 @@ def host_loaded(app: ZtuiApp, uri: str, expected: int) -> bool:
     if main is None or not entry.connected or len(entry.guests) != expected:
         return False
     node = next((n for n in main.guest_tree.root.children if n.data is not None and n.data.uri == uri), None)
-    return (node is not None and len(node.children) == expected and app.sessions[uri].connection is not None
+    return (node is not None and len(node.children) == expected
+            and app.backend.hosts.sessions[uri].connection is not None
             and any(g.devices for g in entry.guests.values()))
 
 

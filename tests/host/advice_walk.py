@@ -102,14 +102,14 @@ def main(out_path: str, misread: bool = False) -> int:
     from ztui.host.resolve import resolve_host
     from ztui.host.scan import LocalUdev, scan_host
     from ztui.host.sysfs import Sysfs
-    from ztui.host.usage import users_of
+    from ztui.host.usage import conflicts, users_of
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
     from ztui.ops.candidates import attach_candidates
     from ztui.ops.prepare.model import PrepKind, PrepRefused
     from ztui.ops.prepare.plan import HostView
     from ztui.ops.prepare.request import PrepRequest, plan_for
-    from ztui.report.hostdevs import render_text
+    from ztui.report.hostdevs import inventory_groups, render_text
     from ztui.ui.labels import hostdev_label
     from ztui.ui.widgets.details import device_details, hostdev_details
 
@@ -120,13 +120,16 @@ def main(out_path: str, misread: bool = False) -> int:
         doc["texts"].append({"where": where, "text": text})
 
     # `ztui hostdevs`, its text, and the host devices view (its lines and its details pane)
-    report = host_json(*read_host_inventory(URI, True, LocalUdev([URI])))
+    read = read_host_inventory(URI, True, LocalUdev([URI]))
+    report = host_json(*read)
     for line in render_text(URI, report["groups"]).splitlines():
         said("hostdevs", line)
+    users = users_of([read[0]], read[1])
+    shown = {e.key: e for g in inventory_groups(read[1], users, conflicts(users)) for e in g.entries}
     for group in report["groups"]:
         for dev in group["devices"]:
             texts = [*(dev.get("eligibility") or {}).get("missing", ()), *dev.get("warnings", ()),
-                     hostdev_label(dev).plain, _text(hostdev_details(dev))]
+                     hostdev_label(shown[dev["key"]]).plain, _text(hostdev_details(shown[dev["key"]]))]
             doc["device_texts"][dev["key"]] = texts
             if dev.get("eligibility") is not None:
                 doc["eligibility"][dev["key"]] = dev["eligibility"]

@@ -21,9 +21,9 @@ from tests.lab.support import Lab
 from tests.lab.test_lifecycle import audit, own_guest, ztui  # noqa: F401 - the fixture
 from tests.ui.conftest import wait_until
 from ztui.ui.app import ZtuiApp
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.confirm import ConfirmScreen
 from ztui.ui.screens.main import MainScreen
-from ztui.ui.widgets.guest_tree import NodeRef
 
 GUEST = "zlnx02"
 

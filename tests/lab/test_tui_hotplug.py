@@ -10,9 +10,10 @@ from tests.lab.support import Lab, shared_path
 from tests.ui.conftest import wait_until
 from ztui.model import Guest
 from ztui.ui.app import ZtuiApp
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.attach import AttachScreen
 from ztui.ui.screens.confirm import ConfirmScreen
-from ztui.ui.widgets.guest_tree import NodeRef, device_key_at
+from ztui.ui.widgets.guest_tree import device_key_at
 
 
 async def open_wizard(app: ZtuiApp, pilot, uri: str, name: str) -> Guest:  # type: ignore[no-untyped-def]

@@ -14,9 +14,9 @@ from tests.lab.test_lifecycle import audit, own_guest  # noqa: F401 - the fixtur
 from tests.ui.conftest import wait_until
 from ztui.model import GuestState
 from ztui.ui.app import ZtuiApp
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.confirm import ConfirmScreen
 from ztui.ui.screens.main import MainScreen
-from ztui.ui.widgets.guest_tree import NodeRef
 from ztui.ui.widgets.iostats import IoStatsView
 
 B = "zlab-b"

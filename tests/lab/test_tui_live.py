@@ -82,8 +82,9 @@ async def test_cursor_stays_on_its_device_when_the_guest_is_destroyed_and_starte
     that disk, the details still describe it, and the device lines keep the domain XML's order."""
     from textual.widgets import Static
 
+    from ztui.ui.noderef import NodeRef
     from ztui.ui.widgets.details import DetailsPane
-    from ztui.ui.widgets.guest_tree import NodeRef, device_keys
+    from ztui.ui.widgets.guest_tree import device_keys
 
     uri = lab.uris[B]
     conn = libvirt.open(uri)

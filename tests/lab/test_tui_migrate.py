@@ -12,8 +12,8 @@ from textual.widgets import Checkbox, Input, Static
 from tests.lab.support import Lab
 from tests.ui.conftest import wait_until
 from ztui.ui.app import ZtuiApp
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.migrate import MigrateScreen
-from ztui.ui.widgets.guest_tree import NodeRef
 
 
 def _text(app: ZtuiApp, widget: Static) -> str:

@@ -15,10 +15,12 @@ from tests.lab.test_lifecycle import own_guest  # noqa: F401 - the fixture
 from tests.ui.conftest import wait_until
 from ztui.ops.guestlock import guest_lock
 from ztui.ui.app import ZtuiApp
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.confirm import ConfirmScreen
-from ztui.ui.screens.main import REMOVAL_NOT_PROVEN, MainScreen
+from ztui.ui.screens.guest_actions import REMOVAL_NOT_PROVEN
+from ztui.ui.screens.main import MainScreen
 from ztui.ui.screens.migrate import MigrateScreen
-from ztui.ui.widgets.guest_tree import NodeRef, device_keys
+from ztui.ui.widgets.guest_tree import device_keys
 
 
 @pytest.fixture

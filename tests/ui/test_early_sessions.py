@@ -33,7 +33,7 @@ async def test_a_host_read_before_the_app_was_built_shows_in_the_tree(testdriver
     app = ZtuiApp([testdriver_copy], host_udev=False, started=(sessions, sink))
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_until(pilot, lambda: app.fleet.hosts[testdriver_copy].connected)
-        assert app.sessions == sessions
+        assert app.backend.hosts.sessions == sessions
         main = app.main
         assert main is not None
         assert await wait_until(pilot, lambda: len(main.guest_tree.root.children[0].children) == 9)

@@ -17,7 +17,7 @@ async def test_state_change_relabels_the_guest_and_leaves_the_host_line(testdriv
         tree = app.main.guest_tree  # type: ignore[union-attr]
         host_node = tree.root.children[0]
         host_label = host_node.label
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None
         dom = conn.lookupByName("idle-paused")
         dom.resume()

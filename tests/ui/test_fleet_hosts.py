@@ -60,7 +60,7 @@ async def test_a_host_saved_read_only_refuses_a_change(saved: dict[str, str]) ->
         assert await wait_until(pilot, lambda: all(e.connected for e in app.fleet.hosts.values()))
         main = app.main
         assert main is not None
-        conn = app.sessions[saved["lpar2"]].connection
+        conn = app.backend.hosts.sessions[saved["lpar2"]].connection
         assert conn is not None
         with pytest.raises(libvirt.libvirtError, match="read only"):  # opened read-only, not only refused here
             conn.lookupByName("web02").suspend()

@@ -19,7 +19,7 @@ from ztui.ui.widgets.details import DetailsPane
 
 async def _ready(app: ZtuiApp, pilot: Pilot[object], uri: str) -> None:
     assert await wait_until(pilot, lambda: app.fleet.hosts[uri].connected)
-    assert await wait_until(pilot, lambda: app.sessions[uri].inventory is not None)
+    assert await wait_until(pilot, lambda: app.backend.hosts.sessions[uri].inventory is not None)
     await pilot.pause(0.1)
 
 
@@ -70,7 +70,7 @@ async def test_a_filter_no_guest_matches_says_so_and_shows_the_host_devices_that
         hostdev_tree = app.screen.query_one(Tree)
         assert await wait_until(pilot, lambda: hostdev_tree.cursor_node is not None
                                 and hostdev_tree.cursor_node.data is not None
-                                and hostdev_tree.cursor_node.data["id"] == "0.0.0053")
+                                and hostdev_tree.cursor_node.data.id == "0.0.0053")
         assert "0.0.0053" in _details(app)
 
 
@@ -94,15 +94,15 @@ async def test_details_follow_u_in_the_host_devices_view(testdriver_copy: str) -
         await pilot.press("j", "j")  # a device no one could pass through
         tree = app.screen.query_one(Tree)
         before = tree.cursor_node.data if tree.cursor_node is not None else None
-        assert before is not None and before["id"] in _details(app)
+        assert before is not None and before.id in _details(app)
         await pilot.press("u")  # free for pass-through only: that device is gone from the view
         await pilot.pause(0.1)
         now = tree.cursor_node.data if tree.cursor_node is not None else None
         shown = _details(app)
         if now is None:
-            assert before["id"] not in shown
+            assert before.id not in shown
         else:
-            assert now["id"] in shown and now is not before
+            assert now.id in shown and now is not before
 
 
 async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Pa
         assert isinstance(screen, HostDevicesScreen)
         assert await wait_until(pilot, lambda: len(screen.groups) == 2)
         for uri in reversed(uris):  # the answers arrive in another order: the view keeps the tree's
-            screen.inventory_read(uri, app.sessions[uri].inventory)
+            screen.inventory_read(uri, app.backend.hosts.sessions[uri].inventory)
         await pilot.pause(0.05)
         order = [screen.host_of(node) for node in screen.query_one(Tree).root.children]
         assert order == list(app.fleet.hosts) == uris

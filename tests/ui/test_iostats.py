@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.ui.conftest import screen_text, wait_until
 from ztui.ops.iostats import io_sources
 from ztui.ui.app import ZtuiApp
-from ztui.ui.widgets.guest_tree import NodeRef
+from ztui.ui.noderef import NodeRef
 from ztui.ui.widgets.iostats import IoStatsView
 
 

@@ -40,7 +40,7 @@ async def test_tree_shows_every_guest_with_its_state(testdriver_copy: str) -> No
         assert states == [GuestState.RUNNING, GuestState.CRASHED, GuestState.PAUSED, GuestState.PMSUSPENDED,
                           GuestState.SHUTOFF, GuestState.SHUTOFF, GuestState.RUNNING, GuestState.RUNNING,
                           GuestState.RUNNING]
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None
         host_label = str(app.main.guest_tree.root.children[0].label)  # type: ignore[union-attr]
         assert f"● {conn.getHostname()}" in host_label and "9 guests" in host_label
@@ -50,7 +50,7 @@ async def test_external_state_change_updates_without_a_key(testdriver_copy: str)
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(120, 40)) as pilot:
         await _connected(app, pilot, testdriver_copy)
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None
         dom = conn.lookupByName("idle-paused")
         dom.resume()  # from outside the UI: only the event tells the app
@@ -67,7 +67,7 @@ async def test_guest_defined_and_undefined_from_outside(testdriver_copy: str) ->
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(120, 40)) as pilot:
         await _connected(app, pilot, testdriver_copy)
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None
         dom = conn.defineXML("<domain type='test'><name>aaa-new</name><memory>8192</memory>"
                              "<os><type>hvm</type></os><devices/></domain>")
@@ -174,7 +174,7 @@ async def test_screens_open_and_close(testdriver_copy: str) -> None:
         assert isinstance(app.screen, HostDevicesScreen)
         screen = app.screen
         assert await wait_until(pilot, lambda: bool(screen.groups))
-        assert sum(len(g["devices"]) for g in screen.groups[testdriver_copy]) >= 15  # the file's node devices
+        assert sum(len(g.entries) for g in screen.groups[testdriver_copy]) >= 15  # the file's node devices
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
@@ -225,7 +225,7 @@ async def test_host_details_follow_a_guest_state_change(testdriver_copy: str) ->
         before = app.fleet.hosts[testdriver_copy]
         active = sum(1 for g in before.guests.values() if g.state is not None and g.state.is_active)
         assert await wait_until(pilot, lambda: f"({active} active)" in details())
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None
         conn.lookupByName("idle-paused").destroy()  # paused counts as active; shut off does not
         assert await wait_until(pilot, lambda: f"({active - 1} active)" in details())

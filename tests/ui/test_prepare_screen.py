@@ -22,7 +22,7 @@ def _cursor_to(tree: Tree[Any], kind: str) -> Any:
     """Put the tree's cursor on the first device of this kind; its entry."""
     for node in tree.root.children[0].children:
         for leaf in node.children:
-            if leaf.data is not None and leaf.data["kind"] == kind:
+            if leaf.data is not None and leaf.data.kind == kind:
                 tree.move_cursor(leaf)
                 return leaf.data
     raise AssertionError(f"no {kind} in the host devices view")
@@ -48,7 +48,7 @@ async def test_p_on_an_ap_queue_shows_the_refusal_and_changes_nothing(testdriver
         assert await wait_until(pilot, lambda: isinstance(app.screen, PrepareScreen))
         dialog = app.screen
         assert isinstance(dialog, PrepareScreen)
-        assert dialog.request.kind.value == "vfio-ap" and entry["id"].startswith("05.")
+        assert dialog.request.kind.value == "vfio-ap" and entry.id.startswith("05.")
         body = dialog.query_one("#prepare-body", Static)
         assert await wait_until(pilot, lambda: "refused" in str(body.render()), 10)
         assert "nothing was changed" in str(body.render()) and dialog.plan is None
@@ -82,8 +82,8 @@ async def test_the_attach_dialog_prepares_a_free_dasd_first_and_attaches_nothing
 
     from tests.ui.test_trust import _guest, _ready
     from ztui.ops.candidates import Candidate
+    from ztui.ui.noderef import NodeRef
     from ztui.ui.screens.attach import AttachScreen
-    from ztui.ui.widgets.guest_tree import NodeRef
 
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(120, 40)) as pilot:

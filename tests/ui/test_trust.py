@@ -13,11 +13,12 @@ from ztui.model import Guest
 from ztui.ops.migration import Preflight
 from ztui.ui.app import ZtuiApp
 from ztui.ui.messages import HostUpdate
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.main import MainScreen
 from ztui.ui.screens.migrate import MigrateScreen
 from ztui.ui.screens.xml import XmlScreen
 from ztui.ui.widgets.details import DetailsPane
-from ztui.ui.widgets.guest_tree import NodeRef, device_keys
+from ztui.ui.widgets.guest_tree import device_keys
 
 
 async def _ready(app: ZtuiApp, pilot, uri: str) -> MainScreen:  # type: ignore[no-untyped-def]
@@ -104,7 +105,7 @@ async def test_details_follow_the_cursor_when_its_guest_goes(testdriver_copy: st
         guest = _guest(app, testdriver_copy, "idle-shutoff")
         assert main.guest_tree.select_ref(NodeRef("guest", testdriver_copy, guest.uuid))
         assert await wait_until(pilot, lambda: "idle-shutoff" in _details(app))
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None
         conn.lookupByName("idle-shutoff").undefine()
         assert await wait_until(pilot, lambda: guest.uuid not in app.fleet.hosts[testdriver_copy].guests)
@@ -173,16 +174,16 @@ async def test_a_destination_that_dies_after_the_preflight_does_not_end_the_app(
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(app, pilot, testdriver_copy)
-        job = app.migration_job(testdriver_copy, "db01")
+        job = app.migrations.job(testdriver_copy, "db01")
         job.dest_uri = f"qemu+unix:///system?socket={tmp_path}/gone"  # the preflight passed; the host is gone now
         job.preflight = Preflight((), ())
-        app.start_migration(job)
+        app.migrations.start_migration(job)
         assert job.running
         assert await wait_until(pilot, lambda: not job.running)
         await pilot.pause(0.1)
         assert app.is_running and isinstance(app.screen, MainScreen)
         assert "failed" in job.error
-        assert app.migration_job(testdriver_copy, "db01") is not job  # `m` starts afresh
+        assert app.migrations.job(testdriver_copy, "db01") is not job  # `m` starts afresh
 
 
 async def test_readonly_is_visible_before_any_key(testdriver_copy: str) -> None:
@@ -259,13 +260,13 @@ async def test_an_unwritable_state_directory_refuses_a_migration_and_the_app_goe
     app = ZtuiApp([testdriver_copy])
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(app, pilot, testdriver_copy)
-        job = app.migration_job(testdriver_copy, "db01")
+        job = app.migrations.job(testdriver_copy, "db01")
         job.dest_uri = testdriver_copy
         job.preflight = Preflight((), ())
-        app.start_migration(job)
+        app.migrations.start_migration(job)
         assert await wait_until(pilot, lambda: not job.running)
         await pilot.pause(0.1)
         assert app.is_running and isinstance(app.screen, MainScreen)
         assert "cannot be used" in job.error and "nothing was changed" in job.error
-        conn = app.sessions[testdriver_copy].connection
+        conn = app.backend.hosts.sessions[testdriver_copy].connection
         assert conn is not None and conn.lookupByName("db01").isActive()

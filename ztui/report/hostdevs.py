@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ztui.facts import (
@@ -32,10 +33,20 @@ from ztui.facts import (
     wwn,
     zfcp_path,
 )
+from ztui.host.hostuse import HostUseReason
 from ztui.host.inventory import Inventory
 from ztui.host.usage import available, conflicts, eligibility, users_of
 from ztui.host.volumes import VolumeJoin
-from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind, Sighting, VolumeIdentity, VolumeUser
+from ztui.model import (
+    DeviceUse,
+    Eligibility,
+    Host,
+    HostDevice,
+    HostDeviceKind,
+    Sighting,
+    VolumeIdentity,
+    VolumeUser,
+)
 from ztui.report.filtering import match_host_device
 from ztui.report.tree_json import sighting_json, volume_json
 from ztui.report.tree_text import WIDTH
@@ -188,56 +199,136 @@ def use_json(use: DeviceUse) -> dict[str, Any]:
             "running": use.running, "exclusive": use.exclusive}
 
 
+@dataclass(frozen=True)
+class DeviceEntry:
+    """One host device as `ztui hostdevs` lists it: the device, how the host itself uses it (`host_use`),
+    whether a guest can be given it now (`free`: `usage.available`), its VFIO readiness judged against every
+    guest's uses (`eligibility`), its guests (`users`) and what clashes among them (`conflict`). The device
+    that stands for a volume (a DASD, a LUN's multipath map) has the volume's identity (`volume`) and where
+    else it is (`also_on`). The JSON (`to_json`) and the host devices view are both made from it."""
+
+    device: HostDevice
+    summary: str
+    users: tuple[DeviceUse, ...]
+    host_use: tuple[HostUseReason, ...]
+    free: bool
+    conflict: str | None
+    eligibility: Eligibility | None
+    warnings: tuple[str, ...]
+    volume: VolumeIdentity | None = None
+    also_on: tuple[Sighting, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.device.key
+
+    @property
+    def kind(self) -> str:
+        return self.device.kind.value
+
+    @property
+    def id(self) -> str:
+        return self.device.id
+
+    @property
+    def ready(self) -> bool:
+        """Free and ready for pass-through (the view's `u`)."""
+        return self.free and self.eligibility is not None and self.eligibility.ready
+
+    def to_json(self) -> dict[str, Any]:
+        dev, elig = self.device, self.eligibility
+        volume: dict[str, Any] = {}
+        if self.volume is not None:
+            volume = {"volume": volume_json(self.volume), "also_on": [sighting_json(s) for s in self.also_on]}
+        return {
+            "key": dev.key,
+            "kind": dev.kind.value,
+            "id": dev.id,
+            "name": dev.name,
+            "summary": self.summary,
+            "driver": dev.driver,
+            "parent": dev.parent,
+            "sysfs_path": dev.sysfs_path,
+            "devnodes": list(dev.devnodes),
+            "iommu_group": dev.iommu_group,
+            "source": dev.source,
+            "facts": [{"key": f.key, "value": f.value, "source": f.source} for f in dev.facts],
+            "mdev_types": [{"id": t.id, "name": t.name, "device_api": t.device_api, "available": t.available}
+                           for t in dev.mdev_types],
+            "users": [use_json(u) for u in self.users],
+            "host_use": [{"kind": r.kind.value, "device": r.device, "detail": r.detail, "text": r.text}
+                         for r in self.host_use],
+            "free": self.free,
+            "conflict": self.conflict,
+            "eligibility": None if elig is None else {"ready": elig.ready, "driver": elig.driver,
+                                                      "wanted_driver": elig.wanted_driver,
+                                                      "missing": list(elig.missing)},
+            "warnings": list(self.warnings),
+            **volume,
+        }
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    """A host object guests use that is no device of the inventory (an image file, a network, a WWPN): its
+    key (`kind:id`) and its users."""
+
+    key: str
+    kind: str
+    id: str
+    users: tuple[DeviceUse, ...]
+    conflict: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind, "id": self.id, "users": [use_json(u) for u in self.users],
+                "conflict": self.conflict}
+
+
+Entry = DeviceEntry | ObjectEntry
+"""One line of the listing."""
+
+
+@dataclass(frozen=True)
+class DeviceGroup:
+    """A group of the listing (`GROUPS`, then `OBJECTS`) with its entries in display order."""
+
+    name: str
+    entries: tuple[Entry, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "devices": [e.to_json() for e in self.entries]}
+
+
+def device_entry(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None,
+                 all_users: Mapping[str, Sequence[DeviceUse]] | None = None,
+                 join: VolumeJoin | None = None) -> DeviceEntry:
+    """One device, judged against every guest's uses (`all_users`; None: not known, so nothing is advised that
+    takes a device from the host); with other hosts read beside it (`join`), where else its volume is, and a
+    running guest here and one on another host that both write it are its `conflict`."""
+    identity = inv.identity(dev.key)
+    shown = inv.host_volume(identity) if identity is not None else None
+    volume: VolumeIdentity | None = None
+    also_on: tuple[Sighting, ...] = ()
+    if identity is not None and shown is not None and shown.key == dev.key:
+        volume = identity
+        also_on = tuple(join.elsewhere(inv.uri or "", identity)) if join is not None else ()
+        conflict = conflict or _written_elsewhere(inv.uri or "", identity, users, join)
+    return DeviceEntry(dev, summary(dev, inv), tuple(users), tuple(inv.host_use(dev).reasons),
+                       available(dev, inv, users), conflict, eligibility(dev, inv, all_users),
+                       (*dev.warnings, *fact_warnings(dev, inv)), volume, also_on)
+
+
 def device_json(dev: HostDevice, inv: Inventory, users: Sequence[DeviceUse], conflict: str | None,
                 all_users: Mapping[str, Sequence[DeviceUse]] | None = None,
                 join: VolumeJoin | None = None) -> dict[str, Any]:
-    """One device: `host_use` says how the host itself uses it (each reason), `free` whether a guest can be
-    given it now (no guest and not the host uses it, and nothing else stops it: `usage.available`),
-    `eligibility` its VFIO readiness, judged against every guest's uses (`all_users`; None: not known, so
-    nothing is advised that takes a device from the host). The device that stands for a volume (a DASD, a
-    LUN's multipath map) has the volume's identity (`volume`) and, with other hosts read beside it (`join`),
-    where else the volume is (`also_on`); a running guest here and one on another host that both write it
-    are its `conflict`."""
-    elig = eligibility(dev, inv, all_users)
-    host_use = inv.host_use(dev)
-    identity = inv.identity(dev.key)
-    shown = inv.host_volume(identity) if identity is not None else None
-    volume: dict[str, Any] = {}
-    if identity is not None and shown is not None and shown.key == dev.key:
-        elsewhere = join.elsewhere(inv.uri or "", identity) if join is not None else ()
-        volume = {"volume": volume_json(identity), "also_on": [sighting_json(s) for s in elsewhere]}
-        conflict = conflict or _written_elsewhere(inv.uri or "", identity, users, join)
-    return {
-        "key": dev.key,
-        "kind": dev.kind.value,
-        "id": dev.id,
-        "name": dev.name,
-        "summary": summary(dev, inv),
-        "driver": dev.driver,
-        "parent": dev.parent,
-        "sysfs_path": dev.sysfs_path,
-        "devnodes": list(dev.devnodes),
-        "iommu_group": dev.iommu_group,
-        "source": dev.source,
-        "facts": [{"key": f.key, "value": f.value, "source": f.source} for f in dev.facts],
-        "mdev_types": [{"id": t.id, "name": t.name, "device_api": t.device_api, "available": t.available}
-                       for t in dev.mdev_types],
-        "users": [use_json(u) for u in users],
-        "host_use": [{"kind": r.kind.value, "device": r.device, "detail": r.detail, "text": r.text}
-                     for r in host_use.reasons],
-        "free": available(dev, inv, users),
-        "conflict": conflict,
-        "eligibility": None if elig is None else {"ready": elig.ready, "driver": elig.driver,
-                                                  "wanted_driver": elig.wanted_driver, "missing": list(elig.missing)},
-        "warnings": [*dev.warnings, *fact_warnings(dev, inv)],
-        **volume,
-    }
+    """`device_entry` as JSON."""
+    return device_entry(dev, inv, users, conflict, all_users, join).to_json()
 
 
-def matching_json(host: Host, inv: Inventory, query: str, limit: int = 8) -> list[dict[str, Any]]:
-    """The first `limit` of the host's devices that match a `/` query (`match_host_device`), as
-    `inventory_json` describes them, with the guests of `host` that use each: the device of that id first,
-    then those whose id has it, then those that match by a name or device node (a DASD's block device)."""
+def matching_entries(host: Host, inv: Inventory, query: str, limit: int = 8) -> list[DeviceEntry]:
+    """The first `limit` of the host's devices that match a `/` query (`match_host_device`), with the guests
+    of `host` that use each: the device of that id first, then those whose id has it, then those that match
+    by a name or device node (a DASD's block device)."""
     q = query.strip().lower()
     found = sorted((d for d in inv.devices if match_host_device(d, query)),
                    key=lambda d: (d.id.lower() != q, q not in d.id.lower(), d.kind.value, d.id))
@@ -245,7 +336,7 @@ def matching_json(host: Host, inv: Inventory, query: str, limit: int = 8) -> lis
         return []
     users = users_of([host], inv)
     clashes = conflicts(users)
-    return [device_json(d, inv, users.get(d.key, ()), clashes.get(d.key), users) for d in found[:limit]]
+    return [device_entry(d, inv, users.get(d.key, ()), clashes.get(d.key), users) for d in found[:limit]]
 
 
 def _written_elsewhere(uri: str, identity: VolumeIdentity, users: Sequence[DeviceUse],
@@ -263,26 +354,51 @@ def _written_elsewhere(uri: str, identity: VolumeIdentity, users: Sequence[Devic
             + ": two running guests on two hosts write the same volume")
 
 
-def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
-                   conflicts: Mapping[str, str], join: VolumeJoin | None = None) -> list[dict[str, Any]]:
+def inventory_groups(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
+                     conflicts: Mapping[str, str], join: VolumeJoin | None = None) -> list[DeviceGroup]:
     """The groups in display order, each with its devices; then the host objects guests use. `join`: the
     volumes of the other hosts read beside this one (`ztui.host.volumes`)."""
-    grouped: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
+    grouped: dict[str, list[Entry]] = {g: [] for g in GROUPS}
     keys = set()
     # sorted, so the listing does not depend on the order libvirt or udev enumerate devices in
     for dev in sorted(inv.devices, key=lambda d: (d.kind.value, d.id, d.name)):
         keys.add(dev.key)
-        grouped[group_of(dev)].append(device_json(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key), users,
-                                                  join))
-    out = [{"name": g, "devices": devs} for g, devs in grouped.items() if devs]
-    objects = []
+        grouped[group_of(dev)].append(device_entry(dev, inv, users.get(dev.key, ()), conflicts.get(dev.key), users,
+                                                   join))
+    out = [DeviceGroup(g, tuple(entries)) for g, entries in grouped.items() if entries]
+    objects: list[Entry] = []
     for key in sorted(k for k in users if k not in keys):
         kind, _, ident = key.partition(":")
-        objects.append({"key": key, "kind": kind, "id": ident, "users": [use_json(u) for u in users[key]],
-                        "conflict": conflicts.get(key)})
+        objects.append(ObjectEntry(key, kind, ident, tuple(users[key]), conflicts.get(key)))
     if objects:
-        out.append({"name": OBJECTS, "devices": objects})
+        out.append(DeviceGroup(OBJECTS, tuple(objects)))
     return out
+
+
+def device_uses(host: Host, inv: Inventory) -> dict[str, tuple[DeviceUse, ...]]:
+    """Which guests of `host` use which device of its inventory, by device key (`usage.users_of`)."""
+    return users_of([host], inv)
+
+
+@dataclass(frozen=True)
+class HostListing:
+    """A host's inventory as `ztui hostdevs` lists it (`groups`), and which of its guests use what (`uses`)."""
+
+    groups: list[DeviceGroup]
+    uses: dict[str, tuple[DeviceUse, ...]]
+
+
+def host_listing(host: Host, inv: Inventory, join: VolumeJoin | None = None) -> HostListing:
+    """The listing of a host's inventory with the users and conflicts of `host`'s guests (`join`: the volumes
+    of the other hosts read beside it)."""
+    users = users_of([host], inv)
+    return HostListing(inventory_groups(inv, users, conflicts(users), join), users)
+
+
+def inventory_json(inv: Inventory, users: Mapping[str, Sequence[DeviceUse]],
+                   conflicts: Mapping[str, str], join: VolumeJoin | None = None) -> list[dict[str, Any]]:
+    """`inventory_groups` as JSON: the `groups` of `ztui hostdevs --json`."""
+    return [group.to_json() for group in inventory_groups(inv, users, conflicts, join)]
 
 
 def render_text(title: str, groups: list[dict[str, Any]], width: int = WIDTH) -> str:

@@ -1,35 +1,34 @@
 """Migration jobs as the UI sees them, and the messages that carry their news from worker threads.
 
 A worker thread never writes to a job: it posts immutable messages (`PreflightDone`, `MigrationProgress`,
-`MigrationEnded`) and the app applies them to the job on its own loop. The job is therefore UI-thread
-state, read by the dialog and the status line. The one thing the UI hands *to* a running worker is the
-`MigrationControl` (a thread-safe event: abort, switch to post-copy).
+`MigrationEnded`, `LeftoverRemoved`) and the app applies them to the job on its own loop
+(`ztui.ui.migrations`). The job is therefore UI-thread state, read by the dialog and the status line. The
+one thing the UI hands *to* a running worker is the `MigrationControl` (a thread-safe event: abort, switch
+to post-copy).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:  # the migration code is imported when a migration is first asked for, not at start-up
-    from ztui.ops.migration import MigrationControl, MigrationOptions, MigrationReport, Preflight
+    from ztui.backend.migrate import MigrationControl, MigrationOptions, MigrationReport, MigrationStep, Preflight
 
 JobKey = tuple[str, str]  # (source URI, guest name)
 
 
 def _options() -> MigrationOptions:
-    from ztui.ops.migration import MigrationOptions
+    from ztui.backend.migrate import MigrationOptions
 
     return MigrationOptions()
 
 
 def _control() -> MigrationControl:
-    from ztui.ops.migration import MigrationControl
+    from ztui.backend.migrate import MigrationControl
 
     return MigrationControl()
 
@@ -43,7 +42,7 @@ class MigrationJob:
     dest_uri: str = ""
     preflight: Preflight | None = None
     options: MigrationOptions = field(default_factory=_options)
-    progress: Mapping[str, Any] = field(default_factory=dict)
+    progress: MigrationStep | None = None
     report: MigrationReport | None = None
     abort: MigrationControl = field(default_factory=_control)  # an Event: set() aborts
     running: bool = False
@@ -56,7 +55,7 @@ class MigrationJob:
         return (self.uri, self.guest)
 
     def begin(self) -> None:
-        self.running, self.progress, self.report, self.error = True, {}, None, ""
+        self.running, self.progress, self.report, self.error = True, None, None, ""
         self.started = time.monotonic()
         self.abort.clear()
 
@@ -78,12 +77,12 @@ class PreflightDone(Message):
 
 
 class MigrationProgress(Message):
-    """One progress step (a read-only copy of the figures `run_migration` reported)."""
+    """One progress step."""
 
-    def __init__(self, key: JobKey, progress: Mapping[str, Any]) -> None:
+    def __init__(self, key: JobKey, step: MigrationStep) -> None:
         super().__init__()
         self.key = key
-        self.progress: Mapping[str, Any] = MappingProxyType(dict(progress))
+        self.step = step
 
 
 class MigrationEnded(Message):
@@ -94,3 +93,13 @@ class MigrationEnded(Message):
         self.key = key
         self.report = report
         self.audit_error = audit_error
+
+
+class LeftoverRemoved(Message):
+    """The source's definition after a migration was removed (`ok`), or why not."""
+
+    def __init__(self, report: MigrationReport, ok: bool, message: str) -> None:
+        super().__init__()
+        self.report = report
+        self.ok = ok
+        self.message = message

@@ -1,8 +1,8 @@
 """The key table, built from the bindings themselves: the help screen shows it and the README carries it.
 
-Each binding of the main screen and of the tree has a `tooltip`: its line in the table. Bindings with
-the same tooltip next to each other share a line (`↑ k ↓ j  move`). A new key is one `Binding` with a
-tooltip; the help screen follows by itself, and `python -m ztui.ui.keys` prints the README's table
+Each binding of the main screen (`ztui.ui.bindings`) and of the tree has a `tooltip`: its line in the
+table. Bindings with the same tooltip next to each other share a line (`↑ k ↓ j  move`). A new key is one
+`Binding` with a tooltip; the help screen follows by itself, and `python -m ztui.ui.keys` prints the README's table
 (a test checks that the README has it).
 """
 
@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from textual.binding import Binding
+
+from ztui.ui.bindings import MAIN_BINDINGS
+from ztui.ui.widgets.guest_tree import GuestTree
 
 _SHOWN = {"up": "↑", "down": "↓", "left": "←", "right": "→", "slash": "/", "question_mark": "?",
           "escape": "esc", "space": "space", "enter": "enter"}
@@ -48,10 +51,7 @@ def key_rows(bindings: Iterable[Binding]) -> list[KeyRow]:
 
 def main_screen_keys() -> list[KeyRow]:
     """Every key of the main screen: moving in the tree, then the screen's actions, then the palette."""
-    from ztui.ui.screens.main import MainScreen
-    from ztui.ui.widgets.guest_tree import GuestTree
-
-    bindings = [b for b in [*GuestTree.BINDINGS, *MainScreen.BINDINGS, PALETTE] if isinstance(b, Binding)]
+    bindings = [b for b in [*GuestTree.BINDINGS, *MAIN_BINDINGS, PALETTE] if isinstance(b, Binding)]
     actions = [b for b in bindings if b.id not in ("help", "quit")]
     last = [b for b in bindings if b.id in ("help", "quit")]
     return key_rows([*actions, *last])

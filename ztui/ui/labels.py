@@ -8,11 +8,9 @@ the marks (`⛔`, `⚠`, `⇄`, `⏳`, counts) stay.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ztui.host.hostuse import HostUseKind, HostUseReason
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
-from ztui.report.hostdevs import sighting_text
+from ztui.report.hostdevs import DeviceEntry, Entry
+from ztui.report.safe_text import escape_control
 from ztui.report.tree_text import also_on_text, device_label, format_memory
 from ztui.ui.fitlabel import FitLabel, Part
 
@@ -55,8 +53,6 @@ def host_label(name: str, connected: bool, error: str, retry_in: float, guests: 
 def one_line(text: str) -> str:
     """A reason as one line: whatever a daemon or ssh wrote, its lines joined, control characters escaped
     (a line break or an escape sequence in a host's label would tear the tree's borders)."""
-    from ztui.report.safe_text import escape_control
-
     return escape_control(" ".join(part.strip() for part in text.splitlines() if part.strip()))
 
 
@@ -115,28 +111,28 @@ def step_label(step: BackingStep) -> FitLabel:
     return FitLabel(parts)
 
 
-def hostdev_label(dev: dict[str, Any]) -> FitLabel:
+def hostdev_label(entry: Entry) -> FitLabel:
     """One device: id, kind, the host's own use of it (first: it is why a device that looks idle is not
     free), summary, then the guests that use it or whether it is free for pass-through. On a narrow screen
     the summary gives way first; the host's use, `used by`, a conflict and readiness stay."""
-    parts = [Part(str(dev["id"]), "bold", cut=True, rank=7), Part(f"  {dev['kind']}", "cyan", short="", rank=1)]
-    host_use = dev.get("host_use", [])
+    parts = [Part(entry.id, "bold", cut=True, rank=7), Part(f"  {entry.kind}", "cyan", short="", rank=1)]
+    host_use = entry.host_use if isinstance(entry, DeviceEntry) else ()
     if host_use:
-        words = dict.fromkeys(HostUseReason(HostUseKind(r["kind"]), r["device"], r["detail"]).short for r in host_use)
+        words = dict.fromkeys(r.short for r in host_use)
         parts.append(Part("  host: " + ", ".join(words), "yellow", cut=True, rank=5))
-    if dev.get("summary"):
-        parts.append(Part(f"  {dev['summary']}", "dim", short="", cut=True, rank=0))
-    users = dev.get("users", [])
-    if dev.get("conflict"):
-        parts.append(Part(f"  ⚠ conflict: {dev['conflict']}", "bold yellow", cut=True, rank=3))
-    if users:
+    if isinstance(entry, DeviceEntry) and entry.summary:
+        parts.append(Part(f"  {entry.summary}", "dim", short="", cut=True, rank=0))
+    if entry.conflict:
+        parts.append(Part(f"  ⚠ conflict: {entry.conflict}", "bold yellow", cut=True, rank=3))
+    if entry.users:
         parts += [Part("  used by", "green"),
-                  Part(" " + ", ".join(f"{u['guest']}/{u['target']}" for u in users), "green", cut=True, rank=4)]
-    elif not host_use:
-        elig = dev.get("eligibility")
-        if elig is not None and elig["ready"]:
+                  Part(" " + ", ".join(f"{u.guest}/{u.target}" for u in entry.users), "green", cut=True, rank=4)]
+    elif not host_use and isinstance(entry, DeviceEntry):
+        elig = entry.eligibility
+        if elig is not None and elig.ready:
             parts.append(Part("  ✓ ready for pass-through, unused", "magenta", short="  ✓ ready, unused", rank=2))
         elif elig is not None:
             parts.append(Part("  not ready for VFIO", "dim", short="", rank=0))
-    parts += [Part(f"  ≡ also on {sighting_text(s)}", "cyan", cut=True, rank=3) for s in dev.get("also_on", ())]
+    if isinstance(entry, DeviceEntry):
+        parts += [Part(f"  ≡ also on {s.text}", "cyan", cut=True, rank=3) for s in entry.also_on]
     return FitLabel(parts)

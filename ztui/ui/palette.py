@@ -9,9 +9,9 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import FuzzySearch
 
-from ztui.ui.app import ZtuiApp
+from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.main import MainScreen
-from ztui.ui.widgets.guest_tree import NodeRef, device_keys
+from ztui.ui.widgets.guest_tree import device_keys
 
 _SEARCH = FuzzySearch()
 
@@ -35,14 +35,12 @@ class FleetCommands(Provider):
     or guest's name, in any order."""
 
     @property
-    def ztui(self) -> ZtuiApp:
-        """The app, typed (a provider is not a DOM node, so `getters.app` does not apply)."""
-        app = self.app
-        assert isinstance(app, ZtuiApp)
-        return app
+    def main(self) -> MainScreen | None:
+        """The main screen, wherever it is in the stack (a provider is not a DOM node of it)."""
+        return next((s for s in self.app.screen_stack if isinstance(s, MainScreen)), None)
 
     def _entries(self) -> list[tuple[str, str, Callable[[], None]]]:
-        main = self.ztui.main
+        main = self.main
         if main is None:
             return []
         entries: list[tuple[str, str, Callable[[], None]]] = []
@@ -61,7 +59,7 @@ class FleetCommands(Provider):
         return entries
 
     def _jump(self, ref: NodeRef) -> None:
-        main: MainScreen | None = self.ztui.main
+        main = self.main
         if main is None:
             return
         if main.guest_tree.query_text and not main.guest_tree.select_ref(ref):

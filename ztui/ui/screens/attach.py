@@ -27,18 +27,21 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Static
 
-from ztui.ops.candidates import PREPARE_PREFIX, Candidate
-from ztui.ops.hotplug import (
+from ztui.backend.attach import (
+    PREPARE_PREFIX,
+    AttachContext,
     AttachPlan,
     AttachRequest,
     BadRequest,
-    GuestFacts,
-    HostProbe,
+    HostCheck,
     parse_size,
     plan_attach,
     virsh_commands,
 )
-from ztui.ui.app import ZtuiApp
+from ztui.backend.prepare import PrepKind, PrepRequest
+from ztui.report.hostdevs import device_uses
+from ztui.ui.screens.prepare import PrepareScreen
+from ztui.ui.shell import ZtuiShell
 from ztui.ui.widgets.ordered_input import OrderedInput
 
 KINDS = [
@@ -84,7 +87,7 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
     of the mdev-to-be (its UUID chosen now), `ctrl+s` opens the preparation's own plan, and only when
     that ran and was proven is the attach checked against the host and handed back."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("ctrl+s", "apply", "Attach", id="apply", priority=True),
@@ -93,13 +96,12 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         Binding("escape", "cancel", "Cancel", id="cancel"),
     ]
 
-    def __init__(self, uri: str, facts: GuestFacts, candidates: dict[str, list[Candidate]] | None = None,
-                 probe: HostProbe | None = None) -> None:
+    def __init__(self, context: AttachContext) -> None:
         super().__init__()
-        self.uri = uri
-        self.facts = facts
-        self.candidates = candidates or {}
-        self.probe = probe
+        self.uri = context.uri
+        self.facts = context.facts
+        self.candidates = context.candidates
+        self.check: HostCheck | None = context.check
         self.plan: AttachPlan | None = None
         self.request: AttachRequest | None = None
         self._host_timer: Timer | None = None
@@ -200,7 +202,7 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
             self._show(None, None, str(exc), checked=False)
             return
         self._show(request, plan, "", checked=False)
-        if self.probe is not None:
+        if self.check is not None:
             if self._host_timer is not None:
                 self._host_timer.stop()
             self._host_timer = self.set_timer(HOST_CHECK_DELAY, lambda: self._later(request))
@@ -216,7 +218,7 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         else:
             if checked:
                 ready = "checked against the host"
-            elif self.probe is not None:
+            elif self.check is not None:
                 ready = "checking the host…"
             else:
                 ready = "ctrl+s checks the host and attaches"
@@ -237,7 +239,9 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         """The full validation, host included, off the UI thread."""
         plan: AttachPlan | None = None
         try:
-            plan, problem = plan_attach(request, self.facts, self.probe), ""
+            if self.check is None:
+                raise BadRequest("the host cannot be checked")
+            plan, problem = self.check.plan(request, self.facts), ""
         except BadRequest as exc:
             problem = str(exc)
         except Exception as exc:  # the host went away: say so, offer nothing
@@ -269,26 +273,20 @@ class AttachScreen(ModalScreen[AttachChoice | None]):
         self._refresh()
         if self._host_timer is not None:
             self._host_timer.stop()
-        if self.plan is None or self.request is None or self.probe is None:
+        if self.plan is None or self.request is None or self.check is None:
             self._finish()
             return
         self._check_host(self.request, apply=True)
 
     def _prepare_then_apply(self, busid: str) -> None:
         """The preparation dialog for the DASD (its plan, then its run); the attach only after its proof."""
-        from ztui.host.usage import users_of
-        from ztui.ops.prepare.model import PrepKind
-        from ztui.ops.prepare.request import PrepRequest
-        from ztui.ui.screens.prepare import PrepareScreen
-
         self._refresh()
         if self.plan is None or self.request is None:
             self.notify("The request is not valid yet (see the message).", severity="warning")
             return
-        session = self.app.sessions.get(self.uri)
-        inventory = session.inventory if session is not None else None
+        inventory = self.app.backend.inventory(self.uri)
         snapshot = self.app.fleet.snapshot(self.uri)
-        users = users_of([snapshot], inventory) if inventory is not None and snapshot is not None else None
+        users = device_uses(snapshot, inventory) if inventory is not None and snapshot is not None else None
         request = PrepRequest(PrepKind.VFIO_CCW, busid, uuid=self.request.source)
 
         def prepared(proven: bool | None) -> None:

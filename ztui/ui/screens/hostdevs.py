@@ -8,7 +8,6 @@ and the command always agree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from rich.text import Text
 from textual import getters
@@ -19,26 +18,24 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import NodeID, TreeNode
 
+from ztui.backend.prepare import request_for
+from ztui.backend.updates import Inventory
 from ztui.fleet import Fleet
-from ztui.host.inventory import Inventory
-from ztui.host.usage import conflicts, users_of
 from ztui.model import DeviceUse
-from ztui.ops.prepare.request import request_for
 from ztui.report.filtering import match_host_device
-from ztui.report.hostdevs import inventory_json
-from ztui.ui.app import ZtuiApp
+from ztui.report.hostdevs import DeviceEntry, DeviceGroup, Entry, host_listing
 from ztui.ui.labels import hostdev_label
+from ztui.ui.messages import InventoryRead
 from ztui.ui.screens.prepare import PrepareScreen
+from ztui.ui.shell import ZtuiShell
 from ztui.ui.widgets.details import DETAILS_BINDING, DetailsPane, hostdev_details
 from ztui.ui.widgets.fitting_tree import FittingTree
-
-Entry = dict[str, Any]
 
 
 class HostDevicesScreen(Screen[None]):
     """Each host's devices, scanned by its session when the view opens (and again after a device event)."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("escape,H,q", "app.pop_screen", "Back", id="back"),
@@ -56,7 +53,7 @@ class HostDevicesScreen(Screen[None]):
         super().__init__()
         self.fleet = fleet
         self.filter_text = query
-        self.groups: dict[str, list[Entry]] = {}
+        self.groups: dict[str, list[DeviceGroup]] = {}
         self.matching: dict[str, set[str]] = {}  # host URI → keys of the devices the query matches
         self.uses: dict[str, Mapping[str, Sequence[DeviceUse]]] = {}  # host URI → device key → guests' uses
         self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
@@ -79,29 +76,30 @@ class HostDevicesScreen(Screen[None]):
         self.query_one(DetailsPane).border_title = "details"
         tree.focus()
         for uri, entry in self.fleet.hosts.items():
-            session = self.app.sessions.get(uri)
-            if entry.connected and session is not None:
-                session.refresh_inventory()  # the answer arrives as InventoryChanged → inventory_read
+            if entry.connected:
+                self.app.backend.refresh_inventory(uri)  # the answer arrives as InventoryRead
         if not any(e.connected for e in self.fleet.hosts.values()):
             self.query_one("#status", Static).update("no connected host: no host devices to show")
+
+    def on_inventory_read(self, message: InventoryRead) -> None:
+        self.inventory_read(message.uri, message.inventory)
 
     def inventory_read(self, uri: str, inventory: Inventory | None) -> None:
         """A host's session scanned its devices (on its own thread): group them with their users."""
         if inventory is None:
-            groups: list[Entry] = []
+            groups: list[DeviceGroup] = []
         else:
-            snapshot = self.fleet.snapshot(uri)
-            users = users_of([snapshot], inventory)
-            groups = inventory_json(inventory, users, conflicts(users), self.app.volumes.join)
-            self.uses[uri] = users
+            listing = host_listing(self.fleet.snapshot(uri), inventory, self.app.volumes.join)
+            groups = listing.groups
+            self.uses[uri] = listing.uses
             self.matching[uri] = {d.key for d in inventory.devices if match_host_device(d, self.filter_text)}
         self.groups[uri] = groups
         self._rebuild_tree()
         self._show_count()
 
     def _show_count(self) -> None:
-        total = sum(len(g["devices"]) for gs in self.groups.values() for g in gs)
-        shown = sum(len(self._shown(uri, g["devices"])) for uri, gs in self.groups.items() for g in gs)
+        total = sum(len(g.entries) for gs in self.groups.values() for g in gs)
+        shown = sum(len(self._shown(uri, g.entries)) for uri, gs in self.groups.items() for g in gs)
         text = f"{total} host devices and objects on {len(self.groups)} host(s)"
         if self.filter_text:
             text = f"{shown} of {total} host devices match '{self.filter_text}'" + (" and are free" if self.free_only
@@ -113,13 +111,13 @@ class HostDevicesScreen(Screen[None]):
                     "bound to vfio) — u shows all")
         self.query_one("#status", Static).update(text)
 
-    def _shown(self, uri: str, devices: list[Entry]) -> list[Entry]:
+    def _shown(self, uri: str, entries: Sequence[Entry]) -> list[Entry]:
         if self.filter_text:
             matching = self.matching.get(uri, set())
-            devices = [d for d in devices if d.get("key") in matching]
+            entries = [e for e in entries if e.key in matching]
         if not self.free_only:
-            return devices
-        return [d for d in devices if d.get("free") and (d.get("eligibility") or {}).get("ready")]
+            return list(entries)
+        return [e for e in entries if isinstance(e, DeviceEntry) and e.ready]
 
     def host_of(self, node: TreeNode[Entry | None]) -> str | None:
         """The URI of a host line of the tree."""
@@ -138,14 +136,14 @@ class HostDevicesScreen(Screen[None]):
             hnode = tree.root.add(Text(entry.host.hostname or uri, style="bold"), None, expand=True)
             self._host_nodes[hnode.id] = uri
             for group in self.groups[uri]:
-                devices = self._shown(uri, group["devices"])
+                devices = self._shown(uri, group.entries)
                 if not devices:
                     continue
-                gnode = hnode.add(Text(f"{group['name']} ({len(devices)})", style="bold cyan"), None, expand=True)
+                gnode = hnode.add(Text(f"{group.name} ({len(devices)})", style="bold cyan"), None, expand=True)
                 for dev in devices:
                     leaf = gnode.add_leaf(hostdev_label(dev), dev)
                     first = first or leaf
-                    if (self._wanted or self._cursor) == (uri, dev.get("key")):
+                    if (self._wanted or self._cursor) == (uri, dev.key):
                         target = leaf
             if not hnode.children:
                 hnode.add_leaf(Text(self._nothing_shown(), style="dim"), None)
@@ -167,7 +165,7 @@ class HostDevicesScreen(Screen[None]):
         dev = node.data if node is not None else None
         if dev is not None and node is not None and node.parent is not None and node.parent.parent is not None:
             uri = self._host_nodes.get(node.parent.parent.id)
-            self._cursor = (uri, str(dev.get("key"))) if uri is not None else None
+            self._cursor = (uri, dev.key) if uri is not None else None
         self.query_one(DetailsPane).show(hostdev_details(dev) if dev is not None else Text(""))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Entry | None]) -> None:
@@ -184,17 +182,17 @@ class HostDevicesScreen(Screen[None]):
         if dev is None or uri is None:
             self.notify("put the cursor on a host device first", severity="warning")
             return
-        facts = {f["key"]: f["value"] for f in dev.get("facts", [])}
-        request = request_for(str(dev["kind"]), str(dev["id"]), str(dev.get("driver") or ""), facts)
+        device = dev.device if isinstance(dev, DeviceEntry) else None
+        request = request_for(device.kind.value, device.id, device.driver, {f.key: f.value for f in device.facts}) \
+            if device is not None else None
         if request is None:
-            self.notify(f"{dev['id']}: only an ECKD DASD, a subchannel, a PCI function, an AP queue or a vfio-ap "
+            self.notify(f"{dev.id}: only an ECKD DASD, a subchannel, a PCI function, an AP queue or a vfio-ap "
                         "mdev is prepared for pass-through", severity="warning")
             return
 
         def ran(proven: bool | None) -> None:
-            session = self.app.sessions.get(uri)
-            if proven and session is not None:
-                session.refresh_inventory()
+            if proven:
+                self.app.backend.refresh_inventory(uri)
 
         self.app.push_screen(PrepareScreen(uri, request, self.uses.get(uri)), ran)
 

@@ -8,8 +8,6 @@ later (`ztui journal` lists them too).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,14 +16,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ztui.ops.journal import Entry
-from ztui.ui.app import ZtuiApp
+from ztui.backend.journal import Entry, Resolution
+from ztui.ui.shell import ZtuiShell
 
 
 class JournalScreen(ModalScreen[None]):
     """The unfinished operations, one line each (hosts by their names)."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("f", "resolve('finish')", "Finish it", id="journal-finish"),
@@ -64,18 +62,10 @@ class JournalScreen(ModalScreen[None]):
 
     @work(thread=True, group="journal", exit_on_error=False)
     def _resolve(self, entry_id: str, how: str) -> None:
-        from ztui.errors import ZtuiError
-        from ztui.ops.recover import Resolution, resolve
-
-        try:
-            _entry, change, op = resolve(entry_id, Resolution(how))
-        except ZtuiError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            return
-        severity = "information" if change.ok else "error"
-        self.app.call_from_thread(self.notify, f"{how} {entry_id}: {change.outcome.value}: {change.message}",
-                                  severity=severity, timeout=10)
-        if op.closed:
+        done = self.app.backend.settle_entry(entry_id, Resolution(how))
+        self.app.call_from_thread(self.notify, done.message, severity="information" if done.ok else "error",
+                                  timeout=10)
+        if done.closed:
             self.app.call_from_thread(self._remove, entry_id)
 
     def _remove(self, entry_id: str) -> None:
@@ -85,17 +75,3 @@ class JournalScreen(ModalScreen[None]):
         options.add_options([Option(self.app.named(e.summary()), id=e.id) for e in self.entries.values()])
         if not self.entries:
             self.dismiss(None)
-
-
-def unfinished_entries(uris: Sequence[str]) -> tuple[list[Entry], list[str], str]:
-    """The unfinished entries of these hosts whose process is gone, the entries settled because their host
-    or guest no longer exists (what to say of each), and '' — or empty lists and why the journal cannot be
-    read (an unreadable state directory must never end the TUI)."""
-    from ztui.errors import ZtuiError
-    from ztui.ops.journal_scope import session_entries
-
-    try:
-        scope = session_entries(uris)
-    except (ZtuiError, OSError) as exc:
-        return [], [], str(exc)
-    return [e for e in scope.entries if not e.process_alive], list(scope.settled), ""

@@ -2,74 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from rich.text import Text
-from textual import getters, on
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
 from ztui.fleet import Change, Fleet
-from ztui.model import Guest
-from ztui.ops.proof import Outcome
-from ztui.ui.app import ZtuiApp
-from ztui.ui.screens.lifecycle import LIFECYCLE_BINDINGS
-from ztui.ui.screens.placement import PLACEMENT_BINDINGS
+from ztui.report.hostdevs import DeviceEntry, matching_entries
+from ztui.ui.bindings import MAIN_BINDINGS
+from ztui.ui.noderef import NodeRef
+from ztui.ui.screens.guest_actions import REMOVAL_PENDING, GuestActions
+from ztui.ui.screens.help import HelpScreen
 from ztui.ui.widgets.details import (
-    DETAILS_BINDING,
     DetailsPane,
     device_details,
     guest_details,
     host_details,
     hostdev_details,
 )
-from ztui.ui.widgets.guest_tree import GuestTree, NodeRef, find_device
+from ztui.ui.widgets.guest_tree import GuestTree, find_device
+from ztui.ui.widgets.iostats import IoStatsView
 from ztui.ui.widgets.ordered_input import OrderedInput
 
-REMOVAL_PENDING = "removal pending"  # a detach under way, its proof awaited
-REMOVAL_NOT_PROVEN = "removal not proven"  # it ended without proof: until the device goes or `r`
 
-if TYPE_CHECKING:
-    from ztui.ops.candidates import Candidate
-    from ztui.ops.hotplug import GuestFacts, HostProbe
-
-
-class MainScreen(Screen[None]):
+class MainScreen(GuestActions):
     """Hosts → guests → devices → backing, with a filter and a details pane.
 
-    Each binding's `tooltip` is its line in the help screen and in the README's key table
-    (`ztui.ui.keys`): a new key is one `Binding` here, and both follow."""
+    The keys are `ztui.ui.bindings.MAIN_BINDINGS`: each binding's `tooltip` is its line in the help screen and
+    in the README's key table (`ztui.ui.keys`). The dialogs that need the migration or device-preparation
+    code are imported when first opened (`GuestActions`)."""
 
-    app = getters.app(ZtuiApp)
-
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter",
-                tooltip="filter: guest name, device target, bus-ID, host device id or path; `esc` clears"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter",
-                tooltip="clear the filter: every guest again, collapsed as before, the cursor where it was"),
-        Binding("x", "show_xml", "XML", id="xml",
-                tooltip="the selected guest's domain XML, or the selected device's XML"),
-        Binding("a", "attach", "Attach", id="attach",
-                tooltip="attach a device to the selected guest: kind, backing (unused host devices are "
-                        "suggested), XML and virsh preview, `ctrl+s`"),
-        Binding("d", "detach", "Detach", id="detach",
-                tooltip="detach the selected device, after a confirmation that shows the virsh command and XML"),
-        Binding("m", "migrate", "Migrate", id="migrate",
-                tooltip="migrate the selected guest: destination, preflight and plan, progress (`ctrl+a` aborts, "
-                        "`ctrl+t` post-copy), report; `escape` leaves it running"),
-        Binding("H", "host_devices", "Host devs", id="host_devices",
-                tooltip="host devices, grouped, with the guests that use each one (`u`: free for pass-through "
-                        "only)"),
-        DETAILS_BINDING,
-        Binding("r", "resync", "Resync", show=False, id="resync", tooltip="re-read every host now"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="help: every key, and the marks in the tree"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="quit"),
-    ]
-    BINDINGS += LIFECYCLE_BINDINGS  # a guest's daily actions: s S R D P c (ztui.ui.screens.lifecycle)
-    BINDINGS += PLACEMENT_BINDINGS  # where a guest can go (w), emptying a host (E): ztui.ui.screens.placement
+    BINDINGS = MAIN_BINDINGS
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
@@ -85,10 +49,6 @@ class MainScreen(Screen[None]):
         yield Static("", id="status")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p still works; 80 columns are few
 
-    @property
-    def guest_tree(self) -> GuestTree:
-        return self.query_one(GuestTree)
-
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.guest_tree.border_title = "hosts · guests · devices" + (" · READ-ONLY" if self.app.readonly else "")
@@ -101,13 +61,10 @@ class MainScreen(Screen[None]):
             self.guest_tree.show_host(entry)
         self.guest_tree.focus()
 
-    def _host_devices_matching(self, uri: str, query: str) -> list[dict[str, Any]]:
+    def _host_devices_matching(self, uri: str, query: str) -> list[DeviceEntry]:
         """The host's devices that match a filter no guest matches (from the session's last scan)."""
-        from ztui.report.hostdevs import matching_json
-
-        session = self.app.sessions.get(uri)
-        inventory = session.inventory if session is not None else None
-        return matching_json(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
+        inventory = self.app.backend.inventory(uri)
+        return matching_entries(self.fleet.snapshot(uri), inventory, query) if inventory is not None else []
 
     # --- applying changes -----------------------------------------------------------------------------
 
@@ -136,12 +93,6 @@ class MainScreen(Screen[None]):
                 self.guest_tree.update_guest(change.uri, guest)
         elif change.what == "gone":
             self.guest_tree.remove_guest(change.uri, change.uuid)
-
-    def status(self, text: Text | str) -> None:
-        # one line of fixed height: a new text needs a repaint of that line, not a layout of the screen;
-        # none while the app closes (a status timer may still fire then)
-        for line in self.query("#status").results(Static):
-            line.update(text, layout=False)
 
     def _refresh_details(self, change: Change) -> None:
         ref = self.guest_tree.cursor_node.data if self.guest_tree.cursor_node is not None else None
@@ -173,8 +124,6 @@ class MainScreen(Screen[None]):
             self.show_details(event.node.data)
 
     def show_details(self, ref: NodeRef) -> None:
-        from ztui.ui.widgets.iostats import IoStatsView
-
         self._details_ref = ref
         pane = self.query_one(DetailsPane)
         iostats = pane.query_one(IoStatsView)
@@ -249,171 +198,6 @@ class MainScreen(Screen[None]):
         else:
             self.guest_tree.focus()
 
-    def action_show_xml(self) -> None:
-        from ztui.ui.screens.xml import XmlScreen
-
-        node = self.guest_tree.cursor_node
-        ref = node.data if node is not None else None
-        if ref is None or ref.kind in ("host", "hostdev", "note"):
-            self.notify("Select a guest or a device to see its XML.", severity="warning")
-            return
-        guest = self.fleet.guest(ref.uri, ref.uuid)
-        if guest is None:
-            return
-        if ref.kind == "guest":
-            self.app.show_domain_xml(ref.uri, guest.name)
-            return
-        device = find_device(guest, ref.key)
-        if device is not None:
-            self.app.push_screen(XmlScreen(f"{guest.name}: {device.display_name}", device.xml.strip()))
-
-    # --- hotplug --------------------------------------------------------------------------------------
-
-    def selected(self) -> tuple[NodeRef, Guest] | None:
-        """The selected guest (a device's guest when a device or a backing step is selected)."""
-        node = self.guest_tree.cursor_node
-        ref = node.data if node is not None else None
-        if ref is None or ref.kind == "host":
-            return None
-        guest = self.fleet.guest(ref.uri, ref.uuid)
-        return (ref, guest) if guest is not None else None
-
-    def writable(self, uri: str) -> bool:
-        """Whether a change may be made on this host now; says why not when it may not."""
-        if self.app.host_readonly(uri):
-            why = "ztui was started with --readonly" if self.app.readonly else "the host is saved read-only"
-            self.notify(f"read-only: {why}", severity="warning")
-            return False
-        if not self.fleet.hosts[uri].connected:
-            self.notify("the host is disconnected", severity="error")
-            return False
-        return True
-
-    def action_attach(self) -> None:
-        selected = self.selected()
-        if selected is None:
-            self.notify("Select a guest to attach a device to.", severity="warning")
-            return
-        ref, guest = selected
-        if self.writable(ref.uri):
-            self.app.prepare_attach(ref.uri, guest.name)
-
-    def open_attach(self, uri: str, name: str, facts: GuestFacts, candidates: dict[str, list[Candidate]],
-                    probe: HostProbe) -> None:
-        """The guest's facts are read: show the attach dialog; its answer goes to the app's attach worker."""
-        from ztui.ui.screens.attach import AttachChoice, AttachScreen
-
-        def done(choice: AttachChoice | None) -> None:
-            if choice is not None:
-                self.status(f"attaching to {name}…")
-                self.app.run_attach(uri, choice)
-
-        self.app.push_screen(AttachScreen(uri, facts, candidates, probe), done)
-
-    def action_detach(self) -> None:
-        from ztui.libvirtxml.common import pretty_xml
-        from ztui.ops.boot import boot_warning
-        from ztui.ops.hotplug import DetachPlan, virsh_detach
-        from ztui.ops.unplug import unplug_refusal
-        from ztui.ui.screens.confirm import ConfirmScreen
-
-        selected = self.selected()
-        if selected is None or selected[0].kind not in ("device", "step"):
-            self.notify("Select a device to detach.", severity="warning")
-            return
-        ref, guest = selected
-        if not self.writable(ref.uri):
-            return
-        device = find_device(guest, ref.key)
-        if device is None:
-            return
-        live = guest.state is not None and guest.state.is_active
-        refused = unplug_refusal(guest, device, live=live)
-        if refused:  # offered only what can succeed: say why instead of asking
-            self.notify(refused, severity="warning", timeout=10)
-            return
-        plan = DetachPlan(guest.name, device, live=live, config=not live)
-        where = "the running guest" if live else "the persistent config"
-        host = self.app.host_name(ref.uri)
-        question = f"Detach {plan.name} from {guest.name} on {host} ({where})?"
-        boot, _certain = boot_warning(guest, device) if live else ("", False)
-        if boot:
-            question += f"\n\n{boot}"
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.guest_tree.removals[(ref.uri, ref.uuid, ref.key)] = REMOVAL_PENDING
-                self.guest_tree.relabel_device(ref.uri, ref.uuid)
-                self.app.run_detach(ref, plan)
-
-        self.app.push_screen(ConfirmScreen(question, virsh_detach(ref.uri, guest.name, live, not live),
-                                           pretty_xml(device.xml), host=host), answered)
-
-    def detach_done(self, ref: NodeRef, message: str, outcome: Outcome) -> None:
-        """The detach ended. Removed, or refused (by libvirt or before it was asked: the device never left):
-        its `⏳` goes. Not proven (the guest did not release it in time, the host went away): `⏳ removal not
-        proven` until the device goes or `r` reads the host again."""
-        key = (ref.uri, ref.uuid, ref.key)
-        if outcome in (Outcome.REMOVED, Outcome.REFUSED):
-            self.guest_tree.removals.pop(key, None)
-        else:
-            self.guest_tree.removals[key] = REMOVAL_NOT_PROVEN
-        self.guest_tree.relabel_device(ref.uri, ref.uuid)
-        self.notify(message, severity="information" if outcome is Outcome.REMOVED else "error", timeout=8)
-
-    def hotplug_failed(self) -> None:
-        """A hotplug worker failed unexpectedly: no removal stays pending on its word, the status clears."""
-        pending = [k for k, v in self.guest_tree.removals.items() if v == REMOVAL_PENDING]
-        for uri, uuid, key in pending:
-            self.guest_tree.removals[(uri, uuid, key)] = REMOVAL_NOT_PROVEN
-            self.guest_tree.relabel_device(uri, uuid)
-        self.status("")
-
-    def action_migrate(self) -> None:
-        from ztui.ui.screens.migrate import MigrateScreen
-
-        selected = self.selected()
-        if selected is None:
-            self.notify("Select a guest to migrate.", severity="warning")
-            return
-        ref, guest = selected
-        if not self.writable(ref.uri):
-            return
-        job = self.app.migration_job(ref.uri, guest.name)
-        # every other host, connected or not: an unreachable one is a clear preflight finding, not a gap
-        others = [u for u in self.fleet.hosts if u != ref.uri]
-        self.app.push_screen(MigrateScreen(job, others))
-
-    def action_lifecycle(self, name: str) -> None:
-        from ztui.ui.screens.lifecycle import request_lifecycle
-
-        request_lifecycle(self, name)
-
-    def action_where(self) -> None:
-        from ztui.ui.screens.placement import open_where
-
-        open_where(self)
-
-    def action_evacuate(self) -> None:
-        from ztui.ui.screens.placement import open_evacuate
-
-        open_evacuate(self)
-
-    def action_console(self) -> None:
-        from ztui.ui.screens.lifecycle import open_console
-
-        open_console(self)
-
-    def action_host_devices(self) -> None:
-        """`H`: the host devices view, narrowed to the filter when one is set, on the host device under the
-        cursor when there is one."""
-        from ztui.ui.screens.hostdevs import HostDevicesScreen
-
-        node = self.guest_tree.cursor_node
-        ref = node.data if node is not None else None
-        select = (ref.uri, ref.key) if ref is not None and ref.kind == "hostdev" else None
-        self.app.push_screen(HostDevicesScreen(self.fleet, query=self.guest_tree.query_text.strip(), select=select))
-
     def action_resync(self) -> None:
         """Read every host again; a removal that ended unproven loses its `⏳`: the fresh read shows whether
         the device is still there (one whose detach is still under way keeps it)."""
@@ -426,8 +210,6 @@ class MainScreen(Screen[None]):
         self.status("resync requested")
 
     def action_help(self) -> None:
-        from ztui.ui.screens.help import HelpScreen
-
         self.app.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:

@@ -7,10 +7,6 @@ its progress in the status line, so other guests stay browsable; `m` on the same
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import libvirt
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import getters, on, work
@@ -20,31 +16,31 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, Input, ProgressBar, Select, Static
 
-from ztui.ops.migration import MigrationOptions, completed_text, percent, plan_steps, progress_text
-from ztui.ops.where import Placement
-from ztui.ui.app import ZtuiApp
+from ztui.backend.interface import HostError
+from ztui.backend.migrate import MigrationOptions, plan_steps
+from ztui.backend.placement import Placement
 from ztui.ui.jobs import MigrationJob
+from ztui.ui.names import HostNames
+from ztui.ui.screens.confirm import ConfirmScreen
+from ztui.ui.shell import ZtuiShell
 from ztui.ui.widgets.ordered_input import OrderedInput
 
-__all__ = ["MigrateScreen", "progress_line"]
+__all__ = ["MigrateScreen", "ranked_options"]
 
 
-def progress_line(progress: Mapping[str, Any], downtime_ms: int | None = None) -> tuple[float, str]:
-    """The bar's value and the text beside it, from the same figures so they cannot disagree.
-
-    While running: libvirt's processed / total. Once libvirt reports the job completed: 100 %, the data
-    moved and the time it took (the totals of a finished job do not make a meaningful ratio)."""
-    step = dict(progress)
-    if step.get("completed"):
-        return 100.0, completed_text(step, downtime_ms)
-    return percent(step) or 0.0, progress_text(step)
+def ranked_options(names: HostNames, placements: list[Placement], destinations: list[str]) -> list[tuple[str, str]]:
+    """The destination list sorted by `where`: ready first, its readiness beside each name."""
+    judged = {p.uri: p for p in placements}
+    order = [p.uri for p in placements if p.uri in destinations] + [d for d in destinations if d not in judged]
+    return [(f"{names.host_name(d)} — {judged[d].readiness.value}" if d in judged else names.host_name(d), d)
+            for d in order]
 
 
 class MigrateScreen(ModalScreen[None]):
     """Destination, options, preflight and plan, progress, report. The ctrl keys are priority bindings:
     a text field (bandwidth, URI) must not swallow `ctrl+a` (start of line) while a migration runs."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("ctrl+s", "start", "Check / migrate", id="start", priority=True),
@@ -87,6 +83,7 @@ class MigrateScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.app.migrations.view = self
         self.refresh_job()
         if self.destinations:
             self._rank()
@@ -94,21 +91,17 @@ class MigrateScreen(ModalScreen[None]):
     @work(thread=True, group="where", exit_on_error=False, description="ranking the destinations")
     def _rank(self) -> None:
         """The destinations sorted by `ztui where` (ready first), each with its readiness beside its name."""
-        from ztui.ui.screens.placement import judge_hosts
-
         try:
-            found = judge_hosts(self.app, self.job.uri, self.job.guest, self.destinations)
-        except (libvirt.libvirtError, ConnectionError):
+            found = self.app.backend.where(self.job.uri, self.job.guest, self.app.shown, self.destinations)
+        except HostError:
             return  # the list stays as it was; the preflight says what is wrong with the one chosen
         self.app.call_from_thread(self._ranked, found)
 
     def _ranked(self, found: list[Placement]) -> None:
-        from ztui.ui.screens.placement import ranked_options
-
         select = self.query_one("#migrate-dest", Select)
         chosen = select.value
         untouched = self.job.preflight is None and not self.job.running and chosen == self.destinations[0]
-        options = ranked_options(self.app, found, self.destinations)
+        options = ranked_options(self.app.names, found, self.destinations)
         with self.prevent(Select.Changed):
             select.set_options(options)
             select.value = options[0][1] if untouched or chosen is Select.NULL else chosen
@@ -153,9 +146,9 @@ class MigrateScreen(ModalScreen[None]):
             return
         if job.preflight is None or not job.preflight.ok:
             self.query_one("#migrate-body", Static).update(Text("checking…", style="dim"))
-            self.app.start_preflight(job)
+            self.app.migrations.start_preflight(job)
         else:
-            self.app.start_migration(job)
+            self.app.migrations.start_migration(job)
 
     def action_scroll_plan(self, pages: int) -> None:
         out = self.query_one("#migrate-out", VerticalScroll)
@@ -183,6 +176,10 @@ class MigrateScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def on_unmount(self) -> None:
+        if self.app.migrations.view is self:
+            self.app.migrations.view = None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`u` only once a report says the source kept the guest's definition."""
         if action == "undefine_leftover":
@@ -192,8 +189,6 @@ class MigrateScreen(ModalScreen[None]):
     def action_undefine_leftover(self) -> None:
         """Offer what the report advises: the source's definition removed (the destination defining the guest
         first when its copy is transient), after a confirmation that names both hosts."""
-        from ztui.ui.screens.confirm import ConfirmScreen
-
         report = self.job.report
         if report is None or not report.leftover or self.app.readonly:
             return
@@ -204,7 +199,7 @@ class MigrateScreen(ModalScreen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.undefine_leftover(report)
+                self.app.migrations.undefine_leftover(report)
 
         self.app.push_screen(ConfirmScreen(question, "\n".join(report.leftover), host=src), answered)
 
@@ -226,15 +221,16 @@ class MigrateScreen(ModalScreen[None]):
                     parts.append(Text(f"    {step.virsh}", style="dim"))
                 parts.append(Text("preflight passed — ctrl+s migrates (pgdn/pgup scroll)", style="green"))
         bar = self.query_one("#migrate-bar", ProgressBar)
-        if job.progress:
-            value, text = progress_line(job.progress, job.report.downtime_ms if job.report is not None else None)
+        if job.progress is not None:
+            value, text = job.progress.line(job.report.downtime_ms if job.report is not None else None)
             bar.update(total=100, progress=value)
             parts.append(Text(text))
         if job.running:
             parts.append(Text("migrating… ctrl+a aborts, ctrl+t switches to post-copy (if allowed), escape keeps "
                               "it running in the background", style="dim"))
         if job.report is not None:
-            parts.append(Text(self.app.report_status(job), style="bold green" if job.report.ok else "bold red"))
+            status = self.app.migrations.report_status(job)
+            parts.append(Text(status, style="bold green" if job.report.ok else "bold red"))
             for line in job.report.lines():
                 # host names for the hosts ztui shows; a by-hand command keeps its URI (it is pasted into a shell)
                 parts.append(Text(line, style="red") if "by hand" in line else Text(self.app.named(line)))

@@ -10,11 +10,12 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ztui.ui.app import ZtuiApp
+from ztui.ui.messages import OpenHosts
+from ztui.ui.shell import ZtuiShell
 
 
 class NoHostScreen(Screen[None]):
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("l", "start_lab", "Start the lab", id="start_lab"),
@@ -46,10 +47,7 @@ class NoHostScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False)  # every failure is caught and shown below
     def _start_lab(self) -> None:
         try:
-            from ztui.lab import ensure_lab
-            from ztui.lab.hosts import lab_uris
-
-            uris = list(lab_uris(ensure_lab()).values())
+            uris = self.app.backend.start_lab()
         except Exception as exc:  # any failure is shown on this screen, the app stays usable
             self.app.call_from_thread(self._failed, str(exc))
             return
@@ -59,5 +57,4 @@ class NoHostScreen(Screen[None]):
         self.query_one("#lab-progress", Static).update(Text(f"the lab did not start: {reason}", style="red"))
 
     def _started(self, uris: list[str]) -> None:
-        self.app.pop_screen()
-        self.app.open_hosts(uris)
+        self.post_message(OpenHosts(uris))

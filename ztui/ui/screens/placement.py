@@ -1,18 +1,15 @@
 """Where a guest can go (`w`) and emptying a host (`E`), from the tree.
 
 `w` on a guest (or one of its devices) asks every other host ztui knows, by the migration preflight
-(`ztui.ops.where`): ready, ready after steps, or no, each no with what to change; `m` there opens the
+(`ztui.backend.placement`): ready, ready after steps, or no, each no with what to change; `m` there opens the
 migrate dialog with the highlighted host chosen. `E` on a host shows the plan for all of its running guests
-(`ztui.ops.evacuate`: each guest's destination, the devices moved around its migration, the disks renamed
+( each guest's destination, the devices moved around its migration, the disks renamed
 there, or why it stays) and `ctrl+s` carries it out, guest by guest, each a guarded migration, stopping at
 the first guest that cannot go. The hosts are read in workers; the screens only show what they post.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-import libvirt
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import getters, work
@@ -23,47 +20,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ztui.ops.where import Placement, Readiness
-from ztui.ui.app import ZtuiApp
-
-if TYPE_CHECKING:
-    from ztui.host.inventory import Inventory
-    from ztui.ops.evacuate import EvacuationPlan, EvacuationReport, GuestResult
-    from ztui.ui.screens.main import MainScreen
-
-PLACEMENT_BINDINGS = [
-    Binding("w", "where", "Where", show=False, id="where",
-            tooltip="where can the selected guest go: every other host ready, ready after steps, or not and why "
-                    "(`m` migrates to the highlighted one)"),
-    Binding("E", "evacuate", "Evacuate", show=False, id="evacuate",
-            tooltip="empty the selected host: a destination for every running guest, the plan, then `ctrl+s` "
-                    "migrates them one by one"),
-]
-"""The keys, declared once: MainScreen adds them to its BINDINGS (help and the README's table follow)."""
+from ztui.backend.interface import HostError
+from ztui.backend.placement import EvacuationPlan, EvacuationReport, GuestResult, Placement, Readiness
+from ztui.ui.screens.migrate import MigrateScreen
+from ztui.ui.shell import ZtuiShell
 
 _STYLE = {Readiness.READY: "green", Readiness.AFTER_STEPS: "yellow", Readiness.NO: "red"}
-
-
-def _sessions(app: ZtuiApp) -> tuple[dict[str, libvirt.virConnect], dict[str, Inventory]]:
-    """The connected hosts' connections and inventories, to ask no host twice."""
-    conns: dict[str, libvirt.virConnect] = {}
-    inventories: dict[str, Inventory] = {}
-    for uri, session in app.sessions.items():
-        if session.connection is not None:
-            conns[uri] = session.connection
-        if session.inventory is not None:
-            inventories[uri] = session.inventory
-    return conns, inventories
-
-
-def judge_hosts(app: ZtuiApp, uri: str, guest: str, only: list[str] | None = None) -> list[Placement]:
-    """`ztui.ops.where` for a guest of a connected host (blocking: call it from a worker)."""
-    from ztui.ops.where import where
-
-    conns, inventories = _sessions(app)
-    src = app.connection(uri)
-    return where(src, uri, src.lookupByName(guest), list(app.fleet.hosts), conns=conns,
-                 src_inventory=inventories.get(uri), only=only or ())
 
 
 def placement_line(placement: Placement, name: str) -> Text:
@@ -81,7 +43,7 @@ def placement_line(placement: Placement, name: str) -> Text:
 class WhereScreen(ModalScreen[None]):
     """Every other host's answer for one guest; `m` migrates it to the highlighted host."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("m", "migrate", "Migrate there", id="migrate_there"),
@@ -107,8 +69,8 @@ class WhereScreen(ModalScreen[None]):
     @work(thread=True, group="where", exit_on_error=False, description="where can the guest go")
     def _judge(self) -> None:
         try:
-            found = judge_hosts(self.app, self.uri, self.guest)
-        except (libvirt.libvirtError, ConnectionError) as exc:
+            found = self.app.backend.where(self.uri, self.guest, self.app.shown)
+        except HostError as exc:
             self.app.call_from_thread(self._show_error, str(exc))
             return
         self.app.call_from_thread(self._listed, found)
@@ -137,8 +99,6 @@ class WhereScreen(ModalScreen[None]):
             self.query_one("#where-body", Static).update(placement_details(found, self._host_of(found)))
 
     def action_migrate(self) -> None:
-        from ztui.ui.screens.migrate import MigrateScreen
-
         hosts = self.query_one(OptionList)
         if hosts.highlighted is None or not self.placements:
             return
@@ -147,7 +107,7 @@ class WhereScreen(ModalScreen[None]):
             self.notify("read-only: nothing is migrated", severity="warning")
             return
         others = [chosen, *(u for u in self.app.fleet.hosts if u not in (self.uri, chosen))]
-        job = self.app.migration_job(self.uri, self.guest)
+        job = self.app.migrations.job(self.uri, self.guest)
         self.dismiss(None)
         self.app.push_screen(MigrateScreen(job, others))
 
@@ -172,7 +132,7 @@ def placement_details(placement: Placement, name: str) -> RenderableType:
 class EvacuateScreen(ModalScreen[None]):
     """The plan for every running guest of a host, then (`ctrl+s`) its run, guest by guest."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("ctrl+s", "start", "Evacuate", id="start_evacuation", priority=True),
@@ -202,13 +162,9 @@ class EvacuateScreen(ModalScreen[None]):
 
     @work(thread=True, group="evacuate", exit_on_error=False, description="planning the evacuation")
     def _plan(self) -> None:
-        from ztui.ops.evacuate import plan_evacuation
-
-        conns, inventories = _sessions(self.app)
         try:
-            plan = plan_evacuation(self.app.connection(self.uri), self.uri, list(self.app.fleet.hosts), conns=conns,
-                                   src_inventory=inventories.get(self.uri), host_name=self.app.host_name(self.uri))
-        except (libvirt.libvirtError, ConnectionError) as exc:
+            plan = self.app.backend.plan_evacuation(self.uri, self.app.shown, self.app.host_name(self.uri))
+        except HostError as exc:
             self.app.call_from_thread(self._say, Text(str(exc), style="bold red"))
             return
         self.app.call_from_thread(self._planned, plan)
@@ -234,7 +190,7 @@ class EvacuateScreen(ModalScreen[None]):
         if self.app.host_readonly(self.uri):
             self.notify("read-only: nothing is migrated", severity="warning")
             return
-        problem = self.app.state_problem()
+        problem = self.app.backend.state_problem()
         if problem:
             self.notify(problem, severity="error")
             return
@@ -244,12 +200,9 @@ class EvacuateScreen(ModalScreen[None]):
 
     @work(thread=True, group="evacuate", exit_on_error=False, description="the evacuation")
     def _run(self, plan: EvacuationPlan) -> None:
-        from ztui.ops.evacuate import run_evacuation
-
-        conns, _ = _sessions(self.app)
         try:
-            report = run_evacuation(plan, self.app.connection(self.uri), list(self.app.fleet.hosts), conns=conns,
-                                    on_result=lambda r: self.app.call_from_thread(self._result, r), via="tui")
+            report = self.app.backend.evacuate(plan, self.app.shown,
+                                               lambda r: self.app.call_from_thread(self._result, r))
         finally:
             self.app.call_from_thread(self._stopped)
         self.app.call_from_thread(self._done, report)
@@ -282,35 +235,3 @@ class EvacuateScreen(ModalScreen[None]):
                         severity="warning")
             return
         self.dismiss(None)
-
-
-def open_where(screen: MainScreen) -> None:
-    selected = screen.selected()
-    if selected is None:
-        screen.notify("Select a guest.", severity="warning")
-        return
-    ref, guest = selected
-    if not screen.fleet.hosts[ref.uri].connected:
-        screen.notify("the host is disconnected", severity="error")
-        return
-    screen.app.push_screen(WhereScreen(ref.uri, guest.name))
-
-
-def open_evacuate(screen: MainScreen) -> None:
-    node = screen.guest_tree.cursor_node
-    ref = node.data if node is not None else None
-    if ref is None or ref.kind != "host":
-        screen.notify("Select a host to evacuate.", severity="warning")
-        return
-    if not screen.fleet.hosts[ref.uri].connected:
-        screen.notify("the host is disconnected", severity="error")
-        return
-    screen.app.push_screen(EvacuateScreen(ref.uri))
-
-
-def ranked_options(app: ZtuiApp, placements: list[Placement], destinations: list[str]) -> list[tuple[Any, str]]:
-    """The migrate dialog's destination list sorted by `where`: ready first, its readiness beside each name."""
-    judged = {p.uri: p for p in placements}
-    order = [p.uri for p in placements if p.uri in destinations] + [d for d in destinations if d not in judged]
-    return [(f"{app.host_name(d)} — {judged[d].readiness.value}" if d in judged else app.host_name(d), d)
-            for d in order]

@@ -18,16 +18,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from ztui.backend.prepare import PrepPlan, PrepRefused, PrepRequest
 from ztui.model import DeviceUse
-from ztui.ops.prepare.model import PrepPlan
-from ztui.ops.prepare.request import PrepRequest, preparable_here
-from ztui.ui.app import ZtuiApp
+from ztui.ui.shell import ZtuiShell
 
 
 class PrepareScreen(ModalScreen[bool]):
     """Dismisses with True when a preparation ran and was proven, else False."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     BINDINGS = [
         Binding("enter,y", "run", "Prepare (do the plan)", id="run"),
@@ -53,7 +52,7 @@ class PrepareScreen(ModalScreen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if not preparable_here(self.uri):
+        if not self.app.backend.preparable(self.uri):
             self._show(Text(f"{self.uri} is not this machine's own host: run ztui prepare on that host "
                             "(its sysfs is written directly)", style="yellow"))
             return
@@ -64,14 +63,8 @@ class PrepareScreen(ModalScreen[bool]):
 
     @work(thread=True, exit_on_error=False, group="prepare")
     def _plan(self) -> None:
-        from ztui.host.scan import local_inventory
-        from ztui.host.sysfs import Sysfs
-        from ztui.ops.prepare.model import PrepRefused
-        from ztui.ops.prepare.plan import HostView
-        from ztui.ops.prepare.request import plan_for
-
         try:
-            plan = plan_for(HostView(Sysfs(), local_inventory(), self.uses), self.request)
+            plan = self.app.backend.prepare_plan(self.request, self.uses)
         except PrepRefused as exc:
             self.app.call_from_thread(self._show, Text(f"refused: {exc}\nnothing was changed", style="red"))
             return
@@ -96,23 +89,8 @@ class PrepareScreen(ModalScreen[bool]):
 
     @work(thread=True, exit_on_error=False, group="prepare")
     def _run(self, plan: PrepPlan) -> None:
-        from ztui.errors import ZtuiError
-        from ztui.libvirt.connection import ConnectError, open_connection
-        from ztui.ops.prepare.action import run_recorded
-
-        try:
-            conn = open_connection(self.uri)
-        except ConnectError as exc:
-            self.app.call_from_thread(self._ran, False, f"{exc}; nothing was changed")
-            return
-        try:
-            result, _op = run_recorded(self.uri, conn, plan, undo=self.request.undo)
-        except ZtuiError as exc:
-            self.app.call_from_thread(self._ran, False, f"{exc}")
-            return
-        finally:
-            conn.close()
-        self.app.call_from_thread(self._ran, result.ok, result.text())
+        done = self.app.backend.prepare(self.uri, plan, undo=self.request.undo)
+        self.app.call_from_thread(self._ran, done.ok, done.text)
 
     def _ran(self, ok: bool, text: str) -> None:
         self.busy = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -15,11 +14,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ztui.backend.devices import unplug_refusal
 from ztui.fleet import HostEntry
 from ztui.model import DeviceKind, Guest, GuestDevice
-from ztui.report.hostdevs import sighting_text
+from ztui.report.hostdevs import DeviceEntry, Entry
 from ztui.report.tree_text import device_label, format_memory
-from ztui.ui.app import ZtuiApp
+from ztui.ui.shell import ZtuiShell
+from ztui.ui.widgets.iostats import IoStatsView
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
@@ -86,8 +87,6 @@ def guest_details(uri: str, guest: Guest) -> RenderableType:
 
 def _device_virsh(uri: str, guest: Guest, device: GuestDevice) -> list[str]:
     """The commands that show the device (and take it off, when libvirt can: `ops.unplug`)."""
-    from ztui.ops.unplug import unplug_refusal
-
     active = guest.state is not None and guest.state.is_active
     live = ["--live"] if active else ["--config"]
     commands = [] if unplug_refusal(guest, device, live=active) else \
@@ -142,7 +141,7 @@ DETAILS_BINDING = Binding("z", "app.cycle_details", "Details", id="details",
 """`z` on every screen with a details pane; one size for all of them (it is the app's)."""
 
 
-def cycle_details(app: App[Any]) -> str:
+def cycle_details(app: App[int]) -> str:
     """The next of `DETAILS_LAYOUTS`; returns it ('' for the first)."""
     current = next((c for c in DETAILS_LAYOUTS if c and app.has_class(c)), "")
     following = DETAILS_LAYOUTS[(DETAILS_LAYOUTS.index(current) + 1) % len(DETAILS_LAYOUTS)]
@@ -155,7 +154,7 @@ def cycle_details(app: App[Any]) -> str:
 class DetailsPane(VerticalScroll):
     """A scrollable pane showing one renderable; replaced whenever the selection or its data changes."""
 
-    app = getters.app(ZtuiApp)
+    app = getters.app(ZtuiShell)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -170,56 +169,51 @@ class DetailsPane(VerticalScroll):
 
     def on_mount(self) -> None:
         """The live I/O lines go above the details (`ztui.ui.widgets.iostats`)."""
-        from ztui.ui.widgets.iostats import IoStatsView
-
-        self.mount(IoStatsView(self._connection_for, id="iostats"), before=0)
-
-    def _connection_for(self, uri: str) -> Any:
-        """The host session's connection (the live I/O reads on it), None while disconnected."""
-        session = self.app.sessions.get(uri)
-        return session.connection if session is not None else None
+        self.mount(IoStatsView(self.app.backend.io_sample, id="iostats"), before=0)
 
 
 
-def hostdev_details(dev: dict[str, Any]) -> RenderableType:
-    """A host device or host object as `ztui hostdevs --json` describes it."""
-    rows = [
-        ("id", str(dev.get("id", ""))),
-        ("kind", str(dev.get("kind", ""))),
-        ("summary", str(dev.get("summary", ""))),
-        ("name", str(dev.get("name", ""))),
-        ("parent", str(dev.get("parent", ""))),
-        ("driver", str(dev.get("driver", ""))),
-        ("sysfs", str(dev.get("sysfs_path", ""))),
-        ("devnodes", " ".join(dev.get("devnodes", []))),
-        ("IOMMU group", "" if dev.get("iommu_group") is None else str(dev["iommu_group"])),
-    ]
-    rows += [(f["key"], f"{f['value']}  ({f['source']})") for f in dev.get("facts", [])]
+def hostdev_details(entry: Entry) -> RenderableType:
+    """A host device or host object, with what `ztui hostdevs` says of it."""
+    rows = [("id", entry.id), ("kind", entry.kind)]
+    if isinstance(entry, DeviceEntry):
+        device = entry.device
+        rows += [
+            ("summary", entry.summary),
+            ("name", device.name),
+            ("parent", device.parent),
+            ("driver", device.driver),
+            ("sysfs", device.sysfs_path),
+            ("devnodes", " ".join(device.devnodes)),
+            ("IOMMU group", "" if device.iommu_group is None else str(device.iommu_group)),
+        ]
+        rows += [(f.key, f"{f.value}  ({f.source})") for f in device.facts]
     parts: list[RenderableType] = [_heading("Host device"), _grid(rows)]
-    users = dev.get("users", [])
-    host_use = dev.get("host_use", [])
     parts += [Text(""), _heading("Used by")]
-    parts += [Text(f"the host: {r['text']}", style="yellow") for r in host_use]
-    if users:
-        parts += [Text(f"{u['guest']} {u['target']} ({'running' if u['running'] else 'not running'}"
-                       f"{', exclusive' if u['exclusive'] else ''})") for u in users]
+    if isinstance(entry, DeviceEntry):
+        parts += [Text(f"the host: {r.text}", style="yellow") for r in entry.host_use]
+    if entry.users:
+        parts += [Text(f"{u.guest} {u.target} ({'running' if u.running else 'not running'}"
+                       f"{', exclusive' if u.exclusive else ''})") for u in entry.users]
     else:
         parts.append(Text("no guest", style="dim"))
-    if dev.get("conflict"):
-        parts.append(Text(f"⚠ conflict: {dev['conflict']}", style="bold yellow"))
-    if dev.get("volume"):
-        parts += [Text(""), _heading("Volume"), Text(f"{dev['volume']['kind']} {dev['volume']['id']}")]
-        parts += [Text(f"≡ also on {sighting_text(s)}", style="cyan") for s in dev.get("also_on", ())]
-    elig = dev.get("eligibility")
+    if entry.conflict:
+        parts.append(Text(f"⚠ conflict: {entry.conflict}", style="bold yellow"))
+    if not isinstance(entry, DeviceEntry):
+        return Group(*parts)
+    device = entry.device
+    if entry.volume is not None:
+        parts += [Text(""), _heading("Volume"), Text(f"{entry.volume.kind.value} {entry.volume.value}")]
+        parts += [Text(f"≡ also on {s.text}", style="cyan") for s in entry.also_on]
+    elig = entry.eligibility
     if elig is not None:
         parts += [Text(""), _heading("Pass-through (VFIO)")]
-        if elig["ready"]:
-            parts.append(Text(f"ready: bound to {elig['driver']}", style="magenta"))
+        if elig.ready:
+            parts.append(Text(f"ready: bound to {elig.driver}", style="magenta"))
         else:
-            parts += [Text(f"missing: {m}") for m in elig["missing"]]
-    types = dev.get("mdev_types", [])
-    if types:
+            parts += [Text(f"missing: {m}") for m in elig.missing]
+    if device.mdev_types:
         parts += [Text(""), _heading("mdev types")]
-        parts += [Text(f"{t['id']}  {t['device_api']}  available {t['available']}") for t in types]
-    parts += [Text(f"⚠ {w}", style="yellow") for w in dev.get("warnings", [])]
+        parts += [Text(f"{t.id}  {t.device_api}  available {t.available}") for t in device.mdev_types]
+    parts += [Text(f"⚠ {w}", style="yellow") for w in entry.warnings]
     return Group(*parts)

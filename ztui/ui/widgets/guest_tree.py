@@ -9,8 +9,6 @@ cursor, the expanded nodes and the scroll position survive every update.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from rich.text import Text
 from textual.binding import Binding
@@ -20,26 +18,13 @@ from textual.widgets.tree import TreeNode, UnknownNodeID
 from ztui.fleet import HostEntry
 from ztui.model import Guest, GuestDevice
 from ztui.report.filtering import GuestMatch, match_guest
+from ztui.report.hostdevs import DeviceEntry
 from ztui.ui.labels import device_label_text, guest_label, host_label, hostdev_label, step_label
+from ztui.ui.noderef import NodeRef
 from ztui.ui.widgets.fitting_tree import FittingTree
 
-#: what a line of the tree stands for: `hostdev` is a host device a filter matched where no guest does,
-#: `note` says that no guest matches
-NodeKind = Literal["host", "guest", "device", "step", "hostdev", "note"]
-
-#: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs --json` has them
-HostDeviceSearch = Callable[[str, str], list[dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class NodeRef:
-    """What a tree node shows; `key` identifies a device within its guest across re-reads."""
-
-    kind: NodeKind
-    uri: str
-    uuid: str = ""
-    key: str = ""
-    step: int = -1
+#: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs` lists them
+HostDeviceSearch = Callable[[str, str], list[DeviceEntry]]
 
 
 def device_keys(devices: Sequence[GuestDevice]) -> list[str]:
@@ -99,7 +84,7 @@ class GuestTree(FittingTree[NodeRef]):
         self._shown: dict[tuple[str, str], dict[str, tuple[GuestDevice, str]]] = {}
         self._entries: dict[str, HostEntry] = {}
         self.host_devices: HostDeviceSearch | None = None  # set by the screen: who knows the hosts' devices
-        self.hostdev_entries: dict[tuple[str, str], dict[str, Any]] = {}  # (uri, key) → a matched host device
+        self.hostdev_entries: dict[tuple[str, str], DeviceEntry] = {}  # (uri, key) → a matched host device
         self._by_devices: set[tuple[str, str]] = set()  # guests the filter matched through devices only
 
     # --- keys -----------------------------------------------------------------------------------------
@@ -180,8 +165,8 @@ class GuestTree(FittingTree[NodeRef]):
                 f"no guest and no host device matches '{query}'")
         node.add_leaf(Text(text, style="dim italic"), NodeRef("note", uri))
         for dev in found:
-            self.hostdev_entries[(uri, str(dev["key"]))] = dev
-            node.add_leaf(hostdev_label(dev), NodeRef("hostdev", uri, key=str(dev["key"])))
+            self.hostdev_entries[(uri, dev.key)] = dev
+            node.add_leaf(hostdev_label(dev), NodeRef("hostdev", uri, key=dev.key))
 
     def show_host_state(self, entry: HostEntry) -> None:
         """Connected/disconnected changed: only the host line changes (and the guests defined elsewhere too

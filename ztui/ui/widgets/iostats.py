@@ -15,7 +15,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from rich.color import Color
 from rich.console import Console
@@ -25,23 +24,26 @@ from textual.renderables.sparkline import Sparkline
 from textual.timer import Timer
 from textual.widgets import Static
 
+from ztui.backend.interface import HostError
+from ztui.backend.iostats import IoKind, IoRate, IoSample, IoSource, human_rate, io_sources, rates
 from ztui.model import Guest, GuestDevice
-from ztui.ops.iostats import IoKind, IoRate, IoSample, IoSource, human_rate, io_sources, rates, read_sample
 
 INTERVAL = 1.0
 HISTORY = 60  # rates kept per device: the last minute, one a second
 SPARK_CELLS = 12  # a cell for every five seconds of the minute
 _BARS = Color.parse("cyan")
 
-ConnectionFor = Callable[[str], Any]  # uri → the session's libvirt connection, or None
+Sampler = Callable[[str, str, tuple[IoSource, ...], float], IoSample]
+"""(host URI, guest UUID, sources, now) → the counters; `HostError` when they cannot be read
+(`HostBackend.io_sample`)."""
 
 
 class IoStatsView(Static):
     """Hidden unless something it can measure is selected."""
 
-    def __init__(self, connection_for: ConnectionFor | None = None, *, id: str | None = None) -> None:
+    def __init__(self, sample: Sampler | None = None, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.connection_for = connection_for
+        self.sample = sample
         self.polls = 0  # reads started (the tests count them: none while nothing is selected)
         self._timer: Timer | None = None
         self._key: tuple[str, str, tuple[IoSource, ...]] | None = None
@@ -50,7 +52,6 @@ class IoStatsView(Static):
         self.lines: tuple[str, ...] = ()  # what is shown, as plain text (one line per device)
         self.history: dict[IoSource, deque[float]] = {}  # bytes per second in and out, oldest first
         self._rows: list[tuple[str, str, bool, IoSource | None]] = []  # the last rows shown, for a new width
-        self._domain: tuple[Any, str, Any] | None = None  # (connection, uuid, virDomain) of the last read
         self._shown: object = None  # what was painted last (skip painting the same again)
 
     def on_mount(self) -> None:
@@ -85,7 +86,6 @@ class IoStatsView(Static):
         self._key = None
         self._previous = None
         self._shown = None
-        self._domain = None
         self.lines = ()
         self.history = {}
         self._rows = []
@@ -95,7 +95,7 @@ class IoStatsView(Static):
         self.stop()
 
     def _tick(self) -> None:
-        if self._busy or self._key is None or self.connection_for is None or not self.screen.is_active:
+        if self._busy or self._key is None or self.sample is None or not self.screen.is_active:
             return  # a read still out, nothing to read, or another screen covers the details
         self._busy = True
         self.polls += 1
@@ -108,16 +108,9 @@ class IoStatsView(Static):
         sample: IoSample | None = None
         reason = ""
         try:
-            conn = self.connection_for(uri) if self.connection_for is not None else None
-            if conn is None:
-                reason = "the host is disconnected"
-            else:
-                if self._domain is None or self._domain[0] is not conn or self._domain[1] != uuid:
-                    self._domain = (conn, uuid, conn.lookupByUUIDString(uuid))  # once per selection
-                sample = read_sample(self._domain[2], sources, time.monotonic())
-        except Exception as exc:  # the guest stopped or went away between ticks: say so, keep the pane
-            self._domain = None
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            sample = self.sample(uri, uuid, sources, time.monotonic()) if self.sample is not None else None
+        except HostError as exc:  # the guest stopped or went away between ticks: say so, keep the pane
+            reason = str(exc)
         with contextlib.suppress(RuntimeError):  # the app closed while the read was out
             self.app.call_from_thread(self._show, key, sample, reason)
 
