@@ -266,7 +266,7 @@ def _locked_dir(path: Path) -> Iterator[tuple[int, str]]:
 
 def _write(dfd: int, name: str, config: Config) -> None:
     from ztui.atomic import NotDurable, replace_file
-    from ztui.ops.steps import reached
+    from ztui.faults import reached
 
     try:
         # one temporary name: a crash's leftover is overwritten by the next write, under the lock

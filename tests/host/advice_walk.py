@@ -100,9 +100,10 @@ def main(out_path: str, misread: bool = False) -> int:
 
     from ztui.cli.hostdevs import host_json, read_host_inventory
     from ztui.host.resolve import resolve_host
-    from ztui.host.scan import LocalUdev, scan_host
+    from ztui.host.scan import LocalUdev
     from ztui.host.sysfs import Sysfs
     from ztui.host.usage import users_of
+    from ztui.libvirt.hostrecords import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
     from ztui.ops.candidates import attach_candidates

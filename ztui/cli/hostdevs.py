@@ -30,8 +30,8 @@ def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.Argumen
 def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> tuple[Host, Inventory]:
     """One host with its guests' chains, and its inventory; raises ConnectError / libvirtError."""
     from ztui.host.resolve import resolve_host
-    from ztui.host.scan import scan_host
     from ztui.libvirt.connection import open_within
+    from ztui.libvirt.hostrecords import scan_host
     from ztui.libvirt.reader import read_host
 
     conn = open_within(uri, readonly=readonly)  # a host that does not answer holds up the others no longer

@@ -167,7 +167,7 @@ def _log_to_file() -> None:
     """While the TUI owns the terminal, log lines go to a file in the XDG state directory, never to it
     (0600, never through a symlink: `ops/statefiles.py`). A state directory that cannot take it costs the
     log file, never the TUI."""
-    from ztui.ops.statefiles import open_dir, open_file
+    from ztui.statefiles import open_dir, open_file
 
     try:
         with open_dir() as dfd:

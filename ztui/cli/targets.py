@@ -79,14 +79,14 @@ class Found(enum.Enum):
 
 def host_of(guest: str, uris: list[str]) -> str:
     """The host among `uris` where `guest` runs, else the one that defines it. All are asked at once within
-    one answer time (`ztui.ops.bounded`: a host that hangs holds up no one). BadInput when no host has the
+    one answer time (`ztui.bounded`: a host that hangs holds up no one). BadInput when no host has the
     guest, or when it is defined on several and runs on none of them (which one is meant is not ztui's
     guess); Refused when it runs on none that answered and some did not (it may run there)."""
     import libvirt
 
+    from ztui.bounded import answers_within
     from ztui.errors import Refused
     from ztui.libvirt.connection import ConnectError, answer_timeout, open_connection
-    from ztui.ops.bounded import answers_within
 
     def where(uri: str) -> Found:
         try:

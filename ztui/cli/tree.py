@@ -288,7 +288,7 @@ def with_backing(conn: object, host: Host, udev: LocalUdev) -> Host:
     import libvirt
 
     from ztui.host.resolve import resolve_host
-    from ztui.host.scan import scan_host
+    from ztui.libvirt.hostrecords import scan_host
 
     assert host.uri is not None
     try:

@@ -22,8 +22,9 @@ from dataclasses import replace
 from typing import Any
 
 from ztui.host.resolve import resolve_guest, resolve_host
-from ztui.host.scan import HostRecords, inventory_for, read_host_records
+from ztui.host.scan import HostRecords, inventory_for
 from ztui.host.usage import guest_uses, with_sharing_warnings
+from ztui.libvirt.hostrecords import read_host_records
 from ztui.libvirt.reader import (
     FetchedGuest,
     fetch_guests,

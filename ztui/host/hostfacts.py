@@ -27,6 +27,7 @@ with a `SnapshotError` whose text is one line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -43,6 +44,8 @@ from ztui.host.inventory import FileInfo
 from ztui.host.place import HostPlace, host_place
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 from ztui.zsysfs import ChannelPath, ap_card, apqn, chp_name, report_misreads
+
+log = logging.getLogger("ztui.host.hostfacts")
 
 FORMAT = "ztui-host-facts"
 VERSION = 2
@@ -130,11 +133,7 @@ class FactsSource:
             return self.snapshot.devices
         if self.origin is not FactsOrigin.LIVE:
             return ()
-        if udev is not None:
-            return udev
-        from ztui.host.scan import local_udev_devices
-
-        return local_udev_devices()
+        return local_udev_devices() if udev is None else udev
 
     def system_use(self) -> SystemUse:
         """What the host itself has mounted and swaps on: its snapshot's, this machine's read now (live),
@@ -218,6 +217,21 @@ def _cached_snapshot(path: str) -> FactsSource:
     source = snapshot_source(path)
     _CACHE[path] = (st.st_mtime, st.st_size, source)
     return source
+
+
+def local_udev_devices() -> tuple[HostDevice, ...]:
+    """udev's records, or none when pyudev or sysfs is unusable here (a container without /sys)."""
+    try:  # only here: a host known by libvirt or a snapshot alone never needs pyudev (11 ms to import)
+        from ztui.host.udev import udev_available, udev_devices
+    except ImportError:  # pragma: no cover - pyudev is a dependency, but be kind to trimmed installs
+        return ()
+    if not udev_available():
+        return ()
+    try:
+        return udev_devices()
+    except Exception as exc:  # libudev missing or broken: the libvirt half still works
+        log.warning("udev inventory failed: %s", exc)
+        return ()
 
 
 # --- recording ------------------------------------------------------------------------------------------

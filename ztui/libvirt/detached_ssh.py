@@ -48,7 +48,7 @@ def script_text(command: str, setsid: str) -> str:
 def detached_ssh(command: str) -> str | None:
     """The path of the script that runs `command` without a controlling terminal, made on first use (and
     again if it went away since); None when it cannot be made (logged once)."""
-    from ztui.ops.statefiles import state_dir
+    from ztui.statefiles import state_dir
 
     key = (str(state_dir()), command)
     with _lock:
@@ -61,7 +61,7 @@ def detached_ssh(command: str) -> str | None:
 def _make(command: str) -> str | None:
     from ztui.atomic import replace_file
     from ztui.errors import StateUnwritable
-    from ztui.ops.statefiles import open_dir, state_dir
+    from ztui.statefiles import open_dir, state_dir
 
     setsid = shutil.which("setsid")
     if setsid is None:

@@ -32,9 +32,9 @@ DEFAULT_TIMEOUT = 2.0
 
 def ask_hosts(uris: Sequence[str], question: Question, timeout: float = DEFAULT_TIMEOUT) -> list[Name]:
     """`question`'s answers from every host that answers within `timeout` (all asked at once,
-    `ztui.ops.bounded`), in the order of `uris`, without repeats. Connections are read-only and opened as
+    `ztui.bounded`), in the order of `uris`, without repeats. Connections are read-only and opened as
     every connection of ztui's is: over ssh nothing can ask on the terminal (`without_prompts`)."""
-    from ztui.ops.bounded import answers_within
+    from ztui.bounded import answers_within
 
     def ask(uri: str) -> list[Name]:
         try:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import libvirt
 
+from ztui.bounded import ordered_map
 from ztui.libvirt.connection import libvirt_reason, uri_of, without_prompts
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
-from ztui.model import Guest, GuestState, Host, HostDevice
+from ztui.model import Guest, GuestState, Host
 
 log = logging.getLogger("ztui.libvirt")
 T = TypeVar("T")
@@ -293,18 +294,6 @@ def spread_for(uri: str, guests: int) -> Spread:
     return Spread(connections=connections, in_flight=_FAR_IN_FLIGHT, overlap=True, records_in_flight=records)
 
 
-def ordered_map(fn: Callable[[T], R], items: Sequence[T], in_flight: int) -> list[R]:
-    """`fn` of each item, in order, with up to `in_flight` calls under way (one by one when 1): each call
-    a round trip in which this process only waits."""
-    if in_flight <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    pool = ThreadPoolExecutor(min(in_flight, len(items)), thread_name_prefix="ztui-read")
-    try:
-        return list(pool.map(fn, items))
-    finally:  # after a failed call, the calls not yet started are cancelled
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 @dataclass(frozen=True, slots=True)
 class SpareConnection:
     """An extra read-only connection to a host with its own handles of the host's domains, by UUID: a
@@ -424,39 +413,8 @@ def read_guest_summaries(conn: libvirt.virConnect, listing: Listing | None = Non
                          for uuid, name in listing.idents), key=lambda g: g.name))
 
 
-def read_node_devices(conn: libvirt.virConnect, in_flight: int = 1) -> tuple[HostDevice, ...]:
-    """libvirt's node devices (works over remote connections, where udev is out of reach), with up to
-    `in_flight` XMLDesc calls under way: a host far away has hundreds of devices, each a round trip."""
-    from ztui.libvirtxml.nodedev import parse_nodedevs  # imported here: reading node devices is optional
-
-    try:
-        node_devices = conn.listAllDevices(0)
-    except libvirt.libvirtError as exc:
-        log.warning("cannot list node devices: %s", libvirt_reason(exc))
-        return ()
-
-    def fetch(dev: libvirt.virNodeDevice) -> tuple[str, str] | None:
-        try:
-            return str(dev.name()), str(dev.XMLDesc(0))
-        except libvirt.libvirtError as exc:
-            log.warning("node device %s skipped: %s", dev.name(), exc)
-            return None
-
-    # by name: libvirt lists them in hash-table order, and records that share an id (two `/dev/sda` on
-    # the test driver) must merge the same way every time
-    ordered = sorted(node_devices, key=lambda d: str(d.name()))
-    fetched = [f for f in ordered_map(fetch, ordered, in_flight) if f is not None]
-    devices = []
-    for (name, _), read in zip(fetched, parse_nodedevs(xml for _, xml in fetched), strict=True):
-        if isinstance(read, XmlError):
-            log.warning("node device %s skipped: %s", name, read)
-        else:
-            devices.append(read)
-    return tuple(devices)
-
-
-def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None,
-              with_host_devices: bool = False, *, listing: Listing | None = None,
+def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None, *,
+              listing: Listing | None = None,
               spare: list[SpareConnection] | None = None, hostname: str | None = None) -> Host:
     """A full snapshot of one host (`listing` and `spare` as for `fetch_guests`; `hostname` when known)."""
     from ztui.host.hostfacts import facts_source_for
@@ -467,5 +425,4 @@ def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = 
         facts=facts_source_for(uri).label,
         connected=True,
         guests=read_guests(conn, names, listing=listing, spare=spare),
-        host_devices=read_node_devices(conn) if with_host_devices else (),
     )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import libvirt
 
+from ztui.bounded import ordered_map
 from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, answer_timeout, libvirt_reason, not_answering, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
@@ -31,7 +32,6 @@ from ztui.libvirt.reader import (
     close_spare,
     list_host,
     open_spare,
-    ordered_map,
     read_guest,
     read_guest_summaries,
     read_host,
@@ -407,7 +407,7 @@ class HostSession:
         How the rest is spread is `spread_for`'s answer: for a host far away, its device records are read
         beside the guests' XML, and that XML comes over extra connections (`spare` when already opening)."""
         from ztui.host.hostfacts import facts_source_for
-        from ztui.host.scan import read_host_records
+        from ztui.libvirt.hostrecords import read_host_records
 
         extra: list[SpareConnection] | None = None
         try:
@@ -449,7 +449,8 @@ class HostSession:
         if not self.backing:
             return host
         from ztui.host.resolve import resolve_host
-        from ztui.host.scan import inventory_for, scan_host
+        from ztui.host.scan import inventory_for
+        from ztui.libvirt.hostrecords import scan_host
 
         try:
             if records is not None:
@@ -520,7 +521,7 @@ class HostSession:
 
     def _scan_inventory(self, conn: libvirt.virConnect) -> Inventory | None:
         """Re-scan the host's devices now (session thread only); a failure keeps the previous scan."""
-        from ztui.host.scan import scan_host
+        from ztui.libvirt.hostrecords import scan_host
 
         try:
             self._inventory = scan_host(conn, self.uri, tuple(self._raw.values()), udev=None if self.udev else ())

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ztui.ops.statefiles import append_line, state_dir
+from ztui.statefiles import append_line, state_dir
 
 __all__ = ["audit_path", "record", "state_dir"]
 

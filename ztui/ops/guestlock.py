@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ztui.errors import Busy, StateUnwritable
-from ztui.ops.statefiles import open_dir, open_file, state_dir
+from ztui.statefiles import open_dir, open_file, state_dir
 
 LOCK_DIR = "locks"
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import libvirt
 
+from ztui import faults
 from ztui.errors import Interrupted, StateUnwritable
 from ztui.host.storage import HostFilesError, host_files
 from ztui.libvirt.connection import libvirt_reason
@@ -36,7 +37,6 @@ from ztui.libvirtxml.common import pretty_xml
 from ztui.libvirtxml.devices import SpecError, has_address, parse_busid, with_ccw_address, with_user_alias
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import CcwAddress, Guest, GuestDevice
-from ztui.ops import steps
 from ztui.ops.attach_plan import (
     SOURCES,
     AttachPlan,
@@ -149,7 +149,7 @@ def virsh_detach(uri: str, guest: str, live: bool, config: bool, xml_file: str =
 # --- attach ---------------------------------------------------------------------------------------------
 
 class AttachStep(StrEnum):
-    """The steps of an attach, as the journal records them and `ops/steps.py` names them."""
+    """The steps of an attach, as the journal records them and `ztui/faults.py` names them."""
 
     IMAGE_CREATED = "image-created"
     CONTROLLER_ASKING = "controller-asking"
@@ -180,7 +180,7 @@ class _Marker:
         if self.op is not None:
             self.op.step(step, **facts)
         else:
-            steps.reached(self.action, step)
+            faults.reached(self.action, step)
 
     def check(self, where: str) -> None:
         if self.guard is not None:

@@ -12,7 +12,7 @@ fails does not stop an action half-way (stopping there would be worse); it is ke
 reported with the outcome.
 
     op = Operation.begin(JournalAction.ATTACH, uri, guest, uuid, device_xml=xml, plan={...})
-    op.step("image-created", image="/var/lib/…")   # journal rewritten, then the fault hook (ops/steps.py)
+    op.step("image-created", image="/var/lib/…")   # journal rewritten, then the fault hook (faults.py)
     ...
     op.close()                                    # proven and audited: the entry goes
     op.leave_open("unknown: the connection was lost after device-asked")
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ztui import faults
 from ztui.errors import BadInput, StateUnwritable
-from ztui.ops import steps
-from ztui.ops.statefiles import open_dir, read_json, remove, state_dir, write_json
+from ztui.statefiles import open_dir, read_json, remove, state_dir, write_json
 
 JOURNAL_DIR = "journal"
 SUFFIX = ".json"
@@ -130,7 +130,7 @@ class Operation:
                       device_xml, dict(plan or {}))
         op = cls(entry)
         op._write(strict=True)
-        steps.reached(action.value, "intent")
+        faults.reached(action.value, "intent")
         return op
 
     @property
@@ -159,7 +159,7 @@ class Operation:
         self._replace(step=name, steps=[*self.entry.to_json()["steps"], [name, _now()]],
                       facts={**self.entry.facts, **facts})
         self._write()
-        steps.reached(self.entry.action.value, name)
+        faults.reached(self.entry.action.value, name)
 
     def note(self, **facts: Any) -> None:
         """Record facts without a new step (e.g. what a plan resolved to)."""
@@ -174,7 +174,7 @@ class Operation:
         except (OSError, StateUnwritable) as exc:
             self.write_error = f"the journal entry {self.entry.id} could not be removed: {exc}"
         self.closed = True
-        steps.reached(self.entry.action.value, "closed")
+        faults.reached(self.entry.action.value, "closed")
 
     def leave_open(self, state: EntryState, note: str) -> None:
         """The outcome is not proven (or not put back): the entry stays for `ztui journal`."""

@@ -25,10 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import libvirt
 
+from ztui.bounded import answers_within
 from ztui.errors import ZtuiError
 from ztui.libvirt.connection import ConnectError, answer_timeout, open_connection
 from ztui.ops.audit import record
-from ztui.ops.bounded import answers_within
 from ztui.ops.guestlock import guest_lock, holder
 from ztui.ops.journal import PREPARATIONS, Entry, JournalAction, Operation, unfinished
 from ztui.ops.known_hosts import HostOrigin, known_hosts

@@ -301,7 +301,7 @@ def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri:
         return reason
     try:
         from ztui.host.resolve import resolve_guest
-        from ztui.host.scan import scan_host
+        from ztui.libvirt.hostrecords import scan_host
         from ztui.libvirtxml.domain import parse_domain
 
         guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")

@@ -226,7 +226,7 @@ def read_inventory(conn: libvirt.virConnect, uri: str) -> Inventory | None:
     uid or a zPCI function's host uid, which identify the same device on both hosts), its networks and every
     pool volume (an image may be at another path there)."""
     from ztui.host.inventory import build_inventory
-    from ztui.host.scan import read_host_records
+    from ztui.libvirt.hostrecords import read_host_records
 
     try:
         records = read_host_records(conn, uri, in_flight=8)

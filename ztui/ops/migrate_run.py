@@ -23,10 +23,10 @@ from typing import Any
 
 import libvirt
 
+from ztui import faults
 from ztui.errors import ZtuiError
 from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestDevice, GuestState
-from ztui.ops import steps
 from ztui.ops.audit import record as audit_record
 from ztui.ops.journal import JournalAction, Operation
 from ztui.ops.migrate_locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
@@ -156,7 +156,7 @@ class _Run:
         if self.op is not None:
             self.op.step(name, **facts)
         else:
-            steps.reached(JournalAction.MIGRATE.value, name)
+            faults.reached(JournalAction.MIGRATE.value, name)
 
     def step(self, action: str, host: str, ok: bool, message: str, device: str = "", seconds: float = 0.0) -> None:
         result = StepResult(action, host, ok, message, device, seconds)

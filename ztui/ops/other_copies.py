@@ -30,11 +30,11 @@ from functools import partial
 
 import libvirt
 
+from ztui.bounded import answers_within
 from ztui.libvirt.connection import ConnectError, answer_timeout, libvirt_reason, open_connection
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
-from ztui.ops.bounded import answers_within
 from ztui.ops.guestlock import guest_lock
 from ztui.ops.known_hosts import KnownHost, host_named, known_hosts
 from ztui.ops.lifecycle import LifecyclePlan, LifecycleResult, carry_out_recorded

@@ -17,12 +17,12 @@ from enum import StrEnum
 
 import libvirt
 
+from ztui import faults
 from ztui.errors import Refused
 from ztui.host.storage import HostFileKind, HostFilesError, host_files
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
-from ztui.ops import steps
 from ztui.ops.action import end_entry
 from ztui.ops.audit import record
 from ztui.ops.guestlock import guest_lock
@@ -79,7 +79,7 @@ def resolve(entry_id: str, how: Resolution) -> tuple[Entry, DeviceChange, Operat
             op = resume(entry)
             handle = GuestHandle(entry.uri, entry.uuid, entry.guest, conn, dom)
             try:
-                steps.reached(f"journal-{how.value}", "start")
+                faults.reached(f"journal-{how.value}", "start")
                 change = resolver(entry, handle, op)
             except libvirt.libvirtError as exc:
                 change = DeviceChange(Outcome.UNKNOWN, entry.guest, entry.device_xml,
