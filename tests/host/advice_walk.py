@@ -73,8 +73,8 @@ def _testbed(misread: bool) -> None:
 
 def _own_tables() -> None:
     """The fake host's mount table and swap areas, read by ztui's readers from the fixture's files."""
+    import ztui.host.facts_source as hostfacts
     import ztui.host.files as files
-    import ztui.host.hostfacts as hostfacts
     from ztui.host.hostuse import SystemUse
 
     def read_system_use() -> SystemUse:

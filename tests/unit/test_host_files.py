@@ -200,7 +200,7 @@ def test_one_function_decides_which_host_is_which(test_conn: libvirt.virConnect,
     """`facts_source_for` carries the host's place beside its facts; the host's files (`host_files`) follow
     it: this machine's file system only for a host in this mount namespace, a snapshot host's files are its
     pools' too (a recorded host is never this machine's file system)."""
-    from ztui.host.hostfacts import (
+    from ztui.host.facts_source import (
         FactsOrigin,
         HostFacts,
         facts_source_for,
@@ -258,7 +258,7 @@ def test_prepare_refuses_a_host_known_by_its_facts(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from ztui.host.hostfacts import write_snapshot
+    from ztui.host.facts_source import write_snapshot
     from ztui.lab.zhost import z_host_facts
 
     write_snapshot(z_host_facts(), str(tmp_path / "ztui-hostfacts.json"))

@@ -168,8 +168,8 @@ def test_the_destinations_setup_is_judged_by_its_own_host() -> None:
 def test_a_managed_pci_attach_does_not_take_a_function_from_the_host() -> None:
     """libvirt binds a managed hostdev's function to vfio-pci at attach: one whose interface is up on the
     host is refused before anything changes, one that is free is attached."""
-    from ztui.host.hostfacts import FactsOrigin
-    from ztui.host.hostfacts import HostFacts as Snapshot
+    from ztui.host.facts_source import FactsOrigin
+    from ztui.host.facts_source import HostFacts as Snapshot
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import GuestState, PciAddress
     from ztui.ops.host_checks import HostProbe

@@ -31,7 +31,7 @@ def run_save(args: argparse.Namespace) -> int:
     import libvirt
 
     from ztui.config import DEFAULT_URI, Chosen
-    from ztui.host.hostfacts import facts_source_for, record_live, write_snapshot
+    from ztui.host.facts_source import facts_source_for, record_live, write_snapshot
     from ztui.host.place import HostPlace
     from ztui.host.resolve import paths_to_examine
     from ztui.libvirt.connection import ConnectError, open_within

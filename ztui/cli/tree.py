@@ -52,7 +52,7 @@ def apply_host_facts(args: argparse.Namespace, uris: list[str]) -> bool:
     path = getattr(args, "host_facts", "")
     if not path:
         return True
-    from ztui.host.hostfacts import SnapshotError, use_snapshot
+    from ztui.host.facts_source import SnapshotError, use_snapshot
 
     try:
         for uri in uris or [""]:
@@ -302,7 +302,7 @@ def with_snapshot_backing(host: Host) -> Host:
     """Saved XML with chains when a host-facts snapshot was given for it, else as it is."""
     from dataclasses import replace
 
-    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.facts_source import facts_source_for
     from ztui.host.resolve import resolve_host
     from ztui.host.scan import snapshot_inventory
 

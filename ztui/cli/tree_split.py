@@ -89,7 +89,7 @@ def _read(conn: Any, uri: str, names: Sequence[str],
     """The host's name, its records and its guests' XML, read at the same time."""
     import libvirt
 
-    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.facts_source import facts_source_for
 
     host = Host(uri=uri, hostname=read_hostname(conn), connected=True, facts=facts_source_for(uri).label)
     # the host's records are read while the guests are fetched: both are mostly waiting for the daemon. Far

@@ -1,7 +1,7 @@
 """One host's inventory from its records: udev (local hosts), libvirt's node devices, networks and volumes
 (`ztui.libvirt.hostrecords` reads those), and the files its guests use.
 
-Which of these a host gets is its facts source's answer (`ztui.host.hostfacts.facts_source_for`): udev
+Which of these a host gets is its facts source's answer (`ztui.host.facts_source.facts_source_for`): udev
 for a host on this machine's kernel, a snapshot's records for a host known by its facts (the lab's
 simulated Z hosts), this machine's file system only for a host in this process's own mount namespace (a lab
 host in its own mount namespace and a remote host have their images described by their storage pools).
@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ztui.host.facts_source import FactsSource, facts_source_for, local_udev_devices
 from ztui.host.files import read_system_use
-from ztui.host.hostfacts import FactsSource, facts_source_for, local_udev_devices
 from ztui.host.hostuse import SystemUse
 from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
 from ztui.host.resolve import paths_to_examine

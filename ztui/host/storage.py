@@ -7,7 +7,7 @@ libvirt's storage API there: the image is a storage volume (`storageVolLookupByP
 capacity, allocation, format and backing store), and a new image is a volume created in the pool whose
 target directory holds the path. A path no pool holds cannot be created there, and says so.
 
-`host_files(conn, uri)` picks the implementation by the host's place as `ztui.host.hostfacts.
+`host_files(conn, uri)` picks the implementation by the host's place as `ztui.host.facts_source.
 facts_source_for` gives it, the one function that decides which host is which. Both implementations answer
 the same questions (`HostFiles`), so hotplug validation has one code path and the wrong machine is never
 asked. The one thing looked at on this machine for a lab host is which processes hold an image (`here`):
@@ -26,7 +26,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ztui.host.hostfacts import facts_source_for
+from ztui.host.facts_source import facts_source_for
 from ztui.host.place import HostPlace, daemon_root
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.pool import PoolDesc, new_volume_xml, parse_pool, parse_volume, pool_holding

@@ -1,5 +1,5 @@
 """A host's records as libvirt gives them: node devices, networks and storage volumes, with the device
-records and system use its facts source adds (`ztui.host.hostfacts.facts_source_for`).
+records and system use its facts source adds (`ztui.host.facts_source.facts_source_for`).
 
 Over a network each of these calls is a round trip, so a host far away has several under way at a time
 (`ztui.libvirt.reader.spread_for` says how many). What is read here is handed to
@@ -16,7 +16,7 @@ from typing import Any
 import libvirt
 
 from ztui.bounded import ordered_map
-from ztui.host.hostfacts import FactsSource, facts_source_for
+from ztui.host.facts_source import FactsSource, facts_source_for
 from ztui.host.inventory import Inventory, VolumeInfo
 from ztui.host.place import HostPlace, daemon_root
 from ztui.host.scan import HostRecords, inventory_for, volume_paths
@@ -149,7 +149,7 @@ def files_root(source: FactsSource, uri: str) -> str | None:
 def read_host_records(conn: libvirt.virConnect, uri: str, *, udev: tuple[HostDevice, ...] | None = None,
                       volumes: bool = True, in_flight: int = 1) -> HostRecords:
     """The host's devices, networks and (unless `volumes` is false) pool volumes. The device records
-    beside libvirt's come from the URI's host facts source (`ztui.host.hostfacts.facts_source_for`).
+    beside libvirt's come from the URI's host facts source (`ztui.host.facts_source.facts_source_for`).
     With `in_flight` above one, the three are read at the same time, each with that many calls under way
     (`ztui.libvirt.reader.spread_for` says how many a host gets: over a network each call is a round trip)."""
     source = facts_source_for(uri)

@@ -14,7 +14,7 @@ from functools import partial
 
 import libvirt
 
-from ztui.host.hostfacts import FactsOrigin, facts_source_for
+from ztui.host.facts_source import FactsOrigin, facts_source_for
 from ztui.libvirt.connection import ConnectError, open_connection
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import id_from_name

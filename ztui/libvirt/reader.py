@@ -267,7 +267,7 @@ _far_at_once = 1
 def read_at_once(uris: Iterable[str]) -> None:
     """The hosts this process reads at the same time (the TUI's sessions, `tree --json` over a fleet): with
     more than one of them far away, `spread_for` gives each one connection."""
-    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.facts_source import facts_source_for
     from ztui.host.place import HostPlace
 
     global _far_at_once
@@ -282,7 +282,7 @@ def spread_for(uri: str, guests: int) -> Spread:
     time in which the parsing of the others and the reading of the device records fit (near, the fetches
     would only wait for the parser's hold on the GIL; measured at 20 ms, 1000 guests: fetching and parsing
     took 1.4 s one after the other, 1.2 s overlapped)."""
-    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.facts_source import facts_source_for
     from ztui.host.place import HostPlace
 
     if facts_source_for(uri).place is not HostPlace.REMOTE:
@@ -417,7 +417,7 @@ def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = 
               listing: Listing | None = None,
               spare: list[SpareConnection] | None = None, hostname: str | None = None) -> Host:
     """A full snapshot of one host (`listing` and `spare` as for `fetch_guests`; `hostname` when known)."""
-    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.facts_source import facts_source_for
 
     return Host(
         uri=uri,

@@ -406,7 +406,7 @@ class HostSession:
         that listing is handed over first when `summary_first`, so the tree is there at once and fills in.
         How the rest is spread is `spread_for`'s answer: for a host far away, its device records are read
         beside the guests' XML, and that XML comes over extra connections (`spare` when already opening)."""
-        from ztui.host.hostfacts import facts_source_for
+        from ztui.host.facts_source import facts_source_for
         from ztui.libvirt.hostrecords import read_host_records
 
         extra: list[SpareConnection] | None = None
@@ -638,7 +638,7 @@ class HostSession:
 
     def _start_udev_watch(self) -> None:
         """Local hosts only: udev sees device changes libvirt does not report (a DASD set offline)."""
-        from ztui.host.hostfacts import facts_source_for
+        from ztui.host.facts_source import facts_source_for
 
         if self._watch is not None or not (self.backing and self.udev and facts_source_for(self.uri).same_machine):
             return

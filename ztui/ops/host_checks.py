@@ -9,7 +9,7 @@ also work over `qemu+ssh://`. `/sys` and `/dev` are read only when the host shar
 (`local`); files only through `files` (`ztui.host.storage`: this machine's file system for a host in this
 process's mount namespace, libvirt's storage pools for every other), so validation never checks the wrong
 machine. A host whose facts are a snapshot (the lab's simulated Z hosts) answers the DASD and block-device
-questions from those facts instead. Which is which comes from `ztui.host.hostfacts.facts_source_for`.
+questions from those facts instead. Which is which comes from `ztui.host.facts_source.facts_source_for`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 import libvirt
 
 from ztui.facts import F, alias_problem, dasd_problem, dasd_uid, is_dasd_alias, is_online
-from ztui.host.hostfacts import HostFacts, facts_source_for
+from ztui.host.facts_source import HostFacts, facts_source_for
 from ztui.host.hostuse import HostUse, HostUseKind
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.release import Keep, Refusal, release_refusal

@@ -13,7 +13,7 @@ from ztui.ops.prepare.plan import DRIVERCTL_DIR, HostView
 def read_host_view(conn: libvirt.virConnect | None, uri: str, driverctl_dir: str = DRIVERCTL_DIR) -> HostView:
     """Sysfs, the host's inventory (what the host itself uses) and which guests use which host device, by
     device key (`users_of`; not known without a connection, so nothing is then taken from the host)."""
-    from ztui.host.hostfacts import local_udev_devices
+    from ztui.host.facts_source import local_udev_devices
     from ztui.host.scan import local_inventory
 
     udev = local_udev_devices()

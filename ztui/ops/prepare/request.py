@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ztui.facts import CcwRole, F, ccw_role_of_driver
-from ztui.host.hostfacts import FactsOrigin, facts_source_for
+from ztui.host.facts_source import FactsOrigin, facts_source_for
 from ztui.model import HostDeviceKind
 from ztui.ops.prepare.model import PrepKind, PrepPlan
 from ztui.ops.prepare.plan import (
