@@ -75,7 +75,7 @@ def _own_tables() -> None:
     """The fake host's mount table and swap areas, read by ztui's readers from the fixture's files."""
     import ztui.host.facts_source as hostfacts
     import ztui.host.files as files
-    from ztui.host.hostuse import SystemUse
+    from ztui.host.system import SystemUse
 
     def read_system_use() -> SystemUse:
         return SystemUse(tuple(files.read_mounts(str(FIXTURES / "z-advice.mountinfo"))),

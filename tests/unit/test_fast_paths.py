@@ -206,7 +206,8 @@ def test_a_chain_that_loops_through_a_shared_part_is_built_in_place(monkeypatch:
     """A loop device whose backing file lives on the file system the loop device carries: the steps below
     the file system hold the loop device again, which the chain has already."""
     from ztui.host import resolve as resolve
-    from ztui.host.inventory import FileInfo, FileKind, build_inventory
+    from ztui.host.index import FileInfo, FileKind
+    from ztui.host.inventory import build_inventory
     from ztui.libvirtxml.domain import parse_device_xml
 
     loop = HostDevice(kind=HostDeviceKind.BLOCK, name="loop0", id="/dev/loop0", devnodes=("/dev/loop0",),

@@ -10,11 +10,11 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from ztui.host.inventory import NetworkInfo, build_inventory
+from ztui.host.inventory import build_inventory
 from ztui.host.place import HostPlace, host_place
 from ztui.host.storage import HostFileKind, LocalFiles, StorageFiles, host_files
 from ztui.libvirtxml.pool import new_volume_xml, parse_pool, parse_volume, pool_holding
-from ztui.model import HostDevice, HostDeviceKind
+from ztui.model import HostDevice, HostDeviceKind, NetworkInfo
 from ztui.ops.candidates import attach_candidates
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "storage"
@@ -119,7 +119,7 @@ DISKS = """<domain type='kvm'><name>g</name><uuid>00000000-0000-0000-0000-000000
 def test_remote_image_resolves_through_its_pool_down_to_the_node_device() -> None:
     """A remote host (no udev, no file of its own examined): the image is a volume of an `fs` pool on a DASD
     partition, which libvirt's node devices know; a volume of an iSCSI pool ends at the portal and IQN."""
-    from ztui.host.inventory import VolumeInfo
+    from ztui.host.index import VolumeInfo
     from ztui.host.resolve import resolve_guest
     from ztui.libvirtxml.domain import parse_domain
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
+from ztui.host.index import VolumeInfo
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.lab.guests import BootSpec
 from ztui.lab.zguests import ZDisk, ZGuest, z_domain_xml
 from ztui.lab.zhost import DESCRIPTION, TWIN_DESCRIPTION, Description, z_host_facts

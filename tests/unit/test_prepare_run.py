@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.sysfs import Sysfs
+from ztui.host.system import Mount, SystemUse
 from ztui.libvirtxml.mdev import mdev_nodedev_xml
 from ztui.model import Fact, Host, HostDevice, HostDeviceKind
 from ztui.ops.prepare.model import Action, Direction, PrepKind, PrepPlan, Proof, ProofKind, Step, Write

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.release import Keep, release_refusal
+from ztui.host.system import Mount, SystemUse
 from ztui.host.usage import eligibility
 from ztui.model import DeviceKind, DeviceUse, Fact, HostDevice, HostDeviceKind
 from ztui.ops.dest_devices import vfio_ccw_setup

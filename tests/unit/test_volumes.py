@@ -13,7 +13,8 @@ import pytest
 
 from ztui import zsysfs as kernel
 from ztui.host.identity import scsi_identifier
-from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
+from ztui.host.index import VolumeInfo
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.resolve import resolve_host
 from ztui.host.usage import users_of
 from ztui.host.volumes import HostSummary, VolumeJoin, VolumeTracker, decorate_hosts, summarize

@@ -20,9 +20,9 @@ from ztui.facts import (
     parse_ap_matrix,
     subchannel_paths,
 )
-from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import build_inventory
 from ztui.host.resolve import resolve_host
+from ztui.host.system import Mount, SystemUse
 from ztui.host.usage import eligibility
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev_text

@@ -39,9 +39,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ztui.host.files import files_info, read_system_use
-from ztui.host.hostuse import NOTHING, Mount, Swap, SystemUse
-from ztui.host.inventory import FileInfo
+from ztui.host.index import FileInfo
 from ztui.host.place import HostPlace, host_place
+from ztui.host.system import NOTHING, Mount, Swap, SystemUse
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 from ztui.zsysfs import ChannelPath, ap_card, apqn, chp_name, report_misreads
 

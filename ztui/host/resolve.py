@@ -46,7 +46,8 @@ from ztui.facts import (
     wwn,
     zfcp_path,
 )
-from ztui.host.inventory import FileInfo, FileKind, Inventory, VolumeInfo
+from ztui.host.index import FileInfo, FileKind, VolumeInfo
+from ztui.host.inventory import Inventory
 from ztui.model import (
     BackingStep,
     DeviceCategory,

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from ztui.host.facts_source import FactsSource, facts_source_for, local_udev_devices
 from ztui.host.files import read_system_use
-from ztui.host.hostuse import SystemUse
-from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
+from ztui.host.index import VolumeInfo
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.resolve import paths_to_examine
+from ztui.host.system import SystemUse
 from ztui.model import DeviceKind, Guest, HostDevice, NetworkInfo
 
 

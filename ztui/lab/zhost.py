@@ -29,7 +29,7 @@ from typing import Any
 
 from ztui import zsysfs as kernel
 from ztui.host.facts_source import FactsOrigin, HostFacts
-from ztui.host.hostuse import Mount, Swap
+from ztui.host.system import Mount, Swap
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 from ztui.zsysfs import Attr, DasdUid, PathMasks, ap_card, chp_name
 

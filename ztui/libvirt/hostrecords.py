@@ -17,7 +17,8 @@ import libvirt
 
 from ztui.bounded import ordered_map
 from ztui.host.facts_source import FactsSource, facts_source_for
-from ztui.host.inventory import Inventory, VolumeInfo
+from ztui.host.index import VolumeInfo
+from ztui.host.inventory import Inventory
 from ztui.host.place import HostPlace, daemon_root
 from ztui.host.scan import HostRecords, inventory_for, volume_paths
 from ztui.libvirt.connection import libvirt_reason
