@@ -103,7 +103,7 @@ def main(out_path: str, misread: bool = False) -> int:
     from ztui.host.scan import LocalUdev
     from ztui.host.sysfs import Sysfs
     from ztui.host.usage import users_of
-    from ztui.libvirt.hostrecords import scan_host
+    from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
     from ztui.ops.candidates import attach_candidates

@@ -187,7 +187,7 @@ def _in_place(chain: Any, key: object, build: Any) -> None:
 def test_shared_steps_equal_steps_built_in_place(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.host import resolve as resolve
-    from ztui.libvirt.hostrecords import scan_host
+    from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
 
     conn = libvirt.open(big_host)
@@ -231,7 +231,7 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.cli.tree import load_domain_files
     from ztui.host.resolve import resolve_host
-    from ztui.libvirt.hostrecords import scan_host
+    from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import Host
     from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json

@@ -19,7 +19,17 @@ from ztui.lab.zguests import ZDisk, ZGuest, z_domain_xml
 from ztui.lab.zhost import DESCRIPTION, TWIN_DESCRIPTION, Description, z_host_facts
 from ztui.libvirtxml.domain import guest_from_element, parse_domain
 from ztui.libvirtxml.rewrite import rewrite_sources
-from ztui.model import Guest, GuestState, HostDevice, HostDeviceKind, IdentityKind, SecureExecutionForm, VolumeIdentity
+from ztui.model import (
+    DeviceKind,
+    DeviceUse,
+    Guest,
+    GuestState,
+    HostDevice,
+    HostDeviceKind,
+    IdentityKind,
+    SecureExecutionForm,
+    VolumeIdentity,
+)
 from ztui.ops.evacuate import _choose
 from ztui.ops.known_hosts import KnownHost
 from ztui.ops.migrate_fit import (
@@ -117,7 +127,7 @@ def test_pass_through_equivalents_must_be_free_there(z: Inventory) -> None:
     g = parse_domain(z_domain_xml(ZGuest("zlnx04", False, (), pci=("0001:00:00.0", "0002:00:00.0")),
                                   BootSpec(Path("/k")), LAB))
     moved = [d for d in g.devices if d.passthrough]
-    taken = (("pci:0002:00:00.0", "lnx99"),)
+    taken = {"pci:0002:00:00.0": (DeviceUse("pci:0002:00:00.0", "lnx99", "", "", DeviceKind.HOSTDEV_PCI, True, True),)}
     found = passthrough_free_findings(moved, z, z, taken)
     texts = sorted(f.text for f in found)
     assert len(texts) == 2 and "lnx99 runs there with it" in texts[1]

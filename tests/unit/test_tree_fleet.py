@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import TESTDRIVER
 from ztui.cli import tree_fleet
-from ztui.cli.tree import EncodedHost, HostRead, read_hosts_here
+from ztui.cli.tree_read import EncodedHost, HostRead, read_hosts_here
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import libvirt
@@ -18,15 +18,14 @@ import libvirt
 from ztui.bounded import ordered_map
 from ztui.host.facts_source import FactsSource, facts_source_for
 from ztui.host.index import VolumeInfo
-from ztui.host.inventory import Inventory
 from ztui.host.place import HostPlace, daemon_root
-from ztui.host.scan import HostRecords, inventory_for, volume_paths
+from ztui.host.scan import HostRecords
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.network import parse_network
 from ztui.libvirtxml.nodedev import parse_nodedevs
 from ztui.libvirtxml.pool import parse_pool
-from ztui.model import Guest, HostDevice, NetworkInfo
+from ztui.model import HostDevice, NetworkInfo
 
 log = logging.getLogger("ztui.libvirt")
 
@@ -162,11 +161,3 @@ def read_host_records(conn: libvirt.virConnect, uri: str, *, udev: tuple[HostDev
     return HostRecords(uri=uri, local=source.same_machine, facts=source, udev=source.devices(udev),
                        node_devices=node_devices, networks=networks, pool_volumes=pool_volumes,
                        system=source.system_use())
-
-
-def scan_host(conn: libvirt.virConnect, uri: str, guests: Iterable[Guest] = (), *,
-              udev: tuple[HostDevice, ...] | None = None) -> Inventory:
-    """The whole inventory of the host behind `conn`. `udev` passes records already read (several local
-    URIs in one command share one udev walk); by default they are read when the URI is local."""
-    guests = tuple(guests)
-    return inventory_for(read_host_records(conn, uri, udev=udev, volumes=bool(volume_paths(guests))), guests)

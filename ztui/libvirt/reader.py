@@ -12,12 +12,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import libvirt
 
 from ztui.bounded import ordered_map
+from ztui.host.facts_source import facts_source_for
+from ztui.host.place import HostPlace, host_place
 from ztui.libvirt.connection import libvirt_reason, uri_of, without_prompts
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
@@ -267,11 +269,8 @@ _far_at_once = 1
 def read_at_once(uris: Iterable[str]) -> None:
     """The hosts this process reads at the same time (the TUI's sessions, `tree --json` over a fleet): with
     more than one of them far away, `spread_for` gives each one connection."""
-    from ztui.host.facts_source import facts_source_for
-    from ztui.host.place import HostPlace
-
     global _far_at_once
-    _far_at_once = max(1, sum(1 for uri in uris if facts_source_for(uri).place is HostPlace.REMOTE))
+    _far_at_once = max(1, sum(1 for uri in uris if host_place(uri) is HostPlace.REMOTE))
 
 
 def spread_for(uri: str, guests: int) -> Spread:
@@ -282,10 +281,7 @@ def spread_for(uri: str, guests: int) -> Spread:
     time in which the parsing of the others and the reading of the device records fit (near, the fetches
     would only wait for the parser's hold on the GIL; measured at 20 ms, 1000 guests: fetching and parsing
     took 1.4 s one after the other, 1.2 s overlapped)."""
-    from ztui.host.facts_source import facts_source_for
-    from ztui.host.place import HostPlace
-
-    if facts_source_for(uri).place is not HostPlace.REMOTE:
+    if host_place(uri) is not HostPlace.REMOTE:
         return _NEAR
     # several hosts read at once keep calls enough under way between them: an extra connection would only
     # cost each daemon another client (a process, over ssh) and this process the CPU of its listing
@@ -413,16 +409,15 @@ def read_guest_summaries(conn: libvirt.virConnect, listing: Listing | None = Non
                          for uuid, name in listing.idents), key=lambda g: g.name))
 
 
+def host_header(conn: libvirt.virConnect, uri: str, hostname: str | None = None) -> Host:
+    """The host without its guests: its URI, its name (`hostname` when known) and where its host facts come
+    from when they are not read live here."""
+    return Host(uri=uri, hostname=read_hostname(conn) if hostname is None else hostname,
+                facts=facts_source_for(uri).label, connected=True)
+
+
 def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None, *,
               listing: Listing | None = None,
               spare: list[SpareConnection] | None = None, hostname: str | None = None) -> Host:
     """A full snapshot of one host (`listing` and `spare` as for `fetch_guests`; `hostname` when known)."""
-    from ztui.host.facts_source import facts_source_for
-
-    return Host(
-        uri=uri,
-        hostname=read_hostname(conn) if hostname is None else hostname,
-        facts=facts_source_for(uri).label,
-        connected=True,
-        guests=read_guests(conn, names, listing=listing, spare=spare),
-    )
+    return replace(host_header(conn, uri, hostname), guests=read_guests(conn, names, listing=listing, spare=spare))

@@ -109,8 +109,8 @@ def plan_evacuation(src: libvirt.virConnect, src_uri: str, session: Sequence[str
                     conns: Mapping[str, libvirt.virConnect] | None = None, src_inventory: Inventory | None = None,
                     host_name: str = "") -> EvacuationPlan:
     """The plan for every guest running on `src_uri` (see the module docstring); `to`: only these hosts."""
+    from ztui.libvirt.pipeline import read_inventory
     from ztui.ops.known_hosts import host_named, known_hosts
-    from ztui.ops.migrate_preflight import read_inventory
 
     domains = sorted((d for d in src.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)), key=lambda d: d.name())
     inventory = src_inventory if src_inventory is not None else read_inventory(src, src_uri)

@@ -26,8 +26,12 @@ from typing import Any
 
 import libvirt
 
+from ztui.host.resolve import resolve_guest
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.pipeline import scan_host
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import GuestState
+from ztui.ops.missing_storage import missing_path, missing_storage_text
 
 POLL_INTERVAL = 0.1  # the state is re-read this often while no event arrived
 DEFAULT_TIMEOUT = 10.0  # start, resume, pause, destroy: the daemon acts at once
@@ -294,16 +298,10 @@ def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri:
     """libvirt's reason for a refused start, led by which disk and host device is missing when that is why
     (`ztui.ops.missing_storage`, from ztui's own backing chain); libvirt's reason alone when it is not, or
     when the host's facts cannot be read."""
-    from ztui.ops.missing_storage import missing_path, missing_storage_text
-
     path = missing_path(reason)
     if not path:
         return reason
     try:
-        from ztui.host.resolve import resolve_guest
-        from ztui.libvirt.hostrecords import scan_host
-        from ztui.libvirtxml.domain import parse_domain
-
         guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
         text = missing_storage_text(resolve_guest(guest, scan_host(conn, uri, [guest])), path,
                                     str(conn.getHostname()))

@@ -36,15 +36,14 @@ import libvirt
 
 from ztui.facts import F
 from ztui.host.inventory import Inventory
+from ztui.host.release import Users
 from ztui.host.resolve import resolve_device
 from ztui.host.usage import available
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.cpu import cpu_request
-from ztui.libvirtxml.domain import parse_domain
 from ztui.model import (
     DeviceKind,
-    DeviceUse,
     Guest,
     GuestDevice,
     HostDevice,
@@ -303,50 +302,20 @@ def _path_there(path: str, there: HostDevice) -> str:
 # --- pass-through devices free on the destination ---------------------------------------------------------
 
 
-def read_taken(conn: libvirt.virConnect) -> tuple[tuple[str, str], ...]:
-    """(device key, guest) of each pass-through device (an mdev, a PCI function) a running guest of the host
-    holds: one XML read per running guest, only when the guest to move has pass-through devices."""
-    taken: list[tuple[str, str]] = []
-    try:
-        domains = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
-    except libvirt.libvirtError:
-        return ()
-    for dom in domains:
-        try:
-            guest = parse_domain(dom.XMLDesc(0), what="domain XML")
-        except (libvirt.libvirtError, XmlError):
-            continue
-        for device in guest.devices:
-            key = _held_key(device)
-            if key:
-                taken.append((key, guest.name))
-    return tuple(taken)
-
-
-def _held_key(device: GuestDevice) -> str:
-    """The host device a pass-through guest device holds, by key ('' for any other device)."""
-    if device.kind in (DeviceKind.MDEV_VFIO_CCW, DeviceKind.MDEV_VFIO_AP, DeviceKind.MDEV_OTHER) and device.source:
-        return device_key(HostDeviceKind.MDEV, device.source.lower())
-    if device.kind in (DeviceKind.HOSTDEV_PCI, DeviceKind.NET_HOSTDEV) and device.source:
-        return device_key(HostDeviceKind.PCI, device.source)
-    return ""
-
-
 def passthrough_free_findings(to_move: Sequence[GuestDevice], src: Inventory | None, dest: Inventory,
-                              taken: Sequence[tuple[str, str]]) -> list[Finding]:
+                              uses: Users) -> list[Finding]:
     """Each pass-through device's equivalent on the destination must be free there (`usage.available`): no
-    running guest there holds it, the host itself does not use it (an interface that is up, …)."""
-    holders = dict(taken)
+    running guest there holds it (`uses`: the destination's guests' uses of its devices, by key), the host
+    itself does not use it (an interface that is up, …)."""
     found: list[Finding] = []
     for device in to_move:
         there = _equivalent_there(device, src, dest)
         if there is None:
             continue  # the preflight's equivalence check says why there is none
-        holder = holders.get(there.key, "")
-        uses = [DeviceUse(there.key, holder, "", "", device.kind, True, True)] if holder else []
-        if available(there, dest, uses):
+        held = [u for u in uses.get(there.key, ()) if u.running]
+        if available(there, dest, held):
             continue
-        why = f"{holder} runs there with it" if holder else (dest.host_use(there).text or "it is not free")
+        why = f"{held[0].guest} runs there with it" if held else (dest.host_use(there).text or "it is not free")
         name = name_of(device)
         found.append(Finding(BLOCKER, f"{name}: the destination's {there.id} is not free: {why}", Code.EQUIVALENT,
                              name))

@@ -45,6 +45,7 @@ from ztui.host.inventory import Inventory
 from ztui.host.release import Refusal
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.pipeline import read_inventory
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import (
@@ -158,7 +159,6 @@ class HostFacts:
     files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
     inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
     fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
-    taken: tuple[tuple[str, str], ...] = ()  # (device key, guest): pass-through devices its running guests hold
     guest_uses: GuestUses | None = None  # its guests' uses of its devices (`dest_devices`), None: not read
 
     @functools.cached_property
@@ -209,31 +209,12 @@ def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    from ztui.ops.migrate_fit import read_taken
-
     inv = inventory if inventory is not None or not devices else read_inventory(conn, uri)
     return HostFacts(uri, domains=domains, devices=inv.devices if inv is not None else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
                      files=_files(conn, uri, guest), inventory=inv,
                      fit=read_fit(conn, domain_xml) if domain_xml else None,
-                     taken=read_taken(conn) if devices and any(d.passthrough for d in guest.devices) else (),
                      guest_uses=read_guest_uses(conn, uri, inv, guest.uuid) if inv is not None else None)
-
-
-def read_inventory(conn: libvirt.virConnect, uri: str) -> Inventory | None:
-    """A host's inventory for judging a guest there: its devices with its host facts folded in (udev's when
-    it shares this machine's kernel, its snapshot's when it is known by its facts — only those know a DASD's
-    uid or a zPCI function's host uid, which identify the same device on both hosts), its networks and every
-    pool volume (an image may be at another path there)."""
-    from ztui.host.inventory import build_inventory
-    from ztui.libvirt.hostrecords import read_host_records
-
-    try:
-        records = read_host_records(conn, uri, in_flight=8)
-    except libvirt.libvirtError:
-        return None
-    return build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
-                           volumes=records.pool_volumes, uri=uri, system=records.system)
 
 
 def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -612,7 +593,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
         if dest.inventory is not None:
             findings.extend(interface_findings(guest, dest.inventory))
             findings.extend(passthrough_free_findings(to_move, src.inventory if src is not None else None,
-                                                      dest.inventory, dest.taken))
+                                                      dest.inventory, dest.guest_uses or {}))
     from ztui.ops.migrate_safety import SafetyFacts, safety_findings
 
     findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))

@@ -102,7 +102,7 @@ def where(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, session
           only: Sequence[str] = ()) -> list[Placement]:
     """Every other known host's answer for the guest `dom` of `src_uri`, best first. `conns`: open connections
     to reuse (the TUI's sessions), `inventories` their inventories; `only`: just these hosts (by URI)."""
-    from ztui.ops.migrate_preflight import read_inventory
+    from ztui.libvirt.pipeline import read_inventory
     from ztui.ops.other_copies import look_elsewhere
 
     hosts = known_hosts([src_uri, *session, *only])
