@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.faults.harness import A, Try, Verdict, scenario
 from tests.faults.migrate import SIGNALS, _disk, _image, new_guest
-from ztui.ops.settle import file_holders
+from ztui.ops.attach.settle import file_holders
 
 ATTACH_STEPS = ("intent", "image-created", "device-asking", "device-returned", "device-attached")
 DETACH_STEPS = ("intent", "device-asking", "device-returned", "device-removed")

@@ -106,10 +106,10 @@ def main(out_path: str, misread: bool = False) -> int:
     from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
-    from ztui.ops.candidates import attach_candidates
-    from ztui.ops.prepare.model import PrepKind, PrepRefused
+    from ztui.ops.attach.candidates import attach_candidates
     from ztui.ops.prepare.plan import HostView
     from ztui.ops.prepare.request import PrepRequest, plan_for
+    from ztui.ops.prepare.steps import PrepKind, PrepRefused
     from ztui.report.hostdevs import render_text
     from ztui.ui.labels import hostdev_label
     from ztui.ui.widgets.details import device_details, hostdev_details
@@ -186,8 +186,8 @@ def _attach_pci(conn: Any, host: Any, doc: dict[str, Any], said: Any) -> None:
     """`ztui attach zadv1 --pci ADDRESS` for every PCI function: libvirt binds a managed one to vfio-pci."""
     from ztui.host.scan import local_inventory
     from ztui.model import HostDeviceKind
-    from ztui.ops.host_checks import HostProbe
-    from ztui.ops.hotplug import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.plan import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.probe import HostProbe
 
     guest = next(g for g in host.guests if g.name == "zadv1")
     probe = HostProbe.for_connection(conn)
@@ -209,12 +209,13 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
     source is described by its node devices, as the preflight reads them)."""
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind
-    from ztui.ops.migrate_plan import MigrationOptions
-    from ztui.ops.migrate_preflight import HostFacts, assess, read_host
+    from ztui.ops.migrate.plan import MigrationOptions
+    from ztui.ops.migrate.preflight import assess
+    from ztui.ops.migrate.read import MigrationHost, read_migration_host
 
-    def source(ccw_uuid: str, uid: str, busid: str = "0.0.5c3f", ap: str = "0c.0038\n0c.0039") -> HostFacts:
+    def source(ccw_uuid: str, uid: str, busid: str = "0.0.5c3f", ap: str = "0c.0038\n0c.0039") -> MigrationHost:
         facts = (Fact("uid", uid, "udev"),) if uid else ()
-        return HostFacts("qemu+ssh://zsrc/system", devices=(
+        return MigrationHost("qemu+ssh://zsrc/system", devices=(
             HostDevice(HostDeviceKind.MDEV, "mdev_src", ccw_uuid, parent="css_0_0_0023"),
             HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023",
                        facts=(Fact("channel_dev_addr", busid, "libvirt"),)),
@@ -230,7 +231,7 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
 
     scenarios = {f"volume of {b}": (MIG_CCW, source(MIG_CCW, volume(b))) for b in
                  ("0.0.6000", "0.0.6001", "0.0.6002", "0.0.6003", "0.0.6004")}
-    scenarios["missing on the source"] = (MIG_CCW, HostFacts("qemu+ssh://zsrc/system", devices=(
+    scenarios["missing on the source"] = (MIG_CCW, MigrationHost("qemu+ssh://zsrc/system", devices=(
         HostDevice(HostDeviceKind.MDEV, "mdev_other", "00000000-0000-4000-8000-0000000000aa", parent=""),
         HostDevice(HostDeviceKind.CSS, "", "0.0.0000", facts=(Fact("dev_busid", "0.0.6000", "udev"),)))))
     other = "7e57ad11-ce5a-4b1e-9d2c-6a0b1c2d3e4f"  # zadv2's mdev here, on 0.0.6005
@@ -239,7 +240,7 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
     scenarios["free APQN"] = (MIG_CCW, source(MIG_CCW, volume("0.0.6002"), ap="0d.0005"))
     for name, (uuid, src) in scenarios.items():
         g = guest(uuid)
-        dest = read_host(conn, URI, g, devices=True)
+        dest = read_migration_host(conn, URI, g, devices=True)
         check = assess(g, MigrationOptions(unsafe=True), dest, src)
         doc["preflight"][name] = [f.text for f in check.findings if f.code == "equivalent"]
         for finding in check.findings:

@@ -25,7 +25,7 @@ import pytest
 from tests.lab.support import Lab, shared_image, shared_path
 from ztui.lab.daemon import daemon_pid
 from ztui.lab.paths import LabPaths
-from ztui.ops.settle import file_holders
+from ztui.ops.attach.settle import file_holders
 
 A = "zlab-a"
 GUEST = "lnxa03"

@@ -15,7 +15,7 @@ from ztui.host.place import HostPlace, host_place
 from ztui.host.storage import HostFileKind, LocalFiles, StorageFiles, host_files
 from ztui.libvirtxml.pool import new_volume_xml, parse_pool, parse_volume, pool_holding
 from ztui.model import HostDevice, HostDeviceKind, NetworkInfo
-from ztui.ops.candidates import attach_candidates
+from ztui.ops.attach.candidates import attach_candidates
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "storage"
 
@@ -147,11 +147,12 @@ def test_preflight_judges_local_disks_by_what_the_destination_has() -> None:
 
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import GuestState
-    from ztui.ops.migrate_plan import MigrationOptions
-    from ztui.ops.migrate_preflight import HostFacts, assess
+    from ztui.ops.migrate.plan import MigrationOptions
+    from ztui.ops.migrate.preflight import assess
+    from ztui.ops.migrate.read import MigrationHost
 
     g = replace(parse_domain(DISKS), state=GuestState.RUNNING)
-    dest = HostFacts("qemu+ssh://b/system", networks=(), machine_error="")
+    dest = MigrationHost("qemu+ssh://b/system", networks=(), machine_error="")
     missing = assess(g, MigrationOptions(unsafe=True), replace(dest, files=(("/srv/images/a.qcow2", "missing"),)))
     assert [f.text for f in missing.blockers] == ["--unsafe, but the destination has no /srv/images/a.qcow2 (its "
                                                   "storage pools say so)"]
@@ -232,7 +233,7 @@ def test_one_function_decides_which_host_is_which(test_conn: libvirt.virConnect,
 def test_image_in_use_asks_the_guests_host(test_conn: libvirt.virConnect) -> None:
     """A new image on a remote host is looked up in its pools: one that is not there holds nothing (and is
     not looked for on this machine); one that is may be held by the far QEMU and is kept."""
-    from ztui.ops.settle import GuestHandle, image_in_use
+    from ztui.ops.attach.settle import GuestHandle, image_in_use
 
     dom = test_conn.lookupByName("test")
     handle = GuestHandle("qemu+tcp://127.0.0.1:1/system", dom.UUIDString(), "test", test_conn, dom)

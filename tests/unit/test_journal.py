@@ -10,7 +10,7 @@ import pytest
 
 from ztui import faults
 from ztui.errors import BadInput, StateUnwritable
-from ztui.ops.journal import EntryState, JournalAction, Operation, load, resume, unfinished
+from ztui.ops.safety.journal import EntryState, JournalAction, Operation, load, resume, unfinished
 
 
 @pytest.fixture

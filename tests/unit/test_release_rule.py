@@ -14,7 +14,7 @@ from ztui.host.release import Keep, release_refusal
 from ztui.host.system import Mount, SystemUse
 from ztui.host.usage import eligibility
 from ztui.model import DeviceKind, DeviceUse, Fact, HostDevice, HostDeviceKind
-from ztui.ops.dest_devices import vfio_ccw_setup
+from ztui.ops.migrate.destination import vfio_ccw_setup
 from ztui.ops.prepare.plan import HostView, unplan_vfio_ap
 
 BOOTED = SystemUse((Mount("/", "ext4", "/dev/vda1", "252:1"),))
@@ -172,8 +172,8 @@ def test_a_managed_pci_attach_does_not_take_a_function_from_the_host() -> None:
     from ztui.host.facts_source import HostFacts as Snapshot
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import GuestState, PciAddress
-    from ztui.ops.host_checks import HostProbe
-    from ztui.ops.hotplug import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.plan import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.probe import HostProbe
 
     def pci(n: int, state: str) -> tuple[HostDevice, HostDevice]:
         path = f"/sys/devices/pci000{n}:00/000{n}:00:00.0"

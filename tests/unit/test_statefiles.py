@@ -14,9 +14,9 @@ import pytest
 
 from ztui import faults
 from ztui.errors import Busy, Interrupted, StateUnwritable
-from ztui.ops.audit import audit_path, record
-from ztui.ops.guestlock import guest_lock, holder
-from ztui.ops.signals import SignalGuard
+from ztui.ops.safety.audit import audit_path, record
+from ztui.ops.safety.guestlock import guest_lock, holder
+from ztui.ops.safety.signals import SignalGuard
 from ztui.statefiles import open_dir, read_json, state_dir, write_json
 
 
@@ -88,7 +88,7 @@ def test_write_json_atomic_and_private(state: Path) -> None:
 def test_guest_lock_refuses_a_second_holder_with_who(state: Path) -> None:
     with guest_lock("qemu:///system", "UUID-1", guest="g1", action="attach") as me:
         assert holder("qemu:///system", "uuid-1") == me
-        code = ("from ztui.ops.guestlock import guest_lock\n"
+        code = ("from ztui.ops.safety.guestlock import guest_lock\n"
                 "with guest_lock('qemu:///system', 'UUID-1', guest='g1', action='detach'): pass\n")
         other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                env={**os.environ, "XDG_STATE_HOME": str(state.parent)})

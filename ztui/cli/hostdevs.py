@@ -11,7 +11,8 @@ from typing import Any
 
 import libvirt
 
-from ztui.cli.common import EXIT_FAILED, EXIT_OK, error, text_width
+from ztui.cli.common import error, text_width
+from ztui.errors import End, Status
 from ztui.host.inventory import Inventory
 from ztui.host.scan import LocalUdev
 from ztui.host.usage import conflicts, users_of
@@ -20,16 +21,6 @@ from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
 from ztui.libvirt.pipeline import read_resolved
 from ztui.model import Host
 from ztui.report.hostdevs import inventory_json, render_text
-
-
-def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                         common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "hostdevs", parents=[common], help="list host devices and the guests using each",
-        description="List the host's devices grouped by kind, with the guests and guest devices that use "
-                    "each, conflicts and pass-through readiness. udev is read for a local URI.")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run_hostdevs, one_shot=True)
 
 
 def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> tuple[Host, Inventory] | str:
@@ -56,7 +47,7 @@ def host_json(host: Host, inv: Inventory, join: VolumeJoin | None = None) -> dic
             "groups": inventory_json(inv, users, conflicts(users), join)}
 
 
-def run_hostdevs(args: argparse.Namespace) -> int:
+def run_hostdevs(args: argparse.Namespace) -> End:
     """Every host at once (one thread each); their volumes are joined before they are shown."""
     uris = list(args.connect)
     udev = LocalUdev(uris)
@@ -80,4 +71,4 @@ def run_hostdevs(args: argparse.Namespace) -> int:
             if not h["local"]:
                 title += " — libvirt node devices only (udev is read for local hosts)"
             sys.stdout.write(render_text(title, h["groups"], width=text_width()))
-    return EXIT_FAILED if failed else EXIT_OK
+    return Status.FAILED if failed else Status.DONE

@@ -12,9 +12,10 @@ import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, text_width, use_colour
+from ztui.cli.common import error, text_width, use_colour
 from ztui.cli.tree_fleet import fleet_json
 from ztui.cli.tree_read import EncodedHost, read_hosts_here
+from ztui.errors import End, Status
 from ztui.host.facts_source import SnapshotError, facts_source_for, use_snapshot
 from ztui.host.resolve import resolve_host
 from ztui.host.scan import snapshot_inventory
@@ -23,27 +24,6 @@ from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host
 from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json
 from ztui.report.tree_text import render_hosts
-
-
-def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                     common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "tree", parents=[common], help="print guests, their devices and what backs them",
-        description="Print every guest's devices (like lsblk), or JSON with --json.")
-    p.add_argument("guests", nargs="*", metavar="GUEST", help="only these guests")
-    p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
-    p.add_argument("--domain-xml", nargs="+", action="extend", metavar="FILE", default=[],
-                   help="read saved domain XML (or a test-driver host file) instead of connecting")
-    add_host_facts_option(p)
-    p.add_argument("--no-backing", action="store_true",
-                   help="text: only guests and their devices, without each device's backing chain")
-    p.set_defaults(func=run_tree, one_shot=True)
-
-
-def add_host_facts_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host-facts", metavar="FILE", default="",
-                        help="resolve against a host-facts snapshot (`ztui hostfacts save`) instead of this "
-                             "machine's udev and files; with --domain-xml or for every -c URI")
 
 
 def apply_host_facts(args: argparse.Namespace, uris: list[str]) -> bool:
@@ -178,7 +158,7 @@ def with_snapshot_backing(host: Host) -> Host:
     return resolve_host(host, snapshot_inventory(source, host.guests))
 
 
-def run_tree(args: argparse.Namespace) -> int:
+def run_tree(args: argparse.Namespace) -> End:
     # every record read here lives until the process ends: the cycle collector would only walk the
     # growing heap again and again (a fifth of reading 1000 guests) to find nothing to free
     gc.disable()
@@ -186,12 +166,12 @@ def run_tree(args: argparse.Namespace) -> int:
     hosts: list[Host | EncodedHost]
     if args.domain_xml:
         if not apply_host_facts(args, []):
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         try:
             host, errors = load_domain_files(args.domain_xml)
         except BadXmlFile as exc:
             error(str(exc))
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         if args.guests:
             wanted = set(args.guests)
             host = Host(uri=None, guests=tuple(g for g in host.guests if g.name in wanted))
@@ -200,7 +180,7 @@ def run_tree(args: argparse.Namespace) -> int:
     else:
         uris = list(args.connect)
         if not apply_host_facts(args, uris):
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         hosts, errors = read_connected_hosts(uris, args.readonly, args.guests, as_json=piped_json)
         if errors and all(isinstance(h, Host) and not h.connected for h in hosts):
             hosts = []  # nothing was read: the error lines say it all
@@ -215,7 +195,7 @@ def run_tree(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout),
                                           backing=not getattr(args, "no_backing", False), width=text_width()))
-    return EXIT_FAILED if errors else EXIT_OK
+    return Status.FAILED if errors else Status.DONE
 
 
 def models(hosts: list[Host | EncodedHost]) -> list[Host]:

@@ -222,7 +222,7 @@ def _cached_snapshot(path: str) -> FactsSource:
 def local_udev_devices() -> tuple[HostDevice, ...]:
     """udev's records, or none when pyudev or sysfs is unusable here (a container without /sys)."""
     try:  # only here: a host known by libvirt or a snapshot alone never needs pyudev (11 ms to import)
-        from ztui.host.udev import udev_available, udev_devices
+        from ztui.host.udev import udev_available, udev_devices  # noqa: PLC0415 - pyudev, only for this host
     except ImportError:  # pragma: no cover - pyudev is a dependency, but be kind to trimmed installs
         return ()
     if not udev_available():

@@ -14,6 +14,7 @@ from functools import partial
 
 import libvirt
 
+from ztui.bounded import answers_within
 from ztui.host.facts_source import FactsOrigin, facts_source_for
 from ztui.libvirt.connection import ConnectError, open_connection
 from ztui.libvirtxml.domain import parse_domain
@@ -34,7 +35,6 @@ def ask_hosts(uris: Sequence[str], question: Question, timeout: float = DEFAULT_
     """`question`'s answers from every host that answers within `timeout` (all asked at once,
     `ztui.bounded`), in the order of `uris`, without repeats. Connections are read-only and opened as
     every connection of ztui's is: over ssh nothing can ask on the terminal (`without_prompts`)."""
-    from ztui.bounded import answers_within
 
     def ask(uri: str) -> list[Name]:
         try:

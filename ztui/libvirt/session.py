@@ -600,7 +600,7 @@ class HostSession:
         if self._watch is not None or not (self.backing and self.udev and facts_source_for(self.uri).same_machine):
             return
         try:  # only here: a host not on this machine's kernel never needs pyudev (11 ms to import)
-            from ztui.host.udev import UdevWatch, udev_available
+            from ztui.host.udev import UdevWatch, udev_available  # noqa: PLC0415 - pyudev, only for this host
 
             if not udev_available():
                 return

@@ -1,31 +1,9 @@
-"""The audit log: every attempted change, as one JSON line in the XDG state directory.
-
-Written before the result is known is not enough (a crash would hide the outcome), so each attempt is
-one record written when it ends, carrying the request, the device XML and the result (the journal,
-`ops/journal.py`, holds what is under way). The file is 0600 in a 0700 directory and never written through a
-symlink (`ops/statefiles.py`); one that cannot be written is `StateUnwritable`. A device that could
-not be put back after a migration is recorded here with the exact command to restore it by hand.
-"""
+"""Where the TUI imports these names from; they live in `ztui.ops.safety`."""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-from typing import Any
+from ztui.ops.safety.audit import record
 
-from ztui.statefiles import append_line, state_dir
-
-__all__ = ["audit_path", "record", "state_dir"]
-
-
-def audit_path() -> Path:
-    return state_dir() / "audit.jsonl"
-
-
-def record(action: str, uri: str, guest: str, result: str, **fields: Any) -> dict[str, Any]:
-    """Append one record (time, action, URI, guest, result and any further fields) and return it."""
-    entry: dict[str, Any] = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "action": action, "uri": uri,
-                             "guest": guest, "result": result, **fields}
-    append_line(audit_path().name, json.dumps(entry, sort_keys=False) + "\n")
-    return entry
+__all__ = [
+    "record",
+]

@@ -16,6 +16,7 @@ from ztui.host.inventory import Inventory
 from ztui.host.release import Refusal, release_refusal
 from ztui.host.resolve import resolve_host
 from ztui.host.usage import eligibility, users_of
+from ztui.libvirt.reader import read_guests
 from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind
 from ztui.zsysfs import apqn
 
@@ -27,7 +28,6 @@ def read_guest_uses(conn: libvirt.virConnect, uri: str, inventory: Inventory, gu
     """Which devices the destination's guests use, their chains resolved against its own inventory; the
     migrating guest's own definition there (left by an earlier migration) is not another guest. None when
     its guests cannot be read: then nothing there is advised for release."""
-    from ztui.libvirt.reader import read_guests
 
     try:
         guests = tuple(g for g in read_guests(conn) if g.uuid != guest_uuid)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ztui.errors import End, Status, Stopped
 from ztui.ops.iostats import human_rate
 from ztui.report.tree_text import format_memory
 
@@ -156,6 +157,16 @@ class MigrationReport:
         return (self.migrated and self.certain and not self.interrupted and self.runs_on == self.destination
                 and self.state == "running" and all(d.state == Fate.DESTINATION for d in self.devices)
                 and self.source_copy in ("", "absent", DEFINED_SHUT_OFF))
+
+    def end(self, signum: int | None = None) -> End:
+        """How the command that ran the migration ended: done; stopped by the signal that stopped it; unknown
+        when where the guest runs could not be proven (a host did not answer, both held a copy); failed when
+        the end state is known (the report says it)."""
+        if self.ok:
+            return Status.DONE
+        if signum:
+            return Stopped(signum)
+        return Status.FAILED if self.certain else Status.UNKNOWN
 
     @property
     def lost(self) -> tuple[DeviceFate, ...]:

@@ -1,6 +1,6 @@
 """One live migration with all of its safety, for every caller that runs one unattended or from a command:
 the guest locked on both hosts before anything is read, the preflight under that lock, the plan shown, the
-intent journaled before the first change, the run (`ztui.ops.migrate_run`), the outcome audited and the
+intent journaled before the first change, the run (`ztui.ops.migrate.run`), the outcome audited and the
 journal entry closed only when the outcome is proven.
 
 `ztui migrate` runs one; `ztui evacuate` runs one per guest, each the same way.
@@ -18,14 +18,14 @@ import libvirt
 
 from ztui.errors import ZtuiError
 from ztui.host.inventory import Inventory
-from ztui.ops.audit import record
-from ztui.ops.guestlock import guest_lock
-from ztui.ops.journal import EntryState, JournalAction, Operation
-from ztui.ops.migrate_plan import MigrationOptions, PlanStep, name_of, plan_steps, virsh_migrate
-from ztui.ops.migrate_preflight import Preflight, preflight
-from ztui.ops.migrate_report import MigrationReport, StepResult
-from ztui.ops.migrate_run import MigrationControl, ProgressCallback, audit_failures, run_migration
-from ztui.ops.signals import SignalGuard
+from ztui.ops.migrate.plan import MigrationOptions, PlanStep, name_of, plan_steps, virsh_migrate
+from ztui.ops.migrate.preflight import Preflight, preflight
+from ztui.ops.migrate.report import MigrationReport, StepResult
+from ztui.ops.migrate.run import MigrationControl, ProgressCallback, audit_failures, run_migration
+from ztui.ops.safety.audit import record
+from ztui.ops.safety.guestlock import guest_lock
+from ztui.ops.safety.journal import EntryState, JournalAction, Operation
+from ztui.ops.safety.signals import SignalGuard
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """What a live migration must not break, judged in the preflight before anything changes.
 
-- **One running copy.** The guest must not run on a third host ztui knows (`ztui.ops.other_copies`):
+- **One running copy.** The guest must not run on a third host ztui knows (`ztui.ops.safety.other_copies`):
   moving one copy while another writes the same disks only carries the damage along.
 - **The boot device.** The device the guest IPLed from is never taken off the running guest
-  (`ztui.ops.boot`); a fallback boot device is named with the reason.
+  (`ztui.ops.attach.boot`); a fallback boot device is named with the reason.
 - **Only what can be unplugged.** A device moved around the migration (`--detach`) must be one libvirt and
-  QEMU can take off (`ztui.ops.unplug`).
+  QEMU can take off (`ztui.ops.attach.unplug`).
 - **`--copy-storage` that can succeed.** Each disk QEMU would copy needs a place on the destination:
   the same path, either an existing image of the disk's format or a storage pool that holds the path's
   directory (libvirt creates the image there). A path that is *the source's own file* — storage both hosts
@@ -13,7 +13,7 @@
   (`block-export-add`: "Block node is read-only": the destination cannot take the image's write lock
   while the source holds it). Read-only and shareable disks are not copied at all (libvirt skips them),
   so the destination must already have them.
-- **Shared disks without a lock manager** are said once per host (`ztui.ops.lock_manager`).
+- **Shared disks without a lock manager** are said once per host (`ztui.ops.safety.lock_manager`).
 
 `read_copy_targets` and `read_locks` read the hosts; `safety_findings` is pure.
 """
@@ -33,13 +33,14 @@ import libvirt
 
 from ztui.host.storage import HostFileKind, HostFiles, HostFilesError, host_files
 from ztui.model import Guest, GuestDevice
-from ztui.ops.boot import boot_refusal
-from ztui.ops.lock_manager import LockState, lock_advice, lock_state
-from ztui.ops.migrate_plan import MigrationOptions, name_of
-from ztui.ops.migrate_preflight import BLOCKER, NOTE, Code, Finding, HostFacts, local_disk
-from ztui.ops.other_copies import CopyCheck
-from ztui.ops.proof import find_device
-from ztui.ops.unplug import unplug_refusal
+from ztui.ops.attach.boot import boot_refusal
+from ztui.ops.attach.prove import find_device
+from ztui.ops.attach.unplug import unplug_refusal
+from ztui.ops.migrate.findings import BLOCKER, NOTE, Code, Finding
+from ztui.ops.migrate.plan import MigrationOptions, local_disk, name_of
+from ztui.ops.migrate.read import MigrationHost
+from ztui.ops.safety.lock_manager import LockState, lock_advice, lock_state
+from ztui.ops.safety.other_copies import CopyCheck
 
 
 class TargetState(StrEnum):
@@ -72,7 +73,7 @@ class SafetyFacts:
 
 # --- judging (pure) ---------------------------------------------------------------------------------------
 
-def safety_findings(guest: Guest, options: MigrationOptions, to_move: Sequence[GuestDevice], dest: HostFacts,
+def safety_findings(guest: Guest, options: MigrationOptions, to_move: Sequence[GuestDevice], dest: MigrationHost,
                     facts: SafetyFacts) -> list[Finding]:
     """The findings of the rules in the module's docstring, for a live migration of `guest`."""
     found: list[Finding] = []
@@ -109,7 +110,7 @@ def _elsewhere(check: CopyCheck) -> list[Finding]:
 
 
 def _copy_storage(guest: Guest, disks: Sequence[GuestDevice], targets: Sequence[CopyTarget],
-                  dest: HostFacts) -> list[Finding]:
+                  dest: MigrationHost) -> list[Finding]:
     found: list[Finding] = []
     where = {t.path: t for t in targets}
     present = dict(dest.files)

@@ -2,7 +2,7 @@
 
 Each finding carries its reason. A *blocker* stops the migration before the first device is touched; a
 *note* tells what will happen. The checks are split in two so that the judgement is testable without a
-daemon: `read_host` gathers facts from a connection (read-only libvirt calls), `assess` is a pure
+daemon: `ztui.ops.migrate.read` gathers facts from a connection (read-only libvirt calls), `assess` is a pure
 function of the guest, the options and those facts.
 
 What is checked (docs/ARCHITECTURE.md §5): the guest runs; it is no Secure Execution guest (those cannot
@@ -19,11 +19,9 @@ virtual uid/fid), the networks; disks on local storage need an explicit `--unsaf
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import libvirt
 
@@ -43,8 +41,6 @@ from ztui.facts import (
 )
 from ztui.host.inventory import Inventory
 from ztui.host.release import Refusal
-from ztui.host.storage import HostFileKind, LocalFiles, host_files
-from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirt.pipeline import read_inventory
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
@@ -58,72 +54,22 @@ from ztui.model import (
     HostDeviceKind,
     SecureExecutionForm,
 )
-from ztui.ops.dest_devices import GuestUses, ap_refusal, read_guest_uses, vfio_ccw_setup
-from ztui.ops.hotplug import BadRequest, find_for_detach
-from ztui.ops.migrate_plan import MigrationOptions, Rewrite, name_of
-
-if TYPE_CHECKING:
-    from ztui.host.inventory import Inventory
-    from ztui.ops.migrate_fit import DiskPlaces, HostFit
-    from ztui.ops.migrate_safety import SafetyFacts
-    from ztui.ops.other_copies import CopyCheck
-
-
-class Severity(StrEnum):
-    """A blocker stops the migration before the first device is touched; a note only informs."""
-
-    BLOCKER = "blocker"
-    NOTE = "note"
-
-
-BLOCKER = Severity.BLOCKER
-NOTE = Severity.NOTE
-
-
-class Code(StrEnum):
-    """The stable key of a finding, for scripts (`--json`)."""
-
-    NOT_RUNNING = "not-running"
-    UNREACHABLE = "unreachable"
-    CLASH = "clash"
-    MACHINE = "machine"
-    PASSTHROUGH = "passthrough"
-    VFIO_AP = "vfio-ap"
-    DETACH = "detach"
-    VIRTIOFS = "virtiofs"
-    LOCAL_DISK = "local-disk"
-    EQUIVALENT = "equivalent"
-    NETWORK = "network"
-    SECURE_EXECUTION = "secure-execution"
-    RUNNING = "running"  # offline: the guest runs
-    TRANSIENT = "transient"  # offline: there is no definition to move
-    COPY_STORAGE = "copy-storage"  # where --copy-storage copies each disk (offline: QEMU is needed to copy)
-    OFFLINE = "offline"  # offline: what moves
-    BOOT_DEVICE = "boot-device"  # the device the guest boots from is not taken off it
-    RUNS_ELSEWHERE = "runs-elsewhere"  # the guest runs on a third host ztui knows
-    LOCK_MANAGER = "lock-manager"  # shared disks, and libvirt there has no lock manager
-    VOLUME = "volume"  # a disk's volume on the destination, found by its identity (and its name there)
-    INTERFACE = "interface"  # a bridge, macvtap or OSA interface on the destination, with the layer it needs
-    CPU = "cpu"  # the guest's CPU model on the destination (compareHypervisorCPU)
-    MEMORY = "memory"  # the destination's free memory
-    SECURE_EXECUTION_HOST = "secure-execution-host"  # the destination can run Secure Execution guests
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One preflight result: a `blocker` stops the migration, a `note` only informs."""
-
-    severity: Severity
-    text: str
-    code: Code | None = None
-    device: str = ""
-    step: str = ""
-    """For a blocker that a step before the migration clears (an option, a device to define there): that
-    step; '' when something on a host has to change first."""
-
-    def to_json(self) -> dict[str, str]:
-        return {"severity": self.severity.value, "code": self.code.value if self.code else "",
-                "device": self.device, "text": self.text, "step": self.step}
+from ztui.ops.attach.detach_plan import find_for_detach
+from ztui.ops.attach.plan import BadRequest
+from ztui.ops.migrate.destination import ap_refusal, vfio_ccw_setup
+from ztui.ops.migrate.findings import BLOCKER, NOTE, Code, Finding
+from ztui.ops.migrate.fit import (
+    DiskPlaces,
+    host_findings,
+    interface_findings,
+    passthrough_free_findings,
+    volume_findings,
+)
+from ztui.ops.migrate.plan import MigrationOptions, Rewrite, local_disk, name_of
+from ztui.ops.migrate.read import MigrationHost, read_migration_host, unreachable
+from ztui.ops.migrate.safety import SafetyFacts, read_copy_targets, read_locks, safety_findings
+from ztui.ops.safety.known_hosts import host_named, known_hosts
+from ztui.ops.safety.other_copies import CopyCheck, look_elsewhere
 
 
 @dataclass(frozen=True)
@@ -145,101 +91,6 @@ class Preflight:
         return tuple(f for f in self.findings if f.severity == BLOCKER)
 
 
-@dataclass(frozen=True)
-class HostFacts:
-    """What the preflight knows about one host; `None` fields could not be read (checks are skipped)."""
-
-    uri: str
-    reachable: bool = True
-    error: str = ""
-    domains: tuple[tuple[str, str, bool], ...] = ()  # (name, uuid, active)
-    devices: tuple[HostDevice, ...] | None = None  # node devices, read only when a pass-through needs them
-    networks: tuple[str, ...] | None = None  # active virtual networks
-    machine_error: str | None = None  # "" supported, text = why not, None = not checked
-    files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
-    inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
-    fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
-    guest_uses: GuestUses | None = None  # its guests' uses of its devices (`dest_devices`), None: not read
-
-    @functools.cached_property
-    def device_inventory(self) -> Inventory | None:
-        """The inventory the release rule judges the host's devices by: the one read, else one of the devices
-        alone (built once: each moved device asks it); None when its devices were not read."""
-        if self.inventory is not None or self.devices is None:
-            return self.inventory
-        from ztui.host.inventory import build_inventory
-
-        return build_inventory(self.devices, local=bool(self.devices), uri=self.uri)
-
-
-def unreachable(uri: str, error: str) -> HostFacts:
-    return HostFacts(uri, reachable=False, error=error)
-
-
-# --- reading facts (libvirt, read-only) -------------------------------------------------------------------
-
-def _networks(conn: libvirt.virConnect) -> tuple[str, ...] | None:
-    try:
-        return tuple(n.name() for n in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE))
-    except libvirt.libvirtError:
-        return None
-
-
-def _machine_error(conn: libvirt.virConnect, guest: Guest) -> str | None:
-    """Whether the host's QEMU runs this arch and machine type (one emulator probe, not all of them)."""
-    if not guest.arch:
-        return None
-    try:
-        conn.getDomainCapabilities(None, guest.arch, guest.machine or None, guest.domain_type or None, 0)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_OPERATION_DENIED):
-            return None  # an old daemon without the API, a read-only connection: cannot tell
-        return libvirt_reason(exc)
-    return ""
-
-
-def read_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool, domain_xml: str = "",
-              inventory: Inventory | None = None) -> HostFacts:
-    """The facts `assess` needs about a host, for this guest. A daemon that stops answering is unreachable.
-    `devices`: the host's inventory is read too (its devices with its facts, networks, pool volumes), or
-    `inventory` is the one already read; `domain_xml`: the guest's, for the CPU comparison."""
-    from ztui.ops.migrate_fit import read_fit
-
-    try:
-        domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
-    except libvirt.libvirtError as exc:
-        return unreachable(uri, libvirt_reason(exc))
-    inv = inventory if inventory is not None or not devices else read_inventory(conn, uri)
-    return HostFacts(uri, domains=domains, devices=inv.devices if inv is not None else None,
-                     networks=_networks(conn), machine_error=_machine_error(conn, guest),
-                     files=_files(conn, uri, guest), inventory=inv,
-                     fit=read_fit(conn, domain_xml) if domain_xml else None,
-                     guest_uses=read_guest_uses(conn, uri, inv, guest.uuid) if inv is not None else None)
-
-
-def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
-    """Whether the host has each of the guest's local disk images, asked of that host (`ztui.host.storage`:
-    its storage pools unless it is this machine). `unknown` when no pool there covers the path's
-    directory: the host may still have it, ztui cannot tell."""
-    files = host_files(conn, uri)
-    found = []
-    for device in guest.devices:
-        if not local_disk(device) or device.detail("type") == "block":
-            continue
-        try:
-            kind = files.examine(device.source).kind
-            if kind is not HostFileKind.MISSING:
-                state = "present"
-            elif isinstance(files, LocalFiles) or files.new_file_site(device.source).pool:
-                state = "missing"
-            else:
-                state = "unknown"
-        except libvirt.libvirtError:
-            state = "unknown"
-        found.append((device.source, state))
-    return tuple(found)
-
-
 # --- judging (pure) ---------------------------------------------------------------------------------------
 
 def _network_of(device: GuestDevice) -> str:
@@ -250,17 +101,11 @@ def _network_of(device: GuestDevice) -> str:
     return device.detail("network")
 
 
-def local_disk(device: GuestDevice) -> bool:
-    return device.kind in (DeviceKind.DISK, DeviceKind.CDROM, DeviceKind.LUN, DeviceKind.FLOPPY) and \
-        device.detail("type") in ("file", "block", "") and bool(device.source) and \
-        not device.source.startswith(("rbd:", "iscsi:", "nbd:", "gluster:"))
-
-
 def _virtiofs(device: GuestDevice) -> bool:
     return device.kind is DeviceKind.FILESYSTEM and device.model == "virtiofs"
 
 
-def _clash(dest: HostFacts, guest: Guest) -> list[Finding]:
+def _clash(dest: MigrationHost, guest: Guest) -> list[Finding]:
     """A running guest of this name or UUID on the destination blocks; this guest's own inactive definition
     (left by an earlier migration) does not; another guest's definition under the same name does."""
     for name, uuid, active in dest.domains:
@@ -275,13 +120,13 @@ def _clash(dest: HostFacts, guest: Guest) -> list[Finding]:
     return []
 
 
-def _by_kind(facts: HostFacts | None, kind: HostDeviceKind) -> list[HostDevice]:
+def _by_kind(facts: MigrationHost | None, kind: HostDeviceKind) -> list[HostDevice]:
     if facts is None or facts.devices is None:
         return []
     return [d for d in facts.devices if d.kind is kind]
 
 
-def _mdev_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
+def _mdev_equivalent(device: GuestDevice, src: MigrationHost | None, dest: MigrationHost) -> Finding:
     """vfio-ccw: the destination's mdev of this UUID must sit on the same DASD volume as the source's — the
     volume's `uid` behind the subchannel each mdev sits on (device numbers are per IOCDS: the same number on
     another machine may be another volume; the bus-ID is compared only when no uid is known). The UUID alone
@@ -367,11 +212,11 @@ class _Volume:
         return f"device number {self.busid} (no uid known{' there' if self.uid else ''})"
 
 
-def _mdev(facts: HostFacts | None, uuid: str) -> HostDevice | None:
+def _mdev(facts: MigrationHost | None, uuid: str) -> HostDevice | None:
     return next((d for d in _by_kind(facts, HostDeviceKind.MDEV) if d.id.lower() == uuid), None)
 
 
-def _ccw_volume(facts: HostFacts | None, mdev: HostDevice) -> _Volume:
+def _ccw_volume(facts: MigrationHost | None, mdev: HostDevice) -> _Volume:
     """The subchannel an mdev sits on (its parent: never matched when empty), the ccw device that subchannel
     carries and that device's volume uid."""
     parent = mdev.parent
@@ -384,7 +229,7 @@ def _ccw_volume(facts: HostFacts | None, mdev: HostDevice) -> _Volume:
     return _Volume(css.id, busid, dasd_uid(dasd).text if dasd is not None else "")
 
 
-def _dasds_without_uid(facts: HostFacts | None) -> list[str]:
+def _dasds_without_uid(facts: MigrationHost | None) -> list[str]:
     """The ECKD DASDs of a host whose uid is not known: offline ones (their `uid` is empty), and the devices
     on subchannels vfio_ccw holds (the host sees no ccw device there). FBA has no uid at all."""
     ccws = {d.id: d for d in _by_kind(facts, HostDeviceKind.CCW)}
@@ -395,7 +240,7 @@ def _dasds_without_uid(facts: HostFacts | None) -> list[str]:
     return found
 
 
-def _pci_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
+def _pci_equivalent(device: GuestDevice, src: MigrationHost | None, dest: MigrationHost) -> Finding:
     """A PCI function: on Z the function with the same *host* zPCI uid, when the source's function has one
     and the machine guarantees it unique (`uid_is_unique` 1); else the same address. The guest's own
     `<zpci uid fid>` is virtual and says nothing about the host's functions."""
@@ -431,7 +276,7 @@ def _ap_text(matrix: ApMatrix, control: frozenset[int]) -> str:
     return text + (f", control domains {','.join(f'{d:04x}' for d in sorted(control))}" if control else "")
 
 
-def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding:
+def _vfio_ap_equivalent(device: GuestDevice, src: MigrationHost | None, dest: MigrationHost) -> Finding:
     """vfio-ap: the destination's mdev of the same UUID must carry the same APQNs (adapters x domains) and
     control domains, so the guest finds the same crypto domains after the migration (vfio-ap.rst). A UUID
     that matches proves nothing by itself; an mdev the source does not have has no APQNs to compare."""
@@ -468,7 +313,7 @@ def _vfio_ap_equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFa
                    step=f"vfio-ap mdev {uuid} with {_ap_text(wanted, control)} on the destination" if same else "")
 
 
-def _equivalent(device: GuestDevice, src: HostFacts | None, dest: HostFacts) -> Finding | None:
+def _equivalent(device: GuestDevice, src: MigrationHost | None, dest: MigrationHost) -> Finding | None:
     """Whether the destination can take this device back after the migration (None: nothing to check)."""
     name = name_of(device)
     if device.kind is DeviceKind.MDEV_VFIO_AP:
@@ -524,10 +369,10 @@ def _extra(guest: Guest, names: Iterable[str], to_move: list[GuestDevice]) -> li
     return out
 
 
-def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFacts | None = None,
+def assess(guest: Guest, options: MigrationOptions, dest: MigrationHost, src: MigrationHost | None = None,
            safety: SafetyFacts | None = None) -> Preflight:
     """Judge a migration of `guest` (as read from the source's live XML) to the host `dest` describes;
-    `safety` is what the hosts said for `ztui.ops.migrate_safety`'s rules (boot device and unplugging are
+    `safety` is what the hosts said for `ztui.ops.migrate.safety`'s rules (boot device and unplugging are
     judged without it)."""
     if options.offline:
         return _assess_offline(guest, options, dest, _places(guest, options, src, dest, ()))
@@ -574,7 +419,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                                       + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
         missing = [p for p, state in dest.files if state == "missing" and any(d.source == p for d in local)]
         if missing:
-            findings.append(Finding(Severity.BLOCKER, "--unsafe, but the destination has no " + ", ".join(missing)
+            findings.append(Finding(BLOCKER, "--unsafe, but the destination has no " + ", ".join(missing)
                                     + " (its storage pools say so)", Code.LOCAL_DISK))
     if dest.reachable:
         for device in guest.devices:
@@ -586,7 +431,6 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
                 findings.append(Finding(BLOCKER, f"{name_of(device)}: the destination has no active network "
                                                  f"{network}", Code.NETWORK, name_of(device)))
     if dest.reachable:
-        from ztui.ops.migrate_fit import host_findings, interface_findings, passthrough_free_findings
 
         if dest.fit is not None:
             findings.extend(host_findings(guest, dest.fit, dest.inventory))
@@ -594,18 +438,16 @@ def assess(guest: Guest, options: MigrationOptions, dest: HostFacts, src: HostFa
             findings.extend(interface_findings(guest, dest.inventory))
             findings.extend(passthrough_free_findings(to_move, src.inventory if src is not None else None,
                                                       dest.inventory, dest.guest_uses or {}))
-    from ztui.ops.migrate_safety import SafetyFacts, safety_findings
 
     findings.extend(safety_findings(guest, options, to_move, dest, safety or SafetyFacts()))
     return Preflight(tuple(findings), tuple(to_move), places.rewrites, _run_options(guest, options, places, findings),
                      dest.fit.free_memory if dest.fit is not None else None)
 
 
-def _places(guest: Guest, options: MigrationOptions, src: HostFacts | None, dest: HostFacts,
+def _places(guest: Guest, options: MigrationOptions, src: MigrationHost | None, dest: MigrationHost,
             to_move: Sequence[GuestDevice]) -> DiskPlaces:
-    """The disks' volumes on the destination by identity (`ztui.ops.migrate_fit.volume_findings`), when both
+    """The disks' volumes on the destination by identity (`ztui.ops.migrate.fit.volume_findings`), when both
     hosts' inventories were read."""
-    from ztui.ops.migrate_fit import DiskPlaces, volume_findings
 
     if src is None or src.inventory is None or dest.inventory is None or not dest.reachable:
         return DiskPlaces()
@@ -626,7 +468,7 @@ def _run_options(guest: Guest, options: MigrationOptions, places: DiskPlaces,
     return replace(options, unsafe=True)
 
 
-def _assess_offline(guest: Guest, options: MigrationOptions, dest: HostFacts, places: DiskPlaces) -> Preflight:
+def _assess_offline(guest: Guest, options: MigrationOptions, dest: MigrationHost, places: DiskPlaces) -> Preflight:
     """Offline: only the definition moves, so devices need nothing; the guest must be shut off (a running
     one would leave its definition behind while it runs on) and persistent (a transient one has none). Its
     disks go into the definition under the destination's names (`places`); a volume the destination does
@@ -669,10 +511,10 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
-        read_host(dest, dest_uri, guest, devices=True, domain_xml="" if options.offline else xml,
+        read_migration_host(dest, dest_uri, guest, devices=True, domain_xml="" if options.offline else xml,
                   inventory=dest_inventory)
     src_inv = src_inventory if src_inventory is not None else read_inventory(src, src_uri)
-    src_facts = HostFacts(src_uri, devices=src_inv.devices if src_inv is not None else None, inventory=src_inv)
+    src_facts = MigrationHost(src_uri, devices=src_inv.devices if src_inv is not None else None, inventory=src_inv)
     safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session,
                                                   _persistent_config(dom), asked)
     return assess(guest, options, dest_facts, src_facts, safety)
@@ -692,12 +534,9 @@ def _persistent_config(dom: libvirt.virDomain) -> Guest | None:
 def _safety(src: libvirt.virConnect, src_uri: str, dest: libvirt.virConnect | None, dest_uri: str, guest: Guest,
             options: MigrationOptions, session: Sequence[str], config: Guest | None,
             asked: CopyCheck | None = None) -> SafetyFacts:
-    """What `ztui.ops.migrate_safety` needs from the hosts: the other hosts' copies of the guest, where
+    """What `ztui.ops.migrate.safety` needs from the hosts: the other hosts' copies of the guest, where
     --copy-storage would copy each disk, the lock managers of two hosts that share disks. `asked`: every
     other host was asked already (one answer for several destinations: `ztui where`)."""
-    from ztui.ops.known_hosts import host_named, known_hosts
-    from ztui.ops.migrate_safety import SafetyFacts, read_copy_targets, read_locks
-    from ztui.ops.other_copies import look_elsewhere
 
     hosts = known_hosts([src_uri, dest_uri, *session])
     here = host_named(hosts, src_uri)

@@ -11,7 +11,7 @@ that manager's locks reach them (libvirt's kbase/locking-lockd.rst and locking-s
 - sanlock leases disks automatically only with `auto_disk_leases = 1` (its default is 0).
 
 Without that, nothing but the administrator stops two hosts that share DASD or LUNs from running the same
-guest twice. ztui checks its own hosts before it starts a guest (`ztui.ops.other_copies`), but a `virsh
+guest twice. ztui checks its own hosts before it starts a guest (`ztui.ops.safety.other_copies`), but a `virsh
 start` or another tool does not, so where hosts share volumes and libvirt would not refuse, ztui says so
 once per host, with what to configure.
 

@@ -32,8 +32,9 @@ from ztui.libvirtxml.devices import (
     scsi_controller_xml,
 )
 from ztui.model import CcwAddress, DeviceKind, Guest, format_pci
-from ztui.ops.host_checks import HostProbe
-from ztui.ops.images import new_image_format
+from ztui.ops.attach.images import ImageError, new_image_format
+from ztui.ops.attach.images import parse_size as image_size
+from ztui.ops.attach.probe import HostProbe
 
 SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
 """The attach kinds, named like the `ztui attach` options."""
@@ -89,6 +90,14 @@ class GuestFacts:
     @property
     def is_s390(self) -> bool:
         return self.guest.arch.startswith("s390") or self.guest.machine.startswith("s390")
+
+
+def parse_size(text: str) -> int:
+    """`64M`, `10G` … in bytes; BadRequest when it is not a positive size."""
+    try:
+        return image_size(text)
+    except ImageError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def choose_live_config(facts: GuestFacts, live: bool | None, config: bool | None) -> tuple[bool, bool]:

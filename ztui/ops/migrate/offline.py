@@ -17,8 +17,8 @@ import libvirt
 
 from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestState
-from ztui.ops.migrate_plan import MigrationOptions, Rewrite, migrate_flags, migrate_params, renamed_xml
-from ztui.ops.migrate_report import MigrationReport, StepResult
+from ztui.ops.migrate.plan import MigrationOptions, Rewrite, migrate_flags, migrate_params, renamed_xml
+from ztui.ops.migrate.report import MigrationReport, StepResult
 
 
 def definition_on(conn: libvirt.virConnect | None, uuid: str) -> tuple[bool, GuestState | None]:

@@ -1,7 +1,7 @@
 """Whether a destination fits a guest: its disks' volumes there (by identity, under that host's names), its
 interfaces (resolved against the destination), its CPU model, its memory, Secure Execution.
 
-Part of the migration preflight (`ztui.ops.migrate_preflight.assess` adds these findings), and so of
+Part of the migration preflight (`ztui.ops.migrate.preflight.assess` adds these findings), and so of
 `ztui where` and `ztui evacuate`, which ask the preflight of every host:
 
 - **Disks by identity.** A disk on a DASD or LUN is on the destination when the destination sees the same
@@ -52,8 +52,8 @@ from ztui.model import (
     VolumeIdentity,
     device_key,
 )
-from ztui.ops.migrate_plan import MigrationOptions, Rewrite, name_of
-from ztui.ops.migrate_preflight import BLOCKER, NOTE, Code, Finding, local_disk
+from ztui.ops.migrate.findings import BLOCKER, NOTE, Code, Finding
+from ztui.ops.migrate.plan import MigrationOptions, Rewrite, local_disk, name_of
 from ztui.report.tree_text import format_memory
 
 

@@ -21,6 +21,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from ztui.config import BadConfig, config_path, load_config
+from ztui.lab.running import running_lab_hosts
+
 
 class HostOrigin(StrEnum):
     """Why ztui knows a host."""
@@ -75,7 +78,6 @@ def host_named(hosts: Iterable[KnownHost], uri: str) -> KnownHost:
 
 def _lab_hosts() -> tuple[KnownHost, ...]:
     """The running lab's hosts (none when no lab runs; the lab is never started for this)."""
-    from ztui.lab.running import running_lab_hosts
 
     return tuple(KnownHost(h.uri, HostOrigin.LAB, h.name, tuple(u for u in (h.tcp_uri, h.ssh_uri) if u))
                  for h in running_lab_hosts())
@@ -83,7 +85,6 @@ def _lab_hosts() -> tuple[KnownHost, ...]:
 
 def _saved_hosts() -> tuple[KnownHost, ...]:
     """ztui's saved hosts; a config that cannot be read is one unreadable entry (see the module's docstring)."""
-    from ztui.config import BadConfig, config_path, load_config
 
     try:
         config = load_config()

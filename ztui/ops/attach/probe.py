@@ -28,10 +28,13 @@ import libvirt
 
 from ztui.facts import F, alias_problem, dasd_problem, dasd_uid, is_dasd_alias, is_online
 from ztui.host.facts_source import HostFacts, facts_source_for
+from ztui.host.files import read_system_use
 from ztui.host.hostuse import HostUse, HostUseKind
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.release import Keep, Refusal, release_refusal
+from ztui.host.scan import local_inventory
 from ztui.host.storage import HostFiles, LocalFiles, host_files
+from ztui.host.udev import host_system
 from ztui.libvirt.connection import uri_of
 from ztui.libvirtxml.iface import HostInterface, parse_interface
 from ztui.libvirtxml.nodedev import XmlError, parse_nodedev
@@ -197,8 +200,6 @@ class HostProbe:
         if self.facts is not None:
             inv = self._facts_inventory_of(self.facts)
         elif self.local and self.sysfs == Path("/sys"):
-            from ztui.host.scan import local_inventory
-
             if self._local_inventory is None:  # one udev walk for the probe's life (one attach dialog)
                 self._local_inventory = local_inventory()
             inv = self._local_inventory
@@ -360,8 +361,6 @@ class HostProbe:
     def _local_block_inventory(self, info: BlockInfo) -> Inventory:
         """The disk, its partitions, their holders and the device under the disk, as records of this
         machine's sysfs, with its mounts, swap areas and firmware (dump and IPL device) record."""
-        from ztui.host.files import read_system_use
-        from ztui.host.udev import host_system
 
         name = os.path.basename(info.realpath)
         disk_dir = os.path.realpath(self.sysfs / "class" / "block" / name)

@@ -27,7 +27,7 @@ from ztui.host.storage import HostFileKind, HostFilesError, host_files
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection, uri_of
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
-from ztui.ops.proof import DeviceChange, Outcome, find_device, read_config, read_live
+from ztui.ops.attach.prove import DeviceChange, Outcome, find_device, read_config, read_live
 
 RECONNECT_TIMEOUT = 30.0  # seconds; ZTUI_RECONNECT_TIMEOUT overrides (fault tests shorten it)
 RECONNECT_INTERVAL = 0.5

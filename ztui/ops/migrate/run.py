@@ -27,10 +27,11 @@ from ztui import faults
 from ztui.errors import ZtuiError
 from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestDevice, GuestState
-from ztui.ops.audit import record as audit_record
-from ztui.ops.journal import JournalAction, Operation
-from ztui.ops.migrate_locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
-from ztui.ops.migrate_plan import (
+from ztui.ops.attach.prove import attach, detach, find_device, read_live
+from ztui.ops.attach.settle import reconnect_timeout
+from ztui.ops.migrate.locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
+from ztui.ops.migrate.offline import run_offline
+from ztui.ops.migrate.plan import (
     MigrationOptions,
     Rewrite,
     migrate_flags,
@@ -39,10 +40,10 @@ from ztui.ops.migrate_plan import (
     renamed_xml,
     virsh_device,
 )
-from ztui.ops.migrate_report import DeviceFate, Fate, MigrationReport, StepResult, leftover_commands, progress_of
-from ztui.ops.proof import attach, detach, find_device, read_live
-from ztui.ops.settle import reconnect_timeout
-from ztui.ops.signals import SignalGuard
+from ztui.ops.migrate.report import DeviceFate, Fate, MigrationReport, StepResult, leftover_commands, progress_of
+from ztui.ops.safety.audit import record as audit_record
+from ztui.ops.safety.journal import JournalAction, Operation
+from ztui.ops.safety.signals import SignalGuard
 
 POLL_FIRST = 0.02  # an idle guest may be done in a few hundred ms: look early once
 POLL_INTERVAL = 0.1  # then about ten times a second
@@ -318,9 +319,8 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
     `guard` aborts like the user does; after the switch of hosts it only makes the run end early with the
     devices re-attached. `op` is the journal entry that records each step. `rewrites` (the preflight's):
     what backs a device under the destination's names, in the XML the destination gets and in the devices
-    attached there. Offline, only the definition moves (`ztui.ops.migrate_offline`)."""
+    attached there. Offline, only the definition moves (`ztui.ops.migrate.offline`)."""
     if options.offline:
-        from ztui.ops.migrate_offline import run_offline
 
         return run_offline(src, src_uri, dom, dest, dest_uri, options, rewrites)
     started = time.monotonic()

@@ -38,7 +38,8 @@ from enum import StrEnum
 import libvirt
 
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
-from ztui.ops.migrate_report import DEFINED_SHUT_OFF
+from ztui.model import GuestState
+from ztui.ops.migrate.report import DEFINED_SHUT_OFF
 
 RECONNECT_INTERVAL = 0.5
 
@@ -108,8 +109,6 @@ class Copy:
         """`running`, `paused`, ... — the word the rest of ztui uses ('' when not active)."""
         if self.presence is not Presence.ACTIVE:
             return ""
-        from ztui.model import GuestState
-
         return GuestState.from_libvirt(self.state).value
 
     @property
