@@ -105,6 +105,18 @@ def _virtiofs(device: GuestDevice) -> bool:
     return device.kind is DeviceKind.FILESYSTEM and device.model == "virtiofs"
 
 
+def _destination_blockers(dest: MigrationHost, guest: Guest) -> list[Finding]:
+    """What stops any migration to this destination, live or offline: it does not answer, it has a guest of
+    that name or UUID already, it cannot run the guest's machine."""
+    findings = [] if dest.reachable else [
+        Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE)]
+    findings.extend(_clash(dest, guest))
+    if dest.machine_error:
+        findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
+                                         f"{dest.machine_error}", Code.MACHINE))
+    return findings
+
+
 def _clash(dest: MigrationHost, guest: Guest) -> list[Finding]:
     """A running guest of this name or UUID on the destination blocks; this guest's own inactive definition
     (left by an earlier migration) does not; another guest's definition under the same name does."""
@@ -382,12 +394,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: MigrationHost, src: Mi
         offline = "; --offline moves its definition instead" if guest.persistent is not False else ""
         findings.append(Finding(BLOCKER, f"{guest.name} is not running: live migration needs a running guest"
                                          + offline, Code.NOT_RUNNING))
-    if not dest.reachable:
-        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
-    findings.extend(_clash(dest, guest))
-    if dest.machine_error:
-        findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
-                                         f"{dest.machine_error}", Code.MACHINE))
+    findings.extend(_destination_blockers(dest, guest))
     if guest.secure_execution:
         form = guest.secure_execution_form or SecureExecutionForm.LAUNCH_SECURITY
         findings.append(Finding(BLOCKER, f"{guest.name} is an IBM Secure Execution guest ({form.value}): its "
@@ -483,12 +490,7 @@ def _assess_offline(guest: Guest, options: MigrationOptions, dest: MigrationHost
     if options.copy_storage:
         findings.append(Finding(BLOCKER, "--copy-storage needs a running guest (QEMU copies the disks); offline "
                                          "only the definition moves", Code.COPY_STORAGE))
-    if not dest.reachable:
-        findings.append(Finding(BLOCKER, f"the destination is not reachable: {dest.error}", Code.UNREACHABLE))
-    findings.extend(_clash(dest, guest))
-    if dest.machine_error:
-        findings.append(Finding(BLOCKER, f"the destination cannot run {guest.arch} machine {guest.machine}: "
-                                         f"{dest.machine_error}", Code.MACHINE))
+    findings.extend(_destination_blockers(dest, guest))
     local = [d.source for d in guest.devices if local_disk(d) and name_of(d) not in places.judged]
     if local:
         findings.append(Finding(NOTE, "no disk is copied: the destination needs the same images at the same paths "
