@@ -2,7 +2,7 @@
 
 The new text goes to a temporary file beside it (0600), is fsync'd, renamed over the old name, and the
 directory is fsync'd: rename is atomic within a directory, and the two fsyncs make the outcome last.
-Journal entries (`ztui.ops.statefiles`) and the saved hosts (`ztui.config`) are written this way.
+Journal entries (`ztui.statefiles`) and the saved hosts (`ztui.config`) are written this way.
 """
 
 from __future__ import annotations

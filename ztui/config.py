@@ -38,7 +38,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ztui.atomic import NotDurable, replace_file
 from ztui.errors import BadInput, Refused
+from ztui.faults import reached
+from ztui.safe_text import escape_control
 
 CONFIG_NAME = "config.toml"
 MAX_BYTES = 1 << 20  # a thousand hosts are ~100 KiB; anything bigger is not this file
@@ -121,8 +124,6 @@ def check_uri(uri: str) -> str:
 
 
 def _shown(text: str) -> str:
-    from ztui.report.safe_text import escape_control
-
     return escape_control(text)
 
 
@@ -265,9 +266,6 @@ def _locked_dir(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _write(dfd: int, name: str, config: Config) -> None:
-    from ztui.atomic import NotDurable, replace_file
-    from ztui.ops.steps import reached
-
     try:
         # one temporary name: a crash's leftover is overwritten by the next write, under the lock
         replace_file(dfd, name, format_config(config).encode("utf-8"), f".{name}.tmp",

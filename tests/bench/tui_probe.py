@@ -305,7 +305,7 @@ def main() -> None:
         return
     facts = os.environ.get("ZTUI_BENCH_HOST_FACTS", "")
     if facts:  # the simulated z16 at scale: resolve against its facts, as `--host-facts FILE` does
-        from ztui.host.hostfacts import use_snapshot
+        from ztui.host.facts_source import use_snapshot
 
         use_snapshot(uri, facts)
     if mode == "first-tree":

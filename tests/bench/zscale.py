@@ -7,7 +7,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ztui.host.hostfacts import write_snapshot
+from ztui.host.facts_source import write_snapshot
 from ztui.lab.guests import BootSpec
 from ztui.lab.zguests import ZDisk, ZGuest, dasd_by_id, z_domain_xml
 from ztui.lab.zhost import dasd_path, mpath_path, scaled_description, z_host_facts

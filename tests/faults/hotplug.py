@@ -1,5 +1,5 @@
 """Attach and detach scenarios for the fault bench: `ztui attach --disk NEW --size` and `ztui detach` on a
-fresh guest, struck at one of the action's named steps (`ztui.ops.steps`) by a killed daemon (restarted
+fresh guest, struck at one of the action's named steps (`ztui.faults`) by a killed daemon (restarted
 after a random delay or left down), a signal to ztui, an unwritable state directory, or a second action
 on the same guest. The end state is judged from the host: the image exists iff the guest may use it,
 the disk is attached iff ztui says so (an unknown outcome may go either way, and keeps the image)."""
@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.faults.harness import A, Try, Verdict, scenario
 from tests.faults.migrate import SIGNALS, _disk, _image, new_guest
-from ztui.ops.settle import file_holders
+from ztui.ops.attach.settle import file_holders
 
 ATTACH_STEPS = ("intent", "image-created", "device-asking", "device-returned", "device-attached")
 DETACH_STEPS = ("intent", "device-asking", "device-returned", "device-removed")

@@ -73,9 +73,9 @@ def _testbed(misread: bool) -> None:
 
 def _own_tables() -> None:
     """The fake host's mount table and swap areas, read by ztui's readers from the fixture's files."""
+    import ztui.host.facts_source as hostfacts
     import ztui.host.files as files
-    import ztui.host.hostfacts as hostfacts
-    from ztui.host.hostuse import SystemUse
+    from ztui.host.system import SystemUse
 
     def read_system_use() -> SystemUse:
         return SystemUse(tuple(files.read_mounts(str(FIXTURES / "z-advice.mountinfo"))),
@@ -100,15 +100,16 @@ def main(out_path: str, misread: bool = False) -> int:
 
     from ztui.cli.hostdevs import host_json, read_host_inventory
     from ztui.host.resolve import resolve_host
-    from ztui.host.scan import LocalUdev, scan_host
+    from ztui.host.scan import LocalUdev
     from ztui.host.sysfs import Sysfs
     from ztui.host.usage import conflicts, users_of
+    from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
-    from ztui.ops.candidates import attach_candidates
-    from ztui.ops.prepare.model import PrepKind, PrepRefused
+    from ztui.ops.attach.candidates import attach_candidates
     from ztui.ops.prepare.plan import HostView
     from ztui.ops.prepare.request import PrepRequest, plan_for
+    from ztui.ops.prepare.steps import PrepKind, PrepRefused
     from ztui.report.hostdevs import inventory_groups, render_text
     from ztui.ui.labels import hostdev_label
     from ztui.ui.widgets.details import device_details, hostdev_details
@@ -188,8 +189,8 @@ def _attach_pci(conn: Any, host: Any, doc: dict[str, Any], said: Any) -> None:
     """`ztui attach zadv1 --pci ADDRESS` for every PCI function: libvirt binds a managed one to vfio-pci."""
     from ztui.host.scan import local_inventory
     from ztui.model import HostDeviceKind
-    from ztui.ops.host_checks import HostProbe
-    from ztui.ops.hotplug import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.plan import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.probe import HostProbe
 
     guest = next(g for g in host.guests if g.name == "zadv1")
     probe = HostProbe.for_connection(conn)
@@ -211,12 +212,13 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
     source is described by its node devices, as the preflight reads them)."""
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind
-    from ztui.ops.migrate_plan import MigrationOptions
-    from ztui.ops.migrate_preflight import HostFacts, assess, read_host
+    from ztui.ops.migrate.plan import MigrationOptions
+    from ztui.ops.migrate.preflight import assess
+    from ztui.ops.migrate.read import MigrationHost, read_migration_host
 
-    def source(ccw_uuid: str, uid: str, busid: str = "0.0.5c3f", ap: str = "0c.0038\n0c.0039") -> HostFacts:
+    def source(ccw_uuid: str, uid: str, busid: str = "0.0.5c3f", ap: str = "0c.0038\n0c.0039") -> MigrationHost:
         facts = (Fact("uid", uid, "udev"),) if uid else ()
-        return HostFacts("qemu+ssh://zsrc/system", devices=(
+        return MigrationHost("qemu+ssh://zsrc/system", devices=(
             HostDevice(HostDeviceKind.MDEV, "mdev_src", ccw_uuid, parent="css_0_0_0023"),
             HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023",
                        facts=(Fact("channel_dev_addr", busid, "libvirt"),)),
@@ -232,7 +234,7 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
 
     scenarios = {f"volume of {b}": (MIG_CCW, source(MIG_CCW, volume(b))) for b in
                  ("0.0.6000", "0.0.6001", "0.0.6002", "0.0.6003", "0.0.6004")}
-    scenarios["missing on the source"] = (MIG_CCW, HostFacts("qemu+ssh://zsrc/system", devices=(
+    scenarios["missing on the source"] = (MIG_CCW, MigrationHost("qemu+ssh://zsrc/system", devices=(
         HostDevice(HostDeviceKind.MDEV, "mdev_other", "00000000-0000-4000-8000-0000000000aa", parent=""),
         HostDevice(HostDeviceKind.CSS, "", "0.0.0000", facts=(Fact("dev_busid", "0.0.6000", "udev"),)))))
     other = "7e57ad11-ce5a-4b1e-9d2c-6a0b1c2d3e4f"  # zadv2's mdev here, on 0.0.6005
@@ -241,7 +243,7 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
     scenarios["free APQN"] = (MIG_CCW, source(MIG_CCW, volume("0.0.6002"), ap="0d.0005"))
     for name, (uuid, src) in scenarios.items():
         g = guest(uuid)
-        dest = read_host(conn, URI, g, devices=True)
+        dest = read_migration_host(conn, URI, g, devices=True)
         check = assess(g, MigrationOptions(unsafe=True), dest, src)
         doc["preflight"][name] = [f.text for f in check.findings if f.code == "equivalent"]
         for finding in check.findings:

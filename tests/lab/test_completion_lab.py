@@ -48,7 +48,7 @@ def test_dasd_bus_ids_of_the_simulated_z16(lab: Lab, tmp_path: Path) -> None:
     if not lab.z_uri:
         pytest.skip("the lab runs without its simulated z16")
     from ztui.facts import CcwRole, ccw_role, is_dasd_alias
-    from ztui.host.hostfacts import facts_source_for
+    from ztui.host.facts_source import facts_source_for
     from ztui.model import HostDeviceKind
 
     dasds = sorted(d.id for d in facts_source_for(lab.z_uri).devices()

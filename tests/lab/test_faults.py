@@ -3,7 +3,7 @@ signalled, its state directory unwritable, a second action on the same guest. Ea
 state: the image present iff it may be attached, the device where ztui says it is (or its XML reported),
 the journal entry closed — or listed, and resolved with `ztui journal finish|rollback`.
 
-The steps are struck through the hook of `ztui/ops/steps.py` (ZTUI_FAULT_STEP, ZTUI_FAULT_RUN).
+The steps are struck through the hook of `ztui/faults.py` (ZTUI_FAULT_STEP, ZTUI_FAULT_RUN).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 from tests.lab.support import Lab, shared_image, shared_path
 from ztui.lab.daemon import daemon_pid
 from ztui.lab.paths import LabPaths
-from ztui.ops.settle import file_holders
+from ztui.ops.attach.settle import file_holders
 
 A = "zlab-a"
 GUEST = "lnxa03"

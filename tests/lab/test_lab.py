@@ -18,7 +18,7 @@ import libvirt
 import pytest
 
 from tests.lab.support import Lab
-from ztui.lab import cli
+from ztui.cli import lab as cli
 from ztui.lab.daemon import lab_processes
 from ztui.lab.hosts import ensure_lab, lab_status, start_lab, stop_lab
 from ztui.lab.paths import LabPaths

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.lab.support import lab_unavailable
-from ztui.lab import cli
+from ztui.cli import lab as cli
+from ztui.cli import parsers
 from ztui.lab.config import format_conf, libvirtd_conf, qemu_conf
 from ztui.lab.daemon import lab_processes
 from ztui.lab.errors import LabError
@@ -128,7 +129,7 @@ def test_not_root_says_what_is_needed(monkeypatch: pytest.MonkeyPatch,
 
 def test_add_lab_commands_wires_every_subcommand() -> None:
     parser = argparse.ArgumentParser()
-    cli.add_lab_commands(parser.add_subparsers())
+    parsers.add_lab_commands(parser.add_subparsers())
     for argv in (["lab", "start", "--hosts", "3", "--linux"], ["lab", "status", "--json"], ["lab", "stop"],
                  ["lab", "testdriver", "--guests", "5", "--out", "x.xml"]):
         args = parser.parse_args(argv)

@@ -27,7 +27,7 @@ from tests.lab.support import Lab
 from ztui.lab.kernel import idle_kernel_bytes
 from ztui.libvirt.eventloop import ensure_event_loop
 from ztui.libvirtxml.domain import parse_domain
-from ztui.ops.migration import MigrationControl, MigrationOptions, preflight, run_migration
+from ztui.ops.migrate import MigrationControl, MigrationOptions, preflight, run_migration
 
 A, B = "zlab-a", "zlab-b"
 RANDOM_MIB = 24

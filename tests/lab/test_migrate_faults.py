@@ -1,7 +1,7 @@
 """Migration faults on the two-host lab, each struck deterministically, each end state read from both hosts.
 
 A daemon is killed at a named migration phase (`ztui.lab.strike`: when libvirt records the phase in the
-guest's status XML), ztui is signalled after a named step of its own (`ztui.ops.steps`), the audit log is
+guest's status XML), ztui is signalled after a named step of its own (`ztui.faults`), the audit log is
 made unwritable mid-run, a second migration is started while one runs. Every test then asks both hosts
 where the guest runs and checks that ztui's report says exactly that, that the moved disk is attached
 where the guest runs (or reported with its XML), and that ztui destroyed or resumed nothing it must not.

@@ -156,8 +156,8 @@ def test_a_start_while_another_ztui_starts_the_same_guest_is_refused_before_it_a
         lab: Lab, own_guest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """Another ztui process between its check and its start (on whichever host): this one must not pass
     its own check meanwhile and start a second copy. It is refused at once (exit 1), saying who holds it."""
-    from ztui.ops.guestlock import guest_lock
-    from ztui.ops.other_copies import EVERY_HOST
+    from ztui.ops.safety.guestlock import guest_lock
+    from ztui.ops.safety.other_copies import EVERY_HOST
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     conn = libvirt.open(lab.uris["zlab-b"])

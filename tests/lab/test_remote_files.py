@@ -149,8 +149,11 @@ sys.addaudithook(_WATCH.audit)  # hooks cannot be removed: the watch is armed on
 def test_an_attach_to_a_lab_host_never_touches_this_machines_files(lab: Lab, uri: str, conn_a: libvirt.virConnect,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from ztui.libvirt.eventloop import ensure_event_loop
-    from ztui.ops.hotplug import AttachRequest, HostProbe, carry_out_attach, plan_attach, read_facts
-    from ztui.ops.proof import detach
+    from ztui.ops.attach.plan import AttachRequest, plan_attach
+    from ztui.ops.attach.probe import HostProbe
+    from ztui.ops.attach.prove import detach
+    from ztui.ops.attach.read import read_facts
+    from ztui.ops.attach.run import carry_out_attach
 
     for module, name in ((os, "stat"), (os, "lstat"), (os, "access"), (os.path, "exists"), (os.path, "lexists"),
                          (os.path, "isdir"), (os.path, "realpath"), (os, "unlink")):

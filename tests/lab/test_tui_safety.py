@@ -13,7 +13,7 @@ from textual.widgets import Checkbox
 from tests.lab.support import Lab
 from tests.lab.test_lifecycle import own_guest  # noqa: F401 - the fixture
 from tests.ui.conftest import wait_until
-from ztui.ops.guestlock import guest_lock
+from ztui.ops.safety.guestlock import guest_lock
 from ztui.ui.app import ZtuiApp
 from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.confirm import ConfirmScreen

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.ui.conftest import wait_until
-from ztui.ops.journal import JournalAction, Operation, unfinished
+from ztui.ops.safety.journal import JournalAction, Operation, unfinished
 from ztui.ui.app import ZtuiApp
 from ztui.ui.screens.journal import JournalScreen
 
@@ -19,7 +19,7 @@ def _dead_entry(uri: str, uuid: str = DB01) -> str:
     op = Operation.begin(JournalAction.ATTACH, uri, "db01", uuid,
                          device_xml="<disk type='file' device='disk'/>", plan={"live": True})
     op.step("device-asking")
-    from ztui.ops.statefiles import state_dir
+    from ztui.statefiles import state_dir
 
     path = Path(state_dir()) / "journal" / f"{op.id}.json"
     doc = json.loads(path.read_text())
@@ -57,7 +57,7 @@ async def test_another_hosts_entry_is_not_shown_and_a_gone_guests_entry_is_settl
         assert not isinstance(app.screen, JournalScreen)
     assert [e.id for e in unfinished()] == [elsewhere]  # the other host's entry stays, for its session
     assert gone not in {e.id for e in unfinished()}
-    from ztui.ops.journal_scope import session_entries
+    from ztui.ops.safety.journal_scope import session_entries
 
     everything = session_entries(None)  # `ztui journal --all`: the other host is gone too, so it settles
     assert everything.entries == () and "its host is gone" in everything.settled[0]

@@ -81,7 +81,7 @@ async def test_the_attach_dialog_prepares_a_free_dasd_first_and_attaches_nothing
     from textual.widgets import Input, Select
 
     from tests.ui.test_trust import _guest, _ready
-    from ztui.ops.candidates import Candidate
+    from ztui.ops.attach.candidates import Candidate
     from ztui.ui.noderef import NodeRef
     from ztui.ui.screens.attach import AttachScreen
 

@@ -10,7 +10,7 @@ from textual.widgets import Checkbox, Input, Static
 from tests.ui.conftest import wait_until
 from ztui.libvirt.session import GuestUpdated
 from ztui.model import Guest
-from ztui.ops.migration import Preflight
+from ztui.ops.migrate import Preflight
 from ztui.ui.app import ZtuiApp
 from ztui.ui.messages import HostUpdate
 from ztui.ui.noderef import NodeRef

@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.ui.conftest import wait_until
-from ztui.host.hostfacts import forget_snapshots, use_snapshot, write_snapshot
+from ztui.host.facts_source import forget_snapshots, use_snapshot, write_snapshot
 from ztui.lab.guests import BootSpec
 from ztui.lab.zguests import Z_GUESTS, z_domain_xml
 from ztui.lab.zhost import z_host_facts

@@ -1,4 +1,4 @@
-"""Questions to several hosts within one deadline (`ztui.ops.bounded`): a host that hangs costs the deadline
+"""Questions to several hosts within one deadline (`ztui.bounded`): a host that hangs costs the deadline
 once and holds up no one; a question that fails has no answer, and says nothing on the terminal."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from ztui.ops.bounded import answers_within
+from ztui.bounded import answers_within
 
 
 def test_one_deadline_for_all_and_a_failed_question_is_no_answer() -> None:
@@ -28,7 +28,7 @@ def test_one_deadline_for_all_and_a_failed_question_is_no_answer() -> None:
 
 def test_a_question_that_fails_prints_no_traceback() -> None:
     """In a process of its own: pytest catches threads' exceptions before they reach the terminal."""
-    code = ("from ztui.ops.bounded import answers_within\n"
+    code = ("from ztui.bounded import answers_within\n"
             "def fails():\n    raise ValueError('a fault of the question of its own')\n"
             "print(answers_within({'fails': fails, 'answers': lambda: 1}, 1.0))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)

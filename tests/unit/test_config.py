@@ -31,7 +31,7 @@ from ztui.config import (
     without_host,
 )
 from ztui.errors import BadInput
-from ztui.ops.known_hosts import HostOrigin, known_hosts
+from ztui.ops.safety.known_hosts import HostOrigin, known_hosts
 
 LPAR1 = SavedHost("lpar1", "qemu+ssh://root@lpar1.example.com/system", "prod", True)
 LPAR2 = SavedHost("lpar2", "qemu+ssh://root@lpar2.example.com/system?keyfile=/root/.ssh/z&no_tty=1", "prod")

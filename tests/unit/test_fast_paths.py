@@ -187,7 +187,7 @@ def _in_place(chain: Any, key: object, build: Any) -> None:
 def test_shared_steps_equal_steps_built_in_place(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.host import resolve as resolve
-    from ztui.host.scan import scan_host
+    from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
 
     conn = libvirt.open(big_host)
@@ -206,7 +206,8 @@ def test_a_chain_that_loops_through_a_shared_part_is_built_in_place(monkeypatch:
     """A loop device whose backing file lives on the file system the loop device carries: the steps below
     the file system hold the loop device again, which the chain has already."""
     from ztui.host import resolve as resolve
-    from ztui.host.inventory import FileInfo, FileKind, build_inventory
+    from ztui.host.index import FileInfo, FileKind
+    from ztui.host.inventory import build_inventory
     from ztui.libvirtxml.domain import parse_device_xml
 
     loop = HostDevice(kind=HostDeviceKind.BLOCK, name="loop0", id="/dev/loop0", devnodes=("/dev/loop0",),
@@ -230,7 +231,7 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.cli.tree import load_domain_files
     from ztui.host.resolve import resolve_host
-    from ztui.host.scan import scan_host
+    from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import Host
     from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json

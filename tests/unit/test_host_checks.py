@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ztui.host.files import read_mounts
 from ztui.libvirtxml.network import parse_network
-from ztui.ops.host_checks import BlockInfo, HostProbe
+from ztui.ops.attach.probe import BlockInfo, HostProbe
 
 
 def _disk(sysfs: Path, name: str, majmin: str, partitions: dict[str, str]) -> Path:

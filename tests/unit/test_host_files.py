@@ -10,12 +10,12 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from ztui.host.inventory import NetworkInfo, build_inventory
+from ztui.host.inventory import build_inventory
 from ztui.host.place import HostPlace, host_place
 from ztui.host.storage import HostFileKind, LocalFiles, StorageFiles, host_files
 from ztui.libvirtxml.pool import new_volume_xml, parse_pool, parse_volume, pool_holding
-from ztui.model import HostDevice, HostDeviceKind
-from ztui.ops.candidates import attach_candidates
+from ztui.model import HostDevice, HostDeviceKind, NetworkInfo
+from ztui.ops.attach.candidates import attach_candidates
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "storage"
 
@@ -119,7 +119,7 @@ DISKS = """<domain type='kvm'><name>g</name><uuid>00000000-0000-0000-0000-000000
 def test_remote_image_resolves_through_its_pool_down_to_the_node_device() -> None:
     """A remote host (no udev, no file of its own examined): the image is a volume of an `fs` pool on a DASD
     partition, which libvirt's node devices know; a volume of an iSCSI pool ends at the portal and IQN."""
-    from ztui.host.inventory import VolumeInfo
+    from ztui.host.index import VolumeInfo
     from ztui.host.resolve import resolve_guest
     from ztui.libvirtxml.domain import parse_domain
 
@@ -147,11 +147,12 @@ def test_preflight_judges_local_disks_by_what_the_destination_has() -> None:
 
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import GuestState
-    from ztui.ops.migrate_plan import MigrationOptions
-    from ztui.ops.migrate_preflight import HostFacts, assess
+    from ztui.ops.migrate.plan import MigrationOptions
+    from ztui.ops.migrate.preflight import assess
+    from ztui.ops.migrate.read import MigrationHost
 
     g = replace(parse_domain(DISKS), state=GuestState.RUNNING)
-    dest = HostFacts("qemu+ssh://b/system", networks=(), machine_error="")
+    dest = MigrationHost("qemu+ssh://b/system", networks=(), machine_error="")
     missing = assess(g, MigrationOptions(unsafe=True), replace(dest, files=(("/srv/images/a.qcow2", "missing"),)))
     assert [f.text for f in missing.blockers] == ["--unsafe, but the destination has no /srv/images/a.qcow2 (its "
                                                   "storage pools say so)"]
@@ -200,7 +201,7 @@ def test_one_function_decides_which_host_is_which(test_conn: libvirt.virConnect,
     """`facts_source_for` carries the host's place beside its facts; the host's files (`host_files`) follow
     it: this machine's file system only for a host in this mount namespace, a snapshot host's files are its
     pools' too (a recorded host is never this machine's file system)."""
-    from ztui.host.hostfacts import (
+    from ztui.host.facts_source import (
         FactsOrigin,
         HostFacts,
         facts_source_for,
@@ -232,7 +233,7 @@ def test_one_function_decides_which_host_is_which(test_conn: libvirt.virConnect,
 def test_image_in_use_asks_the_guests_host(test_conn: libvirt.virConnect) -> None:
     """A new image on a remote host is looked up in its pools: one that is not there holds nothing (and is
     not looked for on this machine); one that is may be held by the far QEMU and is kept."""
-    from ztui.ops.settle import GuestHandle, image_in_use
+    from ztui.ops.attach.settle import GuestHandle, image_in_use
 
     dom = test_conn.lookupByName("test")
     handle = GuestHandle("qemu+tcp://127.0.0.1:1/system", dom.UUIDString(), "test", test_conn, dom)
@@ -258,7 +259,7 @@ def test_prepare_refuses_a_host_known_by_its_facts(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from ztui.host.hostfacts import write_snapshot
+    from ztui.host.facts_source import write_snapshot
     from ztui.lab.zhost import z_host_facts
 
     write_snapshot(z_host_facts(), str(tmp_path / "ztui-hostfacts.json"))

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ztui.host.hostuse import HostUseKind, Mount, Swap, SystemUse, parse_swaps
+from ztui.host.hostuse import HostUseKind
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.resolve import resolve_host
+from ztui.host.system import Mount, Swap, SystemUse, parse_swaps
 from ztui.host.usage import available, eligibility, users_of
 from ztui.lab.guests import BootSpec
 from ztui.lab.zguests import ZDisk, ZGuest, z_domain_xml

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ztui.host.hostfacts import (
+from ztui.host.facts_source import (
     FORMAT,
     VERSION,
     FactsOrigin,

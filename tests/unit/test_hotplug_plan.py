@@ -9,19 +9,11 @@ import pytest
 from ztui.facts import is_local_uri
 from ztui.libvirtxml.domain import parse_device_xml, parse_domain
 from ztui.model import DeviceKind, Guest, PciAddress
-from ztui.ops.host_checks import BlockInfo, HostProbe, Lookup, PciInfo
-from ztui.ops.hotplug import (
-    AttachRequest,
-    BadRequest,
-    GuestFacts,
-    next_target,
-    parse_size,
-    plan_attach,
-    plan_detach,
-    virsh_commands,
-    virsh_detach,
-)
-from ztui.ops.images import image_format
+from ztui.ops.attach.detach_plan import plan_detach
+from ztui.ops.attach.images import image_format
+from ztui.ops.attach.plan import AttachRequest, BadRequest, GuestFacts, next_target, parse_size, plan_attach
+from ztui.ops.attach.probe import BlockInfo, HostProbe, Lookup, PciInfo
+from ztui.ops.attach.virsh import virsh_commands, virsh_detach
 
 GUEST = """<domain type='qemu'><name>{name}</name><uuid>{uuid}</uuid>
 <os><type arch='{arch}' machine='{machine}'>hvm</type></os><devices>

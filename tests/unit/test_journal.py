@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ztui import faults
 from ztui.errors import BadInput, StateUnwritable
-from ztui.ops import steps
-from ztui.ops.journal import EntryState, JournalAction, Operation, load, resume, unfinished
+from ztui.ops.safety.journal import EntryState, JournalAction, Operation, load, resume, unfinished
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_entry_written_before_and_at_each_step(state: Path) -> None:
     seen: list[tuple[str, list[str]]] = []
-    remove = steps.add_hook(lambda _a, s: seen.append((s, [e.step for e in unfinished()])))
+    remove = faults.add_hook(lambda _a, s: seen.append((s, [e.step for e in unfinished()])))
     try:
         op = Operation.begin(JournalAction.ATTACH, "qemu:///system", "g1", "u-1", device_xml="<disk/>",
                              plan={"live": True})
@@ -48,7 +48,7 @@ def test_unwritable_journal_refuses_before_anything(state: Path) -> None:
     state.mkdir(mode=0o700)
     (state / "journal").write_text("not a directory")
     hits: list[str] = []
-    remove = steps.add_hook(lambda _a, s: hits.append(s))
+    remove = faults.add_hook(lambda _a, s: hits.append(s))
     try:
         with pytest.raises(StateUnwritable, match="nothing was changed"):
             Operation.begin(JournalAction.DETACH, "u", "g", "uuid")

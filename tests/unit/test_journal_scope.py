@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from ztui.cli.main import main
-from ztui.ops.journal import JournalAction, Operation, unfinished
+from ztui.ops.safety.journal import JournalAction, Operation, unfinished
 
 DEFAULT = "test:///default"
 DEFAULT_GUEST = "6695eb01-f6a4-8304-79aa-97f2502e193f"  # the test driver's own guest `test`

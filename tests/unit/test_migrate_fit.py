@@ -1,4 +1,4 @@
-"""Whether a destination fits a guest (`ztui.ops.migrate_fit`): its disks' volumes there by identity and
+"""Whether a destination fits a guest (`ztui.ops.migrate.fit`): its disks' volumes there by identity and
 under that host's names, its interfaces, CPU, memory, Secure Execution, pass-through devices free there;
 the migration XML that carries the new names; `where` and the evacuation plan built on it. Pure: the two
 LPARs' facts come from the simulated hosts, written through the zsysfs writers."""
@@ -12,16 +12,26 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
+from ztui.host.index import VolumeInfo
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.lab.guests import BootSpec
 from ztui.lab.zguests import ZDisk, ZGuest, z_domain_xml
 from ztui.lab.zhost import DESCRIPTION, TWIN_DESCRIPTION, Description, z_host_facts
 from ztui.libvirtxml.domain import guest_from_element, parse_domain
 from ztui.libvirtxml.rewrite import rewrite_sources
-from ztui.model import Guest, GuestState, HostDevice, HostDeviceKind, IdentityKind, SecureExecutionForm, VolumeIdentity
-from ztui.ops.evacuate import _choose
-from ztui.ops.known_hosts import KnownHost
-from ztui.ops.migrate_fit import (
+from ztui.model import (
+    DeviceKind,
+    DeviceUse,
+    Guest,
+    GuestState,
+    HostDevice,
+    HostDeviceKind,
+    IdentityKind,
+    SecureExecutionForm,
+    VolumeIdentity,
+)
+from ztui.ops.migrate.evacuate import _choose
+from ztui.ops.migrate.fit import (
     CpuVerdict,
     HostFit,
     host_findings,
@@ -29,9 +39,11 @@ from ztui.ops.migrate_fit import (
     passthrough_free_findings,
     volume_findings,
 )
-from ztui.ops.migrate_plan import MigrationOptions, Rewrite, migrate_params, plan_steps, renamed_xml, virsh_migrate
-from ztui.ops.migrate_preflight import HostFacts, Preflight, assess
-from ztui.ops.where import Readiness, placement_of
+from ztui.ops.migrate.plan import MigrationOptions, Rewrite, migrate_params, plan_steps, renamed_xml, virsh_migrate
+from ztui.ops.migrate.preflight import Preflight, assess
+from ztui.ops.migrate.read import MigrationHost
+from ztui.ops.migrate.where import Readiness, placement_of
+from ztui.ops.safety.known_hosts import KnownHost
 
 Z, Y = "qemu+unix:///system?socket=/z", "qemu+unix:///system?socket=/y"
 LAB = Path("/lab")
@@ -116,7 +128,7 @@ def test_pass_through_equivalents_must_be_free_there(z: Inventory) -> None:
     g = parse_domain(z_domain_xml(ZGuest("zlnx04", False, (), pci=("0001:00:00.0", "0002:00:00.0")),
                                   BootSpec(Path("/k")), LAB))
     moved = [d for d in g.devices if d.passthrough]
-    taken = (("pci:0002:00:00.0", "lnx99"),)
+    taken = {"pci:0002:00:00.0": (DeviceUse("pci:0002:00:00.0", "lnx99", "", "", DeviceKind.HOSTDEV_PCI, True, True),)}
     found = passthrough_free_findings(moved, z, z, taken)
     texts = sorted(f.text for f in found)
     assert len(texts) == 2 and "lnx99 runs there with it" in texts[1]
@@ -125,8 +137,8 @@ def test_pass_through_equivalents_must_be_free_there(z: Inventory) -> None:
 
 def test_assess_with_both_inventories_renames_and_needs_no_choice(z: Inventory, y: Inventory) -> None:
     g = zguest(ZDisk("vda", BY_PATH, 0), ZDisk("vdb", MAPPER, 1))
-    dest = HostFacts(Y, inventory=y, devices=y.devices, networks=(), machine_error="")
-    check = assess(g, MigrationOptions(), dest, HostFacts(Z, inventory=z, devices=z.devices))
+    dest = MigrationHost(Y, inventory=y, devices=y.devices, networks=(), machine_error="")
+    check = assess(g, MigrationOptions(), dest, MigrationHost(Z, inventory=z, devices=z.devices))
     assert check.ok, check.blockers
     assert [(r.device, r.new) for r in check.rewrites] == [("vda", "/dev/disk/by-path/ccw-0.0.6c05")]
     assert not any(f.code == "local-disk" for f in check.findings)
@@ -140,12 +152,12 @@ def test_images_on_storage_proven_shared_run_with_unsafe() -> None:
                              f"<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
                              f"<source file='{image}'/><target dev='vda' bus='virtio'/></disk></devices></domain>"),
                 state=GuestState.RUNNING)
-    check = assess(g, MigrationOptions(), HostFacts(Y, inventory=there, devices=(), networks=()),
-                   HostFacts(Z, inventory=here, devices=()))
+    check = assess(g, MigrationOptions(), MigrationHost(Y, inventory=there, devices=(), networks=()),
+                   MigrationHost(Z, inventory=here, devices=()))
     assert check.ok and check.options is not None and check.options.unsafe
     elsewhere = build_inventory((), local=True, volumes=(replace(vol, shared_at="directory 8:1 inode 10"),), uri=Y)
-    refused = assess(g, MigrationOptions(), HostFacts(Y, inventory=elsewhere, devices=(), networks=()),
-                     HostFacts(Z, inventory=here, devices=()))
+    refused = assess(g, MigrationOptions(), MigrationHost(Y, inventory=elsewhere, devices=(), networks=()),
+                     MigrationHost(Z, inventory=here, devices=()))
     assert [f.code for f in refused.blockers] == ["local-disk"]  # not proven: the user chooses
 
 
@@ -191,7 +203,7 @@ def test_the_plan_and_the_virsh_command_carry_the_renames() -> None:
 
 
 def _check(*findings: tuple[str, str, str], free: int | None = None) -> Preflight:
-    from ztui.ops.migrate_preflight import Code, Finding, Severity
+    from ztui.ops.migrate.findings import Code, Finding, Severity
 
     return Preflight(tuple(Finding(Severity(s), "why", Code(c), step=step) for s, c, step in findings), (),
                      free_memory=free)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libvirt
 import pytest
 
-from ztui.ops.migrate_locate import Copy, Fix, Owner, Presence, resolve
+from ztui.ops.migrate.locate import Copy, Fix, Owner, Presence, resolve
 
 S, D = "qemu+unix:///a", "qemu+unix:///b"
 P, R = libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_RUNNING

@@ -7,9 +7,10 @@ import libvirt
 
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import GuestState
-from ztui.ops.migrate_plan import MigrationOptions, migrate_flags, migrate_params, plan_steps, virsh_migrate
-from ztui.ops.migrate_preflight import HostFacts, assess, unreachable
-from ztui.ops.migrate_report import MigrationReport
+from ztui.ops.migrate.plan import MigrationOptions, migrate_flags, migrate_params, plan_steps, virsh_migrate
+from ztui.ops.migrate.preflight import assess
+from ztui.ops.migrate.read import MigrationHost, unreachable
+from ztui.ops.migrate.report import MigrationReport
 
 SRC, DEST_URI = "qemu+ssh://a/system", "qemu+ssh://b/system"
 DOMAIN = """<domain type='kvm'><name>g</name><uuid>8b1d32a5-8c2b-4e0c-9a57-1f6f3f0a9c11</uuid>
@@ -18,7 +19,7 @@ DOMAIN = """<domain type='kvm'><name>g</name><uuid>8b1d32a5-8c2b-4e0c-9a57-1f6f3
 <hostdev mode='subsystem' type='mdev' model='vfio-ap'><source><address uuid='c3a1f4a0-1b2c-4d5e-8f90-0a1b2c3d4e5f'/>
 </source></hostdev>
 </devices></domain>"""
-DEST = HostFacts(DEST_URI, networks=("default",), machine_error="")
+DEST = MigrationHost(DEST_URI, networks=("default",), machine_error="")
 OFFLINE = MigrationOptions(offline=True, persistent=True)
 
 
@@ -63,7 +64,7 @@ def test_running_transient_copy_storage_and_unreachable_are_blockers() -> None:
     assert blockers(assess(guest(persistent=False), OFFLINE, DEST)) == {"transient"}
     assert blockers(assess(guest(), MigrationOptions(offline=True, copy_storage=True), DEST)) == {"copy-storage"}
     assert "unreachable" in blockers(assess(guest(), OFFLINE, unreachable(DEST_URI, "no route")))
-    other = HostFacts(DEST_URI, domains=(("g", "00000000-0000-0000-0000-000000000001", False),))
+    other = MigrationHost(DEST_URI, domains=(("g", "00000000-0000-0000-0000-000000000001", False),))
     assert blockers(assess(guest(), OFFLINE, other)) == {"clash"}
 
 

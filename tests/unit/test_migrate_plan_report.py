@@ -7,7 +7,7 @@ import threading
 import libvirt
 
 from ztui.model import DeviceKind, GuestDevice
-from ztui.ops.migrate_plan import (
+from ztui.ops.migrate.plan import (
     MigrationOptions,
     migrate_flags,
     migrate_params,
@@ -15,7 +15,7 @@ from ztui.ops.migrate_plan import (
     plan_steps,
     virsh_migrate,
 )
-from ztui.ops.migrate_report import (
+from ztui.ops.migrate.report import (
     DeviceFate,
     MigrationReport,
     completed_text,
@@ -23,7 +23,7 @@ from ztui.ops.migrate_report import (
     progress_of,
     progress_text,
 )
-from ztui.ops.migrate_run import MigrationControl
+from ztui.ops.migrate.run import MigrationControl
 
 LOCAL = "qemu+unix:///system?socket=/run/b/libvirt-sock"
 

@@ -7,10 +7,11 @@ from dataclasses import replace
 from tests.conftest import domain_fixture
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind, MdevType
-from ztui.ops.migrate_plan import MigrationOptions
-from ztui.ops.migrate_preflight import HostFacts, assess, unreachable
+from ztui.ops.migrate.plan import MigrationOptions
+from ztui.ops.migrate.preflight import assess
+from ztui.ops.migrate.read import MigrationHost, unreachable
 
-DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
+DEST = MigrationHost("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
 
 
 def guest(fixture: str, state: GuestState = GuestState.RUNNING):  # type: ignore[no-untyped-def]
@@ -42,7 +43,7 @@ def test_vfio_ccw_the_same_uuid_is_not_the_same_device() -> None:
     source's facts a matching UUID proves nothing."""
     g = guest("hostdev-vfio-ccw.xml")
     uuid = next(d for d in g.devices if d.passthrough).source
-    src = HostFacts("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", "IBM.750000000DXP71.5c00.3f"))
+    src = MigrationHost("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", "IBM.750000000DXP71.5c00.3f"))
     same = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=_volume("b", uuid, "0.0.0101", "0.0.7700",
                                                                                    "IBM.750000000DXP71.5c00.3f")), src)
     assert same.ok, same.findings
@@ -63,7 +64,7 @@ def test_vfio_ccw_a_volume_is_found_by_its_base_and_a_uid_not_said_is_not_anothe
     g = guest("hostdev-vfio-ccw.xml")
     uuid = next(d for d in g.devices if d.passthrough).source
     uid = "IBM.750000000DXP71.5c00.3f"
-    src = HostFacts("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", uid))
+    src = MigrationHost("a", devices=_volume("a", uuid, "0.0.0023", "0.0.5c3f", uid))
     base = _volume("b", "00000000-0000-0000-0000-0000000000bb", "0.0.0101", "0.0.7701", uid)[1:]
     alias = _volume("b", "00000000-0000-0000-0000-0000000000cc", "0.0.0102", "0.0.77a1", uid)[1:]
     alias = (alias[0], replace(alias[1], facts=(*alias[1].facts, Fact("alias", "1", "udev"))))
@@ -93,7 +94,7 @@ def test_an_mdev_missing_on_the_source_names_nothing_behind_it() -> None:
     uuid = next(d for d in g.devices if d.passthrough).source
     unrelated = _volume("a", "00000000-0000-0000-0000-0000000000aa", "0.0.0010", "0.0.5c00",
                         "IBM.750000000DXP71.5c00.00")
-    src = HostFacts("a", devices=(replace(unrelated[0], parent=""), *unrelated[1:],
+    src = MigrationHost("a", devices=(replace(unrelated[0], parent=""), *unrelated[1:],
                                   HostDevice(HostDeviceKind.CSS, "", "0.0.0000",
                                              facts=(Fact("dev_busid", "0.0.5c01", "udev"),))))
     dest = replace(DEST, devices=_volume("b", "00000000-0000-0000-0000-0000000000bb", "0.0.0101", "0.0.5c00",
@@ -112,7 +113,7 @@ def test_vfio_ccw_names_the_dasd_subchannel_when_the_mdev_is_missing() -> None:
     dest_css = HostDevice(HostDeviceKind.CSS, "css_0_0_0101", "0.0.0101",
                           facts=(Fact("channel_dev_addr", "0.0.5c3f", "libvirt"),),
                           mdev_types=(MdevType("vfio_ccw-io", available=1),))
-    src = HostFacts("a", devices=(src_css, src_mdev))
+    src = MigrationHost("a", devices=(src_css, src_mdev))
     check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(dest_css,)), src)
     (finding,) = [f for f in check.findings if f.code == "equivalent"]
     assert finding.severity == "blocker" and "0.0.5c3f" in finding.text and "0.0.0101" in finding.text
@@ -139,7 +140,7 @@ def test_zpci_function_is_matched_by_its_host_uid_not_the_guests_virtual_one() -
     assert moved
     source = moved[0].source
     unique = (Fact("uid", "0x42", "udev"), Fact("uid_is_unique", "1", "udev"))
-    src = HostFacts("a", devices=(HostDevice(HostDeviceKind.PCI, "x", source, facts=unique),))
+    src = MigrationHost("a", devices=(HostDevice(HostDeviceKind.PCI, "x", source, facts=unique),))
     there = HostDevice(HostDeviceKind.PCI, "pci_0009_00_00_0", "0009:00:00.0", facts=unique)
     assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)), src).ok
     other = replace(there, facts=(Fact("uid", "0x43", "udev"), Fact("uid_is_unique", "1", "udev")))
@@ -172,9 +173,9 @@ def test_vfio_ap_with_the_same_uuid_but_unknown_apqns_is_not_equivalent() -> Non
     g = guest("hostdev-vfio-ap.xml")
     uuid = next(d for d in g.devices if d.passthrough).source
     there = HostDevice(HostDeviceKind.MDEV, "mdev_b", uuid, facts=(Fact("ap_queues", "0x07.0x0038", "udev"),))
-    for src in (None, HostFacts("a", devices=())):
+    for src in (None, MigrationHost("a", devices=())):
         check = assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)), src)
         assert any(f.code == "equivalent" and "unknown" in f.text for f in check.blockers), check.findings
     mine = replace(there, name="mdev_a")
     assert assess(g, MigrationOptions(unsafe=True), replace(DEST, devices=(there,)),
-                  HostFacts("a", devices=(mine,))).ok
+                  MigrationHost("a", devices=(mine,))).ok

@@ -12,12 +12,12 @@ import pytest
 from tests.conftest import domain_fixture
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import GuestState
-from ztui.ops import known_hosts as known
-from ztui.ops.known_hosts import HostOrigin, KnownHost, host_named, known_hosts
-from ztui.ops.lock_manager import LockManager, LockState, configured, lock_advice
-from ztui.ops.migrate_locate import Copy, Presence
-from ztui.ops.migrate_report import MigrationReport, leftover_commands
-from ztui.ops.other_copies import CopyCheck, OtherCopy, shared_devices
+from ztui.ops.migrate.locate import Copy, Presence
+from ztui.ops.migrate.report import MigrationReport, leftover_commands
+from ztui.ops.safety import known_hosts as known
+from ztui.ops.safety.known_hosts import HostOrigin, KnownHost, host_named, known_hosts
+from ztui.ops.safety.lock_manager import LockManager, LockState, configured, lock_advice
+from ztui.ops.safety.other_copies import CopyCheck, OtherCopy, shared_devices
 
 LAB_Y = KnownHost("qemu+unix:///system?socket=/lab/y", HostOrigin.LAB, "zlab-y", ("qemu+tcp://127.0.0.1:1/system",))
 
@@ -82,7 +82,7 @@ def test_qemu_conf_lock_manager(text: str, manager: LockManager) -> None:
 ])
 def test_a_lock_manager_guards_shared_block_devices_only_where_its_locks_reach_the_other_hosts(
         manager: LockManager, conf: str, reaches: bool) -> None:
-    from ztui.ops.lock_manager import reach
+    from ztui.ops.safety.lock_manager import reach
 
     state = LockState(manager, reach(manager, conf))
     assert state.guards is reaches
@@ -128,7 +128,7 @@ def test_hosts_that_do_not_answer_are_waited_for_once_all_together_and_never_cou
     import socket
     import time
 
-    from ztui.ops.other_copies import look_elsewhere
+    from ztui.ops.safety.other_copies import look_elsewhere
 
     guest = parse_domain(domain_fixture("dasd-fcp-controllers.xml").read_text())
     silent = [socket.socket() for _ in range(3)]
@@ -165,8 +165,7 @@ def _test_host(path: Path, runstate: int) -> str:
 def test_a_confirmation_covers_only_the_hosts_it_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The TUI asks, the user says yes, the start runs later: it goes ahead only when the hosts then say
     nothing the question did not (a host that did not answer then and runs the guest now asks again)."""
-    from ztui.ops.lifecycle import Action, plan
-    from ztui.ops.other_copies import start_one_copy
+    from ztui.ops.lifecycle import Action, plan, start_one_copy
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("ZTUI_LAB_DIR", str(tmp_path / "no-lab"))
@@ -193,8 +192,8 @@ def test_a_configuration_that_cannot_be_read_is_unknown_never_none(tmp_path: Pat
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """qemu.conf (or the lock manager's own file) that cannot be read says nothing either way: the advice
     says it is unknown and why, with the path as the daemon has it."""
-    from ztui.ops import lock_manager
-    from ztui.ops.lock_manager import lock_state
+    from ztui.ops.safety import lock_manager
+    from ztui.ops.safety.lock_manager import lock_state
 
     etc = tmp_path / "etc" / "libvirt"
     etc.mkdir(parents=True)
@@ -216,7 +215,7 @@ def test_a_configuration_that_cannot_be_read_is_unknown_never_none(tmp_path: Pat
 def test_saved_hosts_that_cannot_be_read_are_a_host_that_did_not_answer(monkeypatch: pytest.MonkeyPatch,
                                                                         tmp_path: Path) -> None:
     """A broken saved-hosts config must not make "runs nowhere else" true: its hosts could not be asked."""
-    from ztui.ops.other_copies import look_elsewhere
+    from ztui.ops.safety.other_copies import look_elsewhere
 
     monkeypatch.setenv("ZTUI_LAB_DIR", str(tmp_path / "nolab"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.sysfs import Sysfs
+from ztui.host.system import Mount, SystemUse
 from ztui.libvirtxml.mdev import mdev_nodedev_xml
 from ztui.model import Fact, Host, HostDevice, HostDeviceKind
-from ztui.ops.prepare.model import Action, Direction, PrepKind, PrepPlan, Proof, ProofKind, Step, Write
 from ztui.ops.prepare.plan import HostView, plan_vfio_ccw
 from ztui.ops.prepare.run import MdevState, PrepFailed, run_plan
+from ztui.ops.prepare.steps import Action, Direction, PrepKind, PrepPlan, Proof, ProofKind, Step, Write
 
 UUID = "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 
@@ -212,7 +212,7 @@ def test_the_p_key_asks_for_what_the_device_is(kind: str, ident: str, driver: st
 def test_the_attach_dialog_offers_a_free_dasd_prepared_first_on_this_machine_only() -> None:
     from ztui.host.inventory import build_inventory
     from ztui.model import Fact, HostDevice, HostDeviceKind
-    from ztui.ops.candidates import PREPARE_PREFIX, attach_candidates
+    from ztui.ops.attach.candidates import PREPARE_PREFIX, attach_candidates
 
     def ccw(busid: str, alias: str) -> HostDevice:
         return HostDevice(HostDeviceKind.CCW, busid, busid, driver="dasd-eckd",

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.release import Keep, release_refusal
+from ztui.host.system import Mount, SystemUse
 from ztui.host.usage import eligibility
 from ztui.model import DeviceKind, DeviceUse, Fact, HostDevice, HostDeviceKind
-from ztui.ops.dest_devices import vfio_ccw_setup
+from ztui.ops.migrate.destination import vfio_ccw_setup
 from ztui.ops.prepare.plan import HostView, unplan_vfio_ap
 
 BOOTED = SystemUse((Mount("/", "ext4", "/dev/vda1", "252:1"),))
@@ -168,12 +168,12 @@ def test_the_destinations_setup_is_judged_by_its_own_host() -> None:
 def test_a_managed_pci_attach_does_not_take_a_function_from_the_host() -> None:
     """libvirt binds a managed hostdev's function to vfio-pci at attach: one whose interface is up on the
     host is refused before anything changes, one that is free is attached."""
-    from ztui.host.hostfacts import FactsOrigin
-    from ztui.host.hostfacts import HostFacts as Snapshot
+    from ztui.host.facts_source import FactsOrigin
+    from ztui.host.facts_source import HostFacts as Snapshot
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import GuestState, PciAddress
-    from ztui.ops.host_checks import HostProbe
-    from ztui.ops.hotplug import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.plan import AttachRequest, BadRequest, GuestFacts, plan_attach
+    from ztui.ops.attach.probe import HostProbe
 
     def pci(n: int, state: str) -> tuple[HostDevice, HostDevice]:
         path = f"/sys/devices/pci000{n}:00/000{n}:00:00.0"

@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 from tests.conftest import DOMAIN_FIXTURES, domain_fixture, nodedev_fixture
 from ztui.host.files import mount_of, parse_mountinfo
-from ztui.host.hostuse import Mount, SystemUse
-from ztui.host.inventory import FileInfo, FileKind, NetworkInfo, build_inventory, merge_devices
+from ztui.host.index import FileInfo, FileKind, merge_devices
+from ztui.host.inventory import build_inventory
 from ztui.host.resolve import fcp_lun_from_linux, paths_to_examine, resolve_device, resolve_guest, resolve_host
+from ztui.host.system import Mount, SystemUse
 from ztui.host.usage import conflicts, eligibility, users_of
 from ztui.libvirtxml.domain import parse_device_xml, parse_domain
-from ztui.model import Fact, Guest, GuestState, Host, HostDevice, HostDeviceKind
+from ztui.model import Fact, Guest, GuestState, Host, HostDevice, HostDeviceKind, NetworkInfo
 
 
 def dev(kind: HostDeviceKind, ident: str, sysfs: str = "", driver: str = "", source: str = "udev",

@@ -17,9 +17,9 @@ from typing import Any
 import libvirt
 import pytest
 
-from ztui.host.scan import read_host_records, read_networks, read_pool_volumes
 from ztui.lab.testdriver import write_testdriver
 from ztui.libvirt import reader
+from ztui.libvirt.hostrecords import read_host_records, read_networks, read_node_devices, read_pool_volumes
 from ztui.libvirt.reader import (
     SpareConnection,
     Spread,
@@ -28,7 +28,6 @@ from ztui.libvirt.reader import (
     open_spare,
     read_guest,
     read_guests,
-    read_node_devices,
     spread_for,
 )
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from ztui import faults
 from ztui.errors import Busy, Interrupted, StateUnwritable
-from ztui.ops import steps
-from ztui.ops.audit import audit_path, record
-from ztui.ops.guestlock import guest_lock, holder
-from ztui.ops.signals import SignalGuard
-from ztui.ops.statefiles import open_dir, read_json, state_dir, write_json
+from ztui.ops.safety.audit import audit_path, record
+from ztui.ops.safety.guestlock import guest_lock, holder
+from ztui.ops.safety.signals import SignalGuard
+from ztui.statefiles import open_dir, read_json, state_dir, write_json
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_write_json_atomic_and_private(state: Path) -> None:
 def test_guest_lock_refuses_a_second_holder_with_who(state: Path) -> None:
     with guest_lock("qemu:///system", "UUID-1", guest="g1", action="attach") as me:
         assert holder("qemu:///system", "uuid-1") == me
-        code = ("from ztui.ops.guestlock import guest_lock\n"
+        code = ("from ztui.ops.safety.guestlock import guest_lock\n"
                 "with guest_lock('qemu:///system', 'UUID-1', guest='g1', action='detach'): pass\n")
         other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                env={**os.environ, "XDG_STATE_HOME": str(state.parent)})
@@ -120,14 +120,14 @@ def test_signal_guard_defers_to_the_step_boundary(capfd: pytest.CaptureFixture[s
 
 def test_step_hook_runs_at_the_named_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[str, str]] = []
-    remove = steps.add_hook(lambda a, s: seen.append((a, s)))
+    remove = faults.add_hook(lambda a, s: seen.append((a, s)))
     marker = tmp_path / "hit"
-    monkeypatch.setenv(steps.ENV_STEP, "attach:device-asked#2")
-    monkeypatch.setenv(steps.ENV_RUN, f'echo "$ZTUI_ACTION $ZTUI_STEP $ZTUI_PID" >> {marker}')
-    monkeypatch.setenv(steps.ENV_LOG, str(tmp_path / "log"))
+    monkeypatch.setenv(faults.ENV_STEP, "attach:device-asked#2")
+    monkeypatch.setenv(faults.ENV_RUN, f'echo "$ZTUI_ACTION $ZTUI_STEP $ZTUI_PID" >> {marker}')
+    monkeypatch.setenv(faults.ENV_LOG, str(tmp_path / "log"))
     for _ in range(3):
-        steps.reached("attach", "device-asked")
-    steps.reached("detach", "device-asked")
+        faults.reached("attach", "device-asked")
+    faults.reached("detach", "device-asked")
     remove()
     assert marker.read_text() == f"attach device-asked {os.getpid()}\n"
     assert len(seen) == 4 and len((tmp_path / "log").read_text().splitlines()) == 4

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import TESTDRIVER
 from ztui.cli import tree_fleet
-from ztui.cli.tree import EncodedHost, HostRead, read_hosts_here
+from ztui.cli.tree_read import EncodedHost, HostRead, read_hosts_here
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_a_host_that_does_not_answer_is_one_line_and_holds_up_no_other(hosts: li
 def two_lpars(tmp_path: Path) -> Iterator[list[str]]:
     """Two test-driver hosts resolved against host facts of two LPARs that see DASD 0.0.5c3f of the first
     as 0.0.6c3f (the same uid): one volume under two names."""
-    from ztui.host.hostfacts import forget_snapshots, use_snapshot, write_snapshot
+    from ztui.host.facts_source import forget_snapshots, use_snapshot, write_snapshot
     from ztui.lab.zhost import DESCRIPTION, Dasd, z_host_facts
 
     uris = []

@@ -11,15 +11,16 @@ import pytest
 from tests.conftest import domain_fixture
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
-from ztui.ops.attach_plan import BadRequest, GuestFacts
-from ztui.ops.boot import boot_refusal, boot_roles
-from ztui.ops.hotplug import plan_detach
-from ztui.ops.migrate_plan import MigrationOptions
-from ztui.ops.migrate_preflight import HostFacts, assess
-from ztui.ops.migrate_safety import CopyTarget, SafetyFacts, TargetState
-from ztui.ops.unplug import devices_on, unplug_refusal
+from ztui.ops.attach.boot import boot_refusal, boot_roles
+from ztui.ops.attach.detach_plan import plan_detach
+from ztui.ops.attach.plan import BadRequest, GuestFacts
+from ztui.ops.attach.unplug import devices_on, unplug_refusal
+from ztui.ops.migrate.plan import MigrationOptions
+from ztui.ops.migrate.preflight import assess
+from ztui.ops.migrate.read import MigrationHost
+from ztui.ops.migrate.safety import CopyTarget, SafetyFacts, TargetState
 
-DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
+DEST = MigrationHost("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
 
 
 def guest(fixture: str, state: GuestState = GuestState.RUNNING) -> Guest:

@@ -13,7 +13,8 @@ import pytest
 
 from ztui import zsysfs as kernel
 from ztui.host.identity import scsi_identifier
-from ztui.host.inventory import Inventory, VolumeInfo, build_inventory
+from ztui.host.index import VolumeInfo
+from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.resolve import resolve_host
 from ztui.host.usage import users_of
 from ztui.host.volumes import HostSummary, VolumeJoin, VolumeTracker, decorate_hosts, summarize
@@ -251,8 +252,8 @@ def test_the_tracker_follows_one_guest_at_a_time(z: Inventory, y: Inventory) -> 
 def test_a_volume_the_destination_uses_itself_is_refused() -> None:
     """Another LPAR that sees zlab-z's system volume (its root file system) as a data volume: a guest there
     on that volume cannot move to zlab-z."""
-    from ztui.ops.migrate_fit import volume_findings
-    from ztui.ops.migrate_plan import MigrationOptions
+    from ztui.ops.migrate.fit import volume_findings
+    from ztui.ops.migrate.plan import MigrationOptions
 
     other = replace(TWIN_DESCRIPTION, dasds=(*TWIN_DESCRIPTION.dasds, Dasd("0.0.7c00", "0.0.0170", unit="0.0.5c00")))
     src = inventory(other, Y)

@@ -20,9 +20,9 @@ from ztui.facts import (
     parse_ap_matrix,
     subchannel_paths,
 )
-from ztui.host.hostuse import Mount, SystemUse
 from ztui.host.inventory import build_inventory
 from ztui.host.resolve import resolve_host
+from ztui.host.system import Mount, SystemUse
 from ztui.host.usage import eligibility
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import parse_nodedev_text
@@ -37,11 +37,12 @@ from ztui.model import (
     MdevType,
     PciAddress,
 )
-from ztui.ops.migrate_plan import MigrationOptions, plan_steps
-from ztui.ops.migrate_preflight import HostFacts, assess
+from ztui.ops.migrate.plan import MigrationOptions, plan_steps
+from ztui.ops.migrate.preflight import assess
+from ztui.ops.migrate.read import MigrationHost
 
 Z = Path(__file__).resolve().parents[1] / "fixtures" / "z"
-DEST = HostFacts("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
+DEST = MigrationHost("qemu+ssh://b/system", devices=(), networks=("default",), machine_error="")
 
 
 def facts(*pairs: tuple[str, str]) -> tuple[Fact, ...]:
@@ -70,7 +71,7 @@ def test_vfio_ap_destination_equivalent_is_found_by_apqns_and_control_domains() 
     assert mdev_ap_matrix(mine) == mdev_ap_matrix(decimal) == mdev_ap_matrix(other_uuid)  # 0x0a = 10 = 0xa
     assert mdev_ap_matrix(mine).queue_ids() == ["0a.0005", "0a.0006"]  # the kernel's and lszcrypt's notation
     assert mdev_control_domains(mine) == frozenset({5})
-    src = HostFacts("a", devices=(mine,))
+    src = MigrationHost("a", devices=(mine,))
     same = assess(guest, MigrationOptions(unsafe=True), replace(DEST, devices=(decimal,)), src)
     finding = next(f for f in same.findings if "APQNs" in f.text)
     assert finding.severity == "note"
@@ -247,7 +248,7 @@ def test_qdio_subchannels_are_not_offered_to_vfio_ccw() -> None:
 def test_vfio_ccw_equivalent_is_the_same_volume_by_uid_not_the_device_number() -> None:
     guest = running("guest-z-passthrough.xml")
     uuid = next(d.source for d in guest.devices if d.kind is DeviceKind.MDEV_VFIO_CCW)
-    src = HostFacts("a", devices=(
+    src = MigrationHost("a", devices=(
         HostDevice(HostDeviceKind.MDEV, "mdev_x", uuid, parent="css_0_0_0023"),
         HostDevice(HostDeviceKind.CSS, "css_0_0_0023", "0.0.0023", facts=facts(("dev_busid", "0.0.5c3f"))),
         HostDevice(HostDeviceKind.CCW, "ccw_0_0_5c3f", "0.0.5c3f", facts=facts(("uid", "IBM.750000000DXP71.5c00.3f")))))
@@ -316,8 +317,7 @@ def test_secure_execution_the_older_way_and_what_such_a_guest_cannot_have() -> N
 
 
 def test_a_secure_execution_guest_is_given_no_pass_through_device() -> None:
-    from ztui.ops.attach_plan import AttachRequest, GuestFacts, plan_attach
-    from ztui.ops.hotplug import BadRequest
+    from ztui.ops.attach.plan import AttachRequest, BadRequest, GuestFacts, plan_attach
 
     guest = running("guest-secure-execution.xml")
     request = AttachRequest(guest.name, "mdev", "9c8f0fe3-0c6b-4a2c-8a3c-1b2b3c4d5e6f")
@@ -362,7 +362,7 @@ def test_sharing_conflict_shows_on_each_guest_device() -> None:
 
 
 def test_pav_aliases_and_disks_with_a_busy_partition_are_not_offered() -> None:
-    from ztui.ops.candidates import attach_candidates
+    from ztui.ops.attach.candidates import attach_candidates
 
     base = HostDevice(HostDeviceKind.CCW, "0.0.5d00", "0.0.5d00", driver="dasd-eckd", facts=facts(("alias", "0")))
     alias = HostDevice(HostDeviceKind.CCW, "0.0.5dfe", "0.0.5dfe", driver="dasd-eckd", facts=facts(("alias", "1")))

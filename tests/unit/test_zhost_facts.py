@@ -107,9 +107,9 @@ def test_text_tree_fits_80_columns_and_shows_the_bus_id(host: Host) -> None:
 
 
 def test_attach_offers_free_dasds_but_not_the_hosts_own(tmp_path: Path) -> None:
-    from ztui.host.hostfacts import forget_snapshots, use_snapshot, write_snapshot
+    from ztui.host.facts_source import forget_snapshots, use_snapshot, write_snapshot
     from ztui.lab.zhost import z_host_facts
-    from ztui.ops.candidates import attach_candidates
+    from ztui.ops.attach.candidates import attach_candidates
 
     facts = z_host_facts()
     write_snapshot(facts, str(tmp_path / "facts.json"))

@@ -1,5 +1,5 @@
 """Hotplug for the UI: a guest's facts and what its host offers, the host's check of a request, the attach
-and the detach in their frame (guest lock, journal, audit: `ztui.ops.action`), each proven.
+and the detach in their frame (guest lock, journal, audit: `ztui.ops.attach.guarded`), each proven.
 
 The value types the attach dialog and the detach confirmation plan with are `ztui.ops`'s own, named here
 so that the UI has one import for them.
@@ -14,12 +14,14 @@ import libvirt
 from ztui.backend.hosts import LiveHosts
 from ztui.errors import ZtuiError
 from ztui.model import Host
-from ztui.ops.action import attach_recorded, detach_recorded
-from ztui.ops.attach_plan import AttachPlan, AttachRequest, BadRequest, GuestFacts, plan_attach
-from ztui.ops.candidates import PREPARE_PREFIX, Candidate, attach_candidates
-from ztui.ops.host_checks import HostProbe
-from ztui.ops.hotplug import DetachPlan, parse_size, read_facts, virsh_commands
-from ztui.ops.proof import DeviceChange, Outcome
+from ztui.ops.attach.candidates import PREPARE_PREFIX, Candidate, attach_candidates
+from ztui.ops.attach.detach_plan import DetachPlan
+from ztui.ops.attach.guarded import attach_recorded, detach_recorded
+from ztui.ops.attach.plan import AttachPlan, AttachRequest, BadRequest, GuestFacts, parse_size, plan_attach
+from ztui.ops.attach.probe import HostProbe
+from ztui.ops.attach.prove import DeviceChange, Outcome
+from ztui.ops.attach.read import read_facts
+from ztui.ops.attach.virsh import virsh_commands
 
 __all__ = ["PREPARE_PREFIX", "AttachContext", "AttachDone", "AttachPlan", "AttachRequest", "BadRequest", "Candidate",
            "DetachDone", "GuestFacts", "HostCheck", "parse_size", "plan_attach", "virsh_commands"]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the capability modules are imported when first used (see ea
     from ztui.backend.placement import EvacuationPlan, EvacuationReport, GuestResult, Placement
     from ztui.backend.prepare import Prepared, PrepPlan, PrepRequest
     from ztui.model import DeviceUse
-    from ztui.ops.migrate_plan import Rewrite
+    from ztui.ops.migrate.plan import Rewrite
 
 
 class HostError(Exception):

@@ -1,5 +1,5 @@
 """The journal for the UI: the unfinished operations of the shown hosts at start, and finishing or rolling
-back one of them (`ztui.ops.recover`), proven like any attach or detach.
+back one of them (`ztui.ops.attach.recover`), proven like any attach or detach.
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ztui.errors import ZtuiError
-from ztui.ops.journal import Entry
-from ztui.ops.journal_scope import session_entries
-from ztui.ops.recover import Resolution, resolve
+from ztui.ops.attach.recover import Resolution, resolve
+from ztui.ops.safety.journal import Entry
+from ztui.ops.safety.journal_scope import session_entries
 
 __all__ = ["Entry", "Resolution", "Resolved", "Unfinished"]
 

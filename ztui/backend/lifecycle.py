@@ -1,4 +1,4 @@
-"""A guest's daily actions for the UI: start (under the one-copy rule: `ztui.ops.other_copies`), resume, shut
+"""A guest's daily actions for the UI: start (under the one-copy rule: `ztui.ops.safety.other_copies`), resume, shut
 down, reboot, destroy, pause, each proven (`ztui.ops.lifecycle`) and audited; and the console's record.
 """
 
@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from ztui.backend.hosts import LiveHosts
 from ztui.errors import ZtuiError
-from ztui.ops.audit import record
 from ztui.ops.lifecycle import (
     Action,
     LifecyclePlan,
@@ -18,10 +17,12 @@ from ztui.ops.lifecycle import (
     audit_refused,
     carry_out_recorded,
     plan,
+    start_one_copy,
     start_or_resume,
     virsh_console,
 )
-from ztui.ops.other_copies import CopyCheck, lock_notes, start_one_copy
+from ztui.ops.safety.audit import record
+from ztui.ops.safety.other_copies import CopyCheck, lock_notes
 
 __all__ = ["Action", "CopyCheck", "LifecycleDone", "LifecyclePlan", "LifecycleResult", "audit_refused", "plan",
            "start_or_resume", "virsh_console"]

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ztui.backend.placement import EvacuationPlan, EvacuationReport, GuestResult, Placement
     from ztui.backend.prepare import Prepared, PrepPlan, PrepRequest
     from ztui.model import DeviceUse
-    from ztui.ops.migrate_plan import Rewrite
+    from ztui.ops.migrate.plan import Rewrite
 
 __all__ = ["EarlyStart", "LibvirtBackend", "Started"]
 

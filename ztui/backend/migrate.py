@@ -19,12 +19,7 @@ from ztui.backend.state import state_problem
 from ztui.errors import StateUnwritable, ZtuiError
 from ztui.libvirt.connection import ConnectError
 from ztui.model import GuestDevice
-from ztui.ops.audit import record
-from ztui.ops.guestlock import guest_lock
-from ztui.ops.journal import EntryState, JournalAction, Operation
-from ztui.ops.leftover import remove_leftover
-from ztui.ops.migrate_plan import Rewrite
-from ztui.ops.migration import (
+from ztui.ops.migrate import (
     Finding,
     MigrationControl,
     MigrationOptions,
@@ -39,6 +34,11 @@ from ztui.ops.migration import (
     run_migration,
     virsh_migrate,
 )
+from ztui.ops.migrate.leftover import remove_leftover
+from ztui.ops.migrate.plan import Rewrite
+from ztui.ops.safety.audit import record
+from ztui.ops.safety.guestlock import guest_lock
+from ztui.ops.safety.journal import EntryState, JournalAction, Operation
 
 __all__ = ["LeftoverDone", "MigrationControl", "MigrationDone", "MigrationOptions", "MigrationReport",
            "MigrationStep", "Preflight", "Severity", "plan_steps"]

@@ -1,6 +1,6 @@
 """Where a guest can go and emptying a host, for the UI: every other host judged by the migration preflight
-(`ztui.ops.where`), and the evacuation's plan and run (`ztui.ops.evacuate`), on the sessions' connections
-and inventories so that no host is asked twice.
+(`ztui.ops.migrate.where`), and the evacuation's plan and run (`ztui.ops.migrate.evacuate`), on the sessions'
+connections and inventories so that no host is asked twice.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ztui.backend.hosts import LiveHosts
-from ztui.ops.evacuate import EvacuationPlan, EvacuationReport, GuestResult, plan_evacuation, run_evacuation
-from ztui.ops.where import Placement, Readiness, where
+from ztui.ops.migrate.evacuate import EvacuationPlan, EvacuationReport, GuestResult, plan_evacuation, run_evacuation
+from ztui.ops.migrate.where import Placement, Readiness, where
 
 __all__ = ["EvacuationPlan", "EvacuationReport", "GuestResult", "Placement", "Readiness"]
 

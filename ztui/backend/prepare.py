@@ -13,10 +13,10 @@ from ztui.host.scan import local_inventory
 from ztui.host.sysfs import Sysfs
 from ztui.libvirt.connection import ConnectError, open_connection
 from ztui.model import DeviceUse
-from ztui.ops.prepare.action import run_recorded
-from ztui.ops.prepare.model import PrepKind, PrepPlan, PrepRefused
+from ztui.ops.prepare.guarded import run_recorded
 from ztui.ops.prepare.plan import HostView
 from ztui.ops.prepare.request import PrepRequest, plan_for, preparable_here, request_for
+from ztui.ops.prepare.steps import PrepKind, PrepPlan, PrepRefused
 
 __all__ = ["PrepKind", "PrepPlan", "PrepRefused", "PrepRequest", "Prepared", "preparable_here", "request_for"]
 

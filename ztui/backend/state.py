@@ -4,7 +4,7 @@ is made, as on the command line."""
 from __future__ import annotations
 
 from ztui.errors import ZtuiError
-from ztui.ops.statefiles import open_dir
+from ztui.statefiles import open_dir
 
 
 def state_problem() -> str:

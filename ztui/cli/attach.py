@@ -1,9 +1,9 @@
 """`ztui attach`: hotplug a device from the command line; it counts as attached only when libvirt shows it.
 
-Exit statuses (shared with `ztui detach`): 0 proven done, 1 refused (libvirt's reason, another action
-on the guest, no journal: nothing changed), 2 bad input (nothing changed), 3 not proven (timeout, a lost
-connection: "unknown", the journal entry stays open), 128 + N stopped by signal N (what was done undone).
-Errors are `ztui.errors` exceptions, turned into their line and status by `cli/main.py`.
+How it ends (shared with `ztui detach`, `ztui.errors.Status`): done (proven), failed (libvirt's reason,
+another action on the guest, no journal: nothing changed), bad input (nothing changed), unknown (not proven:
+a timeout, a lost connection; the journal entry stays open), or stopped by a signal (what was done undone).
+Errors are `ztui.errors` exceptions; `ztui.cli.main` turns them, and every end, into a line and a status.
 """
 
 from __future__ import annotations
@@ -14,58 +14,34 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import libvirt
 
 from ztui.cli.common import error
-from ztui.cli.validate import text
-from ztui.errors import BadInput, Refused
-
-if TYPE_CHECKING:
-    import libvirt
-
-SOURCE_OPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("disk", "PATH", "virtio-blk from an image file (with --size: a new qcow2/raw image, by its name)"),
-    ("block", "DEV", "virtio-blk from a host block device (multipath, NVMe, /dev/disk/by-path/…)"),
-    ("dasd", "BUSID", "virtio-blk from a DASD by bus-ID, e.g. 0.0.5c3f"),
-    ("lun", "DEV", "a SCSI LUN on virtio-scsi (the controller is added when the guest has none)"),
-    ("net", "NETWORK", "virtio-net on a libvirt network"),
-    ("bridge", "BR", "virtio-net on a host bridge (Linux or Open vSwitch, detected)"),
-    ("macvtap", "IFACE", "virtio-net, macvtap (direct) on an interface: an OSA or HiperSockets card on Z"),
-    ("mdev", "UUID", "an existing mdev: vfio-ccw or vfio-ap (one vfio-ap per guest), live like any device"),
-    ("pci", "ADDR", "a PCI/zPCI function, managed VFIO"),
+from ztui.cli.targets import readonly_why
+from ztui.errors import BadInput, End, Refused
+from ztui.libvirt.connection import ConnectError, open_within
+from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.ops.attach import (
+    SOURCES,
+    AttachRequest,
+    BadRequest,
+    HostProbe,
+    attach_recorded,
+    audit_refused,
+    parse_size,
+    plan_attach,
+    read_facts,
+    virsh_attach,
+    virsh_commands,
 )
-
-
-def add_attach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                       common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "attach", parents=[common], help="hotplug a device into a guest",
-        description="Attach a device. The request is validated first (exit 2, nothing changed); the device "
-                    "counts as attached only when the guest's XML shows it. Without --live/--config: live "
-                    "for a running guest, the persistent config for a shut-off one.")
-    p.add_argument("guest", metavar="GUEST", type=text())
-    source = p.add_mutually_exclusive_group(required=True)
-    for name, metavar, help_text in SOURCE_OPTIONS:
-        source.add_argument(f"--{name}", metavar=metavar, help=help_text, type=text())
-    p.add_argument("--size", type=text(), help="create the --disk image with this size first, e.g. 64M (removed "
-                                               "again if the attach fails)")
-    p.add_argument("--target", default="", help="target name (default: the next free vdX, sdX for --lun)")
-    p.add_argument("--devno", default="", help="ccw bus-ID 0.0.0000-0.0.ffff (default: libvirt picks one)")
-    p.add_argument("--live", action="store_true", default=None, help="change the running guest")
-    p.add_argument("--config", action="store_true", default=None, help="change the persistent config")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(func=run_attach)
 
 
 @contextmanager
 def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, libvirt.virDomain, str]]:
     """The connection (with the event loop running, for DEVICE_REMOVED) and the guest; BadInput, Refused if
     not."""
-    import libvirt
-
-    from ztui.libvirt.connection import ConnectError, open_within
-    from ztui.libvirt.eventloop import ensure_event_loop
-
     uris = list(args.connect)
     if len(uris) != 1:
         raise BadInput("give one host (-c URI) for a change")
@@ -88,9 +64,6 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
 def refuse_readonly(args: argparse.Namespace, action: str, what: str, **fields: Any) -> None:
     """--readonly refuses every change, before any connection; the refusal is in the audit log too."""
     if args.readonly:
-        from ztui.cli.targets import readonly_why
-        from ztui.ops.hotplug import audit_refused
-
         message = f"{readonly_why(args)}: the connection is read-only, so ztui does not {what}; nothing was changed"
         audit_refused(action, ",".join(args.connect), args.guest, message, **fields)
         raise BadInput(message)
@@ -105,25 +78,7 @@ def emit(args: argparse.Namespace, result: dict[str, Any], lines: list[str]) -> 
     sys.stdout.flush()
 
 
-def run_attach(args: argparse.Namespace) -> int:
-    return _attach(args)
-
-
-def _attach(args: argparse.Namespace) -> int:
-    from ztui.ops.action import attach_recorded
-    from ztui.ops.hotplug import (
-        SOURCES,
-        AttachRequest,
-        BadRequest,
-        HostProbe,
-        audit_refused,
-        parse_size,
-        plan_attach,
-        read_facts,
-        virsh_attach,
-        virsh_commands,
-    )
-
+def run_attach(args: argparse.Namespace) -> End:
     kind = next(k for k in SOURCES if getattr(args, k))
     refuse_readonly(args, "attach", "attach devices", kind=kind, source=getattr(args, kind))
     try:
@@ -161,4 +116,4 @@ def _attach(args: argparse.Namespace) -> int:
         error(f"the operation stays in the journal as {done.journal}: see `ztui journal`")
     for problem in done.problems:
         error(problem)
-    return done.exit_status
+    return done.end

@@ -1,21 +1,20 @@
-"""What every command shares: exit statuses, one-line errors, colour decisions."""
+"""What every command shares: exit statuses (by their names in the manual page), one-line errors, colour
+decisions."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import TextIO
 
-from ztui.report.safe_text import escape_control
+from ztui.errors import Status
+from ztui.report.tree_text import WIDTH
+from ztui.safe_text import escape_control
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # libvirt refused or a connection failed
-EXIT_BAD_INPUT = 2  # nothing was changed
-
-NO_HOSTS = {"opens_hosts": False}
-"""The parser default of a command that opens no host -c, -g or the saved hosts name (`hosts`, `lab`,
-`completion`, resolving a journal entry, which names its own): the hosts are not settled for it, so a broken
-saved-hosts config does not stop it (`ztui.cli.main`)."""
+EXIT_OK = Status.DONE
+EXIT_FAILED = Status.FAILED  # libvirt refused or a connection failed
+EXIT_BAD_INPUT = Status.BAD_INPUT  # nothing was changed
 
 
 def error(message: str, stream: TextIO | None = None) -> None:
@@ -33,9 +32,6 @@ def use_colour(stream: TextIO) -> bool:
 
 def text_width() -> int:
     """The width text output fits: the terminal's on a terminal (at least 80), else 80."""
-    import shutil
-
-    from ztui.report.tree_text import WIDTH
 
     if not sys.stdout.isatty():
         return WIDTH

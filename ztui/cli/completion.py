@@ -21,20 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
-from typing import TYPE_CHECKING
 
-from ztui.cli.common import NO_HOSTS
-
-if TYPE_CHECKING:
-    from ztui.model import GuestState, HostDevice
-
-SHELLS = ("bash", "zsh", "fish")
+from ztui.cli.main import build_parser
+from ztui.config import BadConfig, choose_hosts, load_config
+from ztui.errors import BadInput, End, Status
+from ztui.facts import CcwRole, F, ccw_role, is_dasd_alias
+from ztui.model import GuestState, HostDevice, HostDeviceKind
 
 #: where each shell's script lives in the package (the wheel also installs it for the shell)
 SCRIPTS = {"bash": "ztui.bash", "zsh": "_ztui", "fish": "ztui.fish"}
-
-COMPLETE = "__complete"
-"""The hidden command the scripts call."""
 
 
 class Kind(StrEnum):
@@ -225,8 +220,6 @@ def _values(action: argparse.Action, line: Line, host_values: HostReader) -> Com
 def host_names(kind: Kind, lab: bool) -> list[tuple[str, str]]:
     """The saved hosts' names (with their URIs as the description) and, with `--lab` on the line, the running
     lab hosts' names; or the saved groups. From the config and the lab's record alone: no host is asked."""
-    from ztui.config import BadConfig, load_config
-
     try:
         saved = load_config().hosts
     except BadConfig:
@@ -239,10 +232,9 @@ def host_names(kind: Kind, lab: bool) -> list[tuple[str, str]]:
 def running_lab() -> dict[str, str]:
     """The running lab's hosts by name, each over its own socket (the daemons `--lab` reaches, without
     zlab-b's ssh round trips); none when no lab runs, which a completion never starts."""
-    try:
-        from ztui.lab.hosts import lab_hosts
-    except ImportError:  # pragma: no cover - a trimmed install without the lab
-        return {}
+    # only with --lab on the line: the lab's code is 70 ms to import, a completion's whole budget
+    from ztui.lab.hosts import lab_hosts  # noqa: PLC0415 - the lab, with --lab alone
+
     return {h.name: h.uri for h in lab_hosts() if h.pid is not None}
 
 
@@ -251,9 +243,6 @@ def line_uris(line: Line) -> list[str]:
     (`choose_hosts`: saved names and groups; without them the lab's hosts with `--lab`, else the saved hosts,
     `$LIBVIRT_DEFAULT_URI` or the system's), the lab's as `running_lab` has them; with `--lab` and no lab
     running nothing is read. A config that cannot be read leaves the URIs on the line as they are."""
-    from ztui.config import choose_hosts
-    from ztui.errors import BadInput
-
     lab = running_lab() if line.lab else {}
     if line.lab and not lab:
         return []
@@ -264,12 +253,11 @@ def line_uris(line: Line) -> list[str]:
 
 
 def read_hosts(kind: Kind, line: Line) -> list[tuple[str, str]]:
-    """Values of a host kind, from the hosts the line names."""
-    import libvirt
+    """Values of a host kind, from the hosts the line names. Only here: a completion that offers no value
+    of a host (a command, an option, a file) never loads libvirt (90 ms to import, with the readers)."""
+    import libvirt  # noqa: PLC0415 - libvirt, for a host's values alone
 
-    from ztui.facts import F
-    from ztui.libvirt import names
-    from ztui.model import HostDeviceKind
+    from ztui.libvirt import names  # noqa: PLC0415 - libvirt, for a host's values alone
 
     question: names.Question
     if kind is Kind.GUEST:
@@ -296,14 +284,10 @@ def read_hosts(kind: Kind, line: Line) -> list[tuple[str, str]]:
 
 def _is_dasd(dev: HostDevice) -> bool:
     """A DASD that can back a disk: not a HyperPAV alias (what `--dasd` and `prepare vfio-ccw` take)."""
-    from ztui.facts import CcwRole, ccw_role, is_dasd_alias
-
     return ccw_role(dev) is CcwRole.DASD and not is_dasd_alias(dev)
 
 
 def _dasd_about(dev: HostDevice) -> str:
-    from ztui.facts import F
-
     return f"DASD {dev.fact(F.DEVTYPE)} {dev.fact(F.CUTYPE)}".strip()
 
 
@@ -313,7 +297,8 @@ def _state_filter(parser: argparse.ArgumentParser) -> Callable[[str, GuestState]
     action_name = parser.get_default("action")
     if not isinstance(action_name, str):
         return None
-    from ztui.ops.lifecycle import Action, plan
+    # only for a lifecycle command's guest: its rule comes with libvirt's (110 ms to import)
+    from ztui.ops.lifecycle import Action, plan  # noqa: PLC0415 - libvirt, for a guest's value alone
 
     try:
         action = Action(action_name)
@@ -325,38 +310,17 @@ def _state_filter(parser: argparse.ArgumentParser) -> Callable[[str, GuestState]
 # --- the commands --------------------------------------------------------------------------------------
 
 
-def add_completion_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                            common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "completion", help="print the shell completion script for bash, zsh or fish",
-        description="Print the completion script for a shell: commands, options, guest names, device "
-                    "targets and bus-IDs (read from the hosts the line names). The wheel installs it where "
-                    "bash-completion, zsh and fish look; otherwise: eval \"$(ztui completion bash)\" in "
-                    "~/.bashrc, ztui completion zsh > ~/.zfunc/_ztui, or ztui completion fish > "
-                    "~/.config/fish/completions/ztui.fish.")
-    p.add_argument("shell", choices=SHELLS)
-    p.set_defaults(func=run_completion, **NO_HOSTS)
-    # hidden (no help): what the scripts call
-    hidden = subparsers.add_parser(COMPLETE, add_help=False)
-    hidden.add_argument("shell", choices=SHELLS)
-    hidden.add_argument("index", type=int)
-    hidden.add_argument("words", nargs=argparse.REMAINDER)
-    hidden.set_defaults(func=run_complete, one_shot=True, **NO_HOSTS)
-
-
 def script(shell: str) -> str:
     return resources.files("ztui.cli").joinpath("shells", SCRIPTS[shell]).read_text(encoding="utf-8")
 
 
-def run_completion(args: argparse.Namespace) -> int:
+def run_completion(args: argparse.Namespace) -> End:
     sys.stdout.write(script(args.shell))
-    return 0
+    return Status.DONE
 
 
-def run_complete(args: argparse.Namespace) -> int:
+def run_complete(args: argparse.Namespace) -> End:
     """The answer for the scripts; never an error (a completion that fails offers nothing)."""
-    from ztui.cli.main import build_parser
-
     words = list(args.words)
     index = min(max(args.index, 1), len(words)) if words else 1
     before = words[1:index]
@@ -371,4 +335,4 @@ def run_complete(args: argparse.Namespace) -> int:
         else:
             lines.append(f"{full}\t{' '.join(about.split())}" if about else full)
     sys.stdout.write("\n".join(lines) + "\n")
-    return 0
+    return Status.DONE

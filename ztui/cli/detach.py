@@ -11,51 +11,21 @@ import argparse
 
 from ztui.cli.attach import emit, open_guest, refuse_readonly
 from ztui.cli.common import error
-from ztui.cli.validate import text
-from ztui.errors import BadInput
+from ztui.errors import BadInput, End
+from ztui.libvirtxml.common import pretty_xml
+from ztui.ops.attach import (
+    DEFAULT_DETACH_TIMEOUT,
+    BadRequest,
+    audit_refused,
+    detach_recorded,
+    plan_detach,
+    read_facts,
+    virsh_detach,
+)
 
 
-def add_detach_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                       common: argparse.ArgumentParser) -> None:
-    from ztui.ops.proof import DEFAULT_DETACH_TIMEOUT
-
-    d = subparsers.add_parser(
-        "detach", parents=[common], help="hot-unplug a device from a guest",
-        description="Detach a device by target (vdb), alias (virtio-disk1) or bus-ID (0.0.0003). A running "
-                    "guest loses it live (and from its config with --config); a shut-off guest from its "
-                    "config. Exit 3 when the guest does not release it within the timeout.")
-    d.add_argument("guest", metavar="GUEST", type=text())
-    d.add_argument("device", metavar="TARGET|ALIAS|BUSID", type=text())
-    d.add_argument("--timeout", type=_seconds, default=DEFAULT_DETACH_TIMEOUT,
-                   help=f"seconds to wait for the guest to release it (default {DEFAULT_DETACH_TIMEOUT:g})")
-    d.add_argument("--config", action="store_true", help="also remove it from the persistent config")
-    d.add_argument("--force", action="store_true",
-                   help="even the device the running guest IPLed from (its root file system goes with it)")
-    d.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    d.set_defaults(func=run_detach)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not 0 < value <= 3600:  # also NaN
-        raise argparse.ArgumentTypeError("the timeout is between 0 and 3600 seconds")
-    return value
-
-
-def run_detach(args: argparse.Namespace) -> int:
-    from ztui.libvirtxml.common import pretty_xml
-    from ztui.ops.action import detach_recorded
-    from ztui.ops.hotplug import (
-        BadRequest,
-        audit_refused,
-        plan_detach,
-        read_facts,
-        virsh_detach,
-    )
-
+def run_detach(args: argparse.Namespace) -> End:
+    timeout = DEFAULT_DETACH_TIMEOUT if args.timeout is None else args.timeout
     refuse_readonly(args, "detach", "detach devices", device=args.device, config=args.config)
     with open_guest(args) as (conn, dom, uri):
         try:
@@ -65,7 +35,7 @@ def run_detach(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from None
         virsh = virsh_detach(uri, args.guest, plan.live, plan.config)
         xml = pretty_xml(plan.device.xml)
-        done = detach_recorded(uri, conn, dom, plan, timeout=args.timeout, asked=args.device)
+        done = detach_recorded(uri, conn, dom, plan, timeout=timeout, asked=args.device)
         change = done.change
     result = {"guest": args.guest, "uri": uri, "device": args.device, "target": plan.name,
               "alias": plan.device.alias, "outcome": change.outcome.value, "ok": change.ok,
@@ -85,4 +55,4 @@ def run_detach(args: argparse.Namespace) -> int:
         error(f"the operation stays in the journal as {done.journal}: see `ztui journal`")
     for problem in done.problems:
         error(problem)
-    return done.exit_status
+    return done.end

@@ -6,78 +6,53 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from ztui.cli.common import EXIT_FAILED, EXIT_OK, error
+import libvirt
 
-if TYPE_CHECKING:
-    from ztui.host.inventory import Inventory
-    from ztui.host.scan import LocalUdev
-    from ztui.host.volumes import VolumeJoin
-    from ztui.model import Host
-
-
-def add_hostdevs_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                         common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "hostdevs", parents=[common], help="list host devices and the guests using each",
-        description="List the host's devices grouped by kind, with the guests and guest devices that use "
-                    "each, conflicts and pass-through readiness. udev is read for a local URI.")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run_hostdevs, one_shot=True)
+from ztui.cli.common import error, text_width
+from ztui.errors import End, Status
+from ztui.host.inventory import Inventory
+from ztui.host.scan import LocalUdev
+from ztui.host.usage import conflicts, users_of
+from ztui.host.volumes import VolumeJoin, summarize
+from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
+from ztui.libvirt.pipeline import read_resolved
+from ztui.model import Host
+from ztui.report.hostdevs import inventory_json, render_text
 
 
-def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> tuple[Host, Inventory]:
-    """One host with its guests' chains, and its inventory; raises ConnectError / libvirtError."""
-    from ztui.host.resolve import resolve_host
-    from ztui.host.scan import scan_host
-    from ztui.libvirt.connection import open_within
-    from ztui.libvirt.reader import read_host
-
-    conn = open_within(uri, readonly=readonly)  # a host that does not answer holds up the others no longer
+def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> tuple[Host, Inventory] | str:
+    """One host with its guests' chains, and its inventory; the error line when it cannot be read."""
     try:
-        host = read_host(conn, uri)
-        inv = scan_host(conn, uri, host.guests, udev=udev.for_uri(uri))
+        conn = open_within(uri, readonly=readonly)  # a host that does not answer holds up the others no longer
+    except ConnectError as exc:
+        return str(exc)
+    try:
+        view = read_resolved(conn, uri, udev=udev.for_uri(uri))
+    except libvirt.libvirtError as exc:
+        return f"reading {uri} failed: {libvirt_reason(exc)}"
     finally:
         conn.close()
-    return resolve_host(host, inv), inv
+    if view.inventory is None:
+        return f"reading {uri} failed: {view.lost}"
+    return view.host, view.inventory
 
 
 def host_json(host: Host, inv: Inventory, join: VolumeJoin | None = None) -> dict[str, Any]:
     """One host's grouped inventory as a JSON-ready dict (`join`: the volumes of the hosts read beside it)."""
-    from ztui.host.usage import conflicts, users_of
-    from ztui.report.hostdevs import inventory_json
-
     users = users_of([host], inv)
     return {"uri": host.uri, "hostname": host.hostname, "local": inv.local, "host_facts": host.facts or None,
             "groups": inventory_json(inv, users, conflicts(users), join)}
 
 
-def run_hostdevs(args: argparse.Namespace) -> int:
+def run_hostdevs(args: argparse.Namespace) -> End:
     """Every host at once (one thread each); their volumes are joined before they are shown."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import libvirt
-
-    from ztui.cli.common import text_width
-    from ztui.host.scan import LocalUdev
-    from ztui.host.volumes import VolumeJoin, summarize
-    from ztui.libvirt.connection import ConnectError, libvirt_reason
-    from ztui.report.hostdevs import render_text
-
     uris = list(args.connect)
     udev = LocalUdev(uris)
-
-    def read(uri: str) -> tuple[Host, Inventory] | str:
-        try:
-            return read_host_inventory(uri, args.readonly, udev)
-        except ConnectError as exc:
-            return str(exc)
-        except libvirt.libvirtError as exc:
-            return f"reading {uri} failed: {libvirt_reason(exc)}"
-
     with ThreadPoolExecutor(max(1, min(len(uris), 16)), thread_name_prefix="ztui-hostdevs") as pool:
-        found = list(pool.map(read, uris))
+        found = list(pool.map(lambda uri: read_host_inventory(uri, args.readonly, udev), uris))
     read_ok = [r for r in found if not isinstance(r, str)]
     failed = False
     for line in (r for r in found if isinstance(r, str)):
@@ -96,4 +71,4 @@ def run_hostdevs(args: argparse.Namespace) -> int:
             if not h["local"]:
                 title += " — libvirt node devices only (udev is read for local hosts)"
             sys.stdout.write(render_text(title, h["groups"], width=text_width()))
-    return EXIT_FAILED if failed else EXIT_OK
+    return Status.FAILED if failed else Status.DONE

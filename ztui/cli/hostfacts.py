@@ -11,36 +11,24 @@ import argparse
 import os
 import sys
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
+import libvirt
+
+from ztui.cli.common import error
+from ztui.config import DEFAULT_URI, Chosen
+from ztui.errors import End, Status
+from ztui.host.facts_source import facts_source_for, record_live, write_snapshot
+from ztui.host.place import HostPlace
+from ztui.host.resolve import paths_to_examine
+from ztui.libvirt.connection import ConnectError, open_within
+from ztui.libvirt.reader import read_guests
 
 
-def add_hostfacts_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                          common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "hostfacts", parents=[common], help="record this host's facts (udev, mounts, files) to a file",
-        description="Record this machine's host facts as a versioned JSON snapshot: udev's devices, the "
-                    "mounts and the files the guests of the local libvirt URIs use. `ztui tree --host-facts "
-                    "FILE` resolves guests against it on any machine.")
-    actions = p.add_subparsers(title="actions", metavar="ACTION", required=True)
-    save = actions.add_parser("save", parents=[common], help="write the snapshot to FILE")
-    save.add_argument("file", metavar="FILE")
-    save.set_defaults(func=run_save)
-
-
-def run_save(args: argparse.Namespace) -> int:
-    import libvirt
-
-    from ztui.config import DEFAULT_URI, Chosen
-    from ztui.host.hostfacts import facts_source_for, record_live, write_snapshot
-    from ztui.host.place import HostPlace
-    from ztui.host.resolve import paths_to_examine
-    from ztui.libvirt.connection import ConnectError, open_within
-    from ztui.libvirt.reader import read_guests
+def run_save(args: argparse.Namespace) -> End:
 
     directory = os.path.dirname(os.path.abspath(args.file))
     if not os.path.isdir(directory):
         error(f"cannot write {args.file}: no directory {directory}")
-        return EXIT_BAD_INPUT
+        return Status.BAD_INPUT
     given = args.targets.chosen is Chosen.GIVEN
     uris = list(args.connect)
     if not given:  # saved hosts far away have nothing to add to this machine's facts
@@ -48,7 +36,7 @@ def run_save(args: argparse.Namespace) -> int:
     remote = [u for u in uris if facts_source_for(u).place is HostPlace.REMOTE]
     if remote:
         error(f"{remote[0]} is not this machine: host facts are recorded on the host itself")
-        return EXIT_BAD_INPUT
+        return Status.BAD_INPUT
     paths: list[str] = []
     failed = False
     for uri in uris:
@@ -74,7 +62,7 @@ def run_save(args: argparse.Namespace) -> int:
         write_snapshot(facts, args.file)
     except OSError as exc:
         error(f"cannot write {args.file}: {exc.strerror or exc}")
-        return EXIT_BAD_INPUT
+        return Status.BAD_INPUT
     print(f"{args.file}: {len(facts.devices)} devices, {len(facts.mounts)} mounts, {len(facts.files)} files",
           file=sys.stderr)
-    return EXIT_FAILED if failed else EXIT_OK
+    return Status.FAILED if failed else Status.DONE

@@ -10,59 +10,26 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from ztui.cli.attach import emit, open_guest, refuse_readonly
-from ztui.cli.common import EXIT_BAD_INPUT, error
-from ztui.errors import BadInput
-
-if TYPE_CHECKING:
-    from ztui.ops.lifecycle import LifecyclePlan
-    from ztui.ops.other_copies import Start
-
-_HELP = {
-    "start": "start a shut-off guest", "shutdown": "ask a guest's OS to shut down (graceful)",
-    "reboot": "ask a guest's OS to reboot", "destroy": "force a guest off at once",
-    "suspend": "pause a running guest", "resume": "resume a paused guest",
-}
-
-
-def add_lifecycle_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                           common: argparse.ArgumentParser) -> None:
-    from ztui.ops.lifecycle import Action
-
-    for action in Action:
-        p = subparsers.add_parser(action.value, parents=[common], help=_HELP[action.value],
-                                  description=f"{_HELP[action.value].capitalize()}, and wait for libvirt's "
-                                              "lifecycle event that proves it (exit 3 when it does not come "
-                                              "within the timeout).")
-        p.add_argument("guest", metavar="GUEST")
-        p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                       help="how long to wait for the proof (default 60 for shutdown and reboot, else 10)")
-        p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-        if action.starts_guest:
-            p.add_argument("--force", action="store_true",
-                           help="even when the guest runs on another host ztui knows (two copies on shared "
-                                "disks destroy their file systems)")
-        p.set_defaults(func=run_lifecycle, action=action.value, force=False)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("the timeout is between 0 and 3600 seconds")
-    return value
+from ztui.cli.common import error
+from ztui.errors import BadInput, End, Status
+from ztui.ops.lifecycle import (
+    Action,
+    LifecyclePlan,
+    Start,
+    audit_refused,
+    carry_out_recorded,
+    plan,
+    read_state,
+    start_one_copy,
+)
+from ztui.ops.safety.other_copies import lock_notes
 
 
 def _said(planned: LifecyclePlan, started: Start) -> None:
     """What the other hosts said, when it was not "nowhere else": the start refused (audited), or forced; then
     what to configure against a second copy, once a host."""
-    from ztui.ops.lifecycle import audit_refused
-    from ztui.ops.other_copies import lock_notes
-
     check = started.check
     if started.result is not None:
         error(f"--force: {started.forced}")
@@ -76,13 +43,10 @@ def _said(planned: LifecyclePlan, started: Start) -> None:
         error(note)
 
 
-def run_lifecycle(args: argparse.Namespace) -> int:
-    """0 proven, 1 libvirt refused (or another action holds the guest), 2 not in a state for it, 3 requested
-    but not proven within the timeout. Errors are `ztui.errors` exceptions, mapped by `cli/main.py`."""
-    from ztui.ops.action import EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN
-    from ztui.ops.lifecycle import Action, audit_refused, carry_out_recorded, plan, read_state
-    from ztui.ops.other_copies import start_one_copy
-
+def run_lifecycle(args: argparse.Namespace) -> End:
+    """Done when proven, failed when libvirt refused (or another action holds the guest), bad input when the
+    guest is not in a state for it, unknown when requested but not proven within the timeout. Errors are
+    `ztui.errors` exceptions, said by `ztui.cli.main`."""
     action = Action(args.action)
     refuse_readonly(args, f"lifecycle-{action.value}", f"{action.verb} guests")
     with open_guest(args) as (conn, dom, uri):
@@ -97,7 +61,7 @@ def run_lifecycle(args: argparse.Namespace) -> int:
             if not started.check.clear:
                 _said(planned, started)
             if started.result is None:
-                return EXIT_BAD_INPUT
+                return Status.BAD_INPUT
             result, problem = started.result, started.problem
         else:
             result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli")
@@ -107,6 +71,6 @@ def run_lifecycle(args: argparse.Namespace) -> int:
     if problem:
         error(problem)
     if result.ok:
-        return EXIT_OK
+        return Status.DONE
     error(result.message)
-    return EXIT_UNKNOWN if result.requested else EXIT_REFUSED
+    return Status.UNKNOWN if result.requested else Status.FAILED

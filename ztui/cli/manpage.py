@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 from ztui import __version__
+from ztui.cli.main import build_parser
+from ztui.ui.keys import main_screen_keys
 
 _SHARED = ("-h", "-c", "-g", "--readonly", "-v", "--lab")
 """Options every command takes (the shared options and help): described once, under OPTIONS. A command's
@@ -190,9 +192,6 @@ def render(parser: argparse.ArgumentParser, keys: Iterable[tuple[tuple[str, ...]
 
 def page() -> str:
     """The page from ztui's own parser and key bindings."""
-    from ztui.cli.main import build_parser
-    from ztui.ui.keys import main_screen_keys
-
     return render(build_parser([]), [(row.keys, row.text) for row in main_screen_keys()])
 
 

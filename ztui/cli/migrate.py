@@ -20,50 +20,27 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error
-from ztui.cli.validate import integer, text
-from ztui.report.safe_text import escape_control
+import libvirt
 
-if TYPE_CHECKING:
-    from ztui.ops.migrate_report import MigrationReport
-
-EXIT_UNKNOWN = 3  # where the guest runs (or what became of a device) could not be proven
-MAX_BANDWIDTH_MIB = 1 << 20  # 1 TiB/s: beyond any link; libvirt takes an unsigned long
-MAX_DOWNTIME_MS = 2_000_000  # QEMU's limit for downtime-limit (2000 s)
-
-
-def add_migrate_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                        common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("migrate", parents=[common], help="migrate a guest (live, moving pass-through devices; "
-                                                                "or --offline)",
-                              description="Detach pass-through devices, migrate live (peer-to-peer), attach them on "
-                                          "the destination; roll back on any failure.")
-    p.add_argument("guest", metavar="GUEST", type=text())
-    p.add_argument("--to", required=True, metavar="URI", type=text(), help="the destination host's libvirt URI")
-    p.add_argument("--passthrough", choices=("detach-reattach", "refuse"), default="detach-reattach",
-                   help="what to do with pass-through devices (default: detach-reattach)")
-    p.add_argument("--detach", action="append", default=[], metavar="TARGET", type=text(),
-                   help="also move this device around the migration (target, alias, bus-ID; repeatable)")
-    storage = p.add_mutually_exclusive_group()
-    storage.add_argument("--unsafe", action="store_true", help="disks are on storage the destination shares")
-    storage.add_argument("--copy-storage", action="store_true", help="copy local disks to the destination")
-    p.add_argument("--bandwidth", type=integer(0, MAX_BANDWIDTH_MIB), default=0, metavar="MiB/s",
-                   help=f"limit the migration bandwidth (1-{MAX_BANDWIDTH_MIB}; 0 = libvirt's default)")
-    p.add_argument("--max-downtime", type=integer(0, MAX_DOWNTIME_MS), default=0, metavar="MS",
-                   help=f"longest pause allowed at the end (1-{MAX_DOWNTIME_MS} ms; 0 = QEMU's default)")
-    p.add_argument("--persistent", action="store_true", help="define the guest on the destination")
-    p.add_argument("--offline", action="store_true",
-                   help="move a shut-off guest's definition only (implies --persistent; nothing starts, no disk "
-                        "is copied)")
-    p.add_argument("--undefine-source", action="store_true", help="undefine the guest on the source")
-    p.add_argument("--auto-converge", action="store_true", help="throttle vCPUs if memory does not converge")
-    p.add_argument("--postcopy", action="store_true", help="allow post-copy (ctrl+\\ switches to it)")
-    p.add_argument("--migrate-uri", default=None, metavar="URI", type=text(),
-                   help="the data stream's address (default tcp://<destination host>, loopback for local)")
-    p.add_argument("--json", action="store_true", help="one JSON object per step and progress, then the report")
-    p.set_defaults(func=run_migrate)
+from ztui.cli.common import error
+from ztui.cli.targets import readonly_why
+from ztui.errors import End, Status
+from ztui.libvirt.connection import ConnectError, install_error_handler, open_within
+from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.ops.migrate import (
+    Fate,
+    Guarded,
+    MigrationControl,
+    MigrationOptions,
+    StepResult,
+    migrate_guarded,
+    preflight_json,
+    progress_text,
+)
+from ztui.ops.safety.signals import SignalGuard
+from ztui.safe_text import escape_control
 
 
 class _Out:
@@ -100,45 +77,26 @@ class _Out:
         sys.stdout.flush()
 
 
-def exit_status(report: MigrationReport, signum: int | None) -> int:
-    """0 done; 128 + the signal that stopped it; 3 when where the guest runs could not be proven (a host
-    did not answer, both held a copy); 1 for a failure whose end state is known (the report says it)."""
-    if report.ok:
-        return EXIT_OK
-    if signum:
-        return 128 + signum
-    return EXIT_UNKNOWN if not report.certain else EXIT_FAILED
-
-
-def run_migrate(args: argparse.Namespace) -> int:
-    import libvirt
-
-    from ztui.libvirt.connection import ConnectError, install_error_handler, open_within
-    from ztui.libvirt.eventloop import ensure_event_loop
-    from ztui.ops.migrate_guarded import Guarded, migrate_guarded
-    from ztui.ops.migration import Fate, MigrationControl, MigrationOptions, StepResult, preflight_json, progress_text
-    from ztui.ops.signals import SignalGuard
+def run_migrate(args: argparse.Namespace) -> End:
 
     if args.readonly:
-        from ztui.cli.targets import readonly_why
-
         error(f"{readonly_why(args)}: ztui does not migrate guests on a read-only connection")
-        return EXIT_BAD_INPUT
+        return Status.BAD_INPUT
     uris = list(args.connect)
     if len(uris) != 1:
         error("give one source host (-c URI)")
-        return EXIT_BAD_INPUT
+        return Status.BAD_INPUT
     src_uri, dest_uri = uris[0], args.to
     if src_uri == dest_uri:
         error("the destination is the source host")
-        return EXIT_BAD_INPUT
+        return Status.BAD_INPUT
     install_error_handler()
     ensure_event_loop()  # keepalive and DEVICE_REMOVED need it
     try:
         src = open_within(src_uri)
     except ConnectError as exc:
         error(str(exc))
-        return EXIT_FAILED
+        return Status.FAILED
     dest: libvirt.virConnect | None = None
     dest_error = ""
     try:
@@ -151,7 +109,7 @@ def run_migrate(args: argparse.Namespace) -> int:
             dom = src.lookupByName(args.guest)
         except libvirt.libvirtError:
             error(f"no guest named '{args.guest}' on {src_uri}")
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         # signals are noted from here on: one that comes before any change ends the command with nothing
         # changed (exit 128 + the signal); the guest is locked on both hosts before the preflight reads it,
         # so a second migration is refused with who holds it, not with what the first one is doing
@@ -201,7 +159,7 @@ def run_migrate(args: argparse.Namespace) -> int:
             if report is None:
                 for finding in done.check.blockers:
                     error(finding.text)
-                return EXIT_BAD_INPUT
+                return Status.BAD_INPUT
             unrecorded = done.unrecorded
             lines = report.lines()
             if unrecorded:  # the log does not have them: the output must
@@ -211,8 +169,8 @@ def run_migrate(args: argparse.Namespace) -> int:
             if unrecorded:
                 error(f"the audit log could not be written ({unrecorded[0]}); the report above has every "
                       "moved device's XML")
-        status = exit_status(report, guard.signum)
-        return EXIT_FAILED if unrecorded and status == EXIT_OK else status
+        end = report.end(guard.signum)
+        return Status.FAILED if unrecorded and end is Status.DONE else end
     finally:
         for conn in (src, dest):
             if conn is not None:

@@ -19,69 +19,33 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ztui.cli.common import EXIT_FAILED, EXIT_OK
-from ztui.errors import BadInput, Refused
+from ztui.cli.targets import readonly_why
+from ztui.errors import BadInput, End, Refused, Status
+from ztui.libvirt.connection import ConnectError, open_within
+from ztui.ops.prepare.guarded import run_recorded
+from ztui.ops.prepare.plan import DRIVERCTL_DIR, parse_ap_numbers
+from ztui.ops.prepare.read import read_host_view
+from ztui.ops.prepare.request import PrepRequest, plan_for, preparable_here
+from ztui.ops.prepare.steps import PrepKind, PrepRefused
+from ztui.ops.safety.signals import SignalGuard
 
 if TYPE_CHECKING:
     import libvirt
 
-    from ztui.ops.prepare.model import PrepPlan
     from ztui.ops.prepare.plan import HostView
     from ztui.ops.prepare.request import PrepRequest
+    from ztui.ops.prepare.steps import PrepPlan
 
 #: where driverctl's saved overrides are written (a test or a chroot sets it; default /etc/driverctl.d)
 ENV_DRIVERCTL_DIR = "ZTUI_DRIVERCTL_DIR"
 
 
-def add_prepare_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                         common: argparse.ArgumentParser) -> None:
-    for name, undo in (("prepare", False), ("unprepare", True)):
-        verb = "give a prepared device back to the host" if undo else "make a host device ready for pass-through"
-        p = subparsers.add_parser(
-            name, parents=[common], help=verb,
-            description=f"{verb[0].upper()}{verb[1:]}: the plan first (every step as the command an "
-                        "administrator would type and the sysfs writes it makes), then each step done and "
-                        "proven by a re-read; a failed step undoes the ones before it. This machine's own host only. "
-                        + ("" if undo else "Refused with the reason, before any write: a device the host itself or "
-                           "a guest uses, a PAV alias, an APQN another mdev holds, a device whose facts could not "
-                           "be read."))
-        kinds = p.add_subparsers(title="kinds", metavar="KIND", dest="prep_kind", required=True)
-        ccw = kinds.add_parser("vfio-ccw", parents=[common], help="an ECKD DASD → a vfio_ccw-io mdev")
-        ccw.add_argument("busid", metavar="BUS-ID", help="the DASD's bus-ID, e.g. 0.0.5c3f")
-        ap = kinds.add_parser("vfio-ap", parents=[common], help="AP adapters x domains → a vfio_ap mdev")
-        if undo:
-            ap.add_argument("uuid", metavar="UUID", help="the vfio-ap mdev to remove")
-        else:
-            ap.add_argument("--adapter", action="append", required=True, metavar="N",
-                            help="adapter number (0x.. hex or decimal; repeat or comma-separate)")
-            ap.add_argument("--domain", action="append", required=True, metavar="N", help="usage domain")
-            ap.add_argument("--control-domain", action="append", default=[], metavar="N", help="control domain")
-        pci = kinds.add_parser("pci", parents=[common], help="a PCI or zPCI function")
-        pci.add_argument("address", metavar="DDDD:BB:SS.F")
-        if not undo:
-            pci.add_argument("--unmanaged", action="store_true",
-                             help="bind it to vfio-pci now (managed='yes' needs nothing)")
-        for sub in (ccw, ap, pci):
-            if not undo and sub is not pci:
-                sub.add_argument("--uuid", metavar="UUID", help="the mdev's UUID (default: a new one)")
-            sub.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
-            sub.add_argument("--json", action="store_true", help="print the plan and the result as JSON")
-            sub.set_defaults(func=run_prepare, undo=undo)
-
-
 def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
-    from ztui.ops.prepare.plan import DRIVERCTL_DIR
-    from ztui.ops.prepare.read import read_host_view
-
     return read_host_view(conn, uri, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
 
 def request_of(args: argparse.Namespace) -> PrepRequest:
     """The request the arguments make; BadInput for numbers the kernel would not take."""
-    from ztui.ops.prepare.model import PrepKind, PrepRefused
-    from ztui.ops.prepare.plan import parse_ap_numbers
-    from ztui.ops.prepare.request import PrepRequest
-
     kind = PrepKind(args.prep_kind)
     if kind is PrepKind.VFIO_CCW:
         return PrepRequest(kind, args.busid, undo=args.undo, uuid=getattr(args, "uuid", None))
@@ -99,19 +63,13 @@ def request_of(args: argparse.Namespace) -> PrepRequest:
 
 def make_plan(args: argparse.Namespace, view: HostView) -> PrepPlan:
     """The plan the arguments ask for; BadInput (nothing changed) when the device cannot be prepared."""
-    from ztui.ops.prepare.model import PrepRefused
-    from ztui.ops.prepare.request import plan_for
-
     try:
         return plan_for(view, request_of(args))
     except PrepRefused as exc:
         raise BadInput(str(exc)) from None
 
 
-def run_prepare(args: argparse.Namespace) -> int:
-    from ztui.libvirt.connection import ConnectError, open_within
-    from ztui.ops.prepare.request import preparable_here
-
+def run_prepare(args: argparse.Namespace) -> End:
     uris = list(args.connect)
     if len(uris) != 1:
         raise BadInput("give one host (-c URI) to prepare a device on")
@@ -120,8 +78,6 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise BadInput(f"{uri} is not this machine's own host (remote, recorded or simulated): run ztui prepare "
                        "on that host (its sysfs is written directly)")
     if args.readonly and not args.dry_run:
-        from ztui.cli.targets import readonly_why
-
         raise BadInput(f"{readonly_why(args)}: ztui does not prepare devices; nothing was changed")
     try:
         conn = open_within(uri, readonly=args.readonly or args.dry_run)
@@ -131,16 +87,13 @@ def run_prepare(args: argparse.Namespace) -> int:
         plan = make_plan(args, _host_view(conn, uri))
         if args.dry_run:
             _emit(args, {"plan": plan.as_json()}, plan.text())
-            return EXIT_OK
+            return Status.DONE
         return _run(args, conn, uri, plan)
     finally:
         conn.close()
 
 
-def _run(args: argparse.Namespace, conn: libvirt.virConnect, uri: str, plan: PrepPlan) -> int:
-    from ztui.ops.prepare.action import run_recorded
-    from ztui.ops.signals import SignalGuard
-
+def _run(args: argparse.Namespace, conn: libvirt.virConnect, uri: str, plan: PrepPlan) -> End:
     if not args.json:
         sys.stdout.write(plan.text() + "\n")
         sys.stdout.flush()
@@ -152,7 +105,7 @@ def _run(args: argparse.Namespace, conn: libvirt.virConnect, uri: str, plan: Pre
                                           for s, r in result.not_undone],
                            "guest_matrix": result.guest_matrix or None}
     _emit(args, doc, result.text())
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return Status.DONE if result.ok else Status.FAILED
 
 
 def _emit(args: argparse.Namespace, doc: dict[str, Any], text: str) -> None:

@@ -15,27 +15,31 @@ import contextlib
 import enum
 from functools import partial
 
-from ztui.cli.common import EXIT_FAILED, error
-from ztui.errors import BadInput
+import libvirt
+
+from ztui.bounded import answers_within
+from ztui.cli.common import error
+from ztui.config import choose_hosts
+from ztui.errors import BadInput, End, Refused, Status
+from ztui.libvirt.connection import ConnectError, answer_timeout, hold_read_only, open_connection
 
 
-def settle_hosts(args: argparse.Namespace, interactive: bool = False) -> int:
-    """Rewrite `args.connect` (and `args.to`) to URIs; 0, or the exit status of a failure that was said.
+def settle_hosts(args: argparse.Namespace, interactive: bool = False) -> End:
+    """Rewrite `args.connect` (and `args.to`) to URIs; done, or how the command ended with a failure that was
+    said.
     BadInput (a group nobody is in, a guest on no host) and BadConfig propagate to the one handler.
     `interactive`: for the TUI, which refuses changes host by host (`ZtuiApp.host_readonly`)."""
-    from ztui.config import choose_hosts
-    from ztui.libvirt.connection import hold_read_only
-
     lab: dict[str, str] = {}
     if args.lab:
-        from ztui.lab import LabError, ensure_lab
-        from ztui.lab.hosts import lab_uris
+        # only with --lab: the lab's code (70 ms to import, libvirt's daemons to start) is no other command's
+        from ztui.lab import LabError, ensure_lab  # noqa: PLC0415 - the lab, with --lab alone
+        from ztui.lab.hosts import lab_uris  # noqa: PLC0415 - the lab, with --lab alone
 
         try:
             lab = lab_uris(ensure_lab())
         except LabError as exc:
             error(f"the lab did not start: {exc}")
-            return EXIT_FAILED
+            return Status.FAILED
     targets = choose_hosts(args.connect, args.group, lab=lab)
     args.targets = targets
     args.lab_hosts = lab  # the lab's hosts by name, for a command that names more hosts (`evacuate --to`)
@@ -60,7 +64,7 @@ def settle_hosts(args: argparse.Namespace, interactive: bool = False) -> int:
         elif to and args.to in saved_readonly:
             args.readonly = True
             args.readonly_why = f"the destination {saved_readonly[args.to]} is saved read-only"
-    return 0
+    return Status.DONE
 
 
 def readonly_why(args: argparse.Namespace) -> str:
@@ -79,14 +83,9 @@ class Found(enum.Enum):
 
 def host_of(guest: str, uris: list[str]) -> str:
     """The host among `uris` where `guest` runs, else the one that defines it. All are asked at once within
-    one answer time (`ztui.ops.bounded`: a host that hangs holds up no one). BadInput when no host has the
+    one answer time (`ztui.bounded`: a host that hangs holds up no one). BadInput when no host has the
     guest, or when it is defined on several and runs on none of them (which one is meant is not ztui's
     guess); Refused when it runs on none that answered and some did not (it may run there)."""
-    import libvirt
-
-    from ztui.errors import Refused
-    from ztui.libvirt.connection import ConnectError, answer_timeout, open_connection
-    from ztui.ops.bounded import answers_within
 
     def where(uri: str) -> Found:
         try:

@@ -5,45 +5,25 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import logging
 import os
 import re
 import stat
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from ztui.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, error, text_width, use_colour
+from ztui.cli.common import error, text_width, use_colour
+from ztui.cli.tree_fleet import fleet_json
+from ztui.cli.tree_read import EncodedHost, read_hosts_here
+from ztui.errors import End, Status
+from ztui.host.facts_source import SnapshotError, facts_source_for, use_snapshot
+from ztui.host.resolve import resolve_host
+from ztui.host.scan import snapshot_inventory
 from ztui.libvirtxml.common import XmlError, parse_xml
 from ztui.libvirtxml.domain import guest_from_element
 from ztui.model import Guest, Host
 from ztui.report.tree_json import host_json_compact, hosts_json_compact, tree_json
 from ztui.report.tree_text import render_hosts
-
-if TYPE_CHECKING:
-    from ztui.host.scan import LocalUdev
-
-
-def add_tree_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                     common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "tree", parents=[common], help="print guests, their devices and what backs them",
-        description="Print every guest's devices (like lsblk), or JSON with --json.")
-    p.add_argument("guests", nargs="*", metavar="GUEST", help="only these guests")
-    p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
-    p.add_argument("--domain-xml", nargs="+", action="extend", metavar="FILE", default=[],
-                   help="read saved domain XML (or a test-driver host file) instead of connecting")
-    add_host_facts_option(p)
-    p.add_argument("--no-backing", action="store_true",
-                   help="text: only guests and their devices, without each device's backing chain")
-    p.set_defaults(func=run_tree, one_shot=True)
-
-
-def add_host_facts_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host-facts", metavar="FILE", default="",
-                        help="resolve against a host-facts snapshot (`ztui hostfacts save`) instead of this "
-                             "machine's udev and files; with --domain-xml or for every -c URI")
 
 
 def apply_host_facts(args: argparse.Namespace, uris: list[str]) -> bool:
@@ -52,8 +32,6 @@ def apply_host_facts(args: argparse.Namespace, uris: list[str]) -> bool:
     path = getattr(args, "host_facts", "")
     if not path:
         return True
-    from ztui.host.hostfacts import SnapshotError, use_snapshot
-
     try:
         for uri in uris or [""]:
             use_snapshot(uri, path)
@@ -146,19 +124,6 @@ def load_domain_files(paths: list[str]) -> tuple[Host, list[str]]:
     return Host(uri=None, guests=tuple(guests)), errors
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedHost:
-    """A host already encoded as compact JSON (`tree_split.host_json`, which may split the work between two
-    processes): printed as it is, never parsed back."""
-
-    text: str
-
-
-HOSTS_AT_ONCE = 16
-"""Hosts read at the same time by one process: each read mostly waits for its host, so many overlap; the
-parsing they then all do takes turns on one CPU (see `ztui.cli.tree_fleet` for the other CPUs)."""
-
-
 def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
                          as_json: bool = False) -> tuple[list[Host | EncodedHost], list[str]]:
     """Open each URI and read it, all hosts at once; a failing URI becomes an error line and a disconnected
@@ -170,8 +135,6 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
     Named guests are looked for on every host: a host shows those it has and is left out when it has none
     of them; a name that no host has is the one error line about it (`no guest named 'x' on …`)."""
     if as_json and len(uris) > 1:
-        from ztui.cli.tree_fleet import fleet_json
-
         reads = fleet_json(uris, readonly, names)
     else:
         reads = read_hosts_here(uris, readonly, names, as_json)
@@ -186,126 +149,8 @@ def read_connected_hosts(uris: list[str], readonly: bool, names: list[str],
     return hosts, errors
 
 
-@dataclass(frozen=True, slots=True)
-class HostRead:
-    """One host as read: the host (None when it is left out: it has none of the named guests, or they went
-    away during the read), its error lines, whether it was asked for the named guests, and which it has."""
-
-    host: Host | EncodedHost | None
-    errors: list[str]
-    asked: bool = False
-    found: tuple[str, ...] = ()
-
-
-def read_hosts_here(uris: list[str], readonly: bool, names: list[str], as_json: bool = False) -> list[HostRead]:
-    """The hosts read in this process: one thread per host (up to `HOSTS_AT_ONCE`)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ztui.host.scan import LocalUdev
-    from ztui.libvirt.reader import read_at_once
-
-    read_at_once(uris)
-    udev = LocalUdev(uris)
-    if len(uris) == 1:  # only then may a big host's read fork (never beside threads inside libvirt)
-        return [read_one_host(uris[0], readonly, names, as_json, udev, alone=True)]
-    with ThreadPoolExecutor(min(len(uris), HOSTS_AT_ONCE), thread_name_prefix="ztui-host") as pool:
-        reads = list(pool.map(lambda uri: read_one_host(uri, readonly, names, as_json, udev), uris))
-    hosts = iter(joined([r.host for r in reads if r.host is not None], as_json))
-    return [replace(r, host=next(hosts)) if r.host is not None else r for r in reads]
-
-
-def joined(hosts: list[Host | EncodedHost], as_json: bool) -> list[Host | EncodedHost]:
-    """Several hosts with their volumes joined (`ztui.host.volumes`: where else each volume is, who writes
-    it on another host), then encoded when JSON text was asked for."""
-    from ztui.host.volumes import decorate_hosts
-
-    models = decorate_hosts([h for h in hosts if isinstance(h, Host)])
-    out: list[Host | EncodedHost] = []
-    for host in models:
-        out.append(EncodedHost(host_json_compact(host)) if as_json and host.connected else host)
-    return out
-
-
-def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, udev: LocalUdev,
-                  alone: bool = False) -> HostRead:
-    """One host read (or why not, as a disconnected host), with its error lines: as JSON text when it is read
-    alone (`as_json`), else as a model (its volumes are joined with the other hosts' first)."""
-    import libvirt
-
-    from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
-    from ztui.libvirt.reader import GuestNotFound, read_host
-
-    try:
-        conn = open_within(uri, readonly=readonly)
-    except ConnectError as exc:
-        return HostRead(Host(uri=uri, connected=False, error=exc.summary), [str(exc)])
-    present = names
-    try:
-        if names:
-            present = guests_present(conn, names)
-            if not present:
-                return HostRead(None, [], asked=True)
-        host: Host | EncodedHost
-        if as_json and alone:
-            from ztui.cli.tree_split import host_json
-
-            host = EncodedHost(host_json(conn, uri, present, udev.for_uri(uri), split=True))
-        elif as_json:
-            from ztui.cli.tree_split import resolved_host
-
-            host = resolved_host(conn, uri, present, udev.for_uri(uri))
-        else:
-            host = with_backing(conn, read_host(conn, uri, present or None), udev)
-        return HostRead(host, [], asked=bool(names), found=tuple(present))
-    except GuestNotFound as exc:  # undefined between the look and the read
-        return HostRead(None, [str(exc)], asked=True, found=tuple(present))
-    except libvirt.libvirtError as exc:
-        return HostRead(Host(uri=uri, connected=False, error=libvirt_reason(exc)),
-                        [f"reading {uri} failed: {libvirt_reason(exc)}"])
-    finally:
-        conn.close()
-
-
-def guests_present(conn: object, names: list[str]) -> list[str]:
-    """The names, in the order given, of the guests this host has (one lookup each)."""
-    import libvirt
-
-    present = []
-    for name in dict.fromkeys(names):
-        try:
-            conn.lookupByName(name)  # type: ignore[attr-defined]
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                raise
-        else:
-            present.append(name)
-    return present
-
-
-def with_backing(conn: object, host: Host, udev: LocalUdev) -> Host:
-    """The host with backing chains: its inventory (udev when local, node devices, networks, files)
-    resolved against every guest. A failure here costs the chains, never the tree."""
-    import libvirt
-
-    from ztui.host.resolve import resolve_host
-    from ztui.host.scan import scan_host
-
-    assert host.uri is not None
-    try:
-        return resolve_host(host, scan_host(conn, host.uri, host.guests, udev=udev.for_uri(host.uri)))
-    except libvirt.libvirtError as exc:
-        logging.getLogger("ztui").warning("backing chains of %s not resolved: %s", host.uri, exc)
-        return host
-
-
 def with_snapshot_backing(host: Host) -> Host:
     """Saved XML with chains when a host-facts snapshot was given for it, else as it is."""
-    from dataclasses import replace
-
-    from ztui.host.hostfacts import facts_source_for
-    from ztui.host.resolve import resolve_host
-    from ztui.host.scan import snapshot_inventory
-
     source = facts_source_for(None)
     if source.snapshot is None:
         return host
@@ -313,7 +158,7 @@ def with_snapshot_backing(host: Host) -> Host:
     return resolve_host(host, snapshot_inventory(source, host.guests))
 
 
-def run_tree(args: argparse.Namespace) -> int:
+def run_tree(args: argparse.Namespace) -> End:
     # every record read here lives until the process ends: the cycle collector would only walk the
     # growing heap again and again (a fifth of reading 1000 guests) to find nothing to free
     gc.disable()
@@ -321,12 +166,12 @@ def run_tree(args: argparse.Namespace) -> int:
     hosts: list[Host | EncodedHost]
     if args.domain_xml:
         if not apply_host_facts(args, []):
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         try:
             host, errors = load_domain_files(args.domain_xml)
         except BadXmlFile as exc:
             error(str(exc))
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         if args.guests:
             wanted = set(args.guests)
             host = Host(uri=None, guests=tuple(g for g in host.guests if g.name in wanted))
@@ -335,7 +180,7 @@ def run_tree(args: argparse.Namespace) -> int:
     else:
         uris = list(args.connect)
         if not apply_host_facts(args, uris):
-            return EXIT_BAD_INPUT
+            return Status.BAD_INPUT
         hosts, errors = read_connected_hosts(uris, args.readonly, args.guests, as_json=piped_json)
         if errors and all(isinstance(h, Host) and not h.connected for h in hosts):
             hosts = []  # nothing was read: the error lines say it all
@@ -350,7 +195,7 @@ def run_tree(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(render_hosts(models(hosts), colour=use_colour(sys.stdout),
                                           backing=not getattr(args, "no_backing", False), width=text_width()))
-    return EXIT_FAILED if errors else EXIT_OK
+    return Status.FAILED if errors else Status.DONE
 
 
 def models(hosts: list[Host | EncodedHost]) -> list[Host]:

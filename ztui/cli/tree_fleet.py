@@ -17,12 +17,15 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from ztui.cli.tree import EncodedHost, HostRead
+from ztui.cli.tree_read import HOSTS_AT_ONCE, EncodedHost, HostRead, read_one_host
 from ztui.cli.tree_split import receive_frame, send_frame
+from ztui.host.scan import LocalUdev
 from ztui.host.volumes import HostSummary, VolumeJoin, decorate_host, summarize
+from ztui.libvirt.reader import read_at_once
 from ztui.model import Host
 from ztui.report.tree_json import host_json_compact
 
@@ -93,12 +96,6 @@ def _read(uris: Sequence[str], share: list[int], readonly: bool,
           names: list[str]) -> list[HostRead]:
     """The hosts of `share` read and resolved in this process, all at once, as models (None for a host with
     nothing to show)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ztui.cli.tree import HOSTS_AT_ONCE, read_one_host
-    from ztui.host.scan import LocalUdev
-    from ztui.libvirt.reader import read_at_once
-
     wanted = [uris[i] for i in share]
     read_at_once(wanted)
     udev = LocalUdev(wanted)

@@ -17,21 +17,14 @@ import os
 import signal
 import struct
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from ztui.host.resolve import resolve_guest, resolve_host
-from ztui.host.scan import HostRecords, inventory_for, read_host_records
+from ztui.host.resolve import resolve_guest
+from ztui.host.scan import HostRecords, inventory_for
 from ztui.host.usage import guest_uses, with_sharing_warnings
-from ztui.libvirt.reader import (
-    FetchedGuest,
-    fetch_guests,
-    guest_from_fetched,
-    guests_from_fetched,
-    read_hostname,
-    spread_for,
-)
+from ztui.libvirt.pipeline import read_unparsed, resolve
+from ztui.libvirt.reader import FetchedGuest, guest_from_fetched, guests_from_fetched
 from ztui.model import DeviceKind, DeviceUse, Host, HostDevice
 from ztui.report.tree_json import guests_json_compact, host_json_compact
 
@@ -54,7 +47,7 @@ def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice,
     """One connected host as compact JSON (`ztui.report.tree_json.host_json_compact` of what `read_host` and
     the backing chains give). `udev` as for `ztui.host.scan.scan_host`. `split`: the work may go to a
     second process (not while other threads of this one are inside libvirt: a fork copies their locks)."""
-    host, records, fetched = _read(conn, uri, names, udev)
+    host, records, fetched = read_unparsed(conn, uri, names, udev)
     if split and records is not None and can_split(len(fetched)):
         middle = len(fetched) // 2
         text = _in_two_processes(records, fetched[:middle], fetched[middle:])
@@ -71,42 +64,14 @@ def _encode(host: Host, records: HostRecords | None, fetched: list[FetchedGuest]
 def resolved_host(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> Host:
     """One connected host read as `host_json` reads it, resolved but not encoded: one of several hosts whose
     volumes are joined before they are encoded (`ztui.host.volumes`)."""
-    host, records, fetched = _read(conn, uri, names, udev)
+    host, records, fetched = read_unparsed(conn, uri, names, udev)
     return _resolved(host, records, fetched, names)
 
 
 def _resolved(host: Host, records: HostRecords | None, fetched: list[FetchedGuest], names: Sequence[str]) -> Host:
     """The host with its guests, their chains (none without records), sharing warnings and volumes."""
-    guests = guests_from_fetched(fetched, by_name=not names)
-    if records is None:
-        return replace(host, guests=guests)
-    return resolve_host(replace(host, guests=guests), inventory_for(records, guests))
-
-
-def _read(conn: Any, uri: str, names: Sequence[str],
-          udev: tuple[HostDevice, ...] | None) -> tuple[Host, HostRecords | None, list[FetchedGuest]]:
-    """The host's name, its records and its guests' XML, read at the same time."""
-    import libvirt
-
-    from ztui.host.hostfacts import facts_source_for
-
-    host = Host(uri=uri, hostname=read_hostname(conn), connected=True, facts=facts_source_for(uri).label)
-    # the host's records are read while the guests are fetched: both are mostly waiting for the daemon. Far
-    # away each of their calls is a round trip, so several are under way; near, those threads would only
-    # wait for each other's parsing (a test-driver host's 7000 node devices: 10 % slower)
-    spread = spread_for(uri, 0)
-    with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
-        reading = beside.submit(read_host_records, conn, uri, udev=udev,
-                                in_flight=spread.records_in_flight)
-        fetched = fetch_guests(conn, names or None)
-        try:
-            records: HostRecords | None = reading.result()
-        except libvirt.libvirtError as exc:  # as with one process: the chains are lost, never the tree
-            log.warning("backing chains of %s not resolved: %s", uri, exc)
-            records = None
-    if not names:
-        fetched.sort(key=lambda f: f.name)
-    return host, records, fetched
+    guests = replace(host, guests=guests_from_fetched(fetched, by_name=not names))
+    return guests if records is None else resolve(guests, records).host
 
 
 def _resolve_part(records: HostRecords, part: Sequence[FetchedGuest]) -> Host | None:

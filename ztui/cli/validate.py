@@ -1,5 +1,5 @@
 """Checks on command-line values that run while the arguments are parsed, so bad input stops the command
-before it connects anywhere, let alone changes anything (exit 2, one line).
+before it connects anywhere, let alone changes anything (`BadInput`: one line, exit 2).
 
 argparse calls a `type=` function with the text given; an `ArgumentTypeError` becomes the one-line error
 of `OneLineParser`. Every numeric option has a range here: a negative bandwidth that libvirt would only
@@ -9,24 +9,22 @@ refuse after ztui has detached devices is refused first.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from ztui.report.safe_text import escape_control
-
-EXIT_BAD_INPUT = 2  # same as ztui.cli.common (kept apart: common must not import argparse details)
+from ztui.errors import BadInput
+from ztui.safe_text import escape_control
 
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse with usage errors as one line (`ztui: migrate: --bandwidth: ...`, `ztui: unrecognized
-    arguments: ...`), exit 2. Subcommand parsers inherit the class, so every command behaves the same."""
+    arguments: ...`): `BadInput`, which `ztui.cli.main` says like any other. Subcommand parsers inherit the
+    class, so every command behaves the same."""
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("ztui").strip()  # the top parser's prog is `ztui` itself
-        where = f"{escape_control(command)}: " if command else ""
-        sys.stderr.write(f"ztui: {where}{escape_control(message)} (see --help)\n")
-        sys.exit(EXIT_BAD_INPUT)
+        where = f"{command}: " if command else ""
+        raise BadInput(f"{where}{message} (see --help)")
 
 
 def text() -> Callable[[str], str]:
@@ -55,3 +53,25 @@ def integer(low: int, high: int) -> Callable[[str], int]:
         return number
 
     return check
+
+
+def seconds(value: str) -> float:
+    """A timeout in seconds: more than 0, at most an hour."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of seconds") from None
+    if not 0 < number <= 3600:  # also NaN
+        raise argparse.ArgumentTypeError("the timeout is between 0 and 3600 seconds")
+    return number
+
+
+def positive(value: str) -> int:
+    """A count of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number

@@ -35,9 +35,11 @@ def package_version(*names: str) -> str:
 
 
 def library_version() -> str:
-    """The libvirt library's version as the bindings report it (`major.minor.release`)."""
+    """The libvirt library's version as the bindings report it (`major.minor.release`). Imported only here:
+    `--version` is asked when something is wrong, and must answer when the bindings are missing too; and
+    every start of ztui passes through this module (30 ms, libvirt's import)."""
     try:
-        import libvirt
+        import libvirt  # noqa: PLC0415 - libvirt, optional here and 30 ms
     except ImportError:
         return NOT_INSTALLED
     number = int(libvirt.getVersion())

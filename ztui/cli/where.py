@@ -1,6 +1,6 @@
 """`ztui where GUEST`: every other host ztui knows, ready, ready after steps or not, with the reasons.
 
-Each host is judged by the migration preflight (`ztui.ops.where`): the guest's volumes seen there by their
+Each host is judged by the migration preflight (`ztui.ops.migrate.where`): the guest's volumes seen there by their
 identity, its interfaces there, an equivalent of each pass-through device free there, the CPU model, free
 memory, Secure Execution, the guest not already there. Exit status 0 when every host was asked (whatever
 they said), 1 when the guest's own host could not be read.
@@ -12,28 +12,18 @@ import argparse
 import json
 import sys
 
-from ztui.cli.common import EXIT_FAILED, EXIT_OK, error
-from ztui.cli.validate import text
-from ztui.report.safe_text import escape_control
+import libvirt
+
+from ztui.cli.common import error
+from ztui.errors import End, Status
+from ztui.libvirt.connection import ConnectError, install_error_handler, libvirt_reason, open_within
+from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.ops.migrate import where
+from ztui.ops.safety.known_hosts import host_named, known_hosts
+from ztui.safe_text import escape_control
 
 
-def add_where_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-                      common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("where", parents=[common], help="which other hosts could take a guest, and why not",
-                              description="Judge every other host ztui knows (the hosts given, the lab's, the saved "
-                                          "ones) by the migration preflight: ready, ready after steps, or no — each "
-                                          "no with what to change.")
-    p.add_argument("guest", metavar="GUEST", type=text())
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run_where)
-
-
-def run_where(args: argparse.Namespace) -> int:
-    import libvirt
-
-    from ztui.libvirt.connection import ConnectError, install_error_handler, libvirt_reason, open_within
-    from ztui.libvirt.eventloop import ensure_event_loop
-    from ztui.ops.where import where
+def run_where(args: argparse.Namespace) -> End:
 
     install_error_handler()
     ensure_event_loop()  # keepalive: a host that stops answering mid-way is given up, not waited for
@@ -43,26 +33,25 @@ def run_where(args: argparse.Namespace) -> int:
         src = open_within(src_uri, readonly=args.readonly)
     except ConnectError as exc:
         error(str(exc))
-        return EXIT_FAILED
+        return Status.FAILED
     try:
         try:
             dom = src.lookupByName(args.guest)
         except libvirt.libvirtError:
             error(f"no guest named '{args.guest}' on {src_uri}")
-            return EXIT_FAILED
+            return Status.FAILED
         try:
             found = where(src, src_uri, dom, session)
         except libvirt.libvirtError as exc:
             error(f"reading {src_uri} failed: {libvirt_reason(exc)}")
-            return EXIT_FAILED
+            return Status.FAILED
     finally:
         src.close()
     if args.json:
         json.dump({"guest": args.guest, "source": src_uri, "hosts": [p.to_json() for p in found]}, sys.stdout,
                   indent=2)
         sys.stdout.write("\n")
-        return EXIT_OK
-    from ztui.ops.known_hosts import host_named, known_hosts
+        return Status.DONE
 
     lines = [f"where can {args.guest} go from {host_named(known_hosts(session), src_uri).label}?"]
     if not found:
@@ -74,4 +63,4 @@ def run_where(args: argparse.Namespace) -> int:
         if placement.check is not None:
             lines.extend(f"    {r.text}" for r in placement.check.rewrites)
     sys.stdout.write("\n".join(escape_control(line) for line in lines) + "\n")
-    return EXIT_OK
+    return Status.DONE

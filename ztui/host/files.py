@@ -11,8 +11,8 @@ import os
 import stat
 from collections.abc import Iterable
 
-from ztui.host.hostuse import Mount, Swap, SystemUse, parse_swaps, unescape
-from ztui.host.inventory import FileInfo, FileKind
+from ztui.host.index import FileInfo, FileKind
+from ztui.host.system import Mount, Swap, SystemUse, parse_swaps, unescape
 
 __all__ = ["Mount", "Swap", "files_info", "mount_of", "parse_mountinfo", "read_mounts", "read_swaps", "read_system_use"]
 

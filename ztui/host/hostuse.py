@@ -21,7 +21,7 @@ the text says `/dev/dasda1 is mounted on /` wherever it is shown.
 
 `Inventory.host_use(dev)` is the one function callers ask (it computes `host_uses` once per inventory).
 Pure: the mounts and swap areas are read elsewhere (`ztui.host.files`, a snapshot, the simulated host)
-and handed over as a `SystemUse`.
+and handed over as a `ztui.host.system.SystemUse`.
 """
 
 from __future__ import annotations
@@ -29,53 +29,12 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from ztui.facts import F, carried_busid, zfcp_path
+from ztui.host.index import DeviceIndex
+from ztui.host.system import Mount
 from ztui.model import HostDevice, HostDeviceKind
 from ztui.zsysfs import Firmware, Zpci
-
-if TYPE_CHECKING:
-    from ztui.host.inventory import Inventory
-
-__all__ = ["NOTHING", "HostUse", "HostUseKind", "HostUseReason", "Mount", "Swap", "SystemUse", "host_uses",
-           "parse_swaps", "unescape"]
-
-
-@dataclass(frozen=True, slots=True)
-class Mount:
-    """One line of mountinfo: where, what and which device (`major:minor`)."""
-
-    mount_point: str
-    fs_type: str
-    source: str
-    majmin: str
-
-
-@dataclass(frozen=True, slots=True)
-class Swap:
-    """One active swap area of `/proc/swaps`: its path and whether it is a `partition` or a `file`."""
-
-    path: str
-    type: str = "partition"
-
-
-@dataclass(frozen=True, slots=True)
-class SystemUse:
-    """What the host system itself has in use, as its kernel lists it: mounted file systems and swap."""
-
-    mounts: tuple[Mount, ...] = ()
-    swaps: tuple[Swap, ...] = ()
-
-    @property
-    def known(self) -> bool:
-        """Whether the mount table was read at all: a running Linux always mounts its root, so an empty one
-        is a table nobody read (a host known only through libvirt), not a host that mounts nothing."""
-        return bool(self.mounts)
-
-
-NOTHING = SystemUse()
-"""No mounts, no swap: what is known of a host whose kernel is not read (remote, saved XML alone)."""
 
 
 class HostUseKind(StrEnum):
@@ -156,32 +115,6 @@ class HostUse:
 NO_USE = HostUse()
 
 
-def parse_swaps(text: str) -> list[Swap]:
-    """`/proc/swaps` (mm/swapfile.c `swap_show`): a header, then the path (space, tab, newline and
-    backslash as octal escapes), its type and three numbers per line; damaged lines are skipped."""
-    found = []
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 2 and parts[1] in ("partition", "file"):
-            found.append(Swap(unescape(parts[0]), parts[1]))
-    return found
-
-
-def unescape(text: str) -> str:
-    """The kernel writes space, tab, newline and backslash in paths as octal escapes (`\\040`)."""
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and len(text[i + 1:i + 4]) == 3 and text[i + 1:i + 4].isdigit():
-            out.append(chr(int(text[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-# --- the computation ---------------------------------------------------------------------------------------
-
 _BLOCK_KINDS = (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE)
 _SPREADS_TO_DISK = frozenset(HostUseKind) - {HostUseKind.INTERFACE}
 
@@ -201,7 +134,7 @@ class _Found:
         return self.by_key.get(dev.key, [])
 
 
-def host_uses(inv: Inventory) -> dict[str, HostUse]:
+def host_uses(inv: DeviceIndex) -> dict[str, HostUse]:
     """Device key → the host's use of it, for every device the host uses (see the module docstring)."""
     found = _Found()
     _mounts(inv, inv.system.mounts, found)
@@ -230,7 +163,7 @@ def _name(dev: HostDevice | None, fallback: str) -> str:
     return dev.id if dev is not None and dev.id.startswith("/dev/") else fallback
 
 
-def _mounts(inv: Inventory, mounts: Iterable[Mount], found: _Found) -> None:
+def _mounts(inv: DeviceIndex, mounts: Iterable[Mount], found: _Found) -> None:
     """Each mounted device once, at its shortest mount point (`/` before a bind mount of it elsewhere)."""
     seen: dict[str, Mount] = {}
     for mount in mounts:
@@ -258,7 +191,7 @@ def _held_by(block: HostDevice, holder: str, held_by: HostDevice | None) -> Host
     return HostUseReason(HostUseKind.HOLDER, block.id, name, key)
 
 
-def _firmware(inv: Inventory, system: HostDevice, found: _Found) -> None:
+def _firmware(inv: DeviceIndex, system: HostDevice, found: _Found) -> None:
     """The dump device (`/sys/firmware/dump`) and the IPL device (`/sys/firmware/ipl`) the host's record
     keeps: a DASD by bus-ID, a SCSI LUN by FCP channel, WWPN and LUN, an NVMe function by FID."""
     dump = Firmware.dump_type.read(system.fact(F.DUMP_TYPE)) or "none"
@@ -284,7 +217,7 @@ def _firmware(inv: Inventory, system: HostDevice, found: _Found) -> None:
         found.add(inv.get(HostDeviceKind.CCW, ipl), HostUseReason(HostUseKind.IPL, ipl))
 
 
-def _spread(inv: Inventory, blocks: list[HostDevice], found: _Found) -> None:
+def _spread(inv: DeviceIndex, blocks: list[HostDevice], found: _Found) -> None:
     """A partition's use to its disk; a disk's to the DASD, SCSI device or PCI function under it; a
     DASD's or LUN's dump or IPL role to its block devices; a carried device's use to its subchannel."""
     for block in blocks:

@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import TYPE_CHECKING
 
 from ztui.facts import CcwRole, F, ccw_role, dasd_uid, is_dasd_alias
+from ztui.host.index import DeviceIndex, VolumeInfo
 from ztui.model import HostDevice, HostDeviceKind, HostVolume, IdentityKind, VolumeIdentity, device_key
 from ztui.zsysfs import NvmeNamespace, ScsiId
-
-if TYPE_CHECKING:
-    from ztui.host.inventory import Inventory, VolumeInfo
 
 __all__ = ["dasd_identity", "identities", "image_identity", "scsi_identifier"]
 
@@ -119,7 +116,7 @@ class _Table:
         return tuple(sorted(found, key=lambda v: v.identity))
 
 
-def identities(inv: Inventory) -> tuple[dict[str, VolumeIdentity], tuple[HostVolume, ...]]:
+def identities(inv: DeviceIndex) -> tuple[dict[str, VolumeIdentity], tuple[HostVolume, ...]]:
     """Every device key of the inventory that is a volume with an identity, and the host's volumes."""
     table = _Table()
     for ccw in inv.of_kind(HostDeviceKind.CCW):
@@ -164,7 +161,7 @@ def identities(inv: Inventory) -> tuple[dict[str, VolumeIdentity], tuple[HostVol
     return table.by_key, table.volumes()
 
 
-def _disk_identity(inv: Inventory, block: HostDevice, known: dict[str, VolumeIdentity]) -> VolumeIdentity | None:
+def _disk_identity(inv: DeviceIndex, block: HostDevice, known: dict[str, VolumeIdentity]) -> VolumeIdentity | None:
     """A whole disk: the volume of the DASD or SCSI device under it (`known` already), an NVMe namespace's own
     wwid, else what udev says of the disk itself."""
     nvme = NvmeNamespace.wwid.read(block.fact(F.WWID)) if block.has_fact(F.WWID) else None
@@ -186,7 +183,7 @@ def _zfcp_path(scsi: HostDevice) -> str:
     return f"{hba}:{wwpn}:{lun}" if hba and wwpn and lun else scsi.id
 
 
-def _first_path(inv: Inventory, block: HostDevice) -> str:
+def _first_path(inv: DeviceIndex, block: HostDevice) -> str:
     """The first path of a multipath map, as its SCSI device names it ('' when none is known)."""
     for path in sorted(p for p in block.fact(F.SLAVES).split(",") if p):
         dev = inv.by_path(path)

@@ -17,7 +17,7 @@ another user's namespace link, the daemon not running yet) the URI's form decide
 Answers are cached per URI once the daemon was found (a daemon does not change namespaces while it runs);
 "not running" is not cached, so a host asked about while its daemon restarts is asked again.
 
-Callers ask `ztui.host.hostfacts.facts_source_for`, which carries this answer beside the host's facts
+Callers ask `ztui.host.facts_source.facts_source_for`, which carries this answer beside the host's facts
 source: one function decides which host is which.
 """
 

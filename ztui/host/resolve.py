@@ -46,7 +46,9 @@ from ztui.facts import (
     wwn,
     zfcp_path,
 )
-from ztui.host.inventory import FileInfo, FileKind, Inventory, VolumeInfo
+from ztui.host.index import FileInfo, FileKind, VolumeInfo
+from ztui.host.inventory import Inventory
+from ztui.host.usage import with_sharing_warnings
 from ztui.model import (
     BackingStep,
     DeviceCategory,
@@ -152,7 +154,6 @@ def _shared(chain: _Chain, key: Hashable, build: Callable[[_Chain], None]) -> No
 def resolve_host(host: Host, inv: Inventory) -> Host:
     """The host with every guest's devices carrying their backing chains, and a warning on each device
     that shares a host device with another running guest without `<shareable/>`."""
-    from ztui.host.usage import with_sharing_warnings  # usage builds on the chains made here
 
     return with_sharing_warnings(replace(host, guests=tuple(resolve_guest(g, inv) for g in host.guests),
                                          volumes=inv.host_volumes))

@@ -7,7 +7,7 @@ libvirt's storage API there: the image is a storage volume (`storageVolLookupByP
 capacity, allocation, format and backing store), and a new image is a volume created in the pool whose
 target directory holds the path. A path no pool holds cannot be created there, and says so.
 
-`host_files(conn, uri)` picks the implementation by the host's place as `ztui.host.hostfacts.
+`host_files(conn, uri)` picks the implementation by the host's place as `ztui.host.facts_source.
 facts_source_for` gives it, the one function that decides which host is which. Both implementations answer
 the same questions (`HostFiles`), so hotplug validation has one code path and the wrong machine is never
 asked. The one thing looked at on this machine for a lab host is which processes hold an image (`here`):
@@ -26,7 +26,9 @@ import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ztui.host.hostfacts import facts_source_for
+import libvirt
+
+from ztui.host.facts_source import facts_source_for
 from ztui.host.place import HostPlace, daemon_root
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.pool import PoolDesc, new_volume_xml, parse_pool, parse_volume, pool_holding
@@ -220,8 +222,6 @@ class StorageFiles:
     @property
     def host(self) -> str:
         if not self._host:
-            import libvirt
-
             try:
                 self._host = str(self.conn.getHostname())
             except libvirt.libvirtError:
@@ -231,8 +231,6 @@ class StorageFiles:
     def pools(self) -> list[tuple[libvirt.virStoragePool, PoolDesc]]:
         """The host's active pools with their XML read (a few calls, once)."""
         if self._pools is None:
-            import libvirt
-
             found = []
             try:
                 listed = self.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
@@ -252,8 +250,6 @@ class StorageFiles:
         return next(((p, d) for p, d in pools if d is desc), None) if desc is not None else None
 
     def _lookup(self, path: str) -> libvirt.virStorageVol | None:
-        import libvirt
-
         try:
             return self.conn.storageVolLookupByPath(path)
         except libvirt.libvirtError:
@@ -268,8 +264,6 @@ class StorageFiles:
             return None
 
     def examine(self, path: str) -> HostFile:
-        import libvirt
-
         vol = self._lookup(path)
         if vol is None:
             return HostFile(path, HostFileKind.MISSING, error="no storage pool there has it")
@@ -293,8 +287,6 @@ class StorageFiles:
     def identity(self, path: str) -> str:
         """The volume's key when libvirt knows the path (one lookup per path, remembered), else the path."""
         if path not in self._identity:
-            import libvirt
-
             try:
                 self._identity[path] = str(self.conn.storageVolLookupByPath(path).key())
             except libvirt.libvirtError:
@@ -302,8 +294,6 @@ class StorageFiles:
         return self._identity[path]
 
     def create(self, path: str, size: int, fmt: str) -> None:
-        import libvirt
-
         holder = self._holder(posixpath.dirname(path))
         if holder is None:
             raise HostFilesError(self.new_file_site(path).problem)
@@ -314,8 +304,6 @@ class StorageFiles:
                                  f"{exc.get_error_message()}") from None
 
     def remove(self, path: str) -> None:
-        import libvirt
-
         with contextlib.suppress(libvirt.libvirtError):
             self.conn.storageVolLookupByPath(path).delete(0)
 

@@ -1,7 +1,7 @@
 """Private libvirt hosts with real QEMU s390x guests: ztui's demo, test and benchmark environment.
 
 The API lives in `ztui.lab.hosts` and is re-exported here (`from ztui.lab import ensure_lab`); the
-command line is `ztui.lab.cli`. The re-exports are resolved on first use, so importing a submodule that
+command line is `ztui.cli.lab`. The re-exports are resolved on first use, so importing a submodule that
 needs no libvirt (the test-driver generator, the kernel image) stays cheap.
 """
 

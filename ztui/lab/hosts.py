@@ -40,6 +40,7 @@ from ztui.lab.daemon import (
     start_daemon,
     terminate_pids,
 )
+from ztui.lab.debian import linux_boot
 from ztui.lab.errors import LabError
 from ztui.lab.guests import BootSpec, GuestSpec, create_images, direct_io_supported, domain_xml, host_guests
 from ztui.lab.kernel import write_idle_kernel
@@ -308,8 +309,6 @@ def _provision_z(conn: libvirt.virConnect, paths: LabPaths, boot: BootSpec, tool
 
 
 def _provision_linux(paths: LabPaths, record: HostRecord, tools: Tools) -> None:
-    from ztui.lab.debian import linux_boot  # downloads on first use: only when asked for
-
     boot = linux_boot(cache_dir() / "debian", paths.base / "linux")
     guests = [g for g in host_guests(record.index, record.name, paths.slot, linux=True) if g.linux]
     conn = open_host(paths.host(record.name).uri)

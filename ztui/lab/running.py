@@ -1,7 +1,7 @@
 """The lab's hosts where a guest may run now, without starting anything and without libvirt.
 
 Commands that act on one host still ask every host ztui knows whether a guest runs there too
-(`ztui.ops.known_hosts`); a running lab is one of those places. This reads only the lab's record and
+(`ztui.ops.safety.known_hosts`); a running lab is one of those places. This reads only the lab's record and
 probes each host's pids, so asking it costs a few milliseconds and never starts a lab.
 
 A host counts while its daemon runs, and also while only its supervisor does: the supervisor outlives a

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -202,8 +203,6 @@ def start_sshd(paths: SshPaths, port: int) -> int:
 
 
 def _listens(port: int) -> bool:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
         try:

@@ -2,7 +2,7 @@
 
 This machine has no DASD, no FCP channel and no OSA card, yet what ztui is for is showing such devices
 behind guest devices. The lab's Z host is therefore a real libvirt daemon whose *host facts* (see
-`ztui.host.hostfacts`) describe a z16 LPAR instead of this machine. The records are those `ztui.host.udev`
+`ztui.host.facts_source`) describe a z16 LPAR instead of this machine. The records are those `ztui.host.udev`
 reads on a real Z host, laid out as the kernel lays out sysfs (drivers/s390/cio: `css0/<subchannel>/
 <ccw device>`, `css0/chp0.<id>`; drivers/s390/block/dasd_devmap.c: `online`, `alias`, `status`, `uid`,
 `discipline`; drivers/s390/scsi/zfcp_sysfs.c: `hba_id`, `wwpn`, `fcp_lun`, `peer_wwpn`;
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ztui import zsysfs as kernel
-from ztui.host.hostfacts import FactsOrigin, HostFacts
-from ztui.host.hostuse import Mount, Swap
+from ztui.host.facts_source import FactsOrigin, HostFacts
+from ztui.host.system import Mount, Swap
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 from ztui.zsysfs import Attr, DasdUid, PathMasks, ap_card, chp_name
 

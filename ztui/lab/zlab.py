@@ -7,7 +7,7 @@ their disks there by the volumes' identity. Each is a lab host like the others (
 own mount namespace) with three additions made before its daemon starts:
 
 - its host facts (`ztui.lab.zhost`) are written as `ztui-hostfacts.json` next to its libvirt socket, where
-  `ztui.host.hostfacts.facts_source_for` finds them for any client that connects to that socket;
+  `ztui.host.facts_source.facts_source_for` finds them for any client that connects to that socket;
 - one loop device per block device the running guests (and `ztui attach --dasd`) use, each on a sparse
   file in the lab directory, shared by both hosts (each LPAR's /dev names it its own way) and recorded in
   `z-loops.json` so that `stop` detaches exactly those;
@@ -24,7 +24,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from ztui.host.hostfacts import SOCKET_SNAPSHOT, write_snapshot
+from ztui.host.facts_source import SOCKET_SNAPSHOT, write_snapshot
 from ztui.lab.daemon import find_binary
 from ztui.lab.errors import LabError
 from ztui.lab.paths import HostPaths, LabPaths

@@ -28,6 +28,10 @@ import shutil
 import stat
 import threading
 
+from ztui.atomic import replace_file
+from ztui.errors import StateUnwritable
+from ztui.statefiles import open_dir, state_dir
+
 log = logging.getLogger("ztui.libvirt")
 
 SUBDIR = "ssh"
@@ -48,7 +52,6 @@ def script_text(command: str, setsid: str) -> str:
 def detached_ssh(command: str) -> str | None:
     """The path of the script that runs `command` without a controlling terminal, made on first use (and
     again if it went away since); None when it cannot be made (logged once)."""
-    from ztui.ops.statefiles import state_dir
 
     key = (str(state_dir()), command)
     with _lock:
@@ -59,10 +62,6 @@ def detached_ssh(command: str) -> str | None:
 
 
 def _make(command: str) -> str | None:
-    from ztui.atomic import replace_file
-    from ztui.errors import StateUnwritable
-    from ztui.ops.statefiles import open_dir, state_dir
-
     setsid = shutil.which("setsid")
     if setsid is None:
         log.warning("no setsid: ssh connections keep ztui's terminal (only ssh's BatchMode stops prompts)")

@@ -14,7 +14,8 @@ from functools import partial
 
 import libvirt
 
-from ztui.host.hostfacts import FactsOrigin, facts_source_for
+from ztui.bounded import answers_within
+from ztui.host.facts_source import FactsOrigin, facts_source_for
 from ztui.libvirt.connection import ConnectError, open_connection
 from ztui.libvirtxml.domain import parse_domain
 from ztui.libvirtxml.nodedev import id_from_name
@@ -32,9 +33,8 @@ DEFAULT_TIMEOUT = 2.0
 
 def ask_hosts(uris: Sequence[str], question: Question, timeout: float = DEFAULT_TIMEOUT) -> list[Name]:
     """`question`'s answers from every host that answers within `timeout` (all asked at once,
-    `ztui.ops.bounded`), in the order of `uris`, without repeats. Connections are read-only and opened as
+    `ztui.bounded`), in the order of `uris`, without repeats. Connections are read-only and opened as
     every connection of ztui's is: over ssh nothing can ask on the terminal (`without_prompts`)."""
-    from ztui.ops.bounded import answers_within
 
     def ask(uri: str) -> list[Name]:
         try:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import libvirt
 
+from ztui.bounded import ordered_map
+from ztui.host.facts_source import facts_source_for
+from ztui.host.place import HostPlace, host_place
 from ztui.libvirt.connection import libvirt_reason, uri_of, without_prompts
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
-from ztui.model import Guest, GuestState, Host, HostDevice
+from ztui.model import Guest, GuestState, Host
 
 log = logging.getLogger("ztui.libvirt")
 T = TypeVar("T")
@@ -266,11 +269,8 @@ _far_at_once = 1
 def read_at_once(uris: Iterable[str]) -> None:
     """The hosts this process reads at the same time (the TUI's sessions, `tree --json` over a fleet): with
     more than one of them far away, `spread_for` gives each one connection."""
-    from ztui.host.hostfacts import facts_source_for
-    from ztui.host.place import HostPlace
-
     global _far_at_once
-    _far_at_once = max(1, sum(1 for uri in uris if facts_source_for(uri).place is HostPlace.REMOTE))
+    _far_at_once = max(1, sum(1 for uri in uris if host_place(uri) is HostPlace.REMOTE))
 
 
 def spread_for(uri: str, guests: int) -> Spread:
@@ -281,28 +281,13 @@ def spread_for(uri: str, guests: int) -> Spread:
     time in which the parsing of the others and the reading of the device records fit (near, the fetches
     would only wait for the parser's hold on the GIL; measured at 20 ms, 1000 guests: fetching and parsing
     took 1.4 s one after the other, 1.2 s overlapped)."""
-    from ztui.host.hostfacts import facts_source_for
-    from ztui.host.place import HostPlace
-
-    if facts_source_for(uri).place is not HostPlace.REMOTE:
+    if host_place(uri) is not HostPlace.REMOTE:
         return _NEAR
     # several hosts read at once keep calls enough under way between them: an extra connection would only
     # cost each daemon another client (a process, over ssh) and this process the CPU of its listing
     connections = _FAR_CONNECTIONS if guests >= _SPREAD_FROM and _far_at_once == 1 else 1
     records = max(_FAR_IN_FLIGHT, min(_FAR_RECORDS_IN_FLIGHT, _FAR_CALLS // _far_at_once))
     return Spread(connections=connections, in_flight=_FAR_IN_FLIGHT, overlap=True, records_in_flight=records)
-
-
-def ordered_map(fn: Callable[[T], R], items: Sequence[T], in_flight: int) -> list[R]:
-    """`fn` of each item, in order, with up to `in_flight` calls under way (one by one when 1): each call
-    a round trip in which this process only waits."""
-    if in_flight <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    pool = ThreadPoolExecutor(min(in_flight, len(items)), thread_name_prefix="ztui-read")
-    try:
-        return list(pool.map(fn, items))
-    finally:  # after a failed call, the calls not yet started are cancelled
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,48 +409,15 @@ def read_guest_summaries(conn: libvirt.virConnect, listing: Listing | None = Non
                          for uuid, name in listing.idents), key=lambda g: g.name))
 
 
-def read_node_devices(conn: libvirt.virConnect, in_flight: int = 1) -> tuple[HostDevice, ...]:
-    """libvirt's node devices (works over remote connections, where udev is out of reach), with up to
-    `in_flight` XMLDesc calls under way: a host far away has hundreds of devices, each a round trip."""
-    from ztui.libvirtxml.nodedev import parse_nodedevs  # imported here: reading node devices is optional
-
-    try:
-        node_devices = conn.listAllDevices(0)
-    except libvirt.libvirtError as exc:
-        log.warning("cannot list node devices: %s", libvirt_reason(exc))
-        return ()
-
-    def fetch(dev: libvirt.virNodeDevice) -> tuple[str, str] | None:
-        try:
-            return str(dev.name()), str(dev.XMLDesc(0))
-        except libvirt.libvirtError as exc:
-            log.warning("node device %s skipped: %s", dev.name(), exc)
-            return None
-
-    # by name: libvirt lists them in hash-table order, and records that share an id (two `/dev/sda` on
-    # the test driver) must merge the same way every time
-    ordered = sorted(node_devices, key=lambda d: str(d.name()))
-    fetched = [f for f in ordered_map(fetch, ordered, in_flight) if f is not None]
-    devices = []
-    for (name, _), read in zip(fetched, parse_nodedevs(xml for _, xml in fetched), strict=True):
-        if isinstance(read, XmlError):
-            log.warning("node device %s skipped: %s", name, read)
-        else:
-            devices.append(read)
-    return tuple(devices)
+def host_header(conn: libvirt.virConnect, uri: str, hostname: str | None = None) -> Host:
+    """The host without its guests: its URI, its name (`hostname` when known) and where its host facts come
+    from when they are not read live here."""
+    return Host(uri=uri, hostname=read_hostname(conn) if hostname is None else hostname,
+                facts=facts_source_for(uri).label, connected=True)
 
 
-def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None,
-              with_host_devices: bool = False, *, listing: Listing | None = None,
+def read_host(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None, *,
+              listing: Listing | None = None,
               spare: list[SpareConnection] | None = None, hostname: str | None = None) -> Host:
     """A full snapshot of one host (`listing` and `spare` as for `fetch_guests`; `hostname` when known)."""
-    from ztui.host.hostfacts import facts_source_for
-
-    return Host(
-        uri=uri,
-        hostname=read_hostname(conn) if hostname is None else hostname,
-        facts=facts_source_for(uri).label,
-        connected=True,
-        guests=read_guests(conn, names, listing=listing, spare=spare),
-        host_devices=read_node_devices(conn) if with_host_devices else (),
-    )
+    return replace(host_header(conn, uri, hostname), guests=read_guests(conn, names, listing=listing, spare=spare))

@@ -19,29 +19,30 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import libvirt
 
+from ztui.bounded import ordered_map
+from ztui.host.facts_source import facts_source_for
 from ztui.host.inventory import Inventory
+from ztui.host.resolve import resolve_guest
+from ztui.host.scan import refresh_files
+from ztui.host.usage import held_keys, with_sharing_warnings
 from ztui.libvirt.connection import ConnectError, answer_timeout, libvirt_reason, not_answering, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.libvirt.pipeline import read_resolved, with_chains
 from ztui.libvirt.reader import (
     SpareConnection,
     close_spare,
+    host_header,
     list_host,
     open_spare,
-    ordered_map,
     read_guest,
     read_guest_summaries,
-    read_host,
     read_hostname,
     spread_for,
 )
-from ztui.model import Guest, GuestState, Host
-
-if TYPE_CHECKING:
-    from ztui.host.scan import HostRecords
+from ztui.model import Guest, GuestState, Host, HostDevice
 
 log = logging.getLogger("ztui.libvirt.session")
 
@@ -402,93 +403,59 @@ class HostSession:
 
     def _read_full(self, conn: libvirt.virConnect, summary_first: bool = False,
                    spare: Future[list[SpareConnection]] | None = None) -> Host:
-        """Every guest with its devices and chains. The host is listed once (three calls): on a big host
-        that listing is handed over first when `summary_first`, so the tree is there at once and fills in.
-        How the rest is spread is `spread_for`'s answer: for a host far away, its device records are read
-        beside the guests' XML, and that XML comes over extra connections (`spare` when already opening)."""
-        from ztui.host.hostfacts import facts_source_for
-        from ztui.host.scan import read_host_records
-
-        extra: list[SpareConnection] | None = None
+        """Every guest with its devices and chains (`ztui.libvirt.pipeline`). The host is listed once (three
+        calls): on a big host that listing is handed over first when `summary_first`, so the tree is there at
+        once and fills in. The guests' XML comes over extra connections when the spread asks for them
+        (`spare` when already opening). The inventory is scanned once per (re)connect; a failure costs the
+        chains, never the tree."""
+        opened: list[SpareConnection] = []
         try:
             listing = list_host(conn)
             hostname = None
             if summary_first and len(listing) > SUMMARY_FIRST:
                 hostname = read_hostname(conn)
-                self._sink(HostUp(self.uri, Host(uri=self.uri, hostname=hostname,
-                                                 guests=read_guest_summaries(conn, listing),
-                                                 facts=facts_source_for(self.uri).label)))
-            spread = spread_for(self.uri, len(listing))
-            with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
-                records = (beside.submit(read_host_records, conn, self.uri, udev=None if self.udev else (),
-                                         in_flight=spread.records_in_flight)
-                           if self.backing and spread.overlap else None)
-                extra = spare.result() if spare is not None else open_spare(conn, spread)
-                host = read_host(conn, self.uri, listing=listing, spare=extra, hostname=hostname)
-                read = self._records_of(records)
+                self._sink(HostUp(self.uri, replace(host_header(conn, self.uri, hostname),
+                                                    guests=read_guest_summaries(conn, listing))))
+
+            def extra() -> list[SpareConnection]:
+                opened.extend(spare.result() if spare is not None
+                              else open_spare(conn, spread_for(self.uri, len(listing))))
+                return opened
+
+            view = read_resolved(conn, self.uri, udev=self._udev_given, backing=self.backing, listing=listing,
+                                 spare=extra, hostname=hostname)
         finally:  # also those opening when the read failed early
-            close_spare(extra if extra is not None else spare.result() if spare is not None else [], wait=False)
-        return self._with_backing(conn, host, read)
-
-    def _records_of(self, records: Future[HostRecords] | None) -> HostRecords | None:
-        """The records read beside the guests, None when none were or their read failed (then the scan
-        after the guests tries again)."""
-        if records is None:
-            return None
-        try:
-            return records.result()
-        except (libvirt.libvirtError, OSError) as exc:
-            log.info("%s: host records not read beside the guests: %s", self.uri, exc)
-            return None
-
-    def _with_backing(self, conn: libvirt.virConnect, host: Host, records: HostRecords | None = None) -> Host:
-        """Scan the host's inventory once per (re)connect (unless its `records` were read already) and
-        resolve every guest's chains against it. A failure costs the chains, never the tree."""
-        self._raw = {g.uuid: g for g in host.guests}
-        self._sent = dict(self._raw)
-        if not self.backing:
-            return host
-        from ztui.host.resolve import resolve_host
-        from ztui.host.scan import inventory_for, scan_host
-
-        try:
-            if records is not None:
-                self._inventory = inventory_for(records, host.guests)
-            else:
-                self._inventory = scan_host(conn, self.uri, host.guests, udev=None if self.udev else ())
-        except (libvirt.libvirtError, OSError) as exc:
-            log.warning("%s: backing chains not resolved: %s", self.uri, exc)
-            return host
-        resolved = resolve_host(host, self._inventory)
-        self._sent = {g.uuid: g for g in resolved.guests}
-        return resolved
+            close_spare(opened if opened else spare.result() if spare is not None else [], wait=False)
+        self._raw = {g.uuid: g for g in view.read.guests}
+        self._sent = {g.uuid: g for g in view.host.guests}
+        if view.inventory is not None:
+            self._inventory = view.inventory
+        return view.host
 
     def _rescan_inventory(self) -> None:
-        """A fresh inventory, an update for each guest whose chains changed, then the inventory itself."""
+        """A fresh inventory, an update for each guest whose chains changed, then the inventory itself (None
+        when the scan failed: the previous one is kept meanwhile)."""
         with self._pending_lock:
             self._inventory_pending = False
         if self._conn is None:
             self._sink(InventoryChanged(self.uri, None))
             return
-        inventory = self._scan_inventory(self._conn)
-        if inventory is not None and self.backing:
-            from ztui.host.resolve import resolve_host
-
-            # all guests at once, so a sharing conflict is warned on both guests' devices
-            for resolved in resolve_host(Host(self.uri, guests=tuple(self._raw.values())), inventory).guests:
-                uuid = resolved.uuid
-                if resolved != self._sent.get(uuid):
-                    self._sent[uuid] = resolved
-                    self._sink(GuestUpdated(self.uri, resolved))
-        self._sink(InventoryChanged(self.uri, inventory))
+        # all guests at once, so a sharing conflict is warned on both guests' devices
+        view = with_chains(self._conn, self.uri, Host(self.uri, guests=tuple(self._raw.values())),
+                           udev=self._udev_given)
+        if view.inventory is not None:
+            self._inventory = view.inventory
+            if self.backing:
+                for resolved in view.host.guests:
+                    if resolved != self._sent.get(resolved.uuid):
+                        self._sent[resolved.uuid] = resolved
+                        self._sink(GuestUpdated(self.uri, resolved))
+        self._sink(InventoryChanged(self.uri, view.inventory))
 
     def _guest_with_backing(self, guest: Guest) -> Guest:
         """One guest's chains after an event: only its own image files are looked at again."""
         if self._inventory is None:
             return guest
-        from ztui.host.resolve import resolve_guest
-        from ztui.host.scan import refresh_files
-
         try:
             self._inventory = refresh_files(self._inventory, [guest])
         except OSError as exc:
@@ -499,8 +466,6 @@ class HostSession:
         """One guest with the sharing conflicts of its devices against the other guests as last sent (their
         own warnings follow at the next rescan). Per event this costs a set intersection per guest: what
         each guest holds is remembered until that guest changes."""
-        from ztui.host.usage import held_keys, with_sharing_warnings
-
         mine = held_keys((resolved,))
         if not mine:
             return resolved
@@ -518,16 +483,11 @@ class HostSession:
             return resolved
         return with_sharing_warnings(Host(self.uri, guests=(resolved, *sharing))).guests[0]
 
-    def _scan_inventory(self, conn: libvirt.virConnect) -> Inventory | None:
-        """Re-scan the host's devices now (session thread only); a failure keeps the previous scan."""
-        from ztui.host.scan import scan_host
-
-        try:
-            self._inventory = scan_host(conn, self.uri, tuple(self._raw.values()), udev=None if self.udev else ())
-        except (libvirt.libvirtError, OSError) as exc:
-            log.warning("%s: inventory not read: %s", self.uri, exc)
-            return None
-        return self._inventory
+    @property
+    def _udev_given(self) -> tuple[HostDevice, ...] | None:
+        """What the scan is given for udev's records: none at all without `udev` (fixed test data), else
+        None: the host's facts source decides (a live walk for this machine's kernel)."""
+        return None if self.udev else ()
 
     def _alive(self, conn: libvirt.virConnect) -> bool:
         try:
@@ -637,12 +597,10 @@ class HostSession:
 
     def _start_udev_watch(self) -> None:
         """Local hosts only: udev sees device changes libvirt does not report (a DASD set offline)."""
-        from ztui.host.hostfacts import facts_source_for
-
         if self._watch is not None or not (self.backing and self.udev and facts_source_for(self.uri).same_machine):
             return
-        try:
-            from ztui.host.udev import UdevWatch, udev_available
+        try:  # only here: a host not on this machine's kernel never needs pyudev (11 ms to import)
+            from ztui.host.udev import UdevWatch, udev_available  # noqa: PLC0415 - pyudev, only for this host
 
             if not udev_available():
                 return

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from ztui.errors import BadInput
+from ztui.libvirtxml.common import parse_xml
 from ztui.model import CcwAddress, DeviceKind, GuestDevice, PciAddress, Zpci
 
 _BUSID = re.compile(r"^(?:(?P<css>[0-9a-fA-F]{1,2})\.)?(?P<ssid>[0-3])\.(?P<devno>[0-9a-fA-F]{1,4})$")
@@ -240,7 +241,6 @@ def with_user_alias(xml: str, alias: str) -> str:
     libvirt derives a hotplugged device's QEMU id from its own count (`virtio-disk3`); after a daemon was
     killed mid-attach QEMU may still hold a device with that id that libvirt forgot, and every attach of
     the next such id fails ("Duplicate device ID"). A user alias is the device's QEMU id instead."""
-    from ztui.libvirtxml.common import parse_xml
 
     if not re.fullmatch(USER_ALIAS_PREFIX + r"[A-Za-z0-9_-]+", alias):
         raise SpecError(f"'{alias}' is not a user alias (ua- followed by letters, digits, - or _)")
@@ -253,14 +253,12 @@ def with_user_alias(xml: str, alias: str) -> str:
 
 def has_address(xml: str) -> bool:
     """Whether the device XML names its guest address (else libvirt picks one)."""
-    from ztui.libvirtxml.common import parse_xml
 
     return parse_xml(xml, "device XML").find("address") is not None
 
 
 def with_ccw_address(xml: str, ccw: CcwAddress) -> str:
     """The device XML with this ccw address (replacing any address it had)."""
-    from ztui.libvirtxml.common import parse_xml
 
     elem = parse_xml(xml, "device XML")
     for old in elem.findall("address"):

@@ -20,14 +20,22 @@ import logging
 import shlex
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import libvirt
 
+from ztui.host.resolve import resolve_guest
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.pipeline import scan_host
+from ztui.libvirtxml.domain import parse_domain
 from ztui.model import GuestState
+from ztui.ops.missing_storage import missing_path, missing_storage_text
+from ztui.ops.safety.audit import record, record_outcome
+from ztui.ops.safety.guestlock import guest_lock
+from ztui.ops.safety.other_copies import EVERY_HOST, CopyCheck, check_before_start
 
 POLL_INTERVAL = 0.1  # the state is re-read this often while no event arrived
 DEFAULT_TIMEOUT = 10.0  # start, resume, pause, destroy: the daemon acts at once
@@ -52,7 +60,7 @@ class Action(StrEnum):
     @property
     def starts_guest(self) -> bool:
         """Whether the guest's CPUs run afterwards where they did not: first ask whether it runs elsewhere
-        (`ztui.ops.other_copies`)."""
+        (`ztui.ops.safety.other_copies`)."""
         return self in (Action.START, Action.RESUME)
 
     @property
@@ -95,7 +103,6 @@ def virsh_console(uri: str, guest: str) -> list[str]:
 @dataclass(frozen=True)
 class LifecyclePlan:
     """One action on one guest: what virsh would run, and why it cannot be done (`refused`), if so."""
-
     action: Action
     uri: str
     guest: str
@@ -147,7 +154,6 @@ def plan(action: Action, uri: str, guest: str, state: GuestState | None) -> Life
 @dataclass(frozen=True)
 class LifecycleResult:
     """How an action ended. `ok` only with proof: the event arrived and the re-read state agrees."""
-
     plan: LifecyclePlan
     ok: bool
     state: GuestState | None  # as re-read at the end; None when the guest no longer exists (transient)
@@ -165,7 +171,6 @@ class LifecycleResult:
 
 class _Watch:
     """Lifecycle (and reboot) events of one guest, registered before the call so none is missed."""
-
     def __init__(self, conn: libvirt.virConnect, dom: libvirt.virDomain) -> None:
         self.events: list[tuple[int, int]] = []
         self.rebooted = False
@@ -294,16 +299,10 @@ def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri:
     """libvirt's reason for a refused start, led by which disk and host device is missing when that is why
     (`ztui.ops.missing_storage`, from ztui's own backing chain); libvirt's reason alone when it is not, or
     when the host's facts cannot be read."""
-    from ztui.ops.missing_storage import missing_path, missing_storage_text
-
     path = missing_path(reason)
     if not path:
         return reason
     try:
-        from ztui.host.resolve import resolve_guest
-        from ztui.host.scan import scan_host
-        from ztui.libvirtxml.domain import parse_domain
-
         guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
         text = missing_storage_text(resolve_guest(guest, scan_host(conn, uri, [guest])), path,
                                     str(conn.getHostname()))
@@ -332,9 +331,6 @@ def carry_out_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomai
     on it, e.g. a detach still waiting for its proof), then audited. Returns the result and '' or why the
     audit record could not be written (the outcome is shown all the same). `forced` is why the user had to
     insist (the guest ran elsewhere), kept in the audit record."""
-    from ztui.ops.action import record_outcome
-    from ztui.ops.guestlock import guest_lock
-
     with guest_lock(uri, dom.UUIDString(), guest=lifecycle.guest, action=lifecycle.action.value):
         result = carry_out(conn, dom, lifecycle, timeout)
     return result, record_outcome(lambda: audit(result, via, forced))
@@ -342,19 +338,40 @@ def carry_out_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomai
 
 def audit_refused(lifecycle: LifecyclePlan, via: str) -> str:
     """The refusal of a plan (the guest is not in a state for it) on record; '' or why it could not be."""
-    from ztui.ops.action import record_outcome
-    from ztui.ops.audit import record
-
     return record_outcome(lambda: record(f"lifecycle-{lifecycle.action.value}", lifecycle.uri, lifecycle.guest,
                                          "refused", virsh=lifecycle.virsh, message=lifecycle.refused, via=via))
 
 
 def audit(result: LifecycleResult, via: str, forced: str = "") -> dict[str, Any]:
     """One audit record for the attempt, with the proof or its absence (and why the user had to insist)."""
-    from ztui.ops.audit import record
-
     outcome = "done" if result.ok else ("refused" if not result.requested else "not proven")
     extra = {"forced": forced} if forced else {}
     return record(f"lifecycle-{result.plan.action.value}", result.plan.uri, result.plan.guest, outcome,
                   virsh=result.plan.virsh, state=result.state.value if result.state is not None else "gone",
                   event=result.event, seconds=round(result.seconds, 3), message=result.message, via=via, **extra)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A start or resume under the one-copy rule: what the other hosts said, and how the action ended."""
+    check: CopyCheck
+    result: LifecycleResult | None = None  # None: not carried out, `check` says why
+    problem: str = ""  # why the audit record could not be written
+    forced: str = ""  # carried out although another copy runs or a host did not answer: that, for the record
+
+
+def start_one_copy(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, planned: LifecyclePlan, *,
+                   session: Sequence[str] = (), conns: Mapping[str, libvirt.virConnect] | None = None,
+                   force: bool = False, accepted: CopyCheck | None = None, timeout: float | None = None,
+                   via: str = "cli") -> Start:
+    """Start or resume the guest `dom` of `uri` (`planned`) when no other host ztui knows runs it and every
+    one answered — or when the user insists: `force`, or `accepted`, the check the user confirmed, names
+    every host this one finds. Otherwise nothing is done. The check and the start hold the guest's lock for
+    every host (`Busy` while another ztui process starts or resumes it), then its lock on this host."""
+    with guest_lock(EVERY_HOST, dom.UUIDString(), guest=planned.guest, action=planned.action.value):
+        check = check_before_start(conn, dom, uri, session, conns)
+        if not (check.clear or force or check.within(accepted)):
+            return Start(check)
+        forced = "" if check.clear else check.reason()
+        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=timeout, via=via, forced=forced)
+    return Start(check, result, problem, forced)

@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass, replace
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState, Host
-from ztui.report.safe_text import escape_control
+from ztui.safe_text import escape_control
 
 HEADER = ("NAME", "TYPE", "MODEL", "ADDRESS", "SOURCE", "NOTE")
 

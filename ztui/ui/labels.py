@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ztui.model import BackingStep, Guest, GuestDevice, GuestState
 from ztui.report.hostdevs import DeviceEntry, Entry
-from ztui.report.safe_text import escape_control
 from ztui.report.tree_text import also_on_text, device_label, format_memory
+from ztui.safe_text import escape_control
 from ztui.ui.fitlabel import FitLabel, Part
 
 STATE_STYLES = {

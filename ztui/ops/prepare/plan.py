@@ -42,7 +42,7 @@ from ztui.libvirtxml.mdev import (
     mdev_nodedev_xml,
 )
 from ztui.model import Fact, HostDevice, HostDeviceKind, device_key, format_pci
-from ztui.ops.prepare.model import (
+from ztui.ops.prepare.steps import (
     Action,
     Direction,
     PrepKind,

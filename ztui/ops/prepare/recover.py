@@ -26,16 +26,16 @@ from ztui.facts import ap_queue_numbers
 from ztui.host.sysfs import Sysfs
 from ztui.libvirt.connection import ConnectError, open_connection
 from ztui.model import HostDeviceKind
-from ztui.ops.audit import record
-from ztui.ops.guestlock import guest_lock
-from ztui.ops.journal import Entry, EntryState, Operation, resume
-from ztui.ops.prepare.model import Direction, PrepKind, PrepPlan, PrepRefused
 from ztui.ops.prepare.nodedevs import LibvirtNodeDevices
 from ztui.ops.prepare.plan import HostView
 from ztui.ops.prepare.read import read_host_view
 from ztui.ops.prepare.request import PrepRequest, plan_for
 from ztui.ops.prepare.run import PrepResult, run_plan
-from ztui.ops.signals import SignalGuard
+from ztui.ops.prepare.steps import Direction, PrepKind, PrepPlan, PrepRefused
+from ztui.ops.safety.audit import record
+from ztui.ops.safety.guestlock import guest_lock
+from ztui.ops.safety.journal import Entry, EntryState, Operation, resume
+from ztui.ops.safety.signals import SignalGuard
 
 
 def lock_key(plan: PrepPlan) -> str:

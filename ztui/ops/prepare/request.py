@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ztui.facts import CcwRole, F, ccw_role_of_driver
-from ztui.host.hostfacts import FactsOrigin, facts_source_for
+from ztui.host.facts_source import FactsOrigin, facts_source_for
 from ztui.model import HostDeviceKind
-from ztui.ops.prepare.model import PrepKind, PrepPlan
 from ztui.ops.prepare.plan import (
     HostView,
     plan_pci,
@@ -24,6 +23,7 @@ from ztui.ops.prepare.plan import (
     unplan_vfio_ap,
     unplan_vfio_ccw,
 )
+from ztui.ops.prepare.steps import PrepKind, PrepPlan
 from ztui.zsysfs import Subchannel
 
 

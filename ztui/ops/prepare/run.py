@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from ztui.host.sysfs import Sysfs, SysfsError
-from ztui.ops.prepare.model import Action, PrepPlan, Proof, ProofKind, Step
+from ztui.ops.prepare.steps import Action, PrepPlan, Proof, ProofKind, Step
 
 
 class MdevState(StrEnum):
