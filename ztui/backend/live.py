@@ -88,31 +88,31 @@ class LibvirtBackend(HostBackend):
             return str(self.hosts.connection(uri).lookupByName(name).XMLDesc(0))
 
     def attach_context(self, uri: str, name: str, snapshot: Host | None) -> AttachContext:
-        from ztui.backend import attach  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import attach  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         with host_errors():
             return attach.attach_context(self.hosts, uri, name, snapshot)
 
     def where(self, uri: str, guest: str, shown: Sequence[str], only: Sequence[str] = ()) -> list[Placement]:
-        from ztui.backend import placement  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import placement  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         with host_errors():
             return placement.judge(self.hosts, uri, guest, shown, only)
 
     def plan_evacuation(self, uri: str, shown: Sequence[str], host_name: str) -> EvacuationPlan:
-        from ztui.backend import placement  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import placement  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         with host_errors():
             return placement.plan(self.hosts, uri, shown, host_name)
 
     def preflight(self, uri: str, guest: str, dest_uri: str, options: MigrationOptions,
                   shown: Sequence[str]) -> Preflight:
-        from ztui.backend import migrate  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import migrate  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return migrate.check(self.hosts, uri, guest, dest_uri, options, shown)
 
     def unfinished(self, uris: Sequence[str]) -> Unfinished:
-        from ztui.backend import journal  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import journal  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return journal.unfinished(uris)
 
@@ -125,12 +125,12 @@ class LibvirtBackend(HostBackend):
             raise HostError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
     def preparable(self, uri: str) -> bool:
-        from ztui.backend import prepare  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import prepare  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return prepare.preparable_here(uri)
 
     def prepare_plan(self, request: PrepRequest, uses: Mapping[str, Sequence[DeviceUse]] | None) -> PrepPlan:
-        from ztui.backend import prepare  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import prepare  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return prepare.plan(request, uses)
 
@@ -140,56 +140,56 @@ class LibvirtBackend(HostBackend):
     # --- act ------------------------------------------------------------------------------------------
 
     def attach(self, uri: str, request: AttachRequest, plan: AttachPlan) -> AttachDone:
-        from ztui.backend import attach  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import attach  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return attach.attach(self.hosts, uri, request, plan)
 
     def detach(self, uri: str, plan: DetachPlan, timeout: float) -> DetachDone:
-        from ztui.backend import attach  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import attach  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return attach.detach(self.hosts, uri, plan, timeout)
 
     def migrate(self, uri: str, guest: str, dest_uri: str, options: MigrationOptions,
                 to_move: tuple[GuestDevice, ...], control: MigrationControl, rewrites: tuple[Rewrite, ...],
                 progress: Callable[[MigrationStep], None]) -> MigrationDone:
-        from ztui.backend import migrate  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import migrate  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return migrate.migrate(self.hosts, uri, guest, dest_uri, options, to_move, control, rewrites, progress)
 
     def undefine_leftover(self, report: MigrationReport) -> LeftoverDone:
-        from ztui.backend import migrate  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import migrate  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return migrate.undefine_leftover(self.hosts, report)
 
     def lifecycle(self, planned: LifecyclePlan, uuid: str, shown: Sequence[str], accepted: CopyCheck | None,
                   timeout: float | None) -> LifecycleDone:
-        from ztui.backend import lifecycle  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import lifecycle  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return lifecycle.carry_out(self.hosts, planned, uuid, shown, accepted, timeout)
 
     def console_ended(self, uri: str, guest: str, code: int, command: Sequence[str]) -> None:
-        from ztui.backend import lifecycle  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import lifecycle  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         lifecycle.console_ended(uri, guest, code, command)
 
     def evacuate(self, plan: EvacuationPlan, shown: Sequence[str],
                  on_result: Callable[[GuestResult], None]) -> EvacuationReport:
-        from ztui.backend import placement  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import placement  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return placement.evacuate(self.hosts, plan, shown, on_result)
 
     def prepare(self, uri: str, plan: PrepPlan, *, undo: bool) -> Prepared:
-        from ztui.backend import prepare  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import prepare  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return prepare.run(uri, plan, undo=undo)
 
     def settle_entry(self, entry_id: str, how: Resolution) -> Resolved:
-        from ztui.backend import journal  # noqa: PLC0415  capability code on first use (~90 ms of start-up)
+        from ztui.backend import journal  # noqa: PLC0415 - capability code on first use (~90 ms of start-up)
 
         return journal.settle(entry_id, how)
 
     def start_lab(self) -> list[str]:
-        from ztui.lab import ensure_lab  # noqa: PLC0415  the lab only when it is asked for
-        from ztui.lab.hosts import lab_uris  # noqa: PLC0415  the lab only when it is asked for
+        from ztui.lab import ensure_lab  # noqa: PLC0415 - the lab only when it is asked for
+        from ztui.lab.hosts import lab_uris  # noqa: PLC0415 - the lab only when it is asked for
 
         return list(lab_uris(ensure_lab()).values())

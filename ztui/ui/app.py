@@ -134,7 +134,7 @@ class ZtuiApp(ZtuiShell):
         for line in unfinished.settled:
             self.notify(self.named(line), timeout=10)
         if unfinished.entries:
-            from ztui.ui.screens.journal import JournalScreen  # noqa: PLC0415  journal screen only when it has entries
+            from ztui.ui.screens.journal import JournalScreen  # noqa: PLC0415 - journal screen only when it has entries
 
             self.push_screen(JournalScreen(list(unfinished.entries), readonly=self.readonly))
 

@@ -22,13 +22,13 @@ JobKey = tuple[str, str]  # (source URI, guest name)
 
 
 def _options() -> MigrationOptions:
-    from ztui.backend.migrate import MigrationOptions  # noqa: PLC0415  migration code on first use (~90 ms of start-up)
+    from ztui.backend.migrate import MigrationOptions  # noqa: PLC0415 - migration code on first use (~90 ms of start-up)
 
     return MigrationOptions()
 
 
 def _control() -> MigrationControl:
-    from ztui.backend.migrate import MigrationControl  # noqa: PLC0415  migration code on first use (~90 ms of start-up)
+    from ztui.backend.migrate import MigrationControl  # noqa: PLC0415 - migration code on first use (~90 ms of start-up)
 
     return MigrationControl()
 

@@ -95,7 +95,7 @@ class GuestActions(Screen[None]):
 
     def open_attach(self, context: AttachContext) -> None:
         """The guest's facts are read: show the attach dialog; its answer goes to the app's attach worker."""
-        from ztui.ui.screens.attach import AttachChoice, AttachScreen  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.attach import AttachChoice, AttachScreen  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         name = context.facts.guest.name
 
@@ -160,7 +160,7 @@ class GuestActions(Screen[None]):
         self.status("")
 
     def action_migrate(self) -> None:
-        from ztui.ui.screens.migrate import MigrateScreen  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.migrate import MigrateScreen  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         target = self._guest_to_change("Select a guest to migrate.")
         if target is None:
@@ -185,14 +185,14 @@ class GuestActions(Screen[None]):
 
     def action_lifecycle(self, name: str) -> None:
         """Plan the action for the selected guest; confirm it when it loses state (`ztui.ui.screens.lifecycle`)."""
-        from ztui.ui.screens.lifecycle import request_lifecycle  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.lifecycle import request_lifecycle  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         target = self._guest_to_change()
         if target is not None:
             request_lifecycle(self.app, *target, name)
 
     def action_console(self) -> None:
-        from ztui.ui.screens.lifecycle import open_console  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.lifecycle import open_console  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         target = self._guest_to_change()
         if target is not None:
@@ -200,7 +200,7 @@ class GuestActions(Screen[None]):
 
     def action_where(self) -> None:
         """`w`: every other host's answer for the selected guest (`ztui.ui.screens.placement`)."""
-        from ztui.ui.screens.placement import WhereScreen  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.placement import WhereScreen  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         selected = self.selected()
         if selected is None:
@@ -214,7 +214,7 @@ class GuestActions(Screen[None]):
 
     def action_evacuate(self) -> None:
         """`E`: the plan for every running guest of the selected host, then its run."""
-        from ztui.ui.screens.placement import EvacuateScreen  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.placement import EvacuateScreen  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         node = self.guest_tree.cursor_node
         ref = node.data if node is not None else None
@@ -229,7 +229,7 @@ class GuestActions(Screen[None]):
     def action_host_devices(self) -> None:
         """`H`: the host devices view, narrowed to the filter when one is set, on the host device under the
         cursor when there is one."""
-        from ztui.ui.screens.hostdevs import HostDevicesScreen  # noqa: PLC0415  dialog on first open (~110 ms of start-up)
+        from ztui.ui.screens.hostdevs import HostDevicesScreen  # noqa: PLC0415 - dialog on first open (~110 ms of start-up)
 
         node = self.guest_tree.cursor_node
         ref = node.data if node is not None else None
