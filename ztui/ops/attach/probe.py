@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 import libvirt
 
-from ztui.facts import F, alias_problem, dasd_problem, dasd_uid, is_dasd_alias, is_online
+from ztui.facts import F, alias_problem, dasd_problem, dasd_uid, is_dasd_alias, is_linux_bridge, is_online
 from ztui.host.facts_source import HostFacts, facts_source_for
 from ztui.host.files import read_system_use
 from ztui.host.hostuse import HostUse, HostUseKind
@@ -254,7 +254,7 @@ class HostProbe:
         this cannot be known. /sys when the host shares this machine's kernel, else libvirt's interface
         driver and the bridges of its networks (a host known by its facts: first those)."""
         fact = self._fact_net(name)
-        if fact is not None and fact.fact(F.BRIDGE) == "yes":
+        if fact is not None and is_linux_bridge(fact):
             return "linux"
         if not self.local:
             return self._remote_bridge(name)
