@@ -9,9 +9,9 @@ are listed and the question is answered by one function below.
 
 Facts read from sysfs keep the kernel's text; each is read through its attribute's reader in
 `ztui.zsysfs`. The questions asked of facts in more than one place live here too, once: a ccw device's
-role, a qeth card's kind, WWPN/LUN notation, a subchannel's channel paths, AP queue and card names, a
-DASD's uid, discipline and alias base, and whether a connection's host is this machine. Pure: imports
-only the model and `ztui.zsysfs`.
+role, a qeth card's kind, whether an interface is a Linux bridge, WWPN/LUN notation, a subchannel's channel
+paths, AP queue and card names, a DASD's uid, discipline and alias base, and whether a connection's host is
+this machine. Pure: imports only the model and `ztui.zsysfs`.
 """
 
 from __future__ import annotations
@@ -286,6 +286,12 @@ def is_online(dev: HostDevice) -> bool | None:
     if found is None and dev.kind is HostDeviceKind.CCWGROUP:
         found = {"online": True, "offline": False}.get(dev.fact(F.CCWGROUP_STATE))
     return found
+
+
+def is_linux_bridge(dev: HostDevice) -> bool:
+    """Whether a network interface is a Linux bridge (udev: its `DEVTYPE` or its sysfs `bridge` directory).
+    A PCI function's `bridge` fact is its bridge capability, no interface: never a Linux bridge."""
+    return dev.kind is HostDeviceKind.NET and dev.fact(F.BRIDGE) == "yes"
 
 
 class CardKind(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ztui.facts import CcwRole, card_kind, ccw_role, is_local_uri, is_loopback_host, wwn
+from ztui.facts import CcwRole, card_kind, ccw_role, is_linux_bridge, is_local_uri, is_loopback_host, wwn
 from ztui.model import Fact, HostDevice, HostDeviceKind
 
 
@@ -63,3 +63,13 @@ def test_card_kind(card_type: str, kind: str) -> None:
 ])
 def test_wwn(text: str, norm: str) -> None:
     assert wwn(text) == norm
+
+
+def test_a_linux_bridge_is_an_interface_whose_bridge_fact_says_yes() -> None:
+    def dev(kind: HostDeviceKind, bridge: str) -> HostDevice:
+        facts = (Fact("bridge", bridge, "udev"),) if bridge else ()
+        return HostDevice(kind, "br0", "br0", facts=facts, source="udev")
+
+    assert is_linux_bridge(dev(HostDeviceKind.NET, "yes"))
+    assert not is_linux_bridge(dev(HostDeviceKind.NET, ""))
+    assert not is_linux_bridge(dev(HostDeviceKind.PCI, "pci-bridge"))  # a PCI bridge capability, no interface

@@ -25,6 +25,7 @@ from ztui.facts import (
     dasd_uid,
     driver_override,
     is_dasd_alias,
+    is_linux_bridge,
     is_online,
     kernel_flag,
     mdev_ap_matrix,
@@ -150,7 +151,7 @@ def summary(dev: HostDevice, inv: Inventory | None = None) -> str:
     elif kind in (HostDeviceKind.BLOCK, HostDeviceKind.STORAGE):
         parts += [dev.name, f(F.DM_NAME), f(F.DEVTYPE)]
     elif kind is HostDeviceKind.NET:
-        parts += [f(F.ADDRESS), "bridge" if f(F.BRIDGE) == "yes" else "", f(F.OPERSTATE) or f(F.LINK_STATE)]
+        parts += [f(F.ADDRESS), "bridge" if is_linux_bridge(dev) else "", f(F.OPERSTATE) or f(F.LINK_STATE)]
     elif kind is HostDeviceKind.AP_CARD:
         parts += [f(F.AP_TYPE), f(F.AP_MODE), ap_queue_state(dev)]
     if dev.driver:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ztui.facts import CcwRole, F, ccw_role, vfio_ccw_problem
+from ztui.facts import CcwRole, F, ccw_role, is_linux_bridge, vfio_ccw_problem
 from ztui.host.inventory import Inventory
 from ztui.host.release import release_refusal
 from ztui.host.usage import available, eligibility, users_of
@@ -92,7 +92,7 @@ def _bridges(inv: Inventory) -> set[str]:
     machine's kernel, the bridges of its libvirt networks on any host — never this machine's /sys for a
     host that is not this machine."""
     found = {n.bridge for n in inv.networks if n.bridge}
-    found.update(d.id for d in inv.of_kind(HostDeviceKind.NET) if d.fact(F.BRIDGE))
+    found.update(d.id for d in inv.of_kind(HostDeviceKind.NET) if is_linux_bridge(d))
     return found
 
 
