@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.lab.support import Lab
-from ztui.libvirt.session import HostSession, HostUp, InventoryChanged, Update
+from ztui.libvirt.session import HostSession
+from ztui.libvirt.session_updates import HostUp, InventoryChanged, Update
 
 LO_UEVENT = Path("/sys/class/net/lo/uevent")
 

@@ -167,7 +167,8 @@ def test_a_lifecycle_event_names_the_state_it_leaves_a_guest_in() -> None:
 
 def _session_updates(uri: str, act: Any = None) -> list[Any]:
     """Every update a session sends for `uri` until its full read is in, and for a second after `act`."""
-    from ztui.libvirt.session import HostSession, HostUp
+    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session_updates import HostUp
 
     updates: list[Any] = []
     arrived = threading.Event()
@@ -198,7 +199,7 @@ def test_a_far_session_shows_what_a_near_one_shows_and_states_from_events_first(
     """With a far host's spread (extra connections, records beside the XML, registrations at once), the
     session's full read is the near one's; a lifecycle event's state is handed over before the re-read."""
     from ztui.libvirt import session as session_module
-    from ztui.libvirt.session import GuestUpdated, HostUp
+    from ztui.libvirt.session_updates import GuestUpdated, HostUp
     from ztui.model import GuestState
 
     uri = f"test://{host_file}"
@@ -255,7 +256,8 @@ def test_a_connection_whose_first_read_fails_is_let_go_before_the_next_try(host_
     """The first full read failing after the events were registered: that connection is deregistered and
     closed, and the next try reads the host over a new one."""
     from ztui.libvirt.eventloop import ensure_event_loop
-    from ztui.libvirt.session import HostDown, HostSession, HostUp
+    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session_updates import HostDown, HostUp
 
     ensure_event_loop()  # as `HostSession.start` does
     session = HostSession(f"test://{host_file}", lambda update: None, udev=False)

@@ -1,10 +1,11 @@
 """A live host: one connection, its events, and a reader thread that keeps the model current.
 
 An event names one guest; the session re-reads only that guest (a fresh `XMLDesc`) in its own worker
-thread and hands the new `Guest` to a sink. Reads for the same guest are coalesced: while one is queued,
-further events for it add nothing, so an event storm costs one read per guest, not one per event. When the
-daemon goes away the close callback reports the host down within milliseconds and the worker reconnects
-with back-off, re-registers the events and sends a full snapshot again.
+thread and hands the new `Guest` to a sink (as the updates of `ztui.libvirt.session_updates`). Reads for
+the same guest are coalesced: while one is queued, further events for it add nothing, so an event storm
+costs one read per guest, not one per event. When the daemon goes away the close callback reports the host
+down within milliseconds and the worker reconnects with back-off, re-registers the events and sends a full
+snapshot again.
 
 Nothing here touches the UI: the sink is any thread-safe callable (the TUI passes `App.post_message`).
 """
@@ -18,7 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import libvirt
 
@@ -42,6 +43,7 @@ from ztui.libvirt.reader import (
     read_hostname,
     spread_for,
 )
+from ztui.libvirt.session_updates import EventSeen, GuestGone, GuestUpdated, HostDown, HostUp, InventoryChanged, Sink
 from ztui.model import Guest, GuestState, Host, HostDevice
 
 log = logging.getLogger("ztui.libvirt.session")
@@ -49,62 +51,6 @@ log = logging.getLogger("ztui.libvirt.session")
 RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30)
 SUMMARY_FIRST = 200  # more guests than this: show the guest list first, devices a moment later
 
-
-@dataclass(frozen=True)
-class HostUp:
-    """A (re)connected host with a full snapshot of its guests."""
-
-    uri: str
-    host: Host
-
-
-@dataclass(frozen=True)
-class HostDown:
-    """The connection is gone (or could not be opened); the session retries after `retry_in` seconds."""
-
-    uri: str
-    reason: str
-    retry_in: float
-
-
-@dataclass(frozen=True)
-class GuestUpdated:
-    """A guest's current state and devices, read after an event named it."""
-
-    uri: str
-    guest: Guest
-
-
-@dataclass(frozen=True)
-class GuestGone:
-    """A guest that no longer exists on the host (undefined, or a transient guest that stopped)."""
-
-    uri: str
-    uuid: str
-    name: str
-
-
-@dataclass(frozen=True)
-class InventoryChanged:
-    """A fresh scan of the host's devices, made on the session's thread: after a node-device or udev
-    event (chains were re-resolved where needed), or because the host devices view asked for one.
-    `inventory` is None when the scan failed or the host is disconnected."""
-
-    uri: str
-    inventory: Inventory | None
-
-
-@dataclass(frozen=True)
-class EventSeen:
-    """A libvirt event worth telling the user about, as one line of text."""
-
-    uri: str
-    guest: str
-    text: str
-
-
-Update = HostUp | HostDown | GuestUpdated | GuestGone | InventoryChanged | EventSeen
-Sink = Callable[[Update], None]
 
 _LIFECYCLE = {
     0: "defined", 1: "undefined", 2: "started", 3: "suspended", 4: "resumed", 5: "stopped",
