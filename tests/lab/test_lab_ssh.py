@@ -187,7 +187,8 @@ def _libvirtd(lab: Lab, name: str) -> int:
 def test_a_daemon_that_stops_answering_is_shown_within_a_bound(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stopped daemon still has its socket accept connections: libvirt's keepalive ends the open connection,
     and the reconnect, which gets no answer, is shown as not answering; once it answers again it is up."""
-    from ztui.libvirt.session import HostDown, HostSession, HostUp, Update
+    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session_updates import HostDown, HostUp, Update
 
     monkeypatch.setenv("ZTUI_CONNECT_TIMEOUT", "1")
     got: list[Update] = []

@@ -15,7 +15,8 @@ from tests.lab.support import Lab
 from ztui.lab.delay import start_delay_proxy
 from ztui.libvirt import reader
 from ztui.libvirt.reader import read_guests
-from ztui.libvirt.session import GuestUpdated, HostSession, HostUp, Update
+from ztui.libvirt.session import HostSession
+from ztui.libvirt.session_updates import GuestUpdated, HostUp, Update
 from ztui.model import Guest, GuestState
 
 A = "zlab-a"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.lab.support import Lab
-from ztui.libvirt.session import HostSession, HostUp, InventoryChanged, Update
+from ztui.libvirt.session import HostSession
+from ztui.libvirt.session_updates import HostUp, InventoryChanged, Update
 
 LO_UEVENT = Path("/sys/class/net/lo/uevent")
 
@@ -32,7 +33,7 @@ def test_udev_change_rescans_the_inventory(lab: Lab) -> None:
         while not any(isinstance(u, HostUp) for u in updates) and time.monotonic() < deadline:
             arrived.wait(0.1)
         assert any(isinstance(u, HostUp) for u in updates)
-        assert session._watch is not None  # a local host: udev is watched
+        assert session._events._watch is not None  # a local host: udev is watched
         deadline = time.monotonic() + 5
         while not any(isinstance(u, InventoryChanged) for u in updates) and time.monotonic() < deadline:
             LO_UEVENT.write_text("change")
@@ -40,4 +41,4 @@ def test_udev_change_rescans_the_inventory(lab: Lab) -> None:
         assert any(isinstance(u, InventoryChanged) and u.uri == uri for u in updates)
     finally:
         session.stop()
-    assert session._watch is None
+    assert session._events._watch is None

@@ -7,7 +7,7 @@ import time
 
 from tests.ui.conftest import wait_until
 from ztui.libvirt.early import HeldSink, start_sessions
-from ztui.libvirt.session import HostUp
+from ztui.libvirt.session_updates import HostUp
 from ztui.ui.app import ZtuiApp
 
 

@@ -8,7 +8,7 @@ import dataclasses
 from textual.widgets import Checkbox, Input, Static
 
 from tests.ui.conftest import wait_until
-from ztui.libvirt.session import GuestUpdated
+from ztui.libvirt.session_updates import GuestUpdated
 from ztui.model import Guest
 from ztui.ops.migrate import Preflight
 from ztui.ui.app import ZtuiApp

@@ -154,7 +154,7 @@ def test_a_guest_read_at_once_equals_one_read_call_by_call(conn: libvirt.virConn
 
 
 def test_a_lifecycle_event_names_the_state_it_leaves_a_guest_in() -> None:
-    from ztui.libvirt.session import lifecycle_state
+    from ztui.libvirt.session_events import lifecycle_state
     from ztui.model import GuestState
 
     assert lifecycle_state(libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 0) is GuestState.PAUSED
@@ -167,7 +167,8 @@ def test_a_lifecycle_event_names_the_state_it_leaves_a_guest_in() -> None:
 
 def _session_updates(uri: str, act: Any = None) -> list[Any]:
     """Every update a session sends for `uri` until its full read is in, and for a second after `act`."""
-    from ztui.libvirt.session import HostSession, HostUp
+    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session_updates import HostUp
 
     updates: list[Any] = []
     arrived = threading.Event()
@@ -198,7 +199,7 @@ def test_a_far_session_shows_what_a_near_one_shows_and_states_from_events_first(
     """With a far host's spread (extra connections, records beside the XML, registrations at once), the
     session's full read is the near one's; a lifecycle event's state is handed over before the re-read."""
     from ztui.libvirt import session as session_module
-    from ztui.libvirt.session import GuestUpdated, HostUp
+    from ztui.libvirt.session_updates import GuestUpdated, HostUp
     from ztui.model import GuestState
 
     uri = f"test://{host_file}"
@@ -228,7 +229,8 @@ def test_a_state_from_an_event_older_than_a_read_is_not_shown_over_it(conn: libv
     """A read already queued when a lifecycle event comes sees what that event named and more: when the guest
     changed again before the read, the event's state (handed over after the read) must not undo it."""
     from ztui.libvirt.reader import read_guest
-    from ztui.libvirt.session import HostSession, Job
+    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session_jobs import Job
     from ztui.model import GuestState
 
     shown: list[Any] = []
@@ -238,15 +240,15 @@ def test_a_state_from_an_event_older_than_a_read_is_not_shown_over_it(conn: libv
     guest = read_guest(dom)
     assert guest is not None and guest.state is GuestState.RUNNING
     session._conn = conn
-    session._raw[uuid] = session._sent[uuid] = guest
+    session._copy.raw[uuid] = session._copy.sent[uuid] = guest
     session.refresh_guest(uuid, dom)  # a device event: a read queued
-    session._show_state(uuid, GuestState.RUNNING)  # then a lifecycle event (its own read is the queued one)
+    session._jobs.ask_state(uuid, GuestState.RUNNING)  # then a lifecycle event (its own read is the queued one)
     session.refresh_guest(uuid, dom)
     dom.destroy()  # the guest stops before the read; its own event is not dispatched yet
     while not session._jobs.empty():
         kind, arg = session._jobs.get()
         {Job.GUEST: session._read_guest, Job.STATE: session._state_seen}[kind](arg)
-    assert session._sent[uuid].state is GuestState.SHUTOFF
+    assert session._copy.sent[uuid].state is GuestState.SHUTOFF
     assert shown[-1].guest.state is GuestState.SHUTOFF
 
 
@@ -255,7 +257,8 @@ def test_a_connection_whose_first_read_fails_is_let_go_before_the_next_try(host_
     """The first full read failing after the events were registered: that connection is deregistered and
     closed, and the next try reads the host over a new one."""
     from ztui.libvirt.eventloop import ensure_event_loop
-    from ztui.libvirt.session import HostDown, HostSession, HostUp
+    from ztui.libvirt.session import HostSession
+    from ztui.libvirt.session_updates import HostDown, HostUp
 
     ensure_event_loop()  # as `HostSession.start` does
     session = HostSession(f"test://{host_file}", lambda update: None, udev=False)

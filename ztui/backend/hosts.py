@@ -18,7 +18,8 @@ from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import open_connection
 from ztui.libvirt.early import HeldSink, start_sessions
 from ztui.libvirt.reader import read_at_once
-from ztui.libvirt.session import HostSession, Sink
+from ztui.libvirt.session import HostSession
+from ztui.libvirt.session_updates import Sink
 
 Started = tuple[Mapping[str, HostSession], HeldSink]
 """Sessions a command started early and their sink, as `ztui.libvirt.early` hands them over."""

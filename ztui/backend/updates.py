@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ztui.host.inventory import Inventory
 from ztui.host.volumes import VolumeTracker
-from ztui.libvirt.session import EventSeen, GuestGone, GuestUpdated, HostDown, HostUp, InventoryChanged, Update
+from ztui.libvirt.session_updates import EventSeen, GuestGone, GuestUpdated, HostDown, HostUp, InventoryChanged, Update
 
 UpdateSink = Callable[[Update], None]
 """Where a host's updates go; called from the session's thread."""

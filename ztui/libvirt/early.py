@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-from ztui.libvirt.session import RECONNECT_DELAYS, HostSession, Sink, Update
+from ztui.libvirt.session import RECONNECT_DELAYS, HostSession
+from ztui.libvirt.session_updates import Sink, Update
 
 
 class HeldSink:
