@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+from enum import StrEnum
 
 import libvirt
 
@@ -19,6 +20,15 @@ from ztui.libvirtxml.iface import HostInterface, parse_interface
 from ztui.libvirtxml.nodedev import XmlError
 from ztui.model import HostDevice, HostDeviceKind
 from ztui.ops.attach.probed_host import ProbedHost
+
+
+class BridgeKind(StrEnum):
+    """What a bridge an interface is attached to is: the interface XML differs (`<virtualport
+    type='openvswitch'/>`), and a bridge that is not there is refused before libvirt is asked."""
+
+    LINUX = "linux"
+    OPENVSWITCH = "openvswitch"
+    MISSING = "missing"
 
 
 class NetworkChecks:
@@ -39,24 +49,24 @@ class NetworkChecks:
             return f"libvirt network '{name}' is not active (virsh net-start {name})"
         return None
 
-    def bridge_kind(self, name: str) -> str | None:
-        """`linux` or `openvswitch` for a bridge of that name, `missing` when there is none, None when
+    def bridge_kind(self, name: str) -> BridgeKind | None:
+        """The kind of the bridge of that name (`BridgeKind.MISSING` when there is none), None when
         this cannot be known. /sys when the host shares this machine's kernel, else libvirt's interface
         driver and the bridges of its networks (a host known by its facts: first those)."""
         fact = self._fact_net(name)
         if fact is not None and is_linux_bridge(fact):
-            return "linux"
+            return BridgeKind.LINUX
         if not self.host.local:
             return self._remote_bridge(name)
         net = self.host.sysfs / "class" / "net" / name
         if (net / "bridge").is_dir():
-            return "linux"
+            return BridgeKind.LINUX
         vsctl = shutil.which("ovs-vsctl")
         if vsctl is not None:
             result = subprocess.run([vsctl, "br-exists", name], capture_output=True, check=False, timeout=10)
             if result.returncode == 0:
-                return "openvswitch"
-        return "missing"
+                return BridgeKind.OPENVSWITCH
+        return BridgeKind.MISSING
 
     def interface_exists(self, name: str) -> bool | None:
         """Whether a network interface of that name exists (None: unknown)."""
@@ -83,15 +93,15 @@ class NetworkChecks:
         except XmlError:
             return None
 
-    def _remote_bridge(self, name: str) -> str | None:
+    def _remote_bridge(self, name: str) -> BridgeKind | None:
         found = self._remote_interface(name)
         if isinstance(found, HostInterface) and found.type == "bridge":
-            return "linux"
+            return BridgeKind.LINUX
         if self.host.conn is not None:
             with contextlib.suppress(libvirt.libvirtError):
                 for net in self.host.conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
                     if net.bridgeName() == name:
-                        return "linux"
+                        return BridgeKind.LINUX
         if found is None:
             return None
-        return "missing"
+        return BridgeKind.MISSING

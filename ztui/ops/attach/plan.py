@@ -34,6 +34,7 @@ from ztui.libvirtxml.devices import (
 from ztui.model import CcwAddress, DeviceKind, Guest, format_pci
 from ztui.ops.attach.images import ImageError, new_image_format
 from ztui.ops.attach.images import parse_size as image_size
+from ztui.ops.attach.network_checks import BridgeKind
 from ztui.ops.attach.probe import HostProbe
 
 SOURCES = ("disk", "block", "dasd", "lun", "net", "bridge", "macvtap", "mdev", "pci")
@@ -375,9 +376,10 @@ def _interface(req: AttachRequest, ccw: CcwAddress | None, probe: HostProbe | No
         return InterfaceSpec(type="network", source=source, mac=mac, ccw=ccw)
     if req.source_kind == "bridge":
         bridge = probe.bridge_kind(source) if probe is not None else None
-        if bridge == "missing":
+        if bridge == BridgeKind.MISSING:
             raise BadRequest(f"there is no bridge '{source}' on this host (neither Linux nor Open vSwitch)")
-        return InterfaceSpec(type="bridge", source=source, mac=mac, openvswitch=bridge == "openvswitch", ccw=ccw)
+        return InterfaceSpec(type="bridge", source=source, mac=mac, openvswitch=bridge == BridgeKind.OPENVSWITCH,
+                             ccw=ccw)
     exists = probe.interface_exists(source) if probe is not None else None
     if exists is False:
         raise BadRequest(f"there is no network interface '{source}' on this host (ip link)")

@@ -20,7 +20,7 @@ from ztui.host.storage import HostFiles, host_files
 from ztui.libvirt.connection import uri_of
 from ztui.model import PciAddress
 from ztui.ops.attach.disk_checks import BlockInfo, DiskChecks, disk_partitions
-from ztui.ops.attach.network_checks import NetworkChecks
+from ztui.ops.attach.network_checks import BridgeKind, NetworkChecks
 from ztui.ops.attach.passthrough_checks import PassthroughChecks, PciInfo
 from ztui.ops.attach.probed_host import Lookup, ProbedHost
 
@@ -76,7 +76,7 @@ class HostProbe:
         """None when the libvirt network exists and is active, else why not; None when unknowable."""
         return self.network.network_problem(name)
 
-    def bridge_kind(self, name: str) -> str | None:
+    def bridge_kind(self, name: str) -> BridgeKind | None:
         """`linux`, `openvswitch`, `missing`, or None when this cannot be known."""
         return self.network.bridge_kind(name)
 
