@@ -66,7 +66,7 @@ from ztui.ops.migrate.fit import (
     volume_findings,
 )
 from ztui.ops.migrate.plan import MigrationOptions, Rewrite, local_disk, name_of
-from ztui.ops.migrate.read import MigrationHost, read_migration_host, unreachable
+from ztui.ops.migrate.read import ImageState, MigrationHost, read_migration_host, unreachable
 from ztui.ops.migrate.safety import SafetyFacts, read_copy_targets, read_locks, safety_findings
 from ztui.ops.safety.known_hosts import host_named, known_hosts
 from ztui.ops.safety.other_copies import CopyCheck, look_elsewhere
@@ -341,10 +341,10 @@ def _equivalent(device: GuestDevice, src: MigrationHost | None, dest: MigrationH
     if network and dest.networks is not None and network not in dest.networks:
         return Finding(BLOCKER, f"{name}: the destination has no active network {network}", Code.EQUIVALENT, name)
     if local_disk(device):
-        state = dict(dest.files).get(device.source, "unknown")
-        if state == "missing":
+        state = dict(dest.files).get(device.source, ImageState.UNKNOWN)
+        if state == ImageState.MISSING:
             return Finding(BLOCKER, f"{name}: the destination has no {device.source}", Code.EQUIVALENT, name)
-        if state == "present":
+        if state == ImageState.PRESENT:
             return Finding(NOTE, f"{name}: the destination has {device.source}", Code.EQUIVALENT, name)
         return Finding(NOTE, f"{name}: {device.source} must exist at the same path on the destination",
                        Code.EQUIVALENT, name)
@@ -424,7 +424,7 @@ def assess(guest: Guest, options: MigrationOptions, dest: MigrationHost, src: Mi
     elif local and options.unsafe:
         findings.append(Finding(NOTE, "--unsafe: the destination must see the same images at the same paths ("
                                       + ", ".join(d.source for d in local) + ")", Code.LOCAL_DISK))
-        missing = [p for p, state in dest.files if state == "missing" and any(d.source == p for d in local)]
+        missing = [p for p, state in dest.files if state == ImageState.MISSING and any(d.source == p for d in local)]
         if missing:
             findings.append(Finding(BLOCKER, "--unsafe, but the destination has no " + ", ".join(missing)
                                     + " (its storage pools say so)", Code.LOCAL_DISK))

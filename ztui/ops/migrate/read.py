@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from enum import StrEnum
 
 import libvirt
 
@@ -21,6 +22,15 @@ from ztui.ops.migrate.fit import HostFit, read_fit
 from ztui.ops.migrate.plan import local_disk
 
 
+class ImageState(StrEnum):
+    """Whether a guest's local disk image is on the destination: a missing one may be copied
+    (`--copy-storage`) or created; one that cannot be looked at is said, never guessed."""
+
+    PRESENT = "present"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class MigrationHost:
     """What the preflight knows about one host; `None` fields could not be read (checks are skipped)."""
@@ -32,7 +42,7 @@ class MigrationHost:
     devices: tuple[HostDevice, ...] | None = None  # node devices, read only when a pass-through needs them
     networks: tuple[str, ...] | None = None  # active virtual networks
     machine_error: str | None = None  # "" supported, text = why not, None = not checked
-    files: tuple[tuple[str, str], ...] = ()  # (path of a local disk, present|missing|unknown) on this host
+    files: tuple[tuple[str, ImageState], ...] = ()  # (path of a local disk, its state) on this host
     inventory: Inventory | None = None  # the host's devices with its facts, networks and pool volumes
     fit: HostFit | None = None  # its CPU comparison and free memory, for this guest
     guest_uses: GuestUses | None = None  # its guests' uses of its devices (`destination`), None: not read
@@ -87,7 +97,7 @@ def read_migration_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, dev
                      guest_uses=read_guest_uses(conn, uri, inv, guest.uuid) if inv is not None else None)
 
 
-def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, str], ...]:
+def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, ImageState], ...]:
     """Whether the host has each of the guest's local disk images, asked of that host (`ztui.host.storage`:
     its storage pools unless it is this machine). `unknown` when no pool there covers the path's
     directory: the host may still have it, ztui cannot tell."""
@@ -99,12 +109,12 @@ def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str,
         try:
             kind = files.examine(device.source).kind
             if kind is not HostFileKind.MISSING:
-                state = "present"
+                state = ImageState.PRESENT
             elif isinstance(files, LocalFiles) or files.new_file_site(device.source).pool:
-                state = "missing"
+                state = ImageState.MISSING
             else:
-                state = "unknown"
+                state = ImageState.UNKNOWN
         except libvirt.libvirtError:
-            state = "unknown"
+            state = ImageState.UNKNOWN
         found.append((device.source, state))
     return tuple(found)

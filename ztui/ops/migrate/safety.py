@@ -38,7 +38,7 @@ from ztui.ops.attach.prove import find_device
 from ztui.ops.attach.unplug import unplug_refusal
 from ztui.ops.migrate.findings import BLOCKER, NOTE, Code, Finding
 from ztui.ops.migrate.plan import MigrationOptions, local_disk, name_of
-from ztui.ops.migrate.read import MigrationHost
+from ztui.ops.migrate.read import ImageState, MigrationHost
 from ztui.ops.safety.lock_manager import LockState, lock_advice, lock_state
 from ztui.ops.safety.other_copies import CopyCheck
 
@@ -121,7 +121,7 @@ def _copy_storage(guest: Guest, disks: Sequence[GuestDevice], targets: Sequence[
             target = where.get(path)
             there = target is not None and target.state in (TargetState.PRESENT, TargetState.SAME_FILE)
             if not there and (target is None or target.state is not TargetState.UNKNOWN) \
-                    and present.get(path) != "present":
+                    and present.get(path) != ImageState.PRESENT:
                 found.append(Finding(BLOCKER, f"{name} is {what}: --copy-storage does not copy it (libvirt copies "
                                               f"only writable, unshared disks), and the destination has no {path}",
                                      Code.COPY_STORAGE, name))
