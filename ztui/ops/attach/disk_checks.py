@@ -152,13 +152,13 @@ class DiskChecks:
         dev = self._fact_block(path)
         if dev is None or self.host.facts is None:
             return Lookup(problem=f"{path} is not a block device of this host")
-        slaves = [s for s in dev.fact("slaves").split(",") if s]
+        slaves = [s for s in dev.fact(F.SLAVES).split(",") if s]
         scsi = os.path.basename(dev.id).startswith("sd") or (
             bool(slaves) and all(os.path.basename(s).startswith("sd") for s in slaves))
         prefix = dev.sysfs_path.rstrip("/") + "/"
-        parts = tuple((os.path.basename(p.id), p.fact("majmin")) for p in self.host.facts.devices
+        parts = tuple((os.path.basename(p.id), p.fact(F.MAJMIN)) for p in self.host.facts.devices
                       if p.kind is HostDeviceKind.BLOCK and p.sysfs_path.startswith(prefix))
-        return Lookup(BlockInfo(path, dev.id, dev.fact("majmin"), scsi, parts))
+        return Lookup(BlockInfo(path, dev.id, dev.fact(F.MAJMIN), scsi, parts))
 
     def _scsi(self, block: Path) -> bool:
         if (block / "device" / "scsi_device").exists():
