@@ -8,7 +8,7 @@ cursor, the expanded nodes and the scroll position survive every update.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.binding import Binding
@@ -21,40 +21,11 @@ from ztui.report.filtering import GuestMatch, match_guest
 from ztui.report.hostdevs import DeviceEntry
 from ztui.ui.labels import device_label_text, guest_label, host_label, hostdev_label, step_label
 from ztui.ui.noderef import NodeRef
+from ztui.ui.widgets.device_identity import device_keys
 from ztui.ui.widgets.fitting_tree import FittingTree
 
 #: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs` lists them
 HostDeviceSearch = Callable[[str, str], list[DeviceEntry]]
-
-
-def device_keys(devices: Sequence[GuestDevice]) -> list[str]:
-    """Each device's identity across re-reads, in the guest's order.
-
-    Built from what a device keeps when its guest stops or starts (kind, target — the MAC for an
-    interface —, address, source), not libvirt's alias (gone while the guest is shut off) nor its
-    position (a hot-plugged device shifts the ones after it). Two devices alike in all of these are
-    told apart by their order among themselves."""
-    seen: dict[str, int] = {}
-    keys = []
-    for device in devices:
-        base = f"{device.kind.value}:{device.target}:{device.address_text}:{device.source}"
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        keys.append(f"{base}#{n}")
-    return keys
-
-
-def device_key_at(devices: Sequence[GuestDevice], index: int) -> str:
-    """The identity (see `device_keys`) of `devices[index]`."""
-    return device_keys(devices)[index]
-
-
-def find_device(guest: Guest, key: str) -> GuestDevice | None:
-    """The guest's device with this identity, if it still has one."""
-    for k, device in zip(device_keys(guest.devices), guest.devices, strict=True):
-        if k == key:
-            return device
-    return None
 
 
 class GuestTree(FittingTree[NodeRef]):
