@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import Tree
-from textual.widgets.tree import TreeNode, UnknownNodeID
+from textual.widgets.tree import TreeNode
 
 from ztui.fleet import HostEntry
 from ztui.model import Guest, GuestDevice
@@ -22,25 +21,14 @@ from ztui.report.hostdevs import DeviceEntry
 from ztui.ui.labels import device_label_text, guest_label, host_label, hostdev_label, step_label
 from ztui.ui.noderef import NodeRef
 from ztui.ui.widgets.device_identity import device_keys
-from ztui.ui.widgets.fitting_tree import FittingTree
+from ztui.ui.widgets.navigable_tree import NavigableTree
 
 #: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs` lists them
 HostDeviceSearch = Callable[[str, str], list[DeviceEntry]]
 
 
-class GuestTree(FittingTree[NodeRef]):
+class GuestTree(NavigableTree[NodeRef]):
     """Hosts, their guests, devices and backing chains; see the module docstring for the update rules."""
-
-    BINDINGS = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="up", tooltip="move"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="down", tooltip="move"),
-        Binding("right,l", "expand_or_down", "Expand", show=False, id="expand",
-                tooltip="expand / collapse (`h` on a collapsed node goes to its parent)"),
-        Binding("left,h", "collapse_or_parent", "Collapse or go to parent", show=False, id="collapse",
-                tooltip="expand / collapse (`h` on a collapsed node goes to its parent)"),
-        Binding("enter", "select_cursor", "Toggle", show=False, id="toggle", tooltip="expand or collapse"),
-        Binding("space", "toggle_node", "Toggle", show=False, id="toggle_space", tooltip="expand or collapse"),
-    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("hosts", id=id)
@@ -57,26 +45,6 @@ class GuestTree(FittingTree[NodeRef]):
         self.host_devices: HostDeviceSearch | None = None  # set by the screen: who knows the hosts' devices
         self.hostdev_entries: dict[tuple[str, str], DeviceEntry] = {}  # (uri, key) → a matched host device
         self._by_devices: set[tuple[str, str]] = set()  # guests the filter matched through devices only
-
-    # --- keys -----------------------------------------------------------------------------------------
-
-    def action_expand_or_down(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.allow_expand and not node.is_expanded:
-            node.expand()
-        else:
-            self.action_cursor_down()
-
-    def action_collapse_or_parent(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.is_expanded:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
 
     # --- whole hosts ----------------------------------------------------------------------------------
 
@@ -231,25 +199,6 @@ class GuestTree(FittingTree[NodeRef]):
 
     # --- navigation -----------------------------------------------------------------------------------
 
-    def select_ref(self, ref: NodeRef) -> bool:
-        """Move the cursor to the node showing `ref`, building device nodes on the way if needed."""
-        node = self.find(ref)
-        if node is None:
-            return False
-        parent = node.parent
-        while parent is not None:
-            if not parent.is_expanded and parent is not self.root:
-                parent.expand()
-            parent = parent.parent
-        self.move_cursor_to(node)
-        return True
-
-    def move_cursor_to(self, node: TreeNode[NodeRef]) -> None:
-        """`move_cursor` for a node added in this same turn: lay out the lines first, else its line
-        number is not known yet and the cursor would land elsewhere."""
-        self.settle_lines()
-        self.move_cursor(node)
-
     def expand_guest(self, uri: str, name: str) -> bool:
         """Open the guest of this name with every device's chain and put the cursor on it (the demo
         starts so); False while the host has no such guest (yet)."""
@@ -266,24 +215,11 @@ class GuestTree(FittingTree[NodeRef]):
         self.move_cursor_to(node)
         return True
 
-    def cursor_follows_line(self) -> None:
-        """After the node under the cursor was removed: the cursor is the node now on its line.
-
-        `Tree` keeps its removed cursor node until the cursor line changes, so `cursor_node` (and the
-        details pane, and `d`) would go on naming a device that is gone."""
-        node = self.cursor_node
-        if node is None:
-            return
-        try:
-            self.get_node_by_id(node.id)
-        except UnknownNodeID:
-            self.cursor_line = min(self.cursor_line, self.last_line)
-            self.watch_cursor_line(self.cursor_line, self.cursor_line)
-
     def find_guest(self, uri: str, uuid: str) -> TreeNode[NodeRef] | None:
         return self._guests.get((uri, uuid))
 
     def find(self, ref: NodeRef) -> TreeNode[NodeRef] | None:
+        """The node showing `ref`; a device or a step of a guest not expanded yet has its lines built."""
         if ref.kind == "host":
             return self._hosts.get(ref.uri)
         if ref.kind in ("hostdev", "note"):
