@@ -17,7 +17,7 @@ from pathlib import Path
 from ztui.lab import ensure_lab
 from ztui.ui.app import ZtuiApp
 from ztui.ui.noderef import NodeRef
-from ztui.ui.widgets.guest_tree import device_key_at
+from ztui.ui.widgets.device_identity import device_key_at
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 GUEST = "zlnx01"  # running, with DASD (by-path and by-id) and multipath zFCP disks

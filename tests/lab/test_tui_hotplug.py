@@ -13,7 +13,7 @@ from ztui.ui.app import ZtuiApp
 from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.attach import AttachScreen
 from ztui.ui.screens.confirm import ConfirmScreen
-from ztui.ui.widgets.guest_tree import device_key_at
+from ztui.ui.widgets.device_identity import device_key_at
 
 
 async def open_wizard(app: ZtuiApp, pilot, uri: str, name: str) -> Guest:  # type: ignore[no-untyped-def]

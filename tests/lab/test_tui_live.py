@@ -84,7 +84,7 @@ async def test_cursor_stays_on_its_device_when_the_guest_is_destroyed_and_starte
 
     from ztui.ui.noderef import NodeRef
     from ztui.ui.widgets.details import DetailsPane
-    from ztui.ui.widgets.guest_tree import device_keys
+    from ztui.ui.widgets.device_identity import device_keys
 
     uri = lab.uris[B]
     conn = libvirt.open(uri)

@@ -20,7 +20,7 @@ from ztui.ui.screens.confirm import ConfirmScreen
 from ztui.ui.screens.guest_actions import REMOVAL_NOT_PROVEN
 from ztui.ui.screens.main import MainScreen
 from ztui.ui.screens.migrate import MigrateScreen
-from ztui.ui.widgets.guest_tree import device_keys
+from ztui.ui.widgets.device_identity import device_keys
 
 
 @pytest.fixture

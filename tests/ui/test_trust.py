@@ -18,7 +18,7 @@ from ztui.ui.screens.main import MainScreen
 from ztui.ui.screens.migrate import MigrateScreen
 from ztui.ui.screens.xml import XmlScreen
 from ztui.ui.widgets.details import DetailsPane
-from ztui.ui.widgets.guest_tree import device_keys
+from ztui.ui.widgets.device_identity import device_keys
 
 
 async def _ready(app: ZtuiApp, pilot, uri: str) -> MainScreen:  # type: ignore[no-untyped-def]

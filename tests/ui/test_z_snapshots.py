@@ -22,7 +22,7 @@ from ztui.lab.zguests import Z_GUESTS, z_domain_xml
 from ztui.lab.zhost import z_host_facts
 from ztui.ui.app import ZtuiApp
 from ztui.ui.noderef import NodeRef
-from ztui.ui.widgets.guest_tree import device_key_at
+from ztui.ui.widgets.device_identity import device_key_at
 
 SNAPSHOT_DIR = Path("/tmp/ztui-snapshot-zhost")
 URI = f"test://{SNAPSHOT_DIR}/host.xml"

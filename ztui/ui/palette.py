@@ -11,7 +11,7 @@ from textual.fuzzy import FuzzySearch
 
 from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.main import MainScreen
-from ztui.ui.widgets.guest_tree import device_keys
+from ztui.ui.widgets.device_identity import device_keys
 
 _SEARCH = FuzzySearch()
 

@@ -23,7 +23,8 @@ from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.confirm import ConfirmScreen
 from ztui.ui.screens.xml import XmlScreen
 from ztui.ui.shell import ZtuiShell
-from ztui.ui.widgets.guest_tree import GuestTree, find_device
+from ztui.ui.widgets.device_identity import find_device
+from ztui.ui.widgets.guest_tree import GuestTree
 
 if TYPE_CHECKING:
     from ztui.backend.attach import AttachContext

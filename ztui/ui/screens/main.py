@@ -21,7 +21,8 @@ from ztui.ui.widgets.details import (
     host_details,
     hostdev_details,
 )
-from ztui.ui.widgets.guest_tree import GuestTree, find_device
+from ztui.ui.widgets.device_identity import find_device
+from ztui.ui.widgets.guest_tree import GuestTree
 from ztui.ui.widgets.iostats import IoStatsView
 from ztui.ui.widgets.ordered_input import OrderedInput
 

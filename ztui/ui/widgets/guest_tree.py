@@ -4,108 +4,49 @@ The Textual `Tree` re-renders every expanded line on a structural change, while 
 (docs/ARCHITECTURE.md §3), so: guests start collapsed and their device nodes are built only when first expanded; a
 changed guest is relabelled in place and its device nodes are diffed by identity, never rebuilt; the
 cursor, the expanded nodes and the scroll position survive every update.
+
+Its parts: `navigable_tree` (the keys, a cursor that stays with its node), `fleet_labels` (the host and guest
+lines), `device_lines` (a guest's device and step lines, diffed), `tree_filter` (what the `/` filter leaves),
+`device_identity` (a device's identity across re-reads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
-from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import Tree
-from textual.widgets.tree import TreeNode, UnknownNodeID
+from textual.widgets.tree import TreeNode
 
 from ztui.fleet import HostEntry
-from ztui.model import Guest, GuestDevice
+from ztui.model import Guest
 from ztui.report.filtering import GuestMatch, match_guest
 from ztui.report.hostdevs import DeviceEntry
-from ztui.ui.labels import device_label_text, guest_label, host_label, hostdev_label, step_label
 from ztui.ui.noderef import NodeRef
-from ztui.ui.widgets.fitting_tree import FittingTree
-
-#: a host's devices that match a filter: (uri, query) → their entries as `ztui hostdevs` lists them
-HostDeviceSearch = Callable[[str, str], list[DeviceEntry]]
-
-
-def device_keys(devices: Sequence[GuestDevice]) -> list[str]:
-    """Each device's identity across re-reads, in the guest's order.
-
-    Built from what a device keeps when its guest stops or starts (kind, target — the MAC for an
-    interface —, address, source), not libvirt's alias (gone while the guest is shut off) nor its
-    position (a hot-plugged device shifts the ones after it). Two devices alike in all of these are
-    told apart by their order among themselves."""
-    seen: dict[str, int] = {}
-    keys = []
-    for device in devices:
-        base = f"{device.kind.value}:{device.target}:{device.address_text}:{device.source}"
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        keys.append(f"{base}#{n}")
-    return keys
+from ztui.ui.widgets.device_lines import DeviceLines
+from ztui.ui.widgets.fleet_labels import guest_text, host_text, relabel
+from ztui.ui.widgets.navigable_tree import NavigableTree
+from ztui.ui.widgets.tree_filter import HostDeviceSearch, add_no_match, first_match, shown_devices
 
 
-def device_key_at(devices: Sequence[GuestDevice], index: int) -> str:
-    """The identity (see `device_keys`) of `devices[index]`."""
-    return device_keys(devices)[index]
-
-
-def find_device(guest: Guest, key: str) -> GuestDevice | None:
-    """The guest's device with this identity, if it still has one."""
-    for k, device in zip(device_keys(guest.devices), guest.devices, strict=True):
-        if k == key:
-            return device
-    return None
-
-
-class GuestTree(FittingTree[NodeRef]):
+class GuestTree(NavigableTree[NodeRef]):
     """Hosts, their guests, devices and backing chains; see the module docstring for the update rules."""
-
-    BINDINGS = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="up", tooltip="move"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="down", tooltip="move"),
-        Binding("right,l", "expand_or_down", "Expand", show=False, id="expand",
-                tooltip="expand / collapse (`h` on a collapsed node goes to its parent)"),
-        Binding("left,h", "collapse_or_parent", "Collapse or go to parent", show=False, id="collapse",
-                tooltip="expand / collapse (`h` on a collapsed node goes to its parent)"),
-        Binding("enter", "select_cursor", "Toggle", show=False, id="toggle", tooltip="expand or collapse"),
-        Binding("space", "toggle_node", "Toggle", show=False, id="toggle_space", tooltip="expand or collapse"),
-    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("hosts", id=id)
         self.show_root = False
         self.guide_depth = 3
         self.query_text = ""
-        self.removals: dict[tuple[str, str, str], str] = {}  # (uri, uuid, device key) → "removal pending"
         self._hosts: dict[str, TreeNode[NodeRef]] = {}
         self._guests: dict[tuple[str, str], TreeNode[NodeRef]] = {}
-        self._built: set[tuple[str, str]] = set()
-        # what each device line shows, by guest and then device key
-        self._shown: dict[tuple[str, str], dict[str, tuple[GuestDevice, str]]] = {}
+        self._devices = DeviceLines()
         self._entries: dict[str, HostEntry] = {}
         self.host_devices: HostDeviceSearch | None = None  # set by the screen: who knows the hosts' devices
         self.hostdev_entries: dict[tuple[str, str], DeviceEntry] = {}  # (uri, key) → a matched host device
         self._by_devices: set[tuple[str, str]] = set()  # guests the filter matched through devices only
 
-    # --- keys -----------------------------------------------------------------------------------------
-
-    def action_expand_or_down(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.allow_expand and not node.is_expanded:
-            node.expand()
-        else:
-            self.action_cursor_down()
-
-    def action_collapse_or_parent(self) -> None:
-        node = self.cursor_node
-        if node is None:
-            return
-        if node.is_expanded:
-            node.collapse()
-        elif node.parent is not None and node.parent is not self.root:
-            self.move_cursor(node.parent)
+    @property
+    def removals(self) -> dict[tuple[str, str, str], str]:
+        """(uri, uuid, device key) → "removal pending" or why a removal is not proven, as the device's line
+        says it; the screens that detach set it, then `relabel_device`."""
+        return self._devices.removals
 
     # --- whole hosts ----------------------------------------------------------------------------------
 
@@ -125,7 +66,7 @@ class GuestTree(FittingTree[NodeRef]):
         self._entries[entry.uri] = entry
         node = self._hosts.get(entry.uri)
         if node is None:
-            node = self.root.add(self._host_text(entry), NodeRef("host", entry.uri), expand=True)
+            node = self.root.add(host_text(entry), NodeRef("host", entry.uri), expand=True)
             self._hosts[entry.uri] = node
         else:
             self._relabel_host(entry)
@@ -133,8 +74,7 @@ class GuestTree(FittingTree[NodeRef]):
             expanded = self.expanded_guests()
         for key in [k for k in self._guests if k[0] == entry.uri]:
             del self._guests[key]
-            self._built.discard(key)
-            self._forget_devices(*key)
+            self._devices.forget(*key)
         for key in [k for k in self.hostdev_entries if k[0] == entry.uri]:
             del self.hostdev_entries[key]
         node.remove_children()
@@ -142,7 +82,7 @@ class GuestTree(FittingTree[NodeRef]):
             match = match_guest(guest, self.query_text)
             if match is None:
                 continue
-            gnode = self._add_guest_node(node, entry.uri, guest, match)
+            gnode = self._add_guest_node(node, entry.uri, guest)
             self._by_devices.discard((entry.uri, guest.uuid))
             if self.query_text and not match.by_guest:
                 self._by_devices.add((entry.uri, guest.uuid))
@@ -154,19 +94,10 @@ class GuestTree(FittingTree[NodeRef]):
         for uuid in entry.guests:
             self._relabel_twins(entry.uri, uuid)
         if self.query_text.strip() and not node.children and entry.connected:
-            self._add_no_match(node, entry.uri)
+            found = self.host_devices(entry.uri, self.query_text) if self.host_devices is not None else []
+            self.hostdev_entries.update({(entry.uri, dev.key): dev for dev in found})
+            add_no_match(node, entry.uri, self.query_text, found)
         return node
-
-    def _add_no_match(self, node: TreeNode[NodeRef], uri: str) -> None:
-        """No guest matches the filter: say so, and show the host devices that do (`H` opens them)."""
-        found = self.host_devices(uri, self.query_text) if self.host_devices is not None else []
-        query = self.query_text.strip()
-        text = (f"no guest matches '{query}'; host devices that do (H shows them):" if found else
-                f"no guest and no host device matches '{query}'")
-        node.add_leaf(Text(text, style="dim italic"), NodeRef("note", uri))
-        for dev in found:
-            self.hostdev_entries[(uri, dev.key)] = dev
-            node.add_leaf(hostdev_label(dev), NodeRef("hostdev", uri, key=dev.key))
 
     def show_host_state(self, entry: HostEntry) -> None:
         """Connected/disconnected changed: only the host line changes (and the guests defined elsewhere too
@@ -190,26 +121,13 @@ class GuestTree(FittingTree[NodeRef]):
         searching = bool(query.strip())
         if cursor is not None and not (searching and cursor.kind == "host") and self.select_ref(cursor):
             return
-        first = self.first_match() if searching else None
+        first = first_match(self.root, self._by_devices) if searching else None
         if first is None and cursor is not None and self.select_ref(cursor):
             return
         if first is not None:
             self.move_cursor_to(first)
         else:
             self.cursor_follows_line()
-
-    def first_match(self) -> TreeNode[NodeRef] | None:
-        """The first match under the hosts: a guest the filter names, else the first device of a guest that
-        matched through its devices, a matched host device, else a line saying nothing matched."""
-        below = [child for host in self.root.children for child in host.children]
-        for node in below:
-            ref = node.data
-            if ref is None or ref.kind == "note":
-                continue
-            if ref.kind == "guest" and (ref.uri, ref.uuid) in self._by_devices and node.children:
-                return node.children[0]
-            return node
-        return below[0] if below else None
 
     def expanded_guests(self) -> set[tuple[str, str]]:
         """The (uri, uuid) of every guest shown expanded."""
@@ -218,6 +136,8 @@ class GuestTree(FittingTree[NodeRef]):
     # --- single guests --------------------------------------------------------------------------------
 
     def update_guest(self, uri: str, guest: Guest) -> None:
+        """The guest was defined or changed on host `uri`: its line, its device lines where built, and the
+        lines that say where it runs."""
         entry = self._entries.get(uri)
         host_node = self._hosts.get(uri)
         if entry is None or host_node is None:
@@ -233,16 +153,16 @@ class GuestTree(FittingTree[NodeRef]):
                 self._remove_guest_node(uri, guest.uuid)
             return
         if node is None:
-            self._insert_guest_node(host_node, entry, guest, match)
+            self._insert_guest_node(host_node, entry, guest)
             return
-        node.set_label(self._guest_text(uri, guest))
+        node.set_label(guest_text(self._entries, uri, guest))
         self._relabel_twins(uri, guest.uuid)
-        assert node.data is not None
         node.allow_expand = bool(guest.devices)
-        if (uri, guest.uuid) in self._built:
-            self._sync_devices(node, uri, guest, match)
+        if self._devices.is_built(uri, guest.uuid):
+            self._devices.sync(node, uri, guest.uuid, shown_devices(guest, match, self.query_text))
 
     def remove_guest(self, uri: str, uuid: str) -> None:
+        """The guest is no longer on host `uri`: its line goes, and the lines that said it runs there change."""
         shown = (uri, uuid) in self._guests
         self._remove_guest_node(uri, uuid)
         entry = self._entries.get(uri)
@@ -257,27 +177,6 @@ class GuestTree(FittingTree[NodeRef]):
         entry = self._entries.get(uri)
         if entry is not None and uuid in entry.guests:
             self.update_guest(uri, entry.guests[uuid])
-
-    # --- navigation -----------------------------------------------------------------------------------
-
-    def select_ref(self, ref: NodeRef) -> bool:
-        """Move the cursor to the node showing `ref`, building device nodes on the way if needed."""
-        node = self.find(ref)
-        if node is None:
-            return False
-        parent = node.parent
-        while parent is not None:
-            if not parent.is_expanded and parent is not self.root:
-                parent.expand()
-            parent = parent.parent
-        self.move_cursor_to(node)
-        return True
-
-    def move_cursor_to(self, node: TreeNode[NodeRef]) -> None:
-        """`move_cursor` for a node added in this same turn: lay out the lines first, else its line
-        number is not known yet and the cursor would land elsewhere."""
-        self.settle_lines()
-        self.move_cursor(node)
 
     def expand_guest(self, uri: str, name: str) -> bool:
         """Open the guest of this name with every device's chain and put the cursor on it (the demo
@@ -295,24 +194,13 @@ class GuestTree(FittingTree[NodeRef]):
         self.move_cursor_to(node)
         return True
 
-    def cursor_follows_line(self) -> None:
-        """After the node under the cursor was removed: the cursor is the node now on its line.
-
-        `Tree` keeps its removed cursor node until the cursor line changes, so `cursor_node` (and the
-        details pane, and `d`) would go on naming a device that is gone."""
-        node = self.cursor_node
-        if node is None:
-            return
-        try:
-            self.get_node_by_id(node.id)
-        except UnknownNodeID:
-            self.cursor_line = min(self.cursor_line, self.last_line)
-            self.watch_cursor_line(self.cursor_line, self.cursor_line)
+    # --- where a node is ------------------------------------------------------------------------------
 
     def find_guest(self, uri: str, uuid: str) -> TreeNode[NodeRef] | None:
         return self._guests.get((uri, uuid))
 
     def find(self, ref: NodeRef) -> TreeNode[NodeRef] | None:
+        """The node showing `ref`; a device or a step of a guest not expanded yet has its lines built."""
         if ref.kind == "host":
             return self._hosts.get(ref.uri)
         if ref.kind in ("hostdev", "note"):
@@ -333,31 +221,11 @@ class GuestTree(FittingTree[NodeRef]):
 
     # --- internals ------------------------------------------------------------------------------------
 
-    def _host_text(self, entry: HostEntry) -> Text:
-        return host_label(entry.display_name, entry.connected, entry.error, entry.retry_in, len(entry.guests),
-                          entry.host.facts, readonly=entry.readonly)
-
     def _relabel_host(self, entry: HostEntry) -> None:
-        """Set a host line's label only when its text changed: every line below a host has the host
-        in its path, so a new host label repaints every visible guest line (a guest's state change
-        leaves the host line as it was)."""
+        """A host line's label, set only when its text changed (a guest's state change leaves it as it was)."""
         node = self._hosts.get(entry.uri)
-        text = self._host_text(entry)
-        if node is not None and node.label != text:
-            node.set_label(text)
-
-    def _runs_on(self, uri: str, guest: Guest) -> str:
-        """The other connected host where this guest (its UUID) runs or is paused while it is not active here."""
-        if guest.state is not None and guest.state.is_active:
-            return ""
-        for other, entry in self._entries.items():
-            twin = entry.guests.get(guest.uuid) if other != uri and entry.connected else None
-            if twin is not None and twin.state is not None and twin.state.is_active:
-                return entry.host.hostname or other
-        return ""
-
-    def _guest_text(self, uri: str, guest: Guest) -> Text:
-        return guest_label(guest, runs_on=self._runs_on(uri, guest))
+        if node is not None:
+            relabel(node, host_text(entry))
 
     def _relabel_twins(self, uri: str, uuid: str) -> None:
         """The same guest's lines on the other hosts: whether it runs here changes what they say."""
@@ -365,19 +233,16 @@ class GuestTree(FittingTree[NodeRef]):
             node = self._guests.get((other, uuid)) if other != uri else None
             twin = entry.guests.get(uuid)
             if node is not None and twin is not None:
-                text = self._guest_text(other, twin)
-                if node.label != text:
-                    node.set_label(text)
+                relabel(node, guest_text(self._entries, other, twin))
 
-    def _add_guest_node(self, host_node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch,
+    def _add_guest_node(self, host_node: TreeNode[NodeRef], uri: str, guest: Guest,
                         before: TreeNode[NodeRef] | None = None) -> TreeNode[NodeRef]:
-        node = host_node.add(self._guest_text(uri, guest), NodeRef("guest", uri, guest.uuid), before=before,
-                             allow_expand=bool(guest.devices))
+        node = host_node.add(guest_text(self._entries, uri, guest), NodeRef("guest", uri, guest.uuid),
+                             before=before, allow_expand=bool(guest.devices))
         self._guests[(uri, guest.uuid)] = node
         return node
 
-    def _insert_guest_node(self, host_node: TreeNode[NodeRef], entry: HostEntry, guest: Guest,
-                           match: GuestMatch) -> None:
+    def _insert_guest_node(self, host_node: TreeNode[NodeRef], entry: HostEntry, guest: Guest) -> None:
         """A new guest goes where its name sorts, without touching the other guest nodes."""
         before = None
         for child in host_node.children:
@@ -385,21 +250,18 @@ class GuestTree(FittingTree[NodeRef]):
             if other is not None and other.name > guest.name:
                 before = child
                 break
-        self._add_guest_node(host_node, entry.uri, guest, match, before=before)
+        self._add_guest_node(host_node, entry.uri, guest, before=before)
 
     def _remove_guest_node(self, uri: str, uuid: str) -> None:
         node = self._guests.pop((uri, uuid), None)
-        self._built.discard((uri, uuid))
-        self._forget_devices(uri, uuid)
+        self._devices.forget(uri, uuid)
         if node is not None:
             node.remove()
 
-    def _forget_devices(self, uri: str, uuid: str) -> None:
-        self._shown.pop((uri, uuid), None)
-
     def _ensure_devices(self, node: TreeNode[NodeRef]) -> None:
+        """Build a guest's device lines, once (on first expand, or when something below is asked for)."""
         ref = node.data
-        if ref is None or ref.kind != "guest" or (ref.uri, ref.uuid) in self._built:
+        if ref is None or ref.kind != "guest" or self._devices.is_built(ref.uri, ref.uuid):
             return
         if self._guests.get((ref.uri, ref.uuid)) is not node:  # a node replaced since (a newer filter)
             return
@@ -408,51 +270,7 @@ class GuestTree(FittingTree[NodeRef]):
         if guest is None:
             return
         match = match_guest(guest, self.query_text) or GuestMatch(True, frozenset())
-        self._built.add((ref.uri, ref.uuid))
-        self._sync_devices(node, ref.uri, guest, match)
-
-    def _shown_devices(self, guest: Guest, match: GuestMatch) -> list[tuple[str, GuestDevice]]:
-        keys = device_keys(guest.devices)
-        return [(keys[i], d) for i, d in enumerate(guest.devices)
-                if match.by_guest or not self.query_text or i in match.devices]
-
-    def _sync_devices(self, node: TreeNode[NodeRef], uri: str, guest: Guest, match: GuestMatch) -> None:
-        """Make the device children equal the guest's devices, in the domain XML's order: relabel kept
-        ones, add and remove the rest. A kept device whose place changed is rebuilt at its place."""
-        wanted = self._shown_devices(guest, match)
-        wanted_keys = {k for k, _ in wanted}
-        existing = {c.data.key: c for c in node.children if c.data is not None}
-        shown = self._shown.setdefault((uri, guest.uuid), {})
-        kept_order = [k for k in existing if k in wanted_keys]
-        if kept_order != [k for k, _ in wanted if k in existing]:  # the order changed: rebuild the lines
-            kept_order = []
-        for key, child in existing.items():
-            if key not in kept_order:
-                child.remove()
-                shown.pop(key, None)
-        existing = {k: existing[k] for k in kept_order}
-        previous: TreeNode[NodeRef] | None = None
-        for key, device in wanted:
-            removal = self.removals.get((uri, guest.uuid, key), "")
-            found = existing.get(key)
-            if found is None:
-                first = node.children[0] if previous is None and node.children else None
-                child = node.add(device_label_text(device, removal), NodeRef("device", uri, guest.uuid, key),
-                                 after=previous, before=first, allow_expand=bool(device.backing))
-                for i, step in enumerate(device.backing):
-                    child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
-            else:
-                child = found
-            if found is not None and shown.get(key) != (device, removal):
-                child.set_label(device_label_text(device, removal))
-                old = shown.get(key)
-                if old is None or old[0].backing != device.backing:
-                    child.remove_children()
-                    for i, step in enumerate(device.backing):
-                        child.add_leaf(step_label(step), NodeRef("step", uri, guest.uuid, key, i))
-                child.allow_expand = bool(device.backing)
-            shown[key] = (device, removal)
-            previous = child
+        self._devices.build(node, ref.uri, ref.uuid, shown_devices(guest, match, self.query_text))
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
         self._ensure_devices(event.node)
