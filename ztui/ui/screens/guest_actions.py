@@ -23,7 +23,7 @@ from ztui.ui.noderef import NodeRef
 from ztui.ui.screens.confirm import ConfirmScreen
 from ztui.ui.screens.xml import XmlScreen
 from ztui.ui.shell import ZtuiShell
-from ztui.ui.widgets.device_identity import find_device
+from ztui.ui.widgets.device_identity import device_by_key
 from ztui.ui.widgets.guest_tree import GuestTree
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class GuestActions(Screen[None]):
         if ref.kind == "guest":
             self.app.hotplug.show_domain_xml(ref.uri, guest.name)
             return
-        device = find_device(guest, ref.key)
+        device = device_by_key(guest, ref.key)
         if device is not None:
             self.app.push_screen(XmlScreen(f"{guest.name}: {device.display_name}", device.xml.strip()))
 
@@ -115,7 +115,7 @@ class GuestActions(Screen[None]):
         ref, guest = selected
         if not self.writable(ref.uri):
             return
-        device = find_device(guest, ref.key)
+        device = device_by_key(guest, ref.key)
         if device is None:
             return
         live = guest.state is not None and guest.state.is_active

@@ -21,7 +21,7 @@ from ztui.ui.widgets.details import (
     host_details,
     hostdev_details,
 )
-from ztui.ui.widgets.device_identity import find_device
+from ztui.ui.widgets.device_identity import device_by_key
 from ztui.ui.widgets.guest_tree import GuestTree
 from ztui.ui.widgets.iostats import IoStatsView
 from ztui.ui.widgets.ordered_input import OrderedInput
@@ -151,7 +151,7 @@ class MainScreen(GuestActions):
             iostats.follow(ref.uri, guest)
             pane.show(guest_details(ref.uri, guest))
             return
-        device = find_device(guest, ref.key)
+        device = device_by_key(guest, ref.key)
         if device is None:
             iostats.stop()
             pane.show(Text("This device is no longer attached.", style="dim"))

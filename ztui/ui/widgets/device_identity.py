@@ -30,7 +30,7 @@ def device_key_at(devices: Sequence[GuestDevice], index: int) -> str:
     return device_keys(devices)[index]
 
 
-def find_device(guest: Guest, key: str) -> GuestDevice | None:
+def device_by_key(guest: Guest, key: str) -> GuestDevice | None:
     """The guest's device with this identity, if it still has one."""
     for k, device in zip(device_keys(guest.devices), guest.devices, strict=True):
         if k == key:
