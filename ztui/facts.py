@@ -342,6 +342,12 @@ def zpci_uid(pci: HostDevice) -> int | None:
         return None
 
 
+def unique_zpci_uid(pci: HostDevice) -> int | None:
+    """A zPCI function's user-defined id when the machine guarantees it unique (`uid_is_unique` 1: UID
+    checking is active, the same uid names the same function on every LPAR); None otherwise."""
+    return zpci_uid(pci) if kernel_flag(pci, F.UID_IS_UNIQUE) else None
+
+
 _LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))
 
 
