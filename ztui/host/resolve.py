@@ -232,8 +232,8 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
     source = device.source
     if not source:
         return
-    writable = device.kind in (DeviceKind.DISK, DeviceKind.LUN) and not device.detail("readonly") \
-        and not device.detail("shareable")
+    writable = device.kind in (DeviceKind.DISK, DeviceKind.LUN) and not device.detail_flag("readonly") \
+        and not device.detail_flag("shareable")
     dtype = device.detail("type") or "file"
     if dtype in ("file", "dir"):
         _file(chain, source, device.detail("format"), exclusive=writable, level=0)
@@ -610,7 +610,7 @@ def _pci_hostdev(chain: _Chain, device: GuestDevice) -> None:
         _pci_function(chain, device.source, exclusive=True, level=0, what="PCI function")
         return
     warning = None
-    managed = device.detail("managed") == "yes"
+    managed = device.detail_flag("managed") is True  # libvirt's default: not managed
     if dev.driver and dev.driver != "vfio-pci" and not managed:
         warning = f"bound to {dev.driver}, not vfio-pci (and managed='no': libvirt will not rebind it)"
     elif not dev.driver and FactSource.UDEV in dev.source and not managed:
