@@ -38,6 +38,8 @@ from ztui.facts import (
     dasd_uid,
     is_dasd_alias,
     is_online,
+    is_ovs_interface,
+    is_virtual_interface,
     kernel_flag,
     mdev_ap_matrix,
     mdev_control_domains,
@@ -810,7 +812,7 @@ def _bridge(chain: _Chain, name: str, level: int) -> None:
         chain.add(StepKind.BRIDGE, name, "", key=device_key(HostDeviceKind.NET, name), level=level,
                   warning="bridge not found on the host" if chain.knows else None)
         return
-    if dev.fact(F.OVS) == "yes" or (dev.fact(F.BRIDGE) != "yes" and dev.driver == "openvswitch"):
+    if is_ovs_interface(dev) or (dev.fact(F.BRIDGE) != "yes" and dev.driver == "openvswitch"):
         _ovs(chain, name)
         return
     ports = [p for p in dev.fact(F.BRIDGE_PORTS).split(",") if p]
@@ -828,7 +830,7 @@ def _is_uplink(inv: Inventory, port: str) -> bool:
     dev = inv.get(HostDeviceKind.NET, port)
     if dev is None:
         return not port.startswith(_VIRTUAL_TAPS)
-    return dev.fact(F.VIRTUAL) != "yes" or bool(dev.fact(F.LOWER)) or dev.fact(F.BRIDGE) == "yes"
+    return not is_virtual_interface(dev) or bool(dev.fact(F.LOWER)) or dev.fact(F.BRIDGE) == "yes"
 
 
 def _ovs(chain: _Chain, name: str) -> None:
