@@ -193,6 +193,7 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
     ccw = f"bus/ccw/devices/{busid}"
     sub_driver = sysfs.link_name(f"{css}/driver")
     subchannel = _css_record(view, sub, (F.SCH_TYPE,))
+    # a type not read is left to the kernel: vfio_ccw binds I/O subchannels only, and the proof sees it
     if subchannel.fact(F.SCH_TYPE) and Subchannel.type.read(subchannel.fact(F.SCH_TYPE)) != 0:
         raise PrepRefused(f"subchannel {sub} is not an I/O subchannel (type {subchannel.fact(F.SCH_TYPE)})")
     steps: list[Step] = []
