@@ -313,6 +313,18 @@ def card_kind(card_type: str) -> str:
     return text
 
 
+def is_virtual_interface(dev: HostDevice) -> bool:
+    """Whether a network interface is one the kernel made itself, with no device of its own behind it (udev:
+    it sits under /sys/devices/virtual — a bridge, a tap, a macvtap, a veth, a VLAN on a lower device)."""
+    return dev.kind is HostDeviceKind.NET and dev.fact(F.VIRTUAL) == "yes"
+
+
+def is_ovs_interface(dev: HostDevice) -> bool:
+    """Whether Open vSwitch holds a network interface (udev: its master is `ovs-system`): an OVS bridge's own
+    interface or a port of one."""
+    return dev.kind is HostDeviceKind.NET and dev.fact(F.OVS) == "yes"
+
+
 def wwn(text: str) -> str:
     """A WWPN, WWNN or FCP LUN as `0x` and 16 lower-case hex digits, the notation of zFCP's sysfs and
     lszfcp (libvirt writes fc_host names without `0x`); text that is not such a number is kept as it is."""
@@ -346,6 +358,12 @@ def zpci_uid(pci: HostDevice) -> int | None:
         return int(fact.value, 16) if fact.value.lower().startswith("0x") else None
     except ValueError:
         return None
+
+
+def unique_zpci_uid(pci: HostDevice) -> int | None:
+    """A zPCI function's user-defined id when the machine guarantees it unique (`uid_is_unique` 1: UID
+    checking is active, the same uid names the same function on every LPAR); None otherwise."""
+    return zpci_uid(pci) if kernel_flag(pci, F.UID_IS_UNIQUE) else None
 
 
 _LOOPBACK = frozenset(("", "localhost", "127.0.0.1", "::1"))

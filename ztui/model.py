@@ -281,6 +281,12 @@ def format_busid(cssid: int, ssid: int, devno: int) -> str:
     return f"{cssid:x}.{ssid:x}.{devno:04x}"
 
 
+def yes_no(text: str | None) -> bool | None:
+    """One of libvirt's yes/no attributes (`managed`, `<cid auto>`, …): True for `yes`, False for `no`; None
+    when it is absent (or anything else), so that the attribute's own default decides."""
+    return {"yes": True, "no": False}.get(text or "")
+
+
 def format_pci(domain: int, bus: int, slot: int, function: int) -> str:
     """PCI notation `dddd:bb:ss.f` as lspci -D prints it."""
     return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
@@ -468,6 +474,11 @@ class GuestDevice:
             if k == key:
                 return v
         return ""
+
+    def detail_flag(self, key: str) -> bool | None:
+        """A yes/no detail (`readonly`, `shareable`, `managed`) as the XML says it (`yes_no`); None when the
+        XML does not say, and the asker's default decides."""
+        return yes_no(self.detail(key))
 
     def with_backing(self, backing: tuple[BackingStep, ...]) -> GuestDevice:
         """The same device with another chain (what `dataclasses.replace` does, at a tenth of the cost:

@@ -21,7 +21,17 @@ from ztui.libvirtxml.mdev import mdev_nodedev_xml
 from ztui.model import Fact, Host, HostDevice, HostDeviceKind
 from ztui.ops.prepare.plan import HostView, plan_vfio_ccw
 from ztui.ops.prepare.run import MdevState, PrepFailed, run_plan
-from ztui.ops.prepare.steps import Action, Direction, PrepKind, PrepPlan, Proof, ProofKind, Step, Write
+from ztui.ops.prepare.steps import (
+    Action,
+    Direction,
+    PrepKind,
+    PrepPlan,
+    PrepRefused,
+    Proof,
+    ProofKind,
+    Step,
+    Write,
+)
 
 UUID = "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 
@@ -153,6 +163,24 @@ def test_a_failed_step_undoes_every_step_before_it_in_reverse(sysfs: Sysfs, tmp_
     assert view.sysfs.read("bus/css/devices/0.0.0010/driver_override") == ""
     assert view.sysfs.read("bus/ccw/devices/0.0.5c3f/online") == "1"
     assert not (tmp_path / "driverctl.d" / "css-0.0.0010").exists()
+
+
+def test_a_plan_reads_sysfs_in_the_kernels_words_and_says_a_misread_once(sysfs: Sysfs, tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subchannel type the kernel does not write (`%01x`) is not taken for an I/O subchannel, and the
+    misread is logged once, as a walk of the host logs it."""
+    sub = sysfs.record(HostDeviceKind.CSS, "0.0.0010", "bus/css/devices/0.0.0010",
+                       ("type", "dev_busid", "driver_override"))
+    assert [(f.key, f.value, f.source) for f in sub.facts] == [("type", "0", "udev"),
+                                                               ("driver_override", "(null)", "udev")]
+    _attr(Path(sysfs.root), "devices/css0/0.0.0010/type", "00")
+    caplog.set_level("WARNING", logger="ztui.zsysfs")
+    monkeypatch.setattr("ztui.zsysfs._SAID", set())  # said once per process: none said yet here
+    for _ in range(2):
+        with pytest.raises(PrepRefused, match=r"not an I/O subchannel \(type 00\)"):
+            plan_vfio_ccw(_view(sysfs, tmp_path), "0.0.5c3f", UUID)
+    assert len([r for r in caplog.records if "css 0.0.0010 type reads '00'" in r.getMessage()]) == 1
 
 
 def test_a_step_whose_proof_fails_is_not_counted_done(sysfs: Sysfs, tmp_path: Path) -> None:

@@ -37,7 +37,10 @@ from ztui.facts import (
     dasd_problem,
     dasd_uid,
     is_dasd_alias,
+    is_linux_bridge,
     is_online,
+    is_ovs_interface,
+    is_virtual_interface,
     kernel_flag,
     mdev_ap_matrix,
     mdev_control_domains,
@@ -232,8 +235,8 @@ def _disk(chain: _Chain, device: GuestDevice) -> None:
     source = device.source
     if not source:
         return
-    writable = device.kind in (DeviceKind.DISK, DeviceKind.LUN) and not device.detail("readonly") \
-        and not device.detail("shareable")
+    writable = device.kind in (DeviceKind.DISK, DeviceKind.LUN) and not device.detail_flag("readonly") \
+        and not device.detail_flag("shareable")
     dtype = device.detail("type") or "file"
     if dtype in ("file", "dir"):
         _file(chain, source, device.detail("format"), exclusive=writable, level=0)
@@ -610,7 +613,7 @@ def _pci_hostdev(chain: _Chain, device: GuestDevice) -> None:
         _pci_function(chain, device.source, exclusive=True, level=0, what="PCI function")
         return
     warning = None
-    managed = device.detail("managed") == "yes"
+    managed = device.detail_flag("managed") is True  # libvirt's default: not managed
     if dev.driver and dev.driver != "vfio-pci" and not managed:
         warning = f"bound to {dev.driver}, not vfio-pci (and managed='no': libvirt will not rebind it)"
     elif not dev.driver and FactSource.UDEV in dev.source and not managed:
@@ -810,12 +813,12 @@ def _bridge(chain: _Chain, name: str, level: int) -> None:
         chain.add(StepKind.BRIDGE, name, "", key=device_key(HostDeviceKind.NET, name), level=level,
                   warning="bridge not found on the host" if chain.knows else None)
         return
-    if dev.fact(F.OVS) == "yes" or (dev.fact(F.BRIDGE) != "yes" and dev.driver == "openvswitch"):
+    if is_ovs_interface(dev) or (not is_linux_bridge(dev) and dev.driver == "openvswitch"):
         _ovs(chain, name)
         return
     ports = [p for p in dev.fact(F.BRIDGE_PORTS).split(",") if p]
     uplinks = [p for p in ports if _is_uplink(chain.inv, p)]
-    label = ", ".join(("Linux bridge" if dev.fact(F.BRIDGE) == "yes" else "bridge",
+    label = ", ".join(("Linux bridge" if is_linux_bridge(dev) else "bridge",
                        f"uplink {','.join(uplinks)}" if uplinks else "no uplink"))
     if not chain.add_device(StepKind.BRIDGE, dev, label, level=level):
         return
@@ -828,7 +831,7 @@ def _is_uplink(inv: Inventory, port: str) -> bool:
     dev = inv.get(HostDeviceKind.NET, port)
     if dev is None:
         return not port.startswith(_VIRTUAL_TAPS)
-    return dev.fact(F.VIRTUAL) != "yes" or bool(dev.fact(F.LOWER)) or dev.fact(F.BRIDGE) == "yes"
+    return not is_virtual_interface(dev) or bool(dev.fact(F.LOWER)) or is_linux_bridge(dev)
 
 
 def _ovs(chain: _Chain, name: str) -> None:
@@ -847,7 +850,7 @@ def _net(chain: _Chain, name: str, level: int, *, role: str, exclusive: bool = F
         chain.add(StepKind.NET, name, role, key=device_key(HostDeviceKind.NET, name), exclusive=exclusive, level=level,
                   warning="interface not found on the host" if chain.knows else None)
         return
-    if dev.fact(F.BRIDGE) == "yes":
+    if is_linux_bridge(dev):
         _bridge(chain, name, level)
         return
     state = dev.fact(F.OPERSTATE) or dev.fact(F.LINK_STATE)

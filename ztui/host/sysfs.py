@@ -1,4 +1,5 @@
-"""The local host's sysfs as the preparation steps read and write it: attributes, driver links, proofs.
+"""The local host's sysfs as the preparation steps read and write it: attributes, driver links, proofs,
+and a device's Z attributes as a record in the kernel's words (read through `ztui.zsysfs`, like a walk's).
 
 Only this machine's own host is prepared through sysfs (a remote host's mdevs go through libvirt's
 node-device API). Every path is given relative to the sysfs root, so tests run the same code under
@@ -11,10 +12,17 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ztui.facts import FactSource
+from ztui.model import Fact, HostDevice, HostDeviceKind
+from ztui.zsysfs import report_misreads
+
 SYSFS = "/sys"
+#: how the records read from this machine's sysfs are named when a value is not in the kernel's format
+THIS_HOST = "this machine's sysfs"
 
 
 class SysfsError(OSError):
@@ -39,6 +47,17 @@ class Sysfs:
             return self.path(rel).read_text(encoding="utf-8", errors="replace").rstrip("\n")
         except OSError:
             return None
+
+    def record(self, kind: HostDeviceKind, ident: str, base: str, keys: Sequence[str], driver: str = "") -> HostDevice:
+        """A device as sysfs shows it now, in the kernel's words: the attributes `keys` of directory `base` that
+        can be read, each a fact its reader in `ztui.zsysfs` answers. A preparation judges a device as it is
+        at that moment, not as the host's walk found it; a value not in the kernel's format is said once, as
+        the walk says it."""
+        source = FactSource.UDEV.value
+        facts = tuple(Fact(key, text, source) for key in keys if (text := self.read(f"{base}/{key}")) is not None)
+        found = HostDevice(kind, ident, ident, driver=driver, facts=facts, source=source)
+        report_misreads(THIS_HOST, (found,))
+        return found
 
     def link_name(self, rel: str) -> str:
         """The last component of a symlink's target (a device's `driver`), empty when there is none."""

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 import pyudev
 
 from ztui.facts import CcwRole, F, FactSource, ap_card_mode, card_kind, ccw_role_of_driver
+from ztui.host.sysfs import THIS_HOST
 from ztui.model import Fact, HostDevice, HostDeviceKind, MdevType
 from ztui.zsysfs import MdevTypes, UltraVisor, report_misreads
 
@@ -371,10 +372,6 @@ def host_system(sysfs: str = "/sys") -> HostDevice | None:
         if os.path.isdir(uv) and prot_virt is False else ()
     return HostDevice(HostDeviceKind.SYSTEM, HOST_ID, HOST_ID, sysfs_path=firmware, facts=tuple(facts),
                       source=SOURCE, warnings=warnings)
-
-
-#: how the records read from this machine's sysfs are named when a value is not in the kernel's format
-THIS_HOST = "this machine's sysfs"
 
 
 def udev_devices(context: pyudev.Context | None = None,

@@ -212,8 +212,8 @@ def spec_from_device(device: GuestDevice) -> DeviceSpec | None:
         return DiskSpec(source=device.source, target=device.target,
                         source_type=device.detail("type") or "file", device=device.kind.value,
                         bus=device.bus or "virtio", format=device.detail("format"),
-                        cache=device.detail("cache"), readonly=device.detail("readonly") == "yes",
-                        shareable=device.detail("shareable") == "yes", serial=device.detail("serial"),
+                        cache=device.detail("cache"), readonly=bool(device.detail_flag("readonly")),
+                        shareable=bool(device.detail_flag("shareable")), serial=device.detail("serial"),
                         ccw=ccw)
     if device.kind in (DeviceKind.NET_NETWORK, DeviceKind.NET_BRIDGE, DeviceKind.NET_DIRECT,
                        DeviceKind.NET_ETHERNET, DeviceKind.NET_USER, DeviceKind.NET_OVS):
@@ -226,7 +226,7 @@ def spec_from_device(device: GuestDevice) -> DeviceSpec | None:
         return HostdevSpec(type="mdev", source=device.source, model=device.model, ccw=ccw)
     if device.kind is DeviceKind.HOSTDEV_PCI:
         zpci = device.address.zpci if isinstance(device.address, PciAddress) else None
-        return HostdevSpec(type="pci", source=device.source, managed=device.detail("managed") != "no",
+        return HostdevSpec(type="pci", source=device.source, managed=device.detail_flag("managed") is not False,
                            zpci=zpci)
     return None
 

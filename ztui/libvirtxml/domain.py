@@ -30,6 +30,7 @@ from ztui.model import (
     UsbAddress,
     Zpci,
     format_pci,
+    yes_no,
 )
 
 _MEMORY_UNITS_KIB: dict[str, float] = {
@@ -789,7 +790,7 @@ def _vsock(elem: ET.Element, warnings: list[str]) -> Fields:
     cid = elem.find("cid")
     text = ""
     if cid is not None:
-        text = "auto" if cid.get("auto") == "yes" and not cid.get("address") else cid.get("address", "")
+        text = "auto" if yes_no(cid.get("auto")) and not cid.get("address") else cid.get("address", "")
     return {"kind": DeviceKind.VSOCK, "model": elem.get("model", ""), "target": f"cid {text}" if text else ""}
 
 

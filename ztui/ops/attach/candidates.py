@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ztui.facts import CcwRole, F, ccw_role, is_linux_bridge, vfio_ccw_problem
+from ztui.facts import CcwRole, F, ccw_role, is_linux_bridge, is_virtual_interface, vfio_ccw_problem
 from ztui.host.inventory import Inventory
 from ztui.host.release import release_refusal
 from ztui.host.usage import available, eligibility, users_of
@@ -101,4 +101,4 @@ def _virtual(dev: HostDevice) -> bool:
     name = dev.id
     if name.startswith(("vnet", "tap", "macvtap", "virbr")):
         return True
-    return dev.fact(F.VIRTUAL) == "yes" and not dev.fact(F.CARD_TYPE)
+    return is_virtual_interface(dev) and not dev.fact(F.CARD_TYPE)

@@ -34,7 +34,7 @@ from enum import StrEnum
 
 import libvirt
 
-from ztui.facts import F
+from ztui.facts import F, kernel_flag, unique_zpci_uid
 from ztui.host.inventory import Inventory
 from ztui.host.release import Users
 from ztui.host.resolve import resolve_device
@@ -133,11 +133,10 @@ def host_findings(guest: Guest, fit: HostFit, dest: Inventory | None) -> list[Fi
 
 def _secure_execution_host(dest: Inventory | None) -> Finding:
     system = dest.get(HostDeviceKind.SYSTEM, "host") if dest is not None else None
-    support = system.fact(F.PROT_VIRT) if system is not None else ""
-    if support == "1":
+    if system is not None and kernel_flag(system, F.PROT_VIRT):
         return Finding(NOTE, "the destination is a Secure Execution host (prot_virt_host 1): the guest can start "
                              "there once shut down here", Code.SECURE_EXECUTION_HOST)
-    if support == "0" or system is not None:
+    if system is not None:  # prot_virt_host 0, or no /sys/firmware/uv at all (no Ultravisor)
         return Finding(BLOCKER, "the destination is no Secure Execution host (prot_virt_host not 1): it cannot run "
                                 "this guest; IPL it with prot_virt=1 on the kernel command line",
                        Code.SECURE_EXECUTION_HOST)
@@ -330,7 +329,7 @@ def _equivalent_there(device: GuestDevice, src: Inventory | None, dest: Inventor
     if device.kind not in (DeviceKind.HOSTDEV_PCI, DeviceKind.NET_HOSTDEV):
         return None
     mine = src.get(HostDeviceKind.PCI, device.source) if src is not None else None
-    uid = mine.fact(F.UID) if mine is not None and mine.fact(F.UID_IS_UNIQUE) == "1" else ""
-    if uid:
-        return dest.find(HostDeviceKind.PCI, lambda d: d.fact(F.UID) == uid and d.fact(F.UID_IS_UNIQUE) == "1")
+    uid = unique_zpci_uid(mine) if mine is not None else None
+    if uid is not None:
+        return dest.find(HostDeviceKind.PCI, lambda d: unique_zpci_uid(d) == uid)
     return dest.get(HostDeviceKind.PCI, device.source)

@@ -34,9 +34,9 @@ from ztui.facts import (
     dasd_discipline,
     dasd_uid,
     is_dasd_alias,
-    kernel_flag,
     mdev_ap_matrix,
     mdev_control_domains,
+    unique_zpci_uid,
     zpci_uid,
 )
 from ztui.host.inventory import Inventory
@@ -262,9 +262,9 @@ def _pci_equivalent(device: GuestDevice, src: MigrationHost | None, dest: Migrat
                              "checked", Code.EQUIVALENT, name)
     pcis = _by_kind(dest, HostDeviceKind.PCI)
     mine = next((d for d in _by_kind(src, HostDeviceKind.PCI) if d.id == device.source), None)
-    uid = zpci_uid(mine) if mine is not None and kernel_flag(mine, F.UID_IS_UNIQUE) else None
+    uid = unique_zpci_uid(mine) if mine is not None else None
     if uid is not None:
-        match = [d for d in pcis if zpci_uid(d) == uid and kernel_flag(d, F.UID_IS_UNIQUE)]
+        match = [d for d in pcis if unique_zpci_uid(d) == uid]
         if match:
             return Finding(NOTE, f"{name}: the destination has the PCI function with host uid 0x{uid:x} "
                                  f"({match[0].id})", Code.EQUIVALENT, name)

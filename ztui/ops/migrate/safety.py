@@ -116,8 +116,8 @@ def _copy_storage(guest: Guest, disks: Sequence[GuestDevice], targets: Sequence[
     present = dict(dest.files)
     for disk in disks:
         name, path = name_of(disk), disk.source
-        if disk.detail("readonly") == "yes" or disk.detail("shareable") == "yes":
-            what = "read-only" if disk.detail("readonly") == "yes" else "shareable"
+        if disk.detail_flag("readonly") or disk.detail_flag("shareable"):
+            what = "read-only" if disk.detail_flag("readonly") else "shareable"
             target = where.get(path)
             there = target is not None and target.state in (TargetState.PRESENT, TargetState.SAME_FILE)
             if not there and (target is None or target.state is not TargetState.UNKNOWN) \

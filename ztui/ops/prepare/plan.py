@@ -28,7 +28,7 @@ import uuid as uuidlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ztui.facts import F, kernel_number, mdev_ap_matrix, vfio_ccw_problem
+from ztui.facts import F, carried_busid, kernel_number, mdev_ap_matrix, vfio_ccw_problem
 from ztui.host.inventory import Inventory
 from ztui.host.release import Users, release_refusal
 from ztui.host.sysfs import Sysfs
@@ -41,7 +41,7 @@ from ztui.libvirtxml.mdev import (
     css_nodedev_name,
     mdev_nodedev_xml,
 )
-from ztui.model import Fact, HostDevice, HostDeviceKind, device_key, format_pci
+from ztui.model import HostDevice, HostDeviceKind, device_key, format_pci
 from ztui.ops.prepare.steps import (
     Action,
     Direction,
@@ -53,6 +53,7 @@ from ztui.ops.prepare.steps import (
     Step,
     Write,
 )
+from ztui.zsysfs import CcwDevice, Subchannel
 
 #: where driverctl keeps its overrides, one file `<bus>-<device>` holding the driver's name
 DRIVERCTL_DIR = "/etc/driverctl.d"
@@ -164,17 +165,19 @@ def subchannel_of(view: HostView, busid: str) -> str:
     if view.sysfs.exists(ccw):
         return view.sysfs.device_dir(ccw).rstrip("/").split("/")[-2]
     for sub in view.sysfs.children("bus/css/devices"):
-        if view.sysfs.read(f"bus/css/devices/{sub}/dev_busid") == busid:
+        if carried_busid(_css_record(view, sub, (F.DEV_BUSID,))) == busid:
             return sub
     raise PrepRefused(f"no ccw device {busid} on this host")
 
 
-def _ccw_record(view: HostView, busid: str, driver: str) -> HostDevice:
+def _ccw_record(view: HostView, busid: str, driver: str, keys: Sequence[str] = _CCW_FACTS) -> HostDevice:
     """The ccw device as sysfs shows it now, in the kernel's words (what `vfio_ccw_problem` judges)."""
-    base = f"bus/ccw/devices/{busid}"
-    facts = tuple(Fact(key, text, "udev") for key in _CCW_FACTS
-                  if (text := view.sysfs.read(f"{base}/{key}")) is not None)
-    return HostDevice(HostDeviceKind.CCW, busid, busid, driver=driver, facts=facts, source="udev")
+    return view.sysfs.record(HostDeviceKind.CCW, busid, f"bus/ccw/devices/{busid}", keys, driver)
+
+
+def _css_record(view: HostView, sub: str, keys: Sequence[str]) -> HostDevice:
+    """The subchannel as sysfs shows it now, in the kernel's words."""
+    return view.sysfs.record(HostDeviceKind.CSS, sub, f"bus/css/devices/{sub}", keys)
 
 
 def _mdevs_on(view: HostView, subchannel: str) -> list[str]:
@@ -189,8 +192,10 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
     css = f"bus/css/devices/{sub}"
     ccw = f"bus/ccw/devices/{busid}"
     sub_driver = sysfs.link_name(f"{css}/driver")
-    if (sysfs.read(f"{css}/type") or "0") != "0":
-        raise PrepRefused(f"subchannel {sub} is not an I/O subchannel (type {sysfs.read(css + '/type')})")
+    subchannel = _css_record(view, sub, (F.SCH_TYPE,))
+    # a type not read is left to the kernel: vfio_ccw binds I/O subchannels only, and the proof sees it
+    if subchannel.fact(F.SCH_TYPE) and Subchannel.type.read(subchannel.fact(F.SCH_TYPE)) != 0:
+        raise PrepRefused(f"subchannel {sub} is not an I/O subchannel (type {subchannel.fact(F.SCH_TYPE)})")
     steps: list[Step] = []
     if sub_driver != "vfio_ccw":
         if not sysfs.exists(ccw):
@@ -203,7 +208,7 @@ def plan_vfio_ccw(view: HostView, busid_text: str, uuid: str | None = None) -> P
         if refused:
             raise PrepRefused(refused)
         view.refuse_release(device)
-        if sysfs.read(f"{ccw}/online") == "1":
+        if CcwDevice.online.read(device.fact(F.ONLINE)):
             steps.append(Step(f"set {busid} offline", f"chccwdev -d {busid}",
                               writes=(Write(f"{ccw}/online", "0"),),
                               proofs=(Proof(ProofKind.ATTRIBUTE, f"{ccw}/online", "0"),),
@@ -238,8 +243,11 @@ def unplan_vfio_ccw(view: HostView, busid_text: str) -> PrepPlan:
         name = mdev_nodedev(uuid, css_nodedev_name(sub))
         steps += _mdev_removal(uuid, name)
     saved = f"{view.driverctl_dir}/css-{sub}"
-    if sysfs.link_name(f"{css}/driver") == "vfio_ccw" or (sysfs.read(f"{css}/driver_override") or "") \
-            not in ("", "(null)"):
+    subchannel = _css_record(view, sub, (F.DRIVER_OVERRIDE,))
+    # an override that is set, or that cannot be read, is given back
+    overridden = subchannel.has_fact(F.DRIVER_OVERRIDE) and \
+        Subchannel.driver_override.read(subchannel.fact(F.DRIVER_OVERRIDE)) != ""
+    if sysfs.link_name(f"{css}/driver") == "vfio_ccw" or overridden:
         steps.append(Step(f"give {sub} back to io_subchannel", f"driverctl -b css unset-override {sub}",
                           writes=(Write(f"{css}/driver_override", ""), Write(f"{css}/driver/unbind", sub),
                                   Write("bus/css/drivers_probe", sub)),
@@ -247,7 +255,7 @@ def unplan_vfio_ccw(view: HostView, busid_text: str) -> PrepPlan:
     steps.append(Step(f"forget the saved override of {sub}", f"(driverctl removes {saved})", Action.REMOVE_FILE,
                       file=saved, proofs=(Proof(ProofKind.FILE, saved, ""),)))
     ccw = f"bus/ccw/devices/{busid}"
-    if sysfs.read(f"{ccw}/online") != "1":
+    if CcwDevice.online.read(_ccw_record(view, busid, "", (F.ONLINE,)).fact(F.ONLINE)) is not True:
         steps.append(Step(f"set {busid} online", f"chccwdev -e {busid}", writes=(Write(f"{ccw}/online", "1"),),
                           proofs=(Proof(ProofKind.ATTRIBUTE, f"{ccw}/online", "1"),)))
     return PrepPlan(PrepKind.VFIO_CCW, Direction.UNPREPARE, busid, tuple(steps),

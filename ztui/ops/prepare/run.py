@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from ztui.facts import F, mdev_guest_matrix
 from ztui.host.sysfs import Sysfs, SysfsError
-from ztui.ops.prepare.steps import Action, PrepPlan, Proof, ProofKind, Step
+from ztui.model import HostDeviceKind
+from ztui.ops.prepare.steps import Action, Direction, PrepKind, PrepPlan, Proof, ProofKind, Step
+from ztui.zsysfs import VfioAp
 
 
 class MdevState(StrEnum):
@@ -121,8 +124,11 @@ def run_plan(plan: PrepPlan, sysfs: Sysfs, nodedevs: NodeDevices, journal: StepJ
                 result.failed, result.error = step, f"stopped after this step: {exc}"
                 _rollback(result, sysfs, nodedevs, names, journal)
                 raise
-    if plan.mdev_uuid and plan.kind.value == "vfio-ap" and plan.direction.value == "prepare":
-        result.guest_matrix = sysfs.read(f"devices/vfio_ap/matrix/{plan.mdev_uuid}/guest_matrix") or ""
+    if plan.mdev_uuid and plan.kind is PrepKind.VFIO_AP and plan.direction is Direction.PREPARE:
+        mdev = sysfs.record(HostDeviceKind.MDEV, plan.mdev_uuid, f"devices/vfio_ap/matrix/{plan.mdev_uuid}",
+                            (F.GUEST_MATRIX,))
+        matrix = mdev_guest_matrix(mdev)
+        result.guest_matrix = VfioAp.guest_matrix.write(matrix) if matrix is not None else ""
     return result
 
 

@@ -66,6 +66,12 @@ def setting(conf: str, key: str) -> str | None:
     return str(double or single or number)
 
 
+def flag(conf: str, key: str) -> bool | None:
+    """A boolean setting (virconf writes one as 0 or 1); None when it is not set, or set to something
+    else (which libvirt itself refuses to load), so the caller's default decides."""
+    return {"0": False, "1": True}.get(setting(conf, key) or "")
+
+
 def configured(qemu_conf: str) -> LockManager:
     """The lock manager a qemu.conf configures ("nop", unset or anything else: none)."""
     value = setting(qemu_conf, "lock_manager")
@@ -75,14 +81,14 @@ def configured(qemu_conf: str) -> LockManager:
 def reach(manager: LockManager, conf: str) -> str:
     """Why the locks of `manager`, configured by `conf` (qemu-lockd.conf or qemu-sanlock.conf, '' when there
     is none), do not stop a second copy on another host that shares block devices; '' when they do."""
-    auto = setting(conf, "auto_disk_leases")
+    auto = flag(conf, "auto_disk_leases")  # lockd leases disks unless it is 0; sanlock only when it is 1
     if manager is LockManager.LOCKD:
-        if auto == "0":
+        if auto is False:
             return f"auto_disk_leases = 0 in {LOCKD_CONF}: disks without a <lease> in the guest's XML are not locked"
         if not setting(conf, "file_lockspace_dir"):
             return (f"without file_lockspace_dir in {LOCKD_CONF} its locks on block devices (DASD, LUNs) hold only "
                     "within the host")
-    elif manager is LockManager.SANLOCK and auto != "1":
+    elif manager is LockManager.SANLOCK and auto is not True:
         return (f"auto_disk_leases is not 1 in {SANLOCK_CONF}: disks without a <lease> in the guest's XML are not "
                 "leased")
     return ""

@@ -138,7 +138,7 @@ def shared_devices(mine: Guest, theirs: Guest | None) -> tuple[str, ...]:
 
 
 def _written(device: GuestDevice) -> bool:
-    return device.kind in _WRITTEN and bool(device.source) and device.detail("readonly") != "yes"
+    return device.kind in _WRITTEN and bool(device.source) and not device.detail_flag("readonly")
 
 
 def look_elsewhere(guest: Guest, here: KnownHost, hosts: Sequence[KnownHost], *, here_name: str = "",
