@@ -28,11 +28,14 @@ collect_ignore = [] if SHARED_FIXTURES.is_dir() else ["unit/test_shared_corpus.p
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Saved hosts are the user's: every test (and every ztui it starts) sees an empty config directory of
-    its own instead, so a developer's `ztui hosts` never changes what a test opens."""
+    """Saved hosts and the lab are the user's: every test (and every ztui it starts) sees an empty config
+    directory of its own and no lab unless it names one (`ZTUI_LAB_DIR`, or a lab test's own), so a
+    developer's `ztui hosts` or a lab left on the machine never changes what a test opens or asks."""
     if not os.environ.get("ZTUI_TEST_CONFIG_HOME"):
         os.environ["ZTUI_TEST_CONFIG_HOME"] = tempfile.mkdtemp(prefix="ztui-test-config-")
     os.environ["XDG_CONFIG_HOME"] = os.environ["ZTUI_TEST_CONFIG_HOME"]
+    if not os.environ.get("ZTUI_LAB_DIR", "").strip():
+        os.environ["ZTUI_LAB_DIR"] = os.path.join(os.environ["ZTUI_TEST_CONFIG_HOME"], "no-lab")
 
 
 def pytest_report_header() -> str:
