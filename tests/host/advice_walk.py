@@ -103,6 +103,7 @@ def main(out_path: str, misread: bool = False) -> int:
     from ztui.host.scan import LocalUdev
     from ztui.host.sysfs import Sysfs
     from ztui.host.usage import conflicts, users_of
+    from ztui.libvirt.link import HostLink
     from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
@@ -140,7 +141,7 @@ def main(out_path: str, misread: bool = False) -> int:
     conn = libvirt.open(URI)
     try:
         host = read_host(conn, URI)
-        inv = scan_host(conn, URI, host.guests)
+        inv = scan_host(HostLink(URI, conn), host.guests)
         resolved = resolve_host(host, inv)
         users = users_of([resolved], inv)
         # the tree: every warning of every guest device's chain, and the guest device's details pane

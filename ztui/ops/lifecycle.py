@@ -305,7 +305,7 @@ def explain_start_refusal(link: HostLink, dom: libvirt.virDomain, reason: str) -
         return reason
     try:
         guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
-        text = missing_storage_text(resolve_guest(guest, scan_host(link.conn, link.uri, [guest])), path,
+        text = missing_storage_text(resolve_guest(guest, scan_host(link, [guest])), path,
                                     str(link.conn.getHostname()))
     except Exception:  # the explanation is extra: libvirt's reason is never lost for it
         logging.getLogger("ztui.ops").debug("no explanation for %s", reason, exc_info=True)

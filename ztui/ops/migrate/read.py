@@ -91,7 +91,7 @@ def read_migration_host(link: HostLink, guest: Guest, *, devices: bool, domain_x
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    inv = inventory if inventory is not None or not devices else read_inventory(conn, uri)
+    inv = inventory if inventory is not None or not devices else read_inventory(link)
     return MigrationHost(uri, domains=domains, devices=inv.devices if inv is not None else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
                      files=_files(link, guest), inventory=inv,

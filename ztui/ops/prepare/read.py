@@ -20,7 +20,7 @@ def read_host_view(link: HostLink, driverctl_dir: str = DRIVERCTL_DIR) -> HostVi
     """Sysfs, the host's inventory (what the host itself uses) and which guests use which host device, by
     device key (`users_of`)."""
     udev = local_udev_devices()
-    view = read_resolved(link.conn, link.uri, udev=udev)
+    view = read_resolved(link, udev=udev)
     if view.inventory is None:  # the host's devices could not be read: nothing is taken from it
         return HostView(Sysfs(), None, None, driverctl_dir)
     return HostView(Sysfs(), view.inventory, users_of([view.host], view.inventory), driverctl_dir)
