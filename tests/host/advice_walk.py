@@ -103,6 +103,7 @@ def main(out_path: str, misread: bool = False) -> int:
     from ztui.host.scan import LocalUdev
     from ztui.host.sysfs import Sysfs
     from ztui.host.usage import conflicts, users_of
+    from ztui.libvirt.link import HostLink
     from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import HostDeviceKind
@@ -140,7 +141,7 @@ def main(out_path: str, misread: bool = False) -> int:
     conn = libvirt.open(URI)
     try:
         host = read_host(conn, URI)
-        inv = scan_host(conn, URI, host.guests)
+        inv = scan_host(HostLink(URI, conn), host.guests)
         resolved = resolve_host(host, inv)
         users = users_of([resolved], inv)
         # the tree: every warning of every guest device's chain, and the guest device's details pane
@@ -210,6 +211,7 @@ def _attach_pci(conn: Any, host: Any, doc: dict[str, Any], said: Any) -> None:
 def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
     """The preflight of a guest migrating here, its vfio-ccw mdev on each of this host's volumes in turn (the
     source is described by its node devices, as the preflight reads them)."""
+    from ztui.libvirt.link import HostLink
     from ztui.libvirtxml.domain import parse_domain
     from ztui.model import Fact, GuestState, HostDevice, HostDeviceKind
     from ztui.ops.migrate.plan import MigrationOptions
@@ -243,7 +245,7 @@ def _preflight(conn: Any, doc: dict[str, Any], said: Any) -> None:
     scenarios["free APQN"] = (MIG_CCW, source(MIG_CCW, volume("0.0.6002"), ap="0d.0005"))
     for name, (uuid, src) in scenarios.items():
         g = guest(uuid)
-        dest = read_migration_host(conn, URI, g, devices=True)
+        dest = read_migration_host(HostLink(URI, conn), g, devices=True)
         check = assess(g, MigrationOptions(unsafe=True), dest, src)
         doc["preflight"][name] = [f.text for f in check.findings if f.code == "equivalent"]
         for finding in check.findings:

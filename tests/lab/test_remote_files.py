@@ -149,6 +149,7 @@ sys.addaudithook(_WATCH.audit)  # hooks cannot be removed: the watch is armed on
 def test_an_attach_to_a_lab_host_never_touches_this_machines_files(lab: Lab, uri: str, conn_a: libvirt.virConnect,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from ztui.libvirt.eventloop import ensure_event_loop
+    from ztui.libvirt.link import HostLink
     from ztui.ops.attach.plan import AttachRequest, plan_attach
     from ztui.ops.attach.probe import HostProbe
     from ztui.ops.attach.prove import detach
@@ -173,7 +174,7 @@ def test_an_attach_to_a_lab_host_never_touches_this_machines_files(lab: Lab, uri
         try:
             plan = plan_attach(AttachRequest("lnxa03", "disk", path, 8 << 20), read_facts(conn, dom),
                                HostProbe.for_connection(conn))
-            change = carry_out_attach(conn, dom, plan)
+            change = carry_out_attach(HostLink.of(conn), dom, plan)
         finally:
             _WATCH.armed = False
         assert change.ok, change.message

@@ -187,13 +187,14 @@ def _in_place(chain: Any, key: object, build: Any) -> None:
 def test_shared_steps_equal_steps_built_in_place(big_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.host import resolve as resolve
+    from ztui.libvirt.link import HostLink
     from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
 
     conn = libvirt.open(big_host)
     try:
         host = read_host(conn, big_host)
-        inv = scan_host(conn, big_host, host.guests)
+        inv = scan_host(HostLink(big_host, conn), host.guests)
     finally:
         conn.close()
     shared = resolve.resolve_host(host, inv)
@@ -231,6 +232,7 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
     libvirt: Any = pytest.importorskip("libvirt")
     from ztui.cli.tree import load_domain_files
     from ztui.host.resolve import resolve_host
+    from ztui.libvirt.link import HostLink
     from ztui.libvirt.pipeline import scan_host
     from ztui.libvirt.reader import read_host
     from ztui.model import Host
@@ -242,7 +244,7 @@ def test_compact_json_is_json_dumps_of_the_tree(big_host: str) -> None:
     conn = libvirt.open(big_host)
     try:
         host = read_host(conn, big_host)
-        host = resolve_host(host, scan_host(conn, big_host, host.guests))
+        host = resolve_host(host, scan_host(HostLink(big_host, conn), host.guests))
     finally:
         conn.close()
     saved, _ = load_domain_files([str(p) for p in DOMAIN_FIXTURES])

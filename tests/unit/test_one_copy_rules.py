@@ -165,6 +165,7 @@ def _test_host(path: Path, runstate: int) -> str:
 def test_a_confirmation_covers_only_the_hosts_it_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The TUI asks, the user says yes, the start runs later: it goes ahead only when the hosts then say
     nothing the question did not (a host that did not answer then and runs the guest now asks again)."""
+    from ztui.libvirt.link import HostLink
     from ztui.ops.lifecycle import Action, plan, start_one_copy
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -175,13 +176,14 @@ def test_a_confirmation_covers_only_the_hosts_it_named(tmp_path: Path, monkeypat
     try:
         dom = conn.lookupByName("g")
         planned = plan(Action.START, here, "g", GuestState.SHUTOFF)
-        refused = start_one_copy(conn, dom, here, planned, session=[there], via="test")
+        link = HostLink(here, conn)
+        refused = start_one_copy(link, dom, planned, session=[there], via="test")
         assert refused.result is None and [c.host.uri for c in refused.check.running] == [there]
         assert "vda /dev/disk/by-path/ccw-0.0.5c05" in refused.check.reason() and not dom.isActive()
         silent = replace(refused.check, running=(), unanswered=(replace(refused.check.running[0], error="timeout"),))
-        asked_about_less = start_one_copy(conn, dom, here, planned, session=[there], accepted=silent, via="test")
+        asked_about_less = start_one_copy(link, dom, planned, session=[there], accepted=silent, via="test")
         assert asked_about_less.result is None and not dom.isActive()
-        confirmed = start_one_copy(conn, dom, here, planned, session=[there], accepted=refused.check, via="test")
+        confirmed = start_one_copy(link, dom, planned, session=[there], accepted=refused.check, via="test")
         assert confirmed.result is not None and confirmed.result.ok and dom.isActive()
         assert "already runs on" in confirmed.forced
     finally:

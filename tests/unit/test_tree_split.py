@@ -10,6 +10,7 @@ import pytest
 from ztui.cli import tree_split
 from ztui.cli.tree import read_connected_hosts
 from ztui.lab.testdriver import write_testdriver
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.reader import FetchedGuest
 from ztui.model import Host
 from ztui.report.tree_json import host_json_compact
@@ -34,7 +35,7 @@ def one_process(uri: str, names: list[str]) -> str:
 def split(uri: str, names: list[str]) -> str:
     conn = libvirt.open(uri)
     try:
-        return tree_split.host_json(conn, uri, names, None)
+        return tree_split.host_json(HostLink(uri, conn), names, None)
     finally:
         conn.close()
 

@@ -89,8 +89,8 @@ def attach(hosts: LiveHosts, uri: str, request: AttachRequest, plan: AttachPlan)
     """The attach in its frame; refused before any change when the guest is busy or the state directory
     cannot be written. A host that went away mid-way claims nothing."""
     try:
-        conn = hosts.connection(uri)
-        done = attach_recorded(uri, conn, conn.lookupByName(plan.guest), plan, request=request, via="tui")
+        link = hosts.link(uri)
+        done = attach_recorded(link, link.conn.lookupByName(plan.guest), plan, request=request, via="tui")
     except ZtuiError as exc:
         return AttachDone(f"{plan.guest}: attach refused: {exc}", False)
     except (libvirt.libvirtError, ConnectionError) as exc:
@@ -101,8 +101,8 @@ def attach(hosts: LiveHosts, uri: str, request: AttachRequest, plan: AttachPlan)
 def detach(hosts: LiveHosts, uri: str, plan: DetachPlan, timeout: float) -> DetachDone:
     """The detach in its frame (see `attach`), waiting up to `timeout` for its proof."""
     try:
-        conn = hosts.connection(uri)
-        done = detach_recorded(uri, conn, conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
+        link = hosts.link(uri)
+        done = detach_recorded(link, link.conn.lookupByName(plan.guest), plan, timeout=timeout, via="tui")
     except ZtuiError as exc:
         return DetachDone(f"{plan.guest}: detach of {plan.name} refused: {exc}", Outcome.REFUSED)
     except (libvirt.libvirtError, ConnectionError) as exc:

@@ -17,6 +17,7 @@ import libvirt
 from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import open_connection
 from ztui.libvirt.early import HeldSink, start_sessions
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.reader import read_at_once
 from ztui.libvirt.session import HostSession
 from ztui.libvirt.session_updates import Sink
@@ -65,6 +66,10 @@ class LiveHosts:
         if conn is None:
             raise ConnectionError(f"{uri} is not connected")
         return conn
+
+    def link(self, uri: str) -> HostLink:
+        """The shown host as a link (its URI with its open connection); `ConnectionError` while disconnected."""
+        return HostLink(uri, self.connection(uri))
 
     def connections(self) -> dict[str, libvirt.virConnect]:
         """The connected hosts' connections, to ask no host twice."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ztui.backend.hosts import LiveHosts
 from ztui.errors import ZtuiError
+from ztui.libvirt.link import HostLink
 from ztui.ops.lifecycle import (
     Action,
     LifecyclePlan,
@@ -50,15 +51,16 @@ def carry_out(hosts: LiveHosts, planned: LifecyclePlan, uuid: str, shown: Sequen
     conn = conns.get(planned.uri)
     if conn is None:
         return LifecycleDone(error=f"{planned.guest}: the host is disconnected; nothing was done")
+    link = HostLink(planned.uri, conn)
     try:
         dom = conn.lookupByUUIDString(uuid)
         if planned.action.starts_guest:
-            started = start_one_copy(conn, dom, planned.uri, planned, session=list(shown), conns=conns,
+            started = start_one_copy(link, dom, planned, session=list(shown), conns=conns,
                                      accepted=accepted, timeout=timeout, via="tui")
             if started.result is None:
                 return LifecycleDone(asked=started.check, notes=lock_notes(started.check, planned.uri))
             return LifecycleDone(started.result, started.problem)
-        result, problem = carry_out_recorded(planned.uri, conn, dom, planned, timeout=timeout, via="tui")
+        result, problem = carry_out_recorded(link, dom, planned, timeout=timeout, via="tui")
         return LifecycleDone(result, problem)
     except ZtuiError as exc:  # another action holds the guest, or no state directory: nothing was done
         return LifecycleDone(error=f"{planned.guest}: {exc}")

@@ -9,12 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ztui.errors import ZtuiError
-from ztui.host.scan import local_inventory
-from ztui.host.sysfs import Sysfs
 from ztui.libvirt.connection import ConnectError, open_connection
+from ztui.libvirt.link import HostLink
 from ztui.model import DeviceUse
 from ztui.ops.prepare.guarded import run_recorded
-from ztui.ops.prepare.plan import HostView
+from ztui.ops.prepare.read import local_host_view
 from ztui.ops.prepare.request import PrepRequest, plan_for, preparable_here, request_for
 from ztui.ops.prepare.steps import PrepKind, PrepPlan, PrepRefused
 
@@ -32,7 +31,7 @@ class Prepared:
 def plan(request: PrepRequest, uses: Mapping[str, Sequence[DeviceUse]] | None) -> PrepPlan:
     """The plan, every step as the command an administrator would type; raises `PrepRefused`. `uses`: which
     guests use which host device (None: not known, so nothing in use is taken)."""
-    return plan_for(HostView(Sysfs(), local_inventory(), uses), request)
+    return plan_for(local_host_view(uses), request)
 
 
 def run(uri: str, prepared: PrepPlan, *, undo: bool) -> Prepared:
@@ -42,7 +41,7 @@ def run(uri: str, prepared: PrepPlan, *, undo: bool) -> Prepared:
     except ConnectError as exc:
         return Prepared(False, f"{exc}; nothing was changed")
     try:
-        result, _op = run_recorded(uri, conn, prepared, undo=undo)
+        result, _op = run_recorded(HostLink(uri, conn), prepared, undo=undo)
     except ZtuiError as exc:
         return Prepared(False, f"{exc}")
     finally:

@@ -23,6 +23,7 @@ from ztui.cli.targets import readonly_why
 from ztui.errors import BadInput, End, Refused
 from ztui.libvirt.connection import ConnectError, open_within
 from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.libvirt.link import HostLink
 from ztui.ops.attach import (
     SOURCES,
     AttachRequest,
@@ -39,9 +40,9 @@ from ztui.ops.attach import (
 
 
 @contextmanager
-def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, libvirt.virDomain, str]]:
-    """The connection (with the event loop running, for DEVICE_REMOVED) and the guest; BadInput, Refused if
-    not."""
+def open_guest(args: argparse.Namespace) -> Iterator[tuple[HostLink, libvirt.virDomain]]:
+    """The host (its connection with the event loop running, for DEVICE_REMOVED) and the guest; BadInput,
+    Refused if not."""
     uris = list(args.connect)
     if len(uris) != 1:
         raise BadInput("give one host (-c URI) for a change")
@@ -56,7 +57,7 @@ def open_guest(args: argparse.Namespace) -> Iterator[tuple[libvirt.virConnect, l
             dom = conn.lookupByName(args.guest)
         except libvirt.libvirtError:
             raise BadInput(f"there is no guest named '{args.guest}' on {uri}") from None
-        yield conn, dom, uri
+        yield HostLink(uri, conn), dom
     finally:
         conn.close()
 
@@ -88,21 +89,21 @@ def run_attach(args: argparse.Namespace) -> End:
         raise BadInput(str(exc)) from None
     request = AttachRequest(args.guest, kind, getattr(args, kind), size, args.target, args.devno, args.live,
                             args.config)
-    with open_guest(args) as (conn, dom, uri):
+    with open_guest(args) as (link, dom):
         try:
-            plan = plan_attach(request, read_facts(conn, dom), HostProbe.for_connection(conn))
+            plan = plan_attach(request, read_facts(link.conn, dom), HostProbe.for_connection(link.conn))
         except BadRequest as exc:
-            audit_refused("attach", uri, args.guest, str(exc), request=dataclasses.asdict(request))
+            audit_refused("attach", link.uri, args.guest, str(exc), request=dataclasses.asdict(request))
             raise BadInput(str(exc)) from None
-        commands = virsh_commands(uri, plan)
-        done = attach_recorded(uri, conn, dom, plan, request=request)
+        commands = virsh_commands(link.uri, plan)
+        done = attach_recorded(link, dom, plan, request=request)
         change = done.change
     device = change.device
-    result = {"guest": args.guest, "uri": uri, "outcome": change.outcome.value, "ok": change.ok,
+    result = {"guest": args.guest, "uri": link.uri, "outcome": change.outcome.value, "ok": change.ok,
               "message": change.message, "live": plan.live, "config": plan.config,
               "target": device.target if device else "", "alias": device.alias if device else "",
               "address": device.address_text if device else "", "xml": plan.xml,
-              "virsh": virsh_attach(uri, plan), "commands": commands, "notes": list(plan.notes),
+              "virsh": virsh_attach(link.uri, plan), "commands": commands, "notes": list(plan.notes),
               "seconds": round(change.seconds, 3), "journal": done.journal}
     lines = [f"attach to {args.guest} ({plan.where})", *("  " + c for c in commands),
              *("  " + x for x in plan.xml.splitlines()), *plan.notes]

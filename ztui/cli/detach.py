@@ -27,17 +27,17 @@ from ztui.ops.attach import (
 def run_detach(args: argparse.Namespace) -> End:
     timeout = DEFAULT_DETACH_TIMEOUT if args.timeout is None else args.timeout
     refuse_readonly(args, "detach", "detach devices", device=args.device, config=args.config)
-    with open_guest(args) as (conn, dom, uri):
+    with open_guest(args) as (link, dom):
         try:
-            plan = plan_detach(read_facts(conn, dom), args.device, config=args.config, force=args.force)
+            plan = plan_detach(read_facts(link.conn, dom), args.device, config=args.config, force=args.force)
         except BadRequest as exc:
-            audit_refused("detach", uri, args.guest, str(exc), device=args.device, config=args.config)
+            audit_refused("detach", link.uri, args.guest, str(exc), device=args.device, config=args.config)
             raise BadInput(str(exc)) from None
-        virsh = virsh_detach(uri, args.guest, plan.live, plan.config)
+        virsh = virsh_detach(link.uri, args.guest, plan.live, plan.config)
         xml = pretty_xml(plan.device.xml)
-        done = detach_recorded(uri, conn, dom, plan, timeout=timeout, asked=args.device)
+        done = detach_recorded(link, dom, plan, timeout=timeout, asked=args.device)
         change = done.change
-    result = {"guest": args.guest, "uri": uri, "device": args.device, "target": plan.name,
+    result = {"guest": args.guest, "uri": link.uri, "device": args.device, "target": plan.name,
               "alias": plan.device.alias, "outcome": change.outcome.value, "ok": change.ok,
               "message": change.message, "live": plan.live, "config": plan.config, "xml": xml, "virsh": virsh,
               "notes": list(change.notes), "seconds": round(change.seconds, 3),

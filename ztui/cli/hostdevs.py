@@ -18,6 +18,7 @@ from ztui.host.scan import LocalUdev
 from ztui.host.usage import conflicts, users_of
 from ztui.host.volumes import VolumeJoin, summarize
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_resolved
 from ztui.model import Host
 from ztui.report.hostdevs import inventory_json, render_text
@@ -30,7 +31,7 @@ def read_host_inventory(uri: str, readonly: bool, udev: LocalUdev) -> tuple[Host
     except ConnectError as exc:
         return str(exc)
     try:
-        view = read_resolved(conn, uri, udev=udev.for_uri(uri))
+        view = read_resolved(HostLink(uri, conn), udev=udev.for_uri(uri))
     except libvirt.libvirtError as exc:
         return f"reading {uri} failed: {libvirt_reason(exc)}"
     finally:

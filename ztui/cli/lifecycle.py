@@ -49,22 +49,22 @@ def run_lifecycle(args: argparse.Namespace) -> End:
     `ztui.errors` exceptions, said by `ztui.cli.main`."""
     action = Action(args.action)
     refuse_readonly(args, f"lifecycle-{action.value}", f"{action.verb} guests")
-    with open_guest(args) as (conn, dom, uri):
-        planned = plan(action, uri, args.guest, read_state(conn, dom.UUIDString()))
+    with open_guest(args) as (link, dom):
+        planned = plan(action, link.uri, args.guest, read_state(link.conn, dom.UUIDString()))
         if not planned.ok:
             problem = audit_refused(planned, via="cli")
             if problem:
                 error(problem)
             raise BadInput(f"{planned.refused}; nothing was changed")
         if action.starts_guest:  # only when no other host runs it (or --force), checked and started under one lock
-            started = start_one_copy(conn, dom, uri, planned, force=args.force, timeout=args.timeout, via="cli")
+            started = start_one_copy(link, dom, planned, force=args.force, timeout=args.timeout, via="cli")
             if not started.check.clear:
                 _said(planned, started)
             if started.result is None:
                 return Status.BAD_INPUT
             result, problem = started.result, started.problem
         else:
-            result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=args.timeout, via="cli")
+            result, problem = carry_out_recorded(link, dom, planned, timeout=args.timeout, via="cli")
     # the outcome once: on stdout when proven, else as the error line (with what to do next)
     emit(args, result.to_json(), [f"{action.value} {args.guest}", f"  {planned.virsh}",
                                   *([result.message] if result.ok else [])])

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ztui.cli.targets import readonly_why
 from ztui.errors import BadInput, End, Refused, Status
 from ztui.libvirt.connection import ConnectError, open_within
+from ztui.libvirt.link import HostLink
 from ztui.ops.prepare.guarded import run_recorded
 from ztui.ops.prepare.plan import DRIVERCTL_DIR, parse_ap_numbers
 from ztui.ops.prepare.read import read_host_view
@@ -30,7 +31,6 @@ from ztui.ops.prepare.steps import PrepKind, PrepRefused
 from ztui.ops.safety.signals import SignalGuard
 
 if TYPE_CHECKING:
-    import libvirt
 
     from ztui.ops.prepare.plan import HostView
     from ztui.ops.prepare.request import PrepRequest
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 ENV_DRIVERCTL_DIR = "ZTUI_DRIVERCTL_DIR"
 
 
-def _host_view(conn: libvirt.virConnect | None, uri: str) -> HostView:
-    return read_host_view(conn, uri, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
+def _host_view(link: HostLink) -> HostView:
+    return read_host_view(link, os.environ.get(ENV_DRIVERCTL_DIR, "").strip() or DRIVERCTL_DIR)
 
 
 def request_of(args: argparse.Namespace) -> PrepRequest:
@@ -84,21 +84,22 @@ def run_prepare(args: argparse.Namespace) -> End:
     except ConnectError as exc:
         raise Refused(str(exc)) from None
     try:
-        plan = make_plan(args, _host_view(conn, uri))
+        link = HostLink(uri, conn)
+        plan = make_plan(args, _host_view(link))
         if args.dry_run:
             _emit(args, {"plan": plan.as_json()}, plan.text())
             return Status.DONE
-        return _run(args, conn, uri, plan)
+        return _run(args, link, plan)
     finally:
         conn.close()
 
 
-def _run(args: argparse.Namespace, conn: libvirt.virConnect, uri: str, plan: PrepPlan) -> End:
+def _run(args: argparse.Namespace, link: HostLink, plan: PrepPlan) -> End:
     if not args.json:
         sys.stdout.write(plan.text() + "\n")
         sys.stdout.flush()
     with SignalGuard(f"{'unprepare' if args.undo else 'prepare'} {plan.kind.value} {plan.target}") as guard:
-        result, _op = run_recorded(uri, conn, plan, undo=args.undo, guard=guard)
+        result, _op = run_recorded(link, plan, undo=args.undo, guard=guard)
     doc: dict[str, Any] = {"plan": plan.as_json(), "ok": result.ok, "error": result.error or None,
                            "done": [s.title for s in result.done], "undone": [s.title for s in result.undone],
                            "not_undone": [{"step": s.title, "command": s.command, "reason": r}

@@ -15,6 +15,7 @@ from ztui.cli.tree_split import host_json, resolved_host
 from ztui.host.scan import LocalUdev
 from ztui.host.volumes import decorate_hosts
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_resolved
 from ztui.libvirt.reader import GuestNotFound, read_at_once
 from ztui.model import Host
@@ -76,6 +77,7 @@ def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, ude
     except ConnectError as exc:
         return HostRead(Host(uri=uri, connected=False, error=exc.summary), [str(exc)])
     present = names
+    link = HostLink(uri, conn)
     try:
         if names:
             present = guests_present(conn, names)
@@ -83,11 +85,11 @@ def read_one_host(uri: str, readonly: bool, names: list[str], as_json: bool, ude
                 return HostRead(None, [], asked=True)
         host: Host | EncodedHost
         if as_json and alone:
-            host = EncodedHost(host_json(conn, uri, present, udev.for_uri(uri), split=True))
+            host = EncodedHost(host_json(link, present, udev.for_uri(uri), split=True))
         elif as_json:
-            host = resolved_host(conn, uri, present, udev.for_uri(uri))
+            host = resolved_host(link, present, udev.for_uri(uri))
         else:
-            host = read_resolved(conn, uri, present or None, udev=udev.for_uri(uri)).host
+            host = read_resolved(link, present or None, udev=udev.for_uri(uri)).host
         return HostRead(host, [], asked=bool(names), found=tuple(present))
     except GuestNotFound as exc:  # undefined between the look and the read
         return HostRead(None, [str(exc)], asked=True, found=tuple(present))

@@ -18,11 +18,11 @@ import signal
 import struct
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from ztui.host.resolve import resolve_guest
 from ztui.host.scan import HostRecords, inventory_for
 from ztui.host.usage import guest_uses, with_sharing_warnings
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_unparsed, resolve
 from ztui.libvirt.reader import FetchedGuest, guest_from_fetched, guests_from_fetched
 from ztui.model import DeviceKind, DeviceUse, Host, HostDevice
@@ -42,12 +42,12 @@ def can_split(guests: int) -> bool:
     return len(cpus) >= 2
 
 
-def host_json(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None,
+def host_json(link: HostLink, names: Sequence[str], udev: tuple[HostDevice, ...] | None,
               split: bool = True) -> str:
     """One connected host as compact JSON (`ztui.report.tree_json.host_json_compact` of what `read_host` and
     the backing chains give). `udev` as for `ztui.host.scan.scan_host`. `split`: the work may go to a
     second process (not while other threads of this one are inside libvirt: a fork copies their locks)."""
-    host, records, fetched = read_unparsed(conn, uri, names, udev)
+    host, records, fetched = read_unparsed(link, names, udev)
     if split and records is not None and can_split(len(fetched)):
         middle = len(fetched) // 2
         text = _in_two_processes(records, fetched[:middle], fetched[middle:])
@@ -61,10 +61,10 @@ def _encode(host: Host, records: HostRecords | None, fetched: list[FetchedGuest]
     return guests_json_compact(_resolved(host, records, fetched, names).guests)
 
 
-def resolved_host(conn: Any, uri: str, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> Host:
+def resolved_host(link: HostLink, names: Sequence[str], udev: tuple[HostDevice, ...] | None) -> Host:
     """One connected host read as `host_json` reads it, resolved but not encoded: one of several hosts whose
     volumes are joined before they are encoded (`ztui.host.volumes`)."""
-    host, records, fetched = read_unparsed(conn, uri, names, udev)
+    host, records, fetched = read_unparsed(link, names, udev)
     return _resolved(host, records, fetched, names)
 
 

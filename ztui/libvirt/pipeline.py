@@ -26,6 +26,7 @@ from ztui.host.resolve import resolve_host
 from ztui.host.scan import HostRecords, inventory_for, volume_paths
 from ztui.libvirt.connection import libvirt_reason
 from ztui.libvirt.hostrecords import read_host_records
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.reader import (
     FetchedGuest,
     Listing,
@@ -54,12 +55,13 @@ class Resolved:
     lost: str = ""
 
 
-def scan_host(conn: libvirt.virConnect, uri: str, guests: Iterable[Guest] = (), *,
+def scan_host(link: HostLink, guests: Iterable[Guest] = (), *,
               udev: tuple[HostDevice, ...] | None = None) -> Inventory:
-    """The inventory of the host behind `conn` for these guests. `udev` passes records already read (several
+    """The inventory of the linked host for these guests. `udev` passes records already read (several
     local URIs in one command share one udev walk); by default they are read when the URI is local."""
     guests = tuple(guests)
-    return inventory_for(read_host_records(conn, uri, udev=udev, volumes=bool(volume_paths(guests))), guests)
+    return inventory_for(read_host_records(link.conn, link.uri, udev=udev, volumes=bool(volume_paths(guests))),
+                         guests)
 
 
 def resolve(host: Host, records: HostRecords) -> Resolved:
@@ -68,7 +70,7 @@ def resolve(host: Host, records: HostRecords) -> Resolved:
     return Resolved(resolve_host(host, inventory), inventory, host)
 
 
-def with_chains(conn: libvirt.virConnect, uri: str, host: Host, *, udev: tuple[HostDevice, ...] | None = None,
+def with_chains(link: HostLink, host: Host, *, udev: tuple[HostDevice, ...] | None = None,
                 records: HostRecords | None = None) -> Resolved:
     """A host already read with its chains: its records read now unless given (`udev`: this machine's records
     when already walked, see `ztui.libvirt.hostrecords.read_host_records`). A daemon that fails meanwhile, or
@@ -76,23 +78,24 @@ def with_chains(conn: libvirt.virConnect, uri: str, host: Host, *, udev: tuple[H
     try:
         if records is not None:
             return resolve(host, records)
-        inventory = scan_host(conn, uri, host.guests, udev=udev)
+        inventory = scan_host(link, host.guests, udev=udev)
         return Resolved(resolve_host(host, inventory), inventory, host)
     except (libvirt.libvirtError, OSError) as exc:
         reason = libvirt_reason(exc) if isinstance(exc, libvirt.libvirtError) else str(exc)
-        log.warning("%s: backing chains not resolved: %s", uri, reason)
+        log.warning("%s: backing chains not resolved: %s", link.uri, reason)
         return Resolved(host, None, host, reason)
 
 
-def read_resolved(conn: libvirt.virConnect, uri: str, names: Iterable[str] | None = None, *,
+def read_resolved(link: HostLink, names: Iterable[str] | None = None, *,
                   udev: tuple[HostDevice, ...] | None = None, backing: bool = True, listing: Listing | None = None,
                   spare: Callable[[], list[SpareConnection]] | None = None,
                   hostname: str | None = None) -> Resolved:
-    """The host behind `conn` with every guest (or the named ones, in the order named) and, unless `backing`
+    """The linked host with every guest (or the named ones, in the order named) and, unless `backing`
     is false, their chains. `listing` when the host was listed already; `spare`: what gives the extra
     connections to fetch the guests over, called once the records are under way (by default the reader opens
     those the spread asks for); `hostname` when known. The guests' read raises what libvirt raises (a host
     that cannot be read at all is the caller's to report); the records' read only costs the chains."""
+    conn, uri = link.conn, link.uri
     listing = list_host(conn, names) if listing is None else listing
     spread = spread_for(uri, len(listing))
     with ThreadPoolExecutor(1, thread_name_prefix="ztui-records") as beside:
@@ -104,15 +107,16 @@ def read_resolved(conn: libvirt.virConnect, uri: str, names: Iterable[str] | Non
         records = _records_read_beside(uri, early)
     if not backing:
         return Resolved(host, None, host)
-    return with_chains(conn, uri, host, udev=udev, records=records)
+    return with_chains(link, host, udev=udev, records=records)
 
 
-def read_unparsed(conn: libvirt.virConnect, uri: str, names: Sequence[str],
+def read_unparsed(link: HostLink, names: Sequence[str],
                   udev: tuple[HostDevice, ...] | None) -> tuple[Host, HostRecords | None, list[FetchedGuest]]:
     """The host without its guests, its records, and its guests' XML not parsed yet, in name order unless
     named: for a reader that parses and resolves them in parts (`ztui.cli.tree_split`). The records are read
     while the XML is fetched — both mostly wait for the daemon — with as many calls under way as the host's
     spread gives them; a failure to read them costs the chains (None)."""
+    conn, uri = link.conn, link.uri
     host = host_header(conn, uri)
     # far away each of the records' calls is a round trip, so several are under way; near, those threads
     # would only wait for each other's parsing (a test-driver host's 7000 node devices: 10 % slower)
@@ -142,13 +146,13 @@ def _records_read_beside(uri: str, reading: Future[HostRecords] | None) -> HostR
         return None
 
 
-def read_inventory(conn: libvirt.virConnect, uri: str, *, in_flight: int = 8) -> Inventory | None:
+def read_inventory(link: HostLink, *, in_flight: int = 8) -> Inventory | None:
     """A host's inventory without its guests: its devices with its host facts folded in, its networks and
     every pool volume (a disk may be at another path there), for judging whether a guest fits there; None
     when libvirt cannot tell."""
     try:
-        records = read_host_records(conn, uri, in_flight=in_flight)
+        records = read_host_records(link.conn, link.uri, in_flight=in_flight)
     except libvirt.libvirtError:
         return None
     return build_inventory(records.udev, records.node_devices, local=bool(records.udev), networks=records.networks,
-                           volumes=records.pool_volumes, uri=uri, system=records.system)
+                           volumes=records.pool_volumes, uri=link.uri, system=records.system)

@@ -25,6 +25,7 @@ import libvirt
 from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
 from ztui.libvirt.eventloop import ensure_event_loop
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.open_watch import watch_open
 from ztui.libvirt.pipeline import read_resolved, with_chains
 from ztui.libvirt.reader import (
@@ -266,7 +267,7 @@ class HostSession:
                               else open_spare(conn, spread_for(self.uri, len(listing))))
                 return opened
 
-            view = read_resolved(conn, self.uri, udev=self._udev_given, backing=self.backing, listing=listing,
+            view = read_resolved(HostLink(self.uri, conn), udev=self._udev_given, backing=self.backing, listing=listing,
                                  spare=extra, hostname=hostname)
         finally:  # also those opening when the read failed early
             close_spare(opened if opened else spare.result() if spare is not None else [], wait=False)
@@ -280,7 +281,7 @@ class HostSession:
         if self._conn is None:
             self._sink(InventoryChanged(self.uri, None))
             return
-        view = with_chains(self._conn, self.uri, self._copy.as_read(), udev=self._udev_given)
+        view = with_chains(HostLink(self.uri, self._conn), self._copy.as_read(), udev=self._udev_given)
         for resolved in self._copy.rescanned(view, chains=self.backing):
             self._sink(GuestUpdated(self.uri, resolved))
         self._sink(InventoryChanged(self.uri, view.inventory))

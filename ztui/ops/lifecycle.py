@@ -29,6 +29,7 @@ import libvirt
 
 from ztui.host.resolve import resolve_guest
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import scan_host
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import GuestState
@@ -258,7 +259,7 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
             state = read_state(conn, uuid)
             reason = libvirt_reason(exc)
             if action is Action.START:
-                reason = explain_start_refusal(conn, dom, lifecycle.uri, reason)
+                reason = explain_start_refusal(HostLink(lifecycle.uri, conn), dom, reason)
             return LifecycleResult(lifecycle, False, state, f"{lifecycle.guest}: {action.verb} refused: {reason}",
                                    time.monotonic() - started, requested=False)
         deadline = started + timeout
@@ -295,7 +296,7 @@ def carry_out(conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: Lifec
                            f"{timeout:g} s (now {now}){hint}", seconds, event)
 
 
-def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, reason: str) -> str:
+def explain_start_refusal(link: HostLink, dom: libvirt.virDomain, reason: str) -> str:
     """libvirt's reason for a refused start, led by which disk and host device is missing when that is why
     (`ztui.ops.missing_storage`, from ztui's own backing chain); libvirt's reason alone when it is not, or
     when the host's facts cannot be read."""
@@ -304,8 +305,8 @@ def explain_start_refusal(conn: libvirt.virConnect, dom: libvirt.virDomain, uri:
         return reason
     try:
         guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
-        text = missing_storage_text(resolve_guest(guest, scan_host(conn, uri, [guest])), path,
-                                    str(conn.getHostname()))
+        text = missing_storage_text(resolve_guest(guest, scan_host(link, [guest])), path,
+                                    str(link.conn.getHostname()))
     except Exception:  # the explanation is extra: libvirt's reason is never lost for it
         logging.getLogger("ztui.ops").debug("no explanation for %s", reason, exc_info=True)
         return reason
@@ -325,14 +326,14 @@ def _event_text(watch: _Watch, action: Action) -> str:
     return ", ".join(_EVENT_NAMES.get(event, f"event {event}") for event, _ in watch.events)
 
 
-def carry_out_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, lifecycle: LifecyclePlan, *,
+def carry_out_recorded(link: HostLink, dom: libvirt.virDomain, lifecycle: LifecyclePlan, *,
                        timeout: float | None = None, via: str = "cli", forced: str = "") -> tuple[LifecycleResult, str]:
     """`carry_out` under the guest's action lock (`Busy` before any change while another ztui process acts
     on it, e.g. a detach still waiting for its proof), then audited. Returns the result and '' or why the
     audit record could not be written (the outcome is shown all the same). `forced` is why the user had to
     insist (the guest ran elsewhere), kept in the audit record."""
-    with guest_lock(uri, dom.UUIDString(), guest=lifecycle.guest, action=lifecycle.action.value):
-        result = carry_out(conn, dom, lifecycle, timeout)
+    with guest_lock(link.uri, dom.UUIDString(), guest=lifecycle.guest, action=lifecycle.action.value):
+        result = carry_out(link.conn, dom, lifecycle, timeout)
     return result, record_outcome(lambda: audit(result, via, forced))
 
 
@@ -360,18 +361,18 @@ class Start:
     forced: str = ""  # carried out although another copy runs or a host did not answer: that, for the record
 
 
-def start_one_copy(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, planned: LifecyclePlan, *,
+def start_one_copy(link: HostLink, dom: libvirt.virDomain, planned: LifecyclePlan, *,
                    session: Sequence[str] = (), conns: Mapping[str, libvirt.virConnect] | None = None,
                    force: bool = False, accepted: CopyCheck | None = None, timeout: float | None = None,
                    via: str = "cli") -> Start:
-    """Start or resume the guest `dom` of `uri` (`planned`) when no other host ztui knows runs it and every
+    """Start or resume the guest `dom` of `link` (`planned`) when no other host ztui knows runs it and every
     one answered — or when the user insists: `force`, or `accepted`, the check the user confirmed, names
     every host this one finds. Otherwise nothing is done. The check and the start hold the guest's lock for
     every host (`Busy` while another ztui process starts or resumes it), then its lock on this host."""
     with guest_lock(EVERY_HOST, dom.UUIDString(), guest=planned.guest, action=planned.action.value):
-        check = check_before_start(conn, dom, uri, session, conns)
+        check = check_before_start(link, dom, session, conns)
         if not (check.clear or force or check.within(accepted)):
             return Start(check)
         forced = "" if check.clear else check.reason()
-        result, problem = carry_out_recorded(uri, conn, dom, planned, timeout=timeout, via=via, forced=forced)
+        result, problem = carry_out_recorded(link, dom, planned, timeout=timeout, via=via, forced=forced)
     return Start(check, result, problem, forced)

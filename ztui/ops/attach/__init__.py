@@ -15,7 +15,7 @@ The steps, each a module, so that every caller can show what will happen before 
     facts = read_facts(conn, dom)
     plan = plan_attach(request, facts, HostProbe.for_connection(conn))   # BadRequest: nothing changed
     virsh_commands(uri, plan)                                           # what to show the administrator
-    done = attach_recorded(uri, conn, dom, plan)                        # proven by the live XML
+    done = attach_recorded(HostLink(uri, conn), dom, plan)             # proven by the live XML
 """
 
 from __future__ import annotations

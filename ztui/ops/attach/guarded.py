@@ -1,8 +1,8 @@
 """The frame around every change to a guest: its lock, its journal entry, its signal guard — in that order,
 before anything changes — and, after it, the journal entry closed or left open by what was proven.
 
-    with guarded(JournalAction.ATTACH, uri, dom, guest, device_xml=xml, plan={...}) as (op, guard):
-        change = carry_out_attach(conn, dom, plan, uri=uri, op=op, guard=guard)
+    with guarded(JournalAction.ATTACH, link.uri, dom, guest, device_xml=xml, plan={...}) as (op, guard):
+        change = carry_out_attach(link, dom, plan, op=op, guard=guard)
         audit_attach(...)                       # the outcome on record first,
         end_entry(op, change, guard)            # then the journal entry goes (or stays, with why)
 
@@ -23,6 +23,7 @@ from typing import Any
 import libvirt
 
 from ztui.errors import End, StateUnwritable, Status, Stopped
+from ztui.libvirt.link import HostLink
 from ztui.ops.attach.detach_plan import DetachPlan
 from ztui.ops.attach.plan import AttachPlan, AttachRequest
 from ztui.ops.attach.prove import DeviceChange, Outcome
@@ -88,24 +89,26 @@ def _recorded(change: DeviceChange, op: Operation, audit_error: str, guard: Sign
                     guard.signum)
 
 
-def attach_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, plan: AttachPlan, *,
+def attach_recorded(link: HostLink, dom: libvirt.virDomain, plan: AttachPlan, *,
                     request: AttachRequest | None = None, via: str = "cli", guard_signals: bool = True) -> Recorded:
     """An attach in its frame (lock, journal, signals), audited. Busy/StateUnwritable before any change."""
+    uri = link.uri
     with guarded(JournalAction.ATTACH, uri, dom, plan.guest, device_xml=plan.xml,
                  plan=attach_plan_record(plan)) as (op, guard):
-        change = carry_out_attach(conn, dom, plan, uri=uri, op=op, guard=guard if guard_signals else None)
+        change = carry_out_attach(link, dom, plan, op=op, guard=guard if guard_signals else None)
         audit_error = record_outcome(lambda: audit_attach(uri, plan, change, request=request, via=via,
                                                           journal=op.id))
         end_entry(op, change, guard)
     return _recorded(change, op, audit_error, guard)
 
 
-def detach_recorded(uri: str, conn: libvirt.virConnect, dom: libvirt.virDomain, plan: DetachPlan, *,
+def detach_recorded(link: HostLink, dom: libvirt.virDomain, plan: DetachPlan, *,
                     timeout: float, asked: str = "", via: str = "cli", guard_signals: bool = True) -> Recorded:
     """A detach in its frame, audited (see `attach_recorded`)."""
+    uri = link.uri
     with guarded(JournalAction.DETACH, uri, dom, plan.guest, device_xml=plan.device.xml,
                  plan=detach_plan_record(plan, timeout)) as (op, guard):
-        change = carry_out_detach(conn, dom, plan, timeout=timeout, uri=uri, op=op,
+        change = carry_out_detach(link, dom, plan, timeout=timeout, op=op,
                                   guard=guard if guard_signals else None)
         audit_error = record_outcome(lambda: audit_detach(uri, plan, change, timeout=timeout, asked=asked, via=via,
                                                           journal=op.id))

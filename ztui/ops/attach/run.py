@@ -6,10 +6,10 @@ The steps are kept apart so each caller can show what will happen before it happ
     facts = read_facts(conn, dom)                       # read-only libvirt calls
     plan = plan_attach(request, facts, HostProbe.for_connection(conn))   # BadRequest: nothing changed
     virsh_commands(uri, plan)                           # what to show the administrator
-    change = carry_out_attach(conn, dom, plan)          # DeviceChange, proven by the live XML
+    change = carry_out_attach(link, dom, plan)          # DeviceChange, proven by the live XML
 
     dplan = plan_detach(facts, "vdb")                   # by target, alias, bus-ID, MAC or mdev UUID
-    change = carry_out_detach(conn, dom, dplan, timeout=15)   # REMOVED only with proof, else PENDING
+    change = carry_out_detach(link, dom, dplan, timeout=15)   # REMOVED only with proof, else PENDING
 
 Blocking functions (`read_facts`, `carry_out_*`): call them from a worker thread or a command.
 """
@@ -31,6 +31,7 @@ from ztui import faults
 from ztui.errors import Interrupted
 from ztui.host.storage import HostFilesError, host_files
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.link import HostLink
 from ztui.libvirtxml.common import pretty_xml
 from ztui.libvirtxml.devices import has_address, with_ccw_address, with_user_alias
 from ztui.model import CcwAddress, GuestDevice
@@ -110,8 +111,8 @@ class _AttachDone:
     device: GuestDevice | None = None
 
 
-def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: AttachPlan, *,
-                     uri: str = "", op: Operation | None = None, guard: SignalGuard | None = None) -> DeviceChange:
+def carry_out_attach(link: HostLink, dom: libvirt.virDomain, plan: AttachPlan, *,
+                     op: Operation | None = None, guard: SignalGuard | None = None) -> DeviceChange:
     """Create the image and the controller if the plan says so, attach, and prove it.
 
     A refused attach leaves things as they were: a new image is removed again (only when no process holds
@@ -120,7 +121,7 @@ def carry_out_attach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Att
     stays UNKNOWN keeps every file. A signal (`guard`) stops it at the next step boundary and rolls back
     what was done: INTERRUPTED when that is proven, else UNKNOWN with the XML to check. The image is made by
     the guest's host (`ztui.host.storage`: qemu-img on this machine, a storage volume anywhere else)."""
-    handle = GuestHandle.of(conn, dom, plan.guest, uri)
+    handle = GuestHandle.of(link, dom, plan.guest)
     mark = _Marker("attach", op, guard)
     done = _AttachDone()
     image = plan.create_image[0] if plan.create_image is not None else ""
@@ -274,8 +275,8 @@ def _remove_new_image(plan: AttachPlan, handle: GuestHandle) -> str:
 
 # --- detach -----------------------------------------------------------------------------------------------
 
-def carry_out_detach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: DetachPlan, *,
-                     timeout: float = DEFAULT_DETACH_TIMEOUT, uri: str = "", op: Operation | None = None,
+def carry_out_detach(link: HostLink, dom: libvirt.virDomain, plan: DetachPlan, *,
+                     timeout: float = DEFAULT_DETACH_TIMEOUT, op: Operation | None = None,
                      guard: SignalGuard | None = None) -> DeviceChange:
     """Detach and prove it (`proof.detach`): REMOVED only when the live XML (config only: the persistent
     XML) no longer shows the device; PENDING after `timeout` with advice; REFUSED with libvirt's reason;
@@ -284,7 +285,7 @@ def carry_out_detach(conn: libvirt.virConnect, dom: libvirt.virDomain, plan: Det
     With live and config, the persistent config is checked as well once the live removal is proven. A
     signal (`guard`) stops it after the current step: a removed device is attached again (INTERRUPTED
     when proven); meanwhile a second signal prints the device's XML."""
-    handle = GuestHandle.of(conn, dom, plan.guest, uri)
+    handle = GuestHandle.of(link, dom, plan.guest)
     mark = _Marker("detach", op, guard)
     try:
         with guard.at_risk(pretty_xml(plan.device.xml)) if guard is not None else contextlib.nullcontext():

@@ -24,7 +24,8 @@ from pathlib import Path
 import libvirt
 
 from ztui.host.storage import HostFileKind, HostFilesError, host_files
-from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection, uri_of
+from ztui.libvirt.connection import ConnectError, libvirt_reason, open_connection
+from ztui.libvirt.link import HostLink
 from ztui.libvirtxml.domain import parse_device_xml
 from ztui.model import GuestDevice
 from ztui.ops.attach.prove import DeviceChange, Outcome, find_device, read_config, read_live
@@ -53,8 +54,8 @@ class GuestHandle:
     _owned: list[libvirt.virConnect] = field(default_factory=list)
 
     @classmethod
-    def of(cls, conn: libvirt.virConnect, dom: libvirt.virDomain, name: str, uri: str = "") -> GuestHandle:
-        return cls(uri or uri_of(conn), dom.UUIDString(), name, conn, dom)
+    def of(cls, link: HostLink, dom: libvirt.virDomain, name: str) -> GuestHandle:
+        return cls(link.uri, dom.UUIDString(), name, link.conn, dom)
 
     def reconnect(self, timeout: float | None = None) -> str:
         """Open a new connection and find the guest again within `timeout`; '' or why it could not."""

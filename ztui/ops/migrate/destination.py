@@ -16,6 +16,7 @@ from ztui.host.inventory import Inventory
 from ztui.host.release import Refusal, release_refusal
 from ztui.host.resolve import resolve_host
 from ztui.host.usage import eligibility, users_of
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.reader import read_guests
 from ztui.model import DeviceUse, Host, HostDevice, HostDeviceKind
 from ztui.zsysfs import apqn
@@ -24,16 +25,16 @@ GuestUses = Mapping[str, Sequence[DeviceUse]]
 """Host-device key → the destination's guest devices that use it (`ztui.host.usage.users_of`)."""
 
 
-def read_guest_uses(conn: libvirt.virConnect, uri: str, inventory: Inventory, guest_uuid: str) -> GuestUses | None:
+def read_guest_uses(link: HostLink, inventory: Inventory, guest_uuid: str) -> GuestUses | None:
     """Which devices the destination's guests use, their chains resolved against its own inventory; the
     migrating guest's own definition there (left by an earlier migration) is not another guest. None when
     its guests cannot be read: then nothing there is advised for release."""
 
     try:
-        guests = tuple(g for g in read_guests(conn) if g.uuid != guest_uuid)
+        guests = tuple(g for g in read_guests(link.conn) if g.uuid != guest_uuid)
     except libvirt.libvirtError:
         return None
-    host = resolve_host(Host(uri=uri, guests=guests), inventory)
+    host = resolve_host(Host(uri=link.uri, guests=guests), inventory)
     return users_of([host], inventory)
 
 

@@ -26,6 +26,7 @@ import libvirt
 from ztui.errors import End, Status, Stopped, ZtuiError
 from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_inventory
 from ztui.ops.migrate.guarded import Guarded, migrate_guarded
 from ztui.ops.migrate.plan import MigrationOptions, name_of
@@ -113,7 +114,7 @@ def plan_evacuation(src: libvirt.virConnect, src_uri: str, session: Sequence[str
     """The plan for every guest running on `src_uri` (see the module docstring); `to`: only these hosts."""
 
     domains = sorted((d for d in src.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)), key=lambda d: d.name())
-    inventory = src_inventory if src_inventory is not None else read_inventory(src, src_uri)
+    inventory = src_inventory if src_inventory is not None else read_inventory(HostLink(src_uri, src))
     answers: list[tuple[str, int, list[Placement]]] = []
     for dom in domains:
         try:

@@ -232,7 +232,7 @@ def look(conn: libvirt.virConnect | None, uri: str, uuid: str) -> Copy:
         return Copy(uri, Presence.UNREACHABLE, error=libvirt_reason(exc))
 
 
-class HostLink:
+class ReopeningLink:
     """A connection to one host that is opened again when it broke (a daemon killed and restarted)."""
 
     def __init__(self, uri: str, conn: libvirt.virConnect | None) -> None:
@@ -276,7 +276,7 @@ class HostLink:
         self._opened.clear()
 
 
-def locate(src: HostLink, dst: HostLink, uuid: str, timeout: float) -> tuple[Copy, Copy]:
+def locate(src: ReopeningLink, dst: ReopeningLink, uuid: str, timeout: float) -> tuple[Copy, Copy]:
     """Both copies; a host that does not answer is asked again until `timeout` (a restarting daemon)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -41,6 +41,7 @@ from ztui.facts import (
 )
 from ztui.host.inventory import Inventory
 from ztui.host.release import Refusal
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_inventory
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
@@ -513,9 +514,9 @@ def preflight(src: libvirt.virConnect, dom: libvirt.virDomain, dest: libvirt.vir
     with contextlib.suppress(libvirt.libvirtError):
         guest = _with_state(guest, dom)
     dest_facts = unreachable(dest_uri, dest_error or "no connection") if dest is None else \
-        read_migration_host(dest, dest_uri, guest, devices=True, domain_xml="" if options.offline else xml,
-                  inventory=dest_inventory)
-    src_inv = src_inventory if src_inventory is not None else read_inventory(src, src_uri)
+        read_migration_host(HostLink(dest_uri, dest), guest, devices=True,
+                            domain_xml="" if options.offline else xml, inventory=dest_inventory)
+    src_inv = src_inventory if src_inventory is not None else read_inventory(HostLink(src_uri, src))
     src_facts = MigrationHost(src_uri, devices=src_inv.devices if src_inv is not None else None, inventory=src_inv)
     safety = None if options.offline else _safety(src, src_uri, dest, dest_uri, guest, options, session,
                                                   _persistent_config(dom), asked)

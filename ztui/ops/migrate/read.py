@@ -15,6 +15,7 @@ import libvirt
 from ztui.host.inventory import Inventory, build_inventory
 from ztui.host.storage import HostFileKind, LocalFiles, host_files
 from ztui.libvirt.connection import libvirt_reason
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_inventory
 from ztui.model import Guest, HostDevice
 from ztui.ops.migrate.destination import GuestUses, read_guest_uses
@@ -80,28 +81,29 @@ def _machine_error(conn: libvirt.virConnect, guest: Guest) -> str | None:
     return ""
 
 
-def read_migration_host(conn: libvirt.virConnect, uri: str, guest: Guest, *, devices: bool, domain_xml: str = "",
-              inventory: Inventory | None = None) -> MigrationHost:
+def read_migration_host(link: HostLink, guest: Guest, *, devices: bool, domain_xml: str = "",
+                        inventory: Inventory | None = None) -> MigrationHost:
     """The facts `assess` needs about a host, for this guest. A daemon that stops answering is unreachable.
     `devices`: the host's inventory is read too (its devices with its facts, networks, pool volumes), or
     `inventory` is the one already read; `domain_xml`: the guest's, for the CPU comparison."""
+    conn, uri = link.conn, link.uri
     try:
         domains = tuple((d.name(), d.UUIDString(), bool(d.isActive())) for d in conn.listAllDomains(0))
     except libvirt.libvirtError as exc:
         return unreachable(uri, libvirt_reason(exc))
-    inv = inventory if inventory is not None or not devices else read_inventory(conn, uri)
+    inv = inventory if inventory is not None or not devices else read_inventory(link)
     return MigrationHost(uri, domains=domains, devices=inv.devices if inv is not None else None,
                      networks=_networks(conn), machine_error=_machine_error(conn, guest),
-                     files=_files(conn, uri, guest), inventory=inv,
+                     files=_files(link, guest), inventory=inv,
                      fit=read_fit(conn, domain_xml) if domain_xml else None,
-                     guest_uses=read_guest_uses(conn, uri, inv, guest.uuid) if inv is not None else None)
+                     guest_uses=read_guest_uses(link, inv, guest.uuid) if inv is not None else None)
 
 
-def _files(conn: libvirt.virConnect, uri: str, guest: Guest) -> tuple[tuple[str, ImageState], ...]:
+def _files(link: HostLink, guest: Guest) -> tuple[tuple[str, ImageState], ...]:
     """Whether the host has each of the guest's local disk images, asked of that host (`ztui.host.storage`:
     its storage pools unless it is this machine). `unknown` when no pool there covers the path's
     directory: the host may still have it, ztui cannot tell."""
-    files = host_files(conn, uri)
+    files = host_files(link.conn, link.uri)
     found = []
     for device in guest.devices:
         if not local_disk(device) or device.detail("type") == "block":

@@ -29,7 +29,7 @@ from ztui.libvirt.connection import libvirt_reason
 from ztui.model import GuestDevice, GuestState
 from ztui.ops.attach.prove import attach, detach, find_device, read_live
 from ztui.ops.attach.settle import reconnect_timeout
-from ztui.ops.migrate.locate import Copy, Fix, HostLink, Owner, Presence, Verdict, locate, look, resolve
+from ztui.ops.migrate.locate import Copy, Fix, Owner, Presence, ReopeningLink, Verdict, locate, look, resolve
 from ztui.ops.migrate.offline import run_offline
 from ztui.ops.migrate.plan import (
     MigrationOptions,
@@ -387,7 +387,7 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
         downtime: int | None = final.get("downtime")
         if final and on_progress is not None:  # the totals of the finished job: the figures end at completion
             on_progress(progress_of(final, completed=True, postcopy=postcopy))
-        src_link, dst_link = HostLink(src_uri, src), HostLink(dest_uri, dest)
+        src_link, dst_link = ReopeningLink(src_uri, src), ReopeningLink(dest_uri, dest)
         try:
             copies, verdict = _settle(src_link, dst_link, uuid, guest, run, quick=not error)
             run.journal("located", source=copies[0].describe(), destination=copies[1].describe(),
@@ -399,7 +399,7 @@ def run_migration(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain,
             dst_link.close()
 
 
-def _settle(src: HostLink, dst: HostLink, uuid: str, guest: str, run: _Run,
+def _settle(src: ReopeningLink, dst: ReopeningLink, uuid: str, guest: str, run: _Run,
             quick: bool) -> tuple[tuple[Copy, Copy], Verdict]:
     """Read both hosts (re-connecting for a bounded time), decide by libvirt's rules, make the pair
     consistent where that is safe, and read both again; the last reading and its verdict."""
@@ -424,7 +424,7 @@ def _settle(src: HostLink, dst: HostLink, uuid: str, guest: str, run: _Run,
     return after, Verdict(verdict.owner, verdict.fixes, verdict.why, certain)
 
 
-def _wait_for_job_end(link: HostLink, uuid: str, timeout: float) -> None:
+def _wait_for_job_end(link: ReopeningLink, uuid: str, timeout: float) -> None:
     """A source whose migration job still runs (our connection broke, its daemon did not) decides for
     itself: wait until the job has ended before reading, so ztui never acts against a live job."""
     deadline = time.monotonic() + timeout
@@ -446,7 +446,7 @@ def _wait_for_job_end(link: HostLink, uuid: str, timeout: float) -> None:
 FIX_TIMEOUT = 8.0  # seconds one fix may take; libvirt itself waits 30 s for a job that nobody ends
 
 
-def _apply(fix: Fix, link: HostLink, uuid: str) -> str:
+def _apply(fix: Fix, link: ReopeningLink, uuid: str) -> str:
     """Carry out one fix, bounded in time; '' or why it did not happen.
 
     A destination daemon restarted during Prepare keeps the incoming copy under a migration job that no
@@ -482,7 +482,7 @@ def _apply(fix: Fix, link: HostLink, uuid: str) -> str:
     return outcome[0]
 
 
-def _finish(guest: str, uuid: str, src: HostLink, dst: HostLink, detached: list[GuestDevice], error: str,
+def _finish(guest: str, uuid: str, src: ReopeningLink, dst: ReopeningLink, detached: list[GuestDevice], error: str,
             aborted: bool, seconds: float, downtime: int | None, copies: tuple[Copy, Copy], verdict: Verdict,
             run: _Run, report: Callable[..., MigrationReport], signalled: str,
             rewrites: Sequence[Rewrite] = ()) -> MigrationReport:

@@ -30,6 +30,7 @@ import libvirt
 
 from ztui.host.inventory import Inventory
 from ztui.libvirt.connection import ConnectError, libvirt_reason, open_within
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_inventory
 from ztui.libvirtxml.domain import parse_domain
 from ztui.ops.migrate.findings import BLOCKER, Code, Finding
@@ -113,7 +114,7 @@ def where(src: libvirt.virConnect, src_uri: str, dom: libvirt.virDomain, session
         others = [h for h in others if any(h.reaches(u) for u in only)]
     guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
     running = bool(dom.isActive())
-    src_inv = src_inventory if src_inventory is not None else read_inventory(src, src_uri)
+    src_inv = src_inventory if src_inventory is not None else read_inventory(HostLink(src_uri, src))
     conns = dict(conns or {})
     asked = look_elsewhere(guest, here, hosts, here_name=here.label, conns={**conns, src_uri: src})
     answers: dict[str, Placement] = {}

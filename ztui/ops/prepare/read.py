@@ -5,25 +5,22 @@ before it goes on with an interrupted preparation."""
 
 from __future__ import annotations
 
-import libvirt
-
 from ztui.host.facts_source import local_udev_devices
 from ztui.host.release import Users
 from ztui.host.scan import local_inventory
 from ztui.host.sysfs import Sysfs
 from ztui.host.usage import users_of
+from ztui.libvirt.link import HostLink
 from ztui.libvirt.pipeline import read_resolved
 from ztui.model import HostDevice
 from ztui.ops.prepare.plan import DRIVERCTL_DIR, HostView
 
 
-def read_host_view(conn: libvirt.virConnect | None, uri: str, driverctl_dir: str = DRIVERCTL_DIR) -> HostView:
+def read_host_view(link: HostLink, driverctl_dir: str = DRIVERCTL_DIR) -> HostView:
     """Sysfs, the host's inventory (what the host itself uses) and which guests use which host device, by
-    device key (`users_of`; not known without a connection, so nothing is then taken from the host)."""
+    device key (`users_of`)."""
     udev = local_udev_devices()
-    if conn is None:
-        return local_host_view(None, driverctl_dir, udev)
-    view = read_resolved(conn, uri, udev=udev)
+    view = read_resolved(link, udev=udev)
     if view.inventory is None:  # the host's devices could not be read: nothing is taken from it
         return HostView(Sysfs(), None, None, driverctl_dir)
     return HostView(Sysfs(), view.inventory, users_of([view.host], view.inventory), driverctl_dir)

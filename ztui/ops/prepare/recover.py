@@ -25,6 +25,7 @@ from ztui.errors import BadInput, Refused
 from ztui.facts import ap_queue_numbers
 from ztui.host.sysfs import Sysfs
 from ztui.libvirt.connection import ConnectError, open_connection
+from ztui.libvirt.link import HostLink
 from ztui.model import HostDeviceKind
 from ztui.ops.prepare.nodedevs import LibvirtNodeDevices
 from ztui.ops.prepare.plan import HostView
@@ -96,7 +97,7 @@ def resolve_prepare(entry: Entry, finish: bool) -> tuple[PrepResult, Operation]:
     try:
         with guest_lock(entry.uri, lock_key(plan), guest=plan.target, action=f"journal {how}"), \
                 SignalGuard(f"the {how} of {entry.id}") as guard:
-            refused = finish_refusal(plan, read_host_view(conn, entry.uri)) if finish else ""
+            refused = finish_refusal(plan, read_host_view(HostLink(entry.uri, conn))) if finish else ""
             if refused:
                 raise BadInput(f"{refused}: finishing {entry.id} would take it from the host; `ztui journal rollback "
                                f"{entry.id}` undoes what was done")

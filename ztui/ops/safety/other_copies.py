@@ -32,6 +32,7 @@ import libvirt
 
 from ztui.bounded import answers_within
 from ztui.libvirt.connection import ConnectError, answer_timeout, libvirt_reason, open_connection
+from ztui.libvirt.link import HostLink
 from ztui.libvirtxml.common import XmlError
 from ztui.libvirtxml.domain import parse_domain
 from ztui.model import DeviceKind, Guest, GuestDevice, GuestState
@@ -108,15 +109,16 @@ class CopyCheck:
         return "; ".join(parts)
 
 
-def check_before_start(conn: libvirt.virConnect, dom: libvirt.virDomain, uri: str, session: Sequence[str] = (),
+def check_before_start(link: HostLink, dom: libvirt.virDomain, session: Sequence[str] = (),
                        conns: Mapping[str, libvirt.virConnect] | None = None) -> CopyCheck:
-    """Ask every host ztui knows (`session` with `uri`, the lab, saved hosts) about the guest `dom` of `uri`
-    before it starts or resumes there; reads its definition (what would start) for the devices it uses."""
-    hosts = known_hosts([uri, *session])
-    here = host_named(hosts, uri)
+    """Ask every host ztui knows (`session` with the link's host, the lab, saved hosts) about the guest `dom`
+    of `link` before it starts or resumes there; reads its definition (what would start) for the devices it
+    uses."""
+    hosts = known_hosts([link.uri, *session])
+    here = host_named(hosts, link.uri)
     guest = parse_domain(dom.XMLDesc(0), what=f"XML of guest {dom.name()}")
-    return look_elsewhere(guest, here, hosts, here_name=here.name or _hostname(conn) or uri,
-                          conns={**(conns or {}), uri: conn})
+    return look_elsewhere(guest, here, hosts, here_name=here.name or _hostname(link.conn) or link.uri,
+                          conns={**(conns or {}), link.uri: link.conn})
 
 
 def shared_devices(mine: Guest, theirs: Guest | None) -> tuple[str, ...]:
