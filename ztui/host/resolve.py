@@ -684,11 +684,6 @@ def _vfio_ccw_parent(chain: _Chain, css: HostDevice) -> None:
                   key=device_key(HostDeviceKind.CCW, busid), exclusive=True)
 
 
-def ap_queues_of(mdev: HostDevice) -> list[str]:
-    """The AP queues (`07.0038`) assigned to a vfio-ap mdev (`facts.mdev_ap_matrix`)."""
-    return mdev_ap_matrix(mdev).queue_ids()
-
-
 def _ap_card(chain: _Chain, card_id: str) -> None:
     """An assigned adapter: its card (`card07`) with type, mode and state."""
     card = chain.inv.get(HostDeviceKind.AP_CARD, card_id)
