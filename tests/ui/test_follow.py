@@ -127,6 +127,44 @@ async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Pa
         assert order == list(app.fleet.hosts) == uris
 
 
+async def test_host_devices_view_opens_on_the_first_host_whichever_scan_comes_back_first(tmp_path: Path) -> None:
+    """The cursor the view placed itself (no device chosen) goes to the first device of the first host shown;
+    it does not stay on a later host's device because that host's scan came back first."""
+    uris = []
+    for name in ("first", "second"):
+        path = tmp_path / f"{name}.xml"
+        shutil.copy(TESTDRIVER, path)
+        uris.append(f"test://{path}")
+    app = ZtuiApp(uris, host_udev=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for uri in uris:
+            await _ready(app, pilot, uri)
+        await pilot.press("H")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, HostDevicesScreen))
+        screen = app.screen
+        assert isinstance(screen, HostDevicesScreen)
+        assert await wait_until(pilot, lambda: len(screen.groups) == 2)
+        screen.inventory_read(uris[0], None)  # the first host not read yet: the cursor on the second's first
+        await pilot.pause(0.05)
+        screen.inventory_read(uris[0], app.backend.hosts.sessions[uris[0]].inventory)  # now it is
+        await pilot.pause(0.05)
+        tree = screen.query_one(Tree)
+        cursor = tree.cursor_node
+        assert cursor is not None and cursor.parent is not None and cursor.parent.parent is not None
+        assert screen.host_of(cursor.parent.parent) == uris[0]
+        for _ in range(6):  # the user moves to the next device: it keeps the cursor through the next scan
+            await pilot.press("j")
+            await pilot.pause(0.02)
+            if tree.cursor_node is not None and tree.cursor_node.data is not None:
+                break
+        chosen = tree.cursor_node
+        assert chosen is not None and chosen.data is not None
+        screen.inventory_read(uris[1], app.backend.hosts.sessions[uris[1]].inventory)
+        await pilot.pause(0.05)
+        now = tree.cursor_node
+        assert now is not None and now.data is not None and now.data.key == chosen.data.key
+
+
 async def test_details_follow_a_pasted_filter_whose_last_match_is_on_the_same_line(testdriver_copy: str) -> None:
     """Pasted: each letter re-filters; a cursor move made on the way must not be shown after the last one."""
     app = ZtuiApp([testdriver_copy], host_udev=False)

@@ -59,6 +59,9 @@ class HostDevicesScreen(Screen[None]):
         self._host_nodes: dict[NodeID, str] = {}  # the tree's host lines → their URIs
         self._cursor: tuple[str, str] | None = None  # (host URI, device key) the cursor is on
         self._wanted = select  # where the cursor goes once that host's devices are read
+        # the first device, where the view put the cursor itself (no device chosen, or not read yet): it does
+        # not hold the cursor when a host read later comes before it, as a device the user chose does
+        self._placed: TreeNode[Entry | None] | None = None
         self.free_only = False
 
     def compose(self) -> ComposeResult:
@@ -152,6 +155,9 @@ class HostDevicesScreen(Screen[None]):
         node = target or first
         tree.settle_lines()
         tree.move_cursor(node if node is not None else (tree.root.children[0] if tree.root.children else None))
+        self._placed = None if target is not None else tree.cursor_node
+        if self._placed is not None:
+            self._cursor = None
         self._show_details(tree.cursor_node)
 
     def _nothing_shown(self) -> str:
@@ -163,13 +169,16 @@ class HostDevicesScreen(Screen[None]):
 
     def _show_details(self, node: TreeNode[Entry | None] | None) -> None:
         dev = node.data if node is not None else None
-        if dev is not None and node is not None and node.parent is not None and node.parent.parent is not None:
+        if (dev is not None and node is not None and node is not self._placed and node.parent is not None
+                and node.parent.parent is not None):
             uri = self._host_nodes.get(node.parent.parent.id)
             self._cursor = (uri, dev.key) if uri is not None else None
         self.query_one(DetailsPane).show(hostdev_details(dev) if dev is not None else Text(""))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Entry | None]) -> None:
         if event.node is self.query_one(FittingTree).cursor_node:  # not a move a rebuild has overtaken
+            if event.node is not self._placed:  # the user moved: from now on the cursor keeps its device
+                self._placed = None
             self._show_details(event.node)
 
     def action_prepare(self) -> None:
