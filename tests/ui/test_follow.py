@@ -105,21 +105,33 @@ async def test_details_follow_u_in_the_host_devices_view(testdriver_copy: str) -
             assert now.id in shown and now is not before
 
 
-async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Path) -> None:
+def _hosts(tmp_path: Path, *names: str) -> list[str]:
+    """Test-driver hosts of those names, each a copy of the fixture host."""
     uris = []
-    for name in ("b-host", "a-host"):
+    for name in names:
         path = tmp_path / f"{name}.xml"
         shutil.copy(TESTDRIVER, path)
         uris.append(f"test://{path}")
+    return uris
+
+
+async def _host_devices(app: ZtuiApp, pilot: Pilot[object], uris: list[str]) -> HostDevicesScreen:
+    """`H` once every host is read, and the view once every host's devices are in it."""
+    for uri in uris:
+        await _ready(app, pilot, uri)
+    await pilot.press("H")
+    assert await wait_until(pilot, lambda: isinstance(app.screen, HostDevicesScreen))
+    screen = app.screen
+    assert isinstance(screen, HostDevicesScreen)
+    assert await wait_until(pilot, lambda: len(screen.groups) == len(uris))
+    return screen
+
+
+async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Path) -> None:
+    uris = _hosts(tmp_path, "b-host", "a-host")
     app = ZtuiApp(uris, host_udev=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        for uri in uris:
-            await _ready(app, pilot, uri)
-        await pilot.press("H")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, HostDevicesScreen))
-        screen = app.screen
-        assert isinstance(screen, HostDevicesScreen)
-        assert await wait_until(pilot, lambda: len(screen.groups) == 2)
+        screen = await _host_devices(app, pilot, uris)
         for uri in reversed(uris):  # the answers arrive in another order: the view keeps the tree's
             screen.inventory_read(uri, app.backend.hosts.sessions[uri].inventory)
         await pilot.pause(0.05)
@@ -130,20 +142,10 @@ async def test_host_devices_view_keeps_the_hosts_in_the_trees_order(tmp_path: Pa
 async def test_host_devices_view_opens_on_the_first_host_whichever_scan_comes_back_first(tmp_path: Path) -> None:
     """The cursor the view placed itself (no device chosen) goes to the first device of the first host shown;
     it does not stay on a later host's device because that host's scan came back first."""
-    uris = []
-    for name in ("first", "second"):
-        path = tmp_path / f"{name}.xml"
-        shutil.copy(TESTDRIVER, path)
-        uris.append(f"test://{path}")
+    uris = _hosts(tmp_path, "first", "second")
     app = ZtuiApp(uris, host_udev=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        for uri in uris:
-            await _ready(app, pilot, uri)
-        await pilot.press("H")
-        assert await wait_until(pilot, lambda: isinstance(app.screen, HostDevicesScreen))
-        screen = app.screen
-        assert isinstance(screen, HostDevicesScreen)
-        assert await wait_until(pilot, lambda: len(screen.groups) == 2)
+        screen = await _host_devices(app, pilot, uris)
         screen.inventory_read(uris[0], None)  # the first host not read yet: the cursor on the second's first
         await pilot.pause(0.05)
         screen.inventory_read(uris[0], app.backend.hosts.sessions[uris[0]].inventory)  # now it is
